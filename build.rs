@@ -1,0 +1,44 @@
+//! Embeds the catalog (`data/hardware`, `data/models`, `data/formats.toml`) into the binary, so
+//! `cargo run` needs no files beside it. Generates `$OUT_DIR/embedded_catalog.rs` holding
+//! `(relative path, contents)` pairs in sorted order, via `include_str!` so cargo tracks them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const EMBEDDED: &[&str] = &["hardware", "models", "formats.toml"];
+
+fn main() {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let data = root.join("data");
+    println!("cargo:rerun-if-changed=data");
+    let mut files = Vec::new();
+    for entry in EMBEDDED {
+        let path = data.join(entry);
+        println!("cargo:rerun-if-changed={}", path.display());
+        collect(&path, &mut files);
+    }
+    files.sort();
+    let mut out = String::from(
+        "/// Catalog files compiled into the binary: (path relative to `data/`, contents).\npub static FILES: &[(&str, &str)] = &[\n",
+    );
+    for file in &files {
+        let relative = file.strip_prefix(&data).expect("collected under data/").to_string_lossy().replace('\\', "/");
+        out.push_str(&format!("    ({relative:?}, include_str!({:?})),\n", file.display().to_string()));
+    }
+    out.push_str("];\n");
+    let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded_catalog.rs");
+    fs::write(dest, out).expect("OUT_DIR is writable");
+}
+
+fn collect(path: &Path, files: &mut Vec<PathBuf>) {
+    if path.is_file() {
+        if path.extension().is_some_and(|e| e == "toml") {
+            files.push(path.to_path_buf());
+        }
+    } else if let Ok(entries) = fs::read_dir(path) {
+        for entry in entries.flatten() {
+            println!("cargo:rerun-if-changed={}", entry.path().display());
+            collect(&entry.path(), files);
+        }
+    }
+}

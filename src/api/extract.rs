@@ -1,0 +1,160 @@
+//! Request extractors that fail through [`ApiError`].
+//!
+//! actix's own `web::Json` reports a type error without saying where it happened; clients need
+//! the JSON pointer of the bad field. [`Json`] reads the body itself (checking the content type
+//! and the size limit first) and deserialises with `serde_path_to_error`, so every failure carries
+//! its pointer; [`Query`] does the same for query strings and [`path_config`] maps path errors.
+//! This module owns no domain rules: range checks happen when a request is converted into
+//! engine types.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::{self, Bytes};
+use actix_web::{FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use super::problem::{ApiError, from_json_error};
+
+/// The largest request body accepted, in bytes; configured per app.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+impl Default for BodyLimit {
+    fn default() -> Self {
+        Self(256 * 1024)
+    }
+}
+
+/// A JSON request body of type `T`, with pointer-precise errors.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().copied().unwrap_or_default().0;
+        let is_json = media_type(req).is_some_and(|m| is_json(&m));
+        let media = describe_media_type(req);
+        let body = read_body(req, payload, limit);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType(media));
+            }
+            parse_json(&body.await?).map(Json)
+        })
+    }
+}
+
+/// Reads the whole body, refusing more than `limit` bytes (by `Content-Length` up front, and
+/// while streaming for chunked bodies).
+pub fn read_body(req: &HttpRequest, payload: &mut Payload, limit: usize) -> impl Future<Output = Result<Bytes, ApiError>> + 'static {
+    let too_large = declared_too_large(req, limit);
+    let payload = web::Payload::from_request(req, payload);
+    async move {
+        if too_large {
+            return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
+        }
+        let payload = payload.await.map_err(|e| ApiError::Internal(format!("payload: {e}")))?;
+        read_limited(payload, limit).await
+    }
+}
+
+/// Whether the declared `Content-Length` already exceeds `limit`.
+pub fn declared_too_large(req: &HttpRequest, limit: usize) -> bool {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|length| length > limit)
+}
+
+/// Collects a payload, failing with 413 once it passes `limit` bytes.
+pub async fn read_limited(payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    payload
+        .to_bytes_limited(limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge { limit_bytes: limit })?
+        .map_err(|error| ApiError::MalformedJson { detail: format!("could not read the body: {error}"), pointer: String::new() })
+}
+
+/// The request's media type without parameters, lowercase (`application/json`).
+pub fn media_type(req: &HttpRequest) -> Option<String> {
+    let text = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(text.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+/// `application/json` or any `application/*+json`.
+pub fn is_json(media_type: &str) -> bool {
+    media_type == "application/json" || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+}
+
+/// The content type as sent, quoted and escaped, for error messages.
+pub fn describe_media_type(req: &HttpRequest) -> String {
+    match req.headers().get(header::CONTENT_TYPE) {
+        None => "none".into(),
+        Some(value) => format!("\"{}\"", String::from_utf8_lossy(value.as_bytes()).chars().take(100).collect::<String>().escape_default()),
+    }
+}
+
+/// Deserialises `bytes` as JSON into `T`, mapping every failure to a pointer-carrying error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(deserializer).map_err(from_json_error)?;
+    Ok(value)
+}
+
+/// A query string of type `T`, with pointer-precise errors (`/<parameter>`).
+///
+/// actix's `web::Query` uses serde_urlencoded, whose errors do not name the parameter; going
+/// through `serde_path_to_error` recovers it.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// Deserialises a URL query string into `T`.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let pointer = super::problem::to_pointer(&error.path().to_string());
+        let detail = error.into_inner().to_string();
+        ApiError::field(pointer, detail)
+    })
+}
+
+/// Path-segment errors become 400 problems.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error, _req| ApiError::field("", error.to_string()).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Filters {
+        vendor: Option<String>,
+        min_memory_gb: Option<f64>,
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        let error = parse_query::<Filters>("vendor=nvidia&min_memory_gb=lots").unwrap_err();
+        let problem = error.problem();
+        assert_eq!(problem.status, 400);
+        assert_eq!(problem.errors[0].pointer, "/min_memory_gb");
+    }
+}

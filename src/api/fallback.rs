@@ -1,0 +1,96 @@
+//! Answers for requests no route serves: 405 when the path exists under another method, else 404.
+//!
+//! The route table is derived from the OpenAPI document (plus the documentation routes that
+//! utoipa-swagger-ui serves), so it cannot drift from the registered routes.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::problem::ApiError;
+
+/// Path templates and the methods each accepts.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable(Vec<(Vec<String>, Vec<String>)>);
+
+impl RouteTable {
+    /// Builds the table from the spec's paths plus `extra` `(path, method)` pairs.
+    pub fn from_spec(spec: &utoipa::openapi::OpenApi, extra: &[(&str, &str)]) -> Self {
+        let mut table = RouteTable::default();
+        for (path, item) in &spec.paths.paths {
+            let methods = [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("DELETE", item.delete.is_some()),
+                ("PATCH", item.patch.is_some()),
+            ];
+            for (method, present) in methods {
+                if present {
+                    table.add(path, method);
+                }
+            }
+        }
+        for (path, method) in extra {
+            table.add(path, method);
+        }
+        table
+    }
+
+    fn add(&mut self, path: &str, method: &str) {
+        let segments = split(path);
+        match self.0.iter_mut().find(|(s, _)| *s == segments) {
+            Some((_, methods)) => methods.push(method.to_owned()),
+            None => self.0.push((segments, vec![method.to_owned()])),
+        }
+    }
+
+    /// Methods allowed on `path`, if any template matches it.
+    pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
+        let segments = split(path);
+        let mut allowed: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(template, _)| matches(template, &segments))
+            .flat_map(|(_, methods)| methods.iter().cloned())
+            .collect();
+        allowed.sort();
+        allowed.dedup();
+        (!allowed.is_empty()).then_some(allowed)
+    }
+}
+
+fn split(path: &str) -> Vec<String> {
+    path.trim_end_matches('/').split('/').map(str::to_owned).collect()
+}
+
+fn matches(template: &[String], segments: &[String]) -> bool {
+    template.len() == segments.len()
+        && template
+            .iter()
+            .zip(segments)
+            .all(|(t, s)| t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty()))
+}
+
+/// The default service: 405 with `Allow` when the path is known, otherwise 404.
+pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> Result<HttpResponse, ApiError> {
+    Err(match table.allowed(req.path()) {
+        Some(allowed) => ApiError::MethodNotAllowed { method: req.method().to_string(), allowed },
+        None => ApiError::RouteNotFound(req.path().chars().take(200).collect()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_segments() {
+        let mut table = RouteTable::default();
+        table.add("/v1/models/{id}", "GET");
+        table.add("/v1/models/{id}/parameters", "GET");
+        table.add("/v1/models/import", "POST");
+        assert_eq!(table.allowed("/v1/models/gpt2"), Some(vec!["GET".to_owned()]));
+        assert_eq!(table.allowed("/v1/models/import"), Some(vec!["GET".to_owned(), "POST".to_owned()]));
+        assert_eq!(table.allowed("/v1/nothing"), None);
+        assert_eq!(table.allowed("/v1/models//parameters"), None);
+    }
+}

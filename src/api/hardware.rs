@@ -1,0 +1,134 @@
+//! `GET /v1/hardware` and `GET /v1/hardware/{id}`.
+
+use actix_web::{get, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::checks::Checks;
+use super::extract::Query;
+use super::problem::{ApiError, Problem};
+use super::state::AppState;
+use crate::catalog::CatalogDevice;
+use crate::catalog::hardware::{DeviceRecord, Kind};
+
+/// Filters for the device list; all optional and combined with AND.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HardwareFilters {
+    /// Vendor slug (`nvidia`, `amd`, `intel`, `google`, `apple`), case-insensitive.
+    #[param(example = "nvidia")]
+    pub vendor: Option<String>,
+    /// Device kind.
+    pub kind: Option<Kind>,
+    /// At least this much memory per device, decimal GB (0 to 1000000).
+    #[param(minimum = 0, maximum = 1000000, example = 80)]
+    pub min_memory_gb: Option<f64>,
+    /// At most this much memory per device, decimal GB (0 to 1000000).
+    #[param(minimum = 0, maximum = 1000000)]
+    pub max_memory_gb: Option<f64>,
+}
+
+/// A device in a list: the figures that tell devices apart at a glance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceSummary {
+    /// Catalog id.
+    #[schema(example = "nvidia-h100-sxm-80gb")]
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Vendor slug.
+    pub vendor: String,
+    /// Device kind.
+    pub kind: Kind,
+    /// Year of release.
+    pub release_year: u16,
+    /// Memory per device, decimal GB.
+    pub memory_gb: f64,
+    /// Peak memory bandwidth, decimal GB/s.
+    pub memory_bandwidth_gb_per_s: f64,
+    /// Dense BF16 peak (FP16 when BF16 is absent, else FP32), TFLOP/s.
+    pub dense_16bit_tflops: Option<f64>,
+    /// Thermal design power, watts.
+    pub tdp_w: f64,
+    /// Lowest published on-demand price per device-hour, USD.
+    pub usd_per_hour: Option<f64>,
+}
+
+impl From<&CatalogDevice> for DeviceSummary {
+    fn from(d: &CatalogDevice) -> Self {
+        let r = &d.record;
+        Self {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            vendor: r.vendor.clone(),
+            kind: r.kind,
+            release_year: r.release_year,
+            memory_gb: r.memory_gb,
+            memory_bandwidth_gb_per_s: r.memory_bandwidth_gb_per_s,
+            dense_16bit_tflops: r.dense_tflops.bf16.or(r.dense_tflops.fp16).or(r.dense_tflops.fp32),
+            tdp_w: r.tdp_w,
+            usd_per_hour: r.price.iter().map(|p| p.usd_per_hour).reduce(f64::min),
+        }
+    }
+}
+
+/// A list of devices.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceList {
+    /// Number of items.
+    pub count: usize,
+    /// Matching devices, sorted by id.
+    pub items: Vec<DeviceSummary>,
+}
+
+/// Lists catalog devices, optionally filtered.
+#[utoipa::path(
+    tag = "catalog",
+    params(HardwareFilters),
+    responses(
+        (status = 200, description = "Matching devices, sorted by id", body = DeviceList),
+        (status = 400, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/hardware")]
+pub async fn list(
+    state: web::Data<AppState>,
+    Query(filters): Query<HardwareFilters>,
+) -> Result<web::Json<DeviceList>, ApiError> {
+    let mut checks = Checks::default();
+    let min = checks.number("/min_memory_gb", filters.min_memory_gb, 0.0, 1e6);
+    let max = checks.number("/max_memory_gb", filters.max_memory_gb, 0.0, 1e6);
+    checks.finish()?;
+    let vendor = filters.vendor.map(|v| v.to_ascii_lowercase());
+    let items: Vec<DeviceSummary> = state
+        .catalog
+        .devices()
+        .iter()
+        .filter(|d| vendor.as_ref().is_none_or(|v| d.record.vendor == *v))
+        .filter(|d| filters.kind.is_none_or(|k| d.record.kind == k))
+        .filter(|d| min.is_none_or(|m| d.record.memory_gb >= m))
+        .filter(|d| max.is_none_or(|m| d.record.memory_gb <= m))
+        .map(DeviceSummary::from)
+        .collect();
+    Ok(web::Json(DeviceList { count: items.len(), items }))
+}
+
+/// One device, with every figure and its sources.
+#[utoipa::path(
+    tag = "catalog",
+    params(("id" = String, Path, description = "Device id or alias", example = "nvidia-h100-sxm-80gb")),
+    responses(
+        (status = 200, description = "The device record", body = DeviceRecord),
+        (status = 404, description = "Unknown id; the detail suggests close matches", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/hardware/{id}")]
+pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<web::Json<DeviceRecord>, ApiError> {
+    let device = state.catalog.device(&id).map_err(|suggestions| ApiError::UnknownId {
+        kind: "hardware",
+        id: id.chars().take(100).collect(),
+        suggestions,
+    })?;
+    Ok(web::Json(device.record.clone()))
+}

@@ -1,0 +1,76 @@
+//! The HTTP API: routes, request and response types, and the error mapping.
+//!
+//! This is the only module that knows about HTTP and JSON. Routes are declared once, in
+//! [`routes`]; `utoipa-actix-web` collects their OpenAPI paths and schemas as they are
+//! registered, so [`openapi`] and the running app can never disagree. Handlers parse requests
+//! into engine types, call the engine and convert results into response types; errors leave
+//! through [`problem::ApiError`].
+//!
+//! Table of contents:
+//! - [`problem`]: RFC 9457 errors, the only place errors become HTTP.
+//! - [`extract`]: JSON and query extractors with JSON-pointer errors.
+//! - [`fallback`]: 404 and 405 for paths and methods no route serves.
+//! - [`request_id`]: request ids and per-request spans.
+//! - [`ops`]: liveness, readiness, metrics.
+//! - [`hardware`], [`models`], [`import`]: the catalog endpoints.
+//! - [`state`]: what handlers share.
+
+pub mod checks;
+pub mod extract;
+pub mod fallback;
+pub mod hardware;
+pub mod import;
+pub mod models;
+pub mod ops;
+pub mod problem;
+pub mod request_id;
+pub mod state;
+
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Document-level OpenAPI metadata; paths and schemas are added by [`routes`].
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hwcost",
+        description = "Estimates what a model needs from hardware: memory, FLOPs, training time, inference latency, cost. Every error is an RFC 9457 application/problem+json document.",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
+    ),
+    components(schemas(problem::Problem, problem::FieldError)),
+    tags(
+        (name = "operations", description = "Liveness, readiness and metrics"),
+        (name = "catalog", description = "Hardware devices, models and their parameter anatomy"),
+    )
+)]
+struct ApiDoc;
+
+/// Registers every route. The single declaration of the API surface.
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(hardware::list)
+        .service(hardware::get)
+        .service(models::list)
+        .service(import::import)
+        .service(models::parameters)
+        .service(models::get);
+}
+
+/// The OpenAPI document of [`routes`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut spec) =
+        actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    spec.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    spec
+}
+
+/// The OpenAPI document as pretty JSON with a trailing newline, exactly as committed in
+/// `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}

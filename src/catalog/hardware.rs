@@ -1,0 +1,264 @@
+//! Device records: the schema of `data/hardware/*.toml` and its conversion into engine types.
+//!
+//! Figures keep the units vendors quote (decimal GB, GB/s, dense TFLOP/s) with the unit in the
+//! field name; conversion to bytes and FLOP/s happens once, in [`DeviceRecord::to_engine`].
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::engine::device::{ComputeType, Device, DeviceKind};
+use crate::engine::units::Bytes;
+
+/// Device kind on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Discrete or datacenter GPU.
+    Gpu,
+    /// Google TPU.
+    Tpu,
+    /// Other accelerator.
+    Accelerator,
+    /// Apple M-series SoC.
+    AppleSoc,
+    /// CPU.
+    Cpu,
+}
+
+impl Kind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Gpu => "gpu",
+            Kind::Tpu => "tpu",
+            Kind::Accelerator => "accelerator",
+            Kind::AppleSoc => "apple-soc",
+            Kind::Cpu => "cpu",
+        }
+    }
+}
+
+/// Dense (no structured sparsity) peak throughput per data type, TFLOP/s (int8: TOPS). A missing
+/// type is not supported by the hardware.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DenseTflops {
+    /// FP32 on vector units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp32: Option<f64>,
+    /// TF32 tensor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tf32: Option<f64>,
+    /// FP16 tensor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp16: Option<f64>,
+    /// BF16 tensor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bf16: Option<f64>,
+    /// FP8 tensor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp8: Option<f64>,
+    /// INT8 tensor, TOPS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int8: Option<f64>,
+    /// FP4 tensor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp4: Option<f64>,
+}
+
+impl DenseTflops {
+    fn entries(&self) -> [(ComputeType, &'static str, Option<f64>); 7] {
+        [
+            (ComputeType::Fp32, "fp32", self.fp32),
+            (ComputeType::Tf32, "tf32", self.tf32),
+            (ComputeType::Fp16, "fp16", self.fp16),
+            (ComputeType::Bf16, "bf16", self.bf16),
+            (ComputeType::Fp8, "fp8", self.fp8),
+            (ComputeType::Int8, "int8", self.int8),
+            (ComputeType::Fp4, "fp4", self.fp4),
+        ]
+    }
+}
+
+/// Device-to-device link.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Interconnect {
+    /// Link family: nvlink, infinity-fabric, ici, pcie, ethernet, ultrafusion, nvlink-c2c.
+    #[schema(example = "nvlink")]
+    pub kind: String,
+    /// Marketing name.
+    #[schema(example = "NVLink 4 via NVSwitch")]
+    pub name: String,
+    /// Per-device bandwidth, both directions added, decimal GB/s.
+    #[schema(example = 900.0)]
+    pub bandwidth_gb_per_s_bidirectional: f64,
+}
+
+/// A published on-demand price.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// US dollars per device-hour.
+    pub usd_per_hour: f64,
+    /// Who charges it.
+    pub provider: String,
+    /// Where it was read.
+    pub source: String,
+    /// When it was read (YYYY-MM-DD).
+    pub checked_on: String,
+}
+
+/// CPU specifics, from which CPU peaks are derived.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cpu {
+    /// Physical cores.
+    pub cores: u32,
+    /// Hardware threads.
+    pub threads: u32,
+    /// Base clock, GHz.
+    pub base_clock_ghz: f64,
+    /// Maximum boost clock, GHz.
+    pub boost_clock_ghz: f64,
+    /// SIMD and matrix extensions.
+    pub simd: Vec<String>,
+    /// FP32 FLOP per cycle per core at full vector width.
+    pub fp32_flops_per_cycle_per_core: f64,
+    /// Memory channels.
+    pub memory_channels: u32,
+    /// Memory transfer rate, MT/s.
+    pub memory_speed_mt_per_s: u32,
+    /// How the peaks were derived.
+    pub peak_derivation: String,
+}
+
+/// A catalog device, exactly as stored in `data/hardware/`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceRecord {
+    /// Catalog id, `vendor-model-variant-memory`.
+    #[schema(example = "nvidia-h100-sxm-80gb")]
+    pub id: String,
+    /// Display name.
+    #[schema(example = "NVIDIA H100 SXM5 80GB")]
+    pub name: String,
+    /// Vendor slug.
+    #[schema(example = "nvidia")]
+    pub vendor: String,
+    /// Device kind.
+    pub kind: Kind,
+    /// Microarchitecture.
+    #[schema(example = "Hopper")]
+    pub architecture: String,
+    /// Year of release.
+    pub release_year: u16,
+    /// Other names that resolve to this device.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Memory per device, decimal GB.
+    #[schema(example = 80.0)]
+    pub memory_gb: f64,
+    /// Memory technology.
+    pub memory_type: String,
+    /// Peak memory bandwidth, decimal GB/s.
+    #[schema(example = 3350.0)]
+    pub memory_bandwidth_gb_per_s: f64,
+    /// Memory shared with the host.
+    pub unified_memory: bool,
+    /// Thermal design power, watts.
+    pub tdp_w: f64,
+    /// Host link, e.g. `pcie-gen5-x16`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_link: Option<String>,
+    /// Fields not yet confirmed against a primary source.
+    pub unverified: Vec<String>,
+    /// Where each figure comes from.
+    pub sources: Vec<String>,
+    /// Caveats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// Dense peaks.
+    pub dense_tflops: DenseTflops,
+    /// Device-to-device link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interconnect: Option<Interconnect>,
+    /// Published on-demand prices.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub price: Vec<Price>,
+    /// CPU details (CPUs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Cpu>,
+}
+
+fn positive(problems: &mut Vec<String>, field: &str, value: f64, max: f64) {
+    if !(value.is_finite() && value > 0.0 && value <= max) {
+        problems.push(format!("{field} must be a number above 0 and at most {max}, got {value}"));
+    }
+}
+
+impl DeviceRecord {
+    /// Validates the record and converts it into the engine's [`Device`].
+    pub fn to_engine(&self) -> Result<Device, Vec<String>> {
+        let mut problems = Vec::new();
+        positive(&mut problems, "memory_gb", self.memory_gb, 1e6);
+        positive(&mut problems, "memory_bandwidth_gb_per_s", self.memory_bandwidth_gb_per_s, 1e6);
+        positive(&mut problems, "tdp_w", self.tdp_w, 1e5);
+        let mut peaks = Vec::new();
+        for (ty, name, value) in self.dense_tflops.entries() {
+            if let Some(tflops) = value {
+                positive(&mut problems, &format!("dense_tflops.{name}"), tflops, 1e6);
+                peaks.push((ty, tflops * 1e12));
+            }
+        }
+        if peaks.is_empty() {
+            problems.push("dense_tflops must list at least one data type".into());
+        }
+        if self.sources.is_empty() {
+            problems.push("sources must not be empty".into());
+        }
+        if let Some(link) = &self.interconnect {
+            positive(
+                &mut problems,
+                "interconnect.bandwidth_gb_per_s_bidirectional",
+                link.bandwidth_gb_per_s_bidirectional,
+                1e6,
+            );
+        }
+        for price in &self.price {
+            positive(&mut problems, "price.usd_per_hour", price.usd_per_hour, 1e4);
+            if !is_date(&price.checked_on) {
+                problems.push(format!("price.checked_on must be YYYY-MM-DD, got {}", price.checked_on));
+            }
+        }
+        match (self.kind, &self.cpu) {
+            (Kind::Cpu, None) => problems.push("cpu table is required for kind = cpu".into()),
+            (Kind::Cpu, Some(_)) | (_, None) => {}
+            (_, Some(_)) => problems.push("cpu table is only allowed for kind = cpu".into()),
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Device {
+            id: self.id.clone(),
+            kind: match self.kind {
+                Kind::Gpu => DeviceKind::Gpu,
+                Kind::Tpu => DeviceKind::Tpu,
+                Kind::Accelerator => DeviceKind::Accelerator,
+                Kind::AppleSoc => DeviceKind::AppleSoc,
+                Kind::Cpu => DeviceKind::Cpu,
+            },
+            memory: Bytes(self.memory_gb * 1e9),
+            memory_bandwidth_bytes_per_s: self.memory_bandwidth_gb_per_s * 1e9,
+            dense_peak_flops_per_s: peaks,
+            unified_memory: self.unified_memory,
+            tdp_w: self.tdp_w,
+        })
+    }
+}
+
+fn is_date(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    matches!(parts.as_slice(), [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2
+        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())))
+}

@@ -1,0 +1,20 @@
+//! The rules engine: pure functions over typed values.
+//!
+//! Nothing here reads files, the clock, the environment or the network, logs, or knows about
+//! serde or HTTP. Inputs arrive already validated (see `catalog` and `api`), so every function is
+//! total: it returns a value for every input its types admit, and never panics. Integer arithmetic
+//! saturates rather than wraps; the edges bound inputs so that saturation is never reached in
+//! practice.
+//!
+//! Table of contents:
+//! - [`units`]: newtypes for bytes and parameter counts.
+//! - [`architecture`]: a transformer's shape, as the engine sees it.
+//! - [`format`]: number formats and their bits per weight.
+//! - [`anatomy`]: where a model's parameters sit, computed from its architecture.
+//! - [`device`]: a hardware device's capabilities.
+
+pub mod anatomy;
+pub mod architecture;
+pub mod device;
+pub mod format;
+pub mod units;

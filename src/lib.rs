@@ -1,0 +1,20 @@
+//! hwcost: estimates what a model needs from hardware: memory, FLOPs, training time, inference
+//! latency and cost, each number explained.
+//!
+//! Codemap (see `ARCHITECTURE.md` for the invariants):
+//! - [`engine`]: the pure rules engine. No I/O, no serde, cannot fail.
+//! - [`catalog`]: parses and validates `data/` into engine types.
+//! - [`import`]: model descriptions from outside (HF config.json, safetensors, GGUF headers).
+//! - [`host`]: the machine this runs on; the only user of `sysinfo`.
+//! - [`api`]: HTTP routes, wire types and the error mapping; the only module that knows HTTP.
+//! - [`startup`], [`telemetry`], [`cli`]: process wiring.
+
+pub mod api;
+pub mod catalog;
+pub mod cli;
+pub mod engine;
+pub mod host;
+pub mod import;
+pub mod startup;
+
+pub mod telemetry;

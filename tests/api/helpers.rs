@@ -1,0 +1,61 @@
+//! `spawn_app`: the real application on a free port, and a client for it.
+
+use std::sync::{Arc, OnceLock};
+
+use hwcost::catalog::Catalog;
+use hwcost::startup::{Application, Settings};
+
+/// A running app and a client pointed at it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+fn catalog() -> Arc<Catalog> {
+    static CATALOG: OnceLock<Arc<Catalog>> = OnceLock::new();
+    CATALOG.get_or_init(|| Arc::new(Catalog::embedded().expect("the embedded catalog loads"))).clone()
+}
+
+/// Starts the app with the embedded catalog and default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// Starts the app after `adjust` has changed the settings.
+pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings {
+        addr: "127.0.0.1:0".into(),
+        catalog: catalog(),
+        cors_origins: vec!["https://dashboard.example".into()],
+        body_limit_bytes: 256 * 1024,
+        import_limit_bytes: 64 * 1024 * 1024,
+        workers: Some(1),
+    };
+    adjust(&mut settings);
+    let app = Application::build(settings).expect("the app binds a free port");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.into_server());
+    TestApp { address, client: reqwest::Client::new() }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.address)).send().await.expect("request is sent")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("body is JSON"))
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request is sent")
+    }
+}

@@ -1,0 +1,9 @@
+//! The integration-test binary: starts the real app on port 0 and talks HTTP to it.
+//!
+//! One binary (not one per file) so the crate links once; each module covers one concern.
+
+mod catalog;
+mod errors;
+mod helpers;
+mod openapi;
+mod ops;
