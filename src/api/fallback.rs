@@ -43,13 +43,16 @@ impl RouteTable {
         }
     }
 
-    /// Methods allowed on `path`, if any template matches it.
+    /// Methods allowed on `path`, if any template matches it. Only the most specific templates
+    /// count (fewest `{parameters}`), as in the router: `/v1/models/import` is the import route,
+    /// not a model called "import".
     pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
         let segments = split(path);
-        let mut allowed: Vec<String> = self
-            .0
+        let matching: Vec<_> = self.0.iter().filter(|(template, _)| matches(template, &segments)).collect();
+        let fewest = matching.iter().map(|(template, _)| parameters(template)).min()?;
+        let mut allowed: Vec<String> = matching
             .iter()
-            .filter(|(template, _)| matches(template, &segments))
+            .filter(|(template, _)| parameters(template) == fewest)
             .flat_map(|(_, methods)| methods.iter().cloned())
             .collect();
         allowed.sort();
@@ -60,6 +63,10 @@ impl RouteTable {
 
 fn split(path: &str) -> Vec<String> {
     path.trim_end_matches('/').split('/').map(str::to_owned).collect()
+}
+
+fn parameters(template: &[String]) -> usize {
+    template.iter().filter(|s| s.starts_with('{')).count()
 }
 
 fn matches(template: &[String], segments: &[String]) -> bool {
@@ -89,7 +96,7 @@ mod tests {
         table.add("/v1/models/{id}/parameters", "GET");
         table.add("/v1/models/import", "POST");
         assert_eq!(table.allowed("/v1/models/gpt2"), Some(vec!["GET".to_owned()]));
-        assert_eq!(table.allowed("/v1/models/import"), Some(vec!["GET".to_owned(), "POST".to_owned()]));
+        assert_eq!(table.allowed("/v1/models/import"), Some(vec!["POST".to_owned()]));
         assert_eq!(table.allowed("/v1/nothing"), None);
         assert_eq!(table.allowed("/v1/models//parameters"), None);
     }

@@ -49,8 +49,8 @@ pub struct DeviceSummary {
     pub memory_bandwidth_gb_per_s: f64,
     /// Dense BF16 peak (FP16 when BF16 is absent, else FP32), TFLOP/s.
     pub dense_16bit_tflops: Option<f64>,
-    /// Thermal design power, watts.
-    pub tdp_w: f64,
+    /// Thermal design power, watts, when published.
+    pub tdp_w: Option<f64>,
     /// Lowest published on-demand price per device-hour, USD.
     pub usd_per_hour: Option<f64>,
 }

@@ -30,6 +30,116 @@ impl Default for ImportLimit {
     }
 }
 
+/// Model types the importer understands (`hf_config::SUPPORTED`).
+#[derive(Debug, Serialize, ToSchema)]
+pub enum SupportedModelType {
+    /// `bert`
+    #[serde(rename = "bert")]
+    Bert,
+    /// `bloom`
+    #[serde(rename = "bloom")]
+    Bloom,
+    /// `deepseek_v3`
+    #[serde(rename = "deepseek_v3")]
+    DeepseekV3,
+    /// `falcon`
+    #[serde(rename = "falcon")]
+    Falcon,
+    /// `gemma`
+    #[serde(rename = "gemma")]
+    Gemma,
+    /// `gemma2`
+    #[serde(rename = "gemma2")]
+    Gemma2,
+    /// `gemma3`
+    #[serde(rename = "gemma3")]
+    Gemma3,
+    /// `gemma3_text`
+    #[serde(rename = "gemma3_text")]
+    Gemma3Text,
+    /// `gpt2`
+    #[serde(rename = "gpt2")]
+    Gpt2,
+    /// `gpt_neox`
+    #[serde(rename = "gpt_neox")]
+    GptNeox,
+    /// `gpt_oss`
+    #[serde(rename = "gpt_oss")]
+    GptOss,
+    /// `gptj`
+    #[serde(rename = "gptj")]
+    Gptj,
+    /// `llama`
+    #[serde(rename = "llama")]
+    Llama,
+    /// `llama4`
+    #[serde(rename = "llama4")]
+    Llama4,
+    /// `llama4_text`
+    #[serde(rename = "llama4_text")]
+    Llama4Text,
+    /// `mistral`
+    #[serde(rename = "mistral")]
+    Mistral,
+    /// `mixtral`
+    #[serde(rename = "mixtral")]
+    Mixtral,
+    /// `mpt`
+    #[serde(rename = "mpt")]
+    Mpt,
+    /// `olmo2`
+    #[serde(rename = "olmo2")]
+    Olmo2,
+    /// `opt`
+    #[serde(rename = "opt")]
+    Opt,
+    /// `phi3`
+    #[serde(rename = "phi3")]
+    Phi3,
+    /// `qwen2`
+    #[serde(rename = "qwen2")]
+    Qwen2,
+    /// `qwen2_moe`
+    #[serde(rename = "qwen2_moe")]
+    Qwen2Moe,
+    /// `qwen3`
+    #[serde(rename = "qwen3")]
+    Qwen3,
+    /// `qwen3_moe`
+    #[serde(rename = "qwen3_moe")]
+    Qwen3Moe,
+}
+
+/// A Hugging Face `config.json`. Only `model_type` is required by the schema; which size fields
+/// are needed depends on it (GPT-2 says `n_layer` where Llama says `num_hidden_layers`), and
+/// anything else in the file is accepted and ignored. Sizes are checked against the ranges below.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HfConfig {
+    /// The Hugging Face model type.
+    pub model_type: SupportedModelType,
+    /// Transformer blocks.
+    #[schema(minimum = 1, maximum = 1024)]
+    pub num_hidden_layers: Option<u32>,
+    /// Model width.
+    #[schema(minimum = 1, maximum = 131072)]
+    pub hidden_size: Option<u64>,
+    /// Query heads.
+    #[schema(minimum = 1, maximum = 1024)]
+    pub num_attention_heads: Option<u64>,
+    /// Key/value heads (at most `num_attention_heads`).
+    #[schema(minimum = 1, maximum = 1024)]
+    pub num_key_value_heads: Option<u64>,
+    /// Dense MLP inner size.
+    #[schema(minimum = 0, maximum = 1048576)]
+    pub intermediate_size: Option<u64>,
+    /// Vocabulary size.
+    #[schema(minimum = 1, maximum = 4194304)]
+    pub vocab_size: Option<u64>,
+    /// Longest context, tokens.
+    #[schema(minimum = 1, maximum = 16777216)]
+    pub max_position_embeddings: Option<u64>,
+}
+
 /// What was imported.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -129,7 +239,7 @@ pub struct ImportResult {
     request_body(
         description = "A Hugging Face config.json (application/json), a model.safetensors.index.json (application/json), or the first bytes of a .safetensors or .gguf file up to the end of its header (application/octet-stream)",
         content(
-            (serde_json::Map<String, Value> = "application/json", example = json!({
+            (HfConfig = "application/json", example = json!({
                 "model_type": "llama", "num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32,
                 "num_key_value_heads": 32, "intermediate_size": 11008, "vocab_size": 32000, "max_position_embeddings": 4096
             })),

@@ -126,8 +126,7 @@ pub async fn list(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ModelDetail {
     /// The catalog record, with sources.
-    #[serde(flatten)]
-    pub record: ModelRecord,
+    pub model: ModelRecord,
     /// Parameters computed from the architecture.
     pub total_parameters: u64,
     /// Parameters one token uses.
@@ -155,7 +154,7 @@ fn find<'c>(catalog: &'c Catalog, id: &str) -> Result<&'c CatalogModel, ApiError
 pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<web::Json<ModelDetail>, ApiError> {
     let model = find(&state.catalog, &id)?;
     Ok(web::Json(ModelDetail {
-        record: model.record.clone(),
+        model: model.record.clone(),
         total_parameters: model.anatomy.total.0,
         active_parameters_per_token: model.anatomy.active_per_token.0,
     }))

@@ -166,8 +166,9 @@ pub struct DeviceRecord {
     pub memory_bandwidth_gb_per_s: f64,
     /// Memory shared with the host.
     pub unified_memory: bool,
-    /// Thermal design power, watts.
-    pub tdp_w: f64,
+    /// Thermal design power, watts; absent when the vendor publishes none (Cloud TPUs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tdp_w: Option<f64>,
     /// Host link, e.g. `pcie-gen5-x16`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_link: Option<String>,
@@ -203,7 +204,9 @@ impl DeviceRecord {
         let mut problems = Vec::new();
         positive(&mut problems, "memory_gb", self.memory_gb, 1e6);
         positive(&mut problems, "memory_bandwidth_gb_per_s", self.memory_bandwidth_gb_per_s, 1e6);
-        positive(&mut problems, "tdp_w", self.tdp_w, 1e5);
+        if let Some(tdp) = self.tdp_w {
+            positive(&mut problems, "tdp_w", tdp, 1e5);
+        }
         let mut peaks = Vec::new();
         for (ty, name, value) in self.dense_tflops.entries() {
             if let Some(tflops) = value {

