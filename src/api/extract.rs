@@ -52,7 +52,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// Reads the whole body, refusing more than `limit` bytes (by `Content-Length` up front, and
 /// while streaming for chunked bodies).
-pub fn read_body(req: &HttpRequest, payload: &mut Payload, limit: usize) -> impl Future<Output = Result<Bytes, ApiError>> + 'static {
+pub fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> impl Future<Output = Result<Bytes, ApiError>> + 'static {
     let too_large = declared_too_large(req, limit);
     let payload = web::Payload::from_request(req, payload);
     async move {
@@ -75,11 +79,9 @@ pub fn declared_too_large(req: &HttpRequest, limit: usize) -> bool {
 
 /// Collects a payload, failing with 413 once it passes `limit` bytes.
 pub async fn read_limited(payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
-    payload
-        .to_bytes_limited(limit)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge { limit_bytes: limit })?
-        .map_err(|error| ApiError::MalformedJson { detail: format!("could not read the body: {error}"), pointer: String::new() })
+    payload.to_bytes_limited(limit).await.map_err(|_| ApiError::PayloadTooLarge { limit_bytes: limit })?.map_err(
+        |error| ApiError::MalformedJson { detail: format!("could not read the body: {error}"), pointer: String::new() },
+    )
 }
 
 /// The request's media type without parameters, lowercase (`application/json`).
@@ -97,7 +99,10 @@ pub fn is_json(media_type: &str) -> bool {
 pub fn describe_media_type(req: &HttpRequest) -> String {
     match req.headers().get(header::CONTENT_TYPE) {
         None => "none".into(),
-        Some(value) => format!("\"{}\"", String::from_utf8_lossy(value.as_bytes()).chars().take(100).collect::<String>().escape_default()),
+        Some(value) => format!(
+            "\"{}\"",
+            String::from_utf8_lossy(value.as_bytes()).chars().take(100).collect::<String>().escape_default()
+        ),
     }
 }
 

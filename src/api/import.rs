@@ -187,6 +187,11 @@ pub struct WeightsFile {
     /// Exact parameter count from tensor shapes (absent for an index).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_parameters: Option<u64>,
+    /// Elements of floating-point tensors only. Integer tensors in a float checkpoint are usually
+    /// buffers (BERT's `position_ids`), not parameters; in a GPTQ/AWQ checkpoint they are packed
+    /// weights, so both figures are given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floating_point_parameters: Option<u64>,
     /// Bytes of tensor data (for an index, its `total_size`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_bytes: Option<u64>,
@@ -255,11 +260,18 @@ pub struct ImportResult {
     )
 )]
 #[post("/v1/models/import")]
-pub async fn import(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<web::Json<ImportResult>, ApiError> {
+pub async fn import(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<web::Json<ImportResult>, ApiError> {
     let media = media_type(&req).unwrap_or_default();
     let binary = media == "application/octet-stream";
     if !binary && !is_json(&media) {
-        return Err(ApiError::UnsupportedMediaType(format!("{}; expected application/json or application/octet-stream", describe_media_type(&req))));
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "{}; expected application/json or application/octet-stream",
+            describe_media_type(&req)
+        )));
     }
     let limit = req.app_data::<ImportLimit>().copied().unwrap_or_default().0;
     if declared_too_large(&req, limit) {
@@ -273,11 +285,7 @@ pub async fn import(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
         let Value::Object(map) = value else {
             return Err(ApiError::field("", "must be a JSON object (a config.json or a safetensors index)"));
         };
-        if map.contains_key("weight_map") {
-            import_index(&body)?
-        } else {
-            import_config(&map, &state)?
-        }
+        if map.contains_key("weight_map") { import_index(&body)? } else { import_config(&map, &state)? }
     };
     Ok(web::Json(result))
 }
@@ -297,7 +305,10 @@ pub fn architecture_from_config(
     })?;
     let architecture = record.to_engine().map_err(|problems| {
         ApiError::InvalidRequest(
-            problems.into_iter().map(|(pointer, detail)| FieldError::new(format!("{prefix}{}", config_pointer(&pointer)), detail)).collect(),
+            problems
+                .into_iter()
+                .map(|(pointer, detail)| FieldError::new(format!("{prefix}{}", config_pointer(&pointer)), detail))
+                .collect(),
         )
     })?;
     Ok((record, architecture))
@@ -312,7 +323,12 @@ fn config_pointer(pointer: &str) -> &str {
 fn import_config(config: &serde_json::Map<String, Value>, state: &AppState) -> Result<ImportResult, ApiError> {
     let (record, architecture) = architecture_from_config(config, "")?;
     let parameters = ParameterAnatomy::new(&anatomy(&architecture), state.catalog.formats());
-    Ok(ImportResult { source: ImportSource::HfConfig, architecture: Some(record), parameters: Some(parameters), weights: None })
+    Ok(ImportResult {
+        source: ImportSource::HfConfig,
+        architecture: Some(record),
+        parameters: Some(parameters),
+        weights: None,
+    })
 }
 
 fn unprocessable(error: ImportError) -> ApiError {
@@ -327,12 +343,17 @@ fn import_index(body: &[u8]) -> Result<ImportResult, ApiError> {
         parameters: None,
         weights: Some(WeightsFile {
             total_parameters: None,
+            floating_point_parameters: None,
             total_bytes: index.total_size_bytes,
             bits_per_weight: None,
             tensor_count: index.tensor_count,
             files: index.files,
             by_dtype: Vec::new(),
-            by_group: index.by_group.into_iter().map(|g| GroupBody { group: g.group, parameters: None, tensors: g.tensors }).collect(),
+            by_group: index
+                .by_group
+                .into_iter()
+                .map(|g| GroupBody { group: g.group, parameters: None, tensors: g.tensors })
+                .collect(),
             architecture: None,
             name: None,
             architecture_hints: None,
@@ -378,6 +399,7 @@ fn import_binary(body: &[u8]) -> Result<ImportResult, ApiError> {
             parameters: None,
             weights: Some(WeightsFile {
                 total_parameters: Some(summary.total_parameters),
+                floating_point_parameters: None,
                 total_bytes: Some(summary.total_bytes),
                 bits_per_weight: Some(summary.bits_per_weight),
                 tensor_count: summary.tensor_count,
@@ -385,7 +407,13 @@ fn import_binary(body: &[u8]) -> Result<ImportResult, ApiError> {
                 by_dtype: summary
                     .by_type
                     .into_iter()
-                    .map(|t| DtypeBody { dtype: t.ggml_type, parameters: t.parameters, bytes: t.bytes, tensors: t.tensors, bits_per_weight: t.bits_per_weight })
+                    .map(|t| DtypeBody {
+                        dtype: t.ggml_type,
+                        parameters: t.parameters,
+                        bytes: t.bytes,
+                        tensors: t.tensors,
+                        bits_per_weight: t.bits_per_weight,
+                    })
                     .collect(),
                 by_group: Vec::new(),
                 architecture: summary.architecture,
@@ -397,12 +425,19 @@ fn import_binary(body: &[u8]) -> Result<ImportResult, ApiError> {
     }
     let summary = safetensors::parse(body).map_err(unprocessable)?;
     let total_bytes = summary.by_dtype.iter().map(|d| d.bytes).fold(0u64, u64::saturating_add);
+    let floating = summary
+        .by_dtype
+        .iter()
+        .filter(|d| d.dtype.starts_with('F') || d.dtype.starts_with("BF"))
+        .map(|d| d.parameters)
+        .fold(0u64, u64::saturating_add);
     Ok(ImportResult {
         source: ImportSource::Safetensors,
         architecture: None,
         parameters: None,
         weights: Some(WeightsFile {
             total_parameters: Some(summary.total_parameters),
+            floating_point_parameters: Some(floating),
             total_bytes: Some(total_bytes),
             bits_per_weight: Some(bits(total_bytes, summary.total_parameters)),
             tensor_count: summary.tensor_count,
@@ -410,9 +445,19 @@ fn import_binary(body: &[u8]) -> Result<ImportResult, ApiError> {
             by_dtype: summary
                 .by_dtype
                 .into_iter()
-                .map(|d| DtypeBody { bits_per_weight: bits(d.bytes, d.parameters), dtype: d.dtype, parameters: d.parameters, bytes: d.bytes, tensors: d.tensors })
+                .map(|d| DtypeBody {
+                    bits_per_weight: bits(d.bytes, d.parameters),
+                    dtype: d.dtype,
+                    parameters: d.parameters,
+                    bytes: d.bytes,
+                    tensors: d.tensors,
+                })
                 .collect(),
-            by_group: summary.by_group.into_iter().map(|g| GroupBody { group: g.group, parameters: Some(g.parameters), tensors: g.tensors }).collect(),
+            by_group: summary
+                .by_group
+                .into_iter()
+                .map(|g| GroupBody { group: g.group, parameters: Some(g.parameters), tensors: g.tensors })
+                .collect(),
             architecture: None,
             name: None,
             architecture_hints: None,

@@ -296,7 +296,7 @@ impl ArchitectureRecord {
         let head_dim = match self.head_dim {
             Some(dim) => c.range("head_dim", dim, 1, MAX_HEAD_DIM),
             None => {
-                if hidden % heads != 0 {
+                if !hidden.is_multiple_of(heads) {
                     c.fail(
                         "head_dim",
                         format!(

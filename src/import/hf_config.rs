@@ -12,9 +12,31 @@ use crate::catalog::models::{ArchitectureRecord, MlaRecord, MlpShape, MoeRecord,
 
 /// Model types [`convert`] understands.
 pub const SUPPORTED: &[&str] = &[
-    "bert", "bloom", "deepseek_v3", "falcon", "gemma", "gemma2", "gemma3", "gemma3_text", "gpt2", "gpt_neox",
-    "gpt_oss", "gptj", "llama", "llama4", "llama4_text", "mistral", "mixtral", "mpt", "olmo2", "opt", "phi3",
-    "qwen2", "qwen2_moe", "qwen3", "qwen3_moe",
+    "bert",
+    "bloom",
+    "deepseek_v3",
+    "falcon",
+    "gemma",
+    "gemma2",
+    "gemma3",
+    "gemma3_text",
+    "gpt2",
+    "gpt_neox",
+    "gpt_oss",
+    "gptj",
+    "llama",
+    "llama4",
+    "llama4_text",
+    "mistral",
+    "mixtral",
+    "mpt",
+    "olmo2",
+    "opt",
+    "phi3",
+    "qwen2",
+    "qwen2_moe",
+    "qwen3",
+    "qwen3_moe",
 ];
 
 /// Why a config could not be converted; `pointer` locates the field in the config.
@@ -59,7 +81,10 @@ impl<'a> Config<'a> {
                 pointer: self.pointer(key),
                 detail: format!("must be a non-negative integer of at most 9e15, got {f}"),
             }),
-            None => Err(ConfigError::Field { pointer: self.pointer(key), detail: format!("must be an integer, got {value}") }),
+            None => Err(ConfigError::Field {
+                pointer: self.pointer(key),
+                detail: format!("must be an integer, got {value}"),
+            }),
         }
     }
 
@@ -72,15 +97,20 @@ impl<'a> Config<'a> {
 
     fn u32(&self, keys: &[&str]) -> Result<u32, ConfigError> {
         let value = self.u64(keys)?;
-        u32::try_from(value)
-            .map_err(|_| ConfigError::Field { pointer: self.pointer(keys[0]), detail: format!("must be at most {}, got {value}", u32::MAX) })
+        u32::try_from(value).map_err(|_| ConfigError::Field {
+            pointer: self.pointer(keys[0]),
+            detail: format!("must be at most {}, got {value}", u32::MAX),
+        })
     }
 
     fn bool(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(other) => Err(ConfigError::Field { pointer: self.pointer(key), detail: format!("must be a boolean, got {other}") }),
+            Some(other) => Err(ConfigError::Field {
+                pointer: self.pointer(key),
+                detail: format!("must be a boolean, got {other}"),
+            }),
         }
     }
 
@@ -98,9 +128,17 @@ pub fn convert(config: &Map<String, Value>) -> Result<ArchitectureRecord, Config
     let model_type = match config.get("model_type") {
         Some(Value::String(t)) => t.to_ascii_lowercase(),
         Some(other) => {
-            return Err(ConfigError::Field { pointer: "/model_type".into(), detail: format!("must be a string, got {other}") });
+            return Err(ConfigError::Field {
+                pointer: "/model_type".into(),
+                detail: format!("must be a string, got {other}"),
+            });
         }
-        None => return Err(ConfigError::Field { pointer: "/model_type".into(), detail: "missing field `model_type`".into() }),
+        None => {
+            return Err(ConfigError::Field {
+                pointer: "/model_type".into(),
+                detail: "missing field `model_type`".into(),
+            });
+        }
     };
     // Multimodal wrappers keep the language model in `text_config`.
     if matches!(model_type.as_str(), "llama4" | "gemma3")
@@ -113,7 +151,9 @@ pub fn convert(config: &Map<String, Value>) -> Result<ArchitectureRecord, Config
     }
     let c = Config { map: config, prefix: "" };
     let mut record = match model_type.as_str() {
-        "llama" | "mistral" | "mixtral" | "qwen2" | "qwen2_moe" | "qwen3" | "qwen3_moe" | "phi3" | "olmo2" => llama_family(&c, &model_type)?,
+        "llama" | "mistral" | "mixtral" | "qwen2" | "qwen2_moe" | "qwen3" | "qwen3_moe" | "phi3" | "olmo2" => {
+            llama_family(&c, &model_type)?
+        }
         "gemma" | "gemma2" | "gemma3" | "gemma3_text" => gemma(&c, &model_type)?,
         "llama4" | "llama4_text" => llama4(&c)?,
         "deepseek_v3" => deepseek_v3(&c)?,
@@ -261,7 +301,8 @@ fn gemma(c: &Config<'_>, model_type: &str) -> Result<ArchitectureRecord, ConfigE
     if model_type != "gemma" {
         // Gemma 2 and 3 wrap attention and MLP in pre- and post-norms.
         r.norms_per_layer = 4;
-        let pattern = c.opt_u64(&["sliding_window_pattern"])?.unwrap_or(if model_type == "gemma2" { 2 } else { 6 }).max(1);
+        let pattern =
+            c.opt_u64(&["sliding_window_pattern"])?.unwrap_or(if model_type == "gemma2" { 2 } else { 6 }).max(1);
         let (window, layers) = sliding(c, |n| n - n / u32::try_from(pattern).unwrap_or(u32::MAX))?;
         r.sliding_window = window;
         r.sliding_window_layers = layers;
@@ -609,8 +650,12 @@ mod tests {
         let unknown = serde_json::json!({"model_type": "abacus"});
         assert_eq!(convert(unknown.as_object().unwrap()), Err(ConfigError::UnsupportedType("abacus".into())));
         let bad = serde_json::json!({"model_type": "llama", "num_hidden_layers": "many"});
-        assert!(matches!(convert(bad.as_object().unwrap()), Err(ConfigError::Field { pointer, .. }) if pointer == "/num_hidden_layers"));
+        assert!(
+            matches!(convert(bad.as_object().unwrap()), Err(ConfigError::Field { pointer, .. }) if pointer == "/num_hidden_layers")
+        );
         let nested = serde_json::json!({"model_type": "llama4", "text_config": {"hidden_size": 5120}});
-        assert!(matches!(convert(nested.as_object().unwrap()), Err(ConfigError::Field { pointer, .. }) if pointer.starts_with("/text_config/")));
+        assert!(
+            matches!(convert(nested.as_object().unwrap()), Err(ConfigError::Field { pointer, .. }) if pointer.starts_with("/text_config/"))
+        );
     }
 }

@@ -40,7 +40,8 @@ async fn gpt3_175b_anatomy_explains_the_175_billion() {
     let total = body["total_parameters"].as_u64().unwrap();
     // The paper's 175.0B, rounded to one decimal of a billion.
     assert!((174_500_000_000..175_500_000_000).contains(&total), "{total}");
-    let parts = ["weights", "biases", "norms", "other"].iter().map(|k| body["by_kind"][k].as_u64().unwrap()).sum::<u64>();
+    let parts =
+        ["weights", "biases", "norms", "other"].iter().map(|k| body["by_kind"][k].as_u64().unwrap()).sum::<u64>();
     assert_eq!(parts, total);
     assert!(body["by_kind"]["biases"].as_u64().unwrap() > 0, "GPT-3 has biases");
     let bf16 = body["bytes_by_format"].as_array().unwrap().iter().find(|f| f["format"] == "bf16").unwrap();

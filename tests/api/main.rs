@@ -5,5 +5,6 @@
 mod catalog;
 mod errors;
 mod helpers;
+mod import;
 mod openapi;
 mod ops;

@@ -59,7 +59,8 @@ fn every_operation_is_documented_with_examples_where_it_has_a_body() {
         }
     }
     for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
-        let described = schema.get("description").is_some() || schema.get("properties").is_some() || schema.get("oneOf").is_some();
+        let described =
+            schema.get("description").is_some() || schema.get("properties").is_some() || schema.get("oneOf").is_some();
         assert!(described, "schema {name} has neither description nor properties");
     }
 }

@@ -28,23 +28,37 @@ async fn metrics_count_requests_per_route_and_status_with_fine_buckets() {
 #[tokio::test]
 async fn request_ids_are_echoed_or_generated() {
     let app = spawn_app().await;
-    let response = app.client.get(format!("{}/healthz", app.address)).header("x-request-id", "trace-42").send().await.unwrap();
+    let response =
+        app.client.get(format!("{}/healthz", app.address)).header("x-request-id", "trace-42").send().await.unwrap();
     assert_eq!(response.headers()["x-request-id"], "trace-42");
 
     let response = app.get("/healthz").await;
     let generated = response.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(generated.len(), 36, "a UUID: {generated}");
 
-    let response = app.client.get(format!("{}/healthz", app.address)).header("x-request-id", "has space").send().await.unwrap();
+    let response =
+        app.client.get(format!("{}/healthz", app.address)).header("x-request-id", "has space").send().await.unwrap();
     assert_ne!(response.headers()["x-request-id"], "has space");
 }
 
 #[tokio::test]
 async fn cors_allows_configured_origins_only() {
     let app = spawn_app().await;
-    let allowed = app.client.get(format!("{}/healthz", app.address)).header("origin", "https://dashboard.example").send().await.unwrap();
+    let allowed = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .header("origin", "https://dashboard.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(allowed.headers()["access-control-allow-origin"], "https://dashboard.example");
-    let other = app.client.get(format!("{}/healthz", app.address)).header("origin", "https://evil.example").send().await.unwrap();
+    let other = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
 
