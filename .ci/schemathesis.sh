@@ -39,12 +39,18 @@ status=0
 
 # Graceful shutdown: SIGTERM must stop the server with exit code 0.
 trap - EXIT
-kill -TERM "${pid}"
 shutdown=0
-wait "${pid}" || shutdown=$?
+if kill -TERM "${pid}" 2>/dev/null; then
+    wait "${pid}" || shutdown=$?
+else
+    wait "${pid}" || shutdown=$?
+    echo "the server was no longer running before shutdown (exit ${shutdown})"
+    shutdown=${shutdown:-1}
+    [ "${shutdown}" -eq 0 ] && shutdown=1
+fi
 if [ "${shutdown}" -ne 0 ]; then
-    echo "server exited with ${shutdown} after SIGTERM"
-    tail -20 "${log}"
+    echo "server exited with ${shutdown}; last log lines:"
+    tail -40 "${log}"
     status=1
 fi
 # hwcost's own error events (actix's reports of unparseable requests are the fuzzer's doing).

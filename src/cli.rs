@@ -1,4 +1,4 @@
-//! The command line: `hwcost serve` (the default) and `hwcost openapi`.
+//! The command line: `hwcost serve` (the default), `hwcost openapi` and `hwcost estimate`.
 //!
 //! Flags mirror environment variables (`HWCOST_ADDR`, ...), so the same settings work in a
 //! shell and in a container. This module parses arguments and wires adapters together; it holds
@@ -33,6 +33,66 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print the OpenAPI document (the same as `openapi/openapi.json`).
     Openapi,
+    /// Estimate a workload with the same engine and validation as the API.
+    #[command(subcommand)]
+    Estimate(EstimateCommand),
+}
+
+/// What to estimate.
+#[derive(Debug, Subcommand)]
+pub enum EstimateCommand {
+    /// Memory, latency, throughput, cost and energy of serving a model.
+    Inference(InferenceArgs),
+}
+
+/// Flags of `hwcost estimate inference`; names mirror the request fields.
+#[derive(Debug, Clone, Args)]
+pub struct InferenceArgs {
+    /// Model id or alias.
+    #[arg(long)]
+    pub model: String,
+    /// Device id or alias.
+    #[arg(long)]
+    pub hardware: String,
+    /// Devices in all (default: the product of the parallel degrees).
+    #[arg(long)]
+    pub devices: Option<u32>,
+    /// Tensor parallel degree.
+    #[arg(long)]
+    pub tensor: Option<u32>,
+    /// Pipeline stages.
+    #[arg(long)]
+    pub pipeline: Option<u32>,
+    /// Expert parallel degree.
+    #[arg(long)]
+    pub expert: Option<u32>,
+    /// Replicas.
+    #[arg(long)]
+    pub data: Option<u32>,
+    /// Weight format (fp32 bf16 fp16 fp8 int8 int4 nvfp4 mxfp4 q4_0 q8_0 q6_k q5_k_m q4_k_m).
+    #[arg(long)]
+    pub weights: Option<String>,
+    /// KV-cache format.
+    #[arg(long)]
+    pub kv_cache: Option<String>,
+    /// Sequences per replica, or `max`.
+    #[arg(long)]
+    pub batch_size: Option<String>,
+    /// Prompt tokens per sequence.
+    #[arg(long)]
+    pub input_tokens: Option<u64>,
+    /// Generated tokens per sequence.
+    #[arg(long)]
+    pub output_tokens: Option<u64>,
+    /// Engine profile (generic, tensorrt-llm, vllm, sglang, llama.cpp, transformers).
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Print the full JSON response instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Load the catalog from this directory instead of the embedded copy.
+    #[arg(long, env = "HWCOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Settings of `hwcost serve`.
@@ -71,6 +131,7 @@ pub fn run() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Estimate(EstimateCommand::Inference(args))) => estimate_inference(&args),
         None => serve(cli.serve),
     }
 }
@@ -79,6 +140,75 @@ fn load_catalog(data_dir: Option<&PathBuf>) -> Result<Catalog, crate::catalog::C
     match data_dir {
         Some(dir) => Catalog::from_dir(dir),
         None => Catalog::embedded(),
+    }
+}
+
+/// Builds the request document from flags, so the CLI goes through the API's own parsing.
+fn inference_request(args: &InferenceArgs) -> serde_json::Value {
+    let mut request = serde_json::json!({"model": args.model, "hardware": args.hardware});
+    let mut parallelism = serde_json::Map::new();
+    for (name, value) in
+        [("tensor", args.tensor), ("pipeline", args.pipeline), ("expert", args.expert), ("data", args.data)]
+    {
+        if let Some(v) = value {
+            parallelism.insert(name.into(), v.into());
+        }
+    }
+    let map = request.as_object_mut().expect("a JSON object literal");
+    if !parallelism.is_empty() {
+        map.insert("parallelism".into(), parallelism.into());
+    }
+    for (name, value) in [("weights", &args.weights), ("kv_cache", &args.kv_cache), ("engine", &args.engine)] {
+        if let Some(v) = value {
+            map.insert(name.into(), v.clone().into());
+        }
+    }
+    if let Some(b) = &args.batch_size {
+        map.insert("batch_size".into(), b.parse::<u64>().map_or_else(|_| b.clone().into(), Into::into));
+    }
+    for (name, value) in [("input_tokens", args.input_tokens), ("output_tokens", args.output_tokens)] {
+        if let Some(v) = value {
+            map.insert(name.into(), v.into());
+        }
+    }
+    if let Some(d) = args.devices {
+        map.insert("devices".into(), d.into());
+    }
+    request
+}
+
+fn estimate_inference(args: &InferenceArgs) -> ExitCode {
+    let catalog = match load_catalog(args.data_dir.as_ref()) {
+        Ok(catalog) => catalog,
+        Err(error) => {
+            eprintln!("hwcost: catalog failed to load: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = serde_json::from_value::<crate::api::inference::InferenceRequest>(inference_request(args))
+        .map_err(|e| crate::api::problem::ApiError::field("", e.to_string()))
+        .and_then(|request| crate::api::inference::run(&catalog, &request, ""));
+    match outcome {
+        Ok(response) if args.json => {
+            println!("{}", serde_json::to_string_pretty(&response).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Ok(response) => {
+            print!("{}", crate::report::inference_table(&response));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            let problem = error.problem();
+            eprintln!("hwcost: {}", problem.detail);
+            for field in &problem.errors {
+                eprintln!(
+                    "  {}: {}",
+                    if field.pointer.is_empty() { "(request)" } else { &field.pointer },
+                    field.detail
+                );
+            }
+            ExitCode::from(2)
+        }
     }
 }
 

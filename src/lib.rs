@@ -15,6 +15,8 @@ pub mod cli;
 pub mod engine;
 pub mod host;
 pub mod import;
+pub mod report;
 pub mod startup;
 
 pub mod telemetry;
+pub mod validation;

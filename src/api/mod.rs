@@ -13,6 +13,7 @@
 //! - [`request_id`]: request ids and per-request spans.
 //! - [`ops`]: liveness, readiness, metrics.
 //! - [`hardware`], [`models`], [`import`]: the catalog endpoints.
+//! - [`inference`]: inference estimates; [`resolve`]: model and hardware references.
 //! - [`state`]: what handlers share.
 
 pub mod checks;
@@ -20,10 +21,12 @@ pub mod extract;
 pub mod fallback;
 pub mod hardware;
 pub mod import;
+pub mod inference;
 pub mod models;
 pub mod ops;
 pub mod problem;
 pub mod request_id;
+pub mod resolve;
 pub mod state;
 
 use utoipa::OpenApi;
@@ -42,6 +45,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "catalog", description = "Hardware devices, models and their parameter anatomy"),
+        (name = "estimates", description = "Inference estimates: memory, FLOPs, latency, throughput, cost, energy"),
     )
 )]
 struct ApiDoc;
@@ -55,6 +59,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(hardware::get)
         .service(models::list)
         .service(import::import)
+        .service(inference::estimate)
         .service(models::parameters)
         .service(models::get);
 }

@@ -7,7 +7,7 @@
 //!
 //! This module must not know about any particular endpoint: handlers return `ApiError`, and the
 //! mapping from variant to status and code lives only in [`ApiError::code`] and
-//! [`ApiError::status`].
+//! [`ResponseError::status_code`].
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};

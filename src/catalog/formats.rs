@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::engine::device::ComputeType;
 use crate::engine::format::Format;
 use crate::engine::units::BitsPerWeight;
 
@@ -16,8 +17,45 @@ pub struct FormatRecord {
     /// Bits per weight, scales included.
     #[schema(example = 4.84)]
     pub bits_per_weight: f64,
+    /// The data type matrix multiplications run in with this format, when the device has it
+    /// (`fp8` for FP8 weights; `fp16` for weight-only quantisation, which dequantises first).
+    pub compute: ComputeName,
     /// Where the figure comes from.
     pub source: String,
+}
+
+/// A compute data type on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ComputeName {
+    /// FP32.
+    Fp32,
+    /// TF32.
+    Tf32,
+    /// FP16.
+    Fp16,
+    /// BF16.
+    Bf16,
+    /// FP8.
+    Fp8,
+    /// INT8.
+    Int8,
+    /// FP4.
+    Fp4,
+}
+
+impl From<ComputeName> for ComputeType {
+    fn from(name: ComputeName) -> Self {
+        match name {
+            ComputeName::Fp32 => ComputeType::Fp32,
+            ComputeName::Tf32 => ComputeType::Tf32,
+            ComputeName::Fp16 => ComputeType::Fp16,
+            ComputeName::Bf16 => ComputeType::Bf16,
+            ComputeName::Fp8 => ComputeType::Fp8,
+            ComputeName::Int8 => ComputeType::Int8,
+            ComputeName::Fp4 => ComputeType::Fp4,
+        }
+    }
 }
 
 impl FormatRecord {
@@ -32,6 +70,6 @@ impl FormatRecord {
 
     /// The engine's view.
     pub fn to_engine(&self) -> Format {
-        Format { id: self.id.clone(), bits: BitsPerWeight(self.bits_per_weight) }
+        Format { id: self.id.clone(), bits: BitsPerWeight(self.bits_per_weight), compute: self.compute.into() }
     }
 }

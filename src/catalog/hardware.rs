@@ -38,6 +38,18 @@ impl Kind {
     }
 }
 
+impl From<Kind> for DeviceKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Gpu => DeviceKind::Gpu,
+            Kind::Tpu => DeviceKind::Tpu,
+            Kind::Accelerator => DeviceKind::Accelerator,
+            Kind::AppleSoc => DeviceKind::AppleSoc,
+            Kind::Cpu => DeviceKind::Cpu,
+        }
+    }
+}
+
 /// Dense (no structured sparsity) peak throughput per data type, TFLOP/s (int8: TOPS). A missing
 /// type is not supported by the hardware.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
@@ -45,24 +57,31 @@ impl Kind {
 pub struct DenseTflops {
     /// FP32 on vector units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0, maximum = 1000000)]
     pub fp32: Option<f64>,
     /// TF32 tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0, maximum = 1000000)]
     pub tf32: Option<f64>,
     /// FP16 tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0, maximum = 1000000)]
     pub fp16: Option<f64>,
     /// BF16 tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0, maximum = 1000000)]
     pub bf16: Option<f64>,
     /// FP8 tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0, maximum = 1000000)]
     pub fp8: Option<f64>,
     /// INT8 tensor, TOPS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0, maximum = 1000000)]
     pub int8: Option<f64>,
     /// FP4 tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0, maximum = 1000000)]
     pub fp4: Option<f64>,
 }
 
@@ -91,7 +110,7 @@ pub struct Interconnect {
     #[schema(example = "NVLink 4 via NVSwitch")]
     pub name: String,
     /// Per-device bandwidth, both directions added, decimal GB/s.
-    #[schema(example = 900.0)]
+    #[schema(example = 900.0, exclusive_minimum = 0, maximum = 1000000)]
     pub bandwidth_gb_per_s_bidirectional: f64,
 }
 
@@ -100,12 +119,14 @@ pub struct Interconnect {
 #[serde(deny_unknown_fields)]
 pub struct Price {
     /// US dollars per device-hour.
+    #[schema(exclusive_minimum = 0, maximum = 10000)]
     pub usd_per_hour: f64,
     /// Who charges it.
     pub provider: String,
     /// Where it was read.
     pub source: String,
     /// When it was read (YYYY-MM-DD).
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub checked_on: String,
 }
 
@@ -157,17 +178,18 @@ pub struct DeviceRecord {
     #[serde(default)]
     pub aliases: Vec<String>,
     /// Memory per device, decimal GB.
-    #[schema(example = 80.0)]
+    #[schema(example = 80.0, exclusive_minimum = 0, maximum = 1000000)]
     pub memory_gb: f64,
     /// Memory technology.
     pub memory_type: String,
     /// Peak memory bandwidth, decimal GB/s.
-    #[schema(example = 3350.0)]
+    #[schema(example = 3350.0, exclusive_minimum = 0, maximum = 1000000)]
     pub memory_bandwidth_gb_per_s: f64,
     /// Memory shared with the host.
     pub unified_memory: bool,
     /// Thermal design power, watts; absent when the vendor publishes none (Cloud TPUs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0, maximum = 100000)]
     pub tdp_w: Option<f64>,
     /// Host link, e.g. `pcie-gen5-x16`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -244,17 +266,15 @@ impl DeviceRecord {
         }
         Ok(Device {
             id: self.id.clone(),
-            kind: match self.kind {
-                Kind::Gpu => DeviceKind::Gpu,
-                Kind::Tpu => DeviceKind::Tpu,
-                Kind::Accelerator => DeviceKind::Accelerator,
-                Kind::AppleSoc => DeviceKind::AppleSoc,
-                Kind::Cpu => DeviceKind::Cpu,
-            },
+            kind: self.kind.into(),
             memory: Bytes(self.memory_gb * 1e9),
             memory_bandwidth_bytes_per_s: self.memory_bandwidth_gb_per_s * 1e9,
             dense_peak_flops_per_s: peaks,
             unified_memory: self.unified_memory,
+            interconnect: self.interconnect.as_ref().map(|link| crate::engine::device::Interconnect {
+                bidirectional_bytes_per_s: link.bandwidth_gb_per_s_bidirectional * 1e9,
+                pcie: link.kind == "pcie",
+            }),
             tdp_w: self.tdp_w,
         })
     }

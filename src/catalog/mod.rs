@@ -8,6 +8,7 @@
 //!
 //! This module does file parsing and validation only: no HTTP, no estimates.
 
+pub mod engines;
 pub mod formats;
 pub mod hardware;
 pub mod lookup;
@@ -20,6 +21,8 @@ use std::path::Path;
 use crate::engine::anatomy::{Anatomy, anatomy};
 use crate::engine::architecture::Architecture;
 use crate::engine::device::Device;
+use crate::engine::profile::EngineProfile;
+use engines::EngineRecord;
 use formats::FormatRecord;
 use hardware::DeviceRecord;
 use models::ModelRecord;
@@ -70,12 +73,22 @@ pub struct CatalogModel {
     pub anatomy: Anatomy,
 }
 
+/// An engine profile: its record and its engine form.
+#[derive(Debug, Clone)]
+pub struct CatalogEngine {
+    /// The record, with sources and what it was fitted on.
+    pub record: EngineRecord,
+    /// The engine's view.
+    pub profile: EngineProfile,
+}
+
 /// The loaded, validated catalog.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     devices: Vec<CatalogDevice>,
     models: Vec<CatalogModel>,
     formats: Vec<FormatRecord>,
+    engines: Vec<CatalogEngine>,
     device_index: lookup::Index,
     model_index: lookup::Index,
 }
@@ -94,6 +107,12 @@ struct ModelsFile {
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+struct EnginesFile {
+    engine: Vec<EngineRecord>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FormatsFile {
     format: Vec<FormatRecord>,
 }
@@ -104,10 +123,11 @@ impl Catalog {
         Self::from_files(embedded::FILES.iter().map(|(name, text)| ((*name).to_owned(), (*text).to_owned())))
     }
 
-    /// Loads `dir/hardware/*.toml`, `dir/models/*.toml` and `dir/formats.toml`.
+    /// Loads `dir/hardware/*.toml`, `dir/models/*.toml`, `dir/engines/*.toml` and
+    /// `dir/formats.toml`.
     pub fn from_dir(dir: &Path) -> Result<Self, CatalogError> {
         let mut files = Vec::new();
-        for sub in ["hardware", "models"] {
+        for sub in ["hardware", "models", "engines"] {
             let folder = dir.join(sub);
             let entries = std::fs::read_dir(&folder).map_err(|e| CatalogError {
                 file: folder.display().to_string(),
@@ -131,6 +151,7 @@ impl Catalog {
         let mut devices = Vec::new();
         let mut models = Vec::new();
         let mut formats = Vec::new();
+        let mut engines = Vec::new();
         for (name, text) in files {
             let fail = |message: String| CatalogError { file: name.clone(), entry: None, message };
             if name.starts_with("hardware/") {
@@ -161,6 +182,13 @@ impl Catalog {
                     let anatomy = anatomy(&architecture);
                     models.push(CatalogModel { record, architecture, anatomy });
                 }
+            } else if name.starts_with("engines/") {
+                let file: EnginesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                for record in file.engine {
+                    let profile =
+                        record.to_engine().map_err(|problems| entry_error(&name, &record.id, problems.join("; ")))?;
+                    engines.push(CatalogEngine { record, profile });
+                }
             } else if name == "formats.toml" {
                 let file: FormatsFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
                 for record in file.format {
@@ -169,7 +197,8 @@ impl Catalog {
                 }
             } else {
                 return Err(fail(
-                    "not a catalog file (expected hardware/*.toml, models/*.toml or formats.toml)".into(),
+                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml or formats.toml)"
+                        .into(),
                 ));
             }
         }
@@ -180,7 +209,21 @@ impl Catalog {
                 .map_err(|m| CatalogError { file: "hardware/".into(), entry: None, message: m })?;
         let model_index = lookup::Index::build(models.iter().map(|m| (m.record.id.as_str(), model_aliases(&m.record))))
             .map_err(|m| CatalogError { file: "models/".into(), entry: None, message: m })?;
-        Ok(Self { devices, models, formats, device_index, model_index })
+        for (kind, ids) in [
+            ("format", formats.iter().map(|f| f.id.as_str()).collect::<Vec<_>>()),
+            ("engine", engines.iter().map(|e| e.record.id.as_str()).collect()),
+        ] {
+            let mut sorted = ids.clone();
+            sorted.sort_unstable();
+            if let Some(pair) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                return Err(CatalogError {
+                    file: format!("{kind}s"),
+                    entry: Some(pair[0].to_owned()),
+                    message: format!("duplicate {kind} id"),
+                });
+            }
+        }
+        Ok(Self { devices, models, formats, engines, device_index, model_index })
     }
 
     /// All devices, sorted by id.
@@ -196,6 +239,21 @@ impl Catalog {
     /// All weight formats, in file order.
     pub fn formats(&self) -> &[FormatRecord] {
         &self.formats
+    }
+
+    /// All engine profiles, in file order.
+    pub fn engines(&self) -> &[CatalogEngine] {
+        &self.engines
+    }
+
+    /// The engine profile with this id.
+    pub fn engine(&self, id: &str) -> Option<&CatalogEngine> {
+        self.engines.iter().find(|e| e.record.id.eq_ignore_ascii_case(id))
+    }
+
+    /// The weight format with this id.
+    pub fn format(&self, id: &str) -> Option<&FormatRecord> {
+        self.formats.iter().find(|f| f.id.eq_ignore_ascii_case(id))
     }
 
     /// The device with this id or alias, or close matches.

@@ -36,6 +36,15 @@ pub enum ComputeType {
     Fp4,
 }
 
+/// The device-to-device link.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interconnect {
+    /// Per-device bandwidth, both directions added, bytes per second.
+    pub bidirectional_bytes_per_s: f64,
+    /// A PCIe path rather than a dedicated fabric.
+    pub pcie: bool,
+}
+
 /// One device of a catalog entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Device {
@@ -51,6 +60,8 @@ pub struct Device {
     pub dense_peak_flops_per_s: Vec<(ComputeType, f64)>,
     /// Memory shared with the host (Apple, DGX Spark, CPUs).
     pub unified_memory: bool,
+    /// Device-to-device link, if the device has one.
+    pub interconnect: Option<Interconnect>,
     /// Board power, watts, when published.
     pub tdp_w: Option<f64>,
 }

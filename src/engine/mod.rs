@@ -9,12 +9,25 @@
 //! Table of contents:
 //! - [`units`]: newtypes for bytes and parameter counts.
 //! - [`architecture`]: a transformer's shape, as the engine sees it.
-//! - [`format`]: number formats and their bits per weight.
+//! - [`mod@format`]: number formats and their bits per weight.
 //! - [`anatomy`]: where a model's parameters sit, computed from its architecture.
 //! - [`device`]: a hardware device's capabilities.
+//! - [`profile`]: a serving engine's efficiencies.
+//! - [`parallelism`], [`kv_cache`], [`moe`]: the pieces of an inference estimate.
+//! - [`inference`]: memory, FLOPs, latency, throughput, cost and energy of serving.
+//! - [`explain`]: the rule trace and warnings every estimate carries.
 
 pub mod anatomy;
 pub mod architecture;
 pub mod device;
+pub mod explain;
 pub mod format;
+pub mod inference;
+pub mod kv_cache;
+pub mod moe;
+pub mod parallelism;
+pub mod profile;
 pub mod units;
+
+#[cfg(test)]
+mod tests;

@@ -68,3 +68,87 @@ mod tests {
         assert_eq!(Params(u64::MAX) * 2, Params(u64::MAX));
     }
 }
+
+/// A count of floating-point operations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd)]
+pub struct Flops(pub f64);
+
+/// Floating-point operations per second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd)]
+pub struct FlopsPerSecond(pub f64);
+
+/// Bytes per second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd)]
+pub struct BytesPerSecond(pub f64);
+
+/// A duration in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd)]
+pub struct Seconds(pub f64);
+
+/// US dollars.
+#[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd)]
+pub struct Usd(pub f64);
+
+/// Divides, treating a zero or non-finite divisor as "infinitely fast": zero time. Edges
+/// guarantee positive rates; this keeps the engine total if one slips through.
+fn ratio(numerator: f64, denominator: f64) -> f64 {
+    if denominator > 0.0 && denominator.is_finite() && numerator.is_finite() { numerator / denominator } else { 0.0 }
+}
+
+impl std::ops::Div<FlopsPerSecond> for Flops {
+    type Output = Seconds;
+    fn div(self, rate: FlopsPerSecond) -> Seconds {
+        Seconds(ratio(self.0, rate.0))
+    }
+}
+
+impl std::ops::Div<BytesPerSecond> for Bytes {
+    type Output = Seconds;
+    fn div(self, rate: BytesPerSecond) -> Seconds {
+        Seconds(ratio(self.0, rate.0))
+    }
+}
+
+impl Add for Seconds {
+    type Output = Seconds;
+    fn add(self, rhs: Seconds) -> Seconds {
+        Seconds(self.0 + rhs.0)
+    }
+}
+
+impl Add for Bytes {
+    type Output = Bytes;
+    fn add(self, rhs: Bytes) -> Bytes {
+        Bytes(self.0 + rhs.0)
+    }
+}
+
+impl Add for Flops {
+    type Output = Flops;
+    fn add(self, rhs: Flops) -> Flops {
+        Flops(self.0 + rhs.0)
+    }
+}
+
+impl Mul<f64> for Bytes {
+    type Output = Bytes;
+    fn mul(self, rhs: f64) -> Bytes {
+        Bytes(self.0 * rhs)
+    }
+}
+
+impl Mul<f64> for Seconds {
+    type Output = Seconds;
+    fn mul(self, rhs: f64) -> Seconds {
+        Seconds(self.0 * rhs)
+    }
+}
+
+impl Params {
+    /// As a float, for formulas (exact below 2^53 parameters).
+    pub fn as_f64(self) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let value = self.0 as f64;
+        value
+    }
+}

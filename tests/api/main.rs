@@ -6,5 +6,6 @@ mod catalog;
 mod errors;
 mod helpers;
 mod import;
+mod inference;
 mod openapi;
 mod ops;

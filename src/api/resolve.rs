@@ -1,0 +1,151 @@
+//! Model and hardware references in requests: a catalog id, or an inline description.
+//!
+//! An inline model is a Hugging Face `config.json` object (what `POST /v1/models/import`
+//! accepts); an inline device is an object with the catalog record's fields. Both go through the
+//! same validation as catalog entries, with pointers under the field they came from.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::import::{HfConfig, architecture_from_config};
+use super::problem::ApiError;
+use crate::catalog::Catalog;
+use crate::catalog::hardware::DeviceRecord;
+use crate::engine::anatomy::{Anatomy, anatomy};
+use crate::engine::architecture::Architecture;
+use crate::engine::device::Device;
+
+/// A model: catalog id (or alias), or an inline Hugging Face `config.json` object.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ModelRef {
+    /// Catalog id or alias.
+    Id(String),
+    /// An inline config.json.
+    Inline(Map<String, Value>),
+}
+
+/// A device: catalog id (or alias), or an inline record with the catalog's fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HardwareRef {
+    /// Catalog id or alias.
+    Id(String),
+    /// An inline device record.
+    Inline(Box<DeviceRecord>),
+}
+
+/// `oneOf: [string id, <schema>]`, written by hand because utoipa's derive cannot describe an
+/// untagged string-or-object enum with an example on the string.
+fn id_or<T: ToSchema>(description: &str, example: &str) -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new().schema_type(Type::String).examples([example]).description(Some("Catalog id or alias")),
+        )
+        .item(Ref::from_schema_name(T::name()))
+        .description(Some(description))
+        .into()
+}
+
+impl PartialSchema for ModelRef {
+    fn schema() -> RefOr<Schema> {
+        id_or::<HfConfig>("A catalog model id or alias, or an inline Hugging Face config.json object", "llama-3.1-70b")
+    }
+}
+
+impl ToSchema for ModelRef {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((HfConfig::name().into(), HfConfig::schema()));
+        <HfConfig as ToSchema>::schemas(schemas);
+    }
+}
+
+impl PartialSchema for HardwareRef {
+    fn schema() -> RefOr<Schema> {
+        id_or::<DeviceRecord>(
+            "A catalog device id or alias, or an inline device record with the catalog's fields",
+            "nvidia-h100-sxm-80gb",
+        )
+    }
+}
+
+impl ToSchema for HardwareRef {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((DeviceRecord::name().into(), DeviceRecord::schema()));
+        <DeviceRecord as ToSchema>::schemas(schemas);
+    }
+}
+
+/// A resolved model.
+#[derive(Debug, Clone)]
+pub struct ResolvedModel {
+    /// Catalog id, or `inline`.
+    pub id: String,
+    /// Architecture.
+    pub architecture: Architecture,
+    /// Anatomy.
+    pub anatomy: Anatomy,
+}
+
+/// A resolved device.
+#[derive(Debug, Clone)]
+pub struct ResolvedDevice {
+    /// Catalog id (or the inline record's id).
+    pub id: String,
+    /// Engine view.
+    pub device: Device,
+    /// Lowest published price per device-hour.
+    pub usd_per_hour: Option<f64>,
+}
+
+/// Resolves a model reference found at `pointer`.
+pub fn model(catalog: &Catalog, reference: &ModelRef, pointer: &str) -> Result<ResolvedModel, ApiError> {
+    match reference {
+        ModelRef::Id(id) => {
+            let m = catalog.model(id).map_err(|suggestions| ApiError::UnknownId {
+                kind: "model",
+                id: id.chars().take(100).collect(),
+                suggestions,
+            })?;
+            Ok(ResolvedModel {
+                id: m.record.id.clone(),
+                architecture: m.architecture.clone(),
+                anatomy: m.anatomy.clone(),
+            })
+        }
+        ModelRef::Inline(config) => {
+            let (_, architecture) = architecture_from_config(config, pointer)?;
+            let anatomy = anatomy(&architecture);
+            Ok(ResolvedModel { id: "inline".into(), architecture, anatomy })
+        }
+    }
+}
+
+/// Resolves a device reference found at `pointer`.
+pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Result<ResolvedDevice, ApiError> {
+    let record = match reference {
+        HardwareRef::Id(id) => {
+            &catalog
+                .device(id)
+                .map_err(|suggestions| ApiError::UnknownId {
+                    kind: "hardware",
+                    id: id.chars().take(100).collect(),
+                    suggestions,
+                })?
+                .record
+        }
+        HardwareRef::Inline(record) => record,
+    };
+    let device = record.to_engine().map_err(|problems| ApiError::Unprocessable {
+        detail: problems.join("; "),
+        pointer: Some(pointer.to_owned()),
+    })?;
+    Ok(ResolvedDevice {
+        id: record.id.clone(),
+        device,
+        usd_per_hour: record.price.iter().map(|p| p.usd_per_hour).reduce(f64::min),
+    })
+}

@@ -1,0 +1,587 @@
+//! Inference estimates: memory per device, FLOPs, and latency and throughput by a roofline.
+//!
+//! The model (Pope et al. 2022, "Efficiently Scaling Transformer Inference", sections 2-3):
+//! each forward pass costs `max(compute time, memory time) + communication + a fixed step
+//! overhead`. Compute time is FLOPs over the achievable peak for the pass's data type; memory
+//! time is bytes moved (weights once per pass, the KV cache read by decode) over achievable
+//! bandwidth. Achievable fractions come from the engine profile and grow with the number of
+//! tokens in the pass. Prefill processes the prompt; each decode step produces one token per
+//! sequence.
+//!
+//! Latency is computed for one model replica with pipeline stages run one after another (a
+//! token crosses every stage), so pipeline parallelism saves memory, not latency.
+
+use super::anatomy::{Anatomy, Group};
+use super::architecture::Architecture;
+use super::device::{ComputeType, Device};
+use super::explain::{Explanation, Trace, Warning};
+use super::format::Format;
+use super::kv_cache;
+use super::moe::expected_distinct_experts;
+use super::parallelism::{Parallelism, all_reduce, link};
+use super::profile::EngineProfile;
+use super::units::{Bytes, BytesPerSecond, Flops, FlopsPerSecond, Params, Seconds};
+
+/// Concurrent sequences per model replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    /// Exactly this many.
+    Fixed(u64),
+    /// The largest that fits the KV cache, capped by the engine's scheduler limit.
+    Max,
+}
+
+/// Everything an inference estimate needs, validated.
+#[derive(Debug, Clone, Copy)]
+pub struct InferenceInput<'a> {
+    /// Model shape.
+    pub arch: &'a Architecture,
+    /// Its parameter anatomy.
+    pub anatomy: &'a Anatomy,
+    /// Device kind (all devices are alike).
+    pub device: &'a Device,
+    /// How devices split the model.
+    pub parallelism: Parallelism,
+    /// Weight storage format.
+    pub weights: &'a Format,
+    /// KV-cache storage format.
+    pub kv_cache: &'a Format,
+    /// Sequences per replica.
+    pub batch: Batch,
+    /// Prompt tokens per sequence.
+    pub input_tokens: u64,
+    /// Generated tokens per sequence.
+    pub output_tokens: u64,
+    /// Engine efficiencies.
+    pub profile: &'a EngineProfile,
+    /// Price of one device-hour, USD, if known.
+    pub usd_per_device_hour: Option<f64>,
+}
+
+/// Memory of one device.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryPerDevice {
+    /// Weights held by this device.
+    pub weights: Bytes,
+    /// KV cache for its sequences at full context.
+    pub kv_cache: Bytes,
+    /// Activations and logits of the largest pass.
+    pub activations: Bytes,
+    /// Runtime overhead.
+    pub overhead: Bytes,
+    /// Sum of the above.
+    pub total: Bytes,
+}
+
+/// Memory verdict.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Memory {
+    /// Per-device breakdown.
+    pub per_device: MemoryPerDevice,
+    /// Memory the engine may use on one device.
+    pub capacity: Bytes,
+    /// `total <= capacity`.
+    pub fits: bool,
+    /// Largest batch that fits at this context (0 when even one sequence does not).
+    pub max_batch_size: u64,
+    /// Longest context (input + output tokens) that fits at this batch.
+    pub max_context_tokens: u64,
+}
+
+/// What limits a phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// Arithmetic.
+    Compute,
+    /// Memory bandwidth.
+    Memory,
+    /// Device-to-device communication.
+    Communication,
+}
+
+/// One phase (prefill, or one decode step) of one replica.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Phase {
+    /// Wall time.
+    pub time: Seconds,
+    /// Time if only arithmetic mattered.
+    pub compute_time: Seconds,
+    /// Time if only memory traffic mattered.
+    pub memory_time: Seconds,
+    /// Communication time (not overlapped).
+    pub communication_time: Seconds,
+    /// The largest of the three.
+    pub bound: Bound,
+    /// FLOPs per device (stages summed).
+    pub flops: Flops,
+    /// Bytes moved per device (stages summed).
+    pub bytes: Bytes,
+}
+
+/// An inference estimate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InferenceEstimate {
+    /// Sequences per replica actually used (resolves `Batch::Max`).
+    pub batch_size: u64,
+    /// Memory.
+    pub memory: Memory,
+    /// Data type the GEMMs run in.
+    pub compute_type: ComputeType,
+    /// FLOPs of one token's forward pass at the mean decode context.
+    pub forward_flops_per_token: Flops,
+    /// FLOPs to prefill one sequence's prompt.
+    pub prefill_flops_per_sequence: Flops,
+    /// FLOPs of one decode step for the whole batch.
+    pub decode_flops_per_step: Flops,
+    /// Prefill of the whole batch.
+    pub prefill: Phase,
+    /// One decode step of the whole batch, at the mean context.
+    pub decode: Phase,
+    /// Time to first token.
+    pub ttft: Seconds,
+    /// Time per output token.
+    pub tpot: Seconds,
+    /// Time for a whole request.
+    pub e2e: Seconds,
+    /// Output tokens per second, all replicas.
+    pub output_tokens_per_s: f64,
+    /// Output tokens per second seen by one sequence.
+    pub output_tokens_per_s_per_user: f64,
+    /// Prompt tokens per second, all replicas.
+    pub prefill_tokens_per_s: f64,
+    /// USD per hour for all devices.
+    pub usd_per_hour: Option<f64>,
+    /// USD per million output tokens at this throughput.
+    pub usd_per_million_output_tokens: Option<f64>,
+    /// USD per million input tokens at the prefill rate.
+    pub usd_per_million_input_tokens: Option<f64>,
+    /// Energy per output token.
+    pub joules_per_output_token: Option<f64>,
+    /// Caveats.
+    pub warnings: Vec<Warning>,
+    /// How every number was made.
+    pub explain: Vec<Explanation>,
+}
+
+/// The compute type used for `wanted`: itself if the device has it, else the next wider one.
+fn resolve_compute(device: &Device, wanted: ComputeType) -> ComputeType {
+    use ComputeType::{Bf16, Fp4, Fp8, Fp16, Fp32, Int8, Tf32};
+    let chain: &[ComputeType] = match wanted {
+        Fp4 => &[Fp4, Fp8, Bf16, Fp16, Fp32],
+        Fp8 => &[Fp8, Bf16, Fp16, Fp32],
+        Int8 => &[Int8, Fp16, Bf16, Fp32],
+        Bf16 => &[Bf16, Fp16, Fp32],
+        Fp16 => &[Fp16, Bf16, Fp32],
+        Tf32 => &[Tf32, Fp32],
+        Fp32 => &[Fp32],
+    };
+    chain
+        .iter()
+        .copied()
+        .find(|t| device.peak(*t).is_some())
+        .or_else(|| device.dense_peak_flops_per_s.first().map(|(t, _)| *t))
+        .unwrap_or(wanted)
+}
+
+fn compute_name(t: ComputeType) -> &'static str {
+    match t {
+        ComputeType::Fp32 => "fp32",
+        ComputeType::Tf32 => "tf32",
+        ComputeType::Fp16 => "fp16",
+        ComputeType::Bf16 => "bf16",
+        ComputeType::Fp8 => "fp8",
+        ComputeType::Int8 => "int8",
+        ComputeType::Fp4 => "fp4",
+    }
+}
+
+/// Parameters used in matrix multiplies per token: active parameters without embedding-table
+/// lookups (a lookup is a copy, not a multiply), plus the LM head's multiply when it is tied.
+fn matmul_params(arch: &Architecture, anatomy: &Anatomy) -> f64 {
+    let lookups: Params = anatomy
+        .components
+        .iter()
+        .filter(|c| matches!(c.name, "embedding.tokens" | "embedding.positions" | "embedding.token_types"))
+        .map(|c| c.total())
+        .sum();
+    #[allow(clippy::cast_precision_loss)]
+    let tied_head = if arch.tied_embeddings { (arch.vocab * arch.hidden) as f64 } else { 0.0 };
+    (anatomy.active_per_token.as_f64() - lookups.as_f64()).max(0.0) + tied_head
+}
+
+/// Width of the attention score computation per layer (`heads x head_dim`; MLA uses its q/k dims).
+fn attention_width(arch: &Architecture) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    match arch.mla {
+        Some(mla) => (arch.heads * (mla.qk_nope_head_dim + mla.qk_rope_head_dim)) as f64,
+        None => (arch.heads * arch.head_dim) as f64,
+    }
+}
+
+/// Estimates an inference workload. Total: every validated input gives finite, non-negative
+/// numbers.
+pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
+    let mut trace = Trace::default();
+    let mut warnings = Vec::new();
+    let (arch, anatomy, device, profile, par) =
+        (input.arch, input.anatomy, input.device, input.profile, input.parallelism);
+    let (tp, pp, ep, dp) = (f64::from(par.tensor), f64::from(par.pipeline), f64::from(par.expert), f64::from(par.data));
+    #[allow(clippy::cast_precision_loss)]
+    let (n_in, n_out) = (input.input_tokens as f64, input.output_tokens as f64);
+    let context = n_in + n_out;
+    let layers = f64::from(arch.layers);
+    #[allow(clippy::cast_precision_loss)]
+    let (hidden, vocab) = (arch.hidden as f64, arch.vocab as f64);
+    let weight_bytes = input.weights.bits.0 / 8.0;
+    let kv_bytes = input.kv_cache.bits.0 / 8.0;
+
+    // --- Memory ---------------------------------------------------------------------------
+    let expert_params = anatomy.by_group(Group::Experts).as_f64();
+    let dense_params = anatomy.total.as_f64() - expert_params;
+    let weights = trace.record(
+        "memory.weights",
+        "(dense parameters / (tensor x pipeline) + routed-expert parameters / (tensor x pipeline x expert)) x bits per weight / 8; embeddings and LM head are vocabulary-parallel",
+        vec![("dense_parameters", dense_params), ("expert_parameters", expert_params), ("bits_per_weight", input.weights.bits.0), ("tensor", tp), ("pipeline", pp), ("expert", ep)],
+        (dense_params / (tp * pp) + expert_params / (tp * pp * ep)) * weight_bytes,
+        "bytes",
+    );
+    let kv_elements = kv_cache::elements_per_token_per_layer_per_device(arch, par.tensor);
+    if arch.mla.is_none() && arch.kv_heads < u64::from(par.tensor) {
+        warnings.push(Warning {
+            code: "kv-heads-replicated",
+            message: format!(
+                "{} kv heads over {} tensor-parallel devices: each device keeps one whole kv head (replicated), as vLLM and TensorRT-LLM do",
+                arch.kv_heads, par.tensor
+            ),
+        });
+    }
+    let kv_per_sequence = trace.record(
+        "memory.kv_cache_per_sequence",
+        "kv elements per token per layer on this device (2 x ceil(kv_heads / tensor) x head_dim, or the MLA latent) x token-layers of the full context (sliding-window layers keep at most the window) / pipeline x bytes per element",
+        vec![("kv_elements_per_token_per_layer", kv_elements), ("context_tokens", context), ("layers", layers), ("pipeline", pp), ("kv_bits", input.kv_cache.bits.0)],
+        kv_elements * kv_cache::token_layers(arch, context) / pp * kv_bytes,
+        "bytes",
+    );
+    let inner = match arch.moe {
+        #[allow(clippy::cast_precision_loss)]
+        Some(moe) => (moe.expert_intermediate * moe.experts_per_token) as f64,
+        #[allow(clippy::cast_precision_loss)]
+        None => arch.intermediate as f64,
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let chunk = profile.prefill_chunk_tokens.max(1) as f64;
+    // Activations: the live tensors of one prefill chunk in 16-bit (residual, attention and MLP
+    // intermediates: about 4 x hidden + 3 x inner / tensor values per token), plus fp32 logits
+    // for each sequence's last position.
+    let chunk_activations = chunk * (4.0 * hidden + 3.0 * inner / tp) * 2.0;
+    let logits_per_sequence = vocab / tp * 4.0;
+    let overhead = profile.runtime_overhead.0;
+    let capacity_fraction =
+        if device.unified_memory { profile.unified_memory_fraction } else { profile.memory_fraction };
+    let capacity = trace.record(
+        "memory.capacity",
+        "device memory x the share the engine may use (unified-memory devices: the share of system memory the OS lets the GPU wire)",
+        vec![("device_memory_bytes", device.memory.0), ("fraction", capacity_fraction)],
+        device.memory.0 * capacity_fraction,
+        "bytes",
+    );
+    let per_sequence = kv_per_sequence / ep + logits_per_sequence;
+    let free_for_batch = capacity - weights - overhead - chunk_activations;
+    let max_batch = if free_for_batch <= 0.0 || per_sequence <= 0.0 {
+        0
+    } else {
+        (free_for_batch / per_sequence).floor().min(1e9) as u64
+    };
+    let max_batch = trace.record(
+        "memory.max_batch_size",
+        "(capacity - weights - overhead - activations of one prefill chunk) / (KV cache per sequence / expert ranks + logits per sequence)",
+        vec![("capacity_bytes", capacity), ("weights_bytes", weights), ("overhead_bytes", overhead), ("kv_per_sequence_bytes", kv_per_sequence)],
+        max_batch as f64,
+        "sequences",
+    ) as u64;
+    let batch = match input.batch {
+        Batch::Fixed(b) => b.max(1),
+        Batch::Max => max_batch.min(profile.max_batch_size).max(1),
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let b = batch as f64;
+    let kv_cache = b / ep * kv_per_sequence;
+    let activations = chunk.min(b * n_in.max(1.0)) * (4.0 * hidden + 3.0 * inner / tp) * 2.0 + b * logits_per_sequence;
+    let total = weights + kv_cache + activations + overhead;
+    let fits = total <= capacity;
+    let max_context_tokens = if kv_per_sequence > 0.0 && context > 0.0 {
+        let per_token = kv_per_sequence / context * b / ep;
+        ((capacity - weights - overhead - activations) / per_token).clamp(0.0, 1.0e9).floor() as u64
+    } else {
+        0
+    };
+    if !fits {
+        warnings.push(Warning {
+            code: "does-not-fit",
+            message: format!(
+                "needs {:.1} GB per device (weights {:.1} GB, KV cache {:.1} GB, activations {:.1} GB, overhead {:.1} GB) but {:.1} GB is usable; use more devices, a smaller format or a smaller batch",
+                total / 1e9, weights / 1e9, kv_cache / 1e9, activations / 1e9, overhead / 1e9, capacity / 1e9
+            ),
+        });
+    }
+    if input.input_tokens + input.output_tokens > arch.max_context {
+        warnings.push(Warning {
+            code: "context-above-maximum",
+            message: format!(
+                "{} tokens of context exceed the model's maximum of {}",
+                input.input_tokens + input.output_tokens,
+                arch.max_context
+            ),
+        });
+    }
+
+    // --- FLOPs ----------------------------------------------------------------------------
+    let p_mm = matmul_params(arch, anatomy);
+    let d_attn = attention_width(arch);
+    let mean_context = n_in + n_out / 2.0;
+    let attention_per_token = |c: f64| 4.0 * d_attn * kv_cache::token_layers(arch, c);
+    let forward_flops_per_token = trace.record(
+        "compute.forward_flops_per_token",
+        "2 x active parameters in matrix multiplies + 4 x heads x head_dim x token-layers attended (QK^T and AV, 2 FLOPs per multiply-add), at the mean decode context",
+        vec![("matmul_parameters", p_mm), ("attention_width", d_attn), ("mean_context_tokens", mean_context)],
+        2.0 * p_mm + attention_per_token(mean_context),
+        "FLOPs",
+    );
+    // Causal prefill: query i attends to i keys, n^2/2 pairs in all.
+    let prefill_flops_per_sequence = trace.record(
+        "compute.prefill_flops",
+        "2 x matmul parameters x input tokens + 4 x attention width x token-layers x input / 2 (causal: each query sees half the prompt on average)",
+        vec![("matmul_parameters", p_mm), ("input_tokens", n_in)],
+        2.0 * p_mm * n_in + attention_per_token(n_in) * n_in / 2.0,
+        "FLOPs",
+    );
+    let decode_flops = trace.record(
+        "compute.decode_flops_per_step",
+        "batch x (2 x matmul parameters + attention over the mean context)",
+        vec![("batch", b), ("matmul_parameters", p_mm), ("mean_context_tokens", mean_context)],
+        b * (2.0 * p_mm + attention_per_token(mean_context)),
+        "FLOPs",
+    );
+
+    // --- Time -----------------------------------------------------------------------------
+    let wanted = input.weights.compute;
+    let compute_type = resolve_compute(device, wanted);
+    if compute_type != wanted {
+        warnings.push(Warning {
+            code: "unsupported-format",
+            message: format!(
+                "{} has no native {} compute; {} weights are computed as {}",
+                device.id,
+                compute_name(wanted),
+                input.weights.id,
+                compute_name(compute_type)
+            ),
+        });
+    }
+    let peak = device.peak(compute_type).unwrap_or(0.0);
+    let (compute_eff, memory_eff) = profile.efficiencies(device.kind);
+    let bandwidth = BytesPerSecond(device.memory_bandwidth_bytes_per_s * memory_eff);
+    let link = link(device);
+    if par.tensor > 1 && link.over_pcie {
+        warnings.push(Warning {
+            code: "tensor-parallel-over-pcie",
+            message: format!(
+                "tensor parallelism over PCIe on {}: every layer waits for two all-reduces over a slow link",
+                device.id
+            ),
+        });
+    }
+    let collective = |tokens: f64| {
+        let message = Bytes(tokens * hidden * 2.0);
+        let tensor = all_reduce(message, par.tensor, link, profile.collective_latency).0 * 2.0 * layers;
+        let handoff = if par.pipeline > 1 {
+            (pp - 1.0) * ((message / link.bandwidth).0 + profile.collective_latency.0)
+        } else {
+            0.0
+        };
+        Seconds(tensor + handoff)
+    };
+    let phase = |flops: f64, bytes: f64, tokens: f64, comm: Seconds| {
+        let achievable = FlopsPerSecond(peak * profile.gemm_efficiency(compute_eff, tokens));
+        let compute_time = Flops(flops) / achievable;
+        let memory_time = Bytes(bytes) / bandwidth;
+        let core = compute_time.0.max(memory_time.0);
+        let bound = if comm.0 > core {
+            Bound::Communication
+        } else if compute_time.0 >= memory_time.0 {
+            Bound::Compute
+        } else {
+            Bound::Memory
+        };
+        Phase {
+            time: Seconds(core + comm.0),
+            compute_time,
+            memory_time,
+            communication_time: comm,
+            bound,
+            flops: Flops(flops),
+            bytes: Bytes(bytes),
+        }
+    };
+
+    // Latency view: one tensor-parallel slice through every stage.
+    let dense_slice = dense_params * weight_bytes / tp;
+    let expert_slice = expert_params * weight_bytes / (tp * ep);
+    let kv_slice_per_token = kv_elements * kv_bytes;
+
+    // Prefill: the batch's prompts in chunks; weights are streamed once per chunk.
+    let prefill_tokens = b * n_in;
+    let prefill = if input.input_tokens == 0 {
+        Phase {
+            time: Seconds(0.0),
+            compute_time: Seconds(0.0),
+            memory_time: Seconds(0.0),
+            communication_time: Seconds(0.0),
+            bound: Bound::Compute,
+            flops: Flops(0.0),
+            bytes: Bytes(0.0),
+        }
+    } else {
+        let chunks = (prefill_tokens / chunk).ceil().max(1.0);
+        let experts_touched = arch.moe.map_or(1.0, |m| {
+            #[allow(clippy::cast_precision_loss)]
+            let all = m.experts as f64;
+            expected_distinct_experts(m.experts, m.experts_per_token, prefill_tokens.min(chunk)) / all
+        });
+        let bytes = chunks * (dense_slice + expert_slice * experts_touched)
+            + b / ep * kv_slice_per_token * kv_cache::token_layers(arch, n_in);
+        let flops = b * prefill_flops_per_sequence / (tp * ep);
+        phase(flops, bytes, prefill_tokens.min(chunk) / ep, collective(prefill_tokens / ep))
+    };
+    let prefill = Phase { time: prefill.time + profile.step_overhead, ..prefill };
+    trace.record(
+        "time.prefill",
+        "max(prefill FLOPs / (peak x GEMM efficiency), bytes streamed / (bandwidth x memory efficiency)) + tensor-parallel all-reduces + pipeline hand-offs + step overhead",
+        vec![("compute_s", prefill.compute_time.0), ("memory_s", prefill.memory_time.0), ("communication_s", prefill.communication_time.0), ("peak_flops_per_s", peak), ("compute_efficiency", compute_eff)],
+        prefill.time.0,
+        "s",
+    );
+
+    // Decode: one token for every sequence; weights once, experts the batch touches, KV read.
+    let experts_touched = arch.moe.map_or(1.0, |m| {
+        #[allow(clippy::cast_precision_loss)]
+        let all = m.experts as f64;
+        trace.record(
+            "moe.experts_touched",
+            "expected distinct experts per MoE layer for the batch: E x (1 - (1 - k/E)^batch), uniform routing",
+            vec![("experts", all), ("experts_per_token", m.experts_per_token as f64), ("batch", b)],
+            expected_distinct_experts(m.experts, m.experts_per_token, b),
+            "experts",
+        ) / all
+    });
+    let decode_bytes = dense_slice
+        + expert_slice * experts_touched
+        + b / ep * kv_slice_per_token * kv_cache::token_layers(arch, mean_context);
+    let decode = phase(decode_flops / (tp * ep), decode_bytes, b / ep, collective(b / ep));
+    let decode = Phase { time: decode.time + profile.step_overhead, ..decode };
+    trace.record(
+        "time.decode_step",
+        "max(step FLOPs / (peak x GEMM efficiency at batch rows), (weights + touched experts + KV cache read) / (bandwidth x memory efficiency)) + all-reduces + hand-offs + step overhead",
+        vec![("compute_s", decode.compute_time.0), ("memory_s", decode.memory_time.0), ("communication_s", decode.communication_time.0), ("bytes_per_step", decode_bytes), ("bandwidth_bytes_per_s", bandwidth.0)],
+        decode.time.0,
+        "s",
+    );
+
+    let ttft = prefill.time + profile.request_overhead;
+    let tpot = if input.output_tokens == 0 { Seconds(0.0) } else { decode.time };
+    let e2e = ttft + tpot * (n_out - 1.0).max(0.0);
+    trace.record(
+        "latency.ttft",
+        "prefill time + per-request overhead of the engine",
+        vec![("prefill_s", prefill.time.0), ("request_overhead_s", profile.request_overhead.0)],
+        ttft.0,
+        "s",
+    );
+    trace.record(
+        "latency.e2e",
+        "time to first token + (output tokens - 1) x time per output token",
+        vec![("ttft_s", ttft.0), ("tpot_s", tpot.0), ("output_tokens", n_out)],
+        e2e.0,
+        "s",
+    );
+    let per_s = |count: f64, time: Seconds| if time.0 > 0.0 { count / time.0 } else { 0.0 };
+    let output_tokens_per_s = trace.record(
+        "throughput.output",
+        "replicas x batch x output tokens / end-to-end time (prefill and decode of one batch, as in-flight batching averages out)",
+        vec![("replicas", dp), ("batch", b), ("output_tokens", n_out), ("e2e_s", e2e.0)],
+        per_s(dp * b * n_out, e2e),
+        "tokens/s",
+    );
+    let per_user = per_s(1.0, tpot);
+    let prefill_tokens_per_s = per_s(dp * b * n_in, prefill.time);
+
+    // --- Cost and energy ------------------------------------------------------------------
+    #[allow(clippy::cast_precision_loss)]
+    let devices = par.devices() as f64;
+    let usd_per_hour = input.usd_per_device_hour.map(|price| {
+        trace.record(
+            "cost.usd_per_hour",
+            "devices x price per device-hour",
+            vec![("devices", devices), ("usd_per_device_hour", price)],
+            devices * price,
+            "USD/h",
+        )
+    });
+    if usd_per_hour.is_none() {
+        warnings.push(Warning {
+            code: "no-price",
+            message: format!("no price for {}; pass overrides.usd_per_device_hour to get costs", device.id),
+        });
+    }
+    let per_million = |rate: f64| usd_per_hour.filter(|_| rate > 0.0).map(|usd| usd / (rate * 3600.0) * 1e6);
+    let joules_per_output_token = device.tdp_w.filter(|_| output_tokens_per_s > 0.0).map(|tdp| {
+        trace.record(
+            "energy.joules_per_output_token",
+            "devices x TDP x power fraction while serving / output tokens per second",
+            vec![("devices", devices), ("tdp_w", tdp), ("power_fraction", profile.power_fraction)],
+            devices * tdp * profile.power_fraction / output_tokens_per_s,
+            "J/token",
+        )
+    });
+    if device.tdp_w.is_none() {
+        warnings.push(Warning {
+            code: "no-power",
+            message: format!("{} has no published power figure; energy is unavailable", device.id),
+        });
+    }
+
+    InferenceEstimate {
+        batch_size: batch,
+        memory: Memory {
+            per_device: MemoryPerDevice {
+                weights: Bytes(weights),
+                kv_cache: Bytes(kv_cache),
+                activations: Bytes(activations),
+                overhead: Bytes(overhead),
+                total: Bytes(total),
+            },
+            capacity: Bytes(capacity),
+            fits,
+            max_batch_size: max_batch,
+            max_context_tokens,
+        },
+        compute_type,
+        forward_flops_per_token: Flops(forward_flops_per_token),
+        prefill_flops_per_sequence: Flops(prefill_flops_per_sequence),
+        decode_flops_per_step: Flops(decode_flops),
+        prefill,
+        decode,
+        ttft,
+        tpot,
+        e2e,
+        output_tokens_per_s,
+        output_tokens_per_s_per_user: per_user,
+        prefill_tokens_per_s,
+        usd_per_hour,
+        usd_per_million_output_tokens: per_million(output_tokens_per_s),
+        usd_per_million_input_tokens: per_million(prefill_tokens_per_s),
+        joules_per_output_token,
+        warnings,
+        explain: trace.0,
+    }
+}

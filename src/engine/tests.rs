@@ -1,0 +1,145 @@
+//! Physical invariants of the inference engine, checked on random valid inputs (proptest).
+
+use proptest::prelude::*;
+
+use super::anatomy::anatomy;
+use super::architecture::Architecture;
+use super::device::{ComputeType, Device, DeviceKind, Interconnect};
+use super::format::Format;
+use super::inference::{Batch, InferenceEstimate, InferenceInput, estimate};
+use super::parallelism::Parallelism;
+use super::profile::EngineProfile;
+use super::units::{BitsPerWeight, Bytes, Seconds};
+
+fn profile() -> EngineProfile {
+    EngineProfile {
+        id: "test".into(),
+        memory_fraction: 0.9,
+        unified_memory_fraction: 0.75,
+        runtime_overhead: Bytes(1e9),
+        compute_efficiency: 0.6,
+        gemm_half_tokens: 8.0,
+        memory_efficiency: 0.8,
+        step_overhead: Seconds(2e-4),
+        collective_latency: Seconds(1e-5),
+        request_overhead: Seconds(1e-3),
+        max_batch_size: 512,
+        prefill_chunk_tokens: 8192,
+        power_fraction: 0.8,
+        kind_adjustments: Vec::new(),
+    }
+}
+
+fn device(bandwidth: f64) -> Device {
+    Device {
+        id: "test-gpu".into(),
+        kind: DeviceKind::Gpu,
+        memory: Bytes(80e9),
+        memory_bandwidth_bytes_per_s: bandwidth,
+        dense_peak_flops_per_s: vec![(ComputeType::Bf16, 1e15), (ComputeType::Fp32, 6e13)],
+        unified_memory: false,
+        interconnect: Some(Interconnect { bidirectional_bytes_per_s: 9e11, pcie: false }),
+        tdp_w: Some(700.0),
+    }
+}
+
+fn bf16() -> Format {
+    Format { id: "bf16".into(), bits: BitsPerWeight(16.0), compute: ComputeType::Bf16 }
+}
+
+/// Small to large dense models with valid head counts.
+fn arch() -> impl Strategy<Value = Architecture> {
+    (1u32..=96, 1u64..=64, prop::sample::select(vec![64u64, 128]), 1u64..=8, 1u64..=5).prop_map(
+        |(layers, heads, head_dim, kv_div, ffn_mult)| {
+            let kv = (heads / kv_div).max(1);
+            let kv = if heads.is_multiple_of(kv) { kv } else { 1 };
+            let hidden = heads * head_dim;
+            Architecture::llama_like(layers, hidden, heads, kv, hidden * ffn_mult, 32000)
+        },
+    )
+}
+
+fn run(arch: &Architecture, device: &Device, batch: u64, input: u64, output: u64) -> InferenceEstimate {
+    let anatomy = anatomy(arch);
+    let (format, profile) = (bf16(), profile());
+    estimate(&InferenceInput {
+        arch,
+        anatomy: &anatomy,
+        device,
+        parallelism: Parallelism::SINGLE,
+        weights: &format,
+        kv_cache: &format,
+        batch: Batch::Fixed(batch),
+        input_tokens: input,
+        output_tokens: output,
+        profile: &profile,
+        usd_per_device_hour: Some(2.0),
+    })
+}
+
+fn all_finite_and_non_negative(e: &InferenceEstimate) -> bool {
+    let m = &e.memory.per_device;
+    [
+        m.weights.0,
+        m.kv_cache.0,
+        m.activations.0,
+        m.overhead.0,
+        m.total.0,
+        e.ttft.0,
+        e.tpot.0,
+        e.e2e.0,
+        e.output_tokens_per_s,
+        e.output_tokens_per_s_per_user,
+        e.prefill_tokens_per_s,
+        e.forward_flops_per_token.0,
+    ]
+    .iter()
+    .chain(e.explain.iter().map(|x| &x.value))
+    .all(|v| v.is_finite() && *v >= 0.0)
+}
+
+proptest! {
+    #[test]
+    fn more_output_tokens_never_take_less_time(a in arch(), batch in 1u64..256, input in 0u64..8192, output in 1u64..4096, extra in 1u64..4096) {
+        let d = device(3.35e12);
+        let short = run(&a, &d, batch, input, output);
+        let long = run(&a, &d, batch, input, output + extra);
+        prop_assert!(long.e2e.0 >= short.e2e.0);
+    }
+
+    #[test]
+    fn a_larger_batch_never_needs_less_memory(a in arch(), batch in 1u64..512, more in 1u64..512, input in 1u64..8192) {
+        let d = device(3.35e12);
+        prop_assert!(run(&a, &d, batch + more, input, 128).memory.per_device.total.0 >= run(&a, &d, batch, input, 128).memory.per_device.total.0);
+    }
+
+    #[test]
+    fn more_bandwidth_never_slows_a_memory_bound_phase(a in arch(), batch in 1u64..64, input in 1u64..4096, factor in 1.0f64..4.0) {
+        let slow = run(&a, &device(1e12), batch, input, 256);
+        let fast = run(&a, &device(1e12 * factor), batch, input, 256);
+        prop_assert!(fast.decode.time.0 <= slow.decode.time.0 + 1e-12);
+        prop_assert!(fast.prefill.time.0 <= slow.prefill.time.0 + 1e-12);
+    }
+
+    #[test]
+    fn fits_exactly_when_the_total_is_within_capacity(a in arch(), batch in 1u64..4096, input in 0u64..65536, output in 1u64..8192) {
+        let e = run(&a, &device(3.35e12), batch, input, output);
+        prop_assert_eq!(e.memory.fits, e.memory.per_device.total.0 <= e.memory.capacity.0);
+    }
+
+    #[test]
+    fn outputs_are_finite_and_non_negative(a in arch(), batch in 1u64..1_000_000, input in 0u64..1_000_000, output in 0u64..100_000) {
+        let e = run(&a, &device(3.35e12), batch, input.max(1), output);
+        prop_assert!(all_finite_and_non_negative(&e));
+    }
+}
+
+#[test]
+fn gpt3_175b_in_bf16_needs_several_80gb_devices() {
+    let mut a = Architecture::llama_like(96, 12288, 96, 96, 4 * 12288, 50257);
+    a.mlp = super::architecture::Mlp::Plain;
+    let e = run(&a, &device(3.35e12), 1, 1024, 256);
+    assert!(!e.memory.fits);
+    assert!(e.warnings.iter().any(|w| w.code == "does-not-fit"));
+    assert!(e.memory.per_device.weights.0 > 340e9);
+}

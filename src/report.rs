@@ -1,0 +1,80 @@
+//! Human-readable tables of API responses, for the CLI.
+
+use crate::api::inference::InferenceResponse;
+
+fn gb(bytes: f64) -> String {
+    format!("{:.1} GB", bytes / 1e9)
+}
+
+fn money(value: Option<f64>, unit: &str) -> String {
+    value.map_or_else(|| "n/a (no price)".to_owned(), |v| format!("${v:.3} {unit}"))
+}
+
+/// A readable summary of an inference estimate: the numbers a person checks first, then the
+/// warnings.
+pub fn inference_table(r: &InferenceResponse) -> String {
+    let m = &r.memory;
+    let rows: Vec<(&str, String)> = vec![
+        ("model", r.model.clone()),
+        ("hardware", format!("{} x {}", r.devices, r.hardware)),
+        ("weights / kv cache", format!("{} / {}", r.weights, r.kv_cache)),
+        ("engine", r.engine.clone()),
+        ("batch", format!("{} sequences, {} in + {} out tokens", r.batch_size, r.input_tokens, r.output_tokens)),
+        (
+            "memory per device",
+            format!(
+                "{} of {} usable (weights {}, kv {}, activations {}, overhead {})",
+                gb(m.per_device.total_bytes),
+                gb(m.capacity_bytes),
+                gb(m.per_device.weights_bytes),
+                gb(m.per_device.kv_cache_bytes),
+                gb(m.per_device.activations_bytes),
+                gb(m.per_device.overhead_bytes)
+            ),
+        ),
+        (
+            "fits",
+            format!(
+                "{} (max batch {}, max context {} tokens)",
+                if m.fits { "yes" } else { "NO" },
+                m.max_batch_size,
+                m.max_context_tokens
+            ),
+        ),
+        ("time to first token", format!("{:.1} ms ({}-bound prefill)", r.latency.ttft_ms, r.compute.prefill.bound)),
+        ("time per output token", format!("{:.2} ms ({}-bound decode)", r.latency.tpot_ms, r.compute.decode.bound)),
+        ("end to end", format!("{:.1} ms", r.latency.e2e_ms)),
+        (
+            "throughput",
+            format!(
+                "{:.0} output tokens/s ({:.1} per user), {:.0} prefill tokens/s",
+                r.throughput.output_tokens_per_s,
+                r.throughput.output_tokens_per_s_per_user,
+                r.throughput.prefill_tokens_per_s
+            ),
+        ),
+        (
+            "cost",
+            format!(
+                "{}, {}",
+                money(r.cost.usd_per_hour, "per hour"),
+                money(r.cost.usd_per_million_output_tokens, "per million output tokens")
+            ),
+        ),
+        (
+            "energy",
+            r.energy
+                .joules_per_output_token
+                .map_or_else(|| "n/a (no power figure)".to_owned(), |j| format!("{j:.3} J per output token")),
+        ),
+    ];
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (key, value) in rows {
+        out.push_str(&format!("{key:<width$}  {value}\n"));
+    }
+    for w in &r.warnings {
+        out.push_str(&format!("warning [{}]: {}\n", w.code, w.message));
+    }
+    out
+}
