@@ -42,7 +42,80 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum EstimateCommand {
     /// Memory, latency, throughput, cost and energy of serving a model.
-    Inference(InferenceArgs),
+    Inference(Box<InferenceArgs>),
+    /// Memory, time, GPU-hours, cost and energy of training a model.
+    Training(Box<TrainingArgs>),
+}
+
+/// Flags of `hwcost estimate training`; names mirror the request fields.
+#[derive(Debug, Clone, Args)]
+pub struct TrainingArgs {
+    /// Model id or alias.
+    #[arg(long)]
+    pub model: String,
+    /// Device id or alias.
+    #[arg(long)]
+    pub hardware: String,
+    /// Devices in all.
+    #[arg(long)]
+    pub devices: Option<u32>,
+    /// Training tokens (or `compute_optimal`).
+    #[arg(long)]
+    pub tokens: Option<String>,
+    /// Sequence length.
+    #[arg(long)]
+    pub sequence_length: Option<u64>,
+    /// Sequences per micro-batch per data rank.
+    #[arg(long)]
+    pub micro_batch_size: Option<u64>,
+    /// Tokens per optimizer step.
+    #[arg(long)]
+    pub global_batch_tokens: Option<u64>,
+    /// bf16, fp16, fp8 or fp32.
+    #[arg(long)]
+    pub precision: Option<String>,
+    /// adamw, adamw-8bit, adafactor, sgd-momentum, lion.
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// none, zero1, zero2, zero3, fsdp, hsdp.
+    #[arg(long)]
+    pub sharding: Option<String>,
+    /// Tensor parallel degree.
+    #[arg(long)]
+    pub tensor: Option<u32>,
+    /// Pipeline stages.
+    #[arg(long)]
+    pub pipeline: Option<u32>,
+    /// Data-parallel ranks.
+    #[arg(long)]
+    pub data: Option<u32>,
+    /// Context parallel degree.
+    #[arg(long)]
+    pub context: Option<u32>,
+    /// Expert parallel degree.
+    #[arg(long)]
+    pub expert: Option<u32>,
+    /// Megatron sequence parallelism.
+    #[arg(long)]
+    pub sequence_parallel: bool,
+    /// none, selective or full.
+    #[arg(long)]
+    pub activation_checkpointing: Option<String>,
+    /// full, lora or qlora.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// LoRA rank.
+    #[arg(long)]
+    pub lora_rank: Option<u32>,
+    /// generic, megatron, torchtitan, fsdp, deepspeed, llm-foundry.
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Print the full JSON response instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Load the catalog from this directory instead of the embedded copy.
+    #[arg(long, env = "HWCOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Flags of `hwcost estimate inference`; names mirror the request fields.
@@ -132,6 +205,7 @@ pub fn run() -> ExitCode {
         }
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Estimate(EstimateCommand::Inference(args))) => estimate_inference(&args),
+        Some(Command::Estimate(EstimateCommand::Training(args))) => estimate_training(&args),
         None => serve(cli.serve),
     }
 }
@@ -143,58 +217,98 @@ fn load_catalog(data_dir: Option<&PathBuf>) -> Result<Catalog, crate::catalog::C
     }
 }
 
+/// Sets `key` in a JSON object when the flag was given.
+fn put(map: &mut serde_json::Map<String, serde_json::Value>, key: &str, value: Option<impl Into<serde_json::Value>>) {
+    if let Some(v) = value {
+        map.insert(key.to_owned(), v.into());
+    }
+}
+
+/// A number when the text is one, else the text (for `batch_size: max`, `tokens: compute_optimal`).
+fn number_or_keyword(text: &str) -> serde_json::Value {
+    text.parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or_else(|| text.into(), serde_json::Value::Number)
+}
+
 /// Builds the request document from flags, so the CLI goes through the API's own parsing.
 fn inference_request(args: &InferenceArgs) -> serde_json::Value {
-    let mut request = serde_json::json!({"model": args.model, "hardware": args.hardware});
+    let mut map = serde_json::Map::new();
+    put(&mut map, "model", Some(args.model.clone()));
+    put(&mut map, "hardware", Some(args.hardware.clone()));
     let mut parallelism = serde_json::Map::new();
     for (name, value) in
         [("tensor", args.tensor), ("pipeline", args.pipeline), ("expert", args.expert), ("data", args.data)]
     {
-        if let Some(v) = value {
-            parallelism.insert(name.into(), v.into());
-        }
+        put(&mut parallelism, name, value);
     }
-    let map = request.as_object_mut().expect("a JSON object literal");
     if !parallelism.is_empty() {
         map.insert("parallelism".into(), parallelism.into());
     }
-    for (name, value) in [("weights", &args.weights), ("kv_cache", &args.kv_cache), ("engine", &args.engine)] {
-        if let Some(v) = value {
-            map.insert(name.into(), v.clone().into());
-        }
-    }
-    if let Some(b) = &args.batch_size {
-        map.insert("batch_size".into(), b.parse::<u64>().map_or_else(|_| b.clone().into(), Into::into));
-    }
-    for (name, value) in [("input_tokens", args.input_tokens), ("output_tokens", args.output_tokens)] {
-        if let Some(v) = value {
-            map.insert(name.into(), v.into());
-        }
-    }
-    if let Some(d) = args.devices {
-        map.insert("devices".into(), d.into());
-    }
-    request
+    put(&mut map, "weights", args.weights.clone());
+    put(&mut map, "kv_cache", args.kv_cache.clone());
+    put(&mut map, "engine", args.engine.clone());
+    put(&mut map, "batch_size", args.batch_size.as_deref().map(number_or_keyword));
+    put(&mut map, "input_tokens", args.input_tokens);
+    put(&mut map, "output_tokens", args.output_tokens);
+    put(&mut map, "devices", args.devices);
+    map.into()
 }
 
-fn estimate_inference(args: &InferenceArgs) -> ExitCode {
-    let catalog = match load_catalog(args.data_dir.as_ref()) {
-        Ok(catalog) => catalog,
-        Err(error) => {
-            eprintln!("hwcost: catalog failed to load: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let outcome = serde_json::from_value::<crate::api::inference::InferenceRequest>(inference_request(args))
-        .map_err(|e| crate::api::problem::ApiError::field("", e.to_string()))
-        .and_then(|request| crate::api::inference::run(&catalog, &request, ""));
+/// Builds the training request document from flags.
+fn training_request(args: &TrainingArgs) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    put(&mut map, "model", Some(args.model.clone()));
+    put(&mut map, "hardware", Some(args.hardware.clone()));
+    put(&mut map, "devices", args.devices);
+    put(&mut map, "tokens", args.tokens.as_deref().map(number_or_keyword));
+    put(&mut map, "sequence_length", args.sequence_length);
+    put(&mut map, "micro_batch_size", args.micro_batch_size);
+    put(&mut map, "global_batch_tokens", args.global_batch_tokens);
+    for (key, value) in [
+        ("precision", &args.precision),
+        ("optimizer", &args.optimizer),
+        ("sharding", &args.sharding),
+        ("activation_checkpointing", &args.activation_checkpointing),
+        ("method", &args.method),
+        ("engine", &args.engine),
+    ] {
+        put(&mut map, key, value.clone());
+    }
+    put(&mut map, "lora_rank", args.lora_rank);
+    let mut parallelism = serde_json::Map::new();
+    for (name, value) in [
+        ("tensor", args.tensor),
+        ("pipeline", args.pipeline),
+        ("data", args.data),
+        ("context", args.context),
+        ("expert", args.expert),
+    ] {
+        put(&mut parallelism, name, value);
+    }
+    if args.sequence_parallel {
+        parallelism.insert("sequence_parallel".into(), true.into());
+    }
+    if !parallelism.is_empty() {
+        map.insert("parallelism".into(), parallelism.into());
+    }
+    map.into()
+}
+
+/// Prints a response as a table or JSON, or the problem; exit 0 or 2.
+fn finish<R: serde::Serialize>(
+    outcome: Result<R, crate::api::problem::ApiError>,
+    json: bool,
+    table: impl Fn(&R) -> String,
+) -> ExitCode {
     match outcome {
-        Ok(response) if args.json => {
+        Ok(response) if json => {
             println!("{}", serde_json::to_string_pretty(&response).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Ok(response) => {
-            print!("{}", crate::report::inference_table(&response));
+            print!("{}", table(&response));
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -210,6 +324,34 @@ fn estimate_inference(args: &InferenceArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn estimate_training(args: &TrainingArgs) -> ExitCode {
+    let catalog = match load_catalog(args.data_dir.as_ref()) {
+        Ok(catalog) => catalog,
+        Err(error) => {
+            eprintln!("hwcost: catalog failed to load: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = serde_json::from_value::<crate::api::training::TrainingRequest>(training_request(args))
+        .map_err(|e| crate::api::problem::ApiError::field("", e.to_string()))
+        .and_then(|request| crate::api::training::run(&catalog, &request, ""));
+    finish(outcome, args.json, crate::report::training_table)
+}
+
+fn estimate_inference(args: &InferenceArgs) -> ExitCode {
+    let catalog = match load_catalog(args.data_dir.as_ref()) {
+        Ok(catalog) => catalog,
+        Err(error) => {
+            eprintln!("hwcost: catalog failed to load: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = serde_json::from_value::<crate::api::inference::InferenceRequest>(inference_request(args))
+        .map_err(|e| crate::api::problem::ApiError::field("", e.to_string()))
+        .and_then(|request| crate::api::inference::run(&catalog, &request, ""));
+    finish(outcome, args.json, crate::report::inference_table)
 }
 
 fn serve(args: ServeArgs) -> ExitCode {

@@ -1,6 +1,7 @@
 //! Human-readable tables of API responses, for the CLI.
 
 use crate::api::inference::InferenceResponse;
+use crate::api::training::TrainingResponse;
 
 fn gb(bytes: f64) -> String {
     format!("{:.1} GB", bytes / 1e9)
@@ -68,13 +69,86 @@ pub fn inference_table(r: &InferenceResponse) -> String {
                 .map_or_else(|| "n/a (no power figure)".to_owned(), |j| format!("{j:.3} J per output token")),
         ),
     ];
+    render(&rows, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
+}
+
+/// Key-value rows aligned, then warnings.
+fn render<'w>(rows: &[(&str, String)], warnings: impl Iterator<Item = (&'w str, &'w str)>) -> String {
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut out = String::new();
     for (key, value) in rows {
         out.push_str(&format!("{key:<width$}  {value}\n"));
     }
-    for w in &r.warnings {
-        out.push_str(&format!("warning [{}]: {}\n", w.code, w.message));
+    for (code, message) in warnings {
+        out.push_str(&format!("warning [{code}]: {message}\n"));
     }
     out
+}
+
+/// A readable summary of a training estimate.
+pub fn training_table(r: &TrainingResponse) -> String {
+    let m = &r.memory.per_device;
+    let rows: Vec<(&str, String)> = vec![
+        ("model", r.model.clone()),
+        ("hardware", format!("{} x {}", r.devices, r.hardware)),
+        (
+            "layout",
+            format!(
+                "tensor {} x pipeline {} x context {} x data {}{}",
+                r.parallelism.tensor.unwrap_or(1),
+                r.parallelism.pipeline.unwrap_or(1),
+                r.parallelism.context.unwrap_or(1),
+                r.parallelism.data.unwrap_or(1),
+                if r.parallelism.sequence_parallel == Some(true) { ", sequence parallel" } else { "" }
+            ),
+        ),
+        ("tokens", format!("{:.3e} ({} per step, sequence {})", r.tokens, r.global_batch_tokens, r.sequence_length)),
+        (
+            "memory per device",
+            format!(
+                "{} of {} usable (weights {}, master {}, gradients {}, optimizer {}, activations {}, overhead {})",
+                gb(m.total_bytes),
+                gb(r.memory.capacity_bytes),
+                gb(m.weights_bytes),
+                gb(m.master_weights_bytes),
+                gb(m.gradients_bytes),
+                gb(m.optimizer_bytes),
+                gb(m.activations_bytes),
+                gb(m.overhead_bytes)
+            ),
+        ),
+        (
+            "fits",
+            format!(
+                "{} (largest micro-batch {})",
+                if r.memory.fits { "yes" } else { "NO" },
+                r.memory.max_micro_batch_size
+            ),
+        ),
+        (
+            "throughput",
+            format!(
+                "{:.0} tokens/s per device, {:.0} in all",
+                r.throughput.tokens_per_s_per_device, r.throughput.tokens_per_s
+            ),
+        ),
+        (
+            "utilisation",
+            format!(
+                "MFU {:.1}% (HFU {:.1}%, bubble {:.1}%)",
+                r.utilization.mfu * 100.0,
+                r.utilization.hfu * 100.0,
+                r.utilization.pipeline_bubble_fraction * 100.0
+            ),
+        ),
+        ("time", format!("{:.1} days wall clock, {:.0} device-hours", r.time.wall_clock_days, r.time.gpu_hours)),
+        ("cost", money(r.cost.usd, "")),
+        (
+            "energy",
+            r.energy
+                .kwh
+                .map_or_else(|| "n/a (no power figure)".to_owned(), |k| format!("{k:.0} kWh (PUE {})", r.energy.pue)),
+        ),
+    ];
+    render(&rows, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }

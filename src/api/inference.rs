@@ -193,14 +193,14 @@ pub enum MaxKeyword {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InferenceOverrides {
-    /// Large-GEMM fraction of peak (0 to 1].
-    #[schema(exclusive_minimum = 0, maximum = 1)]
+    /// Large-GEMM fraction of peak, 0.01 to 1.
+    #[schema(minimum = 0.01, maximum = 1)]
     pub compute_efficiency: Option<f64>,
-    /// Fraction of peak memory bandwidth (0 to 1].
-    #[schema(exclusive_minimum = 0, maximum = 1)]
+    /// Fraction of peak memory bandwidth, 0.01 to 1.
+    #[schema(minimum = 0.01, maximum = 1)]
     pub memory_efficiency: Option<f64>,
-    /// Share of device memory the engine may use (0 to 1].
-    #[schema(exclusive_minimum = 0, maximum = 1)]
+    /// Share of device memory the engine may use, 0.01 to 1.
+    #[schema(minimum = 0.01, maximum = 1)]
     pub memory_fraction: Option<f64>,
     /// Price of one device-hour, USD [0 to 10000].
     #[schema(minimum = 0, maximum = 10000)]
@@ -676,24 +676,25 @@ fn ms(s: crate::engine::units::Seconds) -> f64 {
 
 fn phase(p: &Phase) -> PhaseBody {
     PhaseBody {
-        time_ms: ms(p.time),
-        compute_ms: ms(p.compute_time),
-        memory_ms: ms(p.memory_time),
-        communication_ms: ms(p.communication_time),
+        time_ms: finite(ms(p.time)),
+        compute_ms: finite(ms(p.compute_time)),
+        memory_ms: finite(ms(p.memory_time)),
+        communication_ms: finite(ms(p.communication_time)),
         bound: match p.bound {
             Bound::Compute => "compute",
             Bound::Memory => "memory",
             Bound::Communication => "communication",
         },
-        flops: p.flops.0,
-        bytes: p.bytes.0,
+        flops: finite(p.flops.0),
+        bytes: finite(p.bytes.0),
     }
 }
 
-/// Replaces a non-finite number by 0 so the JSON stays valid; the engine should never produce
-/// one, and the property tests check it does not.
+/// Keeps the JSON valid: the engine never produces a non-finite number for validated input (the
+/// property tests check it), but if one slipped through it would be sent as the largest finite
+/// value of its sign rather than as `null` against a numeric schema.
 fn finite(x: f64) -> f64 {
-    if x.is_finite() { x } else { 0.0 }
+    if x.is_nan() { 0.0 } else { x.clamp(-f64::MAX, f64::MAX) }
 }
 
 impl InferenceResponse {

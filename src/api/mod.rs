@@ -13,7 +13,7 @@
 //! - [`request_id`]: request ids and per-request spans.
 //! - [`ops`]: liveness, readiness, metrics.
 //! - [`hardware`], [`models`], [`import`]: the catalog endpoints.
-//! - [`inference`]: inference estimates; [`resolve`]: model and hardware references.
+//! - [`inference`], [`training`]: estimates; [`resolve`]: model and hardware references.
 //! - [`state`]: what handlers share.
 
 pub mod checks;
@@ -28,6 +28,7 @@ pub mod problem;
 pub mod request_id;
 pub mod resolve;
 pub mod state;
+pub mod training;
 
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -45,7 +46,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "catalog", description = "Hardware devices, models and their parameter anatomy"),
-        (name = "estimates", description = "Inference estimates: memory, FLOPs, latency, throughput, cost, energy"),
+        (name = "estimates", description = "Inference and training estimates: memory, FLOPs, time, throughput, cost, energy"),
     )
 )]
 struct ApiDoc;
@@ -60,6 +61,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(models::list)
         .service(import::import)
         .service(inference::estimate)
+        .service(training::estimate)
         .service(models::parameters)
         .service(models::get);
 }

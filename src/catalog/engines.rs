@@ -1,4 +1,5 @@
-//! Engine profile records: the schema of `data/engines/*.toml`.
+//! Engine profile records: the schema of `data/engines/*.toml` (`[[engine]]` for inference,
+//! `[[training]]` for training).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -6,6 +7,7 @@ use utoipa::ToSchema;
 use super::hardware::Kind;
 use crate::engine::device::DeviceKind;
 use crate::engine::profile::{EngineProfile, KindAdjustment};
+use crate::engine::training::TrainingProfile;
 use crate::engine::units::{Bytes, Seconds};
 
 /// Efficiencies of an engine on one device kind.
@@ -121,6 +123,76 @@ impl EngineRecord {
                     memory_efficiency: k.memory_efficiency,
                 })
                 .collect(),
+        })
+    }
+}
+
+/// A training engine's efficiency profile.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingRecord {
+    /// Engine id.
+    #[schema(example = "megatron")]
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Share of dense peak a wide model's step reaches.
+    pub compute_efficiency: f64,
+    /// Hidden size at which efficiency halves.
+    pub hidden_half: f64,
+    /// FP8 share of the BF16 efficiency.
+    pub fp8_factor: f64,
+    /// Share of the gradient reduction hidden behind backward.
+    pub dp_overlap: f64,
+    /// Allocator caching and fragmentation, share of the rest.
+    pub allocator_overhead: f64,
+    /// Runtime memory per device, decimal GB.
+    pub runtime_overhead_gb: f64,
+    /// Share of device memory usable.
+    pub memory_fraction: f64,
+    /// Latency per collective, microseconds.
+    pub collective_latency_us: f64,
+    /// Share of TDP drawn while training.
+    pub power_fraction: f64,
+    /// QLoRA efficiency multiplier.
+    pub qlora_factor: f64,
+    /// What the constants were fitted on.
+    pub fitted_on: String,
+}
+
+impl TrainingRecord {
+    /// Validates and converts into the engine's profile.
+    pub fn to_engine(&self) -> Result<TrainingProfile, Vec<String>> {
+        let mut p = Vec::new();
+        for (name, value) in [
+            ("compute_efficiency", self.compute_efficiency),
+            ("fp8_factor", self.fp8_factor),
+            ("memory_fraction", self.memory_fraction),
+            ("power_fraction", self.power_fraction),
+            ("qlora_factor", self.qlora_factor),
+        ] {
+            fraction(&mut p, name, value);
+        }
+        non_negative(&mut p, "dp_overlap", self.dp_overlap, 1.0);
+        non_negative(&mut p, "allocator_overhead", self.allocator_overhead, 1.0);
+        non_negative(&mut p, "hidden_half", self.hidden_half, 1e6);
+        non_negative(&mut p, "runtime_overhead_gb", self.runtime_overhead_gb, 1e3);
+        non_negative(&mut p, "collective_latency_us", self.collective_latency_us, 1e7);
+        if !p.is_empty() {
+            return Err(p);
+        }
+        Ok(TrainingProfile {
+            id: self.id.clone(),
+            compute_efficiency: self.compute_efficiency,
+            hidden_half: self.hidden_half,
+            fp8_factor: self.fp8_factor,
+            dp_overlap: self.dp_overlap,
+            allocator_overhead: self.allocator_overhead,
+            runtime_overhead: Bytes(self.runtime_overhead_gb * 1e9),
+            memory_fraction: self.memory_fraction,
+            collective_latency: Seconds(self.collective_latency_us * 1e-6),
+            power_fraction: self.power_fraction,
+            qlora_factor: self.qlora_factor,
         })
     }
 }

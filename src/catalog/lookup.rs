@@ -57,8 +57,9 @@ impl Index {
             .iter()
             .filter_map(|(name, &position)| {
                 let id = self.ids.get(position)?;
-                // Substring matches first ("h100" -> every H100), then small edit distances.
-                let score = if name.contains(key) || key.contains(name.as_str()) {
+                // Names containing the query first ("h100" -> every H100), then small edit
+                // distances (typos, a missing vendor prefix).
+                let score = if name.contains(key) {
                     name.len().abs_diff(key.len()) / 8
                 } else {
                     let distance = edit_distance(key, name);

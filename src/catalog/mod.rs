@@ -22,7 +22,8 @@ use crate::engine::anatomy::{Anatomy, anatomy};
 use crate::engine::architecture::Architecture;
 use crate::engine::device::Device;
 use crate::engine::profile::EngineProfile;
-use engines::EngineRecord;
+use crate::engine::training::TrainingProfile;
+use engines::{EngineRecord, TrainingRecord};
 use formats::FormatRecord;
 use hardware::DeviceRecord;
 use models::ModelRecord;
@@ -82,9 +83,19 @@ pub struct CatalogEngine {
     pub profile: EngineProfile,
 }
 
+/// A training profile: its record and its engine form.
+#[derive(Debug, Clone)]
+pub struct CatalogTraining {
+    /// The record.
+    pub record: TrainingRecord,
+    /// The engine's view.
+    pub profile: TrainingProfile,
+}
+
 /// The loaded, validated catalog.
 #[derive(Debug, Clone)]
 pub struct Catalog {
+    training: Vec<CatalogTraining>,
     devices: Vec<CatalogDevice>,
     models: Vec<CatalogModel>,
     formats: Vec<FormatRecord>,
@@ -108,7 +119,10 @@ struct ModelsFile {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EnginesFile {
+    #[serde(default)]
     engine: Vec<EngineRecord>,
+    #[serde(default)]
+    training: Vec<TrainingRecord>,
 }
 
 #[derive(serde::Deserialize)]
@@ -152,6 +166,7 @@ impl Catalog {
         let mut models = Vec::new();
         let mut formats = Vec::new();
         let mut engines = Vec::new();
+        let mut training = Vec::new();
         for (name, text) in files {
             let fail = |message: String| CatalogError { file: name.clone(), entry: None, message };
             if name.starts_with("hardware/") {
@@ -189,6 +204,11 @@ impl Catalog {
                         record.to_engine().map_err(|problems| entry_error(&name, &record.id, problems.join("; ")))?;
                     engines.push(CatalogEngine { record, profile });
                 }
+                for record in file.training {
+                    let profile =
+                        record.to_engine().map_err(|problems| entry_error(&name, &record.id, problems.join("; ")))?;
+                    training.push(CatalogTraining { record, profile });
+                }
             } else if name == "formats.toml" {
                 let file: FormatsFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
                 for record in file.format {
@@ -223,7 +243,7 @@ impl Catalog {
                 });
             }
         }
-        Ok(Self { devices, models, formats, engines, device_index, model_index })
+        Ok(Self { training, devices, models, formats, engines, device_index, model_index })
     }
 
     /// All devices, sorted by id.
@@ -249,6 +269,11 @@ impl Catalog {
     /// The engine profile with this id.
     pub fn engine(&self, id: &str) -> Option<&CatalogEngine> {
         self.engines.iter().find(|e| e.record.id.eq_ignore_ascii_case(id))
+    }
+
+    /// The training profile with this id.
+    pub fn training_profile(&self, id: &str) -> Option<&CatalogTraining> {
+        self.training.iter().find(|e| e.record.id.eq_ignore_ascii_case(id))
     }
 
     /// The weight format with this id.

@@ -15,6 +15,7 @@
 //! - [`profile`]: a serving engine's efficiencies.
 //! - [`parallelism`], [`kv_cache`], [`moe`]: the pieces of an inference estimate.
 //! - [`inference`]: memory, FLOPs, latency, throughput, cost and energy of serving.
+//! - [`training`]: memory, FLOPs, step time, MFU, GPU-hours, cost and energy of training.
 //! - [`explain`]: the rule trace and warnings every estimate carries.
 
 pub mod anatomy;
@@ -27,6 +28,7 @@ pub mod kv_cache;
 pub mod moe;
 pub mod parallelism;
 pub mod profile;
+pub mod training;
 pub mod units;
 
 #[cfg(test)]

@@ -92,7 +92,11 @@ pub struct Usd(pub f64);
 /// Divides, treating a zero or non-finite divisor as "infinitely fast": zero time. Edges
 /// guarantee positive rates; this keeps the engine total if one slips through.
 fn ratio(numerator: f64, denominator: f64) -> f64 {
-    if denominator > 0.0 && denominator.is_finite() && numerator.is_finite() { numerator / denominator } else { 0.0 }
+    if denominator > 0.0 && denominator.is_finite() && numerator.is_finite() {
+        (numerator / denominator).min(f64::MAX)
+    } else {
+        0.0
+    }
 }
 
 impl std::ops::Div<FlopsPerSecond> for Flops {

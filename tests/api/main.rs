@@ -9,3 +9,4 @@ mod import;
 mod inference;
 mod openapi;
 mod ops;
+mod training;

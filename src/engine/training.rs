@@ -1,0 +1,607 @@
+//! Training estimates: memory per device, FLOPs, step time, throughput, MFU, wall-clock time,
+//! GPU-hours, cost and energy.
+//!
+//! Memory follows the ZeRO paper (Rajbhandari et al. 2020, section 3: 2 + 2 + 12 bytes per
+//! parameter for mixed-precision Adam, divided by the data-parallel degree from the stage that
+//! shards each part) and activation memory follows Korthikanti et al. 2022 ("Reducing Activation
+//! Recomputation in Large Transformer Models", table 2). FLOPs follow Kaplan et al. 2020 and
+//! Narayanan et al. 2021: `6 N` per token plus attention; hwcost's model FLOPs halve the attention
+//! term for causal masking (the work a causal kernel does), and the response also gives the
+//! other common definitions so a source's MFU can be compared like for like.
+//!
+//! Time: the step's hardware FLOPs over achievable throughput (an engine efficiency that grows
+//! with model width, data in `data/engines/training.toml`), plus tensor-parallel all-reduces that
+//! are not overlapped, the pipeline bubble `(p - 1) / (m + p - 1)`, and the data-parallel gradient
+//! reduction that backward does not hide.
+
+use super::anatomy::{Anatomy, Group};
+use super::architecture::{Architecture, Mlp};
+use super::device::{ComputeType, Device};
+use super::explain::{Explanation, Trace, Warning};
+use super::parallelism::{all_reduce, link};
+use super::units::{Bytes, Seconds};
+
+/// Arithmetic precision of training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// BF16 mixed precision with FP32 master weights.
+    Bf16,
+    /// FP16 mixed precision with FP32 master weights and loss scaling.
+    Fp16,
+    /// FP8 GEMMs (Transformer Engine) with BF16 weights and FP32 master weights.
+    Fp8,
+    /// Pure FP32 (TF32 tensor cores where available are not assumed).
+    Fp32,
+}
+
+/// Optimizer, for its state size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Optimizer {
+    /// Adam/AdamW: two FP32 moments.
+    AdamW,
+    /// 8-bit AdamW (bitsandbytes): two 8-bit moments.
+    AdamW8bit,
+    /// Adafactor without momentum: factored second moment.
+    Adafactor,
+    /// SGD with momentum: one FP32 buffer.
+    SgdMomentum,
+    /// Lion: one FP32 momentum.
+    Lion,
+}
+
+/// How model state is sharded across data-parallel ranks (ZeRO stages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Sharding {
+    /// Plain data parallel: every rank holds everything.
+    None,
+    /// Optimizer states (and master weights) sharded.
+    Zero1,
+    /// Plus gradients.
+    Zero2,
+    /// Plus weights (FSDP full shard).
+    Zero3,
+    /// FSDP hybrid: full shard within a node of `hsdp_group` ranks, replicated across nodes.
+    Hsdp,
+}
+
+/// Activation recomputation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpointing {
+    /// Keep all activations.
+    None,
+    /// Recompute attention internals only (Korthikanti et al. selective recomputation).
+    Selective,
+    /// Recompute each layer from its input.
+    Full,
+}
+
+/// What is trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// All parameters.
+    Full,
+    /// Low-rank adapters of this rank on every linear layer of frozen 16-bit weights.
+    Lora(u32),
+    /// LoRA on a frozen 4-bit (NF4) base.
+    Qlora(u32),
+}
+
+/// Parallel layout of a training run: `devices = tensor x pipeline x context x data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrainingParallelism {
+    /// Tensor parallel degree.
+    pub tensor: u32,
+    /// Pipeline stages.
+    pub pipeline: u32,
+    /// Data-parallel ranks (including the expert-parallel ones).
+    pub data: u32,
+    /// Expert parallel degree (divides `data`).
+    pub expert: u32,
+    /// Context (sequence-dimension) parallel degree.
+    pub context: u32,
+    /// Megatron sequence parallelism (shards the non-tensor-parallel activations over `tensor`).
+    pub sequence_parallel: bool,
+}
+
+impl TrainingParallelism {
+    /// Devices in all.
+    pub fn devices(&self) -> u64 {
+        u64::from(self.tensor) * u64::from(self.pipeline) * u64::from(self.context) * u64::from(self.data)
+    }
+}
+
+/// A training engine's efficiencies; the numbers are data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingProfile {
+    /// Engine id.
+    pub id: String,
+    /// Share of dense peak a large model's step reaches (hardware FLOPs).
+    pub compute_efficiency: f64,
+    /// Hidden size at which efficiency is half of `compute_efficiency` (narrow models keep the
+    /// GPU less busy: smaller GEMMs, relatively more elementwise work and launches).
+    pub hidden_half: f64,
+    /// FP8 runs reach this share of the BF16 efficiency, measured against the FP8 peak.
+    pub fp8_factor: f64,
+    /// Share of the data-parallel gradient reduction hidden behind backward.
+    pub dp_overlap: f64,
+    /// Share of memory lost to allocator caching and fragmentation.
+    pub allocator_overhead: f64,
+    /// Per-device runtime memory (context, NCCL buffers, workspaces).
+    pub runtime_overhead: Bytes,
+    /// Share of device memory usable.
+    pub memory_fraction: f64,
+    /// Latency per collective.
+    pub collective_latency: Seconds,
+    /// Share of TDP drawn while training.
+    pub power_fraction: f64,
+    /// Efficiency multiplier for QLoRA (4-bit dequantisation in every GEMM).
+    pub qlora_factor: f64,
+}
+
+/// Bytes of optimizer state per trained parameter, and where that comes from.
+pub fn optimizer_bytes(optimizer: Optimizer) -> f64 {
+    match optimizer {
+        Optimizer::AdamW => 8.0,
+        Optimizer::AdamW8bit => 2.0,
+        // Factored row and column statistics: O(rows + cols) per matrix, about nothing per
+        // parameter for large matrices.
+        Optimizer::Adafactor => 0.05,
+        Optimizer::SgdMomentum | Optimizer::Lion => 4.0,
+    }
+}
+
+/// Everything a training estimate needs, validated.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingInput<'a> {
+    /// Model shape.
+    pub arch: &'a Architecture,
+    /// Its anatomy.
+    pub anatomy: &'a Anatomy,
+    /// Device kind.
+    pub device: &'a Device,
+    /// Layout.
+    pub parallelism: TrainingParallelism,
+    /// Tokens to train on.
+    pub tokens: f64,
+    /// Sequence length.
+    pub sequence_length: u64,
+    /// Sequences per micro-batch per data-parallel rank.
+    pub micro_batch: u64,
+    /// Tokens per optimizer step, all ranks.
+    pub global_batch_tokens: f64,
+    /// Precision.
+    pub precision: Precision,
+    /// Optimizer.
+    pub optimizer: Optimizer,
+    /// Sharding.
+    pub sharding: Sharding,
+    /// HSDP shard group size (ranks that fully shard; ignored otherwise).
+    pub hsdp_group: u32,
+    /// Recomputation.
+    pub checkpointing: Checkpointing,
+    /// Full training or adapters.
+    pub method: Method,
+    /// Optimizer states and master weights kept in host memory.
+    pub cpu_offload: bool,
+    /// Flash attention (scores never materialised).
+    pub flash_attention: bool,
+    /// Engine efficiencies.
+    pub profile: &'a TrainingProfile,
+    /// A measured MFU (model FLOPs, hwcost's definition) to use instead of the rule.
+    pub measured_mfu: Option<f64>,
+    /// Price per device-hour.
+    pub usd_per_device_hour: Option<f64>,
+    /// Data-centre power usage effectiveness.
+    pub pue: f64,
+}
+
+/// Memory of one device.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainingMemory {
+    /// Weights (16-bit, or 4-bit for a QLoRA base).
+    pub weights: Bytes,
+    /// FP32 master weights.
+    pub master_weights: Bytes,
+    /// Gradients.
+    pub gradients: Bytes,
+    /// Optimizer states.
+    pub optimizer: Bytes,
+    /// Activations kept for backward.
+    pub activations: Bytes,
+    /// Runtime and allocator overhead.
+    pub overhead: Bytes,
+    /// Sum.
+    pub total: Bytes,
+    /// Usable memory.
+    pub capacity: Bytes,
+    /// `total <= capacity`.
+    pub fits: bool,
+    /// Largest micro-batch that fits (0 when none does).
+    pub max_micro_batch: u64,
+}
+
+/// A training estimate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingEstimate {
+    /// Memory.
+    pub memory: TrainingMemory,
+    /// Model FLOPs for the whole run (hwcost definition: causal attention halved).
+    pub model_flops: f64,
+    /// Hardware FLOPs for the whole run (with recomputation).
+    pub hardware_flops: f64,
+    /// Model FLOPs per token, three definitions: (causal halving, no halving, 6N only).
+    pub flops_per_token: (f64, f64, f64),
+    /// Tokens per second per device.
+    pub tokens_per_s_per_device: f64,
+    /// Model FLOPs utilisation (hwcost definition), against the precision's dense peak.
+    pub mfu: f64,
+    /// MFU with attention not halved (llm-foundry, NVIDIA's benchmark repo).
+    pub mfu_no_causal_halving: f64,
+    /// Hardware FLOPs utilisation (with recomputation).
+    pub hfu: f64,
+    /// Time of one optimizer step.
+    pub step_time: Seconds,
+    /// Share of step time lost to the pipeline bubble.
+    pub bubble_fraction: f64,
+    /// Exposed communication per step.
+    pub communication_time: Seconds,
+    /// Wall-clock time of the run.
+    pub wall_clock: Seconds,
+    /// Device-hours.
+    pub gpu_hours: f64,
+    /// USD, if priced.
+    pub usd: Option<f64>,
+    /// kWh including PUE, if the device has a power figure.
+    pub kwh: Option<f64>,
+    /// Compute type used.
+    pub compute_type: ComputeType,
+    /// Caveats.
+    pub warnings: Vec<Warning>,
+    /// How each number was made.
+    pub explain: Vec<Explanation>,
+}
+
+fn matmul_params(arch: &Architecture, anatomy: &Anatomy) -> f64 {
+    let lookups: f64 = anatomy
+        .components
+        .iter()
+        .filter(|c| matches!(c.name, "embedding.tokens" | "embedding.positions" | "embedding.token_types"))
+        .map(|c| c.total().as_f64())
+        .sum();
+    #[allow(clippy::cast_precision_loss)]
+    let tied_head = if arch.tied_embeddings { (arch.vocab * arch.hidden) as f64 } else { 0.0 };
+    (anatomy.active_per_token.as_f64() - lookups).max(0.0) + tied_head
+}
+
+/// Parameters of LoRA adapters of `rank` on every linear layer (attention and MLP projections):
+/// `rank x (in + out)` per matrix.
+#[allow(clippy::cast_precision_loss)]
+pub fn lora_params(arch: &Architecture, rank: u32) -> f64 {
+    let r = f64::from(rank);
+    let (d, q, kv, f) = (
+        arch.hidden as f64,
+        (arch.heads * arch.head_dim) as f64,
+        (arch.kv_heads * arch.head_dim) as f64,
+        arch.intermediate as f64,
+    );
+    let attention = r * ((d + q) + 2.0 * (d + kv) + (q + d));
+    let mlp = r * (d + f) * if arch.mlp == Mlp::Gated { 3.0 } else { 2.0 };
+    f64::from(arch.layers) * (attention + mlp)
+}
+
+/// Estimates a training run. Total for validated input.
+#[allow(clippy::too_many_lines)]
+pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
+    let mut trace = Trace::default();
+    let mut warnings = Vec::new();
+    let (arch, anatomy, device, profile, par) =
+        (input.arch, input.anatomy, input.device, input.profile, input.parallelism);
+    let (tp, pp, dp, cp) =
+        (f64::from(par.tensor), f64::from(par.pipeline), f64::from(par.data), f64::from(par.context));
+    let ep = f64::from(par.expert);
+    #[allow(clippy::cast_precision_loss)]
+    let (s, b, h, layers) =
+        (input.sequence_length as f64, input.micro_batch as f64, arch.hidden as f64, f64::from(arch.layers));
+    #[allow(clippy::cast_precision_loss)]
+    let heads = arch.heads as f64;
+
+    // --- Memory ---------------------------------------------------------------------------
+    let experts = anatomy.by_group(Group::Experts).as_f64();
+    let dense = anatomy.total.as_f64() - experts;
+    // Parameters one device holds before ZeRO sharding.
+    let local_params = dense / (tp * pp) + experts / (tp * pp * ep);
+    let shard_group = match input.sharding {
+        Sharding::Hsdp => f64::from(input.hsdp_group.max(1)).min(dp),
+        _ => dp,
+    };
+    let shard =
+        |from: Sharding| if input.sharding >= from && input.sharding != Sharding::None { shard_group } else { 1.0 };
+    let (weight_bytes, trained) = match input.method {
+        Method::Full => (if input.precision == Precision::Fp32 { 4.0 } else { 2.0 }, local_params),
+        Method::Lora(rank) => (2.0, lora_params(arch, rank) / (tp * pp)),
+        // NF4 with double quantisation: 4 bits + 0.127 bits of scales (Dettmers et al. 2023).
+        Method::Qlora(rank) => (4.127 / 8.0, lora_params(arch, rank) / (tp * pp)),
+    };
+    let mixed = input.precision != Precision::Fp32;
+    let weights = trace.record(
+        "memory.weights",
+        "parameters on this device (dense / (tensor x pipeline) + experts / (tensor x pipeline x expert)) x bytes per weight, / data ranks under ZeRO-3",
+        vec![("local_parameters", local_params), ("bytes_per_weight", weight_bytes), ("zero3_shards", shard(Sharding::Zero3))],
+        local_params * weight_bytes / shard(Sharding::Zero3) + if matches!(input.method, Method::Full) { 0.0 } else { trained * 2.0 },
+        "bytes",
+    );
+    let offload = if input.cpu_offload { 0.0 } else { 1.0 };
+    // Adapters are trained in 16 bit without an FP32 master copy (PEFT/QLoRA with bf16).
+    let has_master = mixed && input.method == Method::Full;
+    let master_weights = trace.record(
+        "memory.master_weights",
+        "FP32 master copy of the trained parameters in mixed-precision full training (4 bytes), / data ranks from ZeRO-1; 0 when offloaded to the CPU or when training adapters",
+        vec![("trained_parameters", trained), ("zero1_shards", shard(Sharding::Zero1))],
+        if has_master { trained * 4.0 / shard(Sharding::Zero1) * offload } else { 0.0 },
+        "bytes",
+    );
+    let gradient_bytes = if mixed { 2.0 } else { 4.0 };
+    let gradients = trace.record(
+        "memory.gradients",
+        "trained parameters x gradient bytes (2 in mixed precision, 4 in FP32), / data ranks from ZeRO-2",
+        vec![("trained_parameters", trained), ("bytes", gradient_bytes), ("zero2_shards", shard(Sharding::Zero2))],
+        trained * gradient_bytes / shard(Sharding::Zero2),
+        "bytes",
+    );
+    let optimizer = trace.record(
+        "memory.optimizer",
+        "trained parameters x optimizer bytes per parameter (AdamW 8, 8-bit AdamW 2, Lion and SGD 4, Adafactor about 0), / data ranks from ZeRO-1; 0 when offloaded",
+        vec![("trained_parameters", trained), ("bytes_per_parameter", optimizer_bytes(input.optimizer)), ("zero1_shards", shard(Sharding::Zero1))],
+        trained * optimizer_bytes(input.optimizer) / shard(Sharding::Zero1) * offload,
+        "bytes",
+    );
+    // Korthikanti et al. 2022, table 2, bytes per layer for s x b x h activations in 16 bit:
+    // no recompute 34 (+5 a s / h for attention scores unless flash attention), with tensor
+    // parallelism 10 + 24 / t (sequence parallel: 34 / t); full recompute keeps 2 (the input).
+    let seq = s / cp;
+    let scores = if input.flash_attention || input.checkpointing != Checkpointing::None {
+        0.0
+    } else {
+        5.0 * heads * seq / (h * tp)
+    };
+    let per_layer_factor = match input.checkpointing {
+        Checkpointing::Full => 2.0 / if par.sequence_parallel { tp } else { 1.0 },
+        _ if par.sequence_parallel => 34.0 / tp + scores,
+        _ => 10.0 + 24.0 / tp + scores,
+    };
+    // 1F1B: the first stage holds activations of `pipeline` micro-batches of its L/p layers,
+    // which is L layers' worth.
+    let activation_layers = layers;
+    let activations_per_sequence = seq * h * per_layer_factor * activation_layers + seq * h * 4.0;
+    let activations = trace.record(
+        "memory.activations",
+        "Korthikanti et al. 2022: sequence x micro-batch x hidden x (34/t with sequence parallel, 10 + 24/t without, + 5 a s/(h t) for attention scores without flash attention or recompute; 2 with full recompute) per layer, over all layers (1F1B keeps p micro-batches of L/p layers), plus the final layer's output",
+        vec![("sequence_tokens", seq), ("micro_batch", b), ("hidden", h), ("bytes_per_layer_factor", per_layer_factor), ("layers", activation_layers)],
+        b * activations_per_sequence,
+        "bytes",
+    );
+    let states = weights + master_weights + gradients + optimizer;
+    let overhead = trace.record(
+        "memory.overhead",
+        "runtime memory (context, communication buffers) + allocator caching as a share of the rest",
+        vec![("runtime_bytes", profile.runtime_overhead.0), ("allocator_share", profile.allocator_overhead)],
+        profile.runtime_overhead.0 + profile.allocator_overhead * (states + activations),
+        "bytes",
+    );
+    let total = states + activations + overhead;
+    let capacity = device.memory.0 * profile.memory_fraction;
+    let fits = total <= capacity;
+    let per_sequence = activations_per_sequence * (1.0 + profile.allocator_overhead);
+    let fixed = states * (1.0 + profile.allocator_overhead) + profile.runtime_overhead.0;
+    let max_micro_batch = if per_sequence > 0.0 && capacity > fixed {
+        ((capacity - fixed) / per_sequence).floor().min(1e9) as u64
+    } else {
+        0
+    };
+    if !fits {
+        warnings.push(Warning {
+            code: "does-not-fit",
+            message: format!(
+                "needs {:.1} GB per device (weights {:.1}, master {:.1}, gradients {:.1}, optimizer {:.1}, activations {:.1}, overhead {:.1}) but {:.1} GB is usable; shard further (zero3), recompute activations, or use more devices",
+                total / 1e9, weights / 1e9, master_weights / 1e9, gradients / 1e9, optimizer / 1e9, activations / 1e9, overhead / 1e9, capacity / 1e9
+            ),
+        });
+    }
+
+    // --- FLOPs ----------------------------------------------------------------------------
+    let n = matmul_params(arch, anatomy);
+    #[allow(clippy::cast_precision_loss)]
+    let d_attn = (arch.heads * arch.head_dim) as f64;
+    let attention_full = 12.0 * layers * d_attn * s; // fwd + bwd, QK^T and AV over s keys
+    let per_token_causal = 6.0 * n + attention_full / 2.0;
+    let per_token_full = 6.0 * n + attention_full;
+    let per_token_6n = 6.0 * n;
+    let (train_factor, recompute) = match (input.method, input.checkpointing) {
+        // Frozen base: forward 2N and backward through activations 2N, no weight gradients.
+        (Method::Lora(_) | Method::Qlora(_), c) => (4.0 / 6.0, if c == Checkpointing::Full { 2.0 / 4.0 } else { 0.0 }),
+        (Method::Full, Checkpointing::Full) => (1.0, 2.0 / 6.0),
+        (Method::Full, _) => (1.0, 0.0),
+    };
+    let model_per_token = trace.record(
+        "flops.model_per_token",
+        "6 x matmul parameters + 12 x layers x attention width x sequence / 2 (causal halving), x 4/6 for adapters on a frozen base",
+        vec![("matmul_parameters", n), ("attention_width", d_attn), ("sequence_length", s)],
+        per_token_causal * train_factor,
+        "FLOPs",
+    );
+    let selective_extra = if input.checkpointing == Checkpointing::Selective { attention_full / 6.0 } else { 0.0 };
+    let hardware_per_token = trace.record(
+        "flops.hardware_per_token",
+        "model FLOPs + recomputation (full: one extra forward, 2N + attention forward; selective: the attention forward)",
+        vec![("model_flops_per_token", model_per_token), ("recompute_share", recompute)],
+        model_per_token + per_token_causal * recompute * train_factor + selective_extra,
+        "FLOPs",
+    );
+
+    // --- Time -----------------------------------------------------------------------------
+    let wanted = match input.precision {
+        Precision::Bf16 => ComputeType::Bf16,
+        Precision::Fp16 => ComputeType::Fp16,
+        Precision::Fp8 => ComputeType::Fp8,
+        Precision::Fp32 => ComputeType::Fp32,
+    };
+    let chain: &[ComputeType] = match wanted {
+        ComputeType::Fp8 => &[ComputeType::Fp8, ComputeType::Bf16, ComputeType::Fp16, ComputeType::Fp32],
+        ComputeType::Bf16 => &[ComputeType::Bf16, ComputeType::Fp16, ComputeType::Fp32],
+        ComputeType::Fp16 => &[ComputeType::Fp16, ComputeType::Bf16, ComputeType::Fp32],
+        _ => &[ComputeType::Fp32],
+    };
+    let compute_type = chain.iter().copied().find(|t| device.peak(*t).is_some()).unwrap_or(wanted);
+    if compute_type != wanted {
+        warnings.push(Warning {
+            code: "unsupported-precision",
+            message: format!("{} has no native {wanted:?} compute; computed as {compute_type:?}", device.id),
+        });
+    }
+    let peak = device.peak(compute_type).unwrap_or(0.0);
+    let width_factor = h / (h + profile.hidden_half.max(0.0));
+    let precision_factor = if compute_type == ComputeType::Fp8 { profile.fp8_factor } else { 1.0 };
+    let method_factor = if matches!(input.method, Method::Qlora(_)) { profile.qlora_factor } else { 1.0 };
+    let efficiency = trace.record(
+        "time.compute_efficiency",
+        "engine efficiency x hidden / (hidden + hidden_half) x FP8 factor (FP8 runs) x QLoRA factor: the share of dense peak the step's hardware FLOPs reach",
+        vec![("engine_efficiency", profile.compute_efficiency), ("hidden", h), ("hidden_half", profile.hidden_half), ("fp8_factor", precision_factor), ("qlora_factor", method_factor)],
+        profile.compute_efficiency * width_factor * precision_factor * method_factor,
+        "fraction",
+    );
+    let global_batch = input.global_batch_tokens.max(s);
+    let replicas = dp; // sequences are split over data ranks (context ranks share a sequence)
+    let micro_batches = (global_batch / (s * b * replicas)).max(1.0);
+    #[allow(clippy::cast_precision_loss)]
+    let compute_time = hardware_per_token * global_batch / par.devices().max(1) as f64 / (peak * efficiency).max(1.0);
+    let link = link(device);
+    // Tensor parallel: 2 all-reduces forward and 2 backward per layer of s x b x h 16-bit values
+    // (Megatron, Narayanan et al. 2021 section 3.2); not overlapped.
+    let tp_message = Bytes(seq * b * h * 2.0);
+    let tp_time =
+        all_reduce(tp_message, par.tensor, link, profile.collective_latency).0 * 4.0 * layers / pp * micro_batches;
+    // Data parallel: a ring all-reduce of the gradients of this device's parameters (reduce-scatter
+    // + all-gather under ZeRO moves the same volume), partly hidden behind backward.
+    let grad_message = Bytes(trained * 2.0);
+    let dp_time = all_reduce(grad_message, par.data, link, profile.collective_latency).0 * (1.0 - profile.dp_overlap);
+    let bubble_fraction = if par.pipeline > 1 { (pp - 1.0) / (micro_batches + pp - 1.0) } else { 0.0 };
+    let busy = compute_time + tp_time;
+    let step_time = trace.record(
+        "time.step",
+        "(hardware FLOPs per step per device / (peak x efficiency) + tensor-parallel all-reduces) / (1 - pipeline bubble) + exposed data-parallel gradient reduction",
+        vec![("compute_s", compute_time), ("tensor_parallel_s", tp_time), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches)],
+        busy / (1.0 - bubble_fraction).max(1e-3) + dp_time,
+        "s",
+    );
+    #[allow(clippy::cast_precision_loss)]
+    let devices = par.devices() as f64;
+    let mut tokens_per_s_per_device = if step_time > 0.0 { global_batch / step_time / devices } else { 0.0 };
+    if let Some(mfu) = input.measured_mfu {
+        tokens_per_s_per_device = mfu * peak / model_per_token.max(1.0);
+    }
+    let tokens_per_s_per_device = trace.record(
+        "throughput.tokens_per_s_per_device",
+        "global batch tokens / step time / devices (or measured MFU x peak / model FLOPs per token when given)",
+        vec![("global_batch_tokens", global_batch), ("step_s", step_time), ("devices", devices)],
+        tokens_per_s_per_device,
+        "tokens/s",
+    );
+    let mfu = trace.record(
+        "utilization.mfu",
+        "model FLOPs per token (causal halving) x tokens/s per device / dense peak of the compute type",
+        vec![
+            ("model_flops_per_token", model_per_token),
+            ("tokens_per_s_per_device", tokens_per_s_per_device),
+            ("peak_flops_per_s", peak),
+        ],
+        if peak > 0.0 { model_per_token * tokens_per_s_per_device / peak } else { 0.0 },
+        "fraction",
+    );
+    let mfu_no_causal = if peak > 0.0 { per_token_full * train_factor * tokens_per_s_per_device / peak } else { 0.0 };
+    let hfu = if peak > 0.0 { hardware_per_token * tokens_per_s_per_device / peak } else { 0.0 };
+    let wall = trace.record(
+        "time.wall_clock",
+        "tokens / (tokens/s per device x devices)",
+        vec![("tokens", input.tokens), ("tokens_per_s_per_device", tokens_per_s_per_device), ("devices", devices)],
+        if tokens_per_s_per_device > 0.0 { input.tokens / (tokens_per_s_per_device * devices) } else { 0.0 },
+        "s",
+    );
+    let gpu_hours = trace.record(
+        "time.gpu_hours",
+        "devices x wall-clock hours",
+        vec![("devices", devices), ("wall_clock_s", wall)],
+        devices * wall / 3600.0,
+        "device-hours",
+    );
+    let usd = input.usd_per_device_hour.map(|price| {
+        trace.record(
+            "cost.usd",
+            "device-hours x price per device-hour",
+            vec![("gpu_hours", gpu_hours), ("usd_per_device_hour", price)],
+            gpu_hours * price,
+            "USD",
+        )
+    });
+    if usd.is_none() {
+        warnings.push(Warning {
+            code: "no-price",
+            message: format!("no price for {}; pass overrides.usd_per_device_hour to get costs", device.id),
+        });
+    }
+    let kwh = device.tdp_w.map(|tdp| {
+        trace.record(
+            "energy.kwh",
+            "devices x TDP x power fraction x wall-clock x PUE / 3.6e6",
+            vec![("devices", devices), ("tdp_w", tdp), ("power_fraction", profile.power_fraction), ("pue", input.pue)],
+            devices * tdp * profile.power_fraction * wall * input.pue / 3.6e6,
+            "kWh",
+        )
+    });
+    if s > 0.0 && input.sequence_length > arch.max_context {
+        warnings.push(Warning {
+            code: "context-above-maximum",
+            message: format!(
+                "sequence length {} exceeds the model's maximum of {}",
+                input.sequence_length, arch.max_context
+            ),
+        });
+    }
+    if par.tensor > 1 && link.over_pcie {
+        warnings.push(Warning {
+            code: "tensor-parallel-over-pcie",
+            message: format!("tensor parallelism over PCIe on {}", device.id),
+        });
+    }
+
+    TrainingEstimate {
+        memory: TrainingMemory {
+            weights: Bytes(weights),
+            master_weights: Bytes(master_weights),
+            gradients: Bytes(gradients),
+            optimizer: Bytes(optimizer),
+            activations: Bytes(activations),
+            overhead: Bytes(overhead),
+            total: Bytes(total),
+            capacity: Bytes(capacity),
+            fits,
+            max_micro_batch,
+        },
+        model_flops: model_per_token * input.tokens,
+        hardware_flops: hardware_per_token * input.tokens,
+        flops_per_token: (per_token_causal * train_factor, per_token_full * train_factor, per_token_6n * train_factor),
+        tokens_per_s_per_device,
+        mfu,
+        mfu_no_causal_halving: mfu_no_causal,
+        hfu,
+        step_time: Seconds(step_time),
+        bubble_fraction,
+        communication_time: Seconds(tp_time + dp_time),
+        wall_clock: Seconds(wall),
+        gpu_hours,
+        usd,
+        kwh,
+        compute_type,
+        warnings,
+        explain: trace.0,
+    }
+}

@@ -1,0 +1,180 @@
+//! `POST /v1/estimate/training` end to end.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+async fn estimate(app: &TestApp, request: Value) -> (u16, Value) {
+    let response =
+        app.post_raw("/v1/estimate/training", "application/json", serde_json::to_vec(&request).unwrap()).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+const CONTRACT_PATHS: &[&str] = &[
+    "/memory/per_device/weights_bytes",
+    "/memory/per_device/gradients_bytes",
+    "/memory/per_device/optimizer_bytes",
+    "/memory/per_device/activations_bytes",
+    "/memory/per_device/overhead_bytes",
+    "/memory/per_device/total_bytes",
+    "/memory/fits",
+    "/flops/model_flops",
+    "/flops/hardware_flops",
+    "/throughput/tokens_per_s_per_device",
+    "/utilization/mfu",
+    "/time/wall_clock_s",
+    "/time/gpu_hours",
+    "/cost/usd",
+    "/energy/kwh",
+    "/warnings",
+    "/explain",
+    "/error_band",
+];
+
+/// Llama 2 70B: the model card reports 1,720,320 A100-80GB hours for 2T tokens. The request
+/// describes Meta's published setup in general terms (Megatron-style 3D parallelism); nothing in
+/// the engine names the model.
+#[tokio::test]
+async fn llama_2_70b_gpu_hours_are_within_15_percent_of_the_model_card() {
+    let app = spawn_app().await;
+    let (status, body) = estimate(
+        &app,
+        json!({"model": "llama-2-70b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 2048, "tokens": 2.0e12,
+               "sequence_length": 4096, "global_batch_tokens": 4194304, "sharding": "zero1",
+               "parallelism": {"tensor": 8, "pipeline": 4, "sequence_parallel": true},
+               "activation_checkpointing": "selective", "engine": "megatron"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    for path in CONTRACT_PATHS {
+        assert!(body.pointer(path).is_some(), "missing {path}");
+    }
+    let hours = body["time"]["gpu_hours"].as_f64().unwrap();
+    let error = (hours - 1_720_320.0) / 1_720_320.0;
+    assert!(error.abs() <= 0.15, "{hours} GPU-hours, {:.1}% off", error * 100.0);
+    let explain = body["explain"].as_array().unwrap();
+    assert!(explain.iter().any(|e| e["rule"] == "utilization.mfu"));
+    assert!(explain.iter().any(|e| e["rule"] == "time.compute_efficiency"));
+    assert_eq!(body["memory"]["fits"], true);
+}
+
+#[tokio::test]
+async fn gpt3_on_1024_a100s_and_llama_405b_on_16k_h100s_are_sensible() {
+    let app = spawn_app().await;
+    let (_, gpt3) = estimate(
+        &app,
+        json!({"model": "gpt-3-175b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 1024, "tokens": 3.0e11, "sequence_length": 2048,
+               "global_batch_tokens": 3145728, "sharding": "zero1", "parallelism": {"tensor": 8, "pipeline": 8, "sequence_parallel": true},
+               "activation_checkpointing": "selective", "engine": "megatron"}),
+    )
+    .await;
+    let days = gpt3["time"]["wall_clock_days"].as_f64().unwrap();
+    // Narayanan et al. 2021 estimate 34 days for GPT-3 on 1024 A100s at 140 TFLOP/s per GPU.
+    assert!((15.0..60.0).contains(&days), "{days}");
+    assert_eq!(gpt3["memory"]["fits"], true);
+    let (_, llama) = estimate(
+        &app,
+        json!({"model": "llama-3.1-405b", "hardware": "nvidia-h100-sxm-80gb", "devices": 16384, "tokens": 1.56e13, "sequence_length": 8192,
+               "global_batch_tokens": 16777216, "sharding": "zero1", "parallelism": {"tensor": 8, "pipeline": 16, "sequence_parallel": true},
+               "activation_checkpointing": "full", "engine": "megatron"}),
+    )
+    .await;
+    let mfu = llama["utilization"]["mfu"].as_f64().unwrap();
+    assert!((0.15..0.6).contains(&mfu), "{mfu}");
+    assert_eq!(llama["memory"]["fits"], true, "{}", llama["memory"]);
+    let hours = llama["time"]["gpu_hours"].as_f64().unwrap();
+    // The model card reports 30.84M H100 hours for the whole 405B training.
+    assert!((1.0e7..1.0e8).contains(&hours), "{hours}");
+}
+
+#[tokio::test]
+async fn a_qlora_65b_fine_tune_fits_one_48gb_gpu() {
+    let app = spawn_app().await;
+    let (status, body) = estimate(
+        &app,
+        json!({"model": "llama-65b", "hardware": "nvidia-rtx-a6000", "method": "qlora", "sequence_length": 512,
+               "tokens": 1.0e8, "activation_checkpointing": "full"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["memory"]["fits"], true, "{}", body["memory"]);
+    let weights = body["memory"]["per_device"]["weights_bytes"].as_f64().unwrap();
+    assert!((30e9..40e9).contains(&weights), "4-bit base of 65B parameters: {weights}");
+    let (_, full) = estimate(
+        &app,
+        json!({"model": "llama-65b", "hardware": "nvidia-rtx-a6000", "sequence_length": 512, "tokens": 1.0e8}),
+    )
+    .await;
+    assert_eq!(full["memory"]["fits"], false);
+}
+
+#[tokio::test]
+async fn helpers_give_compute_optimal_tokens_and_the_largest_model_for_a_budget() {
+    let app = spawn_app().await;
+    let (_, body) = estimate(
+        &app,
+        json!({"model": "llama-2-7b", "hardware": "nvidia-h100-sxm-80gb", "devices": 64, "tokens": "compute_optimal",
+               "sharding": "zero3", "budget": {"gpu_hours": 100000}, "engine": "fsdp"}),
+    )
+    .await;
+    let optimal = body["helpers"]["compute_optimal_tokens"].as_f64().unwrap();
+    assert!((1.3e11..1.4e11).contains(&optimal), "{optimal}");
+    assert_eq!(body["tokens"].as_f64().unwrap(), optimal);
+    let largest = body["helpers"]["largest_model_parameters_within_budget"].as_f64().unwrap();
+    assert!((1e9..1e12).contains(&largest), "{largest}");
+}
+
+#[tokio::test]
+async fn zero3_needs_no_more_memory_than_zero1_and_bad_layouts_are_422() {
+    let app = spawn_app().await;
+    let base =
+        json!({"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "devices": 8, "sequence_length": 4096});
+    let with = |sharding: &str| {
+        let mut r = base.clone();
+        r["sharding"] = sharding.into();
+        r
+    };
+    let (_, z1) = estimate(&app, with("zero1")).await;
+    let (_, z3) = estimate(&app, with("zero3")).await;
+    let total = |v: &Value| v["memory"]["per_device"]["total_bytes"].as_f64().unwrap();
+    assert!(total(&z3) <= total(&z1));
+    for (request, pointer) in [
+        (json!({"model": "llama-3.1-8b", "hardware": "h100", "devices": 12, "parallelism": {"tensor": 8}}), "/devices"),
+        (json!({"model": "llama-3.1-8b", "hardware": "h100", "parallelism": {"tensor": 5}}), "/parallelism/tensor"),
+        (
+            json!({"model": "llama-3.1-8b", "hardware": "h100", "devices": 8, "sequence_length": 4096, "global_batch_tokens": 5000}),
+            "/global_batch_tokens",
+        ),
+    ] {
+        let (status, body) = estimate(&app, request).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["errors"][0]["pointer"], pointer);
+    }
+    let (status, body) = estimate(&app, json!({"model": "llama-3.1-8b", "hardware": "h100", "pue": 0.5})).await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[test]
+fn the_cli_estimates_training() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hwcost"))
+        .args([
+            "estimate",
+            "training",
+            "--model",
+            "llama-2-7b",
+            "--hardware",
+            "h100",
+            "--devices",
+            "8",
+            "--tokens",
+            "1e11",
+            "--sharding",
+            "zero3",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("device-hours") && text.contains("MFU"), "{text}");
+}
