@@ -138,8 +138,11 @@ pub struct TrainingRecord {
     pub name: String,
     /// Share of dense peak a wide model's step reaches.
     pub compute_efficiency: f64,
-    /// Hidden size at which efficiency halves.
-    pub hidden_half: f64,
+    /// Bytes of memory-bound traffic (norms, residuals, activations, dropout, in 16 bit, forward
+    /// and backward) per token per layer, per unit of hidden size.
+    pub elementwise_bytes_per_hidden: f64,
+    /// Fraction of peak bandwidth that traffic reaches.
+    pub memory_efficiency: f64,
     /// FP8 share of the BF16 efficiency.
     pub fp8_factor: f64,
     /// Share of the gradient reduction hidden behind backward.
@@ -175,7 +178,8 @@ impl TrainingRecord {
         }
         non_negative(&mut p, "dp_overlap", self.dp_overlap, 1.0);
         non_negative(&mut p, "allocator_overhead", self.allocator_overhead, 1.0);
-        non_negative(&mut p, "hidden_half", self.hidden_half, 1e6);
+        non_negative(&mut p, "elementwise_bytes_per_hidden", self.elementwise_bytes_per_hidden, 1e6);
+        fraction(&mut p, "memory_efficiency", self.memory_efficiency);
         non_negative(&mut p, "runtime_overhead_gb", self.runtime_overhead_gb, 1e3);
         non_negative(&mut p, "collective_latency_us", self.collective_latency_us, 1e7);
         if !p.is_empty() {
@@ -184,7 +188,8 @@ impl TrainingRecord {
         Ok(TrainingProfile {
             id: self.id.clone(),
             compute_efficiency: self.compute_efficiency,
-            hidden_half: self.hidden_half,
+            elementwise_bytes_per_hidden: self.elementwise_bytes_per_hidden,
+            memory_efficiency: self.memory_efficiency,
             fp8_factor: self.fp8_factor,
             dp_overlap: self.dp_overlap,
             allocator_overhead: self.allocator_overhead,

@@ -30,7 +30,7 @@ fn profile() -> EngineProfile {
     }
 }
 
-fn device(bandwidth: f64) -> Device {
+pub(super) fn device(bandwidth: f64) -> Device {
     Device {
         id: "test-gpu".into(),
         kind: DeviceKind::Gpu,
@@ -48,7 +48,7 @@ fn bf16() -> Format {
 }
 
 /// Small to large dense models with valid head counts.
-fn arch() -> impl Strategy<Value = Architecture> {
+pub(super) fn arch() -> impl Strategy<Value = Architecture> {
     (1u32..=96, 1u64..=64, prop::sample::select(vec![64u64, 128]), 1u64..=8, 1u64..=5).prop_map(
         |(layers, heads, head_dim, kv_div, ffn_mult)| {
             let kv = (heads / kv_div).max(1);
@@ -142,4 +142,95 @@ fn gpt3_175b_in_bf16_needs_several_80gb_devices() {
     assert!(!e.memory.fits);
     assert!(e.warnings.iter().any(|w| w.code == "does-not-fit"));
     assert!(e.memory.per_device.weights.0 > 340e9);
+}
+
+mod training {
+    use proptest::prelude::*;
+
+    use super::{arch, device};
+    use crate::engine::anatomy::anatomy;
+    use crate::engine::architecture::Architecture;
+    use crate::engine::training::{
+        Checkpointing, Method, Optimizer, Precision, Sharding, TrainingEstimate, TrainingInput, TrainingParallelism,
+        TrainingProfile, estimate,
+    };
+    use crate::engine::units::{Bytes, Seconds};
+
+    fn profile() -> TrainingProfile {
+        TrainingProfile {
+            id: "test".into(),
+            compute_efficiency: 0.5,
+            elementwise_bytes_per_hidden: 200.0,
+            memory_efficiency: 0.8,
+            fp8_factor: 0.7,
+            dp_overlap: 0.8,
+            allocator_overhead: 0.1,
+            runtime_overhead: Bytes(2e9),
+            memory_fraction: 0.95,
+            collective_latency: Seconds(2e-5),
+            power_fraction: 0.85,
+            qlora_factor: 0.6,
+        }
+    }
+
+    fn run(a: &Architecture, data: u32, tokens: f64, sharding: Sharding) -> TrainingEstimate {
+        let anatomy = anatomy(a);
+        let (d, p) = (device(3.35e12), profile());
+        estimate(&TrainingInput {
+            arch: a,
+            anatomy: &anatomy,
+            device: &d,
+            parallelism: TrainingParallelism {
+                tensor: 1,
+                pipeline: 1,
+                data,
+                expert: 1,
+                context: 1,
+                sequence_parallel: false,
+            },
+            tokens,
+            sequence_length: 2048,
+            micro_batch: 1,
+            global_batch_tokens: 2048.0 * f64::from(data) * 4.0,
+            precision: Precision::Bf16,
+            optimizer: Optimizer::AdamW,
+            sharding,
+            hsdp_group: 8,
+            checkpointing: Checkpointing::Selective,
+            method: Method::Full,
+            cpu_offload: false,
+            flash_attention: true,
+            profile: &p,
+            measured_mfu: None,
+            usd_per_device_hour: Some(2.0),
+            pue: 1.2,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn more_tokens_never_take_less_time(a in arch(), tokens in 1e6f64..1e12, more in 1.0f64..10.0) {
+            prop_assert!(run(&a, 8, tokens * more, Sharding::Zero1).wall_clock.0 >= run(&a, 8, tokens, Sharding::Zero1).wall_clock.0);
+        }
+
+        #[test]
+        fn more_devices_never_increase_sharded_weight_memory(a in arch(), data in 1u32..256, more in 1u32..8) {
+            let few = run(&a, data, 1e9, Sharding::Zero3);
+            let many = run(&a, data * more, 1e9, Sharding::Zero3);
+            prop_assert!(many.memory.weights.0 <= few.memory.weights.0 + 1e-6);
+        }
+
+        #[test]
+        fn zero3_never_needs_more_memory_than_zero1(a in arch(), data in 1u32..256) {
+            prop_assert!(run(&a, data, 1e9, Sharding::Zero3).memory.total.0 <= run(&a, data, 1e9, Sharding::Zero1).memory.total.0 + 1e-6);
+        }
+
+        #[test]
+        fn training_results_are_finite(a in arch(), data in 1u32..1024, tokens in 1.0f64..1e16) {
+            let e = run(&a, data, tokens, Sharding::Hsdp);
+            let values = [e.memory.total.0, e.model_flops, e.hardware_flops, e.tokens_per_s_per_device, e.mfu, e.wall_clock.0, e.gpu_hours, e.usd.unwrap_or(0.0), e.kwh.unwrap_or(0.0)];
+            prop_assert!(values.iter().all(|v| v.is_finite() && *v >= 0.0), "{values:?}");
+            prop_assert!(e.explain.iter().all(|x| x.value.is_finite()));
+        }
+    }
 }

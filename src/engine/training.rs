@@ -115,11 +115,15 @@ impl TrainingParallelism {
 pub struct TrainingProfile {
     /// Engine id.
     pub id: String,
-    /// Share of dense peak a large model's step reaches (hardware FLOPs).
+    /// Share of dense peak the step's matrix multiplies reach (hardware FLOPs).
     pub compute_efficiency: f64,
-    /// Hidden size at which efficiency is half of `compute_efficiency` (narrow models keep the
-    /// GPU less busy: smaller GEMMs, relatively more elementwise work and launches).
-    pub hidden_half: f64,
+    /// Memory-bound traffic between GEMMs (norms, residual adds, activation functions, dropout,
+    /// read and written in 16 bit forward and backward): bytes per token per layer per unit of
+    /// hidden size. This is why narrow models and high-FLOP/byte devices (H100 vs A100) reach a
+    /// lower share of peak: FLOPs grow with hidden squared, this traffic with hidden.
+    pub elementwise_bytes_per_hidden: f64,
+    /// Fraction of peak bandwidth that traffic reaches.
+    pub memory_efficiency: f64,
     /// FP8 runs reach this share of the BF16 efficiency, measured against the FP8 peak.
     pub fp8_factor: f64,
     /// Share of the data-parallel gradient reduction hidden behind backward.
@@ -459,14 +463,13 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         });
     }
     let peak = device.peak(compute_type).unwrap_or(0.0);
-    let width_factor = h / (h + profile.hidden_half.max(0.0));
     let precision_factor = if compute_type == ComputeType::Fp8 { profile.fp8_factor } else { 1.0 };
     let method_factor = if matches!(input.method, Method::Qlora(_)) { profile.qlora_factor } else { 1.0 };
     let efficiency = trace.record(
         "time.compute_efficiency",
-        "engine efficiency x hidden / (hidden + hidden_half) x FP8 factor (FP8 runs) x QLoRA factor: the share of dense peak the step's hardware FLOPs reach",
-        vec![("engine_efficiency", profile.compute_efficiency), ("hidden", h), ("hidden_half", profile.hidden_half), ("fp8_factor", precision_factor), ("qlora_factor", method_factor)],
-        profile.compute_efficiency * width_factor * precision_factor * method_factor,
+        "engine GEMM efficiency x FP8 factor (FP8 runs) x QLoRA factor: the share of dense peak the step's matrix multiplies reach",
+        vec![("engine_efficiency", profile.compute_efficiency), ("fp8_factor", precision_factor), ("qlora_factor", method_factor)],
+        profile.compute_efficiency * precision_factor * method_factor,
         "fraction",
     );
     let global_batch = input.global_batch_tokens.max(s);
@@ -474,6 +477,23 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let micro_batches = (global_batch / (s * b * replicas)).max(1.0);
     #[allow(clippy::cast_precision_loss)]
     let compute_time = hardware_per_token * global_batch / par.devices().max(1) as f64 / (peak * efficiency).max(1.0);
+    // Memory-bound work: the elementwise traffic of this device's tokens through its layers
+    // (width split over tensor ranks only with sequence parallelism; full recomputation repeats
+    // the forward half), plus the optimizer step reading and writing its parameter shard
+    // (weights, master, gradients, two moments: about 36 bytes per trained parameter).
+    let tokens_per_device = global_batch / (dp * cp);
+    let width = if par.sequence_parallel { h / tp } else { h };
+    let recompute_traffic = if input.checkpointing == Checkpointing::Full { 4.0 / 3.0 } else { 1.0 };
+    let elementwise =
+        tokens_per_device * layers / pp * width * profile.elementwise_bytes_per_hidden * recompute_traffic;
+    let optimizer_step = trained / shard(Sharding::Zero1) * 36.0;
+    let memory_time = trace.record(
+        "time.memory_bound",
+        "(tokens per device x layers per stage x hidden (/ tensor with sequence parallel) x elementwise bytes per hidden + trained parameters per shard x 36 bytes) / (bandwidth x memory efficiency)",
+        vec![("elementwise_bytes", elementwise), ("optimizer_bytes", optimizer_step), ("bandwidth_bytes_per_s", device.memory_bandwidth_bytes_per_s), ("memory_efficiency", profile.memory_efficiency)],
+        (elementwise + optimizer_step) / (device.memory_bandwidth_bytes_per_s * profile.memory_efficiency).max(1.0),
+        "s",
+    );
     let link = link(device);
     // Tensor parallel: 2 all-reduces forward and 2 backward per layer of s x b x h 16-bit values
     // (Megatron, Narayanan et al. 2021 section 3.2); not overlapped.
@@ -485,11 +505,11 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let grad_message = Bytes(trained * 2.0);
     let dp_time = all_reduce(grad_message, par.data, link, profile.collective_latency).0 * (1.0 - profile.dp_overlap);
     let bubble_fraction = if par.pipeline > 1 { (pp - 1.0) / (micro_batches + pp - 1.0) } else { 0.0 };
-    let busy = compute_time + tp_time;
+    let busy = compute_time + memory_time + tp_time;
     let step_time = trace.record(
         "time.step",
-        "(hardware FLOPs per step per device / (peak x efficiency) + tensor-parallel all-reduces) / (1 - pipeline bubble) + exposed data-parallel gradient reduction",
-        vec![("compute_s", compute_time), ("tensor_parallel_s", tp_time), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches)],
+        "(hardware FLOPs per step per device / (peak x efficiency) + memory-bound time + tensor-parallel all-reduces) / (1 - pipeline bubble) + exposed data-parallel gradient reduction",
+        vec![("compute_s", compute_time), ("memory_bound_s", memory_time), ("tensor_parallel_s", tp_time), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches)],
         busy / (1.0 - bubble_fraction).max(1e-3) + dp_time,
         "s",
     );

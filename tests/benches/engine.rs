@@ -1,6 +1,6 @@
-//! Criterion benchmark of the inference engine alone: one full estimate (memory, FLOPs, both
-//! phases, cost, energy, explanations) for Llama-3.1-70B on 4 x H100, as the API would run it
-//! after parsing. Run with `cargo bench --bench engine`; quote the median.
+//! Criterion benchmarks of the engines alone: one full inference estimate (memory, FLOPs, both
+//! phases, cost, energy, explanations) for Llama-3.1-70B on 4 x H100, and one training estimate
+//! for Llama-2-70B on 2048 x A100, as the API runs them after parsing. Run with `cargo bench --bench engine`; quote the median.
 
 use std::hint::black_box;
 
@@ -31,5 +31,47 @@ fn inference(c: &mut Criterion) {
     c.bench_function("inference_estimate_llama70b_4xh100", |b| b.iter(|| estimate(black_box(&input))));
 }
 
-criterion_group!(benches, inference);
+fn training(c: &mut Criterion) {
+    use hwcost::engine::training::{
+        Checkpointing, Method, Optimizer, Precision, Sharding, TrainingInput, TrainingParallelism,
+    };
+    let catalog = Catalog::embedded().expect("the embedded catalog loads");
+    let model = catalog.model("llama-2-70b").expect("in the catalog");
+    let device = catalog.device("nvidia-a100-sxm4-80gb").expect("in the catalog");
+    let profile = &catalog.training_profile("megatron").expect("in the catalog").profile;
+    let input = TrainingInput {
+        arch: &model.architecture,
+        anatomy: &model.anatomy,
+        device: &device.device,
+        parallelism: TrainingParallelism {
+            tensor: 8,
+            pipeline: 4,
+            data: 64,
+            expert: 1,
+            context: 1,
+            sequence_parallel: true,
+        },
+        tokens: 2e12,
+        sequence_length: 4096,
+        micro_batch: 1,
+        global_batch_tokens: 4_194_304.0,
+        precision: Precision::Bf16,
+        optimizer: Optimizer::AdamW,
+        sharding: Sharding::Zero1,
+        hsdp_group: 8,
+        checkpointing: Checkpointing::Selective,
+        method: Method::Full,
+        cpu_offload: false,
+        flash_attention: true,
+        profile,
+        measured_mfu: None,
+        usd_per_device_hour: Some(2.0),
+        pue: 1.1,
+    };
+    c.bench_function("training_estimate_llama2_70b_2048xa100", |b| {
+        b.iter(|| hwcost::engine::training::estimate(black_box(&input)))
+    });
+}
+
+criterion_group!(benches, inference, training);
 criterion_main!(benches);
