@@ -8,11 +8,11 @@ use super::checks::Checks;
 use super::extract::Query;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
-use crate::catalog::CatalogDevice;
 use crate::catalog::hardware::{DeviceRecord, Kind};
+use crate::catalog::{Catalog, CatalogDevice};
 
 /// Filters for the device list; all optional and combined with AND.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct HardwareFilters {
@@ -96,13 +96,17 @@ pub async fn list(
     state: web::Data<AppState>,
     Query(filters): Query<HardwareFilters>,
 ) -> Result<web::Json<DeviceList>, ApiError> {
+    list_devices(&state.catalog, filters).map(web::Json)
+}
+
+/// The device list for `filters`.
+pub fn list_devices(catalog: &Catalog, filters: HardwareFilters) -> Result<DeviceList, ApiError> {
     let mut checks = Checks::default();
     let min = checks.number("/min_memory_gb", filters.min_memory_gb, 0.0, 1e6);
     let max = checks.number("/max_memory_gb", filters.max_memory_gb, 0.0, 1e6);
     checks.finish()?;
     let vendor = filters.vendor.map(|v| v.to_ascii_lowercase());
-    let items: Vec<DeviceSummary> = state
-        .catalog
+    let items: Vec<DeviceSummary> = catalog
         .devices()
         .iter()
         .filter(|d| vendor.as_ref().is_none_or(|v| d.record.vendor == *v))
@@ -111,7 +115,7 @@ pub async fn list(
         .filter(|d| max.is_none_or(|m| d.record.memory_gb <= m))
         .map(DeviceSummary::from)
         .collect();
-    Ok(web::Json(DeviceList { count: items.len(), items }))
+    Ok(DeviceList { count: items.len(), items })
 }
 
 /// One device, with every figure and its sources.
@@ -125,10 +129,15 @@ pub async fn list(
 )]
 #[get("/v1/hardware/{id}")]
 pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<web::Json<DeviceRecord>, ApiError> {
-    let device = state.catalog.device(&id).map_err(|suggestions| ApiError::UnknownId {
+    record(&state.catalog, &id).map(web::Json)
+}
+
+/// The full record of device `id`.
+pub fn record(catalog: &Catalog, id: &str) -> Result<DeviceRecord, ApiError> {
+    let device = catalog.device(id).map_err(|suggestions| ApiError::UnknownId {
         kind: "hardware",
         id: id.chars().take(100).collect(),
         suggestions,
     })?;
-    Ok(web::Json(device.record.clone()))
+    Ok(device.record.clone())
 }

@@ -285,7 +285,7 @@ pub async fn import(
         let Value::Object(map) = value else {
             return Err(ApiError::field("", "must be a JSON object (a config.json or a safetensors index)"));
         };
-        if map.contains_key("weight_map") { import_index(&body)? } else { import_config(&map, &state)? }
+        if map.contains_key("weight_map") { import_index(&body)? } else { import_config(&map, &state.catalog)? }
     };
     Ok(web::Json(result))
 }
@@ -320,9 +320,13 @@ fn config_pointer(pointer: &str) -> &str {
     pointer
 }
 
-fn import_config(config: &serde_json::Map<String, Value>, state: &AppState) -> Result<ImportResult, ApiError> {
+/// Imports a config.json object.
+pub fn import_config(
+    config: &serde_json::Map<String, Value>,
+    catalog: &crate::catalog::Catalog,
+) -> Result<ImportResult, ApiError> {
     let (record, architecture) = architecture_from_config(config, "")?;
-    let parameters = ParameterAnatomy::new(&anatomy(&architecture), state.catalog.formats());
+    let parameters = ParameterAnatomy::new(&anatomy(&architecture), catalog.formats());
     Ok(ImportResult {
         source: ImportSource::HfConfig,
         architecture: Some(record),

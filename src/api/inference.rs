@@ -231,6 +231,10 @@ pub struct InferenceRequest {
     pub weights: Option<FormatId>,
     /// KV-cache format (default: bf16, or fp8 when weights are fp8 or narrower floats).
     pub kv_cache: Option<FormatId>,
+    /// Group size of `int4` weights (AWQ/GPTQ): one 16-bit scale per group, so 4 + 16 / group
+    /// bits per weight (default 128).
+    #[schema(minimum = 16, maximum = 4096)]
+    pub weights_group_size: Option<u32>,
     /// Concurrent sequences per replica (default 1), or "max".
     pub batch_size: Option<BatchSize>,
     /// Prompt tokens per sequence (default 1024).
@@ -344,6 +348,13 @@ pub fn parse(catalog: &Catalog, request: &InferenceRequest, prefix: &str) -> Res
         range_errors.push(super::problem::FieldError::new(
             format!("{prefix}/devices"),
             format!("must be an integer from 1 to 65536, got {d}"),
+        ));
+    }
+    let group_size = request.weights_group_size.unwrap_or(128);
+    if !(16..=4096).contains(&group_size) {
+        range_errors.push(super::problem::FieldError::new(
+            format!("{prefix}/weights_group_size"),
+            format!("must be an integer from 16 to 4096, got {group_size}"),
         ));
     }
     let input_tokens = request.input_tokens.unwrap_or(1024);
@@ -472,8 +483,17 @@ pub fn parse(catalog: &Catalog, request: &InferenceRequest, prefix: &str) -> Res
         profile.unified_memory_fraction = v;
     }
     let usd_per_device_hour = overrides.usd_per_device_hour.or(device.usd_per_hour);
+    let mut weights = format(catalog, weights_id)?;
+    if weights_id == FormatId::Int4 {
+        weights.bits = crate::engine::units::BitsPerWeight(4.0 + 16.0 / f64::from(group_size));
+    } else if request.weights_group_size.is_some() {
+        return Err(semantic(
+            &format!("{prefix}/weights_group_size"),
+            format!("a group size applies to int4 weights, not {}", weights_id.as_str()),
+        ));
+    }
     Ok(ParsedInference {
-        weights: format(catalog, weights_id)?,
+        weights,
         kv_cache: format(catalog, kv_id)?,
         model,
         device,

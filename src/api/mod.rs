@@ -17,6 +17,7 @@
 //! - [`state`]: what handlers share.
 
 pub mod checks;
+pub mod examples;
 pub mod extract;
 pub mod fallback;
 pub mod hardware;
@@ -71,6 +72,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut spec) =
         actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
     spec.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    examples::attach(&mut spec);
     spec
 }
 

@@ -15,7 +15,7 @@ use crate::engine::anatomy::{Anatomy, Group, Kind};
 use crate::engine::units::Params;
 
 /// Filters for the model list; all optional and combined with AND.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ModelFilters {
@@ -101,6 +101,11 @@ pub async fn list(
     state: web::Data<AppState>,
     Query(filters): Query<ModelFilters>,
 ) -> Result<web::Json<ModelList>, ApiError> {
+    list_models(&state.catalog, filters).map(web::Json)
+}
+
+/// The model list for `filters`.
+pub fn list_models(catalog: &Catalog, filters: ModelFilters) -> Result<ModelList, ApiError> {
     let mut checks = Checks::default();
     let min = checks.number("/min_parameters_b", filters.min_parameters_b, 0.0, 1e5);
     let max = checks.number("/max_parameters_b", filters.max_parameters_b, 0.0, 1e5);
@@ -108,8 +113,7 @@ pub async fn list(
     let family = filters.family.map(|f| f.to_ascii_lowercase());
     let model_type = filters.model_type.map(|f| f.to_ascii_lowercase());
     let billions = |m: &CatalogModel| params_f64(m.anatomy.total) / 1e9;
-    let items: Vec<ModelSummary> = state
-        .catalog
+    let items: Vec<ModelSummary> = catalog
         .models()
         .iter()
         .filter(|m| family.as_ref().is_none_or(|f| m.record.family == *f))
@@ -119,7 +123,7 @@ pub async fn list(
         .filter(|m| filters.moe.is_none_or(|moe| m.architecture.moe.is_some() == moe))
         .map(ModelSummary::from)
         .collect();
-    Ok(web::Json(ModelList { count: items.len(), items }))
+    Ok(ModelList { count: items.len(), items })
 }
 
 /// A model's full record with its computed size.
@@ -152,12 +156,17 @@ fn find<'c>(catalog: &'c Catalog, id: &str) -> Result<&'c CatalogModel, ApiError
 )]
 #[get("/v1/models/{id}")]
 pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<web::Json<ModelDetail>, ApiError> {
-    let model = find(&state.catalog, &id)?;
-    Ok(web::Json(ModelDetail {
+    detail(&state.catalog, &id).map(web::Json)
+}
+
+/// The record of model `id` with its computed size.
+pub fn detail(catalog: &Catalog, id: &str) -> Result<ModelDetail, ApiError> {
+    let model = find(catalog, id)?;
+    Ok(ModelDetail {
         model: model.record.clone(),
         total_parameters: model.anatomy.total.0,
         active_parameters_per_token: model.anatomy.active_per_token.0,
-    }))
+    })
 }
 
 /// Where a model's parameters sit and what they weigh.
@@ -174,14 +183,19 @@ pub async fn parameters(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<ParameterAnatomy>, ApiError> {
-    let model = find(&state.catalog, &id)?;
-    let mut body = ParameterAnatomy::new(&model.anatomy, state.catalog.formats());
+    anatomy_of(&state.catalog, &id).map(web::Json)
+}
+
+/// The anatomy of model `id`.
+pub fn anatomy_of(catalog: &Catalog, id: &str) -> Result<ParameterAnatomy, ApiError> {
+    let model = find(catalog, id)?;
+    let mut body = ParameterAnatomy::new(&model.anatomy, catalog.formats());
     body.model = Some(model.record.id.clone());
     body.nominal_size = Some(model.record.nominal_size.clone());
     body.exact_parameters = model.record.exact_parameters;
     body.exact_parameters_source = model.record.exact_parameters_source.clone();
     body.matches_exact = model.record.exact_parameters.map(|exact| exact == model.anatomy.total.0);
-    Ok(web::Json(body))
+    Ok(body)
 }
 
 /// Parameters by kind of tensor.

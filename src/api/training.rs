@@ -242,6 +242,9 @@ pub struct TrainingRequest {
     /// Tokens per optimizer step, all ranks (default: micro-batch x data ranks x sequence length, at least 1M tokens' worth of micro-batches).
     #[schema(minimum = 1, maximum = 1.0e10)]
     pub global_batch_tokens: Option<u64>,
+    /// Sequences per optimizer step, all ranks (alternative to `global_batch_tokens`).
+    #[schema(minimum = 1, maximum = 100000000)]
+    pub global_batch_sequences: Option<u64>,
     /// Precision (default bf16).
     pub precision: Option<PrecisionId>,
     /// Optimizer (default adamw).
@@ -522,6 +525,14 @@ pub fn run(catalog: &Catalog, request: &TrainingRequest, prefix: &str) -> Result
             format!("must be a number from 1 to 1e16 or \"compute_optimal\", got {t}"),
         ));
     }
+    if let Some(g) = request.global_batch_sequences
+        && !(1..=100_000_000).contains(&g)
+    {
+        errors.push(FieldError::new(
+            format!("{prefix}/global_batch_sequences"),
+            format!("must be an integer from 1 to 100000000, got {g}"),
+        ));
+    }
     if let Some(g) = request.global_batch_tokens
         && !(1..=10_000_000_000).contains(&g)
     {
@@ -591,7 +602,16 @@ pub fn run(catalog: &Catalog, request: &TrainingRequest, prefix: &str) -> Result
         _ => {}
     }
     let per_step_unit = sequence_length * micro * u64::from(data);
-    let global_batch_tokens = match request.global_batch_tokens {
+    if request.global_batch_tokens.is_some() && request.global_batch_sequences.is_some() {
+        return Err(semantic(
+            format!("{prefix}/global_batch_sequences"),
+            "give global_batch_tokens or global_batch_sequences, not both".into(),
+        ));
+    }
+    let global_batch_tokens = match request
+        .global_batch_tokens
+        .or(request.global_batch_sequences.map(|s| s.saturating_mul(sequence_length)))
+    {
         Some(g) => {
             if g % per_step_unit != 0 {
                 return Err(semantic(

@@ -37,8 +37,12 @@ pub struct EngineRecord {
     pub unified_memory_fraction: f64,
     /// Per-device runtime overhead, decimal GB.
     pub runtime_overhead_gb: f64,
-    /// Large-GEMM fraction of dense peak.
+    /// Large 16-bit GEMM fraction of dense peak.
     pub compute_efficiency: f64,
+    /// FP8/INT8 share of the 16-bit efficiency.
+    pub fp8_factor: f64,
+    /// FP4 share of the 16-bit efficiency.
+    pub fp4_factor: f64,
     /// Tokens per pass at half GEMM efficiency.
     pub gemm_half_tokens: f64,
     /// Fraction of peak memory bandwidth.
@@ -83,6 +87,8 @@ impl EngineRecord {
         fraction(&mut p, "memory_fraction", self.memory_fraction);
         fraction(&mut p, "unified_memory_fraction", self.unified_memory_fraction);
         fraction(&mut p, "compute_efficiency", self.compute_efficiency);
+        fraction(&mut p, "fp8_factor", self.fp8_factor);
+        fraction(&mut p, "fp4_factor", self.fp4_factor);
         fraction(&mut p, "memory_efficiency", self.memory_efficiency);
         fraction(&mut p, "power_fraction", self.power_fraction);
         non_negative(&mut p, "runtime_overhead_gb", self.runtime_overhead_gb, 1e3);
@@ -106,6 +112,8 @@ impl EngineRecord {
             unified_memory_fraction: self.unified_memory_fraction,
             runtime_overhead: Bytes(self.runtime_overhead_gb * 1e9),
             compute_efficiency: self.compute_efficiency,
+            fp8_factor: self.fp8_factor,
+            fp4_factor: self.fp4_factor,
             gemm_half_tokens: self.gemm_half_tokens,
             memory_efficiency: self.memory_efficiency,
             step_overhead: Seconds(self.step_overhead_us * 1e-6),

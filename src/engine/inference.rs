@@ -379,7 +379,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         });
     }
     let peak = device.peak(compute_type).unwrap_or(0.0);
-    let (compute_eff, memory_eff) = profile.efficiencies(device.kind);
+    let (compute_eff, memory_eff) = profile.efficiencies(device.kind, compute_type);
     let bandwidth = BytesPerSecond(device.memory_bandwidth_bytes_per_s * memory_eff);
     let link = link(device);
     if par.tensor > 1 && link.over_pcie {

@@ -3,7 +3,7 @@
 //! saying what it was fitted on; this module only defines the type and the one rule that uses
 //! problem size.
 
-use super::device::DeviceKind;
+use super::device::{ComputeType, DeviceKind};
 use super::units::{Bytes, Seconds};
 
 /// Efficiency adjustments for one device kind (llama.cpp on Apple silicon streams weights at a
@@ -29,8 +29,13 @@ pub struct EngineProfile {
     pub unified_memory_fraction: f64,
     /// Per-device memory the runtime keeps: context, library workspaces, graph buffers.
     pub runtime_overhead: Bytes,
-    /// Achievable fraction of dense peak FLOP/s for large GEMMs.
+    /// Achievable fraction of dense peak FLOP/s for large 16-bit GEMMs.
     pub compute_efficiency: f64,
+    /// FP8 GEMMs reach this share of the 16-bit efficiency, against the FP8 peak (the rest of
+    /// the pass does not get faster with the GEMMs).
+    pub fp8_factor: f64,
+    /// FP4 GEMMs: the same, against the FP4 peak.
+    pub fp4_factor: f64,
     /// Tokens per forward pass at which GEMM efficiency reaches half of `compute_efficiency`.
     pub gemm_half_tokens: f64,
     /// Achievable fraction of peak memory bandwidth when streaming weights and KV cache.
@@ -52,12 +57,19 @@ pub struct EngineProfile {
 }
 
 impl EngineProfile {
-    /// (compute, memory) efficiencies on a device kind.
-    pub fn efficiencies(&self, kind: DeviceKind) -> (f64, f64) {
-        self.kind_adjustments
+    /// (compute, memory) efficiencies on a device kind, for GEMMs in `compute`.
+    pub fn efficiencies(&self, kind: DeviceKind, compute: ComputeType) -> (f64, f64) {
+        let (c, m) = self
+            .kind_adjustments
             .iter()
             .find(|a| a.kind == kind)
-            .map_or((self.compute_efficiency, self.memory_efficiency), |a| (a.compute_efficiency, a.memory_efficiency))
+            .map_or((self.compute_efficiency, self.memory_efficiency), |a| (a.compute_efficiency, a.memory_efficiency));
+        let precision = match compute {
+            ComputeType::Fp8 | ComputeType::Int8 => self.fp8_factor,
+            ComputeType::Fp4 => self.fp4_factor,
+            _ => 1.0,
+        };
+        (c * precision, m)
     }
 
     /// Achievable compute fraction for a GEMM with `tokens` rows: `eff x M / (M + M_half)`.

@@ -18,6 +18,8 @@ fn profile() -> EngineProfile {
         unified_memory_fraction: 0.75,
         runtime_overhead: Bytes(1e9),
         compute_efficiency: 0.6,
+        fp8_factor: 0.75,
+        fp4_factor: 0.6,
         gemm_half_tokens: 8.0,
         memory_efficiency: 0.8,
         step_overhead: Seconds(2e-4),

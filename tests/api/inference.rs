@@ -185,3 +185,28 @@ fn the_cli_prints_a_table_and_exits_2_on_invalid_input() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn int4_group_size_sets_the_bits_per_weight() {
+    let app = spawn_app().await;
+    let weights = |g: u32| {
+        let app = &app;
+        async move {
+            let (_, body) = estimate(
+                app,
+                json!({"model": "llama-2-7b", "hardware": "nvidia-l4", "weights": "int4", "weights_group_size": g}),
+            )
+            .await;
+            body["memory"]["per_device"]["weights_bytes"].as_f64().unwrap()
+        }
+    };
+    let (g32, g128) = (weights(32).await, weights(128).await);
+    // 4.5 vs 4.125 bits per weight.
+    assert!((g32 / g128 - 4.5 / 4.125).abs() < 1e-9, "{g32} {g128}");
+    let (status, _) = estimate(
+        &app,
+        json!({"model": "llama-2-7b", "hardware": "nvidia-l4", "weights": "fp8", "weights_group_size": 64}),
+    )
+    .await;
+    assert_eq!(status, 422);
+}

@@ -58,6 +58,26 @@ fn every_operation_is_documented_with_examples_where_it_has_a_body() {
             assert!(!summary.is_empty(), "{method} {path} has no summary (doc comment)");
         }
     }
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if let Some(body) = operation.pointer("/requestBody/content/application~1json") {
+                let has_example = body.get("example").is_some()
+                    || body["schema"].get("$ref").is_some_and(|r| {
+                        let name = r.as_str().unwrap().rsplit('/').next().unwrap();
+                        spec["components"]["schemas"][name].get("example").is_some()
+                    });
+                assert!(has_example, "{method} {path}: request body without an example");
+            }
+            if let Some(ok) = operation.pointer("/responses/200/content/application~1json") {
+                let has_example = ok.get("example").is_some()
+                    || ok["schema"].get("$ref").is_some_and(|r| {
+                        let name = r.as_str().unwrap().rsplit('/').next().unwrap();
+                        spec["components"]["schemas"][name].get("example").is_some()
+                    });
+                assert!(has_example, "{method} {path}: 200 response without an example");
+            }
+        }
+    }
     for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
         let described =
             schema.get("description").is_some() || schema.get("properties").is_some() || schema.get("oneOf").is_some();

@@ -178,3 +178,17 @@ fn the_cli_estimates_training() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("device-hours") && text.contains("MFU"), "{text}");
 }
+
+#[tokio::test]
+async fn global_batch_can_be_given_in_sequences() {
+    let app = spawn_app().await;
+    let base = json!({"model": "llama-2-7b", "hardware": "h100", "devices": 8, "sequence_length": 4096});
+    let mut tokens = base.clone();
+    tokens["global_batch_tokens"] = (1024 * 4096).into();
+    let mut sequences = base.clone();
+    sequences["global_batch_sequences"] = 1024.into();
+    let (_, a) = estimate(&app, tokens).await;
+    let (_, b) = estimate(&app, sequences).await;
+    assert_eq!(a["global_batch_tokens"], b["global_batch_tokens"]);
+    assert_eq!(a["time"]["step_s"], b["time"]["step_s"]);
+}

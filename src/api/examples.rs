@@ -1,0 +1,98 @@
+//! Response examples in the OpenAPI document, made by running the real code on the embedded
+//! catalog: an example can never drift from what the API returns, and schemathesis checks each
+//! against its schema.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::openapi::{OpenApi, RefOr};
+
+use super::{hardware, import, inference, models, training};
+use crate::catalog::Catalog;
+
+/// The example request bodies of the estimate endpoints (also their `#[schema(example)]`s).
+fn inference_request() -> Value {
+    json!({"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, "parallelism": {"tensor": 4},
+           "weights": "fp8", "kv_cache": "fp8", "batch_size": 32, "input_tokens": 2048, "output_tokens": 256, "engine": "tensorrt-llm"})
+}
+
+fn training_request() -> Value {
+    json!({"model": "llama-2-70b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 2048, "tokens": 2.0e12, "sequence_length": 4096,
+           "micro_batch_size": 1, "global_batch_tokens": 4194304, "precision": "bf16", "optimizer": "adamw", "sharding": "zero1",
+           "parallelism": {"tensor": 8, "pipeline": 4, "sequence_parallel": true}, "activation_checkpointing": "selective", "engine": "megatron"})
+}
+
+fn to_value<T: Serialize, E>(result: Result<T, E>) -> Option<Value> {
+    result.ok().and_then(|v| serde_json::to_value(v).ok())
+}
+
+/// `(path, method, example)` for every operation whose 200 response gets a generated example.
+fn examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Option<Value>)> {
+    let llama3_config = json!({"model_type": "llama", "num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32,
+        "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 128256, "max_position_embeddings": 8192});
+    vec![
+        (
+            "/v1/hardware",
+            "get",
+            to_value(hardware::list_devices(
+                catalog,
+                hardware::HardwareFilters { vendor: Some("google".into()), ..Default::default() },
+            )),
+        ),
+        ("/v1/hardware/{id}", "get", to_value(hardware::record(catalog, "nvidia-h100-sxm-80gb"))),
+        (
+            "/v1/models",
+            "get",
+            to_value(models::list_models(
+                catalog,
+                models::ModelFilters { family: Some("llama-2".into()), ..Default::default() },
+            )),
+        ),
+        ("/v1/models/{id}", "get", to_value(models::detail(catalog, "llama-2-7b"))),
+        ("/v1/models/{id}/parameters", "get", to_value(models::anatomy_of(catalog, "gpt2"))),
+        (
+            "/v1/models/import",
+            "post",
+            llama3_config.as_object().and_then(|c| to_value(import::import_config(c, catalog))),
+        ),
+        (
+            "/v1/estimate/inference",
+            "post",
+            serde_json::from_value(inference_request()).ok().and_then(|r| to_value(inference::run(catalog, &r, ""))),
+        ),
+        (
+            "/v1/estimate/training",
+            "post",
+            serde_json::from_value(training_request()).ok().and_then(|r| to_value(training::run(catalog, &r, ""))),
+        ),
+    ]
+}
+
+/// Sets the generated examples on the 200 responses of `spec`.
+pub fn attach(spec: &mut OpenApi) {
+    let Ok(catalog) = Catalog::embedded() else { return };
+    for (path, method, example) in examples(&catalog) {
+        let Some(example) = example else { continue };
+        let Some(item) = spec.paths.paths.get_mut(path) else { continue };
+        let operation = match method {
+            "get" => item.get.as_mut(),
+            _ => item.post.as_mut(),
+        };
+        let Some(RefOr::T(response)) = operation.and_then(|o| o.responses.responses.get_mut("200")) else { continue };
+        if let Some(RefOr::T(content)) = response.content.get_mut("application/json") {
+            content.example = Some(example);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_example_is_produced() {
+        let catalog = Catalog::embedded().unwrap();
+        for (path, method, example) in examples(&catalog) {
+            assert!(example.is_some(), "{method} {path} produced no example");
+        }
+    }
+}
