@@ -1,4 +1,5 @@
-//! The command line: `hwcost serve` (the default), `hwcost openapi` and `hwcost estimate`.
+//! The command line: `hwcost serve` (the default), `hwcost openapi`, `hwcost estimate` and
+//! `hwcost validate`.
 //!
 //! Flags mirror environment variables (`HWCOST_ADDR`, ...), so the same settings work in a
 //! shell and in a container. This module parses arguments and wires adapters together; it holds
@@ -36,6 +37,23 @@ pub enum Command {
     /// Estimate a workload with the same engine and validation as the API.
     #[command(subcommand)]
     Estimate(EstimateCommand),
+    /// Run every published measurement in data/validation through the estimator and report the
+    /// error per point and per metric family.
+    Validate(ValidateArgs),
+}
+
+/// Flags of `hwcost validate`.
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// Print the whole report as JSON.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the README's accuracy tables.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Load the catalog from this directory instead of the embedded copy.
+    #[arg(long, env = "HWCOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// What to estimate.
@@ -206,6 +224,7 @@ pub fn run() -> ExitCode {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Estimate(EstimateCommand::Inference(args))) => estimate_inference(&args),
         Some(Command::Estimate(EstimateCommand::Training(args))) => estimate_training(&args),
+        Some(Command::Validate(args)) => validate(&args),
         None => serve(cli.serve),
     }
 }
@@ -352,6 +371,41 @@ fn estimate_inference(args: &InferenceArgs) -> ExitCode {
         .map_err(|e| crate::api::problem::ApiError::field("", e.to_string()))
         .and_then(|request| crate::api::inference::run(&catalog, &request, ""));
     finish(outcome, args.json, crate::report::inference_table)
+}
+
+fn validate(args: &ValidateArgs) -> ExitCode {
+    let report =
+        load_catalog(args.data_dir.as_ref()).map_err(|e| e.to_string()).and_then(|c| crate::validation::run(&c));
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("hwcost: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else if args.markdown {
+        print!("{}", crate::validation::markdown(&report));
+    } else {
+        for p in &report.points {
+            match (p.predicted, p.error) {
+                (Some(predicted), Some(error)) => println!(
+                    "{:<48} {:<30} {:<10} measured {:>12.4e}  predicted {:>12.4e}  error {:+7.1}%",
+                    p.id,
+                    p.family,
+                    p.device_class,
+                    p.measured,
+                    predicted,
+                    error * 100.0
+                ),
+                _ => println!("{:<48} {:<30} not estimated: {}", p.id, p.family, p.problem.as_deref().unwrap_or("")),
+            }
+        }
+        println!();
+        print!("{}", crate::validation::markdown(&report));
+    }
+    ExitCode::SUCCESS
 }
 
 fn serve(args: ServeArgs) -> ExitCode {

@@ -114,7 +114,19 @@ async fn docs_redirect() -> actix_web::HttpResponse {
 fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
     let registry = prometheus::Registry::new();
     let prometheus = metrics(&registry)?;
-    let state = web::Data::new(AppState { catalog: settings.catalog.clone(), registry });
+    // The validation report is a pure function of the catalog; a catalog whose validation data
+    // cannot be parsed still serves, with unknown error bands.
+    let validation = crate::validation::run(&settings.catalog).unwrap_or_else(|error| {
+        tracing::warn!(%error, "validation data could not be run; error bands will be unknown");
+        crate::validation::Report {
+            families: Vec::new(),
+            points: Vec::new(),
+            inference_skipped: 0,
+            training_skipped: 0,
+        }
+    });
+    let state =
+        web::Data::new(AppState { catalog: settings.catalog.clone(), registry, validation: Arc::new(validation) });
     let route_table = web::Data::new(RouteTable::from_spec(&api::openapi(), DOC_ROUTES));
     let body_limit = BodyLimit(settings.body_limit_bytes);
     let import_limit = ImportLimit(settings.import_limit_bytes);

@@ -60,6 +60,15 @@ fn examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Option<Value>
             serde_json::from_value(inference_request()).ok().and_then(|r| to_value(inference::run(catalog, &r, ""))),
         ),
         (
+            "/v1/validation",
+            "get",
+            crate::validation::run(catalog).ok().and_then(|mut report| {
+                // A few points are enough to show the shape; the families are the summary.
+                report.points.truncate(3);
+                serde_json::to_value(report).ok()
+            }),
+        ),
+        (
             "/v1/estimate/training",
             "post",
             serde_json::from_value(training_request()).ok().and_then(|r| to_value(training::run(catalog, &r, ""))),

@@ -11,6 +11,7 @@ use actix_web::{post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::error_band::ErrorBand;
 use super::extract::Json;
 use super::problem::{ApiError, Problem};
 use super::resolve::{self, HardwareRef, ModelRef};
@@ -638,15 +639,6 @@ pub struct ExplainBody {
     pub unit: &'static str,
 }
 
-/// The measured error of this kind of estimate on the validation set.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBand {
-    /// `unknown` until the validation harness fills it.
-    pub status: &'static str,
-    /// What the status means.
-    pub detail: &'static str,
-}
-
 /// An inference estimate.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InferenceResponse {
@@ -787,10 +779,7 @@ impl InferenceResponse {
                     unit,
                 })
                 .collect(),
-            error_band: ErrorBand {
-                status: "unknown",
-                detail: "not yet measured per estimate kind; see the README's validation table for the aggregate error",
-            },
+            error_band: ErrorBand::unknown(),
         }
     }
 }
@@ -835,7 +824,29 @@ pub async fn estimate(
     state: web::Data<AppState>,
     Json(request): Json<InferenceRequest>,
 ) -> Result<web::Json<InferenceResponse>, ApiError> {
-    run(&state.catalog, &request, "").map(web::Json)
+    run(&state.catalog, &request, "").map(|r| web::Json(with_band(r, &request, &state)))
+}
+
+/// Fills the response's error band from the validation report.
+pub fn with_band(mut response: InferenceResponse, request: &InferenceRequest, state: &AppState) -> InferenceResponse {
+    let class = state.catalog.device(&response.hardware).map_or("inline", |d| d.record.kind.as_str());
+    let throughput_family = if matches!(request.batch_size, Some(BatchSize::Max(_))) {
+        "output_throughput_total"
+    } else {
+        "output_throughput_per_gpu"
+    };
+    response.error_band = ErrorBand::from_report(
+        &state.validation,
+        crate::validation::Side::Inference,
+        class,
+        &[
+            ("latency.tpot_ms", "decode_tokens_per_s_per_user"),
+            ("latency.ttft_ms", "ttft_ms"),
+            ("throughput.prefill_tokens_per_s", "prefill_tokens_per_s"),
+            ("throughput.output_tokens_per_s", throughput_family),
+        ],
+    );
+    response
 }
 
 #[cfg(test)]

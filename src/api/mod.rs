@@ -14,9 +14,11 @@
 //! - [`ops`]: liveness, readiness, metrics.
 //! - [`hardware`], [`models`], [`import`]: the catalog endpoints.
 //! - [`inference`], [`training`]: estimates; [`resolve`]: model and hardware references.
+//! - [`validation`], [`error_band`]: the validation report and per-estimate error bands.
 //! - [`state`]: what handlers share.
 
 pub mod checks;
+pub mod error_band;
 pub mod examples;
 pub mod extract;
 pub mod fallback;
@@ -30,6 +32,7 @@ pub mod request_id;
 pub mod resolve;
 pub mod state;
 pub mod training;
+pub mod validation;
 
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -48,6 +51,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "catalog", description = "Hardware devices, models and their parameter anatomy"),
         (name = "estimates", description = "Inference and training estimates: memory, FLOPs, time, throughput, cost, energy"),
+        (name = "validation", description = "How well the estimates match published measurements"),
     )
 )]
 struct ApiDoc;
@@ -63,6 +67,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(import::import)
         .service(inference::estimate)
         .service(training::estimate)
+        .service(validation::report)
         .service(models::parameters)
         .service(models::get);
 }

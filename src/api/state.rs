@@ -1,4 +1,4 @@
-//! What handlers share: the read-only catalog and the metrics registry.
+//! What handlers share: the read-only catalog, the validation report and the metrics registry.
 
 use std::sync::Arc;
 
@@ -11,4 +11,6 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// Prometheus registry holding request metrics and build info.
     pub registry: prometheus::Registry,
+    /// The validation run on this catalog, computed at startup: error bands come from it.
+    pub validation: Arc<crate::validation::Report>,
 }

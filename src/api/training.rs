@@ -5,8 +5,9 @@ use actix_web::{post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::error_band::ErrorBand;
 use super::extract::Json;
-use super::inference::{ErrorBand, ExplainBody, WarningBody};
+use super::inference::{ExplainBody, WarningBody};
 use super::problem::{ApiError, FieldError, Problem};
 use super::resolve::{self, HardwareRef, ModelRef};
 use super::state::AppState;
@@ -789,10 +790,7 @@ pub fn run(catalog: &Catalog, request: &TrainingRequest, prefix: &str) -> Result
                 unit,
             })
             .collect(),
-        error_band: ErrorBand {
-            status: "unknown",
-            detail: "not yet measured per estimate kind; see the README's validation table for the aggregate error",
-        },
+        error_band: ErrorBand::unknown(),
     })
 }
 
@@ -815,7 +813,25 @@ pub async fn estimate(
     state: web::Data<AppState>,
     Json(request): Json<TrainingRequest>,
 ) -> Result<web::Json<TrainingResponse>, ApiError> {
-    run(&state.catalog, &request, "").map(web::Json)
+    run(&state.catalog, &request, "").map(|r| web::Json(with_band(r, &state)))
+}
+
+/// Fills the response's error band from the validation report.
+pub fn with_band(mut response: TrainingResponse, state: &AppState) -> TrainingResponse {
+    let class = state.catalog.device(&response.hardware).map_or("inline", |d| d.record.kind.as_str());
+    response.error_band = ErrorBand::from_report(
+        &state.validation,
+        crate::validation::Side::Training,
+        class,
+        &[
+            ("throughput.tokens_per_s_per_device", "throughput"),
+            ("utilization.mfu", "mfu"),
+            ("memory.per_device.total_bytes", "memory"),
+            ("time.gpu_hours", "gpu_hours"),
+            ("time.wall_clock_s", "time_to_train"),
+        ],
+    );
+    response
 }
 
 #[cfg(test)]

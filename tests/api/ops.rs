@@ -80,3 +80,37 @@ async fn swagger_ui_is_served_from_the_binary() {
     assert_eq!(status, 200);
     assert_eq!(spec["openapi"], "3.1.0");
 }
+
+#[tokio::test]
+async fn validation_report_and_error_bands_are_served() {
+    let app = spawn_app().await;
+    let (status, report) = app.get_json("/v1/validation").await;
+    assert_eq!(status, 200);
+    assert!(report["points"].as_array().unwrap().len() > 700);
+    let decode = report["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["family"] == "decode_tokens_per_s_per_user" && f["device_class"] == "all")
+        .unwrap();
+    assert!(decode["median_ape"].as_f64().unwrap() > 0.0);
+
+    let body = serde_json::json!({"model": "llama-2-7b", "hardware": "apple-m2-ultra", "weights": "q4_0", "engine": "llama.cpp"});
+    let response = app.post_raw("/v1/estimate/inference", "application/json", serde_json::to_vec(&body).unwrap()).await;
+    let estimate: serde_json::Value = response.json().await.unwrap();
+    let band = &estimate["error_band"];
+    assert_eq!(band["status"], "measured", "{band}");
+    let tpot = band["metrics"].as_array().unwrap().iter().find(|m| m["output"] == "latency.tpot_ms").unwrap();
+    assert_eq!(tpot["device_class"], "apple-soc", "Apple silicon has enough decode points for its own band");
+    assert_eq!(tpot["median_ape"], decode_for(&report, "apple-soc"));
+}
+
+fn decode_for(report: &serde_json::Value, class: &str) -> serde_json::Value {
+    report["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["family"] == "decode_tokens_per_s_per_user" && f["device_class"] == class)
+        .unwrap()["median_ape"]
+        .clone()
+}
