@@ -431,16 +431,16 @@ mod tests {
     /// aims are tighter (median 15% / p90 40%, then 10% / 30%); the README says which families
     /// miss them.
     const RATCHET: &[(Side, &str, f64, f64)] = &[
-        (Side::Inference, "decode_tokens_per_s_per_user", 0.15, 0.42),
-        (Side::Inference, "prefill_tokens_per_s", 0.17, 0.70),
+        (Side::Inference, "decode_tokens_per_s_per_user", 0.15, 0.41),
+        (Side::Inference, "prefill_tokens_per_s", 0.17, 0.69),
         (Side::Inference, "ttft_ms", 0.23, 0.45),
-        (Side::Inference, "output_throughput_per_gpu", 0.12, 0.52),
-        (Side::Inference, "output_throughput_total", 0.27, 0.88),
-        (Side::Training, "throughput", 0.15, 0.52),
+        (Side::Inference, "output_throughput_per_gpu", 0.12, 0.51),
+        (Side::Inference, "output_throughput_total", 0.25, 0.78),
+        (Side::Training, "throughput", 0.15, 0.51),
         (Side::Training, "mfu", 0.09, 0.17),
-        (Side::Training, "memory", 0.22, 0.70),
-        (Side::Training, "gpu_hours", 0.42, 0.66),
-        (Side::Training, "time_to_train", 0.32, 0.72),
+        (Side::Training, "memory", 0.26, 0.72),
+        (Side::Training, "gpu_hours", 0.41, 0.66),
+        (Side::Training, "time_to_train", 0.31, 0.72),
         (Side::Training, "total_flops", 0.01, 0.02),
     ];
 
@@ -487,4 +487,3 @@ mod tests {
         );
     }
 }
-

@@ -152,14 +152,14 @@ mod tests {
     #[allow(dead_code)]
     struct Filters {
         vendor: Option<String>,
-        min_memory_gb: Option<f64>,
+        min_memory_gib: Option<f64>,
     }
 
     #[test]
     fn query_errors_name_the_parameter() {
-        let error = parse_query::<Filters>("vendor=nvidia&min_memory_gb=lots").unwrap_err();
+        let error = parse_query::<Filters>("vendor=nvidia&min_memory_gib=lots").unwrap_err();
         let problem = error.problem();
         assert_eq!(problem.status, 400);
-        assert_eq!(problem.errors[0].pointer, "/min_memory_gb");
+        assert_eq!(problem.errors[0].pointer, "/min_memory_gib");
     }
 }

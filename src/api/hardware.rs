@@ -21,12 +21,12 @@ pub struct HardwareFilters {
     pub vendor: Option<String>,
     /// Device kind.
     pub kind: Option<Kind>,
-    /// At least this much memory per device, decimal GB (0 to 1000000).
+    /// At least this much memory per device, GiB (0 to 1000000).
     #[param(minimum = 0, maximum = 1000000, example = 80)]
-    pub min_memory_gb: Option<f64>,
-    /// At most this much memory per device, decimal GB (0 to 1000000).
+    pub min_memory_gib: Option<f64>,
+    /// At most this much memory per device, GiB (0 to 1000000).
     #[param(minimum = 0, maximum = 1000000)]
-    pub max_memory_gb: Option<f64>,
+    pub max_memory_gib: Option<f64>,
 }
 
 /// A device in a list: the figures that tell devices apart at a glance.
@@ -43,8 +43,8 @@ pub struct DeviceSummary {
     pub kind: Kind,
     /// Year of release.
     pub release_year: u16,
-    /// Memory per device, decimal GB.
-    pub memory_gb: f64,
+    /// Memory per device, GiB (vendors' "GB" capacities are binary).
+    pub memory_gib: f64,
     /// Peak memory bandwidth, decimal GB/s.
     pub memory_bandwidth_gb_per_s: f64,
     /// Dense BF16 peak (FP16 when BF16 is absent, else FP32), TFLOP/s.
@@ -64,7 +64,7 @@ impl From<&CatalogDevice> for DeviceSummary {
             vendor: r.vendor.clone(),
             kind: r.kind,
             release_year: r.release_year,
-            memory_gb: r.memory_gb,
+            memory_gib: r.memory_gib,
             memory_bandwidth_gb_per_s: r.memory_bandwidth_gb_per_s,
             dense_16bit_tflops: r.dense_tflops.bf16.or(r.dense_tflops.fp16).or(r.dense_tflops.fp32),
             tdp_w: r.tdp_w,
@@ -102,8 +102,8 @@ pub async fn list(
 /// The device list for `filters`.
 pub fn list_devices(catalog: &Catalog, filters: HardwareFilters) -> Result<DeviceList, ApiError> {
     let mut checks = Checks::default();
-    let min = checks.number("/min_memory_gb", filters.min_memory_gb, 0.0, 1e6);
-    let max = checks.number("/max_memory_gb", filters.max_memory_gb, 0.0, 1e6);
+    let min = checks.number("/min_memory_gib", filters.min_memory_gib, 0.0, 1e6);
+    let max = checks.number("/max_memory_gib", filters.max_memory_gib, 0.0, 1e6);
     checks.finish()?;
     let vendor = filters.vendor.map(|v| v.to_ascii_lowercase());
     let items: Vec<DeviceSummary> = catalog
@@ -111,8 +111,8 @@ pub fn list_devices(catalog: &Catalog, filters: HardwareFilters) -> Result<Devic
         .iter()
         .filter(|d| vendor.as_ref().is_none_or(|v| d.record.vendor == *v))
         .filter(|d| filters.kind.is_none_or(|k| d.record.kind == k))
-        .filter(|d| min.is_none_or(|m| d.record.memory_gb >= m))
-        .filter(|d| max.is_none_or(|m| d.record.memory_gb <= m))
+        .filter(|d| min.is_none_or(|m| d.record.memory_gib >= m))
+        .filter(|d| max.is_none_or(|m| d.record.memory_gib <= m))
         .map(DeviceSummary::from)
         .collect();
     Ok(DeviceList { count: items.len(), items })

@@ -140,6 +140,9 @@ pub struct HfConfig {
     pub max_position_embeddings: Option<u64>,
 }
 
+/// Largest JSON import body.
+pub const JSON_IMPORT_LIMIT_BYTES: usize = 8 * 1024 * 1024;
+
 /// What was imported.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -273,7 +276,11 @@ pub async fn import(
             describe_media_type(&req)
         )));
     }
-    let limit = req.app_data::<ImportLimit>().copied().unwrap_or_default().0;
+    // JSON is parsed into a tree (a few times its size in memory), so it gets a tighter limit
+    // than binary headers, which are read in place: 8 MiB holds any real config.json or
+    // safetensors index.
+    let binary_limit = req.app_data::<ImportLimit>().copied().unwrap_or_default().0;
+    let limit = if binary { binary_limit } else { binary_limit.min(JSON_IMPORT_LIMIT_BYTES) };
     if declared_too_large(&req, limit) {
         return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
     }

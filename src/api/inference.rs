@@ -154,7 +154,7 @@ pub struct ParallelismBody {
     /// Expert parallel degree (MoE only); must divide the number of experts.
     #[schema(minimum = 1, maximum = 1024)]
     pub expert: Option<u32>,
-    /// Independent replicas.
+    /// Independent replicas (default: the devices left by the other degrees).
     #[schema(minimum = 1, maximum = 65536)]
     pub data: Option<u32>,
 }
@@ -337,7 +337,7 @@ pub fn parse(catalog: &Catalog, request: &InferenceRequest, prefix: &str) -> Res
         }
         v.clamp(1, max)
     };
-    let parallelism = Parallelism {
+    let mut parallelism = Parallelism {
         tensor: degree("tensor", p.tensor, 1024),
         pipeline: degree("pipeline", p.pipeline, 1024),
         expert: degree("expert", p.expert, 1024),
@@ -408,6 +408,15 @@ pub fn parse(catalog: &Catalog, request: &InferenceRequest, prefix: &str) -> Res
         return Err(ApiError::InvalidRequest(range_errors));
     }
 
+    // Replicas default to the devices left over by tensor x pipeline x expert.
+    let model_parallel = parallelism.devices();
+    if p.data.is_none()
+        && let Some(d) = request.devices
+        && d > 0
+        && u64::from(d).is_multiple_of(model_parallel)
+    {
+        parallelism.data = u32::try_from(u64::from(d) / model_parallel).unwrap_or(1);
+    }
     // Cross-field rules: valid JSON of the right shape that describes an impossible deployment.
     let product = parallelism.devices();
     let devices = u64::from(request.devices.unwrap_or(0));

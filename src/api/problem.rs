@@ -44,7 +44,7 @@ impl FieldError {
     "status": 400,
     "detail": "1 field is invalid",
     "code": "invalid-request",
-    "errors": [{"pointer": "/min_memory_gb", "detail": "must be a number from 0 to 1000000"}]
+    "errors": [{"pointer": "/min_memory_gib", "detail": "must be a number from 0 to 1000000"}]
 }))]
 pub struct Problem {
     /// A URI naming the problem type; stable per `code`.

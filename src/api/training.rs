@@ -42,7 +42,8 @@ pub enum OptimizerId {
     Adamw8bit,
     /// Adafactor.
     Adafactor,
-    /// SGD with momentum.
+    /// SGD with momentum (`sgd` is accepted too).
+    #[serde(alias = "sgd")]
     SgdMomentum,
     /// Lion.
     Lion,
@@ -240,7 +241,7 @@ pub struct TrainingRequest {
     /// Sequences per micro-batch per data rank (default 1).
     #[schema(minimum = 1, maximum = 65536)]
     pub micro_batch_size: Option<u64>,
-    /// Tokens per optimizer step, all ranks (default: micro-batch x data ranks x sequence length, at least 1M tokens' worth of micro-batches).
+    /// Tokens per optimizer step, all ranks (default: the whole number of sequence x micro-batch x data-rank units closest below 4M tokens, at least one).
     #[schema(minimum = 1, maximum = 1.0e10)]
     pub global_batch_tokens: Option<u64>,
     /// Sequences per optimizer step, all ranks (alternative to `global_batch_tokens`).

@@ -167,6 +167,8 @@ pub struct TrainingRecord {
     pub power_fraction: f64,
     /// QLoRA efficiency multiplier.
     pub qlora_factor: f64,
+    /// Bytes kept per logit for the loss (2 fused/chunked, 6 with FP32 logits).
+    pub logits_bytes: f64,
     /// What the constants were fitted on.
     pub fitted_on: String,
 }
@@ -190,6 +192,7 @@ impl TrainingRecord {
         fraction(&mut p, "memory_efficiency", self.memory_efficiency);
         non_negative(&mut p, "runtime_overhead_gb", self.runtime_overhead_gb, 1e3);
         non_negative(&mut p, "collective_latency_us", self.collective_latency_us, 1e7);
+        non_negative(&mut p, "logits_bytes", self.logits_bytes, 16.0);
         if !p.is_empty() {
             return Err(p);
         }
@@ -206,6 +209,7 @@ impl TrainingRecord {
             collective_latency: Seconds(self.collective_latency_us * 1e-6),
             power_fraction: self.power_fraction,
             qlora_factor: self.qlora_factor,
+            logits_bytes: self.logits_bytes,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! Device records: the schema of `data/hardware/*.toml` and its conversion into engine types.
 //!
-//! Figures keep the units vendors quote (decimal GB, GB/s, dense TFLOP/s) with the unit in the
+//! Figures keep the units vendors quote (GiB capacities, decimal GB/s, dense TFLOP/s) with the unit in the
 //! field name; conversion to bytes and FLOP/s happens once, in [`DeviceRecord::to_engine`].
 
 use serde::{Deserialize, Serialize};
@@ -57,31 +57,31 @@ impl From<Kind> for DeviceKind {
 pub struct DenseTflops {
     /// FP32 on vector units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(exclusive_minimum = 0, maximum = 1000000)]
+    #[schema(minimum = 0.001, maximum = 1000000)]
     pub fp32: Option<f64>,
     /// TF32 tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(exclusive_minimum = 0, maximum = 1000000)]
+    #[schema(minimum = 0.001, maximum = 1000000)]
     pub tf32: Option<f64>,
     /// FP16 tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(exclusive_minimum = 0, maximum = 1000000)]
+    #[schema(minimum = 0.001, maximum = 1000000)]
     pub fp16: Option<f64>,
     /// BF16 tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(exclusive_minimum = 0, maximum = 1000000)]
+    #[schema(minimum = 0.001, maximum = 1000000)]
     pub bf16: Option<f64>,
     /// FP8 tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(exclusive_minimum = 0, maximum = 1000000)]
+    #[schema(minimum = 0.001, maximum = 1000000)]
     pub fp8: Option<f64>,
     /// INT8 tensor, TOPS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(exclusive_minimum = 0, maximum = 1000000)]
+    #[schema(minimum = 0.001, maximum = 1000000)]
     pub int8: Option<f64>,
     /// FP4 tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(exclusive_minimum = 0, maximum = 1000000)]
+    #[schema(minimum = 0.001, maximum = 1000000)]
     pub fp4: Option<f64>,
 }
 
@@ -110,8 +110,14 @@ pub struct Interconnect {
     #[schema(example = "NVLink 4 via NVSwitch")]
     pub name: String,
     /// Per-device bandwidth, both directions added, decimal GB/s.
-    #[schema(example = 900.0, exclusive_minimum = 0, maximum = 1000000)]
+    #[schema(example = 900.0, minimum = 0.1, maximum = 1000000)]
     pub bandwidth_gb_per_s_bidirectional: f64,
+    /// How many devices the link joins directly (2 for NVLink bridges on PCIe cards); absent
+    /// when every device of a node is on the fabric (NVSwitch). Beyond it, traffic goes over
+    /// PCIe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 2, maximum = 100000)]
+    pub group_size: Option<u32>,
 }
 
 /// A published on-demand price.
@@ -119,7 +125,7 @@ pub struct Interconnect {
 #[serde(deny_unknown_fields)]
 pub struct Price {
     /// US dollars per device-hour.
-    #[schema(exclusive_minimum = 0, maximum = 10000)]
+    #[schema(minimum = 0.0001, maximum = 10000)]
     pub usd_per_hour: f64,
     /// Who charges it.
     pub provider: String,
@@ -177,19 +183,20 @@ pub struct DeviceRecord {
     /// Other names that resolve to this device.
     #[serde(default)]
     pub aliases: Vec<String>,
-    /// Memory per device, decimal GB.
-    #[schema(example = 80.0, exclusive_minimum = 0, maximum = 1000000)]
-    pub memory_gb: f64,
+    /// Memory per device, GiB. Vendors write "80 GB", but memory chips come in binary sizes
+    /// (an 80 GB H100 or A100 shows about 80 GiB in nvidia-smi), so capacities are binary.
+    #[schema(example = 80.0, minimum = 0.01, maximum = 1000000)]
+    pub memory_gib: f64,
     /// Memory technology.
     pub memory_type: String,
     /// Peak memory bandwidth, decimal GB/s.
-    #[schema(example = 3350.0, exclusive_minimum = 0, maximum = 1000000)]
+    #[schema(example = 3350.0, minimum = 0.1, maximum = 1000000)]
     pub memory_bandwidth_gb_per_s: f64,
     /// Memory shared with the host.
     pub unified_memory: bool,
     /// Thermal design power, watts; absent when the vendor publishes none (Cloud TPUs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(exclusive_minimum = 0, maximum = 100000)]
+    #[schema(minimum = 0.1, maximum = 100000)]
     pub tdp_w: Option<f64>,
     /// Host link, e.g. `pcie-gen5-x16`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -214,9 +221,9 @@ pub struct DeviceRecord {
     pub cpu: Option<Cpu>,
 }
 
-fn positive(problems: &mut Vec<String>, field: &str, value: f64, max: f64) {
-    if !(value.is_finite() && value > 0.0 && value <= max) {
-        problems.push(format!("{field} must be a number above 0 and at most {max}, got {value}"));
+fn within(problems: &mut Vec<String>, field: &str, value: f64, min: f64, max: f64) {
+    if !(value.is_finite() && value >= min && value <= max) {
+        problems.push(format!("{field} must be a number from {min} to {max}, got {value}"));
     }
 }
 
@@ -224,15 +231,16 @@ impl DeviceRecord {
     /// Validates the record and converts it into the engine's [`Device`].
     pub fn to_engine(&self) -> Result<Device, Vec<String>> {
         let mut problems = Vec::new();
-        positive(&mut problems, "memory_gb", self.memory_gb, 1e6);
-        positive(&mut problems, "memory_bandwidth_gb_per_s", self.memory_bandwidth_gb_per_s, 1e6);
+        // Lower bounds far below any real device keep every derived time finite.
+        within(&mut problems, "memory_gib", self.memory_gib, 0.01, 1e6);
+        within(&mut problems, "memory_bandwidth_gb_per_s", self.memory_bandwidth_gb_per_s, 0.1, 1e6);
         if let Some(tdp) = self.tdp_w {
-            positive(&mut problems, "tdp_w", tdp, 1e5);
+            within(&mut problems, "tdp_w", tdp, 0.1, 1e5);
         }
         let mut peaks = Vec::new();
         for (ty, name, value) in self.dense_tflops.entries() {
             if let Some(tflops) = value {
-                positive(&mut problems, &format!("dense_tflops.{name}"), tflops, 1e6);
+                within(&mut problems, &format!("dense_tflops.{name}"), tflops, 0.001, 1e6);
                 peaks.push((ty, tflops * 1e12));
             }
         }
@@ -243,15 +251,16 @@ impl DeviceRecord {
             problems.push("sources must not be empty".into());
         }
         if let Some(link) = &self.interconnect {
-            positive(
+            within(
                 &mut problems,
                 "interconnect.bandwidth_gb_per_s_bidirectional",
                 link.bandwidth_gb_per_s_bidirectional,
+                0.1,
                 1e6,
             );
         }
         for price in &self.price {
-            positive(&mut problems, "price.usd_per_hour", price.usd_per_hour, 1e4);
+            within(&mut problems, "price.usd_per_hour", price.usd_per_hour, 0.0001, 1e4);
             if !is_date(&price.checked_on) {
                 problems.push(format!("price.checked_on must be YYYY-MM-DD, got {}", price.checked_on));
             }
@@ -267,13 +276,14 @@ impl DeviceRecord {
         Ok(Device {
             id: self.id.clone(),
             kind: self.kind.into(),
-            memory: Bytes(self.memory_gb * 1e9),
+            memory: Bytes(self.memory_gib * f64::from(1u32 << 30)),
             memory_bandwidth_bytes_per_s: self.memory_bandwidth_gb_per_s * 1e9,
             dense_peak_flops_per_s: peaks,
             unified_memory: self.unified_memory,
             interconnect: self.interconnect.as_ref().map(|link| crate::engine::device::Interconnect {
                 bidirectional_bytes_per_s: link.bandwidth_gb_per_s_bidirectional * 1e9,
                 pcie: link.kind == "pcie",
+                group: link.group_size,
             }),
             tdp_w: self.tdp_w,
         })

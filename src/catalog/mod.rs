@@ -519,7 +519,7 @@ mod tests {
             kind = "gpu"
             architecture = "none"
             release_year = 2020
-            memory_gb = -1.0
+            memory_gib = -1.0
             memory_type = "none"
             memory_bandwidth_gb_per_s = 1.0
             unified_memory = false
@@ -531,7 +531,7 @@ mod tests {
         let error = Catalog::from_files([("hardware/test.toml".to_owned(), bad.to_owned())]).unwrap_err();
         assert_eq!(error.file, "hardware/test.toml");
         assert_eq!(error.entry.as_deref(), Some("broken-gpu"));
-        assert!(error.message.contains("memory_gb"), "{error}");
+        assert!(error.message.contains("memory_gib"), "{error}");
 
         let unknown_field = "[[model]]\nid = \"x\"\nsurprise = 1\n";
         let error = Catalog::from_files([("models/x.toml".to_owned(), unknown_field.to_owned())]).unwrap_err();

@@ -204,6 +204,15 @@ impl Architecture {
         self.moe.map_or(0, |moe| (0..self.layers).filter(|&i| moe.is_moe_layer(i)).count() as u32)
     }
 
+    /// Per-head (query/key, value) dimensions: `head_dim` for both in standard attention; MLA's
+    /// `qk_nope + qk_rope` and `v_head_dim`.
+    pub fn attention_dims(&self) -> (u64, u64) {
+        match self.mla {
+            Some(mla) => (mla.qk_nope_head_dim + mla.qk_rope_head_dim, mla.v_head_dim),
+            None => (self.head_dim, self.head_dim),
+        }
+    }
+
     /// Number of layers with the dense MLP.
     pub fn dense_mlp_layers(&self) -> u32 {
         self.layers - self.moe_layers()

@@ -43,6 +43,8 @@ pub struct Interconnect {
     pub bidirectional_bytes_per_s: f64,
     /// A PCIe path rather than a dedicated fabric.
     pub pcie: bool,
+    /// Devices the fabric joins directly (NVLink bridges: 2); `None` for a whole node.
+    pub group: Option<u32>,
 }
 
 /// One device of a catalog entry.
@@ -67,8 +69,43 @@ pub struct Device {
 }
 
 impl Device {
-    /// Dense peak for `ty`, if the device supports it.
+    /// Dense peak for `ty`, if the catalog has one.
     pub fn peak(&self, ty: ComputeType) -> Option<f64> {
         self.dense_peak_flops_per_s.iter().find(|(t, _)| *t == ty).map(|(_, v)| *v)
+    }
+
+    /// The type GEMMs wanted in `wanted` actually run in: `wanted` if the device has a peak for
+    /// it, else the nearest type it has (narrower floats widen: fp4 -> fp8 -> bf16 -> fp16 ->
+    /// fp32; fp32 falls to the tensor types a TPU or Gaudi offers), else its first listed type.
+    pub fn resolve(&self, wanted: ComputeType) -> ComputeType {
+        use ComputeType::{Bf16, Fp4, Fp8, Fp16, Fp32, Int8, Tf32};
+        let chain: &[ComputeType] = match wanted {
+            Fp4 => &[Fp4, Fp8, Bf16, Fp16, Fp32],
+            Fp8 => &[Fp8, Bf16, Fp16, Fp32],
+            Int8 => &[Int8, Fp16, Bf16, Fp32],
+            Bf16 => &[Bf16, Fp16, Fp32],
+            Fp16 => &[Fp16, Bf16, Fp32],
+            Tf32 => &[Tf32, Fp32, Bf16, Fp16],
+            Fp32 => &[Fp32, Tf32, Bf16, Fp16],
+        };
+        chain
+            .iter()
+            .copied()
+            .find(|t| self.peak(*t).is_some())
+            .or_else(|| self.dense_peak_flops_per_s.first().map(|(t, _)| *t))
+            .unwrap_or(wanted)
+    }
+}
+
+/// Lowercase name of a compute type.
+pub fn compute_name(t: ComputeType) -> &'static str {
+    match t {
+        ComputeType::Fp32 => "fp32",
+        ComputeType::Tf32 => "tf32",
+        ComputeType::Fp16 => "fp16",
+        ComputeType::Bf16 => "bf16",
+        ComputeType::Fp8 => "fp8",
+        ComputeType::Int8 => "int8",
+        ComputeType::Fp4 => "fp4",
     }
 }

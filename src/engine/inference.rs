@@ -13,7 +13,7 @@
 
 use super::anatomy::{Anatomy, Group};
 use super::architecture::Architecture;
-use super::device::{ComputeType, Device};
+use super::device::{ComputeType, Device, compute_name};
 use super::explain::{Explanation, Trace, Warning};
 use super::format::Format;
 use super::kv_cache;
@@ -163,38 +163,6 @@ pub struct InferenceEstimate {
     pub explain: Vec<Explanation>,
 }
 
-/// The compute type used for `wanted`: itself if the device has it, else the next wider one.
-fn resolve_compute(device: &Device, wanted: ComputeType) -> ComputeType {
-    use ComputeType::{Bf16, Fp4, Fp8, Fp16, Fp32, Int8, Tf32};
-    let chain: &[ComputeType] = match wanted {
-        Fp4 => &[Fp4, Fp8, Bf16, Fp16, Fp32],
-        Fp8 => &[Fp8, Bf16, Fp16, Fp32],
-        Int8 => &[Int8, Fp16, Bf16, Fp32],
-        Bf16 => &[Bf16, Fp16, Fp32],
-        Fp16 => &[Fp16, Bf16, Fp32],
-        Tf32 => &[Tf32, Fp32],
-        Fp32 => &[Fp32],
-    };
-    chain
-        .iter()
-        .copied()
-        .find(|t| device.peak(*t).is_some())
-        .or_else(|| device.dense_peak_flops_per_s.first().map(|(t, _)| *t))
-        .unwrap_or(wanted)
-}
-
-fn compute_name(t: ComputeType) -> &'static str {
-    match t {
-        ComputeType::Fp32 => "fp32",
-        ComputeType::Tf32 => "tf32",
-        ComputeType::Fp16 => "fp16",
-        ComputeType::Bf16 => "bf16",
-        ComputeType::Fp8 => "fp8",
-        ComputeType::Int8 => "int8",
-        ComputeType::Fp4 => "fp4",
-    }
-}
-
 /// Parameters used in matrix multiplies per token: active parameters without embedding-table
 /// lookups (a lookup is a copy, not a multiply), plus the LM head's multiply when it is tied.
 fn matmul_params(arch: &Architecture, anatomy: &Anatomy) -> f64 {
@@ -209,13 +177,14 @@ fn matmul_params(arch: &Architecture, anatomy: &Anatomy) -> f64 {
     (anatomy.active_per_token.as_f64() - lookups.as_f64()).max(0.0) + tied_head
 }
 
-/// Width of the attention score computation per layer (`heads x head_dim`; MLA uses its q/k dims).
+/// Attention width per layer as it enters the FLOP count: `(heads x (qk dim + v dim)) / 2`, so
+/// that `4 x width` is the FLOPs per token per attended key (QK^T: `2 h d_qk`, AV: `2 h d_v`).
+/// Equal to `heads x head_dim` for standard attention.
 fn attention_width(arch: &Architecture) -> f64 {
+    let (qk, v) = arch.attention_dims();
     #[allow(clippy::cast_precision_loss)]
-    match arch.mla {
-        Some(mla) => (arch.heads * (mla.qk_nope_head_dim + mla.qk_rope_head_dim)) as f64,
-        None => (arch.heads * arch.head_dim) as f64,
-    }
+    let width = (arch.heads * (qk + v)) as f64 / 2.0;
+    width
 }
 
 /// Estimates an inference workload. Total: every validated input gives finite, non-negative
@@ -309,9 +278,11 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     let activations = chunk.min(b * n_in.max(1.0)) * (4.0 * hidden + 3.0 * inner / tp) * 2.0 + b * logits_per_sequence;
     let total = weights + kv_cache + activations + overhead;
     let fits = total <= capacity;
-    let max_context_tokens = if kv_per_sequence > 0.0 && context > 0.0 {
-        let per_token = kv_per_sequence / context * b / ep;
-        ((capacity - weights - overhead - activations) / per_token).clamp(0.0, 1.0e9).floor() as u64
+    // Longest context at this batch: the KV budget per sequence, in token-layers, inverted.
+    let kv_budget_per_sequence = (capacity - weights - overhead - activations) / (b / ep);
+    let per_token_layer = kv_elements * kv_bytes / pp;
+    let max_context_tokens = if per_token_layer > 0.0 {
+        kv_cache::max_context(arch, kv_budget_per_sequence / per_token_layer).clamp(0.0, 1.0e9).floor() as u64
     } else {
         0
     };
@@ -365,14 +336,14 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
 
     // --- Time -----------------------------------------------------------------------------
     let wanted = input.weights.compute;
-    let compute_type = resolve_compute(device, wanted);
+    let compute_type = device.resolve(wanted);
     if compute_type != wanted {
         warnings.push(Warning {
             code: "unsupported-format",
             message: format!(
-                "{} has no native {} compute; {} weights are computed as {}",
-                device.id,
+                "the catalog has no dense {} peak for {} (unsupported, or not yet collected); {} weights are computed as {}",
                 compute_name(wanted),
+                device.id,
                 input.weights.id,
                 compute_name(compute_type)
             ),
@@ -381,7 +352,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     let peak = device.peak(compute_type).unwrap_or(0.0);
     let (compute_eff, memory_eff) = profile.efficiencies(device.kind, compute_type);
     let bandwidth = BytesPerSecond(device.memory_bandwidth_bytes_per_s * memory_eff);
-    let link = link(device);
+    let link = link(device, par.tensor.max(par.pipeline));
     if par.tensor > 1 && link.over_pcie {
         warnings.push(Warning {
             code: "tensor-parallel-over-pcie",

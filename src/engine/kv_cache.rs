@@ -46,3 +46,50 @@ pub fn token_layers(arch: &Architecture, context: f64) -> f64 {
         None => layers * context,
     }
 }
+
+/// The longest context whose token-layers fit `budget` token-layers: the inverse of
+/// [`token_layers`], which is piecewise linear (every layer grows until the window, then only
+/// full-attention layers do). Infinite when every layer is windowed and the budget covers the
+/// windows.
+pub fn max_context(arch: &Architecture, budget: f64) -> f64 {
+    let layers = f64::from(arch.layers);
+    if budget <= 0.0 || layers <= 0.0 {
+        return 0.0;
+    }
+    match arch.sliding_window {
+        None => budget / layers,
+        Some(window) => {
+            #[allow(clippy::cast_precision_loss)]
+            let w = window.tokens as f64;
+            let windowed = f64::from(window.layers.min(arch.layers));
+            if budget <= layers * w {
+                budget / layers
+            } else if layers > windowed {
+                (budget - windowed * w) / (layers - windowed)
+            } else {
+                f64::INFINITY
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::architecture::SlidingWindow;
+
+    #[test]
+    fn max_context_inverts_token_layers() {
+        let mut arch = Architecture::llama_like(6, 64, 4, 4, 128, 100);
+        for budget in [10.0, 600.0, 6000.0] {
+            assert!((token_layers(&arch, max_context(&arch, budget)) - budget).abs() < 1e-6);
+        }
+        arch.sliding_window = Some(SlidingWindow { tokens: 100, layers: 5 });
+        for budget in [10.0, 600.0, 6000.0] {
+            assert!((token_layers(&arch, max_context(&arch, budget)) - budget).abs() < 1e-6, "{budget}");
+        }
+        // Five of six layers windowed: past the window, context grows six times faster than it
+        // would if every layer kept every token.
+        assert!(max_context(&arch, 6000.0) > 5.0 * 6000.0 / 6.0);
+    }
+}

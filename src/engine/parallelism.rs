@@ -40,14 +40,15 @@ pub struct Link {
 /// 128/130 encoding = 31.5 GB/s (PCI-SIG PCIe 4.0 spec).
 const PCIE4_X16_BYTES_PER_S: f64 = 31.5e9;
 
-/// The link tensor- and pipeline-parallel traffic uses on `device`.
-pub fn link(device: &Device) -> Link {
+/// The link a collective over `ranks` devices uses on `device`: its fabric when the fabric
+/// joins that many devices (NVLink bridges join only pairs), else PCIe.
+pub fn link(device: &Device, ranks: u32) -> Link {
     match device.interconnect {
-        Some(ic) if !ic.pcie => {
+        Some(ic) if !ic.pcie && ic.group.is_none_or(|g| ranks <= g) => {
             Link { bandwidth: BytesPerSecond(ic.bidirectional_bytes_per_s / 2.0), over_pcie: false }
         }
-        Some(ic) => Link { bandwidth: BytesPerSecond(ic.bidirectional_bytes_per_s / 2.0), over_pcie: true },
-        None => Link { bandwidth: BytesPerSecond(PCIE4_X16_BYTES_PER_S), over_pcie: true },
+        Some(ic) if ic.pcie => Link { bandwidth: BytesPerSecond(ic.bidirectional_bytes_per_s / 2.0), over_pcie: true },
+        _ => Link { bandwidth: BytesPerSecond(PCIE4_X16_BYTES_PER_S), over_pcie: true },
     }
 }
 

@@ -40,7 +40,7 @@ pub(super) fn device(bandwidth: f64) -> Device {
         memory_bandwidth_bytes_per_s: bandwidth,
         dense_peak_flops_per_s: vec![(ComputeType::Bf16, 1e15), (ComputeType::Fp32, 6e13)],
         unified_memory: false,
-        interconnect: Some(Interconnect { bidirectional_bytes_per_s: 9e11, pcie: false }),
+        interconnect: Some(Interconnect { bidirectional_bytes_per_s: 9e11, pcie: false, group: None }),
         tdp_w: Some(700.0),
     }
 }
@@ -172,6 +172,7 @@ mod training {
             collective_latency: Seconds(2e-5),
             power_fraction: 0.85,
             qlora_factor: 0.6,
+            logits_bytes: 6.0,
         }
     }
 

@@ -16,7 +16,7 @@
 
 use super::anatomy::{Anatomy, Group};
 use super::architecture::{Architecture, Mlp};
-use super::device::{ComputeType, Device};
+use super::device::{ComputeType, Device, compute_name};
 use super::explain::{Explanation, Trace, Warning};
 use super::parallelism::{all_reduce, link};
 use super::units::{Bytes, Seconds};
@@ -140,6 +140,10 @@ pub struct TrainingProfile {
     pub power_fraction: f64,
     /// Efficiency multiplier for QLoRA (4-bit dequantisation in every GEMM).
     pub qlora_factor: f64,
+    /// Bytes kept per logit (sequence x vocabulary / tensor) for the loss: 2 when the cross
+    /// entropy is fused or chunked (only 16-bit logits live), 6 when FP32 logits are
+    /// materialised beside them.
+    pub logits_bytes: f64,
 }
 
 /// Bytes of optimizer state per trained parameter, and where that comes from.
@@ -312,26 +316,42 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     // --- Memory ---------------------------------------------------------------------------
     let experts = anatomy.by_group(Group::Experts).as_f64();
     let dense = anatomy.total.as_f64() - experts;
-    // Parameters one device holds before ZeRO sharding.
-    let local_params = dense / (tp * pp) + experts / (tp * pp * ep);
-    let shard_group = match input.sharding {
+    // Parameters one device holds before ZeRO sharding: dense ones split over tensor x pipeline,
+    // experts also over the expert ranks.
+    let dense_local = dense / (tp * pp);
+    let expert_local = experts / (tp * pp * ep);
+    let local_params = dense_local + expert_local;
+    let dense_group = match input.sharding {
         Sharding::Hsdp => f64::from(input.hsdp_group.max(1)).min(dp),
         _ => dp,
     };
-    let shard =
-        |from: Sharding| if input.sharding >= from && input.sharding != Sharding::None { shard_group } else { 1.0 };
-    let (weight_bytes, trained) = match input.method {
-        Method::Full => (if input.precision == Precision::Fp32 { 4.0 } else { 2.0 }, local_params),
+    // Each expert is replicated over data / expert ranks only, so its state shards over that
+    // smaller group.
+    let expert_group = (dense_group / ep).max(1.0);
+    let sharded = |from: Sharding| input.sharding >= from && input.sharding != Sharding::None;
+    let shard = |from: Sharding| if sharded(from) { dense_group } else { 1.0 };
+    let shard_experts = |from: Sharding| if sharded(from) { expert_group } else { 1.0 };
+    let (weight_bytes, adapters) = match input.method {
+        Method::Full => (if input.precision == Precision::Fp32 { 4.0 } else { 2.0 }, 0.0),
         Method::Lora(rank) => (2.0, lora_params(arch, rank) / (tp * pp)),
         // NF4 with double quantisation: 4 bits + 0.127 bits of scales (Dettmers et al. 2023).
         Method::Qlora(rank) => (4.127 / 8.0, lora_params(arch, rank) / (tp * pp)),
     };
+    let trained = if input.method == Method::Full { local_params } else { adapters };
+    // Bytes per device of a per-trained-parameter state of `bytes` each, sharded from `from`.
+    let state = |bytes: f64, from: Sharding| {
+        if input.method == Method::Full {
+            bytes * (dense_local / shard(from) + expert_local / shard_experts(from))
+        } else {
+            bytes * adapters / shard(from)
+        }
+    };
     let mixed = input.precision != Precision::Fp32;
     let weights = trace.record(
         "memory.weights",
-        "parameters on this device (dense / (tensor x pipeline) + experts / (tensor x pipeline x expert)) x bytes per weight, / data ranks under ZeRO-3",
-        vec![("local_parameters", local_params), ("bytes_per_weight", weight_bytes), ("zero3_shards", shard(Sharding::Zero3))],
-        local_params * weight_bytes / shard(Sharding::Zero3) + if matches!(input.method, Method::Full) { 0.0 } else { trained * 2.0 },
+        "dense parameters / (tensor x pipeline) + experts / (tensor x pipeline x expert), x bytes per weight, / their data-parallel group under ZeRO-3 (data ranks for dense, data / expert for experts); plus 16-bit adapters",
+        vec![("dense_parameters_local", dense_local), ("expert_parameters_local", expert_local), ("bytes_per_weight", weight_bytes), ("zero3_shards", shard(Sharding::Zero3))],
+        weight_bytes * (dense_local / shard(Sharding::Zero3) + expert_local / shard_experts(Sharding::Zero3)) + adapters * 2.0,
         "bytes",
     );
     let offload = if input.cpu_offload { 0.0 } else { 1.0 };
@@ -341,7 +361,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         "memory.master_weights",
         "FP32 master copy of the trained parameters in mixed-precision full training (4 bytes), / data ranks from ZeRO-1; 0 when offloaded to the CPU or when training adapters",
         vec![("trained_parameters", trained), ("zero1_shards", shard(Sharding::Zero1))],
-        if has_master { trained * 4.0 / shard(Sharding::Zero1) * offload } else { 0.0 },
+        if has_master { state(4.0, Sharding::Zero1) * offload } else { 0.0 },
         "bytes",
     );
     let gradient_bytes = if mixed { 2.0 } else { 4.0 };
@@ -349,14 +369,14 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         "memory.gradients",
         "trained parameters x gradient bytes (2 in mixed precision, 4 in FP32), / data ranks from ZeRO-2",
         vec![("trained_parameters", trained), ("bytes", gradient_bytes), ("zero2_shards", shard(Sharding::Zero2))],
-        trained * gradient_bytes / shard(Sharding::Zero2),
+        state(gradient_bytes, Sharding::Zero2),
         "bytes",
     );
     let optimizer = trace.record(
         "memory.optimizer",
         "trained parameters x optimizer bytes per parameter (AdamW 8, 8-bit AdamW 2, Lion and SGD 4, Adafactor about 0), / data ranks from ZeRO-1; 0 when offloaded",
         vec![("trained_parameters", trained), ("bytes_per_parameter", optimizer_bytes(input.optimizer)), ("zero1_shards", shard(Sharding::Zero1))],
-        trained * optimizer_bytes(input.optimizer) / shard(Sharding::Zero1) * offload,
+        state(optimizer_bytes(input.optimizer), Sharding::Zero1) * offload,
         "bytes",
     );
     // Korthikanti et al. 2022, table 2, bytes per layer for s x b x h activations in 16 bit:
@@ -376,10 +396,14 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     // 1F1B: the first stage holds activations of `pipeline` micro-batches of its L/p layers,
     // which is L layers' worth.
     let activation_layers = layers;
-    let activations_per_sequence = seq * h * per_layer_factor * activation_layers + seq * h * 4.0;
+    // Plus the output layer's logits over the vocabulary (split over tensor ranks) on the last
+    // stage, counted on top as the worst case; bytes per logit depend on the loss kernel.
+    #[allow(clippy::cast_precision_loss)]
+    let logits = seq * arch.vocab as f64 / tp * profile.logits_bytes;
+    let activations_per_sequence = seq * h * per_layer_factor * activation_layers + seq * h * 4.0 + logits;
     let activations = trace.record(
         "memory.activations",
-        "Korthikanti et al. 2022: sequence x micro-batch x hidden x (34/t with sequence parallel, 10 + 24/t without, + 5 a s/(h t) for attention scores without flash attention or recompute; 2 with full recompute) per layer, over all layers (1F1B keeps p micro-batches of L/p layers), plus the final layer's output",
+        "Korthikanti et al. 2022: sequence x micro-batch x hidden x (34/t with sequence parallel, 10 + 24/t without, + 5 a s/(h t) for attention scores without flash attention or recompute; 2 with full recompute) per layer, over all layers (1F1B keeps p micro-batches of L/p layers), plus the final layer's output and the logits (engine's bytes per logit x vocabulary / t)",
         vec![("sequence_tokens", seq), ("micro_batch", b), ("hidden", h), ("bytes_per_layer_factor", per_layer_factor), ("layers", activation_layers)],
         b * activations_per_sequence,
         "bytes",
@@ -414,31 +438,36 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
 
     // --- FLOPs ----------------------------------------------------------------------------
     let n = matmul_params(arch, anatomy);
+    // Attention per token over `s` keys, forward and backward (3x forward): QK^T `2 h d_qk` and
+    // AV `2 h d_v` FLOPs per key per layer. Standard attention: 12 L h d s.
+    let (qk_dim, v_dim) = arch.attention_dims();
     #[allow(clippy::cast_precision_loss)]
-    let d_attn = (arch.heads * arch.head_dim) as f64;
-    let attention_full = 12.0 * layers * d_attn * s; // fwd + bwd, QK^T and AV over s keys
-    let per_token_causal = 6.0 * n + attention_full / 2.0;
-    let per_token_full = 6.0 * n + attention_full;
-    let per_token_6n = 6.0 * n;
-    let (train_factor, recompute) = match (input.method, input.checkpointing) {
-        // Frozen base: forward 2N and backward through activations 2N, no weight gradients.
-        (Method::Lora(_) | Method::Qlora(_), c) => (4.0 / 6.0, if c == Checkpointing::Full { 2.0 / 4.0 } else { 0.0 }),
-        (Method::Full, Checkpointing::Full) => (1.0, 2.0 / 6.0),
-        (Method::Full, _) => (1.0, 0.0),
-    };
+    let per_key = 2.0 * heads * (qk_dim + v_dim) as f64;
+    let attention_full = 3.0 * per_key * layers * s;
+    // Frozen base (LoRA, QLoRA): forward 2N and backward through activations 2N, no weight
+    // gradients; attention has no weights, so its backward is unchanged.
+    let matmul_factor = if input.method == Method::Full { 6.0 } else { 4.0 };
+    let per_token_causal = matmul_factor * n + attention_full / 2.0;
+    let per_token_full = matmul_factor * n + attention_full;
+    let per_token_6n = matmul_factor * n;
     let model_per_token = trace.record(
         "flops.model_per_token",
-        "6 x matmul parameters + 12 x layers x attention width x sequence / 2 (causal halving), x 4/6 for adapters on a frozen base",
-        vec![("matmul_parameters", n), ("attention_width", d_attn), ("sequence_length", s)],
-        per_token_causal * train_factor,
+        "6 x matmul parameters (4 x for adapters on a frozen base) + 3 x layers x sequence x 2 x heads x (qk dim + v dim) / 2 (attention forward and backward, causal halving)",
+        vec![("matmul_parameters", n), ("attention_flops_per_key_per_layer", per_key), ("sequence_length", s)],
+        per_token_causal,
         "FLOPs",
     );
-    let selective_extra = if input.checkpointing == Checkpointing::Selective { attention_full / 6.0 } else { 0.0 };
+    let forward = 2.0 * n + attention_full / 6.0;
+    let recompute = match input.checkpointing {
+        Checkpointing::Full => forward,
+        Checkpointing::Selective => attention_full / 6.0,
+        Checkpointing::None => 0.0,
+    };
     let hardware_per_token = trace.record(
         "flops.hardware_per_token",
-        "model FLOPs + recomputation (full: one extra forward, 2N + attention forward; selective: the attention forward)",
-        vec![("model_flops_per_token", model_per_token), ("recompute_share", recompute)],
-        model_per_token + per_token_causal * recompute * train_factor + selective_extra,
+        "model FLOPs + recomputation (full: one more forward, 2N + attention forward; selective: the attention forward)",
+        vec![("model_flops_per_token", model_per_token), ("recompute_flops_per_token", recompute)],
+        model_per_token + recompute,
         "FLOPs",
     );
 
@@ -449,17 +478,16 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         Precision::Fp8 => ComputeType::Fp8,
         Precision::Fp32 => ComputeType::Fp32,
     };
-    let chain: &[ComputeType] = match wanted {
-        ComputeType::Fp8 => &[ComputeType::Fp8, ComputeType::Bf16, ComputeType::Fp16, ComputeType::Fp32],
-        ComputeType::Bf16 => &[ComputeType::Bf16, ComputeType::Fp16, ComputeType::Fp32],
-        ComputeType::Fp16 => &[ComputeType::Fp16, ComputeType::Bf16, ComputeType::Fp32],
-        _ => &[ComputeType::Fp32],
-    };
-    let compute_type = chain.iter().copied().find(|t| device.peak(*t).is_some()).unwrap_or(wanted);
+    let compute_type = device.resolve(wanted);
     if compute_type != wanted {
         warnings.push(Warning {
             code: "unsupported-precision",
-            message: format!("{} has no native {wanted:?} compute; computed as {compute_type:?}", device.id),
+            message: format!(
+                "the catalog has no dense {} peak for {} (unsupported, or not yet collected); computed as {}",
+                compute_name(wanted),
+                device.id,
+                compute_name(compute_type)
+            ),
         });
     }
     let peak = device.peak(compute_type).unwrap_or(0.0);
@@ -494,7 +522,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         (elementwise + optimizer_step) / (device.memory_bandwidth_bytes_per_s * profile.memory_efficiency).max(1.0),
         "s",
     );
-    let link = link(device);
+    let link = link(device, par.tensor);
     // Tensor parallel: 2 all-reduces forward and 2 backward per layer of s x b x h 16-bit values
     // (Megatron, Narayanan et al. 2021 section 3.2); not overlapped.
     let tp_message = Bytes(seq * b * h * 2.0);
@@ -502,8 +530,18 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         all_reduce(tp_message, par.tensor, link, profile.collective_latency).0 * 4.0 * layers / pp * micro_batches;
     // Data parallel: a ring all-reduce of the gradients of this device's parameters (reduce-scatter
     // + all-gather under ZeRO moves the same volume), partly hidden behind backward.
-    let grad_message = Bytes(trained * 2.0);
-    let dp_time = all_reduce(grad_message, par.data, link, profile.collective_latency).0 * (1.0 - profile.dp_overlap);
+    // Dense gradients reduce over all data ranks; expert gradients over data / expert ranks.
+    let (dense_grads, expert_grads) =
+        if input.method == Method::Full { (dense_local, expert_local) } else { (adapters, 0.0) };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let expert_ranks = (dp / ep).max(1.0) as u32;
+    let dp_time = (all_reduce(Bytes(dense_grads * 2.0), par.data, link, profile.collective_latency).0
+        + if expert_grads > 0.0 {
+            all_reduce(Bytes(expert_grads * 2.0), expert_ranks, link, profile.collective_latency).0
+        } else {
+            0.0
+        })
+        * (1.0 - profile.dp_overlap);
     let bubble_fraction = if par.pipeline > 1 { (pp - 1.0) / (micro_batches + pp - 1.0) } else { 0.0 };
     let busy = compute_time + memory_time + tp_time;
     let step_time = trace.record(
@@ -537,7 +575,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         if peak > 0.0 { model_per_token * tokens_per_s_per_device / peak } else { 0.0 },
         "fraction",
     );
-    let mfu_no_causal = if peak > 0.0 { per_token_full * train_factor * tokens_per_s_per_device / peak } else { 0.0 };
+    let mfu_no_causal = if peak > 0.0 { per_token_full * tokens_per_s_per_device / peak } else { 0.0 };
     let hfu = if peak > 0.0 { hardware_per_token * tokens_per_s_per_device / peak } else { 0.0 };
     let wall = trace.record(
         "time.wall_clock",
@@ -608,7 +646,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         },
         model_flops: model_per_token * input.tokens,
         hardware_flops: hardware_per_token * input.tokens,
-        flops_per_token: (per_token_causal * train_factor, per_token_full * train_factor, per_token_6n * train_factor),
+        flops_per_token: (per_token_causal, per_token_full, per_token_6n),
         tokens_per_s_per_device,
         mfu,
         mfu_no_causal_halving: mfu_no_causal,

@@ -12,10 +12,10 @@ async fn hardware_list_filters_and_sorts() {
     sorted.sort_unstable();
     assert_eq!(ids, sorted);
 
-    let (_, big) = app.get_json("/v1/hardware?vendor=NVIDIA&min_memory_gb=100").await;
+    let (_, big) = app.get_json("/v1/hardware?vendor=NVIDIA&min_memory_gib=100").await;
     for device in big["items"].as_array().unwrap() {
         assert_eq!(device["vendor"], "nvidia");
-        assert!(device["memory_gb"].as_f64().unwrap() >= 100.0);
+        assert!(device["memory_gib"].as_f64().unwrap() >= 100.0);
     }
     assert!(big["count"].as_u64().unwrap() >= 1);
 }
