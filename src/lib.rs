@@ -7,7 +7,8 @@
 //! - [`import`]: model descriptions from outside (HF config.json, safetensors, GGUF headers).
 //! - [`host`]: the machine this runs on; the only user of `sysinfo`.
 //! - [`api`]: HTTP routes, wire types and the error mapping; the only module that knows HTTP.
-//! - [`startup`], [`telemetry`], [`cli`]: process wiring.
+//! - [`startup`], [`telemetry`], [`cli`]: process wiring; [`wire`]: strict serde helpers.
+//! - [`validation`]: published measurements against the estimates; [`report`]: CLI tables.
 
 pub mod api;
 pub mod catalog;
@@ -20,3 +21,4 @@ pub mod startup;
 
 pub mod telemetry;
 pub mod validation;
+pub mod wire;

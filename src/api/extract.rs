@@ -45,7 +45,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if !is_json {
                 return Err(ApiError::UnsupportedMediaType(media));
             }
-            parse_json(&body.await?).map(Json)
+            let body = body.await?;
+            // serde would read a struct from an array of its fields; every body here is an object.
+            if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(match parse_json::<serde_json::Value>(&body) {
+                    Err(malformed) => malformed,
+                    Ok(_) => ApiError::field("", "the request body must be a JSON object"),
+                });
+            }
+            parse_json(&body).map(Json)
         })
     }
 }

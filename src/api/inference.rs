@@ -227,6 +227,7 @@ pub struct InferenceRequest {
     #[schema(minimum = 1, maximum = 65536)]
     pub devices: Option<u32>,
     /// Parallel degrees.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub parallelism: Option<ParallelismBody>,
     /// Weight format (default bf16).
     pub weights: Option<FormatId>,
@@ -247,6 +248,7 @@ pub struct InferenceRequest {
     /// Engine profile (default generic).
     pub engine: Option<EngineId>,
     /// Calibration and price overrides.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub overrides: Option<InferenceOverrides>,
 }
 
@@ -312,6 +314,12 @@ pub fn parse(catalog: &Catalog, request: &InferenceRequest, prefix: &str) -> Res
         .map_err(|_| ApiError::field(format!("{prefix}/model"), "must be a model id string or a config.json object"))?;
     let hardware_ref: HardwareRef = match &request.hardware {
         serde_json::Value::String(id) => HardwareRef::Id(id.clone()),
+        other if !other.is_object() => {
+            return Err(ApiError::field(
+                format!("{prefix}/hardware"),
+                "must be a device id string or a device record object",
+            ));
+        }
         other => {
             let deserializer = other.clone();
             let record = serde_path_to_error::deserialize(deserializer).map_err(|e| {

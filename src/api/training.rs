@@ -257,6 +257,7 @@ pub struct TrainingRequest {
     #[schema(minimum = 1, maximum = 1048576)]
     pub hsdp_group: Option<u32>,
     /// Parallel layout.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub parallelism: Option<TrainingParallelismBody>,
     /// Recomputation (default none).
     pub activation_checkpointing: Option<CheckpointingId>,
@@ -278,8 +279,10 @@ pub struct TrainingRequest {
     #[schema(minimum = 1, maximum = 3)]
     pub pue: Option<f64>,
     /// Budget for the largest compute-optimal model helper.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub budget: Option<Budget>,
     /// Price and calibration overrides.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub overrides: Option<TrainingOverrides>,
 }
 
@@ -463,6 +466,12 @@ pub fn run(catalog: &Catalog, request: &TrainingRequest, prefix: &str) -> Result
         .map_err(|_| ApiError::field(format!("{prefix}/model"), "must be a model id string or a config.json object"))?;
     let hardware_ref: HardwareRef = match &request.hardware {
         serde_json::Value::String(id) => HardwareRef::Id(id.clone()),
+        other if !other.is_object() => {
+            return Err(ApiError::field(
+                format!("{prefix}/hardware"),
+                "must be a device id string or a device record object",
+            ));
+        }
         other => HardwareRef::Inline(Box::new(serde_path_to_error::deserialize(other.clone()).map_err(|e| {
             ApiError::field(
                 format!("{prefix}/hardware{}", super::problem::to_pointer(&e.path().to_string())),

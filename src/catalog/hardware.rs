@@ -209,15 +209,16 @@ pub struct DeviceRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// Dense peaks.
+    #[serde(deserialize_with = "crate::wire::object")]
     pub dense_tflops: DenseTflops,
     /// Device-to-device link.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::wire::optional_object", skip_serializing_if = "Option::is_none")]
     pub interconnect: Option<Interconnect>,
     /// Published on-demand prices.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, deserialize_with = "crate::wire::objects", skip_serializing_if = "Vec::is_empty")]
     pub price: Vec<Price>,
     /// CPU details (CPUs only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::wire::optional_object", skip_serializing_if = "Option::is_none")]
     pub cpu: Option<Cpu>,
 }
 

@@ -1,0 +1,76 @@
+//! Serde helpers for strict wire formats.
+//!
+//! serde's derived `Deserialize` for a struct also accepts a JSON array of its fields in order
+//! (`[null, null]` for a two-field struct). Our schemas say "object", so nested structs in
+//! requests and data files go through [`object`] / [`optional_object`] / [`objects`], which
+//! reject anything but an object before deserialising it.
+
+use serde::de::{DeserializeOwned, Error};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+fn from_object<T: DeserializeOwned, E: Error>(value: Value) -> Result<T, E> {
+    match value {
+        Value::Object(_) => T::deserialize(value).map_err(E::custom),
+        other => Err(E::custom(format!("expected an object, got {}", kind(&other)))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A required struct that must be written as an object.
+pub fn object<'de, D: Deserializer<'de>, T: DeserializeOwned>(deserializer: D) -> Result<T, D::Error> {
+    from_object(Value::deserialize(deserializer)?)
+}
+
+/// An optional struct: `null` or absent is `None`, otherwise it must be an object.
+pub fn optional_object<'de, D: Deserializer<'de>, T: DeserializeOwned>(deserializer: D) -> Result<Option<T>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(None),
+        value => from_object(value).map(Some),
+    }
+}
+
+/// A list of structs, each written as an object.
+pub fn objects<'de, D: Deserializer<'de>, T: DeserializeOwned>(deserializer: D) -> Result<Vec<T>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Array(items) => items.into_iter().map(from_object).collect(),
+        other => Err(D::Error::custom(format!("expected an array, got {}", kind(&other)))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        a: Option<u32>,
+        b: Option<u32>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        #[serde(default, deserialize_with = "super::optional_object")]
+        inner: Option<Inner>,
+    }
+
+    #[test]
+    fn arrays_are_not_structs() {
+        assert!(serde_json::from_str::<Outer>(r#"{"inner": [null, null]}"#).is_err());
+        assert!(serde_json::from_str::<Outer>(r#"{"inner": {"a": 1}}"#).unwrap().inner.is_some());
+        assert!(serde_json::from_str::<Outer>(r#"{"inner": null}"#).unwrap().inner.is_none());
+        assert!(serde_json::from_str::<Outer>(r#"{}"#).unwrap().inner.is_none());
+    }
+}
