@@ -40,6 +40,8 @@ pub enum Command {
     /// Run every published measurement in data/validation through the estimator and report the
     /// error per point and per metric family.
     Validate(ValidateArgs),
+    /// Describe this machine: CPU, cores, memory, SIMD and matrix extensions, matching catalog device.
+    Host,
 }
 
 /// Flags of `hwcost validate`.
@@ -225,6 +227,16 @@ pub fn run() -> ExitCode {
         Some(Command::Estimate(EstimateCommand::Inference(args))) => estimate_inference(&args),
         Some(Command::Estimate(EstimateCommand::Training(args))) => estimate_training(&args),
         Some(Command::Validate(args)) => validate(&args),
+        Some(Command::Host) => match Catalog::embedded() {
+            Ok(catalog) => {
+                println!("{}", serde_json::to_string_pretty(&crate::host::describe(&catalog)).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("hwcost: catalog failed to load: {error}");
+                ExitCode::from(2)
+            }
+        },
         None => serve(cli.serve),
     }
 }
@@ -418,8 +430,8 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let host = crate::host::describe();
-    tracing::info!(counts = ?catalog.counts(), cpu = %host.cpu_brand, cores = host.physical_cores, memory_gib = host.total_memory_gib, "catalog loaded");
+    let host = crate::host::describe(&catalog);
+    tracing::info!(counts = ?catalog.counts(), cpu = %host.cpu_brand, cores = host.physical_cores, memory_bytes = host.total_memory_bytes, "catalog loaded");
     let settings = Settings {
         addr: args.addr.clone(),
         catalog,

@@ -23,6 +23,7 @@ pub mod examples;
 pub mod extract;
 pub mod fallback;
 pub mod hardware;
+pub mod host;
 pub mod import;
 pub mod inference;
 pub mod models;
@@ -52,6 +53,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
         (name = "catalog", description = "Hardware devices, models and their parameter anatomy"),
         (name = "estimates", description = "Inference and training estimates: memory, FLOPs, time, throughput, cost, energy"),
         (name = "validation", description = "How well the estimates match published measurements"),
+        (name = "host", description = "The machine the service runs on"),
     )
 )]
 struct ApiDoc;
@@ -68,6 +70,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(inference::estimate)
         .service(training::estimate)
         .service(validation::report)
+        .service(host::host)
         .service(models::parameters)
         .service(models::get);
 }

@@ -264,8 +264,16 @@ async fn arrays_are_never_read_as_objects() {
     let app = spawn_app().await;
     for (path, body, pointer) in [
         ("/v1/estimate/inference", r#"["llama-2-7b", "nvidia-l4"]"#, ""),
-        ("/v1/estimate/training", r#"{"model": "llama-2-7b", "hardware": "h100", "overrides": [null, null]}"#, "/overrides"),
-        ("/v1/estimate/inference", r#"{"model": "llama-2-7b", "hardware": "h100", "parallelism": [2, 1, 1, 1]}"#, "/parallelism"),
+        (
+            "/v1/estimate/training",
+            r#"{"model": "llama-2-7b", "hardware": "h100", "overrides": [null, null]}"#,
+            "/overrides",
+        ),
+        (
+            "/v1/estimate/inference",
+            r#"{"model": "llama-2-7b", "hardware": "h100", "parallelism": [2, 1, 1, 1]}"#,
+            "/parallelism",
+        ),
         ("/v1/estimate/inference", r#"{"model": "llama-2-7b", "hardware": [1, 2]}"#, "/hardware"),
     ] {
         let response = app.post_raw(path, "application/json", body).await;

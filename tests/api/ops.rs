@@ -114,3 +114,13 @@ fn decode_for(report: &serde_json::Value, class: &str) -> serde_json::Value {
         .unwrap()["median_ape"]
         .clone()
 }
+
+#[tokio::test]
+async fn the_host_is_described() {
+    let app = spawn_app().await;
+    let (status, host) = app.get_json("/v1/host").await;
+    assert_eq!(status, 200);
+    assert!(host["logical_cpus"].as_u64().unwrap() >= 1);
+    assert!(host["total_memory_bytes"].as_u64().unwrap() > 0);
+    assert!(host["cpu_features"].is_array());
+}
