@@ -60,6 +60,18 @@ fn examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Option<Value>
             serde_json::from_value(inference_request()).ok().and_then(|r| to_value(inference::run(catalog, &r, ""))),
         ),
         (
+            "/v1/calibrate",
+            "post",
+            serde_json::from_value::<super::calibrate::CalibrationRequest>(json!({"points": [
+                {"kind": "inference", "request": {"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "weights": "q4_0", "engine": "llama.cpp", "input_tokens": 0, "output_tokens": 128},
+                 "measured": {"tpot_ms": 7.4}},
+                {"kind": "inference", "request": {"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "weights": "q4_0", "engine": "llama.cpp", "input_tokens": 512, "output_tokens": 0},
+                 "measured": {"prefill_tokens_per_s": 11500.0}}
+            ]}))
+            .ok()
+            .and_then(|r| to_value(super::calibrate::calibrate(catalog, &r))),
+        ),
+        (
             "/v1/validation",
             "get",
             crate::validation::run(catalog).ok().and_then(|mut report| {

@@ -14,9 +14,11 @@
 //! - [`ops`]: liveness, readiness, metrics.
 //! - [`hardware`], [`models`], [`import`]: the catalog endpoints.
 //! - [`inference`], [`training`]: estimates; [`resolve`]: model and hardware references.
-//! - [`validation`], [`error_band`]: the validation report and per-estimate error bands.
+//! - [`validation`], [`error_band`], [`calibrate`]: the validation report, per-estimate error
+//!   bands, and fitting efficiencies to a user's measurements.
 //! - [`state`]: what handlers share.
 
+pub mod calibrate;
 pub mod checks;
 pub mod error_band;
 pub mod examples;
@@ -70,6 +72,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(inference::estimate)
         .service(training::estimate)
         .service(validation::report)
+        .service(calibrate::calibrate_handler)
         .service(host::host)
         .service(models::parameters)
         .service(models::get);

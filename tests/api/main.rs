@@ -2,6 +2,7 @@
 //!
 //! One binary (not one per file) so the crate links once; each module covers one concern.
 
+mod calibrate;
 mod catalog;
 mod errors;
 mod helpers;

@@ -1,0 +1,271 @@
+//! `POST /v1/calibrate`: fit an engine's efficiencies to a user's own measurements.
+//!
+//! The user sends estimate requests with what they measured. hwcost searches the efficiency
+//! overrides (inference: compute and memory efficiency; training: compute efficiency) that
+//! minimise the squared log error of its predictions, bounded to [0.02, 1], and returns them with
+//! the error before and after. The fitted values are plain `overrides`, so later estimate
+//! requests use them by carrying the same fields.
+
+use actix_web::{post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::Json;
+use super::inference::{InferenceOverrides, InferenceRequest};
+use super::problem::{ApiError, Problem};
+use super::state::AppState;
+use super::training::{TrainingOverrides, TrainingRequest};
+use crate::catalog::Catalog;
+
+/// What was measured for an inference request (any subset).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InferenceMeasured {
+    /// Measured time to first token, ms.
+    #[schema(exclusive_minimum = 0, maximum = 1.0e9)]
+    pub ttft_ms: Option<f64>,
+    /// Measured time per output token, ms.
+    #[schema(exclusive_minimum = 0, maximum = 1.0e9)]
+    pub tpot_ms: Option<f64>,
+    /// Measured output tokens per second, all devices.
+    #[schema(exclusive_minimum = 0, maximum = 1.0e12)]
+    pub output_tokens_per_s: Option<f64>,
+    /// Measured prompt tokens per second.
+    #[schema(exclusive_minimum = 0, maximum = 1.0e12)]
+    pub prefill_tokens_per_s: Option<f64>,
+}
+
+/// What was measured for a training request.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingMeasured {
+    /// Measured tokens per second per device.
+    #[schema(exclusive_minimum = 0, maximum = 1.0e12)]
+    pub tokens_per_s_per_device: f64,
+}
+
+/// One measured point: all of the same kind in a request.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum MeasuredPoint {
+    /// An inference measurement.
+    Inference {
+        /// The workload, as for `POST /v1/estimate/inference`.
+        #[serde(deserialize_with = "crate::wire::object")]
+        request: Box<InferenceRequest>,
+        /// What was measured.
+        #[serde(deserialize_with = "crate::wire::object")]
+        measured: InferenceMeasured,
+    },
+    /// A training measurement.
+    Training {
+        /// The run, as for `POST /v1/estimate/training`.
+        #[serde(deserialize_with = "crate::wire::object")]
+        request: Box<TrainingRequest>,
+        /// What was measured.
+        #[serde(deserialize_with = "crate::wire::object")]
+        measured: TrainingMeasured,
+    },
+}
+
+/// Points to calibrate on.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"points": [
+    {"kind": "inference", "request": {"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "weights": "q4_0", "engine": "llama.cpp", "input_tokens": 0, "output_tokens": 128},
+     "measured": {"tpot_ms": 7.4}},
+    {"kind": "inference", "request": {"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "weights": "q4_0", "engine": "llama.cpp", "input_tokens": 512, "output_tokens": 0},
+     "measured": {"prefill_tokens_per_s": 11500.0}}
+]}))]
+pub struct CalibrationRequest {
+    /// 1 to 200 measured points, all inference or all training.
+    #[schema(min_items = 1, max_items = 200)]
+    #[serde(deserialize_with = "crate::wire::objects")]
+    pub points: Vec<MeasuredPoint>,
+}
+
+/// Error summary of a set of predictions.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorSummary {
+    /// Median absolute percentage error, as a fraction.
+    pub median_ape: f64,
+    /// Largest absolute percentage error, as a fraction.
+    pub max_ape: f64,
+    /// Measurements compared.
+    pub measurements: usize,
+}
+
+/// The fitted efficiencies and what they do to the error.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CalibrationResult {
+    /// `inference` or `training`.
+    pub kind: &'static str,
+    /// Fitted compute efficiency (16-bit GEMM share of dense peak).
+    pub compute_efficiency: f64,
+    /// Fitted memory efficiency (inference only).
+    pub memory_efficiency: Option<f64>,
+    /// Error with the catalog's profile.
+    pub before: ErrorSummary,
+    /// Error with the fitted values.
+    pub after: ErrorSummary,
+    /// The `overrides` object to send with later estimates.
+    pub overrides: serde_json::Value,
+}
+
+const BOUNDS: (f64, f64) = (0.02, 1.0);
+
+/// Signed log errors of every measurement for given efficiencies (None: the catalog's).
+fn log_errors(
+    catalog: &Catalog,
+    points: &[MeasuredPoint],
+    efficiencies: Option<(f64, f64)>,
+) -> Result<Vec<f64>, ApiError> {
+    let mut out = Vec::new();
+    for (i, point) in points.iter().enumerate() {
+        let prefix = format!("/points/{i}/request");
+        match point {
+            MeasuredPoint::Inference { request, measured } => {
+                let mut request = (**request).clone();
+                if let Some((c, m)) = efficiencies {
+                    let base = request.overrides.clone().unwrap_or_default();
+                    request.overrides =
+                        Some(InferenceOverrides { compute_efficiency: Some(c), memory_efficiency: Some(m), ..base });
+                }
+                let r = super::inference::run(catalog, &request, &prefix)?;
+                for (predicted, measured) in [
+                    (r.latency.ttft_ms, measured.ttft_ms),
+                    (r.latency.tpot_ms, measured.tpot_ms),
+                    (r.throughput.output_tokens_per_s, measured.output_tokens_per_s),
+                    (r.throughput.prefill_tokens_per_s, measured.prefill_tokens_per_s),
+                ] {
+                    if let Some(m) = measured.filter(|m| *m > 0.0 && m.is_finite()) {
+                        out.push((predicted.max(1e-300) / m).ln());
+                    }
+                }
+            }
+            MeasuredPoint::Training { request, measured } => {
+                let mut request = (**request).clone();
+                if let Some((c, _)) = efficiencies {
+                    let base = request.overrides.clone().unwrap_or_default();
+                    request.overrides = Some(TrainingOverrides { compute_efficiency: Some(c), ..base });
+                }
+                let r = super::training::run(catalog, &request, &prefix)?;
+                let m = measured.tokens_per_s_per_device;
+                if m > 0.0 && m.is_finite() {
+                    out.push((r.throughput.tokens_per_s_per_device.max(1e-300) / m).ln());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn summary(log_errors: &[f64]) -> ErrorSummary {
+    let mut ape: Vec<f64> = log_errors.iter().map(|e| (e.exp() - 1.0).abs()).collect();
+    ape.sort_by(f64::total_cmp);
+    ErrorSummary {
+        median_ape: ape.get(ape.len() / 2).copied().unwrap_or(0.0),
+        max_ape: ape.last().copied().unwrap_or(0.0),
+        measurements: ape.len(),
+    }
+}
+
+fn cost(errors: &[f64]) -> f64 {
+    errors.iter().map(|e| e * e).sum()
+}
+
+/// Golden-section search of `f` on the log of the bounds (efficiencies act multiplicatively).
+fn golden(mut f: impl FnMut(f64) -> Result<f64, ApiError>) -> Result<f64, ApiError> {
+    let (mut a, mut b) = (BOUNDS.0.ln(), BOUNDS.1.ln());
+    let ratio = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut c, mut d) = (b - ratio * (b - a), a + ratio * (b - a));
+    let (mut fc, mut fd) = (f(c.exp())?, f(d.exp())?);
+    for _ in 0..40 {
+        if fc < fd {
+            b = d;
+            d = c;
+            fd = fc;
+            c = b - ratio * (b - a);
+            fc = f(c.exp())?;
+        } else {
+            a = c;
+            c = d;
+            fc = fd;
+            d = a + ratio * (b - a);
+            fd = f(d.exp())?;
+        }
+    }
+    Ok(((a + b) / 2.0).exp())
+}
+
+/// Fits the efficiencies to `points`.
+pub fn calibrate(catalog: &Catalog, request: &CalibrationRequest) -> Result<CalibrationResult, ApiError> {
+    let points = &request.points;
+    if points.is_empty() || points.len() > 200 {
+        return Err(ApiError::field("/points", format!("must hold 1 to 200 points, got {}", points.len())));
+    }
+    let training = matches!(points[0], MeasuredPoint::Training { .. });
+    if points.iter().any(|p| matches!(p, MeasuredPoint::Training { .. }) != training) {
+        return Err(ApiError::Unprocessable {
+            detail: "points must be all inference or all training".into(),
+            pointer: Some("/points".into()),
+        });
+    }
+    let before = log_errors(catalog, points, None)?;
+    if before.is_empty() {
+        return Err(ApiError::Unprocessable {
+            detail: "no point carries a positive measurement".into(),
+            pointer: Some("/points".into()),
+        });
+    }
+    // Coordinate descent: compute, then memory, twice (the two act on different phases, so
+    // they are nearly independent and two rounds settle).
+    let (mut c, mut m) = (0.5, 0.7);
+    for _ in 0..2 {
+        c = golden(|x| log_errors(catalog, points, Some((x, m))).map(|e| cost(&e)))?;
+        if !training {
+            m = golden(|x| log_errors(catalog, points, Some((c, x))).map(|e| cost(&e)))?;
+        }
+    }
+    let after = log_errors(catalog, points, Some((c, m)))?;
+    let overrides = if training {
+        serde_json::json!({"compute_efficiency": c})
+    } else {
+        serde_json::json!({"compute_efficiency": c, "memory_efficiency": m})
+    };
+    Ok(CalibrationResult {
+        kind: if training { "training" } else { "inference" },
+        compute_efficiency: c,
+        memory_efficiency: (!training).then_some(m),
+        before: summary(&before),
+        after: summary(&after),
+        overrides,
+    })
+}
+
+/// Fits an engine's efficiencies to your own measurements and returns them as `overrides` for
+/// later estimates, with the error before and after.
+#[utoipa::path(
+    tag = "validation",
+    request_body = CalibrationRequest,
+    responses(
+        (status = 200, description = "Fitted efficiencies", body = CalibrationResult),
+        (status = 400, description = "Malformed or out-of-range input", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown model or hardware id", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Points that cannot be estimated or mix kinds", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/calibrate")]
+pub async fn calibrate_handler(
+    state: web::Data<AppState>,
+    Json(request): Json<CalibrationRequest>,
+) -> Result<web::Json<CalibrationResult>, ApiError> {
+    let catalog = state.catalog.clone();
+    // Up to 200 points x ~200 evaluations: milliseconds, but CPU-bound, so off the async worker.
+    web::block(move || calibrate(&catalog, &request))
+        .await
+        .map_err(|e| ApiError::Internal(format!("calibration task: {e}")))?
+        .map(web::Json)
+}
