@@ -432,10 +432,10 @@ mod tests {
     /// miss them.
     const RATCHET: &[(Side, &str, f64, f64)] = &[
         (Side::Inference, "decode_tokens_per_s_per_user", 0.15, 0.41),
-        (Side::Inference, "prefill_tokens_per_s", 0.17, 0.69),
+        (Side::Inference, "prefill_tokens_per_s", 0.15, 1.23),
         (Side::Inference, "ttft_ms", 0.23, 0.45),
         (Side::Inference, "output_throughput_per_gpu", 0.12, 0.51),
-        (Side::Inference, "output_throughput_total", 0.25, 0.78),
+        (Side::Inference, "output_throughput_total", 0.23, 0.79),
         (Side::Training, "throughput", 0.15, 0.51),
         (Side::Training, "mfu", 0.09, 0.17),
         (Side::Training, "memory", 0.26, 0.72),

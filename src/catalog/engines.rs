@@ -43,6 +43,8 @@ pub struct EngineRecord {
     pub fp8_factor: f64,
     /// FP4 share of the 16-bit efficiency.
     pub fp4_factor: f64,
+    /// Whether the engine has FP8/FP4/INT8 GEMM kernels (else it dequantises to 16 bit).
+    pub low_precision_gemms: bool,
     /// Tokens per pass at half GEMM efficiency.
     pub gemm_half_tokens: f64,
     /// Fraction of peak memory bandwidth.
@@ -114,6 +116,7 @@ impl EngineRecord {
             compute_efficiency: self.compute_efficiency,
             fp8_factor: self.fp8_factor,
             fp4_factor: self.fp4_factor,
+            low_precision_gemms: self.low_precision_gemms,
             gemm_half_tokens: self.gemm_half_tokens,
             memory_efficiency: self.memory_efficiency,
             step_overhead: Seconds(self.step_overhead_us * 1e-6),

@@ -335,7 +335,10 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     );
 
     // --- Time -----------------------------------------------------------------------------
-    let wanted = input.weights.compute;
+    let wanted = match input.weights.compute {
+        ComputeType::Fp8 | ComputeType::Fp4 | ComputeType::Int8 if !profile.low_precision_gemms => ComputeType::Fp16,
+        other => other,
+    };
     let compute_type = device.resolve(wanted);
     if compute_type != wanted {
         warnings.push(Warning {

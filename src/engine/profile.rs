@@ -36,6 +36,9 @@ pub struct EngineProfile {
     pub fp8_factor: f64,
     /// FP4 GEMMs: the same, against the FP4 peak.
     pub fp4_factor: f64,
+    /// Whether the engine has FP8/FP4/INT8 GEMM kernels. Without them (llama.cpp, eager
+    /// transformers) low-precision weights are dequantised and multiplied in 16 bit.
+    pub low_precision_gemms: bool,
     /// Tokens per forward pass at which GEMM efficiency reaches half of `compute_efficiency`.
     pub gemm_half_tokens: f64,
     /// Achievable fraction of peak memory bandwidth when streaming weights and KV cache.

@@ -20,6 +20,7 @@ fn profile() -> EngineProfile {
         compute_efficiency: 0.6,
         fp8_factor: 0.75,
         fp4_factor: 0.6,
+        low_precision_gemms: true,
         gemm_half_tokens: 8.0,
         memory_efficiency: 0.8,
         step_overhead: Seconds(2e-4),
