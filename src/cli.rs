@@ -42,6 +42,26 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Describe this machine: CPU, cores, memory, SIMD and matrix extensions, matching catalog device.
     Host,
+    /// Measure this machine (GEMM, memory bandwidth, a real forward pass with the
+    /// `transformer-bench` feature) and compare hwcost's prediction of the forward pass.
+    Bench(BenchArgs),
+}
+
+/// Flags of `hwcost bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Small sizes (seconds) instead of the full run (about a minute).
+    #[arg(long)]
+    pub quick: bool,
+    /// Exit 1 when a prediction is off by more than the tolerance.
+    #[arg(long)]
+    pub check: bool,
+    /// Largest accepted |predicted - measured| / measured for --check.
+    #[arg(long, default_value_t = 0.30)]
+    pub tolerance: f64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `hwcost validate`.
@@ -227,6 +247,7 @@ pub fn run() -> ExitCode {
         Some(Command::Estimate(EstimateCommand::Inference(args))) => estimate_inference(&args),
         Some(Command::Estimate(EstimateCommand::Training(args))) => estimate_training(&args),
         Some(Command::Validate(args)) => validate(&args),
+        Some(Command::Bench(args)) => bench(&args),
         Some(Command::Host) => match Catalog::embedded() {
             Ok(catalog) => {
                 println!("{}", serde_json::to_string_pretty(&crate::host::describe(&catalog)).unwrap_or_default());
@@ -418,6 +439,42 @@ fn validate(args: &ValidateArgs) -> ExitCode {
         print!("{}", crate::validation::markdown(&report));
     }
     ExitCode::SUCCESS
+}
+
+fn bench(args: &BenchArgs) -> ExitCode {
+    use crate::host::calibration::{Size, run};
+    let catalog = match Catalog::embedded() {
+        Ok(catalog) => catalog,
+        Err(error) => {
+            eprintln!("hwcost: catalog failed to load: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = run(&catalog, if args.quick { Size::Quick } else { Size::Full });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        print!("{}", crate::report::bench_table(&report));
+    }
+    if !args.check {
+        return ExitCode::SUCCESS;
+    }
+    match &report.forward {
+        Some(f) if f.prefill.error.abs() <= args.tolerance && f.decode_per_token.error.abs() <= args.tolerance => {
+            ExitCode::SUCCESS
+        }
+        Some(_) => {
+            eprintln!("hwcost: a prediction is off by more than {:.0}%", args.tolerance * 100.0);
+            ExitCode::FAILURE
+        }
+        None => {
+            eprintln!(
+                "hwcost: no forward pass to check: {}",
+                report.forward_unavailable.as_deref().unwrap_or("unknown reason")
+            );
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn serve(args: ServeArgs) -> ExitCode {

@@ -152,3 +152,43 @@ pub fn training_table(r: &TrainingResponse) -> String {
     ];
     render(&rows, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }
+
+/// A readable summary of `hwcost bench`.
+pub fn bench_table(r: &crate::host::calibration::BenchReport) -> String {
+    let mut out = format!("{} benchmark\n\nf32 GEMM (faer), GFLOP/s median [min, max]:\n", r.size);
+    for g in &r.gemm {
+        out.push_str(&format!(
+            "  n = {:>5}, {} thread(s): {:>7.1} [{:.1}, {:.1}]\n",
+            g.n, g.threads, g.gflops.median, g.gflops.min, g.gflops.max
+        ));
+    }
+    out.push_str(&format!(
+        "\nmemory bandwidth on {} MiB arrays, GB/s median: read {:.1}, copy {:.1}, triad {:.1}\n",
+        r.bandwidth_bytes >> 20,
+        r.read_gb_per_s.median,
+        r.copy_gb_per_s.median,
+        r.triad_gb_per_s.median
+    ));
+    match (&r.forward, &r.forward_unavailable) {
+        (Some(f), _) => {
+            out.push_str(&format!(
+                "\nLlama forward pass ({} parameters, f32, candle), predicted vs measured:\n",
+                f.parameters
+            ));
+            for (name, c) in [
+                (format!("prefill of {} tokens", f.prefill_tokens), &f.prefill),
+                ("decode, per token".to_owned(), &f.decode_per_token),
+            ] {
+                out.push_str(&format!(
+                    "  {name:<24} predicted {:>8.1} ms  measured {:>8.1} ms  error {:+.1}%\n",
+                    c.predicted_ms,
+                    c.measured_ms,
+                    c.error * 100.0
+                ));
+            }
+        }
+        (None, Some(why)) => out.push_str(&format!("\nno forward pass: {why}\n")),
+        (None, None) => {}
+    }
+    out
+}

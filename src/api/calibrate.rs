@@ -161,7 +161,8 @@ fn log_errors(
 }
 
 fn summary(log_errors: &[f64]) -> ErrorSummary {
-    let mut ape: Vec<f64> = log_errors.iter().map(|e| (e.exp() - 1.0).abs()).collect();
+    // exp overflows past 709; an error of e^700 is as wrong as anything and stays finite.
+    let mut ape: Vec<f64> = log_errors.iter().map(|e| (e.clamp(-700.0, 700.0).exp() - 1.0).abs()).collect();
     ape.sort_by(f64::total_cmp);
     ErrorSummary {
         median_ape: ape.get(ape.len() / 2).copied().unwrap_or(0.0),

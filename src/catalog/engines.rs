@@ -51,6 +51,9 @@ pub struct EngineRecord {
     pub memory_efficiency: f64,
     /// Fixed time per forward pass, microseconds.
     pub step_overhead_us: f64,
+    /// Time per layer per forward pass, microseconds (eager frameworks; 0 when fused or graphed).
+    #[serde(default)]
+    pub layer_overhead_us: f64,
     /// Latency per collective, microseconds.
     pub collective_latency_us: f64,
     /// Added once to time to first token, microseconds.
@@ -96,6 +99,7 @@ impl EngineRecord {
         non_negative(&mut p, "runtime_overhead_gb", self.runtime_overhead_gb, 1e3);
         non_negative(&mut p, "gemm_half_tokens", self.gemm_half_tokens, 1e6);
         non_negative(&mut p, "step_overhead_us", self.step_overhead_us, 1e7);
+        non_negative(&mut p, "layer_overhead_us", self.layer_overhead_us, 1e7);
         non_negative(&mut p, "collective_latency_us", self.collective_latency_us, 1e7);
         non_negative(&mut p, "request_overhead_us", self.request_overhead_us, 1e8);
         if self.max_batch_size == 0 || self.prefill_chunk_tokens == 0 {
@@ -120,6 +124,7 @@ impl EngineRecord {
             gemm_half_tokens: self.gemm_half_tokens,
             memory_efficiency: self.memory_efficiency,
             step_overhead: Seconds(self.step_overhead_us * 1e-6),
+            layer_overhead: Seconds(self.layer_overhead_us * 1e-6),
             collective_latency: Seconds(self.collective_latency_us * 1e-6),
             request_overhead: Seconds(self.request_overhead_us * 1e-6),
             max_batch_size: self.max_batch_size,

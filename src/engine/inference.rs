@@ -427,7 +427,8 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         let flops = b * prefill_flops_per_sequence / (tp * ep);
         phase(flops, bytes, prefill_tokens.min(chunk) / ep, collective(prefill_tokens / ep))
     };
-    let prefill = Phase { time: prefill.time + profile.step_overhead, ..prefill };
+    let pass_overhead = profile.step_overhead + profile.layer_overhead * layers;
+    let prefill = Phase { time: prefill.time + pass_overhead, ..prefill };
     trace.record(
         "time.prefill",
         "max(prefill FLOPs / (peak x GEMM efficiency), bytes streamed / (bandwidth x memory efficiency)) + tensor-parallel all-reduces + pipeline hand-offs + step overhead",
@@ -452,10 +453,10 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         + expert_slice * experts_touched
         + b / ep * kv_slice_per_token * kv_cache::token_layers(arch, mean_context);
     let decode = phase(decode_flops / (tp * ep), decode_bytes, b / ep, collective(b / ep));
-    let decode = Phase { time: decode.time + profile.step_overhead, ..decode };
+    let decode = Phase { time: decode.time + pass_overhead, ..decode };
     trace.record(
         "time.decode_step",
-        "max(step FLOPs / (peak x GEMM efficiency at batch rows), (weights + touched experts + KV cache read) / (bandwidth x memory efficiency)) + all-reduces + hand-offs + step overhead",
+        "max(step FLOPs / (peak x GEMM efficiency at batch rows), (weights + touched experts + KV cache read) / (bandwidth x memory efficiency)) + all-reduces + hand-offs + step overhead + layers x layer overhead",
         vec![("compute_s", decode.compute_time.0), ("memory_s", decode.memory_time.0), ("communication_s", decode.communication_time.0), ("bytes_per_step", decode_bytes), ("bandwidth_bytes_per_s", bandwidth.0)],
         decode.time.0,
         "s",

@@ -45,6 +45,9 @@ pub struct EngineProfile {
     pub memory_efficiency: f64,
     /// Fixed time per forward pass: kernel launches, sampling, scheduling.
     pub step_overhead: Seconds,
+    /// Time per layer per forward pass on top: the dispatch cost of a layer's dozen or so
+    /// operators in frameworks that launch them one by one (eager CPU frameworks).
+    pub layer_overhead: Seconds,
     /// Fixed latency of one all-reduce or pipeline hand-off.
     pub collective_latency: Seconds,
     /// Added once to the time to first token: scheduling, tokenisation, first-iteration setup.

@@ -24,6 +24,7 @@ fn profile() -> EngineProfile {
         gemm_half_tokens: 8.0,
         memory_efficiency: 0.8,
         step_overhead: Seconds(2e-4),
+        layer_overhead: Seconds(0.0),
         collective_latency: Seconds(1e-5),
         request_overhead: Seconds(1e-3),
         max_batch_size: 512,

@@ -1,6 +1,11 @@
 //! The host this process runs on. The only module that touches `sysinfo` (and the CPU feature
 //! probes of `std::arch`).
 
+pub mod bench;
+pub mod calibration;
+#[cfg(feature = "transformer-bench")]
+pub mod forward;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -1,0 +1,238 @@
+//! The calibration loop on this host: measure the peaks, turn them into a device, ask the
+//! inference engine to predict a real forward pass on it, and compare with the measured pass.
+//!
+//! The host device carries measured numbers instead of datasheet ones: the f32 GEMM peak of all
+//! threads and the read bandwidth. The engine profile is the catalog's `candle` profile (its
+//! per-pass overhead is what separates a framework's decode step from the bandwidth roofline).
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::bench::{self, Bandwidth, Gemm};
+use crate::catalog::Catalog;
+use crate::engine::anatomy::anatomy;
+use crate::engine::device::{ComputeType, Device, DeviceKind};
+use crate::engine::format::Format;
+use crate::engine::inference::{Batch, InferenceInput, estimate};
+use crate::engine::parallelism::Parallelism;
+use crate::engine::units::{BitsPerWeight, Bytes};
+
+/// How much work a benchmark run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// Seconds: small matrices and model (tests, the HTTP endpoint).
+    Quick,
+    /// About a minute: the figures the README quotes.
+    Full,
+}
+
+/// A measured figure with its spread.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct Measured {
+    /// Median.
+    pub median: f64,
+    /// Smallest of the repeats.
+    pub min: f64,
+    /// Largest of the repeats.
+    pub max: f64,
+}
+
+impl From<bench::Spread> for Measured {
+    fn from(s: bench::Spread) -> Self {
+        Self { median: s.median, min: s.min, max: s.max }
+    }
+}
+
+/// One GEMM row of the report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GemmRow {
+    /// Matrix size.
+    pub n: usize,
+    /// Threads.
+    pub threads: usize,
+    /// f32 GFLOP/s.
+    pub gflops: Measured,
+}
+
+/// Predicted against measured for one phase.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Comparison {
+    /// What hwcost predicts on the measured host device, ms.
+    pub predicted_ms: f64,
+    /// What the forward pass took, ms (median).
+    pub measured_ms: f64,
+    /// `(predicted - measured) / measured`.
+    pub error: f64,
+}
+
+/// The forward-pass part of a report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ForwardReport {
+    /// Parameters of the benchmark model.
+    pub parameters: u64,
+    /// Prompt tokens.
+    pub prefill_tokens: usize,
+    /// Generated tokens.
+    pub decode_tokens: usize,
+    /// Prefill of the prompt.
+    pub prefill: Comparison,
+    /// One decode step.
+    pub decode_per_token: Comparison,
+}
+
+/// Everything `hwcost bench` measures and predicts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BenchReport {
+    /// `quick` or `full`.
+    pub size: &'static str,
+    /// f32 GEMM throughput.
+    pub gemm: Vec<GemmRow>,
+    /// Bandwidth buffer size, bytes.
+    pub bandwidth_bytes: usize,
+    /// Read bandwidth, GB/s.
+    pub read_gb_per_s: Measured,
+    /// Copy bandwidth, GB/s.
+    pub copy_gb_per_s: Measured,
+    /// Triad bandwidth, GB/s.
+    pub triad_gb_per_s: Measured,
+    /// The real forward pass against the prediction (absent without the `transformer-bench` feature).
+    pub forward: Option<ForwardReport>,
+    /// Why there is no forward pass, if there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forward_unavailable: Option<String>,
+}
+
+/// The host as a device: measured f32 peak and bandwidth.
+pub fn host_device(peak_gflops: f64, bandwidth_gb_per_s: f64, memory_bytes: f64) -> Device {
+    Device {
+        id: "this-host".into(),
+        kind: DeviceKind::Cpu,
+        memory: Bytes(memory_bytes),
+        memory_bandwidth_bytes_per_s: bandwidth_gb_per_s * 1e9,
+        dense_peak_flops_per_s: vec![(ComputeType::Fp32, peak_gflops * 1e9)],
+        unified_memory: true,
+        interconnect: None,
+        tdp_w: None,
+    }
+}
+
+/// The engine's predicted (prefill, decode per token) seconds for `arch` in f32 on `device`.
+pub fn predict(
+    catalog: &Catalog,
+    device: &Device,
+    arch: &crate::engine::architecture::Architecture,
+    prefill: u64,
+    decode: u64,
+) -> Option<(f64, f64)> {
+    let profile = &catalog.engine("candle")?.profile;
+    let anatomy = anatomy(arch);
+    let f32_format = Format { id: "fp32".into(), bits: BitsPerWeight(32.0), compute: ComputeType::Fp32 };
+    let e = estimate(&InferenceInput {
+        arch,
+        anatomy: &anatomy,
+        device,
+        parallelism: Parallelism::SINGLE,
+        weights: &f32_format,
+        kv_cache: &f32_format,
+        batch: Batch::Fixed(1),
+        input_tokens: prefill,
+        output_tokens: decode,
+        profile,
+        usd_per_device_hour: None,
+    });
+    Some(((e.prefill.time.0), e.decode.time.0))
+}
+
+#[cfg(feature = "transformer-bench")]
+fn compare(predicted_s: f64, measured_s: f64) -> Comparison {
+    let error = if measured_s > 0.0 { (predicted_s - measured_s) / measured_s } else { 0.0 };
+    Comparison { predicted_ms: predicted_s * 1e3, measured_ms: measured_s * 1e3, error }
+}
+
+/// Runs the benchmarks and the prediction.
+pub fn run(catalog: &Catalog, size: Size) -> BenchReport {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let (sizes, repeats, buffer): (&[usize], usize, usize) = match size {
+        Size::Quick => (&[256, 512], 3, 64 << 20),
+        Size::Full => (&[512, 1024, 2048], 7, 512 << 20),
+    };
+    let mut gemm: Vec<Gemm> = Vec::new();
+    for &n in sizes {
+        gemm.push(bench::gemm_f32(n, 1, repeats));
+        if threads > 1 {
+            gemm.push(bench::gemm_f32(n, threads, repeats));
+        }
+    }
+    let bw: Bandwidth = bench::bandwidth(buffer, threads, repeats);
+    // The host's achievable f32 peak: the best GEMM median of any size and thread count.
+    let peak = gemm.iter().map(|g| g.gflops.median).fold(0.0, f64::max);
+    // The host's achievable bandwidth: the best of the three kernels (a single summing thread can
+    // be limited by its own adds rather than by memory).
+    let bandwidth = bw.read.median.max(bw.copy.median).max(bw.triad.median);
+    let (forward, forward_unavailable) = forward_report(catalog, size, peak, bandwidth, repeats);
+    BenchReport {
+        size: match size {
+            Size::Quick => "quick",
+            Size::Full => "full",
+        },
+        gemm: gemm.iter().map(|g| GemmRow { n: g.n, threads: g.threads, gflops: g.gflops.into() }).collect(),
+        bandwidth_bytes: bw.bytes,
+        read_gb_per_s: bw.read.into(),
+        copy_gb_per_s: bw.copy.into(),
+        triad_gb_per_s: bw.triad.into(),
+        forward,
+        forward_unavailable,
+    }
+}
+
+#[cfg(feature = "transformer-bench")]
+fn forward_report(
+    catalog: &Catalog,
+    size: Size,
+    peak_gflops: f64,
+    read_gb_per_s: f64,
+    repeats: usize,
+) -> (Option<ForwardReport>, Option<String>) {
+    use super::forward;
+    let (shape, prefill, decode) = match size {
+        Size::Quick => (forward::tiny(), 64, 8),
+        Size::Full => (forward::small(), 128, 32),
+    };
+    let measured = match forward::forward(shape, prefill, decode, repeats.min(5)) {
+        Ok(m) => m,
+        Err(e) => return (None, Some(format!("forward pass failed: {e}"))),
+    };
+    let arch = shape.architecture();
+    let device = host_device(peak_gflops, read_gb_per_s, 1e12);
+    let Some((predicted_prefill, predicted_decode)) = predict(catalog, &device, &arch, prefill as u64, decode as u64)
+    else {
+        return (None, Some("the catalog has no `candle` engine profile".into()));
+    };
+    (
+        Some(ForwardReport {
+            parameters: anatomy(&arch).total.0,
+            prefill_tokens: prefill,
+            decode_tokens: decode,
+            prefill: compare(predicted_prefill, measured.prefill_s.median),
+            decode_per_token: compare(predicted_decode, measured.decode_s_per_token.median),
+        }),
+        None,
+    )
+}
+
+#[cfg(not(feature = "transformer-bench"))]
+fn forward_report(_: &Catalog, _: Size, _: f64, _: f64, _: usize) -> (Option<ForwardReport>, Option<String>) {
+    (None, Some("built without the `transformer-bench` feature (cargo build --features transformer-bench)".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_benchmarks_measure_something() {
+        let report = run(&Catalog::embedded().unwrap(), Size::Quick);
+        assert!(report.gemm.iter().all(|g| g.gflops.median > 0.1), "{report:?}");
+        assert!(report.read_gb_per_s.median > 0.1);
+    }
+}

@@ -1,0 +1,137 @@
+//! A real transformer forward pass: candle-transformers' Llama with random weights (nothing is
+//! downloaded), timing prefill of N tokens and decode of M tokens with a KV cache.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use candle_transformers::models::llama::{Cache, Config, Llama};
+
+use super::bench::Spread;
+
+/// Shape of the benchmark model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Blocks.
+    pub layers: usize,
+    /// Width.
+    pub hidden: usize,
+    /// Query heads.
+    pub heads: usize,
+    /// Key/value heads.
+    pub kv_heads: usize,
+    /// MLP inner size.
+    pub intermediate: usize,
+    /// Vocabulary.
+    pub vocab: usize,
+}
+
+/// About 134M parameters: 12 layers of width 768 with a 32k vocabulary.
+pub fn small() -> Shape {
+    Shape { layers: 12, hidden: 768, heads: 12, kv_heads: 12, intermediate: 2048, vocab: 32000 }
+}
+
+/// About 10M parameters, for the quick check a test runs.
+pub fn tiny() -> Shape {
+    Shape { layers: 4, hidden: 256, heads: 4, kv_heads: 4, intermediate: 688, vocab: 8000 }
+}
+
+impl Shape {
+    /// The same model as the engine sees it (a Llama: gated MLP, RMSNorm, RoPE, untied head).
+    pub fn architecture(self) -> crate::engine::architecture::Architecture {
+        crate::engine::architecture::Architecture::llama_like(
+            self.layers as u32,
+            self.hidden as u64,
+            self.heads as u64,
+            self.kv_heads as u64,
+            self.intermediate as u64,
+            self.vocab as u64,
+        )
+    }
+}
+
+/// Timings of one forward-pass benchmark.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Forward {
+    /// The model.
+    pub shape: Shape,
+    /// Prompt tokens.
+    pub prefill_tokens: usize,
+    /// Generated tokens.
+    pub decode_tokens: usize,
+    /// Prefill wall time, seconds.
+    pub prefill_s: Spread,
+    /// Decode time per token, seconds.
+    pub decode_s_per_token: Spread,
+}
+
+fn config(shape: Shape) -> Config {
+    Config {
+        hidden_size: shape.hidden,
+        intermediate_size: shape.intermediate,
+        vocab_size: shape.vocab,
+        num_hidden_layers: shape.layers,
+        num_attention_heads: shape.heads,
+        num_key_value_heads: shape.kv_heads,
+        use_flash_attn: false,
+        rms_norm_eps: 1e-5,
+        rope_theta: 10_000.0,
+        bos_token_id: None,
+        eos_token_id: None,
+        rope_scaling: None,
+        max_position_embeddings: 4096,
+        tie_word_embeddings: false,
+    }
+}
+
+/// Runs prefill of `prefill_tokens` then `decode_tokens` decode steps, `repeats` times.
+pub fn forward(
+    shape: Shape,
+    prefill_tokens: usize,
+    decode_tokens: usize,
+    repeats: usize,
+) -> candle_core::Result<Forward> {
+    let device = Device::Cpu;
+    let cfg = config(shape);
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+    let model = Llama::load(vb, &cfg)?;
+    // Random weights: values do not change the work of dense kernels, but keep them finite and
+    // non-trivial.
+    for var in varmap.all_vars() {
+        let random = Tensor::randn(0f32, 0.02, var.shape(), &device)?;
+        var.set(&random)?;
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let prompt: Vec<u32> = (0..prefill_tokens as u32).map(|i| (i * 7919) % shape.vocab as u32).collect();
+    let mut prefill = Vec::new();
+    let mut decode = Vec::new();
+    for _ in 0..repeats.max(1) + 1 {
+        let mut cache = Cache::new(true, DType::F32, &cfg, &device)?;
+        let input = Tensor::new(prompt.as_slice(), &device)?.unsqueeze(0)?;
+        let start = std::time::Instant::now();
+        let logits = model.forward(&input, 0, &mut cache)?;
+        let _ = logits.to_vec2::<f32>()?;
+        prefill.push(start.elapsed().as_secs_f64());
+        let start = std::time::Instant::now();
+        let mut token = 1u32;
+        for step in 0..decode_tokens {
+            let input = Tensor::new(&[token], &device)?.unsqueeze(0)?;
+            let logits = model.forward(&input, prefill_tokens + step, &mut cache)?;
+            let row = logits.squeeze(0)?.to_vec1::<f32>()?;
+            #[allow(clippy::cast_possible_truncation)]
+            let next = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i as u32);
+            token = next;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        decode.push(start.elapsed().as_secs_f64() / decode_tokens.max(1) as f64);
+    }
+    // The first run warms caches and allocators.
+    prefill.remove(0);
+    decode.remove(0);
+    Ok(Forward {
+        shape,
+        prefill_tokens,
+        decode_tokens,
+        prefill_s: Spread::of(prefill),
+        decode_s_per_token: Spread::of(decode),
+    })
+}
