@@ -248,15 +248,12 @@ pub fn run() -> ExitCode {
         Some(Command::Estimate(EstimateCommand::Training(args))) => estimate_training(&args),
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Bench(args)) => bench(&args),
-        Some(Command::Host) => match Catalog::embedded() {
+        Some(Command::Host) => match catalog_or_exit(None) {
             Ok(catalog) => {
                 println!("{}", serde_json::to_string_pretty(&crate::host::describe(&catalog)).unwrap_or_default());
                 ExitCode::SUCCESS
             }
-            Err(error) => {
-                eprintln!("hwcost: catalog failed to load: {error}");
-                ExitCode::from(2)
-            }
+            Err(code) => code,
         },
         None => serve(cli.serve),
     }
@@ -267,6 +264,14 @@ fn load_catalog(data_dir: Option<&PathBuf>) -> Result<Catalog, crate::catalog::C
         Some(dir) => Catalog::from_dir(dir),
         None => Catalog::embedded(),
     }
+}
+
+/// The catalog for a one-shot command, or exit code 2 after saying why.
+fn catalog_or_exit(data_dir: Option<&PathBuf>) -> Result<Catalog, ExitCode> {
+    load_catalog(data_dir).map_err(|error| {
+        eprintln!("hwcost: catalog failed to load: {error}");
+        ExitCode::from(2)
+    })
 }
 
 /// Sets `key` in a JSON object when the flag was given.
@@ -379,12 +384,9 @@ fn finish<R: serde::Serialize>(
 }
 
 fn estimate_training(args: &TrainingArgs) -> ExitCode {
-    let catalog = match load_catalog(args.data_dir.as_ref()) {
+    let catalog = match catalog_or_exit(args.data_dir.as_ref()) {
         Ok(catalog) => catalog,
-        Err(error) => {
-            eprintln!("hwcost: catalog failed to load: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let outcome = serde_json::from_value::<crate::api::training::TrainingRequest>(training_request(args))
         .map_err(|e| crate::api::problem::ApiError::field("", e.to_string()))
@@ -393,12 +395,9 @@ fn estimate_training(args: &TrainingArgs) -> ExitCode {
 }
 
 fn estimate_inference(args: &InferenceArgs) -> ExitCode {
-    let catalog = match load_catalog(args.data_dir.as_ref()) {
+    let catalog = match catalog_or_exit(args.data_dir.as_ref()) {
         Ok(catalog) => catalog,
-        Err(error) => {
-            eprintln!("hwcost: catalog failed to load: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let outcome = serde_json::from_value::<crate::api::inference::InferenceRequest>(inference_request(args))
         .map_err(|e| crate::api::problem::ApiError::field("", e.to_string()))
@@ -443,12 +442,9 @@ fn validate(args: &ValidateArgs) -> ExitCode {
 
 fn bench(args: &BenchArgs) -> ExitCode {
     use crate::host::calibration::{Size, run};
-    let catalog = match Catalog::embedded() {
+    let catalog = match catalog_or_exit(None) {
         Ok(catalog) => catalog,
-        Err(error) => {
-            eprintln!("hwcost: catalog failed to load: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let report = run(&catalog, if args.quick { Size::Quick } else { Size::Full });
     if args.json {

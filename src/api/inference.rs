@@ -17,6 +17,7 @@ use super::problem::{ApiError, Problem};
 use super::resolve::{self, HardwareRef, ModelRef};
 use super::state::AppState;
 use crate::catalog::Catalog;
+use crate::engine::device::compute_name;
 use crate::engine::explain::{Explanation, Warning};
 use crate::engine::format::Format;
 use crate::engine::inference::{self, Batch, Bound, InferenceEstimate, InferenceInput, Phase};
@@ -310,27 +311,7 @@ fn semantic(pointer: &str, detail: String) -> ApiError {
 /// Parses a request body into engine inputs; `prefix` is the pointer of the request (for batch
 /// items).
 pub fn parse(catalog: &Catalog, request: &InferenceRequest, prefix: &str) -> Result<ParsedInference, ApiError> {
-    let model_ref: ModelRef = serde_json::from_value(request.model.clone())
-        .map_err(|_| ApiError::field(format!("{prefix}/model"), "must be a model id string or a config.json object"))?;
-    let hardware_ref: HardwareRef = match &request.hardware {
-        serde_json::Value::String(id) => HardwareRef::Id(id.clone()),
-        other if !other.is_object() => {
-            return Err(ApiError::field(
-                format!("{prefix}/hardware"),
-                "must be a device id string or a device record object",
-            ));
-        }
-        other => {
-            let deserializer = other.clone();
-            let record = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-                let pointer = format!("{prefix}/hardware{}", super::problem::to_pointer(&e.path().to_string()));
-                ApiError::field(pointer, e.into_inner().to_string())
-            })?;
-            HardwareRef::Inline(Box::new(record))
-        }
-    };
-    let model = resolve::model(catalog, &model_ref, &format!("{prefix}/model"))?;
-    let device = resolve::hardware(catalog, &hardware_ref, &format!("{prefix}/hardware"))?;
+    let (model, device) = resolve::references(catalog, &request.model, &request.hardware, prefix)?;
     let arch = &model.architecture;
 
     let p = request.parallelism.clone().unwrap_or_default();
@@ -722,8 +703,26 @@ fn phase(p: &Phase) -> PhaseBody {
 /// Keeps the JSON valid: the engine never produces a non-finite number for validated input (the
 /// property tests check it), but if one slipped through it would be sent as the largest finite
 /// value of its sign rather than as `null` against a numeric schema.
-fn finite(x: f64) -> f64 {
+pub fn finite(x: f64) -> f64 {
     if x.is_nan() { 0.0 } else { x.clamp(-f64::MAX, f64::MAX) }
+}
+
+impl From<Warning> for WarningBody {
+    fn from(Warning { code, message }: Warning) -> Self {
+        Self { code, message }
+    }
+}
+
+impl From<Explanation> for ExplainBody {
+    fn from(Explanation { rule, formula, inputs, value, unit }: Explanation) -> Self {
+        Self {
+            rule,
+            formula,
+            inputs: inputs.into_iter().map(|(k, v)| (k, finite(v))).collect(),
+            value: finite(value),
+            unit,
+        }
+    }
 }
 
 impl InferenceResponse {
@@ -784,33 +783,10 @@ impl InferenceResponse {
                 usd_per_million_input_tokens: e.usd_per_million_input_tokens.map(finite),
             },
             energy: EnergyBody { joules_per_output_token: e.joules_per_output_token.map(finite) },
-            warnings: e.warnings.into_iter().map(|Warning { code, message }| WarningBody { code, message }).collect(),
-            explain: e
-                .explain
-                .into_iter()
-                .map(|Explanation { rule, formula, inputs, value, unit }| ExplainBody {
-                    rule,
-                    formula,
-                    inputs: inputs.into_iter().map(|(k, v)| (k, finite(v))).collect(),
-                    value: finite(value),
-                    unit,
-                })
-                .collect(),
+            warnings: e.warnings.into_iter().map(WarningBody::from).collect(),
+            explain: e.explain.into_iter().map(ExplainBody::from).collect(),
             error_band: ErrorBand::unknown(),
         }
-    }
-}
-
-fn compute_name(t: crate::engine::device::ComputeType) -> &'static str {
-    use crate::engine::device::ComputeType;
-    match t {
-        ComputeType::Fp32 => "fp32",
-        ComputeType::Tf32 => "tf32",
-        ComputeType::Fp16 => "fp16",
-        ComputeType::Bf16 => "bf16",
-        ComputeType::Fp8 => "fp8",
-        ComputeType::Int8 => "int8",
-        ComputeType::Fp4 => "fp4",
     }
 }
 

@@ -149,3 +149,36 @@ pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Re
         usd_per_hour: record.price.iter().map(|p| p.usd_per_hour).reduce(f64::min),
     })
 }
+
+/// Resolves a request's `model` and `hardware` fields (raw JSON, so both the id and the inline
+/// form are accepted) found under `prefix`.
+pub fn references(
+    catalog: &Catalog,
+    model_value: &Value,
+    hardware_value: &Value,
+    prefix: &str,
+) -> Result<(ResolvedModel, ResolvedDevice), ApiError> {
+    let model_ref: ModelRef = serde_json::from_value(model_value.clone())
+        .map_err(|_| ApiError::field(format!("{prefix}/model"), "must be a model id string or a config.json object"))?;
+    let hardware_ref = match hardware_value {
+        Value::String(id) => HardwareRef::Id(id.clone()),
+        Value::Object(_) => {
+            HardwareRef::Inline(Box::new(serde_path_to_error::deserialize(hardware_value.clone()).map_err(|e| {
+                ApiError::field(
+                    format!("{prefix}/hardware{}", super::problem::to_pointer(&e.path().to_string())),
+                    e.into_inner().to_string(),
+                )
+            })?))
+        }
+        _ => {
+            return Err(ApiError::field(
+                format!("{prefix}/hardware"),
+                "must be a device id string or a device record object",
+            ));
+        }
+    };
+    Ok((
+        model(catalog, &model_ref, &format!("{prefix}/model"))?,
+        hardware(catalog, &hardware_ref, &format!("{prefix}/hardware"))?,
+    ))
+}

@@ -7,12 +7,11 @@ use utoipa::ToSchema;
 
 use super::error_band::ErrorBand;
 use super::extract::Json;
-use super::inference::{ExplainBody, WarningBody};
+use super::inference::{ExplainBody, WarningBody, finite};
 use super::problem::{ApiError, FieldError, Problem};
 use super::resolve::{self, HardwareRef, ModelRef};
 use super::state::AppState;
 use crate::catalog::Catalog;
-use crate::engine::explain::{Explanation, Warning};
 use crate::engine::training::{
     self, Checkpointing, Method, Optimizer, Precision, Sharding, TrainingEstimate, TrainingInput, TrainingParallelism,
 };
@@ -455,32 +454,10 @@ fn semantic(pointer: String, detail: String) -> ApiError {
     ApiError::Unprocessable { detail, pointer: Some(pointer) }
 }
 
-fn finite(x: f64) -> f64 {
-    if x.is_nan() { 0.0 } else { x.clamp(-f64::MAX, f64::MAX) }
-}
-
 /// Parses, estimates and builds the response.
 #[allow(clippy::too_many_lines)]
 pub fn run(catalog: &Catalog, request: &TrainingRequest, prefix: &str) -> Result<TrainingResponse, ApiError> {
-    let model_ref: ModelRef = serde_json::from_value(request.model.clone())
-        .map_err(|_| ApiError::field(format!("{prefix}/model"), "must be a model id string or a config.json object"))?;
-    let hardware_ref: HardwareRef = match &request.hardware {
-        serde_json::Value::String(id) => HardwareRef::Id(id.clone()),
-        other if !other.is_object() => {
-            return Err(ApiError::field(
-                format!("{prefix}/hardware"),
-                "must be a device id string or a device record object",
-            ));
-        }
-        other => HardwareRef::Inline(Box::new(serde_path_to_error::deserialize(other.clone()).map_err(|e| {
-            ApiError::field(
-                format!("{prefix}/hardware{}", super::problem::to_pointer(&e.path().to_string())),
-                e.into_inner().to_string(),
-            )
-        })?)),
-    };
-    let model = resolve::model(catalog, &model_ref, &format!("{prefix}/model"))?;
-    let device = resolve::hardware(catalog, &hardware_ref, &format!("{prefix}/hardware"))?;
+    let (model, device) = resolve::references(catalog, &request.model, &request.hardware, prefix)?;
     let arch = &model.architecture;
 
     let mut errors = Vec::new();
@@ -771,7 +748,7 @@ pub fn run(catalog: &Catalog, request: &TrainingRequest, prefix: &str) -> Result
             mfu_no_causal_halving: finite(e.mfu_no_causal_halving),
             hfu: finite(e.hfu),
             pipeline_bubble_fraction: finite(e.bubble_fraction),
-            compute_type: format!("{:?}", e.compute_type).to_lowercase(),
+            compute_type: crate::engine::device::compute_name(e.compute_type).to_owned(),
         },
         time: TimeBody {
             step_s: finite(e.step_time.0),
@@ -788,18 +765,8 @@ pub fn run(catalog: &Catalog, request: &TrainingRequest, prefix: &str) -> Result
             largest_model_parameters_within_budget: largest,
             budget_gpu_hours: budget_hours,
         },
-        warnings: e.warnings.into_iter().map(|Warning { code, message }| WarningBody { code, message }).collect(),
-        explain: e
-            .explain
-            .into_iter()
-            .map(|Explanation { rule, formula, inputs, value, unit }| ExplainBody {
-                rule,
-                formula,
-                inputs: inputs.into_iter().map(|(k, v)| (k, finite(v))).collect(),
-                value: finite(value),
-                unit,
-            })
-            .collect(),
+        warnings: e.warnings.into_iter().map(WarningBody::from).collect(),
+        explain: e.explain.into_iter().map(ExplainBody::from).collect(),
         error_band: ErrorBand::unknown(),
     })
 }

@@ -165,7 +165,7 @@ pub struct InferenceEstimate {
 
 /// Parameters used in matrix multiplies per token: active parameters without embedding-table
 /// lookups (a lookup is a copy, not a multiply), plus the LM head's multiply when it is tied.
-fn matmul_params(arch: &Architecture, anatomy: &Anatomy) -> f64 {
+pub(super) fn matmul_params(arch: &Architecture, anatomy: &Anatomy) -> f64 {
     let lookups: Params = anatomy
         .components
         .iter()

@@ -269,18 +269,6 @@ pub struct TrainingEstimate {
     pub explain: Vec<Explanation>,
 }
 
-fn matmul_params(arch: &Architecture, anatomy: &Anatomy) -> f64 {
-    let lookups: f64 = anatomy
-        .components
-        .iter()
-        .filter(|c| matches!(c.name, "embedding.tokens" | "embedding.positions" | "embedding.token_types"))
-        .map(|c| c.total().as_f64())
-        .sum();
-    #[allow(clippy::cast_precision_loss)]
-    let tied_head = if arch.tied_embeddings { (arch.vocab * arch.hidden) as f64 } else { 0.0 };
-    (anatomy.active_per_token.as_f64() - lookups).max(0.0) + tied_head
-}
-
 /// Parameters of LoRA adapters of `rank` on every linear layer (attention and MLP projections):
 /// `rank x (in + out)` per matrix.
 #[allow(clippy::cast_precision_loss)]
@@ -437,7 +425,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     }
 
     // --- FLOPs ----------------------------------------------------------------------------
-    let n = matmul_params(arch, anatomy);
+    let n = super::inference::matmul_params(arch, anatomy);
     // Attention per token over `s` keys, forward and backward (3x forward): QK^T `2 h d_qk` and
     // AV `2 h d_v` FLOPs per key per layer. Standard attention: 12 L h d s.
     let (qk_dim, v_dim) = arch.attention_dims();
