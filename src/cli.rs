@@ -233,6 +233,10 @@ pub struct ServeArgs {
     /// Worker threads (default: one per physical core).
     #[arg(long, env = "HWCOST_WORKERS")]
     pub workers: Option<usize>,
+    /// Enables `POST /v1/host/benchmarks` for clients presenting this bearer token (off when
+    /// unset: a benchmark loads the host for seconds).
+    #[arg(long, env = "HWCOST_BENCHMARK_TOKEN", hide_env_values = true)]
+    pub benchmark_token: Option<String>,
 }
 
 /// Parses the command line and runs it.
@@ -492,6 +496,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         body_limit_bytes: args.body_limit_bytes,
         import_limit_bytes: args.import_limit_bytes,
         workers: args.workers,
+        benchmark_token: args.benchmark_token,
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)?;

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod engine;
 pub mod host;
 pub mod import;
+pub mod plan;
 pub mod report;
 pub mod startup;
 

@@ -16,6 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::extract::{BodyLimit, path_config};
 use crate::api::fallback::{RouteTable, not_found};
+use crate::api::host::BenchmarkGate;
 use crate::api::import::ImportLimit;
 use crate::api::request_id::{RootSpan, assign};
 use crate::api::state::AppState;
@@ -37,6 +38,8 @@ pub struct Settings {
     pub import_limit_bytes: usize,
     /// Worker threads; `None` uses one per physical core.
     pub workers: Option<usize>,
+    /// Bearer token that enables `POST /v1/host/benchmarks`; `None` keeps it disabled.
+    pub benchmark_token: Option<String>,
 }
 
 /// A bound, not yet running server.
@@ -97,7 +100,7 @@ fn metrics(registry: &prometheus::Registry) -> std::io::Result<PrometheusMetrics
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "POST"])
-        .allowed_headers(["content-type", "x-request-id"])
+        .allowed_headers(["content-type", "x-request-id", "authorization"])
         .expose_headers(["x-request-id"])
         .max_age(3600);
     for origin in origins {
@@ -125,8 +128,12 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
             training_skipped: 0,
         }
     });
-    let state =
-        web::Data::new(AppState { catalog: settings.catalog.clone(), registry, validation: Arc::new(validation) });
+    let state = web::Data::new(AppState {
+        catalog: settings.catalog.clone(),
+        registry,
+        validation: Arc::new(validation),
+        benchmarks: Arc::new(BenchmarkGate::new(settings.benchmark_token.clone())),
+    });
     let route_table = web::Data::new(RouteTable::from_spec(&api::openapi(), DOC_ROUTES));
     let body_limit = BodyLimit(settings.body_limit_bytes);
     let import_limit = ImportLimit(settings.import_limit_bytes);

@@ -293,6 +293,7 @@ impl ParsedInference {
             output_tokens: self.output_tokens,
             profile: &self.profile,
             usd_per_device_hour: self.usd_per_device_hour,
+            explain: true,
         }
     }
 }

@@ -50,6 +50,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     components(schemas(problem::Problem, problem::FieldError)),
+    modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "catalog", description = "Hardware devices, models and their parameter anatomy"),
@@ -59,6 +60,17 @@ use utoipa_actix_web::service_config::ServiceConfig;
     )
 )]
 struct ApiDoc;
+
+/// The bearer scheme `POST /v1/host/benchmarks` declares.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, spec: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = spec.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
 
 /// Registers every route. The single declaration of the API surface.
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
@@ -74,6 +86,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(validation::report)
         .service(calibrate::calibrate_handler)
         .service(host::host)
+        .service(host::benchmarks)
         .service(models::parameters)
         .service(models::get);
 }

@@ -119,6 +119,20 @@ pub enum ApiError {
     /// The catalog is not loaded yet.
     #[error("the service is not ready: {0}")]
     NotReady(String),
+    /// The operation exists but this server was started without enabling it.
+    #[error("{0}")]
+    Disabled(String),
+    /// The operation needs a bearer token and the request had none, or the wrong one.
+    #[error("this operation needs the bearer token the server was started with")]
+    Unauthorized,
+    /// A one-at-a-time operation is already running; try again after `retry_after_s`.
+    #[error("{detail}")]
+    Busy {
+        /// What is running.
+        detail: String,
+        /// Seconds after which a retry is likely to succeed.
+        retry_after_s: u32,
+    },
     /// A bug. The detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -161,6 +175,9 @@ impl ApiError {
             Self::UnknownId { .. } => "unknown-id",
             Self::Unprocessable { .. } => "unprocessable",
             Self::NotReady(_) => "not-ready",
+            Self::Disabled(_) => "disabled",
+            Self::Unauthorized => "unauthorized",
+            Self::Busy { .. } => "busy",
             Self::Internal(_) => "internal",
         }
     }
@@ -176,6 +193,9 @@ impl ApiError {
             Self::UnknownId { .. } => "Unknown id",
             Self::Unprocessable { .. } => "Unprocessable content",
             Self::NotReady(_) => "Not ready",
+            Self::Disabled(_) => "Disabled on this server",
+            Self::Unauthorized => "Unauthorized",
+            Self::Busy { .. } => "Busy",
             Self::Internal(_) => "Internal error",
         }
     }
@@ -215,6 +235,9 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Disabled(_) => StatusCode::FORBIDDEN,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -229,6 +252,15 @@ impl ResponseError for ApiError {
             && let Ok(value) = HeaderValue::from_str(&allowed.join(", "))
         {
             response.insert_header((header::ALLOW, value));
+        }
+        match self {
+            Self::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            Self::Busy { retry_after_s, .. } => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_s)));
+            }
+            _ => {}
         }
         // Serialising a struct of strings cannot fail; fall back to a fixed body rather than panic.
         let body = serde_json::to_string(&self.problem())

@@ -13,4 +13,6 @@ pub struct AppState {
     pub registry: prometheus::Registry,
     /// The validation run on this catalog, computed at startup: error bands come from it.
     pub validation: Arc<crate::validation::Report>,
+    /// Who may run host benchmarks, and whether one is running.
+    pub benchmarks: Arc<super::host::BenchmarkGate>,
 }

@@ -24,23 +24,48 @@ pub struct Warning {
     pub message: String,
 }
 
-/// Collects explanations as rules fire, returning each value so formulas read naturally.
-#[derive(Debug, Default)]
-pub struct Trace(pub Vec<Explanation>);
+/// Collects explanations as rules fire, returning each value so formulas read naturally, and
+/// the warnings. A silent trace (`Trace::new(false)`) keeps neither and allocates nothing: the
+/// planner evaluates millions of configurations and only needs the numbers.
+#[derive(Debug)]
+pub struct Trace {
+    explanations: Vec<Explanation>,
+    warnings: Vec<Warning>,
+    detailed: bool,
+}
 
 impl Trace {
+    /// A trace that keeps explanations and warnings when `detailed`.
+    pub fn new(detailed: bool) -> Self {
+        Self { explanations: Vec::new(), warnings: Vec::new(), detailed }
+    }
+
     /// Records `value` under `rule` and returns it.
     pub fn record(
         &mut self,
         rule: &'static str,
         formula: &'static str,
-        inputs: Vec<(&'static str, f64)>,
+        inputs: &[(&'static str, f64)],
         value: f64,
         unit: &'static str,
     ) -> f64 {
         // Non-finite values never leave the engine; a formula that produced one reports zero.
         let value = if value.is_finite() { value } else { 0.0 };
-        self.0.push(Explanation { rule, formula, inputs, value, unit });
+        if self.detailed {
+            self.explanations.push(Explanation { rule, formula, inputs: inputs.to_vec(), value, unit });
+        }
         value
+    }
+
+    /// Adds a warning; the message is only formatted when the trace is detailed.
+    pub fn warn(&mut self, code: &'static str, message: impl FnOnce() -> String) {
+        if self.detailed {
+            self.warnings.push(Warning { code, message: message() });
+        }
+    }
+
+    /// The warnings and explanations collected.
+    pub fn finish(self) -> (Vec<Warning>, Vec<Explanation>) {
+        (self.warnings, self.explanations)
     }
 }

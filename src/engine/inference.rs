@@ -56,6 +56,8 @@ pub struct InferenceInput<'a> {
     pub profile: &'a EngineProfile,
     /// Price of one device-hour, USD, if known.
     pub usd_per_device_hour: Option<f64>,
+    /// Keep explanations and warnings (false: numbers only, no allocation, for sweeps).
+    pub explain: bool,
 }
 
 /// Memory of one device.
@@ -166,15 +168,21 @@ pub struct InferenceEstimate {
 /// Parameters used in matrix multiplies per token: active parameters without embedding-table
 /// lookups (a lookup is a copy, not a multiply), plus the LM head's multiply when it is tied.
 pub(super) fn matmul_params(arch: &Architecture, anatomy: &Anatomy) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let tied_head = if arch.tied_embeddings { (arch.vocab * arch.hidden) as f64 } else { 0.0 };
+    (anatomy.active_per_token.as_f64() - lookup_params(anatomy)).max(0.0) + tied_head
+}
+
+/// Parameters in embedding tables that are only looked up: a forward pass reads one row per
+/// token of them, not the table.
+fn lookup_params(anatomy: &Anatomy) -> f64 {
     let lookups: Params = anatomy
         .components
         .iter()
         .filter(|c| matches!(c.name, "embedding.tokens" | "embedding.positions" | "embedding.token_types"))
         .map(|c| c.total())
         .sum();
-    #[allow(clippy::cast_precision_loss)]
-    let tied_head = if arch.tied_embeddings { (arch.vocab * arch.hidden) as f64 } else { 0.0 };
-    (anatomy.active_per_token.as_f64() - lookups.as_f64()).max(0.0) + tied_head
+    lookups.as_f64()
 }
 
 /// Attention width per layer as it enters the FLOP count: `(heads x (qk dim + v dim)) / 2`, so
@@ -190,8 +198,7 @@ fn attention_width(arch: &Architecture) -> f64 {
 /// Estimates an inference workload. Total: every validated input gives finite, non-negative
 /// numbers.
 pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
-    let mut trace = Trace::default();
-    let mut warnings = Vec::new();
+    let mut trace = Trace::new(input.explain);
     let (arch, anatomy, device, profile, par) =
         (input.arch, input.anatomy, input.device, input.profile, input.parallelism);
     let (tp, pp, ep, dp) = (f64::from(par.tensor), f64::from(par.pipeline), f64::from(par.expert), f64::from(par.data));
@@ -210,24 +217,21 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     let weights = trace.record(
         "memory.weights",
         "(dense parameters / (tensor x pipeline) + routed-expert parameters / (tensor x pipeline x expert)) x bits per weight / 8; embeddings and LM head are vocabulary-parallel",
-        vec![("dense_parameters", dense_params), ("expert_parameters", expert_params), ("bits_per_weight", input.weights.bits.0), ("tensor", tp), ("pipeline", pp), ("expert", ep)],
+        &[("dense_parameters", dense_params), ("expert_parameters", expert_params), ("bits_per_weight", input.weights.bits.0), ("tensor", tp), ("pipeline", pp), ("expert", ep)],
         (dense_params / (tp * pp) + expert_params / (tp * pp * ep)) * weight_bytes,
         "bytes",
     );
     let kv_elements = kv_cache::elements_per_token_per_layer_per_device(arch, par.tensor);
     if arch.mla.is_none() && arch.kv_heads < u64::from(par.tensor) {
-        warnings.push(Warning {
-            code: "kv-heads-replicated",
-            message: format!(
+        trace.warn("kv-heads-replicated", || format!(
                 "{} kv heads over {} tensor-parallel devices: each device keeps one whole kv head (replicated), as vLLM and TensorRT-LLM do",
                 arch.kv_heads, par.tensor
-            ),
-        });
+            ));
     }
     let kv_per_sequence = trace.record(
         "memory.kv_cache_per_sequence",
         "kv elements per token per layer on this device (2 x ceil(kv_heads / tensor) x head_dim, or the MLA latent) x token-layers of the full context (sliding-window layers keep at most the window) / pipeline x bytes per element",
-        vec![("kv_elements_per_token_per_layer", kv_elements), ("context_tokens", context), ("layers", layers), ("pipeline", pp), ("kv_bits", input.kv_cache.bits.0)],
+        &[("kv_elements_per_token_per_layer", kv_elements), ("context_tokens", context), ("layers", layers), ("pipeline", pp), ("kv_bits", input.kv_cache.bits.0)],
         kv_elements * kv_cache::token_layers(arch, context) / pp * kv_bytes,
         "bytes",
     );
@@ -250,7 +254,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     let capacity = trace.record(
         "memory.capacity",
         "device memory x the share the engine may use (unified-memory devices: the share of system memory the OS lets the GPU wire)",
-        vec![("device_memory_bytes", device.memory.0), ("fraction", capacity_fraction)],
+        &[("device_memory_bytes", device.memory.0), ("fraction", capacity_fraction)],
         device.memory.0 * capacity_fraction,
         "bytes",
     );
@@ -264,7 +268,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     let max_batch = trace.record(
         "memory.max_batch_size",
         "(capacity - weights - overhead - activations of one prefill chunk) / (KV cache per sequence / expert ranks + logits per sequence)",
-        vec![("capacity_bytes", capacity), ("weights_bytes", weights), ("overhead_bytes", overhead), ("kv_per_sequence_bytes", kv_per_sequence)],
+        &[("capacity_bytes", capacity), ("weights_bytes", weights), ("overhead_bytes", overhead), ("kv_per_sequence_bytes", kv_per_sequence)],
         max_batch as f64,
         "sequences",
     ) as u64;
@@ -287,22 +291,18 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         0
     };
     if !fits {
-        warnings.push(Warning {
-            code: "does-not-fit",
-            message: format!(
+        trace.warn("does-not-fit", || format!(
                 "needs {:.1} GB per device (weights {:.1} GB, KV cache {:.1} GB, activations {:.1} GB, overhead {:.1} GB) but {:.1} GB is usable; use more devices, a smaller format or a smaller batch",
                 total / 1e9, weights / 1e9, kv_cache / 1e9, activations / 1e9, overhead / 1e9, capacity / 1e9
-            ),
-        });
+            ));
     }
     if input.input_tokens + input.output_tokens > arch.max_context {
-        warnings.push(Warning {
-            code: "context-above-maximum",
-            message: format!(
+        trace.warn("context-above-maximum", || {
+            format!(
                 "{} tokens of context exceed the model's maximum of {}",
                 input.input_tokens + input.output_tokens,
                 arch.max_context
-            ),
+            )
         });
     }
 
@@ -314,22 +314,25 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     let forward_flops_per_token = trace.record(
         "compute.forward_flops_per_token",
         "2 x active parameters in matrix multiplies + 4 x heads x head_dim x token-layers attended (QK^T and AV, 2 FLOPs per multiply-add), at the mean decode context",
-        vec![("matmul_parameters", p_mm), ("attention_width", d_attn), ("mean_context_tokens", mean_context)],
+        &[("matmul_parameters", p_mm), ("attention_width", d_attn), ("mean_context_tokens", mean_context)],
         2.0 * p_mm + attention_per_token(mean_context),
         "FLOPs",
     );
-    // Causal prefill: query i attends to i keys, n^2/2 pairs in all.
+    // Causal prefill: query i attends to i keys, n^2/2 pairs in all. Serving engines project
+    // only the last prompt position onto the vocabulary (the only logits sampled), so the LM
+    // head's multiply counts once per sequence, not once per prompt token.
+    let head = (vocab * hidden).min(p_mm);
     let prefill_flops_per_sequence = trace.record(
         "compute.prefill_flops",
-        "2 x matmul parameters x input tokens + 4 x attention width x token-layers x input / 2 (causal: each query sees half the prompt on average)",
-        vec![("matmul_parameters", p_mm), ("input_tokens", n_in)],
-        2.0 * p_mm * n_in + attention_per_token(n_in) * n_in / 2.0,
+        "2 x (matmul parameters - LM head) x input tokens + 2 x LM head (last position only) + 4 x attention width x token-layers x input / 2 (causal: each query sees half the prompt on average)",
+        &[("matmul_parameters", p_mm), ("lm_head_parameters", head), ("input_tokens", n_in)],
+        2.0 * (p_mm - head) * n_in + 2.0 * head * n_in.min(1.0) + attention_per_token(n_in) * n_in / 2.0,
         "FLOPs",
     );
     let decode_flops = trace.record(
         "compute.decode_flops_per_step",
         "batch x (2 x matmul parameters + attention over the mean context)",
-        vec![("batch", b), ("matmul_parameters", p_mm), ("mean_context_tokens", mean_context)],
+        &[("batch", b), ("matmul_parameters", p_mm), ("mean_context_tokens", mean_context)],
         b * (2.0 * p_mm + attention_per_token(mean_context)),
         "FLOPs",
     );
@@ -341,28 +344,24 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     };
     let compute_type = device.resolve(wanted);
     if compute_type != wanted {
-        warnings.push(Warning {
-            code: "unsupported-format",
-            message: format!(
+        trace.warn("unsupported-format", || format!(
                 "the catalog has no dense {} peak for {} (unsupported, or not yet collected); {} weights are computed as {}",
                 compute_name(wanted),
                 device.id,
                 input.weights.id,
                 compute_name(compute_type)
-            ),
-        });
+            ));
     }
     let peak = device.peak(compute_type).unwrap_or(0.0);
     let (compute_eff, memory_eff) = profile.efficiencies(device.kind, compute_type);
     let bandwidth = BytesPerSecond(device.memory_bandwidth_bytes_per_s * memory_eff);
     let link = link(device, par.tensor.max(par.pipeline));
     if par.tensor > 1 && link.over_pcie {
-        warnings.push(Warning {
-            code: "tensor-parallel-over-pcie",
-            message: format!(
+        trace.warn("tensor-parallel-over-pcie", || {
+            format!(
                 "tensor parallelism over PCIe on {}: every layer waits for two all-reduces over a slow link",
                 device.id
-            ),
+            )
         });
     }
     let collective = |tokens: f64| {
@@ -399,7 +398,10 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     };
 
     // Latency view: one tensor-parallel slice through every stage.
-    let dense_slice = dense_params * weight_bytes / tp;
+    // Streamed per pass: every dense weight except looked-up embedding rows (a tied table is
+    // streamed anyway, as the LM head).
+    let streamed_lookups = if arch.tied_embeddings { 0.0 } else { lookup_params(anatomy) };
+    let dense_slice = (dense_params - streamed_lookups).max(0.0) * weight_bytes / tp;
     let expert_slice = expert_params * weight_bytes / (tp * ep);
     let kv_slice_per_token = kv_elements * kv_bytes;
 
@@ -432,7 +434,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     trace.record(
         "time.prefill",
         "max(prefill FLOPs / (peak x GEMM efficiency), bytes streamed / (bandwidth x memory efficiency)) + tensor-parallel all-reduces + pipeline hand-offs + step overhead",
-        vec![("compute_s", prefill.compute_time.0), ("memory_s", prefill.memory_time.0), ("communication_s", prefill.communication_time.0), ("peak_flops_per_s", peak), ("compute_efficiency", compute_eff)],
+        &[("compute_s", prefill.compute_time.0), ("memory_s", prefill.memory_time.0), ("communication_s", prefill.communication_time.0), ("peak_flops_per_s", peak), ("compute_efficiency", compute_eff)],
         prefill.time.0,
         "s",
     );
@@ -444,7 +446,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         trace.record(
             "moe.experts_touched",
             "expected distinct experts per MoE layer for the batch: E x (1 - (1 - k/E)^batch), uniform routing",
-            vec![("experts", all), ("experts_per_token", m.experts_per_token as f64), ("batch", b)],
+            &[("experts", all), ("experts_per_token", m.experts_per_token as f64), ("batch", b)],
             expected_distinct_experts(m.experts, m.experts_per_token, b),
             "experts",
         ) / all
@@ -457,7 +459,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     trace.record(
         "time.decode_step",
         "max(step FLOPs / (peak x GEMM efficiency at batch rows), (weights + touched experts + KV cache read) / (bandwidth x memory efficiency)) + all-reduces + hand-offs + step overhead + layers x layer overhead",
-        vec![("compute_s", decode.compute_time.0), ("memory_s", decode.memory_time.0), ("communication_s", decode.communication_time.0), ("bytes_per_step", decode_bytes), ("bandwidth_bytes_per_s", bandwidth.0)],
+        &[("compute_s", decode.compute_time.0), ("memory_s", decode.memory_time.0), ("communication_s", decode.communication_time.0), ("bytes_per_step", decode_bytes), ("bandwidth_bytes_per_s", bandwidth.0)],
         decode.time.0,
         "s",
     );
@@ -468,14 +470,14 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     trace.record(
         "latency.ttft",
         "prefill time + per-request overhead of the engine",
-        vec![("prefill_s", prefill.time.0), ("request_overhead_s", profile.request_overhead.0)],
+        &[("prefill_s", prefill.time.0), ("request_overhead_s", profile.request_overhead.0)],
         ttft.0,
         "s",
     );
     trace.record(
         "latency.e2e",
         "time to first token + (output tokens - 1) x time per output token",
-        vec![("ttft_s", ttft.0), ("tpot_s", tpot.0), ("output_tokens", n_out)],
+        &[("ttft_s", ttft.0), ("tpot_s", tpot.0), ("output_tokens", n_out)],
         e2e.0,
         "s",
     );
@@ -483,7 +485,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     let output_tokens_per_s = trace.record(
         "throughput.output",
         "replicas x batch x output tokens / end-to-end time (prefill and decode of one batch, as in-flight batching averages out)",
-        vec![("replicas", dp), ("batch", b), ("output_tokens", n_out), ("e2e_s", e2e.0)],
+        &[("replicas", dp), ("batch", b), ("output_tokens", n_out), ("e2e_s", e2e.0)],
         per_s(dp * b * n_out, e2e),
         "tokens/s",
     );
@@ -497,15 +499,14 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         trace.record(
             "cost.usd_per_hour",
             "devices x price per device-hour",
-            vec![("devices", devices), ("usd_per_device_hour", price)],
+            &[("devices", devices), ("usd_per_device_hour", price)],
             devices * price,
             "USD/h",
         )
     });
     if usd_per_hour.is_none() {
-        warnings.push(Warning {
-            code: "no-price",
-            message: format!("no price for {}; pass overrides.usd_per_device_hour to get costs", device.id),
+        trace.warn("no-price", || {
+            format!("no price for {}; pass overrides.usd_per_device_hour to get costs", device.id)
         });
     }
     let per_million = |rate: f64| usd_per_hour.filter(|_| rate > 0.0).map(|usd| usd / (rate * 3600.0) * 1e6);
@@ -513,18 +514,16 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         trace.record(
             "energy.joules_per_output_token",
             "devices x TDP x power fraction while serving / output tokens per second",
-            vec![("devices", devices), ("tdp_w", tdp), ("power_fraction", profile.power_fraction)],
+            &[("devices", devices), ("tdp_w", tdp), ("power_fraction", profile.power_fraction)],
             devices * tdp * profile.power_fraction / output_tokens_per_s,
             "J/token",
         )
     });
     if device.tdp_w.is_none() {
-        warnings.push(Warning {
-            code: "no-power",
-            message: format!("{} has no published power figure; energy is unavailable", device.id),
-        });
+        trace.warn("no-power", || format!("{} has no published power figure; energy is unavailable", device.id));
     }
 
+    let (warnings, explain) = trace.finish();
     InferenceEstimate {
         batch_size: batch,
         memory: Memory {
@@ -557,6 +556,6 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         usd_per_million_input_tokens: per_million(prefill_tokens_per_s),
         joules_per_output_token,
         warnings,
-        explain: trace.0,
+        explain,
     }
 }

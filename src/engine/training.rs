@@ -288,8 +288,7 @@ pub fn lora_params(arch: &Architecture, rank: u32) -> f64 {
 /// Estimates a training run. Total for validated input.
 #[allow(clippy::too_many_lines)]
 pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
-    let mut trace = Trace::default();
-    let mut warnings = Vec::new();
+    let mut trace = Trace::new(true);
     let (arch, anatomy, device, profile, par) =
         (input.arch, input.anatomy, input.device, input.profile, input.parallelism);
     let (tp, pp, dp, cp) =
@@ -338,7 +337,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let weights = trace.record(
         "memory.weights",
         "dense parameters / (tensor x pipeline) + experts / (tensor x pipeline x expert), x bytes per weight, / their data-parallel group under ZeRO-3 (data ranks for dense, data / expert for experts); plus 16-bit adapters",
-        vec![("dense_parameters_local", dense_local), ("expert_parameters_local", expert_local), ("bytes_per_weight", weight_bytes), ("zero3_shards", shard(Sharding::Zero3))],
+        &[("dense_parameters_local", dense_local), ("expert_parameters_local", expert_local), ("bytes_per_weight", weight_bytes), ("zero3_shards", shard(Sharding::Zero3))],
         weight_bytes * (dense_local / shard(Sharding::Zero3) + expert_local / shard_experts(Sharding::Zero3)) + adapters * 2.0,
         "bytes",
     );
@@ -348,7 +347,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let master_weights = trace.record(
         "memory.master_weights",
         "FP32 master copy of the trained parameters in mixed-precision full training (4 bytes), / data ranks from ZeRO-1; 0 when offloaded to the CPU or when training adapters",
-        vec![("trained_parameters", trained), ("zero1_shards", shard(Sharding::Zero1))],
+        &[("trained_parameters", trained), ("zero1_shards", shard(Sharding::Zero1))],
         if has_master { state(4.0, Sharding::Zero1) * offload } else { 0.0 },
         "bytes",
     );
@@ -356,14 +355,14 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let gradients = trace.record(
         "memory.gradients",
         "trained parameters x gradient bytes (2 in mixed precision, 4 in FP32), / data ranks from ZeRO-2",
-        vec![("trained_parameters", trained), ("bytes", gradient_bytes), ("zero2_shards", shard(Sharding::Zero2))],
+        &[("trained_parameters", trained), ("bytes", gradient_bytes), ("zero2_shards", shard(Sharding::Zero2))],
         state(gradient_bytes, Sharding::Zero2),
         "bytes",
     );
     let optimizer = trace.record(
         "memory.optimizer",
         "trained parameters x optimizer bytes per parameter (AdamW 8, 8-bit AdamW 2, Lion and SGD 4, Adafactor about 0), / data ranks from ZeRO-1; 0 when offloaded",
-        vec![("trained_parameters", trained), ("bytes_per_parameter", optimizer_bytes(input.optimizer)), ("zero1_shards", shard(Sharding::Zero1))],
+        &[("trained_parameters", trained), ("bytes_per_parameter", optimizer_bytes(input.optimizer)), ("zero1_shards", shard(Sharding::Zero1))],
         state(optimizer_bytes(input.optimizer), Sharding::Zero1) * offload,
         "bytes",
     );
@@ -392,7 +391,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let activations = trace.record(
         "memory.activations",
         "Korthikanti et al. 2022: sequence x micro-batch x hidden x (34/t with sequence parallel, 10 + 24/t without, + 5 a s/(h t) for attention scores without flash attention or recompute; 2 with full recompute) per layer, over all layers (1F1B keeps p micro-batches of L/p layers), plus the final layer's output and the logits (engine's bytes per logit x vocabulary / t)",
-        vec![("sequence_tokens", seq), ("micro_batch", b), ("hidden", h), ("bytes_per_layer_factor", per_layer_factor), ("layers", activation_layers)],
+        &[("sequence_tokens", seq), ("micro_batch", b), ("hidden", h), ("bytes_per_layer_factor", per_layer_factor), ("layers", activation_layers)],
         b * activations_per_sequence,
         "bytes",
     );
@@ -400,7 +399,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let overhead = trace.record(
         "memory.overhead",
         "runtime memory (context, communication buffers) + allocator caching as a share of the rest",
-        vec![("runtime_bytes", profile.runtime_overhead.0), ("allocator_share", profile.allocator_overhead)],
+        &[("runtime_bytes", profile.runtime_overhead.0), ("allocator_share", profile.allocator_overhead)],
         profile.runtime_overhead.0 + profile.allocator_overhead * (states + activations),
         "bytes",
     );
@@ -415,13 +414,10 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         0
     };
     if !fits {
-        warnings.push(Warning {
-            code: "does-not-fit",
-            message: format!(
+        trace.warn("does-not-fit", || format!(
                 "needs {:.1} GB per device (weights {:.1}, master {:.1}, gradients {:.1}, optimizer {:.1}, activations {:.1}, overhead {:.1}) but {:.1} GB is usable; shard further (zero3), recompute activations, or use more devices",
                 total / 1e9, weights / 1e9, master_weights / 1e9, gradients / 1e9, optimizer / 1e9, activations / 1e9, overhead / 1e9, capacity / 1e9
-            ),
-        });
+            ));
     }
 
     // --- FLOPs ----------------------------------------------------------------------------
@@ -441,7 +437,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let model_per_token = trace.record(
         "flops.model_per_token",
         "6 x matmul parameters (4 x for adapters on a frozen base) + 3 x layers x sequence x 2 x heads x (qk dim + v dim) / 2 (attention forward and backward, causal halving)",
-        vec![("matmul_parameters", n), ("attention_flops_per_key_per_layer", per_key), ("sequence_length", s)],
+        &[("matmul_parameters", n), ("attention_flops_per_key_per_layer", per_key), ("sequence_length", s)],
         per_token_causal,
         "FLOPs",
     );
@@ -454,7 +450,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let hardware_per_token = trace.record(
         "flops.hardware_per_token",
         "model FLOPs + recomputation (full: one more forward, 2N + attention forward; selective: the attention forward)",
-        vec![("model_flops_per_token", model_per_token), ("recompute_flops_per_token", recompute)],
+        &[("model_flops_per_token", model_per_token), ("recompute_flops_per_token", recompute)],
         model_per_token + recompute,
         "FLOPs",
     );
@@ -468,14 +464,13 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     };
     let compute_type = device.resolve(wanted);
     if compute_type != wanted {
-        warnings.push(Warning {
-            code: "unsupported-precision",
-            message: format!(
+        trace.warn("unsupported-precision", || {
+            format!(
                 "the catalog has no dense {} peak for {} (unsupported, or not yet collected); computed as {}",
                 compute_name(wanted),
                 device.id,
                 compute_name(compute_type)
-            ),
+            )
         });
     }
     let peak = device.peak(compute_type).unwrap_or(0.0);
@@ -484,7 +479,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let efficiency = trace.record(
         "time.compute_efficiency",
         "engine GEMM efficiency x FP8 factor (FP8 runs) x QLoRA factor: the share of dense peak the step's matrix multiplies reach",
-        vec![("engine_efficiency", profile.compute_efficiency), ("fp8_factor", precision_factor), ("qlora_factor", method_factor)],
+        &[("engine_efficiency", profile.compute_efficiency), ("fp8_factor", precision_factor), ("qlora_factor", method_factor)],
         profile.compute_efficiency * precision_factor * method_factor,
         "fraction",
     );
@@ -506,7 +501,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let memory_time = trace.record(
         "time.memory_bound",
         "(tokens per device x layers per stage x hidden (/ tensor with sequence parallel) x elementwise bytes per hidden + trained parameters per shard x 36 bytes) / (bandwidth x memory efficiency)",
-        vec![("elementwise_bytes", elementwise), ("optimizer_bytes", optimizer_step), ("bandwidth_bytes_per_s", device.memory_bandwidth_bytes_per_s), ("memory_efficiency", profile.memory_efficiency)],
+        &[("elementwise_bytes", elementwise), ("optimizer_bytes", optimizer_step), ("bandwidth_bytes_per_s", device.memory_bandwidth_bytes_per_s), ("memory_efficiency", profile.memory_efficiency)],
         (elementwise + optimizer_step) / (device.memory_bandwidth_bytes_per_s * profile.memory_efficiency).max(1.0),
         "s",
     );
@@ -535,7 +530,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let step_time = trace.record(
         "time.step",
         "(hardware FLOPs per step per device / (peak x efficiency) + memory-bound time + tensor-parallel all-reduces) / (1 - pipeline bubble) + exposed data-parallel gradient reduction",
-        vec![("compute_s", compute_time), ("memory_bound_s", memory_time), ("tensor_parallel_s", tp_time), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches)],
+        &[("compute_s", compute_time), ("memory_bound_s", memory_time), ("tensor_parallel_s", tp_time), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches)],
         busy / (1.0 - bubble_fraction).max(1e-3) + dp_time,
         "s",
     );
@@ -548,14 +543,14 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let tokens_per_s_per_device = trace.record(
         "throughput.tokens_per_s_per_device",
         "global batch tokens / step time / devices (or measured MFU x peak / model FLOPs per token when given)",
-        vec![("global_batch_tokens", global_batch), ("step_s", step_time), ("devices", devices)],
+        &[("global_batch_tokens", global_batch), ("step_s", step_time), ("devices", devices)],
         tokens_per_s_per_device,
         "tokens/s",
     );
     let mfu = trace.record(
         "utilization.mfu",
         "model FLOPs per token (causal halving) x tokens/s per device / dense peak of the compute type",
-        vec![
+        &[
             ("model_flops_per_token", model_per_token),
             ("tokens_per_s_per_device", tokens_per_s_per_device),
             ("peak_flops_per_s", peak),
@@ -568,14 +563,14 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let wall = trace.record(
         "time.wall_clock",
         "tokens / (tokens/s per device x devices)",
-        vec![("tokens", input.tokens), ("tokens_per_s_per_device", tokens_per_s_per_device), ("devices", devices)],
+        &[("tokens", input.tokens), ("tokens_per_s_per_device", tokens_per_s_per_device), ("devices", devices)],
         if tokens_per_s_per_device > 0.0 { input.tokens / (tokens_per_s_per_device * devices) } else { 0.0 },
         "s",
     );
     let gpu_hours = trace.record(
         "time.gpu_hours",
         "devices x wall-clock hours",
-        vec![("devices", devices), ("wall_clock_s", wall)],
+        &[("devices", devices), ("wall_clock_s", wall)],
         devices * wall / 3600.0,
         "device-hours",
     );
@@ -583,42 +578,35 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         trace.record(
             "cost.usd",
             "device-hours x price per device-hour",
-            vec![("gpu_hours", gpu_hours), ("usd_per_device_hour", price)],
+            &[("gpu_hours", gpu_hours), ("usd_per_device_hour", price)],
             gpu_hours * price,
             "USD",
         )
     });
     if usd.is_none() {
-        warnings.push(Warning {
-            code: "no-price",
-            message: format!("no price for {}; pass overrides.usd_per_device_hour to get costs", device.id),
+        trace.warn("no-price", || {
+            format!("no price for {}; pass overrides.usd_per_device_hour to get costs", device.id)
         });
     }
     let kwh = device.tdp_w.map(|tdp| {
         trace.record(
             "energy.kwh",
             "devices x TDP x power fraction x wall-clock x PUE / 3.6e6",
-            vec![("devices", devices), ("tdp_w", tdp), ("power_fraction", profile.power_fraction), ("pue", input.pue)],
+            &[("devices", devices), ("tdp_w", tdp), ("power_fraction", profile.power_fraction), ("pue", input.pue)],
             devices * tdp * profile.power_fraction * wall * input.pue / 3.6e6,
             "kWh",
         )
     });
     if s > 0.0 && input.sequence_length > arch.max_context {
-        warnings.push(Warning {
-            code: "context-above-maximum",
-            message: format!(
-                "sequence length {} exceeds the model's maximum of {}",
-                input.sequence_length, arch.max_context
-            ),
+        trace.warn("context-above-maximum", || {
+            format!("sequence length {} exceeds the model's maximum of {}", input.sequence_length, arch.max_context)
         });
     }
     if par.tensor > 1 && link.over_pcie {
-        warnings.push(Warning {
-            code: "tensor-parallel-over-pcie",
-            message: format!("tensor parallelism over PCIe on {}", device.id),
-        });
+        trace.warn("tensor-parallel-over-pcie", || format!("tensor parallelism over PCIe on {}", device.id));
     }
 
+    let (warnings, explain) = trace.finish();
     TrainingEstimate {
         memory: TrainingMemory {
             weights: Bytes(weights),
@@ -648,6 +636,6 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         kwh,
         compute_type,
         warnings,
-        explain: trace.0,
+        explain,
     }
 }

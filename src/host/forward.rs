@@ -29,9 +29,10 @@ pub fn small() -> Shape {
     Shape { layers: 12, hidden: 768, heads: 12, kv_heads: 12, intermediate: 2048, vocab: 32000 }
 }
 
-/// About 10M parameters, for the quick check a test runs.
-pub fn tiny() -> Shape {
-    Shape { layers: 4, hidden: 256, heads: 4, kv_heads: 4, intermediate: 688, vocab: 8000 }
+/// About 35M parameters, for the quick check a test runs: wide enough (512) that its kernels
+/// behave like the full model's rather than being dominated by per-operator dispatch.
+pub fn quick() -> Shape {
+    Shape { layers: 6, hidden: 512, heads: 8, kv_heads: 8, intermediate: 1376, vocab: 16000 }
 }
 
 impl Shape {

@@ -30,6 +30,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         body_limit_bytes: 256 * 1024,
         import_limit_bytes: 64 * 1024 * 1024,
         workers: Some(1),
+        benchmark_token: None,
     };
     adjust(&mut settings);
     let app = Application::build(settings).expect("the app binds a free port");
@@ -57,5 +58,14 @@ impl TestApp {
             .send()
             .await
             .expect("request is sent")
+    }
+}
+
+impl TestApp {
+    /// POSTs `body` as JSON and returns the status and the parsed body.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let response = self.post_raw(path, "application/json", serde_json::to_vec(body).expect("serialisable")).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("body is JSON"))
     }
 }

@@ -6,6 +6,7 @@ mod calibrate;
 mod catalog;
 mod errors;
 mod helpers;
+mod host;
 mod import;
 mod inference;
 mod openapi;

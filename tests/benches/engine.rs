@@ -27,6 +27,7 @@ fn inference(c: &mut Criterion) {
         output_tokens: 256,
         profile,
         usd_per_device_hour: Some(3.0),
+        explain: true,
     };
     c.bench_function("inference_estimate_llama70b_4xh100", |b| b.iter(|| estimate(black_box(&input))));
 }

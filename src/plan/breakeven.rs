@@ -1,0 +1,108 @@
+//! Self-hosting against a hosted API: what a million tokens costs each way, and the monthly
+//! volume at which renting the devices becomes cheaper.
+//!
+//! Self-hosting is a fixed cost (devices rented around the clock) with a capacity; an API is a
+//! price per token. Below the break-even volume the API is cheaper; above it, self-hosting is,
+//! as long as the volume fits the deployment's capacity and the self-hosted cost at full
+//! utilisation is below the API price.
+
+/// Hours in an average month (365.25 x 24 / 12).
+pub const HOURS_PER_MONTH: f64 = 730.5;
+
+/// An API's prices, USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ApiPrice {
+    /// Prompt tokens.
+    pub usd_per_million_input_tokens: f64,
+    /// Generated tokens.
+    pub usd_per_million_output_tokens: f64,
+}
+
+/// The comparison for one deployment and workload.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    /// API cost of one request, USD.
+    pub api_usd_per_request: f64,
+    /// API cost per million output tokens, prompts included, USD.
+    pub api_usd_per_million_output_tokens: f64,
+    /// Self-hosted cost per million output tokens at the planned utilisation, USD.
+    pub self_hosted_usd_per_million_output_tokens: f64,
+    /// Self-hosted cost per million output tokens with the devices fully used, USD.
+    pub self_hosted_floor_usd_per_million_output_tokens: f64,
+    /// Self-hosting's fixed cost per month, USD.
+    pub self_hosted_usd_per_month: f64,
+    /// Output tokens per month the deployment can serve.
+    pub capacity_output_tokens_per_month: f64,
+    /// Output tokens per month above which self-hosting is cheaper; `None` when it never is
+    /// (the API is cheaper even with the devices fully used).
+    pub break_even_output_tokens_per_month: Option<f64>,
+    /// Whether self-hosting is cheaper at the planned volume.
+    pub self_hosting_cheaper: bool,
+}
+
+/// Compares a deployment costing `usd_per_hour`, able to serve `capacity_output_tokens_per_s`,
+/// planned to serve `served_output_tokens_per_s`, with an API, for requests of
+/// `input_tokens` / `output_tokens`. Returns `None` without output tokens or capacity.
+pub fn compare(
+    price: ApiPrice,
+    input_tokens: u64,
+    output_tokens: u64,
+    usd_per_hour: f64,
+    capacity_output_tokens_per_s: f64,
+    served_output_tokens_per_s: f64,
+) -> Option<Comparison> {
+    if output_tokens == 0 || capacity_output_tokens_per_s <= 0.0 || served_output_tokens_per_s <= 0.0 {
+        return None;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let (n_in, n_out) = (input_tokens as f64, output_tokens as f64);
+    let api_usd_per_request =
+        (n_in * price.usd_per_million_input_tokens + n_out * price.usd_per_million_output_tokens) / 1e6;
+    let api_per_output_token = api_usd_per_request / n_out;
+    let per_million = |tokens_per_s: f64| usd_per_hour / (tokens_per_s * 3600.0) * 1e6;
+    let monthly = usd_per_hour * HOURS_PER_MONTH;
+    let capacity_month = capacity_output_tokens_per_s * 3600.0 * HOURS_PER_MONTH;
+    let floor = per_million(capacity_output_tokens_per_s);
+    let break_even =
+        (api_per_output_token > 0.0).then(|| monthly / api_per_output_token).filter(|volume| *volume <= capacity_month);
+    let served_month = served_output_tokens_per_s * 3600.0 * HOURS_PER_MONTH;
+    Some(Comparison {
+        api_usd_per_request,
+        api_usd_per_million_output_tokens: api_per_output_token * 1e6,
+        self_hosted_usd_per_million_output_tokens: per_million(served_output_tokens_per_s),
+        self_hosted_floor_usd_per_million_output_tokens: floor,
+        self_hosted_usd_per_month: monthly,
+        capacity_output_tokens_per_month: capacity_month,
+        break_even_output_tokens_per_month: break_even,
+        self_hosting_cheaper: break_even.is_some_and(|v| served_month >= v),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn break_even_is_fixed_cost_over_api_price_per_token() {
+        // $10/h of devices, 1000 output tokens/s capacity, an API at $1 in / $2 out per million,
+        // requests of 1000 in / 1000 out: $3 per million output tokens from the API.
+        let price = ApiPrice { usd_per_million_input_tokens: 1.0, usd_per_million_output_tokens: 2.0 };
+        let c = compare(price, 1000, 1000, 10.0, 1000.0, 500.0).unwrap();
+        assert!((c.api_usd_per_million_output_tokens - 3.0).abs() < 1e-9);
+        let expected = 10.0 * HOURS_PER_MONTH / 3e-6;
+        assert!((c.break_even_output_tokens_per_month.unwrap() - expected).abs() / expected < 1e-9);
+        // Break-even is 2.44e9 tokens a month; serving 500/s is 1.31e9, below it (the API is
+        // cheaper), and serving 1000/s is 2.63e9, above it.
+        assert!(!c.self_hosting_cheaper);
+        let busy = compare(price, 1000, 1000, 10.0, 1000.0, 1000.0).unwrap();
+        assert!(busy.self_hosting_cheaper);
+    }
+
+    #[test]
+    fn no_break_even_when_the_api_beats_a_full_deployment() {
+        let price = ApiPrice { usd_per_million_input_tokens: 0.1, usd_per_million_output_tokens: 0.2 };
+        let c = compare(price, 100, 100, 10.0, 1000.0, 1000.0).unwrap();
+        assert!(c.break_even_output_tokens_per_month.is_none());
+        assert!(!c.self_hosting_cheaper);
+    }
+}

@@ -1,0 +1,542 @@
+//! The deployment search: every combination of model, device, tensor and pipeline split, weight
+//! format, batch size and engine is estimated, filtered by the requirements, scaled to the
+//! target rate with replicas, and ranked.
+//!
+//! The hot loop evaluates a configuration from its index (a mixed-radix number over the choice
+//! lists), runs the engine without explanations, and folds the result into per-thread
+//! accumulators of bounded size (the best `keep`, the Pareto frontier, the best per device), so
+//! nothing is allocated per configuration and memory does not grow with the search.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::rules::{self, Observed, Requirements, Rule};
+use crate::engine::anatomy::Anatomy;
+use crate::engine::architecture::Architecture;
+use crate::engine::device::Device;
+use crate::engine::format::Format;
+use crate::engine::inference::{Batch, InferenceInput, estimate};
+use crate::engine::parallelism::Parallelism;
+use crate::engine::profile::EngineProfile;
+
+/// A model to place.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelChoice<'a> {
+    /// Shape.
+    pub arch: &'a Architecture,
+    /// Anatomy.
+    pub anatomy: &'a Anatomy,
+}
+
+/// A device kind to place it on.
+#[derive(Debug, Clone, Copy)]
+pub struct HardwareChoice<'a> {
+    /// The device.
+    pub device: &'a Device,
+    /// Price per device-hour, if known.
+    pub usd_per_hour: Option<f64>,
+}
+
+/// A weight format with the KV-cache format used with it.
+#[derive(Debug, Clone, Copy)]
+pub struct FormatChoice<'a> {
+    /// Weights.
+    pub weights: &'a Format,
+    /// KV cache.
+    pub kv_cache: &'a Format,
+}
+
+/// The choice lists; the search is their product.
+#[derive(Debug, Clone)]
+pub struct Space<'a> {
+    /// Models.
+    pub models: Vec<ModelChoice<'a>>,
+    /// Device kinds.
+    pub hardware: Vec<HardwareChoice<'a>>,
+    /// Tensor-parallel degrees.
+    pub tensor: Vec<u32>,
+    /// Pipeline-parallel degrees.
+    pub pipeline: Vec<u32>,
+    /// Formats.
+    pub formats: Vec<FormatChoice<'a>>,
+    /// Sequences per replica.
+    pub batch_sizes: Vec<u64>,
+    /// Engines.
+    pub engines: Vec<&'a EngineProfile>,
+}
+
+impl Space<'_> {
+    /// Configurations in the space.
+    pub fn size(&self) -> u128 {
+        [
+            self.models.len(),
+            self.hardware.len(),
+            self.tensor.len(),
+            self.pipeline.len(),
+            self.formats.len(),
+            self.batch_sizes.len(),
+            self.engines.len(),
+        ]
+        .iter()
+        .map(|&n| n as u128)
+        .product()
+    }
+
+    /// The choice indices of configuration `index` (batch varies fastest).
+    fn decode(&self, mut index: usize) -> Choice {
+        let mut next = |n: usize| {
+            let i = index % n.max(1);
+            index /= n.max(1);
+            i
+        };
+        let batch = next(self.batch_sizes.len());
+        let format = next(self.formats.len());
+        let pipeline = next(self.pipeline.len());
+        let tensor = next(self.tensor.len());
+        let engine = next(self.engines.len());
+        let hardware = next(self.hardware.len());
+        let model = next(self.models.len());
+        Choice { model, hardware, tensor, pipeline, format, batch, engine }
+    }
+}
+
+/// Indices into the choice lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choice {
+    /// Into `models`.
+    pub model: usize,
+    /// Into `hardware`.
+    pub hardware: usize,
+    /// Into `tensor`.
+    pub tensor: usize,
+    /// Into `pipeline`.
+    pub pipeline: usize,
+    /// Into `formats`.
+    pub format: usize,
+    /// Into `batch_sizes`.
+    pub batch: usize,
+    /// Into `engines`.
+    pub engine: usize,
+}
+
+/// The traffic to serve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Workload {
+    /// Prompt tokens per request.
+    pub input_tokens: u64,
+    /// Output tokens per request.
+    pub output_tokens: u64,
+    /// Target requests per second, if any: replicas are added to reach it.
+    pub requests_per_s: Option<f64>,
+    /// Target concurrent requests, if any: replicas are added to hold them.
+    pub concurrency: Option<u64>,
+}
+
+/// What to rank feasible configurations by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// USD per million output tokens at the planned utilisation (lowest first).
+    UsdPerMillionTokens,
+    /// USD per hour for the whole deployment.
+    UsdPerHour,
+    /// End-to-end latency of one request.
+    Latency,
+    /// Time to first token.
+    Ttft,
+    /// Time per output token.
+    Tpot,
+    /// Fewest devices.
+    Devices,
+    /// Largest batch per replica (with a TPOT limit: the largest batch under it).
+    BatchSize,
+    /// Longest context that fits.
+    Context,
+    /// Most bits per weight (the most faithful format that fits).
+    Quality,
+}
+
+/// One feasible configuration, scaled to the workload.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// Its choices.
+    pub choice: Choice,
+    /// Replicas needed for the target rate or concurrency (1 without a target).
+    pub replicas: u64,
+    /// Devices in all.
+    pub devices: u64,
+    /// Time to first token, s.
+    pub ttft_s: f64,
+    /// Time per output token, s.
+    pub tpot_s: f64,
+    /// One request, s.
+    pub e2e_s: f64,
+    /// Output tokens per second all replicas can deliver.
+    pub capacity_output_tokens_per_s: f64,
+    /// Share of that capacity the target uses (1 without a target).
+    pub utilisation: f64,
+    /// USD per hour, all devices.
+    pub usd_per_hour: Option<f64>,
+    /// USD per million output tokens at the planned utilisation.
+    pub usd_per_million_output_tokens: Option<f64>,
+    /// Longest context that fits in memory at this batch.
+    pub max_context_tokens: u64,
+    /// Memory per device, bytes.
+    pub memory_bytes: f64,
+    /// Bits per weight of the format.
+    pub bits_per_weight: f64,
+    /// Whether the format is computed natively.
+    pub native_format: bool,
+}
+
+impl Candidate {
+    /// The value minimised by `objective`.
+    fn key(&self, objective: Objective, space: &Space<'_>) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        match objective {
+            Objective::UsdPerMillionTokens => self.usd_per_million_output_tokens.unwrap_or(f64::MAX),
+            Objective::UsdPerHour => self.usd_per_hour.unwrap_or(f64::MAX),
+            Objective::Latency => self.e2e_s,
+            Objective::Ttft => self.ttft_s,
+            Objective::Tpot => self.tpot_s,
+            Objective::Devices => self.devices as f64,
+            Objective::BatchSize => -(space.batch_sizes[self.choice.batch] as f64),
+            Objective::Context => -(self.max_context_tokens as f64),
+            Objective::Quality => -self.bits_per_weight,
+        }
+    }
+
+    /// Whether `self` ranks before `other`: the objective, then cost, devices and latency.
+    fn better(&self, other: &Self, objective: Objective, space: &Space<'_>) -> bool {
+        let a = (
+            self.key(objective, space),
+            self.usd_per_million_output_tokens.unwrap_or(f64::MAX),
+            self.devices,
+            self.e2e_s,
+        );
+        let b = (
+            other.key(objective, space),
+            other.usd_per_million_output_tokens.unwrap_or(f64::MAX),
+            other.devices,
+            other.e2e_s,
+        );
+        a.partial_cmp(&b) == Some(std::cmp::Ordering::Less)
+    }
+
+    /// Cost and latency for the frontier: the cost objective, or USD per hour without prices
+    /// per token.
+    fn cost(&self) -> f64 {
+        self.usd_per_million_output_tokens.or(self.usd_per_hour).unwrap_or(f64::MAX)
+    }
+
+    fn dominates(&self, other: &Self) -> bool {
+        self.cost() <= other.cost()
+            && self.e2e_s <= other.e2e_s
+            && (self.cost() < other.cost() || self.e2e_s < other.e2e_s)
+    }
+}
+
+/// Why configurations were rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rejection {
+    /// The split does not suit the model (tensor degree not dividing the heads, more stages
+    /// than layers) or exceeds the devices allowed per replica.
+    InvalidLayout,
+    /// The target needs more replicas than the search allows.
+    TooManyReplicas,
+    /// A requirement is not met.
+    Rule(Rule),
+}
+
+impl Rejection {
+    /// Stable machine name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidLayout => "invalid_layout",
+            Self::TooManyReplicas => "too_many_replicas",
+            Self::Rule(rule) => rule.as_str(),
+        }
+    }
+}
+
+/// Every rejection reason, in a fixed order (the counters' index).
+const REJECTIONS: [Rejection; 16] = [
+    Rejection::InvalidLayout,
+    Rejection::TooManyReplicas,
+    Rejection::Rule(Rule::Fits),
+    Rejection::Rule(Rule::Ttft),
+    Rejection::Rule(Rule::Tpot),
+    Rejection::Rule(Rule::OutputThroughput),
+    Rejection::Rule(Rule::RequestRate),
+    Rejection::Rule(Rule::CostPerMillionTokens),
+    Rejection::Rule(Rule::CostPerHour),
+    Rejection::Rule(Rule::Context),
+    Rejection::Rule(Rule::ModelContext),
+    Rejection::Rule(Rule::Devices),
+    Rejection::Rule(Rule::Parallelism),
+    Rejection::Rule(Rule::Format),
+    Rejection::Rule(Rule::Deadline),
+    Rejection::Rule(Rule::Budget),
+];
+
+fn slot(r: Rejection) -> usize {
+    REJECTIONS.iter().position(|x| *x == r).unwrap_or(0)
+}
+
+/// Search limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Devices one replica may use (tensor x pipeline).
+    pub max_devices_per_replica: u64,
+    /// Replicas the target may need.
+    pub max_replicas: u64,
+    /// Ranked configurations to return.
+    pub keep: usize,
+    /// Stop starting new work after this instant.
+    pub deadline: Option<Instant>,
+}
+
+/// The search's answer.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Configurations evaluated.
+    pub evaluated: u64,
+    /// Feasible configurations found.
+    pub feasible: u64,
+    /// The best `keep`, best first.
+    pub ranked: Vec<Candidate>,
+    /// Non-dominated configurations on cost and latency, cheapest first.
+    pub pareto: Vec<Candidate>,
+    /// The best configuration of each device kind that has one, best first.
+    pub best_per_hardware: Vec<Candidate>,
+    /// Rejections by reason (reasons with none omitted).
+    pub rejected: Vec<(Rejection, u64)>,
+    /// False when the deadline stopped the search early.
+    pub complete: bool,
+}
+
+/// Evaluates one configuration.
+pub fn evaluate(
+    space: &Space<'_>,
+    workload: &Workload,
+    req: &Requirements,
+    limits: &Limits,
+    choice: Choice,
+) -> Result<Candidate, Rejection> {
+    let model = space.models[choice.model];
+    let hardware = space.hardware[choice.hardware];
+    let (tensor, pipeline) = (space.tensor[choice.tensor], space.pipeline[choice.pipeline]);
+    let format = space.formats[choice.format];
+    let batch = space.batch_sizes[choice.batch];
+    let profile = space.engines[choice.engine];
+    let per_replica = u64::from(tensor) * u64::from(pipeline);
+    if !model.arch.heads.is_multiple_of(u64::from(tensor))
+        || pipeline > model.arch.layers
+        || per_replica > limits.max_devices_per_replica
+    {
+        return Err(Rejection::InvalidLayout);
+    }
+    let parallelism = Parallelism { tensor, pipeline, expert: 1, data: 1 };
+    let e = estimate(&InferenceInput {
+        arch: model.arch,
+        anatomy: model.anatomy,
+        device: hardware.device,
+        parallelism,
+        weights: format.weights,
+        kv_cache: format.kv_cache,
+        batch: Batch::Fixed(batch),
+        input_tokens: workload.input_tokens,
+        output_tokens: workload.output_tokens,
+        profile,
+        usd_per_device_hour: hardware.usd_per_hour,
+        explain: false,
+    });
+    let replica_tokens_per_s = e.output_tokens_per_s;
+    #[allow(clippy::cast_precision_loss)]
+    let out = workload.output_tokens.max(1) as f64;
+    let target_tokens_per_s = workload.requests_per_s.map(|r| r * out);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let for_rate = target_tokens_per_s
+        .filter(|_| replica_tokens_per_s > 0.0)
+        .map_or(1.0, |t| (t / replica_tokens_per_s).ceil().max(1.0));
+    #[allow(clippy::cast_precision_loss)]
+    let for_concurrency = workload.concurrency.map_or(1.0, |c| (c as f64 / batch as f64).ceil().max(1.0));
+    let replicas_f = for_rate.max(for_concurrency);
+    #[allow(clippy::cast_precision_loss)]
+    if !replicas_f.is_finite() || replicas_f > limits.max_replicas as f64 {
+        return Err(Rejection::TooManyReplicas);
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let replicas = replicas_f as u64;
+    let devices = replicas * per_replica;
+    #[allow(clippy::cast_precision_loss)]
+    let capacity = replica_tokens_per_s * replicas as f64;
+    let served = target_tokens_per_s.unwrap_or(capacity).min(capacity);
+    let utilisation = if capacity > 0.0 { served / capacity } else { 0.0 };
+    #[allow(clippy::cast_precision_loss)]
+    let usd_per_hour = e.usd_per_hour.map(|per_replica_usd| per_replica_usd * replicas as f64);
+    let usd_per_million = usd_per_hour.filter(|_| served > 0.0).map(|usd| usd / (served * 3600.0) * 1e6);
+    let observed = Observed {
+        memory_bytes: e.memory.per_device.total.0,
+        capacity_bytes: e.memory.capacity.0,
+        ttft_s: Some(e.ttft.0),
+        tpot_s: Some(e.tpot.0),
+        output_tokens_per_s: Some(capacity),
+        requests_per_s: Some(capacity / out),
+        usd_per_million_output_tokens: usd_per_million,
+        usd_per_hour,
+        context_tokens: workload.input_tokens + workload.output_tokens,
+        max_context_in_memory: e.memory.max_context_tokens,
+        model_max_context: model.arch.max_context,
+        devices,
+        native_format: e.compute_type == format.weights.compute,
+        tensor_parallel_over_pcie: false,
+        days: None,
+        total_usd: None,
+    };
+    rules::admits(req, &observed).map_err(Rejection::Rule)?;
+    Ok(Candidate {
+        choice,
+        replicas,
+        devices,
+        ttft_s: e.ttft.0,
+        tpot_s: e.tpot.0,
+        e2e_s: e.e2e.0,
+        capacity_output_tokens_per_s: capacity,
+        utilisation,
+        usd_per_hour,
+        usd_per_million_output_tokens: usd_per_million,
+        max_context_tokens: e.memory.max_context_tokens,
+        memory_bytes: e.memory.per_device.total.0,
+        bits_per_weight: format.weights.bits.0,
+        native_format: observed.native_format,
+    })
+}
+
+/// Per-thread results, bounded in size.
+#[derive(Debug, Clone)]
+struct Accumulator {
+    evaluated: u64,
+    feasible: u64,
+    rejected: [u64; REJECTIONS.len()],
+    ranked: Vec<Candidate>,
+    pareto: Vec<Candidate>,
+    per_hardware: Vec<Option<Candidate>>,
+    stopped: bool,
+}
+
+impl Accumulator {
+    fn new(hardware: usize, keep: usize) -> Self {
+        Self {
+            evaluated: 0,
+            feasible: 0,
+            rejected: [0; REJECTIONS.len()],
+            ranked: Vec::with_capacity(keep + 1),
+            pareto: Vec::new(),
+            per_hardware: vec![None; hardware],
+            stopped: false,
+        }
+    }
+
+    fn add(&mut self, c: Candidate, objective: Objective, space: &Space<'_>, keep: usize) {
+        self.feasible += 1;
+        // Ranked: a sorted vector of at most `keep`.
+        let ranked_already = self.ranked.iter().any(|r| r.choice == c.choice);
+        if !ranked_already
+            && (self.ranked.len() < keep || self.ranked.last().is_some_and(|worst| c.better(worst, objective, space)))
+        {
+            let at = self.ranked.iter().position(|r| c.better(r, objective, space)).unwrap_or(self.ranked.len());
+            self.ranked.insert(at, c);
+            self.ranked.truncate(keep);
+        }
+        // Pareto: keep if nothing dominates it, drop what it dominates.
+        if !self.pareto.iter().any(|p| p.dominates(&c) || (p.cost() == c.cost() && p.e2e_s == c.e2e_s)) {
+            self.pareto.retain(|p| !c.dominates(p));
+            self.pareto.push(c);
+        }
+        let slot = &mut self.per_hardware[c.choice.hardware];
+        if slot.is_none_or(|best| c.better(&best, objective, space)) {
+            *slot = Some(c);
+        }
+    }
+
+    fn merge(mut self, other: Self, objective: Objective, space: &Space<'_>, keep: usize) -> Self {
+        self.evaluated += other.evaluated;
+        self.stopped |= other.stopped;
+        for (a, b) in self.rejected.iter_mut().zip(other.rejected) {
+            *a += b;
+        }
+        let feasible = self.feasible + other.feasible;
+        for c in other.ranked.into_iter().chain(other.pareto) {
+            self.add(c, objective, space, keep);
+        }
+        for (i, c) in other.per_hardware.into_iter().enumerate() {
+            if let Some(c) = c
+                && self.per_hardware[i].is_none_or(|best| c.better(&best, objective, space))
+            {
+                self.per_hardware[i] = Some(c);
+            }
+        }
+        self.feasible = feasible;
+        self
+    }
+}
+
+/// Configurations per unit of parallel work; the deadline is checked between units.
+const CHUNK: usize = 4096;
+
+/// Searches `space` in parallel. The caller bounds `space.size()`.
+pub fn search(
+    space: &Space<'_>,
+    workload: &Workload,
+    req: &Requirements,
+    objective: Objective,
+    limits: &Limits,
+) -> Outcome {
+    let size = usize::try_from(space.size()).unwrap_or(usize::MAX);
+    let keep = limits.keep.max(1);
+    let hardware = space.hardware.len();
+    let chunks = size.div_ceil(CHUNK);
+    let total = (0..chunks)
+        .into_par_iter()
+        .fold(
+            || Accumulator::new(hardware, keep),
+            |mut acc, chunk| {
+                if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+                    acc.stopped = true;
+                    return acc;
+                }
+                let end = ((chunk + 1) * CHUNK).min(size);
+                for index in chunk * CHUNK..end {
+                    acc.evaluated += 1;
+                    match evaluate(space, workload, req, limits, space.decode(index)) {
+                        Ok(c) => acc.add(c, objective, space, keep),
+                        Err(r) => acc.rejected[slot(r)] += 1,
+                    }
+                }
+                acc
+            },
+        )
+        .reduce(|| Accumulator::new(hardware, keep), |a, b| a.merge(b, objective, space, keep));
+    let mut pareto = total.pareto;
+    pareto.sort_by(|a, b| a.cost().total_cmp(&b.cost()).then(a.e2e_s.total_cmp(&b.e2e_s)));
+    let mut best_per_hardware: Vec<Candidate> = total.per_hardware.into_iter().flatten().collect();
+    best_per_hardware.sort_by(|a, b| {
+        if a.better(b, objective, space) {
+            std::cmp::Ordering::Less
+        } else if b.better(a, objective, space) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    Outcome {
+        evaluated: total.evaluated,
+        feasible: total.feasible,
+        ranked: total.ranked,
+        pareto,
+        best_per_hardware,
+        rejected: REJECTIONS.iter().zip(total.rejected).filter(|(_, n)| *n > 0).map(|(r, n)| (*r, n)).collect(),
+        complete: !total.stopped,
+    }
+}
