@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const EMBEDDED: &[&str] = &["hardware", "models", "engines", "formats.toml"];
+const EMBEDDED: &[&str] = &["hardware", "models", "engines", "formats.toml", "api_prices.toml"];
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

@@ -1,5 +1,5 @@
-//! The command line: `hwcost serve` (the default), `hwcost openapi`, `hwcost estimate` and
-//! `hwcost validate`.
+//! The command line: `hwcost serve` (the default), `hwcost openapi`, `hwcost estimate`,
+//! `hwcost validate`, `hwcost host`, `hwcost bench`, `hwcost check` and `hwcost plan`.
 //!
 //! Flags mirror environment variables (`HWCOST_ADDR`, ...), so the same settings work in a
 //! shell and in a container. This module parses arguments and wires adapters together; it holds
@@ -45,6 +45,40 @@ pub enum Command {
     /// Measure this machine (GEMM, memory bandwidth, a real forward pass with the
     /// `transformer-bench` feature) and compare hwcost's prediction of the forward pass.
     Bench(BenchArgs),
+    /// Check a deployment plan (JSON or TOML, as for `POST /v1/check`) against its requirements.
+    /// Exit 0 when it passes, 1 when a rule fails, 2 when the plan is invalid.
+    Check(CheckArgs),
+    /// Search deployments for a workload (JSON or TOML, as for `POST /v1/plan`) and rank them.
+    Plan(PlanArgs),
+}
+
+/// Flags of `hwcost plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// The planning request (`.json` or `.toml`), or `-` for standard input.
+    pub request: PathBuf,
+    /// Print the whole answer as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Load the catalog from this directory instead of the embedded copy.
+    #[arg(long, env = "HWCOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Flags of `hwcost check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The plan file (`.json` or `.toml`), or `-` for standard input.
+    pub plan: PathBuf,
+    /// Print the whole answer as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Treat `at_risk` (within the estimate's measured error of a limit) as a failure.
+    #[arg(long)]
+    pub strict: bool,
+    /// Load the catalog from this directory instead of the embedded copy.
+    #[arg(long, env = "HWCOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Flags of `hwcost bench`.
@@ -237,6 +271,12 @@ pub struct ServeArgs {
     /// unset: a benchmark loads the host for seconds).
     #[arg(long, env = "HWCOST_BENCHMARK_TOKEN", hide_env_values = true)]
     pub benchmark_token: Option<String>,
+    /// Most configurations one `POST /v1/plan` may search; larger search spaces get a 422.
+    #[arg(long, env = "HWCOST_PLAN_MAX_CONFIGURATIONS", default_value_t = 2_000_000)]
+    pub plan_max_configurations: u64,
+    /// Most items in one `POST /v1/estimate/batch`.
+    #[arg(long, env = "HWCOST_BATCH_MAX_ITEMS", default_value_t = 1000)]
+    pub batch_max_items: usize,
 }
 
 /// Parses the command line and runs it.
@@ -252,6 +292,8 @@ pub fn run() -> ExitCode {
         Some(Command::Estimate(EstimateCommand::Training(args))) => estimate_training(&args),
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Bench(args)) => bench(&args),
+        Some(Command::Check(args)) => check(&args),
+        Some(Command::Plan(args)) => plan(&args),
         Some(Command::Host) => match catalog_or_exit(None) {
             Ok(catalog) => {
                 println!("{}", serde_json::to_string_pretty(&crate::host::describe(&catalog)).unwrap_or_default());
@@ -409,6 +451,76 @@ fn estimate_inference(args: &InferenceArgs) -> ExitCode {
     finish(outcome, args.json, crate::report::inference_table)
 }
 
+/// Reads a plan file as JSON or TOML (by extension; standard input may be either).
+fn read_plan(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let text = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| format!("reading standard input: {e}"))?;
+        text
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?
+    };
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    let as_toml =
+        || toml::from_str::<serde_json::Value>(&text).map_err(|e| format!("{} is not valid TOML: {e}", path.display()));
+    let as_json = || {
+        serde_json::from_str::<serde_json::Value>(&text)
+            .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
+    };
+    match extension {
+        "toml" => as_toml(),
+        "json" => as_json(),
+        _ => as_json().or_else(|json_error| as_toml().map_err(|toml_error| format!("{json_error}; {toml_error}"))),
+    }
+}
+
+/// Deserialises a document read by [`read_plan`], with JSON-pointer errors.
+fn document<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, crate::api::problem::ApiError> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(crate::api::problem::from_json_error)
+}
+
+fn plan(args: &PlanArgs) -> ExitCode {
+    let catalog = match catalog_or_exit(args.data_dir.as_ref()) {
+        Ok(catalog) => catalog,
+        Err(code) => return code,
+    };
+    let request = match read_plan(&args.request) {
+        Ok(request) => request,
+        Err(message) => {
+            eprintln!("hwcost: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let state = crate::api::state::AppState::new(Arc::new(catalog), None);
+    let outcome = document::<crate::api::plan::PlanRequest>(request).and_then(|r| crate::api::plan::plan(&state, &r));
+    finish(outcome, args.json, crate::report::plan_table)
+}
+
+fn check(args: &CheckArgs) -> ExitCode {
+    let catalog = match catalog_or_exit(args.data_dir.as_ref()) {
+        Ok(catalog) => catalog,
+        Err(code) => return code,
+    };
+    let plan = match read_plan(&args.plan) {
+        Ok(plan) => plan,
+        Err(message) => {
+            eprintln!("hwcost: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let state = crate::api::state::AppState::new(Arc::new(catalog), None);
+    let outcome = document::<crate::api::check::CheckRequest>(plan)
+        .and_then(|request| crate::api::check::check(&state, &request));
+    let verdict = outcome.as_ref().map(|r| r.verdict).unwrap_or_default();
+    let code = finish(outcome, args.json, crate::report::check_table);
+    match verdict {
+        "fail" => ExitCode::from(1),
+        "at_risk" if args.strict => ExitCode::from(1),
+        _ => code,
+    }
+}
+
 fn validate(args: &ValidateArgs) -> ExitCode {
     let report =
         load_catalog(args.data_dir.as_ref()).map_err(|e| e.to_string()).and_then(|c| crate::validation::run(&c));
@@ -497,6 +609,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         import_limit_bytes: args.import_limit_bytes,
         workers: args.workers,
         benchmark_token: args.benchmark_token,
+        plan_max_configurations: args.plan_max_configurations,
+        batch_max_items: args.batch_max_items,
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)?;

@@ -192,3 +192,97 @@ pub fn bench_table(r: &crate::host::calibration::BenchReport) -> String {
     }
     out
 }
+
+/// A number with as many decimals as its size deserves.
+fn significant(v: f64) -> String {
+    match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 1.0 => format!("{v:.2}"),
+        _ => format!("{v:.4}"),
+    }
+}
+
+/// A capacity check: one row per rule (status, value, limit, margin), then the verdict.
+pub fn check_table(r: &crate::api::check::CheckResponse) -> String {
+    let subject = match (&r.inference, &r.training) {
+        (Some(i), _) => format!("{} on {} x {} ({}, {})", i.model, i.devices, i.hardware, i.weights, i.engine),
+        (_, Some(t)) => format!("training {} on {} x {} ({})", t.model, t.devices, t.hardware, t.engine),
+        _ => "plan".to_owned(),
+    };
+    let mut out = format!("{subject}\n\n");
+    let rule_width = r.rules.iter().map(|x| x.rule.len()).max().unwrap_or(4).max(4);
+    out.push_str(&format!(
+        "{:<rule_width$}  {:<7}  {:>12}  {:>12}  {:>8}  {}\n",
+        "rule", "status", "value", "limit", "margin", "unit"
+    ));
+    for rule in &r.rules {
+        out.push_str(&format!(
+            "{:<rule_width$}  {:<7}  {:>12}  {:>12}  {:>7.1}%  {}\n",
+            rule.rule,
+            rule.status,
+            significant(rule.value),
+            significant(rule.limit),
+            rule.margin * 100.0,
+            rule.unit
+        ));
+    }
+    out.push('\n');
+    for rule in r.rules.iter().filter(|x| x.status != "pass") {
+        out.push_str(&format!("{} [{}]: {}\n", rule.status, rule.rule, rule.message));
+    }
+    out.push_str(&format!("verdict: {} ({})\n", r.verdict.to_uppercase(), r.summary));
+    out
+}
+
+fn optional_money(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".to_owned(), |v| format!("${v:.3}"))
+}
+
+/// A plan: the ranked configurations, rejections, the API comparison and the notes.
+pub fn plan_table(r: &crate::api::plan::PlanResponse) -> String {
+    let mut out = format!(
+        "{} configurations evaluated{}, {} feasible, in {:.1} ms\n\n",
+        r.evaluated,
+        if r.complete { "" } else { " (stopped by the deadline)" },
+        r.feasible,
+        r.elapsed_ms
+    );
+    out.push_str(&format!(
+        "{:>3}  {:<34} {:>4} {:>8} {:<7} {:>6} {:>9} {:>9} {:>10} {:>12}\n",
+        "#", "hardware", "tp", "replicas", "weights", "batch", "ttft ms", "tpot ms", "USD/h", "USD/M tokens"
+    ));
+    for (i, c) in r.ranked.iter().enumerate() {
+        out.push_str(&format!(
+            "{:>3}  {:<34} {:>4} {:>8} {:<7} {:>6} {:>9.0} {:>9.1} {:>10} {:>12}\n",
+            i + 1,
+            format!("{} x {}", c.devices, c.hardware),
+            c.tensor,
+            c.replicas,
+            c.weights,
+            c.batch_size,
+            c.ttft_ms,
+            c.tpot_ms,
+            optional_money(c.usd_per_hour),
+            optional_money(c.usd_per_million_output_tokens)
+        ));
+    }
+    if !r.rejected.is_empty() {
+        let reasons: Vec<String> = r.rejected.iter().map(|x| format!("{} {}", x.count, x.reason)).collect();
+        out.push_str(&format!("\nrejected: {}\n", reasons.join(", ")));
+    }
+    for c in &r.api_comparison {
+        out.push_str(&format!(
+            "\nvs {}: API ${:.3} per million output tokens, self-hosted ${:.3} at this load (${:.3} fully used); break-even {}\n",
+            c.api,
+            c.api_usd_per_million_output_tokens,
+            c.self_hosted_usd_per_million_output_tokens,
+            c.self_hosted_floor_usd_per_million_output_tokens,
+            c.break_even_output_tokens_per_month
+                .map_or_else(|| "never (the API is cheaper even at full load)".to_owned(), |v| format!("{v:.3e} output tokens per month"))
+        ));
+    }
+    for note in &r.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}

@@ -16,7 +16,6 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::extract::{BodyLimit, path_config};
 use crate::api::fallback::{RouteTable, not_found};
-use crate::api::host::BenchmarkGate;
 use crate::api::import::ImportLimit;
 use crate::api::request_id::{RootSpan, assign};
 use crate::api::state::AppState;
@@ -40,6 +39,10 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Bearer token that enables `POST /v1/host/benchmarks`; `None` keeps it disabled.
     pub benchmark_token: Option<String>,
+    /// Most configurations one `POST /v1/plan` may search (larger spaces are a 422).
+    pub plan_max_configurations: u64,
+    /// Most items in one `POST /v1/estimate/batch`.
+    pub batch_max_items: usize,
 }
 
 /// A bound, not yet running server.
@@ -115,25 +118,11 @@ async fn docs_redirect() -> actix_web::HttpResponse {
 }
 
 fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
-    let registry = prometheus::Registry::new();
-    let prometheus = metrics(&registry)?;
-    // The validation report is a pure function of the catalog; a catalog whose validation data
-    // cannot be parsed still serves, with unknown error bands.
-    let validation = crate::validation::run(&settings.catalog).unwrap_or_else(|error| {
-        tracing::warn!(%error, "validation data could not be run; error bands will be unknown");
-        crate::validation::Report {
-            families: Vec::new(),
-            points: Vec::new(),
-            inference_skipped: 0,
-            training_skipped: 0,
-        }
-    });
-    let state = web::Data::new(AppState {
-        catalog: settings.catalog.clone(),
-        registry,
-        validation: Arc::new(validation),
-        benchmarks: Arc::new(BenchmarkGate::new(settings.benchmark_token.clone())),
-    });
+    let mut state = AppState::new(settings.catalog.clone(), settings.benchmark_token.clone());
+    state.plan_max_configurations = settings.plan_max_configurations;
+    state.batch_max_items = settings.batch_max_items;
+    let prometheus = metrics(&state.registry)?;
+    let state = web::Data::new(state);
     let route_table = web::Data::new(RouteTable::from_spec(&api::openapi(), DOC_ROUTES));
     let body_limit = BodyLimit(settings.body_limit_bytes);
     let import_limit = ImportLimit(settings.import_limit_bytes);

@@ -9,11 +9,37 @@ use serde::de::{DeserializeOwned, Error};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+/// Marks the path inside a nested object at the start of an error message: the nested value is
+/// deserialised on its own, so serde's path tracking stops at the object. The marker carries the
+/// inner path out; [`split_nested`] (used by the API's error mapping) joins it to the outer one.
+const NESTED: char = '\u{1}';
+
 fn from_object<T: DeserializeOwned, E: Error>(value: Value) -> Result<T, E> {
     match value {
-        Value::Object(_) => T::deserialize(value).map_err(E::custom),
+        Value::Object(_) => serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            // A deeper object already marked its own path: put ours in front.
+            let (inner, message) = split_nested(&message);
+            let joined = match (path.as_str(), inner) {
+                (".", None) => return E::custom(message),
+                (".", Some(inner)) => inner.to_owned(),
+                (outer, None) => outer.to_owned(),
+                (outer, Some(inner)) => format!("{outer}.{inner}"),
+            };
+            E::custom(format!("{NESTED}{joined}{NESTED}{message}"))
+        }),
         other => Err(E::custom(format!("expected an object, got {}", kind(&other)))),
     }
+}
+
+/// Splits a message made by a nested deserialisation into (path inside the nested object in
+/// serde's dotted form, the message itself).
+pub fn split_nested(message: &str) -> (Option<&str>, &str) {
+    message
+        .strip_prefix(NESTED)
+        .and_then(|rest| rest.split_once(NESTED))
+        .map_or((None, message), |(path, rest)| (Some(path), rest))
 }
 
 fn kind(value: &Value) -> &'static str {

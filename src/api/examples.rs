@@ -88,10 +88,67 @@ fn examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Option<Value>
     ]
 }
 
+/// Examples of the decision endpoints, which need the validation report for error bands.
+fn decision_examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Option<Value>)> {
+    let state = super::state::AppState::new(std::sync::Arc::new(catalog.clone()), None);
+    let check = serde_json::from_value::<super::check::CheckRequest>(json!({
+        "inference": {"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, "parallelism": {"tensor": 4},
+                      "weights": "fp8", "batch_size": 32, "input_tokens": 2048, "output_tokens": 256, "engine": "tensorrt-llm"},
+        "requirements": {"max_ttft_ms": 4000, "max_tpot_ms": 10, "min_requests_per_s": 2, "memory_headroom_fraction": 0.1}
+    }));
+    let plan = serde_json::from_value::<super::plan::PlanRequest>(json!({
+        "models": ["llama-3.1-70b"],
+        "workload": {"input_tokens": 1000, "output_tokens": 200, "requests_per_s": 10},
+        "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50},
+        "search": {"hardware": ["nvidia-h100-sxm-80gb", "nvidia-a100-sxm4-80gb", "nvidia-l40s"], "weights": ["bf16", "fp8"], "engines": ["vllm"]},
+        "limit": 2,
+        "api_price_id": "deepinfra/llama-3.1-70b"
+    }));
+    let batch = serde_json::from_value::<super::batch::BatchRequest>(json!({"items": [
+        {"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-l4", "weights": "fp8"}},
+        {"inference": {"model": "llama-3.1-8b", "hardware": "no-such-device"}}
+    ]}));
+    vec![
+        (
+            "/v1/check",
+            "post",
+            check.ok().and_then(|r| {
+                let mut answer = to_value(super::check::check(&state, &r))?;
+                // Keep the example short: the estimate's shape is the inference endpoint's.
+                answer.get_mut("inference")?.as_object_mut()?.insert("explain".into(), json!([]));
+                Some(answer)
+            }),
+        ),
+        (
+            "/v1/plan",
+            "post",
+            plan.ok().and_then(|r| {
+                let mut answer = to_value(super::plan::plan(&state, &r))?;
+                let fields = answer.as_object_mut()?;
+                // The best configuration's check is long; its shape is the check endpoint's.
+                fields.remove("best");
+                // A measured time would change the document on every build.
+                fields.insert("elapsed_ms".into(), json!(0.4));
+                Some(answer)
+            }),
+        ),
+        (
+            "/v1/estimate/batch",
+            "post",
+            batch.ok().and_then(|r| {
+                let mut answer = to_value(super::batch::batch(&state, &r))?;
+                let first = answer.get_mut("results")?.get_mut(0)?.as_object_mut()?;
+                first.get_mut("inference")?.as_object_mut()?.insert("explain".into(), json!([]));
+                Some(answer)
+            }),
+        ),
+    ]
+}
+
 /// Sets the generated examples on the 200 responses of `spec`.
 pub fn attach(spec: &mut OpenApi) {
     let Ok(catalog) = Catalog::embedded() else { return };
-    for (path, method, example) in examples(&catalog) {
+    for (path, method, example) in examples(&catalog).into_iter().chain(decision_examples(&catalog)) {
         let Some(example) = example else { continue };
         let Some(item) = spec.paths.paths.get_mut(path) else { continue };
         let operation = match method {
@@ -112,7 +169,7 @@ mod tests {
     #[test]
     fn every_example_is_produced() {
         let catalog = Catalog::embedded().unwrap();
-        for (path, method, example) in examples(&catalog) {
+        for (path, method, example) in examples(&catalog).into_iter().chain(decision_examples(&catalog)) {
             assert!(example.is_some(), "{method} {path} produced no example");
         }
     }

@@ -75,6 +75,16 @@ impl FormatId {
     ];
 
     /// The catalog id.
+    /// The KV-cache format used with these weights unless one is asked for: FP8 with FP8 or
+    /// narrower float weights (engines that run those keep an FP8 cache), else 16-bit.
+    pub fn default_kv_cache(self) -> FormatId {
+        match self {
+            FormatId::Fp8 | FormatId::Nvfp4 | FormatId::Mxfp4 => FormatId::Fp8,
+            FormatId::Fp16 => FormatId::Fp16,
+            _ => FormatId::Bf16,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FormatId::Fp32 => "fp32",
@@ -460,11 +470,7 @@ pub fn parse(catalog: &Catalog, request: &InferenceRequest, prefix: &str) -> Res
     }
 
     let weights_id = request.weights.unwrap_or(FormatId::Bf16);
-    let kv_id = request.kv_cache.unwrap_or(match weights_id {
-        FormatId::Fp8 | FormatId::Nvfp4 | FormatId::Mxfp4 => FormatId::Fp8,
-        FormatId::Fp16 => FormatId::Fp16,
-        _ => FormatId::Bf16,
-    });
+    let kv_id = request.kv_cache.unwrap_or_else(|| weights_id.default_kv_cache());
     let engine_id = request.engine.unwrap_or(EngineId::Generic);
     let mut profile = catalog
         .engine(engine_id.as_str())

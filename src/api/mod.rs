@@ -16,9 +16,14 @@
 //! - [`inference`], [`training`]: estimates; [`resolve`]: model and hardware references.
 //! - [`validation`], [`error_band`], [`calibrate`]: the validation report, per-estimate error
 //!   bands, and fitting efficiencies to a user's measurements.
+//! - [`check`], [`plan`], [`batch`]: decisions: capacity checks against requirements, the
+//!   deployment planner, and many estimates in one call.
+//! - [`host`]: this machine and its benchmarks.
 //! - [`state`]: what handlers share.
 
+pub mod batch;
 pub mod calibrate;
+pub mod check;
 pub mod checks;
 pub mod error_band;
 pub mod examples;
@@ -30,6 +35,7 @@ pub mod import;
 pub mod inference;
 pub mod models;
 pub mod ops;
+pub mod plan;
 pub mod problem;
 pub mod request_id;
 pub mod resolve;
@@ -57,6 +63,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
         (name = "estimates", description = "Inference and training estimates: memory, FLOPs, time, throughput, cost, energy"),
         (name = "validation", description = "How well the estimates match published measurements"),
         (name = "host", description = "The machine the service runs on"),
+        (name = "decisions", description = "Capacity checks, deployment planning and batch estimates"),
     )
 )]
 struct ApiDoc;
@@ -85,6 +92,9 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(training::estimate)
         .service(validation::report)
         .service(calibrate::calibrate_handler)
+        .service(check::check_handler)
+        .service(plan::plan_handler)
+        .service(batch::batch_handler)
         .service(host::host)
         .service(host::benchmarks)
         .service(models::parameters)

@@ -273,9 +273,15 @@ impl ResponseError for ApiError {
 /// malformed JSON, anything else (wrong type, missing field, unknown variant) is a field error
 /// at the path where deserialisation stopped.
 pub fn from_json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
-    let pointer = to_pointer(&error.path().to_string());
+    let mut pointer = to_pointer(&error.path().to_string());
     let inner = error.into_inner();
-    let detail = clean_serde_message(&inner.to_string());
+    let message = inner.to_string();
+    // A nested object's own path travels in its message (see `wire`).
+    let (nested, message) = crate::wire::split_nested(&message);
+    if let Some(path) = nested {
+        pointer.push_str(&to_pointer(path));
+    }
+    let detail = clean_serde_message(message);
     match inner.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
             ApiError::MalformedJson { detail, pointer }

@@ -8,6 +8,7 @@
 //!
 //! This module does file parsing and validation only: no HTTP, no estimates.
 
+pub mod api_prices;
 pub mod engines;
 pub mod formats;
 pub mod hardware;
@@ -23,6 +24,7 @@ use crate::engine::architecture::Architecture;
 use crate::engine::device::Device;
 use crate::engine::profile::EngineProfile;
 use crate::engine::training::TrainingProfile;
+use api_prices::ApiPriceRecord;
 use engines::{EngineRecord, TrainingRecord};
 use formats::FormatRecord;
 use hardware::DeviceRecord;
@@ -96,6 +98,7 @@ pub struct CatalogTraining {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     training: Vec<CatalogTraining>,
+    api_prices: Vec<ApiPriceRecord>,
     devices: Vec<CatalogDevice>,
     models: Vec<CatalogModel>,
     formats: Vec<FormatRecord>,
@@ -123,6 +126,12 @@ struct EnginesFile {
     engine: Vec<EngineRecord>,
     #[serde(default)]
     training: Vec<TrainingRecord>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiPricesFile {
+    price: Vec<ApiPriceRecord>,
 }
 
 #[derive(serde::Deserialize)]
@@ -157,6 +166,11 @@ impl Catalog {
             }
         }
         files.push(("formats.toml".to_owned(), read(&dir.join("formats.toml"))?));
+        // API prices are optional: a catalog without them has no self-host vs API comparison.
+        let prices = dir.join("api_prices.toml");
+        if prices.is_file() {
+            files.push(("api_prices.toml".to_owned(), read(&prices)?));
+        }
         Self::from_files(files)
     }
 
@@ -167,6 +181,7 @@ impl Catalog {
         let mut formats = Vec::new();
         let mut engines = Vec::new();
         let mut training = Vec::new();
+        let mut api_prices = Vec::new();
         for (name, text) in files {
             let fail = |message: String| CatalogError { file: name.clone(), entry: None, message };
             if name.starts_with("hardware/") {
@@ -215,6 +230,12 @@ impl Catalog {
                     record.validate().map_err(|m| entry_error(&name, &record.id, m))?;
                     formats.push(record);
                 }
+            } else if name == "api_prices.toml" {
+                let file: ApiPricesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                for record in file.price {
+                    record.validate().map_err(|m| entry_error(&name, &record.id, m))?;
+                    api_prices.push(record);
+                }
             } else {
                 return Err(fail(
                     "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml or formats.toml)"
@@ -243,7 +264,22 @@ impl Catalog {
                 });
             }
         }
-        Ok(Self { training, devices, models, formats, engines, device_index, model_index })
+        for price in &api_prices {
+            if model_index.resolve(&price.model).is_err() {
+                return Err(entry_error("api_prices.toml", &price.id, format!("unknown model {}", price.model)));
+            }
+        }
+        Ok(Self { training, api_prices, devices, models, formats, engines, device_index, model_index })
+    }
+
+    /// Hosted-API prices.
+    pub fn api_prices(&self) -> &[ApiPriceRecord] {
+        &self.api_prices
+    }
+
+    /// The API price with this id.
+    pub fn api_price(&self, id: &str) -> Option<&ApiPriceRecord> {
+        self.api_prices.iter().find(|p| p.id.eq_ignore_ascii_case(id))
     }
 
     /// All devices, sorted by id.

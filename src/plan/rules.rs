@@ -54,7 +54,7 @@ pub struct Observed {
     pub usd_per_million_output_tokens: Option<f64>,
     /// USD per hour for all devices (with a price).
     pub usd_per_hour: Option<f64>,
-    /// Context one sequence uses (prompt + output), tokens.
+    /// Context one sequence uses (prompt + output), tokens; 0 when not applicable (training).
     pub context_tokens: u64,
     /// Longest context that fits in memory at this batch, tokens.
     pub max_context_in_memory: u64,
@@ -229,7 +229,7 @@ pub fn admits(req: &Requirements, o: &Observed) -> Result<(), Rule> {
     if o.memory_bytes > usable {
         return Err(Rule::Fits);
     }
-    if o.context_tokens > o.model_max_context {
+    if o.context_tokens > 0 && o.context_tokens > o.model_max_context {
         return Err(Rule::ModelContext);
     }
     if let Some(min) = req.min_context_tokens
@@ -276,6 +276,16 @@ pub fn admits(req: &Requirements, o: &Observed) -> Result<(), Rule> {
     Ok(())
 }
 
+/// Three significant digits, for messages.
+fn round(v: f64) -> String {
+    match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        a if a >= 1.0 => format!("{v:.2}"),
+        _ => format!("{v:.3}"),
+    }
+}
+
 fn gb(bytes: f64) -> f64 {
     bytes / 1e9
 }
@@ -286,7 +296,7 @@ fn outcome(rule: Rule, side: Side, value: f64, limit: f64, band: f64, unit: &'st
         Side::AtMost => "at most",
         Side::AtLeast => "at least",
     };
-    let mut message = format!("{what}: estimated {value:.4} {unit}, must be {relation} {limit:.4} {unit}");
+    let mut message = format!("{what}: estimated {} {unit}, must be {relation} {} {unit}", round(value), round(limit));
     match status {
         Status::Pass => {
             let _ = write!(message, " ({:.0}% margin)", margin * 100.0);
@@ -351,15 +361,17 @@ pub fn judge(req: &Requirements, o: &Observed, bands: &Bands) -> Vec<Outcome> {
     )];
     #[allow(clippy::cast_precision_loss)]
     {
-        out.push(outcome(
-            Rule::ModelContext,
-            Side::AtMost,
-            o.context_tokens as f64,
-            o.model_max_context as f64,
-            0.0,
-            "tokens",
-            "prompt + output within the model's trained context",
-        ));
+        if o.context_tokens > 0 {
+            out.push(outcome(
+                Rule::ModelContext,
+                Side::AtMost,
+                o.context_tokens as f64,
+                o.model_max_context as f64,
+                0.0,
+                "tokens",
+                "prompt + output within the model's trained context",
+            ));
+        }
         let available = o.max_context_in_memory.min(o.model_max_context) as f64;
         out.extend(optional(
             Rule::Context,

@@ -102,7 +102,7 @@ impl Space<'_> {
 }
 
 /// Indices into the choice lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Choice {
     /// Into `models`.
     pub model: usize,
@@ -206,33 +206,36 @@ impl Candidate {
         }
     }
 
-    /// Whether `self` ranks before `other`: the objective, then cost, devices and latency.
+    /// Whether `self` ranks before `other`: the objective, then cost, devices and latency, and
+    /// last the choice indices, so the ranking does not depend on how threads split the work.
     fn better(&self, other: &Self, objective: Objective, space: &Space<'_>) -> bool {
-        let a = (
-            self.key(objective, space),
-            self.usd_per_million_output_tokens.unwrap_or(f64::MAX),
-            self.devices,
-            self.e2e_s,
-        );
-        let b = (
-            other.key(objective, space),
-            other.usd_per_million_output_tokens.unwrap_or(f64::MAX),
-            other.devices,
-            other.e2e_s,
-        );
-        a.partial_cmp(&b) == Some(std::cmp::Ordering::Less)
+        self.key(objective, space)
+            .total_cmp(&other.key(objective, space))
+            .then_with(|| {
+                let (a, b) = (self.usd_per_million_output_tokens, other.usd_per_million_output_tokens);
+                a.unwrap_or(f64::MAX).total_cmp(&b.unwrap_or(f64::MAX))
+            })
+            .then(self.devices.cmp(&other.devices))
+            .then(self.e2e_s.total_cmp(&other.e2e_s))
+            .then(self.choice.cmp(&other.choice))
+            .is_lt()
     }
 
-    /// Cost and latency for the frontier: the cost objective, or USD per hour without prices
-    /// per token.
-    fn cost(&self) -> f64 {
-        self.usd_per_million_output_tokens.or(self.usd_per_hour).unwrap_or(f64::MAX)
+    /// Cost for the frontier: USD per million output tokens; none without a price (such a
+    /// configuration cannot be placed on a cost axis).
+    fn cost(&self) -> Option<f64> {
+        self.usd_per_million_output_tokens
     }
 
+    /// Cheaper or equal and faster or equal, and strictly one of them; exact ties go to the
+    /// lower choice indices, so one of two equal configurations is kept whatever the order.
     fn dominates(&self, other: &Self) -> bool {
-        self.cost() <= other.cost()
-            && self.e2e_s <= other.e2e_s
-            && (self.cost() < other.cost() || self.e2e_s < other.e2e_s)
+        match (self.cost(), other.cost()) {
+            (Some(a), Some(b)) => {
+                a <= b && self.e2e_s <= other.e2e_s && (a < b || self.e2e_s < other.e2e_s || self.choice < other.choice)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -449,8 +452,8 @@ impl Accumulator {
             self.ranked.insert(at, c);
             self.ranked.truncate(keep);
         }
-        // Pareto: keep if nothing dominates it, drop what it dominates.
-        if !self.pareto.iter().any(|p| p.dominates(&c) || (p.cost() == c.cost() && p.e2e_s == c.e2e_s)) {
+        // Pareto: keep if priced, nothing dominates it and it is not a tie; drop what it dominates.
+        if c.cost().is_some() && !self.pareto.iter().any(|p| p.choice == c.choice || p.dominates(&c)) {
             self.pareto.retain(|p| !c.dominates(p));
             self.pareto.push(c);
         }
@@ -519,7 +522,13 @@ pub fn search(
         )
         .reduce(|| Accumulator::new(hardware, keep), |a, b| a.merge(b, objective, space, keep));
     let mut pareto = total.pareto;
-    pareto.sort_by(|a, b| a.cost().total_cmp(&b.cost()).then(a.e2e_s.total_cmp(&b.e2e_s)));
+    pareto.sort_by(|a, b| {
+        a.cost()
+            .unwrap_or(f64::MAX)
+            .total_cmp(&b.cost().unwrap_or(f64::MAX))
+            .then(a.e2e_s.total_cmp(&b.e2e_s))
+            .then(a.choice.cmp(&b.choice))
+    });
     let mut best_per_hardware: Vec<Candidate> = total.per_hardware.into_iter().flatten().collect();
     best_per_hardware.sort_by(|a, b| {
         if a.better(b, objective, space) {
@@ -538,5 +547,112 @@ pub fn search(
         best_per_hardware,
         rejected: REJECTIONS.iter().zip(total.rejected).filter(|(_, n)| *n > 0).map(|(r, n)| (*r, n)).collect(),
         complete: !total.stopped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn cheapest(catalog: &Catalog, hardware: &[usize], workload: &Workload) -> Option<f64> {
+        let model = catalog.model("llama-3.1-8b").unwrap();
+        let formats: Vec<Format> =
+            ["bf16", "fp8", "int4"].iter().map(|id| catalog.format(id).unwrap().to_engine()).collect();
+        let devices = catalog.devices();
+        let space = Space {
+            models: vec![ModelChoice { arch: &model.architecture, anatomy: &model.anatomy }],
+            hardware: hardware
+                .iter()
+                .map(|&i| HardwareChoice {
+                    device: &devices[i].device,
+                    usd_per_hour: devices[i].record.price.iter().map(|p| p.usd_per_hour).reduce(f64::min),
+                })
+                .collect(),
+            tensor: vec![1, 2],
+            pipeline: vec![1],
+            formats: formats.iter().map(|f| FormatChoice { weights: f, kv_cache: &formats[0] }).collect(),
+            batch_sizes: vec![1, 16, 128],
+            engines: vec![&catalog.engine("vllm").unwrap().profile],
+        };
+        let req = Requirements { max_tpot_s: Some(0.05), ..Requirements::default() };
+        let limits = Limits { max_devices_per_replica: 8, max_replicas: 4096, keep: 3, deadline: None };
+        let outcome = search(&space, workload, &req, Objective::UsdPerMillionTokens, &limits);
+        assert!(outcome.complete);
+        outcome.ranked.first().and_then(|c| c.usd_per_million_output_tokens)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Adding device kinds to the search never makes the best cost worse.
+        #[test]
+        fn more_candidates_never_make_the_best_cost_worse(
+            base in prop::collection::btree_set(0usize..77, 1..6),
+            extra in prop::collection::btree_set(0usize..77, 1..6),
+            rate in 0.1f64..50.0,
+        ) {
+            let catalog = Catalog::embedded().unwrap();
+            let n = catalog.devices().len();
+            let base: Vec<usize> = base.into_iter().filter(|&i| i < n).collect();
+            let all: Vec<usize> = base.iter().copied().chain(extra.into_iter().filter(|&i| i < n)).collect();
+            let workload = Workload { input_tokens: 512, output_tokens: 128, requests_per_s: Some(rate), concurrency: None };
+            let before = cheapest(&catalog, &base, &workload);
+            let after = cheapest(&catalog, &all, &workload);
+            match (before, after) {
+                (Some(b), Some(a)) => prop_assert!(a <= b, "best cost rose from {b} to {a}"),
+                (Some(b), None) => prop_assert!(false, "a feasible best ({b}) disappeared"),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn the_parallel_search_ranks_like_a_sequential_scan() {
+        let catalog = Catalog::embedded().unwrap();
+        let model = catalog.model("llama-3.1-70b").unwrap();
+        let format = catalog.format("fp8").unwrap().to_engine();
+        let space = Space {
+            models: vec![ModelChoice { arch: &model.architecture, anatomy: &model.anatomy }],
+            hardware: catalog
+                .devices()
+                .iter()
+                .map(|d| HardwareChoice {
+                    device: &d.device,
+                    usd_per_hour: d.record.price.iter().map(|p| p.usd_per_hour).reduce(f64::min),
+                })
+                .collect(),
+            tensor: vec![1, 2, 4, 8],
+            pipeline: vec![1, 2],
+            formats: vec![FormatChoice { weights: &format, kv_cache: &format }],
+            batch_sizes: vec![1, 4, 16, 64, 256],
+            engines: vec![&catalog.engine("generic").unwrap().profile],
+        };
+        let workload =
+            Workload { input_tokens: 1000, output_tokens: 200, requests_per_s: Some(10.0), concurrency: None };
+        let req = Requirements { max_ttft_s: Some(2.0), max_tpot_s: Some(0.05), ..Requirements::default() };
+        let limits = Limits { max_devices_per_replica: 8, max_replicas: 4096, keep: 5, deadline: None };
+        let outcome = search(&space, &workload, &req, Objective::UsdPerMillionTokens, &limits);
+        let size = usize::try_from(space.size()).unwrap();
+        assert_eq!(outcome.evaluated as usize, size);
+        let mut all: Vec<Candidate> =
+            (0..size).filter_map(|i| evaluate(&space, &workload, &req, &limits, space.decode(i)).ok()).collect();
+        assert_eq!(outcome.feasible as usize, all.len());
+        all.sort_by(|a, b| {
+            if a.better(b, Objective::UsdPerMillionTokens, &space) {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            }
+        });
+        let expected: Vec<Choice> = all.iter().take(5).map(|c| c.choice).collect();
+        let got: Vec<Choice> = outcome.ranked.iter().map(|c| c.choice).collect();
+        assert_eq!(got, expected);
+        // Every frontier point is undominated among all feasible configurations.
+        for p in &outcome.pareto {
+            assert!(!all.iter().any(|c| c.dominates(p)), "{p:?} is dominated");
+        }
     }
 }

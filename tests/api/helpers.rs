@@ -31,6 +31,8 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         import_limit_bytes: 64 * 1024 * 1024,
         workers: Some(1),
         benchmark_token: None,
+        plan_max_configurations: 2_000_000,
+        batch_max_items: 1000,
     };
     adjust(&mut settings);
     let app = Application::build(settings).expect("the app binds a free port");

@@ -4,6 +4,7 @@
 
 mod calibrate;
 mod catalog;
+mod decisions;
 mod errors;
 mod helpers;
 mod host;

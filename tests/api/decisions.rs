@@ -1,0 +1,288 @@
+//! Capacity checks, the planner and batch estimates, over HTTP and through the CLI.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{spawn_app, spawn_with};
+
+fn rule<'a>(body: &'a Value, name: &str) -> &'a Value {
+    body["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == name)
+        .unwrap_or_else(|| panic!("no rule {name} in {body}"))
+}
+
+fn plan_70b_on_h100() -> Value {
+    json!({"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, "parallelism": {"tensor": 4},
+           "weights": "fp8", "batch_size": 32, "input_tokens": 2048, "output_tokens": 256, "engine": "tensorrt-llm"})
+}
+
+#[tokio::test]
+async fn a_check_passes_fails_or_is_at_risk_by_its_margins() {
+    let app = spawn_app().await;
+    // First find the estimate, then set limits around it.
+    let (status, base) = app.post_json("/v1/check", &json!({"inference": plan_70b_on_h100()})).await;
+    assert_eq!(status, 200, "{base}");
+    assert_eq!(base["verdict"], "pass", "{base}");
+    let tpot = base["inference"]["latency"]["tpot_ms"].as_f64().unwrap();
+    let band = rule(&base, "format")["status"].clone();
+    assert_eq!(band, "pass");
+
+    let ask = |max_tpot_ms: f64| json!({"inference": plan_70b_on_h100(), "requirements": {"max_tpot_ms": max_tpot_ms}});
+    let (_, generous) = app.post_json("/v1/check", &ask(tpot * 3.0)).await;
+    assert_eq!(rule(&generous, "tpot")["status"], "pass");
+    assert_eq!(generous["verdict"], "pass");
+
+    // Just above the estimate: met, but within the decode family's measured error.
+    let (_, tight) = app.post_json("/v1/check", &ask(tpot * 1.02)).await;
+    let entry = rule(&tight, "tpot");
+    assert_eq!(entry["status"], "at_risk", "{entry}");
+    assert!(entry["error_band"].as_f64().unwrap() > 0.02);
+    assert!(entry["margin"].as_f64().unwrap() > 0.0);
+    assert_eq!(tight["verdict"], "at_risk");
+
+    let (_, missed) = app.post_json("/v1/check", &ask(tpot / 3.0)).await;
+    let entry = rule(&missed, "tpot");
+    assert_eq!(entry["status"], "fail");
+    assert!(entry["margin"].as_f64().unwrap() < -0.5, "{entry}");
+    assert_eq!(missed["verdict"], "fail");
+    assert_eq!(missed["rules"][0]["rule"], "tpot", "failed rules come first");
+}
+
+#[tokio::test]
+async fn a_check_reports_memory_headroom_context_and_layout_as_rules() {
+    let app = spawn_app().await;
+    // 70B in bf16 on one 80 GB card cannot fit.
+    let (status, body) = app
+        .post_json("/v1/check", &json!({"inference": {"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb"}}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(rule(&body, "fits")["status"], "fail");
+
+    // A tensor degree that does not divide the heads is a failed rule, not an error.
+    let (status, body) = app
+        .post_json(
+            "/v1/check",
+            &json!({"inference": {"model": "llama-3.1-70b", "hardware": "h100", "parallelism": {"tensor": 3}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["verdict"], "fail");
+    assert!(rule(&body, "parallelism")["message"].as_str().unwrap().contains("divide"));
+
+    // Asking for more context than the model was trained on.
+    let (_, body) = app
+        .post_json(
+            "/v1/check",
+            &json!({"inference": {"model": "llama-2-7b", "hardware": "h100"}, "requirements": {"min_context_tokens": 32768}}),
+        )
+        .await;
+    assert_eq!(rule(&body, "context")["status"], "fail", "{body}");
+
+    // A training run against a deadline and a budget.
+    let (status, body) = app
+        .post_json(
+            "/v1/check",
+            &json!({"training": {"model": "llama-2-7b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 64, "tokens": 2e11,
+                                  "sharding": "zero3", "overrides": {"usd_per_device_hour": 1.5}},
+                    "requirements": {"max_days": 0.5, "max_usd": 1e9}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(rule(&body, "deadline")["status"], "fail", "{body}");
+    assert_eq!(rule(&body, "budget")["status"], "pass");
+
+    // Bad input is still a problem with a pointer.
+    let (status, body) = app
+        .post_json(
+            "/v1/check",
+            &json!({"inference": plan_70b_on_h100(), "requirements": {"memory_headroom_fraction": 2}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["pointer"], "/requirements/memory_headroom_fraction");
+    let (status, _) = app.post_json("/v1/check", &json!({"requirements": {}})).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn the_planner_finds_the_answer_known_by_hand() {
+    let app = spawn_app().await;
+    // Llama-2-13B in fp16 is 26 GB of weights: it cannot fit one 24 GB RTX 4090, so the fewest
+    // devices is one 80 GB A100, while two 4090s with tensor parallelism also work.
+    let request = json!({
+        "models": ["llama-2-13b"],
+        "workload": {"input_tokens": 512, "output_tokens": 128},
+        "search": {"hardware": ["nvidia-rtx-4090", "nvidia-a100-sxm4-80gb"], "tensor": [1, 2], "weights": ["fp16"], "batch_sizes": [1]},
+        "objective": "devices"
+    });
+    let (status, body) = app.post_json("/v1/plan", &request).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["search_space"], 4);
+    assert_eq!(body["evaluated"], 4);
+    assert_eq!(body["ranked"][0]["hardware"], "nvidia-a100-sxm4-80gb");
+    assert_eq!(body["ranked"][0]["devices"], 1);
+    let rejected = body["rejected"].as_array().unwrap();
+    assert!(rejected.iter().any(|r| r["reason"] == "fits" && r["count"] == 1), "{body}");
+    let per_hardware: Vec<&str> =
+        body["best_per_hardware"].as_array().unwrap().iter().map(|c| c["hardware"].as_str().unwrap()).collect();
+    assert_eq!(per_hardware, ["nvidia-a100-sxm4-80gb", "nvidia-rtx-4090"]);
+    let best = &body["best"];
+    assert_eq!(best["verdict"], "pass", "{best}");
+    assert_eq!(best["inference"]["devices"], 1);
+
+    // Llama-2-7B in fp16 (13.5 GB) fits either card alone: both are feasible with one device.
+    let mut small = request.clone();
+    small["models"] = json!(["llama-2-7b"]);
+    let (_, body) = app.post_json("/v1/plan", &small).await;
+    assert_eq!(body["feasible"], 4, "{body}");
+    assert!(body["ranked"].as_array().unwrap().iter().take(2).all(|c| c["devices"] == 1));
+}
+
+#[tokio::test]
+async fn the_planner_sweeps_the_catalog_scales_replicas_and_compares_with_an_api() {
+    let app = spawn_app().await;
+    let request = json!({
+        "models": ["llama-3.1-70b"],
+        "workload": {"input_tokens": 1000, "output_tokens": 200, "requests_per_s": 10},
+        "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50},
+        "limit": 5,
+        "api_price": {"usd_per_million_input_tokens": 0.5, "usd_per_million_output_tokens": 1.5}
+    });
+    let (status, body) = app.post_json("/v1/plan", &request).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["evaluated"].as_u64().unwrap() > 10_000);
+    assert_eq!(body["complete"], true);
+    let ranked = body["ranked"].as_array().unwrap();
+    assert_eq!(ranked.len(), 5);
+    // Ranked by cost, every entry meeting the SLOs, scaled to the rate.
+    let costs: Vec<f64> = ranked.iter().map(|c| c["usd_per_million_output_tokens"].as_f64().unwrap()).collect();
+    assert!(costs.windows(2).all(|w| w[0] <= w[1]), "{costs:?}");
+    for c in ranked {
+        assert!(c["ttft_ms"].as_f64().unwrap() <= 2000.0 && c["tpot_ms"].as_f64().unwrap() <= 50.0);
+        let capacity = c["capacity_output_tokens_per_s"].as_f64().unwrap();
+        assert!(capacity >= 10.0 * 200.0 * 0.999, "{c}");
+        assert!(c["utilisation"].as_f64().unwrap() <= 1.0);
+    }
+    // The Pareto frontier trades cost for latency: cheaper is never faster.
+    let pareto = body["pareto"].as_array().unwrap();
+    assert!(!pareto.is_empty());
+    for w in pareto.windows(2) {
+        assert!(w[0]["usd_per_million_output_tokens"].as_f64() <= w[1]["usd_per_million_output_tokens"].as_f64());
+        assert!(w[0]["e2e_ms"].as_f64().unwrap() > w[1]["e2e_ms"].as_f64().unwrap());
+    }
+    let comparison = &body["api_comparison"][0];
+    assert_eq!(comparison["api"], "request");
+    // (1000 x 0.5 + 200 x 1.5) / 200 = $4 per million output tokens.
+    assert!((comparison["api_usd_per_million_output_tokens"].as_f64().unwrap() - 4.0).abs() < 1e-9);
+    assert!(comparison["self_hosted_usd_per_month"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test]
+async fn the_planner_bounds_its_work() {
+    let app = spawn_with(|s| s.plan_max_configurations = 1000).await;
+    let (status, body) = app.post_json("/v1/plan", &json!({"models": ["llama-3.1-8b"]})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["pointer"], "/search");
+    assert!(body["detail"].as_str().unwrap().contains("1000"), "{body}");
+    let (status, body) = app.post_json("/v1/plan", &json!({"models": []})).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["pointer"], "/models");
+    let (status, body) =
+        app.post_json("/v1/plan", &json!({"models": ["llama-3.1-8b"], "search": {"tensor": [0]}})).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["pointer"], "/search/tensor/0");
+}
+
+#[tokio::test]
+async fn a_batch_answers_every_item_in_order_and_one_bad_item_fails_alone() {
+    let app = spawn_with(|s| s.batch_max_items = 4).await;
+    let items = json!([
+        {"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-l4", "weights": "fp8"}},
+        {"inference": {"model": "llama-3.1-8b", "hardware": "no-such-device"}},
+        {"training": {"model": "llama-2-7b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 64, "tokens": 2e12, "sharding": "zero3"}},
+        {"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-l4", "batch_size": "lots"}}
+    ]);
+    let (status, body) = app.post_json("/v1/estimate/batch", &json!({"items": items})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["succeeded"], 2);
+    assert_eq!(body["failed"], 2);
+    let results = body["results"].as_array().unwrap();
+    let indices: Vec<u64> = results.iter().map(|r| r["index"].as_u64().unwrap()).collect();
+    assert_eq!(indices, [0, 1, 2, 3]);
+    assert!(results[0]["inference"]["latency"]["tpot_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(results[1]["status"], 404);
+    assert_eq!(results[1]["problem"]["code"], "unknown-id");
+    assert!(results[2]["training"]["time"]["gpu_hours"].as_f64().unwrap() > 0.0);
+    assert_eq!(results[3]["status"], 400);
+    assert_eq!(results[3]["problem"]["errors"][0]["pointer"], "/items/3/inference/batch_size", "{}", results[3]);
+
+    // The same single estimate as the dedicated endpoint.
+    let (_, single) = app.post_json("/v1/estimate/inference", &items[0]["inference"]).await;
+    assert_eq!(single["latency"], results[0]["inference"]["latency"]);
+
+    let too_many = json!({"items": vec![items[0].clone(); 5]});
+    let (status, body) = app.post_json("/v1/estimate/batch", &too_many).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["pointer"], "/items");
+}
+
+fn hwcost(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hwcost"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hwcost runs");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn hwcost_check_exits_0_on_pass_1_on_fail_and_2_on_an_invalid_plan() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/llama-70b-h100.toml");
+    let (code, stdout, _) = hwcost(&["check", example], "");
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("verdict: PASS"), "{stdout}");
+    assert!(stdout.contains("tpot"));
+
+    let (code, stdout, _) = hwcost(&["check", example, "--json"], "");
+    assert_eq!(code, 0);
+    let body: Value = serde_json::from_str(&stdout).expect("--json prints JSON");
+    assert_eq!(body["verdict"], "pass");
+
+    let failing =
+        std::fs::read_to_string(example).unwrap().replace("min_requests_per_s = 2 ", "min_requests_per_s = 200 ");
+    let (code, stdout, _) = hwcost(&["check", "-"], &failing);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("fail [request_rate]"), "{stdout}");
+
+    let (code, _, stderr) = hwcost(
+        &["check", "-"],
+        r#"{"inference": {"model": "llama-3.1-70b", "hardware": "h100"}, "requirements": {"max_tpot_ms": "fast"}}"#,
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/requirements/max_tpot_ms"), "{stderr}");
+    let (code, _, stderr) = hwcost(&["check", "-"], "this is [not a plan");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not valid"), "{stderr}");
+}
+
+#[test]
+fn hwcost_plan_prints_a_ranked_table() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/plan-llama-70b.toml");
+    let (code, stdout, stderr) = hwcost(&["plan", example], "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("configurations evaluated"), "{stdout}");
+    assert!(stdout.contains("  1  "), "{stdout}");
+}
