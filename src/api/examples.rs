@@ -104,6 +104,13 @@ fn decision_examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Opti
         "limit": 2,
         "api_price_id": "deepinfra/llama-3.1-70b"
     }));
+    let training_plan = serde_json::from_value::<super::plan_training::TrainingPlanRequest>(json!({
+        "training": {"model": "llama-2-7b", "hardware": "nvidia-h100-sxm-80gb", "tokens": 2e12, "sequence_length": 4096,
+                     "sharding": "zero1", "activation_checkpointing": "selective", "engine": "megatron"},
+        "search": {"hardware": ["nvidia-h100-sxm-80gb", "nvidia-a100-sxm4-80gb"], "devices": [64, 128, 256, 512, 1024], "tensor": [1, 2], "pipeline": [1]},
+        "requirements": {"max_days": 30},
+        "limit": 2
+    }));
     let batch = serde_json::from_value::<super::batch::BatchRequest>(json!({"items": [
         {"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-l4", "weights": "fp8"}},
         {"inference": {"model": "llama-3.1-8b", "hardware": "no-such-device"}}
@@ -129,6 +136,15 @@ fn decision_examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Opti
                 fields.remove("best");
                 // A measured time would change the document on every build.
                 fields.insert("elapsed_ms".into(), json!(0.4));
+                Some(answer)
+            }),
+        ),
+        (
+            "/v1/plan/training",
+            "post",
+            training_plan.ok().and_then(|r| {
+                let mut answer = to_value(super::plan_training::plan_training(&state, &r))?;
+                answer.as_object_mut()?.remove("best");
                 Some(answer)
             }),
         ),

@@ -16,7 +16,7 @@
 //! - [`inference`], [`training`]: estimates; [`resolve`]: model and hardware references.
 //! - [`validation`], [`error_band`], [`calibrate`]: the validation report, per-estimate error
 //!   bands, and fitting efficiencies to a user's measurements.
-//! - [`check`], [`plan`], [`batch`]: decisions: capacity checks against requirements, the
+//! - [`check`], [`plan`], [`plan_training`], [`batch`]: decisions: capacity checks against requirements, the
 //!   deployment planner, and many estimates in one call.
 //! - [`host`]: this machine and its benchmarks.
 //! - [`state`]: what handlers share.
@@ -36,6 +36,7 @@ pub mod inference;
 pub mod models;
 pub mod ops;
 pub mod plan;
+pub mod plan_training;
 pub mod problem;
 pub mod request_id;
 pub mod resolve;
@@ -94,6 +95,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(calibrate::calibrate_handler)
         .service(check::check_handler)
         .service(plan::plan_handler)
+        .service(plan_training::plan_training_handler)
         .service(batch::batch_handler)
         .service(host::host)
         .service(host::benchmarks)

@@ -286,3 +286,38 @@ fn hwcost_plan_prints_a_ranked_table() {
     assert!(stdout.contains("configurations evaluated"), "{stdout}");
     assert!(stdout.contains("  1  "), "{stdout}");
 }
+
+#[tokio::test]
+async fn the_training_planner_finds_the_fewest_devices_for_a_deadline_and_the_cheapest_in_a_budget() {
+    let app = spawn_app().await;
+    let run = json!({"model": "llama-2-7b", "hardware": "nvidia-h100-sxm-80gb", "tokens": 1e12, "sequence_length": 4096,
+                     "sharding": "zero1", "activation_checkpointing": "selective", "engine": "megatron",
+                     "overrides": {"usd_per_device_hour": 2.5}});
+    let devices: [u64; 6] = [16, 32, 64, 128, 256, 512];
+    let request = json!({"training": run, "search": {"hardware": ["nvidia-h100-sxm-80gb"], "devices": devices, "tensor": [1, 2], "pipeline": [1]},
+                         "requirements": {"max_days": 20}, "objective": "devices", "limit": 3});
+    let (status, body) = app.post_json("/v1/plan/training", &request).await;
+    assert_eq!(status, 200, "{body}");
+    let best = &body["ranked"][0];
+    let fewest = best["devices"].as_u64().unwrap();
+    assert!(best["days"].as_f64().unwrap() <= 20.0);
+    // By hand: every smaller count in the list misses the deadline on its own.
+    for smaller in devices.iter().filter(|&&d| d < fewest) {
+        let single = json!({"model": "llama-2-7b", "hardware": "nvidia-h100-sxm-80gb", "tokens": 1e12, "sequence_length": 4096,
+                            "sharding": "zero1", "activation_checkpointing": "selective", "engine": "megatron", "devices": smaller,
+                            "parallelism": {"tensor": 1, "pipeline": 1, "data": smaller}});
+        let (_, estimate) = app.post_json("/v1/estimate/training", &single).await;
+        assert!(estimate["time"]["wall_clock_days"].as_f64().unwrap() > 20.0, "{smaller} devices would do: {estimate}");
+    }
+    assert_eq!(body["best"]["verdict"], "pass", "{}", body["best"]);
+
+    // Cheapest within a budget: the ranking is by cost and every entry is within it.
+    let mut cheapest = request.clone();
+    cheapest["objective"] = json!("usd");
+    cheapest["requirements"] = json!({"max_usd": 400000});
+    let (status, body) = app.post_json("/v1/plan/training", &cheapest).await;
+    assert_eq!(status, 200, "{body}");
+    let costs: Vec<f64> = body["ranked"].as_array().unwrap().iter().map(|c| c["usd"].as_f64().unwrap()).collect();
+    assert!(!costs.is_empty());
+    assert!(costs.windows(2).all(|w| w[0] <= w[1]) && costs.iter().all(|&c| c <= 400000.0), "{costs:?}");
+}
