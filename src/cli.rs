@@ -12,6 +12,24 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::catalog::Catalog;
+
+/// `print!` to standard output, except that a closed pipe (`hwcost validate | head`) ends the
+/// output quietly instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `println!`, quiet on a closed pipe like [`say!`].
+macro_rules! sayln {
+    () => { say!("\n") };
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 use crate::startup::{Application, Settings};
 use crate::telemetry::{self, LogFormat};
 
@@ -284,7 +302,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Openapi) => {
-            print!("{}", crate::api::openapi_json());
+            say!("{}", crate::api::openapi_json());
             ExitCode::SUCCESS
         }
         Some(Command::Serve(args)) => serve(args),
@@ -296,7 +314,7 @@ pub fn run() -> ExitCode {
         Some(Command::Plan(args)) => plan(&args),
         Some(Command::Host) => match catalog_or_exit(None) {
             Ok(catalog) => {
-                println!("{}", serde_json::to_string_pretty(&crate::host::describe(&catalog)).unwrap_or_default());
+                sayln!("{}", serde_json::to_string_pretty(&crate::host::describe(&catalog)).unwrap_or_default());
                 ExitCode::SUCCESS
             }
             Err(code) => code,
@@ -407,11 +425,11 @@ fn finish<R: serde::Serialize>(
 ) -> ExitCode {
     match outcome {
         Ok(response) if json => {
-            println!("{}", serde_json::to_string_pretty(&response).unwrap_or_default());
+            sayln!("{}", serde_json::to_string_pretty(&response).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Ok(response) => {
-            print!("{}", table(&response));
+            say!("{}", table(&response));
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -532,13 +550,13 @@ fn validate(args: &ValidateArgs) -> ExitCode {
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        sayln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else if args.markdown {
-        print!("{}", crate::validation::markdown(&report));
+        say!("{}", crate::validation::markdown(&report));
     } else {
         for p in &report.points {
             match (p.predicted, p.error) {
-                (Some(predicted), Some(error)) => println!(
+                (Some(predicted), Some(error)) => sayln!(
                     "{:<48} {:<30} {:<10} measured {:>12.4e}  predicted {:>12.4e}  error {:+7.1}%",
                     p.id,
                     p.family,
@@ -547,11 +565,11 @@ fn validate(args: &ValidateArgs) -> ExitCode {
                     predicted,
                     error * 100.0
                 ),
-                _ => println!("{:<48} {:<30} not estimated: {}", p.id, p.family, p.problem.as_deref().unwrap_or("")),
+                _ => sayln!("{:<48} {:<30} not estimated: {}", p.id, p.family, p.problem.as_deref().unwrap_or("")),
             }
         }
-        println!();
-        print!("{}", crate::validation::markdown(&report));
+        sayln!();
+        say!("{}", crate::validation::markdown(&report));
     }
     ExitCode::SUCCESS
 }
@@ -564,9 +582,9 @@ fn bench(args: &BenchArgs) -> ExitCode {
     };
     let report = run(&catalog, if args.quick { Size::Quick } else { Size::Full });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        sayln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
-        print!("{}", crate::report::bench_table(&report));
+        say!("{}", crate::report::bench_table(&report));
     }
     if !args.check {
         return ExitCode::SUCCESS;

@@ -162,6 +162,17 @@ pub fn bench_table(r: &crate::host::calibration::BenchReport) -> String {
             g.n, g.threads, g.gflops.median, g.gflops.min, g.gflops.max
         ));
     }
+    if r.gemm_16bit.is_empty() {
+        out.push_str(
+            "16-bit GEMM: needs the transformer-bench feature (candle's CPU backend; faer has no 16-bit path)\n",
+        );
+    }
+    for g in &r.gemm_16bit {
+        out.push_str(&format!(
+            "{} GEMM (candle), n = {}, {} thread(s): {:.1} GFLOP/s [{:.1}, {:.1}]\n",
+            g.dtype, g.n, g.threads, g.gflops.median, g.gflops.min, g.gflops.max
+        ));
+    }
     out.push_str(&format!(
         "\nmemory bandwidth on {} MiB arrays, GB/s median: read {:.1}, copy {:.1}, triad {:.1}\n",
         r.bandwidth_bytes >> 20,

@@ -54,6 +54,19 @@ pub struct GemmRow {
     pub gflops: Measured,
 }
 
+/// One 16-bit GEMM row (all threads, through candle's CPU backend).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Gemm16Row {
+    /// `bf16` or `f16`.
+    pub dtype: &'static str,
+    /// Matrix size.
+    pub n: usize,
+    /// Threads.
+    pub threads: usize,
+    /// GFLOP/s.
+    pub gflops: Measured,
+}
+
 /// Predicted against measured for one phase.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Comparison {
@@ -83,12 +96,15 @@ pub struct ForwardReport {
 /// Everything `hwcost bench` measures and predicts.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 // The example is a quick run on the 2-core Zen 4 build machine, 2026-11-28.
-#[schema(example = json!({"size": "quick", "gemm": [{"n": 512, "threads": 1, "gflops": {"median": 109.6, "min": 109.6, "max": 112.1}}, {"n": 512, "threads": 2, "gflops": {"median": 200.6, "min": 194.2, "max": 209.0}}, {"n": 1024, "threads": 1, "gflops": {"median": 102.1, "min": 101.8, "max": 103.7}}, {"n": 1024, "threads": 2, "gflops": {"median": 211.7, "min": 211.3, "max": 212.7}}], "bandwidth_bytes": 536870912, "read_gb_per_s": {"median": 24.5, "min": 22.5, "max": 27.4}, "copy_gb_per_s": {"median": 33.4, "min": 26.3, "max": 35.7}, "triad_gb_per_s": {"median": 33.0, "min": 32.7, "max": 33.4}, "forward": {"parameters": 35363328, "prefill_tokens": 128, "decode_tokens": 16, "prefill": {"predicted_ms": 55.0, "measured_ms": 66.6, "error": -0.174}, "decode_per_token": {"predicted_ms": 8.7, "measured_ms": 8.0, "error": 0.083}}}))]
+#[schema(example = json!({"size": "quick", "gemm": [{"n": 512, "threads": 1, "gflops": {"median": 109.6, "min": 109.6, "max": 112.1}}, {"n": 512, "threads": 2, "gflops": {"median": 200.6, "min": 194.2, "max": 209.0}}, {"n": 1024, "threads": 1, "gflops": {"median": 102.1, "min": 101.8, "max": 103.7}}, {"n": 1024, "threads": 2, "gflops": {"median": 211.7, "min": 211.3, "max": 212.7}}], "gemm_16bit": [{"dtype": "bf16", "n": 512, "threads": 2, "gflops": {"median": 98.7, "min": 96.1, "max": 128.1}}, {"dtype": "f16", "n": 512, "threads": 2, "gflops": {"median": 84.9, "min": 83.7, "max": 85.6}}], "bandwidth_bytes": 536870912, "read_gb_per_s": {"median": 24.5, "min": 22.5, "max": 27.4}, "copy_gb_per_s": {"median": 33.4, "min": 26.3, "max": 35.7}, "triad_gb_per_s": {"median": 33.0, "min": 32.7, "max": 33.4}, "forward": {"parameters": 35363328, "prefill_tokens": 128, "decode_tokens": 16, "prefill": {"predicted_ms": 55.0, "measured_ms": 66.6, "error": -0.174}, "decode_per_token": {"predicted_ms": 8.7, "measured_ms": 8.0, "error": 0.083}}}))]
 pub struct BenchReport {
     /// `quick` or `full`.
     pub size: &'static str,
     /// f32 GEMM throughput.
     pub gemm: Vec<GemmRow>,
+    /// 16-bit GEMM throughput (with the `transformer-bench` feature, whose candle backend
+    /// provides the CPU path; faer has none).
+    pub gemm_16bit: Vec<Gemm16Row>,
     /// Bandwidth buffer size, bytes.
     pub bandwidth_bytes: usize,
     /// Read bandwidth, GB/s.
@@ -176,12 +192,14 @@ pub fn run(catalog: &Catalog, size: Size) -> BenchReport {
     kernels.sort_by(f64::total_cmp);
     let bandwidth = kernels[1];
     let (forward, forward_unavailable) = forward_report(catalog, size, peak, bandwidth, repeats);
+    let gemm_16bit = gemm_16bit(if size == Size::Quick { 512 } else { 1024 }, repeats, threads);
     BenchReport {
         size: match size {
             Size::Quick => "quick",
             Size::Full => "full",
         },
         gemm: gemm.iter().map(|g| GemmRow { n: g.n, threads: g.threads, gflops: g.gflops.into() }).collect(),
+        gemm_16bit,
         bandwidth_bytes: bw.bytes,
         read_gb_per_s: bw.read.into(),
         copy_gb_per_s: bw.copy.into(),
@@ -224,6 +242,18 @@ fn forward_report(
         }),
         None,
     )
+}
+
+#[cfg(feature = "transformer-bench")]
+fn gemm_16bit(n: usize, repeats: usize, threads: usize) -> Vec<Gemm16Row> {
+    super::forward::gemm_16bit(n, repeats)
+        .map(|rows| rows.into_iter().map(|(dtype, s)| Gemm16Row { dtype, n, threads, gflops: s.into() }).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(not(feature = "transformer-bench"))]
+fn gemm_16bit(_: usize, _: usize, _: usize) -> Vec<Gemm16Row> {
+    Vec::new()
 }
 
 #[cfg(not(feature = "transformer-bench"))]

@@ -136,3 +136,27 @@ pub fn forward(
         decode_s_per_token: Spread::of(decode),
     })
 }
+
+/// 16-bit GEMM throughput on all threads through candle's CPU backend (the `gemm` crate's f16
+/// and bf16 kernels): `(data type, n, GFLOP/s)` for each 16-bit type the backend multiplies.
+pub fn gemm_16bit(n: usize, repeats: usize) -> candle_core::Result<Vec<(&'static str, Spread)>> {
+    let device = Device::Cpu;
+    let mut out = Vec::new();
+    for (name, dtype) in [("bf16", DType::BF16), ("f16", DType::F16)] {
+        let a = Tensor::randn(0f32, 1.0, (n, n), &device)?.to_dtype(dtype)?;
+        let b = Tensor::randn(0f32, 1.0, (n, n), &device)?.to_dtype(dtype)?;
+        // Warm-up: thread pool and packing buffers.
+        let _ = a.matmul(&b)?;
+        let mut rates = Vec::new();
+        #[allow(clippy::cast_precision_loss)]
+        let flops = 2.0 * (n as f64).powi(3);
+        for _ in 0..repeats.max(1) {
+            let start = std::time::Instant::now();
+            let c = a.matmul(&b)?;
+            std::hint::black_box(&c);
+            rates.push(flops / start.elapsed().as_secs_f64() / 1e9);
+        }
+        out.push((name, Spread::of(rates)));
+    }
+    Ok(out)
+}
