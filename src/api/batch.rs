@@ -37,8 +37,11 @@ pub struct BatchItem {
     {"training": {"model": "llama-2-7b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 64, "tokens": 2e12, "sharding": "zero3"}}
 ]}))]
 pub struct BatchRequest {
-    /// The items, in order (at most the server's cap, 1000 by default).
-    #[schema(value_type = Vec<BatchItem>)]
+    /// The items, in order (at most the server's cap, 1000 by default). Each is a `BatchItem`:
+    /// `{"inference": <InferenceRequest>}` or `{"training": <TrainingRequest>}`. They are
+    /// validated one by one, so the schema accepts any object here: an item that is not a
+    /// valid `BatchItem` is answered with its own problem in the results, not a 400 for all.
+    #[schema(value_type = Vec<Object>)]
     pub items: Vec<Value>,
 }
 
@@ -110,6 +113,17 @@ pub fn batch(state: &AppState, request: &BatchRequest) -> Result<BatchResponse, 
             "/items",
             format!("must hold 1 to {} items, got {}", state.batch_max_items, request.items.len()),
         ));
+    }
+    // The schema says every item is an object; what is inside is each item's own business.
+    let not_objects: Vec<problem::FieldError> = request
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| !item.is_object())
+        .map(|(i, _)| problem::FieldError::new(format!("/items/{i}"), "must be an object"))
+        .collect();
+    if !not_objects.is_empty() {
+        return Err(ApiError::InvalidRequest(not_objects));
     }
     let results: Vec<BatchResult> =
         request.items.par_iter().enumerate().map(|(index, value)| item(state, index, value)).collect();

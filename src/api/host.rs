@@ -39,18 +39,21 @@ impl BenchmarkGate {
     }
 
     /// Checks the request's credentials and claims the single benchmark slot.
+    ///
+    /// No bearer credentials is a 401 (the operation needs them); credentials on a server that
+    /// has benchmarks off is a 403 (no token could succeed); the wrong token is a 401.
     fn enter(self: &Arc<Self>, request: &HttpRequest) -> Result<Running, ApiError> {
-        let Some(token) = &self.token else {
-            return Err(ApiError::Disabled(
-                "benchmarks are disabled on this server; start it with --benchmark-token (HWCOST_BENCHMARK_TOKEN) to enable them".into(),
-            ));
-        };
         let presented = request
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
+            .ok_or(ApiError::Unauthorized)?;
+        let Some(token) = &self.token else {
+            return Err(ApiError::Disabled(
+                "benchmarks are disabled on this server; start it with --benchmark-token (HWCOST_BENCHMARK_TOKEN) to enable them".into(),
+            ));
+        };
         if !constant_time_eq(presented.as_bytes(), token.as_bytes()) {
             return Err(ApiError::Unauthorized);
         }
@@ -88,7 +91,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     responses(
         (status = 200, description = "Measured peaks, and the forward pass against its prediction", body = BenchReport),
         (status = 401, description = "Missing or wrong bearer token", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Benchmarks are disabled on this server", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Bearer credentials sent, but benchmarks are disabled on this server", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "A benchmark is already running", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]

@@ -299,10 +299,46 @@ pub async fn import(
 
 /// Converts an HF config (an import, or an inline model in a request) into a validated
 /// architecture, mapping every failure to a problem whose pointer is under `prefix`.
+/// The size fields [`HfConfig`]'s schema declares, with its ranges. A config that has one must
+/// have it in range even when its model type reads another name (a BERT config's stray
+/// `num_key_value_heads`): the schema promises it.
+const DECLARED_FIELDS: &[(&str, u64, u64)] = &[
+    ("num_hidden_layers", 1, 1024),
+    ("hidden_size", 1, 131_072),
+    ("num_attention_heads", 1, 1024),
+    ("num_key_value_heads", 1, 1024),
+    ("intermediate_size", 0, 1_048_576),
+    ("vocab_size", 1, 4_194_304),
+    ("max_position_embeddings", 1, 16_777_216),
+];
+
+fn check_declared_fields(config: &serde_json::Map<String, Value>, prefix: &str) -> Result<(), ApiError> {
+    let errors: Vec<FieldError> = DECLARED_FIELDS
+        .iter()
+        .filter_map(|&(name, min, max)| {
+            let value = config.get(name).filter(|v| !v.is_null())?;
+            // JSON Schema's integer includes 4096.0.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let n = value
+                .as_u64()
+                .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1e15).map(|f| f as u64));
+            match n {
+                Some(n) if (min..=max).contains(&n) => None,
+                _ => Some(FieldError::new(
+                    format!("{prefix}/{name}"),
+                    format!("must be an integer from {min} to {max}, got {value}"),
+                )),
+            }
+        })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::InvalidRequest(errors)) }
+}
+
 pub fn architecture_from_config(
     config: &serde_json::Map<String, Value>,
     prefix: &str,
 ) -> Result<(ArchitectureRecord, crate::engine::architecture::Architecture), ApiError> {
+    check_declared_fields(config, prefix)?;
     let record = hf_config::convert(config).map_err(|error| match error {
         ConfigError::Field { pointer, detail } => ApiError::field(format!("{prefix}{pointer}"), detail),
         ConfigError::UnsupportedType(model_type) => ApiError::Unprocessable {

@@ -56,7 +56,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
         description = "Estimates what a model needs from hardware: memory, FLOPs, training time, inference latency, cost. Every error is an RFC 9457 application/problem+json document.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
-    components(schemas(problem::Problem, problem::FieldError)),
+    components(schemas(problem::Problem, problem::FieldError, batch::BatchItem)),
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),

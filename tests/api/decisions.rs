@@ -321,3 +321,21 @@ async fn the_training_planner_finds_the_fewest_devices_for_a_deadline_and_the_ch
     assert!(!costs.is_empty());
     assert!(costs.windows(2).all(|w| w[0] <= w[1]) && costs.iter().all(|&c| c <= 400000.0), "{costs:?}");
 }
+
+#[tokio::test]
+async fn inline_configs_keep_the_schema_ranges_even_for_fields_their_type_ignores() {
+    let app = spawn_app().await;
+    let config = json!({"model_type": "bert", "num_hidden_layers": 1, "hidden_size": 64, "num_attention_heads": 1,
+                        "num_key_value_heads": 0, "intermediate_size": 0, "vocab_size": 10, "max_position_embeddings": 16});
+    let (status, body) =
+        app.post_json("/v1/plan", &json!({"models": [config], "search": {"hardware": ["h100"]}})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["pointer"], "/models/0/num_key_value_heads");
+    let (status, body) = app.post_json("/v1/estimate/inference", &json!({"model": config, "hardware": "h100"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["pointer"], "/model/num_key_value_heads");
+    // Items of a batch must at least be objects.
+    let (status, body) = app.post_json("/v1/estimate/batch", &json!({"items": [42]})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["pointer"], "/items/0");
+}

@@ -5,7 +5,17 @@ use crate::helpers::{spawn_app, spawn_with};
 #[tokio::test]
 async fn benchmarks_are_disabled_without_a_token() {
     let app = spawn_app().await;
+    // No credentials: the operation needs them.
     let response = app.post_raw("/v1/host/benchmarks", "application/json", "").await;
+    assert_eq!(response.status().as_u16(), 401);
+    // Credentials, but no token could work on this server.
+    let response = app
+        .client
+        .post(format!("{}/v1/host/benchmarks", app.address))
+        .header("authorization", "Bearer anything")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 403);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], "disabled");
