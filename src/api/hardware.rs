@@ -68,7 +68,7 @@ impl From<&CatalogDevice> for DeviceSummary {
             memory_bandwidth_gb_per_s: r.memory_bandwidth_gb_per_s,
             dense_16bit_tflops: r.dense_tflops.bf16.or(r.dense_tflops.fp16).or(r.dense_tflops.fp32),
             tdp_w: r.tdp_w,
-            usd_per_hour: r.price.iter().map(|p| p.usd_per_hour).reduce(f64::min),
+            usd_per_hour: r.lowest_usd_per_hour(),
         }
     }
 }

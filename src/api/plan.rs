@@ -352,11 +352,7 @@ fn resolve_request(state: &AppState, request: &PlanRequest) -> Result<Resolved, 
                     && search.kind.is_none_or(|k| r.kind == k)
                     && search.min_memory_gib.is_none_or(|m| r.memory_gib >= m)
                 {
-                    hardware.push((
-                        r.id.clone(),
-                        d.device.clone(),
-                        r.price.iter().map(|p| p.usd_per_hour).reduce(f64::min),
-                    ));
+                    hardware.push((r.id.clone(), d.device.clone(), r.lowest_usd_per_hour()));
                 }
             }
             if hardware.is_empty() {

@@ -143,11 +143,7 @@ pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Re
         detail: problems.join("; "),
         pointer: Some(pointer.to_owned()),
     })?;
-    Ok(ResolvedDevice {
-        id: record.id.clone(),
-        device,
-        usd_per_hour: record.price.iter().map(|p| p.usd_per_hour).reduce(f64::min),
-    })
+    Ok(ResolvedDevice { id: record.id.clone(), device, usd_per_hour: record.lowest_usd_per_hour() })
 }
 
 /// Resolves a request's `model` and `hardware` fields (raw JSON, so both the id and the inline

@@ -229,6 +229,11 @@ fn within(problems: &mut Vec<String>, field: &str, value: f64, min: f64, max: f6
 }
 
 impl DeviceRecord {
+    /// The lowest published price per device-hour, if any.
+    pub fn lowest_usd_per_hour(&self) -> Option<f64> {
+        self.price.iter().map(|p| p.usd_per_hour).reduce(f64::min)
+    }
+
     /// Validates the record and converts it into the engine's [`Device`].
     pub fn to_engine(&self) -> Result<Device, Vec<String>> {
         let mut problems = Vec::new();

@@ -568,7 +568,7 @@ mod tests {
                 .iter()
                 .map(|&i| HardwareChoice {
                     device: &devices[i].device,
-                    usd_per_hour: devices[i].record.price.iter().map(|p| p.usd_per_hour).reduce(f64::min),
+                    usd_per_hour: devices[i].record.lowest_usd_per_hour(),
                 })
                 .collect(),
             tensor: vec![1, 2],
@@ -619,10 +619,7 @@ mod tests {
             hardware: catalog
                 .devices()
                 .iter()
-                .map(|d| HardwareChoice {
-                    device: &d.device,
-                    usd_per_hour: d.record.price.iter().map(|p| p.usd_per_hour).reduce(f64::min),
-                })
+                .map(|d| HardwareChoice { device: &d.device, usd_per_hour: d.record.lowest_usd_per_hour() })
                 .collect(),
             tensor: vec![1, 2, 4, 8],
             pipeline: vec![1, 2],

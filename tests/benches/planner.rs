@@ -30,10 +30,7 @@ fn planner(c: &mut Criterion) {
         hardware: catalog
             .devices()
             .iter()
-            .map(|d| HardwareChoice {
-                device: &d.device,
-                usd_per_hour: d.record.price.iter().map(|p| p.usd_per_hour).reduce(f64::min),
-            })
+            .map(|d| HardwareChoice { device: &d.device, usd_per_hour: d.record.lowest_usd_per_hour() })
             .collect(),
         tensor: vec![1, 2, 4, 8],
         pipeline: vec![1, 2],
