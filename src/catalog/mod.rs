@@ -65,6 +65,13 @@ pub struct CatalogDevice {
     pub device: Device,
 }
 
+impl CatalogDevice {
+    /// The device as the planner sees it: its engine view and lowest published price.
+    pub fn hardware_choice(&self) -> crate::plan::search::HardwareChoice<'_> {
+        crate::plan::search::HardwareChoice { device: &self.device, usd_per_hour: self.record.lowest_usd_per_hour() }
+    }
+}
+
 /// A model: its record, its engine architecture and its anatomy (computed once at load).
 #[derive(Debug, Clone)]
 pub struct CatalogModel {

@@ -564,13 +564,7 @@ mod tests {
         let devices = catalog.devices();
         let space = Space {
             models: vec![ModelChoice { arch: &model.architecture, anatomy: &model.anatomy }],
-            hardware: hardware
-                .iter()
-                .map(|&i| HardwareChoice {
-                    device: &devices[i].device,
-                    usd_per_hour: devices[i].record.lowest_usd_per_hour(),
-                })
-                .collect(),
+            hardware: hardware.iter().map(|&i| devices[i].hardware_choice()).collect(),
             tensor: vec![1, 2],
             pipeline: vec![1],
             formats: formats.iter().map(|f| FormatChoice { weights: f, kv_cache: &formats[0] }).collect(),
@@ -616,11 +610,7 @@ mod tests {
         let format = catalog.format("fp8").unwrap().to_engine();
         let space = Space {
             models: vec![ModelChoice { arch: &model.architecture, anatomy: &model.anatomy }],
-            hardware: catalog
-                .devices()
-                .iter()
-                .map(|d| HardwareChoice { device: &d.device, usd_per_hour: d.record.lowest_usd_per_hour() })
-                .collect(),
+            hardware: catalog.devices().iter().map(crate::catalog::CatalogDevice::hardware_choice).collect(),
             tensor: vec![1, 2, 4, 8],
             pipeline: vec![1, 2],
             formats: vec![FormatChoice { weights: &format, kv_cache: &format }],

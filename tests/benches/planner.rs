@@ -12,7 +12,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hwcost::catalog::Catalog;
 use hwcost::engine::format::Format;
 use hwcost::plan::rules::Requirements;
-use hwcost::plan::search::{FormatChoice, HardwareChoice, Limits, ModelChoice, Objective, Space, Workload, search};
+use hwcost::plan::search::{FormatChoice, Limits, ModelChoice, Objective, Space, Workload, search};
 
 fn planner(c: &mut Criterion) {
     let catalog = Catalog::embedded().expect("the embedded catalog loads");
@@ -27,11 +27,7 @@ fn planner(c: &mut Criterion) {
     let kv = catalog.format("bf16").expect("in the catalog").to_engine();
     let space = Space {
         models: models.iter().map(|m| ModelChoice { arch: &m.architecture, anatomy: &m.anatomy }).collect(),
-        hardware: catalog
-            .devices()
-            .iter()
-            .map(|d| HardwareChoice { device: &d.device, usd_per_hour: d.record.lowest_usd_per_hour() })
-            .collect(),
+        hardware: catalog.devices().iter().map(hwcost::catalog::CatalogDevice::hardware_choice).collect(),
         tensor: vec![1, 2, 4, 8],
         pipeline: vec![1, 2],
         formats: formats.iter().map(|f| FormatChoice { weights: f, kv_cache: &kv }).collect(),
