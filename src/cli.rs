@@ -11,7 +11,17 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::answer::Context;
+use crate::answer::inference::InferenceResponse;
+use crate::answer::training::TrainingResponse;
 use crate::catalog::Catalog;
+use crate::scenario::Error;
+use crate::scenario::document::{self, Syntax};
+use crate::scenario::inference::{BatchSize, EngineId, FormatId, InferenceRequest, InferenceScenario, MaxKeyword};
+use crate::scenario::training::{
+    CheckpointingId, ComputeOptimal, MethodId, OptimizerId, PrecisionId, ShardingId, TokensSpec, TrainingEngineId,
+    TrainingRequest, TrainingScenario,
+};
 
 /// `print!` to standard output, except that a closed pipe (`hwcost validate | head`) ends the
 /// output quietly instead of panicking.
@@ -139,21 +149,29 @@ pub enum EstimateCommand {
     Training(Box<TrainingArgs>),
 }
 
-/// Flags of `hwcost estimate training`; names mirror the request fields.
+/// Flags of `hwcost estimate training`: every field of the request, by the same names (`_`
+/// becomes `-`) and ids. `--request` takes the very body `POST /v1/estimate/training` takes;
+/// flags given beside it replace its fields.
 #[derive(Debug, Clone, Args)]
 pub struct TrainingArgs {
-    /// Model id or alias.
+    /// A request body (`.json` or `.toml`; `-` reads standard input, JSON or TOML).
     #[arg(long)]
-    pub model: String,
-    /// Device id or alias.
-    #[arg(long)]
-    pub hardware: String,
+    pub request: Option<PathBuf>,
+    /// Model id or alias (inline config.json models go through `--request`).
+    #[arg(long, required_unless_present = "request")]
+    pub model: Option<String>,
+    /// Device id or alias (inline device records go through `--request`).
+    #[arg(long, required_unless_present = "request")]
+    pub hardware: Option<String>,
     /// Devices in all.
     #[arg(long)]
     pub devices: Option<u32>,
-    /// Training tokens (or `compute_optimal`).
+    /// Training tokens, or `compute_optimal`.
+    #[arg(long, value_parser = tokens)]
+    pub tokens: Option<TokensSpec>,
+    /// Optimizer steps (tokens = steps x global batch tokens).
     #[arg(long)]
-    pub tokens: Option<String>,
+    pub steps: Option<u64>,
     /// Sequence length.
     #[arg(long)]
     pub sequence_length: Option<u64>,
@@ -163,15 +181,21 @@ pub struct TrainingArgs {
     /// Tokens per optimizer step.
     #[arg(long)]
     pub global_batch_tokens: Option<u64>,
-    /// bf16, fp16, fp8 or fp32.
+    /// Sequences per optimizer step.
     #[arg(long)]
-    pub precision: Option<String>,
-    /// adamw, adamw-8bit, adafactor, sgd-momentum, lion.
+    pub global_batch_sequences: Option<u64>,
+    /// Precision.
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionId>,
+    /// Optimizer.
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerId>,
+    /// State sharding.
+    #[arg(long, value_enum)]
+    pub sharding: Option<ShardingId>,
+    /// Ranks per HSDP shard group.
     #[arg(long)]
-    pub optimizer: Option<String>,
-    /// none, zero1, zero2, zero3, fsdp, hsdp.
-    #[arg(long)]
-    pub sharding: Option<String>,
+    pub hsdp_group: Option<u32>,
     /// Tensor parallel degree.
     #[arg(long)]
     pub tensor: Option<u32>,
@@ -187,22 +211,46 @@ pub struct TrainingArgs {
     /// Expert parallel degree.
     #[arg(long)]
     pub expert: Option<u32>,
-    /// Megatron sequence parallelism.
-    #[arg(long)]
-    pub sequence_parallel: bool,
-    /// none, selective or full.
-    #[arg(long)]
-    pub activation_checkpointing: Option<String>,
-    /// full, lora or qlora.
-    #[arg(long)]
-    pub method: Option<String>,
+    /// Megatron sequence parallelism (`--sequence-parallel` or `--sequence-parallel false`).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub sequence_parallel: Option<bool>,
+    /// Activation recomputation.
+    #[arg(long, value_enum)]
+    pub activation_checkpointing: Option<CheckpointingId>,
+    /// Full training or adapters.
+    #[arg(long, value_enum)]
+    pub method: Option<MethodId>,
     /// LoRA rank.
     #[arg(long)]
     pub lora_rank: Option<u32>,
-    /// generic, megatron, torchtitan, fsdp, deepspeed, llm-foundry.
+    /// Offload optimizer states and master weights to the CPU.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub cpu_offload: Option<bool>,
+    /// Flash attention (default true; `--flash-attention false` to turn it off).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub flash_attention: Option<bool>,
+    /// Engine profile.
+    #[arg(long, value_enum)]
+    pub engine: Option<TrainingEngineId>,
+    /// A measured MFU to use instead of the rule, 0.01 to 1.
     #[arg(long)]
-    pub engine: Option<String>,
-    /// Print the full JSON response instead of a table.
+    pub measured_mfu: Option<f64>,
+    /// Data-centre power usage effectiveness, 1 to 3.
+    #[arg(long)]
+    pub pue: Option<f64>,
+    /// Budget in device-hours for the largest compute-optimal model helper.
+    #[arg(long)]
+    pub budget_gpu_hours: Option<f64>,
+    /// Budget in USD for the same helper (uses the device price).
+    #[arg(long)]
+    pub budget_usd: Option<f64>,
+    /// Price of one device-hour, USD (`overrides.usd_per_device_hour`).
+    #[arg(long)]
+    pub usd_per_device_hour: Option<f64>,
+    /// Share of dense peak reached (`overrides.compute_efficiency`).
+    #[arg(long)]
+    pub compute_efficiency: Option<f64>,
+    /// Print exactly what `POST /v1/estimate/training` answers instead of a table.
     #[arg(long)]
     pub json: bool,
     /// Load the catalog from this directory instead of the embedded copy.
@@ -210,15 +258,20 @@ pub struct TrainingArgs {
     pub data_dir: Option<PathBuf>,
 }
 
-/// Flags of `hwcost estimate inference`; names mirror the request fields.
+/// Flags of `hwcost estimate inference`: every field of the request, by the same names (`_`
+/// becomes `-`) and ids. `--request` takes the very body `POST /v1/estimate/inference` takes;
+/// flags given beside it replace its fields.
 #[derive(Debug, Clone, Args)]
 pub struct InferenceArgs {
-    /// Model id or alias.
+    /// A request body (`.json` or `.toml`; `-` reads standard input, JSON or TOML).
     #[arg(long)]
-    pub model: String,
-    /// Device id or alias.
-    #[arg(long)]
-    pub hardware: String,
+    pub request: Option<PathBuf>,
+    /// Model id or alias (inline config.json models go through `--request`).
+    #[arg(long, required_unless_present = "request")]
+    pub model: Option<String>,
+    /// Device id or alias (inline device records go through `--request`).
+    #[arg(long, required_unless_present = "request")]
+    pub hardware: Option<String>,
     /// Devices in all (default: the product of the parallel degrees).
     #[arg(long)]
     pub devices: Option<u32>,
@@ -234,30 +287,64 @@ pub struct InferenceArgs {
     /// Replicas.
     #[arg(long)]
     pub data: Option<u32>,
-    /// Weight format (fp32 bf16 fp16 fp8 int8 int4 nvfp4 mxfp4 q4_0 q8_0 q6_k q5_k_m q4_k_m).
-    #[arg(long)]
-    pub weights: Option<String>,
+    /// Weight format.
+    #[arg(long, value_enum)]
+    pub weights: Option<FormatId>,
     /// KV-cache format.
+    #[arg(long, value_enum)]
+    pub kv_cache: Option<FormatId>,
+    /// Group size of int4 weights.
     #[arg(long)]
-    pub kv_cache: Option<String>,
+    pub weights_group_size: Option<u32>,
     /// Sequences per replica, or `max`.
-    #[arg(long)]
-    pub batch_size: Option<String>,
+    #[arg(long, value_parser = batch_size)]
+    pub batch_size: Option<BatchSize>,
     /// Prompt tokens per sequence.
     #[arg(long)]
     pub input_tokens: Option<u64>,
     /// Generated tokens per sequence.
     #[arg(long)]
     pub output_tokens: Option<u64>,
-    /// Engine profile (generic, tensorrt-llm, vllm, sglang, llama.cpp, transformers).
+    /// Engine profile.
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineId>,
+    /// Large-GEMM fraction of peak (`overrides.compute_efficiency`).
     #[arg(long)]
-    pub engine: Option<String>,
-    /// Print the full JSON response instead of a table.
+    pub compute_efficiency: Option<f64>,
+    /// Fraction of peak memory bandwidth (`overrides.memory_efficiency`).
+    #[arg(long)]
+    pub memory_efficiency: Option<f64>,
+    /// Share of device memory the engine may use (`overrides.memory_fraction`).
+    #[arg(long)]
+    pub memory_fraction: Option<f64>,
+    /// Price of one device-hour, USD (`overrides.usd_per_device_hour`).
+    #[arg(long)]
+    pub usd_per_device_hour: Option<f64>,
+    /// Print exactly what `POST /v1/estimate/inference` answers instead of a table.
     #[arg(long)]
     pub json: bool,
     /// Load the catalog from this directory instead of the embedded copy.
     #[arg(long, env = "HWCOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// `--batch-size`: a count or `max`.
+fn batch_size(text: &str) -> Result<BatchSize, String> {
+    match text {
+        "max" => Ok(BatchSize::Max(MaxKeyword::Max)),
+        n => n.parse().map(BatchSize::Count).map_err(|_| format!("expected a count or \"max\", got \"{n}\"")),
+    }
+}
+
+/// `--tokens`: a count or `compute_optimal`.
+fn tokens(text: &str) -> Result<TokensSpec, String> {
+    match text {
+        "compute_optimal" => Ok(TokensSpec::Keyword(ComputeOptimal::ComputeOptimal)),
+        n => n
+            .parse()
+            .map(TokensSpec::Count)
+            .map_err(|_| format!("expected a number of tokens or \"compute_optimal\", got \"{n}\"")),
+    }
 }
 
 /// Settings of `hwcost serve`.
@@ -338,91 +425,114 @@ fn catalog_or_exit(data_dir: Option<&PathBuf>) -> Result<Catalog, ExitCode> {
     })
 }
 
-/// Sets `key` in a JSON object when the flag was given.
-fn put(map: &mut serde_json::Map<String, serde_json::Value>, key: &str, value: Option<impl Into<serde_json::Value>>) {
-    if let Some(v) = value {
-        map.insert(key.to_owned(), v.into());
+/// Replaces `field` with the flag's value when the flag was given.
+fn set<T: Clone>(field: &mut Option<T>, flag: &Option<T>) {
+    if flag.is_some() {
+        field.clone_from(flag);
     }
 }
 
-/// A number when the text is one, else the text (for `batch_size: max`, `tokens: compute_optimal`).
-fn number_or_keyword(text: &str) -> serde_json::Value {
-    text.parse::<f64>()
-        .ok()
-        .and_then(serde_json::Number::from_f64)
-        .map_or_else(|| text.into(), serde_json::Value::Number)
+/// The `--request` document, or `empty` when there is none.
+fn base<T: serde::de::DeserializeOwned>(path: Option<&PathBuf>, empty: T) -> Result<T, Error> {
+    match path {
+        Some(path) => read_document(path),
+        None => Ok(empty),
+    }
 }
 
-/// Builds the request document from flags, so the CLI goes through the API's own parsing.
-fn inference_request(args: &InferenceArgs) -> serde_json::Value {
-    let mut map = serde_json::Map::new();
-    put(&mut map, "model", Some(args.model.clone()));
-    put(&mut map, "hardware", Some(args.hardware.clone()));
-    let mut parallelism = serde_json::Map::new();
-    for (name, value) in
-        [("tensor", args.tensor), ("pipeline", args.pipeline), ("expert", args.expert), ("data", args.data)]
-    {
-        put(&mut parallelism, name, value);
+/// The inference request of the flags: the `--request` body with the flags laid over it.
+fn inference_request(args: &InferenceArgs) -> Result<InferenceRequest, Error> {
+    let empty = InferenceRequest {
+        model: serde_json::Value::Null,
+        hardware: serde_json::Value::Null,
+        devices: None,
+        parallelism: None,
+        weights: None,
+        kv_cache: None,
+        weights_group_size: None,
+        batch_size: None,
+        input_tokens: None,
+        output_tokens: None,
+        engine: None,
+        overrides: None,
+    };
+    let mut r = base(args.request.as_ref(), empty)?;
+    if let Some(model) = &args.model {
+        r.model = model.as_str().into();
     }
-    if !parallelism.is_empty() {
-        map.insert("parallelism".into(), parallelism.into());
+    if let Some(hardware) = &args.hardware {
+        r.hardware = hardware.as_str().into();
     }
-    put(&mut map, "weights", args.weights.clone());
-    put(&mut map, "kv_cache", args.kv_cache.clone());
-    put(&mut map, "engine", args.engine.clone());
-    put(&mut map, "batch_size", args.batch_size.as_deref().map(number_or_keyword));
-    put(&mut map, "input_tokens", args.input_tokens);
-    put(&mut map, "output_tokens", args.output_tokens);
-    put(&mut map, "devices", args.devices);
-    map.into()
+    set(&mut r.devices, &args.devices);
+    let p = r.parallelism.get_or_insert_with(Default::default);
+    set(&mut p.tensor, &args.tensor);
+    set(&mut p.pipeline, &args.pipeline);
+    set(&mut p.expert, &args.expert);
+    set(&mut p.data, &args.data);
+    set(&mut r.weights, &args.weights);
+    set(&mut r.kv_cache, &args.kv_cache);
+    set(&mut r.weights_group_size, &args.weights_group_size);
+    set(&mut r.batch_size, &args.batch_size);
+    set(&mut r.input_tokens, &args.input_tokens);
+    set(&mut r.output_tokens, &args.output_tokens);
+    set(&mut r.engine, &args.engine);
+    let o = r.overrides.get_or_insert_with(Default::default);
+    set(&mut o.compute_efficiency, &args.compute_efficiency);
+    set(&mut o.memory_efficiency, &args.memory_efficiency);
+    set(&mut o.memory_fraction, &args.memory_fraction);
+    set(&mut o.usd_per_device_hour, &args.usd_per_device_hour);
+    Ok(r)
 }
 
-/// Builds the training request document from flags.
-fn training_request(args: &TrainingArgs) -> serde_json::Value {
-    let mut map = serde_json::Map::new();
-    put(&mut map, "model", Some(args.model.clone()));
-    put(&mut map, "hardware", Some(args.hardware.clone()));
-    put(&mut map, "devices", args.devices);
-    put(&mut map, "tokens", args.tokens.as_deref().map(number_or_keyword));
-    put(&mut map, "sequence_length", args.sequence_length);
-    put(&mut map, "micro_batch_size", args.micro_batch_size);
-    put(&mut map, "global_batch_tokens", args.global_batch_tokens);
-    for (key, value) in [
-        ("precision", &args.precision),
-        ("optimizer", &args.optimizer),
-        ("sharding", &args.sharding),
-        ("activation_checkpointing", &args.activation_checkpointing),
-        ("method", &args.method),
-        ("engine", &args.engine),
-    ] {
-        put(&mut map, key, value.clone());
+/// The training request of the flags: the `--request` body with the flags laid over it.
+fn training_request(args: &TrainingArgs) -> Result<TrainingRequest, Error> {
+    let empty: TrainingRequest =
+        crate::scenario::document::from_value(serde_json::json!({"model": null, "hardware": null}))?;
+    let mut r = base(args.request.as_ref(), empty)?;
+    if let Some(model) = &args.model {
+        r.model = model.as_str().into();
     }
-    put(&mut map, "lora_rank", args.lora_rank);
-    let mut parallelism = serde_json::Map::new();
-    for (name, value) in [
-        ("tensor", args.tensor),
-        ("pipeline", args.pipeline),
-        ("data", args.data),
-        ("context", args.context),
-        ("expert", args.expert),
-    ] {
-        put(&mut parallelism, name, value);
+    if let Some(hardware) = &args.hardware {
+        r.hardware = hardware.as_str().into();
     }
-    if args.sequence_parallel {
-        parallelism.insert("sequence_parallel".into(), true.into());
-    }
-    if !parallelism.is_empty() {
-        map.insert("parallelism".into(), parallelism.into());
-    }
-    map.into()
+    set(&mut r.devices, &args.devices);
+    set(&mut r.tokens, &args.tokens);
+    set(&mut r.steps, &args.steps);
+    set(&mut r.sequence_length, &args.sequence_length);
+    set(&mut r.micro_batch_size, &args.micro_batch_size);
+    set(&mut r.global_batch_tokens, &args.global_batch_tokens);
+    set(&mut r.global_batch_sequences, &args.global_batch_sequences);
+    set(&mut r.precision, &args.precision);
+    set(&mut r.optimizer, &args.optimizer);
+    set(&mut r.sharding, &args.sharding);
+    set(&mut r.hsdp_group, &args.hsdp_group);
+    let p = r.parallelism.get_or_insert_with(Default::default);
+    set(&mut p.tensor, &args.tensor);
+    set(&mut p.pipeline, &args.pipeline);
+    set(&mut p.data, &args.data);
+    set(&mut p.context, &args.context);
+    set(&mut p.expert, &args.expert);
+    set(&mut p.sequence_parallel, &args.sequence_parallel);
+    set(&mut r.activation_checkpointing, &args.activation_checkpointing);
+    set(&mut r.method, &args.method);
+    set(&mut r.lora_rank, &args.lora_rank);
+    set(&mut r.cpu_offload, &args.cpu_offload);
+    set(&mut r.flash_attention, &args.flash_attention);
+    set(&mut r.engine, &args.engine);
+    set(&mut r.measured_mfu, &args.measured_mfu);
+    set(&mut r.pue, &args.pue);
+    let b = r.budget.get_or_insert_with(Default::default);
+    set(&mut b.gpu_hours, &args.budget_gpu_hours);
+    set(&mut b.usd, &args.budget_usd);
+    let o = r.overrides.get_or_insert_with(Default::default);
+    set(&mut o.usd_per_device_hour, &args.usd_per_device_hour);
+    set(&mut o.compute_efficiency, &args.compute_efficiency);
+    Ok(r)
 }
 
-/// Prints a response as a table or JSON, or the problem; exit 0 or 2.
-fn finish<R: serde::Serialize>(
-    outcome: Result<R, crate::api::problem::ApiError>,
-    json: bool,
-    table: impl Fn(&R) -> String,
-) -> ExitCode {
+/// Prints an answer as a table or JSON, or the error with its pointers; exit 0, or 2 for a
+/// request that cannot be answered.
+fn finish<R: serde::Serialize>(outcome: Result<R, Error>, json: bool, table: impl Fn(&R) -> String) -> ExitCode {
     match outcome {
         Ok(response) if json => {
             sayln!("{}", serde_json::to_string_pretty(&response).unwrap_or_default());
@@ -433,9 +543,8 @@ fn finish<R: serde::Serialize>(
             ExitCode::SUCCESS
         }
         Err(error) => {
-            let problem = error.problem();
-            eprintln!("hwcost: {}", problem.detail);
-            for field in &problem.errors {
+            eprintln!("hwcost: {error}");
+            for field in error.field_errors() {
                 eprintln!(
                     "  {}: {}",
                     if field.pointer.is_empty() { "(request)" } else { &field.pointer },
@@ -447,89 +556,69 @@ fn finish<R: serde::Serialize>(
     }
 }
 
+/// The answer context of a one-shot command (the validation run gives the error bands).
+fn context_or_exit(data_dir: Option<&PathBuf>) -> Result<Context, ExitCode> {
+    catalog_or_exit(data_dir).map(|catalog| Context::new(Arc::new(catalog)))
+}
+
 fn estimate_training(args: &TrainingArgs) -> ExitCode {
-    let catalog = match catalog_or_exit(args.data_dir.as_ref()) {
-        Ok(catalog) => catalog,
+    let ctx = match context_or_exit(args.data_dir.as_ref()) {
+        Ok(ctx) => ctx,
         Err(code) => return code,
     };
-    let outcome = serde_json::from_value::<crate::api::training::TrainingRequest>(training_request(args))
-        .map_err(|e| crate::api::problem::ApiError::field("", e.to_string()))
-        .and_then(|request| crate::api::training::run(&catalog, &request, ""));
+    let outcome = training_request(args)
+        .and_then(|request| TrainingScenario::parse(&ctx.catalog, &request, ""))
+        .map(|scenario| TrainingResponse::new(&ctx, &scenario));
     finish(outcome, args.json, crate::report::training_table)
 }
 
 fn estimate_inference(args: &InferenceArgs) -> ExitCode {
-    let catalog = match catalog_or_exit(args.data_dir.as_ref()) {
-        Ok(catalog) => catalog,
+    let ctx = match context_or_exit(args.data_dir.as_ref()) {
+        Ok(ctx) => ctx,
         Err(code) => return code,
     };
-    let outcome = serde_json::from_value::<crate::api::inference::InferenceRequest>(inference_request(args))
-        .map_err(|e| crate::api::problem::ApiError::field("", e.to_string()))
-        .and_then(|request| crate::api::inference::run(&catalog, &request, ""));
+    let outcome = inference_request(args)
+        .and_then(|request| InferenceScenario::parse(&ctx.catalog, &request, ""))
+        .map(|scenario| InferenceResponse::new(&ctx, &scenario));
     finish(outcome, args.json, crate::report::inference_table)
 }
 
-/// Reads a plan file as JSON or TOML (by extension; standard input may be either).
-fn read_plan(path: &std::path::Path) -> Result<serde_json::Value, String> {
+/// Reads a request document: JSON or TOML by extension; standard input (`-`) and other names
+/// are tried as JSON, then as TOML.
+fn read_document<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, Error> {
+    let unreadable = |e: std::io::Error| Error::field("", format!("cannot read {}: {e}", path.display()));
     let text = if path.as_os_str() == "-" {
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .map_err(|e| format!("reading standard input: {e}"))?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(unreadable)?;
         text
     } else {
-        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?
+        std::fs::read_to_string(path).map_err(unreadable)?
     };
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
-    let as_toml =
-        || toml::from_str::<serde_json::Value>(&text).map_err(|e| format!("{} is not valid TOML: {e}", path.display()));
-    let as_json = || {
-        serde_json::from_str::<serde_json::Value>(&text)
-            .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
-    };
-    match extension {
-        "toml" => as_toml(),
-        "json" => as_json(),
-        _ => as_json().or_else(|json_error| as_toml().map_err(|toml_error| format!("{json_error}; {toml_error}"))),
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => document::parse(&text, Syntax::Toml),
+        Some("json") => document::parse(&text, Syntax::Json),
+        _ => document::parse(&text, Syntax::Json).or_else(|json_error| match json_error {
+            Error::MalformedJson { .. } => document::parse(&text, Syntax::Toml),
+            other => Err(other),
+        }),
     }
 }
 
-/// Deserialises a document read by [`read_plan`], with JSON-pointer errors.
-fn document<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, crate::api::problem::ApiError> {
-    serde_path_to_error::deserialize::<_, T>(value).map_err(crate::api::problem::from_json_error)
-}
-
 fn plan(args: &PlanArgs) -> ExitCode {
-    let catalog = match catalog_or_exit(args.data_dir.as_ref()) {
-        Ok(catalog) => catalog,
+    let ctx = match context_or_exit(args.data_dir.as_ref()) {
+        Ok(ctx) => ctx,
         Err(code) => return code,
     };
-    let request = match read_plan(&args.request) {
-        Ok(request) => request,
-        Err(message) => {
-            eprintln!("hwcost: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let state = crate::api::state::AppState::new(Arc::new(catalog), None);
-    let outcome = document::<crate::api::plan::PlanRequest>(request).and_then(|r| crate::api::plan::plan(&state, &r));
+    let outcome = read_document(&args.request).and_then(|r| crate::answer::plan::plan(&ctx, &r));
     finish(outcome, args.json, crate::report::plan_table)
 }
 
 fn check(args: &CheckArgs) -> ExitCode {
-    let catalog = match catalog_or_exit(args.data_dir.as_ref()) {
-        Ok(catalog) => catalog,
+    let ctx = match context_or_exit(args.data_dir.as_ref()) {
+        Ok(ctx) => ctx,
         Err(code) => return code,
     };
-    let plan = match read_plan(&args.plan) {
-        Ok(plan) => plan,
-        Err(message) => {
-            eprintln!("hwcost: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let state = crate::api::state::AppState::new(Arc::new(catalog), None);
-    let outcome = document::<crate::api::check::CheckRequest>(plan)
-        .and_then(|request| crate::api::check::check(&state, &request));
+    let outcome = read_document(&args.plan).and_then(|request| crate::answer::check::check(&ctx, &request));
     let verdict = outcome.as_ref().map(|r| r.verdict).unwrap_or_default();
     let code = finish(outcome, args.json, crate::report::check_table);
     match verdict {

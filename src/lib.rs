@@ -6,10 +6,13 @@
 //! - [`catalog`]: parses and validates `data/` into engine types.
 //! - [`import`]: model descriptions from outside (HF config.json, safetensors, GGUF headers).
 //! - [`host`]: the machine this runs on; the only user of `sysinfo`.
-//! - [`api`]: HTTP routes, wire types and the error mapping; the only module that knows HTTP.
+//! - [`scenario`]: requests parsed once into engine inputs, whoever asks (HTTP, CLI, files).
+//! - [`answer`]: engine results as response documents, and the decisions built on them.
+//! - [`api`]: HTTP routes and the error mapping; the only module that knows HTTP.
 //! - [`startup`], [`telemetry`], [`cli`]: process wiring; [`wire`]: strict serde helpers.
 //! - [`validation`]: published measurements against the estimates; [`report`]: CLI tables.
 
+pub mod answer;
 pub mod api;
 pub mod catalog;
 pub mod cli;
@@ -18,6 +21,7 @@ pub mod host;
 pub mod import;
 pub mod plan;
 pub mod report;
+pub mod scenario;
 pub mod startup;
 
 pub mod telemetry;

@@ -1,7 +1,9 @@
 //! Human-readable tables of API responses, for the CLI.
 
-use crate::api::inference::InferenceResponse;
-use crate::api::training::TrainingResponse;
+use crate::answer::check::CheckResponse;
+use crate::answer::inference::InferenceResponse;
+use crate::answer::plan::PlanResponse;
+use crate::answer::training::TrainingResponse;
 
 fn gb(bytes: f64) -> String {
     format!("{:.1} GB", bytes / 1e9)
@@ -214,7 +216,7 @@ fn significant(v: f64) -> String {
 }
 
 /// A capacity check: one row per rule (status, value, limit, margin), then the verdict.
-pub fn check_table(r: &crate::api::check::CheckResponse) -> String {
+pub fn check_table(r: &CheckResponse) -> String {
     let subject = match (&r.inference, &r.training) {
         (Some(i), _) => format!("{} on {} x {} ({}, {})", i.model, i.devices, i.hardware, i.weights, i.engine),
         (_, Some(t)) => format!("training {} on {} x {} ({})", t.model, t.devices, t.hardware, t.engine),
@@ -250,7 +252,7 @@ fn optional_money(v: Option<f64>) -> String {
 }
 
 /// A plan: the ranked configurations, rejections, the API comparison and the notes.
-pub fn plan_table(r: &crate::api::plan::PlanResponse) -> String {
+pub fn plan_table(r: &PlanResponse) -> String {
     let mut out = format!(
         "{} configurations evaluated{}, {} feasible, in {:.1} ms\n\n",
         r.evaluated,

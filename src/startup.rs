@@ -119,8 +119,8 @@ async fn docs_redirect() -> actix_web::HttpResponse {
 
 fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
     let mut state = AppState::new(settings.catalog.clone(), settings.benchmark_token.clone());
-    state.plan_max_configurations = settings.plan_max_configurations;
-    state.batch_max_items = settings.batch_max_items;
+    state.context.plan_max_configurations = settings.plan_max_configurations;
+    state.context.batch_max_items = settings.batch_max_items;
     let prometheus = metrics(&state.registry)?;
     let state = web::Data::new(state);
     let route_table = web::Data::new(RouteTable::from_spec(&api::openapi(), DOC_ROUTES));

@@ -9,9 +9,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::inference::{InferenceRequest, InferenceResponse};
-use crate::api::training::{TrainingRequest, TrainingResponse};
 use crate::catalog::Catalog;
+use crate::engine::inference::{self, InferenceEstimate};
+use crate::engine::training::{self, TrainingEstimate};
+use crate::scenario::inference::{InferenceRequest, InferenceScenario};
+use crate::scenario::training::{TrainingRequest, TrainingScenario};
 
 /// The inference points, embedded so the binary can validate itself anywhere.
 pub const INFERENCE_JSONL: &str = include_str!("../data/validation/inference.jsonl");
@@ -85,32 +87,30 @@ impl TrainingKind {
 
 impl TrainingPoint {
     /// The estimate's value in the point's unit and under the source's definitions.
-    pub fn pick(&self, r: &TrainingResponse) -> f64 {
+    pub fn pick(&self, s: &TrainingScenario, e: &TrainingEstimate) -> f64 {
         let definition = self.mfu_definition.as_deref().unwrap_or("causal_halving");
         let unit = self.unit.to_ascii_lowercase();
         match self.kind {
             TrainingKind::Throughput if unit.starts_with("tflop") => {
-                r.flops.model_flops_per_token * r.throughput.tokens_per_s_per_device / 1e12
+                e.flops_per_token.0 * e.tokens_per_s_per_device / 1e12
             }
-            TrainingKind::Throughput => r.throughput.tokens_per_s_per_device,
+            TrainingKind::Throughput => e.tokens_per_s_per_device,
             TrainingKind::Mfu => match definition {
-                "hardware_flops" => r.utilization.hfu,
-                "no_causal_halving" => r.utilization.mfu_no_causal_halving,
-                "6n_only" => {
-                    r.utilization.mfu * r.flops.model_flops_per_token_6n / r.flops.model_flops_per_token.max(1.0)
-                }
-                _ => r.utilization.mfu,
+                "hardware_flops" => e.hfu,
+                "no_causal_halving" => e.mfu_no_causal_halving,
+                "6n_only" => e.mfu * e.flops_per_token.2 / e.flops_per_token.0.max(1.0),
+                _ => e.mfu,
             },
-            TrainingKind::Memory if unit.starts_with("gib") => r.memory.per_device.total_bytes / f64::from(1u32 << 30),
-            TrainingKind::Memory => r.memory.per_device.total_bytes / 1e9,
-            TrainingKind::GpuHours => r.time.gpu_hours,
-            TrainingKind::TimeToTrain if unit.starts_with("day") => r.time.wall_clock_s / 86_400.0,
-            TrainingKind::TimeToTrain if unit.starts_with("hour") => r.time.wall_clock_s / 3600.0,
-            TrainingKind::TimeToTrain if unit.starts_with("minute") => r.time.wall_clock_s / 60.0,
-            TrainingKind::TimeToTrain => r.time.wall_clock_s,
+            TrainingKind::Memory if unit.starts_with("gib") => e.memory.total.0 / f64::from(1u32 << 30),
+            TrainingKind::Memory => e.memory.total.0 / 1e9,
+            TrainingKind::GpuHours => e.gpu_hours,
+            TrainingKind::TimeToTrain if unit.starts_with("day") => e.wall_clock.0 / 86_400.0,
+            TrainingKind::TimeToTrain if unit.starts_with("hour") => e.wall_clock.0 / 3600.0,
+            TrainingKind::TimeToTrain if unit.starts_with("minute") => e.wall_clock.0 / 60.0,
+            TrainingKind::TimeToTrain => e.wall_clock.0,
             TrainingKind::TotalFlops => match definition {
-                "6n_only" => r.flops.model_flops_per_token_6n * r.tokens,
-                _ => r.flops.model_flops,
+                "6n_only" => e.flops_per_token.2 * s.tokens,
+                _ => e.model_flops,
             },
         }
     }
@@ -172,14 +172,13 @@ impl Metric {
     }
 
     /// The estimate's value for this metric.
-    pub fn pick(self, r: &InferenceResponse) -> f64 {
-        #[allow(clippy::cast_precision_loss)]
+    pub fn pick(self, s: &InferenceScenario, e: &InferenceEstimate) -> f64 {
         match self {
-            Metric::OutputThroughputTotal => r.throughput.output_tokens_per_s,
-            Metric::OutputThroughputPerGpu => r.throughput.output_tokens_per_s / r.devices.max(1) as f64,
-            Metric::DecodeTokensPerSPerUser => r.throughput.output_tokens_per_s_per_user,
-            Metric::PrefillTokensPerS => r.throughput.prefill_tokens_per_s,
-            Metric::TtftMs => r.latency.ttft_ms,
+            Metric::OutputThroughputTotal => e.output_tokens_per_s,
+            Metric::OutputThroughputPerGpu => e.output_tokens_per_s / s.parallelism.devices().max(1) as f64,
+            Metric::DecodeTokensPerSPerUser => e.output_tokens_per_s_per_user,
+            Metric::PrefillTokensPerS => e.prefill_tokens_per_s,
+            Metric::TtftMs => e.ttft.0 * 1e3,
         }
     }
 }
@@ -308,19 +307,21 @@ fn result(
     PointResult { id: id.to_owned(), side, family, device_class: class, measured, predicted, error, problem }
 }
 
-/// Runs every embedded point through the API's parsing and the engines.
+/// Runs every embedded point through the scenario parsers and the engines.
 pub fn run(catalog: &Catalog) -> Result<Report, String> {
     let mut points = Vec::new();
     for p in inference_points()? {
         let class = device_class(catalog, &p.request.hardware);
-        let predicted =
-            crate::api::inference::run(catalog, &p.request, "").map(|r| p.metric.pick(&r)).map_err(|e| e.to_string());
+        let predicted = InferenceScenario::parse(catalog, &p.request, "")
+            .map(|s| p.metric.pick(&s, &inference::estimate(&s.input())))
+            .map_err(|e| e.to_string());
         points.push(result(&p.id, Side::Inference, p.metric.as_str(), class, p.value, predicted));
     }
     for p in training_points()? {
         let class = device_class(catalog, &p.request.hardware);
-        let predicted =
-            crate::api::training::run(catalog, &p.request, "").map(|r| p.pick(&r)).map_err(|e| e.to_string());
+        let predicted = TrainingScenario::parse(catalog, &p.request, "")
+            .map(|s| p.pick(&s, &training::estimate(&s.input())))
+            .map_err(|e| e.to_string());
         points.push(result(&p.id, Side::Training, p.kind.as_str(), class, p.value, predicted));
     }
     Ok(Report {

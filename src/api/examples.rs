@@ -6,8 +6,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::openapi::{OpenApi, RefOr};
 
-use super::{hardware, import, inference, models, training};
+use super::{decisions, hardware, import, models};
+use crate::answer::inference::InferenceResponse;
+use crate::answer::training::TrainingResponse;
+use crate::answer::{Context, batch, calibrate, check, plan, plan_training};
 use crate::catalog::Catalog;
+use crate::scenario::document;
+use crate::scenario::inference::InferenceScenario;
+use crate::scenario::training::TrainingScenario;
 
 /// The example request bodies of the estimate endpoints (also their `#[schema(example)]`s).
 fn inference_request() -> Value {
@@ -26,7 +32,8 @@ fn to_value<T: Serialize, E>(result: Result<T, E>) -> Option<Value> {
 }
 
 /// `(path, method, example)` for every operation whose 200 response gets a generated example.
-fn examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Option<Value>)> {
+fn examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
+    let catalog = &ctx.catalog;
     let llama3_config = json!({"model_type": "llama", "num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32,
         "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 128256, "max_position_embeddings": 8192});
     vec![
@@ -57,46 +64,52 @@ fn examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Option<Value>
         (
             "/v1/estimate/inference",
             "post",
-            serde_json::from_value(inference_request()).ok().and_then(|r| to_value(inference::run(catalog, &r, ""))),
+            document::from_value(inference_request())
+                .and_then(|r| InferenceScenario::parse(catalog, &r, ""))
+                .ok()
+                .and_then(|s| to_value::<_, ()>(Ok(InferenceResponse::new(ctx, &s)))),
         ),
         (
             "/v1/calibrate",
             "post",
-            serde_json::from_value::<super::calibrate::CalibrationRequest>(json!({"points": [
+            serde_json::from_value::<calibrate::CalibrationRequest>(json!({"points": [
                 {"kind": "inference", "request": {"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "weights": "q4_0", "engine": "llama.cpp", "input_tokens": 0, "output_tokens": 128},
                  "measured": {"tpot_ms": 7.4}},
                 {"kind": "inference", "request": {"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "weights": "q4_0", "engine": "llama.cpp", "input_tokens": 512, "output_tokens": 0},
                  "measured": {"prefill_tokens_per_s": 11500.0}}
             ]}))
             .ok()
-            .and_then(|r| to_value(super::calibrate::calibrate(catalog, &r))),
+            .and_then(|r| to_value(calibrate::calibrate(ctx, &r))),
         ),
         (
             "/v1/validation",
             "get",
-            crate::validation::run(catalog).ok().and_then(|mut report| {
+            {
+                let mut report = (*ctx.validation).clone();
                 // A few points are enough to show the shape; the families are the summary.
                 report.points.truncate(3);
                 serde_json::to_value(report).ok()
-            }),
+            },
         ),
         (
             "/v1/estimate/training",
             "post",
-            serde_json::from_value(training_request()).ok().and_then(|r| to_value(training::run(catalog, &r, ""))),
+            document::from_value(training_request())
+                .and_then(|r| TrainingScenario::parse(catalog, &r, ""))
+                .ok()
+                .and_then(|s| to_value::<_, ()>(Ok(TrainingResponse::new(ctx, &s)))),
         ),
     ]
 }
 
 /// Examples of the decision endpoints, which need the validation report for error bands.
-fn decision_examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Option<Value>)> {
-    let state = super::state::AppState::new(std::sync::Arc::new(catalog.clone()), None);
-    let check = serde_json::from_value::<super::check::CheckRequest>(json!({
+fn decision_examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
+    let check = serde_json::from_value::<check::CheckRequest>(json!({
         "inference": {"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, "parallelism": {"tensor": 4},
                       "weights": "fp8", "batch_size": 32, "input_tokens": 2048, "output_tokens": 256, "engine": "tensorrt-llm"},
         "requirements": {"max_ttft_ms": 4000, "max_tpot_ms": 10, "min_requests_per_s": 2, "memory_headroom_fraction": 0.1}
     }));
-    let plan = serde_json::from_value::<super::plan::PlanRequest>(json!({
+    let plan = serde_json::from_value::<plan::PlanRequest>(json!({
         "models": ["llama-3.1-70b"],
         "workload": {"input_tokens": 1000, "output_tokens": 200, "requests_per_s": 10},
         "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50},
@@ -104,14 +117,14 @@ fn decision_examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Opti
         "limit": 2,
         "api_price_id": "deepinfra/llama-3.1-70b"
     }));
-    let training_plan = serde_json::from_value::<super::plan_training::TrainingPlanRequest>(json!({
+    let training_plan = serde_json::from_value::<plan_training::TrainingPlanRequest>(json!({
         "training": {"model": "llama-2-7b", "hardware": "nvidia-h100-sxm-80gb", "tokens": 2e12, "sequence_length": 4096,
                      "sharding": "zero1", "activation_checkpointing": "selective", "engine": "megatron"},
         "search": {"hardware": ["nvidia-h100-sxm-80gb", "nvidia-a100-sxm4-80gb"], "devices": [64, 128, 256, 512, 1024], "tensor": [1, 2], "pipeline": [1]},
         "requirements": {"max_days": 30},
         "limit": 2
     }));
-    let batch = serde_json::from_value::<super::batch::BatchRequest>(json!({"items": [
+    let batch = serde_json::from_value::<batch::BatchRequest>(json!({"items": [
         {"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-l4", "weights": "fp8"}},
         {"inference": {"model": "llama-3.1-8b", "hardware": "no-such-device"}}
     ]}));
@@ -120,7 +133,7 @@ fn decision_examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Opti
             "/v1/check",
             "post",
             check.ok().and_then(|r| {
-                let mut answer = to_value(super::check::check(&state, &r))?;
+                let mut answer = to_value(check::check(ctx, &r))?;
                 // Keep the example short: the estimate's shape is the inference endpoint's.
                 answer.get_mut("inference")?.as_object_mut()?.insert("explain".into(), json!([]));
                 Some(answer)
@@ -130,7 +143,7 @@ fn decision_examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Opti
             "/v1/plan",
             "post",
             plan.ok().and_then(|r| {
-                let mut answer = to_value(super::plan::plan(&state, &r))?;
+                let mut answer = to_value(plan::plan(ctx, &r))?;
                 let fields = answer.as_object_mut()?;
                 // The best configuration's check is long; its shape is the check endpoint's.
                 fields.remove("best");
@@ -143,7 +156,7 @@ fn decision_examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Opti
             "/v1/plan/training",
             "post",
             training_plan.ok().and_then(|r| {
-                let mut answer = to_value(super::plan_training::plan_training(&state, &r))?;
+                let mut answer = to_value(plan_training::plan_training(ctx, &r))?;
                 answer.as_object_mut()?.remove("best");
                 Some(answer)
             }),
@@ -152,7 +165,7 @@ fn decision_examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Opti
             "/v1/estimate/batch",
             "post",
             batch.ok().and_then(|r| {
-                let mut answer = to_value(super::batch::batch(&state, &r))?;
+                let mut answer = to_value(batch::batch(ctx, &r).map(decisions::batch_response))?;
                 let first = answer.get_mut("results")?.get_mut(0)?.as_object_mut()?;
                 first.get_mut("inference")?.as_object_mut()?.insert("explain".into(), json!([]));
                 Some(answer)
@@ -164,7 +177,8 @@ fn decision_examples(catalog: &Catalog) -> Vec<(&'static str, &'static str, Opti
 /// Sets the generated examples on the 200 responses of `spec`.
 pub fn attach(spec: &mut OpenApi) {
     let Ok(catalog) = Catalog::embedded() else { return };
-    for (path, method, example) in examples(&catalog).into_iter().chain(decision_examples(&catalog)) {
+    let ctx = Context::new(std::sync::Arc::new(catalog));
+    for (path, method, example) in examples(&ctx).into_iter().chain(decision_examples(&ctx)) {
         let Some(example) = example else { continue };
         let Some(item) = spec.paths.paths.get_mut(path) else { continue };
         let operation = match method {
@@ -184,8 +198,8 @@ mod tests {
 
     #[test]
     fn every_example_is_produced() {
-        let catalog = Catalog::embedded().unwrap();
-        for (path, method, example) in examples(&catalog).into_iter().chain(decision_examples(&catalog)) {
+        let ctx = Context::new(std::sync::Arc::new(Catalog::embedded().unwrap()));
+        for (path, method, example) in examples(&ctx).into_iter().chain(decision_examples(&ctx)) {
             assert!(example.is_some(), "{method} {path} produced no example");
         }
     }

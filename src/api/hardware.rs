@@ -4,12 +4,12 @@ use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::checks::Checks;
 use super::extract::Query;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::catalog::hardware::{DeviceRecord, Kind};
-use crate::catalog::{Catalog, CatalogDevice};
+use crate::catalog::{Catalog, CatalogDevice, DeviceFilter};
+use crate::scenario::range::{self, Checks};
 
 /// Filters for the device list; all optional and combined with AND.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -22,10 +22,9 @@ pub struct HardwareFilters {
     /// Device kind.
     pub kind: Option<Kind>,
     /// At least this much memory per device, GiB (0 to 1000000).
-    #[param(minimum = 0, maximum = 1000000, example = 80)]
+    #[param(example = 80)]
     pub min_memory_gib: Option<f64>,
     /// At most this much memory per device, GiB (0 to 1000000).
-    #[param(minimum = 0, maximum = 1000000)]
     pub max_memory_gib: Option<f64>,
 }
 
@@ -83,7 +82,7 @@ pub struct DeviceList {
 }
 
 /// Lists catalog devices, optionally filtered.
-#[utoipa::path(
+#[utoipa::path(operation_id = "list_hardware",
     tag = "catalog",
     params(HardwareFilters),
     responses(
@@ -102,24 +101,21 @@ pub async fn list(
 /// The device list for `filters`.
 pub fn list_devices(catalog: &Catalog, filters: HardwareFilters) -> Result<DeviceList, ApiError> {
     let mut checks = Checks::default();
-    let min = checks.number("/min_memory_gib", filters.min_memory_gib, 0.0, 1e6);
-    let max = checks.number("/max_memory_gib", filters.max_memory_gib, 0.0, 1e6);
-    checks.finish()?;
-    let vendor = filters.vendor.map(|v| v.to_ascii_lowercase());
-    let items: Vec<DeviceSummary> = catalog
-        .devices()
-        .iter()
-        .filter(|d| vendor.as_ref().is_none_or(|v| d.record.vendor == *v))
-        .filter(|d| filters.kind.is_none_or(|k| d.record.kind == k))
-        .filter(|d| min.is_none_or(|m| d.record.memory_gib >= m))
-        .filter(|d| max.is_none_or(|m| d.record.memory_gib <= m))
-        .map(DeviceSummary::from)
-        .collect();
+    let min = checks.number("/min_memory_gib", range::MEMORY_GIB, filters.min_memory_gib);
+    let max = checks.number("/max_memory_gib", range::MEMORY_GIB, filters.max_memory_gib);
+    checks.finish().map_err(ApiError::from)?;
+    let filter = DeviceFilter {
+        vendor: filters.vendor,
+        kinds: filters.kind.into_iter().collect(),
+        min_memory_gib: min,
+        max_memory_gib: max,
+    };
+    let items: Vec<DeviceSummary> = catalog.devices_matching(&filter).map(DeviceSummary::from).collect();
     Ok(DeviceList { count: items.len(), items })
 }
 
 /// One device, with every figure and its sources.
-#[utoipa::path(
+#[utoipa::path(operation_id = "get_hardware",
     tag = "catalog",
     params(("id" = String, Path, description = "Device id or alias", example = "nvidia-h100-sxm-80gb")),
     responses(

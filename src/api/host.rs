@@ -16,7 +16,7 @@ use crate::host::{HostDescription, describe};
 
 /// CPU, cores, frequency, memory, OS, SIMD and matrix extensions, and the matching catalog
 /// device, read when asked (available memory changes).
-#[utoipa::path(tag = "host", responses((status = 200, description = "This host", body = HostDescription)))]
+#[utoipa::path(operation_id = "describe_host", tag = "host", responses((status = 200, description = "This host", body = HostDescription)))]
 #[get("/v1/host")]
 pub async fn host(state: web::Data<AppState>) -> web::Json<HostDescription> {
     let catalog = state.catalog.clone();
@@ -85,7 +85,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// the `transformer-bench` feature, a real forward pass compared with hwcost's prediction of it).
 ///
 /// Takes a few seconds and about 1.6 GB; disabled unless the server was started with a token.
-#[utoipa::path(
+#[utoipa::path(operation_id = "run_host_benchmarks",
     tag = "host",
     security(("bearer" = [])),
     responses(

@@ -13,12 +13,12 @@ use utoipa::ToSchema;
 
 use super::extract::{declared_too_large, describe_media_type, is_json, media_type, parse_json, read_limited};
 use super::models::ParameterAnatomy;
-use super::problem::{ApiError, FieldError, Problem};
+use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::catalog::models::ArchitectureRecord;
 use crate::engine::anatomy::anatomy;
-use crate::import::hf_config::{self, ConfigError};
 use crate::import::{ImportError, gguf, safetensors};
+use crate::scenario::config::{HfConfig, architecture_from_config};
 
 /// Largest import body, bytes (GGUF headers carry the whole vocabulary).
 #[derive(Debug, Clone, Copy)]
@@ -28,116 +28,6 @@ impl Default for ImportLimit {
     fn default() -> Self {
         Self(64 * 1024 * 1024)
     }
-}
-
-/// Model types the importer understands (`hf_config::SUPPORTED`).
-#[derive(Debug, Serialize, ToSchema)]
-pub enum SupportedModelType {
-    /// `bert`
-    #[serde(rename = "bert")]
-    Bert,
-    /// `bloom`
-    #[serde(rename = "bloom")]
-    Bloom,
-    /// `deepseek_v3`
-    #[serde(rename = "deepseek_v3")]
-    DeepseekV3,
-    /// `falcon`
-    #[serde(rename = "falcon")]
-    Falcon,
-    /// `gemma`
-    #[serde(rename = "gemma")]
-    Gemma,
-    /// `gemma2`
-    #[serde(rename = "gemma2")]
-    Gemma2,
-    /// `gemma3`
-    #[serde(rename = "gemma3")]
-    Gemma3,
-    /// `gemma3_text`
-    #[serde(rename = "gemma3_text")]
-    Gemma3Text,
-    /// `gpt2`
-    #[serde(rename = "gpt2")]
-    Gpt2,
-    /// `gpt_neox`
-    #[serde(rename = "gpt_neox")]
-    GptNeox,
-    /// `gpt_oss`
-    #[serde(rename = "gpt_oss")]
-    GptOss,
-    /// `gptj`
-    #[serde(rename = "gptj")]
-    Gptj,
-    /// `llama`
-    #[serde(rename = "llama")]
-    Llama,
-    /// `llama4`
-    #[serde(rename = "llama4")]
-    Llama4,
-    /// `llama4_text`
-    #[serde(rename = "llama4_text")]
-    Llama4Text,
-    /// `mistral`
-    #[serde(rename = "mistral")]
-    Mistral,
-    /// `mixtral`
-    #[serde(rename = "mixtral")]
-    Mixtral,
-    /// `mpt`
-    #[serde(rename = "mpt")]
-    Mpt,
-    /// `olmo2`
-    #[serde(rename = "olmo2")]
-    Olmo2,
-    /// `opt`
-    #[serde(rename = "opt")]
-    Opt,
-    /// `phi3`
-    #[serde(rename = "phi3")]
-    Phi3,
-    /// `qwen2`
-    #[serde(rename = "qwen2")]
-    Qwen2,
-    /// `qwen2_moe`
-    #[serde(rename = "qwen2_moe")]
-    Qwen2Moe,
-    /// `qwen3`
-    #[serde(rename = "qwen3")]
-    Qwen3,
-    /// `qwen3_moe`
-    #[serde(rename = "qwen3_moe")]
-    Qwen3Moe,
-}
-
-/// A Hugging Face `config.json`. Only `model_type` is required by the schema; which size fields
-/// are needed depends on it (GPT-2 says `n_layer` where Llama says `num_hidden_layers`), and
-/// anything else in the file is accepted and ignored. Sizes are checked against the ranges below.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HfConfig {
-    /// The Hugging Face model type.
-    pub model_type: SupportedModelType,
-    /// Transformer blocks.
-    #[schema(minimum = 1, maximum = 1024)]
-    pub num_hidden_layers: Option<u32>,
-    /// Model width.
-    #[schema(minimum = 1, maximum = 131072)]
-    pub hidden_size: Option<u64>,
-    /// Query heads.
-    #[schema(minimum = 1, maximum = 1024)]
-    pub num_attention_heads: Option<u64>,
-    /// Key/value heads (at most `num_attention_heads`).
-    #[schema(minimum = 1, maximum = 1024)]
-    pub num_key_value_heads: Option<u64>,
-    /// Dense MLP inner size.
-    #[schema(minimum = 0, maximum = 1048576)]
-    pub intermediate_size: Option<u64>,
-    /// Vocabulary size.
-    #[schema(minimum = 1, maximum = 4194304)]
-    pub vocab_size: Option<u64>,
-    /// Longest context, tokens.
-    #[schema(minimum = 1, maximum = 16777216)]
-    pub max_position_embeddings: Option<u64>,
 }
 
 /// Largest JSON import body.
@@ -242,7 +132,7 @@ pub struct ImportResult {
 /// Imports a model description and returns its normalised architecture and parameter anatomy
 /// (for a config) or its exact parameter count by data type and tensor group (for weights
 /// headers).
-#[utoipa::path(
+#[utoipa::path(operation_id = "import_model",
     tag = "catalog",
     request_body(
         description = "A Hugging Face config.json (application/json), a model.safetensors.index.json (application/json), or the first bytes of a .safetensors or .gguf file up to the end of its header (application/octet-stream)",
@@ -295,72 +185,6 @@ pub async fn import(
         if map.contains_key("weight_map") { import_index(&body)? } else { import_config(&map, &state.catalog)? }
     };
     Ok(web::Json(result))
-}
-
-/// Converts an HF config (an import, or an inline model in a request) into a validated
-/// architecture, mapping every failure to a problem whose pointer is under `prefix`.
-/// The size fields [`HfConfig`]'s schema declares, with its ranges. A config that has one must
-/// have it in range even when its model type reads another name (a BERT config's stray
-/// `num_key_value_heads`): the schema promises it.
-const DECLARED_FIELDS: &[(&str, u64, u64)] = &[
-    ("num_hidden_layers", 1, 1024),
-    ("hidden_size", 1, 131_072),
-    ("num_attention_heads", 1, 1024),
-    ("num_key_value_heads", 1, 1024),
-    ("intermediate_size", 0, 1_048_576),
-    ("vocab_size", 1, 4_194_304),
-    ("max_position_embeddings", 1, 16_777_216),
-];
-
-fn check_declared_fields(config: &serde_json::Map<String, Value>, prefix: &str) -> Result<(), ApiError> {
-    let errors: Vec<FieldError> = DECLARED_FIELDS
-        .iter()
-        .filter_map(|&(name, min, max)| {
-            let value = config.get(name).filter(|v| !v.is_null())?;
-            // JSON Schema's integer includes 4096.0.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let n = value
-                .as_u64()
-                .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1e15).map(|f| f as u64));
-            match n {
-                Some(n) if (min..=max).contains(&n) => None,
-                _ => Some(FieldError::new(
-                    format!("{prefix}/{name}"),
-                    format!("must be an integer from {min} to {max}, got {value}"),
-                )),
-            }
-        })
-        .collect();
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::InvalidRequest(errors)) }
-}
-
-pub fn architecture_from_config(
-    config: &serde_json::Map<String, Value>,
-    prefix: &str,
-) -> Result<(ArchitectureRecord, crate::engine::architecture::Architecture), ApiError> {
-    check_declared_fields(config, prefix)?;
-    let record = hf_config::convert(config).map_err(|error| match error {
-        ConfigError::Field { pointer, detail } => ApiError::field(format!("{prefix}{pointer}"), detail),
-        ConfigError::UnsupportedType(model_type) => ApiError::Unprocessable {
-            detail: format!("unsupported model_type \"{model_type}\"; supported: {}", hf_config::SUPPORTED.join(", ")),
-            pointer: Some(format!("{prefix}/model_type")),
-        },
-    })?;
-    let architecture = record.to_engine().map_err(|problems| {
-        ApiError::InvalidRequest(
-            problems
-                .into_iter()
-                .map(|(pointer, detail)| FieldError::new(format!("{prefix}{}", config_pointer(&pointer)), detail))
-                .collect(),
-        )
-    })?;
-    Ok((record, architecture))
-}
-
-/// Architecture-record fields that came from differently named config keys are reported under
-/// the record's name; that is the name the message's range refers to.
-fn config_pointer(pointer: &str) -> &str {
-    pointer
 }
 
 /// Imports a config.json object.

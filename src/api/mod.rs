@@ -21,11 +21,7 @@
 //! - [`host`]: this machine and its benchmarks.
 //! - [`state`]: what handlers share.
 
-pub mod batch;
-pub mod calibrate;
-pub mod check;
-pub mod checks;
-pub mod error_band;
+pub mod decisions;
 pub mod examples;
 pub mod extract;
 pub mod fallback;
@@ -35,11 +31,8 @@ pub mod import;
 pub mod inference;
 pub mod models;
 pub mod ops;
-pub mod plan;
-pub mod plan_training;
 pub mod problem;
 pub mod request_id;
-pub mod resolve;
 pub mod state;
 pub mod training;
 pub mod validation;
@@ -56,7 +49,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
         description = "Estimates what a model needs from hardware: memory, FLOPs, training time, inference latency, cost. Every error is an RFC 9457 application/problem+json document.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
-    components(schemas(problem::Problem, problem::FieldError, batch::BatchItem)),
+    components(schemas(problem::Problem, problem::FieldError, crate::answer::batch::BatchItem)),
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
@@ -92,11 +85,11 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(inference::estimate)
         .service(training::estimate)
         .service(validation::report)
-        .service(calibrate::calibrate_handler)
-        .service(check::check_handler)
-        .service(plan::plan_handler)
-        .service(plan_training::plan_training_handler)
-        .service(batch::batch_handler)
+        .service(decisions::calibrate_handler)
+        .service(decisions::check_handler)
+        .service(decisions::plan_handler)
+        .service(decisions::plan_training_handler)
+        .service(decisions::batch_handler)
         .service(host::host)
         .service(host::benchmarks)
         .service(models::parameters)
@@ -108,8 +101,73 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut spec) =
         actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
     spec.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    declare_ranges(&mut spec);
     examples::attach(&mut spec);
     spec
+}
+
+/// Writes every range of [`crate::scenario::range::DECLARED`] into the document: the runtime
+/// checks and the schema read the same constants, so they cannot disagree.
+fn declare_ranges(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::Number;
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    use utoipa::openapi::{RefOr, path::ParameterIn};
+
+    use crate::scenario::range::{DECLARED, Place, Range};
+
+    fn number(x: f64) -> Number {
+        if x.fract() == 0.0 && x.abs() < 9.0e15 { Number::Int(x as isize) } else { Number::Float(x) }
+    }
+    fn apply(schema: &mut Schema, r: &Range) {
+        if let Schema::Object(object) = schema {
+            if r.exclusive_min {
+                object.exclusive_minimum = Some(number(r.min));
+                object.minimum = None;
+            } else {
+                object.minimum = Some(number(r.min));
+            }
+            object.maximum = Some(number(r.max));
+        }
+    }
+    for d in DECLARED {
+        match d.place {
+            Place::Query => {
+                let parameters = spec
+                    .paths
+                    .paths
+                    .get_mut(d.schema)
+                    .and_then(|item| item.get.as_mut())
+                    .and_then(|op| op.parameters.as_mut());
+                for p in parameters.into_iter().flatten() {
+                    if let RefOr::T(p) = p
+                        && p.name == d.property
+                        && p.parameter_in == ParameterIn::Query
+                        && let Some(RefOr::T(schema)) = p.schema.as_mut()
+                    {
+                        apply(schema, &d.range);
+                    }
+                }
+            }
+            Place::Property | Place::Items => {
+                let property =
+                    spec.components.as_mut().and_then(|c| c.schemas.get_mut(d.schema)).and_then(|s| match s {
+                        RefOr::T(Schema::Object(object)) => object.properties.get_mut(d.property),
+                        _ => None,
+                    });
+                match (property, d.place) {
+                    (Some(RefOr::T(schema)), Place::Property) => apply(schema, &d.range),
+                    (Some(RefOr::T(Schema::Array(array))), Place::Items) => {
+                        if let ArrayItems::RefOrSchema(items) = &mut array.items
+                            && let RefOr::T(schema) = items.as_mut()
+                        {
+                            apply(schema, &d.range);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
 }
 
 /// The OpenAPI document as pretty JSON with a trailing newline, exactly as committed in

@@ -4,7 +4,6 @@ use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::checks::Checks;
 use super::extract::Query;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
@@ -13,6 +12,7 @@ use crate::catalog::models::ModelRecord;
 use crate::catalog::{Catalog, CatalogModel};
 use crate::engine::anatomy::{Anatomy, Group, Kind};
 use crate::engine::units::Params;
+use crate::scenario::range::{self, Checks};
 
 /// Filters for the model list; all optional and combined with AND.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -25,10 +25,9 @@ pub struct ModelFilters {
     /// Hugging Face `model_type` (`llama`, `gpt2`, `mixtral`).
     pub model_type: Option<String>,
     /// At least this many parameters, in billions (0 to 100000).
-    #[param(minimum = 0, maximum = 100000, example = 7)]
+    #[param(example = 7)]
     pub min_parameters_b: Option<f64>,
     /// At most this many parameters, in billions (0 to 100000).
-    #[param(minimum = 0, maximum = 100000)]
     pub max_parameters_b: Option<f64>,
     /// Only mixture-of-experts models (`true`) or only dense ones (`false`).
     pub moe: Option<bool>,
@@ -88,7 +87,7 @@ pub struct ModelList {
 }
 
 /// Lists catalog models, optionally filtered.
-#[utoipa::path(
+#[utoipa::path(operation_id = "list_models",
     tag = "catalog",
     params(ModelFilters),
     responses(
@@ -107,9 +106,9 @@ pub async fn list(
 /// The model list for `filters`.
 pub fn list_models(catalog: &Catalog, filters: ModelFilters) -> Result<ModelList, ApiError> {
     let mut checks = Checks::default();
-    let min = checks.number("/min_parameters_b", filters.min_parameters_b, 0.0, 1e5);
-    let max = checks.number("/max_parameters_b", filters.max_parameters_b, 0.0, 1e5);
-    checks.finish()?;
+    let min = checks.number("/min_parameters_b", range::PARAMETERS_B, filters.min_parameters_b);
+    let max = checks.number("/max_parameters_b", range::PARAMETERS_B, filters.max_parameters_b);
+    checks.finish().map_err(ApiError::from)?;
     let family = filters.family.map(|f| f.to_ascii_lowercase());
     let model_type = filters.model_type.map(|f| f.to_ascii_lowercase());
     let billions = |m: &CatalogModel| params_f64(m.anatomy.total) / 1e9;
@@ -146,7 +145,7 @@ fn find<'c>(catalog: &'c Catalog, id: &str) -> Result<&'c CatalogModel, ApiError
 }
 
 /// One model, with its architecture and sources.
-#[utoipa::path(
+#[utoipa::path(operation_id = "get_model",
     tag = "catalog",
     params(("id" = String, Path, description = "Model id, alias or Hugging Face repo name", example = "gpt-3-175b")),
     responses(
@@ -170,7 +169,7 @@ pub fn detail(catalog: &Catalog, id: &str) -> Result<ModelDetail, ApiError> {
 }
 
 /// Where a model's parameters sit and what they weigh.
-#[utoipa::path(
+#[utoipa::path(operation_id = "get_model_parameters",
     tag = "catalog",
     params(("id" = String, Path, description = "Model id, alias or Hugging Face repo name", example = "gpt-3-175b")),
     responses(

@@ -30,14 +30,14 @@ pub struct Readiness {
 }
 
 /// Liveness: the process is up and serving.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Alive", body = Health)))]
+#[utoipa::path(operation_id = "healthz", tag = "operations", responses((status = 200, description = "Alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
 
 /// Readiness: the catalog is loaded and non-empty.
-#[utoipa::path(tag = "operations", responses(
+#[utoipa::path(operation_id = "readyz", tag = "operations", responses(
     (status = 200, description = "Ready", body = Readiness),
     (status = 503, description = "Catalog not loaded", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -52,7 +52,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, 
 
 /// Prometheus metrics in the text exposition format: request counts and latency histograms per
 /// route and status, and build info.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Metrics", body = String, content_type = "text/plain; version=0.0.4")))]
+#[utoipa::path(operation_id = "metrics", tag = "operations", responses((status = 200, description = "Metrics", body = String, content_type = "text/plain; version=0.0.4")))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let encoder = prometheus::TextEncoder::new();

@@ -18,23 +18,7 @@ use utoipa::ToSchema;
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// One invalid field of a request.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[schema(example = json!({"pointer": "/devices", "detail": "must be an integer from 1 to 65536"}))]
-pub struct FieldError {
-    /// RFC 6901 JSON pointer to the offending value (`""` is the whole document; for query
-    /// parameters the pointer is `/<parameter name>`).
-    pub pointer: String,
-    /// What was wrong and what is accepted, lowercase, no trailing period.
-    pub detail: String,
-}
-
-impl FieldError {
-    /// A field error at `pointer`.
-    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { pointer: pointer.into(), detail: detail.into() }
-    }
-}
+pub use crate::scenario::FieldError;
 
 /// An RFC 9457 problem document, as sent on the wire.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -138,22 +122,19 @@ pub enum ApiError {
     Internal(String),
 }
 
-fn invalid_summary(errors: &[FieldError]) -> String {
-    match errors {
-        [one] => format!("{}: {}", display_pointer(&one.pointer), one.detail),
-        many => format!("{} fields are invalid", many.len()),
-    }
-}
+use crate::scenario::{invalid_summary, suggestion};
 
-fn display_pointer(pointer: &str) -> &str {
-    if pointer.is_empty() { "request body" } else { pointer }
-}
-
-fn suggestion(suggestions: &[String]) -> String {
-    match suggestions {
-        [] => String::new(),
-        [one] => format!("; did you mean {one}?"),
-        many => format!("; did you mean {}?", many.join(" or ")),
+impl From<crate::scenario::Error> for ApiError {
+    fn from(error: crate::scenario::Error) -> Self {
+        use crate::scenario::Error as E;
+        match error {
+            E::MalformedJson { detail, pointer } => Self::MalformedJson { detail, pointer },
+            E::InvalidRequest(errors) => Self::InvalidRequest(errors),
+            E::UnknownId { kind, id, suggestions } => Self::UnknownId { kind, id, suggestions },
+            E::Unprocessable { detail, pointer } => Self::Unprocessable { detail, pointer },
+            E::Layout(e) => Self::Unprocessable { detail: e.detail, pointer: Some(e.pointer) },
+            E::Internal(detail) => Self::Internal(detail),
+        }
     }
 }
 
@@ -269,65 +250,12 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Converts a `serde_path_to_error` failure into the problem it means: a syntax error is
-/// malformed JSON, anything else (wrong type, missing field, unknown variant) is a field error
-/// at the path where deserialisation stopped.
+/// A JSON deserialisation failure as the problem it means (see [`crate::scenario::document`]).
 pub fn from_json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
-    let mut pointer = to_pointer(&error.path().to_string());
-    let inner = error.into_inner();
-    let message = inner.to_string();
-    // A nested object's own path travels in its message (see `wire`).
-    let (nested, message) = crate::wire::split_nested(&message);
-    if let Some(path) = nested {
-        pointer.push_str(&to_pointer(path));
-    }
-    let detail = clean_serde_message(message);
-    match inner.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
-            ApiError::MalformedJson { detail, pointer }
-        }
-        serde_json::error::Category::Data => ApiError::field(pointer, detail),
-    }
+    crate::scenario::document::from_json_error(error).into()
 }
 
-/// Turns serde_path_to_error's `a.b[0].c` path into an RFC 6901 pointer `/a/b/0/c`.
-///
-/// The path `.` means the root; map keys containing `.` are rare in our requests, so the dotted
-/// form is unambiguous enough. `~` and `/` in keys are escaped as RFC 6901 requires.
-pub fn to_pointer(path: &str) -> String {
-    if path == "." || path.is_empty() {
-        return String::new();
-    }
-    let mut pointer = String::new();
-    for segment in path.split('.') {
-        let mut rest = segment;
-        // A segment is `name` followed by zero or more `[index]`.
-        let name_end = rest.find('[').unwrap_or(rest.len());
-        let (name, tail) = rest.split_at(name_end);
-        if !name.is_empty() {
-            pointer.push('/');
-            pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
-        }
-        rest = tail;
-        while let Some(open) = rest.find('[') {
-            let Some(close) = rest[open..].find(']') else { break };
-            pointer.push('/');
-            pointer.push_str(&rest[open + 1..open + close]);
-            rest = &rest[open + close + 1..];
-        }
-    }
-    pointer
-}
-
-/// serde's messages end with " at line 1 column 12"; keep that (it helps with syntax errors) but
-/// lowercase the first letter so messages read the same everywhere.
-fn clean_serde_message(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
+pub use crate::scenario::document::to_pointer;
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ use crate::validation::Report;
 
 /// Per point (measured, predicted, error) and per metric family (points, coverage, median and
 /// p90 absolute percentage error, signed bias) on `data/validation/`.
-#[utoipa::path(tag = "validation", responses((status = 200, description = "The validation report", body = Report)))]
+#[utoipa::path(operation_id = "get_validation_report", tag = "validation", responses((status = 200, description = "The validation report", body = Report)))]
 #[get("/v1/validation")]
 pub async fn report(state: web::Data<AppState>) -> web::Json<Report> {
     web::Json((*state.validation).clone())

@@ -65,10 +65,27 @@ pub struct CatalogDevice {
     pub device: Device,
 }
 
-impl CatalogDevice {
-    /// The device as the planner sees it: its engine view and lowest published price.
-    pub fn hardware_choice(&self) -> crate::plan::search::HardwareChoice<'_> {
-        crate::plan::search::HardwareChoice { device: &self.device, usd_per_hour: self.record.lowest_usd_per_hour() }
+/// Which catalog devices a list or a search covers; every field narrows it. The one device
+/// filter, used by `GET /v1/hardware`, the deployment planner and the training planner.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceFilter {
+    /// Only this vendor (case-insensitive).
+    pub vendor: Option<String>,
+    /// Only these kinds (empty: every kind).
+    pub kinds: Vec<hardware::Kind>,
+    /// Only devices with at least this much memory, GiB.
+    pub min_memory_gib: Option<f64>,
+    /// Only devices with at most this much memory, GiB.
+    pub max_memory_gib: Option<f64>,
+}
+
+impl DeviceFilter {
+    /// Whether `record` passes.
+    pub fn matches(&self, record: &DeviceRecord) -> bool {
+        self.vendor.as_ref().is_none_or(|v| record.vendor.eq_ignore_ascii_case(v))
+            && (self.kinds.is_empty() || self.kinds.contains(&record.kind))
+            && self.min_memory_gib.is_none_or(|m| record.memory_gib >= m)
+            && self.max_memory_gib.is_none_or(|m| record.memory_gib <= m)
     }
 }
 
@@ -287,6 +304,11 @@ impl Catalog {
     /// The API price with this id.
     pub fn api_price(&self, id: &str) -> Option<&ApiPriceRecord> {
         self.api_prices.iter().find(|p| p.id.eq_ignore_ascii_case(id))
+    }
+
+    /// The devices `filter` passes, sorted by id.
+    pub fn devices_matching<'a>(&'a self, filter: &'a DeviceFilter) -> impl Iterator<Item = &'a CatalogDevice> + 'a {
+        self.devices.iter().filter(|d| filter.matches(&d.record))
     }
 
     /// All devices, sorted by id.

@@ -210,6 +210,7 @@ mod training {
             measured_mfu: None,
             usd_per_device_hour: Some(2.0),
             pue: 1.2,
+            budget_device_hours: Some(1000.0),
         })
     }
 

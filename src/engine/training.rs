@@ -158,6 +158,15 @@ pub fn optimizer_bytes(optimizer: Optimizer) -> f64 {
     }
 }
 
+/// Tokens per parameter of a compute-optimal run (Hoffmann et al. 2022, "Training
+/// Compute-Optimal Large Language Models", table 3: about 20).
+pub const CHINCHILLA_TOKENS_PER_PARAMETER: f64 = 20.0;
+
+/// Compute-optimal training tokens for a model of `parameters`.
+pub fn compute_optimal_tokens(parameters: f64) -> f64 {
+    CHINCHILLA_TOKENS_PER_PARAMETER * parameters
+}
+
 /// Everything a training estimate needs, validated.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainingInput<'a> {
@@ -201,6 +210,8 @@ pub struct TrainingInput<'a> {
     pub usd_per_device_hour: Option<f64>,
     /// Data-centre power usage effectiveness.
     pub pue: f64,
+    /// Device-hours available for the "largest compute-optimal model" helper, if any.
+    pub budget_device_hours: Option<f64>,
 }
 
 /// Memory of one device.
@@ -263,6 +274,11 @@ pub struct TrainingEstimate {
     pub kwh: Option<f64>,
     /// Compute type used.
     pub compute_type: ComputeType,
+    /// Chinchilla compute-optimal tokens for this model ([`compute_optimal_tokens`]).
+    pub compute_optimal_tokens: f64,
+    /// Largest compute-optimal model (parameters) trainable within the budget at this layout's
+    /// achieved FLOP/s per device, when a budget is given.
+    pub largest_model_within_budget: Option<f64>,
     /// Caveats.
     pub warnings: Vec<Warning>,
     /// How each number was made.
@@ -606,8 +622,29 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         trace.warn("tensor-parallel-over-pcie", || format!("tensor parallelism over PCIe on {}", device.id));
     }
 
+    let total_params = input.anatomy.total.as_f64();
+    let compute_optimal = trace.record(
+        "tokens.compute_optimal",
+        "20 tokens per parameter (Hoffmann et al. 2022, Chinchilla)",
+        &[("parameters", total_params)],
+        compute_optimal_tokens(total_params),
+        "tokens",
+    );
+    let largest_model_within_budget = input.budget_device_hours.map(|hours| {
+        let achieved = mfu * peak;
+        trace.record(
+            "budget.largest_compute_optimal_model",
+            "sqrt(budget device-seconds x achieved FLOP/s per device / 120): C = 6 N D with D = 20 N",
+            &[("budget_device_hours", hours), ("achieved_flops_per_s_per_device", achieved)],
+            (hours * 3600.0 * achieved / (6.0 * CHINCHILLA_TOKENS_PER_PARAMETER)).sqrt(),
+            "parameters",
+        )
+    });
+
     let (warnings, explain) = trace.finish();
     TrainingEstimate {
+        compute_optimal_tokens: compute_optimal,
+        largest_model_within_budget,
         memory: TrainingMemory {
             weights: Bytes(weights),
             master_weights: Bytes(master_weights),

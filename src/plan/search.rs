@@ -7,8 +7,6 @@
 //! accumulators of bounded size (the best `keep`, the Pareto frontier, the best per device), so
 //! nothing is allocated per configuration and memory does not grow with the search.
 
-use std::time::Instant;
-
 use rayon::prelude::*;
 
 use super::rules::{self, Observed, Requirements, Rule};
@@ -36,6 +34,13 @@ pub struct HardwareChoice<'a> {
     pub device: &'a Device,
     /// Price per device-hour, if known.
     pub usd_per_hour: Option<f64>,
+}
+
+impl<'a> From<&'a crate::catalog::CatalogDevice> for HardwareChoice<'a> {
+    /// A catalog device as the planner sees it: its engine view and lowest published price.
+    fn from(d: &'a crate::catalog::CatalogDevice) -> Self {
+        Self { device: &d.device, usd_per_hour: d.record.lowest_usd_per_hour() }
+    }
 }
 
 /// A weight format with the KV-cache format used with it.
@@ -295,8 +300,6 @@ pub struct Limits {
     pub max_replicas: u64,
     /// Ranked configurations to return.
     pub keep: usize,
-    /// Stop starting new work after this instant.
-    pub deadline: Option<Instant>,
 }
 
 /// The search's answer.
@@ -485,16 +488,19 @@ impl Accumulator {
     }
 }
 
-/// Configurations per unit of parallel work; the deadline is checked between units.
+/// Configurations per unit of parallel work; the budget is checked between units.
 const CHUNK: usize = 4096;
 
-/// Searches `space` in parallel. The caller bounds `space.size()`.
+/// Searches `space` in parallel. The caller bounds `space.size()`, and gives the time budget as
+/// `out_of_time`, asked between units of work: the planner itself never reads the clock, so the
+/// same space gives the same answer whenever the budget allows all of it.
 pub fn search(
     space: &Space<'_>,
     workload: &Workload,
     req: &Requirements,
     objective: Objective,
     limits: &Limits,
+    out_of_time: &(dyn Fn() -> bool + Sync),
 ) -> Outcome {
     let size = usize::try_from(space.size()).unwrap_or(usize::MAX);
     let keep = limits.keep.max(1);
@@ -505,7 +511,7 @@ pub fn search(
         .fold(
             || Accumulator::new(hardware, keep),
             |mut acc, chunk| {
-                if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+                if out_of_time() {
                     acc.stopped = true;
                     return acc;
                 }
@@ -564,7 +570,7 @@ mod tests {
         let devices = catalog.devices();
         let space = Space {
             models: vec![ModelChoice { arch: &model.architecture, anatomy: &model.anatomy }],
-            hardware: hardware.iter().map(|&i| devices[i].hardware_choice()).collect(),
+            hardware: hardware.iter().map(|&i| HardwareChoice::from(&devices[i])).collect(),
             tensor: vec![1, 2],
             pipeline: vec![1],
             formats: formats.iter().map(|f| FormatChoice { weights: f, kv_cache: &formats[0] }).collect(),
@@ -572,8 +578,8 @@ mod tests {
             engines: vec![&catalog.engine("vllm").unwrap().profile],
         };
         let req = Requirements { max_tpot_s: Some(0.05), ..Requirements::default() };
-        let limits = Limits { max_devices_per_replica: 8, max_replicas: 4096, keep: 3, deadline: None };
-        let outcome = search(&space, workload, &req, Objective::UsdPerMillionTokens, &limits);
+        let limits = Limits { max_devices_per_replica: 8, max_replicas: 4096, keep: 3 };
+        let outcome = search(&space, workload, &req, Objective::UsdPerMillionTokens, &limits, &|| false);
         assert!(outcome.complete);
         outcome.ranked.first().and_then(|c| c.usd_per_million_output_tokens)
     }
@@ -610,7 +616,7 @@ mod tests {
         let format = catalog.format("fp8").unwrap().to_engine();
         let space = Space {
             models: vec![ModelChoice { arch: &model.architecture, anatomy: &model.anatomy }],
-            hardware: catalog.devices().iter().map(crate::catalog::CatalogDevice::hardware_choice).collect(),
+            hardware: catalog.devices().iter().map(HardwareChoice::from).collect(),
             tensor: vec![1, 2, 4, 8],
             pipeline: vec![1, 2],
             formats: vec![FormatChoice { weights: &format, kv_cache: &format }],
@@ -620,8 +626,8 @@ mod tests {
         let workload =
             Workload { input_tokens: 1000, output_tokens: 200, requests_per_s: Some(10.0), concurrency: None };
         let req = Requirements { max_ttft_s: Some(2.0), max_tpot_s: Some(0.05), ..Requirements::default() };
-        let limits = Limits { max_devices_per_replica: 8, max_replicas: 4096, keep: 5, deadline: None };
-        let outcome = search(&space, &workload, &req, Objective::UsdPerMillionTokens, &limits);
+        let limits = Limits { max_devices_per_replica: 8, max_replicas: 4096, keep: 5 };
+        let outcome = search(&space, &workload, &req, Objective::UsdPerMillionTokens, &limits, &|| false);
         let size = usize::try_from(space.size()).unwrap();
         assert_eq!(outcome.evaluated as usize, size);
         let mut all: Vec<Candidate> =

@@ -68,6 +68,7 @@ fn training(c: &mut Criterion) {
         measured_mfu: None,
         usd_per_device_hour: Some(2.0),
         pue: 1.1,
+        budget_device_hours: None,
     };
     c.bench_function("training_estimate_llama2_70b_2048xa100", |b| {
         b.iter(|| hwcost::engine::training::estimate(black_box(&input)))

@@ -12,7 +12,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hwcost::catalog::Catalog;
 use hwcost::engine::format::Format;
 use hwcost::plan::rules::Requirements;
-use hwcost::plan::search::{FormatChoice, Limits, ModelChoice, Objective, Space, Workload, search};
+use hwcost::plan::search::{FormatChoice, HardwareChoice, Limits, ModelChoice, Objective, Space, Workload, search};
 
 fn planner(c: &mut Criterion) {
     let catalog = Catalog::embedded().expect("the embedded catalog loads");
@@ -27,7 +27,7 @@ fn planner(c: &mut Criterion) {
     let kv = catalog.format("bf16").expect("in the catalog").to_engine();
     let space = Space {
         models: models.iter().map(|m| ModelChoice { arch: &m.architecture, anatomy: &m.anatomy }).collect(),
-        hardware: catalog.devices().iter().map(hwcost::catalog::CatalogDevice::hardware_choice).collect(),
+        hardware: catalog.devices().iter().map(HardwareChoice::from).collect(),
         tensor: vec![1, 2, 4, 8],
         pipeline: vec![1, 2],
         formats: formats.iter().map(|f| FormatChoice { weights: f, kv_cache: &kv }).collect(),
@@ -36,12 +36,14 @@ fn planner(c: &mut Criterion) {
     };
     let workload = Workload { input_tokens: 1000, output_tokens: 200, requests_per_s: Some(10.0), concurrency: None };
     let requirements = Requirements { max_ttft_s: Some(2.0), max_tpot_s: Some(0.05), ..Requirements::default() };
-    let limits = Limits { max_devices_per_replica: 16, max_replicas: 4096, keep: 10, deadline: None };
+    let limits = Limits { max_devices_per_replica: 16, max_replicas: 4096, keep: 10 };
     let size = u64::try_from(space.size()).expect("small");
     let mut group = c.benchmark_group("planner");
     group.throughput(Throughput::Elements(size));
     group.bench_function(format!("search_{size}_configurations"), |b| {
-        b.iter(|| search(black_box(&space), &workload, &requirements, Objective::UsdPerMillionTokens, &limits))
+        b.iter(|| {
+            search(black_box(&space), &workload, &requirements, Objective::UsdPerMillionTokens, &limits, &|| false)
+        })
     });
     group.finish();
 }

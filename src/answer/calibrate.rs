@@ -6,32 +6,27 @@
 //! the error before and after. The fitted values are plain `overrides`, so later estimate
 //! requests use them by carrying the same fields.
 
-use actix_web::{post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::Json;
-use super::inference::{InferenceOverrides, InferenceRequest};
-use super::problem::{ApiError, Problem};
-use super::state::AppState;
-use super::training::{TrainingOverrides, TrainingRequest};
-use crate::catalog::Catalog;
+use super::Context;
+use crate::engine::inference::{self, InferenceInput};
+use crate::engine::training::{self, TrainingInput};
+use crate::scenario::inference::{InferenceRequest, InferenceScenario, apply_efficiencies};
+use crate::scenario::training::{TrainingRequest, TrainingScenario};
+use crate::scenario::{Error, range};
 
 /// What was measured for an inference request (any subset).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InferenceMeasured {
     /// Measured time to first token, ms.
-    #[schema(exclusive_minimum = 0, maximum = 1.0e9)]
     pub ttft_ms: Option<f64>,
     /// Measured time per output token, ms.
-    #[schema(exclusive_minimum = 0, maximum = 1.0e9)]
     pub tpot_ms: Option<f64>,
     /// Measured output tokens per second, all devices.
-    #[schema(exclusive_minimum = 0, maximum = 1.0e12)]
     pub output_tokens_per_s: Option<f64>,
     /// Measured prompt tokens per second.
-    #[schema(exclusive_minimum = 0, maximum = 1.0e12)]
     pub prefill_tokens_per_s: Option<f64>,
 }
 
@@ -40,7 +35,6 @@ pub struct InferenceMeasured {
 #[serde(deny_unknown_fields)]
 pub struct TrainingMeasured {
     /// Measured tokens per second per device.
-    #[schema(exclusive_minimum = 0, maximum = 1.0e12)]
     pub tokens_per_s_per_device: f64,
 }
 
@@ -116,50 +110,77 @@ pub struct CalibrationResult {
 
 const BOUNDS: (f64, f64) = (0.02, 1.0);
 
-/// Signed log errors of every measurement for given efficiencies (None: the catalog's).
-fn log_errors(
-    catalog: &Catalog,
-    points: &[MeasuredPoint],
-    efficiencies: Option<(f64, f64)>,
-) -> Result<Vec<f64>, ApiError> {
-    let mut out = Vec::new();
+/// A measured point, parsed once.
+enum Parsed<'a> {
+    Inference(Box<InferenceScenario>, &'a InferenceMeasured),
+    Training(Box<TrainingScenario>, f64),
+}
+
+/// Parses every point once (and checks the measured values' ranges).
+fn parse<'a>(ctx: &Context, points: &'a [MeasuredPoint]) -> Result<Vec<Parsed<'a>>, Error> {
+    let mut checks = range::Checks::default();
+    let mut parsed = Vec::with_capacity(points.len());
     for (i, point) in points.iter().enumerate() {
-        let prefix = format!("/points/{i}/request");
+        let prefix = format!("/points/{i}");
         match point {
             MeasuredPoint::Inference { request, measured } => {
-                let mut request = (**request).clone();
-                if let Some((c, m)) = efficiencies {
-                    let base = request.overrides.clone().unwrap_or_default();
-                    request.overrides =
-                        Some(InferenceOverrides { compute_efficiency: Some(c), memory_efficiency: Some(m), ..base });
+                for (name, range, value) in [
+                    ("ttft_ms", range::MEASURED_MS, measured.ttft_ms),
+                    ("tpot_ms", range::MEASURED_MS, measured.tpot_ms),
+                    ("output_tokens_per_s", range::MEASURED_RATE, measured.output_tokens_per_s),
+                    ("prefill_tokens_per_s", range::MEASURED_RATE, measured.prefill_tokens_per_s),
+                ] {
+                    checks.number(format!("{prefix}/measured/{name}"), range, value);
                 }
-                let r = super::inference::run(catalog, &request, &prefix)?;
+                let scenario = InferenceScenario::parse(&ctx.catalog, request, &format!("{prefix}/request"))?;
+                parsed.push(Parsed::Inference(Box::new(scenario), measured));
+            }
+            MeasuredPoint::Training { request, measured } => {
+                let m = measured.tokens_per_s_per_device;
+                checks.number(format!("{prefix}/measured/tokens_per_s_per_device"), range::MEASURED_RATE, Some(m));
+                let scenario = TrainingScenario::parse(&ctx.catalog, request, &format!("{prefix}/request"))?;
+                parsed.push(Parsed::Training(Box::new(scenario), m));
+            }
+        }
+    }
+    checks.finish()?;
+    Ok(parsed)
+}
+
+/// Signed log errors of every measurement for given efficiencies (None: the request's own);
+/// only the engine runs again.
+fn log_errors(points: &[Parsed<'_>], efficiencies: Option<(f64, f64)>) -> Vec<f64> {
+    let mut out = Vec::new();
+    for point in points {
+        match point {
+            Parsed::Inference(scenario, measured) => {
+                let mut profile = scenario.profile.clone();
+                if let Some((c, m)) = efficiencies {
+                    apply_efficiencies(&mut profile, Some(c), Some(m));
+                }
+                let e = inference::estimate(&InferenceInput { profile: &profile, explain: false, ..scenario.input() });
                 for (predicted, measured) in [
-                    (r.latency.ttft_ms, measured.ttft_ms),
-                    (r.latency.tpot_ms, measured.tpot_ms),
-                    (r.throughput.output_tokens_per_s, measured.output_tokens_per_s),
-                    (r.throughput.prefill_tokens_per_s, measured.prefill_tokens_per_s),
+                    (e.ttft.0 * 1e3, measured.ttft_ms),
+                    (e.tpot.0 * 1e3, measured.tpot_ms),
+                    (e.output_tokens_per_s, measured.output_tokens_per_s),
+                    (e.prefill_tokens_per_s, measured.prefill_tokens_per_s),
                 ] {
                     if let Some(m) = measured.filter(|m| *m > 0.0 && m.is_finite()) {
                         out.push((predicted.max(1e-300) / m).ln());
                     }
                 }
             }
-            MeasuredPoint::Training { request, measured } => {
-                let mut request = (**request).clone();
+            Parsed::Training(scenario, m) => {
+                let mut profile = scenario.profile().clone();
                 if let Some((c, _)) = efficiencies {
-                    let base = request.overrides.clone().unwrap_or_default();
-                    request.overrides = Some(TrainingOverrides { compute_efficiency: Some(c), ..base });
+                    profile.compute_efficiency = c;
                 }
-                let r = super::training::run(catalog, &request, &prefix)?;
-                let m = measured.tokens_per_s_per_device;
-                if m > 0.0 && m.is_finite() {
-                    out.push((r.throughput.tokens_per_s_per_device.max(1e-300) / m).ln());
-                }
+                let e = training::estimate(&TrainingInput { profile: &profile, ..scenario.input() });
+                out.push((e.tokens_per_s_per_device.max(1e-300) / m).ln());
             }
         }
     }
-    Ok(out)
+    out
 }
 
 fn summary(log_errors: &[f64]) -> ErrorSummary {
@@ -178,45 +199,46 @@ fn cost(errors: &[f64]) -> f64 {
 }
 
 /// Golden-section search of `f` on the log of the bounds (efficiencies act multiplicatively).
-fn golden(mut f: impl FnMut(f64) -> Result<f64, ApiError>) -> Result<f64, ApiError> {
+fn golden(mut f: impl FnMut(f64) -> f64) -> f64 {
     let (mut a, mut b) = (BOUNDS.0.ln(), BOUNDS.1.ln());
     let ratio = (5f64.sqrt() - 1.0) / 2.0;
     let (mut c, mut d) = (b - ratio * (b - a), a + ratio * (b - a));
-    let (mut fc, mut fd) = (f(c.exp())?, f(d.exp())?);
+    let (mut fc, mut fd) = (f(c.exp()), f(d.exp()));
     for _ in 0..40 {
         if fc < fd {
             b = d;
             d = c;
             fd = fc;
             c = b - ratio * (b - a);
-            fc = f(c.exp())?;
+            fc = f(c.exp());
         } else {
             a = c;
             c = d;
             fc = fd;
             d = a + ratio * (b - a);
-            fd = f(d.exp())?;
+            fd = f(d.exp());
         }
     }
-    Ok(((a + b) / 2.0).exp())
+    ((a + b) / 2.0).exp()
 }
 
 /// Fits the efficiencies to `points`.
-pub fn calibrate(catalog: &Catalog, request: &CalibrationRequest) -> Result<CalibrationResult, ApiError> {
+pub fn calibrate(ctx: &Context, request: &CalibrationRequest) -> Result<CalibrationResult, Error> {
     let points = &request.points;
     if points.is_empty() || points.len() > 200 {
-        return Err(ApiError::field("/points", format!("must hold 1 to 200 points, got {}", points.len())));
+        return Err(Error::field("/points", format!("must hold 1 to 200 points, got {}", points.len())));
     }
     let training = matches!(points[0], MeasuredPoint::Training { .. });
     if points.iter().any(|p| matches!(p, MeasuredPoint::Training { .. }) != training) {
-        return Err(ApiError::Unprocessable {
+        return Err(Error::Unprocessable {
             detail: "points must be all inference or all training".into(),
             pointer: Some("/points".into()),
         });
     }
-    let before = log_errors(catalog, points, None)?;
+    let parsed = parse(ctx, points)?;
+    let before = log_errors(&parsed, None);
     if before.is_empty() {
-        return Err(ApiError::Unprocessable {
+        return Err(Error::Unprocessable {
             detail: "no point carries a positive measurement".into(),
             pointer: Some("/points".into()),
         });
@@ -225,12 +247,12 @@ pub fn calibrate(catalog: &Catalog, request: &CalibrationRequest) -> Result<Cali
     // they are nearly independent and two rounds settle).
     let (mut c, mut m) = (0.5, 0.7);
     for _ in 0..2 {
-        c = golden(|x| log_errors(catalog, points, Some((x, m))).map(|e| cost(&e)))?;
+        c = golden(|x| cost(&log_errors(&parsed, Some((x, m)))));
         if !training {
-            m = golden(|x| log_errors(catalog, points, Some((c, x))).map(|e| cost(&e)))?;
+            m = golden(|x| cost(&log_errors(&parsed, Some((c, x)))));
         }
     }
-    let after = log_errors(catalog, points, Some((c, m)))?;
+    let after = log_errors(&parsed, Some((c, m)));
     let overrides = if training {
         serde_json::json!({"compute_efficiency": c})
     } else {
@@ -244,31 +266,4 @@ pub fn calibrate(catalog: &Catalog, request: &CalibrationRequest) -> Result<Cali
         after: summary(&after),
         overrides,
     })
-}
-
-/// Fits an engine's efficiencies to your own measurements and returns them as `overrides` for
-/// later estimates, with the error before and after.
-#[utoipa::path(
-    tag = "validation",
-    request_body = CalibrationRequest,
-    responses(
-        (status = 200, description = "Fitted efficiencies", body = CalibrationResult),
-        (status = 400, description = "Malformed or out-of-range input", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown model or hardware id", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Points that cannot be estimated or mix kinds", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/v1/calibrate")]
-pub async fn calibrate_handler(
-    state: web::Data<AppState>,
-    Json(request): Json<CalibrationRequest>,
-) -> Result<web::Json<CalibrationResult>, ApiError> {
-    let catalog = state.catalog.clone();
-    // Up to 200 points x ~200 evaluations: milliseconds, but CPU-bound, so off the async worker.
-    web::block(move || calibrate(&catalog, &request))
-        .await
-        .map_err(|e| ApiError::Internal(format!("calibration task: {e}")))?
-        .map(web::Json)
 }

@@ -11,39 +11,38 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::{post, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::check::{self, CheckRequest, CheckResponse, RequirementsBody};
-use super::extract::Json;
-use super::inference::{BatchSize, EngineId, FormatId, InferenceRequest, ParallelismBody, finite};
-use super::problem::{ApiError, FieldError, Problem};
-use super::resolve::{self, ModelRef, ResolvedModel};
-use super::state::AppState;
+use super::check::{self, CheckResponse};
+use super::{Context, finite};
+use crate::catalog::DeviceFilter;
 use crate::catalog::hardware::Kind;
 use crate::engine::format::Format;
+use crate::engine::inference::Batch;
+use crate::engine::parallelism::Parallelism;
 use crate::plan::breakeven::{self, ApiPrice};
 use crate::plan::search::{
     Candidate, FormatChoice, HardwareChoice, Limits, ModelChoice, Objective, Outcome, Space, Workload, search,
 };
+use crate::scenario::inference::{self as inference_scenario, EngineId, FormatId, InferenceScenario, PriceSource};
+use crate::scenario::range::{self, Checks};
+use crate::scenario::requirements::RequirementsBody;
+use crate::scenario::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel};
+use crate::scenario::{Assumptions, Error};
 
 /// The traffic to plan for.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadBody {
     /// Prompt tokens per request (default 1024).
-    #[schema(minimum = 0, maximum = 1048576)]
     pub input_tokens: Option<u64>,
     /// Output tokens per request (default 256).
-    #[schema(minimum = 0, maximum = 1048576)]
     pub output_tokens: Option<u64>,
     /// Target requests per second: replicas are added until one configuration reaches it.
-    #[schema(minimum = 0, maximum = 1e7)]
     pub requests_per_s: Option<f64>,
     /// Target concurrent requests: replicas are added until the batches hold them.
-    #[schema(minimum = 1, maximum = 10000000)]
     pub concurrency: Option<u64>,
 }
 
@@ -58,7 +57,6 @@ pub struct SearchBody {
     /// Only devices of this kind.
     pub kind: Option<Kind>,
     /// Only devices with at least this much memory, GiB.
-    #[schema(minimum = 0, maximum = 1000000)]
     pub min_memory_gib: Option<f64>,
     /// Tensor-parallel degrees (default 1, 2, 4, 8).
     pub tensor: Option<Vec<u32>>,
@@ -73,12 +71,12 @@ pub struct SearchBody {
     /// Engines (default generic).
     pub engines: Option<Vec<EngineId>>,
     /// Devices one replica may use, tensor x pipeline (default 8).
-    #[schema(minimum = 1, maximum = 1024)]
     pub max_devices_per_replica: Option<u64>,
     /// Replicas the target may need (default 4096).
-    #[schema(minimum = 1, maximum = 65536)]
     pub max_replicas: Option<u64>,
 }
+
+crate::scenario::display_as_wire!(ObjectiveId);
 
 /// What to rank by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
@@ -126,10 +124,8 @@ impl ObjectiveId {
 #[serde(deny_unknown_fields)]
 pub struct ApiPriceBody {
     /// Prompt tokens.
-    #[schema(minimum = 0, maximum = 10000)]
     pub usd_per_million_input_tokens: f64,
     /// Generated tokens.
-    #[schema(minimum = 0, maximum = 10000)]
     pub usd_per_million_output_tokens: f64,
 }
 
@@ -161,7 +157,6 @@ pub struct PlanRequest {
     /// What to rank by (default usd_per_million_output_tokens).
     pub objective: Option<ObjectiveId>,
     /// Ranked configurations to return, 1 to 100 (default 10).
-    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// An API price to compare self-hosting with.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
@@ -171,7 +166,6 @@ pub struct PlanRequest {
     pub api_price_id: Option<String>,
     /// Stop the search after this many milliseconds, 10 to 30000 (default 2000); the answer
     /// then says it is incomplete.
-    #[schema(minimum = 10, maximum = 30000)]
     pub deadline_ms: Option<u64>,
 }
 
@@ -286,82 +280,89 @@ pub struct PlanResponse {
     pub api_comparison: Vec<ApiComparisonBody>,
     /// What the planner did that a reader should know.
     pub notes: Vec<String>,
+    /// The defaults the planner applied (the best configuration's own are in `best`).
+    pub assumptions: Vec<crate::scenario::Assumption>,
 }
 
 /// Everything resolved from the request.
 struct Resolved {
-    models: Vec<(Value, ResolvedModel)>,
-    hardware: Vec<(String, crate::engine::device::Device, Option<f64>)>,
+    models: Vec<ResolvedModel>,
+    hardware: Vec<ResolvedDevice>,
     formats: Vec<(FormatId, FormatId, Format, Format)>,
     engines: Vec<EngineId>,
     tensor: Vec<u32>,
     pipeline: Vec<u32>,
     batch_sizes: Vec<u64>,
     limits: Limits,
+    deadline: Duration,
+    assumptions: Assumptions,
 }
 
-fn list<T: Copy>(values: Option<&Vec<T>>, default: &[T], pointer: &str, max: usize) -> Result<Vec<T>, ApiError> {
+/// A request's list, or `default`; 1 to `max` entries.
+pub(super) fn list<T: Clone>(
+    values: Option<&Vec<T>>,
+    default: &[T],
+    pointer: &str,
+    max: usize,
+) -> Result<Vec<T>, Error> {
     let values = values.map_or_else(|| default.to_vec(), Clone::clone);
     if values.is_empty() || values.len() > max {
-        return Err(ApiError::field(pointer, format!("must list 1 to {max} values")));
+        return Err(Error::field(pointer, format!("must list 1 to {max} values")));
     }
     Ok(values)
 }
 
-fn resolve_request(state: &AppState, request: &PlanRequest) -> Result<Resolved, ApiError> {
-    let catalog = &state.catalog;
+/// The device filter of a search body (its memory bound checked).
+pub(super) fn device_filter(
+    vendor: Option<&String>,
+    kind: Option<Kind>,
+    min_memory_gib: Option<f64>,
+    checks: &mut Checks,
+) -> DeviceFilter {
+    DeviceFilter {
+        vendor: vendor.cloned(),
+        kinds: kind.into_iter().collect(),
+        min_memory_gib: checks.number("/search/min_memory_gib", range::MEMORY_GIB, min_memory_gib),
+        max_memory_gib: None,
+    }
+}
+
+fn resolve_request(ctx: &Context, request: &PlanRequest) -> Result<Resolved, Error> {
+    let catalog = &ctx.catalog;
     let search = request.search.clone().unwrap_or_default();
+    let mut assumed = Assumptions::default();
     if request.models.is_empty() || request.models.len() > 16 {
-        return Err(ApiError::field("/models", "must list 1 to 16 models"));
+        return Err(Error::field("/models", "must list 1 to 16 models"));
     }
     let mut models = Vec::new();
     for (i, value) in request.models.iter().enumerate() {
         let pointer = format!("/models/{i}");
         let reference: ModelRef = serde_json::from_value(value.clone())
-            .map_err(|_| ApiError::field(&pointer, "must be a model id string or a config.json object"))?;
-        models.push((value.clone(), resolve::model(catalog, &reference, &pointer)?));
+            .map_err(|_| Error::field(&pointer, "must be a model id string or a config.json object"))?;
+        models.push(resolve::model(catalog, &reference, &pointer)?);
     }
-    let mut hardware = Vec::new();
-    match &search.hardware {
+    let mut checks = Checks::default();
+    let hardware: Vec<ResolvedDevice> = match &search.hardware {
         Some(ids) => {
-            if ids.is_empty() || ids.len() > 256 {
-                return Err(ApiError::field("/search/hardware", "must list 1 to 256 device ids"));
-            }
-            for (i, id) in ids.iter().enumerate() {
-                let d = resolve::hardware(
-                    catalog,
-                    &resolve::HardwareRef::Id(id.clone()),
-                    &format!("/search/hardware/{i}"),
-                )?;
-                hardware.push((d.id, d.device, d.usd_per_hour));
-            }
+            let ids = list(Some(ids), &[], "/search/hardware", 256)?;
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    resolve::hardware(catalog, &HardwareRef::Id(id.clone()), &format!("/search/hardware/{i}"))
+                })
+                .collect::<Result<_, _>>()?
         }
         None => {
-            if let Some(m) = search.min_memory_gib
-                && !(m.is_finite() && (0.0..=1e6).contains(&m))
-            {
-                return Err(ApiError::field(
-                    "/search/min_memory_gib",
-                    format!("must be a number from 0 to 1000000, got {m}"),
-                ));
+            let filter = device_filter(search.vendor.as_ref(), search.kind, search.min_memory_gib, &mut checks);
+            let devices: Vec<ResolvedDevice> = catalog.devices_matching(&filter).map(ResolvedDevice::from).collect();
+            if devices.is_empty() && filter.min_memory_gib.is_some() == search.min_memory_gib.is_some() {
+                return Err(Error::unprocessable("/search", "no catalog device matches the filters"));
             }
-            let vendor = search.vendor.as_ref().map(|v| v.to_ascii_lowercase());
-            for d in catalog.devices() {
-                let r = &d.record;
-                if vendor.as_ref().is_none_or(|v| r.vendor == *v)
-                    && search.kind.is_none_or(|k| r.kind == k)
-                    && search.min_memory_gib.is_none_or(|m| r.memory_gib >= m)
-                {
-                    hardware.push((r.id.clone(), d.device.clone(), r.lowest_usd_per_hour()));
-                }
-            }
-            if hardware.is_empty() {
-                return Err(ApiError::Unprocessable {
-                    detail: "no catalog device matches the filters".into(),
-                    pointer: Some("/search".into()),
-                });
-            }
+            devices
         }
+    };
+    if search.weights.is_none() {
+        assumed.push("search/weights", "bf16, fp8, int8, int4", "the common serving formats");
     }
     let weights = list(
         search.weights.as_ref(),
@@ -372,70 +373,51 @@ fn resolve_request(state: &AppState, request: &PlanRequest) -> Result<Resolved, 
     let mut formats = Vec::new();
     for w in weights {
         let kv = search.kv_cache.unwrap_or_else(|| w.default_kv_cache());
-        let get = |id: FormatId| {
-            catalog
-                .format(id.as_str())
-                .map(crate::catalog::formats::FormatRecord::to_engine)
-                .ok_or_else(|| ApiError::Internal(format!("format {} missing from the catalog", id.as_str())))
-        };
-        formats.push((w, kv, get(w)?, get(kv)?));
+        formats.push((w, kv, inference_scenario::format(catalog, w)?, inference_scenario::format(catalog, kv)?));
+    }
+    if search.engines.is_none() {
+        assumed.push("search/engines", EngineId::Generic, "the engine-neutral profile");
     }
     let engines = list(search.engines.as_ref(), &[EngineId::Generic], "/search/engines", 6)?;
-    let tensor = list(search.tensor.as_ref(), &[1, 2, 4, 8], "/search/tensor", 16)?;
-    let pipeline = list(search.pipeline.as_ref(), &[1], "/search/pipeline", 16)?;
-    let batch_sizes =
-        list(search.batch_sizes.as_ref(), &[1, 2, 4, 8, 16, 32, 64, 128, 256], "/search/batch_sizes", 64)?;
-    let mut errors = Vec::new();
-    for (name, values, max) in [("tensor", &tensor, 1024u64), ("pipeline", &pipeline, 1024)] {
-        for (i, v) in values.iter().enumerate() {
-            if *v == 0 || u64::from(*v) > max {
-                errors.push(FieldError::new(
-                    format!("/search/{name}/{i}"),
-                    format!("must be an integer from 1 to {max}, got {v}"),
-                ));
-            }
-        }
+    let mut degrees = |name: &str, values: Vec<u32>| -> Vec<u32> {
+        values.iter().enumerate().map(|(i, &v)| checks.int32(format!("/search/{name}/{i}"), range::DEGREE, v)).collect()
+    };
+    let tensor = degrees("tensor", list(search.tensor.as_ref(), &[1, 2, 4, 8], "/search/tensor", 16)?);
+    let pipeline = degrees("pipeline", list(search.pipeline.as_ref(), &[1], "/search/pipeline", 16)?);
+    if search.batch_sizes.is_none() {
+        assumed.push("search/batch_sizes", "1, 2, 4, ..., 256", "powers of two up to 256");
     }
-    for (i, b) in batch_sizes.iter().enumerate() {
-        if *b == 0 || *b > 1_000_000 {
-            errors.push(FieldError::new(
-                format!("/search/batch_sizes/{i}"),
-                format!("must be an integer from 1 to 1000000, got {b}"),
-            ));
-        }
-    }
-    let max_devices_per_replica = search.max_devices_per_replica.unwrap_or(8);
-    if !(1..=1024).contains(&max_devices_per_replica) {
-        errors.push(FieldError::new("/search/max_devices_per_replica", "must be an integer from 1 to 1024"));
-    }
-    let max_replicas = search.max_replicas.unwrap_or(4096);
-    if !(1..=65_536).contains(&max_replicas) {
-        errors.push(FieldError::new("/search/max_replicas", "must be an integer from 1 to 65536"));
-    }
-    let keep = request.limit.unwrap_or(10);
-    if !(1..=100).contains(&keep) {
-        errors.push(FieldError::new("/limit", format!("must be an integer from 1 to 100, got {keep}")));
-    }
-    let deadline_ms = request.deadline_ms.unwrap_or(2000);
-    if !(10..=30_000).contains(&deadline_ms) {
-        errors.push(FieldError::new("/deadline_ms", format!("must be an integer from 10 to 30000, got {deadline_ms}")));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::InvalidRequest(errors));
+    let batch_sizes: Vec<u64> =
+        list(search.batch_sizes.as_ref(), &[1, 2, 4, 8, 16, 32, 64, 128, 256], "/search/batch_sizes", 64)?
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| checks.int(format!("/search/batch_sizes/{i}"), range::BATCH_SIZE, b))
+            .collect();
+    let max_devices_per_replica = checks.int(
+        "/search/max_devices_per_replica",
+        range::DEVICES_PER_REPLICA,
+        search.max_devices_per_replica.unwrap_or(8),
+    );
+    let max_replicas = checks.int("/search/max_replicas", range::MAX_REPLICAS, search.max_replicas.unwrap_or(4096));
+    let keep = checks.int("/limit", range::LIMIT, u64::try_from(request.limit.unwrap_or(10)).unwrap_or(u64::MAX));
+    let deadline_ms = checks.int("/deadline_ms", range::DEADLINE_MS, request.deadline_ms.unwrap_or(2000));
+    checks.finish()?;
+    if hardware.is_empty() {
+        return Err(Error::unprocessable("/search", "no catalog device matches the filters"));
     }
     let size =
         [models.len(), hardware.len(), tensor.len(), pipeline.len(), formats.len(), batch_sizes.len(), engines.len()]
             .iter()
             .map(|&n| n as u128)
             .product::<u128>();
-    if size > u128::from(state.plan_max_configurations) {
-        return Err(ApiError::Unprocessable {
-            detail: format!(
+    if size > u128::from(ctx.plan_max_configurations) {
+        return Err(Error::unprocessable(
+            "/search",
+            format!(
                 "the search space has {size} configurations; this server evaluates at most {} per request: narrow the device list, degrees, formats or batch sizes",
-                state.plan_max_configurations
+                ctx.plan_max_configurations
             ),
-            pointer: Some("/search".into()),
-        });
+        ));
     }
     Ok(Resolved {
         models,
@@ -445,54 +427,38 @@ fn resolve_request(state: &AppState, request: &PlanRequest) -> Result<Resolved, 
         tensor,
         pipeline,
         batch_sizes,
-        limits: Limits {
-            max_devices_per_replica,
-            max_replicas,
-            keep,
-            deadline: Some(Instant::now() + Duration::from_millis(deadline_ms)),
-        },
+        limits: Limits { max_devices_per_replica, max_replicas, keep: keep as usize },
+        deadline: Duration::from_millis(deadline_ms),
+        assumptions: assumed,
     })
 }
 
-fn workload(body: &WorkloadBody) -> Result<Workload, ApiError> {
-    let mut errors = Vec::new();
-    let input_tokens = body.input_tokens.unwrap_or(1024);
-    let output_tokens = body.output_tokens.unwrap_or(256);
-    for (name, v) in [("input_tokens", input_tokens), ("output_tokens", output_tokens)] {
-        if v > 1_048_576 {
-            errors.push(FieldError::new(
-                format!("/workload/{name}"),
-                format!("must be an integer from 0 to 1048576, got {v}"),
-            ));
-        }
-    }
-    if let Some(r) = body.requests_per_s
-        && !(r.is_finite() && (0.0..=1e7).contains(&r))
-    {
-        errors
-            .push(FieldError::new("/workload/requests_per_s", format!("must be a number from 0 to 10000000, got {r}")));
-    }
-    if let Some(c) = body.concurrency
-        && !(1..=10_000_000).contains(&c)
-    {
-        errors
-            .push(FieldError::new("/workload/concurrency", format!("must be an integer from 1 to 10000000, got {c}")));
-    }
+fn workload(body: &WorkloadBody, assumed: &mut Assumptions) -> Result<Workload, Error> {
+    let mut checks = Checks::default();
+    let input_tokens = checks.int(
+        "/workload/input_tokens",
+        range::WORKLOAD_TOKENS,
+        assumed.or(body.input_tokens, "workload/input_tokens", 1024, "the default prompt length"),
+    );
+    let output_tokens = checks.int(
+        "/workload/output_tokens",
+        range::WORKLOAD_TOKENS,
+        assumed.or(body.output_tokens, "workload/output_tokens", 256, "the default output length"),
+    );
+    let requests_per_s = checks.number("/workload/requests_per_s", range::REQUESTS_PER_S, body.requests_per_s);
+    let concurrency = checks.opt_int("/workload/concurrency", range::CONCURRENCY, body.concurrency);
     if input_tokens + output_tokens == 0 {
-        errors.push(FieldError::new("/workload/output_tokens", "input_tokens and output_tokens cannot both be 0"));
+        checks.push("/workload/output_tokens", "input_tokens and output_tokens cannot both be 0");
     }
-    if errors.is_empty() {
-        Ok(Workload { input_tokens, output_tokens, requests_per_s: body.requests_per_s, concurrency: body.concurrency })
-    } else {
-        Err(ApiError::InvalidRequest(errors))
-    }
+    checks.finish()?;
+    Ok(Workload { input_tokens, output_tokens, requests_per_s, concurrency })
 }
 
 fn config(r: &Resolved, c: &Candidate) -> ConfigBody {
     let (weights, kv, _, _) = &r.formats[c.choice.format];
     ConfigBody {
-        model: r.models[c.choice.model].1.id.clone(),
-        hardware: r.hardware[c.choice.hardware].0.clone(),
+        model: r.models[c.choice.model].id.clone(),
+        hardware: r.hardware[c.choice.hardware].id.clone(),
         tensor: r.tensor[c.choice.tensor],
         pipeline: r.pipeline[c.choice.pipeline],
         replicas: c.replicas,
@@ -514,54 +480,61 @@ fn config(r: &Resolved, c: &Candidate) -> ConfigBody {
     }
 }
 
-/// The estimate request that reproduces a configuration.
-fn estimate_request(r: &Resolved, c: &Candidate, w: &Workload) -> InferenceRequest {
-    let (weights, kv, _, _) = r.formats[c.choice.format];
-    let (tensor, pipeline) = (r.tensor[c.choice.tensor], r.pipeline[c.choice.pipeline]);
-    InferenceRequest {
-        model: r.models[c.choice.model].0.clone(),
-        hardware: Value::String(r.hardware[c.choice.hardware].0.clone()),
-        devices: u32::try_from(c.devices).ok(),
-        parallelism: Some(ParallelismBody {
-            tensor: Some(tensor),
-            pipeline: Some(pipeline),
-            expert: None,
-            data: u32::try_from(c.replicas).ok(),
-        }),
-        weights: Some(weights),
-        kv_cache: Some(kv),
-        weights_group_size: None,
-        batch_size: Some(BatchSize::Count(r.batch_sizes[c.choice.batch])),
-        input_tokens: Some(w.input_tokens),
-        output_tokens: Some(w.output_tokens),
-        engine: Some(r.engines[c.choice.engine]),
-        overrides: r.hardware[c.choice.hardware].2.map(|price| super::inference::InferenceOverrides {
-            usd_per_device_hour: Some(price),
-            ..Default::default()
-        }),
-    }
+/// The scenario of a configuration: the same engine inputs the search evaluated, with full
+/// explanations, and no request to parse again.
+fn scenario(ctx: &Context, r: &Resolved, c: &Candidate, w: &Workload) -> Result<InferenceScenario, Error> {
+    let (weights_id, kv_id, weights, kv_cache) = &r.formats[c.choice.format];
+    let engine = r.engines[c.choice.engine];
+    let profile = ctx
+        .catalog
+        .engine(engine.as_str())
+        .map(|e| e.profile.clone())
+        .ok_or_else(|| Error::Internal(format!("engine {} missing from the catalog", engine.as_str())))?;
+    let device = r.hardware[c.choice.hardware].clone();
+    let (usd_per_device_hour, price_source) = PriceSource::choose(None, device.usd_per_hour);
+    let mut assumptions = r.assumptions.clone();
+    assumptions.push("weights", weights_id, "chosen by the search");
+    assumptions.push("kv_cache", kv_id, "the usual cache format for these weights, unless search.kv_cache gives one");
+    price_source.assume(&mut assumptions, usd_per_device_hour);
+    Ok(InferenceScenario {
+        model: r.models[c.choice.model].clone(),
+        device,
+        parallelism: Parallelism {
+            tensor: r.tensor[c.choice.tensor],
+            pipeline: r.pipeline[c.choice.pipeline],
+            expert: 1,
+            data: u32::try_from(c.replicas).unwrap_or(u32::MAX),
+        },
+        weights: weights.clone(),
+        kv_cache: kv_cache.clone(),
+        batch: Batch::Fixed(r.batch_sizes[c.choice.batch]),
+        input_tokens: w.input_tokens,
+        output_tokens: w.output_tokens,
+        engine,
+        profile,
+        usd_per_device_hour,
+        price_source,
+        assumptions,
+    })
 }
 
 fn comparisons(
-    state: &AppState,
+    ctx: &Context,
     request: &PlanRequest,
     model_id: &str,
     best: &Candidate,
     w: &Workload,
-) -> Result<Vec<ApiComparisonBody>, ApiError> {
+) -> Result<Vec<ApiComparisonBody>, Error> {
     let mut prices: Vec<(String, String, ApiPrice)> = Vec::new();
     if let Some(p) = request.api_price {
+        let mut checks = Checks::default();
         for (name, v) in [
             ("usd_per_million_input_tokens", p.usd_per_million_input_tokens),
             ("usd_per_million_output_tokens", p.usd_per_million_output_tokens),
         ] {
-            if !(v.is_finite() && (0.0..=10_000.0).contains(&v)) {
-                return Err(ApiError::field(
-                    format!("/api_price/{name}"),
-                    format!("must be a number from 0 to 10000, got {v}"),
-                ));
-            }
+            checks.number(format!("/api_price/{name}"), range::API_USD_PER_MILLION, Some(v));
         }
+        checks.finish()?;
         prices.push((
             "request".into(),
             String::new(),
@@ -582,18 +555,17 @@ fn comparisons(
         )
     };
     if let Some(id) = &request.api_price_id {
-        let record = state.catalog.api_price(id).ok_or_else(|| ApiError::UnknownId {
+        let record = ctx.catalog.api_price(id).ok_or_else(|| Error::UnknownId {
             kind: "api price",
             id: id.chars().take(100).collect(),
-            suggestions: state.catalog.api_prices().iter().map(|p| p.id.clone()).take(5).collect(),
+            suggestions: ctx.catalog.api_prices().iter().map(|p| p.id.clone()).take(5).collect(),
         })?;
         prices.push(from_record(record));
     }
     if request.api_price.is_none() && request.api_price_id.is_none() {
-        prices.extend(state.catalog.api_prices().iter().filter(|p| p.model == model_id).map(from_record));
+        prices.extend(ctx.catalog.api_prices().iter().filter(|p| p.model == model_id).map(from_record));
     }
     let Some(usd_per_hour) = best.usd_per_hour else { return Ok(Vec::new()) };
-    #[allow(clippy::cast_precision_loss)]
     let served = w.requests_per_s.map_or(best.capacity_output_tokens_per_s, |r| r * w.output_tokens as f64);
     Ok(prices
         .into_iter()
@@ -625,34 +597,42 @@ fn comparisons(
 }
 
 /// Runs a planning request.
-pub fn plan(state: &AppState, request: &PlanRequest) -> Result<PlanResponse, ApiError> {
+pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error> {
     let started = Instant::now();
-    let requirements_body = request.requirements.clone().unwrap_or_default();
-    let requirements = requirements_body.parse("/requirements")?;
-    let w = workload(&request.workload.clone().unwrap_or_default())?;
-    let r = resolve_request(state, request)?;
+    let requirements = request.requirements.clone().unwrap_or_default().parse("/requirements")?;
+    let mut r = resolve_request(ctx, request)?;
+    let w = workload(&request.workload.clone().unwrap_or_default(), &mut r.assumptions)?;
     let objective = request.objective.unwrap_or_default();
+    if request.objective.is_none() {
+        r.assumptions.push("objective", objective, "the cheapest per million output tokens");
+    }
     let profiles: Vec<&crate::engine::profile::EngineProfile> = r
         .engines
         .iter()
         .map(|e| {
-            state
-                .catalog
+            ctx.catalog
                 .engine(e.as_str())
                 .map(|c| &c.profile)
-                .ok_or_else(|| ApiError::Internal(format!("engine {} missing from the catalog", e.as_str())))
+                .ok_or_else(|| Error::Internal(format!("engine {} missing from the catalog", e.as_str())))
         })
         .collect::<Result<_, _>>()?;
     let space = Space {
-        models: r.models.iter().map(|(_, m)| ModelChoice { arch: &m.architecture, anatomy: &m.anatomy }).collect(),
-        hardware: r.hardware.iter().map(|(_, d, price)| HardwareChoice { device: d, usd_per_hour: *price }).collect(),
+        models: r.models.iter().map(|m| ModelChoice { arch: &m.architecture, anatomy: &m.anatomy }).collect(),
+        hardware: r
+            .hardware
+            .iter()
+            .map(|d| HardwareChoice { device: &d.device, usd_per_hour: d.usd_per_hour })
+            .collect(),
         tensor: r.tensor.clone(),
         pipeline: r.pipeline.clone(),
         formats: r.formats.iter().map(|(_, _, weights, kv)| FormatChoice { weights, kv_cache: kv }).collect(),
         batch_sizes: r.batch_sizes.clone(),
         engines: profiles,
     };
-    let outcome: Outcome = search(&space, &w, &requirements, objective.engine(), &r.limits);
+    // The clock is read here, at the edge; the search only asks whether time is up.
+    let deadline = started + r.deadline;
+    let outcome: Outcome =
+        search(&space, &w, &requirements, objective.engine(), &r.limits, &|| Instant::now() >= deadline);
     let mut notes = Vec::new();
     if !outcome.complete {
         notes.push(format!(
@@ -669,14 +649,9 @@ pub fn plan(state: &AppState, request: &PlanRequest) -> Result<PlanResponse, Api
     }
     let (best, api_comparison) = match outcome.ranked.first() {
         Some(c) => {
-            let check_request = CheckRequest {
-                inference: Some(estimate_request(&r, c, &w)),
-                training: None,
-                requirements: Some(requirements_body),
-            };
-            let best = check::check(state, &check_request)?;
-            let model_id = r.models[c.choice.model].1.id.clone();
-            (Some(Box::new(best)), comparisons(state, request, &model_id, c, &w)?)
+            let best = check::check_inference(ctx, &scenario(ctx, &r, c, &w)?, &requirements);
+            let model_id = r.models[c.choice.model].id.clone();
+            (Some(Box::new(best)), comparisons(ctx, request, &model_id, c, &w)?)
         }
         None => (None, Vec::new()),
     };
@@ -698,31 +673,6 @@ pub fn plan(state: &AppState, request: &PlanRequest) -> Result<PlanResponse, Api
         best,
         api_comparison,
         notes,
+        assumptions: r.assumptions.0,
     })
-}
-
-/// Searches deployments for a workload and ranks the ones meeting the requirements.
-#[utoipa::path(
-    tag = "decisions",
-    request_body = PlanRequest,
-    responses(
-        (status = 200, description = "Ranked configurations, Pareto frontier, rejections, the best one's estimate and check", body = PlanResponse),
-        (status = 400, description = "Malformed JSON, wrong type or out-of-range field", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown model, hardware or API price id", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A search space larger than the server's cap, or filters that match no device", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/v1/plan")]
-pub async fn plan_handler(
-    state: web::Data<AppState>,
-    Json(request): Json<PlanRequest>,
-) -> Result<web::Json<PlanResponse>, ApiError> {
-    // CPU-bound (rayon inside): off the async worker.
-    let state = state.into_inner();
-    web::block(move || plan(&state, &request))
-        .await
-        .map_err(|e| ApiError::Internal(format!("planner task: {e}")))?
-        .map(web::Json)
 }

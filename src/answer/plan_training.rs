@@ -9,21 +9,22 @@
 //! this path keeps the full estimate per candidate rather than the allocation-free hot loop of
 //! the inference planner.
 
-use actix_web::{post, web};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::check::{self, CheckRequest, CheckResponse, RequirementsBody};
-use super::extract::Json;
-use super::inference::finite;
-use super::plan::RejectionBody;
-use super::problem::{ApiError, FieldError, Problem};
-use super::state::AppState;
-use super::training::{self, TrainingParallelismBody, TrainingRequest};
+use super::check::{self, CheckResponse};
+use super::plan::{RejectionBody, device_filter, list};
+use super::{Context, finite};
 use crate::catalog::hardware::Kind;
+use crate::engine::training;
 use crate::plan::rules::{self, Observed, Rule};
+use crate::scenario::layout::Degrees;
+use crate::scenario::range::{self, Checks};
+use crate::scenario::requirements::RequirementsBody;
+use crate::scenario::resolve::{self, HardwareRef, ResolvedDevice};
+use crate::scenario::training::{TrainingRequest, TrainingScenario, TrainingSpec};
+use crate::scenario::{Assumptions, Error};
 
 /// Most candidates one training plan evaluates.
 const MAX_CANDIDATES: usize = 50_000;
@@ -40,7 +41,6 @@ pub struct TrainingSearchBody {
     /// Only devices of this kind.
     pub kind: Option<Kind>,
     /// Only devices with at least this much memory, GiB.
-    #[schema(minimum = 0, maximum = 1000000)]
     pub min_memory_gib: Option<f64>,
     /// Device counts (default 8, 16, 32, ..., 8192).
     pub devices: Option<Vec<u32>>,
@@ -49,6 +49,8 @@ pub struct TrainingSearchBody {
     /// Pipeline-parallel degrees (default 1, 2, 4, 8).
     pub pipeline: Option<Vec<u32>>,
 }
+
+crate::scenario::display_as_wire!(TrainingObjective);
 
 /// What to rank by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
@@ -87,7 +89,6 @@ pub struct TrainingPlanRequest {
     /// What to rank by (default devices).
     pub objective: Option<TrainingObjective>,
     /// Ranked layouts to return, 1 to 100 (default 10).
-    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 
@@ -136,71 +137,41 @@ pub struct TrainingPlanResponse {
     /// The best layout's full estimate and check (absent when none is feasible).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub best: Option<Box<CheckResponse>>,
+    /// The defaults the planner applied (the best layout's own are in `best`).
+    pub assumptions: Vec<crate::scenario::Assumption>,
 }
 
-fn values(list: Option<&Vec<u32>>, default: &[u32], pointer: &str, max: u32) -> Result<Vec<u32>, ApiError> {
-    let list = list.map_or_else(|| default.to_vec(), Clone::clone);
-    if list.is_empty() || list.len() > 32 {
-        return Err(ApiError::field(pointer, "must list 1 to 32 values"));
-    }
-    let errors: Vec<FieldError> = list
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| **v == 0 || **v > max)
-        .map(|(i, v)| FieldError::new(format!("{pointer}/{i}"), format!("must be an integer from 1 to {max}, got {v}")))
-        .collect();
-    if errors.is_empty() { Ok(list) } else { Err(ApiError::InvalidRequest(errors)) }
-}
-
-fn hardware_ids(state: &AppState, search: &TrainingSearchBody) -> Result<Vec<String>, ApiError> {
-    let catalog = &state.catalog;
+/// The devices to search: the listed ids, or the catalog's GPUs, TPUs and accelerators
+/// narrowed by the filters.
+fn devices(ctx: &Context, search: &TrainingSearchBody, checks: &mut Checks) -> Result<Vec<ResolvedDevice>, Error> {
     if let Some(ids) = &search.hardware {
-        if ids.is_empty() || ids.len() > 256 {
-            return Err(ApiError::field("/search/hardware", "must list 1 to 256 device ids"));
-        }
+        let ids = list(Some(ids), &[], "/search/hardware", 256)?;
         return ids
             .iter()
-            .map(|id| {
-                catalog.device(id).map(|d| d.record.id.clone()).map_err(|suggestions| ApiError::UnknownId {
-                    kind: "hardware",
-                    id: id.chars().take(100).collect(),
-                    suggestions,
-                })
+            .enumerate()
+            .map(|(i, id)| {
+                resolve::hardware(&ctx.catalog, &HardwareRef::Id(id.clone()), &format!("/search/hardware/{i}"))
             })
             .collect();
     }
-    if let Some(m) = search.min_memory_gib
-        && !(m.is_finite() && (0.0..=1e6).contains(&m))
-    {
-        return Err(ApiError::field("/search/min_memory_gib", format!("must be a number from 0 to 1000000, got {m}")));
+    let mut filter = device_filter(search.vendor.as_ref(), search.kind, search.min_memory_gib, checks);
+    if filter.kinds.is_empty() {
+        filter.kinds = vec![Kind::Gpu, Kind::Tpu, Kind::Accelerator];
     }
-    let vendor = search.vendor.as_ref().map(|v| v.to_ascii_lowercase());
-    let ids: Vec<String> = catalog
-        .devices()
-        .iter()
-        .map(|d| &d.record)
-        .filter(|r| search.kind.map_or(matches!(r.kind, Kind::Gpu | Kind::Tpu | Kind::Accelerator), |k| r.kind == k))
-        .filter(|r| vendor.as_ref().is_none_or(|v| r.vendor == *v))
-        .filter(|r| search.min_memory_gib.is_none_or(|m| r.memory_gib >= m))
-        .map(|r| r.id.clone())
-        .collect();
-    if ids.is_empty() {
-        return Err(ApiError::Unprocessable {
-            detail: "no catalog device matches the filters".into(),
-            pointer: Some("/search".into()),
-        });
+    let devices: Vec<ResolvedDevice> = ctx.catalog.devices_matching(&filter).map(ResolvedDevice::from).collect();
+    if devices.is_empty() {
+        return Err(Error::unprocessable("/search", "no catalog device matches the filters"));
     }
-    Ok(ids)
+    Ok(devices)
 }
 
 /// A layout's outcome: its row, and what the rules compare.
 struct Evaluated {
     config: TrainingConfigBody,
-    request: TrainingRequest,
+    scenario: TrainingScenario,
 }
 
 fn key(c: &TrainingConfigBody, objective: TrainingObjective) -> (f64, f64, f64) {
-    #[allow(clippy::cast_precision_loss)]
     let devices = c.devices as f64;
     let usd = c.usd.unwrap_or(f64::MAX);
     match objective {
@@ -218,48 +189,47 @@ fn order(a: &TrainingConfigBody, b: &TrainingConfigBody, objective: TrainingObje
         .then_with(|| (&a.hardware, a.tensor, a.pipeline).cmp(&(&b.hardware, b.tensor, b.pipeline)))
 }
 
-/// Runs a training planning request.
-pub fn plan_training(state: &AppState, request: &TrainingPlanRequest) -> Result<TrainingPlanResponse, ApiError> {
-    let requirements_body = request.requirements.clone().unwrap_or_default();
-    let requirements = requirements_body.parse("/requirements")?;
+/// Runs a training planning request. The run is parsed once; each layout only places it on a
+/// device ([`TrainingSpec::at`]) and runs the engine.
+pub fn plan_training(ctx: &Context, request: &TrainingPlanRequest) -> Result<TrainingPlanResponse, Error> {
+    let requirements = request.requirements.clone().unwrap_or_default().parse("/requirements")?;
     let search = request.search.clone().unwrap_or_default();
-    let hardware = hardware_ids(state, &search)?;
-    let devices = values(
-        search.devices.as_ref(),
-        &[8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192],
-        "/search/devices",
-        65_536,
-    )?;
-    let tensor = values(search.tensor.as_ref(), &[1, 2, 4, 8], "/search/tensor", 1024)?;
-    let pipeline = values(search.pipeline.as_ref(), &[1, 2, 4, 8], "/search/pipeline", 1024)?;
-    let keep = request.limit.unwrap_or(10);
-    if !(1..=100).contains(&keep) {
-        return Err(ApiError::field("/limit", format!("must be an integer from 1 to 100, got {keep}")));
-    }
-    let size = hardware.len() * devices.len() * tensor.len() * pipeline.len();
+    let mut checks = Checks::default();
+    let hardware = devices(ctx, &search, &mut checks)?;
+    let mut degrees = |name: &str, default: &[u32], range: range::Range| -> Result<Vec<u32>, Error> {
+        let field = match name {
+            "devices" => search.devices.as_ref(),
+            "tensor" => search.tensor.as_ref(),
+            _ => search.pipeline.as_ref(),
+        };
+        let values = list(field, default, &format!("/search/{name}"), 32)?;
+        Ok(values.iter().enumerate().map(|(i, &v)| checks.int32(format!("/search/{name}/{i}"), range, v)).collect())
+    };
+    let device_counts =
+        degrees("devices", &[8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192], range::TRAINING_PLAN_DEVICES)?;
+    let tensor = degrees("tensor", &[1, 2, 4, 8], range::DEGREE)?;
+    let pipeline = degrees("pipeline", &[1, 2, 4, 8], range::DEGREE)?;
+    let keep =
+        checks.int("/limit", range::LIMIT, u64::try_from(request.limit.unwrap_or(10)).unwrap_or(u64::MAX)) as usize;
+    checks.finish()?;
+    let size = hardware.len() * device_counts.len() * tensor.len() * pipeline.len();
     if size > MAX_CANDIDATES {
-        return Err(ApiError::Unprocessable {
-            detail: format!(
+        return Err(Error::unprocessable(
+            "/search",
+            format!(
                 "the search space has {size} layouts; at most {MAX_CANDIDATES} per request: narrow the devices or degrees"
             ),
-            pointer: Some("/search".into()),
-        });
+        ));
     }
-    // The template must itself be a valid run (apart from the layout the search replaces).
-    let mut template = request.training.clone();
-    template.devices = None;
-    template.parallelism = Some(TrainingParallelismBody {
-        tensor: None,
-        pipeline: None,
-        data: None,
-        ..request.training.parallelism.clone().unwrap_or_default()
-    });
-    training::run(&state.catalog, &template, "/training")?;
+    // The run must itself be valid apart from the layout the search replaces.
+    let (spec, device) = TrainingSpec::parse(&ctx.catalog, &request.training, "/training")?;
+    let base = Degrees { tensor: 1, pipeline: 1, data: None, devices: None, ..spec.degrees };
+    spec.at(device, base)?;
 
     let objective = request.objective.unwrap_or_default();
     let mut layouts: Vec<(usize, u32, u32, u32)> = Vec::new();
     for h in 0..hardware.len() {
-        for &d in &devices {
+        for &d in &device_counts {
             for &t in &tensor {
                 for &p in &pipeline {
                     // Data parallelism takes the devices the model-parallel group leaves.
@@ -274,42 +244,36 @@ pub fn plan_training(state: &AppState, request: &TrainingPlanRequest) -> Result<
         .par_iter()
         .map(|&(h, d, t, p)| {
             let data = d / (t * p);
-            let mut candidate = template.clone();
-            candidate.hardware = Value::String(hardware[h].clone());
-            candidate.devices = Some(d);
-            candidate.parallelism = Some(TrainingParallelismBody {
-                tensor: Some(t),
-                pipeline: Some(p),
-                data: Some(data),
-                ..template.parallelism.clone().unwrap_or_default()
-            });
-            let response = training::run(&state.catalog, &candidate, "").map_err(|_| "invalid_layout")?;
-            #[allow(clippy::cast_precision_loss)]
+            let placed = Degrees { tensor: t, pipeline: p, data: Some(data), devices: Some(u64::from(d)), ..base };
+            let scenario = spec.at(hardware[h].clone(), placed).map_err(|_| "invalid_layout")?;
+            let e = training::estimate(&scenario.input());
+            let devices = scenario.layout.devices;
+            let days = e.wall_clock.0 / 86_400.0;
             let observed = Observed {
-                memory_bytes: response.memory.per_device.total_bytes,
-                capacity_bytes: response.memory.capacity_bytes,
-                devices: response.devices,
-                days: Some(response.time.wall_clock_days),
-                total_usd: response.cost.usd,
-                usd_per_hour: response.cost.usd_per_device_hour.map(|p| p * response.devices as f64),
+                memory_bytes: e.memory.total.0,
+                capacity_bytes: e.memory.capacity.0,
+                devices,
+                days: Some(days),
+                total_usd: e.usd,
+                usd_per_hour: scenario.usd_per_device_hour().map(|p| p * devices as f64),
                 native_format: true,
                 ..Observed::default()
             };
             rules::admits(&requirements, &observed).map_err(Rule::as_str)?;
             Ok(Evaluated {
                 config: TrainingConfigBody {
-                    hardware: response.hardware.clone(),
-                    devices: response.devices,
+                    hardware: scenario.device.id.clone(),
+                    devices,
                     tensor: t,
                     pipeline: p,
                     data,
-                    days: finite(response.time.wall_clock_days),
-                    gpu_hours: finite(response.time.gpu_hours),
-                    usd: response.cost.usd.map(finite),
-                    mfu: finite(response.utilization.mfu),
-                    memory_per_device_bytes: finite(response.memory.per_device.total_bytes),
+                    days: finite(days),
+                    gpu_hours: finite(e.gpu_hours),
+                    usd: e.usd.map(finite),
+                    mfu: finite(e.mfu),
+                    memory_per_device_bytes: finite(e.memory.total.0),
                 },
-                request: candidate,
+                scenario,
             })
         })
         .collect();
@@ -328,13 +292,11 @@ pub fn plan_training(state: &AppState, request: &TrainingPlanRequest) -> Result<
             best_per_hardware.push(e.config.clone());
         }
     }
-    let best = match feasible.first() {
-        Some(e) => Some(Box::new(check::check(
-            state,
-            &CheckRequest { inference: None, training: Some(e.request.clone()), requirements: Some(requirements_body) },
-        )?)),
-        None => None,
-    };
+    let best = feasible.first().map(|e| Box::new(check::check_training(ctx, &e.scenario, &requirements)));
+    let mut assumptions = Assumptions::default();
+    if request.objective.is_none() {
+        assumptions.push("objective", objective, "the fewest devices");
+    }
     Ok(TrainingPlanResponse {
         search_space: size as u64,
         evaluated: layouts.len() as u64,
@@ -344,31 +306,6 @@ pub fn plan_training(state: &AppState, request: &TrainingPlanRequest) -> Result<
         best_per_hardware: best_per_hardware.into_iter().take(keep).collect(),
         rejected: rejected.into_iter().map(|(reason, count)| RejectionBody { reason, count }).collect(),
         best,
+        assumptions: assumptions.0,
     })
-}
-
-/// Searches device kinds, counts and layouts for a training run: the fewest devices to finish
-/// by a deadline, the cheapest within a budget, or the fastest.
-#[utoipa::path(
-    tag = "decisions",
-    request_body = TrainingPlanRequest,
-    responses(
-        (status = 200, description = "Ranked layouts, the best per device kind, rejections, the best one's estimate and check", body = TrainingPlanResponse),
-        (status = 400, description = "Malformed JSON, wrong type or out-of-range field", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown model or hardware id", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A template run hwcost cannot estimate, a search space above the cap, or filters that match no device", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/v1/plan/training")]
-pub async fn plan_training_handler(
-    state: web::Data<AppState>,
-    Json(request): Json<TrainingPlanRequest>,
-) -> Result<web::Json<TrainingPlanResponse>, ApiError> {
-    let state = state.into_inner();
-    web::block(move || plan_training(&state, &request))
-        .await
-        .map_err(|e| ApiError::Internal(format!("planner task: {e}")))?
-        .map(web::Json)
 }

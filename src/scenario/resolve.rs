@@ -10,10 +10,10 @@ use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
-use super::import::{HfConfig, architecture_from_config};
-use super::problem::ApiError;
-use crate::catalog::Catalog;
+use super::Error;
+use super::config::{HfConfig, architecture_from_config};
 use crate::catalog::hardware::DeviceRecord;
+use crate::catalog::{Catalog, CatalogDevice};
 use crate::engine::anatomy::{Anatomy, anatomy};
 use crate::engine::architecture::Architecture;
 use crate::engine::device::Device;
@@ -101,11 +101,17 @@ pub struct ResolvedDevice {
     pub usd_per_hour: Option<f64>,
 }
 
+impl From<&CatalogDevice> for ResolvedDevice {
+    fn from(d: &CatalogDevice) -> Self {
+        Self { id: d.record.id.clone(), device: d.device.clone(), usd_per_hour: d.record.lowest_usd_per_hour() }
+    }
+}
+
 /// Resolves a model reference found at `pointer`.
-pub fn model(catalog: &Catalog, reference: &ModelRef, pointer: &str) -> Result<ResolvedModel, ApiError> {
+pub fn model(catalog: &Catalog, reference: &ModelRef, pointer: &str) -> Result<ResolvedModel, Error> {
     match reference {
         ModelRef::Id(id) => {
-            let m = catalog.model(id).map_err(|suggestions| ApiError::UnknownId {
+            let m = catalog.model(id).map_err(|suggestions| Error::UnknownId {
                 kind: "model",
                 id: id.chars().take(100).collect(),
                 suggestions,
@@ -125,12 +131,12 @@ pub fn model(catalog: &Catalog, reference: &ModelRef, pointer: &str) -> Result<R
 }
 
 /// Resolves a device reference found at `pointer`.
-pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Result<ResolvedDevice, ApiError> {
+pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Result<ResolvedDevice, Error> {
     let record = match reference {
         HardwareRef::Id(id) => {
             &catalog
                 .device(id)
-                .map_err(|suggestions| ApiError::UnknownId {
+                .map_err(|suggestions| Error::UnknownId {
                     kind: "hardware",
                     id: id.chars().take(100).collect(),
                     suggestions,
@@ -139,10 +145,9 @@ pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Re
         }
         HardwareRef::Inline(record) => record,
     };
-    let device = record.to_engine().map_err(|problems| ApiError::Unprocessable {
-        detail: problems.join("; "),
-        pointer: Some(pointer.to_owned()),
-    })?;
+    let device = record
+        .to_engine()
+        .map_err(|problems| Error::Unprocessable { detail: problems.join("; "), pointer: Some(pointer.to_owned()) })?;
     Ok(ResolvedDevice { id: record.id.clone(), device, usd_per_hour: record.lowest_usd_per_hour() })
 }
 
@@ -153,21 +158,21 @@ pub fn references(
     model_value: &Value,
     hardware_value: &Value,
     prefix: &str,
-) -> Result<(ResolvedModel, ResolvedDevice), ApiError> {
+) -> Result<(ResolvedModel, ResolvedDevice), Error> {
     let model_ref: ModelRef = serde_json::from_value(model_value.clone())
-        .map_err(|_| ApiError::field(format!("{prefix}/model"), "must be a model id string or a config.json object"))?;
+        .map_err(|_| Error::field(format!("{prefix}/model"), "must be a model id string or a config.json object"))?;
     let hardware_ref = match hardware_value {
         Value::String(id) => HardwareRef::Id(id.clone()),
         Value::Object(_) => {
             HardwareRef::Inline(Box::new(serde_path_to_error::deserialize(hardware_value.clone()).map_err(|e| {
-                ApiError::field(
-                    format!("{prefix}/hardware{}", super::problem::to_pointer(&e.path().to_string())),
+                Error::field(
+                    format!("{prefix}/hardware{}", super::document::to_pointer(&e.path().to_string())),
                     e.into_inner().to_string(),
                 )
             })?))
         }
         _ => {
-            return Err(ApiError::field(
+            return Err(Error::field(
                 format!("{prefix}/hardware"),
                 "must be a device id string or a device record object",
             ));

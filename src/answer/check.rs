@@ -1,0 +1,240 @@
+//! `POST /v1/check`: does a deployment plan meet its requirements?
+//!
+//! A plan is an inference or a training request (exactly one of the two) plus requirements. The
+//! answer has one entry per rule with the estimated value, the limit, the margin and a sentence,
+//! and an overall verdict; an estimate within its family's measured error of a limit is
+//! `at_risk`. A layout the model cannot take (tensor degree not dividing the heads, devices not
+//! the product of the degrees) is a failed `parallelism` rule, not an error: a check is asked
+//! about exactly such plans. `hwcost check PLAN` runs the same code.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::inference::InferenceResponse;
+use super::training::TrainingResponse;
+use super::{Context, finite};
+use crate::engine::explain::Warning;
+use crate::engine::{inference, training};
+use crate::plan::rules::{self, Bands, Observed, Outcome, Requirements, Rule, Status};
+use crate::scenario::inference::{InferenceRequest, InferenceScenario};
+use crate::scenario::layout::LayoutError;
+use crate::scenario::requirements::RequirementsBody;
+use crate::scenario::training::{TrainingRequest, TrainingScenario};
+use crate::scenario::{Assumption, Error};
+
+/// A deployment plan and what it must achieve: exactly one of `inference` and `training`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "inference": {"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, "parallelism": {"tensor": 4},
+                  "weights": "fp8", "batch_size": 32, "input_tokens": 2048, "output_tokens": 256, "engine": "tensorrt-llm"},
+    "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50, "min_requests_per_s": 2, "memory_headroom_fraction": 0.1}
+}))]
+pub struct CheckRequest {
+    /// An inference deployment, as for `POST /v1/estimate/inference`.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub inference: Option<InferenceRequest>,
+    /// A training run, as for `POST /v1/estimate/training`.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub training: Option<TrainingRequest>,
+    /// What it must achieve (default: only that it fits and is valid).
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub requirements: Option<RequirementsBody>,
+}
+
+/// One rule's verdict.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RuleBody {
+    /// Rule name: fits, ttft, tpot, output_throughput, request_rate, cost_per_million_tokens,
+    /// cost_per_hour, context, model_context, devices, parallelism, format, deadline, budget.
+    pub rule: &'static str,
+    /// `pass`, `at_risk` or `fail`.
+    pub status: &'static str,
+    /// The estimated value, in `unit`.
+    pub value: f64,
+    /// The limit, in `unit`.
+    pub limit: f64,
+    /// Headroom as a fraction of the limit; negative when missed.
+    pub margin: f64,
+    /// Measured relative error of the estimate behind the value (median, as a fraction).
+    pub error_band: f64,
+    /// Unit of `value` and `limit`.
+    pub unit: &'static str,
+    /// A sentence.
+    pub message: String,
+}
+
+impl From<Outcome> for RuleBody {
+    fn from(o: Outcome) -> Self {
+        Self {
+            rule: o.rule.as_str(),
+            status: o.status.as_str(),
+            value: finite(o.value),
+            limit: finite(o.limit),
+            margin: finite(o.margin),
+            error_band: finite(o.band),
+            unit: o.unit,
+            message: o.message,
+        }
+    }
+}
+
+/// The check's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckResponse {
+    /// `pass` (every rule met with margin), `at_risk` (some rule within the estimate's error of
+    /// its limit) or `fail`.
+    pub verdict: &'static str,
+    /// One sentence.
+    pub summary: String,
+    /// Every rule, failed first.
+    pub rules: Vec<RuleBody>,
+    /// The inference estimate the rules were judged on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference: Option<Box<InferenceResponse>>,
+    /// The training estimate the rules were judged on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training: Option<Box<TrainingResponse>>,
+    /// The defaults applied to the plan (those of its estimate).
+    pub assumptions: Vec<Assumption>,
+}
+
+fn band(entries: &[super::error_band::BandEntry], output: &str) -> f64 {
+    entries.iter().find(|e| e.output == output).map_or(0.0, |e| e.median_ape)
+}
+
+fn has_warning(warnings: &[Warning], code: &str) -> bool {
+    warnings.iter().any(|w| w.code == code)
+}
+
+fn layout_failure(error: &LayoutError) -> CheckResponse {
+    respond(
+        vec![Outcome {
+            rule: Rule::Parallelism,
+            status: Status::Fail,
+            value: 0.0,
+            limit: 1.0,
+            margin: -1.0,
+            band: 0.0,
+            unit: "valid",
+            message: format!("invalid layout: {}", error.detail),
+        }],
+        None,
+        None,
+    )
+}
+
+fn respond(
+    mut outcomes: Vec<Outcome>,
+    inference: Option<InferenceResponse>,
+    training: Option<TrainingResponse>,
+) -> CheckResponse {
+    outcomes.sort_by_key(|o| std::cmp::Reverse(o.status));
+    let verdict = rules::overall(&outcomes);
+    let count = |s: Status| outcomes.iter().filter(|o| o.status == s).count();
+    let summary = match verdict {
+        Status::Pass => format!("all {} rules pass with margin", outcomes.len()),
+        Status::AtRisk => format!(
+            "no rule fails, but {} of {} are within the estimate's measured error of their limit",
+            count(Status::AtRisk),
+            outcomes.len()
+        ),
+        Status::Fail => format!("{} of {} rules fail", count(Status::Fail), outcomes.len()),
+    };
+    let assumptions = match (&inference, &training) {
+        (Some(i), _) => i.assumptions.clone(),
+        (_, Some(t)) => t.assumptions.clone(),
+        _ => Vec::new(),
+    };
+    CheckResponse {
+        verdict: verdict.as_str(),
+        summary,
+        rules: outcomes.into_iter().map(RuleBody::from).collect(),
+        inference: inference.map(Box::new),
+        training: training.map(Box::new),
+        assumptions,
+    }
+}
+
+/// Runs a check. A layout the model cannot take is a failed rule, not an error.
+pub fn check(ctx: &Context, request: &CheckRequest) -> Result<CheckResponse, Error> {
+    let requirements = request.requirements.clone().unwrap_or_default().parse("/requirements")?;
+    match (&request.inference, &request.training) {
+        (Some(plan), None) => match InferenceScenario::parse(&ctx.catalog, plan, "/inference") {
+            Ok(scenario) => Ok(check_inference(ctx, &scenario, &requirements)),
+            Err(Error::Layout(e)) => Ok(layout_failure(&e)),
+            Err(e) => Err(e),
+        },
+        (None, Some(plan)) => match TrainingScenario::parse(&ctx.catalog, plan, "/training") {
+            Ok(scenario) => Ok(check_training(ctx, &scenario, &requirements)),
+            Err(Error::Layout(e)) => Ok(layout_failure(&e)),
+            Err(e) => Err(e),
+        },
+        (Some(_), Some(_)) => Err(Error::field("/training", "give either inference or training, not both")),
+        (None, None) => Err(Error::field("", "give an inference or a training plan")),
+    }
+}
+
+/// Judges an inference scenario's estimate against `req`.
+pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requirements) -> CheckResponse {
+    let e = inference::estimate(&scenario.input());
+    let (input, output) = (scenario.input_tokens, scenario.output_tokens);
+    let observed = Observed {
+        memory_bytes: e.memory.per_device.total.0,
+        capacity_bytes: e.memory.capacity.0,
+        ttft_s: Some(e.ttft.0),
+        tpot_s: (output > 0).then_some(e.tpot.0),
+        output_tokens_per_s: Some(e.output_tokens_per_s),
+        requests_per_s: Some(if output > 0 {
+            e.output_tokens_per_s / output as f64
+        } else {
+            e.prefill_tokens_per_s / input.max(1) as f64
+        }),
+        usd_per_million_output_tokens: e.usd_per_million_output_tokens,
+        usd_per_hour: e.usd_per_hour,
+        context_tokens: input + output,
+        max_context_in_memory: e.memory.max_context_tokens,
+        model_max_context: scenario.model.architecture.max_context,
+        devices: scenario.parallelism.devices(),
+        native_format: e.compute_type == scenario.weights.compute,
+        tensor_parallel_over_pcie: has_warning(&e.warnings, "tensor-parallel-over-pcie"),
+        days: None,
+        total_usd: None,
+    };
+    let response = InferenceResponse::from_estimate(ctx, scenario, e);
+    let entries = &response.error_band.metrics;
+    let bands = Bands {
+        memory: 0.0,
+        ttft: band(entries, "latency.ttft_ms"),
+        tpot: band(entries, "latency.tpot_ms"),
+        throughput: band(entries, "throughput.output_tokens_per_s"),
+        time: 0.0,
+    };
+    respond(rules::judge(req, &observed, &bands), Some(response), None)
+}
+
+/// Judges a training scenario's estimate against `req`.
+pub fn check_training(ctx: &Context, scenario: &TrainingScenario, req: &Requirements) -> CheckResponse {
+    let e = training::estimate(&scenario.input());
+    let devices = scenario.layout.devices;
+    let observed = Observed {
+        memory_bytes: e.memory.total.0,
+        capacity_bytes: e.memory.capacity.0,
+        usd_per_hour: scenario.usd_per_device_hour().map(|p| p * devices as f64),
+        devices,
+        native_format: !has_warning(&e.warnings, "unsupported-precision"),
+        tensor_parallel_over_pcie: has_warning(&e.warnings, "tensor-parallel-over-pcie"),
+        days: Some(e.wall_clock.0 / 86_400.0),
+        total_usd: e.usd,
+        ..Observed::default()
+    };
+    let response = TrainingResponse::from_estimate(ctx, scenario, e);
+    let entries = &response.error_band.metrics;
+    let bands = Bands {
+        memory: band(entries, "memory.per_device.total_bytes"),
+        throughput: band(entries, "throughput.tokens_per_s_per_device"),
+        time: band(entries, "throughput.tokens_per_s_per_device"),
+        ..Bands::default()
+    };
+    respond(rules::judge(req, &observed, &bands), None, Some(response))
+}

@@ -1,0 +1,60 @@
+//! What hwcost answers: engine results turned into the response documents that the API sends
+//! and the CLI prints (`--json` prints exactly these), and the decisions built on estimates.
+//!
+//! Every function here takes a parsed scenario (or a request it parses through
+//! [`crate::scenario`]) and a [`Context`], runs the engine and the decision rules, and returns a
+//! serialisable answer or a [`crate::scenario::Error`]. Nothing here knows HTTP: `api/` wraps
+//! these functions in handlers, the CLI calls them directly.
+//!
+//! Table of contents:
+//! - [`inference`], [`training`]: estimate responses, with their error bands ([`error_band`]).
+//! - [`check`]: a plan judged against requirements.
+//! - [`plan`], [`plan_training`]: the deployment and training planners.
+//! - [`batch`]: many estimates in one call; [`calibrate`]: efficiencies fitted to measurements.
+
+pub mod batch;
+pub mod calibrate;
+pub mod check;
+pub mod error_band;
+pub mod inference;
+pub mod plan;
+pub mod plan_training;
+pub mod training;
+
+use std::sync::Arc;
+
+use crate::catalog::Catalog;
+use crate::validation::Report;
+
+/// What every answer may read: the catalog, the validation report (error bands come from it)
+/// and the server's bounds on work per request.
+#[derive(Clone)]
+pub struct Context {
+    /// The validated catalog.
+    pub catalog: Arc<Catalog>,
+    /// The validation run on this catalog.
+    pub validation: Arc<Report>,
+    /// Most configurations one plan may search.
+    pub plan_max_configurations: u64,
+    /// Most items in one batch.
+    pub batch_max_items: usize,
+}
+
+impl Context {
+    /// The context of `catalog`: runs the validation (a catalog whose validation data cannot be
+    /// run still answers, with unknown error bands).
+    pub fn new(catalog: Arc<Catalog>) -> Self {
+        let validation = crate::validation::run(&catalog).unwrap_or_else(|error| {
+            tracing::warn!(%error, "validation data could not be run; error bands will be unknown");
+            Report { families: Vec::new(), points: Vec::new(), inference_skipped: 0, training_skipped: 0 }
+        });
+        Self { catalog, validation: Arc::new(validation), plan_max_configurations: 2_000_000, batch_max_items: 1000 }
+    }
+}
+
+/// Keeps the JSON valid: the engine never produces a non-finite number for validated input (the
+/// property tests check it), but if one slipped through it would be sent as the largest finite
+/// value of its sign rather than as `null` against a numeric schema.
+pub fn finite(x: f64) -> f64 {
+    if x.is_nan() { 0.0 } else { x.clamp(-f64::MAX, f64::MAX) }
+}

@@ -1,0 +1,282 @@
+//! The training estimate as the API answers it (`POST /v1/estimate/training`) and the CLI
+//! prints it (`hwcost estimate training --json`): can this model be trained on these devices,
+//! how long will it take, what will it cost.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error_band::ErrorBand;
+use super::inference::{ExplainBody, WarningBody};
+use super::{Context, finite};
+use crate::engine::training::{self, TrainingEstimate};
+use crate::scenario::Assumption;
+use crate::scenario::training::{TrainingParallelismBody, TrainingScenario};
+use crate::validation::Side;
+
+/// Per-device training memory, bytes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingPerDevice {
+    /// Weights.
+    pub weights_bytes: f64,
+    /// FP32 master weights.
+    pub master_weights_bytes: f64,
+    /// Gradients.
+    pub gradients_bytes: f64,
+    /// Optimizer states.
+    pub optimizer_bytes: f64,
+    /// Activations.
+    pub activations_bytes: f64,
+    /// Runtime and allocator overhead.
+    pub overhead_bytes: f64,
+    /// Sum.
+    pub total_bytes: f64,
+}
+
+/// Memory verdict.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingMemoryBody {
+    /// One device.
+    pub per_device: TrainingPerDevice,
+    /// Usable memory per device.
+    pub capacity_bytes: f64,
+    /// Whether it fits.
+    pub fits: bool,
+    /// Largest micro-batch that fits.
+    pub max_micro_batch_size: u64,
+}
+
+/// FLOPs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlopsBody {
+    /// Model FLOPs of the run (causal attention halved).
+    pub model_flops: f64,
+    /// Hardware FLOPs of the run (with recomputation).
+    pub hardware_flops: f64,
+    /// Model FLOPs per token, causal halving applied.
+    pub model_flops_per_token: f64,
+    /// Model FLOPs per token without causal halving.
+    pub model_flops_per_token_no_causal_halving: f64,
+    /// 6 x parameters per token.
+    pub model_flops_per_token_6n: f64,
+    /// Whether `model_flops` halves causal attention (always true).
+    pub causal_halving_applied: bool,
+}
+
+/// Throughput.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingThroughput {
+    /// Tokens per second per device.
+    pub tokens_per_s_per_device: f64,
+    /// Tokens per second, all devices.
+    pub tokens_per_s: f64,
+}
+
+/// Utilisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Utilization {
+    /// Model FLOPs utilisation (causal halving), against the dense peak of the compute type.
+    pub mfu: f64,
+    /// MFU without causal halving (as llm-foundry and NVIDIA's benchmarks report).
+    pub mfu_no_causal_halving: f64,
+    /// Hardware FLOPs utilisation (recomputation counted).
+    pub hfu: f64,
+    /// Share of step time in the pipeline bubble.
+    pub pipeline_bubble_fraction: f64,
+    /// Data type of the peak.
+    pub compute_type: String,
+}
+
+/// Time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimeBody {
+    /// One optimizer step, s.
+    pub step_s: f64,
+    /// Steps in the run.
+    pub steps: f64,
+    /// Wall-clock, s.
+    pub wall_clock_s: f64,
+    /// Wall-clock, days.
+    pub wall_clock_days: f64,
+    /// Device-hours.
+    pub gpu_hours: f64,
+    /// Exposed communication per step, s.
+    pub communication_s: f64,
+}
+
+/// Cost.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingCost {
+    /// USD for the run (null without a price).
+    pub usd: Option<f64>,
+    /// Price used per device-hour.
+    pub usd_per_device_hour: Option<f64>,
+}
+
+/// Energy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingEnergy {
+    /// kWh including PUE (null without a power figure).
+    pub kwh: Option<f64>,
+    /// PUE used.
+    pub pue: f64,
+}
+
+/// Scaling-law helpers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Helpers {
+    /// Chinchilla compute-optimal tokens for this model: 20 x parameters (Hoffmann et al. 2022).
+    pub compute_optimal_tokens: f64,
+    /// Largest compute-optimal model (parameters) trainable within the budget at this layout's
+    /// achieved FLOP/s per device: C = budget device-seconds x achieved FLOP/s, N = sqrt(C / 120).
+    pub largest_model_parameters_within_budget: Option<f64>,
+    /// The budget in device-hours used for that.
+    pub budget_gpu_hours: Option<f64>,
+}
+
+/// A training estimate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingResponse {
+    /// Model id.
+    pub model: String,
+    /// Device id.
+    pub hardware: String,
+    /// Devices.
+    pub devices: u64,
+    /// Layout used.
+    pub parallelism: TrainingParallelismBody,
+    /// Training tokens.
+    pub tokens: f64,
+    /// Sequence length.
+    pub sequence_length: u64,
+    /// Micro-batch.
+    pub micro_batch_size: u64,
+    /// Global batch tokens.
+    pub global_batch_tokens: f64,
+    /// Engine profile.
+    pub engine: String,
+    /// Memory.
+    pub memory: TrainingMemoryBody,
+    /// FLOPs.
+    pub flops: FlopsBody,
+    /// Throughput.
+    pub throughput: TrainingThroughput,
+    /// Utilisation.
+    pub utilization: Utilization,
+    /// Time.
+    pub time: TimeBody,
+    /// Cost.
+    pub cost: TrainingCost,
+    /// Energy.
+    pub energy: TrainingEnergy,
+    /// Helpers.
+    pub helpers: Helpers,
+    /// Caveats.
+    pub warnings: Vec<WarningBody>,
+    /// How each number was made.
+    pub explain: Vec<ExplainBody>,
+    /// The defaults applied because the request left fields out.
+    pub assumptions: Vec<Assumption>,
+    /// Measured error of this kind of estimate.
+    pub error_band: ErrorBand,
+}
+
+impl TrainingResponse {
+    /// The answer to `scenario`: runs the engine and attaches the error band.
+    pub fn new(ctx: &Context, scenario: &TrainingScenario) -> Self {
+        Self::from_estimate(ctx, scenario, training::estimate(&scenario.input()))
+    }
+
+    /// The answer for a scenario and its estimate.
+    pub fn from_estimate(ctx: &Context, s: &TrainingScenario, e: TrainingEstimate) -> Self {
+        let input = s.input();
+        let devices = s.layout.devices;
+        let m = &e.memory;
+        TrainingResponse {
+            model: s.model().id.clone(),
+            hardware: s.device.id.clone(),
+            devices,
+            parallelism: TrainingParallelismBody {
+                tensor: Some(s.layout.tensor),
+                pipeline: Some(s.layout.pipeline),
+                data: Some(s.layout.data),
+                expert: Some(s.layout.expert),
+                context: Some(s.layout.context),
+                sequence_parallel: Some(input.parallelism.sequence_parallel),
+            },
+            tokens: finite(s.tokens),
+            sequence_length: s.sequence_length(),
+            micro_batch_size: s.micro_batch(),
+            global_batch_tokens: s.global_batch_tokens,
+            engine: s.engine.as_str().to_owned(),
+            memory: TrainingMemoryBody {
+                per_device: TrainingPerDevice {
+                    weights_bytes: finite(m.weights.0),
+                    master_weights_bytes: finite(m.master_weights.0),
+                    gradients_bytes: finite(m.gradients.0),
+                    optimizer_bytes: finite(m.optimizer.0),
+                    activations_bytes: finite(m.activations.0),
+                    overhead_bytes: finite(m.overhead.0),
+                    total_bytes: finite(m.total.0),
+                },
+                capacity_bytes: finite(m.capacity.0),
+                fits: m.fits,
+                max_micro_batch_size: m.max_micro_batch,
+            },
+            flops: FlopsBody {
+                model_flops: finite(e.model_flops),
+                hardware_flops: finite(e.hardware_flops),
+                model_flops_per_token: finite(e.flops_per_token.0),
+                model_flops_per_token_no_causal_halving: finite(e.flops_per_token.1),
+                model_flops_per_token_6n: finite(e.flops_per_token.2),
+                causal_halving_applied: true,
+            },
+            throughput: TrainingThroughput {
+                tokens_per_s_per_device: finite(e.tokens_per_s_per_device),
+                tokens_per_s: finite(e.tokens_per_s_per_device * devices as f64),
+            },
+            utilization: Utilization {
+                mfu: finite(e.mfu),
+                mfu_no_causal_halving: finite(e.mfu_no_causal_halving),
+                hfu: finite(e.hfu),
+                pipeline_bubble_fraction: finite(e.bubble_fraction),
+                compute_type: crate::engine::device::compute_name(e.compute_type).to_owned(),
+            },
+            time: TimeBody {
+                step_s: finite(e.step_time.0),
+                steps: finite(s.tokens / s.global_batch_tokens),
+                wall_clock_s: finite(e.wall_clock.0),
+                wall_clock_days: finite(e.wall_clock.0 / 86_400.0),
+                gpu_hours: finite(e.gpu_hours),
+                communication_s: finite(e.communication_time.0),
+            },
+            cost: TrainingCost { usd: e.usd.map(finite), usd_per_device_hour: s.usd_per_device_hour() },
+            energy: TrainingEnergy { kwh: e.kwh.map(finite), pue: s.pue() },
+            helpers: Helpers {
+                compute_optimal_tokens: finite(e.compute_optimal_tokens),
+                largest_model_parameters_within_budget: e.largest_model_within_budget.map(finite),
+                budget_gpu_hours: s.budget_device_hours(),
+            },
+            warnings: e.warnings.into_iter().map(WarningBody::from).collect(),
+            explain: e.explain.into_iter().map(ExplainBody::from).collect(),
+            assumptions: s.assumptions.0.clone(),
+            error_band: band(ctx, s),
+        }
+    }
+}
+
+/// The measured error of this kind of estimate.
+fn band(ctx: &Context, s: &TrainingScenario) -> ErrorBand {
+    let class = ctx.catalog.device(&s.device.id).map_or("inline", |d| d.record.kind.as_str());
+    ErrorBand::from_report(
+        &ctx.validation,
+        Side::Training,
+        class,
+        &[
+            ("throughput.tokens_per_s_per_device", "throughput"),
+            ("utilization.mfu", "mfu"),
+            ("memory.per_device.total_bytes", "memory"),
+            ("time.gpu_hours", "gpu_hours"),
+            ("time.wall_clock_s", "time_to_train"),
+        ],
+    )
+}

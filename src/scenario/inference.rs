@@ -1,0 +1,529 @@
+//! The inference request (`POST /v1/estimate/inference`, `hwcost estimate inference`, a check's
+//! `inference`, a batch item, a validation point) and its one parser.
+//!
+//! [`InferenceScenario::parse`] resolves the model and device, applies and lists defaults,
+//! checks ranges ([`range`]) and the layout ([`layout`]), and returns what the engine needs,
+//! owned. Field names follow the API contract (`DESIGN.md` section 3).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::layout::{self, Degrees, ExpertRanks};
+use super::range::{self, Checks};
+use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel};
+use super::{Assumptions, Error};
+use crate::catalog::Catalog;
+use crate::engine::format::Format;
+use crate::engine::inference::{Batch, InferenceInput};
+use crate::engine::parallelism::Parallelism;
+use crate::engine::profile::EngineProfile;
+use crate::engine::units::BitsPerWeight;
+
+/// Weight and KV-cache formats (bits per element in `data/formats.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum FormatId {
+    /// 32-bit float.
+    Fp32,
+    /// bfloat16.
+    Bf16,
+    /// IEEE half.
+    Fp16,
+    /// 8-bit float (E4M3).
+    Fp8,
+    /// 8-bit integer (W8A8).
+    Int8,
+    /// 4-bit integer, group size 128 (AWQ/GPTQ), weight-only.
+    Int4,
+    /// NVIDIA FP4 with FP8 scales per 16.
+    Nvfp4,
+    /// OCP MXFP4.
+    Mxfp4,
+    /// llama.cpp Q4_0.
+    #[value(name = "q4_0")]
+    Q4_0,
+    /// llama.cpp Q8_0.
+    #[value(name = "q8_0")]
+    Q8_0,
+    /// llama.cpp Q6_K.
+    #[value(name = "q6_k")]
+    Q6K,
+    /// llama.cpp Q5_K_M.
+    #[value(name = "q5_k_m")]
+    Q5KM,
+    /// llama.cpp Q4_K_M.
+    #[value(name = "q4_k_m")]
+    Q4KM,
+}
+
+impl FormatId {
+    /// Every format; the catalog must define each one.
+    pub const ALL: [FormatId; 13] = [
+        FormatId::Fp32,
+        FormatId::Bf16,
+        FormatId::Fp16,
+        FormatId::Fp8,
+        FormatId::Int8,
+        FormatId::Int4,
+        FormatId::Nvfp4,
+        FormatId::Mxfp4,
+        FormatId::Q4_0,
+        FormatId::Q8_0,
+        FormatId::Q6K,
+        FormatId::Q5KM,
+        FormatId::Q4KM,
+    ];
+
+    /// The KV-cache format used with these weights unless one is asked for: FP8 with FP8 or
+    /// narrower float weights (engines that run those keep an FP8 cache), else 16-bit.
+    pub fn default_kv_cache(self) -> FormatId {
+        match self {
+            FormatId::Fp8 | FormatId::Nvfp4 | FormatId::Mxfp4 => FormatId::Fp8,
+            FormatId::Fp16 => FormatId::Fp16,
+            _ => FormatId::Bf16,
+        }
+    }
+
+    /// The catalog id.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FormatId::Fp32 => "fp32",
+            FormatId::Bf16 => "bf16",
+            FormatId::Fp16 => "fp16",
+            FormatId::Fp8 => "fp8",
+            FormatId::Int8 => "int8",
+            FormatId::Int4 => "int4",
+            FormatId::Nvfp4 => "nvfp4",
+            FormatId::Mxfp4 => "mxfp4",
+            FormatId::Q4_0 => "q4_0",
+            FormatId::Q8_0 => "q8_0",
+            FormatId::Q6K => "q6_k",
+            FormatId::Q5KM => "q5_k_m",
+            FormatId::Q4KM => "q4_k_m",
+        }
+    }
+}
+
+/// Serving engines with an efficiency profile in `data/engines/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+pub enum EngineId {
+    /// No engine-specific knowledge.
+    #[serde(rename = "generic")]
+    #[value(name = "generic")]
+    Generic,
+    /// NVIDIA TensorRT-LLM.
+    #[serde(rename = "tensorrt-llm")]
+    #[value(name = "tensorrt-llm")]
+    TensorrtLlm,
+    /// vLLM.
+    #[serde(rename = "vllm")]
+    #[value(name = "vllm")]
+    Vllm,
+    /// SGLang.
+    #[serde(rename = "sglang")]
+    #[value(name = "sglang")]
+    Sglang,
+    /// llama.cpp.
+    #[serde(rename = "llama.cpp")]
+    #[value(name = "llama.cpp")]
+    LlamaCpp,
+    /// Hugging Face transformers.
+    #[serde(rename = "transformers")]
+    #[value(name = "transformers")]
+    Transformers,
+}
+
+impl EngineId {
+    /// Every engine; the catalog must define each one.
+    pub const ALL: [EngineId; 6] = [
+        EngineId::Generic,
+        EngineId::TensorrtLlm,
+        EngineId::Vllm,
+        EngineId::Sglang,
+        EngineId::LlamaCpp,
+        EngineId::Transformers,
+    ];
+
+    /// The catalog id.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineId::Generic => "generic",
+            EngineId::TensorrtLlm => "tensorrt-llm",
+            EngineId::Vllm => "vllm",
+            EngineId::Sglang => "sglang",
+            EngineId::LlamaCpp => "llama.cpp",
+            EngineId::Transformers => "transformers",
+        }
+    }
+}
+
+/// How devices split the model; each degree defaults to 1. `devices` must equal the product.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParallelismBody {
+    /// Tensor parallel degree; must divide the attention heads (kv heads are replicated when
+    /// fewer than this).
+    #[schema(example = 8)]
+    pub tensor: Option<u32>,
+    /// Pipeline stages; at most the number of layers.
+    pub pipeline: Option<u32>,
+    /// Expert parallel degree (MoE only); must divide the number of experts.
+    pub expert: Option<u32>,
+    /// Independent replicas (default: the devices left by the other degrees).
+    pub data: Option<u32>,
+}
+
+/// Concurrent sequences per replica, or `"max"` for the largest that fits.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum BatchSize {
+    /// A fixed count.
+    Count(u64),
+    /// The largest that fits (capped by the engine's scheduler limit).
+    Max(MaxKeyword),
+}
+
+impl utoipa::PartialSchema for BatchSize {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(range::BATCH_SIZE.min))
+                    .maximum(Some(range::BATCH_SIZE.max)),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["max"])))
+            .description(Some(format!(
+                "Concurrent sequences per replica ({} to {}), or \"max\" for the largest that fits",
+                range::BATCH_SIZE.min,
+                range::BATCH_SIZE.max
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for BatchSize {}
+
+/// The keyword `max`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaxKeyword {
+    /// Largest batch that fits.
+    Max,
+}
+
+/// Replace calibration constants or the price for this request.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InferenceOverrides {
+    /// Large-GEMM fraction of peak, 0.01 to 1.
+    pub compute_efficiency: Option<f64>,
+    /// Fraction of peak memory bandwidth, 0.01 to 1.
+    pub memory_efficiency: Option<f64>,
+    /// Share of device memory the engine may use, 0.01 to 1.
+    pub memory_fraction: Option<f64>,
+    /// Price of one device-hour, USD [0 to 10000].
+    pub usd_per_device_hour: Option<f64>,
+}
+
+/// An inference workload to estimate.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4,
+    "parallelism": {"tensor": 4}, "weights": "fp8", "kv_cache": "fp8", "batch_size": 32,
+    "input_tokens": 2048, "output_tokens": 256, "engine": "tensorrt-llm"
+}))]
+pub struct InferenceRequest {
+    /// Model id or inline config.json.
+    #[schema(value_type = ModelRef)]
+    pub model: serde_json::Value,
+    /// Device id or inline record.
+    #[schema(value_type = HardwareRef)]
+    pub hardware: serde_json::Value,
+    /// Number of devices (default: the product of the parallel degrees).
+    pub devices: Option<u32>,
+    /// Parallel degrees.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub parallelism: Option<ParallelismBody>,
+    /// Weight format (default bf16).
+    pub weights: Option<FormatId>,
+    /// KV-cache format (default: bf16, or fp8 when weights are fp8 or narrower floats).
+    pub kv_cache: Option<FormatId>,
+    /// Group size of `int4` weights (AWQ/GPTQ): one 16-bit scale per group, so 4 + 16 / group
+    /// bits per weight (default 128).
+    pub weights_group_size: Option<u32>,
+    /// Concurrent sequences per replica (default 1), or "max".
+    pub batch_size: Option<BatchSize>,
+    /// Prompt tokens per sequence (default 1024).
+    pub input_tokens: Option<u64>,
+    /// Generated tokens per sequence (default 256).
+    pub output_tokens: Option<u64>,
+    /// Engine profile (default generic).
+    pub engine: Option<EngineId>,
+    /// Calibration and price overrides.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub overrides: Option<InferenceOverrides>,
+}
+
+display_as_wire!(FormatId, EngineId);
+
+/// A parsed, validated inference request: what the engine needs, owned, and what was assumed.
+#[derive(Debug, Clone)]
+pub struct InferenceScenario {
+    /// Resolved model.
+    pub model: ResolvedModel,
+    /// Resolved device.
+    pub device: ResolvedDevice,
+    /// Parallel degrees.
+    pub parallelism: Parallelism,
+    /// Weight format.
+    pub weights: Format,
+    /// KV format.
+    pub kv_cache: Format,
+    /// Batch.
+    pub batch: Batch,
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Engine id.
+    pub engine: EngineId,
+    /// Engine profile, overrides applied.
+    pub profile: EngineProfile,
+    /// Price per device-hour.
+    pub usd_per_device_hour: Option<f64>,
+    /// Where the price came from.
+    pub price_source: PriceSource,
+    /// The defaults the parser applied.
+    pub assumptions: Assumptions,
+}
+
+/// Where a scenario's price per device-hour came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceSource {
+    /// The request's override.
+    Request,
+    /// The catalog's lowest published price.
+    Catalog,
+    /// No price is known.
+    None,
+}
+
+impl PriceSource {
+    /// Of a requested price and a catalog price: the one used and where it came from.
+    pub fn choose(requested: Option<f64>, catalog: Option<f64>) -> (Option<f64>, Self) {
+        match (requested, catalog) {
+            (Some(p), _) => (Some(p), Self::Request),
+            (None, Some(p)) => (Some(p), Self::Catalog),
+            (None, None) => (None, Self::None),
+        }
+    }
+
+    /// Records where the price came from, unless the request gave it.
+    pub fn assume(self, assumptions: &mut Assumptions, price: Option<f64>) {
+        match self {
+            Self::Request => {}
+            Self::Catalog => assumptions.push(
+                "overrides/usd_per_device_hour",
+                price.unwrap_or_default(),
+                "the device's lowest published price in the catalog",
+            ),
+            Self::None => {
+                assumptions.push("overrides/usd_per_device_hour", "none", "the catalog has no price for this device")
+            }
+        }
+    }
+}
+
+impl InferenceScenario {
+    /// The engine input borrowing from this, with explanations.
+    pub fn input(&self) -> InferenceInput<'_> {
+        InferenceInput {
+            arch: &self.model.architecture,
+            anatomy: &self.model.anatomy,
+            device: &self.device.device,
+            parallelism: self.parallelism,
+            weights: &self.weights,
+            kv_cache: &self.kv_cache,
+            batch: self.batch,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            profile: &self.profile,
+            usd_per_device_hour: self.usd_per_device_hour,
+            explain: true,
+        }
+    }
+
+    /// Parses a request; `prefix` is the pointer of the request in its document (`""`, or
+    /// `/items/3/inference` in a batch).
+    pub fn parse(catalog: &Catalog, request: &InferenceRequest, prefix: &str) -> Result<Self, Error> {
+        let (model, device) = resolve::references(catalog, &request.model, &request.hardware, prefix)?;
+        let mut assumed = Assumptions::default();
+        let at = |field: &str| format!("{prefix}/{field}");
+
+        let mut checks = Checks::default();
+        let p = request.parallelism.clone().unwrap_or_default();
+        let tensor = checks.int32(at("parallelism/tensor"), range::DEGREE, p.tensor.unwrap_or(1));
+        let pipeline = checks.int32(at("parallelism/pipeline"), range::DEGREE, p.pipeline.unwrap_or(1));
+        let expert = checks.int32(at("parallelism/expert"), range::DEGREE, p.expert.unwrap_or(1));
+        let data = p.data.map(|d| checks.int32(at("parallelism/data"), range::REPLICAS, d));
+        let devices = request.devices.map(|d| checks.int(at("devices"), range::INFERENCE_DEVICES, u64::from(d)));
+        let group_size =
+            request.weights_group_size.map(|g| checks.int32(at("weights_group_size"), range::GROUP_SIZE, g));
+        let input_tokens = checks.int(at("input_tokens"), range::INPUT_TOKENS, request.input_tokens.unwrap_or(1024));
+        let output_tokens = checks.int(at("output_tokens"), range::OUTPUT_TOKENS, request.output_tokens.unwrap_or(256));
+        let batch = match request.batch_size {
+            None => Batch::Fixed(1),
+            Some(BatchSize::Max(_)) => Batch::Max,
+            Some(BatchSize::Count(n)) => Batch::Fixed(checks.int(at("batch_size"), range::BATCH_SIZE, n)),
+        };
+        let overrides = request.overrides.clone().unwrap_or_default();
+        let compute_efficiency =
+            checks.number(at("overrides/compute_efficiency"), range::FRACTION, overrides.compute_efficiency);
+        let memory_efficiency =
+            checks.number(at("overrides/memory_efficiency"), range::FRACTION, overrides.memory_efficiency);
+        let memory_fraction =
+            checks.number(at("overrides/memory_fraction"), range::FRACTION, overrides.memory_fraction);
+        let price = checks.number(
+            at("overrides/usd_per_device_hour"),
+            range::USD_PER_DEVICE_HOUR,
+            overrides.usd_per_device_hour,
+        );
+        checks.finish()?;
+
+        let layout = layout::resolve(
+            &model.architecture,
+            Degrees { tensor, pipeline, expert, context: 1, data, devices },
+            ExpertRanks::Separate,
+            range::INFERENCE_DEVICES.max as u64,
+            prefix,
+        )?;
+        if p.data.is_none() && layout.data > 1 {
+            assumed.push(
+                "parallelism/data",
+                layout.data,
+                "the devices left after tensor x pipeline x expert serve as replicas",
+            );
+        }
+        if input_tokens + output_tokens == 0 {
+            return Err(Error::unprocessable(at("output_tokens"), "input_tokens and output_tokens cannot both be 0"));
+        }
+        if request.input_tokens.is_none() {
+            assumed.push("input_tokens", input_tokens, "the default prompt length");
+        }
+        if request.output_tokens.is_none() {
+            assumed.push("output_tokens", output_tokens, "the default output length");
+        }
+        if request.batch_size.is_none() {
+            assumed.push("batch_size", 1, "one sequence at a time unless a batch is given");
+        }
+
+        let weights_id = assumed.or(request.weights, "weights", FormatId::Bf16, "the default weight format");
+        let kv_id = assumed.or(
+            request.kv_cache,
+            "kv_cache",
+            weights_id.default_kv_cache(),
+            "fp8 with fp8 or narrower float weights, else the 16-bit format",
+        );
+        let engine = assumed.or(request.engine, "engine", EngineId::Generic, "the engine-neutral profile");
+        let mut profile = catalog
+            .engine(engine.as_str())
+            .map(|e| e.profile.clone())
+            .ok_or_else(|| Error::Internal(format!("engine {} missing from the catalog", engine.as_str())))?;
+        apply_efficiencies(&mut profile, compute_efficiency, memory_efficiency);
+        if let Some(v) = memory_fraction {
+            profile.memory_fraction = v;
+            profile.unified_memory_fraction = v;
+        }
+        let (usd_per_device_hour, price_source) = PriceSource::choose(price, device.usd_per_hour);
+        price_source.assume(&mut assumed, usd_per_device_hour);
+        let mut weights = format(catalog, weights_id)?;
+        match (weights_id, group_size) {
+            (FormatId::Int4, group) => {
+                let group = assumed.or(group, "weights_group_size", 128, "the usual AWQ/GPTQ group size");
+                weights.bits = BitsPerWeight(4.0 + 16.0 / f64::from(group));
+            }
+            (_, Some(_)) => {
+                return Err(Error::unprocessable(
+                    at("weights_group_size"),
+                    format!("a group size applies to int4 weights, not {}", weights_id.as_str()),
+                ));
+            }
+            (_, None) => {}
+        }
+        Ok(Self {
+            weights,
+            kv_cache: format(catalog, kv_id)?,
+            model,
+            device,
+            parallelism: Parallelism {
+                tensor: layout.tensor,
+                pipeline: layout.pipeline,
+                expert: layout.expert,
+                data: layout.data,
+            },
+            batch,
+            input_tokens,
+            output_tokens,
+            engine,
+            profile,
+            usd_per_device_hour,
+            price_source,
+            assumptions: assumed,
+        })
+    }
+}
+
+/// Replaces a profile's efficiencies, for every device kind: what `overrides` and calibration
+/// mean by "this engine reaches this share of peak".
+pub fn apply_efficiencies(profile: &mut EngineProfile, compute: Option<f64>, memory: Option<f64>) {
+    if let Some(v) = compute {
+        profile.compute_efficiency = v;
+        profile.kind_adjustments.iter_mut().for_each(|k| k.compute_efficiency = v);
+    }
+    if let Some(v) = memory {
+        profile.memory_efficiency = v;
+        profile.kind_adjustments.iter_mut().for_each(|k| k.memory_efficiency = v);
+    }
+}
+
+/// A catalog format by wire id.
+pub fn format(catalog: &Catalog, id: FormatId) -> Result<Format, Error> {
+    catalog
+        .format(id.as_str())
+        .map(|f| f.to_engine())
+        .ok_or_else(|| Error::Internal(format!("format {} missing from the catalog", id.as_str())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_names_are_the_wire_names() {
+        use clap::ValueEnum;
+        for id in FormatId::ALL {
+            assert_eq!(id.to_possible_value().unwrap().get_name(), id.as_str());
+        }
+        for id in EngineId::ALL {
+            assert_eq!(id.to_possible_value().unwrap().get_name(), id.as_str());
+        }
+    }
+
+    #[test]
+    fn every_format_and_engine_id_is_in_the_catalog() {
+        let catalog = Catalog::embedded().unwrap();
+        for id in FormatId::ALL {
+            assert!(catalog.format(id.as_str()).is_some(), "format {} missing from data/formats.toml", id.as_str());
+            let wire = serde_json::to_value(id).unwrap();
+            assert_eq!(wire, id.as_str());
+        }
+        for id in EngineId::ALL {
+            assert!(catalog.engine(id.as_str()).is_some(), "engine {} missing from data/engines", id.as_str());
+            assert_eq!(serde_json::to_value(id).unwrap(), id.as_str());
+        }
+    }
+}

@@ -1,0 +1,654 @@
+//! The training request (`POST /v1/estimate/training`, `hwcost estimate training`, a check's
+//! `training`, a batch item, a validation point, the training planner's base run) and its one
+//! parser.
+//!
+//! Parsing has two steps so that the training planner can vary the device and the layout
+//! without parsing again: [`TrainingSpec::parse`] resolves the model, checks every range and
+//! picks the enums and the engine profile; [`TrainingSpec::at`] places the run on a device and
+//! a layout (layout rules, global batch, token policy, price). [`TrainingScenario::parse`] does
+//! both for a request.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::inference::PriceSource;
+use super::layout::{self, Degrees, ExpertRanks, Layout};
+use super::range::{self, Checks};
+use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel};
+use super::{Assumptions, Error};
+use crate::catalog::Catalog;
+use crate::engine::training::{
+    Checkpointing, Method, Optimizer, Precision, Sharding, TrainingInput, TrainingParallelism, TrainingProfile,
+    compute_optimal_tokens,
+};
+
+/// Training precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PrecisionId {
+    /// BF16 mixed precision.
+    Bf16,
+    /// FP16 mixed precision.
+    Fp16,
+    /// FP8 GEMMs (Transformer Engine), BF16 weights.
+    Fp8,
+    /// FP32.
+    Fp32,
+}
+
+/// Optimizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerId {
+    /// AdamW (two FP32 moments).
+    Adamw,
+    /// 8-bit AdamW.
+    #[serde(rename = "adamw-8bit")]
+    #[value(name = "adamw-8bit")]
+    Adamw8bit,
+    /// Adafactor.
+    Adafactor,
+    /// SGD with momentum (`sgd` is accepted too).
+    #[serde(alias = "sgd")]
+    #[value(alias = "sgd")]
+    SgdMomentum,
+    /// Lion.
+    Lion,
+}
+
+/// State sharding across data-parallel ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ShardingId {
+    /// Plain DDP.
+    None,
+    /// ZeRO-1 (optimizer states; Megatron's distributed optimizer).
+    Zero1,
+    /// ZeRO-2 (plus gradients).
+    Zero2,
+    /// ZeRO-3 (plus weights).
+    Zero3,
+    /// Same as zero3.
+    Fsdp,
+    /// FSDP hybrid shard.
+    Hsdp,
+}
+
+/// Activation recomputation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckpointingId {
+    /// Keep everything.
+    None,
+    /// Recompute attention internals.
+    Selective,
+    /// Recompute whole layers.
+    Full,
+}
+
+/// What is trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MethodId {
+    /// All parameters.
+    Full,
+    /// LoRA adapters on a frozen 16-bit base.
+    Lora,
+    /// LoRA on a frozen 4-bit base.
+    Qlora,
+}
+
+/// Training engines with a profile in `data/engines/training.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrainingEngineId {
+    /// No engine-specific knowledge.
+    Generic,
+    /// Megatron-LM, Megatron-Core, NeMo.
+    Megatron,
+    /// torchtitan.
+    Torchtitan,
+    /// PyTorch FSDP.
+    Fsdp,
+    /// DeepSpeed.
+    Deepspeed,
+    /// llm-foundry.
+    LlmFoundry,
+}
+
+impl TrainingEngineId {
+    /// Every engine; the catalog must define each.
+    pub const ALL: [TrainingEngineId; 6] = [
+        TrainingEngineId::Generic,
+        TrainingEngineId::Megatron,
+        TrainingEngineId::Torchtitan,
+        TrainingEngineId::Fsdp,
+        TrainingEngineId::Deepspeed,
+        TrainingEngineId::LlmFoundry,
+    ];
+
+    /// Catalog id.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrainingEngineId::Generic => "generic",
+            TrainingEngineId::Megatron => "megatron",
+            TrainingEngineId::Torchtitan => "torchtitan",
+            TrainingEngineId::Fsdp => "fsdp",
+            TrainingEngineId::Deepspeed => "deepspeed",
+            TrainingEngineId::LlmFoundry => "llm-foundry",
+        }
+    }
+}
+
+/// Parallel layout; each degree defaults to 1 except `data`, which defaults to the devices left.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingParallelismBody {
+    /// Tensor parallel degree (divides the heads).
+    pub tensor: Option<u32>,
+    /// Pipeline stages (at most the layers).
+    pub pipeline: Option<u32>,
+    /// Data-parallel ranks.
+    pub data: Option<u32>,
+    /// Expert parallel degree (divides data and the experts).
+    pub expert: Option<u32>,
+    /// Context parallel degree.
+    pub context: Option<u32>,
+    /// Megatron sequence parallelism.
+    pub sequence_parallel: Option<bool>,
+}
+
+/// Budgets for the "largest compute-optimal model" helper.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// Device-hours available.
+    pub gpu_hours: Option<f64>,
+    /// Dollars available (uses the device price).
+    pub usd: Option<f64>,
+}
+
+/// Price and calibration overrides.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingOverrides {
+    /// Price of one device-hour, USD.
+    pub usd_per_device_hour: Option<f64>,
+    /// Share of dense peak reached, 0.01 to 1.
+    pub compute_efficiency: Option<f64>,
+}
+
+/// Total training tokens: a number, or "compute_optimal" (Chinchilla: 20 tokens per parameter).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum TokensSpec {
+    /// A count.
+    Count(f64),
+    /// 20 x parameters.
+    Keyword(ComputeOptimal),
+}
+
+/// The keyword `compute_optimal`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComputeOptimal {
+    /// Chinchilla-optimal.
+    ComputeOptimal,
+}
+
+impl utoipa::PartialSchema for TokensSpec {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Number).minimum(Some(range::TOKENS.min)).maximum(Some(range::TOKENS.max)))
+            .item(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["compute_optimal"])))
+            .description(Some("Training tokens (1 to 1e16), or \"compute_optimal\" for 20 tokens per parameter (Hoffmann et al. 2022)"))
+            .into()
+    }
+}
+
+impl ToSchema for TokensSpec {}
+
+/// A training run to estimate.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "model": "llama-2-70b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 2048, "tokens": 2.0e12,
+    "sequence_length": 4096, "micro_batch_size": 1, "global_batch_tokens": 4194304, "precision": "bf16",
+    "optimizer": "adamw", "sharding": "zero1", "parallelism": {"tensor": 8, "pipeline": 4, "sequence_parallel": true},
+    "activation_checkpointing": "selective", "engine": "megatron"
+}))]
+pub struct TrainingRequest {
+    /// Model id or inline config.json.
+    #[schema(value_type = ModelRef)]
+    pub model: serde_json::Value,
+    /// Device id or inline record.
+    #[schema(value_type = HardwareRef)]
+    pub hardware: serde_json::Value,
+    /// Devices in all (default: the product of the parallel degrees).
+    pub devices: Option<u32>,
+    /// Training tokens, or "compute_optimal" (default when neither tokens nor steps is given).
+    pub tokens: Option<TokensSpec>,
+    /// Optimizer steps (tokens = steps x global batch tokens).
+    pub steps: Option<u64>,
+    /// Sequence length (default 2048).
+    pub sequence_length: Option<u64>,
+    /// Sequences per micro-batch per data rank (default 1).
+    pub micro_batch_size: Option<u64>,
+    /// Tokens per optimizer step, all ranks (default: the whole number of sequence x micro-batch x data-rank units closest below 4M tokens, at least one).
+    pub global_batch_tokens: Option<u64>,
+    /// Sequences per optimizer step, all ranks (alternative to `global_batch_tokens`).
+    pub global_batch_sequences: Option<u64>,
+    /// Precision (default bf16).
+    pub precision: Option<PrecisionId>,
+    /// Optimizer (default adamw).
+    pub optimizer: Option<OptimizerId>,
+    /// Sharding (default none).
+    pub sharding: Option<ShardingId>,
+    /// Ranks per HSDP shard group (default 8).
+    pub hsdp_group: Option<u32>,
+    /// Parallel layout.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub parallelism: Option<TrainingParallelismBody>,
+    /// Recomputation (default none).
+    pub activation_checkpointing: Option<CheckpointingId>,
+    /// Full training or adapters (default full).
+    pub method: Option<MethodId>,
+    /// LoRA rank (default 16).
+    pub lora_rank: Option<u32>,
+    /// Offload optimizer states and master weights to the CPU.
+    pub cpu_offload: Option<bool>,
+    /// Flash attention (default true).
+    pub flash_attention: Option<bool>,
+    /// Engine profile (default generic).
+    pub engine: Option<TrainingEngineId>,
+    /// A measured MFU (hwcost's definition, causal halving) to use instead of the rule, 0.01 to 1.
+    pub measured_mfu: Option<f64>,
+    /// Data-centre power usage effectiveness, 1 to 3 (default 1).
+    pub pue: Option<f64>,
+    /// Budget for the largest compute-optimal model helper.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub budget: Option<Budget>,
+    /// Price and calibration overrides.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub overrides: Option<TrainingOverrides>,
+}
+
+display_as_wire!(PrecisionId, OptimizerId, ShardingId, CheckpointingId, MethodId, TrainingEngineId);
+
+/// A training request with everything but its placement resolved: model, ranges, enums,
+/// engine profile. [`TrainingSpec::at`] places it on a device and a layout.
+#[derive(Debug, Clone)]
+pub struct TrainingSpec {
+    /// Resolved model.
+    pub model: ResolvedModel,
+    /// Pointer of the request in its document.
+    prefix: String,
+    /// Sequence length.
+    sequence_length: u64,
+    /// Sequences per micro-batch per data rank.
+    micro_batch: u64,
+    /// Steps, when the run is given in steps.
+    steps: Option<u64>,
+    /// Tokens, when given as a count.
+    tokens: Option<f64>,
+    /// Tokens per optimizer step, when given (sequences already multiplied out).
+    global_batch_tokens: Option<u64>,
+    /// Precision, optimizer, sharding, checkpointing, method.
+    precision: Precision,
+    optimizer: Optimizer,
+    sharding: Sharding,
+    hsdp_group: u32,
+    checkpointing: Checkpointing,
+    method: Method,
+    cpu_offload: bool,
+    flash_attention: bool,
+    sequence_parallel: bool,
+    /// Engine id and profile (overrides applied).
+    pub engine: TrainingEngineId,
+    profile: TrainingProfile,
+    measured_mfu: Option<f64>,
+    pue: f64,
+    requested_price: Option<f64>,
+    budget_gpu_hours: Option<f64>,
+    budget_usd: Option<f64>,
+    /// Requested degrees (tensor, pipeline, expert, context as given or 1; data and devices as
+    /// given).
+    pub degrees: Degrees,
+    /// The defaults applied so far.
+    assumptions: Assumptions,
+}
+
+/// A parsed, placed training run: what the engine needs, owned, and what was assumed.
+#[derive(Debug, Clone)]
+pub struct TrainingScenario {
+    /// Resolved device.
+    pub device: ResolvedDevice,
+    /// Layout.
+    pub layout: Layout,
+    /// Engine id.
+    pub engine: TrainingEngineId,
+    /// Training tokens.
+    pub tokens: f64,
+    /// Tokens per optimizer step.
+    pub global_batch_tokens: f64,
+    /// Where the price came from.
+    pub price_source: PriceSource,
+    /// The defaults the parser applied.
+    pub assumptions: Assumptions,
+    spec: Arc<TrainingSpec>,
+    usd_per_device_hour: Option<f64>,
+    budget_device_hours: Option<f64>,
+}
+
+impl TrainingSpec {
+    /// Resolves the model and checks everything but the placement.
+    pub fn parse(
+        catalog: &Catalog,
+        request: &TrainingRequest,
+        prefix: &str,
+    ) -> Result<(Arc<Self>, ResolvedDevice), Error> {
+        let (model, device) = resolve::references(catalog, &request.model, &request.hardware, prefix)?;
+        let at = |field: &str| format!("{prefix}/{field}");
+        let mut assumed = Assumptions::default();
+        let mut checks = Checks::default();
+        let sequence_length =
+            checks.int(at("sequence_length"), range::SEQUENCE_LENGTH, request.sequence_length.unwrap_or(2048));
+        let micro_batch = checks.int(at("micro_batch_size"), range::MICRO_BATCH, request.micro_batch_size.unwrap_or(1));
+        let steps = checks.opt_int(at("steps"), range::STEPS, request.steps);
+        let lora_rank = checks.int32(at("lora_rank"), range::LORA_RANK, request.lora_rank.unwrap_or(16));
+        let hsdp_group = checks.int32(at("hsdp_group"), range::RANKS, request.hsdp_group.unwrap_or(8));
+        let p = request.parallelism.clone().unwrap_or_default();
+        let tensor = checks.int32(at("parallelism/tensor"), range::DEGREE, p.tensor.unwrap_or(1));
+        let pipeline = checks.int32(at("parallelism/pipeline"), range::DEGREE, p.pipeline.unwrap_or(1));
+        let context = checks.int32(at("parallelism/context"), range::DEGREE, p.context.unwrap_or(1));
+        let expert = checks.int32(at("parallelism/expert"), range::DEGREE, p.expert.unwrap_or(1));
+        let devices = checks.opt_int(at("devices"), range::TRAINING_DEVICES, request.devices.map(u64::from));
+        let data = p.data.map(|d| checks.int32(at("parallelism/data"), range::RANKS, d));
+        let measured_mfu = checks.number(at("measured_mfu"), range::SHARE, request.measured_mfu);
+        let pue = checks.number(at("pue"), range::PUE, request.pue);
+        let overrides = request.overrides.clone().unwrap_or_default();
+        let requested_price = checks.number(
+            at("overrides/usd_per_device_hour"),
+            range::USD_PER_DEVICE_HOUR,
+            overrides.usd_per_device_hour,
+        );
+        let compute_efficiency =
+            checks.number(at("overrides/compute_efficiency"), range::SHARE, overrides.compute_efficiency);
+        let budget = request.budget.clone().unwrap_or_default();
+        let budget_gpu_hours = checks.number(at("budget/gpu_hours"), range::BUDGET_GPU_HOURS, budget.gpu_hours);
+        let budget_usd = checks.number(at("budget/usd"), range::BUDGET_USD, budget.usd);
+        let tokens = match request.tokens {
+            Some(TokensSpec::Count(t)) if range::TOKENS.contains(t) => Some(t),
+            Some(TokensSpec::Count(t)) => {
+                checks.push(at("tokens"), format!("{} or \"compute_optimal\"", range::TOKENS.detail(t)));
+                None
+            }
+            _ => None,
+        };
+        let sequences =
+            checks.opt_int(at("global_batch_sequences"), range::GLOBAL_BATCH_SEQUENCES, request.global_batch_sequences);
+        let batch_tokens =
+            checks.opt_int(at("global_batch_tokens"), range::GLOBAL_BATCH_TOKENS, request.global_batch_tokens);
+        checks.finish()?;
+        if batch_tokens.is_some() && sequences.is_some() {
+            return Err(Error::unprocessable(
+                at("global_batch_sequences"),
+                "give global_batch_tokens or global_batch_sequences, not both",
+            ));
+        }
+
+        let engine = assumed.or(request.engine, "engine", TrainingEngineId::Generic, "the engine-neutral profile");
+        let mut profile = catalog
+            .training_profile(engine.as_str())
+            .map(|e| e.profile.clone())
+            .ok_or_else(|| Error::Internal(format!("training engine {} missing", engine.as_str())))?;
+        if let Some(e) = compute_efficiency {
+            profile.compute_efficiency = e;
+        }
+        let precision = assumed.or(request.precision, "precision", PrecisionId::Bf16, "bf16 mixed precision");
+        let optimizer = assumed.or(request.optimizer, "optimizer", OptimizerId::Adamw, "AdamW, the usual optimizer");
+        let sharding = assumed.or(request.sharding, "sharding", ShardingId::None, "plain data parallelism");
+        let checkpointing = assumed.or(
+            request.activation_checkpointing,
+            "activation_checkpointing",
+            CheckpointingId::None,
+            "every activation kept",
+        );
+        let method = assumed.or(request.method, "method", MethodId::Full, "all parameters trained");
+        if request.lora_rank.is_none() && method != MethodId::Full {
+            assumed.push("lora_rank", lora_rank, "the usual LoRA rank");
+        }
+        let pue = assumed.or(pue, "pue", 1.0, "energy of the devices alone, no data-centre overhead");
+        let spec = Self {
+            model,
+            prefix: prefix.to_owned(),
+            sequence_length,
+            micro_batch,
+            steps,
+            tokens,
+            global_batch_tokens: batch_tokens.or(sequences.map(|s| s.saturating_mul(sequence_length))),
+            precision: match precision {
+                PrecisionId::Bf16 => Precision::Bf16,
+                PrecisionId::Fp16 => Precision::Fp16,
+                PrecisionId::Fp8 => Precision::Fp8,
+                PrecisionId::Fp32 => Precision::Fp32,
+            },
+            optimizer: match optimizer {
+                OptimizerId::Adamw => Optimizer::AdamW,
+                OptimizerId::Adamw8bit => Optimizer::AdamW8bit,
+                OptimizerId::Adafactor => Optimizer::Adafactor,
+                OptimizerId::SgdMomentum => Optimizer::SgdMomentum,
+                OptimizerId::Lion => Optimizer::Lion,
+            },
+            sharding: match sharding {
+                ShardingId::None => Sharding::None,
+                ShardingId::Zero1 => Sharding::Zero1,
+                ShardingId::Zero2 => Sharding::Zero2,
+                ShardingId::Zero3 | ShardingId::Fsdp => Sharding::Zero3,
+                ShardingId::Hsdp => Sharding::Hsdp,
+            },
+            hsdp_group,
+            checkpointing: match checkpointing {
+                CheckpointingId::None => Checkpointing::None,
+                CheckpointingId::Selective => Checkpointing::Selective,
+                CheckpointingId::Full => Checkpointing::Full,
+            },
+            method: match method {
+                MethodId::Full => Method::Full,
+                MethodId::Lora => Method::Lora(lora_rank),
+                MethodId::Qlora => Method::Qlora(lora_rank),
+            },
+            cpu_offload: request.cpu_offload.unwrap_or(false),
+            flash_attention: request.flash_attention.unwrap_or(true),
+            sequence_parallel: p.sequence_parallel.unwrap_or(false),
+            engine,
+            profile,
+            measured_mfu,
+            pue,
+            requested_price,
+            budget_gpu_hours,
+            budget_usd,
+            degrees: Degrees { tensor, pipeline, expert, context, data, devices },
+            assumptions: assumed,
+        };
+        Ok((Arc::new(spec), device))
+    }
+
+    /// Places the run on `device` with `degrees`: the layout rules, the global batch, the token
+    /// policy and the price.
+    pub fn at(self: &Arc<Self>, device: ResolvedDevice, degrees: Degrees) -> Result<TrainingScenario, Error> {
+        let prefix = self.prefix.as_str();
+        let at = |field: &str| format!("{prefix}/{field}");
+        let mut assumed = self.assumptions.clone();
+        let layout = layout::resolve(
+            &self.model.architecture,
+            degrees,
+            ExpertRanks::WithinData,
+            range::TRAINING_DEVICES.max as u64,
+            prefix,
+        )?;
+        if degrees.data.is_none() && layout.data > 1 {
+            assumed.push("parallelism/data", layout.data, "the devices left after tensor x pipeline x context");
+        }
+        let per_step_unit = self.sequence_length * self.micro_batch * u64::from(layout.data);
+        let global_batch_tokens = match self.global_batch_tokens {
+            Some(g) if g % per_step_unit != 0 => {
+                return Err(Error::unprocessable(
+                    at("global_batch_tokens"),
+                    format!(
+                        "global_batch_tokens ({g}) must be a multiple of sequence_length x micro_batch_size x data ranks ({per_step_unit})"
+                    ),
+                ));
+            }
+            Some(g) => g,
+            // About 4M tokens per step, in whole micro-batches: the order of magnitude recent
+            // pre-training runs use.
+            None => {
+                let g = per_step_unit * (4_194_304 / per_step_unit).max(1);
+                assumed.push("global_batch_tokens", g, "whole micro-batches closest below 4M tokens per step");
+                g
+            }
+        };
+        let global = global_batch_tokens as f64;
+        let tokens = match (self.tokens, self.steps) {
+            (Some(t), _) => t,
+            (None, Some(s)) => s as f64 * global,
+            (None, None) => {
+                let t = compute_optimal_tokens(self.model.anatomy.total.as_f64());
+                assumed.push("tokens", "compute_optimal", "20 tokens per parameter (Hoffmann et al. 2022)");
+                t
+            }
+        };
+        let (usd_per_device_hour, price_source) = PriceSource::choose(self.requested_price, device.usd_per_hour);
+        price_source.assume(&mut assumed, usd_per_device_hour);
+        let budget_device_hours = self.budget_gpu_hours.or_else(|| {
+            let usd = self.budget_usd?;
+            usd_per_device_hour.filter(|p| *p > 0.0).map(|p| usd / p)
+        });
+        Ok(TrainingScenario {
+            device,
+            layout,
+            engine: self.engine,
+            tokens,
+            global_batch_tokens: global,
+            price_source,
+            assumptions: assumed,
+            spec: Arc::clone(self),
+            usd_per_device_hour,
+            budget_device_hours,
+        })
+    }
+}
+
+impl TrainingScenario {
+    /// Parses and places a request; `prefix` is the pointer of the request in its document.
+    pub fn parse(catalog: &Catalog, request: &TrainingRequest, prefix: &str) -> Result<Self, Error> {
+        let (spec, device) = TrainingSpec::parse(catalog, request, prefix)?;
+        spec.at(device, spec.degrees)
+    }
+
+    /// The model.
+    pub fn model(&self) -> &ResolvedModel {
+        &self.spec.model
+    }
+
+    /// Price per device-hour used.
+    pub fn usd_per_device_hour(&self) -> Option<f64> {
+        self.usd_per_device_hour
+    }
+
+    /// Device-hours of the budget, when one is given (a USD budget needs a price).
+    pub fn budget_device_hours(&self) -> Option<f64> {
+        self.budget_device_hours
+    }
+
+    /// Sequence length.
+    pub fn sequence_length(&self) -> u64 {
+        self.spec.sequence_length
+    }
+
+    /// Sequences per micro-batch.
+    pub fn micro_batch(&self) -> u64 {
+        self.spec.micro_batch
+    }
+
+    /// The engine profile, overrides applied.
+    pub fn profile(&self) -> &TrainingProfile {
+        &self.spec.profile
+    }
+
+    /// Power usage effectiveness.
+    pub fn pue(&self) -> f64 {
+        self.spec.pue
+    }
+
+    /// The engine input borrowing from this.
+    pub fn input(&self) -> TrainingInput<'_> {
+        let s = &self.spec;
+        TrainingInput {
+            arch: &self.spec.model.architecture,
+            anatomy: &self.spec.model.anatomy,
+            device: &self.device.device,
+            parallelism: TrainingParallelism {
+                tensor: self.layout.tensor,
+                pipeline: self.layout.pipeline,
+                data: self.layout.data,
+                expert: self.layout.expert,
+                context: self.layout.context,
+                sequence_parallel: s.sequence_parallel,
+            },
+            tokens: self.tokens,
+            sequence_length: s.sequence_length,
+            micro_batch: s.micro_batch,
+            global_batch_tokens: self.global_batch_tokens,
+            precision: s.precision,
+            optimizer: s.optimizer,
+            sharding: s.sharding,
+            hsdp_group: s.hsdp_group,
+            checkpointing: s.checkpointing,
+            method: s.method,
+            cpu_offload: s.cpu_offload,
+            flash_attention: s.flash_attention,
+            profile: &s.profile,
+            measured_mfu: s.measured_mfu,
+            usd_per_device_hour: self.usd_per_device_hour,
+            pue: s.pue,
+            budget_device_hours: self.budget_device_hours,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    fn same_names<T: ValueEnum + Serialize>() {
+        for v in T::value_variants() {
+            assert_eq!(serde_json::to_value(v).unwrap(), v.to_possible_value().unwrap().get_name());
+        }
+    }
+
+    #[test]
+    fn cli_names_are_the_wire_names() {
+        same_names::<PrecisionId>();
+        same_names::<OptimizerId>();
+        same_names::<ShardingId>();
+        same_names::<CheckpointingId>();
+        same_names::<MethodId>();
+        same_names::<TrainingEngineId>();
+    }
+
+    #[test]
+    fn every_training_engine_is_in_the_catalog() {
+        let catalog = Catalog::embedded().unwrap();
+        for id in TrainingEngineId::ALL {
+            assert!(catalog.training_profile(id.as_str()).is_some(), "{}", id.as_str());
+            assert_eq!(serde_json::to_value(id).unwrap(), id.as_str());
+        }
+    }
+}
