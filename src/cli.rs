@@ -630,7 +630,7 @@ fn check(args: &CheckArgs) -> ExitCode {
 
 fn validate(args: &ValidateArgs) -> ExitCode {
     let report =
-        load_catalog(args.data_dir.as_ref()).map_err(|e| e.to_string()).and_then(|c| crate::validation::run(&c));
+        load_catalog(args.data_dir.as_ref()).map_err(|e| e.to_string()).and_then(|c| crate::validation::validate(&c));
     let report = match report {
         Ok(report) => report,
         Err(error) => {
@@ -664,12 +664,12 @@ fn validate(args: &ValidateArgs) -> ExitCode {
 }
 
 fn bench(args: &BenchArgs) -> ExitCode {
-    use crate::host::calibration::{Size, run};
+    use crate::host::calibration::{Size, measure};
     let catalog = match catalog_or_exit(None) {
         Ok(catalog) => catalog,
         Err(code) => return code,
     };
-    let report = run(&catalog, if args.quick { Size::Quick } else { Size::Full });
+    let report = measure(&catalog, if args.quick { Size::Quick } else { Size::Full });
     if args.json {
         sayln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {

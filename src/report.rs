@@ -4,6 +4,7 @@ use crate::answer::check::CheckResponse;
 use crate::answer::inference::InferenceResponse;
 use crate::answer::plan::PlanResponse;
 use crate::answer::training::TrainingResponse;
+use crate::scenario::Assumption;
 
 fn gb(bytes: f64) -> String {
     format!("{:.1} GB", bytes / 1e9)
@@ -71,15 +72,22 @@ pub fn inference_table(r: &InferenceResponse) -> String {
                 .map_or_else(|| "n/a (no power figure)".to_owned(), |j| format!("{j:.3} J per output token")),
         ),
     ];
-    render(&rows, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
+    render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }
 
-/// Key-value rows aligned, then warnings.
-fn render<'w>(rows: &[(&str, String)], warnings: impl Iterator<Item = (&'w str, &'w str)>) -> String {
+/// Key-value rows aligned, then what was assumed, then warnings.
+fn render<'w>(
+    rows: &[(&str, String)],
+    assumptions: &[Assumption],
+    warnings: impl Iterator<Item = (&'w str, &'w str)>,
+) -> String {
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut out = String::new();
     for (key, value) in rows {
         out.push_str(&format!("{key:<width$}  {value}\n"));
+    }
+    for a in assumptions {
+        out.push_str(&format!("assumed {} = {}: {}\n", a.field, a.value, a.reason));
     }
     for (code, message) in warnings {
         out.push_str(&format!("warning [{code}]: {message}\n"));
@@ -152,7 +160,7 @@ pub fn training_table(r: &TrainingResponse) -> String {
                 .map_or_else(|| "n/a (no power figure)".to_owned(), |k| format!("{k:.0} kWh (PUE {})", r.energy.pue)),
         ),
     ];
-    render(&rows, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
+    render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }
 
 /// A readable summary of `hwcost bench`.

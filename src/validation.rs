@@ -308,7 +308,7 @@ fn result(
 }
 
 /// Runs every embedded point through the scenario parsers and the engines.
-pub fn run(catalog: &Catalog) -> Result<Report, String> {
+pub fn validate(catalog: &Catalog) -> Result<Report, String> {
     let mut points = Vec::new();
     for p in inference_points()? {
         let class = device_class(catalog, &p.request.hardware);
@@ -336,7 +336,6 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let index = ((sorted.len() - 1) as f64 * q).round() as usize;
     sorted[index.min(sorted.len() - 1)]
 }
@@ -346,7 +345,6 @@ fn summary(side: Side, family: &'static str, class: &'static str, of: &[&PointRe
     errors.sort_by(f64::total_cmp);
     let mut absolute: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
     absolute.sort_by(f64::total_cmp);
-    #[allow(clippy::cast_precision_loss)]
     let coverage = if of.is_empty() { 0.0 } else { errors.len() as f64 / of.len() as f64 };
     FamilySummary {
         side,
@@ -424,7 +422,7 @@ mod tests {
     use super::*;
 
     fn report() -> Report {
-        run(&Catalog::embedded().unwrap()).unwrap()
+        validate(&Catalog::embedded().unwrap()).unwrap()
     }
 
     /// (median, p90) absolute percentage error each family must stay within, over all devices.

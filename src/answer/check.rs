@@ -7,7 +7,7 @@
 //! the product of the degrees) is a failed `parallelism` rule, not an error: a check is asked
 //! about exactly such plans. `hwcost check PLAN` runs the same code.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::inference::InferenceResponse;
@@ -16,31 +16,11 @@ use super::{Context, finite};
 use crate::engine::explain::Warning;
 use crate::engine::{inference, training};
 use crate::plan::rules::{self, Bands, Observed, Outcome, Requirements, Rule, Status};
-use crate::scenario::inference::{InferenceRequest, InferenceScenario};
+use crate::scenario::check::{CheckRequest, CheckScenario};
+use crate::scenario::inference::InferenceScenario;
 use crate::scenario::layout::LayoutError;
-use crate::scenario::requirements::RequirementsBody;
-use crate::scenario::training::{TrainingRequest, TrainingScenario};
+use crate::scenario::training::TrainingScenario;
 use crate::scenario::{Assumption, Error};
-
-/// A deployment plan and what it must achieve: exactly one of `inference` and `training`.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "inference": {"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, "parallelism": {"tensor": 4},
-                  "weights": "fp8", "batch_size": 32, "input_tokens": 2048, "output_tokens": 256, "engine": "tensorrt-llm"},
-    "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50, "min_requests_per_s": 2, "memory_headroom_fraction": 0.1}
-}))]
-pub struct CheckRequest {
-    /// An inference deployment, as for `POST /v1/estimate/inference`.
-    #[serde(default, deserialize_with = "crate::wire::optional_object")]
-    pub inference: Option<InferenceRequest>,
-    /// A training run, as for `POST /v1/estimate/training`.
-    #[serde(default, deserialize_with = "crate::wire::optional_object")]
-    pub training: Option<TrainingRequest>,
-    /// What it must achieve (default: only that it fits and is valid).
-    #[serde(default, deserialize_with = "crate::wire::optional_object")]
-    pub requirements: Option<RequirementsBody>,
-}
 
 /// One rule's verdict.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -158,21 +138,12 @@ fn respond(
 
 /// Runs a check. A layout the model cannot take is a failed rule, not an error.
 pub fn check(ctx: &Context, request: &CheckRequest) -> Result<CheckResponse, Error> {
-    let requirements = request.requirements.clone().unwrap_or_default().parse("/requirements")?;
-    match (&request.inference, &request.training) {
-        (Some(plan), None) => match InferenceScenario::parse(&ctx.catalog, plan, "/inference") {
-            Ok(scenario) => Ok(check_inference(ctx, &scenario, &requirements)),
-            Err(Error::Layout(e)) => Ok(layout_failure(&e)),
-            Err(e) => Err(e),
-        },
-        (None, Some(plan)) => match TrainingScenario::parse(&ctx.catalog, plan, "/training") {
-            Ok(scenario) => Ok(check_training(ctx, &scenario, &requirements)),
-            Err(Error::Layout(e)) => Ok(layout_failure(&e)),
-            Err(e) => Err(e),
-        },
-        (Some(_), Some(_)) => Err(Error::field("/training", "give either inference or training, not both")),
-        (None, None) => Err(Error::field("", "give an inference or a training plan")),
-    }
+    let (plan, requirements) = CheckScenario::parse(&ctx.catalog, request)?;
+    Ok(match plan {
+        CheckScenario::Inference(scenario) => check_inference(ctx, &scenario, &requirements),
+        CheckScenario::Training(scenario) => check_training(ctx, &scenario, &requirements),
+        CheckScenario::InvalidLayout(e) => layout_failure(&e),
+    })
 }
 
 /// Judges an inference scenario's estimate against `req`.

@@ -44,7 +44,7 @@ impl Context {
     /// The context of `catalog`: runs the validation (a catalog whose validation data cannot be
     /// run still answers, with unknown error bands).
     pub fn new(catalog: Arc<Catalog>) -> Self {
-        let validation = crate::validation::run(&catalog).unwrap_or_else(|error| {
+        let validation = crate::validation::validate(&catalog).unwrap_or_else(|error| {
             tracing::warn!(%error, "validation data could not be run; error bands will be unknown");
             Report { families: Vec::new(), points: Vec::new(), inference_skipped: 0, training_skipped: 0 }
         });

@@ -12,11 +12,14 @@ use utoipa::ToSchema;
 
 use crate::answer::batch::{BatchRequest, Estimate, batch};
 use crate::answer::calibrate::{CalibrationRequest, CalibrationResult, calibrate};
-use crate::answer::check::{CheckRequest, CheckResponse, check};
+use crate::answer::check::{CheckResponse, check};
 use crate::answer::inference::InferenceResponse;
-use crate::answer::plan::{PlanRequest, PlanResponse, plan};
-use crate::answer::plan_training::{TrainingPlanRequest, TrainingPlanResponse, plan_training};
+use crate::answer::plan::{PlanResponse, plan};
+use crate::answer::plan_training::{TrainingPlanResponse, plan_training};
 use crate::answer::training::TrainingResponse;
+use crate::scenario::check::CheckRequest;
+use crate::scenario::plan::PlanRequest;
+use crate::scenario::plan_training::TrainingPlanRequest;
 
 /// One item's result: an estimate or a problem.
 #[derive(Debug, Serialize, ToSchema)]

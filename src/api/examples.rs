@@ -104,12 +104,12 @@ fn examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
 
 /// Examples of the decision endpoints, which need the validation report for error bands.
 fn decision_examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
-    let check = serde_json::from_value::<check::CheckRequest>(json!({
+    let check = serde_json::from_value::<crate::scenario::check::CheckRequest>(json!({
         "inference": {"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, "parallelism": {"tensor": 4},
                       "weights": "fp8", "batch_size": 32, "input_tokens": 2048, "output_tokens": 256, "engine": "tensorrt-llm"},
         "requirements": {"max_ttft_ms": 4000, "max_tpot_ms": 10, "min_requests_per_s": 2, "memory_headroom_fraction": 0.1}
     }));
-    let plan = serde_json::from_value::<plan::PlanRequest>(json!({
+    let plan = serde_json::from_value::<crate::scenario::plan::PlanRequest>(json!({
         "models": ["llama-3.1-70b"],
         "workload": {"input_tokens": 1000, "output_tokens": 200, "requests_per_s": 10},
         "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50},
@@ -117,7 +117,7 @@ fn decision_examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<V
         "limit": 2,
         "api_price_id": "deepinfra/llama-3.1-70b"
     }));
-    let training_plan = serde_json::from_value::<plan_training::TrainingPlanRequest>(json!({
+    let training_plan = serde_json::from_value::<crate::scenario::plan_training::TrainingPlanRequest>(json!({
         "training": {"model": "llama-2-7b", "hardware": "nvidia-h100-sxm-80gb", "tokens": 2e12, "sequence_length": 4096,
                      "sharding": "zero1", "activation_checkpointing": "selective", "engine": "megatron"},
         "search": {"hardware": ["nvidia-h100-sxm-80gb", "nvidia-a100-sxm4-80gb"], "devices": [64, 128, 256, 512, 1024], "tensor": [1, 2], "pipeline": [1]},

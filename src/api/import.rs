@@ -237,9 +237,7 @@ fn bits(bytes: u64, parameters: u64) -> f64 {
     if parameters == 0 {
         0.0
     } else {
-        #[allow(clippy::cast_precision_loss)]
-        let ratio = bytes as f64 * 8.0 / parameters as f64;
-        ratio
+        bytes as f64 * 8.0 / parameters as f64
     }
 }
 

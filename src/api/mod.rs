@@ -21,6 +21,7 @@
 //! - [`host`]: this machine and its benchmarks.
 //! - [`state`]: what handlers share.
 
+pub mod benchmark_gate;
 pub mod decisions;
 pub mod examples;
 pub mod extract;

@@ -312,9 +312,7 @@ pub struct ParameterAnatomy {
 }
 
 fn params_f64(p: Params) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
-    let value = p.0 as f64;
-    value
+    p.0 as f64
 }
 
 fn group_name(group: Group) -> &'static str {

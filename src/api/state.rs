@@ -15,7 +15,7 @@ pub struct AppState {
     /// Prometheus registry holding request metrics and build info.
     pub registry: prometheus::Registry,
     /// Who may run host benchmarks, and whether one is running.
-    pub benchmarks: Arc<super::host::BenchmarkGate>,
+    pub benchmarks: Arc<super::benchmark_gate::BenchmarkGate>,
 }
 
 impl AppState {
@@ -25,7 +25,7 @@ impl AppState {
         Self {
             context: Context::new(catalog),
             registry: prometheus::Registry::new(),
-            benchmarks: Arc::new(super::host::BenchmarkGate::new(benchmark_token)),
+            benchmarks: Arc::new(super::benchmark_gate::BenchmarkGate::new(benchmark_token)),
         }
     }
 }

@@ -168,7 +168,6 @@ pub struct InferenceEstimate {
 /// Parameters used in matrix multiplies per token: active parameters without embedding-table
 /// lookups (a lookup is a copy, not a multiply), plus the LM head's multiply when it is tied.
 pub(super) fn matmul_params(arch: &Architecture, anatomy: &Anatomy) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     let tied_head = if arch.tied_embeddings { (arch.vocab * arch.hidden) as f64 } else { 0.0 };
     (anatomy.active_per_token.as_f64() - lookup_params(anatomy)).max(0.0) + tied_head
 }
@@ -190,9 +189,7 @@ fn lookup_params(anatomy: &Anatomy) -> f64 {
 /// Equal to `heads x head_dim` for standard attention.
 fn attention_width(arch: &Architecture) -> f64 {
     let (qk, v) = arch.attention_dims();
-    #[allow(clippy::cast_precision_loss)]
-    let width = (arch.heads * (qk + v)) as f64 / 2.0;
-    width
+    (arch.heads * (qk + v)) as f64 / 2.0
 }
 
 /// Estimates an inference workload. Total: every validated input gives finite, non-negative
@@ -202,11 +199,9 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     let (arch, anatomy, device, profile, par) =
         (input.arch, input.anatomy, input.device, input.profile, input.parallelism);
     let (tp, pp, ep, dp) = (f64::from(par.tensor), f64::from(par.pipeline), f64::from(par.expert), f64::from(par.data));
-    #[allow(clippy::cast_precision_loss)]
     let (n_in, n_out) = (input.input_tokens as f64, input.output_tokens as f64);
     let context = n_in + n_out;
     let layers = f64::from(arch.layers);
-    #[allow(clippy::cast_precision_loss)]
     let (hidden, vocab) = (arch.hidden as f64, arch.vocab as f64);
     let weight_bytes = input.weights.bits.0 / 8.0;
     let kv_bytes = input.kv_cache.bits.0 / 8.0;
@@ -236,12 +231,9 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         "bytes",
     );
     let inner = match arch.moe {
-        #[allow(clippy::cast_precision_loss)]
         Some(moe) => (moe.expert_intermediate * moe.experts_per_token) as f64,
-        #[allow(clippy::cast_precision_loss)]
         None => arch.intermediate as f64,
     };
-    #[allow(clippy::cast_precision_loss)]
     let chunk = profile.prefill_chunk_tokens.max(1) as f64;
     // Activations: the live tensors of one prefill chunk in 16-bit (residual, attention and MLP
     // intermediates: about 4 x hidden + 3 x inner / tensor values per token), plus fp32 logits
@@ -276,7 +268,6 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         Batch::Fixed(b) => b.max(1),
         Batch::Max => max_batch.min(profile.max_batch_size).max(1),
     };
-    #[allow(clippy::cast_precision_loss)]
     let b = batch as f64;
     let kv_cache = b / ep * kv_per_sequence;
     let activations = chunk.min(b * n_in.max(1.0)) * (4.0 * hidden + 3.0 * inner / tp) * 2.0 + b * logits_per_sequence;
@@ -420,7 +411,6 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     } else {
         let chunks = (prefill_tokens / chunk).ceil().max(1.0);
         let experts_touched = arch.moe.map_or(1.0, |m| {
-            #[allow(clippy::cast_precision_loss)]
             let all = m.experts as f64;
             expected_distinct_experts(m.experts, m.experts_per_token, prefill_tokens.min(chunk)) / all
         });
@@ -441,7 +431,6 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
 
     // Decode: one token for every sequence; weights once, experts the batch touches, KV read.
     let experts_touched = arch.moe.map_or(1.0, |m| {
-        #[allow(clippy::cast_precision_loss)]
         let all = m.experts as f64;
         trace.record(
             "moe.experts_touched",
@@ -493,7 +482,6 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     let prefill_tokens_per_s = per_s(dp * b * n_in, prefill.time);
 
     // --- Cost and energy ------------------------------------------------------------------
-    #[allow(clippy::cast_precision_loss)]
     let devices = par.devices() as f64;
     let usd_per_hour = input.usd_per_device_hour.map(|price| {
         trace.record(

@@ -9,7 +9,6 @@ use super::architecture::Architecture;
 
 /// Elements stored per token in one layer, for the whole model (before any sharding).
 pub fn elements_per_token_per_layer(arch: &Architecture) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     match arch.mla {
         Some(mla) => (mla.kv_lora_rank + mla.qk_rope_head_dim) as f64,
         None => (2 * arch.kv_heads * arch.head_dim) as f64,
@@ -22,7 +21,6 @@ pub fn elements_per_token_per_layer(arch: &Architecture) -> f64 {
 /// each rank keeps a whole head (the head is replicated), as vLLM and TensorRT-LLM do. The MLA
 /// latent is not split: every rank keeps all of it.
 pub fn elements_per_token_per_layer_per_device(arch: &Architecture, tensor: u32) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     match arch.mla {
         Some(_) => elements_per_token_per_layer(arch),
         None => {
@@ -39,7 +37,6 @@ pub fn token_layers(arch: &Architecture, context: f64) -> f64 {
     match arch.sliding_window {
         Some(window) => {
             let windowed = f64::from(window.layers.min(arch.layers));
-            #[allow(clippy::cast_precision_loss)]
             let window_tokens = window.tokens as f64;
             (layers - windowed) * context + windowed * context.min(window_tokens)
         }
@@ -59,7 +56,6 @@ pub fn max_context(arch: &Architecture, budget: f64) -> f64 {
     match arch.sliding_window {
         None => budget / layers,
         Some(window) => {
-            #[allow(clippy::cast_precision_loss)]
             let w = window.tokens as f64;
             let windowed = f64::from(window.layers.min(arch.layers));
             if budget <= layers * w {

@@ -7,7 +7,6 @@
 /// towards uniform load; correlated tokens touch fewer experts, so this errs towards more
 /// traffic). At batch 1 it is `k`; for large batches it approaches `E`.
 pub fn expected_distinct_experts(experts: u64, k: u64, tokens: f64) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     let (e, k) = (experts.max(1) as f64, k.min(experts).max(1) as f64);
     let miss = (1.0 - k / e).powf(tokens.max(1.0));
     (e * (1.0 - miss)).clamp(k.min(e), e)

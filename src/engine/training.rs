@@ -287,7 +287,6 @@ pub struct TrainingEstimate {
 
 /// Parameters of LoRA adapters of `rank` on every linear layer (attention and MLP projections):
 /// `rank x (in + out)` per matrix.
-#[allow(clippy::cast_precision_loss)]
 pub fn lora_params(arch: &Architecture, rank: u32) -> f64 {
     let r = f64::from(rank);
     let (d, q, kv, f) = (
@@ -302,7 +301,6 @@ pub fn lora_params(arch: &Architecture, rank: u32) -> f64 {
 }
 
 /// Estimates a training run. Total for validated input.
-#[allow(clippy::too_many_lines)]
 pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let mut trace = Trace::new(true);
     let (arch, anatomy, device, profile, par) =
@@ -310,10 +308,8 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let (tp, pp, dp, cp) =
         (f64::from(par.tensor), f64::from(par.pipeline), f64::from(par.data), f64::from(par.context));
     let ep = f64::from(par.expert);
-    #[allow(clippy::cast_precision_loss)]
     let (s, b, h, layers) =
         (input.sequence_length as f64, input.micro_batch as f64, arch.hidden as f64, f64::from(arch.layers));
-    #[allow(clippy::cast_precision_loss)]
     let heads = arch.heads as f64;
 
     // --- Memory ---------------------------------------------------------------------------
@@ -401,7 +397,6 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let activation_layers = layers;
     // Plus the output layer's logits over the vocabulary (split over tensor ranks) on the last
     // stage, counted on top as the worst case; bytes per logit depend on the loss kernel.
-    #[allow(clippy::cast_precision_loss)]
     let logits = seq * arch.vocab as f64 / tp * profile.logits_bytes;
     let activations_per_sequence = seq * h * per_layer_factor * activation_layers + seq * h * 4.0 + logits;
     let activations = trace.record(
@@ -441,7 +436,6 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     // Attention per token over `s` keys, forward and backward (3x forward): QK^T `2 h d_qk` and
     // AV `2 h d_v` FLOPs per key per layer. Standard attention: 12 L h d s.
     let (qk_dim, v_dim) = arch.attention_dims();
-    #[allow(clippy::cast_precision_loss)]
     let per_key = 2.0 * heads * (qk_dim + v_dim) as f64;
     let attention_full = 3.0 * per_key * layers * s;
     // Frozen base (LoRA, QLoRA): forward 2N and backward through activations 2N, no weight
@@ -502,7 +496,6 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let global_batch = input.global_batch_tokens.max(s);
     let replicas = dp; // sequences are split over data ranks (context ranks share a sequence)
     let micro_batches = (global_batch / (s * b * replicas)).max(1.0);
-    #[allow(clippy::cast_precision_loss)]
     let compute_time = hardware_per_token * global_batch / par.devices().max(1) as f64 / (peak * efficiency).max(1.0);
     // Memory-bound work: the elementwise traffic of this device's tokens through its layers
     // (width split over tensor ranks only with sequence parallelism; full recomputation repeats
@@ -532,7 +525,6 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     // Dense gradients reduce over all data ranks; expert gradients over data / expert ranks.
     let (dense_grads, expert_grads) =
         if input.method == Method::Full { (dense_local, expert_local) } else { (adapters, 0.0) };
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let expert_ranks = (dp / ep).max(1.0) as u32;
     let dp_time = (all_reduce(Bytes(dense_grads * 2.0), par.data, link, profile.collective_latency).0
         + if expert_grads > 0.0 {
@@ -550,7 +542,6 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         busy / (1.0 - bubble_fraction).max(1e-3) + dp_time,
         "s",
     );
-    #[allow(clippy::cast_precision_loss)]
     let devices = par.devices() as f64;
     let mut tokens_per_s_per_device = if step_time > 0.0 { global_batch / step_time / devices } else { 0.0 };
     if let Some(mfu) = input.measured_mfu {

@@ -51,7 +51,6 @@ impl Mul<BitsPerWeight> for Params {
     /// `params x bits / 8`.
     fn mul(self, bits: BitsPerWeight) -> Bytes {
         // u64 -> f64 loses precision only above 2^53 parameters, far beyond any model.
-        #[allow(clippy::cast_precision_loss)]
         Bytes(self.0 as f64 * bits.0 / 8.0)
     }
 }
@@ -151,8 +150,6 @@ impl Mul<f64> for Seconds {
 impl Params {
     /// As a float, for formulas (exact below 2^53 parameters).
     pub fn as_f64(self) -> f64 {
-        #[allow(clippy::cast_precision_loss)]
-        let value = self.0 as f64;
-        value
+        self.0 as f64
     }
 }

@@ -53,9 +53,7 @@ pub struct Gemm {
 /// f32 GEMM throughput with faer at size `n` on `threads` threads.
 pub fn gemm_f32(n: usize, threads: usize, repeats: usize) -> Gemm {
     use faer::{Accum, Mat, Par};
-    #[allow(clippy::cast_precision_loss)]
     let a = Mat::<f32>::from_fn(n, n, |i, j| ((i * 7 + j * 13) % 17) as f32 * 0.01);
-    #[allow(clippy::cast_precision_loss)]
     let b = Mat::<f32>::from_fn(n, n, |i, j| ((i * 3 + j * 5) % 11) as f32 * 0.01);
     let mut c = Mat::<f32>::zeros(n, n);
     let par = NonZeroUsize::new(threads).filter(|t| t.get() > 1).map_or(Par::Seq, Par::Rayon);
@@ -63,7 +61,6 @@ pub fn gemm_f32(n: usize, threads: usize, repeats: usize) -> Gemm {
         faer::linalg::matmul::matmul(c.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), 1.0f32, par);
         black_box(&c);
     });
-    #[allow(clippy::cast_precision_loss)]
     let flops = 2.0 * (n as f64).powi(3);
     Gemm { n, threads, gflops: Spread::of(seconds.iter().map(|s| flops / s / 1e9).collect()) }
 }
@@ -103,7 +100,6 @@ pub fn bandwidth(bytes: usize, threads: usize, repeats: usize) -> Bandwidth {
     let mut a = vec![1.0f32; n];
     let mut b = vec![2.0f32; n];
     let c = vec![0.5f32; n];
-    #[allow(clippy::cast_precision_loss)]
     let size = (n * 4) as f64;
     let read = time(repeats, || {
         std::thread::scope(|s| {

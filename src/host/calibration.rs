@@ -169,7 +169,7 @@ fn compare(predicted_s: f64, measured_s: f64) -> Comparison {
 }
 
 /// Runs the benchmarks and the prediction.
-pub fn run(catalog: &Catalog, size: Size) -> BenchReport {
+pub fn measure(catalog: &Catalog, size: Size) -> BenchReport {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let (sizes, repeats, buffer): (&[usize], usize, usize) = match size {
         Size::Quick => (&[512, 1024], 3, 512 << 20),
@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn quick_benchmarks_measure_something() {
-        let report = run(&Catalog::embedded().unwrap(), Size::Quick);
+        let report = measure(&Catalog::embedded().unwrap(), Size::Quick);
         assert!(report.gemm.iter().all(|g| g.gflops.median > 0.1), "{report:?}");
         assert!(report.read_gb_per_s.median > 0.1);
     }
@@ -283,7 +283,7 @@ mod tests {
         let catalog = Catalog::embedded().unwrap();
         let mut runs = Vec::new();
         for _ in 0..3 {
-            let forward = run(&catalog, Size::Quick).forward.expect("the forward pass runs");
+            let forward = measure(&catalog, Size::Quick).forward.expect("the forward pass runs");
             let worst = forward.prefill.error.abs().max(forward.decode_per_token.error.abs());
             runs.push((worst, forward));
             if worst <= 0.30 {

@@ -101,7 +101,6 @@ pub fn forward(
         let random = Tensor::randn(0f32, 0.02, var.shape(), &device)?;
         var.set(&random)?;
     }
-    #[allow(clippy::cast_possible_truncation)]
     let prompt: Vec<u32> = (0..prefill_tokens as u32).map(|i| (i * 7919) % shape.vocab as u32).collect();
     let mut prefill = Vec::new();
     let mut decode = Vec::new();
@@ -118,11 +117,9 @@ pub fn forward(
             let input = Tensor::new(&[token], &device)?.unsqueeze(0)?;
             let logits = model.forward(&input, prefill_tokens + step, &mut cache)?;
             let row = logits.squeeze(0)?.to_vec1::<f32>()?;
-            #[allow(clippy::cast_possible_truncation)]
             let next = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i as u32);
             token = next;
         }
-        #[allow(clippy::cast_precision_loss)]
         decode.push(start.elapsed().as_secs_f64() / decode_tokens.max(1) as f64);
     }
     // The first run warms caches and allocators.
@@ -148,7 +145,6 @@ pub fn gemm_16bit(n: usize, repeats: usize) -> candle_core::Result<Vec<(&'static
         // Warm-up: thread pool and packing buffers.
         let _ = a.matmul(&b)?;
         let mut rates = Vec::new();
-        #[allow(clippy::cast_precision_loss)]
         let flops = 2.0 * (n as f64).powi(3);
         for _ in 0..repeats.max(1) {
             let start = std::time::Instant::now();

@@ -615,7 +615,7 @@ fn summarise(
 }
 
 /// `bytes * 8 / parameters` as a float; 0 when there are no parameters.
-#[allow(clippy::cast_precision_loss)] // a ratio for display; 2^53 is plenty
+// a ratio for display; 2^53 is plenty
 fn bits_per_weight(bytes: u64, parameters: u64) -> f64 {
     if parameters == 0 { 0.0 } else { bytes as f64 * 8.0 / parameters as f64 }
 }

@@ -675,7 +675,6 @@ fn number_to_u64(n: &serde_json::Number) -> Option<u64> {
     let f = n.as_f64()?;
     if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < LIMIT {
         // In range and whole, so the cast is exact.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         Some(f as u64)
     } else {
         None

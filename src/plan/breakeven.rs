@@ -54,7 +54,6 @@ pub fn compare(
     if output_tokens == 0 || capacity_output_tokens_per_s <= 0.0 || served_output_tokens_per_s <= 0.0 {
         return None;
     }
-    #[allow(clippy::cast_precision_loss)]
     let (n_in, n_out) = (input_tokens as f64, output_tokens as f64);
     let api_usd_per_request =
         (n_in * price.usd_per_million_input_tokens + n_out * price.usd_per_million_output_tokens) / 1e6;

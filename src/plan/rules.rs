@@ -359,7 +359,6 @@ pub fn judge(req: &Requirements, o: &Observed, bands: &Bands) -> Vec<Outcome> {
             gb(o.capacity_bytes)
         ),
     )];
-    #[allow(clippy::cast_precision_loss)]
     {
         if o.context_tokens > 0 {
             out.push(outcome(

@@ -197,7 +197,6 @@ pub struct Candidate {
 impl Candidate {
     /// The value minimised by `objective`.
     fn key(&self, objective: Objective, space: &Space<'_>) -> f64 {
-        #[allow(clippy::cast_precision_loss)]
         match objective {
             Objective::UsdPerMillionTokens => self.usd_per_million_output_tokens.unwrap_or(f64::MAX),
             Objective::UsdPerHour => self.usd_per_hour.unwrap_or(f64::MAX),
@@ -358,28 +357,21 @@ pub fn evaluate(
         explain: false,
     });
     let replica_tokens_per_s = e.output_tokens_per_s;
-    #[allow(clippy::cast_precision_loss)]
     let out = workload.output_tokens.max(1) as f64;
     let target_tokens_per_s = workload.requests_per_s.map(|r| r * out);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let for_rate = target_tokens_per_s
         .filter(|_| replica_tokens_per_s > 0.0)
         .map_or(1.0, |t| (t / replica_tokens_per_s).ceil().max(1.0));
-    #[allow(clippy::cast_precision_loss)]
     let for_concurrency = workload.concurrency.map_or(1.0, |c| (c as f64 / batch as f64).ceil().max(1.0));
     let replicas_f = for_rate.max(for_concurrency);
-    #[allow(clippy::cast_precision_loss)]
     if !replicas_f.is_finite() || replicas_f > limits.max_replicas as f64 {
         return Err(Rejection::TooManyReplicas);
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let replicas = replicas_f as u64;
     let devices = replicas * per_replica;
-    #[allow(clippy::cast_precision_loss)]
     let capacity = replica_tokens_per_s * replicas as f64;
     let served = target_tokens_per_s.unwrap_or(capacity).min(capacity);
     let utilisation = if capacity > 0.0 { served / capacity } else { 0.0 };
-    #[allow(clippy::cast_precision_loss)]
     let usd_per_hour = e.usd_per_hour.map(|per_replica_usd| per_replica_usd * replicas as f64);
     let usd_per_million = usd_per_hour.filter(|_| served > 0.0).map(|usd| usd / (served * 3600.0) * 1e6);
     let observed = Observed {

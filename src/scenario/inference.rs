@@ -218,11 +218,11 @@ pub enum MaxKeyword {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InferenceOverrides {
-    /// Large-GEMM fraction of peak, 0.01 to 1.
+    /// Large-GEMM fraction of peak, above 0 and at most 1.
     pub compute_efficiency: Option<f64>,
-    /// Fraction of peak memory bandwidth, 0.01 to 1.
+    /// Fraction of peak memory bandwidth, above 0 and at most 1.
     pub memory_efficiency: Option<f64>,
-    /// Share of device memory the engine may use, 0.01 to 1.
+    /// Share of device memory the engine may use, above 0 and at most 1.
     pub memory_fraction: Option<f64>,
     /// Price of one device-hour, USD [0 to 10000].
     pub usd_per_device_hour: Option<f64>,

@@ -10,7 +10,9 @@
 //!
 //! Table of contents:
 //! - [`inference`], [`training`]: the estimate requests and their scenarios.
-//! - [`requirements`]: the limits a check or a plan holds a scenario to.
+//! - [`check`]: a capacity check's plan.
+//! - [`requirements`]: the limits a check or a plan holds a scenario to; [`plan`]: a planning
+//!   request's search space; [`plan_training`]: a training planning request's.
 //! - [`resolve`]: model and hardware references (catalog id or inline object); [`config`]:
 //!   an inline Hugging Face `config.json`.
 //! - [`range`]: every numeric range of every request, declared once.
@@ -31,12 +33,14 @@ macro_rules! display_as_wire {
         }
     )*};
 }
-pub(crate) use display_as_wire;
 
+pub mod check;
 pub mod config;
 pub mod document;
 pub mod inference;
 pub mod layout;
+pub mod plan;
+pub mod plan_training;
 pub mod range;
 pub mod requirements;
 pub mod resolve;

@@ -1,0 +1,375 @@
+//! A planning request (`POST /v1/plan`, `hwcost plan FILE`) and its search space, parsed once:
+//! models and devices resolved, every list and range checked, the workload and requirements
+//! read, the size of the space held to the server's cap.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::inference::{self as inference_scenario, EngineId, FormatId};
+use super::range::{self, Checks};
+use super::requirements::RequirementsBody;
+use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel};
+use super::{Assumptions, Error};
+use crate::catalog::hardware::Kind;
+use crate::catalog::{Catalog, DeviceFilter};
+use crate::engine::format::Format;
+use crate::plan::rules::Requirements;
+use crate::plan::search::{Limits, Objective, Workload};
+
+/// The traffic to plan for.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadBody {
+    /// Prompt tokens per request (default 1024).
+    pub input_tokens: Option<u64>,
+    /// Output tokens per request (default 256).
+    pub output_tokens: Option<u64>,
+    /// Target requests per second: replicas are added until one configuration reaches it.
+    pub requests_per_s: Option<f64>,
+    /// Target concurrent requests: replicas are added until the batches hold them.
+    pub concurrency: Option<u64>,
+}
+
+/// Where to search; every list has a default.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    /// Device ids or aliases (default: the whole catalog, narrowed by the filters below).
+    pub hardware: Option<Vec<String>>,
+    /// Only devices of this vendor.
+    pub vendor: Option<String>,
+    /// Only devices of this kind.
+    pub kind: Option<Kind>,
+    /// Only devices with at least this much memory, GiB.
+    pub min_memory_gib: Option<f64>,
+    /// Tensor-parallel degrees (default 1, 2, 4, 8).
+    pub tensor: Option<Vec<u32>>,
+    /// Pipeline-parallel degrees (default 1).
+    pub pipeline: Option<Vec<u32>>,
+    /// Weight formats (default bf16, fp8, int8, int4).
+    pub weights: Option<Vec<FormatId>>,
+    /// KV-cache format for every candidate (default: the usual one for each weight format).
+    pub kv_cache: Option<FormatId>,
+    /// Sequences per replica (default 1, 2, 4, ..., 256).
+    pub batch_sizes: Option<Vec<u64>>,
+    /// Engines (default generic).
+    pub engines: Option<Vec<EngineId>>,
+    /// Devices one replica may use, tensor x pipeline (default 8).
+    pub max_devices_per_replica: Option<u64>,
+    /// Replicas the target may need (default 4096).
+    pub max_replicas: Option<u64>,
+}
+
+display_as_wire!(ObjectiveId);
+
+/// What to rank by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectiveId {
+    /// Cheapest per million output tokens at the planned utilisation.
+    #[default]
+    UsdPerMillionOutputTokens,
+    /// Cheapest per hour.
+    UsdPerHour,
+    /// Fastest request end to end.
+    Latency,
+    /// Fastest first token.
+    Ttft,
+    /// Fastest per output token.
+    Tpot,
+    /// Fewest devices.
+    Devices,
+    /// Largest batch (under `max_tpot_ms`, when given).
+    BatchSize,
+    /// Longest context that fits.
+    Context,
+    /// Most bits per weight that still meets the requirements.
+    Quality,
+}
+
+impl ObjectiveId {
+    /// The planner's objective.
+    pub fn engine(self) -> Objective {
+        match self {
+            Self::UsdPerMillionOutputTokens => Objective::UsdPerMillionTokens,
+            Self::UsdPerHour => Objective::UsdPerHour,
+            Self::Latency => Objective::Latency,
+            Self::Ttft => Objective::Ttft,
+            Self::Tpot => Objective::Tpot,
+            Self::Devices => Objective::Devices,
+            Self::BatchSize => Objective::BatchSize,
+            Self::Context => Objective::Context,
+            Self::Quality => Objective::Quality,
+        }
+    }
+}
+
+/// An API's prices, USD per million tokens.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiPriceBody {
+    /// Prompt tokens.
+    pub usd_per_million_input_tokens: f64,
+    /// Generated tokens.
+    pub usd_per_million_output_tokens: f64,
+}
+
+/// A planning question.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "models": ["llama-3.1-70b"],
+    "workload": {"input_tokens": 1000, "output_tokens": 200, "requests_per_s": 10},
+    "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50},
+    "search": {"weights": ["bf16", "fp8", "int4"], "engines": ["vllm"]},
+    "objective": "usd_per_million_output_tokens",
+    "limit": 3,
+    "api_price_id": "deepinfra/llama-3.1-70b"
+}))]
+pub struct PlanRequest {
+    /// Model ids or inline config.json objects (1 to 16).
+    #[schema(value_type = Vec<ModelRef>, min_items = 1, max_items = 16)]
+    pub models: Vec<Value>,
+    /// The traffic.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub workload: Option<WorkloadBody>,
+    /// Limits every configuration must meet.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub requirements: Option<RequirementsBody>,
+    /// The search space.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub search: Option<SearchBody>,
+    /// What to rank by (default usd_per_million_output_tokens).
+    pub objective: Option<ObjectiveId>,
+    /// Ranked configurations to return, 1 to 100 (default 10).
+    pub limit: Option<usize>,
+    /// An API price to compare self-hosting with.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub api_price: Option<ApiPriceBody>,
+    /// An entry of `data/api_prices.toml` to compare with (default: every entry for the best
+    /// configuration's model).
+    pub api_price_id: Option<String>,
+    /// Stop the search after this many milliseconds, 10 to 30000 (default 2000); the answer
+    /// then says it is incomplete.
+    pub deadline_ms: Option<u64>,
+}
+
+/// A planning request, parsed: every choice list resolved and checked, the workload, the
+/// requirements, the limits, and what was assumed.
+#[derive(Debug, Clone)]
+pub struct PlanScenario {
+    /// Models.
+    pub models: Vec<ResolvedModel>,
+    /// Devices.
+    pub hardware: Vec<ResolvedDevice>,
+    /// Weight formats with their KV formats (ids and engine formats).
+    pub formats: Vec<(FormatId, FormatId, Format, Format)>,
+    /// Engines.
+    pub engines: Vec<EngineId>,
+    /// Tensor degrees.
+    pub tensor: Vec<u32>,
+    /// Pipeline degrees.
+    pub pipeline: Vec<u32>,
+    /// Sequences per replica.
+    pub batch_sizes: Vec<u64>,
+    /// Search limits.
+    pub limits: Limits,
+    /// Time budget of the search.
+    pub deadline: Duration,
+    /// The defaults applied.
+    pub assumptions: Assumptions,
+    /// The traffic.
+    pub workload: Workload,
+    /// Limits every configuration must meet.
+    pub requirements: Requirements,
+    /// What to rank by.
+    pub objective: ObjectiveId,
+    /// The API price given inline, checked.
+    pub api_price: Option<ApiPriceBody>,
+}
+
+/// A request's list, or `default`; 1 to `max` entries.
+pub fn list<T: Clone>(values: Option<&Vec<T>>, default: &[T], pointer: &str, max: usize) -> Result<Vec<T>, Error> {
+    let values = values.map_or_else(|| default.to_vec(), Clone::clone);
+    if values.is_empty() || values.len() > max {
+        return Err(Error::field(pointer, format!("must list 1 to {max} values")));
+    }
+    Ok(values)
+}
+
+/// The device filter of a search body (its memory bound checked).
+pub fn device_filter(
+    vendor: Option<&String>,
+    kind: Option<Kind>,
+    min_memory_gib: Option<f64>,
+    checks: &mut Checks,
+) -> DeviceFilter {
+    DeviceFilter {
+        vendor: vendor.cloned(),
+        kinds: kind.into_iter().collect(),
+        min_memory_gib: checks.number("/search/min_memory_gib", range::MEMORY_GIB, min_memory_gib),
+        max_memory_gib: None,
+    }
+}
+
+impl PlanScenario {
+    /// Parses a planning request; `max_configurations` is the server's cap on the search space.
+    pub fn parse(catalog: &Catalog, max_configurations: u64, request: &PlanRequest) -> Result<Self, Error> {
+        let requirements = request.requirements.clone().unwrap_or_default().parse("/requirements")?;
+        let search = request.search.clone().unwrap_or_default();
+        let mut assumed = Assumptions::default();
+        if request.models.is_empty() || request.models.len() > 16 {
+            return Err(Error::field("/models", "must list 1 to 16 models"));
+        }
+        let mut models = Vec::new();
+        for (i, value) in request.models.iter().enumerate() {
+            let pointer = format!("/models/{i}");
+            let reference: ModelRef = serde_json::from_value(value.clone())
+                .map_err(|_| Error::field(&pointer, "must be a model id string or a config.json object"))?;
+            models.push(resolve::model(catalog, &reference, &pointer)?);
+        }
+        let mut checks = Checks::default();
+        let hardware: Vec<ResolvedDevice> = match &search.hardware {
+            Some(ids) => {
+                let ids = list(Some(ids), &[], "/search/hardware", 256)?;
+                ids.iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        resolve::hardware(catalog, &HardwareRef::Id(id.clone()), &format!("/search/hardware/{i}"))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            None => {
+                let filter = device_filter(search.vendor.as_ref(), search.kind, search.min_memory_gib, &mut checks);
+                let devices: Vec<ResolvedDevice> =
+                    catalog.devices_matching(&filter).map(ResolvedDevice::from).collect();
+                if devices.is_empty() && filter.min_memory_gib.is_some() == search.min_memory_gib.is_some() {
+                    return Err(Error::unprocessable("/search", "no catalog device matches the filters"));
+                }
+                devices
+            }
+        };
+        if search.weights.is_none() {
+            assumed.push("search/weights", "bf16, fp8, int8, int4", "the common serving formats");
+        }
+        let weights = list(
+            search.weights.as_ref(),
+            &[FormatId::Bf16, FormatId::Fp8, FormatId::Int8, FormatId::Int4],
+            "/search/weights",
+            13,
+        )?;
+        let mut formats = Vec::new();
+        for w in weights {
+            let kv = search.kv_cache.unwrap_or_else(|| w.default_kv_cache());
+            formats.push((w, kv, inference_scenario::format(catalog, w)?, inference_scenario::format(catalog, kv)?));
+        }
+        if search.engines.is_none() {
+            assumed.push("search/engines", EngineId::Generic, "the engine-neutral profile");
+        }
+        let engines = list(search.engines.as_ref(), &[EngineId::Generic], "/search/engines", 6)?;
+        let mut degrees = |name: &str, values: Vec<u32>| -> Vec<u32> {
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| checks.int32(format!("/search/{name}/{i}"), range::DEGREE, v))
+                .collect()
+        };
+        let tensor = degrees("tensor", list(search.tensor.as_ref(), &[1, 2, 4, 8], "/search/tensor", 16)?);
+        let pipeline = degrees("pipeline", list(search.pipeline.as_ref(), &[1], "/search/pipeline", 16)?);
+        if search.batch_sizes.is_none() {
+            assumed.push("search/batch_sizes", "1, 2, 4, ..., 256", "powers of two up to 256");
+        }
+        let batch_sizes: Vec<u64> =
+            list(search.batch_sizes.as_ref(), &[1, 2, 4, 8, 16, 32, 64, 128, 256], "/search/batch_sizes", 64)?
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| checks.int(format!("/search/batch_sizes/{i}"), range::BATCH_SIZE, b))
+                .collect();
+        let max_devices_per_replica = checks.int(
+            "/search/max_devices_per_replica",
+            range::DEVICES_PER_REPLICA,
+            search.max_devices_per_replica.unwrap_or(8),
+        );
+        let max_replicas = checks.int("/search/max_replicas", range::MAX_REPLICAS, search.max_replicas.unwrap_or(4096));
+        let keep = checks.int("/limit", range::LIMIT, u64::try_from(request.limit.unwrap_or(10)).unwrap_or(u64::MAX));
+        let deadline_ms = checks.int("/deadline_ms", range::DEADLINE_MS, request.deadline_ms.unwrap_or(2000));
+        if let Some(p) = request.api_price {
+            for (name, v) in [
+                ("usd_per_million_input_tokens", p.usd_per_million_input_tokens),
+                ("usd_per_million_output_tokens", p.usd_per_million_output_tokens),
+            ] {
+                checks.number(format!("/api_price/{name}"), range::API_USD_PER_MILLION, Some(v));
+            }
+        }
+        checks.finish()?;
+        if hardware.is_empty() {
+            return Err(Error::unprocessable("/search", "no catalog device matches the filters"));
+        }
+        let size = [
+            models.len(),
+            hardware.len(),
+            tensor.len(),
+            pipeline.len(),
+            formats.len(),
+            batch_sizes.len(),
+            engines.len(),
+        ]
+        .iter()
+        .map(|&n| n as u128)
+        .product::<u128>();
+        if size > u128::from(max_configurations) {
+            return Err(Error::unprocessable(
+                "/search",
+                format!(
+                    "the search space has {size} configurations; this server evaluates at most {} per request: narrow the device list, degrees, formats or batch sizes",
+                    max_configurations
+                ),
+            ));
+        }
+        let workload = workload(&request.workload.clone().unwrap_or_default(), &mut assumed)?;
+        let objective = request.objective.unwrap_or_default();
+        if request.objective.is_none() {
+            assumed.push("objective", objective, "the cheapest per million output tokens");
+        }
+        Ok(Self {
+            models,
+            hardware,
+            formats,
+            engines,
+            tensor,
+            pipeline,
+            batch_sizes,
+            limits: Limits { max_devices_per_replica, max_replicas, keep: keep as usize },
+            deadline: Duration::from_millis(deadline_ms),
+            assumptions: assumed,
+            workload,
+            requirements,
+            objective,
+            api_price: request.api_price,
+        })
+    }
+}
+
+fn workload(body: &WorkloadBody, assumed: &mut Assumptions) -> Result<Workload, Error> {
+    let mut checks = Checks::default();
+    let input_tokens = checks.int(
+        "/workload/input_tokens",
+        range::WORKLOAD_TOKENS,
+        assumed.or(body.input_tokens, "workload/input_tokens", 1024, "the default prompt length"),
+    );
+    let output_tokens = checks.int(
+        "/workload/output_tokens",
+        range::WORKLOAD_TOKENS,
+        assumed.or(body.output_tokens, "workload/output_tokens", 256, "the default output length"),
+    );
+    let requests_per_s = checks.number("/workload/requests_per_s", range::REQUESTS_PER_S, body.requests_per_s);
+    let concurrency = checks.opt_int("/workload/concurrency", range::CONCURRENCY, body.concurrency);
+    if input_tokens + output_tokens == 0 {
+        checks.push("/workload/output_tokens", "input_tokens and output_tokens cannot both be 0");
+    }
+    checks.finish()?;
+    Ok(Workload { input_tokens, output_tokens, requests_per_s, concurrency })
+}
