@@ -232,10 +232,8 @@ fn comparisons(
         )
     };
     if let Some(id) = &request.api_price_id {
-        let record = ctx.catalog.api_price(id).ok_or_else(|| Error::UnknownId {
-            kind: "api price",
-            id: id.chars().take(100).collect(),
-            suggestions: ctx.catalog.api_prices().iter().map(|p| p.id.clone()).take(5).collect(),
+        let record = ctx.catalog.api_price(id).ok_or_else(|| {
+            Error::unknown_id("api price", id, ctx.catalog.api_prices().iter().map(|p| p.id.clone()).take(5).collect())
         })?;
         prices.push(from_record(record));
     }

@@ -80,7 +80,7 @@ async fn off_worker<T: Send + 'static>(
 ) -> Result<web::Json<T>, ApiError> {
     web::block(work)
         .await
-        .map_err(|e| ApiError::Internal(format!("{what} task: {e}")))?
+        .map_err(|e| ApiError::internal(format!("{what} task: {e}")))?
         .map(web::Json)
         .map_err(ApiError::from)
 }

@@ -71,7 +71,7 @@ pub fn read_body(
         if too_large {
             return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
         }
-        let payload = payload.await.map_err(|e| ApiError::Internal(format!("payload: {e}")))?;
+        let payload = payload.await.map_err(|e| ApiError::internal(format!("payload: {e}")))?;
         read_limited(payload, limit).await
     }
 }
@@ -88,7 +88,13 @@ pub fn declared_too_large(req: &HttpRequest, limit: usize) -> bool {
 /// Collects a payload, failing with 413 once it passes `limit` bytes.
 pub async fn read_limited(payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
     payload.to_bytes_limited(limit).await.map_err(|_| ApiError::PayloadTooLarge { limit_bytes: limit })?.map_err(
-        |error| ApiError::MalformedJson { detail: format!("could not read the body: {error}"), pointer: String::new() },
+        |error| {
+            crate::scenario::Error::MalformedJson {
+                detail: format!("could not read the body: {error}"),
+                pointer: String::new(),
+            }
+            .into()
+        },
     )
 }
 

@@ -130,10 +130,8 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<we
 
 /// The full record of device `id`.
 pub fn record(catalog: &Catalog, id: &str) -> Result<DeviceRecord, ApiError> {
-    let device = catalog.device(id).map_err(|suggestions| ApiError::UnknownId {
-        kind: "hardware",
-        id: id.chars().take(100).collect(),
-        suggestions,
-    })?;
+    let device = catalog
+        .device(id)
+        .map_err(|suggestions| ApiError::from(crate::scenario::Error::unknown_id("hardware", id, suggestions)))?;
     Ok(device.record.clone())
 }

@@ -45,6 +45,6 @@ pub async fn benchmarks(state: web::Data<AppState>, request: HttpRequest) -> Res
         calibration::measure(&catalog, Size::Quick)
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("benchmark thread failed: {e}")))?;
+    .map_err(|e| ApiError::internal(format!("benchmark thread failed: {e}")))?;
     Ok(web::Json(report))
 }

@@ -203,7 +203,7 @@ pub fn import_config(
 }
 
 fn unprocessable(error: ImportError) -> ApiError {
-    ApiError::Unprocessable { detail: error.to_string(), pointer: Some(String::new()) }
+    crate::scenario::Error::unprocessable("", error.to_string()).into()
 }
 
 fn import_index(body: &[u8]) -> Result<ImportResult, ApiError> {
@@ -234,11 +234,7 @@ fn import_index(body: &[u8]) -> Result<ImportResult, ApiError> {
 }
 
 fn bits(bytes: u64, parameters: u64) -> f64 {
-    if parameters == 0 {
-        0.0
-    } else {
-        bytes as f64 * 8.0 / parameters as f64
-    }
+    if parameters == 0 { 0.0 } else { bytes as f64 * 8.0 / parameters as f64 }
 }
 
 fn import_binary(body: &[u8]) -> Result<ImportResult, ApiError> {

@@ -137,11 +137,9 @@ pub struct ModelDetail {
 }
 
 fn find<'c>(catalog: &'c Catalog, id: &str) -> Result<&'c CatalogModel, ApiError> {
-    catalog.model(id).map_err(|suggestions| ApiError::UnknownId {
-        kind: "model",
-        id: id.chars().take(100).collect(),
-        suggestions,
-    })
+    catalog
+        .model(id)
+        .map_err(|suggestions| ApiError::from(crate::scenario::Error::unknown_id("model", id, suggestions)))
 }
 
 /// One model, with its architecture and sources.

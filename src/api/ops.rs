@@ -58,6 +58,6 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     let encoder = prometheus::TextEncoder::new();
     let text = encoder
         .encode_to_string(&state.registry.gather())
-        .map_err(|e| ApiError::Internal(format!("encoding metrics: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("encoding metrics: {e}")))?;
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text))
 }

@@ -47,20 +47,14 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
-/// Every error the API can return.
+/// Every error the API can return: a request that cannot become a scenario (the domain's
+/// [`crate::scenario::Error`], with its pointers), or one of HTTP's own failures.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The body is not syntactically valid JSON.
-    #[error("request body is not valid JSON: {detail}")]
-    MalformedJson {
-        /// The parser's message, with line and column.
-        detail: String,
-        /// Where parsing stopped, as a pointer into what was parsed so far.
-        pointer: String,
-    },
-    /// The request is well-formed but some fields are missing, mistyped or out of range.
-    #[error("{}", invalid_summary(.0))]
-    InvalidRequest(Vec<FieldError>),
+    /// The request cannot become a scenario: malformed, invalid, unknown id, impossible, or a
+    /// bug behind it.
+    #[error(transparent)]
+    Request(#[from] crate::scenario::Error),
     /// The body is not `application/json`.
     #[error("content type must be application/json, got {0}")]
     UnsupportedMediaType(String),
@@ -81,25 +75,6 @@ pub enum ApiError {
         /// The methods the path accepts.
         allowed: Vec<String>,
     },
-    /// An id names no catalog entry.
-    #[error("unknown {kind} \"{id}\"{}", suggestion(.suggestions))]
-    UnknownId {
-        /// What kind of entry: `hardware` or `model`.
-        kind: &'static str,
-        /// The id the client sent.
-        id: String,
-        /// Close matches, best first.
-        suggestions: Vec<String>,
-    },
-    /// The request is valid JSON of the right shape but cannot be processed (for example an
-    /// unsupported model type or a file that is not what it claims to be).
-    #[error("{detail}")]
-    Unprocessable {
-        /// What could not be processed.
-        detail: String,
-        /// The field it came from, when there is one.
-        pointer: Option<String>,
-    },
     /// The catalog is not loaded yet.
     #[error("the service is not ready: {0}")]
     NotReady(String),
@@ -117,77 +92,61 @@ pub enum ApiError {
         /// Seconds after which a retry is likely to succeed.
         retry_after_s: u32,
     },
-    /// A bug. The detail is logged, never sent.
-    #[error("internal error")]
-    Internal(String),
 }
 
-use crate::scenario::{invalid_summary, suggestion};
-
-impl From<crate::scenario::Error> for ApiError {
-    fn from(error: crate::scenario::Error) -> Self {
-        use crate::scenario::Error as E;
-        match error {
-            E::MalformedJson { detail, pointer } => Self::MalformedJson { detail, pointer },
-            E::InvalidRequest(errors) => Self::InvalidRequest(errors),
-            E::UnknownId { kind, id, suggestions } => Self::UnknownId { kind, id, suggestions },
-            E::Unprocessable { detail, pointer } => Self::Unprocessable { detail, pointer },
-            E::Layout(e) => Self::Unprocessable { detail: e.detail, pointer: Some(e.pointer) },
-            E::Internal(detail) => Self::Internal(detail),
-        }
-    }
-}
+use crate::scenario::Error;
 
 impl ApiError {
     /// A single-field validation error.
     pub fn field(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::InvalidRequest(vec![FieldError::new(pointer, detail)])
+        Error::field(pointer, detail).into()
+    }
+
+    /// A bug. The detail is logged, never sent.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Error::Internal(detail.into()).into()
     }
 
     /// The stable machine code of this error, also the last segment of its `type` URI.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::MalformedJson { .. } => "malformed-json",
-            Self::InvalidRequest(_) => "invalid-request",
+            Self::Request(Error::MalformedJson { .. }) => "malformed-json",
+            Self::Request(Error::InvalidRequest(_)) => "invalid-request",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::RouteNotFound(_) => "route-not-found",
             Self::MethodNotAllowed { .. } => "method-not-allowed",
-            Self::UnknownId { .. } => "unknown-id",
-            Self::Unprocessable { .. } => "unprocessable",
+            Self::Request(Error::UnknownId { .. }) => "unknown-id",
+            Self::Request(Error::Unprocessable { .. } | Error::Layout(_)) => "unprocessable",
             Self::NotReady(_) => "not-ready",
             Self::Disabled(_) => "disabled",
             Self::Unauthorized => "unauthorized",
             Self::Busy { .. } => "busy",
-            Self::Internal(_) => "internal",
+            Self::Request(Error::Internal(_)) => "internal",
         }
     }
 
     fn title(&self) -> &'static str {
         match self {
-            Self::MalformedJson { .. } => "Malformed JSON",
-            Self::InvalidRequest(_) => "Invalid request",
+            Self::Request(Error::MalformedJson { .. }) => "Malformed JSON",
+            Self::Request(Error::InvalidRequest(_)) => "Invalid request",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::PayloadTooLarge { .. } => "Payload too large",
             Self::RouteNotFound(_) => "Not found",
             Self::MethodNotAllowed { .. } => "Method not allowed",
-            Self::UnknownId { .. } => "Unknown id",
-            Self::Unprocessable { .. } => "Unprocessable content",
+            Self::Request(Error::UnknownId { .. }) => "Unknown id",
+            Self::Request(Error::Unprocessable { .. } | Error::Layout(_)) => "Unprocessable content",
             Self::NotReady(_) => "Not ready",
             Self::Disabled(_) => "Disabled on this server",
             Self::Unauthorized => "Unauthorized",
             Self::Busy { .. } => "Busy",
-            Self::Internal(_) => "Internal error",
+            Self::Request(Error::Internal(_)) => "Internal error",
         }
     }
 
     fn field_errors(&self) -> Vec<FieldError> {
         match self {
-            Self::MalformedJson { detail, pointer } => vec![FieldError::new(pointer.clone(), detail.clone())],
-            Self::InvalidRequest(errors) => errors.clone(),
-            Self::Unprocessable { detail, pointer: Some(pointer) } => {
-                vec![FieldError::new(pointer.clone(), detail.clone())]
-            }
+            Self::Request(e) => e.field_errors(),
             _ => Vec::new(),
         }
     }
@@ -209,22 +168,22 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::MalformedJson { .. } | Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Request(Error::MalformedJson { .. } | Error::InvalidRequest(_)) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::RouteNotFound(_) | Self::UnknownId { .. } => StatusCode::NOT_FOUND,
+            Self::RouteNotFound(_) | Self::Request(Error::UnknownId { .. }) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Request(Error::Unprocessable { .. } | Error::Layout(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Disabled(_) => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Request(Error::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Internal(detail) = self {
+        if let Self::Request(Error::Internal(detail)) = self {
             tracing::error!(%detail, "internal error");
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -278,16 +237,16 @@ mod tests {
     #[test]
     fn every_variant_has_a_distinct_code_and_a_client_or_server_status() {
         let all = [
-            ApiError::MalformedJson { detail: String::new(), pointer: String::new() },
-            ApiError::InvalidRequest(vec![]),
+            Error::MalformedJson { detail: String::new(), pointer: String::new() }.into(),
+            Error::InvalidRequest(vec![]).into(),
             ApiError::UnsupportedMediaType(String::new()),
             ApiError::PayloadTooLarge { limit_bytes: 1 },
             ApiError::RouteNotFound(String::new()),
             ApiError::MethodNotAllowed { method: String::new(), allowed: vec![] },
-            ApiError::UnknownId { kind: "model", id: String::new(), suggestions: vec![] },
-            ApiError::Unprocessable { detail: String::new(), pointer: None },
+            Error::UnknownId { kind: "model", id: String::new(), suggestions: vec![] }.into(),
+            Error::Unprocessable { detail: String::new(), pointer: None }.into(),
             ApiError::NotReady(String::new()),
-            ApiError::Internal(String::new()),
+            ApiError::internal(""),
         ];
         let mut codes: Vec<_> = all.iter().map(ApiError::code).collect();
         codes.sort_unstable();
@@ -302,11 +261,11 @@ mod tests {
 
     #[test]
     fn unknown_id_suggests_close_matches() {
-        let error = ApiError::UnknownId {
+        let error = ApiError::from(Error::UnknownId {
             kind: "hardware",
             id: "h100".into(),
             suggestions: vec!["nvidia-h100-sxm-80gb".into(), "nvidia-h100-pcie-80gb".into()],
-        };
+        });
         assert_eq!(
             error.to_string(),
             "unknown hardware \"h100\"; did you mean nvidia-h100-sxm-80gb or nvidia-h100-pcie-80gb?"
@@ -315,7 +274,7 @@ mod tests {
 
     #[test]
     fn internal_details_are_not_sent() {
-        let problem = ApiError::Internal("secret path /etc".into()).problem();
+        let problem = ApiError::internal("secret path /etc").problem();
         assert!(!problem.detail.contains("secret"));
     }
 }

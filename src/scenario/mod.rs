@@ -114,6 +114,11 @@ impl Error {
         Self::InvalidRequest(vec![FieldError::new(pointer, detail)])
     }
 
+    /// An id that names no catalog entry of `kind` (the id is clipped to 100 characters).
+    pub fn unknown_id(kind: &'static str, id: &str, suggestions: Vec<String>) -> Self {
+        Self::UnknownId { kind, id: id.chars().take(100).collect(), suggestions }
+    }
+
     /// A valid field that describes something impossible.
     pub fn unprocessable(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
         Self::Unprocessable { detail: detail.into(), pointer: Some(pointer.into()) }

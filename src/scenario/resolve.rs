@@ -111,11 +111,7 @@ impl From<&CatalogDevice> for ResolvedDevice {
 pub fn model(catalog: &Catalog, reference: &ModelRef, pointer: &str) -> Result<ResolvedModel, Error> {
     match reference {
         ModelRef::Id(id) => {
-            let m = catalog.model(id).map_err(|suggestions| Error::UnknownId {
-                kind: "model",
-                id: id.chars().take(100).collect(),
-                suggestions,
-            })?;
+            let m = catalog.model(id).map_err(|suggestions| Error::unknown_id("model", id, suggestions))?;
             Ok(ResolvedModel {
                 id: m.record.id.clone(),
                 architecture: m.architecture.clone(),
@@ -134,14 +130,7 @@ pub fn model(catalog: &Catalog, reference: &ModelRef, pointer: &str) -> Result<R
 pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Result<ResolvedDevice, Error> {
     let record = match reference {
         HardwareRef::Id(id) => {
-            &catalog
-                .device(id)
-                .map_err(|suggestions| Error::UnknownId {
-                    kind: "hardware",
-                    id: id.chars().take(100).collect(),
-                    suggestions,
-                })?
-                .record
+            &catalog.device(id).map_err(|suggestions| Error::unknown_id("hardware", id, suggestions))?.record
         }
         HardwareRef::Inline(record) => record,
     };
