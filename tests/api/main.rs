@@ -12,4 +12,5 @@ mod import;
 mod inference;
 mod openapi;
 mod ops;
+mod readme;
 mod training;
