@@ -97,7 +97,7 @@ fn order(a: &TrainingConfigBody, b: &TrainingConfigBody, objective: TrainingObje
 }
 
 /// Runs a training planning request. The run is parsed once; each layout only places it on a
-/// device ([`TrainingSpec::at`]) and runs the engine.
+/// device ([`crate::scenario::training::TrainingSpec::at`]) and runs the engine.
 pub fn plan_training(ctx: &Context, request: &TrainingPlanRequest) -> Result<TrainingPlanResponse, Error> {
     let TrainingPlanScenario {
         spec,

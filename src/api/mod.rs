@@ -1,9 +1,9 @@
-//! The HTTP API: routes, request and response types, and the error mapping.
+//! The HTTP API: routes, handlers and the error mapping.
 //!
-//! This is the only module that knows about HTTP and JSON. Routes are declared once, in
-//! [`routes`]; `utoipa-actix-web` collects their OpenAPI paths and schemas as they are
-//! registered, so [`openapi`] and the running app can never disagree. Handlers parse requests
-//! into engine types, call the engine and convert results into response types; errors leave
+//! This is the only module that knows about HTTP. Routes are declared once, in [`routes`];
+//! `utoipa-actix-web` collects their OpenAPI paths and schemas as they are registered, so
+//! [`openapi`] and the running app can never disagree. Handlers are thin: they extract a wire
+//! request, parse it with [`crate::scenario`], answer it with [`crate::answer`], and errors leave
 //! through [`problem::ApiError`].
 //!
 //! Table of contents:
@@ -13,12 +13,11 @@
 //! - [`request_id`]: request ids and per-request spans.
 //! - [`ops`]: liveness, readiness, metrics.
 //! - [`hardware`], [`models`], [`import`]: the catalog endpoints.
-//! - [`inference`], [`training`]: estimates; [`resolve`]: model and hardware references.
-//! - [`validation`], [`error_band`], [`calibrate`]: the validation report, per-estimate error
-//!   bands, and fitting efficiencies to a user's measurements.
-//! - [`check`], [`plan`], [`plan_training`], [`batch`]: decisions: capacity checks against requirements, the
-//!   deployment planner, and many estimates in one call.
-//! - [`host`]: this machine and its benchmarks.
+//! - [`inference`], [`training`]: the estimates.
+//! - [`decisions`]: checks, plans, batches and calibration.
+//! - [`validation`]: the validation report.
+//! - [`host`], [`benchmark_gate`]: this machine, its benchmarks and who may run them.
+//! - [`examples`]: response examples of the document, made by running the real code.
 //! - [`state`]: what handlers share.
 
 pub mod benchmark_gate;
