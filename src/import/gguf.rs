@@ -25,9 +25,6 @@ pub const MAX_ARRAY_LEN: u64 = 10_000_000;
 pub const MAX_ARRAY_DEPTH: u32 = 4;
 /// Most dimensions a tensor may have. ggml uses 4; the slack costs nothing.
 pub const MAX_DIMS: u32 = 8;
-/// Most distinct ggml type ids one file may use. Real files use two to five; the
-/// cap keeps a header of made-up type ids from making a summary row per tensor.
-pub const MAX_TYPES: usize = 64;
 /// Characters of a string metadata value kept in the summary; the rest is cut.
 pub const MAX_KEPT_STRING_CHARS: usize = 256;
 
@@ -44,14 +41,11 @@ pub struct GgufSummary {
     pub file_type: Option<u32>,
     /// Number of tensors in the file.
     pub tensor_count: u64,
-    /// Elements over all tensors, including those of unknown ggml type.
+    /// Elements over all tensors.
     pub total_parameters: u64,
-    /// Tensor data bytes computed from the types' block sizes, over tensors of
-    /// known type only (an unknown type's size is unknown).
+    /// Tensor data bytes computed from the types' block sizes.
     pub total_bytes: u64,
-    /// `total_bytes * 8` divided by the parameters of tensors of known type; 0
-    /// when there are none. Unknown-type tensors are left out of both sides so
-    /// they do not drag the figure down.
+    /// `total_bytes * 8 / total_parameters`; 0 when there are no parameters.
     pub bits_per_weight: f64,
     /// Counts per ggml type, sorted by parameters (largest first), then name.
     pub by_type: Vec<GgufTypeCount>,
@@ -68,15 +62,15 @@ pub struct GgufSummary {
 /// Totals for one ggml type in a GGUF header.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GgufTypeCount {
-    /// Type name as ggml spells it in upper case (`"Q4_K"`), or `"unknown(<id>)"`.
+    /// Type name as ggml spells it in upper case (`"Q4_K"`).
     pub ggml_type: String,
     /// Elements of all tensors of this type.
     pub parameters: u64,
-    /// Data bytes of those tensors; 0 for an unknown type.
+    /// Data bytes of those tensors.
     pub bytes: u64,
     /// Number of tensors of this type.
     pub tensors: u64,
-    /// `bytes * 8 / parameters`; 0 for an unknown type or no parameters.
+    /// `bytes * 8 / parameters`; 0 for no parameters.
     pub bits_per_weight: f64,
 }
 
@@ -323,15 +317,16 @@ fn truncated(what: &str) -> ImportError {
 ///
 /// Each tensor's byte size comes from its ggml type: its first dimension must be
 /// a whole number of blocks (as ggml requires of every row), else the header is
-/// malformed. Tensors of an unknown type are counted under `unknown(<id>)`.
+/// malformed. A tensor of a type this module does not know is refused: its size,
+/// and so the file's bytes and bits per weight, would be unknown.
 ///
 /// # Errors
 ///
 /// [`ImportError::Truncated`] when `bytes` ends inside the header;
 /// [`ImportError::TooLarge`] when a count, length, dimension count, nesting depth
 /// or number of distinct tensor types exceeds this module's caps;
-/// [`ImportError::Unsupported`] for GGUF version 1, unknown versions and
-/// big-endian files; [`ImportError::Malformed`] for a wrong magic, invalid UTF-8,
+/// [`ImportError::Unsupported`] for GGUF version 1, unknown versions,
+/// big-endian files and unknown ggml tensor types; [`ImportError::Malformed`] for a wrong magic, invalid UTF-8,
 /// unknown value types, duplicate keys or tensor names, and shapes that overflow
 /// or split a block.
 pub fn parse(bytes: &[u8]) -> Result<GgufSummary, ImportError> {
@@ -377,7 +372,7 @@ pub fn parse(bytes: &[u8]) -> Result<GgufSummary, ImportError> {
         metadata.push((key.to_owned(), value));
     }
 
-    let mut by_type: BTreeMap<u32, TypeTally> = BTreeMap::new();
+    let mut by_type: BTreeMap<&'static str, TypeTally> = BTreeMap::new();
     let mut seen_names: HashSet<&str> = HashSet::new();
     for _ in 0..tensor_count {
         let name = r.string("a tensor name")?;
@@ -411,14 +406,14 @@ pub fn parse(bytes: &[u8]) -> Result<GgufSummary, ImportError> {
         // The data offset is not needed: sizes come from shapes and types.
         r.u64("a tensor data offset")?;
 
-        let tensor_bytes = match ggml_type(type_id) {
-            Some(t) => Some(tensor_bytes(name, t, first_dim, numel)?),
-            None => None,
+        let Some(t) = ggml_type(type_id) else {
+            return Err(ImportError::Unsupported(clip(&format!(
+                "tensor {name:?} has ggml type {type_id}, which this reader does not know (removed from ggml, or newer than it)"
+            ))));
         };
-        if by_type.len() >= MAX_TYPES && !by_type.contains_key(&type_id) {
-            return Err(ImportError::TooLarge(format!("tensors use more than {MAX_TYPES} ggml types")));
-        }
-        by_type.entry(type_id).or_default().add(numel, tensor_bytes)?;
+        let tensor_bytes = tensor_bytes(name, t, first_dim, numel)?;
+        // Keyed by the known type, so the summary has at most one row per table entry.
+        by_type.entry(t.name).or_default().add(numel, tensor_bytes)?;
     }
     let header_bytes = u64::try_from(bytes.len().saturating_sub(r.rest.len())).unwrap_or(u64::MAX);
 
@@ -450,9 +445,9 @@ struct TypeTally {
 }
 
 impl TypeTally {
-    fn add(&mut self, parameters: u64, bytes: Option<u64>) -> Result<(), ImportError> {
+    fn add(&mut self, parameters: u64, bytes: u64) -> Result<(), ImportError> {
         self.parameters = add_or_overflow(self.parameters, parameters, "parameter count")?;
-        self.bytes = add_or_overflow(self.bytes, bytes.unwrap_or(0), "byte count")?;
+        self.bytes = add_or_overflow(self.bytes, bytes, "byte count")?;
         self.tensors = add_or_overflow(self.tensors, 1, "tensor count")?;
         Ok(())
     }
@@ -538,25 +533,18 @@ fn summarise(
     version: u32,
     tensor_count: u64,
     metadata: Vec<(String, MetadataValue)>,
-    by_type: BTreeMap<u32, TypeTally>,
+    by_type: BTreeMap<&'static str, TypeTally>,
     header_bytes: u64,
 ) -> Result<GgufSummary, ImportError> {
     let mut total_parameters = 0u64;
-    let mut known_parameters = 0u64;
     let mut total_bytes = 0u64;
     let mut rows = Vec::with_capacity(by_type.len());
-    for (id, t) in by_type {
+    for (name, t) in by_type {
         total_parameters = add_or_overflow(total_parameters, t.parameters, "parameter count")?;
-        let (name, bits) = match ggml_type(id) {
-            Some(g) => {
-                known_parameters = add_or_overflow(known_parameters, t.parameters, "parameter count")?;
-                total_bytes = add_or_overflow(total_bytes, t.bytes, "byte count")?;
-                (g.name.to_owned(), bits_per_weight(t.bytes, t.parameters))
-            }
-            None => (format!("unknown({id})"), 0.0),
-        };
+        total_bytes = add_or_overflow(total_bytes, t.bytes, "byte count")?;
+        let bits = bits_per_weight(t.bytes, t.parameters);
         rows.push(GgufTypeCount {
-            ggml_type: name,
+            ggml_type: name.to_owned(),
             parameters: t.parameters,
             bytes: t.bytes,
             tensors: t.tensors,
@@ -606,7 +594,7 @@ fn summarise(
         tensor_count,
         total_parameters,
         total_bytes,
-        bits_per_weight: bits_per_weight(total_bytes, known_parameters),
+        bits_per_weight: bits_per_weight(total_bytes, total_parameters),
         by_type: rows,
         metadata,
         architecture_hints: hints,
@@ -764,33 +752,15 @@ mod tests {
     }
 
     #[test]
-    fn unknown_type_is_counted_not_fatal() {
-        let mut g = Gguf::header(3, 2, 0);
-        g.tensor("a", &[256, 2], 12).tensor("b", &[100], 4242);
-        let s = parse(&g.0).unwrap();
-        assert_eq!(s.total_parameters, 612);
-        assert_eq!(s.total_bytes, 288);
-        // Only the Q4_K tensor counts towards bits per weight.
-        assert_eq!(s.bits_per_weight, 4.5);
-        assert_eq!(
-            s.by_type,
-            vec![
-                GgufTypeCount {
-                    ggml_type: "Q4_K".into(),
-                    parameters: 512,
-                    bytes: 288,
-                    tensors: 1,
-                    bits_per_weight: 4.5
-                },
-                GgufTypeCount {
-                    ggml_type: "unknown(4242)".into(),
-                    parameters: 100,
-                    bytes: 0,
-                    tensors: 1,
-                    bits_per_weight: 0.0
-                },
-            ]
-        );
+    fn unknown_type_is_refused() {
+        // A type's size comes from its block layout; without it the bytes and bits per
+        // weight would be silently wrong, so the file is refused rather than half counted.
+        for id in [4242, 65535, 4] {
+            let mut g = Gguf::header(3, 2, 0);
+            g.tensor("a", &[256, 2], 12).tensor("b", &[100], id);
+            let error = err(&g.0);
+            assert!(matches!(&error, ImportError::Unsupported(m) if m.contains(&format!("ggml type {id}"))), "{error:?}");
+        }
     }
 
     #[test]
@@ -919,12 +889,6 @@ mod tests {
         g.str("k").u32(0).raw(&[1]).str("k").u32(0).raw(&[2]);
         assert!(matches!(err(&g.0), Malformed(_)));
 
-        // More distinct (unknown) type ids than any real file uses.
-        let mut g = Gguf::header(3, MAX_TYPES as u64 + 1, 0);
-        for i in 0..=MAX_TYPES {
-            g.tensor(&format!("t{i}"), &[1], 1000 + i as u32);
-        }
-        assert!(matches!(err(&g.0), TooLarge(_)));
 
         // Tensor infos: too many dims, overflowing shape, more elements than
         // ggml indexes, partial blocks, overflowing sums, duplicate names.
@@ -948,7 +912,7 @@ mod tests {
         assert!(matches!(err(&g.0), Malformed(_)));
         let mut g = Gguf::header(3, 3, 0);
         let most = i64::MAX as u64;
-        g.tensor("a", &[most], 999).tensor("b", &[most], 999).tensor("c", &[most], 999);
+        g.tensor("a", &[most], 24).tensor("b", &[most], 24).tensor("c", &[most], 24);
         assert!(matches!(err(&g.0), Malformed(_)));
         let mut g = Gguf::header(3, 2, 0);
         g.tensor("a", &[4], 0).tensor("a", &[4], 0);

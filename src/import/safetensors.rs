@@ -11,7 +11,7 @@
 //! memory stays proportional to the tensor count), and must not panic on any
 //! input: every input is treated as hostile.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -178,6 +178,9 @@ struct HeaderState {
     by_dtype: BTreeMap<String, Tally>,
     by_group: BTreeMap<&'static str, Tally>,
     spans: Vec<(u64, u64)>,
+    /// Names seen so far: serde_json hands a repeated key to the visitor again, and the
+    /// official reader refuses such a header, so it must not be counted twice here.
+    names: HashSet<String>,
     total: Tally,
     /// The first check that failed. serde's error type cannot carry an
     /// [`ImportError`], so the variant is kept here and preferred over serde's.
@@ -186,6 +189,9 @@ struct HeaderState {
 
 impl HeaderState {
     fn add_tensor(&mut self, name: &str, entry: TensorEntry) -> Result<(), ImportError> {
+        if !self.names.insert(name.to_owned()) {
+            return Err(ImportError::Malformed(clip(&format!("tensor {name:?} is given twice"))));
+        }
         let (numel, stored) = check_tensor(name, &entry)?;
         if self.by_dtype.len() >= MAX_DTYPES && !self.by_dtype.contains_key(&entry.dtype) {
             return Err(ImportError::TooLarge(format!("header uses more than {MAX_DTYPES} dtypes")));
@@ -399,13 +405,14 @@ struct IndexMetadata {
 }
 
 /// Everything kept from an index, filled in while serde walks it (see
-/// [`HeaderState`] for why). Tensor names are classified and dropped.
+/// [`HeaderState`] for why). Tensor names are classified and kept only to refuse repeats.
 #[derive(Default)]
 struct IndexState {
     total_size: Option<serde_json::Number>,
     seen_metadata: bool,
     seen_weight_map: bool,
     tensors: u64,
+    names: HashSet<String>,
     groups: BTreeMap<&'static str, u64>,
     files: BTreeSet<String>,
     error: Option<ImportError>,
@@ -446,7 +453,8 @@ impl<'de> Visitor<'de> for &mut IndexState {
 }
 
 /// Walks `weight_map`, counting names by group and collecting distinct files.
-/// A name given twice is counted twice: telling would mean keeping every name.
+/// A name given twice is refused, as in a header (the index is at most a few MiB of JSON,
+/// so keeping the names is cheap).
 struct WeightMapSeed<'a>(&'a mut IndexState);
 
 impl<'de> DeserializeSeed<'de> for WeightMapSeed<'_> {
@@ -464,9 +472,14 @@ impl<'de> Visitor<'de> for WeightMapSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let state = self.0;
         while let Some((name, file)) = map.next_entry::<String, String>()? {
+            if state.names.contains(&name) {
+                let e = ImportError::Malformed(clip(&format!("weight_map gives tensor {name:?} twice")));
+                return Err(stop(&mut state.error, e));
+            }
             let count = state.groups.entry(tensor_group(&name)).or_default();
             *count = count.saturating_add(1);
             state.tensors = state.tensors.saturating_add(1);
+            state.names.insert(name);
             if !state.files.contains(&file) {
                 if state.files.len() >= MAX_INDEX_FILES {
                     let e = ImportError::TooLarge(format!("weight_map names more than {MAX_INDEX_FILES} files"));
@@ -757,6 +770,14 @@ mod tests {
     }
 
     #[test]
+    fn a_tensor_name_given_twice_is_refused() {
+        // Contiguous spans, so only the name repeats: before, it was counted twice.
+        let json = r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#;
+        let error = parse(&with_json(json)).unwrap_err();
+        assert!(matches!(&error, ImportError::Malformed(m) if m.contains("given twice")), "{error:?}");
+    }
+
+    #[test]
     fn tiny_llama_with_its_data_parses_the_same() {
         // The fixture keeps only the header; the full file has 296,192 data bytes
         // after it, which must be ignored.
@@ -953,6 +974,8 @@ mod tests {
         assert!(matches!(parse_index(json.as_bytes()), Err(ImportError::TooLarge(_))));
         let twice = br#"{"weight_map": {}, "weight_map": {}}"#;
         assert!(matches!(parse_index(twice), Err(ImportError::Malformed(_))));
+        let repeated = br#"{"weight_map": {"a.weight": "x", "a.weight": "y"}}"#;
+        assert!(matches!(parse_index(repeated), Err(ImportError::Malformed(m)) if m.contains("twice")));
         let trailing = br#"{"weight_map": {}} x"#;
         assert!(matches!(parse_index(trailing), Err(ImportError::Malformed(_))));
         let extra = br#"{"metadata": null, "other": [1, {"a": 2}], "weight_map": {"a": "f"}}"#;
