@@ -1,0 +1,468 @@
+#!/usr/bin/env python3
+"""Abuse clients for .ci/load.sh (Python 3 standard library only).
+
+Each subcommand runs one check against a hwcost server, prints one line
+`CHECK <name>: <figures> PASS|FAIL` (plus detail lines above it) and exits 0 on PASS, 1 on FAIL.
+
+  methods  1000 requests with made-up HTTP methods must not add /metrics series nor grow RSS
+  import   2-4 clients posting a GGUF header of 1,000,000 tensors while /healthz p99 stays low
+  slow     hundreds of connections that send headers and one byte of body: 408 and closed by the
+           body timeout, /healthz p99 low meanwhile
+  drain    starts its own server with HWCOST_DRAIN_SECONDS, sends SIGTERM with slow bodies open:
+           /readyz 503 and /healthz 200 during the drain, exit 0 within drain + a few seconds
+
+/healthz latency is probed from a separate process (one new connection per probe, so the probes
+spread over the server's workers the way real clients do) so that the abuse clients' work does
+not show up in the figures.
+"""
+
+import argparse
+import math
+import multiprocessing
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+HOST = "127.0.0.1"
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def pct(values, p):
+    """Nearest-rank percentile; NaN for no values."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[max(0, math.ceil(p / 100.0 * len(s)) - 1)]
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def status_of(raw):
+    """The status code of a raw HTTP/1.x response, or None."""
+    try:
+        line = raw.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = line.split(" ")
+        if parts[0].startswith("HTTP/") and len(parts) >= 2:
+            return int(parts[1])
+    except (ValueError, IndexError):
+        pass
+    return None
+
+
+def simple_request(port, method, path, timeout=5.0, body=b"", headers=""):
+    """One request on a new connection (Connection: close); returns (status or None, raw bytes)."""
+    with socket.create_connection((HOST, port), timeout=timeout) as s:
+        head = f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}"
+        if body:
+            head += f"Content-Length: {len(body)}\r\n"
+        s.sendall(head.encode("latin-1") + b"\r\n" + body)
+        chunks = []
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    raw = b"".join(chunks)
+    return status_of(raw), raw
+
+
+def get_status(port, path, timeout=5.0):
+    """GET path; status code, or a string naming the failure."""
+    try:
+        status, _ = simple_request(port, "GET", path, timeout=timeout)
+        return status if status is not None else "no-status"
+    except ConnectionRefusedError:
+        return "refused"
+    except socket.timeout:
+        return "timeout"
+    except OSError as e:
+        return type(e).__name__
+
+
+def wait_ready(port, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if get_status(port, "/readyz", timeout=1.0) == 200:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# --- /healthz latency probe in its own process ---------------------------------------------------
+
+
+def _probe_loop(port, interval, stop, conn):
+    samples = []  # (latency ms, status or failure)
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        st = get_status(port, "/healthz", timeout=5.0)
+        samples.append(((time.perf_counter() - t0) * 1000.0, st))
+        rest = interval - (time.perf_counter() - t0)
+        if rest > 0:
+            time.sleep(rest)
+    conn.send(samples)
+    conn.close()
+
+
+class HealthProbe:
+    """GET /healthz every `interval` seconds from another process until stop()."""
+
+    def __init__(self, port, interval=0.01):
+        ctx = multiprocessing.get_context("fork")
+        self._stop = ctx.Event()
+        self._recv, send = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_probe_loop, args=(port, interval, self._stop, send), daemon=True)
+        self._proc.start()
+        send.close()
+
+    def stop(self):
+        self._stop.set()
+        samples = self._recv.recv()
+        self._proc.join()
+        lat = [ms for ms, _ in samples]
+        bad = [st for _, st in samples if st != 200]
+        return {"n": len(samples), "p50": pct(lat, 50), "p90": pct(lat, 90), "p99": pct(lat, 99),
+                "max": max(lat) if lat else float("nan"), "non200": len(bad), "bad": bad[:5]}
+
+
+def fmt_probe(h):
+    return (f"healthz n={h['n']} p50={h['p50']:.1f}ms p90={h['p90']:.1f}ms p99={h['p99']:.1f}ms "
+            f"max={h['max']:.1f}ms non200={h['non200']}")
+
+
+# --- 1. made-up methods ---------------------------------------------------------------------------
+
+
+def cmd_methods(a):
+    def burst(method, n):
+        statuses = {}
+        for i in range(n):
+            req = method(i) + b" /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            try:
+                with socket.create_connection((HOST, a.port), timeout=5) as s:
+                    s.sendall(req)
+                    raw = b""
+                    while True:
+                        d = s.recv(65536)
+                        if not d:
+                            break
+                        raw += d
+                st = status_of(raw) or "no-status"
+            except OSError as e:
+                st = type(e).__name__
+            statuses[st] = statuses.get(st, 0) + 1
+        return statuses
+
+    # Warm the allocator and connection paths with the same number of ordinary requests first, so
+    # that the RSS difference is the made-up methods' doing.
+    # Both RSS samples are taken after a /metrics scrape, which renders every series.
+    burst(lambda i: b"GET", a.count)
+    simple_request(a.port, "GET", "/metrics", timeout=10)
+    time.sleep(0.2)
+    rss0 = rss_kib(a.pid)
+    statuses = burst(lambda i: b"X%d" % i, a.count)
+    _, raw = simple_request(a.port, "GET", "/metrics", timeout=10)
+    time.sleep(0.2)
+    rss1 = rss_kib(a.pid)
+    series = sum(1 for line in raw.split(b"\n") if b'method="X' in line)
+    growth = rss1 - rss0
+    ok = series == 0 and growth <= a.max_growth_kib and "no-status" not in statuses
+    print(f"  made-up method answers: {dict(sorted(statuses.items(), key=str))}")
+    print(f"CHECK methods: requests={a.count} metrics_lines_method_X={series} "
+          f"rss_before={rss0}KiB rss_after={rss1}KiB growth={growth}KiB (limit {a.max_growth_kib}KiB) "
+          f"{verdict(ok)}")
+    return ok
+
+
+# --- 2. big GGUF imports --------------------------------------------------------------------------
+
+
+def gguf_header(tensors):
+    """A GGUF v3 header listing `tensors` one-dimensional F32 tensors (58 bytes each), no kv."""
+    out = [b"GGUF", struct.pack("<IQQ", 3, tensors, 0)]
+    per = struct.Struct("<Q26sIQIQ")  # name length, name, n_dims, dim, ggml type, offset
+    for i in range(tensors):
+        out.append(per.pack(26, b"blk.%08d.ffn_up.weight" % i, 1, 64, 0, i * 256))
+    return b"".join(out)
+
+
+def _import_client(port, body, stop, conn):
+    results = []  # (status or failure, seconds)
+    head = (f"POST /v1/models/import HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        try:
+            with socket.create_connection((HOST, port), timeout=120) as s:
+                try:
+                    s.sendall(head)
+                    s.sendall(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the server may answer (413, 503) before it has read the whole body
+                raw = b""
+                try:
+                    while True:
+                        d = s.recv(65536)
+                        if not d:
+                            break
+                        raw += d
+                except ConnectionResetError:
+                    pass
+            st = status_of(raw) or "no-answer"
+        except OSError as e:
+            st = type(e).__name__
+        results.append((st, time.perf_counter() - t0))
+    conn.send(results)
+    conn.close()
+
+
+def cmd_import(a):
+    t0 = time.perf_counter()
+    body = gguf_header(a.tensors)
+    print(f"  GGUF header: {a.tensors} tensors, {len(body) / 1e6:.1f} MB, built in {time.perf_counter() - t0:.1f}s")
+    ctx = multiprocessing.get_context("fork")
+    stop = ctx.Event()
+    clients = []
+    for _ in range(a.clients):
+        r, w = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=_import_client, args=(a.port, body, stop, w), daemon=True)
+        p.start()
+        w.close()
+        clients.append((p, r))
+    time.sleep(0.5)  # the uploads are under way
+    probe = HealthProbe(a.port)
+    time.sleep(a.seconds)
+    h = probe.stop()
+    stop.set()
+    results = []
+    for p, r in clients:
+        if r.poll(a.client_grace):
+            results.extend(r.recv())
+        else:
+            results.append(("unfinished", float("nan")))
+        p.kill()
+        p.join()
+    statuses = {}
+    for st, _ in results:
+        statuses[st] = statuses.get(st, 0) + 1
+    durations = [d for _, d in results if not math.isnan(d)]
+    # Any answer is acceptable (200, or 413/422/429/503 from a limit); a 5xx other than 503, a
+    # dropped connection or a request still unanswered after the grace time is not.
+    bad = {st: n for st, n in statuses.items()
+           if not (isinstance(st, int) and (st < 500 or st == 503))}
+    ok = h["p99"] < a.p99_ms and h["non200"] == 0 and not bad
+    print(f"  imports: {len(results)} answers {dict(sorted(statuses.items(), key=str))}, "
+          f"p50 {pct(durations, 50):.2f}s max {max(durations) if durations else float('nan'):.2f}s each")
+    print(f"CHECK import: clients={a.clients} imports={len(results)} unexpected={sum(bad.values())} "
+          f"{fmt_probe(h)} (p99 limit {a.p99_ms:.0f}ms) {verdict(ok)}")
+    return ok
+
+
+# --- 3. slow bodies -------------------------------------------------------------------------------
+
+
+def open_slow(port, n_length, n_chunked, path="/v1/estimate/inference"):
+    """Opens connections that send a POST's headers and one byte of body, then stall."""
+    socks = []
+    for i in range(n_length + n_chunked):
+        s = socket.create_connection((HOST, port), timeout=5)
+        if i < n_length:
+            head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: 100\r\n\r\n{{")
+            kind = "length"
+        else:
+            head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    f"Transfer-Encoding: chunked\r\n\r\n1\r\n{{\r\n")
+            kind = "chunked"
+        s.sendall(head.encode())
+        s.setblocking(False)
+        socks.append({"sock": s, "kind": kind, "sent": time.monotonic(), "raw": b"", "closed": None})
+    return socks
+
+
+def watch_slow(socks, deadline):
+    """Reads every connection until the server closes it or `deadline` (monotonic) passes."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    for c in socks:
+        sel.register(c["sock"], selectors.EVENT_READ, c)
+    open_n = len(socks)
+    while open_n and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=max(0.0, min(0.2, deadline - time.monotonic()))):
+            c = key.data
+            try:
+                d = c["sock"].recv(65536)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                d = b""
+            if d:
+                c["raw"] += d
+            else:
+                c["closed"] = time.monotonic() - c["sent"]
+                sel.unregister(c["sock"])
+                open_n -= 1
+    for c in socks:
+        c["sock"].close()
+    sel.close()
+
+
+def slow_summary(socks):
+    out = {}
+    for kind in ("length", "chunked"):
+        cs = [c for c in socks if c["kind"] == kind]
+        if not cs:
+            continue
+        statuses = {}
+        for c in cs:
+            st = status_of(c["raw"]) if c["raw"] else "none"
+            statuses[st] = statuses.get(st, 0) + 1
+        closed = [c["closed"] for c in cs if c["closed"] is not None]
+        out[kind] = {"n": len(cs), "statuses": statuses, "open": len(cs) - len(closed),
+                     "closed_max": max(closed) if closed else float("nan")}
+    return out
+
+
+def cmd_slow(a):
+    probe = HealthProbe(a.port)
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    socks = open_slow(a.port, a.conns, a.chunked)
+    opened = time.monotonic() - t0
+    limit = a.body_timeout + a.margin
+    watch_slow(socks, time.monotonic() + limit)
+    h = probe.stop()
+    summ = slow_summary(socks)
+    ok = h["p99"] < a.p99_ms and h["non200"] == 0
+    parts = []
+    for kind, s in summ.items():
+        all408 = s["statuses"].get(408, 0) == s["n"]
+        ok = ok and s["open"] == 0 and all408
+        closed_max = f"{s['closed_max']:.2f}s" if s["n"] > s["open"] else "-"
+        parts.append(f"{kind}: n={s['n']} 408={s['statuses'].get(408, 0)} still_open={s['open']} "
+                     f"closed_max={closed_max}")
+        print(f"  {kind} connections: answers {dict(sorted(s['statuses'].items(), key=str))}, "
+              f"{s['n'] - s['open']} closed by the server within {limit:.0f}s")
+    print(f"  opened {len(socks)} connections in {opened:.2f}s")
+    print(f"CHECK slow-bodies: {'; '.join(parts)} (limit {limit:.0f}s = body timeout {a.body_timeout:.0f}s "
+          f"+ {a.margin:.0f}s) {fmt_probe(h)} (p99 limit {a.p99_ms:.0f}ms) {verdict(ok)}")
+    return ok
+
+
+# --- 4. graceful drain ----------------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def cmd_drain(a):
+    port = free_port()
+    env = dict(os.environ, HWCOST_LOG_FORMAT="json", RUST_LOG=os.environ.get("RUST_LOG", "warn"),
+               HWCOST_DRAIN_SECONDS=str(a.drain), HWCOST_BODY_TIMEOUT_SECONDS=str(a.body_timeout))
+    with open(a.log, "ab") as log:
+        proc = subprocess.Popen([a.bin, "serve", "--addr", f"{HOST}:{port}"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        if not wait_ready(port):
+            print(f"CHECK drain: server on port {port} never became ready FAIL")
+            return False
+        socks = open_slow(port, a.slow, 0)
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        deadline = t0 + a.drain + a.margin
+        ready, health = [], []  # (seconds after SIGTERM, status)
+        while proc.poll() is None and time.monotonic() < deadline:
+            ready.append((time.monotonic() - t0, get_status(port, "/readyz", timeout=1.0)))
+            health.append((time.monotonic() - t0, get_status(port, "/healthz", timeout=1.0)))
+            time.sleep(0.05)
+        try:
+            code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            exited = time.monotonic() - t0
+        except subprocess.TimeoutExpired:
+            code, exited = None, None
+        for c in socks:
+            c["sock"].close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    first503 = next((t for t, st in ready if st == 503), None)
+    ready200_after = sum(1 for t, st in ready if st == 200 and first503 is not None and t > first503)
+    # /healthz must answer 200 for as long as the drain lasts (until the listener closes).
+    during = [st for t, st in health if t < a.drain - 0.1]
+    health_bad = [st for st in during if st != 200]
+    counts = {}
+    for _, st in ready:
+        counts[st] = counts.get(st, 0) + 1
+    ok = (first503 is not None and first503 < 0.5 and ready200_after == 0 and during and not health_bad
+          and code == 0)
+    print(f"  /readyz after SIGTERM: {dict(sorted(counts.items(), key=str))}; /healthz during the drain: "
+          f"{len(during) - len(health_bad)}/{len(during)} answered 200; {a.slow} slow bodies open")
+    exit_s = f"{exited:.2f}s" if exited is not None else f"not within {a.drain + a.margin:.0f}s (killed)"
+    first = f"{first503:.2f}s" if first503 is not None else "never"
+    print(f"CHECK drain: drain={a.drain}s readyz_first_503={first} readyz_200_after_503={ready200_after} "
+          f"healthz_200_during_drain={len(during) - len(health_bad)}/{len(during)} exit_code={code} "
+          f"exit_after={exit_s} (limit {a.drain + a.margin:.0f}s) {verdict(ok)}")
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("methods")
+    m.add_argument("--port", type=int, required=True)
+    m.add_argument("--pid", type=int, required=True)
+    m.add_argument("--count", type=int, default=5000)
+    m.add_argument("--max-growth-kib", type=int, default=1024)
+    i = sub.add_parser("import")
+    i.add_argument("--port", type=int, required=True)
+    i.add_argument("--clients", type=int, default=3)
+    i.add_argument("--tensors", type=int, default=1_000_000)
+    i.add_argument("--seconds", type=float, default=10.0)
+    i.add_argument("--client-grace", type=float, default=20.0)
+    i.add_argument("--p99-ms", type=float, default=50.0)
+    s = sub.add_parser("slow")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--conns", type=int, default=200)
+    s.add_argument("--chunked", type=int, default=20)
+    s.add_argument("--body-timeout", type=float, default=2.0)
+    s.add_argument("--margin", type=float, default=2.0)
+    s.add_argument("--p99-ms", type=float, default=50.0)
+    d = sub.add_parser("drain")
+    d.add_argument("--bin", required=True)
+    d.add_argument("--log", required=True)
+    d.add_argument("--drain", type=float, default=2.0)
+    d.add_argument("--body-timeout", type=int, default=2)
+    d.add_argument("--slow", type=int, default=20)
+    d.add_argument("--margin", type=float, default=4.0)
+    a = ap.parse_args()
+    if a.cmd == "drain" and a.drain != int(a.drain):
+        ap.error("--drain takes whole seconds")
+    if a.cmd == "drain":
+        a.drain = int(a.drain)
+    ok = {"methods": cmd_methods, "import": cmd_import, "slow": cmd_slow, "drain": cmd_drain}[a.cmd](a)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
