@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -78,6 +79,16 @@ pub enum Command {
     Check(CheckArgs),
     /// Search deployments for a workload (JSON or TOML, as for `POST /v1/plan`) and rank them.
     Plan(PlanArgs),
+    /// Probe a running server (the container's health check): exit 0 when the URL answers 200.
+    Healthcheck(HealthcheckArgs),
+}
+
+/// Flags of `hwcost healthcheck`.
+#[derive(Debug, Clone, Args)]
+pub struct HealthcheckArgs {
+    /// The URL to GET (plain http).
+    #[arg(long, env = "HWCOST_HEALTHCHECK_URL", default_value = "http://127.0.0.1:8080/healthz")]
+    pub url: String,
 }
 
 /// Flags of `hwcost plan`.
@@ -382,6 +393,26 @@ pub struct ServeArgs {
     /// Most items in one `POST /v1/estimate/batch`.
     #[arg(long, env = "HWCOST_BATCH_MAX_ITEMS", default_value_t = 1000)]
     pub batch_max_items: usize,
+    /// Longest a request body may take to arrive after its headers, seconds (then 408).
+    #[arg(long, env = "HWCOST_BODY_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_seconds: u64,
+    /// After SIGTERM, seconds during which `/readyz` answers 503 while requests are still
+    /// served, so a load balancer stops routing here before the listener closes.
+    #[arg(long, env = "HWCOST_DRAIN_SECONDS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub drain_seconds: u64,
+    /// Longest wait for in-flight requests after the drain, seconds.
+    #[arg(long, env = "HWCOST_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_timeout_seconds: u64,
+    /// Fraction of requests that write an access log line, 0 to 1 (server errors always do).
+    #[arg(long, env = "HWCOST_ACCESS_LOG_SAMPLE_RATE", default_value_t = 0.01, value_parser = sample_rate)]
+    pub access_log_sample_rate: f64,
+}
+
+fn sample_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("expected a fraction from 0 to 1, got \"{text}\"")),
+    }
 }
 
 /// Parses the command line and runs it.
@@ -399,6 +430,19 @@ pub fn run() -> ExitCode {
         Some(Command::Bench(args)) => bench(&args),
         Some(Command::Check(args)) => check(&args),
         Some(Command::Plan(args)) => plan(&args),
+        Some(Command::Healthcheck(args)) => {
+            match crate::healthcheck::probe(&args.url, std::time::Duration::from_secs(3)) {
+                Ok(200) => ExitCode::SUCCESS,
+                Ok(status) => {
+                    eprintln!("hwcost: {} answered {status}", args.url);
+                    ExitCode::FAILURE
+                }
+                Err(error) => {
+                    eprintln!("hwcost: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Host) => match catalog_or_exit(None) {
             Ok(catalog) => {
                 sayln!("{}", serde_json::to_string_pretty(&crate::host::describe(&catalog)).unwrap_or_default());
@@ -709,8 +753,6 @@ fn serve(args: ServeArgs) -> ExitCode {
     let host = crate::host::describe(&catalog);
     tracing::info!(counts = ?catalog.counts(), cpu = %host.cpu_brand, cores = host.physical_cores, memory_bytes = host.total_memory_bytes, "catalog loaded");
     let settings = Settings {
-        addr: args.addr.clone(),
-        catalog,
         cors_origins: args.cors_origins,
         body_limit_bytes: args.body_limit_bytes,
         import_limit_bytes: args.import_limit_bytes,
@@ -718,6 +760,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         benchmark_token: args.benchmark_token,
         plan_max_configurations: args.plan_max_configurations,
         batch_max_items: args.batch_max_items,
+        body_timeout: Duration::from_secs(args.body_timeout_seconds),
+        drain: Duration::from_secs(args.drain_seconds),
+        shutdown_timeout: Duration::from_secs(args.shutdown_timeout_seconds),
+        access_log_sample_rate: args.access_log_sample_rate,
+        ..Settings::new(args.addr.clone(), catalog)
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)?;

@@ -9,7 +9,8 @@
 //! - [`scenario`]: requests parsed once into engine inputs, whoever asks (HTTP, CLI, files).
 //! - [`answer`]: engine results as response documents, and the decisions built on them.
 //! - [`api`]: HTTP routes and the error mapping; the only module that knows HTTP.
-//! - [`startup`], [`telemetry`], [`cli`]: process wiring; [`wire`]: strict serde helpers.
+//! - [`startup`], [`telemetry`], [`cli`]: process wiring; [`healthcheck`]: the container's
+//!   probe; [`wire`]: strict serde helpers.
 //! - [`validation`]: published measurements against the estimates; [`report`]: CLI tables.
 
 pub mod answer;
@@ -17,6 +18,7 @@ pub mod api;
 pub mod catalog;
 pub mod cli;
 pub mod engine;
+pub mod healthcheck;
 pub mod host;
 pub mod import;
 pub mod plan;

@@ -1,12 +1,18 @@
 //! Builds the HTTP server: binds the listener (port 0 works, and the real port is reported),
-//! assembles middleware and routes, and returns a server that shuts down gracefully on SIGINT
-//! and SIGTERM (actix finishes in-flight requests before stopping).
+//! assembles middleware and routes, and returns a server that drains gracefully on SIGINT and
+//! SIGTERM: `/readyz` answers 503 for the drain time while requests are still served, then the
+//! server stops accepting, finishes in-flight requests (up to the shutdown timeout) and exits.
+//!
+//! Middleware, outermost first: unread bodies close their connection, request id, security headers, problem documents for the
+//! stack's own errors, CORS, the request span and access log, the unknown-method guard, the
+//! metrics. Unknown methods are refused before the metrics so they cannot create series.
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
@@ -14,12 +20,15 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::extract::{BodyLimit, path_config};
-use crate::api::fallback::{RouteTable, not_found};
-use crate::api::import::ImportLimit;
-use crate::api::request_id::{RootSpan, assign};
+use crate::api::drain::Drain;
+use crate::api::extract::{BodyLimit, BodyTimeout, path_config};
+use crate::api::fallback::{RouteTable, UnknownMethods, not_found, refuse_unknown_methods};
+use crate::api::import::{ImportLimit, ImportSlots};
+use crate::api::problem::render_foreign_errors;
+use crate::api::request_id::{AccessLog, RootSpan, assign};
 use crate::api::state::AppState;
-use crate::api::{self, routes};
+use crate::api::unread_body::close_instead_of_draining;
+use crate::api::{self, headers, routes};
 use crate::catalog::Catalog;
 
 /// Everything needed to start serving.
@@ -43,12 +52,65 @@ pub struct Settings {
     pub plan_max_configurations: u64,
     /// Most items in one `POST /v1/estimate/batch`.
     pub batch_max_items: usize,
+    /// Longest a request body may take to arrive after its headers.
+    pub body_timeout: Duration,
+    /// After a shutdown signal, how long `/readyz` answers 503 while requests are still served,
+    /// so load balancers stop routing here before the listener closes.
+    pub drain: Duration,
+    /// Longest wait for in-flight requests once the listener has closed.
+    pub shutdown_timeout: Duration,
+    /// Fraction of requests that write an access log line (server errors always do).
+    pub access_log_sample_rate: f64,
+}
+
+impl Settings {
+    /// The defaults of `hwcost serve` for `addr` and `catalog`.
+    pub fn new(addr: impl Into<String>, catalog: Arc<Catalog>) -> Self {
+        Self {
+            addr: addr.into(),
+            catalog,
+            cors_origins: Vec::new(),
+            body_limit_bytes: 256 * 1024,
+            import_limit_bytes: 64 * 1024 * 1024,
+            workers: None,
+            benchmark_token: None,
+            plan_max_configurations: 2_000_000,
+            batch_max_items: 1000,
+            body_timeout: Duration::from_secs(10),
+            drain: Duration::ZERO,
+            shutdown_timeout: Duration::from_secs(30),
+            access_log_sample_rate: 0.01,
+        }
+    }
 }
 
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
     server: Server,
+    shutdown: Shutdown,
+}
+
+/// Starts the graceful shutdown of a server: drain, then stop. Cheap to clone.
+#[derive(Clone)]
+pub struct Shutdown {
+    drain: Arc<Drain>,
+    delay: Duration,
+    server: ServerHandle,
+}
+
+impl Shutdown {
+    /// Marks the server draining (`/readyz` answers 503), keeps serving for the drain time,
+    /// then stops accepting and waits for in-flight requests. A second call while the first
+    /// is draining stops at once, still gracefully.
+    pub async fn begin(&self) {
+        if self.drain.begin() {
+            tracing::info!(drain_s = self.delay.as_secs_f64(), "shutdown requested: draining");
+            actix_web::rt::time::sleep(self.delay).await;
+        }
+        tracing::info!("no longer accepting connections; finishing in-flight requests");
+        self.server.stop(true).await;
+    }
 }
 
 /// Histogram buckets for request latency, seconds: 100 us to 10 s. Estimates take microseconds,
@@ -64,8 +126,9 @@ impl Application {
     pub fn build(settings: Settings) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&settings.addr)?;
         let port = listener.local_addr()?.port();
-        let server = run(listener, settings)?;
-        Ok(Self { port, server })
+        let (server, drain, delay) = run(listener, settings)?;
+        let shutdown = Shutdown { drain, delay, server: server.handle() };
+        Ok(Self { port, server, shutdown })
     }
 
     /// The port actually bound.
@@ -73,8 +136,33 @@ impl Application {
         self.port
     }
 
-    /// Serves until a shutdown signal (or the server handle) stops it.
+    /// The handle that starts a graceful shutdown (what SIGTERM does).
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Serves until SIGINT or SIGTERM (or the [`Shutdown`] handle) stops it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let shutdown = self.shutdown.clone();
+        actix_web::rt::spawn(async move {
+            let _ = actix_web::rt::signal::ctrl_c().await;
+            shutdown.begin().await;
+        });
+        #[cfg(unix)]
+        {
+            use actix_web::rt::signal::unix::{SignalKind, signal};
+            if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+                let shutdown = self.shutdown.clone();
+                actix_web::rt::spawn(async move {
+                    // The first SIGTERM drains; a second one (an impatient orchestrator) skips
+                    // what is left of the drain time.
+                    while terminate.recv().await.is_some() {
+                        let shutdown = shutdown.clone();
+                        actix_web::rt::spawn(async move { shutdown.begin().await });
+                    }
+                });
+            }
+        }
         self.server.await
     }
 
@@ -82,6 +170,16 @@ impl Application {
     pub fn into_server(self) -> Server {
         self.server
     }
+}
+
+fn unknown_methods(registry: &prometheus::Registry) -> std::io::Result<UnknownMethods> {
+    let counter = prometheus::IntCounter::new(
+        "hwcost_http_requests_unknown_method_total",
+        "Requests refused because their method is not an HTTP method (not labelled by method)",
+    )
+    .map_err(std::io::Error::other)?;
+    registry.register(Box::new(counter.clone())).map_err(std::io::Error::other)?;
+    Ok(UnknownMethods(counter))
 }
 
 fn metrics(registry: &prometheus::Registry) -> std::io::Result<PrometheusMetrics> {
@@ -117,11 +215,16 @@ async fn docs_redirect() -> actix_web::HttpResponse {
     actix_web::HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish()
 }
 
-fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
+fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Arc<Drain>, Duration)> {
     let mut state = AppState::new(settings.catalog.clone(), settings.benchmark_token.clone());
     state.context.plan_max_configurations = settings.plan_max_configurations;
     state.context.batch_max_items = settings.batch_max_items;
     let prometheus = metrics(&state.registry)?;
+    let unknown_methods = web::Data::new(unknown_methods(&state.registry)?);
+    let access_log = web::Data::new(AccessLog::new(settings.access_log_sample_rate));
+    let drain = state.drain.clone();
+    let body_timeout = BodyTimeout(settings.body_timeout);
+    let import_slots = ImportSlots::for_this_host();
     let state = web::Data::new(state);
     let route_table = web::Data::new(RouteTable::from_spec(&api::openapi(), DOC_ROUTES));
     let body_limit = BodyLimit(settings.body_limit_bytes);
@@ -130,15 +233,23 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(prometheus.clone())
+            .wrap(from_fn(refuse_unknown_methods))
             .wrap(TracingLogger::<RootSpan>::new())
             .wrap(cors(&origins))
+            .wrap(from_fn(render_foreign_errors))
+            .wrap(from_fn(headers::secure))
             .wrap(from_fn(assign))
+            .wrap(from_fn(close_instead_of_draining))
             .into_utoipa_app()
             .openapi(api::openapi())
             .app_data(state.clone())
             .app_data(route_table.clone())
             .app_data(body_limit)
+            .app_data(body_timeout)
             .app_data(import_limit)
+            .app_data(import_slots.clone())
+            .app_data(unknown_methods.clone())
+            .app_data(access_log.clone())
             .app_data(path_config())
             .configure(routes)
             .openapi_service(|spec| SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec))
@@ -146,10 +257,12 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
             .default_service(web::to(not_found))
             .into_app()
     })
-    .shutdown_timeout(30)
+    // Signals are handled by `Application::run_until_stopped`, which drains first.
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout.as_secs())
     .listen(listener)?;
     if let Some(workers) = settings.workers {
         server = server.workers(workers.max(1));
     }
-    Ok(server.run())
+    Ok((server.run(), drain, settings.drain))
 }

@@ -73,16 +73,12 @@ pub fn batch_response(results: Vec<Result<Estimate, crate::scenario::Error>>) ->
     BatchResponse { succeeded, failed: results.len() - succeeded, results }
 }
 
-/// Runs `work` on the blocking pool (it is CPU-bound: rayon inside, or many estimates).
+/// [`off_worker`](super::blocking::off_worker), answered as JSON.
 async fn off_worker<T: Send + 'static>(
     what: &'static str,
     work: impl FnOnce() -> Result<T, crate::scenario::Error> + Send + 'static,
 ) -> Result<web::Json<T>, ApiError> {
-    web::block(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("{what} task: {e}")))?
-        .map(web::Json)
-        .map_err(ApiError::from)
+    super::blocking::off_worker(what, work).await.map(web::Json)
 }
 
 /// Checks a deployment plan against requirements: an overall verdict and one entry per rule.

@@ -9,14 +9,16 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::{FromRequest, HttpRequest};
+use futures_core::Stream;
 use serde::de::DeserializeOwned;
 
-use super::problem::{ApiError, from_json_error};
+use super::problem::ApiError;
 
 /// The largest request body accepted, in bytes; configured per app.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +27,17 @@ pub struct BodyLimit(pub usize);
 impl Default for BodyLimit {
     fn default() -> Self {
         Self(256 * 1024)
+    }
+}
+
+/// The longest a request body may take to arrive, once its headers have (actix's
+/// `client_request_timeout` covers the headers); configured per app.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
+
+impl Default for BodyTimeout {
+    fn default() -> Self {
+        Self(Duration::from_secs(10))
     }
 }
 
@@ -59,43 +72,68 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 }
 
 /// Reads the whole body, refusing more than `limit` bytes (by `Content-Length` up front, and
-/// while streaming for chunked bodies).
+/// while streaming for chunked bodies) and bodies slower than the app's [`BodyTimeout`].
 pub fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
     limit: usize,
 ) -> impl Future<Output = Result<Bytes, ApiError>> + 'static {
     let too_large = declared_too_large(req, limit);
+    let timeout = body_timeout(req);
+    let expected = declared_length(req);
     let payload = web::Payload::from_request(req, payload);
     async move {
         if too_large {
             return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
         }
         let payload = payload.await.map_err(|e| ApiError::internal(format!("payload: {e}")))?;
-        read_limited(payload, limit).await
+        read_limited(payload, limit, timeout, expected).await
     }
+}
+
+/// The app's body timeout.
+pub fn body_timeout(req: &HttpRequest) -> Duration {
+    req.app_data::<BodyTimeout>().copied().unwrap_or_default().0
 }
 
 /// Whether the declared `Content-Length` already exceeds `limit`.
 pub fn declared_too_large(req: &HttpRequest, limit: usize) -> bool {
-    req.headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|length| length > limit)
+    declared_length(req).is_some_and(|length| length > limit)
 }
 
-/// Collects a payload, failing with 413 once it passes `limit` bytes.
-pub async fn read_limited(payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
-    payload.to_bytes_limited(limit).await.map_err(|_| ApiError::PayloadTooLarge { limit_bytes: limit })?.map_err(
-        |error| {
-            crate::scenario::Error::MalformedJson {
-                detail: format!("could not read the body: {error}"),
-                pointer: String::new(),
+/// Collects a payload, failing with 413 once it passes `limit` bytes and with 408 when it has
+/// not all arrived within `timeout` (a client that sends headers and then stalls would
+/// otherwise hold its connection, and delay shutdown, for ever). `expected_bytes` (the declared
+/// length, if any) sizes the buffer once instead of growing it by doubling.
+pub async fn read_limited(
+    mut payload: web::Payload,
+    limit: usize,
+    timeout: Duration,
+    expected_bytes: Option<usize>,
+) -> Result<Bytes, ApiError> {
+    let read = async move {
+        let mut body = web::BytesMut::with_capacity(expected_bytes.unwrap_or(0).min(limit));
+        while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
+            let chunk = chunk.map_err(|error| {
+                ApiError::from(crate::scenario::Error::MalformedJson {
+                    detail: format!("could not read the body: {error}"),
+                    pointer: String::new(),
+                })
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
             }
-            .into()
-        },
-    )
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    };
+    let seconds = timeout.as_secs().max(1);
+    actix_web::rt::time::timeout(timeout, read).await.map_err(|_| ApiError::BodyTimeout { seconds })?
+}
+
+/// The declared `Content-Length`, if any.
+pub fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
 }
 
 /// The request's media type without parameters, lowercase (`application/json`).
@@ -120,11 +158,10 @@ pub fn describe_media_type(req: &HttpRequest) -> String {
     }
 }
 
-/// Deserialises `bytes` as JSON into `T`, mapping every failure to a pointer-carrying error.
-pub fn parse_json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(deserializer).map_err(from_json_error)?;
-    Ok(value)
+/// Deserialises `bytes` as JSON into `T`, mapping every failure to a pointer-carrying error
+/// and refusing data after the document (see [`crate::scenario::document::from_json_slice`]).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    Ok(crate::scenario::document::from_json_slice(bytes)?)
 }
 
 /// A query string of type `T`, with pointer-precise errors (`/<parameter>`).
@@ -143,14 +180,33 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     }
 }
 
-/// Deserialises a URL query string into `T`.
+/// Deserialises a URL query string into `T`. A parameter given twice is refused at its own
+/// pointer (which value would it mean?), as is an unknown one.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let mut seen = std::collections::HashSet::new();
+    for (name, _) in form_urlencoded::parse(query.as_bytes()) {
+        if !seen.insert(name.clone()) {
+            return Err(ApiError::field(query_pointer(&name), "query parameter given more than once; give it once"));
+        }
+    }
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let pointer = super::problem::to_pointer(&error.path().to_string());
-        let detail = error.into_inner().to_string();
-        ApiError::field(pointer, detail)
+        let mut pointer = super::problem::to_pointer(&error.path().to_string());
+        let detail = crate::scenario::document::clean_serde_message(&error.into_inner().to_string());
+        // serde reports an unknown parameter at the root; it belongs at its own name.
+        if pointer.is_empty()
+            && let Some(name) = detail.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next())
+        {
+            pointer = query_pointer(name);
+        }
+        ApiError::field(pointer, format!("query parameter: {detail}"))
     })
+}
+
+/// The pointer of query parameter `name` (clipped, escaped as RFC 6901 asks).
+fn query_pointer(name: &str) -> String {
+    let name: String = name.chars().take(100).collect();
+    format!("/{}", name.replace('~', "~0").replace('/', "~1"))
 }
 
 /// Path-segment errors become 400 problems.
@@ -167,6 +223,14 @@ mod tests {
     struct Filters {
         vendor: Option<String>,
         min_memory_gib: Option<f64>,
+    }
+
+    #[test]
+    fn repeated_and_unknown_query_parameters_are_refused_at_their_pointer() {
+        let problem = parse_query::<Filters>("vendor=a&vendor=b").unwrap_err().problem();
+        assert_eq!(problem.errors[0].pointer, "/vendor");
+        assert!(problem.detail.contains("more than once"), "{}", problem.detail);
+        assert!(!problem.detail.contains("request body"), "{}", problem.detail);
     }
 
     #[test]

@@ -1,9 +1,18 @@
 //! Answers for requests no route serves: 405 when the path exists under another method, else 404.
 //!
 //! The route table is derived from the OpenAPI document (plus the documentation routes that
-//! utoipa-swagger-ui serves), so it cannot drift from the registered routes.
+//! utoipa-swagger-ui serves), so it cannot drift from the registered routes. Paths match
+//! exactly, as in the router: `/v1/hardware/` is not `/v1/hardware`.
+//!
+//! Methods outside HTTP's registered set are answered before the metrics middleware sees them
+//! ([`refuse_unknown_methods`]): the method is a metrics label, and made-up method tokens
+//! would otherwise create series without bound.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::problem::ApiError;
 
@@ -62,7 +71,7 @@ impl RouteTable {
 }
 
 fn split(path: &str) -> Vec<String> {
-    path.trim_end_matches('/').split('/').map(str::to_owned).collect()
+    path.split('/').map(str::to_owned).collect()
 }
 
 fn parameters(template: &[String]) -> usize {
@@ -79,10 +88,54 @@ fn matches(template: &[String], segments: &[String]) -> bool {
 
 /// The default service: 405 with `Allow` when the path is known, otherwise 404.
 pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> Result<HttpResponse, ApiError> {
-    Err(match table.allowed(req.path()) {
-        Some(allowed) => ApiError::MethodNotAllowed { method: req.method().to_string(), allowed },
+    Err(refusal(&req, &table))
+}
+
+fn refusal(req: &HttpRequest, table: &RouteTable) -> ApiError {
+    match table.allowed(req.path()) {
+        Some(allowed) => {
+            ApiError::MethodNotAllowed { method: req.method().as_str().chars().take(20).collect(), allowed }
+        }
         None => ApiError::RouteNotFound(req.path().chars().take(200).collect()),
-    })
+    }
+}
+
+/// Counts requests refused by [`refuse_unknown_methods`]: one series, whatever the token.
+#[derive(Debug, Clone)]
+pub struct UnknownMethods(pub prometheus::IntCounter);
+
+/// The methods RFC 9110 and RFC 5789 define; anything else is a client's invention.
+const KNOWN_METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::CONNECT,
+    Method::OPTIONS,
+    Method::TRACE,
+    Method::PATCH,
+];
+
+/// Middleware (just outside the metrics): a request whose method is not a registered HTTP
+/// method gets the 404 or 405 any unserved method gets, counted in one counter instead of
+/// becoming a labelled series of its own.
+pub async fn refuse_unknown_methods<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    if KNOWN_METHODS.contains(req.method()) {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    if let Some(counter) = req.app_data::<web::Data<UnknownMethods>>() {
+        counter.0.inc();
+    }
+    let error = match req.app_data::<web::Data<RouteTable>>() {
+        Some(table) => refusal(req.request(), table),
+        None => ApiError::RouteNotFound(req.path().chars().take(200).collect()),
+    };
+    let response = error.error_response();
+    Ok(req.into_response(response).map_into_right_body())
 }
 
 #[cfg(test)]
@@ -99,5 +152,9 @@ mod tests {
         assert_eq!(table.allowed("/v1/models/import"), Some(vec!["POST".to_owned()]));
         assert_eq!(table.allowed("/v1/nothing"), None);
         assert_eq!(table.allowed("/v1/models//parameters"), None);
+        // Exact paths, as the router matches them.
+        assert_eq!(table.allowed("/v1/models/"), None);
+        assert_eq!(table.allowed("/v1/models//"), None);
+        assert_eq!(table.allowed("/v1/models/gpt2/"), None);
     }
 }

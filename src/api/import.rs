@@ -6,12 +6,17 @@
 //! Binary headers can be large (GGUF keeps the tokenizer in its header), so this route has its
 //! own body limit, [`ImportLimit`].
 
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, post, web};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::extract::{declared_too_large, describe_media_type, is_json, media_type, parse_json, read_limited};
+use super::extract::{
+    body_timeout, declared_length, declared_too_large, describe_media_type, is_json, media_type, parse_json,
+    read_limited,
+};
 use super::models::ParameterAnatomy;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
@@ -27,6 +32,24 @@ pub struct ImportLimit(pub usize);
 impl Default for ImportLimit {
     fn default() -> Self {
         Self(64 * 1024 * 1024)
+    }
+}
+
+/// How many imports may be read and parsed at once (others wait, up to the body timeout).
+#[derive(Debug, Clone)]
+pub struct ImportSlots(pub Arc<tokio::sync::Semaphore>);
+
+impl ImportSlots {
+    /// Half the cores, at least one: the other half keeps answering everything else.
+    pub fn for_this_host() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Self(Arc::new(tokio::sync::Semaphore::new((cores / 2).max(1))))
+    }
+}
+
+impl Default for ImportSlots {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(1)))
     }
 }
 
@@ -149,6 +172,7 @@ pub struct ImportResult {
         (status = 400, description = "Malformed body or invalid field", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the import limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor octet-stream", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Every import slot stayed busy for the body timeout", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unsupported model type or file format", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -174,16 +198,33 @@ pub async fn import(
     if declared_too_large(&req, limit) {
         return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
     }
-    let body = read_limited(payload, limit).await?;
-    let result = if binary {
-        import_binary(&body)?
-    } else {
+    // One permit per import being read or parsed: bounds the memory held in bodies and the
+    // cores parsing takes from the HTTP workers. Waiting costs nothing but a connection.
+    let slots = req.app_data::<ImportSlots>().cloned().unwrap_or_default();
+    let wait = body_timeout(&req);
+    let _permit = match actix_web::rt::time::timeout(wait, slots.0.acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            return Err(ApiError::Busy {
+                detail: "every import slot is busy; try again shortly".into(),
+                retry_after_s: wait.as_secs().clamp(1, 60) as u32,
+            });
+        }
+    };
+    let body = read_limited(payload, limit, body_timeout(&req), declared_length(&req)).await?;
+    // Parsing is CPU-bound and proportional to the body (up to 64 MiB of tensor infos).
+    let catalog = state.catalog.clone();
+    let result = super::blocking::off_worker("import", move || {
+        if binary {
+            return import_binary(&body);
+        }
         let value: Value = parse_json(&body)?;
         let Value::Object(map) = value else {
             return Err(ApiError::field("", "must be a JSON object (a config.json or a safetensors index)"));
         };
-        if map.contains_key("weight_map") { import_index(&body)? } else { import_config(&map, &state.catalog)? }
-    };
+        if map.contains_key("weight_map") { import_index(&body) } else { import_config(&map, &catalog) }
+    })
+    .await?;
     Ok(web::Json(result))
 }
 

@@ -9,7 +9,12 @@
 //! Table of contents:
 //! - [`problem`]: RFC 9457 errors, the only place errors become HTTP.
 //! - [`extract`]: JSON and query extractors with JSON-pointer errors.
-//! - [`fallback`]: 404 and 405 for paths and methods no route serves.
+//! - [`fallback`]: 404 and 405 for paths and methods no route serves, unknown methods refused
+//!   before they reach the metrics.
+//! - [`headers`]: security and cache headers on every answer.
+//! - [`unread_body`]: an unread request body closes its connection rather than holding it.
+//! - [`blocking`]: CPU-bound work off the HTTP workers.
+//! - [`drain`]: the draining flag `/readyz` reads during a graceful shutdown.
 //! - [`request_id`]: request ids and per-request spans.
 //! - [`ops`]: liveness, readiness, metrics.
 //! - [`hardware`], [`models`], [`import`]: the catalog endpoints.
@@ -21,11 +26,14 @@
 //! - [`state`]: what handlers share.
 
 pub mod benchmark_gate;
+pub mod blocking;
 pub mod decisions;
+pub mod drain;
 pub mod examples;
 pub mod extract;
 pub mod fallback;
 pub mod hardware;
+pub mod headers;
 pub mod host;
 pub mod import;
 pub mod inference;
@@ -35,6 +43,7 @@ pub mod problem;
 pub mod request_id;
 pub mod state;
 pub mod training;
+pub mod unread_body;
 pub mod validation;
 
 use utoipa::OpenApi;

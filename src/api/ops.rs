@@ -36,13 +36,16 @@ pub async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
 
-/// Readiness: the catalog is loaded and non-empty.
+/// Readiness: the catalog is loaded and non-empty, and the server is not draining.
 #[utoipa::path(operation_id = "readyz", tag = "operations", responses(
     (status = 200, description = "Ready", body = Readiness),
-    (status = 503, description = "Catalog not loaded", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "Catalog not loaded, or the server is draining before it stops", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, ApiError> {
+    if state.drain.is_draining() {
+        return Err(ApiError::NotReady("the server is draining: it finishes in-flight requests, then stops".into()));
+    }
     let catalog = state.catalog.counts();
     if catalog.get("hardware").copied().unwrap_or(0) == 0 || catalog.get("models").copied().unwrap_or(0) == 0 {
         return Err(ApiError::NotReady("the catalog is empty".into()));

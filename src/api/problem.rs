@@ -9,8 +9,11 @@
 //! mapping from variant to status and code lives only in [`ApiError::code`] and
 //! [`ResponseError::status_code`].
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -84,6 +87,25 @@ pub enum ApiError {
     /// The operation needs a bearer token and the request had none, or the wrong one.
     #[error("this operation needs the bearer token the server was started with")]
     Unauthorized,
+    /// The body did not arrive within the server's body timeout (a stalled or very slow
+    /// client); the connection is closed after this answer.
+    #[error("the request body did not arrive within {seconds} s")]
+    BodyTimeout {
+        /// The configured timeout.
+        seconds: u64,
+    },
+    /// A cross-origin request the CORS policy refuses (origin, method or header not allowed).
+    #[error("cross-origin request refused: {0}")]
+    Cors(String),
+    /// An error raised by the HTTP stack rather than by hwcost (rendered here so that every
+    /// error body is still a problem document).
+    #[error("{detail}")]
+    Http {
+        /// The status the stack chose.
+        status: StatusCode,
+        /// Its reason phrase; the stack's own text is not sent (it may quote the request).
+        detail: String,
+    },
     /// A one-at-a-time operation is already running; try again after `retry_after_s`.
     #[error("{detail}")]
     Busy {
@@ -122,6 +144,9 @@ impl ApiError {
             Self::Disabled(_) => "disabled",
             Self::Unauthorized => "unauthorized",
             Self::Busy { .. } => "busy",
+            Self::BodyTimeout { .. } => "request-timeout",
+            Self::Cors(_) => "cors-refused",
+            Self::Http { .. } => "http-error",
             Self::Request(Error::Internal(_)) => "internal",
         }
     }
@@ -140,6 +165,9 @@ impl ApiError {
             Self::Disabled(_) => "Disabled on this server",
             Self::Unauthorized => "Unauthorized",
             Self::Busy { .. } => "Busy",
+            Self::BodyTimeout { .. } => "Request timeout",
+            Self::Cors(_) => "Cross-origin request refused",
+            Self::Http { .. } => "HTTP error",
             Self::Request(Error::Internal(_)) => "Internal error",
         }
     }
@@ -178,6 +206,9 @@ impl ResponseError for ApiError {
             Self::Disabled(_) => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::Cors(_) => StatusCode::BAD_REQUEST,
+            Self::Http { status, .. } => *status,
             Self::Request(Error::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -200,6 +231,10 @@ impl ResponseError for ApiError {
             Self::Busy { retry_after_s, .. } => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_s)));
             }
+            // The rest of the body may still be on its way; the connection cannot be reused.
+            Self::BodyTimeout { .. } => {
+                response.force_close();
+            }
             _ => {}
         }
         // Serialising a struct of strings cannot fail; fall back to a fixed body rather than panic.
@@ -207,6 +242,35 @@ impl ResponseError for ApiError {
             .unwrap_or_else(|_| r#"{"title":"Internal error","status":500,"code":"internal"}"#.to_owned());
         response.body(body)
     }
+}
+
+/// Middleware (outermost but one): every error response leaves as a problem document, also
+/// those raised by the HTTP stack around hwcost (actix-cors refusing a preflight answers
+/// text/plain otherwise). Responses from [`ApiError`] pass untouched.
+pub async fn render_foreign_errors<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let response = next.call(req).await?;
+    let foreign = match response.response().error() {
+        Some(error) if error.as_error::<ApiError>().is_none() => {
+            Some(match error.as_error::<actix_cors::CorsError>() {
+                Some(cors) => ApiError::Cors(cors.to_string()),
+                None => {
+                    let status = response.status();
+                    ApiError::Http { status, detail: status.canonical_reason().unwrap_or("error").to_owned() }
+                }
+            })
+        }
+        _ => None,
+    };
+    Ok(match foreign {
+        Some(error) => {
+            let (request, _) = response.into_parts();
+            ServiceResponse::new(request, error.error_response()).map_into_right_body()
+        }
+        None => response.map_into_left_body(),
+    })
 }
 
 /// A JSON deserialisation failure as the problem it means (see [`crate::scenario::document`]).
@@ -246,6 +310,9 @@ mod tests {
             Error::UnknownId { kind: "model", id: String::new(), suggestions: vec![] }.into(),
             Error::Unprocessable { detail: String::new(), pointer: None }.into(),
             ApiError::NotReady(String::new()),
+            ApiError::BodyTimeout { seconds: 1 },
+            ApiError::Cors(String::new()),
+            ApiError::Http { status: StatusCode::BAD_REQUEST, detail: String::new() },
             ApiError::internal(""),
         ];
         let mut codes: Vec<_> = all.iter().map(ApiError::code).collect();

@@ -16,6 +16,8 @@ pub struct AppState {
     pub registry: prometheus::Registry,
     /// Who may run host benchmarks, and whether one is running.
     pub benchmarks: Arc<super::benchmark_gate::BenchmarkGate>,
+    /// Whether the server is winding down (`/readyz` answers 503 then).
+    pub drain: Arc<super::drain::Drain>,
 }
 
 impl AppState {
@@ -26,6 +28,7 @@ impl AppState {
             context: Context::new(catalog),
             registry: prometheus::Registry::new(),
             benchmarks: Arc::new(super::benchmark_gate::BenchmarkGate::new(benchmark_token)),
+            drain: Arc::default(),
         }
     }
 }

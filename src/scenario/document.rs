@@ -27,20 +27,25 @@ impl Syntax {
 
 /// Parses `text` written in `syntax` into `T`.
 pub fn parse<T: DeserializeOwned>(text: &str, syntax: Syntax) -> Result<T, Error> {
-    let value: serde_json::Value = match syntax {
-        Syntax::Json => {
-            let mut deserializer = serde_json::Deserializer::from_str(text);
-            let value = serde_path_to_error::deserialize(&mut deserializer).map_err(from_json_error)?;
-            deserializer.end().map_err(|e| Error::MalformedJson {
-                detail: clean_serde_message(&e.to_string()),
-                pointer: String::new(),
-            })?;
-            value
+    match syntax {
+        Syntax::Json => from_json_slice(text.as_bytes()),
+        Syntax::Toml => {
+            let value: serde_json::Value = toml::from_str(text)
+                .map_err(|e| Error::MalformedJson { detail: e.message().to_owned(), pointer: String::new() })?;
+            from_value(value)
         }
-        Syntax::Toml => toml::from_str(text)
-            .map_err(|e| Error::MalformedJson { detail: e.message().to_owned(), pointer: String::new() })?,
-    };
-    from_value(value)
+    }
+}
+
+/// Parses JSON bytes into `T`, refusing anything but whitespace after the document (`{...}xyz`
+/// is not a JSON text, and two concatenated objects are not one request).
+pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(from_json_error)?;
+    deserializer
+        .end()
+        .map_err(|e| Error::MalformedJson { detail: clean_serde_message(&e.to_string()), pointer: String::new() })?;
+    Ok(value)
 }
 
 /// Deserialises an already parsed value into `T`.
@@ -99,11 +104,108 @@ pub fn to_pointer(path: &str) -> String {
 }
 
 /// serde's messages end with " at line 1 column 12"; keep that (it helps with syntax errors) but
-/// lowercase the first letter so messages read the same everywhere.
-fn clean_serde_message(message: &str) -> String {
+/// lowercase the first letter so messages read the same everywhere, and say what was expected
+/// in the terms of the API rather than of Rust: clients never see a Rust type name.
+pub fn clean_serde_message(message: &str) -> String {
+    let message = rust_types_to_wire(message);
     let mut chars = message.chars();
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+/// Rewrites the Rust-side words serde puts in messages: `expected u32` (a whole number),
+/// `expected struct TokensSpec` (an object), `data did not match any variant of untagged enum
+/// BatchSize` (none of the accepted forms).
+fn rust_types_to_wire(message: &str) -> String {
+    const UNTAGGED: &str = "data did not match any variant of untagged enum ";
+    if let Some(start) = message.find(UNTAGGED) {
+        let rest = &message[start + UNTAGGED.len()..];
+        let name_end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        return format!(
+            "{}the value matches none of the forms this field accepts (see the schema){}",
+            &message[..start],
+            &rest[name_end..]
+        );
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("expected ") {
+        let (before, after) = rest.split_at(at + "expected ".len());
+        out.push_str(before);
+        let word_end = after.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len());
+        let (word, tail) = after.split_at(word_end);
+        let wire = match word {
+            "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => Some("a whole number of 0 or more"),
+            "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => Some("a whole number"),
+            "f32" | "f64" => Some("a number"),
+            "struct" | "enum" | "tuple" => None,
+            _ => {
+                out.push_str(word);
+                rest = tail;
+                continue;
+            }
+        };
+        match wire {
+            Some(wire) => {
+                out.push_str(wire);
+                rest = tail;
+            }
+            // `struct Name`, `enum Name`: drop the Rust name as well.
+            None => {
+                let tail = tail.strip_prefix(' ').unwrap_or(tail);
+                let name_end = tail.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(tail.len());
+                out.push_str(match word {
+                    "struct" => "an object",
+                    "enum" => "one of the named values",
+                    _ => "a list",
+                });
+                rest = &tail[name_end..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_no_rust_types() {
+        for (serde, wire) in [
+            (
+                "invalid type: string \"x\", expected u32",
+                "invalid type: string \"x\", expected a whole number of 0 or more",
+            ),
+            (
+                "invalid value: integer `-1`, expected u64 at line 1",
+                "invalid value: integer `-1`, expected a whole number of 0 or more at line 1",
+            ),
+            ("invalid type: map, expected f64", "invalid type: map, expected a number"),
+            (
+                "invalid type: string \"a\", expected struct TokensSpec",
+                "invalid type: string \"a\", expected an object",
+            ),
+            (
+                "data did not match any variant of untagged enum BatchSize",
+                "the value matches none of the forms this field accepts (see the schema)",
+            ),
+            ("expected `,` or `}` at line 1 column 9", "expected `,` or `}` at line 1 column 9"),
+            ("unknown variant `x`, expected one of `a`, `b`", "unknown variant `x`, expected one of `a`, `b`"),
+        ] {
+            assert_eq!(clean_serde_message(serde), wire);
+        }
+    }
+
+    #[test]
+    fn trailing_data_is_refused() {
+        let error = from_json_slice::<serde_json::Value>(b"{\"a\": 1} xyz").unwrap_err();
+        assert!(matches!(error, Error::MalformedJson { .. }), "{error:?}");
+        let error = from_json_slice::<serde_json::Value>(b"{} {}").unwrap_err();
+        assert!(matches!(error, Error::MalformedJson { .. }), "{error:?}");
+        assert!(from_json_slice::<serde_json::Value>(b" {\"a\": 1}\n\t ").is_ok());
     }
 }

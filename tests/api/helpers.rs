@@ -3,12 +3,16 @@
 use std::sync::{Arc, OnceLock};
 
 use hwcost::catalog::Catalog;
-use hwcost::startup::{Application, Settings};
+use hwcost::startup::{Application, Settings, Shutdown};
 
 /// A running app and a client pointed at it.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// What SIGTERM does to the real server.
+    pub shutdown: Shutdown,
+    /// The server future, finished once it has stopped.
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 fn catalog() -> Arc<Catalog> {
@@ -24,21 +28,16 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the app after `adjust` has changed the settings.
 pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
-        addr: "127.0.0.1:0".into(),
-        catalog: catalog(),
         cors_origins: vec!["https://dashboard.example".into()],
-        body_limit_bytes: 256 * 1024,
-        import_limit_bytes: 64 * 1024 * 1024,
         workers: Some(1),
-        benchmark_token: None,
-        plan_max_configurations: 2_000_000,
-        batch_max_items: 1000,
+        ..Settings::new("127.0.0.1:0", catalog())
     };
     adjust(&mut settings);
     let app = Application::build(settings).expect("the app binds a free port");
     let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.into_server());
-    TestApp { address, client: reqwest::Client::new() }
+    let shutdown = app.shutdown();
+    let server = tokio::spawn(app.into_server());
+    TestApp { address, client: reqwest::Client::new(), shutdown, server }
 }
 
 impl TestApp {

@@ -6,6 +6,7 @@ mod calibrate;
 mod catalog;
 mod decisions;
 mod errors;
+mod hardening;
 mod helpers;
 mod host;
 mod import;
