@@ -759,7 +759,10 @@ mod tests {
             let mut g = Gguf::header(3, 2, 0);
             g.tensor("a", &[256, 2], 12).tensor("b", &[100], id);
             let error = err(&g.0);
-            assert!(matches!(&error, ImportError::Unsupported(m) if m.contains(&format!("ggml type {id}"))), "{error:?}");
+            assert!(
+                matches!(&error, ImportError::Unsupported(m) if m.contains(&format!("ggml type {id}"))),
+                "{error:?}"
+            );
         }
     }
 
@@ -888,7 +891,6 @@ mod tests {
         let mut g = Gguf::header(3, 0, 2);
         g.str("k").u32(0).raw(&[1]).str("k").u32(0).raw(&[2]);
         assert!(matches!(err(&g.0), Malformed(_)));
-
 
         // Tensor infos: too many dims, overflowing shape, more elements than
         // ggml indexes, partial blocks, overflowing sums, duplicate names.
