@@ -218,9 +218,9 @@ pub enum MaxKeyword {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InferenceOverrides {
-    /// Large-GEMM fraction of peak, above 0 and at most 1.
+    /// Large-GEMM fraction of peak, 0.01 to 1.
     pub compute_efficiency: Option<f64>,
-    /// Fraction of peak memory bandwidth, above 0 and at most 1.
+    /// Fraction of peak memory bandwidth, 0.01 to 1.
     pub memory_efficiency: Option<f64>,
     /// Share of device memory the engine may use, above 0 and at most 1.
     pub memory_fraction: Option<f64>,
@@ -382,9 +382,9 @@ impl InferenceScenario {
         };
         let overrides = request.overrides.clone().unwrap_or_default();
         let compute_efficiency =
-            checks.number(at("overrides/compute_efficiency"), range::FRACTION, overrides.compute_efficiency);
+            checks.number(at("overrides/compute_efficiency"), range::SHARE, overrides.compute_efficiency);
         let memory_efficiency =
-            checks.number(at("overrides/memory_efficiency"), range::FRACTION, overrides.memory_efficiency);
+            checks.number(at("overrides/memory_efficiency"), range::SHARE, overrides.memory_efficiency);
         let memory_fraction =
             checks.number(at("overrides/memory_fraction"), range::FRACTION, overrides.memory_fraction);
         let price = checks.number(
@@ -525,5 +525,33 @@ mod tests {
             assert!(catalog.engine(id.as_str()).is_some(), "engine {} missing from data/engines", id.as_str());
             assert_eq!(serde_json::to_value(id).unwrap(), id.as_str());
         }
+    }
+
+    /// Found by fuzzing (tests/fuzz, inference_request): an efficiency of 5e-324 passed the
+    /// old "above 0" check and the estimate came out infinite (end-to-end time `inf`, sent
+    /// as 1.8e308 ms). Efficiencies now start at 0.01, as training's override and calibration do.
+    #[test]
+    fn a_vanishing_efficiency_is_refused() {
+        let catalog = Catalog::embedded().unwrap();
+        for field in ["compute_efficiency", "memory_efficiency"] {
+            let request: InferenceRequest = serde_json::from_value(serde_json::json!({
+                "model": "mixtral-8x7b", "hardware": "nvidia-a100-sxm4-80gb", "weights": "fp8",
+                "parallelism": {"expert": 2}, "devices": 2, "overrides": {field: 5e-324}
+            }))
+            .unwrap();
+            let Err(Error::InvalidRequest(errors)) = InferenceScenario::parse(&catalog, &request, "") else {
+                panic!("{field} = 5e-324 accepted");
+            };
+            assert_eq!(errors[0].pointer, format!("/overrides/{field}"));
+        }
+        let request: InferenceRequest = serde_json::from_value(serde_json::json!({
+            "model": "mixtral-8x7b", "hardware": "nvidia-a100-sxm4-80gb", "weights": "fp8",
+            "parallelism": {"expert": 2}, "devices": 2,
+            "overrides": {"compute_efficiency": 0.01, "memory_efficiency": 0.01}
+        }))
+        .unwrap();
+        let scenario = InferenceScenario::parse(&catalog, &request, "").unwrap();
+        let e = crate::engine::inference::estimate(&scenario.input());
+        assert!(e.e2e.0.is_finite() && e.ttft.0.is_finite() && e.tpot.0.is_finite(), "{e:?}");
     }
 }

@@ -154,7 +154,7 @@ pub const BATCH_SIZE: Range = Range::int(1, 1_000_000);
 pub const INPUT_TOKENS: Range = Range::int(0, 16_777_216);
 /// Generated tokens per sequence.
 pub const OUTPUT_TOKENS: Range = Range::int(0, 1_048_576);
-/// An efficiency or a memory share.
+/// A memory share (efficiencies are a [`SHARE`]: a vanishing one makes times infinite).
 pub const FRACTION: Range = Range::above(0.0, 1.0);
 /// Price of a device-hour, USD.
 pub const USD_PER_DEVICE_HOUR: Range = Range::number(0.0, 10_000.0);
@@ -259,8 +259,8 @@ pub const DECLARED: &[Declared] = &[
     on("ParallelismBody", "pipeline", DEGREE),
     on("ParallelismBody", "expert", DEGREE),
     on("ParallelismBody", "data", REPLICAS),
-    on("InferenceOverrides", "compute_efficiency", FRACTION),
-    on("InferenceOverrides", "memory_efficiency", FRACTION),
+    on("InferenceOverrides", "compute_efficiency", SHARE),
+    on("InferenceOverrides", "memory_efficiency", SHARE),
     on("InferenceOverrides", "memory_fraction", FRACTION),
     on("InferenceOverrides", "usd_per_device_hour", USD_PER_DEVICE_HOUR),
     on("TrainingRequest", "devices", TRAINING_DEVICES),
