@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds="${HWCOST_FUZZ_SECONDS:-15}"
+seconds="${HWCOST_FUZZ_SECONDS:-20}"
 all_targets=(safetensors safetensors_index gguf hf_config inference_request training_request check_toml plan_toml catalog_toml)
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 

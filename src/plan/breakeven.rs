@@ -65,6 +65,11 @@ pub fn compare(
     let break_even =
         (api_per_output_token > 0.0).then(|| monthly / api_per_output_token).filter(|volume| *volume <= capacity_month);
     let served_month = served_output_tokens_per_s * 3600.0 * HOURS_PER_MONTH;
+    // A vanishing served rate (found by fuzzing: 2.2e-308 requests/s) overflows the cost per
+    // token; such a workload has no meaningful comparison.
+    if !per_million(served_output_tokens_per_s).is_finite() || !floor.is_finite() {
+        return None;
+    }
     Some(Comparison {
         api_usd_per_request,
         api_usd_per_million_output_tokens: api_per_output_token * 1e6,

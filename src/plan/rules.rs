@@ -193,7 +193,16 @@ enum Side {
     AtLeast,
 }
 
+/// Margins are relative to the limit; a limit near 0 would make them overflow (found by
+/// fuzzing: a 2.2e-308 requests/s limit gave an infinite margin), so they are capped.
+const MAX_MARGIN: f64 = 1e6;
+
 fn verdict(side: Side, value: f64, limit: f64, band: f64) -> (Status, f64) {
+    let (status, margin) = verdict_uncapped(side, value, limit, band);
+    (status, if margin.is_nan() { 0.0 } else { margin.clamp(-MAX_MARGIN, MAX_MARGIN) })
+}
+
+fn verdict_uncapped(side: Side, value: f64, limit: f64, band: f64) -> (Status, f64) {
     let scale = limit.abs().max(f64::MIN_POSITIVE);
     let band = band.clamp(0.0, 0.95);
     match side {

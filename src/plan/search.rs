@@ -373,7 +373,11 @@ pub fn evaluate(
     let served = target_tokens_per_s.unwrap_or(capacity).min(capacity);
     let utilisation = if capacity > 0.0 { served / capacity } else { 0.0 };
     let usd_per_hour = e.usd_per_hour.map(|per_replica_usd| per_replica_usd * replicas as f64);
-    let usd_per_million = usd_per_hour.filter(|_| served > 0.0).map(|usd| usd / (served * 3600.0) * 1e6);
+    let usd_per_million = usd_per_hour
+        .filter(|_| served > 0.0)
+        .map(|usd| usd / (served * 3600.0) * 1e6)
+        // A vanishing served rate overflows the cost per token (found by fuzzing).
+        .filter(|usd| usd.is_finite());
     let observed = Observed {
         memory_bytes: e.memory.per_device.total.0,
         capacity_bytes: e.memory.capacity.0,
