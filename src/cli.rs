@@ -14,11 +14,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::answer::Context;
 use crate::answer::inference::InferenceResponse;
+use crate::answer::serving::ServingResponse;
 use crate::answer::training::TrainingResponse;
 use crate::catalog::Catalog;
 use crate::scenario::Error;
 use crate::scenario::document::{self, Syntax};
-use crate::scenario::inference::{BatchSize, EngineId, FormatId, InferenceRequest, InferenceScenario, MaxKeyword};
+use crate::scenario::inference::{BatchSize, EngineRef, FormatId, InferenceRequest, InferenceScenario, MaxKeyword};
+use crate::scenario::serving::{ServingRequest, ServingScenario, TokenCount};
 use crate::scenario::training::{
     CheckpointingId, ComputeOptimal, MethodId, OptimizerId, PrecisionId, ShardingId, TokensSpec, TrainingEngineId,
     TrainingRequest, TrainingScenario,
@@ -158,6 +160,57 @@ pub enum EstimateCommand {
     Inference(Box<InferenceArgs>),
     /// Memory, time, GPU-hours, cost and energy of training a model.
     Training(Box<TrainingArgs>),
+    /// A deployment replayed under load (continuous batching): throughput, latency
+    /// percentiles, queueing, KV-cache use and the capacity within an SLO.
+    Serving(Box<ServingArgs>),
+}
+
+/// Flags of `hwcost estimate serving`. `--request` takes the very body `POST
+/// /v1/estimate/serving` takes; flags given beside it replace its fields.
+#[derive(Debug, Clone, Args)]
+pub struct ServingArgs {
+    /// A request body (`.json` or `.toml`; `-` reads standard input).
+    #[arg(long)]
+    pub request: Option<PathBuf>,
+    /// Model id or alias.
+    #[arg(long, required_unless_present = "request")]
+    pub model: Option<String>,
+    /// Device id or alias.
+    #[arg(long, required_unless_present = "request")]
+    pub hardware: Option<String>,
+    /// Number of devices.
+    #[arg(long)]
+    pub devices: Option<u32>,
+    /// Tensor-parallel degree.
+    #[arg(long)]
+    pub tensor: Option<u32>,
+    /// Weight format.
+    #[arg(long)]
+    pub weights: Option<FormatId>,
+    /// Engine and release (`vllm`, `tensorrt-llm@1.0`).
+    #[arg(long, value_parser = clap::value_parser!(EngineRef))]
+    pub engine: Option<EngineRef>,
+    /// Prompt tokens per request.
+    #[arg(long)]
+    pub input_tokens: Option<u64>,
+    /// Output tokens per request.
+    #[arg(long)]
+    pub output_tokens: Option<u64>,
+    /// Poisson arrivals at this rate.
+    #[arg(long)]
+    pub requests_per_s: Option<f64>,
+    /// A closed loop of this many clients.
+    #[arg(long)]
+    pub concurrency: Option<u64>,
+    /// Requests to simulate.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Print the whole response as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Load the catalog from this directory instead of the embedded copy.
+    #[arg(long, env = "HWCOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Flags of `hwcost estimate training`: every field of the request, by the same names (`_`
@@ -318,7 +371,8 @@ pub struct InferenceArgs {
     pub output_tokens: Option<u64>,
     /// Engine profile.
     #[arg(long, value_enum)]
-    pub engine: Option<EngineId>,
+    #[arg(value_parser = clap::value_parser!(EngineRef))]
+    pub engine: Option<EngineRef>,
     /// Large-GEMM fraction of peak (`overrides.compute_efficiency`).
     #[arg(long)]
     pub compute_efficiency: Option<f64>,
@@ -426,6 +480,7 @@ pub fn run() -> ExitCode {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Estimate(EstimateCommand::Inference(args))) => estimate_inference(&args),
         Some(Command::Estimate(EstimateCommand::Training(args))) => estimate_training(&args),
+        Some(Command::Estimate(EstimateCommand::Serving(args))) => estimate_serving(&args),
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Bench(args)) => bench(&args),
         Some(Command::Check(args)) => check(&args),
@@ -625,6 +680,61 @@ fn estimate_inference(args: &InferenceArgs) -> ExitCode {
         .and_then(|request| InferenceScenario::parse(&ctx.catalog, &request, ""))
         .map(|scenario| InferenceResponse::new(&ctx, &scenario));
     finish(outcome, args.json, crate::report::inference_table)
+}
+
+fn estimate_serving(args: &ServingArgs) -> ExitCode {
+    let ctx = match context_or_exit(args.data_dir.as_ref()) {
+        Ok(ctx) => ctx,
+        Err(code) => return code,
+    };
+    let outcome = serving_request(args)
+        .and_then(|request| ServingScenario::parse(&ctx.catalog, &request, ""))
+        .map(|scenario| ServingResponse::new(&ctx, &scenario));
+    finish(outcome, args.json, crate::report::serving_table)
+}
+
+/// The request of `hwcost estimate serving`: `--request`, with flags replacing its fields.
+fn serving_request(args: &ServingArgs) -> Result<ServingRequest, Error> {
+    let mut r: ServingRequest = match &args.request {
+        Some(path) => read_document(path)?,
+        None => ServingRequest {
+            model: serde_json::Value::Null,
+            hardware: serde_json::Value::Null,
+            devices: None,
+            parallelism: None,
+            weights: None,
+            kv_cache: None,
+            weights_group_size: None,
+            engine: None,
+            overrides: None,
+            workload: None,
+            scheduler: None,
+            slo: None,
+        },
+    };
+    if let Some(m) = &args.model {
+        r.model = serde_json::Value::String(m.clone());
+    }
+    if let Some(h) = &args.hardware {
+        r.hardware = serde_json::Value::String(h.clone());
+    }
+    set(&mut r.devices, &args.devices);
+    set(&mut r.weights, &args.weights);
+    set(&mut r.engine, &args.engine);
+    if let Some(t) = args.tensor {
+        r.parallelism.get_or_insert_with(Default::default).tensor = Some(t);
+    }
+    let w = r.workload.get_or_insert_with(Default::default);
+    if let Some(n) = args.input_tokens {
+        w.input_tokens = Some(TokenCount::Fixed(n));
+    }
+    if let Some(n) = args.output_tokens {
+        w.output_tokens = Some(TokenCount::Fixed(n));
+    }
+    set(&mut w.requests_per_s, &args.requests_per_s);
+    set(&mut w.concurrency, &args.concurrency);
+    set(&mut w.requests, &args.requests);
+    Ok(r)
 }
 
 /// Reads a request document: JSON or TOML by extension; standard input (`-`) and other names

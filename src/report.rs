@@ -76,6 +76,53 @@ pub fn inference_table(r: &InferenceResponse) -> String {
 }
 
 /// Key-value rows aligned, then what was assumed, then warnings.
+/// `hwcost estimate serving` without `--json`.
+pub fn serving_table(r: &crate::answer::serving::ServingResponse) -> String {
+    let pct = |p: &crate::answer::serving::LatencyPercentiles| {
+        format!("mean {:.1}, p50 {:.1}, p90 {:.1}, p99 {:.1} ms", p.mean, p.p50, p.p90, p.p99)
+    };
+    let mut rows: Vec<(&str, String)> = vec![
+        ("model", r.model.clone()),
+        ("hardware", format!("{} x {}", r.devices, r.hardware)),
+        ("weights / kv cache", format!("{} / {}", r.weights, r.kv_cache_format)),
+        ("engine", r.engine.clone()),
+        ("requests", format!("{} simulated per replica, {} finished; regime {}", r.requests, r.completed, r.regime)),
+        (
+            "throughput",
+            format!(
+                "{:.0} output tokens/s ({:.0} per device), {:.3} requests/s",
+                r.throughput.output_tokens_per_s,
+                r.throughput.output_tokens_per_s_per_device,
+                r.throughput.requests_per_s
+            ),
+        ),
+        ("time to first token", pct(&r.ttft_ms)),
+        ("time per output token", pct(&r.tpot_ms)),
+        ("inter-token latency", pct(&r.itl_ms)),
+        ("end to end", pct(&r.e2e_ms)),
+        ("queueing", pct(&r.queue_ms)),
+        (
+            "concurrency",
+            format!(
+                "mean {:.1}, max {} in the system; {:.1} sequences per step (max {})",
+                r.concurrency.mean, r.concurrency.max, r.concurrency.running_mean, r.concurrency.running_max
+            ),
+        ),
+        (
+            "kv cache",
+            format!(
+                "{} tokens capacity, {} at peak, {} preemptions",
+                r.kv_cache.capacity_tokens, r.kv_cache.peak_used_tokens, r.preemptions
+            ),
+        ),
+        ("cost", money(r.cost.usd_per_million_output_tokens, "per million output tokens")),
+    ];
+    if let Some(rate) = r.max_requests_per_s_within_slo {
+        rows.push(("capacity within SLO", format!("{rate:.3} requests/s")));
+    }
+    render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
+}
+
 fn render<'w>(
     rows: &[(&str, String)],
     assumptions: &[Assumption],

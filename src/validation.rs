@@ -10,9 +10,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::engine::inference::{self, InferenceEstimate};
+use crate::engine::inference::{self, InferenceEstimate, InferenceInput};
+use crate::engine::serving::{self, ServingEstimate};
 use crate::engine::training::{self, TrainingEstimate};
 use crate::scenario::inference::{InferenceRequest, InferenceScenario};
+use crate::scenario::serving::{ServingRequest, ServingScenario};
 use crate::scenario::training::{TrainingRequest, TrainingScenario};
 
 /// The inference points, embedded so the binary can validate itself anywhere.
@@ -132,6 +134,11 @@ pub struct InferencePoint {
     pub precision_inferred: bool,
     /// Where it was published.
     pub source: String,
+    /// The same measurement as a serving replay under the published conditions (arrival,
+    /// request count, engine release, the benchmark's scheduler settings); when present, the
+    /// point is estimated through the simulator rather than the static estimate.
+    #[serde(default)]
+    pub serving: Option<ServingRequest>,
 }
 
 /// The measured quantity of a point.
@@ -168,6 +175,17 @@ impl Metric {
             Metric::DecodeTokensPerSPerUser => "decode_tokens_per_s_per_user",
             Metric::PrefillTokensPerS => "prefill_tokens_per_s",
             Metric::TtftMs => "ttft_ms",
+        }
+    }
+
+    /// The serving replay's value for this metric.
+    pub fn pick_serving(self, s: &ServingScenario, e: &ServingEstimate) -> f64 {
+        match self {
+            Metric::OutputThroughputTotal => e.output_tokens_per_s,
+            Metric::OutputThroughputPerGpu => e.output_tokens_per_s / s.inference.parallelism.devices().max(1) as f64,
+            Metric::DecodeTokensPerSPerUser => 1.0 / e.tpot.mean.max(1e-12),
+            Metric::PrefillTokensPerS => e.total_tokens_per_s - e.output_tokens_per_s,
+            Metric::TtftMs => e.ttft.mean * 1e3,
         }
     }
 
@@ -312,9 +330,17 @@ pub fn validate(catalog: &Catalog) -> Result<Report, String> {
     let mut points = Vec::new();
     for p in inference_points()? {
         let class = device_class(catalog, &p.request.hardware);
-        let predicted = InferenceScenario::parse(catalog, &p.request, "")
-            .map(|s| p.metric.pick(&s, &inference::estimate(&s.input())))
-            .map_err(|e| e.to_string());
+        let predicted = match &p.serving {
+            Some(serving) => ServingScenario::parse(catalog, serving, "")
+                .map(|s| {
+                    let input = InferenceInput { explain: false, ..s.inference.input() };
+                    p.metric.pick_serving(&s, &serving::simulate(&input, &s.workload))
+                })
+                .map_err(|e| e.to_string()),
+            None => InferenceScenario::parse(catalog, &p.request, "")
+                .map(|s| p.metric.pick(&s, &inference::estimate(&s.input())))
+                .map_err(|e| e.to_string()),
+        };
         points.push(result(&p.id, Side::Inference, p.metric.as_str(), class, p.value, predicted));
     }
     for p in training_points()? {

@@ -254,7 +254,7 @@ impl InferenceResponse {
             },
             weights: parsed.weights.id.clone(),
             kv_cache: parsed.kv_cache.id.clone(),
-            engine: parsed.engine.as_str().to_owned(),
+            engine: parsed.engine.to_string(),
             batch_size: e.batch_size,
             input_tokens: parsed.input_tokens,
             output_tokens: parsed.output_tokens,

@@ -8,6 +8,7 @@
 //!
 //! Table of contents:
 //! - [`inference`], [`training`]: estimate responses, with their error bands ([`error_band`]).
+//! - [`serving`]: a deployment replayed under load.
 //! - [`check`]: a plan judged against requirements.
 //! - [`plan`], [`plan_training`]: the deployment and training planners.
 //! - [`batch`]: many estimates in one call; [`calibrate`]: efficiencies fitted to measurements.
@@ -19,6 +20,7 @@ pub mod error_band;
 pub mod inference;
 pub mod plan;
 pub mod plan_training;
+pub mod serving;
 pub mod training;
 
 use std::sync::Arc;

@@ -195,7 +195,7 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
         batch: Batch::Fixed(r.batch_sizes[c.choice.batch]),
         input_tokens: r.workload.input_tokens,
         output_tokens: r.workload.output_tokens,
-        engine,
+        engine: engine.into(),
         profile,
         usd_per_device_hour,
         price_source,

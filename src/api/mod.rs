@@ -18,7 +18,7 @@
 //! - [`request_id`]: request ids and per-request spans.
 //! - [`ops`]: liveness, readiness, metrics.
 //! - [`hardware`], [`models`], [`import`]: the catalog endpoints.
-//! - [`inference`], [`training`]: the estimates.
+//! - [`inference`], [`training`], [`serving`]: the estimates.
 //! - [`decisions`]: checks, plans, batches and calibration.
 //! - [`validation`]: the validation report.
 //! - [`host`], [`benchmark_gate`]: this machine, its benchmarks and who may run them.
@@ -41,6 +41,7 @@ pub mod models;
 pub mod ops;
 pub mod problem;
 pub mod request_id;
+pub mod serving;
 pub mod state;
 pub mod training;
 pub mod unread_body;
@@ -92,6 +93,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(models::list)
         .service(import::import)
         .service(inference::estimate)
+        .service(serving::estimate)
         .service(training::estimate)
         .service(validation::report)
         .service(decisions::calibrate_handler)

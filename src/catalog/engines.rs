@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::hardware::Kind;
 use crate::engine::device::DeviceKind;
-use crate::engine::profile::{EngineProfile, KindAdjustment};
+use crate::engine::profile::{EngineProfile, KindAdjustment, Scheduler};
 use crate::engine::training::TrainingProfile;
 use crate::engine::units::{Bytes, Seconds};
 
@@ -71,6 +71,167 @@ pub struct EngineRecord {
     /// Per device-kind efficiencies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kind: Vec<KindRecord>,
+    /// Step-level constants and the scheduler used by the serving simulation.
+    #[serde(default)]
+    pub serving: ServingRecord,
+    /// Releases that behave differently (`[[engine.release]]`): a `version`, `latest = true` on
+    /// the one the plain id means, `sources`, `fitted_on`, and any field of this record (the
+    /// `serving` table merged key by key) that the release changes. Each becomes the profile
+    /// `id@version`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub release: Vec<toml::Table>,
+}
+
+/// Step-level constants of the serving simulation (`[engine.serving]`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServingRecord {
+    /// GEMM width (hidden / tensor degree) at half GEMM efficiency.
+    pub gemm_half_width: f64,
+    /// Prefill attention's share of the dense 16-bit peak.
+    pub attention_efficiency: f64,
+    /// Decode attention's share of peak bandwidth reading the KV cache.
+    pub attention_memory_efficiency: f64,
+    /// Time per sequence per step, microseconds.
+    pub sequence_overhead_us: f64,
+    /// Share of a PCIe link's rate that collectives reach.
+    pub pcie_collective_efficiency: f64,
+    /// The scheduler.
+    pub scheduler: SchedulerRecord,
+}
+
+impl Default for ServingRecord {
+    fn default() -> Self {
+        Self {
+            gemm_half_width: 0.0,
+            attention_efficiency: 0.5,
+            attention_memory_efficiency: 0.7,
+            sequence_overhead_us: 10.0,
+            pcie_collective_efficiency: 0.5,
+            scheduler: SchedulerRecord::default(),
+        }
+    }
+}
+
+/// A continuous-batching scheduler's settings (`[engine.serving.scheduler]`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerRecord {
+    /// Most sequences per step.
+    pub max_num_seqs: u64,
+    /// Most tokens per step.
+    pub max_num_tokens: u64,
+    /// Whether prompts may be split over steps.
+    pub chunked_prefill: bool,
+    /// Whether decodes and prefills share a step.
+    pub mixed_batches: bool,
+    /// Tokens per KV block.
+    pub kv_block_tokens: u64,
+    /// Whether a request reserves KV for its whole length at admission.
+    pub kv_reserve_full: bool,
+    /// Share of memory for the KV cache.
+    pub kv_fraction: f64,
+    /// Whether `kv_fraction` is of the memory left after weights.
+    pub kv_fraction_of_free: bool,
+    /// Whether sliding-window layers keep only their window.
+    pub windowed_kv: bool,
+    /// Whether `max_num_seqs` is per pipeline micro-batch.
+    pub seqs_per_micro_batch: bool,
+    /// Whether the limits are tuned from the workload as trtllm-bench does.
+    pub tuned_limits: bool,
+}
+
+impl Default for SchedulerRecord {
+    fn default() -> Self {
+        Self {
+            max_num_seqs: 256,
+            max_num_tokens: 8192,
+            chunked_prefill: true,
+            mixed_batches: true,
+            kv_block_tokens: 16,
+            kv_reserve_full: false,
+            kv_fraction: 0.9,
+            kv_fraction_of_free: false,
+            windowed_kv: true,
+            seqs_per_micro_batch: false,
+            tuned_limits: false,
+        }
+    }
+}
+
+impl SchedulerRecord {
+    /// The engine form.
+    pub fn to_engine(&self) -> Scheduler {
+        Scheduler {
+            max_num_seqs: self.max_num_seqs,
+            max_num_tokens: self.max_num_tokens,
+            chunked_prefill: self.chunked_prefill,
+            mixed_batches: self.mixed_batches,
+            kv_block_tokens: self.kv_block_tokens,
+            kv_reserve_full: self.kv_reserve_full,
+            kv_fraction: self.kv_fraction,
+            kv_fraction_of_free: self.kv_fraction_of_free,
+            windowed_kv: self.windowed_kv,
+            seqs_per_micro_batch: self.seqs_per_micro_batch,
+            tuned_limits: self.tuned_limits,
+        }
+    }
+}
+
+/// Merges `overlay` into `base` key by key, tables recursively.
+fn merge(base: &mut toml::Table, overlay: &toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// One release of an engine, resolved into a whole record.
+#[derive(Debug, Clone)]
+pub struct Release {
+    /// The release's record (id `engine@version`).
+    pub record: EngineRecord,
+    /// Whether the plain engine id means this release.
+    pub latest: bool,
+}
+
+impl EngineRecord {
+    /// Every `[[engine.release]]`, each merged over this record.
+    pub fn releases(&self) -> Result<Vec<Release>, Vec<String>> {
+        let mut base = Self { release: Vec::new(), ..self.clone() };
+        base.sources.clear();
+        let base = toml::Table::try_from(&base).map_err(|e| vec![e.to_string()])?;
+        self.release
+            .iter()
+            .map(|overlay| {
+                let mut overlay = overlay.clone();
+                let version = match overlay.remove("version") {
+                    Some(toml::Value::String(v)) if !v.is_empty() && !v.contains('@') => v,
+                    _ => return Err(vec!["each release needs a version string (without '@')".to_string()]),
+                };
+                let latest = match overlay.remove("latest") {
+                    None => false,
+                    Some(toml::Value::Boolean(b)) => b,
+                    Some(_) => return Err(vec![format!("release {version}: latest must be true or false")]),
+                };
+                if !overlay.contains_key("sources") || !overlay.contains_key("fitted_on") {
+                    return Err(vec![format!("release {version} needs its own sources and fitted_on")]);
+                }
+                let mut table = base.clone();
+                merge(&mut table, &overlay);
+                table.insert("id".into(), toml::Value::String(format!("{}@{version}", self.id)));
+                let record: EngineRecord = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| vec![format!("release {version}: {}", e.message())])?;
+                Ok(Release { record, latest })
+            })
+            .collect()
+    }
 }
 
 fn fraction(problems: &mut Vec<String>, field: &str, value: f64) {
@@ -104,6 +265,20 @@ impl EngineRecord {
         non_negative(&mut p, "request_overhead_us", self.request_overhead_us, 1e8);
         if self.max_batch_size == 0 || self.prefill_chunk_tokens == 0 {
             p.push("max_batch_size and prefill_chunk_tokens must be at least 1".into());
+        }
+        let sv = &self.serving;
+        non_negative(&mut p, "serving.gemm_half_width", sv.gemm_half_width, 1e6);
+        fraction(&mut p, "serving.attention_efficiency", sv.attention_efficiency);
+        fraction(&mut p, "serving.attention_memory_efficiency", sv.attention_memory_efficiency);
+        non_negative(&mut p, "serving.sequence_overhead_us", sv.sequence_overhead_us, 1e6);
+        fraction(&mut p, "serving.scheduler.kv_fraction", sv.scheduler.kv_fraction);
+        fraction(&mut p, "serving.pcie_collective_efficiency", sv.pcie_collective_efficiency);
+        let sc = &sv.scheduler;
+        if sc.max_num_seqs == 0 || sc.max_num_tokens == 0 || sc.kv_block_tokens == 0 || sc.kv_block_tokens > 4096 {
+            p.push(
+                "serving.scheduler: max_num_seqs and max_num_tokens must be at least 1, kv_block_tokens 1 to 4096"
+                    .into(),
+            );
         }
         for k in &self.kind {
             fraction(&mut p, "kind.compute_efficiency", k.compute_efficiency);
@@ -139,6 +314,12 @@ impl EngineRecord {
                     memory_efficiency: k.memory_efficiency,
                 })
                 .collect(),
+            gemm_half_width: sv.gemm_half_width,
+            attention_efficiency: sv.attention_efficiency,
+            attention_memory_efficiency: sv.attention_memory_efficiency,
+            sequence_overhead: Seconds(sv.sequence_overhead_us * 1e-6),
+            pcie_collective_efficiency: sv.pcie_collective_efficiency,
+            scheduler: sv.scheduler.to_engine(),
         })
     }
 }

@@ -239,9 +239,19 @@ impl Catalog {
             } else if name.starts_with("engines/") {
                 let file: EnginesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
                 for record in file.engine {
-                    let profile =
-                        record.to_engine().map_err(|problems| entry_error(&name, &record.id, problems.join("; ")))?;
+                    let fail = |problems: Vec<String>| entry_error(&name, &record.id, problems.join("; "));
+                    let mut profile = record.to_engine().map_err(fail)?;
+                    let mut releases = Vec::new();
+                    for release in record.releases().map_err(fail)? {
+                        let release_profile = release.record.to_engine().map_err(fail)?;
+                        if release.latest {
+                            // The plain id means the latest release.
+                            profile = EngineProfile { id: record.id.clone(), ..release_profile.clone() };
+                        }
+                        releases.push(CatalogEngine { record: release.record, profile: release_profile });
+                    }
                     engines.push(CatalogEngine { record, profile });
+                    engines.extend(releases);
                 }
                 for record in file.training {
                     let profile =

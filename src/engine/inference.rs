@@ -174,7 +174,7 @@ pub(super) fn matmul_params(arch: &Architecture, anatomy: &Anatomy) -> f64 {
 
 /// Parameters in embedding tables that are only looked up: a forward pass reads one row per
 /// token of them, not the table.
-fn lookup_params(anatomy: &Anatomy) -> f64 {
+pub(super) fn lookup_params(anatomy: &Anatomy) -> f64 {
     let lookups: Params = anatomy
         .components
         .iter()

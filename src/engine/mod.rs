@@ -15,6 +15,7 @@
 //! - [`profile`]: a serving engine's efficiencies.
 //! - [`parallelism`], [`kv_cache`], [`moe`]: the pieces of an inference estimate.
 //! - [`inference`]: memory, FLOPs, latency, throughput, cost and energy of serving.
+//! - [`serving`]: continuous batching under load, replayed step by step.
 //! - [`training`]: memory, FLOPs, step time, MFU, GPU-hours, cost and energy of training.
 //! - [`explain`]: the rule trace and warnings every estimate carries.
 
@@ -28,6 +29,7 @@ pub mod kv_cache;
 pub mod moe;
 pub mod parallelism;
 pub mod profile;
+pub mod serving;
 pub mod training;
 pub mod units;
 

@@ -60,6 +60,54 @@ pub struct EngineProfile {
     pub power_fraction: f64,
     /// Per-kind adjustments.
     pub kind_adjustments: Vec<KindAdjustment>,
+    /// GEMM width (hidden size / tensor degree) at which GEMM efficiency is half: a GEMM split
+    /// thin over many devices keeps fewer tensor cores busy per weight tile.
+    pub gemm_half_width: f64,
+    /// Prefill attention kernels' share of the dense 16-bit peak.
+    pub attention_efficiency: f64,
+    /// Decode attention's share of peak bandwidth when reading the KV cache.
+    pub attention_memory_efficiency: f64,
+    /// Time per sequence per step: sampling, scheduling and detokenisation.
+    pub sequence_overhead: Seconds,
+    /// Share of a PCIe link's rate that collectives reach.
+    pub pcie_collective_efficiency: f64,
+    /// How the engine batches requests under load.
+    pub scheduler: Scheduler,
+}
+
+/// An engine's continuous-batching scheduler, as numbers (engine defaults, with sources in
+/// `data/engines/inference.toml`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scheduler {
+    /// Most sequences in one step (`max_batch_size`, `max_num_seqs`).
+    pub max_num_seqs: u64,
+    /// Most tokens in one step (`max_num_tokens`, `max_num_batched_tokens`).
+    pub max_num_tokens: u64,
+    /// Whether a prompt may be split over steps.
+    pub chunked_prefill: bool,
+    /// Whether decodes and prefills share a step (decodes first); when false, a step is either
+    /// all prefill (whenever a waiting request can start) or all decode (vLLM's v0 scheduler).
+    pub mixed_batches: bool,
+    /// Tokens per KV-cache block.
+    pub kv_block_tokens: u64,
+    /// Whether a request reserves KV for its whole prompt and output when admitted (TensorRT-
+    /// LLM's guaranteed-no-evict policy); otherwise blocks are taken as tokens arrive and the
+    /// newest request is preempted (and recomputed later) when they run out.
+    pub kv_reserve_full: bool,
+    /// Share of memory given to the KV cache.
+    pub kv_fraction: f64,
+    /// Whether `kv_fraction` is of the memory left after weights, activations and runtime
+    /// (TensorRT-LLM) rather than of the device's memory, from which the rest is then subtracted
+    /// (vLLM, SGLang).
+    pub kv_fraction_of_free: bool,
+    /// Whether sliding-window layers keep only their window (otherwise the engine allocates the
+    /// full context for every layer).
+    pub windowed_kv: bool,
+    /// Whether `max_num_seqs` applies to each pipeline micro-batch rather than the replica.
+    pub seqs_per_micro_batch: bool,
+    /// Whether the limits are tuned from the KV capacity and the workload's mean lengths, as
+    /// `trtllm-bench` does for its throughput runs, instead of taken as given.
+    pub tuned_limits: bool,
 }
 
 impl EngineProfile {

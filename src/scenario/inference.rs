@@ -158,6 +158,78 @@ impl EngineId {
     }
 }
 
+/// An engine and optionally one of its releases: `tensorrt-llm`, `tensorrt-llm@1.0`, `vllm@v0`.
+/// The plain id means the engine's latest release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineRef {
+    /// The engine.
+    pub id: EngineId,
+    /// The release, if one was named.
+    pub release: Option<String>,
+}
+
+impl From<EngineId> for EngineRef {
+    fn from(id: EngineId) -> Self {
+        Self { id, release: None }
+    }
+}
+
+impl std::str::FromStr for EngineRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, release) = match s.split_once('@') {
+            Some((name, release)) => (name, Some(release.to_owned())),
+            None => (s, None),
+        };
+        let id = EngineId::ALL.into_iter().find(|e| e.as_str() == name).ok_or_else(|| {
+            let known: Vec<&str> = EngineId::ALL.iter().map(|e| e.as_str()).collect();
+            format!("unknown engine {name:?}; expected one of {}, optionally with @release", known.join(", "))
+        })?;
+        if release.as_deref().is_some_and(|r| r.is_empty() || r.len() > 32) {
+            return Err("a release after '@' must be 1 to 32 characters".into());
+        }
+        Ok(Self { id, release })
+    }
+}
+
+impl std::fmt::Display for EngineRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.release {
+            Some(r) => write!(f, "{}@{r}", self.id.as_str()),
+            None => f.write_str(self.id.as_str()),
+        }
+    }
+}
+
+impl Serialize for EngineRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for EngineRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for EngineRef {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^(generic|tensorrt-llm|vllm|sglang|llama\\.cpp|transformers)(@[^@]{1,32})?$"))
+            .examples(["tensorrt-llm", "tensorrt-llm@1.0", "vllm@v0"])
+            .description(Some(
+                "Engine profile: generic, tensorrt-llm, vllm, sglang, llama.cpp or transformers, optionally with a release (tensorrt-llm@0.14, tensorrt-llm@1.0, vllm@v0, vllm@v1); the plain id means the latest release",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for EngineRef {}
+
 /// How devices split the model; each degree defaults to 1. `devices` must equal the product.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -261,8 +333,8 @@ pub struct InferenceRequest {
     pub input_tokens: Option<u64>,
     /// Generated tokens per sequence (default 256).
     pub output_tokens: Option<u64>,
-    /// Engine profile (default generic).
-    pub engine: Option<EngineId>,
+    /// Engine profile (default generic), optionally with a release: `tensorrt-llm@1.0`.
+    pub engine: Option<EngineRef>,
     /// Calibration and price overrides.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub overrides: Option<InferenceOverrides>,
@@ -289,8 +361,8 @@ pub struct InferenceScenario {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
-    /// Engine id.
-    pub engine: EngineId,
+    /// Engine id (and release, if one was named).
+    pub engine: EngineRef,
     /// Engine profile, overrides applied.
     pub profile: EngineProfile,
     /// Price per device-hour.
@@ -428,11 +500,13 @@ impl InferenceScenario {
             weights_id.default_kv_cache(),
             "fp8 with fp8 or narrower float weights, else the 16-bit format",
         );
-        let engine = assumed.or(request.engine, "engine", EngineId::Generic, "the engine-neutral profile");
-        let mut profile = catalog
-            .engine(engine.as_str())
-            .map(|e| e.profile.clone())
-            .ok_or_else(|| Error::Internal(format!("engine {} missing from the catalog", engine.as_str())))?;
+        let engine = assumed.or(
+            request.engine.clone(),
+            "engine",
+            EngineRef::from(EngineId::Generic),
+            "the engine-neutral profile",
+        );
+        let mut profile = engine_profile(catalog, &engine, &at("engine"))?;
         apply_efficiencies(&mut profile, compute_efficiency, memory_efficiency);
         if let Some(v) = memory_fraction {
             profile.memory_fraction = v;
@@ -475,6 +549,27 @@ impl InferenceScenario {
             assumptions: assumed,
         })
     }
+}
+
+/// The profile of an engine reference: the release's, or the latest for a plain id.
+pub fn engine_profile(catalog: &Catalog, engine: &EngineRef, pointer: &str) -> Result<EngineProfile, Error> {
+    if let Some(e) = catalog.engine(&engine.to_string()) {
+        return Ok(e.profile.clone());
+    }
+    if engine.release.is_none() {
+        return Err(Error::Internal(format!("engine {engine} missing from the catalog")));
+    }
+    let prefix = format!("{}@", engine.id.as_str());
+    let known: Vec<&str> =
+        catalog.engines().iter().map(|e| e.record.id.as_str()).filter(|id| id.starts_with(&prefix)).collect();
+    Err(Error::unprocessable(
+        pointer.to_owned(),
+        if known.is_empty() {
+            format!("{} has no release profiles; use the plain id", engine.id.as_str())
+        } else {
+            format!("unknown release {engine}; known: {}", known.join(", "))
+        },
+    ))
 }
 
 /// Replaces a profile's efficiencies, for every device kind: what `overrides` and calibration

@@ -44,6 +44,7 @@ pub mod plan_training;
 pub mod range;
 pub mod requirements;
 pub mod resolve;
+pub mod serving;
 pub mod training;
 
 use serde::Serialize;

@@ -1,0 +1,271 @@
+//! The serving estimate as the API answers it (`POST /v1/estimate/serving`) and the CLI prints
+//! it (`hwcost estimate serving --json`): throughput, latency percentiles, concurrency, KV-cache
+//! use, preemptions and the load regime from a continuous-batching replay, with the capacity
+//! within an SLO when one is given. Field names are the contract in `DESIGN.md` section 3.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error_band::ErrorBand;
+use super::inference::{ExplainBody, WarningBody};
+use super::{Context, finite};
+use crate::engine::serving::{self, Percentiles, ServingEstimate};
+use crate::scenario::Assumption;
+use crate::scenario::inference::ParallelismBody;
+use crate::scenario::serving::ServingScenario;
+use crate::validation::Side;
+
+/// Mean and percentiles of a latency, ms.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LatencyPercentiles {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+impl From<Percentiles> for LatencyPercentiles {
+    fn from(p: Percentiles) -> Self {
+        let ms = |s: f64| finite(s * 1e3);
+        Self { mean: ms(p.mean), p50: ms(p.p50), p90: ms(p.p90), p99: ms(p.p99) }
+    }
+}
+
+/// Throughput, all replicas together.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServingThroughput {
+    /// Output tokens per second.
+    pub output_tokens_per_s: f64,
+    /// Output tokens per second per device.
+    pub output_tokens_per_s_per_device: f64,
+    /// Finished requests per second.
+    pub requests_per_s: f64,
+    /// Prompt and output tokens per second.
+    pub total_tokens_per_s: f64,
+    /// Requests per second offered by open-loop arrivals (null offline and in a closed loop).
+    pub offered_requests_per_s: Option<f64>,
+}
+
+/// Requests in the system (queued or running) on one replica.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Concurrency {
+    /// Time-weighted mean.
+    pub mean: f64,
+    /// Most at once.
+    pub max: u64,
+    /// Sequences in a step, time-weighted mean.
+    pub running_mean: f64,
+    /// Most sequences in one step.
+    pub running_max: u64,
+}
+
+/// KV cache of one replica.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServingKvCache {
+    /// Tokens the engine can hold (what it logs at start-up).
+    pub capacity_tokens: u64,
+    /// Most tokens held at once.
+    pub peak_used_tokens: u64,
+    /// Tokens per block.
+    pub block_tokens: u64,
+}
+
+/// The scheduler as run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchedulerBody {
+    /// Most sequences per step (after tuning).
+    pub max_num_seqs: u64,
+    /// Most tokens per step (after tuning).
+    pub max_num_tokens: u64,
+    /// Prompts split over steps.
+    pub chunked_prefill: bool,
+    /// Decodes and prefills share steps.
+    pub mixed_batches: bool,
+    /// Whole-request KV reservation at admission.
+    pub kv_reserve_full: bool,
+    /// Share of memory for the KV cache.
+    pub kv_fraction: f64,
+}
+
+/// Where the replay's time went, ms summed over all steps.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimeByComponent {
+    /// GEMMs.
+    pub gemm_ms: f64,
+    /// Attention.
+    pub attention_ms: f64,
+    /// Collectives.
+    pub communication_ms: f64,
+    /// Fixed overheads.
+    pub overhead_ms: f64,
+}
+
+/// Cost at the simulated throughput (null without a price).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServingCost {
+    /// All devices, per hour.
+    pub usd_per_hour: Option<f64>,
+    /// Per million output tokens at the simulated throughput.
+    pub usd_per_million_output_tokens: Option<f64>,
+}
+
+/// A replay of a deployment under load.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServingResponse {
+    /// Model id.
+    pub model: String,
+    /// Device id.
+    pub hardware: String,
+    /// Devices in all.
+    pub devices: u64,
+    /// Parallel degrees (data = replicas sharing the load).
+    pub parallelism: ParallelismBody,
+    /// Weight format.
+    pub weights: String,
+    /// KV-cache format (`kv_cache` is the cache's use, as `DESIGN.md` pins it).
+    pub kv_cache_format: String,
+    /// Engine profile and release.
+    pub engine: String,
+    /// Requests simulated (one replica).
+    pub requests: u64,
+    /// Of those, finished.
+    pub completed: u64,
+    /// Throughput.
+    pub throughput: ServingThroughput,
+    /// Arrival to first token, ms.
+    pub ttft_ms: LatencyPercentiles,
+    /// Per request, time per output token after the first, ms.
+    pub tpot_ms: LatencyPercentiles,
+    /// Gap between consecutive tokens, over all tokens, ms.
+    pub itl_ms: LatencyPercentiles,
+    /// Arrival to last token, ms.
+    pub e2e_ms: LatencyPercentiles,
+    /// Arrival to first scheduled step, ms.
+    pub queue_ms: LatencyPercentiles,
+    /// Requests in the system.
+    pub concurrency: Concurrency,
+    /// KV cache: capacity and peak use.
+    pub kv_cache: ServingKvCache,
+    /// Sequences preempted and recomputed.
+    pub preemptions: u64,
+    /// `stable`, `saturated` or `overloaded`.
+    pub regime: &'static str,
+    /// Highest request rate (all replicas) meeting the SLO; present when an SLO was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_requests_per_s_within_slo: Option<f64>,
+    /// Whether one request fits the KV cache.
+    pub fits: bool,
+    /// The scheduler as run.
+    pub scheduler: SchedulerBody,
+    /// Steps replayed.
+    pub steps: u64,
+    /// First arrival to last completion, ms.
+    pub makespan_ms: f64,
+    /// Where the time went.
+    pub time_by_component: TimeByComponent,
+    /// Cost.
+    pub cost: ServingCost,
+    /// Energy per output token, J (null without a power figure).
+    pub joules_per_output_token: Option<f64>,
+    /// Caveats.
+    pub warnings: Vec<WarningBody>,
+    /// How the numbers were made.
+    pub explain: Vec<ExplainBody>,
+    /// Defaults applied.
+    pub assumptions: Vec<Assumption>,
+    /// Measured error of the simulator on published serving measurements.
+    pub error_band: ErrorBand,
+}
+
+impl ServingResponse {
+    /// Replays `scenario` (and searches the SLO capacity when it has one).
+    pub fn new(ctx: &Context, scenario: &ServingScenario) -> Self {
+        let e = serving::simulate_with_slo(&scenario.inference.input(), &scenario.workload, scenario.slo.as_ref());
+        Self::from_estimate(ctx, scenario, e)
+    }
+
+    /// The answer for a scenario and its replay.
+    pub fn from_estimate(ctx: &Context, scenario: &ServingScenario, e: ServingEstimate) -> Self {
+        let s = &scenario.inference;
+        let devices = s.parallelism.devices();
+        let sched = &s.profile.scheduler;
+        let class = ctx.catalog.device(&s.device.id).map_or("inline", |d| d.record.kind.as_str());
+        Self {
+            model: s.model.id.clone(),
+            hardware: s.device.id.clone(),
+            devices,
+            parallelism: ParallelismBody {
+                tensor: Some(s.parallelism.tensor),
+                pipeline: Some(s.parallelism.pipeline),
+                expert: Some(s.parallelism.expert),
+                data: Some(s.parallelism.data),
+            },
+            weights: s.weights.id.clone(),
+            kv_cache_format: s.kv_cache.id.clone(),
+            engine: s.engine.to_string(),
+            requests: e.requests,
+            completed: e.completed,
+            throughput: ServingThroughput {
+                output_tokens_per_s: finite(e.output_tokens_per_s),
+                output_tokens_per_s_per_device: finite(e.output_tokens_per_s / devices.max(1) as f64),
+                requests_per_s: finite(e.requests_per_s),
+                total_tokens_per_s: finite(e.total_tokens_per_s),
+                offered_requests_per_s: e.offered_requests_per_s.map(finite),
+            },
+            ttft_ms: e.ttft.into(),
+            tpot_ms: e.tpot.into(),
+            itl_ms: e.itl.into(),
+            e2e_ms: e.e2e.into(),
+            queue_ms: e.queue.into(),
+            concurrency: Concurrency {
+                mean: finite(e.concurrency_mean),
+                max: e.concurrency_max,
+                running_mean: finite(e.running_mean),
+                running_max: e.running_max,
+            },
+            kv_cache: ServingKvCache {
+                capacity_tokens: e.kv_capacity_tokens,
+                peak_used_tokens: e.kv_peak_used_tokens,
+                block_tokens: sched.kv_block_tokens,
+            },
+            preemptions: e.preemptions,
+            regime: e.regime.as_str(),
+            max_requests_per_s_within_slo: e.max_requests_per_s_within_slo.map(finite),
+            fits: e.fits,
+            scheduler: SchedulerBody {
+                max_num_seqs: e.max_num_seqs,
+                max_num_tokens: e.max_num_tokens,
+                chunked_prefill: sched.chunked_prefill,
+                mixed_batches: sched.mixed_batches,
+                kv_reserve_full: sched.kv_reserve_full,
+                kv_fraction: sched.kv_fraction,
+            },
+            steps: e.steps,
+            makespan_ms: finite(e.makespan * 1e3),
+            time_by_component: TimeByComponent {
+                gemm_ms: finite(e.time_by_component.gemm * 1e3),
+                attention_ms: finite(e.time_by_component.attention * 1e3),
+                communication_ms: finite(e.time_by_component.communication * 1e3),
+                overhead_ms: finite(e.time_by_component.overhead * 1e3),
+            },
+            cost: ServingCost {
+                usd_per_hour: e.usd_per_hour.map(finite),
+                usd_per_million_output_tokens: e.usd_per_million_output_tokens.map(finite),
+            },
+            joules_per_output_token: e.joules_per_output_token.map(finite),
+            warnings: e.warnings.into_iter().map(WarningBody::from).collect(),
+            explain: e.explain.into_iter().map(ExplainBody::from).collect(),
+            assumptions: scenario.assumptions.0.clone(),
+            error_band: ErrorBand::from_report(
+                &ctx.validation,
+                Side::Inference,
+                class,
+                &[("throughput.output_tokens_per_s", "output_throughput_total"), ("ttft_ms.mean", "ttft_ms")],
+            ),
+        }
+    }
+}

@@ -1,0 +1,949 @@
+//! The replay: requests arrive, the scheduler fills steps, steps take time, latencies are read
+//! off.
+//!
+//! Bookkeeping is per step in O(1) plus O(log n) per request event, so 1,000 requests of a
+//! thousand output tokens replay in well under a millisecond:
+//! - decoding sequences advance together, so one counter `decoded` (decode steps so far) gives
+//!   every sequence's length, a heap keyed by the counter value at which each one finishes
+//!   retires them, and the sum of their contexts grows by their count each step;
+//! - a sequence needs a new KV block every `block` tokens, at a step counter fixed by its
+//!   length when it joined, so blocks taken per step come from `block` buckets indexed by the
+//!   counter modulo `block`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use super::step::{StepModel, StepShape, StepTime};
+use super::workload::{Arrival, Arriving, Workload};
+use crate::engine::explain::{Explanation, Trace, Warning};
+use crate::engine::inference::{self, Batch, InferenceInput};
+use crate::engine::kv_cache;
+use crate::engine::profile::Scheduler;
+
+/// Most steps one replay may take; a request beyond it is reported unfinished.
+pub const MAX_STEPS: u64 = 20_000_000;
+
+/// Mean and percentiles of a latency, seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Percentiles {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+impl Percentiles {
+    /// Of unweighted samples (sorted in place).
+    pub fn of(samples: &mut [f64]) -> Self {
+        samples.sort_by(f64::total_cmp);
+        let n = samples.len();
+        if n == 0 {
+            return Self::default();
+        }
+        let at = |q: f64| samples[((q * n as f64).ceil() as usize).clamp(1, n) - 1];
+        Self { mean: samples.iter().sum::<f64>() / n as f64, p50: at(0.5), p90: at(0.9), p99: at(0.99) }
+    }
+
+    /// Of `(value, weight)` samples (sorted in place).
+    pub fn weighted(samples: &mut [(f64, f64)]) -> Self {
+        samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let total: f64 = samples.iter().map(|s| s.1).sum();
+        if total <= 0.0 {
+            return Self::default();
+        }
+        let at = |q: f64| {
+            let mut seen = 0.0;
+            for &(v, w) in samples.iter() {
+                seen += w;
+                if seen >= q * total {
+                    return v;
+                }
+            }
+            samples.last().map_or(0.0, |s| s.0)
+        };
+        Self { mean: samples.iter().map(|s| s.0 * s.1).sum::<f64>() / total, p50: at(0.5), p90: at(0.9), p99: at(0.99) }
+    }
+
+    /// The named percentile (50, 90 or 99; anything else the mean).
+    pub fn at(&self, percentile: u8) -> f64 {
+        match percentile {
+            50 => self.p50,
+            90 => self.p90,
+            99 => self.p99,
+            _ => self.mean,
+        }
+    }
+}
+
+/// How loaded the replica was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Regime {
+    /// Requests rarely wait: the server keeps up with room to spare.
+    Stable,
+    /// Requests wait for a slot most of the time, but the queue does not grow without bound
+    /// (offline runs and closed loops beyond capacity).
+    Saturated,
+    /// Requests arrive faster than they finish: the queue grows with the number of requests.
+    Overloaded,
+}
+
+impl Regime {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Regime::Stable => "stable",
+            Regime::Saturated => "saturated",
+            Regime::Overloaded => "overloaded",
+        }
+    }
+}
+
+/// A latency target: this percentile at most this many seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SloTarget {
+    /// Limit, seconds.
+    pub max: f64,
+    /// 50, 90 or 99.
+    pub percentile: u8,
+}
+
+/// Latency targets; a missing one is not checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Slo {
+    /// Time to first token.
+    pub ttft: Option<SloTarget>,
+    /// Time per output token.
+    pub tpot: Option<SloTarget>,
+    /// End to end.
+    pub e2e: Option<SloTarget>,
+}
+
+impl Slo {
+    /// Whether an estimate meets every target.
+    pub fn met_by(&self, e: &ServingEstimate) -> bool {
+        let ok = |target: Option<SloTarget>, p: &Percentiles| target.is_none_or(|t| p.at(t.percentile) <= t.max);
+        e.completed > 0 && ok(self.ttft, &e.ttft) && ok(self.tpot, &e.tpot) && ok(self.e2e, &e.e2e)
+    }
+}
+
+/// The result of a replay (all replicas together where it says so).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServingEstimate {
+    /// Replicas (data-parallel degree).
+    pub replicas: u64,
+    /// Requests simulated on the one replica.
+    pub requests: u64,
+    /// Of those, how many finished within the step limit.
+    pub completed: u64,
+    /// Output tokens per second, all replicas.
+    pub output_tokens_per_s: f64,
+    /// Prompt plus output tokens per second, all replicas.
+    pub total_tokens_per_s: f64,
+    /// Finished requests per second, all replicas.
+    pub requests_per_s: f64,
+    /// Requests per second offered (open-loop arrivals), all replicas; `None` offline and in a
+    /// closed loop.
+    pub offered_requests_per_s: Option<f64>,
+    /// Time to first token (arrival to first token, queueing included).
+    pub ttft: Percentiles,
+    /// Time per output token after the first, per request.
+    pub tpot: Percentiles,
+    /// Gaps between consecutive tokens of a sequence, over all tokens.
+    pub itl: Percentiles,
+    /// Arrival to completion.
+    pub e2e: Percentiles,
+    /// Arrival to first scheduled step.
+    pub queue: Percentiles,
+    /// Requests in the system (waiting or running), time-weighted mean.
+    pub concurrency_mean: f64,
+    /// Most requests in the system at once.
+    pub concurrency_max: u64,
+    /// Sequences in a step, time-weighted mean.
+    pub running_mean: f64,
+    /// Most sequences in one step.
+    pub running_max: u64,
+    /// KV-cache capacity of the replica, tokens (what the engine reports at start-up).
+    pub kv_capacity_tokens: u64,
+    /// Most KV tokens held at once (blocks x block size).
+    pub kv_peak_used_tokens: u64,
+    /// The scheduler's sequence limit used (after any tuning).
+    pub max_num_seqs: u64,
+    /// The scheduler's token limit per step used.
+    pub max_num_tokens: u64,
+    /// Sequences preempted (and later recomputed) because KV blocks ran out.
+    pub preemptions: u64,
+    /// Load regime.
+    pub regime: Regime,
+    /// Steps replayed.
+    pub steps: u64,
+    /// From the first arrival to the last completion, seconds.
+    pub makespan: f64,
+    /// Time spent per step component over the whole replay, seconds.
+    pub time_by_component: StepTime,
+    /// Whether one request fits the KV cache at all.
+    pub fits: bool,
+    /// Highest request rate (all replicas) that meets the SLO, when one was given.
+    pub max_requests_per_s_within_slo: Option<f64>,
+    /// USD per hour for all devices, if priced.
+    pub usd_per_hour: Option<f64>,
+    /// USD per million output tokens at the simulated throughput.
+    pub usd_per_million_output_tokens: Option<f64>,
+    /// Energy per output token.
+    pub joules_per_output_token: Option<f64>,
+    /// Caveats.
+    pub warnings: Vec<Warning>,
+    /// How the numbers were made.
+    pub explain: Vec<Explanation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Pending,
+    Waiting,
+    Prefilling,
+    Decoding,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    arrival: f64,
+    ready: f64,
+    input: u64,
+    output: u64,
+    /// Prompt tokens served from the prefix cache (not recomputed).
+    cached: u64,
+    /// Tokens to have in the KV cache before decoding (prompt, plus output after preemption).
+    prompt: u64,
+    /// Of `prompt`, how many are in the KV cache.
+    computed: u64,
+    generated: u64,
+    blocks: u64,
+    scheduled: f64,
+    first_token: f64,
+    finish: f64,
+    /// Decode counter when it joined the decoding set, and its context then.
+    joined: u64,
+    context0: u64,
+    epoch: u32,
+    phase: Phase,
+}
+
+/// Limits the scheduler runs with: the engine's, or those trtllm-bench tunes from the dataset.
+fn limits(s: &Scheduler, kv_tokens: f64, mean_input: f64, mean_output: f64, pp: u64) -> (u64, u64) {
+    if !s.tuned_limits {
+        let seqs = if s.seqs_per_micro_batch { s.max_num_seqs.saturating_mul(pp) } else { s.max_num_seqs };
+        return (seqs.max(1), s.max_num_tokens.max(1));
+    }
+    // trtllm-bench's heuristic (tensorrt_llm/bench/build/tuning.py): the requests that fit the
+    // KV cache at the dataset's mean lengths, at most 4096, per pipeline stage, rounded up.
+    let fit = kv_tokens / (mean_input + mean_output).max(1.0);
+    let raw = fit.min(4096.0) / pp.max(1) as f64;
+    let round = |x: f64, step: f64| (x / step).ceil() * step;
+    let bs = if raw < 256.0 {
+        round(raw, 32.0).max(64.0)
+    } else if raw < 1024.0 {
+        round(raw, 128.0)
+    } else {
+        round(raw, 256.0)
+    };
+    let raw_tokens = (raw * (1.0 + mean_input / mean_output.max(1.0))).min(32768.0);
+    let tokens = if raw_tokens < 4096.0 {
+        round(raw_tokens, 256.0).max(2048.0)
+    } else if raw_tokens < 8192.0 {
+        round(raw_tokens, 512.0)
+    } else {
+        round(raw_tokens, 1024.0)
+    };
+    ((bs as u64).saturating_mul(pp.max(1)).max(1), (tokens as u64).max(1))
+}
+
+/// Per-replica share of a workload.
+fn replica_workload(w: &Workload, replicas: u64) -> Workload {
+    let r = replicas.max(1);
+    let mut w = w.clone();
+    w.requests = w.requests.div_ceil(r).max(1);
+    w.arrival = match w.arrival {
+        Arrival::Poisson { requests_per_s } => Arrival::Poisson { requests_per_s: requests_per_s / r as f64 },
+        Arrival::Concurrency { clients } => Arrival::Concurrency { clients: clients.div_ceil(r).max(1) },
+        other => other,
+    };
+    w
+}
+
+struct Replay {
+    completed: u64,
+    steps: u64,
+    makespan: f64,
+    start: f64,
+    output_tokens: f64,
+    total_tokens: f64,
+    ttft: Vec<f64>,
+    tpot: Vec<f64>,
+    e2e: Vec<f64>,
+    queue: Vec<f64>,
+    itl: Vec<(f64, f64)>,
+    concurrency_max: u64,
+    in_system_time: f64,
+    running_time: f64,
+    running_max: u64,
+    peak_blocks: u64,
+    preemptions: u64,
+    waiting_time: f64,
+    time: StepTime,
+}
+
+/// Replays one workload; `input` is the deployment (its batch and lengths are ignored).
+pub fn simulate(input: &InferenceInput<'_>, workload: &Workload) -> ServingEstimate {
+    let mut trace = Trace::new(input.explain);
+    let profile = input.profile;
+    let sched = profile.scheduler;
+    let par = input.parallelism;
+    let replicas = u64::from(par.data.max(1));
+    let w = replica_workload(workload, replicas);
+    let arch = input.arch;
+
+    // KV capacity from the static memory breakdown of one sequence.
+    let memory = inference::estimate(&InferenceInput { batch: Batch::Fixed(1), explain: false, ..*input }).memory;
+    let per = memory.per_device;
+    let device_memory = if input.device.unified_memory {
+        input.device.memory.0 * profile.unified_memory_fraction
+    } else {
+        input.device.memory.0
+    };
+    let kv_bytes_per_device = if sched.kv_fraction_of_free {
+        (device_memory - per.weights.0 - per.overhead.0 - per.activations.0).max(0.0) * sched.kv_fraction
+    } else {
+        (device_memory * sched.kv_fraction - per.weights.0 - per.overhead.0 - per.activations.0).max(0.0)
+    };
+    let per_token = kv_cache::elements_per_token_per_layer_per_device(arch, par.tensor) * input.kv_cache.bits.0 / 8.0
+        * f64::from(arch.layers)
+        / f64::from(par.pipeline.max(1));
+    let kv_capacity_tokens = trace.record(
+        "serving.kv_capacity_tokens",
+        "KV bytes per device (the engine's fraction of free memory after weights, activations and runtime, or of device memory less those) / KV bytes per token on one device x expert ranks",
+        &[("kv_bytes_per_device", kv_bytes_per_device), ("kv_bytes_per_token", per_token), ("kv_fraction", sched.kv_fraction)],
+        if per_token > 0.0 { (kv_bytes_per_device / per_token * f64::from(par.expert)).floor().min(1e12) } else { 0.0 },
+        "tokens",
+    );
+    // Engines that keep only the window on sliding-window layers hold fewer token-layers per
+    // token: the capacity stretches by the ratio at the workload's mean context.
+    let mean_context = w.input_tokens.mean() + w.output_tokens.mean();
+    let window_stretch = if sched.windowed_kv && arch.sliding_window.is_some() && mean_context > 0.0 {
+        (f64::from(arch.layers) * mean_context / kv_cache::token_layers(arch, mean_context)).max(1.0)
+    } else {
+        1.0
+    };
+    let block = sched.kv_block_tokens.max(1);
+    let total_blocks = (kv_capacity_tokens * window_stretch / block as f64).floor() as u64;
+    let (max_seqs, max_tokens) =
+        limits(&sched, kv_capacity_tokens, w.input_tokens.mean(), w.output_tokens.mean(), u64::from(par.pipeline));
+    trace.record(
+        "serving.max_num_seqs",
+        "the engine's sequence limit per step (per pipeline micro-batch where the engine says so), or trtllm-bench's: KV capacity / mean (input + output), at most 4096, per stage, rounded up",
+        &[("kv_capacity_tokens", kv_capacity_tokens), ("mean_input_tokens", w.input_tokens.mean()), ("mean_output_tokens", w.output_tokens.mean())],
+        max_seqs as f64,
+        "sequences",
+    );
+
+    let model = StepModel::new(input, sched.windowed_kv);
+    let arrivals = w.requests();
+    let longest = arrivals.iter().map(|a| a.input_tokens + a.output_tokens).max().unwrap_or(0);
+    let fits = longest.div_ceil(block) <= total_blocks && total_blocks > 0;
+    if !fits {
+        trace.warn("does-not-fit", || {
+            format!(
+                "a request of {longest} tokens needs more KV cache than the {kv_capacity_tokens:.0} tokens the engine can hold on this deployment; use more devices, a smaller format or shorter requests"
+            )
+        });
+    }
+    let replay = if fits {
+        run(&model, &sched, &w, &arrivals, block, total_blocks, max_seqs, max_tokens, profile.request_overhead.0)
+    } else {
+        None
+    };
+    let Some(r) = replay else {
+        let (warnings, explain) = trace.finish();
+        return empty(
+            replicas,
+            arrivals.len() as u64,
+            kv_capacity_tokens as u64,
+            max_seqs,
+            max_tokens,
+            warnings,
+            explain,
+        );
+    };
+    if r.completed < arrivals.len() as u64 {
+        trace.warn("simulation-truncated", || {
+            format!(
+                "the replay stopped after {} steps with {} of {} requests finished; the figures cover those",
+                r.steps,
+                r.completed,
+                arrivals.len()
+            )
+        });
+    }
+    let span = r.makespan.max(1e-12);
+    let rate = |x: f64| x / span * replicas as f64;
+    let output_tokens_per_s = trace.record(
+        "serving.output_tokens_per_s",
+        "replicas x output tokens of the finished requests / time from the first arrival to the last completion",
+        &[("replicas", replicas as f64), ("output_tokens", r.output_tokens), ("makespan_s", r.makespan)],
+        rate(r.output_tokens),
+        "tokens/s",
+    );
+    let requests_per_s = rate(r.completed as f64);
+    let offered = match &w.arrival {
+        Arrival::Poisson { .. } | Arrival::Trace(_) if arrivals.len() > 1 => {
+            let first = arrivals.first().map_or(0.0, |a| a.arrival_s);
+            let last = arrivals.last().map_or(0.0, |a| a.arrival_s);
+            (last > first).then(|| (arrivals.len() as f64 - 1.0) / (last - first) * replicas as f64)
+        }
+        _ => None,
+    };
+    let waiting_share = r.waiting_time / span;
+    let (mut ttft, mut tpot, mut e2e, mut queue, mut itl) = (r.ttft, r.tpot, r.e2e, r.queue, r.itl);
+    let (ttft, tpot, e2e, queue, itl) = (
+        Percentiles::of(&mut ttft),
+        Percentiles::of(&mut tpot),
+        Percentiles::of(&mut e2e),
+        Percentiles::of(&mut queue),
+        Percentiles::weighted(&mut itl),
+    );
+    // Overloaded: the queue grows with the run (later requests wait much longer than earlier
+    // ones) and completions fall behind arrivals.
+    let overloaded = offered.is_some_and(|o| requests_per_s < 0.9 * o);
+    let regime = if overloaded {
+        Regime::Overloaded
+    } else if matches!(w.arrival, Arrival::Offline) || waiting_share > 0.5 {
+        Regime::Saturated
+    } else {
+        Regime::Stable
+    };
+    trace.record(
+        "serving.waiting_share",
+        "share of the run during which some arrived request waited for a slot (above 0.5: saturated)",
+        &[("waiting_s", r.waiting_time), ("makespan_s", r.makespan)],
+        waiting_share,
+        "fraction",
+    );
+    if regime == Regime::Overloaded {
+        trace.warn("overloaded", || {
+            format!(
+                "requests arrive at {:.3}/s but finish at {:.3}/s: the queue grows with the run, so latencies depend on how many requests are simulated",
+                offered.unwrap_or(0.0),
+                requests_per_s
+            )
+        });
+    }
+    if r.preemptions > 0 {
+        trace.warn("preemptions", || {
+            format!("{} sequences were preempted when KV blocks ran out and recomputed later", r.preemptions)
+        });
+    }
+
+    let devices = par.devices() as f64;
+    let usd_per_hour = input.usd_per_device_hour.map(|p| p * devices);
+    let usd_per_million_output_tokens =
+        usd_per_hour.filter(|_| output_tokens_per_s > 0.0).map(|usd| usd / (output_tokens_per_s * 3600.0) * 1e6);
+    let busy = (r.time.total() / span).clamp(0.0, 1.0);
+    let joules_per_output_token = input.device.tdp_w.filter(|_| output_tokens_per_s > 0.0).map(|tdp| {
+        trace.record(
+            "serving.joules_per_output_token",
+            "devices x TDP x (idle share 0.3 + busy share x (power fraction - 0.3)) / output tokens per second",
+            &[("devices", devices), ("tdp_w", tdp), ("busy_share", busy), ("power_fraction", profile.power_fraction)],
+            devices * tdp * (0.3 + busy * (profile.power_fraction - 0.3).max(0.0)) / output_tokens_per_s,
+            "J/token",
+        )
+    });
+    let (warnings, explain) = trace.finish();
+    ServingEstimate {
+        replicas,
+        requests: arrivals.len() as u64,
+        completed: r.completed,
+        output_tokens_per_s,
+        total_tokens_per_s: rate(r.total_tokens),
+        requests_per_s,
+        offered_requests_per_s: offered,
+        ttft,
+        tpot,
+        itl,
+        e2e,
+        queue,
+        concurrency_mean: r.in_system_time / span,
+        concurrency_max: r.concurrency_max,
+        running_mean: r.running_time / span,
+        running_max: r.running_max,
+        kv_capacity_tokens: kv_capacity_tokens as u64,
+        kv_peak_used_tokens: r.peak_blocks.saturating_mul(block),
+        max_num_seqs: max_seqs,
+        max_num_tokens: max_tokens,
+        preemptions: r.preemptions,
+        regime,
+        steps: r.steps,
+        makespan: r.makespan,
+        time_by_component: r.time,
+        fits: true,
+        max_requests_per_s_within_slo: None,
+        usd_per_hour,
+        usd_per_million_output_tokens,
+        joules_per_output_token,
+        warnings,
+        explain,
+    }
+}
+
+fn empty(
+    replicas: u64,
+    requests: u64,
+    kv_capacity_tokens: u64,
+    max_num_seqs: u64,
+    max_num_tokens: u64,
+    warnings: Vec<Warning>,
+    explain: Vec<Explanation>,
+) -> ServingEstimate {
+    ServingEstimate {
+        replicas,
+        requests,
+        completed: 0,
+        output_tokens_per_s: 0.0,
+        total_tokens_per_s: 0.0,
+        requests_per_s: 0.0,
+        offered_requests_per_s: None,
+        ttft: Percentiles::default(),
+        tpot: Percentiles::default(),
+        itl: Percentiles::default(),
+        e2e: Percentiles::default(),
+        queue: Percentiles::default(),
+        concurrency_mean: 0.0,
+        concurrency_max: 0,
+        running_mean: 0.0,
+        running_max: 0,
+        kv_capacity_tokens,
+        kv_peak_used_tokens: 0,
+        max_num_seqs,
+        max_num_tokens,
+        preemptions: 0,
+        regime: Regime::Overloaded,
+        steps: 0,
+        makespan: 0.0,
+        time_by_component: StepTime::default(),
+        fits: false,
+        max_requests_per_s_within_slo: None,
+        usd_per_hour: None,
+        usd_per_million_output_tokens: None,
+        joules_per_output_token: None,
+        warnings,
+        explain,
+    }
+}
+
+/// The replay proper. `None` only when nothing can ever be scheduled.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    model: &StepModel,
+    sched: &Scheduler,
+    w: &Workload,
+    arrivals: &[Arriving],
+    block: u64,
+    total_blocks: u64,
+    max_seqs: u64,
+    max_tokens: u64,
+    request_overhead: f64,
+) -> Option<Replay> {
+    let closed = match w.arrival {
+        Arrival::Concurrency { clients } => Some(clients.max(1)),
+        _ => None,
+    };
+    let hit = w.prefix_cache_hit_rate.clamp(0.0, 1.0);
+    let mut reqs: Vec<Request> = arrivals
+        .iter()
+        .map(|a| {
+            let cached = ((a.input_tokens as f64 * hit).floor() as u64).min(a.input_tokens.saturating_sub(1));
+            Request {
+                arrival: a.arrival_s,
+                ready: a.arrival_s + request_overhead,
+                input: a.input_tokens,
+                output: a.output_tokens.max(1),
+                cached,
+                prompt: a.input_tokens,
+                computed: cached,
+                generated: 0,
+                blocks: 0,
+                scheduled: f64::NAN,
+                first_token: f64::NAN,
+                finish: f64::NAN,
+                joined: 0,
+                context0: 0,
+                epoch: 0,
+                phase: Phase::Pending,
+            }
+        })
+        .collect();
+    let n = reqs.len();
+    let mut released = match closed {
+        Some(c) => (c as usize).min(n),
+        None => n,
+    };
+    let blocks_for = |tokens: u64| tokens.div_ceil(block);
+
+    let mut now = 0.0f64;
+    let mut next = 0usize; // next request (in arrival order) not yet in `waiting`
+    let mut waiting: VecDeque<usize> = VecDeque::new();
+    let mut prefilling: Vec<usize> = Vec::new();
+    let mut order: Vec<(usize, u32)> = Vec::new(); // admission order, for LIFO preemption
+    let mut heap: BinaryHeap<Reverse<(u64, usize, u32)>> = BinaryHeap::new();
+    let mut buckets = vec![0u64; block as usize];
+    let (mut decoding, mut context_sum, mut decoded) = (0u64, 0u64, 0u64);
+    let mut free = total_blocks;
+    let mut r = Replay {
+        completed: 0,
+        steps: 0,
+        makespan: 0.0,
+        start: reqs.first().map_or(0.0, |q| q.arrival),
+        output_tokens: 0.0,
+        total_tokens: 0.0,
+        ttft: Vec::with_capacity(n),
+        tpot: Vec::with_capacity(n),
+        e2e: Vec::with_capacity(n),
+        queue: Vec::with_capacity(n),
+        itl: Vec::new(),
+        concurrency_max: 0,
+        in_system_time: 0.0,
+        running_time: 0.0,
+        running_max: 0,
+        peak_blocks: 0,
+        preemptions: 0,
+        waiting_time: 0.0,
+        time: StepTime::default(),
+    };
+    while (r.completed as usize) < n && r.steps < MAX_STEPS {
+        // Arrivals that are ready join the queue.
+        while next < released && reqs[next].ready <= now {
+            reqs[next].phase = Phase::Waiting;
+            waiting.push_back(next);
+            next += 1;
+        }
+        let in_system = (next as u64).saturating_sub(r.completed);
+        r.concurrency_max = r.concurrency_max.max(in_system);
+        let running = decoding + prefilling.len() as u64;
+        if running == 0 && waiting.is_empty() {
+            if next < released {
+                // Idle until the next arrival is ready.
+                let t = reqs[next].ready.max(now);
+                r.in_system_time += in_system as f64 * (t - now);
+                now = t;
+                continue;
+            }
+            return (r.completed > 0).then_some(r);
+        }
+
+        // --- Decide the step ---------------------------------------------------------------
+        let mut shape = StepShape::default();
+        let mut budget = max_tokens;
+        let mut seqs = running;
+        // Decodes need a new block every `block` tokens; preempt the newest when none is free.
+        let mut decode_now = decoding > 0;
+        let admissible = |q: &Request, free: u64, budget: u64, seqs: u64, empty_step: bool| -> Option<u64> {
+            if seqs >= max_seqs {
+                return None;
+            }
+            let remaining = q.prompt - q.computed;
+            let chunk = if sched.chunked_prefill {
+                remaining.min(budget)
+            } else if remaining <= budget || empty_step {
+                remaining
+            } else {
+                return None;
+            };
+            if chunk == 0 {
+                return None;
+            }
+            let need = if sched.kv_reserve_full {
+                blocks_for(q.prompt + q.output - q.generated)
+            } else {
+                blocks_for(q.computed + chunk)
+            };
+            (need <= free).then_some(chunk)
+        };
+        if !sched.mixed_batches && decode_now {
+            // Prefill first: when a waiting request can start, the step is all prefill.
+            if let Some(&head) = waiting.front()
+                && admissible(&reqs[head], free, budget, seqs, true).is_some()
+            {
+                decode_now = false;
+            }
+        }
+        if decode_now && !sched.kv_reserve_full {
+            loop {
+                let need = buckets[(decoded % block) as usize];
+                if need <= free {
+                    break;
+                }
+                let Some(victim) = pop_newest(&mut order, &reqs) else { break };
+                r.preemptions += 1;
+                let q = &mut reqs[victim];
+                if q.phase == Phase::Decoding {
+                    let context = q.context0 + (decoded - q.joined);
+                    decoding -= 1;
+                    context_sum -= context;
+                    buckets[bucket(q.joined, q.context0, block)] -= 1;
+                    q.prompt = q.input + q.generated;
+                    free += held(q, context, &blocks_for, false);
+                } else {
+                    prefilling.retain(|&i| i != victim);
+                    free += q.blocks;
+                }
+                q.blocks = 0;
+                q.computed = q.cached.min(q.prompt);
+                q.epoch += 1;
+                q.phase = Phase::Waiting;
+                waiting.push_front(victim);
+            }
+            seqs = decoding + prefilling.len() as u64;
+            decode_now = decoding > 0;
+        }
+        if decode_now {
+            shape.decode_sequences = decoding as f64;
+            shape.decode_context_tokens = context_sum as f64;
+            budget = budget.saturating_sub(decoding);
+        }
+        // Prefill chunks: continuing prompts first, then new admissions in arrival order.
+        let mut chunks: Vec<(usize, u64)> = Vec::new();
+        let mut blocks_taken: Vec<u64> = Vec::new();
+        if sched.mixed_batches || !decode_now {
+            for &i in &prefilling {
+                if budget == 0 {
+                    break;
+                }
+                let q = &reqs[i];
+                let chunk = (q.prompt - q.computed).min(budget);
+                let need =
+                    if sched.kv_reserve_full { 0 } else { blocks_for(q.computed + chunk).saturating_sub(q.blocks) };
+                if need > free {
+                    break;
+                }
+                free -= need;
+                budget -= chunk;
+                chunks.push((i, chunk));
+                blocks_taken.push(need);
+            }
+            while let Some(&head) = waiting.front() {
+                if budget == 0 {
+                    break;
+                }
+                let empty_step = shape.decode_sequences == 0.0 && chunks.is_empty();
+                let Some(chunk) = admissible(&reqs[head], free, budget, seqs, empty_step) else { break };
+                waiting.pop_front();
+                let q = &mut reqs[head];
+                let need = if sched.kv_reserve_full {
+                    blocks_for(q.prompt + q.output - q.generated)
+                } else {
+                    blocks_for(q.computed + chunk)
+                };
+                free -= need.min(free);
+                q.blocks = need;
+                if q.scheduled.is_nan() {
+                    q.scheduled = now;
+                }
+                q.phase = Phase::Prefilling;
+                q.epoch += 1;
+                order.push((head, q.epoch));
+                prefilling.push(head);
+                seqs += 1;
+                budget = budget.saturating_sub(chunk);
+                chunks.push((head, chunk));
+            }
+        }
+        for (&(i, _), &need) in chunks.iter().zip(&blocks_taken) {
+            reqs[i].blocks += need;
+        }
+        for &(i, chunk) in &chunks {
+            let q = &reqs[i];
+            shape.prefill_tokens += chunk as f64;
+            shape.prefill_attention_pairs += chunk as f64 * (q.computed as f64 + chunk as f64 / 2.0);
+            if q.computed + chunk >= q.prompt {
+                shape.prefill_completions += 1.0;
+            }
+        }
+        if shape.decode_sequences == 0.0 && chunks.is_empty() {
+            // Nothing can run: wait for an arrival, or give up if none will come.
+            if next < released {
+                let t = reqs[next].ready.max(now);
+                r.in_system_time += in_system as f64 * (t - now);
+                r.waiting_time += if waiting.is_empty() { 0.0 } else { t - now };
+                now = t;
+                continue;
+            }
+            return (r.completed > 0).then_some(r);
+        }
+
+        // --- Run it -------------------------------------------------------------------------
+        let t = model.time(&shape);
+        let dt = t.total().max(1e-9);
+        r.time.gemm += t.gemm;
+        r.time.attention += t.attention;
+        r.time.communication += t.communication;
+        r.time.overhead += t.overhead;
+        r.steps += 1;
+        let in_step = shape.decode_sequences as u64 + chunks.len() as u64;
+        r.running_time += in_step as f64 * dt;
+        r.running_max = r.running_max.max(in_step);
+        r.in_system_time += in_system as f64 * dt;
+        if !waiting.is_empty() {
+            r.waiting_time += dt;
+        }
+        now += dt;
+        r.total_tokens += shape.prefill_tokens + shape.decode_sequences;
+
+        // Decodes: every decoding sequence got a token.
+        if decode_now {
+            if !sched.kv_reserve_full {
+                free -= buckets[(decoded % block) as usize].min(free);
+            }
+            r.itl.push((dt, decoding as f64));
+            decoded += 1;
+            context_sum += decoding;
+            r.output_tokens += decoding as f64;
+            while let Some(&Reverse((at, i, epoch))) = heap.peek() {
+                if at > decoded {
+                    break;
+                }
+                heap.pop();
+                if reqs[i].epoch != epoch || reqs[i].phase != Phase::Decoding {
+                    continue;
+                }
+                let q = &mut reqs[i];
+                let context = q.context0 + (decoded - q.joined);
+                decoding -= 1;
+                context_sum -= context;
+                buckets[bucket(q.joined, q.context0, block)] -= 1;
+                q.generated = q.output;
+                free += held(q, context, &blocks_for, sched.kv_reserve_full);
+                finish(q, now, &mut r);
+                if let Some(c) = closed {
+                    release_next(&mut reqs, &mut released, now, request_overhead, c);
+                }
+            }
+        }
+        // Prefills: prompts advance; completed ones sample their first token and start decoding.
+        for &(i, chunk) in &chunks {
+            let q = &mut reqs[i];
+            q.computed += chunk;
+            if q.computed < q.prompt {
+                continue;
+            }
+            prefilling.retain(|&j| j != i);
+            if q.first_token.is_nan() {
+                q.first_token = now;
+            }
+            q.generated += 1;
+            r.output_tokens += 1.0;
+            if q.generated >= q.output {
+                free += q.blocks;
+                finish(q, now, &mut r);
+                if let Some(c) = closed {
+                    release_next(&mut reqs, &mut released, now, request_overhead, c);
+                }
+                continue;
+            }
+            q.phase = Phase::Decoding;
+            q.joined = decoded;
+            q.context0 = q.prompt + 1;
+            if !sched.kv_reserve_full {
+                // Blocks held cover the prompt; decode steps take the rest through the buckets.
+                q.blocks = blocks_for(q.prompt);
+            }
+            decoding += 1;
+            context_sum += q.context0;
+            buckets[bucket(q.joined, q.context0, block)] += 1;
+            heap.push(Reverse((decoded + (q.output - q.generated), i, q.epoch)));
+        }
+        r.peak_blocks = r.peak_blocks.max(total_blocks - free);
+    }
+    r.makespan = now - r.start;
+    Some(r)
+}
+
+/// The bucket of a sequence that joined decoding at counter `joined` with `context0` tokens of
+/// context: it writes token `context0 - 1 + k` at counter `joined + k`, and needs a new block
+/// when that index is a multiple of the block size.
+fn bucket(joined: u64, context0: u64, block: u64) -> usize {
+    let offset = (context0.saturating_sub(1)) % block;
+    ((joined % block + block - offset) % block) as usize
+}
+
+/// KV blocks a finishing or preempted decoding sequence gives back: its reservation, or the
+/// blocks of the `context - 1` tokens it has written.
+fn held(q: &Request, context: u64, blocks_for: &impl Fn(u64) -> u64, reserved: bool) -> u64 {
+    if reserved { q.blocks } else { blocks_for(context.saturating_sub(1)).max(q.blocks) }
+}
+
+fn pop_newest(order: &mut Vec<(usize, u32)>, reqs: &[Request]) -> Option<usize> {
+    while let Some((i, epoch)) = order.pop() {
+        let q = &reqs[i];
+        if q.epoch == epoch && matches!(q.phase, Phase::Decoding | Phase::Prefilling) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+fn finish(q: &mut Request, now: f64, r: &mut Replay) {
+    q.phase = Phase::Done;
+    q.finish = now;
+    r.completed += 1;
+    r.ttft.push(q.first_token - q.arrival);
+    r.e2e.push(now - q.arrival);
+    r.queue.push(q.scheduled - q.arrival);
+    if q.output > 1 {
+        r.tpot.push((now - q.first_token) / (q.output - 1) as f64);
+    }
+}
+
+/// A closed loop: the client whose request finished sends the next one now.
+fn release_next(reqs: &mut [Request], released: &mut usize, now: f64, overhead: f64, _clients: u64) {
+    if *released < reqs.len() {
+        let q = &mut reqs[*released];
+        q.arrival = now;
+        q.ready = now + overhead;
+        *released += 1;
+    }
+}
+
+/// [`simulate`], plus the highest Poisson rate whose replay meets `slo` (bisection between
+/// nothing and the offline capacity, on the same lengths, request count and seed).
+pub fn simulate_with_slo(input: &InferenceInput<'_>, workload: &Workload, slo: Option<&Slo>) -> ServingEstimate {
+    let mut estimate = simulate(input, workload);
+    let Some(slo) = slo else { return estimate };
+    let quiet = InferenceInput { explain: false, ..*input };
+    let offline = Workload { arrival: Arrival::Offline, ..workload.clone() };
+    let capacity = simulate(&quiet, &offline).requests_per_s;
+    let at = |rate: f64| {
+        let w = Workload { arrival: Arrival::Poisson { requests_per_s: rate }, ..workload.clone() };
+        slo.met_by(&simulate(&quiet, &w))
+    };
+    let best = if capacity <= 0.0 || !at(capacity * 1e-3) {
+        0.0
+    } else {
+        let (mut lo, mut hi) = (capacity * 1e-3, capacity * 1.05);
+        for _ in 0..12 {
+            let mid = (lo * hi).sqrt();
+            if at(mid) { lo = mid } else { hi = mid }
+        }
+        lo
+    };
+    estimate.max_requests_per_s_within_slo = Some(best);
+    if best == 0.0 {
+        estimate.warnings.push(Warning {
+            code: "slo-unreachable",
+            message: "no request rate meets the SLO on this deployment, not even an almost idle server".into(),
+        });
+    }
+    estimate
+}

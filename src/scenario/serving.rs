@@ -1,0 +1,479 @@
+//! The serving request (`POST /v1/estimate/serving`, `hwcost estimate serving`, a validation
+//! point run under load) and its one parser.
+//!
+//! A serving request is an inference deployment (the same fields, parsed by
+//! [`InferenceScenario::parse`]) plus a workload, optional scheduler overrides and an optional
+//! SLO. Work is bounded here: the output tokens a replay may generate are capped, more tightly
+//! when an SLO asks for a search over rates.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::inference::{EngineRef, FormatId, InferenceOverrides, InferenceRequest, InferenceScenario, ParallelismBody};
+use super::range::{self, Checks, Range};
+use super::{Assumptions, Error};
+use crate::catalog::Catalog;
+use crate::engine::serving::{Arrival, Lengths, Slo, SloTarget, TraceRequest, Workload};
+
+/// Requests one replay may simulate.
+pub const REQUESTS: Range = Range::int(1, 100_000);
+/// Share of a prompt found in the prefix cache.
+pub const HIT_RATE: Range = Range::number(0.0, 0.99);
+/// Output tokens one replay may generate (requests x longest output).
+pub const MAX_OUTPUT_TOKENS: f64 = 2e7;
+/// The same with an SLO, whose rate search replays about fifteen times.
+pub const MAX_OUTPUT_TOKENS_WITH_SLO: f64 = 2e6;
+/// Scheduler sequence and token limits.
+pub const SCHEDULER_LIMIT: Range = Range::int(1, 1_000_000);
+/// KV block size, tokens.
+pub const BLOCK_TOKENS: Range = Range::int(1, 4096);
+/// Arrival time in a trace, seconds.
+pub const ARRIVAL_S: Range = Range::number(0.0, 1e7);
+
+/// How requests arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ArrivalId {
+    /// All requests queued at time 0 (maximum throughput).
+    Offline,
+    /// Poisson arrivals at `requests_per_s`.
+    Poisson,
+    /// A closed loop of `concurrency` clients.
+    Concurrency,
+    /// The explicit `trace`.
+    Trace,
+}
+
+/// A length distribution's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DistributionId {
+    /// Uniform on `[min, max]`.
+    Uniform,
+    /// Normal (`mean`, `stddev`), clipped to `[min, max]`.
+    Normal,
+    /// Log-normal with this `mean` and `stddev` of the lengths (long-tailed, like chat data).
+    Lognormal,
+    /// Exponential with this `mean`.
+    Exponential,
+}
+
+/// A drawn length.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DistributionBody {
+    /// Shape.
+    pub distribution: DistributionId,
+    /// Mean (normal, lognormal, exponential).
+    pub mean: Option<f64>,
+    /// Standard deviation (normal, lognormal).
+    pub stddev: Option<f64>,
+    /// Smallest length (default 1; uniform: required).
+    pub min: Option<u64>,
+    /// Largest length (default 4 x mean; uniform: required).
+    pub max: Option<u64>,
+}
+
+/// A token count: a number, or a distribution.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TokenCount {
+    /// Every request has this many.
+    Fixed(u64),
+    /// Drawn per request.
+    Drawn(DistributionBody),
+}
+
+/// One request of a trace.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TraceEntry {
+    /// Arrival, seconds from the start.
+    pub arrival_s: f64,
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Output tokens (at least 1).
+    pub output_tokens: u64,
+}
+
+/// What arrives at the server.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServingWorkload {
+    /// Prompt tokens per request: a number or a distribution (default 1024).
+    pub input_tokens: Option<TokenCount>,
+    /// Output tokens per request: a number or a distribution (default 256).
+    pub output_tokens: Option<TokenCount>,
+    /// Arrival pattern (default: `poisson` with `requests_per_s`, `concurrency` with
+    /// `concurrency`, `trace` with `trace`, else `offline`).
+    pub arrival: Option<ArrivalId>,
+    /// Mean arrival rate for `poisson`, all replicas together.
+    pub requests_per_s: Option<f64>,
+    /// Clients of a closed loop, all replicas together.
+    pub concurrency: Option<u64>,
+    /// Requests to simulate (default 1000; a trace simulates its own).
+    pub requests: Option<u64>,
+    /// Explicit requests for `trace`.
+    pub trace: Option<Vec<TraceEntry>>,
+    /// Share of each prompt served from the prefix cache, 0 to 0.99 (default 0).
+    pub prefix_cache_hit_rate: Option<f64>,
+    /// Seed of the random arrivals and lengths (default 0).
+    pub seed: Option<u64>,
+}
+
+/// Scheduler settings that replace the engine's.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerOverrides {
+    /// Most sequences per step (`max_batch_size`, `max_num_seqs`).
+    pub max_num_seqs: Option<u64>,
+    /// Most tokens per step (`max_num_tokens`, `max_num_batched_tokens`).
+    pub max_num_tokens: Option<u64>,
+    /// Split prompts over steps.
+    pub chunked_prefill: Option<bool>,
+    /// Decodes and prefill chunks share a step (false: prefill-first steps, vLLM v0).
+    pub mixed_batches: Option<bool>,
+    /// Tokens per KV block.
+    pub kv_block_tokens: Option<u64>,
+    /// Reserve KV for the whole request at admission (no preemption).
+    pub kv_reserve_full: Option<bool>,
+    /// Share of memory for the KV cache (`kv_cache_free_gpu_mem_fraction`, `gpu_memory_utilization`).
+    pub kv_fraction: Option<f64>,
+    /// Size the sequence and token limits from the KV capacity and the mean lengths, as
+    /// trtllm-bench does for its throughput runs.
+    pub tuned_limits: Option<bool>,
+}
+
+/// A latency target: a limit, or a limit at a percentile.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SloTargetBody {
+    /// Milliseconds at the 90th percentile.
+    Limit(f64),
+    /// Milliseconds at a percentile (50, 90 or 99; default 90).
+    Target {
+        /// Limit, ms.
+        max: f64,
+        /// 50, 90 or 99.
+        percentile: Option<u8>,
+    },
+}
+
+/// Latency targets; the answer then says the highest request rate that meets all of them.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SloBody {
+    /// Time to first token.
+    pub ttft_ms: Option<SloTargetBody>,
+    /// Time per output token.
+    pub tpot_ms: Option<SloTargetBody>,
+    /// End to end.
+    pub e2e_ms: Option<SloTargetBody>,
+}
+
+/// A deployment under load.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8",
+    "engine": "vllm",
+    "workload": {"input_tokens": 1000, "output_tokens": 200, "arrival": "poisson", "requests_per_s": 10, "requests": 500},
+    "slo": {"ttft_ms": {"max": 500, "percentile": 99}, "tpot_ms": 50}
+}))]
+pub struct ServingRequest {
+    /// Model id or inline config.json.
+    #[schema(value_type = super::resolve::ModelRef)]
+    pub model: serde_json::Value,
+    /// Device id or inline record.
+    #[schema(value_type = super::resolve::HardwareRef)]
+    pub hardware: serde_json::Value,
+    /// Number of devices (default: the product of the parallel degrees); devices beyond one
+    /// replica are replicas that share the load.
+    pub devices: Option<u32>,
+    /// Parallel degrees.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub parallelism: Option<ParallelismBody>,
+    /// Weight format (default bf16).
+    pub weights: Option<FormatId>,
+    /// KV-cache format.
+    pub kv_cache: Option<FormatId>,
+    /// Group size of `int4` weights.
+    pub weights_group_size: Option<u32>,
+    /// Engine profile and release (default generic).
+    pub engine: Option<EngineRef>,
+    /// Calibration and price overrides.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub overrides: Option<InferenceOverrides>,
+    /// The load.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub workload: Option<ServingWorkload>,
+    /// Scheduler settings replacing the engine's.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub scheduler: Option<SchedulerOverrides>,
+    /// Latency targets.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub slo: Option<SloBody>,
+}
+
+/// A parsed serving request.
+#[derive(Debug, Clone)]
+pub struct ServingScenario {
+    /// The deployment (its batch and lengths are not used).
+    pub inference: InferenceScenario,
+    /// The load.
+    pub workload: Workload,
+    /// Latency targets.
+    pub slo: Option<Slo>,
+    /// Every default applied.
+    pub assumptions: Assumptions,
+}
+
+fn lengths(checks: &mut Checks, pointer: &str, count: Option<&TokenCount>, default: u64, range: Range) -> Lengths {
+    let max_of = range.max as u64;
+    match count {
+        None => Lengths::Fixed(default),
+        Some(TokenCount::Fixed(n)) => Lengths::Fixed(checks.int(pointer.to_owned(), range, *n)),
+        Some(TokenCount::Drawn(d)) => {
+            let mean = checks.number(format!("{pointer}/mean"), Range::number(0.0, range.max), d.mean);
+            let stddev = checks.number(format!("{pointer}/stddev"), Range::number(0.0, range.max), d.stddev);
+            let min = checks.opt_int(format!("{pointer}/min"), range, d.min);
+            let max = checks.opt_int(format!("{pointer}/max"), range, d.max);
+            let need = |checks: &mut Checks, field: &str, v: Option<f64>| {
+                if v.is_none() {
+                    checks.push(
+                        format!("{pointer}/{field}"),
+                        format!("a {:?} distribution needs {field}", d.distribution).to_lowercase(),
+                    );
+                }
+                v.unwrap_or(0.0)
+            };
+            let bounds = |mean: f64| {
+                let lo = min.unwrap_or(1);
+                let hi = max.unwrap_or(((mean * 4.0).ceil() as u64).clamp(lo, max_of));
+                (lo, hi.max(lo))
+            };
+            match d.distribution {
+                DistributionId::Uniform => {
+                    if min.is_none() || max.is_none() {
+                        checks.push(pointer.to_owned(), "a uniform distribution needs min and max");
+                    }
+                    let (lo, hi) = (min.unwrap_or(0), max.unwrap_or(0));
+                    if hi < lo {
+                        checks.push(format!("{pointer}/max"), "must be at least min");
+                    }
+                    Lengths::Uniform { min: lo, max: hi.max(lo) }
+                }
+                DistributionId::Normal => {
+                    let mean = need(checks, "mean", mean);
+                    let stddev = need(checks, "stddev", stddev);
+                    let (min, max) = bounds(mean);
+                    Lengths::Normal { mean, stddev, min, max }
+                }
+                DistributionId::Lognormal => {
+                    let mean = need(checks, "mean", mean);
+                    let stddev = need(checks, "stddev", stddev);
+                    let (min, max) = bounds(mean);
+                    Lengths::LogNormal { mean, stddev, min, max }
+                }
+                DistributionId::Exponential => {
+                    let mean = need(checks, "mean", mean);
+                    let (min, max) = bounds(mean);
+                    Lengths::Exponential { mean, min, max }
+                }
+            }
+        }
+    }
+}
+
+fn target(checks: &mut Checks, pointer: &str, body: Option<&SloTargetBody>) -> Option<SloTarget> {
+    let (max, percentile) = match body? {
+        SloTargetBody::Limit(max) => (*max, None),
+        SloTargetBody::Target { max, percentile } => (*max, *percentile),
+    };
+    let max = checks.number(pointer.to_owned(), range::LATENCY_MS, Some(max)).unwrap_or(0.0);
+    let percentile = percentile.unwrap_or(90);
+    if !matches!(percentile, 50 | 90 | 99) {
+        checks.push(format!("{pointer}/percentile"), format!("must be 50, 90 or 99, got {percentile}"));
+    }
+    Some(SloTarget { max: max / 1e3, percentile })
+}
+
+impl ServingScenario {
+    /// Parses a request; `prefix` is its pointer in the document.
+    pub fn parse(catalog: &Catalog, request: &ServingRequest, prefix: &str) -> Result<Self, Error> {
+        let at = |field: &str| format!("{prefix}/{field}");
+        let mut assumed = Assumptions::default();
+        let w = request.workload.clone().unwrap_or_default();
+        let mut checks = Checks::default();
+        let input_tokens =
+            lengths(&mut checks, &at("workload/input_tokens"), w.input_tokens.as_ref(), 1024, range::INPUT_TOKENS);
+        let output_tokens = lengths(
+            &mut checks,
+            &at("workload/output_tokens"),
+            w.output_tokens.as_ref(),
+            256,
+            Range::int(1, range::OUTPUT_TOKENS.max as u64),
+        );
+        let rate = checks.number(
+            at("workload/requests_per_s"),
+            Range::above(0.0, range::REQUESTS_PER_S.max),
+            w.requests_per_s,
+        );
+        let clients = checks.opt_int(at("workload/concurrency"), range::CONCURRENCY, w.concurrency);
+        let requests = checks.opt_int(at("workload/requests"), REQUESTS, w.requests);
+        let hit = checks.number(at("workload/prefix_cache_hit_rate"), HIT_RATE, w.prefix_cache_hit_rate);
+        let mut trace = Vec::new();
+        if let Some(entries) = &w.trace {
+            if entries.is_empty() || entries.len() as f64 > REQUESTS.max {
+                checks.push(at("workload/trace"), format!("must hold 1 to {} requests", REQUESTS.max));
+            }
+            for (i, e) in entries.iter().enumerate().take(REQUESTS.max as usize) {
+                let p = |f: &str| at(&format!("workload/trace/{i}/{f}"));
+                trace.push(TraceRequest {
+                    arrival_s: checks.number(p("arrival_s"), ARRIVAL_S, Some(e.arrival_s)).unwrap_or(0.0),
+                    input_tokens: checks.int(p("input_tokens"), range::INPUT_TOKENS, e.input_tokens),
+                    output_tokens: checks.int(
+                        p("output_tokens"),
+                        Range::int(1, range::OUTPUT_TOKENS.max as u64),
+                        e.output_tokens,
+                    ),
+                });
+            }
+        }
+        let s = request.scheduler.clone().unwrap_or_default();
+        let max_num_seqs = checks.opt_int(at("scheduler/max_num_seqs"), SCHEDULER_LIMIT, s.max_num_seqs);
+        let max_num_tokens = checks.opt_int(at("scheduler/max_num_tokens"), SCHEDULER_LIMIT, s.max_num_tokens);
+        let block = checks.opt_int(at("scheduler/kv_block_tokens"), BLOCK_TOKENS, s.kv_block_tokens);
+        let kv_fraction = checks.number(at("scheduler/kv_fraction"), range::SHARE, s.kv_fraction);
+        let slo_body = request.slo.clone().unwrap_or_default();
+        let slo = request.slo.as_ref().map(|_| Slo {
+            ttft: target(&mut checks, &at("slo/ttft_ms"), slo_body.ttft_ms.as_ref()),
+            tpot: target(&mut checks, &at("slo/tpot_ms"), slo_body.tpot_ms.as_ref()),
+            e2e: target(&mut checks, &at("slo/e2e_ms"), slo_body.e2e_ms.as_ref()),
+        });
+        checks.finish()?;
+
+        let arrival_id = match (w.arrival, rate, clients, &w.trace) {
+            (Some(a), ..) => a,
+            (None, Some(_), _, _) => ArrivalId::Poisson,
+            (None, None, Some(_), _) => ArrivalId::Concurrency,
+            (None, None, None, Some(_)) => ArrivalId::Trace,
+            (None, None, None, None) => {
+                assumed.push("workload/arrival", "offline", "no rate, clients or trace: all requests queued at once");
+                ArrivalId::Offline
+            }
+        };
+        let arrival = match arrival_id {
+            ArrivalId::Offline => Arrival::Offline,
+            ArrivalId::Poisson => Arrival::Poisson {
+                requests_per_s: rate.ok_or_else(|| {
+                    Error::field(at("workload/requests_per_s"), "poisson arrivals need requests_per_s")
+                })?,
+            },
+            ArrivalId::Concurrency => Arrival::Concurrency {
+                clients: clients
+                    .ok_or_else(|| Error::field(at("workload/concurrency"), "a closed loop needs concurrency"))?,
+            },
+            ArrivalId::Trace => {
+                if trace.is_empty() {
+                    return Err(Error::field(at("workload/trace"), "trace arrivals need a trace"));
+                }
+                Arrival::Trace(trace.clone())
+            }
+        };
+        let requests = match (&arrival, requests) {
+            (Arrival::Trace(t), _) => t.len() as u64,
+            (_, Some(n)) => n,
+            (_, None) => {
+                assumed.push("workload/requests", 1000, "enough requests for stable percentiles");
+                1000
+            }
+        };
+        if w.input_tokens.is_none() && !matches!(arrival, Arrival::Trace(_)) {
+            assumed.push("workload/input_tokens", 1024, "the default prompt length");
+        }
+        if w.output_tokens.is_none() && !matches!(arrival, Arrival::Trace(_)) {
+            assumed.push("workload/output_tokens", 256, "the default output length");
+        }
+        let longest_output = match &arrival {
+            Arrival::Trace(t) => t.iter().map(|r| r.output_tokens).max().unwrap_or(1),
+            _ => output_tokens.max(),
+        };
+        let work = requests as f64 * longest_output as f64;
+        let cap = if slo.is_some() { MAX_OUTPUT_TOKENS_WITH_SLO } else { MAX_OUTPUT_TOKENS };
+        if work > cap {
+            return Err(Error::unprocessable(
+                at("workload/requests"),
+                format!(
+                    "requests x longest output ({work:.0} tokens) exceeds the {cap:.0} tokens one estimate may simulate{}; simulate fewer requests",
+                    if slo.is_some() { " with an SLO search" } else { "" }
+                ),
+            ));
+        }
+
+        let (mean_in, mean_out) = match &arrival {
+            Arrival::Trace(t) => (
+                t.iter().map(|r| r.input_tokens as f64).sum::<f64>() / t.len() as f64,
+                t.iter().map(|r| r.output_tokens as f64).sum::<f64>() / t.len() as f64,
+            ),
+            _ => (input_tokens.mean(), output_tokens.mean()),
+        };
+        let deployment = InferenceRequest {
+            model: request.model.clone(),
+            hardware: request.hardware.clone(),
+            devices: request.devices,
+            parallelism: request.parallelism.clone(),
+            weights: request.weights,
+            kv_cache: request.kv_cache,
+            weights_group_size: request.weights_group_size,
+            batch_size: Some(super::inference::BatchSize::Count(1)),
+            input_tokens: Some(mean_in.round() as u64),
+            output_tokens: Some((mean_out.round() as u64).max(1)),
+            engine: request.engine.clone(),
+            overrides: request.overrides.clone(),
+        };
+        let mut inference = InferenceScenario::parse(catalog, &deployment, prefix)?;
+        let sched = &mut inference.profile.scheduler;
+        let set = |field: &mut u64, v: Option<u64>| {
+            if let Some(v) = v {
+                *field = v
+            }
+        };
+        set(&mut sched.max_num_seqs, max_num_seqs);
+        set(&mut sched.max_num_tokens, max_num_tokens);
+        set(&mut sched.kv_block_tokens, block);
+        if let Some(v) = kv_fraction {
+            sched.kv_fraction = v;
+        }
+        let flags = [
+            (&mut sched.chunked_prefill, s.chunked_prefill),
+            (&mut sched.mixed_batches, s.mixed_batches),
+            (&mut sched.kv_reserve_full, s.kv_reserve_full),
+            (&mut sched.tuned_limits, s.tuned_limits),
+        ];
+        for (field, v) in flags {
+            if let Some(v) = v {
+                *field = v;
+            }
+        }
+        assumed.0.extend(inference.assumptions.0.iter().cloned());
+        if w.seed.is_none() && !matches!(arrival, Arrival::Offline | Arrival::Concurrency { .. })
+            || w.seed.is_none() && !matches!(input_tokens, Lengths::Fixed(_))
+        {
+            assumed.push("workload/seed", 0, "a fixed seed, so the same request gives the same answer");
+        }
+        Ok(Self {
+            workload: Workload {
+                arrival,
+                input_tokens,
+                output_tokens,
+                requests,
+                prefix_cache_hit_rate: hit.unwrap_or(0.0),
+                seed: w.seed.unwrap_or(0),
+            },
+            inference,
+            slo,
+            assumptions: assumed,
+        })
+    }
+}
