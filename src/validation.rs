@@ -458,9 +458,9 @@ mod tests {
     const RATCHET: &[(Side, &str, f64, f64)] = &[
         (Side::Inference, "decode_tokens_per_s_per_user", 0.14, 0.28),
         (Side::Inference, "prefill_tokens_per_s", 0.13, 1.34),
-        (Side::Inference, "ttft_ms", 0.20, 0.45),
+        (Side::Inference, "ttft_ms", 0.23, 0.45),
         (Side::Inference, "output_throughput_per_gpu", 0.12, 0.51),
-        (Side::Inference, "output_throughput_total", 0.23, 0.79),
+        (Side::Inference, "output_throughput_total", 0.14, 0.39),
         (Side::Training, "throughput", 0.15, 0.51),
         (Side::Training, "mfu", 0.09, 0.17),
         (Side::Training, "memory", 0.26, 0.72),

@@ -31,6 +31,12 @@ fn profile() -> EngineProfile {
         prefill_chunk_tokens: 8192,
         power_fraction: 0.8,
         kind_adjustments: Vec::new(),
+        gemm_half_width: 0.0,
+        attention_efficiency: 0.5,
+        attention_memory_efficiency: 0.7,
+        sequence_overhead: Seconds(1e-5),
+        pcie_collective_efficiency: 0.5,
+        scheduler: crate::catalog::engines::SchedulerRecord::default().to_engine(),
     }
 }
 

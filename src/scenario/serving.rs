@@ -477,3 +477,151 @@ impl ServingScenario {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::inference;
+    use crate::engine::serving::{Regime, ServingEstimate, simulate};
+
+    fn run(body: serde_json::Value) -> (ServingScenario, ServingEstimate) {
+        let catalog = Catalog::embedded().unwrap();
+        let request: ServingRequest = serde_json::from_value(body).unwrap();
+        let scenario = ServingScenario::parse(&catalog, &request, "").unwrap();
+        let estimate = simulate(&scenario.inference.input(), &scenario.workload);
+        (scenario, estimate)
+    }
+
+    fn llama(workload: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8",
+            "engine": "vllm", "workload": workload})
+    }
+
+    #[test]
+    fn littles_law_holds_on_the_replay() {
+        for workload in [
+            serde_json::json!({"input_tokens": 500, "output_tokens": 100, "requests_per_s": 20, "requests": 400}),
+            serde_json::json!({"input_tokens": 500, "output_tokens": 100, "concurrency": 16, "requests": 400}),
+            serde_json::json!({"input_tokens": {"distribution": "lognormal", "mean": 400, "stddev": 300}, "output_tokens": {"distribution": "exponential", "mean": 150}, "requests_per_s": 30, "requests": 400, "seed": 3}),
+        ] {
+            let (_, e) = run(llama(workload.clone()));
+            let lambda_w = e.requests_per_s * e.e2e.mean;
+            assert!(
+                (e.concurrency_mean - lambda_w).abs() <= 0.01 * lambda_w,
+                "{workload}: L {} vs lambda W {lambda_w}",
+                e.concurrency_mean
+            );
+        }
+    }
+
+    #[test]
+    fn throughput_never_falls_when_kv_capacity_grows() {
+        let mut last = 0.0;
+        for fraction in [0.2, 0.3, 0.5, 0.7, 0.9] {
+            let mut body = llama(serde_json::json!({"input_tokens": 2000, "output_tokens": 1000, "requests": 600}));
+            body["model"] = "llama-3.1-70b".into();
+            body["devices"] = 2.into();
+            body["parallelism"] = serde_json::json!({"tensor": 2});
+            body["scheduler"] = serde_json::json!({"kv_fraction": fraction, "max_num_seqs": 4096});
+            let (_, e) = run(body);
+            assert!(
+                e.output_tokens_per_s >= last * 0.999,
+                "kv fraction {fraction}: {} < {last}",
+                e.output_tokens_per_s
+            );
+            last = e.output_tokens_per_s;
+        }
+    }
+
+    #[test]
+    fn a_single_request_reproduces_the_static_estimate() {
+        let (s, e) = run(llama(serde_json::json!({"input_tokens": 512, "output_tokens": 128, "requests": 1})));
+        let static_estimate = inference::estimate(&s.inference.input());
+        let close = |a: f64, b: f64, tolerance: f64| (a - b).abs() <= tolerance * b;
+        assert!(close(e.ttft.mean, static_estimate.ttft.0, 0.15), "ttft {} vs {}", e.ttft.mean, static_estimate.ttft.0);
+        assert!(close(e.tpot.mean, static_estimate.tpot.0, 0.15), "tpot {} vs {}", e.tpot.mean, static_estimate.tpot.0);
+        assert_eq!(e.completed, 1);
+        assert_eq!(e.preemptions, 0);
+    }
+
+    #[test]
+    fn a_rate_above_capacity_overloads_and_the_queue_grows_with_the_run() {
+        let capacity = run(llama(serde_json::json!({"input_tokens": 1000, "output_tokens": 300, "requests": 800})))
+            .1
+            .requests_per_s;
+        let at = |requests: u64| {
+            run(llama(serde_json::json!({"input_tokens": 1000, "output_tokens": 300, "requests_per_s": capacity * 2.0, "requests": requests}))).1
+        };
+        let (short, long) = (at(300), at(1200));
+        assert_eq!(long.regime, Regime::Overloaded);
+        assert!(long.queue.mean > 2.0 * short.queue.mean, "queue {} vs {}", long.queue.mean, short.queue.mean);
+        let light = run(llama(serde_json::json!({"input_tokens": 1000, "output_tokens": 300, "requests_per_s": capacity * 0.05, "requests": 300}))).1;
+        assert_eq!(light.regime, Regime::Stable);
+    }
+
+    /// Two requests, one replica, a scheduler of one sequence: the second waits for the first,
+    /// so its TTFT is the first's whole time plus its own prefill, and the makespan is twice one
+    /// request.
+    #[test]
+    fn a_tiny_case_computed_by_hand() {
+        let (_, one) = run(llama(serde_json::json!({"input_tokens": 100, "output_tokens": 10, "requests": 1})));
+        let mut body = llama(serde_json::json!({"input_tokens": 100, "output_tokens": 10, "requests": 2}));
+        body["scheduler"] = serde_json::json!({"max_num_seqs": 1});
+        let (s, two) = run(body);
+        let overhead = s.inference.profile.request_overhead.0;
+        let service = one.e2e.mean - overhead;
+        assert!(
+            (two.makespan - (2.0 * service + overhead)).abs() < 1e-9 + 1e-6 * service,
+            "{} vs {}",
+            two.makespan,
+            2.0 * service
+        );
+        // The second request's first token: after the first finished, plus one prefill.
+        let prefill = one.ttft.mean - overhead;
+        assert!((two.ttft.p99 - (overhead + service + prefill)).abs() < 1e-6 * service + 1e-9);
+        assert_eq!(two.running_max, 1);
+        assert_eq!(two.concurrency_max, 2);
+    }
+
+    #[test]
+    fn preemption_happens_when_blocks_run_out_on_demand_and_never_with_reservation() {
+        let mut body = llama(serde_json::json!({"input_tokens": 100, "output_tokens": 3000, "requests": 300}));
+        body["scheduler"] = serde_json::json!({"kv_fraction": 0.12, "max_num_seqs": 1024});
+        let (_, e) = run(body.clone());
+        assert!(e.preemptions > 0, "no preemption");
+        assert_eq!(e.completed, 300);
+        assert!(e.kv_peak_used_tokens <= e.kv_capacity_tokens + 16);
+        body["scheduler"]["kv_reserve_full"] = true.into();
+        let (_, reserved) = run(body);
+        assert_eq!(reserved.preemptions, 0);
+        assert_eq!(reserved.completed, 300);
+    }
+
+    #[test]
+    fn bad_workloads_are_refused_at_their_pointer() {
+        let catalog = Catalog::embedded().unwrap();
+        for (workload, pointer) in [
+            (serde_json::json!({"arrival": "poisson"}), "/workload/requests_per_s"),
+            (serde_json::json!({"requests": 0}), "/workload/requests"),
+            (serde_json::json!({"requests": 100000, "output_tokens": 4096}), "/workload/requests"),
+            (
+                serde_json::json!({"input_tokens": {"distribution": "normal", "mean": 10}}),
+                "/workload/input_tokens/stddev",
+            ),
+            (
+                serde_json::json!({"trace": [{"arrival_s": -1, "input_tokens": 5, "output_tokens": 5}]}),
+                "/workload/trace/0/arrival_s",
+            ),
+        ] {
+            let request: ServingRequest = serde_json::from_value(llama(workload.clone())).unwrap();
+            let error = ServingScenario::parse(&catalog, &request, "").unwrap_err();
+            let pointers: Vec<String> = error.field_errors().into_iter().map(|f| f.pointer).collect();
+            assert!(pointers.contains(&pointer.to_owned()), "{workload}: {pointers:?}");
+        }
+        let mut body = llama(serde_json::json!({}));
+        body["engine"] = "tensorrt-llm@9.9".into();
+        let request: ServingRequest = serde_json::from_value(body).unwrap();
+        let error = ServingScenario::parse(&catalog, &request, "").unwrap_err();
+        assert_eq!(error.field_errors()[0].pointer, "/engine");
+    }
+}

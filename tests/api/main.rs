@@ -14,4 +14,5 @@ mod inference;
 mod openapi;
 mod ops;
 mod readme;
+mod serving;
 mod training;

@@ -475,7 +475,9 @@ pub fn simulate(input: &InferenceInput<'_>, workload: &Workload) -> ServingEstim
         itl,
         e2e,
         queue,
-        concurrency_mean: r.in_system_time / span,
+        // The time-average of requests in the system is the sum of their times in it over the
+        // span (exact: every arrival and completion lies inside it).
+        concurrency_mean: e2e.mean * r.completed as f64 / span,
         concurrency_max: r.concurrency_max,
         running_mean: r.running_time / span,
         running_max: r.running_max,
@@ -864,6 +866,9 @@ fn run(
             buckets[bucket(q.joined, q.context0, block)] += 1;
             heap.push(Reverse((decoded + (q.output - q.generated), i, q.epoch)));
         }
+        // Block credits never exceed the pool (a decode that found no block to take and no
+        // sequence to preempt ran over it; the engine would have refused it instead).
+        free = free.min(total_blocks);
         r.peak_blocks = r.peak_blocks.max(total_blocks - free);
     }
     r.makespan = now - r.start;

@@ -1,0 +1,70 @@
+//! `POST /v1/estimate/serving`: the pinned response paths, the SLO capacity, errors.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn a_serving_replay_answers_every_pinned_path() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post_json(
+            "/v1/estimate/serving",
+            &json!({"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8", "engine": "vllm@v1",
+                "workload": {"input_tokens": 500, "output_tokens": 100, "arrival": "poisson", "requests_per_s": 5, "requests": 200},
+                "slo": {"ttft_ms": {"max": 500, "percentile": 99}, "tpot_ms": 50}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for path in [
+        "/throughput/output_tokens_per_s",
+        "/throughput/output_tokens_per_s_per_device",
+        "/throughput/requests_per_s",
+        "/throughput/total_tokens_per_s",
+        "/concurrency/mean",
+        "/concurrency/max",
+        "/kv_cache/capacity_tokens",
+        "/kv_cache/peak_used_tokens",
+        "/preemptions",
+        "/max_requests_per_s_within_slo",
+    ] {
+        assert!(body.pointer(path).is_some_and(|v| v.is_number()), "{path} missing: {body}");
+    }
+    for latency in ["ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "queue_ms"] {
+        for stat in ["mean", "p50", "p90", "p99"] {
+            assert!(body[latency][stat].is_number(), "{latency}.{stat}");
+        }
+        assert!(body[latency]["p50"].as_f64() <= body[latency]["p99"].as_f64());
+    }
+    assert_eq!(body["regime"], "stable");
+    assert_eq!(body["engine"], "vllm@v1");
+    assert!(body["explain"].as_array().is_some_and(|e| !e.is_empty()));
+    assert!(body["error_band"].is_object());
+    let rate = body["max_requests_per_s_within_slo"].as_f64().unwrap();
+    assert!(
+        rate > 5.0,
+        "an idle-ish 8B model on an H100 carries more than 5 requests/s within 500 ms p99 TTFT: {rate}"
+    );
+}
+
+#[tokio::test]
+async fn serving_errors_point_at_the_field() {
+    let app = spawn_app().await;
+    for (body, pointer, status) in [
+        (json!({"model": "llama-3.1-8b", "hardware": "h100", "engine": "tensorrt-llm@0.1"}), "/engine", 422),
+        (
+            json!({"model": "llama-3.1-8b", "hardware": "h100", "workload": {"arrival": "poisson"}}),
+            "/workload/requests_per_s",
+            400,
+        ),
+        (
+            json!({"model": "llama-3.1-8b", "hardware": "h100", "workload": {"requests": 100000, "output_tokens": 1000}}),
+            "/workload/requests",
+            422,
+        ),
+    ] {
+        let (got, problem) = app.post_json("/v1/estimate/serving", &body).await;
+        assert_eq!(got, status, "{body}: {problem}");
+        assert_eq!(problem["errors"][0]["pointer"], pointer, "{problem}");
+    }
+}
