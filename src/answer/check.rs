@@ -26,7 +26,8 @@ use crate::scenario::{Assumption, Error};
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RuleBody {
     /// Rule name: fits, ttft, tpot, output_throughput, request_rate, cost_per_million_tokens,
-    /// cost_per_hour, context, model_context, devices, parallelism, format, deadline, budget.
+    /// cost_per_hour, context, model_context, devices, parallelism, format, deadline, budget,
+    /// and under load ttft_p90, ttft_p99, tpot_p90, tpot_p99.
     pub rule: &'static str,
     /// `pass`, `at_risk` or `fail`.
     pub status: &'static str,
@@ -171,6 +172,7 @@ pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requir
         tensor_parallel_over_pcie: has_warning(&e.warnings, "tensor-parallel-over-pcie"),
         days: None,
         total_usd: None,
+        percentiles: req.has_percentiles().then(|| load_percentiles(scenario, req)),
     };
     let response = InferenceResponse::from_estimate(ctx, scenario, e);
     let entries = &response.error_band.metrics;
@@ -182,6 +184,43 @@ pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requir
         time: 0.0,
     };
     respond(rules::judge(req, &observed, &bands), Some(response), None)
+}
+
+/// Percentiles of a continuous-batching replay of `scenario` with Poisson arrivals at the
+/// forecast rate (the requirements' parser makes sure there is one), the scenario's lengths,
+/// and its batch as the scheduler's sequence limit when it gives one.
+fn load_percentiles(scenario: &InferenceScenario, req: &Requirements) -> rules::LoadPercentiles {
+    use crate::engine::inference::Batch;
+    use crate::engine::serving::{self, Arrival, Lengths, Workload};
+    let rate = req.forecast_requests_per_s.or(req.min_requests_per_s).unwrap_or(1.0);
+    let output = scenario.output_tokens.max(1);
+    let mut profile = scenario.profile.clone();
+    if let Batch::Fixed(b) = scenario.batch {
+        profile.scheduler.max_num_seqs = b;
+    }
+    let input = crate::engine::inference::InferenceInput { profile: &profile, explain: false, ..scenario.input() };
+    let workload = Workload {
+        arrival: Arrival::Poisson { requests_per_s: rate },
+        input_tokens: Lengths::Fixed(scenario.input_tokens),
+        output_tokens: Lengths::Fixed(output),
+        // Enough requests for a p99, within the simulator's work bound.
+        requests: (2e6 / output as f64).clamp(50.0, 500.0) as u64,
+        prefix_cache_hit_rate: 0.0,
+        seed: 0,
+    };
+    let replay = serving::simulate(&input, &workload);
+    if replay.completed == 0 {
+        // Nothing finished (a request does not fit the KV cache): every percentile is out of
+        // reach; a large finite number keeps the rule failing and the JSON valid.
+        let never = 1e6;
+        return rules::LoadPercentiles { ttft_p90: never, ttft_p99: never, tpot_p90: never, tpot_p99: never };
+    }
+    rules::LoadPercentiles {
+        ttft_p90: replay.ttft.p90,
+        ttft_p99: replay.ttft.p99,
+        tpot_p90: replay.tpot.p90,
+        tpot_p99: replay.tpot.p99,
+    }
 }
 
 /// Judges a training scenario's estimate against `req`.

@@ -301,9 +301,31 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
     };
     // The clock is read here, at the edge; the search only asks whether time is up.
     let deadline = started + r.deadline;
-    let outcome: Outcome =
+    let mut outcome: Outcome =
         search(&space, &w, &r.requirements, objective.engine(), &r.limits, &|| Instant::now() >= deadline);
     let mut notes = Vec::new();
+    // The search ranks by a closed-form steady state; the best are replayed with the
+    // continuous-batching simulator at the workload's load and ranked again.
+    let requests = (2e6 / w.output_tokens.max(1) as f64).clamp(50.0, 300.0) as u64;
+    let (replayed, broken) =
+        crate::plan::search::rerank(&space, &w, &r.requirements, objective.engine(), &outcome.ranked, requests);
+    if !outcome.ranked.is_empty() {
+        notes.push(format!(
+            "the {} best configurations were replayed under the workload with the continuous-batching simulator ({requests} requests each) and ranked again by the replay's mean latencies and served rate",
+            outcome.ranked.len()
+        ));
+    }
+    for (c, rule) in &broken {
+        notes.push(format!(
+            "{} x {} (tensor {}, batch {}) passed the closed-form search but its replay breaks the {} rule; it is dropped from the ranking",
+            c.replicas,
+            r.hardware[c.choice.hardware].id,
+            space.tensor[c.choice.tensor],
+            space.batch_sizes[c.choice.batch],
+            rule.as_str()
+        ));
+    }
+    outcome.ranked = replayed;
     if !outcome.complete {
         notes.push(format!(
             "the deadline stopped the search after {} of {} configurations; the ranking covers only those",

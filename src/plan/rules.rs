@@ -33,6 +33,39 @@ pub struct Requirements {
     pub max_days: Option<f64>,
     /// Training: most USD for the run.
     pub max_usd: Option<f64>,
+    /// 90th-percentile time to first token under load, seconds.
+    pub max_ttft_p90_s: Option<f64>,
+    /// 99th-percentile time to first token under load, seconds.
+    pub max_ttft_p99_s: Option<f64>,
+    /// 90th-percentile time per output token under load, seconds.
+    pub max_tpot_p90_s: Option<f64>,
+    /// 99th-percentile time per output token under load, seconds.
+    pub max_tpot_p99_s: Option<f64>,
+    /// The request rate percentiles are judged at (all devices).
+    pub forecast_requests_per_s: Option<f64>,
+}
+
+impl Requirements {
+    /// Whether a percentile rule asks for a replay under load.
+    pub fn has_percentiles(&self) -> bool {
+        self.max_ttft_p90_s.is_some()
+            || self.max_ttft_p99_s.is_some()
+            || self.max_tpot_p90_s.is_some()
+            || self.max_tpot_p99_s.is_some()
+    }
+}
+
+/// Latency percentiles from a replay under load, seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LoadPercentiles {
+    /// TTFT p90.
+    pub ttft_p90: f64,
+    /// TTFT p99.
+    pub ttft_p99: f64,
+    /// TPOT p90.
+    pub tpot_p90: f64,
+    /// TPOT p99.
+    pub tpot_p99: f64,
 }
 
 /// What an estimate says about a deployment, in the units the rules compare.
@@ -70,6 +103,8 @@ pub struct Observed {
     pub days: Option<f64>,
     /// Training cost, USD.
     pub total_usd: Option<f64>,
+    /// Percentiles under the forecast load, when a replay was run.
+    pub percentiles: Option<LoadPercentiles>,
 }
 
 /// Measured relative errors (median absolute percentage error, as a fraction) of the estimate
@@ -119,6 +154,14 @@ pub enum Rule {
     Deadline,
     /// Training costs at most the budget.
     Budget,
+    /// 90th-percentile TTFT at the forecast rate.
+    TtftP90,
+    /// 99th-percentile TTFT at the forecast rate.
+    TtftP99,
+    /// 90th-percentile TPOT at the forecast rate.
+    TpotP90,
+    /// 99th-percentile TPOT at the forecast rate.
+    TpotP99,
 }
 
 impl Rule {
@@ -139,6 +182,10 @@ impl Rule {
             Self::Format => "format",
             Self::Deadline => "deadline",
             Self::Budget => "budget",
+            Self::TtftP90 => "ttft_p90",
+            Self::TtftP99 => "ttft_p99",
+            Self::TpotP90 => "tpot_p90",
+            Self::TpotP99 => "tpot_p99",
         }
     }
 }
@@ -257,6 +304,19 @@ pub fn admits(req: &Requirements, o: &Observed) -> Result<(), Rule> {
     let missing = |value: Option<f64>, limit: Option<f64>| value.is_none() && limit.is_some();
     if above(o.ttft_s, req.max_ttft_s) {
         return Err(Rule::Ttft);
+    }
+    // Percentile rules judge a replay; without one (the closed-form search) they wait for it.
+    if let Some(p) = o.percentiles {
+        for (rule, value, limit) in [
+            (Rule::TtftP90, p.ttft_p90, req.max_ttft_p90_s),
+            (Rule::TtftP99, p.ttft_p99, req.max_ttft_p99_s),
+            (Rule::TpotP90, p.tpot_p90, req.max_tpot_p90_s),
+            (Rule::TpotP99, p.tpot_p99, req.max_tpot_p99_s),
+        ] {
+            if above(Some(value), limit) {
+                return Err(rule);
+            }
+        }
     }
     if above(o.tpot_s, req.max_tpot_s) {
         return Err(Rule::Tpot);
@@ -401,6 +461,23 @@ pub fn judge(req: &Requirements, o: &Observed, bands: &Bands) -> Vec<Outcome> {
         ));
     }
     let ms = |s: Option<f64>| s.map(|s| s * 1e3);
+    let rate = req.forecast_requests_per_s.or(req.min_requests_per_s).unwrap_or(0.0);
+    for (rule, value, limit, what, band) in [
+        (Rule::TtftP90, o.percentiles.map(|p| p.ttft_p90), req.max_ttft_p90_s, "p90 time to first token", bands.ttft),
+        (Rule::TtftP99, o.percentiles.map(|p| p.ttft_p99), req.max_ttft_p99_s, "p99 time to first token", bands.ttft),
+        (Rule::TpotP90, o.percentiles.map(|p| p.tpot_p90), req.max_tpot_p90_s, "p90 time per output token", bands.tpot),
+        (Rule::TpotP99, o.percentiles.map(|p| p.tpot_p99), req.max_tpot_p99_s, "p99 time per output token", bands.tpot),
+    ] {
+        out.extend(optional(
+            rule,
+            Side::AtMost,
+            ms(value),
+            ms(limit),
+            band,
+            "ms",
+            &format!("{what} with Poisson arrivals at {rate} requests/s (continuous-batching replay)"),
+        ));
+    }
     out.extend(
         [
             optional(

@@ -221,6 +221,8 @@ impl Candidate {
             })
             .then(self.devices.cmp(&other.devices))
             .then(self.e2e_s.total_cmp(&other.e2e_s))
+            // A batch the load does not fill buys nothing: the smaller one first.
+            .then(space.batch_sizes[self.choice.batch].cmp(&space.batch_sizes[other.choice.batch]))
             .then(self.choice.cmp(&other.choice))
             .is_lt()
     }
@@ -267,7 +269,7 @@ impl Rejection {
 }
 
 /// Every rejection reason, in a fixed order (the counters' index).
-const REJECTIONS: [Rejection; 16] = [
+const REJECTIONS: [Rejection; 20] = [
     Rejection::InvalidLayout,
     Rejection::TooManyReplicas,
     Rejection::Rule(Rule::Fits),
@@ -284,6 +286,10 @@ const REJECTIONS: [Rejection; 16] = [
     Rejection::Rule(Rule::Format),
     Rejection::Rule(Rule::Deadline),
     Rejection::Rule(Rule::Budget),
+    Rejection::Rule(Rule::TtftP90),
+    Rejection::Rule(Rule::TtftP99),
+    Rejection::Rule(Rule::TpotP90),
+    Rejection::Rule(Rule::TpotP99),
 ];
 
 fn slot(r: Rejection) -> usize {
@@ -342,7 +348,7 @@ pub fn evaluate(
         return Err(Rejection::InvalidLayout);
     }
     let parallelism = Parallelism { tensor, pipeline, expert: 1, data: 1 };
-    let e = estimate(&InferenceInput {
+    let input = |batch: u64| InferenceInput {
         arch: model.arch,
         anatomy: model.anatomy,
         device: hardware.device,
@@ -355,8 +361,9 @@ pub fn evaluate(
         profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
-    });
-    let replica_tokens_per_s = e.output_tokens_per_s;
+    };
+    let full = estimate(&input(batch));
+    let replica_tokens_per_s = full.output_tokens_per_s;
     let out = workload.output_tokens.max(1) as f64;
     let target_tokens_per_s = workload.requests_per_s.map(|r| r * out);
     let for_rate = target_tokens_per_s
@@ -370,49 +377,228 @@ pub fn evaluate(
     let replicas = replicas_f as u64;
     let devices = replicas * per_replica;
     let capacity = replica_tokens_per_s * replicas as f64;
-    let served = target_tokens_per_s.unwrap_or(capacity).min(capacity);
+    let load = steady_state(workload, batch, replicas, &full, &|b| estimate(&input(b)));
+    let e = &load.estimate;
+    let served = load.output_tokens_per_s.min(capacity);
     let utilisation = if capacity > 0.0 { served / capacity } else { 0.0 };
-    let usd_per_hour = e.usd_per_hour.map(|per_replica_usd| per_replica_usd * replicas as f64);
+    let usd_per_hour = full.usd_per_hour.map(|per_replica_usd| per_replica_usd * replicas as f64);
     let usd_per_million = usd_per_hour
         .filter(|_| served > 0.0)
         .map(|usd| usd / (served * 3600.0) * 1e6)
         // A vanishing served rate overflows the cost per token (found by fuzzing).
         .filter(|usd| usd.is_finite());
     let observed = Observed {
-        memory_bytes: e.memory.per_device.total.0,
-        capacity_bytes: e.memory.capacity.0,
-        ttft_s: Some(e.ttft.0),
+        memory_bytes: full.memory.per_device.total.0,
+        capacity_bytes: full.memory.capacity.0,
+        ttft_s: Some(load.ttft_s),
         tpot_s: Some(e.tpot.0),
         output_tokens_per_s: Some(capacity),
         requests_per_s: Some(capacity / out),
         usd_per_million_output_tokens: usd_per_million,
         usd_per_hour,
         context_tokens: workload.input_tokens + workload.output_tokens,
-        max_context_in_memory: e.memory.max_context_tokens,
+        max_context_in_memory: full.memory.max_context_tokens,
         model_max_context: model.arch.max_context,
         devices,
-        native_format: e.compute_type == format.weights.compute,
+        native_format: full.compute_type == format.weights.compute,
         tensor_parallel_over_pcie: false,
         days: None,
         total_usd: None,
+        percentiles: None,
     };
     rules::admits(req, &observed).map_err(Rejection::Rule)?;
     Ok(Candidate {
         choice,
         replicas,
         devices,
-        ttft_s: e.ttft.0,
+        ttft_s: load.ttft_s,
         tpot_s: e.tpot.0,
-        e2e_s: e.e2e.0,
+        e2e_s: load.ttft_s - e.ttft.0 + e.e2e.0,
         capacity_output_tokens_per_s: capacity,
         utilisation,
         usd_per_hour,
         usd_per_million_output_tokens: usd_per_million,
-        max_context_tokens: e.memory.max_context_tokens,
-        memory_bytes: e.memory.per_device.total.0,
+        max_context_tokens: full.memory.max_context_tokens,
+        memory_bytes: full.memory.per_device.total.0,
         bits_per_weight: format.weights.bits.0,
         native_format: observed.native_format,
     })
+}
+
+/// A replica at the load it carries, in closed form.
+struct Load {
+    /// The estimate at the batch the load fills.
+    estimate: crate::engine::inference::InferenceEstimate,
+    /// Output tokens per second served, all replicas.
+    output_tokens_per_s: f64,
+    /// Time to first token with queueing, s.
+    ttft_s: f64,
+}
+
+/// The steady state of `replicas` replicas of batch `batch` under the workload, in closed form:
+/// the sequences a replica actually holds are the clients it serves (a closed loop) or, by
+/// Little's law, its arrival rate x the time a request spends in it (Poisson), at most the
+/// batch; latency is re-estimated at that occupancy (the time to first token as the arrival
+/// pattern shapes it, below). Without a target the batch is full. The simulator checks it (see the test
+/// `the_closed_form_tracks_the_simulator`) and re-ranks the best configurations.
+fn steady_state(
+    workload: &Workload,
+    batch: u64,
+    replicas: u64,
+    full: &crate::engine::inference::InferenceEstimate,
+    at: &dyn Fn(u64) -> crate::engine::inference::InferenceEstimate,
+) -> Load {
+    let r = replicas.max(1) as f64;
+    let out = workload.output_tokens.max(1) as f64;
+    let occupancy = match (workload.concurrency, workload.requests_per_s) {
+        (Some(c), _) => (c as f64 / r).min(batch as f64),
+        (None, Some(rate)) => (rate / r * full.e2e.0).clamp(1.0, batch as f64),
+        (None, None) => batch as f64,
+    };
+    let filled = (occupancy.ceil() as u64).clamp(1, batch);
+    let estimate = if filled < batch { at(filled) } else { full.clone() };
+    let e2e = estimate.e2e.0.max(1e-12);
+    let (output_tokens_per_s, ttft_s) = match (workload.concurrency, workload.requests_per_s) {
+        // A closed loop: each client has one request in flight at a time; with equal lengths
+        // the clients move in step, so their prompts are prefilled together.
+        (Some(_), _) => (occupancy * out / e2e * r, estimate.ttft.0),
+        // Poisson: requests arrive one by one, so a prompt is prefilled alone beside one decode
+        // step of the others, and waits for a slot only when the batch is nearly full (an
+        // Erlang-C-like tail, rho^batch / (1 - rho), in units of the mean time between
+        // completions).
+        (None, Some(rate)) => {
+            let alone = if filled > 1 { at(1).ttft.0 } else { estimate.ttft.0 };
+            let rho = (rate / r * full.e2e.0 / batch as f64).min(0.99);
+            let between = full.e2e.0 / batch as f64;
+            (rate * out, alone + estimate.tpot.0 + between * rho.powf(batch as f64) / (1.0 - rho))
+        }
+        (None, None) => (full.output_tokens_per_s * r, estimate.ttft.0),
+    };
+    Load { ttft_s, output_tokens_per_s, estimate }
+}
+
+/// Re-evaluates a candidate by replaying the workload on one of its replicas with the
+/// continuous-batching simulator (`requests` requests, the candidate's batch as the scheduler's
+/// sequence limit): latencies become the replay's means and the served rate and cost the
+/// replay's. Returns the rule the replay breaks, if any.
+pub fn simulate_candidate(
+    space: &Space<'_>,
+    workload: &Workload,
+    req: &Requirements,
+    c: &Candidate,
+    requests: u64,
+) -> Result<Candidate, Rejection> {
+    use crate::engine::serving::{self, Arrival, Lengths};
+    let choice = c.choice;
+    let (model, hardware, format) =
+        (space.models[choice.model], space.hardware[choice.hardware], space.formats[choice.format]);
+    let batch = space.batch_sizes[choice.batch];
+    let mut profile = space.engines[choice.engine].clone();
+    profile.scheduler.max_num_seqs = batch;
+    profile.scheduler.seqs_per_micro_batch = false;
+    profile.scheduler.tuned_limits = false;
+    let (tensor, pipeline) = (space.tensor[choice.tensor], space.pipeline[choice.pipeline]);
+    let replicas = c.replicas.max(1);
+    let input = InferenceInput {
+        arch: model.arch,
+        anatomy: model.anatomy,
+        device: hardware.device,
+        parallelism: Parallelism { tensor, pipeline, expert: 1, data: 1 },
+        weights: format.weights,
+        kv_cache: format.kv_cache,
+        batch: Batch::Fixed(batch),
+        input_tokens: workload.input_tokens,
+        output_tokens: workload.output_tokens,
+        profile: &profile,
+        usd_per_device_hour: hardware.usd_per_hour,
+        explain: false,
+    };
+    let arrival = match (workload.concurrency, workload.requests_per_s) {
+        (Some(clients), _) => Arrival::Concurrency { clients: clients.div_ceil(replicas).max(1) },
+        (None, Some(rate)) => Arrival::Poisson { requests_per_s: rate / replicas as f64 },
+        (None, None) => Arrival::Offline,
+    };
+    let replay = serving::simulate(
+        &input,
+        &serving::Workload {
+            arrival,
+            input_tokens: Lengths::Fixed(workload.input_tokens),
+            output_tokens: Lengths::Fixed(workload.output_tokens.max(1)),
+            requests,
+            prefix_cache_hit_rate: 0.0,
+            seed: 0,
+        },
+    );
+    let served = replay.output_tokens_per_s * replicas as f64;
+    let usd_per_million =
+        c.usd_per_hour.filter(|_| served > 0.0).map(|usd| usd / (served * 3600.0) * 1e6).filter(|u| u.is_finite());
+    let out = workload.output_tokens.max(1) as f64;
+    let capacity = c.capacity_output_tokens_per_s;
+    let observed = Observed {
+        memory_bytes: c.memory_bytes,
+        capacity_bytes: f64::MAX,
+        ttft_s: Some(replay.ttft.mean),
+        tpot_s: Some(replay.tpot.mean),
+        output_tokens_per_s: Some(capacity),
+        requests_per_s: Some(capacity / out),
+        usd_per_million_output_tokens: usd_per_million,
+        usd_per_hour: c.usd_per_hour,
+        context_tokens: workload.input_tokens + workload.output_tokens,
+        max_context_in_memory: c.max_context_tokens,
+        model_max_context: model.arch.max_context,
+        devices: c.devices,
+        native_format: c.native_format,
+        tensor_parallel_over_pcie: false,
+        days: None,
+        total_usd: None,
+        percentiles: Some(rules::LoadPercentiles {
+            ttft_p90: replay.ttft.p90,
+            ttft_p99: replay.ttft.p99,
+            tpot_p90: replay.tpot.p90,
+            tpot_p99: replay.tpot.p99,
+        }),
+    };
+    rules::admits(req, &observed).map_err(Rejection::Rule)?;
+    Ok(Candidate {
+        ttft_s: replay.ttft.mean,
+        tpot_s: replay.tpot.mean,
+        e2e_s: replay.e2e.mean,
+        utilisation: if capacity > 0.0 { (served / capacity).min(1.0) } else { 0.0 },
+        usd_per_million_output_tokens: usd_per_million,
+        ..*c
+    })
+}
+
+/// Replays each ranked candidate ([`simulate_candidate`]) and ranks them again; those a replay
+/// shows breaking a requirement go last, with their reason.
+pub fn rerank(
+    space: &Space<'_>,
+    workload: &Workload,
+    req: &Requirements,
+    objective: Objective,
+    ranked: &[Candidate],
+    requests: u64,
+) -> (Vec<Candidate>, Vec<(Candidate, Rejection)>) {
+    let replayed: Vec<Result<Candidate, (Candidate, Rejection)>> =
+        ranked.par_iter().map(|c| simulate_candidate(space, workload, req, c, requests).map_err(|r| (*c, r))).collect();
+    let mut kept: Vec<Candidate> = Vec::new();
+    let mut broken = Vec::new();
+    for r in replayed {
+        match r {
+            Ok(c) => kept.push(c),
+            Err(b) => broken.push(b),
+        }
+    }
+    kept.sort_by(|a, b| {
+        if a.better(b, objective, space) {
+            std::cmp::Ordering::Less
+        } else if b.better(a, objective, space) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    (kept, broken)
 }
 
 /// Per-thread results, bounded in size.
@@ -643,5 +829,68 @@ mod tests {
         for p in &outcome.pareto {
             assert!(!all.iter().any(|c| c.dominates(p)), "{p:?} is dominated");
         }
+    }
+
+    /// The closed-form steady state that ranks the whole space, against the simulator that
+    /// re-ranks the best: the served rate (hence the cost per token) and the time to first token
+    /// over a spread of models, devices, batches and loads. Prints every pair; the bounds are
+    /// the measured errors with a little room.
+    #[test]
+    fn the_closed_form_tracks_the_simulator() {
+        let catalog = Catalog::embedded().unwrap();
+        let fp8 = catalog.format("fp8").unwrap().to_engine();
+        let models = ["llama-3.1-8b", "qwen2.5-32b", "llama-3.1-70b"];
+        let mut served_errors = Vec::new();
+        let mut ttft_errors = Vec::new();
+        for model_id in models {
+            let model = catalog.model(model_id).unwrap();
+            let space = Space {
+                models: vec![ModelChoice { arch: &model.architecture, anatomy: &model.anatomy }],
+                hardware: ["nvidia-h100-sxm-80gb", "nvidia-a100-sxm4-80gb"]
+                    .iter()
+                    .map(|id| HardwareChoice::from(catalog.device(id).unwrap()))
+                    .collect(),
+                tensor: vec![1, 2, 4],
+                pipeline: vec![1],
+                formats: vec![FormatChoice { weights: &fp8, kv_cache: &fp8 }],
+                batch_sizes: vec![8, 64, 256],
+                engines: vec![&catalog.engine("vllm").unwrap().profile],
+            };
+            let limits = Limits { max_devices_per_replica: 8, max_replicas: 64, keep: 5 };
+            let req = Requirements::default();
+            for workload in [
+                Workload { input_tokens: 1000, output_tokens: 200, requests_per_s: Some(2.0), concurrency: None },
+                Workload { input_tokens: 500, output_tokens: 300, requests_per_s: None, concurrency: Some(16) },
+                Workload { input_tokens: 2000, output_tokens: 100, requests_per_s: Some(8.0), concurrency: None },
+            ] {
+                for i in 0..usize::try_from(space.size()).unwrap() {
+                    let Ok(closed) = evaluate(&space, &workload, &req, &limits, space.decode(i)) else { continue };
+                    let Ok(replayed) = simulate_candidate(&space, &workload, &req, &closed, 300) else { continue };
+                    let (Some(a), Some(b)) =
+                        (closed.usd_per_million_output_tokens, replayed.usd_per_million_output_tokens)
+                    else {
+                        continue;
+                    };
+                    println!(
+                        "{model_id:<14} {:?} batch {:>3}: $/M closed {a:.3} replay {b:.3}; ttft closed {:.3} replay {:.3}",
+                        workload.requests_per_s.map_or(workload.concurrency.unwrap_or(0) as f64, |r| r),
+                        space.batch_sizes[closed.choice.batch],
+                        closed.ttft_s,
+                        replayed.ttft_s
+                    );
+                    served_errors.push((a / b - 1.0).abs());
+                    ttft_errors.push((closed.ttft_s / replayed.ttft_s - 1.0).abs());
+                }
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (served, ttft) = (median(&mut served_errors), median(&mut ttft_errors));
+        println!("median error: cost per token {served:.3}, ttft {ttft:.3} over {} pairs", served_errors.len());
+        assert!(served_errors.len() >= 20);
+        assert!(served <= 0.08, "cost per token: closed form {served:.3} from the replay");
+        assert!(ttft <= 0.15, "ttft: closed form {ttft:.3} from the replay");
     }
 }

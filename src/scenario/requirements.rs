@@ -35,6 +35,18 @@ pub struct RequirementsBody {
     pub max_days: Option<f64>,
     /// Training: most USD for the run.
     pub max_usd: Option<f64>,
+    /// Longest 90th-percentile time to first token at the forecast rate, ms (judged on a
+    /// continuous-batching replay with Poisson arrivals).
+    pub max_ttft_p90_ms: Option<f64>,
+    /// Longest 99th-percentile time to first token at the forecast rate, ms.
+    pub max_ttft_p99_ms: Option<f64>,
+    /// Longest 90th-percentile time per output token at the forecast rate, ms.
+    pub max_tpot_p90_ms: Option<f64>,
+    /// Longest 99th-percentile time per output token at the forecast rate, ms.
+    pub max_tpot_p99_ms: Option<f64>,
+    /// Requests per second the percentile rules are judged at, all devices (default
+    /// `min_requests_per_s`).
+    pub forecast_requests_per_s: Option<f64>,
 }
 
 impl RequirementsBody {
@@ -64,8 +76,26 @@ impl RequirementsBody {
             max_devices: c.opt_int(at("max_devices"), range::MAX_DEVICES, self.max_devices),
             max_days: c.number(at("max_days"), range::DAYS, self.max_days),
             max_usd: c.number(at("max_usd"), range::RUN_USD, self.max_usd),
+            max_ttft_p90_s: c.number(at("max_ttft_p90_ms"), range::LATENCY_MS, self.max_ttft_p90_ms).map(|ms| ms / 1e3),
+            max_ttft_p99_s: c.number(at("max_ttft_p99_ms"), range::LATENCY_MS, self.max_ttft_p99_ms).map(|ms| ms / 1e3),
+            max_tpot_p90_s: c.number(at("max_tpot_p90_ms"), range::LATENCY_MS, self.max_tpot_p90_ms).map(|ms| ms / 1e3),
+            max_tpot_p99_s: c.number(at("max_tpot_p99_ms"), range::LATENCY_MS, self.max_tpot_p99_ms).map(|ms| ms / 1e3),
+            forecast_requests_per_s: c.number(
+                at("forecast_requests_per_s"),
+                range::Range::above(0.0, range::REQUESTS_PER_S.max),
+                self.forecast_requests_per_s,
+            ),
         };
         c.finish()?;
+        if requirements.has_percentiles()
+            && requirements.forecast_requests_per_s.is_none()
+            && requirements.min_requests_per_s.is_none_or(|r| r <= 0.0)
+        {
+            return Err(Error::field(
+                at("forecast_requests_per_s"),
+                "percentile rules are judged at a request rate: give forecast_requests_per_s or min_requests_per_s",
+            ));
+        }
         Ok(requirements)
     }
 }

@@ -68,3 +68,60 @@ async fn serving_errors_point_at_the_field() {
         assert_eq!(problem["errors"][0]["pointer"], pointer, "{problem}");
     }
 }
+
+/// Issue 13's case: Qwen2.5-32B for 4 concurrent requests. The ranking must pick a batch the
+/// load fills, priced at the rate 4 clients produce, not at a full batch of 256.
+#[tokio::test]
+async fn a_plan_prices_the_load_it_must_carry() {
+    let app = spawn_app().await;
+    let plan = |batches: serde_json::Value| {
+        json!({"models": ["qwen2.5-32b"], "workload": {"input_tokens": 1000, "output_tokens": 300, "concurrency": 4},
+               "search": {"hardware": ["nvidia-h100-sxm-80gb"], "weights": ["fp8"], "batch_sizes": batches}, "limit": 3})
+    };
+    let (status, body) = app.post_json("/v1/plan", &plan(json!([4, 8, 64, 256]))).await;
+    assert_eq!(status, 200, "{body}");
+    let best = &body["ranked"][0];
+    assert!(best["batch_size"].as_u64().unwrap() <= 8, "{best}");
+    let loaded = best["usd_per_million_output_tokens"].as_f64().unwrap();
+    // A full batch of 256 on the same device is far cheaper per token; 4 clients cannot fill it.
+    let (_, full) = app
+        .post_json(
+            "/v1/estimate/inference",
+            &json!({"model": "qwen2.5-32b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8", "batch_size": 256,
+                    "input_tokens": 1000, "output_tokens": 300}),
+        )
+        .await;
+    let full_batch = full["cost"]["usd_per_million_output_tokens"].as_f64().unwrap();
+    assert!(loaded > 5.0 * full_batch, "loaded {loaded} vs full batch {full_batch}");
+    assert!(body["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("replayed")), "{body}");
+}
+
+#[tokio::test]
+async fn a_check_judges_percentiles_at_the_forecast_rate() {
+    let app = spawn_app().await;
+    let check = |rate: f64| {
+        json!({"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8", "engine": "vllm",
+                             "batch_size": 64, "input_tokens": 1000, "output_tokens": 200},
+               "requirements": {"max_ttft_p99_ms": 1000, "max_tpot_p90_ms": 100, "forecast_requests_per_s": rate}})
+    };
+    let rule = |body: &serde_json::Value, name: &str| {
+        body["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {body}"))
+    };
+    let (status, light) = app.post_json("/v1/check", &check(2.0)).await;
+    assert_eq!(status, 200, "{light}");
+    assert_eq!(rule(&light, "ttft_p99")["status"], "pass", "{light}");
+    assert_eq!(rule(&light, "tpot_p90")["status"], "pass");
+    let (_, heavy) = app.post_json("/v1/check", &check(500.0)).await;
+    assert_eq!(rule(&heavy, "ttft_p99")["status"], "fail", "{heavy}");
+    let (status, missing) = app
+        .post_json("/v1/check", &json!({"inference": {"model": "llama-3.1-8b", "hardware": "h100"}, "requirements": {"max_ttft_p90_ms": 100}}))
+        .await;
+    assert_eq!(status, 400, "{missing}");
+    assert_eq!(missing["errors"][0]["pointer"], "/requirements/forecast_requests_per_s");
+}
