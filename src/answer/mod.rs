@@ -46,11 +46,18 @@ impl Context {
     /// The context of `catalog`: runs the validation (a catalog whose validation data cannot be
     /// run still answers, with unknown error bands).
     pub fn new(catalog: Arc<Catalog>) -> Self {
-        let validation = crate::validation::validate(&catalog).unwrap_or_else(|error| {
-            tracing::warn!(%error, "validation data could not be run; error bands will be unknown");
-            Report { families: Vec::new(), points: Vec::new(), inference_skipped: 0, training_skipped: 0 }
-        });
-        Self { catalog, validation: Arc::new(validation), plan_max_configurations: 2_000_000, batch_max_items: 1000 }
+        let run = |catalog: &Catalog| {
+            Arc::new(crate::validation::validate(catalog).unwrap_or_else(|error| {
+                tracing::warn!(%error, "validation data could not be run; error bands will be unknown");
+                Report { families: Vec::new(), points: Vec::new(), inference_skipped: 0, training_skipped: 0 }
+            }))
+        };
+        // The embedded catalog and the embedded points always give the same report, and a
+        // replay of every serving point costs about a second: run it once per process.
+        static EMBEDDED: std::sync::OnceLock<Arc<Report>> = std::sync::OnceLock::new();
+        let validation =
+            if catalog.is_embedded() { Arc::clone(EMBEDDED.get_or_init(|| run(&catalog))) } else { run(&catalog) };
+        Self { catalog, validation, plan_max_configurations: 2_000_000, batch_max_items: 1000 }
     }
 }
 

@@ -301,8 +301,11 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
     };
     // The clock is read here, at the edge; the search only asks whether time is up.
     let deadline = started + r.deadline;
+    // The closed form ranks a wider pool than asked for, so that configurations a replay
+    // rejects leave others to take their places.
+    let wide = crate::plan::search::Limits { keep: (r.limits.keep * 4).clamp(20, 200), ..r.limits };
     let mut outcome: Outcome =
-        search(&space, &w, &r.requirements, objective.engine(), &r.limits, &|| Instant::now() >= deadline);
+        search(&space, &w, &r.requirements, objective.engine(), &wide, &|| Instant::now() >= deadline);
     let mut notes = Vec::new();
     // The search ranks by a closed-form steady state; the best are replayed with the
     // continuous-batching simulator at the workload's load and ranked again.
@@ -311,11 +314,12 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
         crate::plan::search::rerank(&space, &w, &r.requirements, objective.engine(), &outcome.ranked, requests);
     if !outcome.ranked.is_empty() {
         notes.push(format!(
-            "the {} best configurations were replayed under the workload with the continuous-batching simulator ({requests} requests each) and ranked again by the replay's mean latencies and served rate",
-            outcome.ranked.len()
+            "the {} best configurations of the closed-form ranking were replayed under the workload with the continuous-batching simulator ({requests} requests each) and ranked again by the replay's mean latencies and served rate; {} of them broke a requirement in the replay",
+            outcome.ranked.len(),
+            broken.len()
         ));
     }
-    for (c, rule) in &broken {
+    for (c, rule) in broken.iter().take(5) {
         notes.push(format!(
             "{} x {} (tensor {}, batch {}) passed the closed-form search but its replay breaks the {} rule; it is dropped from the ranking",
             c.replicas,
@@ -326,6 +330,7 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
         ));
     }
     outcome.ranked = replayed;
+    outcome.ranked.truncate(r.limits.keep);
     if !outcome.complete {
         notes.push(format!(
             "the deadline stopped the search after {} of {} configurations; the ranking covers only those",

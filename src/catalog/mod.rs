@@ -128,6 +128,9 @@ pub struct Catalog {
     formats: Vec<FormatRecord>,
     engines: Vec<CatalogEngine>,
     device_index: lookup::Index,
+    /// Whether this is the catalog compiled into the binary (its validation report is then the
+    /// same every time, and is computed once per process).
+    embedded: bool,
     model_index: lookup::Index,
 }
 
@@ -168,6 +171,12 @@ impl Catalog {
     /// The catalog compiled into the binary.
     pub fn embedded() -> Result<Self, CatalogError> {
         Self::from_files(embedded::FILES.iter().map(|(name, text)| ((*name).to_owned(), (*text).to_owned())))
+            .map(|c| Self { embedded: true, ..c })
+    }
+
+    /// Whether this is the catalog compiled into the binary.
+    pub fn is_embedded(&self) -> bool {
+        self.embedded
     }
 
     /// Loads `dir/hardware/*.toml`, `dir/models/*.toml`, `dir/engines/*.toml` and
@@ -303,7 +312,7 @@ impl Catalog {
                 return Err(entry_error("api_prices.toml", &price.id, format!("unknown model {}", price.model)));
             }
         }
-        Ok(Self { training, api_prices, devices, models, formats, engines, device_index, model_index })
+        Ok(Self { training, api_prices, devices, models, formats, engines, device_index, model_index, embedded: false })
     }
 
     /// Hosted-API prices.

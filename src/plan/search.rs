@@ -579,14 +579,14 @@ pub fn rerank(
     ranked: &[Candidate],
     requests: u64,
 ) -> (Vec<Candidate>, Vec<(Candidate, Rejection)>) {
-    let replayed: Vec<Result<Candidate, (Candidate, Rejection)>> =
-        ranked.par_iter().map(|c| simulate_candidate(space, workload, req, c, requests).map_err(|r| (*c, r))).collect();
+    let replayed: Vec<(Candidate, Result<Candidate, Rejection>)> =
+        ranked.par_iter().map(|c| (*c, simulate_candidate(space, workload, req, c, requests))).collect();
     let mut kept: Vec<Candidate> = Vec::new();
     let mut broken = Vec::new();
-    for r in replayed {
+    for (c, r) in replayed {
         match r {
-            Ok(c) => kept.push(c),
-            Err(b) => broken.push(b),
+            Ok(replayed) => kept.push(replayed),
+            Err(rule) => broken.push((c, rule)),
         }
     }
     kept.sort_by(|a, b| {

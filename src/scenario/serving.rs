@@ -624,4 +624,51 @@ mod tests {
         let error = ServingScenario::parse(&catalog, &request, "").unwrap_err();
         assert_eq!(error.field_errors()[0].pointer, "/engine");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(40))]
+
+        /// Whatever the workload and scheduler, the replay finishes every request (or says one
+        /// does not fit), never panics, and every number it reports is finite and consistent.
+        #[test]
+        fn any_workload_replays_to_finite_numbers(
+            input in 0u64..6000,
+            output in 1u64..600,
+            requests in 1u64..300,
+            arrival in 0u8..3,
+            rate in 0.05f64..200.0,
+            clients in 1u64..300,
+            seqs in 1u64..600,
+            tokens in 1u64..20_000,
+            block in 1u64..300,
+            fraction in 0.02f64..1.0,
+            flags in 0u8..16,
+            hit in 0.0f64..0.99,
+            engine in 0usize..4,
+        ) {
+            let arrival = match arrival {
+                0 => serde_json::json!({"arrival": "offline"}),
+                1 => serde_json::json!({"arrival": "poisson", "requests_per_s": rate}),
+                _ => serde_json::json!({"arrival": "concurrency", "concurrency": clients}),
+            };
+            let mut workload = serde_json::json!({"input_tokens": input, "output_tokens": output, "requests": requests,
+                "prefix_cache_hit_rate": hit, "seed": requests});
+            workload.as_object_mut().unwrap().extend(arrival.as_object().unwrap().clone());
+            let mut body = llama(workload);
+            body["engine"] = ["vllm@v0", "vllm", "tensorrt-llm@0.14", "sglang"][engine].into();
+            body["scheduler"] = serde_json::json!({"max_num_seqs": seqs, "max_num_tokens": tokens, "kv_block_tokens": block,
+                "kv_fraction": fraction, "chunked_prefill": flags & 1 == 1, "mixed_batches": flags & 2 == 2,
+                "kv_reserve_full": flags & 4 == 4, "tuned_limits": flags & 8 == 8});
+            let (_, e) = run(body);
+            if e.fits {
+                proptest::prop_assert_eq!(e.completed, e.requests);
+            }
+            for x in [e.output_tokens_per_s, e.requests_per_s, e.total_tokens_per_s, e.ttft.p99, e.tpot.p99, e.itl.p99,
+                      e.e2e.p99, e.queue.p99, e.concurrency_mean, e.running_mean, e.makespan] {
+                proptest::prop_assert!(x.is_finite() && x >= 0.0, "{x} in {e:?}");
+            }
+            proptest::prop_assert!(e.ttft.p50 <= e.e2e.p99 + 1e-9);
+            proptest::prop_assert!(e.kv_peak_used_tokens <= e.kv_capacity_tokens.saturating_add(2 * block * e.running_max.max(1)));
+        }
+    }
 }

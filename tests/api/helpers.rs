@@ -1,6 +1,7 @@
 //! `spawn_app`: the real application on a free port, and a client for it.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use hwcost::catalog::Catalog;
 use hwcost::startup::{Application, Settings, Shutdown};
@@ -37,7 +38,11 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let shutdown = app.shutdown();
     let server = tokio::spawn(app.into_server());
-    TestApp { address, client: reqwest::Client::new(), shutdown, server }
+    // Idle connections are dropped before the server's keep-alive (5 s) could close them under a
+    // test that pauses between requests (running CLI subprocesses): a reused closed
+    // connection fails as an incomplete message.
+    let client = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(2)).build().expect("a client");
+    TestApp { address, client, shutdown, server }
 }
 
 impl TestApp {
