@@ -303,7 +303,7 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
     let deadline = started + r.deadline;
     // The closed form ranks a wider pool than asked for, so that configurations a replay
     // rejects leave others to take their places.
-    let wide = crate::plan::search::Limits { keep: (r.limits.keep * 4).clamp(20, 200), ..r.limits };
+    let wide = crate::plan::search::Limits { keep: (r.limits.keep * 4).clamp(20, 50), ..r.limits };
     let mut outcome: Outcome =
         search(&space, &w, &r.requirements, objective.engine(), &wide, &|| Instant::now() >= deadline);
     let mut notes = Vec::new();

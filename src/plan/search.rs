@@ -518,7 +518,7 @@ pub fn simulate_candidate(
         (None, Some(rate)) => Arrival::Poisson { requests_per_s: rate / replicas as f64 },
         (None, None) => Arrival::Offline,
     };
-    let replay = serving::simulate(
+    let replay = serving::simulate_bounded(
         &input,
         &serving::Workload {
             arrival,
@@ -528,6 +528,8 @@ pub fn simulate_candidate(
             prefix_cache_hit_rate: 0.0,
             seed: 0,
         },
+        // A bounded replay (about 15 ms at most): the planner replays up to 50 of them.
+        100_000,
     );
     let served = replay.output_tokens_per_s * replicas as f64;
     let usd_per_million =

@@ -19,10 +19,10 @@ use crate::engine::serving::{Arrival, Lengths, Slo, SloTarget, TraceRequest, Wor
 pub const REQUESTS: Range = Range::int(1, 100_000);
 /// Share of a prompt found in the prefix cache.
 pub const HIT_RATE: Range = Range::number(0.0, 0.99);
-/// Output tokens one replay may generate (requests x longest output).
-pub const MAX_OUTPUT_TOKENS: f64 = 2e7;
+/// Tokens one replay may process (requests x longest request, prompt and output).
+pub const MAX_OUTPUT_TOKENS: f64 = 2e8;
 /// The same with an SLO, whose rate search replays about fifteen times.
-pub const MAX_OUTPUT_TOKENS_WITH_SLO: f64 = 2e6;
+pub const MAX_OUTPUT_TOKENS_WITH_SLO: f64 = 2e7;
 /// Scheduler sequence and token limits.
 pub const SCHEDULER_LIMIT: Range = Range::int(1, 1_000_000);
 /// KV block size, tokens.
@@ -395,17 +395,17 @@ impl ServingScenario {
         if w.output_tokens.is_none() && !matches!(arrival, Arrival::Trace(_)) {
             assumed.push("workload/output_tokens", 256, "the default output length");
         }
-        let longest_output = match &arrival {
-            Arrival::Trace(t) => t.iter().map(|r| r.output_tokens).max().unwrap_or(1),
-            _ => output_tokens.max(),
+        let longest = match &arrival {
+            Arrival::Trace(t) => t.iter().map(|r| r.input_tokens + r.output_tokens).max().unwrap_or(1),
+            _ => input_tokens.max() + output_tokens.max(),
         };
-        let work = requests as f64 * longest_output as f64;
+        let work = requests as f64 * longest as f64;
         let cap = if slo.is_some() { MAX_OUTPUT_TOKENS_WITH_SLO } else { MAX_OUTPUT_TOKENS };
         if work > cap {
             return Err(Error::unprocessable(
                 at("workload/requests"),
                 format!(
-                    "requests x longest output ({work:.0} tokens) exceeds the {cap:.0} tokens one estimate may simulate{}; simulate fewer requests",
+                    "requests x longest request ({work:.0} tokens) exceeds the {cap:.0} tokens one estimate may simulate{}; simulate fewer or shorter requests",
                     if slo.is_some() { " with an SLO search" } else { "" }
                 ),
             ));

@@ -18,5 +18,7 @@ pub mod simulate;
 pub mod step;
 pub mod workload;
 
-pub use simulate::{Percentiles, Regime, ServingEstimate, Slo, SloTarget, simulate, simulate_with_slo};
+pub use simulate::{
+    Percentiles, Regime, ServingEstimate, Slo, SloTarget, simulate, simulate_bounded, simulate_with_slo,
+};
 pub use workload::{Arrival, Lengths, TraceRequest, Workload};

@@ -20,8 +20,11 @@ use crate::engine::inference::{self, Batch, InferenceInput};
 use crate::engine::kv_cache;
 use crate::engine::profile::Scheduler;
 
-/// Most steps one replay may take; a request beyond it is reported unfinished.
-pub const MAX_STEPS: u64 = 20_000_000;
+/// Most steps one replay may take (about a third of a second); requests beyond it are
+/// reported unfinished, with a warning.
+pub const MAX_STEPS: u64 = 2_000_000;
+/// Most steps of each replay in an SLO search (it replays about fifteen times).
+pub const MAX_STEPS_IN_SEARCH: u64 = 200_000;
 
 /// Mean and percentiles of a latency, seconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -299,6 +302,11 @@ struct Replay {
 
 /// Replays one workload; `input` is the deployment (its batch and lengths are ignored).
 pub fn simulate(input: &InferenceInput<'_>, workload: &Workload) -> ServingEstimate {
+    simulate_bounded(input, workload, MAX_STEPS)
+}
+
+/// [`simulate`] with at most `max_steps` steps.
+pub fn simulate_bounded(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64) -> ServingEstimate {
     let mut trace = Trace::new(input.explain);
     let profile = input.profile;
     let sched = profile.scheduler;
@@ -362,7 +370,18 @@ pub fn simulate(input: &InferenceInput<'_>, workload: &Workload) -> ServingEstim
         });
     }
     let replay = if fits {
-        run(&model, &sched, &w, &arrivals, block, total_blocks, max_seqs, max_tokens, profile.request_overhead.0)
+        run(
+            &model,
+            &sched,
+            &w,
+            &arrivals,
+            block,
+            total_blocks,
+            max_seqs,
+            max_tokens,
+            profile.request_overhead.0,
+            max_steps,
+        )
     } else {
         None
     };
@@ -557,6 +576,7 @@ fn run(
     max_seqs: u64,
     max_tokens: u64,
     request_overhead: f64,
+    max_steps: u64,
 ) -> Option<Replay> {
     let closed = match w.arrival {
         Arrival::Concurrency { clients } => Some(clients.max(1)),
@@ -624,7 +644,7 @@ fn run(
         waiting_time: 0.0,
         time: StepTime::default(),
     };
-    while (r.completed as usize) < n && r.steps < MAX_STEPS {
+    while (r.completed as usize) < n && r.steps < max_steps {
         // Arrivals that are ready join the queue.
         while next < released && reqs[next].ready <= now {
             reqs[next].phase = Phase::Waiting;
@@ -922,16 +942,22 @@ fn release_next(reqs: &mut [Request], released: &mut usize, now: f64, overhead: 
 }
 
 /// [`simulate`], plus the highest Poisson rate whose replay meets `slo` (bisection between
-/// nothing and the offline capacity, on the same lengths, request count and seed).
+/// nothing and the offline capacity, on the same lengths and seed, at most 500 requests per
+/// probe).
 pub fn simulate_with_slo(input: &InferenceInput<'_>, workload: &Workload, slo: Option<&Slo>) -> ServingEstimate {
     let mut estimate = simulate(input, workload);
     let Some(slo) = slo else { return estimate };
     let quiet = InferenceInput { explain: false, ..*input };
-    let offline = Workload { arrival: Arrival::Offline, ..workload.clone() };
-    let capacity = simulate(&quiet, &offline).requests_per_s;
+    // At most 500 requests per probe: enough for a p99, and a nearly idle server (one sequence
+    // per step) still finishes within the step budget for ordinary lengths; a probe cut short
+    // is judged on the requests it finished.
+    let probe = Workload { requests: workload.requests.min(500), ..workload.clone() };
+    let capacity =
+        simulate_bounded(&quiet, &Workload { arrival: Arrival::Offline, ..probe.clone() }, MAX_STEPS_IN_SEARCH)
+            .requests_per_s;
     let at = |rate: f64| {
-        let w = Workload { arrival: Arrival::Poisson { requests_per_s: rate }, ..workload.clone() };
-        slo.met_by(&simulate(&quiet, &w))
+        let w = Workload { arrival: Arrival::Poisson { requests_per_s: rate }, ..probe.clone() };
+        slo.met_by(&simulate_bounded(&quiet, &w, MAX_STEPS_IN_SEARCH))
     };
     let best = if capacity <= 0.0 || !at(capacity * 1e-3) {
         0.0
