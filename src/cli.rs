@@ -18,6 +18,7 @@ use crate::answer::serving::ServingResponse;
 use crate::answer::training::TrainingResponse;
 use crate::catalog::Catalog;
 use crate::scenario::Error;
+use crate::scenario::cost::{Basis, CostChoice};
 use crate::scenario::document::{self, Syntax};
 use crate::scenario::inference::{BatchSize, EngineRef, FormatId, InferenceRequest, InferenceScenario, MaxKeyword};
 use crate::scenario::serving::{ServingRequest, ServingScenario, TokenCount};
@@ -77,7 +78,7 @@ pub enum Command {
     /// `transformer-bench` feature) and compare hwcost's prediction of the forward pass.
     Bench(BenchArgs),
     /// Check a deployment plan (JSON or TOML, as for `POST /v1/check`) against its requirements.
-    /// Exit 0 when it passes, 1 when a rule fails, 2 when the plan is invalid.
+    /// Exit 0 when it passes, 1 when a rule fails, 2 when the plan is invalid, 3 when a rule cannot be judged (a cost limit on a device with no price).
     Check(CheckArgs),
     /// Search deployments for a workload (JSON or TOML, as for `POST /v1/plan`) and rank them.
     Plan(PlanArgs),
@@ -205,6 +206,9 @@ pub struct ServingArgs {
     /// Requests to simulate.
     #[arg(long)]
     pub requests: Option<u64>,
+    /// How the devices are paid for.
+    #[command(flatten)]
+    pub cost: CostArgs,
     /// Print the whole response as JSON.
     #[arg(long)]
     pub json: bool,
@@ -312,6 +316,9 @@ pub struct TrainingArgs {
     #[arg(long)]
     pub usd_per_device_hour: Option<f64>,
     /// Share of dense peak reached (`overrides.compute_efficiency`).
+    /// How the devices are paid for.
+    #[command(flatten)]
+    pub cost: CostArgs,
     #[arg(long)]
     pub compute_efficiency: Option<f64>,
     /// Print exactly what `POST /v1/estimate/training` answers instead of a table.
@@ -386,11 +393,88 @@ pub struct InferenceArgs {
     #[arg(long)]
     pub usd_per_device_hour: Option<f64>,
     /// Print exactly what `POST /v1/estimate/inference` answers instead of a table.
+    /// How the devices are paid for.
+    #[command(flatten)]
+    pub cost: CostArgs,
     #[arg(long)]
     pub json: bool,
     /// Load the catalog from this directory instead of the embedded copy.
     #[arg(long, env = "HWCOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// How devices are paid for (the request's `cost` object), shared by the estimate commands.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CostArgs {
+    /// `rent` or `own` (`cost.basis`).
+    #[arg(long, value_enum)]
+    pub basis: Option<BasisArg>,
+    /// Rent from this provider (`cost.provider`, e.g. `aws`, `lambda`).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Rental term: on-demand, spot, 1-year, 3-year (`cost.term`).
+    #[arg(long)]
+    pub term: Option<String>,
+    /// Purchase price of one device, USD (`cost.purchase_usd`).
+    #[arg(long)]
+    pub purchase_usd: Option<f64>,
+    /// Years a purchase is spread over (`cost.amortisation_years`).
+    #[arg(long)]
+    pub amortisation_years: Option<f64>,
+    /// Electricity, USD per kWh (`cost.electricity_usd_per_kwh`).
+    #[arg(long)]
+    pub electricity_usd_per_kwh: Option<f64>,
+    /// Share of calendar hours the devices work (`cost.utilisation`).
+    #[arg(long)]
+    pub utilisation: Option<f64>,
+    /// Hosting per device and month, USD (`cost.hosting_usd_per_month`).
+    #[arg(long)]
+    pub hosting_usd_per_month: Option<f64>,
+}
+
+/// `--basis`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BasisArg {
+    /// Pay a provider per device-hour.
+    Rent,
+    /// Buy the devices.
+    Own,
+}
+
+impl CostArgs {
+    /// Lays the flags over a request's `cost` object; `None` when neither says anything.
+    fn over(&self, base: Option<CostChoice>) -> Result<Option<CostChoice>, Error> {
+        let term = match &self.term {
+            Some(t) => Some(
+                serde_json::from_value(serde_json::Value::String(t.clone()))
+                    .map_err(|_| Error::field("/cost/term", "must be on-demand, spot, 1-year or 3-year"))?,
+            ),
+            None => None,
+        };
+        let flags = CostChoice {
+            basis: self.basis.map(|b| match b {
+                BasisArg::Rent => Basis::Rent,
+                BasisArg::Own => Basis::Own,
+            }),
+            provider: self.provider.clone(),
+            term,
+            usd_per_device_hour: None,
+            purchase_usd: self.purchase_usd,
+            amortisation_years: self.amortisation_years,
+            electricity_usd_per_kwh: self.electricity_usd_per_kwh,
+            pue: None,
+            utilisation: self.utilisation,
+            hosting_usd_per_month: self.hosting_usd_per_month,
+        };
+        let empty = serde_json::to_value(&flags)
+            .map(|v| v.as_object().is_some_and(|o| o.values().all(|v| v.is_null())))
+            .unwrap_or(true);
+        Ok(match (base, empty) {
+            (base, true) => base,
+            (Some(base), false) => Some(flags.over(&base)),
+            (None, false) => Some(flags),
+        })
+    }
 }
 
 /// `--batch-size`: a count or `max`.
@@ -554,6 +638,7 @@ fn inference_request(args: &InferenceArgs) -> Result<InferenceRequest, Error> {
         output_tokens: None,
         engine: None,
         overrides: None,
+        cost: None,
     };
     let mut r = base(args.request.as_ref(), empty)?;
     if let Some(model) = &args.model {
@@ -580,6 +665,7 @@ fn inference_request(args: &InferenceArgs) -> Result<InferenceRequest, Error> {
     set(&mut o.memory_efficiency, &args.memory_efficiency);
     set(&mut o.memory_fraction, &args.memory_fraction);
     set(&mut o.usd_per_device_hour, &args.usd_per_device_hour);
+    r.cost = args.cost.over(r.cost.take())?;
     Ok(r)
 }
 
@@ -626,6 +712,7 @@ fn training_request(args: &TrainingArgs) -> Result<TrainingRequest, Error> {
     let o = r.overrides.get_or_insert_with(Default::default);
     set(&mut o.usd_per_device_hour, &args.usd_per_device_hour);
     set(&mut o.compute_efficiency, &args.compute_efficiency);
+    r.cost = args.cost.over(r.cost.take())?;
     Ok(r)
 }
 
@@ -707,6 +794,7 @@ fn serving_request(args: &ServingArgs) -> Result<ServingRequest, Error> {
             weights_group_size: None,
             engine: None,
             overrides: None,
+            cost: None,
             workload: None,
             scheduler: None,
             slo: None,
@@ -734,6 +822,7 @@ fn serving_request(args: &ServingArgs) -> Result<ServingRequest, Error> {
     set(&mut w.requests_per_s, &args.requests_per_s);
     set(&mut w.concurrency, &args.concurrency);
     set(&mut w.requests, &args.requests);
+    r.cost = args.cost.over(r.cost.take())?;
     Ok(r)
 }
 
@@ -778,6 +867,8 @@ fn check(args: &CheckArgs) -> ExitCode {
     match verdict {
         "fail" => ExitCode::from(1),
         "at_risk" if args.strict => ExitCode::from(1),
+        // Not a pass: a cost rule with no price to judge it by.
+        "unknown" => ExitCode::from(3),
         _ => code,
     }
 }

@@ -5,6 +5,7 @@ use crate::answer::inference::InferenceResponse;
 use crate::answer::plan::PlanResponse;
 use crate::answer::training::TrainingResponse;
 use crate::scenario::Assumption;
+use crate::scenario::cost::CostBasis;
 
 fn gb(bytes: f64) -> String {
     format!("{:.1} GB", bytes / 1e9)
@@ -12,6 +13,29 @@ fn gb(bytes: f64) -> String {
 
 fn money(value: Option<f64>, unit: &str) -> String {
     value.map_or_else(|| "n/a (no price)".to_owned(), |v| format!("${v:.3} {unit}"))
+}
+
+/// How a device-hour was priced, in one line.
+fn basis(b: &CostBasis) -> String {
+    let per_hour = money(b.usd_per_device_hour, "per device-hour");
+    match b.basis {
+        "rent" => format!(
+            "rented, {per_hour}{}{}",
+            b.provider.as_ref().map_or_else(String::new, |p| format!(" from {p}")),
+            b.term.map_or_else(String::new, |t| format!(" ({t})"))
+        ),
+        "own" => format!(
+            "owned, {per_hour}: ${:.0} over {} years at {:.0}% use, {} W at ${}/kWh x PUE {}, ${:.0}/month hosting",
+            b.purchase_usd.unwrap_or_default(),
+            b.amortisation_years.unwrap_or_default(),
+            b.utilisation.unwrap_or_default() * 100.0,
+            b.power_w.map_or_else(|| "no power figure".to_owned(), |w| format!("{w:.0}")),
+            b.electricity_usd_per_kwh,
+            b.pue,
+            b.hosting_usd_per_month.unwrap_or_default()
+        ),
+        _ => "no price: pass --basis rent with a price, or --purchase-usd to own".to_owned(),
+    }
 }
 
 /// A readable summary of an inference estimate: the numbers a person checks first, then the
@@ -65,11 +89,13 @@ pub fn inference_table(r: &InferenceResponse) -> String {
                 money(r.cost.usd_per_million_output_tokens, "per million output tokens")
             ),
         ),
+        ("cost basis", basis(&r.cost.basis)),
         (
             "energy",
-            r.energy
-                .joules_per_output_token
-                .map_or_else(|| "n/a (no power figure)".to_owned(), |j| format!("{j:.3} J per output token")),
+            match (r.energy.joules_per_output_token, r.energy.usd_per_million_output_tokens) {
+                (Some(j), Some(usd)) => format!("{j:.3} J per output token, ${usd:.3} of electricity per million"),
+                _ => "n/a (no power figure)".to_owned(),
+            },
         ),
     ];
     render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
@@ -116,6 +142,7 @@ pub fn serving_table(r: &crate::answer::serving::ServingResponse) -> String {
             ),
         ),
         ("cost", money(r.cost.usd_per_million_output_tokens, "per million output tokens")),
+        ("cost basis", basis(&r.cost.basis)),
     ];
     if let Some(rate) = r.max_requests_per_s_within_slo {
         rows.push(("capacity within SLO", format!("{rate:.3} requests/s")));
@@ -200,11 +227,13 @@ pub fn training_table(r: &TrainingResponse) -> String {
         ),
         ("time", format!("{:.1} days wall clock, {:.0} device-hours", r.time.wall_clock_days, r.time.gpu_hours)),
         ("cost", money(r.cost.usd, "")),
+        ("cost basis", basis(&r.cost.basis)),
         (
             "energy",
-            r.energy
-                .kwh
-                .map_or_else(|| "n/a (no power figure)".to_owned(), |k| format!("{k:.0} kWh (PUE {})", r.energy.pue)),
+            match (r.energy.kwh, r.energy.usd) {
+                (Some(k), Some(usd)) => format!("{k:.0} kWh (PUE {}), ${usd:.0} of electricity", r.energy.pue),
+                _ => "n/a (no power figure)".to_owned(),
+            },
         ),
     ];
     render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
@@ -288,7 +317,7 @@ pub fn check_table(r: &CheckResponse) -> String {
             "{:<rule_width$}  {:<7}  {:>12}  {:>12}  {:>7.1}%  {}\n",
             rule.rule,
             rule.status,
-            significant(rule.value),
+            rule.value.map_or_else(|| "unknown".to_owned(), significant),
             significant(rule.limit),
             rule.margin * 100.0,
             rule.unit
@@ -338,15 +367,23 @@ pub fn plan_table(r: &PlanResponse) -> String {
         let reasons: Vec<String> = r.rejected.iter().map(|x| format!("{} {}", x.count, x.reason)).collect();
         out.push_str(&format!("\nrejected: {}\n", reasons.join(", ")));
     }
+    if !r.api_comparison.is_empty() {
+        out.push_str("\nthe best configuration against hosted APIs, USD per million output tokens:\n");
+    }
     for c in &r.api_comparison {
         out.push_str(&format!(
-            "\nvs {}: API ${:.3} per million output tokens, self-hosted ${:.3} at this load (${:.3} fully used); break-even {}\n",
+            "  vs {} ({}): API ${:.3}; {} ${:.3} at this load (${:.3} fully used, ${:.0} a month); {}\n",
             c.api,
+            if c.source.is_empty() { "given" } else { "catalog" },
             c.api_usd_per_million_output_tokens,
+            if c.basis == "own" { "owned" } else { "rented" },
             c.self_hosted_usd_per_million_output_tokens,
             c.self_hosted_floor_usd_per_million_output_tokens,
-            c.break_even_output_tokens_per_month
-                .map_or_else(|| "never (the API is cheaper even at full load)".to_owned(), |v| format!("{v:.3e} output tokens per month"))
+            c.self_hosted_usd_per_month,
+            c.break_even_output_tokens_per_month.map_or_else(
+                || "the API is cheaper at any volume".to_owned(),
+                |v| format!("self-hosting wins above {v:.3e} output tokens a month")
+            )
         ));
     }
     for note in &r.notes {

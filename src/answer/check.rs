@@ -29,10 +29,10 @@ pub struct RuleBody {
     /// cost_per_hour, context, model_context, devices, parallelism, format, deadline, budget,
     /// and under load ttft_p90, ttft_p99, tpot_p90, tpot_p99.
     pub rule: &'static str,
-    /// `pass`, `at_risk` or `fail`.
+    /// `pass`, `at_risk`, `unknown` (no value to judge: a cost rule without a price) or `fail`.
     pub status: &'static str,
-    /// The estimated value, in `unit`.
-    pub value: f64,
+    /// The estimated value, in `unit` (null when `unknown`).
+    pub value: Option<f64>,
     /// The limit, in `unit`.
     pub limit: f64,
     /// Headroom as a fraction of the limit; negative when missed.
@@ -50,7 +50,7 @@ impl From<Outcome> for RuleBody {
         Self {
             rule: o.rule.as_str(),
             status: o.status.as_str(),
-            value: finite(o.value),
+            value: (o.status != Status::Unknown).then(|| finite(o.value)),
             limit: finite(o.limit),
             margin: finite(o.margin),
             error_band: finite(o.band),
@@ -64,7 +64,7 @@ impl From<Outcome> for RuleBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckResponse {
     /// `pass` (every rule met with margin), `at_risk` (some rule within the estimate's error of
-    /// its limit) or `fail`.
+    /// its limit), `unknown` (no rule fails but some cannot be judged) or `fail`.
     pub verdict: &'static str,
     /// One sentence.
     pub summary: String,
@@ -118,6 +118,11 @@ fn respond(
         Status::AtRisk => format!(
             "no rule fails, but {} of {} are within the estimate's measured error of their limit",
             count(Status::AtRisk),
+            outcomes.len()
+        ),
+        Status::Unknown => format!(
+            "no rule fails, but {} of {} cannot be judged without a price",
+            count(Status::Unknown),
             outcomes.len()
         ),
         Status::Fail => format!("{} of {} rules fail", count(Status::Fail), outcomes.len()),

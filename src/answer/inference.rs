@@ -9,10 +9,12 @@ use utoipa::ToSchema;
 
 use super::error_band::ErrorBand;
 use super::{Context, finite};
+use crate::engine::cost::JOULES_PER_KWH;
 use crate::engine::device::compute_name;
 use crate::engine::explain::{Explanation, Warning};
 use crate::engine::inference::{self, Batch, Bound, InferenceEstimate, Phase};
 use crate::scenario::Assumption;
+use crate::scenario::cost::CostBasis;
 use crate::scenario::inference::{InferenceScenario, ParallelismBody};
 use crate::validation::Side;
 
@@ -113,6 +115,8 @@ pub struct CostBody {
     pub usd_per_million_output_tokens: Option<f64>,
     /// Per million input tokens at the prefill rate.
     pub usd_per_million_input_tokens: Option<f64>,
+    /// How the devices are paid for: rent or own, and every input of the device-hour price.
+    pub basis: CostBasis,
 }
 
 /// Energy (null when the device has no power figure).
@@ -120,6 +124,9 @@ pub struct CostBody {
 pub struct EnergyBody {
     /// Joules per output token.
     pub joules_per_output_token: Option<f64>,
+    /// That energy as money, per million output tokens, at `cost.basis`'s electricity price and
+    /// PUE (included in the device-hour price when owning; in the rent when renting).
+    pub usd_per_million_output_tokens: Option<f64>,
 }
 
 /// A caveat.
@@ -293,8 +300,14 @@ impl InferenceResponse {
                 usd_per_hour: e.usd_per_hour.map(finite),
                 usd_per_million_output_tokens: e.usd_per_million_output_tokens.map(finite),
                 usd_per_million_input_tokens: e.usd_per_million_input_tokens.map(finite),
+                basis: parsed.cost.basis.clone(),
             },
-            energy: EnergyBody { joules_per_output_token: e.joules_per_output_token.map(finite) },
+            energy: EnergyBody {
+                joules_per_output_token: e.joules_per_output_token.map(finite),
+                usd_per_million_output_tokens: e
+                    .joules_per_output_token
+                    .map(|j| finite(parsed.cost.energy_usd(j * 1e6 / JOULES_PER_KWH))),
+            },
             warnings: e.warnings.into_iter().map(WarningBody::from).collect(),
             explain: e.explain.into_iter().map(ExplainBody::from).collect(),
             assumptions: parsed.assumptions.0.clone(),

@@ -18,10 +18,13 @@ use super::check::{self, CheckResponse};
 use super::{Context, finite};
 use crate::engine::inference::Batch;
 use crate::engine::parallelism::Parallelism;
-use crate::plan::breakeven::{self, ApiPrice};
+use crate::plan::breakeven::{self, ApiPrice, SelfHosted};
 use crate::plan::search::{Candidate, FormatChoice, HardwareChoice, ModelChoice, Outcome, Space, Workload, search};
+use crate::scenario::Assumptions;
 use crate::scenario::Error;
-use crate::scenario::inference::{InferenceScenario, PriceSource};
+use crate::scenario::cost::{Basis, CostChoice};
+use crate::scenario::inference::InferenceScenario;
+use crate::scenario::plan::device_cost;
 use crate::scenario::plan::{ObjectiveId, PlanRequest, PlanScenario};
 
 /// One configuration of the answer.
@@ -61,6 +64,9 @@ pub struct ConfigBody {
     pub usd_per_hour: Option<f64>,
     /// USD per million output tokens at the planned utilisation (null without a price).
     pub usd_per_million_output_tokens: Option<f64>,
+    /// How the devices are paid for: `rent`, `own` (purchase and hosting every hour, electricity
+    /// at the planned load's share of capacity), or `none`.
+    pub cost_basis: &'static str,
     /// Longest context that fits in memory at this batch, tokens.
     pub max_context_tokens: u64,
     /// Memory per device, bytes.
@@ -74,6 +80,9 @@ pub struct ConfigBody {
 pub struct ApiComparisonBody {
     /// The API price's id (`request` when given inline).
     pub api: String,
+    /// How the self-hosted side pays for its devices: `rent` (around the clock) or `own`
+    /// (purchase and hosting around the clock, electricity per token served).
+    pub basis: &'static str,
     /// Where the price comes from and when (empty when given inline).
     pub source: String,
     /// API cost of one request, USD.
@@ -84,7 +93,8 @@ pub struct ApiComparisonBody {
     pub self_hosted_usd_per_million_output_tokens: f64,
     /// Self-hosted cost per million output tokens at full utilisation, USD.
     pub self_hosted_floor_usd_per_million_output_tokens: f64,
-    /// Self-hosting's fixed cost per month (devices rented around the clock), USD.
+    /// Self-hosting's cost per month at the planned volume (rent, or purchase, hosting and
+    /// electricity), USD.
     pub self_hosted_usd_per_month: f64,
     /// Output tokens per month the deployment can serve.
     pub capacity_output_tokens_per_month: f64,
@@ -159,6 +169,7 @@ fn config(r: &PlanScenario, c: &Candidate) -> ConfigBody {
         utilisation: finite(c.utilisation),
         usd_per_hour: c.usd_per_hour.map(finite),
         usd_per_million_output_tokens: c.usd_per_million_output_tokens.map(finite),
+        cost_basis: r.costs[c.choice.hardware].basis.basis,
         max_context_tokens: c.max_context_tokens,
         memory_per_device_bytes: finite(c.memory_bytes),
         native_format: c.native_format,
@@ -176,11 +187,10 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
         .map(|e| e.profile.clone())
         .ok_or_else(|| Error::Internal(format!("engine {} missing from the catalog", engine.as_str())))?;
     let device = r.hardware[c.choice.hardware].clone();
-    let (usd_per_device_hour, price_source) = PriceSource::choose(None, device.usd_per_hour);
+    let cost = r.costs[c.choice.hardware].clone();
     let mut assumptions = r.assumptions.clone();
     assumptions.push("weights", weights_id, "chosen by the search");
     assumptions.push("kv_cache", kv_id, "the usual cache format for these weights, unless search.kv_cache gives one");
-    price_source.assume(&mut assumptions, usd_per_device_hour);
     Ok(InferenceScenario {
         model: r.models[c.choice.model].clone(),
         device,
@@ -197,8 +207,7 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
         output_tokens: r.workload.output_tokens,
         engine: engine.into(),
         profile,
-        usd_per_device_hour,
-        price_source,
+        cost,
         assumptions,
     })
 }
@@ -206,10 +215,11 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
 fn comparisons(
     ctx: &Context,
     request: &PlanRequest,
-    model_id: &str,
+    r: &PlanScenario,
     best: &Candidate,
     w: &Workload,
 ) -> Result<Vec<ApiComparisonBody>, Error> {
+    let model_id = r.models[best.choice.model].id.as_str();
     let mut prices: Vec<(String, String, ApiPrice)> = Vec::new();
     if let Some(p) = request.api_price {
         prices.push((
@@ -240,22 +250,24 @@ fn comparisons(
     if request.api_price.is_none() && request.api_price_id.is_none() {
         prices.extend(ctx.catalog.api_prices().iter().filter(|p| p.model == model_id).map(from_record));
     }
-    let Some(usd_per_hour) = best.usd_per_hour else { return Ok(Vec::new()) };
-    let served = w.requests_per_s.map_or(best.capacity_output_tokens_per_s, |r| r * w.output_tokens as f64);
+    let served = w.requests_per_s.map_or(best.capacity_output_tokens_per_s, |rate| rate * w.output_tokens as f64);
+    let hosted = self_hosted(ctx, r, best);
     Ok(prices
         .into_iter()
-        .filter_map(|(api, source, price)| {
+        .flat_map(|(api, source, price)| hosted.iter().map(move |h| (api.clone(), source.clone(), price, *h)))
+        .filter_map(|(api, source, price, (basis, hosted))| {
             let c = breakeven::compare(
                 price,
                 w.input_tokens,
                 w.output_tokens,
-                usd_per_hour,
+                hosted,
                 best.capacity_output_tokens_per_s,
                 served.min(best.capacity_output_tokens_per_s),
             )?;
             Some(ApiComparisonBody {
                 api,
                 source,
+                basis,
                 api_usd_per_request: finite(c.api_usd_per_request),
                 api_usd_per_million_output_tokens: finite(c.api_usd_per_million_output_tokens),
                 self_hosted_usd_per_million_output_tokens: finite(c.self_hosted_usd_per_million_output_tokens),
@@ -269,6 +281,36 @@ fn comparisons(
             })
         })
         .collect())
+}
+
+/// The best configuration's devices rented and owned, each where a price is known: the plan's
+/// `cost` (and the device's `prices` entry) with the basis set each way.
+fn self_hosted(ctx: &Context, r: &PlanScenario, best: &Candidate) -> Vec<(&'static str, SelfHosted)> {
+    let index = best.choice.hardware;
+    let devices = best.devices as f64;
+    let mut out = Vec::new();
+    for basis in [Basis::Rent, Basis::Own] {
+        let body = CostChoice { basis: Some(basis), ..r.cost_bodies[index].clone() };
+        if basis == Basis::Own && body.usd_per_device_hour.is_some() {
+            continue;
+        }
+        let mut ignored = Assumptions::default();
+        let Ok(plan) = device_cost(&ctx.catalog, &body, &r.hardware[index], "/cost".into(), false, &mut ignored) else {
+            continue;
+        };
+        let hosted = match (plan.owned, plan.usd_per_device_hour()) {
+            (Some(owned), _) => SelfHosted {
+                fixed_usd_per_hour: owned.fixed_usd_per_hour() * devices,
+                // At full speed the devices draw their power producing the capacity.
+                usd_per_output_token: owned.energy_usd_per_hour_working() * devices
+                    / (best.capacity_output_tokens_per_s * 3600.0).max(f64::MIN_POSITIVE),
+            },
+            (None, Some(usd)) => SelfHosted { fixed_usd_per_hour: usd * devices, usd_per_output_token: 0.0 },
+            (None, None) => continue,
+        };
+        out.push((if basis == Basis::Rent { "rent" } else { "own" }, hosted));
+    }
+    out
 }
 
 /// Runs a planning request.
@@ -291,7 +333,19 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
         hardware: r
             .hardware
             .iter()
-            .map(|d| HardwareChoice { device: &d.device, usd_per_hour: d.usd_per_hour })
+            .zip(&r.costs)
+            .map(|(d, cost)| match cost.owned {
+                Some(owned) => HardwareChoice {
+                    device: &d.device,
+                    usd_per_hour: Some(owned.fixed_usd_per_hour()),
+                    usd_per_hour_working: owned.energy_usd_per_hour_working(),
+                },
+                None => HardwareChoice {
+                    device: &d.device,
+                    usd_per_hour: cost.usd_per_device_hour(),
+                    usd_per_hour_working: 0.0,
+                },
+            })
             .collect(),
         tensor: r.tensor.clone(),
         pipeline: r.pipeline.clone(),
@@ -347,8 +401,7 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
     let (best, api_comparison) = match outcome.ranked.first() {
         Some(c) => {
             let best = check::check_inference(ctx, &scenario(ctx, &r, c)?, &r.requirements);
-            let model_id = r.models[c.choice.model].id.clone();
-            (Some(Box::new(best)), comparisons(ctx, request, &model_id, c, &w)?)
+            (Some(Box::new(best)), comparisons(ctx, request, &r, c, &w)?)
         }
         None => (None, Vec::new()),
     };

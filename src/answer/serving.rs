@@ -9,8 +9,10 @@ use utoipa::ToSchema;
 use super::error_band::ErrorBand;
 use super::inference::{ExplainBody, WarningBody};
 use super::{Context, finite};
+use crate::engine::cost::JOULES_PER_KWH;
 use crate::engine::serving::{self, Percentiles, ServingEstimate};
 use crate::scenario::Assumption;
+use crate::scenario::cost::CostBasis;
 use crate::scenario::inference::ParallelismBody;
 use crate::scenario::serving::ServingScenario;
 use crate::validation::Side;
@@ -111,6 +113,10 @@ pub struct ServingCost {
     pub usd_per_hour: Option<f64>,
     /// Per million output tokens at the simulated throughput.
     pub usd_per_million_output_tokens: Option<f64>,
+    /// Energy per million output tokens as money, at the basis' electricity price and PUE.
+    pub energy_usd_per_million_output_tokens: Option<f64>,
+    /// How the devices are paid for: rent or own, and every input of the device-hour price.
+    pub basis: CostBasis,
 }
 
 /// A replay of a deployment under load.
@@ -255,6 +261,10 @@ impl ServingResponse {
             cost: ServingCost {
                 usd_per_hour: e.usd_per_hour.map(finite),
                 usd_per_million_output_tokens: e.usd_per_million_output_tokens.map(finite),
+                energy_usd_per_million_output_tokens: e
+                    .joules_per_output_token
+                    .map(|j| finite(scenario.inference.cost.energy_usd(j * 1e6 / JOULES_PER_KWH))),
+                basis: scenario.inference.cost.basis.clone(),
             },
             joules_per_output_token: e.joules_per_output_token.map(finite),
             warnings: e.warnings.into_iter().map(WarningBody::from).collect(),

@@ -10,6 +10,7 @@ use super::inference::{ExplainBody, WarningBody};
 use super::{Context, finite};
 use crate::engine::training::{self, TrainingEstimate};
 use crate::scenario::Assumption;
+use crate::scenario::cost::CostBasis;
 use crate::scenario::training::{TrainingParallelismBody, TrainingScenario};
 use crate::validation::Side;
 
@@ -110,6 +111,8 @@ pub struct TrainingCost {
     pub usd: Option<f64>,
     /// Price used per device-hour.
     pub usd_per_device_hour: Option<f64>,
+    /// How the devices are paid for: rent or own, and every input of the device-hour price.
+    pub basis: CostBasis,
 }
 
 /// Energy.
@@ -119,6 +122,9 @@ pub struct TrainingEnergy {
     pub kwh: Option<f64>,
     /// PUE used.
     pub pue: f64,
+    /// That energy as money at `cost.basis`'s electricity price, USD (null without a power
+    /// figure).
+    pub usd: Option<f64>,
 }
 
 /// Scaling-law helpers.
@@ -249,8 +255,17 @@ impl TrainingResponse {
                 gpu_hours: finite(e.gpu_hours),
                 communication_s: finite(e.communication_time.0),
             },
-            cost: TrainingCost { usd: e.usd.map(finite), usd_per_device_hour: s.usd_per_device_hour() },
-            energy: TrainingEnergy { kwh: e.kwh.map(finite), pue: s.pue() },
+            cost: TrainingCost {
+                usd: e.usd.map(finite),
+                usd_per_device_hour: s.usd_per_device_hour(),
+                basis: s.cost.basis.clone(),
+            },
+            energy: TrainingEnergy {
+                kwh: e.kwh.map(finite),
+                pue: s.pue(),
+                // The kWh already carry the run's PUE; the basis' PUE replaces it.
+                usd: e.kwh.map(|kwh| finite(s.cost.energy_usd(kwh / s.pue()))),
+            },
             helpers: Helpers {
                 compute_optimal_tokens: finite(e.compute_optimal_tokens),
                 largest_model_parameters_within_budget: e.largest_model_within_budget.map(finite),

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::openapi::{OpenApi, RefOr};
 
-use super::{decisions, hardware, import, models};
+use super::{decisions, hardware, import, models, prices};
 use crate::answer::inference::InferenceResponse;
 use crate::answer::training::TrainingResponse;
 use crate::answer::{Context, batch, calibrate, check, plan, plan_training};
@@ -55,6 +55,22 @@ fn examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
             )),
         ),
         ("/v1/models/{id}", "get", to_value(models::detail(catalog, "llama-2-7b"))),
+        (
+            "/v1/prices/devices",
+            "get",
+            to_value(prices::device_prices(
+                catalog,
+                &prices::DevicePriceFilters { device: Some("nvidia-l4".into()), ..Default::default() },
+            )),
+        ),
+        (
+            "/v1/prices/api",
+            "get",
+            to_value::<_, ()>(Ok(prices::api_prices(
+                catalog,
+                &prices::ApiPriceFilters { model: Some("llama-3.1-8b".into()), ..Default::default() },
+            ))),
+        ),
         ("/v1/models/{id}/parameters", "get", to_value(models::anatomy_of(catalog, "gpt2"))),
         (
             "/v1/models/import",

@@ -50,8 +50,10 @@ pub struct DeviceSummary {
     pub dense_16bit_tflops: Option<f64>,
     /// Thermal design power, watts, when published.
     pub tdp_w: Option<f64>,
-    /// Lowest published on-demand price per device-hour, USD.
+    /// Lowest published on-demand rental price per device-hour, USD.
     pub usd_per_hour: Option<f64>,
+    /// Newest published purchase price, USD (for a system-on-chip, the machine).
+    pub purchase_usd: Option<f64>,
 }
 
 impl From<&CatalogDevice> for DeviceSummary {
@@ -68,6 +70,7 @@ impl From<&CatalogDevice> for DeviceSummary {
             dense_16bit_tflops: r.dense_tflops.bf16.or(r.dense_tflops.fp16).or(r.dense_tflops.fp32),
             tdp_w: r.tdp_w,
             usd_per_hour: r.lowest_usd_per_hour(),
+            purchase_usd: crate::scenario::cost::Pricing::of(r).newest_purchase().map(|p| p.usd),
         }
     }
 }

@@ -17,7 +17,7 @@
 //! - [`drain`]: the draining flag `/readyz` reads during a graceful shutdown.
 //! - [`request_id`]: request ids and per-request spans.
 //! - [`ops`]: liveness, readiness, metrics.
-//! - [`hardware`], [`models`], [`import`]: the catalog endpoints.
+//! - [`hardware`], [`models`], [`prices`], [`import`]: the catalog endpoints.
 //! - [`inference`], [`training`], [`serving`]: the estimates.
 //! - [`decisions`]: checks, plans, batches and calibration.
 //! - [`validation`]: the validation report.
@@ -39,6 +39,7 @@ pub mod import;
 pub mod inference;
 pub mod models;
 pub mod ops;
+pub mod prices;
 pub mod problem;
 pub mod request_id;
 pub mod serving;
@@ -91,6 +92,8 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(hardware::list)
         .service(hardware::get)
         .service(models::list)
+        .service(prices::devices)
+        .service(prices::api)
         .service(import::import)
         .service(inference::estimate)
         .service(serving::estimate)

@@ -1,4 +1,4 @@
-//! Hosted-API prices: the schema of `data/api_prices.toml`, for the self-host vs API comparison.
+//! Hosted-API prices: the schema of `data/prices/api.toml`, for the self-host vs API comparison.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,8 +12,12 @@ pub struct ApiPriceRecord {
     pub id: String,
     /// Provider name.
     pub provider: String,
-    /// Catalog model id.
+    /// The model: a catalog model id for open weights, the vendor's name otherwise.
     pub model: String,
+    /// Whether the weights are published (then `model` is a catalog id and the model can be
+    /// self-hosted); closed models are priced for comparison only.
+    #[serde(default = "open_weights")]
+    pub open_weights: bool,
     /// USD per million prompt tokens.
     pub usd_per_million_input_tokens: f64,
     /// USD per million generated tokens.
@@ -27,6 +31,10 @@ pub struct ApiPriceRecord {
     /// Serving variant and caveats.
     #[serde(default)]
     pub notes: String,
+}
+
+fn open_weights() -> bool {
+    true
 }
 
 impl ApiPriceRecord {

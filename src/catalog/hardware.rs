@@ -120,20 +120,138 @@ pub struct Interconnect {
     pub group_size: Option<u32>,
 }
 
-/// A published on-demand price.
+/// How long a rental is committed for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Term {
+    /// Pay as you go.
+    #[default]
+    OnDemand,
+    /// Interruptible capacity at a market price.
+    Spot,
+    /// A one-year commitment, price per hour of it.
+    #[serde(rename = "1-year")]
+    OneYear,
+    /// A three-year commitment, price per hour of it.
+    #[serde(rename = "3-year")]
+    ThreeYear,
+}
+
+impl Term {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Term::OnDemand => "on-demand",
+            Term::Spot => "spot",
+            Term::OneYear => "1-year",
+            Term::ThreeYear => "3-year",
+        }
+    }
+}
+
+/// What kind of cloud rents a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// AWS, Google Cloud, Azure, Oracle.
+    Hyperscaler,
+    /// A cloud built for accelerators (Lambda, CoreWeave, RunPod, ...).
+    Specialised,
+}
+
+/// A published rental price for one device.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
-    /// US dollars per device-hour.
+    /// US dollars per device-hour (an instance's price divided by its devices).
+    #[serde(alias = "usd_per_device_hour")]
     #[schema(minimum = 0.0001, maximum = 10000)]
     pub usd_per_hour: f64,
-    /// Who charges it.
+    /// Who charges it (lowercase slug: `aws`, `gcp`, `lambda`, ...).
     pub provider: String,
+    /// `hyperscaler` (AWS, Google Cloud, Azure, Oracle) or `specialised` (GPU clouds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_kind: Option<ProviderKind>,
+    /// Commitment (default on-demand).
+    #[serde(default)]
+    pub term: Term,
+    /// The instance or product rented, when the source names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offering: Option<String>,
     /// Where it was read.
     pub source: String,
-    /// When it was read (YYYY-MM-DD).
+    /// When it was read or stated (YYYY-MM-DD).
     #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub checked_on: String,
+    /// Caveats: how an instance price was divided, what the source left unclear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// Which kind of purchase price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PurchaseKind {
+    /// The launch list price.
+    Msrp,
+    /// A dated retail, reseller or reported market price.
+    Street,
+}
+
+impl PurchaseKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PurchaseKind::Msrp => "msrp",
+            PurchaseKind::Street => "street",
+        }
+    }
+}
+
+/// A published purchase price for one device (for a system-on-chip, the cheapest machine
+/// sold with it).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Purchase {
+    /// US dollars for one device, or for the machine named in `product`.
+    #[schema(minimum = 1, maximum = 10000000)]
+    pub usd: f64,
+    /// Launch list price or a dated market price.
+    pub kind: PurchaseKind,
+    /// What is bought: a card, or a whole machine for a system-on-chip.
+    pub product: String,
+    /// Where it was read.
+    pub source: String,
+    /// The date the price applies to (YYYY-MM-DD).
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub checked_on: String,
+    /// Caveats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// The same product with another memory size: a catalog device of its own, inheriting every
+/// other figure from the record it is declared in.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// Catalog id of the variant.
+    #[schema(example = "apple-m2-16gb")]
+    pub id: String,
+    /// Memory of the variant, GiB.
+    #[schema(minimum = 0.01, maximum = 1000000)]
+    pub memory_gib: f64,
+    /// Bandwidth, when it differs from the base record's, decimal GB/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bandwidth_gb_per_s: Option<f64>,
+    /// Power, when it differs from the base record's, watts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tdp_w: Option<f64>,
+    /// Extra names; `<alias>-<N>gb` for each base alias is added automatically.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Where the memory configuration is documented.
+    pub source: String,
 }
 
 /// CPU specifics, from which CPU peaks are derived.
@@ -214,9 +332,15 @@ pub struct DeviceRecord {
     /// Device-to-device link.
     #[serde(default, deserialize_with = "crate::wire::optional_object", skip_serializing_if = "Option::is_none")]
     pub interconnect: Option<Interconnect>,
-    /// Published on-demand prices.
+    /// Published rental prices (the catalog's come from `data/prices/rental.toml`).
     #[serde(default, deserialize_with = "crate::wire::objects", skip_serializing_if = "Vec::is_empty")]
     pub price: Vec<Price>,
+    /// Published purchase prices (the catalog's come from `data/prices/purchase.toml`).
+    #[serde(default, deserialize_with = "crate::wire::objects", skip_serializing_if = "Vec::is_empty")]
+    pub purchase: Vec<Purchase>,
+    /// Memory variants, expanded into devices of their own when the catalog loads.
+    #[serde(default, deserialize_with = "crate::wire::objects", skip_serializing_if = "Vec::is_empty")]
+    pub variant: Vec<Variant>,
     /// CPU details (CPUs only).
     #[serde(default, deserialize_with = "crate::wire::optional_object", skip_serializing_if = "Option::is_none")]
     pub cpu: Option<Cpu>,
@@ -229,9 +353,39 @@ fn within(problems: &mut Vec<String>, field: &str, value: f64, min: f64, max: f6
 }
 
 impl DeviceRecord {
-    /// The lowest published price per device-hour, if any.
+    /// The lowest published on-demand price per device-hour, if any.
     pub fn lowest_usd_per_hour(&self) -> Option<f64> {
-        self.price.iter().map(|p| p.usd_per_hour).reduce(f64::min)
+        self.price.iter().filter(|p| p.term == Term::OnDemand).map(|p| p.usd_per_hour).reduce(f64::min)
+    }
+
+    /// The record of each memory variant: this record with the variant's memory, id and aliases,
+    /// and no prices (prices are attached by id).
+    pub fn variants(&self) -> Vec<DeviceRecord> {
+        let gb = |gib: f64| format!("{}gb", gib.round());
+        self.variant
+            .iter()
+            .map(|v| {
+                let mut aliases: Vec<String> =
+                    self.aliases.iter().map(|a| format!("{a}-{}", gb(v.memory_gib))).collect();
+                aliases.extend(v.aliases.iter().cloned());
+                aliases.retain(|a| a != &v.id);
+                let mut sources = self.sources.clone();
+                sources.push(format!("{} (memory configuration)", v.source));
+                DeviceRecord {
+                    id: v.id.clone(),
+                    name: variant_name(&self.name, v.memory_gib),
+                    aliases,
+                    memory_gib: v.memory_gib,
+                    memory_bandwidth_gb_per_s: v.memory_bandwidth_gb_per_s.unwrap_or(self.memory_bandwidth_gb_per_s),
+                    tdp_w: v.tdp_w.or(self.tdp_w),
+                    sources,
+                    price: Vec::new(),
+                    purchase: Vec::new(),
+                    variant: Vec::new(),
+                    ..self.clone()
+                }
+            })
+            .collect()
     }
 
     /// Validates the record and converts it into the engine's [`Device`].
@@ -271,6 +425,15 @@ impl DeviceRecord {
                 problems.push(format!("price.checked_on must be YYYY-MM-DD, got {}", price.checked_on));
             }
         }
+        for purchase in &self.purchase {
+            within(&mut problems, "purchase.usd", purchase.usd, 1.0, 1e7);
+            if !is_date(&purchase.checked_on) {
+                problems.push(format!("purchase.checked_on must be YYYY-MM-DD, got {}", purchase.checked_on));
+            }
+        }
+        for variant in &self.variant {
+            within(&mut problems, "variant.memory_gib", variant.memory_gib, 0.01, 1e6);
+        }
         match (self.kind, &self.cpu) {
             (Kind::Cpu, None) => problems.push("cpu table is required for kind = cpu".into()),
             (Kind::Cpu, Some(_)) | (_, None) => {}
@@ -294,6 +457,15 @@ impl DeviceRecord {
             tdp_w: self.tdp_w,
         })
     }
+}
+
+/// `name` with its memory size (a trailing `NNGB` word) replaced by `gib`, or appended.
+fn variant_name(name: &str, gib: f64) -> String {
+    let base = match name.rsplit_once(' ') {
+        Some((head, last)) if last.strip_suffix("GB").is_some_and(|n| n.parse::<f64>().is_ok()) => head,
+        _ => name,
+    };
+    format!("{base} {}GB", gib.round())
 }
 
 fn is_date(text: &str) -> bool {

@@ -14,6 +14,7 @@ pub mod formats;
 pub mod hardware;
 pub mod lookup;
 pub mod models;
+pub mod prices;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -29,6 +30,7 @@ use engines::{EngineRecord, TrainingRecord};
 use formats::FormatRecord;
 use hardware::DeviceRecord;
 use models::ModelRecord;
+use prices::OwnershipDefaults;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_catalog.rs"));
@@ -123,6 +125,7 @@ pub struct CatalogTraining {
 pub struct Catalog {
     training: Vec<CatalogTraining>,
     api_prices: Vec<ApiPriceRecord>,
+    ownership: OwnershipDefaults,
     devices: Vec<CatalogDevice>,
     models: Vec<CatalogModel>,
     formats: Vec<FormatRecord>,
@@ -179,12 +182,16 @@ impl Catalog {
         self.embedded
     }
 
-    /// Loads `dir/hardware/*.toml`, `dir/models/*.toml`, `dir/engines/*.toml` and
-    /// `dir/formats.toml`.
+    /// Loads `dir/hardware/*.toml`, `dir/models/*.toml`, `dir/engines/*.toml`,
+    /// `dir/formats.toml` and, when present, `dir/prices/*.toml`.
     pub fn from_dir(dir: &Path) -> Result<Self, CatalogError> {
         let mut files = Vec::new();
-        for sub in ["hardware", "models", "engines"] {
+        for sub in ["hardware", "models", "engines", "prices"] {
             let folder = dir.join(sub);
+            // Prices are optional: a catalog without them answers every cost with null.
+            if sub == "prices" && !folder.is_dir() {
+                continue;
+            }
             let entries = std::fs::read_dir(&folder).map_err(|e| CatalogError {
                 file: folder.display().to_string(),
                 entry: None,
@@ -199,11 +206,6 @@ impl Catalog {
             }
         }
         files.push(("formats.toml".to_owned(), read(&dir.join("formats.toml"))?));
-        // API prices are optional: a catalog without them has no self-host vs API comparison.
-        let prices = dir.join("api_prices.toml");
-        if prices.is_file() {
-            files.push(("api_prices.toml".to_owned(), read(&prices)?));
-        }
         Self::from_files(files)
     }
 
@@ -215,14 +217,19 @@ impl Catalog {
         let mut engines = Vec::new();
         let mut training = Vec::new();
         let mut api_prices = Vec::new();
+        let mut device_prices = Vec::new();
+        let mut ownership = OwnershipDefaults::default();
         for (name, text) in files {
             let fail = |message: String| CatalogError { file: name.clone(), entry: None, message };
             if name.starts_with("hardware/") {
                 let file: HardwareFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
-                for record in file.device {
-                    let device =
-                        record.to_engine().map_err(|problems| entry_error(&name, &record.id, problems.join("; ")))?;
-                    devices.push(CatalogDevice { record, device });
+                for base in file.device {
+                    for record in std::iter::once(base.clone()).chain(base.variants()) {
+                        let device = record
+                            .to_engine()
+                            .map_err(|problems| entry_error(&name, &record.id, problems.join("; ")))?;
+                        devices.push(CatalogDevice { record, device });
+                    }
                 }
             } else if name.starts_with("models/") {
                 let file: ModelsFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
@@ -273,21 +280,47 @@ impl Catalog {
                     record.validate().map_err(|m| entry_error(&name, &record.id, m))?;
                     formats.push(record);
                 }
-            } else if name == "api_prices.toml" {
+            } else if name == "prices/api.toml" {
                 let file: ApiPricesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
                 for record in file.price {
                     record.validate().map_err(|m| entry_error(&name, &record.id, m))?;
                     api_prices.push(record);
                 }
+            } else if name == "prices/ownership.toml" {
+                let file: prices::OwnershipFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                file.ownership.validate().map_err(fail)?;
+                ownership = file.ownership;
+            } else if name.starts_with("prices/") {
+                let file: prices::PricesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                let entries = file.entries().map_err(|(entry, m)| entry_error(&name, &entry, m))?;
+                device_prices.extend(entries.into_iter().map(|e| (name.clone(), e)));
             } else {
                 return Err(fail(
-                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml or formats.toml)"
+                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml or formats.toml)"
                         .into(),
                 ));
             }
         }
         devices.sort_by(|a, b| a.record.id.cmp(&b.record.id));
         models.sort_by(|a, b| a.record.id.cmp(&b.record.id));
+        for (file, entry) in device_prices {
+            let id = match &entry {
+                prices::Entry::Rental(id, _) | prices::Entry::Purchase(id, _) => id.clone(),
+            };
+            let Some(device) = devices.iter_mut().find(|d| d.record.id == id) else {
+                return Err(entry_error(
+                    &file,
+                    &id,
+                    "unknown device id (prices name devices by exact catalog id)".into(),
+                ));
+            };
+            match entry {
+                prices::Entry::Rental(_, price) => device.record.price.push(price),
+                prices::Entry::Purchase(_, purchase) => device.record.purchase.push(purchase),
+            }
+            // Validates the attached prices with the record's own rules.
+            device.record.to_engine().map_err(|problems| entry_error(&file, &id, problems.join("; ")))?;
+        }
         let device_index =
             lookup::Index::build(devices.iter().map(|d| (d.record.id.as_str(), d.record.aliases.as_slice())))
                 .map_err(|m| CatalogError { file: "hardware/".into(), entry: None, message: m })?;
@@ -307,17 +340,33 @@ impl Catalog {
                 });
             }
         }
-        for price in &api_prices {
+        for price in api_prices.iter().filter(|p| p.open_weights) {
             if model_index.resolve(&price.model).is_err() {
-                return Err(entry_error("api_prices.toml", &price.id, format!("unknown model {}", price.model)));
+                return Err(entry_error("prices/api.toml", &price.id, format!("unknown model {}", price.model)));
             }
         }
-        Ok(Self { training, api_prices, devices, models, formats, engines, device_index, model_index, embedded: false })
+        Ok(Self {
+            training,
+            api_prices,
+            ownership,
+            devices,
+            models,
+            formats,
+            engines,
+            device_index,
+            model_index,
+            embedded: false,
+        })
     }
 
     /// Hosted-API prices.
     pub fn api_prices(&self) -> &[ApiPriceRecord] {
         &self.api_prices
+    }
+
+    /// The defaults of owning a device.
+    pub fn ownership(&self) -> OwnershipDefaults {
+        self.ownership
     }
 
     /// The API price with this id.

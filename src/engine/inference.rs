@@ -494,7 +494,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     });
     if usd_per_hour.is_none() {
         trace.warn("no-price", || {
-            format!("no price for {}; pass overrides.usd_per_device_hour to get costs", device.id)
+            format!("no price for {}; pass cost.usd_per_device_hour to rent, or cost.purchase_usd to own", device.id)
         });
     }
     let per_million = |rate: f64| usd_per_hour.filter(|_| rate > 0.0).map(|usd| usd / (rate * 3600.0) * 1e6);

@@ -17,10 +17,12 @@
 //! - [`inference`]: memory, FLOPs, latency, throughput, cost and energy of serving.
 //! - [`serving`]: continuous batching under load, replayed step by step.
 //! - [`training`]: memory, FLOPs, step time, MFU, GPU-hours, cost and energy of training.
+//! - [`cost`]: what a device-hour costs, rented or owned.
 //! - [`explain`]: the rule trace and warnings every estimate carries.
 
 pub mod anatomy;
 pub mod architecture;
+pub mod cost;
 pub mod device;
 pub mod explain;
 pub mod format;

@@ -592,7 +592,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     });
     if usd.is_none() {
         trace.warn("no-price", || {
-            format!("no price for {}; pass overrides.usd_per_device_hour to get costs", device.id)
+            format!("no price for {}; pass cost.usd_per_device_hour to rent, or cost.purchase_usd to own", device.id)
         });
     }
     let kwh = device.tdp_w.map(|tdp| {

@@ -1,13 +1,22 @@
 //! Self-hosting against a hosted API: what a million tokens costs each way, and the monthly
 //! volume at which renting the devices becomes cheaper.
 //!
-//! Self-hosting is a fixed cost (devices rented around the clock) with a capacity; an API is a
-//! price per token. Below the break-even volume the API is cheaper; above it, self-hosting is,
-//! as long as the volume fits the deployment's capacity and the self-hosted cost at full
-//! utilisation is below the API price.
+//! Self-hosting is a fixed cost (devices rented around the clock, or an owned purchase and its
+//! hosting) plus, when owning, a cost per token (electricity), with a capacity; an API is a price
+//! per token. Below the break-even volume the API is cheaper; above it, self-hosting is, as long
+//! as the volume fits the deployment's capacity and the self-hosted cost at full utilisation is
+//! below the API price.
 
-/// Hours in an average month (365.25 x 24 / 12).
-pub const HOURS_PER_MONTH: f64 = 730.5;
+pub use crate::engine::cost::HOURS_PER_MONTH;
+
+/// What self-hosting costs: a fixed amount per hour and an amount per output token served.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelfHosted {
+    /// Paid every hour whether or not tokens are served (rent; or purchase and hosting), USD.
+    pub fixed_usd_per_hour: f64,
+    /// Paid per output token served (electricity when owning; 0 when renting), USD.
+    pub usd_per_output_token: f64,
+}
 
 /// An API's prices, USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,7 +38,7 @@ pub struct Comparison {
     pub self_hosted_usd_per_million_output_tokens: f64,
     /// Self-hosted cost per million output tokens with the devices fully used, USD.
     pub self_hosted_floor_usd_per_million_output_tokens: f64,
-    /// Self-hosting's fixed cost per month, USD.
+    /// Self-hosting's cost per month at the planned volume, USD.
     pub self_hosted_usd_per_month: f64,
     /// Output tokens per month the deployment can serve.
     pub capacity_output_tokens_per_month: f64,
@@ -40,14 +49,14 @@ pub struct Comparison {
     pub self_hosting_cheaper: bool,
 }
 
-/// Compares a deployment costing `usd_per_hour`, able to serve `capacity_output_tokens_per_s`,
+/// Compares a deployment costing `hosted`, able to serve `capacity_output_tokens_per_s`,
 /// planned to serve `served_output_tokens_per_s`, with an API, for requests of
 /// `input_tokens` / `output_tokens`. Returns `None` without output tokens or capacity.
 pub fn compare(
     price: ApiPrice,
     input_tokens: u64,
     output_tokens: u64,
-    usd_per_hour: f64,
+    hosted: SelfHosted,
     capacity_output_tokens_per_s: f64,
     served_output_tokens_per_s: f64,
 ) -> Option<Comparison> {
@@ -58,13 +67,16 @@ pub fn compare(
     let api_usd_per_request =
         (n_in * price.usd_per_million_input_tokens + n_out * price.usd_per_million_output_tokens) / 1e6;
     let api_per_output_token = api_usd_per_request / n_out;
-    let per_million = |tokens_per_s: f64| usd_per_hour / (tokens_per_s * 3600.0) * 1e6;
-    let monthly = usd_per_hour * HOURS_PER_MONTH;
+    let SelfHosted { fixed_usd_per_hour, usd_per_output_token } = hosted;
+    let per_million = |tokens_per_s: f64| (fixed_usd_per_hour / (tokens_per_s * 3600.0) + usd_per_output_token) * 1e6;
+    let fixed_month = fixed_usd_per_hour * HOURS_PER_MONTH;
     let capacity_month = capacity_output_tokens_per_s * 3600.0 * HOURS_PER_MONTH;
     let floor = per_million(capacity_output_tokens_per_s);
-    let break_even =
-        (api_per_output_token > 0.0).then(|| monthly / api_per_output_token).filter(|volume| *volume <= capacity_month);
+    // fixed + V x per-token = V x API price, for V tokens a month.
+    let margin = api_per_output_token - usd_per_output_token;
+    let break_even = (margin > 0.0).then(|| fixed_month / margin).filter(|volume| *volume <= capacity_month);
     let served_month = served_output_tokens_per_s * 3600.0 * HOURS_PER_MONTH;
+    let monthly = fixed_month + served_month * usd_per_output_token;
     // A vanishing served rate (found by fuzzing: 2.2e-308 requests/s) overflows the cost per
     // token; such a workload has no meaningful comparison.
     if !per_million(served_output_tokens_per_s).is_finite() || !floor.is_finite() {
@@ -91,22 +103,44 @@ mod tests {
         // $10/h of devices, 1000 output tokens/s capacity, an API at $1 in / $2 out per million,
         // requests of 1000 in / 1000 out: $3 per million output tokens from the API.
         let price = ApiPrice { usd_per_million_input_tokens: 1.0, usd_per_million_output_tokens: 2.0 };
-        let c = compare(price, 1000, 1000, 10.0, 1000.0, 500.0).unwrap();
+        let c = compare(price, 1000, 1000, rented(10.0), 1000.0, 500.0).unwrap();
         assert!((c.api_usd_per_million_output_tokens - 3.0).abs() < 1e-9);
         let expected = 10.0 * HOURS_PER_MONTH / 3e-6;
         assert!((c.break_even_output_tokens_per_month.unwrap() - expected).abs() / expected < 1e-9);
         // Break-even is 2.44e9 tokens a month; serving 500/s is 1.31e9, below it (the API is
         // cheaper), and serving 1000/s is 2.63e9, above it.
         assert!(!c.self_hosting_cheaper);
-        let busy = compare(price, 1000, 1000, 10.0, 1000.0, 1000.0).unwrap();
+        let busy = compare(price, 1000, 1000, rented(10.0), 1000.0, 1000.0).unwrap();
         assert!(busy.self_hosting_cheaper);
     }
 
     #[test]
     fn no_break_even_when_the_api_beats_a_full_deployment() {
         let price = ApiPrice { usd_per_million_input_tokens: 0.1, usd_per_million_output_tokens: 0.2 };
-        let c = compare(price, 100, 100, 10.0, 1000.0, 1000.0).unwrap();
+        let c = compare(price, 100, 100, rented(10.0), 1000.0, 1000.0).unwrap();
         assert!(c.break_even_output_tokens_per_month.is_none());
         assert!(!c.self_hosting_cheaper);
+    }
+
+    #[test]
+    fn owning_adds_energy_per_token_to_the_break_even() {
+        // $0.5/h fixed, $1 per million output tokens of electricity, against $3 per million:
+        // break-even where 365.25 + V x 1e-6 = V x 3e-6, V = 365.25 / 2e-6 = 1.826e8 a month.
+        let price = ApiPrice { usd_per_million_input_tokens: 1.0, usd_per_million_output_tokens: 2.0 };
+        let hosted = SelfHosted { fixed_usd_per_hour: 0.5, usd_per_output_token: 1e-6 };
+        let c = compare(price, 1000, 1000, hosted, 1000.0, 100.0).unwrap();
+        let expected = 0.5 * HOURS_PER_MONTH / 2e-6;
+        assert!((c.break_even_output_tokens_per_month.unwrap() - expected).abs() / expected < 1e-9);
+        // At 100 tokens/s: 2.63e8 tokens a month, so $365.25 + $263 of electricity.
+        let served = 100.0 * 3600.0 * HOURS_PER_MONTH;
+        assert!((c.self_hosted_usd_per_month - (0.5 * HOURS_PER_MONTH + served * 1e-6)).abs() < 1e-6);
+        assert!(c.self_hosting_cheaper);
+        // Electricity dearer than the API: never cheaper.
+        let dear = SelfHosted { usd_per_output_token: 4e-6, ..hosted };
+        assert!(compare(price, 1000, 1000, dear, 1000.0, 100.0).unwrap().break_even_output_tokens_per_month.is_none());
+    }
+
+    fn rented(usd_per_hour: f64) -> SelfHosted {
+        SelfHosted { fixed_usd_per_hour: usd_per_hour, usd_per_output_token: 0.0 }
     }
 }

@@ -197,6 +197,8 @@ pub enum Status {
     Pass,
     /// Within the measured error of the limit: may go either way.
     AtRisk,
+    /// Cannot be judged: the estimate has no value for it (a cost rule without a price).
+    Unknown,
     /// Missed by more than the measured error.
     Fail,
 }
@@ -207,6 +209,7 @@ impl Status {
         match self {
             Self::Pass => "pass",
             Self::AtRisk => "at_risk",
+            Self::Unknown => "unknown",
             Self::Fail => "fail",
         }
     }
@@ -377,7 +380,8 @@ fn outcome(rule: Rule, side: Side, value: f64, limit: f64, band: f64, unit: &'st
                 band * 100.0
             );
         }
-        Status::Fail => {
+        // A numeric verdict is never unknown; only a missing value is (see `optional`).
+        Status::Fail | Status::Unknown => {
             let _ = write!(message, " (missed by {:.0}%)", -margin * 100.0);
         }
     }
@@ -400,13 +404,15 @@ fn optional(
         Some(v) => outcome(rule, side, v, limit, band, unit, what),
         None => Outcome {
             rule,
-            status: Status::Fail,
+            status: Status::Unknown,
             value: 0.0,
             limit,
-            margin: -1.0,
+            margin: 0.0,
             band,
             unit,
-            message: format!("{what}: cannot be estimated (no price for this device); pass a price override"),
+            message: format!(
+                "{what}: unknown, the device has no price; pass cost.usd_per_device_hour to rent or cost.purchase_usd to own"
+            ),
         },
     })
 }
@@ -646,11 +652,16 @@ mod tests {
     }
 
     #[test]
-    fn a_cost_limit_without_a_price_is_not_met() {
+    fn a_cost_limit_without_a_price_is_unknown_in_a_check_and_never_admitted_by_a_plan() {
         let o = Observed { usd_per_hour: None, usd_per_million_output_tokens: None, ..serving() };
         let req = Requirements { max_usd_per_hour: Some(100.0), ..Requirements::default() };
+        // A plan cannot show a configuration meets a cost limit it cannot price.
         assert_eq!(admits(&req, &o), Err(Rule::CostPerHour));
-        assert_eq!(status(&judge(&req, &o, &Bands::default()), Rule::CostPerHour), Status::Fail);
+        let outcomes = judge(&req, &o, &Bands::default());
+        assert_eq!(status(&outcomes, Rule::CostPerHour), Status::Unknown);
+        // Unknown is worse than at risk, better than a failure.
+        assert_eq!(overall(&outcomes), Status::Unknown);
+        assert!(Status::AtRisk < Status::Unknown && Status::Unknown < Status::Fail);
     }
 
     #[test]

@@ -32,14 +32,18 @@ pub struct ModelChoice<'a> {
 pub struct HardwareChoice<'a> {
     /// The device.
     pub device: &'a Device,
-    /// Price per device-hour, if known.
+    /// Price per device-hour paid whether or not it works (rent; or an owned device's
+    /// purchase and hosting), if known.
     pub usd_per_hour: Option<f64>,
+    /// Added per device-hour of work (an owned device's electricity; 0 when renting), so an
+    /// owned device's cost follows the load it carries.
+    pub usd_per_hour_working: f64,
 }
 
 impl<'a> From<&'a crate::catalog::CatalogDevice> for HardwareChoice<'a> {
     /// A catalog device as the planner sees it: its engine view and lowest published price.
     fn from(d: &'a crate::catalog::CatalogDevice) -> Self {
-        Self { device: &d.device, usd_per_hour: d.record.lowest_usd_per_hour() }
+        Self { device: &d.device, usd_per_hour: d.record.lowest_usd_per_hour(), usd_per_hour_working: 0.0 }
     }
 }
 
@@ -381,7 +385,8 @@ pub fn evaluate(
     let e = &load.estimate;
     let served = load.output_tokens_per_s.min(capacity);
     let utilisation = if capacity > 0.0 { served / capacity } else { 0.0 };
-    let usd_per_hour = full.usd_per_hour.map(|per_replica_usd| per_replica_usd * replicas as f64);
+    let usd_per_hour =
+        hardware.usd_per_hour.map(|fixed| (fixed + hardware.usd_per_hour_working * utilisation) * devices as f64);
     let usd_per_million = usd_per_hour
         .filter(|_| served > 0.0)
         .map(|usd| usd / (served * 3600.0) * 1e6)

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::cost::{self, CostChoice, CostPlan};
 use super::layout::{self, Degrees, ExpertRanks};
 use super::range::{self, Checks};
 use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel};
@@ -296,7 +297,7 @@ pub struct InferenceOverrides {
     pub memory_efficiency: Option<f64>,
     /// Share of device memory the engine may use, above 0 and at most 1.
     pub memory_fraction: Option<f64>,
-    /// Price of one device-hour, USD [0 to 10000].
+    /// Price of one device-hour, USD [0 to 10000] (the same as `cost.usd_per_device_hour`).
     pub usd_per_device_hour: Option<f64>,
 }
 
@@ -338,6 +339,10 @@ pub struct InferenceRequest {
     /// Calibration and price overrides.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub overrides: Option<InferenceOverrides>,
+    /// How the devices are paid for: rented (a provider and term) or owned (purchase, power,
+    /// hosting).
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub cost: Option<CostChoice>,
 }
 
 display_as_wire!(FormatId, EngineId);
@@ -365,49 +370,10 @@ pub struct InferenceScenario {
     pub engine: EngineRef,
     /// Engine profile, overrides applied.
     pub profile: EngineProfile,
-    /// Price per device-hour.
-    pub usd_per_device_hour: Option<f64>,
-    /// Where the price came from.
-    pub price_source: PriceSource,
+    /// How the devices are paid for, and the price of a device-hour.
+    pub cost: CostPlan,
     /// The defaults the parser applied.
     pub assumptions: Assumptions,
-}
-
-/// Where a scenario's price per device-hour came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PriceSource {
-    /// The request's override.
-    Request,
-    /// The catalog's lowest published price.
-    Catalog,
-    /// No price is known.
-    None,
-}
-
-impl PriceSource {
-    /// Of a requested price and a catalog price: the one used and where it came from.
-    pub fn choose(requested: Option<f64>, catalog: Option<f64>) -> (Option<f64>, Self) {
-        match (requested, catalog) {
-            (Some(p), _) => (Some(p), Self::Request),
-            (None, Some(p)) => (Some(p), Self::Catalog),
-            (None, None) => (None, Self::None),
-        }
-    }
-
-    /// Records where the price came from, unless the request gave it.
-    pub fn assume(self, assumptions: &mut Assumptions, price: Option<f64>) {
-        match self {
-            Self::Request => {}
-            Self::Catalog => assumptions.push(
-                "overrides/usd_per_device_hour",
-                price.unwrap_or_default(),
-                "the device's lowest published price in the catalog",
-            ),
-            Self::None => {
-                assumptions.push("overrides/usd_per_device_hour", "none", "the catalog has no price for this device")
-            }
-        }
-    }
 }
 
 impl InferenceScenario {
@@ -424,7 +390,7 @@ impl InferenceScenario {
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
             profile: &self.profile,
-            usd_per_device_hour: self.usd_per_device_hour,
+            usd_per_device_hour: self.cost.usd_per_device_hour(),
             explain: true,
         }
     }
@@ -512,8 +478,19 @@ impl InferenceScenario {
             profile.memory_fraction = v;
             profile.unified_memory_fraction = v;
         }
-        let (usd_per_device_hour, price_source) = PriceSource::choose(price, device.usd_per_hour);
-        price_source.assume(&mut assumed, usd_per_device_hour);
+        let cost = cost::resolve(
+            &request.cost.clone().unwrap_or_default(),
+            &cost::Context {
+                pointer: at("cost"),
+                legacy_price: price.map(|p| (p, at("overrides/usd_per_device_hour"))),
+                pricing: &device.pricing,
+                power_w: device.device.tdp_w.map(|w| w * profile.power_fraction),
+                defaults: catalog.ownership(),
+                pue: None,
+                strict: true,
+            },
+            &mut assumed,
+        )?;
         let mut weights = format(catalog, weights_id)?;
         match (weights_id, group_size) {
             (FormatId::Int4, group) => {
@@ -544,8 +521,7 @@ impl InferenceScenario {
             output_tokens,
             engine,
             profile,
-            usd_per_device_hour,
-            price_source,
+            cost,
             assumptions: assumed,
         })
     }

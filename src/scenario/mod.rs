@@ -36,6 +36,7 @@ macro_rules! display_as_wire {
 
 pub mod check;
 pub mod config;
+pub mod cost;
 pub mod document;
 pub mod inference;
 pub mod layout;

@@ -2,12 +2,14 @@
 //! models and devices resolved, every list and range checked, the workload and requirements
 //! read, the size of the space held to the server's cap.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::cost::{self, CostChoice, CostPlan};
 use super::inference::{self as inference_scenario, EngineId, FormatId};
 use super::range::{self, Checks};
 use super::requirements::RequirementsBody;
@@ -37,8 +39,10 @@ pub struct WorkloadBody {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchBody {
-    /// Device ids or aliases (default: the whole catalog, narrowed by the filters below).
-    pub hardware: Option<Vec<String>>,
+    /// Device ids, aliases or inline records (default: the whole catalog, narrowed by the
+    /// filters below).
+    #[schema(value_type = Option<Vec<HardwareRef>>)]
+    pub hardware: Option<Vec<Value>>,
     /// Only devices of this vendor.
     pub vendor: Option<String>,
     /// Only devices of this kind.
@@ -149,12 +153,20 @@ pub struct PlanRequest {
     /// An API price to compare self-hosting with.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub api_price: Option<ApiPriceBody>,
-    /// An entry of `data/api_prices.toml` to compare with (default: every entry for the best
+    /// An entry of `data/prices/api.toml` to compare with (default: every entry for the best
     /// configuration's model).
     pub api_price_id: Option<String>,
     /// Stop the search after this many milliseconds, 10 to 30000 (default 2000); the answer
     /// then says it is incomplete.
     pub deadline_ms: Option<u64>,
+    /// How every device is paid for: rented or owned (default: rent where a device has a
+    /// rental price, else own at its purchase price).
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub cost: Option<CostChoice>,
+    /// Per-device cost overrides, keyed by a device id or alias of the search, over `cost`:
+    /// `{"nvidia-rtx-4090": {"basis": "own", "purchase_usd": 1800}}` (at most 256).
+    #[schema(value_type = Option<Object>)]
+    pub prices: Option<BTreeMap<String, CostChoice>>,
 }
 
 /// A planning request, parsed: every choice list resolved and checked, the workload, the
@@ -165,6 +177,11 @@ pub struct PlanScenario {
     pub models: Vec<ResolvedModel>,
     /// Devices.
     pub hardware: Vec<ResolvedDevice>,
+    /// How each device of `hardware` is paid for.
+    pub costs: Vec<CostPlan>,
+    /// The `cost` object each device's was resolved from (the plan's, with the device's entry
+    /// of `prices` over it).
+    pub cost_bodies: Vec<CostChoice>,
     /// Weight formats with their KV formats (ids and engine formats).
     pub formats: Vec<(FormatId, FormatId, Format, Format)>,
     /// Engines.
@@ -233,12 +250,17 @@ impl PlanScenario {
         }
         let mut checks = Checks::default();
         let hardware: Vec<ResolvedDevice> = match &search.hardware {
-            Some(ids) => {
-                let ids = list(Some(ids), &[], "/search/hardware", 256)?;
-                ids.iter()
+            Some(values) => {
+                let values = list(Some(values), &[], "/search/hardware", 256)?;
+                values
+                    .iter()
                     .enumerate()
-                    .map(|(i, id)| {
-                        resolve::hardware(catalog, &HardwareRef::Id(id.clone()), &format!("/search/hardware/{i}"))
+                    .map(|(i, value)| {
+                        let pointer = format!("/search/hardware/{i}");
+                        let reference: HardwareRef = serde_json::from_value(value.clone()).map_err(|e| {
+                            Error::field(&pointer, format!("must be a device id or a device record: {e}"))
+                        })?;
+                        resolve::hardware(catalog, &reference, &pointer)
                     })
                     .collect::<Result<_, _>>()?
             }
@@ -329,6 +351,7 @@ impl PlanScenario {
                 ),
             ));
         }
+        let (costs, cost_bodies) = device_costs(catalog, request, &hardware, &mut assumed)?;
         let workload = workload(&request.workload.clone().unwrap_or_default(), &mut assumed)?;
         let objective = request.objective.unwrap_or_default();
         if request.objective.is_none() {
@@ -337,6 +360,8 @@ impl PlanScenario {
         Ok(Self {
             models,
             hardware,
+            costs,
+            cost_bodies,
             formats,
             engines,
             tensor,
@@ -351,6 +376,87 @@ impl PlanScenario {
             api_price: request.api_price,
         })
     }
+}
+
+/// How each device is paid for: the plan's `cost`, with a device's entry of `prices` over it.
+/// A plan-wide provider or term a device is not rented at leaves that device without a price
+/// (it ranks last on cost) rather than failing the plan; a per-device one is a 422.
+fn device_costs(
+    catalog: &Catalog,
+    request: &PlanRequest,
+    hardware: &[ResolvedDevice],
+    assumed: &mut Assumptions,
+) -> Result<(Vec<CostPlan>, Vec<CostChoice>), Error> {
+    let prices = request.prices.clone().unwrap_or_default();
+    if prices.len() > 256 {
+        return Err(Error::field("/prices", "must list at most 256 devices"));
+    }
+    // Each key must name a searched device, so a typo is an error, not a silently unused price.
+    let mut keyed: Vec<(usize, &String, &CostChoice)> = Vec::new();
+    for (key, body) in &prices {
+        let id = catalog.device(key).map(|d| d.record.id.as_str()).unwrap_or(key.as_str());
+        let Some(index) = hardware.iter().position(|d| d.id.eq_ignore_ascii_case(id)) else {
+            return Err(Error::unprocessable(
+                format!("/prices/{}", pointer_token(key)),
+                format!("{key} is not a device of this search"),
+            ));
+        };
+        keyed.push((index, key, body));
+    }
+    let plan_wide = request.cost.clone().unwrap_or_default();
+    let mut out = Vec::with_capacity(hardware.len());
+    let mut bodies = Vec::with_capacity(hardware.len());
+    for (i, device) in hardware.iter().enumerate() {
+        let own = keyed.iter().find(|(index, _, _)| *index == i);
+        let (body, pointer, strict) = match own {
+            Some((_, key, body)) => (body.over(&plan_wide), format!("/prices/{}", pointer_token(key)), true),
+            None => (plan_wide.clone(), "/cost".to_owned(), false),
+        };
+        let mut device_assumed = Assumptions::default();
+        let plan = device_cost(catalog, &body, device, pointer, strict, &mut device_assumed)?;
+        if i == 0 {
+            // The shared defaults, not the first device's own price.
+            let shared =
+                ["electricity_usd_per_kwh", "pue", "amortisation_years", "utilisation", "hosting_usd_per_month"];
+            assumed.0.extend(
+                device_assumed.0.into_iter().filter(|a| shared.iter().any(|f| a.field.ends_with(&format!("/{f}")))),
+            );
+        }
+        out.push(plan);
+        bodies.push(body);
+    }
+    Ok((out, bodies))
+}
+
+/// How `device` is paid for under `body`. One price per device serves every engine searched, so
+/// the draw is the engine-neutral profile's share of TDP.
+pub fn device_cost(
+    catalog: &Catalog,
+    body: &CostChoice,
+    device: &ResolvedDevice,
+    pointer: String,
+    strict: bool,
+    assumed: &mut Assumptions,
+) -> Result<CostPlan, Error> {
+    let power_fraction = catalog.engine(EngineId::Generic.as_str()).map_or(1.0, |e| e.profile.power_fraction);
+    cost::resolve(
+        body,
+        &cost::Context {
+            pointer,
+            legacy_price: None,
+            pricing: &device.pricing,
+            power_w: device.device.tdp_w.map(|w| w * power_fraction),
+            defaults: catalog.ownership(),
+            pue: None,
+            strict,
+        },
+        assumed,
+    )
+}
+
+/// `key` as a JSON-pointer token (`~` and `/` escaped).
+fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 fn workload(body: &WorkloadBody, assumed: &mut Assumptions) -> Result<Workload, Error> {

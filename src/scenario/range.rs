@@ -158,6 +158,16 @@ pub const OUTPUT_TOKENS: Range = Range::int(0, 1_048_576);
 pub const FRACTION: Range = Range::above(0.0, 1.0);
 /// Price of a device-hour, USD.
 pub const USD_PER_DEVICE_HOUR: Range = Range::number(0.0, 10_000.0);
+/// Purchase price of one device, USD.
+pub const PURCHASE_USD: Range = Range::number(1.0, 1e8);
+/// Years a purchase is spread over.
+pub const AMORTISATION_YEARS: Range = Range::number(0.1, 30.0);
+/// Electricity price, USD per kWh.
+pub const USD_PER_KWH: Range = Range::number(0.0, 10.0);
+/// Share of calendar hours in use.
+pub const UTILISATION: Range = Range::number(0.001, 1.0);
+/// Hosting per device and month, USD.
+pub const HOSTING_USD_PER_MONTH: Range = Range::number(0.0, 1e6);
 
 // Training.
 /// Devices of a training run.
@@ -263,6 +273,13 @@ pub const DECLARED: &[Declared] = &[
     on("InferenceOverrides", "memory_efficiency", SHARE),
     on("InferenceOverrides", "memory_fraction", FRACTION),
     on("InferenceOverrides", "usd_per_device_hour", USD_PER_DEVICE_HOUR),
+    on("CostChoice", "usd_per_device_hour", USD_PER_DEVICE_HOUR),
+    on("CostChoice", "purchase_usd", PURCHASE_USD),
+    on("CostChoice", "amortisation_years", AMORTISATION_YEARS),
+    on("CostChoice", "electricity_usd_per_kwh", USD_PER_KWH),
+    on("CostChoice", "pue", PUE),
+    on("CostChoice", "utilisation", UTILISATION),
+    on("CostChoice", "hosting_usd_per_month", HOSTING_USD_PER_MONTH),
     on("TrainingRequest", "devices", TRAINING_DEVICES),
     on("TrainingRequest", "steps", STEPS),
     on("TrainingRequest", "sequence_length", SEQUENCE_LENGTH),

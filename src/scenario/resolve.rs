@@ -12,6 +12,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::Error;
 use super::config::{HfConfig, architecture_from_config};
+use super::cost::Pricing;
 use crate::catalog::hardware::DeviceRecord;
 use crate::catalog::{Catalog, CatalogDevice};
 use crate::engine::anatomy::{Anatomy, anatomy};
@@ -97,13 +98,13 @@ pub struct ResolvedDevice {
     pub id: String,
     /// Engine view.
     pub device: Device,
-    /// Lowest published price per device-hour.
-    pub usd_per_hour: Option<f64>,
+    /// Published prices.
+    pub pricing: Pricing,
 }
 
 impl From<&CatalogDevice> for ResolvedDevice {
     fn from(d: &CatalogDevice) -> Self {
-        Self { id: d.record.id.clone(), device: d.device.clone(), usd_per_hour: d.record.lowest_usd_per_hour() }
+        Self { id: d.record.id.clone(), device: d.device.clone(), pricing: Pricing::of(&d.record) }
     }
 }
 
@@ -137,7 +138,7 @@ pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Re
     let device = record
         .to_engine()
         .map_err(|problems| Error::Unprocessable { detail: problems.join("; "), pointer: Some(pointer.to_owned()) })?;
-    Ok(ResolvedDevice { id: record.id.clone(), device, usd_per_hour: record.lowest_usd_per_hour() })
+    Ok(ResolvedDevice { id: record.id.clone(), device, pricing: Pricing::of(record) })
 }
 
 /// Resolves a request's `model` and `hardware` fields (raw JSON, so both the id and the inline

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::cost::CostChoice;
 use super::inference::{EngineRef, FormatId, InferenceOverrides, InferenceRequest, InferenceScenario, ParallelismBody};
 use super::range::{self, Checks, Range};
 use super::{Assumptions, Error};
@@ -204,6 +205,9 @@ pub struct ServingRequest {
     /// Calibration and price overrides.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub overrides: Option<InferenceOverrides>,
+    /// How the devices are paid for: rented or owned.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub cost: Option<CostChoice>,
     /// The load.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub workload: Option<ServingWorkload>,
@@ -431,6 +435,7 @@ impl ServingScenario {
             output_tokens: Some((mean_out.round() as u64).max(1)),
             engine: request.engine.clone(),
             overrides: request.overrides.clone(),
+            cost: request.cost.clone(),
         };
         let mut inference = InferenceScenario::parse(catalog, &deployment, prefix)?;
         let sched = &mut inference.profile.scheduler;

@@ -13,12 +13,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::inference::PriceSource;
+use super::cost::{self, CostChoice, CostPlan};
 use super::layout::{self, Degrees, ExpertRanks, Layout};
 use super::range::{self, Checks};
 use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel};
 use super::{Assumptions, Error};
 use crate::catalog::Catalog;
+use crate::catalog::prices::OwnershipDefaults;
 use crate::engine::training::{
     Checkpointing, Method, Optimizer, Precision, Sharding, TrainingInput, TrainingParallelism, TrainingProfile,
     compute_optimal_tokens,
@@ -274,6 +275,10 @@ pub struct TrainingRequest {
     /// Price and calibration overrides.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub overrides: Option<TrainingOverrides>,
+    /// How the devices are paid for: rented (a provider and term) or owned (purchase, power,
+    /// hosting). Its `pue` defaults to the run's `pue`.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub cost: Option<CostChoice>,
 }
 
 display_as_wire!(PrecisionId, OptimizerId, ShardingId, CheckpointingId, MethodId, TrainingEngineId);
@@ -312,6 +317,8 @@ pub struct TrainingSpec {
     measured_mfu: Option<f64>,
     pue: f64,
     requested_price: Option<f64>,
+    cost: CostChoice,
+    ownership: OwnershipDefaults,
     budget_gpu_hours: Option<f64>,
     budget_usd: Option<f64>,
     /// Requested degrees (tensor, pipeline, expert, context as given or 1; data and devices as
@@ -334,8 +341,8 @@ pub struct TrainingScenario {
     pub tokens: f64,
     /// Tokens per optimizer step.
     pub global_batch_tokens: f64,
-    /// Where the price came from.
-    pub price_source: PriceSource,
+    /// How the devices are paid for, and the price of a device-hour.
+    pub cost: CostPlan,
     /// The defaults the parser applied.
     pub assumptions: Assumptions,
     spec: Arc<TrainingSpec>,
@@ -469,6 +476,8 @@ impl TrainingSpec {
             measured_mfu,
             pue,
             requested_price,
+            cost: request.cost.clone().unwrap_or_default(),
+            ownership: catalog.ownership(),
             budget_gpu_hours,
             budget_usd,
             degrees: Degrees { tensor, pipeline, expert, context, data, devices },
@@ -522,8 +531,21 @@ impl TrainingSpec {
                 t
             }
         };
-        let (usd_per_device_hour, price_source) = PriceSource::choose(self.requested_price, device.usd_per_hour);
-        price_source.assume(&mut assumed, usd_per_device_hour);
+        let at = |field: &str| format!("{}/{field}", self.prefix);
+        let cost = cost::resolve(
+            &self.cost,
+            &cost::Context {
+                pointer: at("cost"),
+                legacy_price: self.requested_price.map(|p| (p, at("overrides/usd_per_device_hour"))),
+                pricing: &device.pricing,
+                power_w: device.device.tdp_w.map(|w| w * self.profile.power_fraction),
+                defaults: self.ownership,
+                pue: Some(self.pue),
+                strict: true,
+            },
+            &mut assumed,
+        )?;
+        let usd_per_device_hour = cost.usd_per_device_hour();
         let budget_device_hours = self.budget_gpu_hours.or_else(|| {
             let usd = self.budget_usd?;
             usd_per_device_hour.filter(|p| *p > 0.0).map(|p| usd / p)
@@ -534,7 +556,7 @@ impl TrainingSpec {
             engine: self.engine,
             tokens,
             global_batch_tokens: global,
-            price_source,
+            cost,
             assumptions: assumed,
             spec: Arc::clone(self),
             usd_per_device_hour,

@@ -4,6 +4,7 @@
 
 mod calibrate;
 mod catalog;
+mod costs;
 mod decisions;
 mod errors;
 mod hardening;

@@ -1,0 +1,248 @@
+//! What it costs: prices listed with their sources, rent against own, energy as money, a check's
+//! cost rule without a price, and the planner's per-device prices and inline devices.
+
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+fn f(v: &Value, pointer: &str) -> f64 {
+    v.pointer(pointer).and_then(Value::as_f64).unwrap_or_else(|| panic!("no number at {pointer} in {v}"))
+}
+
+#[tokio::test]
+async fn device_and_api_prices_are_listed_with_sources_and_dates() {
+    let app = spawn_app().await;
+    let (status, all) = app.get_json("/v1/prices/devices").await;
+    assert_eq!(status, 200, "{all}");
+    assert!(all["devices"].as_u64().unwrap() >= 70, "priced devices: {}", all["devices"]);
+    let date = |s: &Value| s.as_str().is_some_and(|d| d.len() == 10 && d.as_bytes()[4] == b'-');
+    for item in all["rentals"].as_array().unwrap() {
+        assert!(!item["price"]["source"].as_str().unwrap().is_empty() && date(&item["price"]["checked_on"]), "{item}");
+        assert!(item["price"]["usd_per_hour"].as_f64().unwrap() > 0.0);
+    }
+    for item in all["purchases"].as_array().unwrap() {
+        assert!(!item["purchase"]["source"].as_str().unwrap().is_empty() && date(&item["purchase"]["checked_on"]));
+    }
+    // Data-centre parts are rented by a hyperscaler and by a specialised cloud.
+    let (_, h100) = app.get_json("/v1/prices/devices?device=h100").await;
+    let kinds: Vec<&str> =
+        h100["rentals"].as_array().unwrap().iter().filter_map(|r| r["price"]["provider_kind"].as_str()).collect();
+    assert!(kinds.contains(&"hyperscaler") && kinds.contains(&"specialised"), "{kinds:?}");
+    let (_, aws) = app.get_json("/v1/prices/devices?provider=AWS&term=spot").await;
+    assert!(!aws["rentals"].as_array().unwrap().is_empty());
+    assert!(
+        aws["rentals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["price"]["provider"] == "aws" && r["price"]["term"] == "spot")
+    );
+    assert!(aws["purchases"].as_array().unwrap().is_empty());
+    let (status, bad) = app.get_json("/v1/prices/devices?term=weekly").await;
+    assert_eq!(status, 400, "{bad}");
+    let (status, _) = app.get_json("/v1/prices/devices?device=no-such-gpu").await;
+    assert_eq!(status, 404);
+
+    let (status, closed) = app.get_json("/v1/prices/api?open_weights=false").await;
+    assert_eq!(status, 200);
+    let providers: Vec<&str> =
+        closed["items"].as_array().unwrap().iter().map(|p| p["provider"].as_str().unwrap()).collect();
+    for vendor in ["OpenAI", "Anthropic", "Google"] {
+        assert!(providers.contains(&vendor), "{vendor} missing from {providers:?}");
+    }
+    let (_, llama) = app.get_json("/v1/prices/api?model=llama-3.1-8b").await;
+    assert!(llama["count"].as_u64().unwrap() >= 2, "{llama}");
+}
+
+#[tokio::test]
+async fn the_devices_people_own_resolve_by_the_names_they_type() {
+    let app = spawn_app().await;
+    for (name, id, gib) in [
+        ("m2-16gb", "apple-m2-16gb", 16.0),
+        ("rtx-3060", "nvidia-rtx-3060-12gb", 12.0),
+        ("rtx-4060-ti-8gb", "nvidia-rtx-4060-ti-8gb", 8.0),
+        ("a100-80gb", "nvidia-a100-sxm4-80gb", 80.0),
+        ("m4-pro-48gb", "apple-m4-pro-48gb", 48.0),
+    ] {
+        let (status, d) = app.get_json(&format!("/v1/hardware/{name}")).await;
+        assert_eq!(status, 200, "{name}: {d}");
+        assert_eq!((d["id"].as_str().unwrap(), d["memory_gib"].as_f64().unwrap()), (id, gib));
+    }
+}
+
+#[tokio::test]
+async fn an_owned_device_hour_is_purchase_power_and_hosting_computed_by_hand() {
+    let app = spawn_app().await;
+    let cost = json!({"basis": "own", "purchase_usd": 2000, "amortisation_years": 4, "utilisation": 0.5,
+        "electricity_usd_per_kwh": 0.25, "pue": 1.2, "hosting_usd_per_month": 10});
+    let (status, e) = app
+        .post_json(
+            "/v1/estimate/inference",
+            &json!({"model": "llama-3.1-8b", "hardware": "rtx-4090", "weights": "int4", "batch_size": 8, "cost": cost}),
+        )
+        .await;
+    assert_eq!(status, 200, "{e}");
+    let b = &e["cost"]["basis"];
+    assert_eq!(b["basis"], "own");
+    // The draw is the 4090's 450 W TDP times the generic profile's power fraction.
+    let (_, generic) = app.get_json("/v1/hardware/rtx-4090").await;
+    assert_eq!(generic["tdp_w"], 450.0);
+    let power_w = f(b, "/power_w");
+    assert!(power_w > 100.0 && power_w <= 450.0, "{b}");
+    // Per hour of use: 2000 / (4 x 8766) / 0.5 + P/1000 x 0.25 x 1.2 + 10 / 730.5 / 0.5.
+    let capital = 2000.0 / (4.0 * 8766.0) / 0.5;
+    let energy = power_w / 1000.0 * 0.25 * 1.2;
+    let hosting = 10.0 / 730.5 / 0.5;
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    assert!(close(f(b, "/capital_usd_per_device_hour"), capital), "{b}");
+    assert!(close(f(b, "/energy_usd_per_device_hour"), energy), "{b}");
+    assert!(close(f(b, "/hosting_usd_per_device_hour"), hosting), "{b}");
+    assert!(close(f(&e, "/cost/usd_per_hour"), capital + energy + hosting));
+    // Per million output tokens: the hour over the tokens it makes.
+    let tokens_per_hour = f(&e, "/throughput/output_tokens_per_s") * 3600.0;
+    assert!(close(f(&e, "/cost/usd_per_million_output_tokens"), (capital + energy + hosting) / tokens_per_hour * 1e6));
+    // Energy as money beside the joules, at the same tariff and PUE.
+    let joules = f(&e, "/energy/joules_per_output_token");
+    assert!(close(f(&e, "/energy/usd_per_million_output_tokens"), joules * 1e6 / 3.6e6 * 0.25 * 1.2));
+
+    // The defaults are echoed when left out.
+    let (_, d) = app
+        .post_json(
+            "/v1/estimate/inference",
+            &json!({"model": "llama-3.1-8b", "hardware": "rtx-4090", "cost": {"basis": "own"}}),
+        )
+        .await;
+    let fields: Vec<&str> = d["assumptions"].as_array().unwrap().iter().map(|a| a["field"].as_str().unwrap()).collect();
+    for field in ["cost/purchase_usd", "cost/amortisation_years", "cost/utilisation", "cost/electricity_usd_per_kwh"] {
+        assert!(fields.contains(&field), "{field} not echoed: {fields:?}");
+    }
+}
+
+#[tokio::test]
+async fn renting_picks_a_provider_and_term_or_says_which_exist() {
+    let app = spawn_app().await;
+    let base = json!({"model": "llama-3.1-8b", "hardware": "h100"});
+    let with = |cost: Value| {
+        let mut r = base.clone();
+        r["cost"] = cost;
+        r
+    };
+    let (_, cheapest) = app.post_json("/v1/estimate/inference", &base).await;
+    let (_, aws) = app.post_json("/v1/estimate/inference", &with(json!({"provider": "aws"}))).await;
+    let (_, spot) = app.post_json("/v1/estimate/inference", &with(json!({"provider": "aws", "term": "spot"}))).await;
+    assert_eq!(aws["cost"]["basis"]["provider"], "aws");
+    assert!(f(&cheapest, "/cost/basis/usd_per_device_hour") <= f(&aws, "/cost/basis/usd_per_device_hour"));
+    assert!(f(&spot, "/cost/basis/usd_per_device_hour") < f(&aws, "/cost/basis/usd_per_device_hour"));
+    let (status, p) = app.post_json("/v1/estimate/inference", &with(json!({"provider": "nobody"}))).await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["errors"][0]["pointer"], "/cost/provider");
+    assert!(p["detail"].as_str().unwrap().contains("aws"), "{p}");
+    let (status, p) =
+        app.post_json("/v1/estimate/inference", &with(json!({"basis": "own", "usd_per_device_hour": 2}))).await;
+    assert_eq!((status, &p["errors"][0]["pointer"]), (422, &json!("/cost/usd_per_device_hour")));
+    let (status, p) = app.post_json("/v1/estimate/inference", &with(json!({"utilisation": 0}))).await;
+    assert_eq!((status, &p["errors"][0]["pointer"]), (400, &json!("/cost/utilisation")), "{p}");
+    // The old override still works and is the same price.
+    let (_, old) = app
+        .post_json(
+            "/v1/estimate/inference",
+            &json!({"model": "llama-3.1-8b", "hardware": "h100", "overrides": {"usd_per_device_hour": 2.5}}),
+        )
+        .await;
+    assert_eq!(old["cost"]["basis"]["usd_per_device_hour"], 2.5);
+    assert_eq!(old["cost"]["basis"]["source"], "request");
+}
+
+#[tokio::test]
+async fn training_energy_and_cost_follow_the_basis() {
+    let app = spawn_app().await;
+    let (status, t) = app
+        .post_json(
+            "/v1/estimate/training",
+            &json!({"model": "llama-2-7b", "hardware": "rtx-4090", "devices": 8, "tokens": 1e9, "pue": 1.0,
+                "sharding": "zero3", "cost": {"basis": "own", "electricity_usd_per_kwh": 0.3}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["cost"]["basis"]["basis"], "own");
+    let kwh = f(&t, "/energy/kwh");
+    assert!((f(&t, "/energy/usd") - kwh * 0.3).abs() < 1e-9 * kwh.max(1.0));
+    let usd = f(&t, "/cost/usd");
+    let gpu_hours = f(&t, "/time/gpu_hours");
+    assert!((usd - gpu_hours * f(&t, "/cost/basis/usd_per_device_hour")).abs() < 1e-6 * usd);
+}
+
+#[tokio::test]
+async fn a_cost_rule_without_a_price_is_unknown_not_failed() {
+    let app = spawn_app().await;
+    // The M2 16 GB has no rental and no purchase price in the catalog.
+    let (status, c) = app
+        .post_json(
+            "/v1/check",
+            &json!({"inference": {"model": "llama-3.2-1b", "hardware": "m2-16gb"},
+                "requirements": {"max_usd_per_million_output_tokens": 1.0}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{c}");
+    let rule = c["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "cost_per_million_tokens").unwrap();
+    assert_eq!(rule["status"], "unknown", "{rule}");
+    assert!(rule["value"].is_null());
+    assert!(c["inference"]["cost"]["usd_per_million_output_tokens"].is_null());
+    assert!(c["inference"]["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "no-price"));
+    assert_ne!(c["verdict"], "fail");
+    // Priced by the request, the same rule is judged.
+    let (_, priced) = app
+        .post_json(
+            "/v1/check",
+            &json!({"inference": {"model": "llama-3.2-1b", "hardware": "m2-16gb", "cost": {"purchase_usd": 800}},
+                "requirements": {"max_usd_per_million_output_tokens": 1000.0}}),
+        )
+        .await;
+    let rule = priced["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "cost_per_million_tokens").unwrap();
+    assert_eq!(rule["status"], "pass", "{rule}");
+}
+
+#[tokio::test]
+async fn the_planner_ranks_owned_and_rented_devices_and_inline_ones_against_apis() {
+    let app = spawn_app().await;
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/local-vs-cloud.toml")).unwrap();
+    let request: Value = serde_json::to_value(toml::from_str::<toml::Value>(&text).unwrap()).unwrap();
+    let (status, plan) = app.post_json("/v1/plan", &request).await;
+    assert_eq!(status, 200, "{plan}");
+    let ranked = plan["ranked"].as_array().unwrap();
+    let hardware: Vec<&str> = ranked.iter().map(|c| c["hardware"].as_str().unwrap()).collect();
+    assert!(hardware.contains(&"nvidia-rtx-4090") && hardware.contains(&"nvidia-h100-sxm-80gb"), "{hardware:?}");
+    let costs: Vec<f64> = ranked.iter().map(|c| c["usd_per_million_output_tokens"].as_f64().unwrap()).collect();
+    assert!(costs.windows(2).all(|w| w[0] <= w[1]), "{costs:?}");
+    let bases: Vec<&str> =
+        plan["api_comparison"].as_array().unwrap().iter().map(|c| c["basis"].as_str().unwrap()).collect();
+    assert!(!bases.is_empty(), "{plan}");
+
+    // A price override for one device moves it: a free H100 ranks first.
+    let mut free = request.clone();
+    free["prices"]["h100"] = json!({"basis": "rent", "usd_per_device_hour": 0.0001});
+    let (_, cheap) = app.post_json("/v1/plan", &free).await;
+    assert_eq!(cheap["ranked"][0]["hardware"], "nvidia-h100-sxm-80gb", "{cheap}");
+    // A key that is not a searched device is a 422 at its pointer.
+    let mut typo = request.clone();
+    typo["prices"]["rtx-4080"] = json!({"basis": "own"});
+    let (status, p) = app.post_json("/v1/plan", &typo).await;
+    assert_eq!((status, &p["errors"][0]["pointer"]), (422, &json!("/prices/rtx-4080")), "{p}");
+
+    // An inline device is searched with its own purchase price.
+    let (_, record) = app.get_json("/v1/hardware/rtx-4090").await;
+    let mut mine = record.clone();
+    mine["id"] = json!("my-4090");
+    mine["aliases"] = json!([]);
+    mine["price"] = json!([]);
+    mine["purchase"] = json!([{"usd": 1200, "kind": "street", "product": "used card", "source": "my receipt", "checked_on": "2026-11-01"}]);
+    let mut inline = request.clone();
+    inline["search"]["hardware"] = json!([mine]);
+    inline["prices"] = json!({});
+    inline["cost"] = json!({"basis": "own"});
+    let (status, own) = app.post_json("/v1/plan", &inline).await;
+    assert_eq!(status, 200, "{own}");
+    assert_eq!(own["ranked"][0]["hardware"], "my-4090");
+    assert!(own["ranked"][0]["usd_per_million_output_tokens"].as_f64().unwrap() > 0.0);
+}
