@@ -69,8 +69,10 @@ for t in "${targets[@]}"; do
     execs=$(final_stat number_of_executed_units)
     rate=$(final_stat average_exec_per_sec)
     # The last status line: "#N  ... cov: C ft: F corp: K/S ...".
-    cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "${log}" | tail -1 | awk '{print $2 "/" $4}')
-    corp=$(grep -o 'corp: [0-9]*' "${log}" | tail -1 | awk '{print $2}')
+    # `|| true`: a target that dies before its first status line has none, and under
+    # `set -e -o pipefail` a failed grep here used to end the script without saying why.
+    cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "${log}" | tail -1 | awk '{print $2 "/" $4}' || true)
+    corp=$(grep -o 'corp: [0-9]*' "${log}" | tail -1 | awk '{print $2}' || true)
     findings=0
     if [ "${status}" -ne 0 ]; then
         findings=1
