@@ -110,8 +110,15 @@ pub struct PlanArgs {
 /// Flags of `hwcost check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// The plan file (`.json` or `.toml`), or `-` for standard input.
+    /// The plan file (`.json` or `.toml`), or `-` for standard input; or a fine-tuning config
+    /// (`.yaml`/`.yml`: Axolotl, torchtune, TRL or Trainer arguments) checked with `--hardware`.
     pub plan: PathBuf,
+    /// The device a fine-tuning config runs on (id or alias).
+    #[arg(long)]
+    pub hardware: Option<String>,
+    /// Devices for a fine-tuning config (default 1).
+    #[arg(long)]
+    pub devices: Option<u32>,
     /// Print the whole answer as JSON.
     #[arg(long)]
     pub json: bool,
@@ -856,12 +863,29 @@ fn plan(args: &PlanArgs) -> ExitCode {
     finish(outcome, args.json, crate::report::plan_table)
 }
 
+/// A check plan, or a fine-tuning config file made into one (it must fit).
+fn check_request(args: &CheckArgs) -> Result<crate::scenario::check::CheckRequest, Error> {
+    let yaml = matches!(args.plan.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+    if !yaml && args.hardware.is_none() {
+        return read_document(&args.plan);
+    }
+    let text = std::fs::read_to_string(&args.plan)
+        .map_err(|e| Error::field("", format!("cannot read {}: {e}", args.plan.display())))?;
+    let Some(hardware) = &args.hardware else {
+        return Err(Error::field("/training/hardware", "a fine-tuning config names no device: give --hardware"));
+    };
+    let request = serde_json::json!({
+        "training": {"hardware": hardware, "devices": args.devices, "config": {"text": text}}
+    });
+    serde_json::from_value(request).map_err(|e| Error::field("/training", e.to_string()))
+}
+
 fn check(args: &CheckArgs) -> ExitCode {
     let ctx = match context_or_exit(args.data_dir.as_ref()) {
         Ok(ctx) => ctx,
         Err(code) => return code,
     };
-    let outcome = read_document(&args.plan).and_then(|request| crate::answer::check::check(&ctx, &request));
+    let outcome = check_request(args).and_then(|request| crate::answer::check::check(&ctx, &request));
     let verdict = outcome.as_ref().map(|r| r.verdict).unwrap_or_default();
     let code = finish(outcome, args.json, crate::report::check_table);
     match verdict {

@@ -43,6 +43,13 @@ pub struct TrainingPoint {
     /// The source's MFU definition, when it reports one.
     #[serde(default)]
     pub mfu_definition: Option<String>,
+    /// Which memory a memory point measured: `allocated` (PyTorch `max_memory_allocated`),
+    /// `reserved` (`max_memory_reserved`), or the device's (nvidia-smi; the default).
+    #[serde(default)]
+    pub memory_measure: Option<String>,
+    /// The framework that measured it, for the per-framework error.
+    #[serde(default)]
+    pub framework: Option<String>,
 }
 
 /// Training metric families.
@@ -61,17 +68,20 @@ pub enum TrainingKind {
     TimeToTrain,
     /// Total training FLOPs.
     TotalFlops,
+    /// The longest sequence that fits a memory budget.
+    MaxSequenceLength,
 }
 
 impl TrainingKind {
     /// Every kind, in report order.
-    pub const ALL: [TrainingKind; 6] = [
+    pub const ALL: [TrainingKind; 7] = [
         TrainingKind::Throughput,
         TrainingKind::Mfu,
         TrainingKind::Memory,
         TrainingKind::GpuHours,
         TrainingKind::TimeToTrain,
         TrainingKind::TotalFlops,
+        TrainingKind::MaxSequenceLength,
     ];
 
     /// Wire name.
@@ -83,6 +93,7 @@ impl TrainingKind {
             TrainingKind::GpuHours => "gpu_hours",
             TrainingKind::TimeToTrain => "time_to_train",
             TrainingKind::TotalFlops => "total_flops",
+            TrainingKind::MaxSequenceLength => "max_sequence_length",
         }
     }
 }
@@ -103,8 +114,16 @@ impl TrainingPoint {
                 "6n_only" => e.mfu * e.flops_per_token.2 / e.flops_per_token.0.max(1.0),
                 _ => e.mfu,
             },
-            TrainingKind::Memory if unit.starts_with("gib") => e.memory.total.0 / f64::from(1u32 << 30),
-            TrainingKind::Memory => e.memory.total.0 / 1e9,
+            TrainingKind::Memory => {
+                let m = &e.memory;
+                let bytes = match self.memory_measure.as_deref() {
+                    Some("allocated") => m.allocated.0,
+                    Some("reserved") => m.reserved.0,
+                    _ => m.total.0,
+                };
+                if unit.starts_with("gib") { bytes / f64::from(1u32 << 30) } else { bytes / 1e9 }
+            }
+            TrainingKind::MaxSequenceLength => e.memory.max_sequence_length as f64,
             TrainingKind::GpuHours => e.gpu_hours,
             TrainingKind::TimeToTrain if unit.starts_with("day") => e.wall_clock.0 / 86_400.0,
             TrainingKind::TimeToTrain if unit.starts_with("hour") => e.wall_clock.0 / 3600.0,
@@ -242,6 +261,9 @@ pub struct PointResult {
     /// Why there is no estimate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// The framework that measured it (fine-tuning points).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub framework: Option<String>,
 }
 
 /// Aggregate error of one family, over all devices or one device class.
@@ -333,7 +355,17 @@ fn result(
         Err(e) => (None, Some(e)),
     };
     let error = predicted.filter(|_| measured > 0.0).map(|p| (p - measured) / measured);
-    PointResult { id: id.to_owned(), side, family, device_class: class, measured, predicted, error, problem }
+    PointResult {
+        id: id.to_owned(),
+        side,
+        family,
+        device_class: class,
+        measured,
+        predicted,
+        error,
+        problem,
+        framework: None,
+    }
 }
 
 /// Runs every embedded point through the scenario parsers and the engines.
@@ -364,7 +396,9 @@ pub fn validate(catalog: &Catalog) -> Result<Report, String> {
         let predicted = TrainingScenario::parse(catalog, &p.request, "")
             .map(|s| p.pick(&s, &training::estimate(&s.input())))
             .map_err(|e| e.to_string());
-        points.push(result(&p.id, Side::Training, p.kind.as_str(), class, p.value, predicted));
+        let mut point = result(&p.id, Side::Training, p.kind.as_str(), class, p.value, predicted);
+        point.framework = p.framework.clone();
+        points.push(point);
     }
     Ok(Report {
         families: summarise(&points),
@@ -447,9 +481,44 @@ pub fn markdown(report: &Report) -> String {
                 f.median_signed_error * 100.0
             ));
         }
+        if side == Side::Training {
+            out.push_str(&frameworks(report));
+        }
         out.push_str(&format!(
             "\n{skipped} further published points could not be expressed (reasons in `data/validation/{file}`).\n\n"
         ));
+    }
+    out
+}
+
+/// Training memory and longest-sequence error per framework that measured it.
+fn frameworks(report: &Report) -> String {
+    let mut names: Vec<&str> = report.points.iter().filter_map(|p| p.framework.as_deref()).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nPer framework (fine-tuning and memory points):\n\n| framework | metric family | points | estimated | median APE | p90 APE | median signed error |\n|---|---|---|---|---|---|---|\n",
+    );
+    for name in names {
+        for family in ["memory", "max_sequence_length"] {
+            let of: Vec<&PointResult> =
+                report.points.iter().filter(|p| p.framework.as_deref() == Some(name) && p.family == family).collect();
+            if of.is_empty() {
+                continue;
+            }
+            let f = summary(Side::Training, family, "all", &of);
+            out.push_str(&format!(
+                "| {name} | {family} | {} | {} | {:.1}% | {:.1}% | {:+.1}% |\n",
+                f.points,
+                f.estimated,
+                f.median_ape * 100.0,
+                f.p90_ape * 100.0,
+                f.median_signed_error * 100.0
+            ));
+        }
     }
     out
 }
@@ -482,6 +551,7 @@ mod tests {
         (Side::Training, "throughput", 0.15, 0.51),
         (Side::Training, "mfu", 0.09, 0.17),
         (Side::Training, "memory", 0.26, 0.72),
+        (Side::Training, "max_sequence_length", 0.54, 0.71),
         (Side::Training, "gpu_hours", 0.41, 0.66),
         (Side::Training, "time_to_train", 0.31, 0.72),
         (Side::Training, "total_flops", 0.01, 0.02),

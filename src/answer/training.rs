@@ -27,10 +27,105 @@ pub struct TrainingPerDevice {
     pub optimizer_bytes: f64,
     /// Activations.
     pub activations_bytes: f64,
-    /// Runtime and allocator overhead.
+    /// Caching-allocator reserve, CUDA context and communication buffers.
     pub overhead_bytes: f64,
-    /// Sum.
+    /// What the device holds at the peak: reserved + context + paged optimizer states.
     pub total_bytes: f64,
+    /// Logits and loss at their peak.
+    pub logits_bytes: f64,
+    /// A frozen reference model (DPO full fine-tuning).
+    pub reference_model_bytes: f64,
+    /// Optimizer states in CUDA unified memory (paged optimizers), outside the allocator.
+    pub paged_optimizer_bytes: f64,
+    /// Peak allocated, as PyTorch's `max_memory_allocated` reports it.
+    pub allocated_bytes: f64,
+    /// Peak reserved by the caching allocator (`max_memory_reserved`).
+    pub reserved_bytes: f64,
+    /// CUDA context, workspaces and communication buffers outside the allocator.
+    pub context_bytes: f64,
+}
+
+/// Allocated memory at the peak of each phase of a step.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhasesBody {
+    /// End of forward: states, carried gradients, saved activations, logits.
+    pub forward_bytes: f64,
+    /// Backward: activations giving way to gradients (and a recomputed layer).
+    pub backward_bytes: f64,
+    /// Optimizer step: states, gradients, temporaries.
+    pub optimizer_step_bytes: f64,
+    /// The largest: `forward`, `backward` or `optimizer_step`.
+    pub peak: String,
+}
+
+/// One change that may make a run fit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeBody {
+    /// The request fields changed (`activation_checkpointing=full`).
+    pub change: String,
+    /// Peak device memory after it.
+    pub total_bytes: f64,
+    /// Whether the run fits after it.
+    pub fits: bool,
+    /// Tokens per second per device after it.
+    pub tokens_per_s_per_device: f64,
+    /// Step time relative to the run as given.
+    pub slowdown: f64,
+    /// Whether it changes what is trained (adapters, a 4-bit base), not only how.
+    pub changes_training: bool,
+}
+
+/// What makes a run that does not fit fit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FitBody {
+    /// Each change alone: those that fit first, changes of how before changes of what is
+    /// trained, then by slowdown.
+    pub changes: Vec<ChangeBody>,
+    /// The changes applied one after another until the run fits (and then the longest
+    /// sequence that fits, if nothing else does).
+    pub cumulative: Vec<ChangeBody>,
+    /// The cheapest change that makes it fit (null when it fits already, or nothing does).
+    pub cheapest: Option<ChangeBody>,
+}
+
+/// The recipe the run was estimated with: what decides its memory.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecipeBody {
+    /// FP32 master weights beside 16-bit ones.
+    pub master_weights: bool,
+    /// The optimizer steps inside backward.
+    pub optimizer_in_backward: bool,
+    /// Saved activations offloaded to host memory.
+    pub activation_offloading: bool,
+    /// Loss computation: fused, chunked or full.
+    pub loss: String,
+    /// LoRA target modules (empty for a full fine-tune).
+    pub lora_targets: Vec<String>,
+    /// LoRA on the output layer.
+    pub lora_on_output: bool,
+    /// NF4 double quantisation of a QLoRA base.
+    pub double_quantization: bool,
+    /// A frozen reference model in memory.
+    pub reference_model: bool,
+    /// Sequences per example (2 for preference pairs).
+    pub sequences_per_example: f64,
+    /// Share of step time generating (GRPO).
+    pub generation_share: f64,
+    /// Where the engine's defaults were read.
+    pub defaults_source: Option<String>,
+}
+
+/// What was read from a config file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfigBody {
+    /// The framework: axolotl, torchtune, trl or trainer.
+    pub format: String,
+    /// Request fields it set, `field=value` (fields the request gave itself win).
+    pub applied: Vec<String>,
+    /// Keys neither mapped nor known to be irrelevant.
+    pub unknown_keys: Vec<String>,
+    /// What could not be mapped, and what was inferred.
+    pub notes: Vec<String>,
 }
 
 /// Memory verdict.
@@ -44,6 +139,13 @@ pub struct TrainingMemoryBody {
     pub fits: bool,
     /// Largest micro-batch that fits.
     pub max_micro_batch_size: u64,
+    /// Longest sequence that fits at this micro-batch (memory alone; the model's context
+    /// window is not applied).
+    pub max_sequence_length: u64,
+    /// Allocated memory per phase of a step.
+    pub phases: PhasesBody,
+    /// Paged optimizer state that does not fit and lives in host memory.
+    pub spilled_bytes: f64,
 }
 
 /// FLOPs.
@@ -184,6 +286,66 @@ pub struct TrainingResponse {
     pub assumptions: Vec<Assumption>,
     /// Measured error of this kind of estimate.
     pub error_band: ErrorBand,
+    /// The recipe the memory was estimated with.
+    pub recipe: RecipeBody,
+    /// What makes the run fit, when it does not.
+    pub fit: FitBody,
+    /// The config file read, when the request gave one.
+    pub config: Option<ConfigBody>,
+}
+
+impl From<training::Change> for ChangeBody {
+    fn from(c: training::Change) -> Self {
+        ChangeBody {
+            change: c.change,
+            total_bytes: finite(c.total.0),
+            fits: c.fits,
+            tokens_per_s_per_device: finite(c.tokens_per_s_per_device),
+            slowdown: finite(c.slowdown),
+            changes_training: c.changes_training,
+        }
+    }
+}
+
+fn recipe_body(ctx: &Context, s: &TrainingScenario) -> RecipeBody {
+    use crate::engine::training::{LoraTargets, Loss, Method};
+    let input = s.input();
+    let r = input.recipe;
+    let targets = if input.method == Method::Full {
+        Vec::new()
+    } else {
+        [
+            (LoraTargets::Q, "q"),
+            (LoraTargets::K, "k"),
+            (LoraTargets::V, "v"),
+            (LoraTargets::O, "o"),
+            (LoraTargets::GATE, "gate"),
+            (LoraTargets::UP, "up"),
+            (LoraTargets::DOWN, "down"),
+        ]
+        .into_iter()
+        .filter(|(t, _)| r.lora_targets.contains(*t))
+        .map(|(_, n)| n.to_owned())
+        .collect()
+    };
+    RecipeBody {
+        master_weights: r.master_weights,
+        optimizer_in_backward: r.optimizer_in_backward,
+        activation_offloading: r.activation_offloading,
+        loss: match r.loss {
+            Loss::Fused => "fused",
+            Loss::Chunked => "chunked",
+            Loss::Full => "full",
+        }
+        .to_owned(),
+        lora_targets: targets,
+        lora_on_output: r.lora_on_output,
+        double_quantization: r.double_quantization,
+        reference_model: r.reference_model,
+        sequences_per_example: r.sequences_per_example,
+        generation_share: r.generation_share,
+        defaults_source: ctx.catalog.training_profile(s.engine.as_str()).and_then(|e| e.record.defaults_source.clone()),
+    }
 }
 
 impl TrainingResponse {
@@ -223,10 +385,24 @@ impl TrainingResponse {
                     activations_bytes: finite(m.activations.0),
                     overhead_bytes: finite(m.overhead.0),
                     total_bytes: finite(m.total.0),
+                    logits_bytes: finite(m.logits.0),
+                    reference_model_bytes: finite(m.reference_model.0),
+                    paged_optimizer_bytes: finite(m.paged_optimizer.0),
+                    allocated_bytes: finite(m.allocated.0),
+                    reserved_bytes: finite(m.reserved.0),
+                    context_bytes: finite(m.context.0),
                 },
                 capacity_bytes: finite(m.capacity.0),
                 fits: m.fits,
                 max_micro_batch_size: m.max_micro_batch,
+                max_sequence_length: m.max_sequence_length,
+                phases: PhasesBody {
+                    forward_bytes: finite(m.phases[0].0),
+                    backward_bytes: finite(m.phases[1].0),
+                    optimizer_step_bytes: finite(m.phases[2].0),
+                    peak: m.peak_phase.as_str().to_owned(),
+                },
+                spilled_bytes: finite(m.spilled.0),
             },
             flops: FlopsBody {
                 model_flops: finite(e.model_flops),
@@ -275,6 +451,21 @@ impl TrainingResponse {
             explain: e.explain.into_iter().map(ExplainBody::from).collect(),
             assumptions: s.assumptions.0.clone(),
             error_band: band(ctx, s),
+            recipe: recipe_body(ctx, s),
+            fit: {
+                let advice = training::advise(&input);
+                FitBody {
+                    changes: advice.single.into_iter().map(ChangeBody::from).collect(),
+                    cumulative: advice.cumulative.into_iter().map(ChangeBody::from).collect(),
+                    cheapest: advice.cheapest.map(ChangeBody::from),
+                }
+            },
+            config: s.config().map(|c| ConfigBody {
+                format: c.format.to_owned(),
+                applied: c.applied.clone(),
+                unknown_keys: c.unknown_keys.clone(),
+                notes: c.notes.clone(),
+            }),
         }
     }
 }

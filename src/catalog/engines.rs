@@ -356,10 +356,43 @@ pub struct TrainingRecord {
     pub power_fraction: f64,
     /// QLoRA efficiency multiplier.
     pub qlora_factor: f64,
-    /// Bytes kept per logit for the loss (2 fused/chunked, 6 with FP32 logits).
-    pub logits_bytes: f64,
+    /// CUDA context and library workspaces per device outside the allocator, decimal GB.
+    pub context_gb: f64,
+    /// Bytes per hidden unit per token each norm saves (2 fused, about 10 for an unfused
+    /// RMSNorm upcasting to FP32).
+    pub norm_bytes_per_hidden: f64,
+    /// Bytes per parameter of what QLoRA leaves unquantised (2, or 4 where PEFT upcasts it).
+    #[serde(default = "two")]
+    pub unquantized_bytes: f64,
+    /// Sequences per example (2 for preference pairs).
+    #[serde(default = "one")]
+    pub sequences_per_example: f64,
+    /// Whether every sequence also runs through a reference model's forward (DPO).
+    #[serde(default)]
+    pub reference_forward: bool,
+    /// The framework's recipe defaults, as training-request fields (`optimizer`,
+    /// `activation_checkpointing`, `loss`, `lora_targets`, ...); a request's own fields win.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub defaults: serde_json::Map<String, serde_json::Value>,
+    /// Further defaults of the framework's full fine-tuning recipe, over `defaults` when the
+    /// method is `full`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub full_defaults: serde_json::Map<String, serde_json::Value>,
+    /// Where those defaults were read.
+    #[serde(default)]
+    pub defaults_source: Option<String>,
     /// What the constants were fitted on.
     pub fitted_on: String,
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl TrainingRecord {
@@ -381,7 +414,10 @@ impl TrainingRecord {
         fraction(&mut p, "memory_efficiency", self.memory_efficiency);
         non_negative(&mut p, "runtime_overhead_gb", self.runtime_overhead_gb, 1e3);
         non_negative(&mut p, "collective_latency_us", self.collective_latency_us, 1e7);
-        non_negative(&mut p, "logits_bytes", self.logits_bytes, 16.0);
+        non_negative(&mut p, "context_gb", self.context_gb, 1e3);
+        non_negative(&mut p, "norm_bytes_per_hidden", self.norm_bytes_per_hidden, 64.0);
+        non_negative(&mut p, "unquantized_bytes", self.unquantized_bytes, 8.0);
+        non_negative(&mut p, "sequences_per_example", self.sequences_per_example, 64.0);
         if !p.is_empty() {
             return Err(p);
         }
@@ -398,7 +434,7 @@ impl TrainingRecord {
             collective_latency: Seconds(self.collective_latency_us * 1e-6),
             power_fraction: self.power_fraction,
             qlora_factor: self.qlora_factor,
-            logits_bytes: self.logits_bytes,
+            context: Bytes(self.context_gb * 1e9),
         })
     }
 }

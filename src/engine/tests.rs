@@ -162,8 +162,8 @@ mod training {
     use crate::engine::anatomy::anatomy;
     use crate::engine::architecture::Architecture;
     use crate::engine::training::{
-        Checkpointing, Method, Optimizer, Precision, Sharding, TrainingEstimate, TrainingInput, TrainingParallelism,
-        TrainingProfile, estimate,
+        Checkpointing, Method, Optimizer, Precision, Recipe, Sharding, TrainingEstimate, TrainingInput,
+        TrainingParallelism, TrainingProfile, estimate,
     };
     use crate::engine::units::{Bytes, Seconds};
 
@@ -181,7 +181,7 @@ mod training {
             collective_latency: Seconds(2e-5),
             power_fraction: 0.85,
             qlora_factor: 0.6,
-            logits_bytes: 6.0,
+            context: Bytes(0.45e9),
         }
     }
 
@@ -213,6 +213,7 @@ mod training {
             cpu_offload: false,
             flash_attention: true,
             profile: &p,
+            recipe: Recipe::MIXED_PRECISION,
             measured_mfu: None,
             usd_per_device_hour: Some(2.0),
             pue: 1.2,

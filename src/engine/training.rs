@@ -21,6 +21,16 @@ use super::explain::{Explanation, Trace, Warning};
 use super::parallelism::{all_reduce, link};
 use super::units::{Bytes, Seconds};
 
+mod fit;
+mod memory;
+
+pub use fit::{Change, FitAdvice, advise};
+pub use memory::{LoraTargets, Loss, Phase, Recipe, TrainingMemory, nf4_bytes, optimizer_state_bytes};
+
+/// Effective host-link rate for offloaded activations: PCIe 4.0 x16 in practice (about 25 GB/s
+/// of its 32); newer links only help when the rest of the system keeps up.
+const HOST_LINK_BYTES_PER_S: f64 = 25e9;
+
 /// Arithmetic precision of training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
@@ -41,6 +51,10 @@ pub enum Optimizer {
     AdamW,
     /// 8-bit AdamW (bitsandbytes): two 8-bit moments.
     AdamW8bit,
+    /// bitsandbytes' paged AdamW: 32-bit moments in CUDA unified memory.
+    PagedAdamW,
+    /// bitsandbytes' paged 8-bit AdamW.
+    PagedAdamW8bit,
     /// Adafactor without momentum: factored second moment.
     Adafactor,
     /// SGD with momentum: one FP32 buffer.
@@ -130,7 +144,7 @@ pub struct TrainingProfile {
     pub dp_overlap: f64,
     /// Share of memory lost to allocator caching and fragmentation.
     pub allocator_overhead: f64,
-    /// Per-device runtime memory (context, NCCL buffers, workspaces).
+    /// Communication buffers per device when there is more than one (NCCL's).
     pub runtime_overhead: Bytes,
     /// Share of device memory usable.
     pub memory_fraction: f64,
@@ -140,22 +154,8 @@ pub struct TrainingProfile {
     pub power_fraction: f64,
     /// Efficiency multiplier for QLoRA (4-bit dequantisation in every GEMM).
     pub qlora_factor: f64,
-    /// Bytes kept per logit (sequence x vocabulary / tensor) for the loss: 2 when the cross
-    /// entropy is fused or chunked (only 16-bit logits live), 6 when FP32 logits are
-    /// materialised beside them.
-    pub logits_bytes: f64,
-}
-
-/// Bytes of optimizer state per trained parameter, and where that comes from.
-pub fn optimizer_bytes(optimizer: Optimizer) -> f64 {
-    match optimizer {
-        Optimizer::AdamW => 8.0,
-        Optimizer::AdamW8bit => 2.0,
-        // Factored row and column statistics: O(rows + cols) per matrix, about nothing per
-        // parameter for large matrices.
-        Optimizer::Adafactor => 0.05,
-        Optimizer::SgdMomentum | Optimizer::Lion => 4.0,
-    }
+    /// CUDA context and library workspaces per device, outside the caching allocator.
+    pub context: Bytes,
 }
 
 /// Tokens per parameter of a compute-optimal run (Hoffmann et al. 2022, "Training
@@ -204,6 +204,8 @@ pub struct TrainingInput<'a> {
     pub flash_attention: bool,
     /// Engine efficiencies.
     pub profile: &'a TrainingProfile,
+    /// What the framework's recipe keeps in memory.
+    pub recipe: Recipe,
     /// A measured MFU (model FLOPs, hwcost's definition) to use instead of the rule.
     pub measured_mfu: Option<f64>,
     /// Price per device-hour.
@@ -212,31 +214,6 @@ pub struct TrainingInput<'a> {
     pub pue: f64,
     /// Device-hours available for the "largest compute-optimal model" helper, if any.
     pub budget_device_hours: Option<f64>,
-}
-
-/// Memory of one device.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TrainingMemory {
-    /// Weights (16-bit, or 4-bit for a QLoRA base).
-    pub weights: Bytes,
-    /// FP32 master weights.
-    pub master_weights: Bytes,
-    /// Gradients.
-    pub gradients: Bytes,
-    /// Optimizer states.
-    pub optimizer: Bytes,
-    /// Activations kept for backward.
-    pub activations: Bytes,
-    /// Runtime and allocator overhead.
-    pub overhead: Bytes,
-    /// Sum.
-    pub total: Bytes,
-    /// Usable memory.
-    pub capacity: Bytes,
-    /// `total <= capacity`.
-    pub fits: bool,
-    /// Largest micro-batch that fits (0 when none does).
-    pub max_micro_batch: u64,
 }
 
 /// A training estimate.
@@ -285,9 +262,10 @@ pub struct TrainingEstimate {
     pub explain: Vec<Explanation>,
 }
 
-/// Parameters of LoRA adapters of `rank` on every linear layer (attention and MLP projections):
-/// `rank x (in + out)` per matrix.
-pub fn lora_params(arch: &Architecture, rank: u32) -> f64 {
+/// Parameters of LoRA adapters of `rank` on the `targets` linear layers of every block (and
+/// the output layer when `output`): `rank x (in + out)` per matrix. MoE experts are adapted per
+/// expert, as PEFT does.
+pub fn lora_params(arch: &Architecture, rank: u32, targets: LoraTargets, output: bool) -> f64 {
     let r = f64::from(rank);
     let (d, q, kv, f) = (
         arch.hidden as f64,
@@ -295,9 +273,23 @@ pub fn lora_params(arch: &Architecture, rank: u32) -> f64 {
         (arch.kv_heads * arch.head_dim) as f64,
         arch.intermediate as f64,
     );
-    let attention = r * ((d + q) + 2.0 * (d + kv) + (q + d));
-    let mlp = r * (d + f) * if arch.mlp == Mlp::Gated { 3.0 } else { 2.0 };
-    f64::from(arch.layers) * (attention + mlp)
+    let gated = arch.mlp == Mlp::Gated;
+    let mut per_layer = 0.0;
+    for (module, width) in [
+        (LoraTargets::Q, d + q),
+        (LoraTargets::K, d + kv),
+        (LoraTargets::V, d + kv),
+        (LoraTargets::O, q + d),
+        (LoraTargets::GATE, if gated { d + f } else { 0.0 }),
+        (LoraTargets::UP, d + f),
+        (LoraTargets::DOWN, f + d),
+    ] {
+        if targets.contains(module) {
+            per_layer += r * width;
+        }
+    }
+    let head = if output { r * (d + arch.vocab as f64) } else { 0.0 };
+    f64::from(arch.layers) * per_layer + head
 }
 
 /// Estimates a training run. Total for validated input.
@@ -313,123 +305,24 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let heads = arch.heads as f64;
 
     // --- Memory ---------------------------------------------------------------------------
-    let experts = anatomy.by_group(Group::Experts).as_f64();
-    let dense = anatomy.total.as_f64() - experts;
-    // Parameters one device holds before ZeRO sharding: dense ones split over tensor x pipeline,
-    // experts also over the expert ranks.
-    let dense_local = dense / (tp * pp);
-    let expert_local = experts / (tp * pp * ep);
-    let local_params = dense_local + expert_local;
-    let dense_group = match input.sharding {
+    let memory = memory::memory(input, &mut trace);
+    let local_params = {
+        let experts = anatomy.by_group(Group::Experts).as_f64();
+        (anatomy.total.as_f64() - experts) / (tp * pp) + experts / (tp * pp * ep)
+    };
+    let adapters = match input.method {
+        Method::Full => 0.0,
+        Method::Lora(rank) | Method::Qlora(rank) => {
+            lora_params(arch, rank, input.recipe.lora_targets, input.recipe.lora_on_output) / (tp * pp)
+        }
+    };
+    let trained = if input.method == Method::Full { local_params } else { adapters };
+    let zero1_shards = match input.sharding {
+        Sharding::None => 1.0,
         Sharding::Hsdp => f64::from(input.hsdp_group.max(1)).min(dp),
         _ => dp,
     };
-    // Each expert is replicated over data / expert ranks only, so its state shards over that
-    // smaller group.
-    let expert_group = (dense_group / ep).max(1.0);
-    let sharded = |from: Sharding| input.sharding >= from && input.sharding != Sharding::None;
-    let shard = |from: Sharding| if sharded(from) { dense_group } else { 1.0 };
-    let shard_experts = |from: Sharding| if sharded(from) { expert_group } else { 1.0 };
-    let (weight_bytes, adapters) = match input.method {
-        Method::Full => (if input.precision == Precision::Fp32 { 4.0 } else { 2.0 }, 0.0),
-        Method::Lora(rank) => (2.0, lora_params(arch, rank) / (tp * pp)),
-        // NF4 with double quantisation: 4 bits + 0.127 bits of scales (Dettmers et al. 2023).
-        Method::Qlora(rank) => (4.127 / 8.0, lora_params(arch, rank) / (tp * pp)),
-    };
-    let trained = if input.method == Method::Full { local_params } else { adapters };
-    // Bytes per device of a per-trained-parameter state of `bytes` each, sharded from `from`.
-    let state = |bytes: f64, from: Sharding| {
-        if input.method == Method::Full {
-            bytes * (dense_local / shard(from) + expert_local / shard_experts(from))
-        } else {
-            bytes * adapters / shard(from)
-        }
-    };
-    let mixed = input.precision != Precision::Fp32;
-    let weights = trace.record(
-        "memory.weights",
-        "dense parameters / (tensor x pipeline) + experts / (tensor x pipeline x expert), x bytes per weight, / their data-parallel group under ZeRO-3 (data ranks for dense, data / expert for experts); plus 16-bit adapters",
-        &[("dense_parameters_local", dense_local), ("expert_parameters_local", expert_local), ("bytes_per_weight", weight_bytes), ("zero3_shards", shard(Sharding::Zero3))],
-        weight_bytes * (dense_local / shard(Sharding::Zero3) + expert_local / shard_experts(Sharding::Zero3)) + adapters * 2.0,
-        "bytes",
-    );
-    let offload = if input.cpu_offload { 0.0 } else { 1.0 };
-    // Adapters are trained in 16 bit without an FP32 master copy (PEFT/QLoRA with bf16).
-    let has_master = mixed && input.method == Method::Full;
-    let master_weights = trace.record(
-        "memory.master_weights",
-        "FP32 master copy of the trained parameters in mixed-precision full training (4 bytes), / data ranks from ZeRO-1; 0 when offloaded to the CPU or when training adapters",
-        &[("trained_parameters", trained), ("zero1_shards", shard(Sharding::Zero1))],
-        if has_master { state(4.0, Sharding::Zero1) * offload } else { 0.0 },
-        "bytes",
-    );
-    let gradient_bytes = if mixed { 2.0 } else { 4.0 };
-    let gradients = trace.record(
-        "memory.gradients",
-        "trained parameters x gradient bytes (2 in mixed precision, 4 in FP32), / data ranks from ZeRO-2",
-        &[("trained_parameters", trained), ("bytes", gradient_bytes), ("zero2_shards", shard(Sharding::Zero2))],
-        state(gradient_bytes, Sharding::Zero2),
-        "bytes",
-    );
-    let optimizer = trace.record(
-        "memory.optimizer",
-        "trained parameters x optimizer bytes per parameter (AdamW 8, 8-bit AdamW 2, Lion and SGD 4, Adafactor about 0), / data ranks from ZeRO-1; 0 when offloaded",
-        &[("trained_parameters", trained), ("bytes_per_parameter", optimizer_bytes(input.optimizer)), ("zero1_shards", shard(Sharding::Zero1))],
-        state(optimizer_bytes(input.optimizer), Sharding::Zero1) * offload,
-        "bytes",
-    );
-    // Korthikanti et al. 2022, table 2, bytes per layer for s x b x h activations in 16 bit:
-    // no recompute 34 (+5 a s / h for attention scores unless flash attention), with tensor
-    // parallelism 10 + 24 / t (sequence parallel: 34 / t); full recompute keeps 2 (the input).
     let seq = s / cp;
-    let scores = if input.flash_attention || input.checkpointing != Checkpointing::None {
-        0.0
-    } else {
-        5.0 * heads * seq / (h * tp)
-    };
-    let per_layer_factor = match input.checkpointing {
-        Checkpointing::Full => 2.0 / if par.sequence_parallel { tp } else { 1.0 },
-        _ if par.sequence_parallel => 34.0 / tp + scores,
-        _ => 10.0 + 24.0 / tp + scores,
-    };
-    // 1F1B: the first stage holds activations of `pipeline` micro-batches of its L/p layers,
-    // which is L layers' worth.
-    let activation_layers = layers;
-    // Plus the output layer's logits over the vocabulary (split over tensor ranks) on the last
-    // stage, counted on top as the worst case; bytes per logit depend on the loss kernel.
-    let logits = seq * arch.vocab as f64 / tp * profile.logits_bytes;
-    let activations_per_sequence = seq * h * per_layer_factor * activation_layers + seq * h * 4.0 + logits;
-    let activations = trace.record(
-        "memory.activations",
-        "Korthikanti et al. 2022: sequence x micro-batch x hidden x (34/t with sequence parallel, 10 + 24/t without, + 5 a s/(h t) for attention scores without flash attention or recompute; 2 with full recompute) per layer, over all layers (1F1B keeps p micro-batches of L/p layers), plus the final layer's output and the logits (engine's bytes per logit x vocabulary / t)",
-        &[("sequence_tokens", seq), ("micro_batch", b), ("hidden", h), ("bytes_per_layer_factor", per_layer_factor), ("layers", activation_layers)],
-        b * activations_per_sequence,
-        "bytes",
-    );
-    let states = weights + master_weights + gradients + optimizer;
-    let overhead = trace.record(
-        "memory.overhead",
-        "runtime memory (context, communication buffers) + allocator caching as a share of the rest",
-        &[("runtime_bytes", profile.runtime_overhead.0), ("allocator_share", profile.allocator_overhead)],
-        profile.runtime_overhead.0 + profile.allocator_overhead * (states + activations),
-        "bytes",
-    );
-    let total = states + activations + overhead;
-    let capacity = device.memory.0 * profile.memory_fraction;
-    let fits = total <= capacity;
-    let per_sequence = activations_per_sequence * (1.0 + profile.allocator_overhead);
-    let fixed = states * (1.0 + profile.allocator_overhead) + profile.runtime_overhead.0;
-    let max_micro_batch = if per_sequence > 0.0 && capacity > fixed {
-        ((capacity - fixed) / per_sequence).floor().min(1e9) as u64
-    } else {
-        0
-    };
-    if !fits {
-        trace.warn("does-not-fit", || format!(
-                "needs {:.1} GB per device (weights {:.1}, master {:.1}, gradients {:.1}, optimizer {:.1}, activations {:.1}, overhead {:.1}) but {:.1} GB is usable; shard further (zero3), recompute activations, or use more devices",
-                total / 1e9, weights / 1e9, master_weights / 1e9, gradients / 1e9, optimizer / 1e9, activations / 1e9, overhead / 1e9, capacity / 1e9
-            ));
-    }
 
     // --- FLOPs ----------------------------------------------------------------------------
     let n = super::inference::matmul_params(arch, anatomy);
@@ -457,11 +350,13 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         Checkpointing::Selective => attention_full / 6.0,
         Checkpointing::None => 0.0,
     };
+    // Preference training (DPO) runs the reference model's forward over every sequence too.
+    let reference = if input.recipe.reference_forward { forward } else { 0.0 };
     let hardware_per_token = trace.record(
         "flops.hardware_per_token",
-        "model FLOPs + recomputation (full: one more forward, 2N + attention forward; selective: the attention forward)",
-        &[("model_flops_per_token", model_per_token), ("recompute_flops_per_token", recompute)],
-        model_per_token + recompute,
+        "model FLOPs + recomputation (full: one more forward, 2N + attention forward; selective: the attention forward) + the reference model's forward in preference training",
+        &[("model_flops_per_token", model_per_token), ("recompute_flops_per_token", recompute), ("reference_flops_per_token", reference)],
+        model_per_token + recompute + reference,
         "FLOPs",
     );
 
@@ -506,7 +401,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let recompute_traffic = if input.checkpointing == Checkpointing::Full { 4.0 / 3.0 } else { 1.0 };
     let elementwise =
         tokens_per_device * layers / pp * width * profile.elementwise_bytes_per_hidden * recompute_traffic;
-    let optimizer_step = trained / shard(Sharding::Zero1) * 36.0;
+    let optimizer_step = trained / zero1_shards * 36.0;
     let memory_time = trace.record(
         "time.memory_bound",
         "(tokens per device x layers per stage x hidden (/ tensor with sequence parallel) x elementwise bytes per hidden + trained parameters per shard x 36 bytes) / (bandwidth x memory efficiency)",
@@ -523,8 +418,12 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     // Data parallel: a ring all-reduce of the gradients of this device's parameters (reduce-scatter
     // + all-gather under ZeRO moves the same volume), partly hidden behind backward.
     // Dense gradients reduce over all data ranks; expert gradients over data / expert ranks.
-    let (dense_grads, expert_grads) =
-        if input.method == Method::Full { (dense_local, expert_local) } else { (adapters, 0.0) };
+    let (dense_grads, expert_grads) = if input.method == Method::Full {
+        let experts = anatomy.by_group(Group::Experts).as_f64();
+        ((anatomy.total.as_f64() - experts) / (tp * pp), experts / (tp * pp * ep))
+    } else {
+        (adapters, 0.0)
+    };
     let expert_ranks = (dp / ep).max(1.0) as u32;
     let dp_time = (all_reduce(Bytes(dense_grads * 2.0), par.data, link, profile.collective_latency).0
         + if expert_grads > 0.0 {
@@ -534,12 +433,22 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         })
         * (1.0 - profile.dp_overlap);
     let bubble_fraction = if par.pipeline > 1 { (pp - 1.0) / (micro_batches + pp - 1.0) } else { 0.0 };
-    let busy = compute_time + memory_time + tp_time;
+    // Offloaded activations cross the host link out in forward and back in backward, on their
+    // own stream: what half the compute time does not cover shows.
+    let offload_time = if input.recipe.activation_offloading {
+        let per_micro_batch = memory.activations.0 * 2.0;
+        (per_micro_batch * micro_batches / HOST_LINK_BYTES_PER_S - compute_time / 2.0).max(0.0)
+    } else {
+        0.0
+    };
+    let busy = compute_time + memory_time + tp_time + offload_time;
+    let training_time = busy / (1.0 - bubble_fraction).max(1e-3) + dp_time;
+    let generation = input.recipe.generation_share.clamp(0.0, 0.95);
     let step_time = trace.record(
         "time.step",
-        "(hardware FLOPs per step per device / (peak x efficiency) + memory-bound time + tensor-parallel all-reduces) / (1 - pipeline bubble) + exposed data-parallel gradient reduction",
-        &[("compute_s", compute_time), ("memory_bound_s", memory_time), ("tensor_parallel_s", tp_time), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches)],
-        busy / (1.0 - bubble_fraction).max(1e-3) + dp_time,
+        "((hardware FLOPs per step per device / (peak x efficiency) + memory-bound time + tensor-parallel all-reduces + exposed activation offloading) / (1 - pipeline bubble) + exposed data-parallel gradient reduction) / (1 - generation share (GRPO's rollouts))",
+        &[("compute_s", compute_time), ("memory_bound_s", memory_time), ("tensor_parallel_s", tp_time), ("offload_exposed_s", offload_time), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches), ("generation_share", generation)],
+        training_time / (1.0 - generation),
         "s",
     );
     let devices = par.devices() as f64;
@@ -636,18 +545,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     TrainingEstimate {
         compute_optimal_tokens: compute_optimal,
         largest_model_within_budget,
-        memory: TrainingMemory {
-            weights: Bytes(weights),
-            master_weights: Bytes(master_weights),
-            gradients: Bytes(gradients),
-            optimizer: Bytes(optimizer),
-            activations: Bytes(activations),
-            overhead: Bytes(overhead),
-            total: Bytes(total),
-            capacity: Bytes(capacity),
-            fits,
-            max_micro_batch,
-        },
+        memory,
         model_flops: model_per_token * input.tokens,
         hardware_flops: hardware_per_token * input.tokens,
         flops_per_token: (per_token_causal, per_token_full, per_token_6n),

@@ -190,6 +190,10 @@ pub const GLOBAL_BATCH_SEQUENCES: Range = Range::int(1, 100_000_000);
 pub const LORA_RANK: Range = Range::int(1, 4096);
 /// A measured MFU or an efficiency override, 0.01 to 1.
 pub const SHARE: Range = Range::number(0.01, 1.0);
+/// A probability that may be zero (LoRA dropout).
+pub const SHARE_OR_ZERO: Range = Range::number(0.0, 1.0);
+/// Share of a step spent generating (GRPO).
+pub const GENERATION_SHARE: Range = Range::number(0.0, 0.95);
 /// Power usage effectiveness.
 pub const PUE: Range = Range::number(1.0, 3.0);
 /// Device-hours of a budget.

@@ -21,8 +21,8 @@ use super::{Assumptions, Error};
 use crate::catalog::Catalog;
 use crate::catalog::prices::OwnershipDefaults;
 use crate::engine::training::{
-    Checkpointing, Method, Optimizer, Precision, Sharding, TrainingInput, TrainingParallelism, TrainingProfile,
-    compute_optimal_tokens,
+    Checkpointing, LoraTargets, Loss, Method, Optimizer, Precision, Recipe, Sharding, TrainingInput,
+    TrainingParallelism, TrainingProfile, compute_optimal_tokens,
 };
 
 /// Training precision.
@@ -45,10 +45,16 @@ pub enum PrecisionId {
 pub enum OptimizerId {
     /// AdamW (two FP32 moments).
     Adamw,
-    /// 8-bit AdamW.
+    /// 8-bit AdamW (bitsandbytes).
     #[serde(rename = "adamw-8bit")]
     #[value(name = "adamw-8bit")]
     Adamw8bit,
+    /// Paged 32-bit AdamW (bitsandbytes): states in unified memory, spilling to the host.
+    PagedAdamw,
+    /// Paged 8-bit AdamW (bitsandbytes).
+    #[serde(rename = "paged-adamw-8bit")]
+    #[value(name = "paged-adamw-8bit")]
+    PagedAdamw8bit,
     /// Adafactor.
     Adafactor,
     /// SGD with momentum (`sgd` is accepted too).
@@ -117,17 +123,41 @@ pub enum TrainingEngineId {
     Deepspeed,
     /// llm-foundry.
     LlmFoundry,
+    /// torchtune's single-device and distributed fine-tuning recipes.
+    Torchtune,
+    /// LitGPT's `litgpt finetune`.
+    Litgpt,
+    /// Unsloth.
+    Unsloth,
+    /// Axolotl.
+    Axolotl,
+    /// Hugging Face Trainer with PEFT.
+    HfTrainer,
+    /// TRL's SFTTrainer.
+    TrlSft,
+    /// TRL's DPOTrainer.
+    TrlDpo,
+    /// TRL's GRPOTrainer.
+    TrlGrpo,
 }
 
 impl TrainingEngineId {
     /// Every engine; the catalog must define each.
-    pub const ALL: [TrainingEngineId; 6] = [
+    pub const ALL: [TrainingEngineId; 14] = [
         TrainingEngineId::Generic,
         TrainingEngineId::Megatron,
         TrainingEngineId::Torchtitan,
         TrainingEngineId::Fsdp,
         TrainingEngineId::Deepspeed,
         TrainingEngineId::LlmFoundry,
+        TrainingEngineId::Torchtune,
+        TrainingEngineId::Litgpt,
+        TrainingEngineId::Unsloth,
+        TrainingEngineId::Axolotl,
+        TrainingEngineId::HfTrainer,
+        TrainingEngineId::TrlSft,
+        TrainingEngineId::TrlDpo,
+        TrainingEngineId::TrlGrpo,
     ];
 
     /// Catalog id.
@@ -139,7 +169,68 @@ impl TrainingEngineId {
             TrainingEngineId::Fsdp => "fsdp",
             TrainingEngineId::Deepspeed => "deepspeed",
             TrainingEngineId::LlmFoundry => "llm-foundry",
+            TrainingEngineId::Torchtune => "torchtune",
+            TrainingEngineId::Litgpt => "litgpt",
+            TrainingEngineId::Unsloth => "unsloth",
+            TrainingEngineId::Axolotl => "axolotl",
+            TrainingEngineId::HfTrainer => "hf-trainer",
+            TrainingEngineId::TrlSft => "trl-sft",
+            TrainingEngineId::TrlDpo => "trl-dpo",
+            TrainingEngineId::TrlGrpo => "trl-grpo",
         }
+    }
+}
+
+/// How the loss is computed from the output layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LossId {
+    /// Output layer and cross entropy fused: logits never whole (Liger, cut cross entropy,
+    /// Unsloth).
+    Fused,
+    /// 16-bit logits, FP32 loss over chunks (torchtune, LitGPT, Megatron).
+    Chunked,
+    /// FP32 logits and log-softmax materialised (Hugging Face models).
+    Full,
+}
+
+/// A linear layer that can carry a LoRA adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoraModuleId {
+    /// Query projection.
+    Q,
+    /// Key projection.
+    K,
+    /// Value projection.
+    V,
+    /// Attention output projection.
+    O,
+    /// MLP gate projection.
+    Gate,
+    /// MLP up projection.
+    Up,
+    /// MLP down projection.
+    Down,
+    /// Every linear layer of the blocks.
+    AllLinear,
+}
+
+impl LoraModuleId {
+    /// The engine's set for a list of modules.
+    pub fn set(modules: &[LoraModuleId]) -> LoraTargets {
+        modules.iter().fold(LoraTargets(0), |set, m| {
+            set.with(match m {
+                LoraModuleId::Q => LoraTargets::Q,
+                LoraModuleId::K => LoraTargets::K,
+                LoraModuleId::V => LoraTargets::V,
+                LoraModuleId::O => LoraTargets::O,
+                LoraModuleId::Gate => LoraTargets::GATE,
+                LoraModuleId::Up => LoraTargets::UP,
+                LoraModuleId::Down => LoraTargets::DOWN,
+                LoraModuleId::AllLinear => LoraTargets::ALL_LINEAR,
+            })
+        })
     }
 }
 
@@ -222,7 +313,8 @@ impl ToSchema for TokensSpec {}
     "activation_checkpointing": "selective", "engine": "megatron"
 }))]
 pub struct TrainingRequest {
-    /// Model id or inline config.json.
+    /// Model id or inline config.json (may be left out when `config` names the base model).
+    #[serde(default)]
     #[schema(value_type = ModelRef)]
     pub model: serde_json::Value,
     /// Device id or inline record.
@@ -279,9 +371,57 @@ pub struct TrainingRequest {
     /// hosting). Its `pue` defaults to the run's `pue`.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub cost: Option<CostChoice>,
+    /// FP32 master weights beside the 16-bit ones (mixed precision); false trains in pure 16
+    /// bit with 16-bit optimizer states (torchtune, LitGPT `bf16-true`). Default: the engine's
+    /// recipe, else true.
+    pub master_weights: Option<bool>,
+    /// Step the optimizer inside backward, one parameter at a time, so only one gradient is
+    /// alive (torchtune `optimizer_in_bwd`; needs no gradient accumulation).
+    pub optimizer_in_backward: Option<bool>,
+    /// Move saved activations to host memory until backward.
+    pub activation_offloading: Option<bool>,
+    /// How the loss is computed (default: the engine's recipe, else chunked).
+    pub loss: Option<LossId>,
+    /// Linear layers with LoRA adapters (default: the engine's recipe, else all linear layers).
+    pub lora_targets: Option<Vec<LoraModuleId>>,
+    /// LoRA on the output layer too.
+    pub lora_on_output: Option<bool>,
+    /// LoRA dropout probability, 0 to 1 (above 0 saves a dropped-out input per adapter).
+    pub lora_dropout: Option<f64>,
+    /// NF4 double quantisation of a QLoRA base (default true).
+    pub double_quantization: Option<bool>,
+    /// A frozen copy of the policy as reference model (DPO full fine-tuning; default: the
+    /// engine's recipe).
+    pub reference_model: Option<bool>,
+    /// Share of step time spent generating completions (GRPO), 0 to 0.95.
+    pub generation_share: Option<f64>,
+    /// A fine-tuning config file people already have (an Axolotl YAML, a torchtune recipe
+    /// YAML, TRL or Trainer arguments JSON): its settings fill the fields this request leaves
+    /// out, and its unknown keys are reported.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub config: Option<ConfigFile>,
 }
 
-display_as_wire!(PrecisionId, OptimizerId, ShardingId, CheckpointingId, MethodId, TrainingEngineId);
+/// A framework's config file, as text.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Which framework wrote it (default: recognised from its keys).
+    pub format: Option<crate::import::finetune::ConfigFormat>,
+    /// The file's text (YAML or JSON).
+    pub text: String,
+}
+
+display_as_wire!(
+    PrecisionId,
+    OptimizerId,
+    ShardingId,
+    CheckpointingId,
+    MethodId,
+    TrainingEngineId,
+    LossId,
+    LoraModuleId
+);
 
 /// A training request with everything but its placement resolved: model, ranges, enums,
 /// engine profile. [`TrainingSpec::at`] places it on a device and a layout.
@@ -326,6 +466,107 @@ pub struct TrainingSpec {
     pub degrees: Degrees,
     /// The defaults applied so far.
     assumptions: Assumptions,
+    /// What the framework's recipe keeps in memory.
+    recipe: Recipe,
+    /// The config file read, if any.
+    config: Option<ConfigReport>,
+}
+
+/// What was read from a config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigReport {
+    /// The framework.
+    pub format: &'static str,
+    /// The request fields it set, as `field=value`.
+    pub applied: Vec<String>,
+    /// Keys neither mapped nor known to be irrelevant.
+    pub unknown_keys: Vec<String>,
+    /// What could not be mapped, and what was inferred.
+    pub notes: Vec<String>,
+}
+
+/// A request with its config file and its engine's recipe defaults filled in under its own
+/// fields.
+struct Layered {
+    request: TrainingRequest,
+    /// Fields the engine's defaults supplied, with their values as text.
+    from_engine: Vec<(String, String)>,
+    config: Option<ConfigReport>,
+}
+
+fn text_of(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The request's own fields, over the config file's, over the engine's recipe defaults.
+fn layer(catalog: &Catalog, request: &TrainingRequest, prefix: &str) -> Result<Layered, Error> {
+    use serde_json::Value;
+    let at = |field: &str| format!("{prefix}/{field}");
+    let own = match serde_json::to_value(request) {
+        Ok(Value::Object(map)) => map.into_iter().filter(|(k, v)| !v.is_null() && k != "config").collect(),
+        _ => serde_json::Map::new(),
+    };
+    let devices = request.devices.map_or(1, u64::from);
+    let imported = request
+        .config
+        .as_ref()
+        .map(|file| {
+            crate::import::finetune::read(file.format, &file.text, devices)
+                .map_err(|e| Error::unprocessable(at("config/text"), e))
+        })
+        .transpose()?;
+    let engine = own
+        .get("engine")
+        .or_else(|| imported.as_ref().and_then(|i| i.fields.get("engine")))
+        .and_then(Value::as_str)
+        .unwrap_or("generic")
+        .to_owned();
+    let config_fields = imported.as_ref().map(|i| i.fields.clone()).unwrap_or_default();
+    let defaults = catalog
+        .training_profile(&engine)
+        .map(|e| {
+            let mut defaults = e.record.defaults.clone();
+            let method = [&own, &config_fields, &defaults].iter().find_map(|m| m.get("method").and_then(Value::as_str));
+            if method.unwrap_or("full") == "full" {
+                defaults.extend(e.record.full_defaults.clone());
+            }
+            defaults
+        })
+        .unwrap_or_default();
+    if imported.is_none() && defaults.is_empty() {
+        return Ok(Layered { request: request.clone(), from_engine: Vec::new(), config: None });
+    }
+    let from_engine = defaults
+        .iter()
+        .filter(|(k, _)| !own.contains_key(*k) && !config_fields.contains_key(*k))
+        .map(|(k, v)| (k.clone(), text_of(v)))
+        .collect();
+    let mut merged = defaults;
+    let applied = config_fields
+        .iter()
+        .filter(|(k, _)| !own.contains_key(*k))
+        .map(|(k, v)| format!("{k}={}", text_of(v)))
+        .collect();
+    merged.extend(config_fields);
+    merged.extend(own);
+    let request: TrainingRequest = serde_path_to_error::deserialize(Value::Object(merged)).map_err(|e| {
+        let detail = format!("{} (at {})", e.inner(), e.path());
+        if imported.is_some() {
+            Error::unprocessable(at("config/text"), format!("the config maps to an invalid request: {detail}"))
+        } else {
+            Error::Internal(format!("training engine {engine}'s defaults are not a valid request: {detail}"))
+        }
+    })?;
+    let config = imported.map(|i| ConfigReport {
+        format: i.format.as_str(),
+        applied,
+        unknown_keys: i.unknown_keys,
+        notes: i.notes,
+    });
+    Ok(Layered { request, from_engine, config })
 }
 
 /// A parsed, placed training run: what the engine needs, owned, and what was assumed.
@@ -357,9 +598,17 @@ impl TrainingSpec {
         request: &TrainingRequest,
         prefix: &str,
     ) -> Result<(Arc<Self>, ResolvedDevice), Error> {
-        let (model, device) = resolve::references(catalog, &request.model, &request.hardware, prefix)?;
         let at = |field: &str| format!("{prefix}/{field}");
+        let layered = layer(catalog, request, prefix)?;
+        let request = &layered.request;
+        if request.model.is_null() {
+            return Err(Error::field(at("model"), "give a model id or config.json, or a config file that names one"));
+        }
+        let (model, device) = resolve::references(catalog, &request.model, &request.hardware, prefix)?;
         let mut assumed = Assumptions::default();
+        for (field, value) in &layered.from_engine {
+            assumed.push(field.as_str(), value, "the engine's recipe default (see the engine's defaults_source)");
+        }
         let mut checks = Checks::default();
         let sequence_length =
             checks.int(at("sequence_length"), range::SEQUENCE_LENGTH, request.sequence_length.unwrap_or(2048));
@@ -387,6 +636,8 @@ impl TrainingSpec {
         let budget = request.budget.clone().unwrap_or_default();
         let budget_gpu_hours = checks.number(at("budget/gpu_hours"), range::BUDGET_GPU_HOURS, budget.gpu_hours);
         let budget_usd = checks.number(at("budget/usd"), range::BUDGET_USD, budget.usd);
+        let lora_dropout = checks.number(at("lora_dropout"), range::SHARE_OR_ZERO, request.lora_dropout);
+        let generation_share = checks.number(at("generation_share"), range::GENERATION_SHARE, request.generation_share);
         let tokens = match request.tokens {
             Some(TokensSpec::Count(t)) if range::TOKENS.contains(t) => Some(t),
             Some(TokensSpec::Count(t)) => {
@@ -429,6 +680,42 @@ impl TrainingSpec {
             assumed.push("lora_rank", lora_rank, "the usual LoRA rank");
         }
         let pue = assumed.or(pue, "pue", 1.0, "energy of the devices alone, no data-centre overhead");
+        let record = &catalog
+            .training_profile(engine.as_str())
+            .ok_or_else(|| Error::Internal(format!("training engine {} missing", engine.as_str())))?
+            .record;
+        let loss = assumed.or(request.loss, "loss", LossId::Chunked, "16-bit logits with a chunked FP32 loss");
+        let targets = request.lora_targets.clone().unwrap_or_else(|| {
+            if method != MethodId::Full {
+                assumed.push("lora_targets", "all-linear", "adapters on every linear layer of the blocks");
+            }
+            vec![LoraModuleId::AllLinear]
+        });
+        let recipe = Recipe {
+            master_weights: assumed.or(
+                request.master_weights,
+                "master_weights",
+                true,
+                "mixed precision keeps FP32 master weights",
+            ),
+            optimizer_in_backward: request.optimizer_in_backward.unwrap_or(false),
+            activation_offloading: request.activation_offloading.unwrap_or(false),
+            loss: match loss {
+                LossId::Fused => Loss::Fused,
+                LossId::Chunked => Loss::Chunked,
+                LossId::Full => Loss::Full,
+            },
+            lora_targets: LoraModuleId::set(&targets),
+            lora_on_output: request.lora_on_output.unwrap_or(false),
+            lora_dropout: lora_dropout.is_some_and(|p| p > 0.0),
+            double_quantization: request.double_quantization.unwrap_or(true),
+            unquantized_bytes: record.unquantized_bytes,
+            norm_bytes_per_hidden: record.norm_bytes_per_hidden,
+            reference_forward: record.reference_forward,
+            reference_model: request.reference_model.unwrap_or(false),
+            sequences_per_example: record.sequences_per_example,
+            generation_share: generation_share.unwrap_or(0.0),
+        };
         let spec = Self {
             model,
             prefix: prefix.to_owned(),
@@ -446,6 +733,8 @@ impl TrainingSpec {
             optimizer: match optimizer {
                 OptimizerId::Adamw => Optimizer::AdamW,
                 OptimizerId::Adamw8bit => Optimizer::AdamW8bit,
+                OptimizerId::PagedAdamw => Optimizer::PagedAdamW,
+                OptimizerId::PagedAdamw8bit => Optimizer::PagedAdamW8bit,
                 OptimizerId::Adafactor => Optimizer::Adafactor,
                 OptimizerId::SgdMomentum => Optimizer::SgdMomentum,
                 OptimizerId::Lion => Optimizer::Lion,
@@ -482,6 +771,8 @@ impl TrainingSpec {
             budget_usd,
             degrees: Degrees { tensor, pipeline, expert, context, data, devices },
             assumptions: assumed,
+            recipe,
+            config: layered.config,
         };
         Ok((Arc::new(spec), device))
     }
@@ -607,6 +898,11 @@ impl TrainingScenario {
         self.spec.pue
     }
 
+    /// The config file read, if any.
+    pub fn config(&self) -> Option<&ConfigReport> {
+        self.spec.config.as_ref()
+    }
+
     /// The engine input borrowing from this.
     pub fn input(&self) -> TrainingInput<'_> {
         let s = &self.spec;
@@ -635,6 +931,7 @@ impl TrainingScenario {
             cpu_offload: s.cpu_offload,
             flash_attention: s.flash_attention,
             profile: &s.profile,
+            recipe: s.recipe,
             measured_mfu: s.measured_mfu,
             usd_per_device_hour: self.usd_per_device_hour,
             pue: s.pue,

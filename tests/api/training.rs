@@ -192,3 +192,62 @@ async fn global_batch_can_be_given_in_sequences() {
     assert_eq!(a["global_batch_tokens"], b["global_batch_tokens"]);
     assert_eq!(a["time"]["step_s"], b["time"]["step_s"]);
 }
+
+/// A full fine-tune of a 7B model does not fit a 24 GB card as plain mixed precision; the
+/// answer says what does, and torchtune's recipe (pure bf16, paged 8-bit AdamW stepped inside
+/// backward, checkpointing) fits the way torchtune's README reports.
+#[tokio::test]
+async fn a_fine_tune_that_does_not_fit_names_the_changes_that_make_it_fit() {
+    let app = spawn_app().await;
+    let base = json!({"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "sequence_length": 2048, "tokens": 1e7});
+    let (status, plain) = estimate(&app, base.clone()).await;
+    assert_eq!(status, 200, "{plain}");
+    assert_eq!(plain["memory"]["fits"], false);
+    let cheapest = &plain["fit"]["cheapest"];
+    assert_eq!(cheapest["fits"], true, "{}", plain["fit"]);
+    assert!(plain["fit"]["changes"].as_array().unwrap().len() >= 5);
+    let phases = &plain["memory"]["phases"];
+    let peak = plain["memory"]["per_device"]["allocated_bytes"].as_f64().unwrap();
+    let largest = ["forward_bytes", "backward_bytes", "optimizer_step_bytes"]
+        .iter()
+        .map(|k| phases[*k].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(peak, largest);
+
+    let mut torchtune = base;
+    torchtune["engine"] = json!("torchtune");
+    let (status, tt) = estimate(&app, torchtune).await;
+    assert_eq!(status, 200, "{tt}");
+    assert_eq!(tt["memory"]["fits"], true, "{}", tt["memory"]);
+    assert_eq!(tt["recipe"]["optimizer_in_backward"], true);
+    assert_eq!(tt["recipe"]["master_weights"], false);
+    assert!(
+        tt["assumptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["field"] == "optimizer" && a["value"] == "paged-adamw-8bit")
+    );
+    assert!(tt["memory"]["max_sequence_length"].as_u64().unwrap() >= 2048);
+}
+
+/// A config file becomes the request; its unknown keys are reported; a bad one is a 422 at the
+/// config's pointer.
+#[tokio::test]
+async fn a_config_file_is_read_and_its_unknown_keys_reported() {
+    let app = spawn_app().await;
+    let text = "base_model: meta-llama/Llama-2-7b-hf\nadapter: qlora\nload_in_4bit: true\nlora_r: 16\nsequence_len: 2048\nmicro_batch_size: 2\noptimizer: paged_adamw_8bit\ngradient_checkpointing: true\nfancy_new_knob: 1\n";
+    let (status, body) = estimate(&app, json!({"hardware": "nvidia-rtx-4090", "config": {"text": text}})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"], "llama-2-7b");
+    assert_eq!(body["engine"], "axolotl");
+    assert_eq!(body["config"]["format"], "axolotl");
+    assert_eq!(body["config"]["unknown_keys"], json!(["fancy_new_knob"]));
+    assert_eq!(body["micro_batch_size"], 2);
+    assert_eq!(body["memory"]["fits"], true);
+
+    let (status, bad) =
+        estimate(&app, json!({"hardware": "nvidia-rtx-4090", "config": {"text": "- not\n- a mapping"}})).await;
+    assert_eq!(status, 422, "{bad}");
+    assert_eq!(bad["errors"][0]["pointer"], "/config/text");
+}

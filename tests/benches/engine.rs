@@ -85,6 +85,7 @@ fn training(c: &mut Criterion) {
         cpu_offload: false,
         flash_attention: true,
         profile,
+        recipe: hwcost::engine::training::Recipe::MIXED_PRECISION,
         measured_mfu: None,
         usd_per_device_hour: Some(2.0),
         pue: 1.1,
