@@ -489,6 +489,10 @@ impl Reader {
             }
         }
         if listed && !modules.is_empty() {
+            // In the layers' order, whatever the keys' order.
+            let order = ["q", "k", "v", "o", "gate", "up", "down", "all-linear"];
+            modules.sort_by_key(|m| order.iter().position(|o| o == m));
+            modules.dedup();
             self.set("lora_targets", json!(modules));
         }
     }
@@ -799,6 +803,7 @@ const TRAINER_IRRELEVANT: &[&str] = &[
     "ref_model_sync_steps",
     "generation_batch_size",
     "steps_per_generation",
+    "num_generations",
 ];
 
 #[cfg(test)]
