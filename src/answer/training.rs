@@ -308,26 +308,11 @@ impl From<training::Change> for ChangeBody {
 }
 
 fn recipe_body(ctx: &Context, s: &TrainingScenario) -> RecipeBody {
-    use crate::engine::training::{LoraTargets, Loss, Method};
+    use crate::engine::training::{Loss, Method};
+    use crate::scenario::training::LoraModuleId;
     let input = s.input();
     let r = input.recipe;
-    let targets = if input.method == Method::Full {
-        Vec::new()
-    } else {
-        [
-            (LoraTargets::Q, "q"),
-            (LoraTargets::K, "k"),
-            (LoraTargets::V, "v"),
-            (LoraTargets::O, "o"),
-            (LoraTargets::GATE, "gate"),
-            (LoraTargets::UP, "up"),
-            (LoraTargets::DOWN, "down"),
-        ]
-        .into_iter()
-        .filter(|(t, _)| r.lora_targets.contains(*t))
-        .map(|(_, n)| n.to_owned())
-        .collect()
-    };
+    let targets = if input.method == Method::Full { Vec::new() } else { LoraModuleId::names(r.lora_targets) };
     RecipeBody {
         master_weights: r.master_weights,
         optimizer_in_backward: r.optimizer_in_backward,

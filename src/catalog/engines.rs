@@ -370,6 +370,14 @@ pub struct TrainingRecord {
     /// Whether every sequence also runs through a reference model's forward (DPO).
     #[serde(default)]
     pub reference_forward: bool,
+    /// Whether the stack compiles or fuses its loss and elementwise kernels by default (a
+    /// request's `compile` overrides): Megatron's and torchtitan's fused kernels, Unsloth's.
+    #[serde(default)]
+    pub compiled: bool,
+    /// Whether a QLoRA base's 4-bit linear layers save their inputs for backward (true for
+    /// bitsandbytes, the default; false for torchtune's torchao NF4 and Unsloth's kernels).
+    #[serde(default = "yes")]
+    pub quantized_linear_saves_input: bool,
     /// The framework's recipe defaults, as training-request fields (`optimizer`,
     /// `activation_checkpointing`, `loss`, `lora_targets`, ...); a request's own fields win.
     #[serde(default)]
@@ -393,6 +401,10 @@ fn two() -> f64 {
 
 fn one() -> f64 {
     1.0
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl TrainingRecord {

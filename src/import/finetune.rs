@@ -326,6 +326,11 @@ impl Reader {
                 "liger_fused_linear_cross_entropy" | "cut_cross_entropy" if truthy(value) == Some(true) => {
                     self.set("loss", json!("fused"))
                 }
+                "torch_compile" => {
+                    if let Some(b) = truthy(value) {
+                        self.set("compile", json!(b));
+                    }
+                }
                 "sample_packing" if truthy(value) == Some(true) => self.notes.push(
                     "sample_packing: sequences are packed to sequence_len, so every micro-batch is full length".into(),
                 ),
@@ -424,6 +429,11 @@ impl Reader {
                     Some("fp16") => self.set("precision", json!("fp16")),
                     _ => self.bad(key, value),
                 },
+                "compile" => {
+                    if let Some(b) = truthy(value) {
+                        self.set("compile", json!(b));
+                    }
+                }
                 "fsdp_cpu_offload" => {
                     if truthy(value) == Some(true) {
                         self.set("cpu_offload", json!(true));
@@ -540,6 +550,11 @@ impl Reader {
                 }
                 "lora_target_modules" => self.lora_targets(key, value),
                 "use_liger_kernel" | "use_liger" if truthy(value) == Some(true) => self.set("loss", json!("fused")),
+                "torch_compile" => {
+                    if let Some(b) = truthy(value) {
+                        self.set("compile", json!(b));
+                    }
+                }
                 "attn_implementation" => {
                     let flash = value.as_str().is_some_and(|s| s.contains("flash") || s == "sdpa");
                     self.set("flash_attention", json!(flash));
@@ -638,7 +653,6 @@ const AXOLOTL_IRRELEVANT: &[&str] = &[
     "eval_max_new_tokens",
     "eval_batch_size",
     "gradient_checkpointing_kwargs",
-    "torch_compile",
     "dataloader_num_workers",
     "dataloader_pin_memory",
     "dataloader_prefetch_factor",
@@ -692,7 +706,6 @@ const TORCHTUNE_IRRELEVANT: &[&str] = &[
     "log_peak_memory_stats",
     "log_level",
     "device",
-    "compile",
     "profiler",
     "clip_grad_norm",
     "custom_sharded_layers",
@@ -745,7 +758,6 @@ const TRAINER_IRRELEVANT: &[&str] = &[
     "per_device_eval_batch_size",
     "evaluation_strategy",
     "tf32",
-    "torch_compile",
     "ddp_find_unused_parameters",
     "gradient_checkpointing_kwargs",
     "dataset_name",

@@ -25,6 +25,10 @@ use crate::engine::training::{
     TrainingParallelism, TrainingProfile, compute_optimal_tokens,
 };
 
+/// Bytes per hidden unit per token a fused norm kernel saves: its 16-bit input (the
+/// per-row statistics are negligible).
+const FUSED_NORM_BYTES_PER_HIDDEN: f64 = 2.0;
+
 /// Training precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -217,20 +221,31 @@ pub enum LoraModuleId {
 }
 
 impl LoraModuleId {
+    /// Each single module, its engine set and its wire name.
+    const MODULES: [(LoraModuleId, LoraTargets, &'static str); 7] = [
+        (LoraModuleId::Q, LoraTargets::Q, "q"),
+        (LoraModuleId::K, LoraTargets::K, "k"),
+        (LoraModuleId::V, LoraTargets::V, "v"),
+        (LoraModuleId::O, LoraTargets::O, "o"),
+        (LoraModuleId::Gate, LoraTargets::GATE, "gate"),
+        (LoraModuleId::Up, LoraTargets::UP, "up"),
+        (LoraModuleId::Down, LoraTargets::DOWN, "down"),
+    ];
+
     /// The engine's set for a list of modules.
     pub fn set(modules: &[LoraModuleId]) -> LoraTargets {
         modules.iter().fold(LoraTargets(0), |set, m| {
-            set.with(match m {
-                LoraModuleId::Q => LoraTargets::Q,
-                LoraModuleId::K => LoraTargets::K,
-                LoraModuleId::V => LoraTargets::V,
-                LoraModuleId::O => LoraTargets::O,
-                LoraModuleId::Gate => LoraTargets::GATE,
-                LoraModuleId::Up => LoraTargets::UP,
-                LoraModuleId::Down => LoraTargets::DOWN,
+            let one = match m {
                 LoraModuleId::AllLinear => LoraTargets::ALL_LINEAR,
-            })
+                m => Self::MODULES.iter().find(|(id, ..)| id == m).map_or(LoraTargets(0), |(_, t, _)| *t),
+            };
+            set.with(one)
         })
+    }
+
+    /// The wire names of the modules in an engine set, in the layers' order.
+    pub fn names(set: LoraTargets) -> Vec<String> {
+        Self::MODULES.iter().filter(|(_, t, _)| set.contains(*t)).map(|(.., n)| (*n).to_owned()).collect()
     }
 }
 
@@ -395,6 +410,9 @@ pub struct TrainingRequest {
     pub reference_model: Option<bool>,
     /// Share of step time spent generating completions (GRPO), 0 to 0.95.
     pub generation_share: Option<f64>,
+    /// torch.compile: elementwise chains are fused, so norms save only their input (2 bytes
+    /// per hidden unit) instead of their FP32 intermediates.
+    pub compile: Option<bool>,
     /// A fine-tuning config file people already have (an Axolotl YAML, a torchtune recipe
     /// YAML, TRL or Trainer arguments JSON): its settings fill the fields this request leaves
     /// out, and its unknown keys are reported.
@@ -705,12 +723,18 @@ impl TrainingSpec {
                 LossId::Chunked => Loss::Chunked,
                 LossId::Full => Loss::Full,
             },
+            compiled: request.compile.unwrap_or(record.compiled),
+            quantized_linear_saves_input: record.quantized_linear_saves_input,
             lora_targets: LoraModuleId::set(&targets),
             lora_on_output: request.lora_on_output.unwrap_or(false),
             lora_dropout: lora_dropout.is_some_and(|p| p > 0.0),
             double_quantization: request.double_quantization.unwrap_or(true),
             unquantized_bytes: record.unquantized_bytes,
-            norm_bytes_per_hidden: record.norm_bytes_per_hidden,
+            norm_bytes_per_hidden: if request.compile.unwrap_or(record.compiled) {
+                FUSED_NORM_BYTES_PER_HIDDEN.min(record.norm_bytes_per_hidden)
+            } else {
+                record.norm_bytes_per_hidden
+            },
             reference_forward: record.reference_forward,
             reference_model: request.reference_model.unwrap_or(false),
             sequences_per_example: record.sequences_per_example,

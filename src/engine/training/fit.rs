@@ -58,8 +58,7 @@ const CHANGES: [Apply; 10] = [
         })
     },
     |i| {
-        let accumulates = i.global_batch_tokens
-            > i.sequence_length as f64 * i.micro_batch as f64 * f64::from(i.parallelism.data) * 1.000_001;
+        let accumulates = memory::gradient_accumulation(i);
         (!i.recipe.optimizer_in_backward && !accumulates && i.method == Method::Full).then(|| {
             i.recipe.optimizer_in_backward = true;
             "optimizer_in_backward=true".to_owned()

@@ -30,7 +30,8 @@ pub enum Loss {
     Fused,
     /// 16-bit logits, the loss taken over chunks in FP32 (torchtune's
     /// `CEWithChunkedOutputLoss`, LitGPT's chunked cross entropy, Megatron's vocab-parallel
-    /// loss).
+    /// loss). Run eagerly, every chunk's FP32 log-softmax is saved until backward; compiled, each
+    /// chunk's upcast and loss fuse into one kernel that saves only the 16-bit chunk.
     Chunked,
     /// 16-bit logits upcast to FP32 and a full FP32 log-softmax saved for backward (Hugging
     /// Face `transformers` models under the Trainer).
@@ -40,14 +41,19 @@ pub enum Loss {
 impl Loss {
     /// Bytes per logit alive at the end of forward and at the start of backward.
     ///
-    /// Full: 2 (16-bit logits) + 4 (FP32 copy) + 4 (FP32 log-softmax), then 4 + 4 (the saved
-    /// log-softmax and its FP32 gradient). Chunked: the 16-bit logits plus one FP32 chunk of
-    /// eight, then their 16-bit gradient beside them. Fused: a few chunks' worth.
-    pub fn bytes_per_logit(self) -> (f64, f64) {
+    /// Full: 2 (16-bit logits, kept by the model's returned output) + 4 (FP32 copy) + 4 (FP32
+    /// log-softmax saved for backward); in backward the FP32 copy is gone but the log-softmax's
+    /// incoming gradient (4) and the gradient it produces (4) join the saved log-softmax and the
+    /// 16-bit logits: 14. Chunked: the 16-bit chunks the loss saves plus one FP32 chunk of
+    /// eight; eager, every chunk's FP32 log-softmax (4) is saved as well. In backward each
+    /// chunk's gradient lives only until the output layer's backward for that chunk, so half a
+    /// byte more. Fused: a few chunks' worth.
+    pub fn bytes_per_logit(self, compiled: bool) -> (f64, f64) {
         match self {
             Loss::Fused => (0.25, 0.25),
-            Loss::Chunked => (2.5, 4.0),
-            Loss::Full => (10.0, 8.0),
+            Loss::Chunked if compiled => (2.5, 2.5),
+            Loss::Chunked => (6.0, 6.5),
+            Loss::Full => (10.0, 14.0),
         }
     }
 }
@@ -110,6 +116,11 @@ pub struct Recipe {
     pub activation_offloading: bool,
     /// How the loss is computed.
     pub loss: Loss,
+    /// Under torch.compile (fuses a chunked loss's per-chunk upcast and log-softmax).
+    pub compiled: bool,
+    /// The 4-bit linear layers of a QLoRA base save their inputs for backward (bitsandbytes'
+    /// `MatMul4Bit`; torchao's NF4 linear in torchtune and Unsloth's kernels do not).
+    pub quantized_linear_saves_input: bool,
     /// Linear layers with LoRA adapters.
     pub lora_targets: LoraTargets,
     /// Adapters on the output projection too (torchtune `apply_lora_to_output`, LitGPT
@@ -123,9 +134,10 @@ pub struct Recipe {
     /// Bytes per parameter of what QLoRA leaves unquantised (embeddings, output layer, norms):
     /// 2 in 16 bit, 4 where PEFT's `prepare_model_for_kbit_training` upcasts them to FP32.
     pub unquantized_bytes: f64,
-    /// Bytes per hidden unit per token each norm saves for backward: 2 for a fused kernel that
-    /// keeps only its input, about 10 for an unfused RMSNorm that upcasts to FP32 (its FP32
-    /// input, the normalised FP32 tensor and the 16-bit product).
+    /// Bytes per hidden unit per token each trained norm saves for backward: 2 for a fused
+    /// kernel that keeps only its input, 6 to 8 for an eager RMSNorm that upcasts to FP32 (its
+    /// FP32 input and the normalised tensor for the weight's gradient); a frozen norm keeps at
+    /// most its FP32 input.
     pub norm_bytes_per_hidden: f64,
     /// Every sequence also goes through a reference model's forward (DPO).
     pub reference_forward: bool,
@@ -147,6 +159,8 @@ impl Recipe {
         optimizer_in_backward: false,
         activation_offloading: false,
         loss: Loss::Chunked,
+        compiled: true,
+        quantized_linear_saves_input: true,
         lora_targets: LoraTargets::ALL_LINEAR,
         lora_on_output: false,
         lora_dropout: false,
@@ -227,6 +241,10 @@ pub struct TrainingMemory {
     /// Longest sequence that fits at this micro-batch (0 when none does).
     pub max_sequence_length: u64,
 }
+
+/// Bytes per hidden unit per token a frozen norm saves at most: its input in FP32, for the
+/// gradient with respect to that input.
+const FROZEN_NORM_BYTES: f64 = 4.0;
 
 /// What the states take on one device; independent of the batch.
 #[derive(Debug, Clone, Copy)]
@@ -323,7 +341,8 @@ fn states(input: &TrainingInput<'_>) -> States {
     let adapter_bytes = if recipe.master_weights || fp32 { 4.0 } else { 2.0 };
     let base = match input.method {
         Method::Full => (if fp32 { 4.0 } else { 2.0 }) * sharded(Sharding::Zero3, dense_local, expert_local),
-        Method::Lora(_) => 2.0 * sharded(Sharding::Zero3, dense_local, expert_local),
+        // A frozen base is held in the run's precision: 16 bit, or 32 in FP32 training.
+        Method::Lora(_) => (if fp32 { 4.0 } else { 2.0 }) * sharded(Sharding::Zero3, dense_local, expert_local),
         Method::Qlora(_) => {
             // The linear layers are quantised; embeddings, the output layer, norms and routers
             // stay in 16 (or 32) bit.
@@ -356,7 +375,15 @@ fn states(input: &TrainingInput<'_>) -> States {
     };
     let wide_states = fp32 || recipe.master_weights || !full;
     let optimizer_bytes = optimizer_state_bytes(input.optimizer, wide_states);
-    let gradients = state(grad_bytes, Sharding::Zero2);
+    // Offloading a fully sharded model (FSDP's CPU offload, ZeRO-3's offload_param) moves the
+    // weight and gradient shards to host memory too; a couple of gathered layers are in flight.
+    let offload_shards = input.cpu_offload && input.sharding >= Sharding::Zero3;
+    let in_flight = |bytes: f64| bytes * (dense_local + expert_local) * 2.0 / f64::from(arch.layers.max(1));
+    let gradients = if offload_shards {
+        in_flight(grad_bytes).min(state(grad_bytes, Sharding::Zero2))
+    } else {
+        state(grad_bytes, Sharding::Zero2)
+    };
     let optimizer = state(optimizer_bytes, Sharding::Zero1) * offload;
     // Under optimizer-in-backward the largest tensor's gradient is the one alive: the embedding
     // or output matrix for a full fine-tune.
@@ -369,6 +396,12 @@ fn states(input: &TrainingInput<'_>) -> States {
         Optimizer::AdamW | Optimizer::Lion | Optimizer::SgdMomentum => optimizer / 2.0,
         _ => 0.0,
     };
+    let base_bytes = match input.method {
+        Method::Qlora(_) => nf4_bytes(recipe.double_quantization),
+        _ if fp32 => 4.0,
+        _ => 2.0,
+    };
+    let base = if offload_shards { in_flight(base_bytes).min(base) } else { base };
     States {
         weights: base + adapters * adapter_bytes,
         master: if mixed_master { state(4.0, Sharding::Zero1) * offload } else { 0.0 },
@@ -408,11 +441,17 @@ fn activations(input: &TrainingInput<'_>, sequence: f64, micro_batch: f64) -> Ac
         None => arch.intermediate as f64,
     };
     let full = input.method == Method::Full;
-    let targets = if full { LoraTargets::ALL_LINEAR } else { recipe.lora_targets };
+    // bitsandbytes' 4-bit matmul saves its input for backward even for a frozen weight, so a
+    // QLoRA base on it keeps every linear layer's input, as training all of them would.
+    let saves_all_inputs = full || (matches!(input.method, Method::Qlora(_)) && recipe.quantized_linear_saves_input);
+    let targets = if saves_all_inputs { LoraTargets::ALL_LINEAR } else { recipe.lora_targets };
     let gated = arch.mlp == Mlp::Gated;
     // Sequence parallelism shards what tensor parallelism replicates (norms, block inputs).
     let replicated = if par.sequence_parallel { tp } else { 1.0 };
-    let norms = f64::from(arch.norms_per_layer.max(1)) * recipe.norm_bytes_per_hidden * h / replicated;
+    // A frozen norm's weight needs no gradient, so it keeps at most its FP32 input.
+    let norm_bytes =
+        if full { recipe.norm_bytes_per_hidden } else { recipe.norm_bytes_per_hidden.min(FROZEN_NORM_BYTES) };
+    let norms = f64::from(arch.norms_per_layer.max(1)) * norm_bytes * h / replicated;
     // Flash attention saves q, k, v and the output (and a log-sum-exp per head); without it,
     // the softmax probabilities per head per key too.
     let mut attention = 2.0 * (q + k + vd + o_in) / tp;
@@ -467,7 +506,7 @@ fn activations(input: &TrainingInput<'_>, sequence: f64, micro_batch: f64) -> Ac
     // Offloading keeps about two layers' worth on the device (one in flight each way).
     let kept_layers = if recipe.activation_offloading { layers.min(2.0) } else { layers };
     let vocab = arch.vocab as f64 / tp;
-    let (fwd, bwd) = recipe.loss.bytes_per_logit();
+    let (fwd, bwd) = recipe.loss.bytes_per_logit(recipe.compiled);
     // The final norm's and output layer's inputs.
     let head = seq * b * (2.0 + recipe.norm_bytes_per_hidden) * h;
     Activations {
@@ -491,8 +530,8 @@ fn context(input: &TrainingInput<'_>) -> f64 {
     base + communication
 }
 
-/// Gradients alive across micro-batches (accumulation) and in backward.
-fn gradient_accumulation(input: &TrainingInput<'_>) -> bool {
+/// Whether gradients accumulate over micro-batches (and so stay alive across them).
+pub(super) fn gradient_accumulation(input: &TrainingInput<'_>) -> bool {
     let s = input.sequence_length as f64 * input.micro_batch as f64 * f64::from(input.parallelism.data);
     input.global_batch_tokens > s * 1.000_001
 }
@@ -515,41 +554,58 @@ fn phases(input: &TrainingInput<'_>, st: &States, act: &Activations) -> [f64; 3]
     [forward, backward, step]
 }
 
-/// Everything about the memory of one device at a sequence length and micro-batch, unrecorded.
-#[derive(Debug, Clone, Copy)]
-struct Demand {
-    /// Reserved + context: what cannot spill.
-    fixed: f64,
-}
-
-fn demand(input: &TrainingInput<'_>, st: &States, sequence: f64, micro_batch: f64) -> Demand {
+/// What cannot spill at a sequence length and micro-batch: peak allocated, the allocator's
+/// reserve, context and buffers. Paged optimizer states are outside it.
+fn fixed_demand(input: &TrainingInput<'_>, st: &States, sequence: f64, micro_batch: f64) -> f64 {
     let act = activations(input, sequence, micro_batch);
     let allocated = phases(input, st, &act).into_iter().fold(0.0, f64::max);
-    let fixed = allocated * (1.0 + input.profile.allocator_overhead) + context(input);
-    Demand { fixed }
+    allocated * (1.0 + input.profile.allocator_overhead) + context(input)
 }
 
 fn capacity(input: &TrainingInput<'_>) -> f64 {
     input.device.memory.0 * input.profile.memory_fraction
 }
 
-/// Whether a run of `sequence` tokens and `micro_batch` examples fits.
-fn fits_at(input: &TrainingInput<'_>, st: &States, sequence: f64, micro_batch: f64) -> bool {
-    demand(input, st, sequence, micro_batch).fixed <= capacity(input)
-}
-
-/// The largest integer in `[1, limit]` for which `fits` holds, 0 when none does; `fits` is
-/// monotone (true up to some point).
-fn largest(limit: u64, fits: impl Fn(u64) -> bool) -> u64 {
-    if !fits(1) {
+/// The largest integer in `[1, limit]` whose demand is within `capacity`, 0 when none is;
+/// `demand` grows with its argument.
+///
+/// Demand is linear in the micro-batch, and in the sequence length under flash attention, so
+/// the line through 1 and 2 lands on the answer or next to it and a handful of evaluations
+/// confirm it; a bisection around that guess covers the curved cases (attention scores grow
+/// with the square of the sequence). The estimate calls this twice on every run, the training
+/// planner millions of times.
+fn largest(limit: u64, capacity: f64, demand: impl Fn(u64) -> f64) -> u64 {
+    let fits = |x: u64| demand(x) <= capacity;
+    let first = demand(1);
+    if first > capacity {
         return 0;
     }
-    let (mut lo, mut hi) = (1u64, 2u64);
-    while hi <= limit && fits(hi) {
-        lo = hi;
-        hi = hi.saturating_mul(2);
+    let slope = demand(2) - first;
+    let guess = if slope > 0.0 { 1.0 + ((capacity - first) / slope).floor() } else { limit as f64 };
+    let guess = (guess.clamp(1.0, limit as f64)) as u64;
+    // Gallop away from the guess, doubling the step, until [lo, hi) brackets the boundary: lo
+    // fits, hi does not (or is past the limit). 1 fits, so going down always ends.
+    let up = fits(guess);
+    let (mut lo, mut hi) = (guess, guess);
+    let mut step = 1u64;
+    loop {
+        if up {
+            let next = lo.saturating_add(step);
+            if next > limit || !fits(next) {
+                hi = next.min(limit.saturating_add(1));
+                break;
+            }
+            lo = next;
+        } else {
+            let next = hi.saturating_sub(step).max(1);
+            if fits(next) {
+                lo = next;
+                break;
+            }
+            hi = next;
+        }
+        step = step.saturating_mul(2);
     }
-    let mut hi = hi.min(limit.saturating_add(1));
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
         if fits(mid) { lo = mid } else { hi = mid }
@@ -564,7 +620,7 @@ const SEQUENCE_LIMIT: u64 = 1 << 24;
 /// Whether `input` fits; for the fit advice's search.
 pub(super) fn fits(input: &TrainingInput<'_>) -> bool {
     let st = states(input);
-    fits_at(input, &st, input.sequence_length as f64, input.micro_batch as f64)
+    fixed_demand(input, &st, input.sequence_length as f64, input.micro_batch as f64) <= capacity(input)
 }
 
 /// Peak memory of one device, recorded in `trace`.
@@ -610,8 +666,8 @@ pub fn memory(input: &TrainingInput<'_>, trace: &mut Trace) -> TrainingMemory {
     );
     let logits = trace.record(
         "memory.logits",
-        "tokens x vocabulary / tensor x bytes per logit at the peak (full FP32 loss 10, chunked 2.5, fused 0.25)",
-        &[("vocabulary", input.arch.vocab as f64), ("bytes_per_logit_forward", recipe.loss.bytes_per_logit().0)],
+        "tokens x vocabulary / tensor x bytes per logit at the peak (full FP32 loss 10 forward and 14 in backward; chunked 6 and 6.5 eager, 2.5 both compiled; fused 0.25)",
+        &[("vocabulary", input.arch.vocab as f64), ("bytes_per_logit_forward", recipe.loss.bytes_per_logit(recipe.compiled).0)],
         act.logits_forward.max(act.logits_backward),
         "bytes",
     );
@@ -650,8 +706,8 @@ pub fn memory(input: &TrainingInput<'_>, trace: &mut Trace) -> TrainingMemory {
     let fixed = reserved + context;
     let fits = fixed <= capacity;
     let spilled = if fits { (total - capacity).max(0.0) } else { 0.0 };
-    let max_micro_batch = largest(MICRO_BATCH_LIMIT, |mb| fits_at(input, &st, s, mb as f64));
-    let max_sequence_length = largest(SEQUENCE_LIMIT, |len| fits_at(input, &st, len as f64, b));
+    let max_micro_batch = largest(MICRO_BATCH_LIMIT, capacity, |mb| fixed_demand(input, &st, s, mb as f64));
+    let max_sequence_length = largest(SEQUENCE_LIMIT, capacity, |len| fixed_demand(input, &st, len as f64, b));
     if !fits {
         trace.warn("does-not-fit", || format!(
             "needs {:.1} GB per device at its peak ({}: weights {:.1}, master {:.1}, gradients {:.1}, optimizer {:.1}, activations {:.1}, logits {:.1}, allocator reserve and context {:.1}) but {:.1} GB is usable; see fit.changes for what makes it fit",
@@ -701,9 +757,15 @@ mod tests {
 
     #[test]
     fn largest_finds_the_boundary() {
-        assert_eq!(largest(100, |x| x <= 37), 37);
-        assert_eq!(largest(100, |_| false), 0);
-        assert_eq!(largest(100, |_| true), 100);
-        assert_eq!(largest(1, |x| x <= 1), 1);
+        // Linear, curved, flat, and nothing fits.
+        assert_eq!(largest(100, 37.0, |x| x as f64), 37);
+        assert_eq!(largest(1 << 20, 1e6, |x| (x * x) as f64 + 10.0 * x as f64), 995);
+        assert_eq!(largest(100, 1.0, |_| 0.5), 100);
+        assert_eq!(largest(100, 1.0, |_| 2.0), 0);
+        assert_eq!(largest(1, 5.0, |x| x as f64), 1);
+        for cap in [1.0, 2.5, 99.0, 1e4] {
+            let expected = (1..=10_000u64).take_while(|x| (x * x) as f64 <= cap).last().unwrap_or(0);
+            assert_eq!(largest(10_000, cap, |x| (x * x) as f64), expected, "{cap}");
+        }
     }
 }
