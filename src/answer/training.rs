@@ -117,7 +117,7 @@ pub struct RecipeBody {
 
 /// What was read from a config file.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ConfigBody {
+pub struct FinetuneConfigBody {
     /// The framework: axolotl, torchtune, trl or trainer.
     pub format: String,
     /// Request fields it set, `field=value` (fields the request gave itself win).
@@ -291,7 +291,7 @@ pub struct TrainingResponse {
     /// What makes the run fit, when it does not.
     pub fit: FitBody,
     /// The config file read, when the request gave one.
-    pub config: Option<ConfigBody>,
+    pub config: Option<FinetuneConfigBody>,
 }
 
 impl From<training::Change> for ChangeBody {
@@ -445,7 +445,7 @@ impl TrainingResponse {
                     cheapest: advice.cheapest.map(ChangeBody::from),
                 }
             },
-            config: s.config().map(|c| ConfigBody {
+            config: s.config().map(|c| FinetuneConfigBody {
                 format: c.format.to_owned(),
                 applied: c.applied.clone(),
                 unknown_keys: c.unknown_keys.clone(),

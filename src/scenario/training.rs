@@ -562,7 +562,10 @@ fn layer(catalog: &Catalog, request: &TrainingRequest, prefix: &str) -> Result<L
         .filter(|(k, _)| !own.contains_key(*k) && !config_fields.contains_key(*k))
         .map(|(k, v)| (k.clone(), text_of(v)))
         .collect();
+    // `hardware` is the request's alone (a config file names none), null included: the
+    // reference resolver reports a missing one.
     let mut merged = defaults;
+    merged.insert("hardware".to_owned(), request.hardware.clone());
     let applied = config_fields
         .iter()
         .filter(|(k, _)| !own.contains_key(*k))
@@ -984,6 +987,18 @@ mod tests {
         same_names::<CheckpointingId>();
         same_names::<MethodId>();
         same_names::<TrainingEngineId>();
+    }
+
+    #[test]
+    fn an_engine_with_defaults_and_a_null_device_is_a_client_error() {
+        let catalog = Catalog::embedded().unwrap();
+        for engine in TrainingEngineId::ALL {
+            let request: TrainingRequest =
+                serde_json::from_value(serde_json::json!({"model": "llama-2-7b", "hardware": null, "engine": engine}))
+                    .unwrap();
+            let e = TrainingScenario::parse(&catalog, &request, "").unwrap_err();
+            assert!(!matches!(e, Error::Internal(_)), "{}: {e:?}", engine.as_str());
+        }
     }
 
     #[test]
