@@ -135,24 +135,61 @@ pub fn forward(
 }
 
 /// 16-bit GEMM throughput on all threads through candle's CPU backend (the `gemm` crate's f16
-/// and bf16 kernels): `(data type, n, GFLOP/s)` for each 16-bit type the backend multiplies.
+/// and bf16 kernels): `(data type, GFLOP/s)` for each 16-bit type the backend multiplies.
 pub fn gemm_16bit(n: usize, repeats: usize) -> candle_core::Result<Vec<(&'static str, Spread)>> {
-    let device = Device::Cpu;
     let mut out = Vec::new();
     for (name, dtype) in [("bf16", DType::BF16), ("f16", DType::F16)] {
-        let a = Tensor::randn(0f32, 1.0, (n, n), &device)?.to_dtype(dtype)?;
-        let b = Tensor::randn(0f32, 1.0, (n, n), &device)?.to_dtype(dtype)?;
-        // Warm-up: thread pool and packing buffers.
-        let _ = a.matmul(&b)?;
-        let mut rates = Vec::new();
-        let flops = 2.0 * (n as f64).powi(3);
-        for _ in 0..repeats.max(1) {
-            let start = std::time::Instant::now();
-            let c = a.matmul(&b)?;
-            std::hint::black_box(&c);
-            rates.push(flops / start.elapsed().as_secs_f64() / 1e9);
-        }
-        out.push((name, Spread::of(rates)));
+        out.push((name, gemm(dtype, n, repeats)?));
     }
     Ok(out)
+}
+
+/// f32 GEMM throughput (GFLOP/s) on all threads through candle's CPU backend: the kernels the
+/// forward pass's prefill runs on, so the calibration loop compares the pass with its own
+/// backend's peak rather than with another library's.
+pub fn gemm_f32(n: usize, repeats: usize) -> candle_core::Result<Spread> {
+    gemm(DType::F32, n, repeats)
+}
+
+/// `n`×`n` by `n`×`n` matmul rate in GFLOP/s.
+fn gemm(dtype: DType, n: usize, repeats: usize) -> candle_core::Result<Spread> {
+    let device = Device::Cpu;
+    let a = Tensor::randn(0f32, 1.0, (n, n), &device)?.to_dtype(dtype)?;
+    let b = Tensor::randn(0f32, 1.0, (n, n), &device)?.to_dtype(dtype)?;
+    let flops = 2.0 * (n as f64).powi(3);
+    let seconds = timed(repeats, || a.matmul(&b))?;
+    Ok(Spread::of(seconds.into_iter().map(|s| flops / s / 1e9).collect()))
+}
+
+/// The rate (GB/s of weights read) at which candle streams an f32 `k`×`n` weight matrix through
+/// a one-row matmul: what a decode step does with every linear layer. Several matrices, together
+/// larger than any last-level cache, are read in turn, as a pass reads its layers.
+pub fn gemv_f32(k: usize, n: usize, matrices: usize, repeats: usize) -> candle_core::Result<Spread> {
+    let device = Device::Cpu;
+    let x = Tensor::randn(0f32, 1.0, (1, k), &device)?;
+    let weights = (0..matrices.max(1))
+        .map(|_| Tensor::randn(0f32, 1.0, (k, n), &device))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let bytes = (k * n * 4 * weights.len()) as f64;
+    let seconds = timed(repeats, || {
+        let mut last = None;
+        for w in &weights {
+            last = Some(x.matmul(w)?);
+        }
+        Ok(last)
+    })?;
+    Ok(Spread::of(seconds.into_iter().map(|s| bytes / s / 1e9).collect()))
+}
+
+/// Seconds of each of `repeats` runs of `f`, after one warm-up run (thread pool, packing
+/// buffers, first touch of the pages).
+fn timed<T>(repeats: usize, mut f: impl FnMut() -> candle_core::Result<T>) -> candle_core::Result<Vec<f64>> {
+    std::hint::black_box(f()?);
+    let mut seconds = Vec::new();
+    for _ in 0..repeats.max(1) {
+        let start = std::time::Instant::now();
+        std::hint::black_box(f()?);
+        seconds.push(start.elapsed().as_secs_f64());
+    }
+    Ok(seconds)
 }
