@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::openapi::{OpenApi, RefOr};
 
-use super::{decisions, hardware, import, models, prices};
+use super::listing::PageQuery;
+use super::{decisions, discovery, hardware, import, models, prices};
 use crate::answer::inference::InferenceResponse;
 use crate::answer::training::TrainingResponse;
 use crate::answer::{Context, batch, calibrate, check, plan, plan_training};
@@ -43,6 +44,7 @@ fn examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
             to_value(hardware::list_devices(
                 catalog,
                 hardware::HardwareFilters { vendor: Some("google".into()), ..Default::default() },
+                &PageQuery { limit: Some(3), ..Default::default() },
             )),
         ),
         ("/v1/hardware/{id}", "get", to_value(hardware::record(catalog, "nvidia-h100-sxm-80gb"))),
@@ -52,24 +54,50 @@ fn examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
             to_value(models::list_models(
                 catalog,
                 models::ModelFilters { family: Some("llama-2".into()), ..Default::default() },
+                &PageQuery::default(),
             )),
         ),
         ("/v1/models/{id}", "get", to_value(models::detail(catalog, "llama-2-7b"))),
+        (
+            "/v1/engines",
+            "get",
+            to_value(discovery::list_engines(
+                catalog,
+                &discovery::EngineFilters { kind: Some(discovery::EngineKind::Inference) },
+                &PageQuery { limit: Some(2), ..Default::default() },
+            )),
+        ),
+        (
+            "/v1/formats",
+            "get",
+            to_value(discovery::list_formats(
+                catalog,
+                &discovery::FormatFilters::default(),
+                &PageQuery { limit: Some(3), ..Default::default() },
+            )),
+        ),
+        (
+            "/v1/families",
+            "get",
+            to_value(discovery::list_families(catalog, &PageQuery { q: Some("llama".into()), limit: Some(2), ..Default::default() })),
+        ),
         (
             "/v1/prices/devices",
             "get",
             to_value(prices::device_prices(
                 catalog,
                 &prices::DevicePriceFilters { device: Some("nvidia-l4".into()), ..Default::default() },
+                &PageQuery::default(),
             )),
         ),
         (
             "/v1/prices/api",
             "get",
-            to_value::<_, ()>(Ok(prices::api_prices(
+            to_value(prices::api_prices(
                 catalog,
                 &prices::ApiPriceFilters { model: Some("llama-3.1-8b".into()), ..Default::default() },
-            ))),
+                &PageQuery::default(),
+            )),
         ),
         ("/v1/models/{id}/parameters", "get", to_value(models::anatomy_of(catalog, "gpt2"))),
         (

@@ -180,27 +180,52 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     }
 }
 
+/// Query parameters no endpoint reads and every endpoint accepts: `_` is the cache-buster that
+/// browser libraries (jQuery, axios with `cache: false`) append.
+pub const IGNORED_QUERY_PARAMETERS: &[&str] = &["_"];
+
 /// Deserialises a URL query string into `T`. A parameter given twice is refused at its own
-/// pointer (which value would it mean?), as is an unknown one.
+/// pointer (which value would it mean?), as is an unknown one, except those in
+/// [`IGNORED_QUERY_PARAMETERS`]. Enumerated values are case-insensitive (`kind=GPU`).
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     let mut seen = std::collections::HashSet::new();
-    for (name, _) in form_urlencoded::parse(query.as_bytes()) {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if IGNORED_QUERY_PARAMETERS.contains(&name.as_ref()) {
+            continue;
+        }
         if !seen.insert(name.clone()) {
             return Err(ApiError::field(query_pointer(&name), "query parameter given more than once; give it once"));
         }
+        pairs.push((name.into_owned(), value.into_owned()));
     }
-    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let mut pointer = super::problem::to_pointer(&error.path().to_string());
-        let detail = crate::scenario::document::clean_serde_message(&error.into_inner().to_string());
+    // One rewrite per enumerated parameter at most.
+    for _ in 0..=pairs.len() {
+        let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+        let error = match serde_path_to_error::deserialize(deserializer) {
+            Ok(parsed) => return Ok(parsed),
+            Err(error) => error,
+        };
+        let name = error.path().to_string();
+        let message = error.inner().to_string();
+        if let Some(canonical) = crate::scenario::document::canonical_variant(&message)
+            && let Some(pair) = pairs.iter_mut().find(|(n, _)| *n == name)
+        {
+            pair.1 = canonical;
+            continue;
+        }
+        let mut pointer = super::problem::to_pointer(&name);
+        let detail = crate::scenario::document::clean_serde_message(&message);
         // serde reports an unknown parameter at the root; it belongs at its own name.
         if pointer.is_empty()
             && let Some(name) = detail.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next())
         {
             pointer = query_pointer(name);
         }
-        ApiError::field(pointer, format!("query parameter: {detail}"))
-    })
+        return Err(ApiError::field(pointer, format!("query parameter: {detail}")));
+    }
+    Err(ApiError::field("", "query parameter: too many values to read"))
 }
 
 /// The pointer of query parameter `name` (clipped, escaped as RFC 6901 asks).
@@ -231,6 +256,29 @@ mod tests {
         assert_eq!(problem.errors[0].pointer, "/vendor");
         assert!(problem.detail.contains("more than once"), "{}", problem.detail);
         assert!(!problem.detail.contains("request body"), "{}", problem.detail);
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Gpu,
+        Cpu,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Kinds {
+        kind: Option<Kind>,
+    }
+
+    #[test]
+    fn enumerated_values_are_case_insensitive_and_the_cache_buster_is_ignored() {
+        let parsed = parse_query::<Kinds>("kind=GPU&_=1733140000000").unwrap();
+        assert_eq!(parsed.kind, Some(Kind::Gpu));
+        let problem = parse_query::<Kinds>("kind=tpu").unwrap_err().problem();
+        assert_eq!(problem.errors[0].pointer, "/kind");
+        let problem = parse_query::<Kinds>("colour=red").unwrap_err().problem();
+        assert_eq!(problem.errors[0].pointer, "/colour");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::Query;
+use super::listing::{Listing, PageQuery};
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::catalog::hardware::{DeviceRecord, Kind};
@@ -36,14 +36,16 @@ pub struct DeviceSummary {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// Other names that resolve to this id (case-insensitive).
+    pub aliases: Vec<String>,
     /// Vendor slug.
     pub vendor: String,
     /// Device kind.
     pub kind: Kind,
     /// Year of release.
     pub release_year: u16,
-    /// Memory per device, GiB (vendors' "GB" capacities are binary).
-    pub memory_gib: f64,
+    /// Memory per device, bytes (vendors' "GB" capacities are binary: 80 GB is 80 GiB).
+    pub memory_bytes: u64,
     /// Peak memory bandwidth, decimal GB/s.
     pub memory_bandwidth_gb_per_s: f64,
     /// Dense BF16 peak (FP16 when BF16 is absent, else FP32), TFLOP/s.
@@ -62,10 +64,11 @@ impl From<&CatalogDevice> for DeviceSummary {
         Self {
             id: r.id.clone(),
             name: r.name.clone(),
+            aliases: r.aliases.clone(),
             vendor: r.vendor.clone(),
             kind: r.kind,
             release_year: r.release_year,
-            memory_gib: r.memory_gib,
+            memory_bytes: gib_to_bytes(r.memory_gib),
             memory_bandwidth_gb_per_s: r.memory_bandwidth_gb_per_s,
             dense_16bit_tflops: r.dense_tflops.bf16.or(r.dense_tflops.fp16).or(r.dense_tflops.fp32),
             tdp_w: r.tdp_w,
@@ -75,19 +78,21 @@ impl From<&CatalogDevice> for DeviceSummary {
     }
 }
 
-/// A list of devices.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeviceList {
-    /// Number of items.
-    pub count: usize,
-    /// Matching devices, sorted by id.
-    pub items: Vec<DeviceSummary>,
+/// Whole bytes of a capacity given in GiB.
+pub fn gib_to_bytes(gib: f64) -> u64 {
+    (gib * 1024.0 * 1024.0 * 1024.0).round() as u64
 }
+
+crate::list_body!(
+    /// A page of devices, sorted by id.
+    DeviceList,
+    DeviceSummary
+);
 
 /// Lists catalog devices, optionally filtered.
 #[utoipa::path(operation_id = "list_hardware",
     tag = "catalog",
-    params(HardwareFilters),
+    params(HardwareFilters, PageQuery),
     responses(
         (status = 200, description = "Matching devices, sorted by id", body = DeviceList),
         (status = 400, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
@@ -96,13 +101,13 @@ pub struct DeviceList {
 #[get("/v1/hardware")]
 pub async fn list(
     state: web::Data<AppState>,
-    Query(filters): Query<HardwareFilters>,
+    Listing { filters, page }: Listing<HardwareFilters>,
 ) -> Result<web::Json<DeviceList>, ApiError> {
-    list_devices(&state.catalog, filters).map(web::Json)
+    list_devices(&state.catalog, filters, &page).map(web::Json)
 }
 
 /// The device list for `filters`.
-pub fn list_devices(catalog: &Catalog, filters: HardwareFilters) -> Result<DeviceList, ApiError> {
+pub fn list_devices(catalog: &Catalog, filters: HardwareFilters, page: &PageQuery) -> Result<DeviceList, ApiError> {
     let mut checks = Checks::default();
     let min = checks.number("/min_memory_gib", range::MEMORY_GIB, filters.min_memory_gib);
     let max = checks.number("/max_memory_gib", range::MEMORY_GIB, filters.max_memory_gib);
@@ -114,7 +119,12 @@ pub fn list_devices(catalog: &Catalog, filters: HardwareFilters) -> Result<Devic
         max_memory_gib: max,
     };
     let items: Vec<DeviceSummary> = catalog.devices_matching(&filter).map(DeviceSummary::from).collect();
-    Ok(DeviceList { count: items.len(), items })
+    let page = page.apply(items, |d| {
+        let mut text = vec![d.id.clone(), d.name.clone()];
+        text.extend(d.aliases.iter().cloned());
+        text
+    })?;
+    Ok(page.into())
 }
 
 /// One device, with every figure and its sources.

@@ -9,6 +9,7 @@
 //! Table of contents:
 //! - [`problem`]: RFC 9457 errors, the only place errors become HTTP.
 //! - [`extract`]: JSON and query extractors with JSON-pointer errors.
+//! - [`listing`]: search and paging, the same on every list.
 //! - [`fallback`]: 404 and 405 for paths and methods no route serves, unknown methods refused
 //!   before they reach the metrics.
 //! - [`headers`]: security and cache headers on every answer.
@@ -17,7 +18,8 @@
 //! - [`drain`]: the draining flag `/readyz` reads during a graceful shutdown.
 //! - [`request_id`]: request ids and per-request spans.
 //! - [`ops`]: liveness, readiness, metrics.
-//! - [`hardware`], [`models`], [`prices`], [`import`]: the catalog endpoints.
+//! - [`hardware`], [`models`], [`prices`], [`import`], [`discovery`] (engines, formats,
+//!   families): the catalog endpoints.
 //! - [`inference`], [`training`], [`serving`]: the estimates.
 //! - [`decisions`]: checks, plans, batches and calibration.
 //! - [`validation`]: the validation report.
@@ -28,6 +30,7 @@
 pub mod benchmark_gate;
 pub mod blocking;
 pub mod decisions;
+pub mod discovery;
 pub mod drain;
 pub mod examples;
 pub mod extract;
@@ -37,6 +40,7 @@ pub mod headers;
 pub mod host;
 pub mod import;
 pub mod inference;
+pub mod listing;
 pub mod models;
 pub mod ops;
 pub mod prices;
@@ -92,6 +96,9 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(hardware::list)
         .service(hardware::get)
         .service(models::list)
+        .service(discovery::engines)
+        .service(discovery::formats)
+        .service(discovery::families)
         .service(prices::devices)
         .service(prices::api)
         .service(import::import)

@@ -4,7 +4,7 @@ use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::Query;
+use super::listing::{Listing, PageQuery};
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::catalog::formats::FormatRecord;
@@ -41,6 +41,8 @@ pub struct ModelSummary {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// Other names that resolve to this id (case-insensitive), the Hugging Face repo name among them.
+    pub aliases: Vec<String>,
     /// Family slug.
     pub family: String,
     /// Hugging Face `model_type`.
@@ -54,8 +56,9 @@ pub struct ModelSummary {
     pub active_parameters_per_token: u64,
     /// Transformer blocks.
     pub layers: u32,
-    /// Longest context, tokens.
-    pub max_context_tokens: u64,
+    /// The longest context the model was trained for (its window-aware limit), tokens; an
+    /// estimate's usable context is the smaller of this and what memory holds.
+    pub trained_context_tokens: u64,
     /// Mixture of experts.
     pub moe: bool,
 }
@@ -65,31 +68,29 @@ impl From<&CatalogModel> for ModelSummary {
         Self {
             id: m.record.id.clone(),
             name: m.record.name.clone(),
+            aliases: crate::catalog::model_aliases(&m.record),
             family: m.record.family.clone(),
             model_type: m.architecture.model_type.clone(),
             nominal_size: m.record.nominal_size.clone(),
             total_parameters: m.anatomy.total.0,
             active_parameters_per_token: m.anatomy.active_per_token.0,
             layers: m.architecture.layers,
-            max_context_tokens: m.architecture.max_context,
+            trained_context_tokens: m.architecture.max_context,
             moe: m.architecture.moe.is_some(),
         }
     }
 }
 
-/// A list of models.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ModelList {
-    /// Number of items.
-    pub count: usize,
-    /// Matching models, sorted by id.
-    pub items: Vec<ModelSummary>,
-}
+crate::list_body!(
+    /// A page of models, sorted by id.
+    ModelList,
+    ModelSummary
+);
 
 /// Lists catalog models, optionally filtered.
 #[utoipa::path(operation_id = "list_models",
     tag = "catalog",
-    params(ModelFilters),
+    params(ModelFilters, PageQuery),
     responses(
         (status = 200, description = "Matching models, sorted by id", body = ModelList),
         (status = 400, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
@@ -98,13 +99,13 @@ pub struct ModelList {
 #[get("/v1/models")]
 pub async fn list(
     state: web::Data<AppState>,
-    Query(filters): Query<ModelFilters>,
+    Listing { filters, page }: Listing<ModelFilters>,
 ) -> Result<web::Json<ModelList>, ApiError> {
-    list_models(&state.catalog, filters).map(web::Json)
+    list_models(&state.catalog, filters, &page).map(web::Json)
 }
 
 /// The model list for `filters`.
-pub fn list_models(catalog: &Catalog, filters: ModelFilters) -> Result<ModelList, ApiError> {
+pub fn list_models(catalog: &Catalog, filters: ModelFilters, page: &PageQuery) -> Result<ModelList, ApiError> {
     let mut checks = Checks::default();
     let min = checks.number("/min_parameters_b", range::PARAMETERS_B, filters.min_parameters_b);
     let max = checks.number("/max_parameters_b", range::PARAMETERS_B, filters.max_parameters_b);
@@ -122,13 +123,20 @@ pub fn list_models(catalog: &Catalog, filters: ModelFilters) -> Result<ModelList
         .filter(|m| filters.moe.is_none_or(|moe| m.architecture.moe.is_some() == moe))
         .map(ModelSummary::from)
         .collect();
-    Ok(ModelList { count: items.len(), items })
+    let page = page.apply(items, |m| {
+        let mut text = vec![m.id.clone(), m.name.clone(), m.family.clone()];
+        text.extend(m.aliases.iter().cloned());
+        text
+    })?;
+    Ok(page.into())
 }
 
-/// A model's full record with its computed size.
+/// A model's full record with its computed size: the record's fields at the top level, as a
+/// device's are.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ModelDetail {
     /// The catalog record, with sources.
+    #[serde(flatten)]
     pub model: ModelRecord,
     /// Parameters computed from the architecture.
     pub total_parameters: u64,

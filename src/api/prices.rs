@@ -5,7 +5,7 @@ use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::Query;
+use super::listing::{Listing, PageQuery};
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::catalog::Catalog;
@@ -27,33 +27,30 @@ pub struct DevicePriceFilters {
     pub term: Option<Term>,
 }
 
-/// One rental price and its device.
+/// One device's prices.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RentalItem {
+pub struct DevicePrices {
     /// Catalog device id.
     pub device: String,
-    /// The price, its provider, term, source and date.
-    pub price: Price,
+    /// Rental prices, by term, then price; each with its provider, source and date.
+    pub rentals: Vec<Price>,
+    /// Purchase prices, each with what is bought, its source and date (none when a provider or
+    /// term is asked for).
+    pub purchases: Vec<Purchase>,
 }
 
-/// One purchase price and its device.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PurchaseItem {
-    /// Catalog device id.
-    pub device: String,
-    /// The price, what is bought, its source and date.
-    pub purchase: Purchase,
-}
-
-/// Device prices.
+/// A page of devices with at least one price that passes the filters, sorted by device id.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DevicePriceList {
-    /// Devices with at least one listed price.
-    pub devices: usize,
-    /// Rental prices, by device, then term, then price.
-    pub rentals: Vec<RentalItem>,
-    /// Purchase prices, by device (none when a provider or term is asked for).
-    pub purchases: Vec<PurchaseItem>,
+    /// Items on this page.
+    pub count: usize,
+    /// Devices matching the filters and search, on every page.
+    pub total: usize,
+    /// The `cursor` of the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// This page's devices and their prices.
+    pub items: Vec<DevicePrices>,
     /// What owning costs beyond the purchase when a request does not say.
     pub ownership_defaults: OwnershipDefaults,
 }
@@ -61,7 +58,7 @@ pub struct DevicePriceList {
 /// Lists the catalog's device prices.
 #[utoipa::path(operation_id = "list_device_prices",
     tag = "catalog",
-    params(DevicePriceFilters),
+    params(DevicePriceFilters, PageQuery),
     responses(
         (status = 200, description = "Rental and purchase prices, each with its source and date", body = DevicePriceList),
         (status = 400, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
@@ -71,13 +68,17 @@ pub struct DevicePriceList {
 #[get("/v1/prices/devices")]
 pub async fn devices(
     state: web::Data<AppState>,
-    Query(filters): Query<DevicePriceFilters>,
+    Listing { filters, page }: Listing<DevicePriceFilters>,
 ) -> Result<web::Json<DevicePriceList>, ApiError> {
-    device_prices(&state.catalog, &filters).map(web::Json)
+    device_prices(&state.catalog, &filters, &page).map(web::Json)
 }
 
 /// The device prices `filters` pass.
-pub fn device_prices(catalog: &Catalog, filters: &DevicePriceFilters) -> Result<DevicePriceList, ApiError> {
+pub fn device_prices(
+    catalog: &Catalog,
+    filters: &DevicePriceFilters,
+    page: &PageQuery,
+) -> Result<DevicePriceList, ApiError> {
     let only = match &filters.device {
         Some(id) => Some(
             catalog
@@ -90,31 +91,38 @@ pub fn device_prices(catalog: &Catalog, filters: &DevicePriceFilters) -> Result<
         None => None,
     };
     let rental_only = filters.provider.is_some() || filters.term.is_some();
-    let mut rentals = Vec::new();
-    let mut purchases = Vec::new();
-    let mut priced = 0;
+    let mut items = Vec::new();
     for d in catalog.devices() {
         let r = &d.record;
         if only.as_ref().is_some_and(|id| *id != r.id) {
             continue;
         }
-        let before = rentals.len() + purchases.len();
-        let mut own: Vec<&Price> = r
+        let mut rentals: Vec<Price> = r
             .price
             .iter()
             .filter(|p| filters.provider.as_ref().is_none_or(|want| p.provider.eq_ignore_ascii_case(want)))
             .filter(|p| filters.term.is_none_or(|t| p.term == t))
+            .cloned()
             .collect();
-        own.sort_by(|a, b| a.term.cmp(&b.term).then(a.usd_per_hour.total_cmp(&b.usd_per_hour)));
-        rentals.extend(own.into_iter().map(|p| RentalItem { device: r.id.clone(), price: p.clone() }));
-        if !rental_only {
-            purchases.extend(r.purchase.iter().map(|p| PurchaseItem { device: r.id.clone(), purchase: p.clone() }));
-        }
-        if rentals.len() + purchases.len() > before {
-            priced += 1;
+        rentals.sort_by(|a, b| a.term.cmp(&b.term).then(a.usd_per_hour.total_cmp(&b.usd_per_hour)));
+        let purchases: Vec<Purchase> = if rental_only { Vec::new() } else { r.purchase.clone() };
+        if !rentals.is_empty() || !purchases.is_empty() {
+            items.push(DevicePrices { device: r.id.clone(), rentals, purchases });
         }
     }
-    Ok(DevicePriceList { devices: priced, rentals, purchases, ownership_defaults: catalog.ownership() })
+    items.sort_by(|a, b| a.device.cmp(&b.device));
+    let page = page.apply(items, |d| {
+        let mut text = vec![d.device.clone()];
+        text.extend(d.rentals.iter().map(|p| p.provider.clone()));
+        text
+    })?;
+    Ok(DevicePriceList {
+        count: page.items.len(),
+        total: page.total,
+        next_cursor: page.next_cursor,
+        items: page.items,
+        ownership_defaults: catalog.ownership(),
+    })
 }
 
 /// Filters for hosted-API prices.
@@ -131,31 +139,32 @@ pub struct ApiPriceFilters {
     pub open_weights: Option<bool>,
 }
 
-/// Hosted-API prices.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApiPriceList {
-    /// Number of items.
-    pub count: usize,
-    /// Prices per million tokens, by id; `id` is what a plan's `api_price_id` names.
-    pub items: Vec<ApiPriceRecord>,
-}
+crate::list_body!(
+    /// A page of hosted-API prices per million tokens, by id; `id` is what a plan's
+    /// `api_price_id` names.
+    ApiPriceList,
+    ApiPriceRecord
+);
 
 /// Lists the hosted-API prices.
 #[utoipa::path(operation_id = "list_api_prices",
     tag = "catalog",
-    params(ApiPriceFilters),
+    params(ApiPriceFilters, PageQuery),
     responses(
         (status = 200, description = "Hosted-model prices per million tokens, each with its source and date", body = ApiPriceList),
         (status = 400, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/prices/api")]
-pub async fn api(state: web::Data<AppState>, Query(filters): Query<ApiPriceFilters>) -> web::Json<ApiPriceList> {
-    web::Json(api_prices(&state.catalog, &filters))
+pub async fn api(
+    state: web::Data<AppState>,
+    Listing { filters, page }: Listing<ApiPriceFilters>,
+) -> Result<web::Json<ApiPriceList>, ApiError> {
+    api_prices(&state.catalog, &filters, &page).map(web::Json)
 }
 
 /// The API prices `filters` pass.
-pub fn api_prices(catalog: &Catalog, filters: &ApiPriceFilters) -> ApiPriceList {
+pub fn api_prices(catalog: &Catalog, filters: &ApiPriceFilters, page: &PageQuery) -> Result<ApiPriceList, ApiError> {
     // A model filter matches the catalog id its alias resolves to, or the name as given.
     let model = filters.model.as_ref().map(|m| catalog.model(m).map_or_else(|_| m.clone(), |c| c.record.id.clone()));
     let mut items: Vec<ApiPriceRecord> = catalog
@@ -167,5 +176,5 @@ pub fn api_prices(catalog: &Catalog, filters: &ApiPriceFilters) -> ApiPriceList 
         .cloned()
         .collect();
     items.sort_by(|a, b| a.id.cmp(&b.id));
-    ApiPriceList { count: items.len(), items }
+    Ok(page.apply(items, |p| vec![p.id.clone(), p.provider.clone(), p.model.clone()])?.into())
 }

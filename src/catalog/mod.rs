@@ -404,6 +404,11 @@ impl Catalog {
         self.engines.iter().find(|e| e.record.id.eq_ignore_ascii_case(id))
     }
 
+    /// All training profiles, in file order.
+    pub fn training_profiles(&self) -> &[CatalogTraining] {
+        &self.training
+    }
+
     /// The training profile with this id.
     pub fn training_profile(&self, id: &str) -> Option<&CatalogTraining> {
         self.training.iter().find(|e| e.record.id.eq_ignore_ascii_case(id))
@@ -435,7 +440,7 @@ impl Catalog {
 }
 
 /// Model aliases plus the Hugging Face repo name, with and without its organisation.
-fn model_aliases(record: &ModelRecord) -> Vec<String> {
+pub fn model_aliases(record: &ModelRecord) -> Vec<String> {
     let mut names = record.aliases.clone();
     if let Some(repo) = &record.hf_repo {
         names.push(repo.to_ascii_lowercase());

@@ -39,39 +39,131 @@ pub fn parse<T: DeserializeOwned>(text: &str, syntax: Syntax) -> Result<T, Error
 
 /// Parses JSON bytes into `T`, refusing anything but whitespace after the document (`{...}xyz`
 /// is not a JSON text, and two concatenated objects are not one request).
+///
+/// Enumerated values are case-insensitive on input (`"BF16"`, `"FSDP"`, `"GPU"`): a value that
+/// names a variant in another case is rewritten to the canonical spelling and read again, so the
+/// wire types keep one spelling each and answers echo the canonical one.
 pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(from_json_error)?;
-    deserializer
-        .end()
-        .map_err(|e| Error::MalformedJson { detail: clean_serde_message(&e.to_string()), pointer: String::new() })?;
+    let first = serde_path_to_error::deserialize(&mut deserializer);
+    let value = match first {
+        Ok(value) => value,
+        Err(error) => {
+            let Some(fix) = case_fix(&error) else { return Err(from_json_error(error)) };
+            // Only a document that parsed this far is worth a second reading.
+            let mut tree: serde_json::Value = serde_json::from_slice(bytes).map_err(syntax_error)?;
+            apply(&mut tree, &fix);
+            return from_value(tree);
+        }
+    };
+    deserializer.end().map_err(syntax_error)?;
     Ok(value)
 }
 
-/// Deserialises an already parsed value into `T`.
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+/// Deserialises an already parsed value into `T`, enumerated values in any case (see
+/// [`from_json_slice`]). Each rewrite fixes one value; a document has a bounded number of them.
+pub fn from_value<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, Error> {
+    const MAX_REWRITES: usize = 64;
+    for _ in 0..MAX_REWRITES {
+        match serde_path_to_error::deserialize(&value) {
+            Ok(parsed) => return Ok(parsed),
+            Err(error) => match case_fix(&error) {
+                Some(fix) if apply(&mut value, &fix) => {}
+                _ => return Err(from_json_error(error)),
+            },
+        }
+    }
     serde_path_to_error::deserialize(value).map_err(from_json_error)
+}
+
+/// A value to rewrite: where it is, and the canonical variant it names.
+struct CaseFix {
+    pointer: String,
+    canonical: String,
+}
+
+/// The canonical variant an "unknown variant" error's value names in another case, if any.
+fn case_fix(error: &serde_path_to_error::Error<serde_json::Error>) -> Option<CaseFix> {
+    let message = error.inner().to_string();
+    let canonical = canonical_variant(&message)?;
+    let (nested, _) = crate::wire::split_nested(&message);
+    let mut pointer = to_pointer(&error.path().to_string());
+    if let Some(path) = nested {
+        pointer.push_str(&to_pointer(path));
+    }
+    Some(CaseFix { pointer, canonical })
+}
+
+/// From serde's "unknown variant `Bf16`, expected one of `fp32`, `bf16`" (or "expected `a` or
+/// `b`"), the expected variant equal to the given one ignoring ASCII case.
+pub fn canonical_variant(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown variant `")?;
+    let (given, expected) = rest.split_once('`')?;
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .find(|candidate| candidate.eq_ignore_ascii_case(given) && *candidate != given)
+        .map(str::to_owned)
+}
+
+/// Replaces the string at `fix.pointer`; false when there is none (nothing to retry).
+fn apply(value: &mut serde_json::Value, fix: &CaseFix) -> bool {
+    match value.pointer_mut(&fix.pointer) {
+        Some(target @ serde_json::Value::String(_)) => {
+            *target = serde_json::Value::String(fix.canonical.clone());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A JSON text that does not parse, said in plain words with where it breaks.
+fn syntax_error(error: serde_json::Error) -> Error {
+    Error::MalformedJson { detail: syntax_detail(&error), pointer: String::new() }
+}
+
+/// "the body ends before its JSON document does (line 1, column 12)" rather than serde's
+/// "EOF while parsing a value at line 1 column 12".
+fn syntax_detail(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let reason = message.rsplit_once(" at line ").map_or(message.as_str(), |(reason, _)| reason);
+    let reason = match error.classify() {
+        serde_json::error::Category::Eof => "the JSON text ends before its document does".to_owned(),
+        _ if reason.starts_with("trailing characters") => {
+            "there is more after the JSON document (send one object)".to_owned()
+        }
+        _ => format!("this is not valid JSON: {}", clean_serde_message(reason)),
+    };
+    if error.line() == 0 { reason } else { format!("{reason} (line {}, column {})", error.line(), error.column()) }
 }
 
 /// Converts a `serde_path_to_error` failure into the problem it means: a syntax error is
 /// malformed JSON, anything else (wrong type, missing field, unknown variant) is a field error
-/// at the path where deserialisation stopped.
+/// at the path where deserialisation stopped; a missing field's pointer names the field itself.
 pub fn from_json_error(error: serde_path_to_error::Error<serde_json::Error>) -> Error {
     let mut pointer = to_pointer(&error.path().to_string());
     let inner = error.into_inner();
+    if matches!(
+        inner.classify(),
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io
+    ) {
+        return Error::MalformedJson { detail: syntax_detail(&inner), pointer: String::new() };
+    }
     let message = inner.to_string();
     // A nested object's own path travels in its message (see `wire`).
     let (nested, message) = crate::wire::split_nested(&message);
     if let Some(path) = nested {
         pointer.push_str(&to_pointer(path));
     }
-    let detail = clean_serde_message(message);
-    match inner.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
-            Error::MalformedJson { detail, pointer }
-        }
-        serde_json::error::Category::Data => Error::field(pointer, detail),
+    // A data error's position in the text adds nothing to its pointer.
+    let message = message.rsplit_once(" at line ").map_or(message, |(reason, _)| reason);
+    if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+        pointer.push('/');
+        pointer.push_str(&field.replace('~', "~0").replace('/', "~1"));
+        return Error::field(pointer, format!("`{field}` is required"));
     }
+    Error::field(pointer, clean_serde_message(message))
 }
 
 /// Turns serde_path_to_error's `a.b[0].c` path into an RFC 6901 pointer `/a/b/0/c`.
@@ -79,7 +171,8 @@ pub fn from_json_error(error: serde_path_to_error::Error<serde_json::Error>) -> 
 /// The path `.` means the root; map keys containing `.` are rare in our requests, so the dotted
 /// form is unambiguous enough. `~` and `/` in keys are escaped as RFC 6901 requires.
 pub fn to_pointer(path: &str) -> String {
-    if path == "." || path.is_empty() {
+    // `?` is serde_path_to_error's "no path yet" (an error before the first key).
+    if path == "." || path == "?" || path.is_empty() {
         return String::new();
     }
     let mut pointer = String::new();

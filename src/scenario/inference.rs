@@ -182,7 +182,8 @@ impl std::str::FromStr for EngineRef {
             Some((name, release)) => (name, Some(release.to_owned())),
             None => (s, None),
         };
-        let id = EngineId::ALL.into_iter().find(|e| e.as_str() == name).ok_or_else(|| {
+        // Ids are case-insensitive on input (`vLLM`), canonical on output.
+        let id = EngineId::ALL.into_iter().find(|e| e.as_str().eq_ignore_ascii_case(name)).ok_or_else(|| {
             let known: Vec<&str> = EngineId::ALL.iter().map(|e| e.as_str()).collect();
             format!("unknown engine {name:?}; expected one of {}, optionally with @release", known.join(", "))
         })?;

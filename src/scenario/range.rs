@@ -228,6 +228,8 @@ pub const REQUESTS_PER_S: Range = Range::number(0.0, 1e7);
 pub const CONCURRENCY: Range = Range::int(1, 10_000_000);
 /// Device memory filter, GiB.
 pub const MEMORY_GIB: Range = Range::number(0.0, 1_000_000.0);
+/// A list page's `limit`.
+pub const PAGE_LIMIT: Range = Range::int(1, 1000);
 /// Devices per replica.
 pub const DEVICES_PER_REPLICA: Range = Range::int(1, 1024);
 /// Replicas a plan may need.
@@ -356,6 +358,13 @@ pub const DECLARED: &[Declared] = &[
     on("HfConfig", "intermediate_size", INTERMEDIATE_SIZE),
     on("HfConfig", "vocab_size", VOCAB_SIZE),
     on("HfConfig", "max_position_embeddings", MAX_POSITIONS),
+    query("/v1/hardware", "limit", PAGE_LIMIT),
+    query("/v1/models", "limit", PAGE_LIMIT),
+    query("/v1/engines", "limit", PAGE_LIMIT),
+    query("/v1/formats", "limit", PAGE_LIMIT),
+    query("/v1/families", "limit", PAGE_LIMIT),
+    query("/v1/prices/devices", "limit", PAGE_LIMIT),
+    query("/v1/prices/api", "limit", PAGE_LIMIT),
     query("/v1/hardware", "min_memory_gib", MEMORY_GIB),
     query("/v1/hardware", "max_memory_gib", MEMORY_GIB),
     query("/v1/models", "min_parameters_b", PARAMETERS_B),
