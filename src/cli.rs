@@ -425,15 +425,15 @@ pub struct CostArgs {
     /// Purchase price of one device, USD (`cost.purchase_usd`).
     #[arg(long)]
     pub purchase_usd: Option<f64>,
-    /// Years a purchase is spread over (`cost.amortisation_years`).
+    /// Years a purchase is spread over (`cost.amortization_years`).
     #[arg(long)]
-    pub amortisation_years: Option<f64>,
+    pub amortization_years: Option<f64>,
     /// Electricity, USD per kWh (`cost.electricity_usd_per_kwh`).
     #[arg(long)]
     pub electricity_usd_per_kwh: Option<f64>,
-    /// Share of calendar hours the devices work (`cost.utilisation`).
+    /// Share of calendar hours the devices work (`cost.utilization`).
     #[arg(long)]
-    pub utilisation: Option<f64>,
+    pub utilization: Option<f64>,
     /// Hosting per device and month, USD (`cost.hosting_usd_per_month`).
     #[arg(long)]
     pub hosting_usd_per_month: Option<f64>,
@@ -467,10 +467,10 @@ impl CostArgs {
             term,
             usd_per_device_hour: None,
             purchase_usd: self.purchase_usd,
-            amortisation_years: self.amortisation_years,
+            amortization_years: self.amortization_years,
             electricity_usd_per_kwh: self.electricity_usd_per_kwh,
             pue: None,
-            utilisation: self.utilisation,
+            utilization: self.utilization,
             hosting_usd_per_month: self.hosting_usd_per_month,
         };
         let empty = serde_json::to_value(&flags)
@@ -714,7 +714,7 @@ fn training_request(args: &TrainingArgs) -> Result<TrainingRequest, Error> {
     set(&mut r.measured_mfu, &args.measured_mfu);
     set(&mut r.pue, &args.pue);
     let b = r.budget.get_or_insert_with(Default::default);
-    set(&mut b.gpu_hours, &args.budget_gpu_hours);
+    set(&mut b.device_hours, &args.budget_gpu_hours);
     set(&mut b.usd, &args.budget_usd);
     let o = r.overrides.get_or_insert_with(Default::default);
     set(&mut o.usd_per_device_hour, &args.usd_per_device_hour);

@@ -27,8 +27,8 @@ fn basis(b: &CostBasis) -> String {
         "own" => format!(
             "owned, {per_hour}: ${:.0} over {} years at {:.0}% use, {} W at ${}/kWh x PUE {}, ${:.0}/month hosting",
             b.purchase_usd.unwrap_or_default(),
-            b.amortisation_years.unwrap_or_default(),
-            b.utilisation.unwrap_or_default() * 100.0,
+            b.amortization_years.unwrap_or_default(),
+            b.utilization.unwrap_or_default() * 100.0,
             b.power_w.map_or_else(|| "no power figure".to_owned(), |w| format!("{w:.0}")),
             b.electricity_usd_per_kwh,
             b.pue,
@@ -217,7 +217,7 @@ pub fn training_table(r: &TrainingResponse) -> String {
             ),
         ),
         (
-            "utilisation",
+            "utilization",
             format!(
                 "MFU {:.1}% (HFU {:.1}%, bubble {:.1}%)",
                 r.utilization.mfu * 100.0,

@@ -22,7 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::drain::Drain;
 use crate::api::extract::{BodyLimit, BodyTimeout, path_config};
-use crate::api::fallback::{RouteTable, UnknownMethods, not_found, refuse_unknown_methods};
+use crate::api::fallback::{RouteTable, UnknownMethods, head_as_get, not_found, refuse_unknown_methods};
 use crate::api::import::{ImportLimit, ImportSlots};
 use crate::api::problem::render_foreign_errors;
 use crate::api::request_id::{AccessLog, RootSpan, assign};
@@ -232,6 +232,7 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
     let origins = settings.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(head_as_get))
             .wrap(prometheus.clone())
             .wrap(from_fn(refuse_unknown_methods))
             .wrap(TracingLogger::<RootSpan>::new())

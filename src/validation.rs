@@ -58,7 +58,7 @@ pub struct TrainingPoint {
 pub enum TrainingKind {
     /// Tokens/s per device (or TFLOP/s per device).
     Throughput,
-    /// Model (or hardware) FLOPs utilisation.
+    /// Model (or hardware) FLOPs utilization.
     Mfu,
     /// Peak memory per device.
     Memory,

@@ -100,3 +100,11 @@ mod tests {
         assert!(serde_json::from_str::<Outer>(r#"{}"#).unwrap().inner.is_none());
     }
 }
+
+/// Writes a byte count as a whole number: the engine computes in `f64` (a fraction of a byte
+/// means nothing on the wire, and `12240656793.599998` reads like a bug). Negative or non-finite
+/// values, which the engine never produces, are written as 0.
+pub fn whole_bytes<S: serde::Serializer>(bytes: &f64, s: S) -> Result<S::Ok, S::Error> {
+    let whole = if bytes.is_finite() && *bytes > 0.0 { bytes.round().min(u64::MAX as f64) as u64 } else { 0 };
+    s.serialize_u64(whole)
+}

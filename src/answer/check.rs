@@ -170,7 +170,7 @@ pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requir
         usd_per_million_output_tokens: e.usd_per_million_output_tokens,
         usd_per_hour: e.usd_per_hour,
         context_tokens: input + output,
-        max_context_in_memory: e.memory.max_context_tokens,
+        max_context_in_memory: e.memory.memory_context_tokens,
         model_max_context: scenario.model.architecture.max_context,
         devices: scenario.parallelism.devices(),
         native_format: e.compute_type == scenario.weights.compute,

@@ -22,14 +22,24 @@ use crate::validation::Side;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PerDeviceMemory {
     /// Weights on one device.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub weights_bytes: f64,
     /// KV cache of its sequences at full context.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub kv_cache_bytes: f64,
     /// Activations and logits of the largest pass.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub activations_bytes: f64,
     /// Runtime overhead (context, workspaces).
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub overhead_bytes: f64,
     /// Sum.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub total_bytes: f64,
 }
 
@@ -39,13 +49,21 @@ pub struct MemoryBody {
     /// One device's breakdown.
     pub per_device: PerDeviceMemory,
     /// Memory the engine may use on one device.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub capacity_bytes: f64,
     /// Whether the total fits the capacity.
     pub fits: bool,
     /// Largest batch that fits at this context.
     pub max_batch_size: u64,
-    /// Longest context (input + output) that fits at this batch.
+    /// Longest usable context (input + output) at this batch: the smaller of the model's trained
+    /// context and what memory holds.
     pub max_context_tokens: u64,
+    /// Longest context memory holds at this batch (at most 1e9 tokens).
+    pub memory_context_tokens: u64,
+    /// Which limit `max_context_tokens` is: `model` (its trained context) or `memory`.
+    #[schema(example = "model")]
+    pub context_bound: &'static str,
 }
 
 /// One phase's roofline.
@@ -277,6 +295,8 @@ impl InferenceResponse {
                 fits: m.fits,
                 max_batch_size: m.max_batch_size,
                 max_context_tokens: m.max_context_tokens,
+                memory_context_tokens: m.memory_context_tokens,
+                context_bound: m.context_bound.as_str(),
             },
             compute: ComputeBody {
                 forward_flops_per_token: finite(e.forward_flops_per_token.0),

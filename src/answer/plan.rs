@@ -59,10 +59,10 @@ pub struct ConfigBody {
     /// Output tokens per second all replicas can deliver.
     pub capacity_output_tokens_per_s: f64,
     /// Share of that capacity the target rate uses.
-    pub utilisation: f64,
+    pub utilization: f64,
     /// USD per hour, all devices (null without a price).
     pub usd_per_hour: Option<f64>,
-    /// USD per million output tokens at the planned utilisation (null without a price).
+    /// USD per million output tokens at the planned utilization (null without a price).
     pub usd_per_million_output_tokens: Option<f64>,
     /// How the devices are paid for: `rent`, `own` (purchase and hosting every hour, electricity
     /// at the planned load's share of capacity), or `none`.
@@ -70,6 +70,8 @@ pub struct ConfigBody {
     /// Longest context that fits in memory at this batch, tokens.
     pub max_context_tokens: u64,
     /// Memory per device, bytes.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub memory_per_device_bytes: f64,
     /// Whether the device computes the weight format natively.
     pub native_format: bool,
@@ -89,9 +91,9 @@ pub struct ApiComparisonBody {
     pub api_usd_per_request: f64,
     /// API cost per million output tokens, prompts included, USD.
     pub api_usd_per_million_output_tokens: f64,
-    /// Self-hosted cost per million output tokens at the planned utilisation, USD.
+    /// Self-hosted cost per million output tokens at the planned utilization, USD.
     pub self_hosted_usd_per_million_output_tokens: f64,
-    /// Self-hosted cost per million output tokens at full utilisation, USD.
+    /// Self-hosted cost per million output tokens at full utilization, USD.
     pub self_hosted_floor_usd_per_million_output_tokens: f64,
     /// Self-hosting's cost per month at the planned volume (rent, or purchase, hosting and
     /// electricity), USD.
@@ -166,7 +168,7 @@ fn config(r: &PlanScenario, c: &Candidate) -> ConfigBody {
         tpot_ms: finite(c.tpot_s * 1e3),
         e2e_ms: finite(c.e2e_s * 1e3),
         capacity_output_tokens_per_s: finite(c.capacity_output_tokens_per_s),
-        utilisation: finite(c.utilisation),
+        utilization: finite(c.utilization),
         usd_per_hour: c.usd_per_hour.map(finite),
         usd_per_million_output_tokens: c.usd_per_million_output_tokens.map(finite),
         cost_basis: r.costs[c.choice.hardware].basis.basis,

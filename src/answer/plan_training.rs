@@ -39,12 +39,14 @@ pub struct TrainingConfigBody {
     /// Wall-clock days.
     pub days: f64,
     /// Device-hours.
-    pub gpu_hours: f64,
+    pub device_hours: f64,
     /// USD for the run (null without a price).
     pub usd: Option<f64>,
-    /// Model FLOPs utilisation.
+    /// Model FLOPs utilization.
     pub mfu: f64,
     /// Memory per device, bytes.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub memory_per_device_bytes: f64,
 }
 
@@ -153,7 +155,7 @@ pub fn plan_training(ctx: &Context, request: &TrainingPlanRequest) -> Result<Tra
                     pipeline: p,
                     data,
                     days: finite(days),
-                    gpu_hours: finite(e.gpu_hours),
+                    device_hours: finite(e.gpu_hours),
                     usd: e.usd.map(finite),
                     mfu: finite(e.mfu),
                     memory_per_device_bytes: finite(e.memory.total.0),

@@ -18,30 +18,56 @@ use crate::validation::Side;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrainingPerDevice {
     /// Weights.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub weights_bytes: f64,
     /// FP32 master weights.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub master_weights_bytes: f64,
     /// Gradients.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub gradients_bytes: f64,
     /// Optimizer states.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub optimizer_bytes: f64,
     /// Activations.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub activations_bytes: f64,
     /// Caching-allocator reserve, CUDA context and communication buffers.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub overhead_bytes: f64,
     /// What the device holds at the peak: reserved + context + paged optimizer states.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub total_bytes: f64,
     /// Logits and loss at their peak.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub logits_bytes: f64,
     /// A frozen reference model (DPO full fine-tuning).
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub reference_model_bytes: f64,
     /// Optimizer states in CUDA unified memory (paged optimizers), outside the allocator.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub paged_optimizer_bytes: f64,
     /// Peak allocated, as PyTorch's `max_memory_allocated` reports it.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub allocated_bytes: f64,
     /// Peak reserved by the caching allocator (`max_memory_reserved`).
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub reserved_bytes: f64,
     /// CUDA context, workspaces and communication buffers outside the allocator.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub context_bytes: f64,
 }
 
@@ -49,10 +75,16 @@ pub struct TrainingPerDevice {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PhasesBody {
     /// End of forward: states, carried gradients, saved activations, logits.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub forward_bytes: f64,
     /// Backward: activations giving way to gradients (and a recomputed layer).
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub backward_bytes: f64,
     /// Optimizer step: states, gradients, temporaries.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub optimizer_step_bytes: f64,
     /// The largest: `forward`, `backward` or `optimizer_step`.
     pub peak: String,
@@ -64,6 +96,8 @@ pub struct ChangeBody {
     /// The request fields changed (`activation_checkpointing=full`).
     pub change: String,
     /// Peak device memory after it.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub total_bytes: f64,
     /// Whether the run fits after it.
     pub fits: bool,
@@ -134,6 +168,8 @@ pub struct TrainingMemoryBody {
     /// One device.
     pub per_device: TrainingPerDevice,
     /// Usable memory per device.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub capacity_bytes: f64,
     /// Whether it fits.
     pub fits: bool,
@@ -145,6 +181,8 @@ pub struct TrainingMemoryBody {
     /// Allocated memory per phase of a step.
     pub phases: PhasesBody,
     /// Paged optimizer state that does not fit and lives in host memory.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub spilled_bytes: f64,
 }
 
@@ -174,14 +212,14 @@ pub struct TrainingThroughput {
     pub tokens_per_s: f64,
 }
 
-/// Utilisation.
+/// Utilization.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Utilization {
-    /// Model FLOPs utilisation (causal halving), against the dense peak of the compute type.
+    /// Model FLOPs utilization (causal halving), against the dense peak of the compute type.
     pub mfu: f64,
     /// MFU without causal halving (as llm-foundry and NVIDIA's benchmarks report).
     pub mfu_no_causal_halving: f64,
-    /// Hardware FLOPs utilisation (recomputation counted).
+    /// Hardware FLOPs utilization (recomputation counted).
     pub hfu: f64,
     /// Share of step time in the pipeline bubble.
     pub pipeline_bubble_fraction: f64,
@@ -189,18 +227,27 @@ pub struct Utilization {
     pub compute_type: String,
 }
 
+/// Whole optimizer steps for a fractional count (at least one: a run takes a step).
+fn whole_steps(steps: f64) -> u64 {
+    if steps.is_finite() && steps > 0.0 { steps.ceil().min(u64::MAX as f64) as u64 } else { 1 }
+}
+
 /// Time.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimeBody {
     /// One optimizer step, s.
     pub step_s: f64,
-    /// Steps in the run.
-    pub steps: f64,
+    /// Optimizer steps in the run: whole steps, the last one possibly partial (tokens / global
+    /// batch tokens, rounded up).
+    pub steps: u64,
     /// Wall-clock, s.
     pub wall_clock_s: f64,
     /// Wall-clock, days.
     pub wall_clock_days: f64,
-    /// Device-hours.
+    /// Device-hours (GPU, TPU or CPU alike).
+    pub device_hours: f64,
+    /// The same as `device_hours`, under the name v1 first gave it; kept because dashboards
+    /// read it (deprecated: read `device_hours`).
     pub gpu_hours: f64,
     /// Exposed communication per step, s.
     pub communication_s: f64,
@@ -238,7 +285,7 @@ pub struct Helpers {
     /// achieved FLOP/s per device: C = budget device-seconds x achieved FLOP/s, N = sqrt(C / 120).
     pub largest_model_parameters_within_budget: Option<f64>,
     /// The budget in device-hours used for that.
-    pub budget_gpu_hours: Option<f64>,
+    pub budget_device_hours: Option<f64>,
 }
 
 /// A training estimate.
@@ -268,7 +315,7 @@ pub struct TrainingResponse {
     pub flops: FlopsBody,
     /// Throughput.
     pub throughput: TrainingThroughput,
-    /// Utilisation.
+    /// Utilization.
     pub utilization: Utilization,
     /// Time.
     pub time: TimeBody,
@@ -410,9 +457,10 @@ impl TrainingResponse {
             },
             time: TimeBody {
                 step_s: finite(e.step_time.0),
-                steps: finite(s.tokens / s.global_batch_tokens),
+                steps: whole_steps(s.tokens / s.global_batch_tokens),
                 wall_clock_s: finite(e.wall_clock.0),
                 wall_clock_days: finite(e.wall_clock.0 / 86_400.0),
+                device_hours: finite(e.gpu_hours),
                 gpu_hours: finite(e.gpu_hours),
                 communication_s: finite(e.communication_time.0),
             },
@@ -430,7 +478,7 @@ impl TrainingResponse {
             helpers: Helpers {
                 compute_optimal_tokens: finite(e.compute_optimal_tokens),
                 largest_model_parameters_within_budget: e.largest_model_within_budget.map(finite),
-                budget_gpu_hours: s.budget_device_hours(),
+                budget_device_hours: s.budget_device_hours(),
             },
             warnings: e.warnings.into_iter().map(WarningBody::from).collect(),
             explain: e.explain.into_iter().map(ExplainBody::from).collect(),

@@ -37,9 +37,16 @@ impl RouteTable {
                     table.add(path, method);
                 }
             }
+            // Every GET answers HEAD too (see [`head_as_get`]).
+            if item.get.is_some() {
+                table.add(path, "HEAD");
+            }
         }
         for (path, method) in extra {
             table.add(path, method);
+            if *method == "GET" {
+                table.add(path, "HEAD");
+            }
         }
         table
     }
@@ -120,6 +127,25 @@ const KNOWN_METHODS: [Method; 9] = [
 /// Middleware (just outside the metrics): a request whose method is not a registered HTTP
 /// method gets the 404 or 405 any unserved method gets, counted in one counter instead of
 /// becoming a labelled series of its own.
+/// Answers `HEAD` wherever `GET` is served: the request runs as a `GET` and actix-http, which
+/// remembers that the client asked `HEAD`, sends the headers (`Content-Length` included)
+/// without the body. Routes are declared once, as `GET`; this is the one place HEAD lives.
+pub async fn head_as_get<B: MessageBody + 'static>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        let serves_get = req
+            .app_data::<web::Data<RouteTable>>()
+            .and_then(|table| table.allowed(req.path()))
+            .is_some_and(|allowed| allowed.iter().any(|m| m == "GET"));
+        if serves_get {
+            req.head_mut().method = Method::GET;
+        }
+    }
+    next.call(req).await
+}
+
 pub async fn refuse_unknown_methods<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,

@@ -64,9 +64,9 @@ pub struct OwnershipDefaults {
     /// Power usage effectiveness: facility energy over device energy (1 = the device alone).
     pub pue: f64,
     /// Years over which a purchase is spread.
-    pub amortisation_years: f64,
+    pub amortization_years: f64,
     /// Share of the hours the device does this work (1 = around the clock).
-    pub utilisation: f64,
+    pub utilization: f64,
     /// Space, cooling and networking per device and month, USD.
     pub hosting_usd_per_month: f64,
 }
@@ -77,8 +77,8 @@ impl Default for OwnershipDefaults {
         Self {
             electricity_usd_per_kwh: 0.15,
             pue: 1.0,
-            amortisation_years: 3.0,
-            utilisation: 1.0,
+            amortization_years: 3.0,
+            utilization: 1.0,
             hosting_usd_per_month: 0.0,
         }
     }
@@ -96,8 +96,8 @@ impl OwnershipDefaults {
         let checks = [
             ("electricity_usd_per_kwh", self.electricity_usd_per_kwh, 0.0, 10.0),
             ("pue", self.pue, 1.0, 5.0),
-            ("amortisation_years", self.amortisation_years, 0.1, 30.0),
-            ("utilisation", self.utilisation, 0.001, 1.0),
+            ("amortization_years", self.amortization_years, 0.1, 30.0),
+            ("utilization", self.utilization, 0.001, 1.0),
             ("hosting_usd_per_month", self.hosting_usd_per_month, 0.0, 1e6),
         ];
         for (name, v, lo, hi) in checks {

@@ -2,10 +2,10 @@
 //!
 //! Owning spreads the purchase over its useful life and adds power and hosting. The purchase
 //! and hosting are paid around the clock whether or not the device works, so per hour of *use*
-//! they are divided by the utilisation; power is paid only while the device works, at its draw
+//! they are divided by the utilization; power is paid only while the device works, at its draw
 //! times the facility overhead (PUE). Per calendar hour this is
-//! `purchase / (years x 8766) + hosting / 730.5 + draw x utilisation x price x PUE`, and per
-//! hour used the same divided by the utilisation.
+//! `purchase / (years x 8766) + hosting / 730.5 + draw x utilization x price x PUE`, and per
+//! hour used the same divided by the utilization.
 
 /// Hours in an average year (365.25 x 24).
 pub const HOURS_PER_YEAR: f64 = 8766.0;
@@ -18,11 +18,11 @@ pub struct Owned {
     /// Purchase price of one device (or the machine around it), USD.
     pub purchase_usd: f64,
     /// Years the purchase is spread over.
-    pub amortisation_years: f64,
+    pub amortization_years: f64,
     /// Draw while working, watts; `None` when the device has no power figure.
     pub power_w: Option<f64>,
     /// Share of calendar hours the device works, above 0 and at most 1.
-    pub utilisation: f64,
+    pub utilization: f64,
     /// Electricity, USD per kWh.
     pub electricity_usd_per_kwh: f64,
     /// Facility energy over device energy, at least 1.
@@ -52,21 +52,21 @@ impl OwnedHour {
 impl Owned {
     /// The cost of one hour of use of one device.
     pub fn per_hour_used(&self) -> OwnedHour {
-        // The edges bound utilisation away from 0 and years away from 0; the floor keeps the
+        // The edges bound utilization away from 0 and years away from 0; the floor keeps the
         // function total for any input.
-        let utilisation = self.utilisation.max(1e-6);
-        let life_hours = (self.amortisation_years * HOURS_PER_YEAR).max(1e-6);
+        let utilization = self.utilization.max(1e-6);
+        let life_hours = (self.amortization_years * HOURS_PER_YEAR).max(1e-6);
         OwnedHour {
-            capital_usd: self.purchase_usd / life_hours / utilisation,
+            capital_usd: self.purchase_usd / life_hours / utilization,
             energy_usd: self.power_w.map_or(0.0, |w| energy_usd(w / 1000.0, self.electricity_usd_per_kwh, self.pue)),
-            hosting_usd: self.hosting_usd_per_month / HOURS_PER_MONTH / utilisation,
+            hosting_usd: self.hosting_usd_per_month / HOURS_PER_MONTH / utilization,
         }
     }
 
     /// What one device costs per calendar hour whether or not it works: the purchase's share and
     /// hosting, USD.
     pub fn fixed_usd_per_hour(&self) -> f64 {
-        self.purchase_usd / (self.amortisation_years * HOURS_PER_YEAR).max(1e-6)
+        self.purchase_usd / (self.amortization_years * HOURS_PER_YEAR).max(1e-6)
             + self.hosting_usd_per_month / HOURS_PER_MONTH
     }
 
@@ -75,9 +75,9 @@ impl Owned {
         self.per_hour_used().energy_usd
     }
 
-    /// The cost of one calendar month of one device at this utilisation, USD.
+    /// The cost of one calendar month of one device at this utilization, USD.
     pub fn per_month(&self) -> f64 {
-        self.per_hour_used().total_usd() * HOURS_PER_MONTH * self.utilisation
+        self.per_hour_used().total_usd() * HOURS_PER_MONTH * self.utilization
     }
 }
 
@@ -96,9 +96,9 @@ mod tests {
     fn rtx_4090() -> Owned {
         Owned {
             purchase_usd: 1599.0,
-            amortisation_years: 3.0,
+            amortization_years: 3.0,
             power_w: Some(450.0),
-            utilisation: 0.5,
+            utilization: 0.5,
             electricity_usd_per_kwh: 0.20,
             pue: 1.0,
             hosting_usd_per_month: 0.0,
@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn hosting_and_pue_scale_as_stated() {
-        let o = Owned { hosting_usd_per_month: 73.05, pue: 1.5, utilisation: 1.0, ..rtx_4090() };
+        let o = Owned { hosting_usd_per_month: 73.05, pue: 1.5, utilization: 1.0, ..rtx_4090() };
         let h = o.per_hour_used();
         assert!((h.hosting_usd - 0.1).abs() < 1e-12);
         assert!((h.energy_usd - 0.135).abs() < 1e-12);
@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn no_power_figure_counts_no_energy_and_stays_finite() {
-        let o = Owned { power_w: None, utilisation: 0.0, amortisation_years: 0.0, ..rtx_4090() };
+        let o = Owned { power_w: None, utilization: 0.0, amortization_years: 0.0, ..rtx_4090() };
         let h = o.per_hour_used();
         assert_eq!(h.energy_usd, 0.0);
         assert!(h.total_usd().is_finite());

@@ -86,8 +86,33 @@ pub struct Memory {
     pub fits: bool,
     /// Largest batch that fits at this context (0 when even one sequence does not).
     pub max_batch_size: u64,
-    /// Longest context (input + output tokens) that fits at this batch.
+    /// Longest usable context (input + output tokens) at this batch: the smaller of the model's
+    /// trained limit and what memory holds.
     pub max_context_tokens: u64,
+    /// Longest context memory holds at this batch (capped at 1e9 tokens: sliding-window models
+    /// may hold any length).
+    pub memory_context_tokens: u64,
+    /// Which limit `max_context_tokens` is.
+    pub context_bound: ContextBound,
+}
+
+/// Which limit binds the usable context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextBound {
+    /// The model's trained context (`max_position_embeddings`, window-aware).
+    Model,
+    /// The memory left for the KV cache at this batch.
+    Memory,
+}
+
+impl ContextBound {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContextBound::Model => "model",
+            ContextBound::Memory => "memory",
+        }
+    }
 }
 
 /// What limits a phase.
@@ -276,10 +301,17 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     // Longest context at this batch: the KV budget per sequence, in token-layers, inverted.
     let kv_budget_per_sequence = (capacity - weights - overhead - activations) / (b / ep);
     let per_token_layer = kv_elements * kv_bytes / pp;
-    let max_context_tokens = if per_token_layer > 0.0 {
+    let memory_context_tokens = if per_token_layer > 0.0 {
         kv_cache::max_context(arch, kv_budget_per_sequence / per_token_layer).clamp(0.0, 1.0e9).floor() as u64
     } else {
         0
+    };
+    // A model answers well only within the context it was trained for, however much memory
+    // is left: the usable context is the smaller limit.
+    let (max_context_tokens, context_bound) = if arch.max_context <= memory_context_tokens {
+        (arch.max_context, ContextBound::Model)
+    } else {
+        (memory_context_tokens, ContextBound::Memory)
     };
     if !fits {
         trace.warn("does-not-fit", || format!(
@@ -526,6 +558,8 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
             fits,
             max_batch_size: max_batch,
             max_context_tokens,
+            memory_context_tokens,
+            context_bound,
         },
         compute_type,
         forward_flops_per_token: Flops(forward_flops_per_token),

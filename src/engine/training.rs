@@ -229,11 +229,11 @@ pub struct TrainingEstimate {
     pub flops_per_token: (f64, f64, f64),
     /// Tokens per second per device.
     pub tokens_per_s_per_device: f64,
-    /// Model FLOPs utilisation (hwcost definition), against the precision's dense peak.
+    /// Model FLOPs utilization (hwcost definition), against the precision's dense peak.
     pub mfu: f64,
     /// MFU with attention not halved (llm-foundry, NVIDIA's benchmark repo).
     pub mfu_no_causal_halving: f64,
-    /// Hardware FLOPs utilisation (with recomputation).
+    /// Hardware FLOPs utilization (with recomputation).
     pub hfu: f64,
     /// Time of one optimizer step.
     pub step_time: Seconds,

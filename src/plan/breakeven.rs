@@ -4,7 +4,7 @@
 //! Self-hosting is a fixed cost (devices rented around the clock, or an owned purchase and its
 //! hosting) plus, when owning, a cost per token (electricity), with a capacity; an API is a price
 //! per token. Below the break-even volume the API is cheaper; above it, self-hosting is, as long
-//! as the volume fits the deployment's capacity and the self-hosted cost at full utilisation is
+//! as the volume fits the deployment's capacity and the self-hosted cost at full utilization is
 //! below the API price.
 
 pub use crate::engine::cost::HOURS_PER_MONTH;
@@ -34,7 +34,7 @@ pub struct Comparison {
     pub api_usd_per_request: f64,
     /// API cost per million output tokens, prompts included, USD.
     pub api_usd_per_million_output_tokens: f64,
-    /// Self-hosted cost per million output tokens at the planned utilisation, USD.
+    /// Self-hosted cost per million output tokens at the planned utilization, USD.
     pub self_hosted_usd_per_million_output_tokens: f64,
     /// Self-hosted cost per million output tokens with the devices fully used, USD.
     pub self_hosted_floor_usd_per_million_output_tokens: f64,

@@ -145,7 +145,7 @@ pub struct Workload {
 /// What to rank feasible configurations by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Objective {
-    /// USD per million output tokens at the planned utilisation (lowest first).
+    /// USD per million output tokens at the planned utilization (lowest first).
     UsdPerMillionTokens,
     /// USD per hour for the whole deployment.
     UsdPerHour,
@@ -183,10 +183,10 @@ pub struct Candidate {
     /// Output tokens per second all replicas can deliver.
     pub capacity_output_tokens_per_s: f64,
     /// Share of that capacity the target uses (1 without a target).
-    pub utilisation: f64,
+    pub utilization: f64,
     /// USD per hour, all devices.
     pub usd_per_hour: Option<f64>,
-    /// USD per million output tokens at the planned utilisation.
+    /// USD per million output tokens at the planned utilization.
     pub usd_per_million_output_tokens: Option<f64>,
     /// Longest context that fits in memory at this batch.
     pub max_context_tokens: u64,
@@ -384,9 +384,9 @@ pub fn evaluate(
     let load = steady_state(workload, batch, replicas, &full, &|b| estimate(&input(b)));
     let e = &load.estimate;
     let served = load.output_tokens_per_s.min(capacity);
-    let utilisation = if capacity > 0.0 { served / capacity } else { 0.0 };
+    let utilization = if capacity > 0.0 { served / capacity } else { 0.0 };
     let usd_per_hour =
-        hardware.usd_per_hour.map(|fixed| (fixed + hardware.usd_per_hour_working * utilisation) * devices as f64);
+        hardware.usd_per_hour.map(|fixed| (fixed + hardware.usd_per_hour_working * utilization) * devices as f64);
     let usd_per_million = usd_per_hour
         .filter(|_| served > 0.0)
         .map(|usd| usd / (served * 3600.0) * 1e6)
@@ -402,7 +402,7 @@ pub fn evaluate(
         usd_per_million_output_tokens: usd_per_million,
         usd_per_hour,
         context_tokens: workload.input_tokens + workload.output_tokens,
-        max_context_in_memory: full.memory.max_context_tokens,
+        max_context_in_memory: full.memory.memory_context_tokens,
         model_max_context: model.arch.max_context,
         devices,
         native_format: full.compute_type == format.weights.compute,
@@ -420,7 +420,7 @@ pub fn evaluate(
         tpot_s: e.tpot.0,
         e2e_s: load.ttft_s - e.ttft.0 + e.e2e.0,
         capacity_output_tokens_per_s: capacity,
-        utilisation,
+        utilization,
         usd_per_hour,
         usd_per_million_output_tokens: usd_per_million,
         max_context_tokens: full.memory.max_context_tokens,
@@ -570,7 +570,7 @@ pub fn simulate_candidate(
         ttft_s: replay.ttft.mean,
         tpot_s: replay.tpot.mean,
         e2e_s: replay.e2e.mean,
-        utilisation: if capacity > 0.0 { (served / capacity).min(1.0) } else { 0.0 },
+        utilization: if capacity > 0.0 { (served / capacity).min(1.0) } else { 0.0 },
         usd_per_million_output_tokens: usd_per_million,
         ..*c
     })

@@ -25,7 +25,7 @@ pub enum Basis {
 /// answer's `cost.basis` and `assumptions`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"basis": "own", "electricity_usd_per_kwh": 0.2, "utilisation": 0.5}))]
+#[schema(example = json!({"basis": "own", "electricity_usd_per_kwh": 0.2, "utilization": 0.5}))]
 pub struct CostChoice {
     /// `rent` or `own` (default: rent when the device has a rental price or one is given,
     /// else own when it has a purchase price).
@@ -38,14 +38,17 @@ pub struct CostChoice {
     pub usd_per_device_hour: Option<f64>,
     /// Purchase price of one device, USD (default: the catalog's newest purchase price).
     pub purchase_usd: Option<f64>,
-    /// Years a purchase is spread over.
-    pub amortisation_years: Option<f64>,
+    /// Years a purchase is spread over (`amortisation_years` is read too: v1 spelled it so).
+    #[serde(alias = "amortisation_years")]
+    pub amortization_years: Option<f64>,
     /// Electricity, USD per kWh.
     pub electricity_usd_per_kwh: Option<f64>,
     /// Facility energy over device energy (1 = the device alone).
     pub pue: Option<f64>,
-    /// Share of calendar hours the devices do this work, above 0 and at most 1.
-    pub utilisation: Option<f64>,
+    /// Share of calendar hours the devices do this work, above 0 and at most 1 (`utilisation`
+    /// is read too: v1 spelled it so).
+    #[serde(alias = "utilisation")]
+    pub utilization: Option<f64>,
     /// Space, cooling and networking per device and month, USD.
     pub hosting_usd_per_month: Option<f64>,
 }
@@ -59,10 +62,10 @@ impl CostChoice {
             term: self.term.or(base.term),
             usd_per_device_hour: self.usd_per_device_hour.or(base.usd_per_device_hour),
             purchase_usd: self.purchase_usd.or(base.purchase_usd),
-            amortisation_years: self.amortisation_years.or(base.amortisation_years),
+            amortization_years: self.amortization_years.or(base.amortization_years),
             electricity_usd_per_kwh: self.electricity_usd_per_kwh.or(base.electricity_usd_per_kwh),
             pue: self.pue.or(base.pue),
-            utilisation: self.utilisation.or(base.utilisation),
+            utilization: self.utilization.or(base.utilization),
             hosting_usd_per_month: self.hosting_usd_per_month.or(base.hosting_usd_per_month),
         }
     }
@@ -128,10 +131,10 @@ pub struct CostBasis {
     pub purchase_usd: Option<f64>,
     /// Owning: years the purchase is spread over.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub amortisation_years: Option<f64>,
+    pub amortization_years: Option<f64>,
     /// Owning: share of calendar hours the devices work.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub utilisation: Option<f64>,
+    pub utilization: Option<f64>,
     /// Owning: draw of one device while working, watts (TDP x the engine's power fraction).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub power_w: Option<f64>,
@@ -203,10 +206,10 @@ pub fn resolve(body: &CostChoice, cx: &Context<'_>, assumed: &mut Assumptions) -
     let mut checks = Checks::default();
     let given_price = checks.number(at("usd_per_device_hour"), range::USD_PER_DEVICE_HOUR, body.usd_per_device_hour);
     let purchase = checks.number(at("purchase_usd"), range::PURCHASE_USD, body.purchase_usd);
-    let years = checks.number(at("amortisation_years"), range::AMORTISATION_YEARS, body.amortisation_years);
+    let years = checks.number(at("amortization_years"), range::AMORTIZATION_YEARS, body.amortization_years);
     let electricity = checks.number(at("electricity_usd_per_kwh"), range::USD_PER_KWH, body.electricity_usd_per_kwh);
     let pue = checks.number(at("pue"), range::PUE, body.pue);
-    let utilisation = checks.number(at("utilisation"), range::UTILISATION, body.utilisation);
+    let utilization = checks.number(at("utilization"), range::UTILIZATION, body.utilization);
     let hosting = checks.number(at("hosting_usd_per_month"), range::HOSTING_USD_PER_MONTH, body.hosting_usd_per_month);
     checks.finish()?;
     let given_price = match (given_price, &cx.legacy_price) {
@@ -310,14 +313,14 @@ pub fn resolve(body: &CostChoice, cx: &Context<'_>, assumed: &mut Assumptions) -
     };
     let owned = Owned {
         purchase_usd,
-        amortisation_years: default(
+        amortization_years: default(
             years,
-            "amortisation_years",
-            d.amortisation_years,
+            "amortization_years",
+            d.amortization_years,
             "the catalog's default useful life",
         ),
         power_w: cx.power_w,
-        utilisation: default(utilisation, "utilisation", d.utilisation, "the catalog's default share of hours in use"),
+        utilization: default(utilization, "utilization", d.utilization, "the catalog's default share of hours in use"),
         electricity_usd_per_kwh: electricity,
         pue,
         hosting_usd_per_month: default(
@@ -333,8 +336,8 @@ pub fn resolve(body: &CostChoice, cx: &Context<'_>, assumed: &mut Assumptions) -
     let hour = owned.per_hour_used();
     echo.usd_per_device_hour = Some(hour.total_usd());
     echo.purchase_usd = Some(owned.purchase_usd);
-    echo.amortisation_years = Some(owned.amortisation_years);
-    echo.utilisation = Some(owned.utilisation);
+    echo.amortization_years = Some(owned.amortization_years);
+    echo.utilization = Some(owned.utilization);
     echo.power_w = owned.power_w;
     echo.hosting_usd_per_month = Some(owned.hosting_usd_per_month);
     echo.capital_usd_per_device_hour = Some(hour.capital_usd);

@@ -433,20 +433,6 @@ impl InferenceScenario {
         );
         checks.finish()?;
 
-        let layout = layout::resolve(
-            &model.architecture,
-            Degrees { tensor, pipeline, expert, context: 1, data, devices },
-            ExpertRanks::Separate,
-            range::INFERENCE_DEVICES.max as u64,
-            prefix,
-        )?;
-        if p.data.is_none() && layout.data > 1 {
-            assumed.push(
-                "parallelism/data",
-                layout.data,
-                "the devices left after tensor x pipeline x expert serve as replicas",
-            );
-        }
         if input_tokens + output_tokens == 0 {
             return Err(Error::unprocessable(at("output_tokens"), "input_tokens and output_tokens cannot both be 0"));
         }
@@ -506,6 +492,26 @@ impl InferenceScenario {
             }
             (_, None) => {}
         }
+        let degrees = Degrees { tensor, pipeline, expert, context: 1, data, devices };
+        let layout = match (request.parallelism.is_none(), devices) {
+            (true, Some(n)) if n > 1 => {
+                split_to_fit(&model, &device.device, &profile, &weights, n, prefix, &mut assumed)?
+            }
+            _ => layout::resolve(
+                &model.architecture,
+                degrees,
+                ExpertRanks::Separate,
+                range::INFERENCE_DEVICES.max as u64,
+                prefix,
+            )?,
+        };
+        if p.data.is_none() && layout.data > 1 {
+            assumed.push(
+                "parallelism/data",
+                layout.data,
+                "the devices left after tensor x pipeline x expert serve as replicas",
+            );
+        }
         Ok(Self {
             weights,
             kv_cache: format(catalog, kv_id)?,
@@ -560,6 +566,76 @@ pub fn apply_efficiencies(profile: &mut EngineProfile, compute: Option<f64>, mem
         profile.memory_efficiency = v;
         profile.kind_adjustments.iter_mut().for_each(|k| k.memory_efficiency = v);
     }
+}
+
+/// Share of usable memory the weights may take when hwcost picks the split: the rest is left
+/// for the KV cache, activations and the engine's buffers (a split that only just holds the
+/// weights serves one short sequence).
+const AUTO_SPLIT_WEIGHTS_SHARE: f64 = 0.8;
+
+/// The layout for a request that gives `devices` but no parallelism: every device a replica
+/// when the weights fit on one, else the fewest devices per replica whose share of the weights
+/// fits, split tensor-parallel up to 8 ways (one NVLink/Infinity Fabric node) and pipelined
+/// beyond, the first split the layout rules accept. Recorded among the assumptions. A model
+/// that no split of `devices` holds is a 422 naming the fix, never silent replicas that cannot
+/// load it.
+fn split_to_fit(
+    model: &resolve::ResolvedModel,
+    device: &crate::engine::device::Device,
+    profile: &EngineProfile,
+    weights: &Format,
+    devices: u64,
+    prefix: &str,
+    assumed: &mut Assumptions,
+) -> Result<layout::Layout, Error> {
+    let fraction = if device.unified_memory { profile.unified_memory_fraction } else { profile.memory_fraction };
+    let usable = (device.memory.0 * fraction - profile.runtime_overhead.0).max(0.0);
+    let weight_bytes = model.anatomy.total.0 as f64 * weights.bits.0 / 8.0;
+    let per_replica = |shards: u64| weight_bytes / shards as f64 <= usable * AUTO_SPLIT_WEIGHTS_SHARE;
+    let resolve = |tensor: u32, pipeline: u32| {
+        layout::resolve(
+            &model.architecture,
+            Degrees { tensor, pipeline, expert: 1, context: 1, data: None, devices: Some(devices) },
+            ExpertRanks::Separate,
+            range::INFERENCE_DEVICES.max as u64,
+            prefix,
+        )
+        .ok()
+    };
+    if per_replica(1) {
+        return resolve(1, 1).ok_or_else(|| Error::unprocessable(format!("{prefix}/devices"), "no layout"));
+    }
+    for shards in (2..=devices).filter(|s| devices % s == 0 && per_replica(*s)) {
+        let tensor_choices = (1..=shards.min(8)).rev().filter(|t| shards % t == 0);
+        for tensor in tensor_choices {
+            let pipeline = shards / tensor;
+            let (Ok(t), Ok(p)) = (u32::try_from(tensor), u32::try_from(pipeline)) else { continue };
+            if let Some(layout) = resolve(t, p) {
+                assumed.push(
+                    "parallelism",
+                    format!(
+                        "tensor {t} x pipeline {p}, {} replicas (weights {:.1} GB, {:.1} GB usable per device)",
+                        devices / shards,
+                        weight_bytes / 1e9,
+                        usable / 1e9
+                    ),
+                    "the weights do not fit on one device, so each replica splits them over the fewest devices that hold them: tensor-parallel up to 8 (one node), pipelined beyond",
+                );
+                return Ok(layout);
+            }
+        }
+    }
+    let needed = (weight_bytes / (usable * AUTO_SPLIT_WEIGHTS_SHARE)).ceil().max(1.0);
+    Err(Error::unprocessable(
+        format!("{prefix}/devices"),
+        format!(
+            "the weights ({:.1} GB in {}) need at least {needed:.0} of these devices ({:.1} GB usable each, {:.0}% of it for weights), and no tensor x pipeline split of {devices} holds them; give more devices, a narrower weight format, or an explicit parallelism",
+            weight_bytes / 1e9,
+            weights.id,
+            usable / 1e9,
+            AUTO_SPLIT_WEIGHTS_SHARE * 100.0
+        ),
+    ))
 }
 
 /// A catalog format by wire id.

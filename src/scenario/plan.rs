@@ -73,7 +73,7 @@ display_as_wire!(ObjectiveId);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectiveId {
-    /// Cheapest per million output tokens at the planned utilisation.
+    /// Cheapest per million output tokens at the planned utilization.
     #[default]
     UsdPerMillionOutputTokens,
     /// Cheapest per hour.
@@ -417,7 +417,7 @@ fn device_costs(
         if i == 0 {
             // The shared defaults, not the first device's own price.
             let shared =
-                ["electricity_usd_per_kwh", "pue", "amortisation_years", "utilisation", "hosting_usd_per_month"];
+                ["electricity_usd_per_kwh", "pue", "amortization_years", "utilization", "hosting_usd_per_month"];
             assumed.0.extend(
                 device_assumed.0.into_iter().filter(|a| shared.iter().any(|f| a.field.ends_with(&format!("/{f}")))),
             );

@@ -161,11 +161,11 @@ pub const USD_PER_DEVICE_HOUR: Range = Range::number(0.0, 10_000.0);
 /// Purchase price of one device, USD.
 pub const PURCHASE_USD: Range = Range::number(1.0, 1e8);
 /// Years a purchase is spread over.
-pub const AMORTISATION_YEARS: Range = Range::number(0.1, 30.0);
+pub const AMORTIZATION_YEARS: Range = Range::number(0.1, 30.0);
 /// Electricity price, USD per kWh.
 pub const USD_PER_KWH: Range = Range::number(0.0, 10.0);
 /// Share of calendar hours in use.
-pub const UTILISATION: Range = Range::number(0.001, 1.0);
+pub const UTILIZATION: Range = Range::number(0.001, 1.0);
 /// Hosting per device and month, USD.
 pub const HOSTING_USD_PER_MONTH: Range = Range::number(0.0, 1e6);
 
@@ -281,10 +281,10 @@ pub const DECLARED: &[Declared] = &[
     on("InferenceOverrides", "usd_per_device_hour", USD_PER_DEVICE_HOUR),
     on("CostChoice", "usd_per_device_hour", USD_PER_DEVICE_HOUR),
     on("CostChoice", "purchase_usd", PURCHASE_USD),
-    on("CostChoice", "amortisation_years", AMORTISATION_YEARS),
+    on("CostChoice", "amortization_years", AMORTIZATION_YEARS),
     on("CostChoice", "electricity_usd_per_kwh", USD_PER_KWH),
     on("CostChoice", "pue", PUE),
-    on("CostChoice", "utilisation", UTILISATION),
+    on("CostChoice", "utilization", UTILIZATION),
     on("CostChoice", "hosting_usd_per_month", HOSTING_USD_PER_MONTH),
     on("TrainingRequest", "devices", TRAINING_DEVICES),
     on("TrainingRequest", "steps", STEPS),
@@ -301,7 +301,7 @@ pub const DECLARED: &[Declared] = &[
     on("TrainingParallelismBody", "data", RANKS),
     on("TrainingParallelismBody", "expert", DEGREE),
     on("TrainingParallelismBody", "context", DEGREE),
-    on("Budget", "gpu_hours", BUDGET_GPU_HOURS),
+    on("Budget", "device_hours", BUDGET_GPU_HOURS),
     on("Budget", "usd", BUDGET_USD),
     on("TrainingOverrides", "usd_per_device_hour", USD_PER_DEVICE_HOUR),
     on("TrainingOverrides", "compute_efficiency", SHARE),

@@ -271,8 +271,9 @@ pub struct TrainingParallelismBody {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
-    /// Device-hours available.
-    pub gpu_hours: Option<f64>,
+    /// Device-hours available (`gpu_hours` is read too: v1 named it so).
+    #[serde(alias = "gpu_hours")]
+    pub device_hours: Option<f64>,
     /// Dollars available (uses the device price).
     pub usd: Option<f64>,
 }
@@ -655,7 +656,7 @@ impl TrainingSpec {
         let compute_efficiency =
             checks.number(at("overrides/compute_efficiency"), range::SHARE, overrides.compute_efficiency);
         let budget = request.budget.clone().unwrap_or_default();
-        let budget_gpu_hours = checks.number(at("budget/gpu_hours"), range::BUDGET_GPU_HOURS, budget.gpu_hours);
+        let budget_gpu_hours = checks.number(at("budget/device_hours"), range::BUDGET_GPU_HOURS, budget.device_hours);
         let budget_usd = checks.number(at("budget/usd"), range::BUDGET_USD, budget.usd);
         let lora_dropout = checks.number(at("lora_dropout"), range::SHARE_OR_ZERO, request.lora_dropout);
         let generation_share = checks.number(at("generation_share"), range::GENERATION_SHARE, request.generation_share);

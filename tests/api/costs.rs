@@ -73,7 +73,7 @@ async fn the_devices_people_own_resolve_by_the_names_they_type() {
 #[tokio::test]
 async fn an_owned_device_hour_is_purchase_power_and_hosting_computed_by_hand() {
     let app = spawn_app().await;
-    let cost = json!({"basis": "own", "purchase_usd": 2000, "amortisation_years": 4, "utilisation": 0.5,
+    let cost = json!({"basis": "own", "purchase_usd": 2000, "amortization_years": 4, "utilization": 0.5,
         "electricity_usd_per_kwh": 0.25, "pue": 1.2, "hosting_usd_per_month": 10});
     let (status, e) = app
         .post_json(
@@ -113,7 +113,7 @@ async fn an_owned_device_hour_is_purchase_power_and_hosting_computed_by_hand() {
         )
         .await;
     let fields: Vec<&str> = d["assumptions"].as_array().unwrap().iter().map(|a| a["field"].as_str().unwrap()).collect();
-    for field in ["cost/purchase_usd", "cost/amortisation_years", "cost/utilisation", "cost/electricity_usd_per_kwh"] {
+    for field in ["cost/purchase_usd", "cost/amortization_years", "cost/utilization", "cost/electricity_usd_per_kwh"] {
         assert!(fields.contains(&field), "{field} not echoed: {fields:?}");
     }
 }
@@ -140,8 +140,8 @@ async fn renting_picks_a_provider_and_term_or_says_which_exist() {
     let (status, p) =
         app.post_json("/v1/estimate/inference", &with(json!({"basis": "own", "usd_per_device_hour": 2}))).await;
     assert_eq!((status, &p["errors"][0]["pointer"]), (422, &json!("/cost/usd_per_device_hour")));
-    let (status, p) = app.post_json("/v1/estimate/inference", &with(json!({"utilisation": 0}))).await;
-    assert_eq!((status, &p["errors"][0]["pointer"]), (400, &json!("/cost/utilisation")), "{p}");
+    let (status, p) = app.post_json("/v1/estimate/inference", &with(json!({"utilization": 0}))).await;
+    assert_eq!((status, &p["errors"][0]["pointer"]), (400, &json!("/cost/utilization")), "{p}");
     // The old override still works and is the same price.
     let (_, old) = app
         .post_json(

@@ -166,7 +166,7 @@ async fn the_planner_sweeps_the_catalog_scales_replicas_and_compares_with_an_api
         assert!(c["ttft_ms"].as_f64().unwrap() <= 2000.0 && c["tpot_ms"].as_f64().unwrap() <= 50.0);
         let capacity = c["capacity_output_tokens_per_s"].as_f64().unwrap();
         assert!(capacity >= 10.0 * 200.0 * 0.999, "{c}");
-        assert!(c["utilisation"].as_f64().unwrap() <= 1.0);
+        assert!(c["utilization"].as_f64().unwrap() <= 1.0);
     }
     // The Pareto frontier trades cost for latency: cheaper is never faster.
     let pareto = body["pareto"].as_array().unwrap();
