@@ -5,6 +5,7 @@
 //! shell and in a container. This module parses arguments and wires adapters together; it holds
 //! no domain logic.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -73,7 +74,7 @@ pub enum Command {
     /// error per point and per metric family.
     Validate(ValidateArgs),
     /// Describe this machine: CPU, cores, memory, SIMD and matrix extensions, matching catalog device.
-    Host,
+    Host(HostArgs),
     /// Measure this machine (GEMM, memory bandwidth, a real forward pass with the
     /// `transformer-bench` feature) and compare hwcost's prediction of the forward pass.
     Bench(BenchArgs),
@@ -128,6 +129,14 @@ pub struct CheckArgs {
     /// Load the catalog from this directory instead of the embedded copy.
     #[arg(long, env = "HWCOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// Flags of `hwcost host`.
+#[derive(Debug, Clone, Args)]
+pub struct HostArgs {
+    /// Print JSON (what `GET /v1/host` answers) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `hwcost bench`.
@@ -322,15 +331,18 @@ pub struct TrainingArgs {
     /// Price of one device-hour, USD (`overrides.usd_per_device_hour`).
     #[arg(long)]
     pub usd_per_device_hour: Option<f64>,
-    /// Share of dense peak reached (`overrides.compute_efficiency`).
     /// How the devices are paid for.
     #[command(flatten)]
     pub cost: CostArgs,
+    /// Share of dense peak reached (`overrides.compute_efficiency`).
     #[arg(long)]
     pub compute_efficiency: Option<f64>,
     /// Print exactly what `POST /v1/estimate/training` answers instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Exit 1 when the run does not fit in memory (as `hwcost check` exits 1 when a rule fails).
+    #[arg(long)]
+    pub strict: bool,
     /// Load the catalog from this directory instead of the embedded copy.
     #[arg(long, env = "HWCOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -399,12 +411,15 @@ pub struct InferenceArgs {
     /// Price of one device-hour, USD (`overrides.usd_per_device_hour`).
     #[arg(long)]
     pub usd_per_device_hour: Option<f64>,
-    /// Print exactly what `POST /v1/estimate/inference` answers instead of a table.
     /// How the devices are paid for.
     #[command(flatten)]
     pub cost: CostArgs,
+    /// Print exactly what `POST /v1/estimate/inference` answers instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Exit 1 when the plan does not fit in memory (as `hwcost check` exits 1 when a rule fails).
+    #[arg(long)]
+    pub strict: bool,
     /// Load the catalog from this directory instead of the embedded copy.
     #[arg(long, env = "HWCOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -589,13 +604,7 @@ pub fn run() -> ExitCode {
                 }
             }
         }
-        Some(Command::Host) => match catalog_or_exit(None) {
-            Ok(catalog) => {
-                sayln!("{}", serde_json::to_string_pretty(&crate::host::describe(&catalog)).unwrap_or_default());
-                ExitCode::SUCCESS
-            }
-            Err(code) => code,
-        },
+        Some(Command::Host(args)) => host(&args),
         None => serve(cli.serve),
     }
 }
@@ -762,7 +771,9 @@ fn estimate_training(args: &TrainingArgs) -> ExitCode {
     let outcome = training_request(args)
         .and_then(|request| TrainingScenario::parse(&ctx.catalog, &request, ""))
         .map(|scenario| TrainingResponse::new(&ctx, &scenario));
-    finish(outcome, args.json, crate::report::training_table)
+    let fit = outcome.as_ref().ok().map(|r| (r.memory.fits, crate::report::training_misfit(r)));
+    finish(outcome, args.json, crate::report::training_table);
+    fit_verdict(fit, args.json, args.strict)
 }
 
 fn estimate_inference(args: &InferenceArgs) -> ExitCode {
@@ -773,7 +784,33 @@ fn estimate_inference(args: &InferenceArgs) -> ExitCode {
     let outcome = inference_request(args)
         .and_then(|request| InferenceScenario::parse(&ctx.catalog, &request, ""))
         .map(|scenario| InferenceResponse::new(&ctx, &scenario));
-    finish(outcome, args.json, crate::report::inference_table)
+    let fit = outcome.as_ref().ok().map(|r| (r.memory.fits, crate::report::inference_misfit(r)));
+    finish(outcome, args.json, crate::report::inference_table);
+    fit_verdict(fit, args.json, args.strict)
+}
+
+/// After an estimate is printed: under `--strict` a plan that does not fit is a failure, said on
+/// standard error when the JSON on standard output leaves it unsaid (the table already opens
+/// with it). `fit` is `None` when the request could not be answered.
+fn fit_verdict(fit: Option<(bool, Option<String>)>, json: bool, strict: bool) -> ExitCode {
+    if let Some((false, Some(line))) = &fit
+        && json
+        && strict
+    {
+        eprintln!("hwcost: {line}");
+    }
+    ExitCode::from(estimate_status(fit.map(|(fits, _)| fits), strict))
+}
+
+/// Exit status of an estimate: 2 when the request cannot be answered (its problems were
+/// printed), 1 when the plan does not fit under `--strict` (as `hwcost check` exits 1 when a
+/// rule fails), else 0: without `--strict` a misfit is reported, not failed.
+fn estimate_status(fits: Option<bool>, strict: bool) -> u8 {
+    match fits {
+        None => 2,
+        Some(false) if strict => 1,
+        Some(_) => 0,
+    }
 }
 
 fn estimate_serving(args: &ServingArgs) -> ExitCode {
@@ -912,22 +949,23 @@ fn validate(args: &ValidateArgs) -> ExitCode {
     } else if args.markdown {
         say!("{}", crate::validation::markdown(&report));
     } else {
-        for p in &report.points {
-            match (p.predicted, p.error) {
-                (Some(predicted), Some(error)) => sayln!(
-                    "{:<48} {:<30} {:<10} measured {:>12.4e}  predicted {:>12.4e}  error {:+7.1}%",
-                    p.id,
-                    p.family,
-                    p.device_class,
-                    p.measured,
-                    predicted,
-                    error * 100.0
-                ),
-                _ => sayln!("{:<48} {:<30} not estimated: {}", p.id, p.family, p.problem.as_deref().unwrap_or("")),
-            }
-        }
+        say!("{}", crate::validation::points_table(&report));
         sayln!();
         say!("{}", crate::validation::markdown(&report));
+    }
+    ExitCode::SUCCESS
+}
+
+fn host(args: &HostArgs) -> ExitCode {
+    let catalog = match catalog_or_exit(None) {
+        Ok(catalog) => catalog,
+        Err(code) => return code,
+    };
+    let host = crate::host::describe(&catalog);
+    if args.json {
+        sayln!("{}", serde_json::to_string_pretty(&host).unwrap_or_default());
+    } else {
+        say!("{}", crate::report::host_table(&host));
     }
     ExitCode::SUCCESS
 }
@@ -966,7 +1004,8 @@ fn bench(args: &BenchArgs) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    telemetry::init(args.log_format, std::io::stdout);
+    let ansi = telemetry::use_ansi(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR").as_deref());
+    telemetry::init(args.log_format, std::io::stdout, ansi);
     let catalog = match load_catalog(args.data_dir.as_ref()) {
         Ok(catalog) => Arc::new(catalog),
         Err(error) => {
@@ -1005,6 +1044,42 @@ fn serve(args: ServeArgs) -> ExitCode {
             tracing::error!(%error, "server failed");
             eprintln!("hwcost: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_fails_an_estimate_that_does_not_fit_and_nothing_else() {
+        // (fits: None when the request could not be answered, --strict, exit status)
+        let cases = [
+            (Some(true), false, 0),
+            (Some(true), true, 0),
+            (Some(false), false, 0),
+            (Some(false), true, 1),
+            (None, false, 2),
+            (None, true, 2),
+        ];
+        for (fits, strict, expected) in cases {
+            assert_eq!(estimate_status(fits, strict), expected, "fits {fits:?}, strict {strict}");
+        }
+    }
+
+    #[test]
+    fn host_and_estimates_take_their_flags() {
+        // (command line, whether clap accepts it)
+        let cases: &[(&[&str], bool)] = &[
+            (&["hwcost", "host"], true),
+            (&["hwcost", "host", "--json"], true),
+            (&["hwcost", "estimate", "inference", "--model", "gpt3", "--hardware", "h100", "--strict"], true),
+            (&["hwcost", "estimate", "training", "--model", "gpt3", "--hardware", "h100", "--strict", "--json"], true),
+            (&["hwcost", "host", "--strict"], false),
+        ];
+        for (args, ok) in cases {
+            assert_eq!(Cli::try_parse_from(*args).is_ok(), *ok, "{args:?}");
         }
     }
 }

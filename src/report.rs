@@ -4,6 +4,7 @@ use crate::answer::check::CheckResponse;
 use crate::answer::inference::InferenceResponse;
 use crate::answer::plan::PlanResponse;
 use crate::answer::training::TrainingResponse;
+use crate::host::HostDescription;
 use crate::scenario::Assumption;
 use crate::scenario::cost::CostBasis;
 
@@ -38,8 +39,84 @@ fn basis(b: &CostBasis) -> String {
     }
 }
 
+/// The line that opens a table whose plan does not fit: what one device needs against what it
+/// may use, and why. Speeds computed for a plan that cannot run are easy to misread as its speeds.
+fn misfit(needs_bytes: f64, usable_bytes: f64, reason: &str) -> String {
+    format!("DOES NOT FIT: needs {} per device, {} usable; {reason}", gb(needs_bytes), gb(usable_bytes))
+}
+
+/// Why an inference plan does not fit, in one line; `None` when it fits.
+pub fn inference_misfit(r: &InferenceResponse) -> Option<String> {
+    let m = &r.memory;
+    if m.fits {
+        return None;
+    }
+    let p = &m.per_device;
+    let reason = if p.weights_bytes > m.capacity_bytes {
+        format!(
+            "the weights alone take {}: more devices (--tensor) or smaller weights (--weights)",
+            gb(p.weights_bytes)
+        )
+    } else if m.max_batch_size > 0 {
+        format!(
+            "the KV cache of {} sequences takes {}; at most {} fit (--batch-size {})",
+            r.batch_size,
+            gb(p.kv_cache_bytes),
+            m.max_batch_size,
+            m.max_batch_size
+        )
+    } else if m.max_context_tokens > 0 {
+        format!(
+            "one sequence of {} tokens does not fit; at most {} tokens do",
+            r.input_tokens + r.output_tokens,
+            m.max_context_tokens
+        )
+    } else {
+        format!(
+            "weights ({}), activations ({}) and overhead ({}) leave no room for a KV cache",
+            gb(p.weights_bytes),
+            gb(p.activations_bytes),
+            gb(p.overhead_bytes)
+        )
+    };
+    Some(misfit(p.total_bytes, m.capacity_bytes, &reason))
+}
+
+/// Why a training run does not fit, in one line; `None` when it fits.
+pub fn training_misfit(r: &TrainingResponse) -> Option<String> {
+    let m = &r.memory;
+    if m.fits {
+        return None;
+    }
+    let p = &m.per_device;
+    let parts = [
+        ("weights", p.weights_bytes),
+        ("master weights", p.master_weights_bytes),
+        ("gradients", p.gradients_bytes),
+        ("optimizer states", p.optimizer_bytes),
+        ("activations", p.activations_bytes),
+        ("logits", p.logits_bytes),
+    ];
+    let (largest, bytes) = parts.into_iter().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or(("weights", 0.0));
+    let advice = r.fit.cheapest.as_ref().map_or_else(
+        || "no change hwcost knows of makes it fit".to_owned(),
+        |c| format!("cheapest fix: {} (step time x{:.2})", c.change, c.slowdown),
+    );
+    // Paged optimizer state may spill to host memory, so it is not part of what must fit.
+    Some(misfit(
+        p.total_bytes - p.paged_optimizer_bytes,
+        m.capacity_bytes,
+        &format!("{largest} take the most ({}); {advice}", gb(bytes)),
+    ))
+}
+
+/// A table's first line when its plan does not fit, else nothing.
+fn opening(misfit: Option<String>) -> String {
+    misfit.map_or_else(String::new, |line| format!("{line}\n\n"))
+}
+
 /// A readable summary of an inference estimate: the numbers a person checks first, then the
-/// warnings.
+/// warnings. A plan that does not fit says so first.
 pub fn inference_table(r: &InferenceResponse) -> String {
     let m = &r.memory;
     let rows: Vec<(&str, String)> = vec![
@@ -98,10 +175,10 @@ pub fn inference_table(r: &InferenceResponse) -> String {
             },
         ),
     ];
-    render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
+    opening(inference_misfit(r))
+        + &render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }
 
-/// Key-value rows aligned, then what was assumed, then warnings.
 /// `hwcost estimate serving` without `--json`.
 pub fn serving_table(r: &crate::answer::serving::ServingResponse) -> String {
     let pct = |p: &crate::answer::serving::LatencyPercentiles| {
@@ -150,6 +227,7 @@ pub fn serving_table(r: &crate::answer::serving::ServingResponse) -> String {
     render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }
 
+/// Key-value rows aligned, then what was assumed, then warnings.
 fn render<'w>(
     rows: &[(&str, String)],
     assumptions: &[Assumption],
@@ -169,7 +247,7 @@ fn render<'w>(
     out
 }
 
-/// A readable summary of a training estimate.
+/// A readable summary of a training estimate; a run that does not fit says so first.
 pub fn training_table(r: &TrainingResponse) -> String {
     let m = &r.memory.per_device;
     let rows: Vec<(&str, String)> = vec![
@@ -236,7 +314,47 @@ pub fn training_table(r: &TrainingResponse) -> String {
             },
         ),
     ];
-    render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
+    opening(training_misfit(r))
+        + &render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
+}
+
+/// `hwcost host` without `--json`: what the machine is, as far as the OS says (0 and empty
+/// fields are what it did not say).
+pub fn host_table(h: &HostDescription) -> String {
+    let or_unknown = |text: &str| if text.is_empty() { "unknown".to_owned() } else { text.to_owned() };
+    let count = |n: usize| if n == 0 { "unknown".to_owned() } else { n.to_string() };
+    let rows: Vec<(&str, String)> = vec![
+        (
+            "cpu",
+            match h.cpu_vendor.as_str() {
+                "" => or_unknown(&h.cpu_brand),
+                vendor => format!("{} ({vendor})", or_unknown(&h.cpu_brand)),
+            },
+        ),
+        ("architecture", h.architecture.to_owned()),
+        ("cores / threads", format!("{} physical / {} logical", count(h.physical_cores), count(h.logical_cpus))),
+        (
+            "frequency",
+            if h.frequency_mhz == 0 { "unknown".to_owned() } else { format!("{} MHz (nominal)", h.frequency_mhz) },
+        ),
+        (
+            "memory",
+            format!("{} total, {} available", gb(h.total_memory_bytes as f64), gb(h.available_memory_bytes as f64)),
+        ),
+        (
+            "os",
+            match h.kernel.as_str() {
+                "" => or_unknown(&h.os),
+                kernel => format!("{}, kernel {kernel}", or_unknown(&h.os)),
+            },
+        ),
+        (
+            "simd / matrix",
+            if h.cpu_features.is_empty() { "none detected".to_owned() } else { h.cpu_features.join(", ") },
+        ),
+        ("catalog device", h.catalog_device.clone().unwrap_or_else(|| "none matches this CPU".to_owned())),
+    ];
+    render(&rows, &[], std::iter::empty())
 }
 
 /// A readable summary of `hwcost bench`.
@@ -390,4 +508,142 @@ pub fn plan_table(r: &PlanResponse) -> String {
         out.push_str(&format!("note: {note}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::answer::Context;
+    use crate::catalog::Catalog;
+    use crate::scenario::document::from_value;
+    use crate::scenario::inference::InferenceScenario;
+    use crate::scenario::training::TrainingScenario;
+    use crate::validation::Report;
+
+    /// The embedded catalog without the validation run (error bands play no part in a table's
+    /// opening line, and the run takes seconds unoptimised).
+    fn context() -> Context {
+        let validation = Report { families: Vec::new(), points: Vec::new(), inference_skipped: 0, training_skipped: 0 };
+        Context {
+            catalog: Arc::new(Catalog::embedded().unwrap()),
+            validation: Arc::new(validation),
+            plan_max_configurations: 1,
+            batch_max_items: 1,
+        }
+    }
+
+    /// `table`'s first line must start with `prefix` and hold each of `words`.
+    fn check(table: &str, prefix: &str, words: &[&str]) {
+        let first = table.lines().next().unwrap_or_default();
+        assert!(first.starts_with(prefix), "first line {first:?}, expected {prefix:?}:\n{table}");
+        for word in words {
+            assert!(first.contains(word), "first line lacks {word:?}:\n{table}");
+        }
+    }
+
+    #[test]
+    fn an_inference_plan_that_does_not_fit_says_so_first() {
+        let ctx = context();
+        // (request, first line's start, words it holds)
+        let cases: &[(serde_json::Value, &str, &[&str])] = &[
+            (json!({"model": "llama-3.1-8b", "hardware": "h100"}), "model ", &[]),
+            (
+                json!({"model": "llama-3.1-405b", "hardware": "h100"}),
+                "DOES NOT FIT: needs ",
+                &["GB per device", "GB usable", "the weights alone take", "--tensor"],
+            ),
+            (
+                json!({"model": "llama-3.1-8b", "hardware": "h100", "batch_size": 256, "input_tokens": 32000, "output_tokens": 1000}),
+                "DOES NOT FIT: needs ",
+                &["the KV cache of 256 sequences", "--batch-size"],
+            ),
+        ];
+        for (request, prefix, words) in cases {
+            let request = from_value(request.clone()).unwrap();
+            let scenario = InferenceScenario::parse(&ctx.catalog, &request, "").unwrap();
+            let response = InferenceResponse::new(&ctx, &scenario);
+            assert_eq!(response.memory.fits, *prefix == "model ", "{request:?}");
+            check(&inference_table(&response), prefix, words);
+        }
+    }
+
+    #[test]
+    fn a_training_run_that_does_not_fit_says_so_first() {
+        let ctx = context();
+        let cases: &[(serde_json::Value, &str, &[&str])] = &[
+            (json!({"model": "llama-2-7b", "hardware": "h100", "devices": 8, "sharding": "zero3"}), "model ", &[]),
+            (
+                json!({"model": "llama-2-70b", "hardware": "h100", "devices": 1}),
+                "DOES NOT FIT: needs ",
+                &["GB per device", "GB usable", "take the most"],
+            ),
+        ];
+        for (request, prefix, words) in cases {
+            let request = from_value(request.clone()).unwrap();
+            let scenario = TrainingScenario::parse(&ctx.catalog, &request, "").unwrap();
+            let response = TrainingResponse::new(&ctx, &scenario);
+            assert_eq!(response.memory.fits, *prefix == "model ", "{request:?}");
+            check(&training_table(&response), prefix, words);
+        }
+    }
+
+    fn host(brand: &str, cores: usize, features: Vec<&'static str>, device: Option<&str>) -> HostDescription {
+        HostDescription {
+            cpu_brand: brand.to_owned(),
+            cpu_vendor: if brand.is_empty() { String::new() } else { "AuthenticAMD".to_owned() },
+            physical_cores: cores,
+            logical_cpus: cores * 2,
+            frequency_mhz: if cores == 0 { 0 } else { 2400 },
+            total_memory_bytes: 768_000_000_000,
+            available_memory_bytes: 700_000_000_000,
+            os: "Linux (Debian GNU/Linux 12)".to_owned(),
+            kernel: "6.1.0".to_owned(),
+            architecture: "x86_64",
+            cpu_features: features,
+            catalog_device: device.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_host_table_names_each_field_and_what_the_os_did_not_say() {
+        let described = host("AMD EPYC 9654 96-Core Processor", 96, vec!["avx2", "avx512f"], Some("amd-epyc-9654"));
+        let unknown = host("", 0, vec![], None);
+        // (host, rows the table must hold)
+        let cases: &[(&HostDescription, &[&str])] = &[
+            (
+                &described,
+                &[
+                    "cpu              AMD EPYC 9654 96-Core Processor (AuthenticAMD)",
+                    "architecture     x86_64",
+                    "cores / threads  96 physical / 192 logical",
+                    "frequency        2400 MHz (nominal)",
+                    "memory           768.0 GB total, 700.0 GB available",
+                    "os               Linux (Debian GNU/Linux 12), kernel 6.1.0",
+                    "simd / matrix    avx2, avx512f",
+                    "catalog device   amd-epyc-9654",
+                ],
+            ),
+            (
+                &unknown,
+                &[
+                    "cpu              unknown",
+                    "cores / threads  unknown physical / unknown logical",
+                    "frequency        unknown",
+                    "simd / matrix    none detected",
+                    "catalog device   none matches this CPU",
+                ],
+            ),
+        ];
+        for (h, rows) in cases {
+            let table = host_table(h);
+            let lines: Vec<&str> = table.lines().collect();
+            for row in *rows {
+                assert!(lines.contains(row), "no row {row:?} in:\n{table}");
+            }
+        }
+    }
 }

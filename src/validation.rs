@@ -50,6 +50,8 @@ pub struct TrainingPoint {
     /// The framework that measured it, for the per-framework error.
     #[serde(default)]
     pub framework: Option<String>,
+    /// Where it was published.
+    pub source: String,
 }
 
 /// Training metric families.
@@ -241,11 +243,21 @@ pub enum Side {
     Training,
 }
 
-/// One point's outcome.
+/// One point's outcome, with what traces it back to its line in `data/validation/` and its
+/// publication.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PointResult {
     /// Source id.
     pub id: String,
+    /// Model of the point's request, as the data file names it (`inline` for an inline model).
+    pub model: String,
+    /// Device of the point's request, as the data file names it (`inline` for an inline device).
+    pub hardware: String,
+    /// Engine (and release) the point was estimated with, when the point names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// Where the measurement was published.
+    pub source: String,
     /// Inference or training.
     pub side: Side,
     /// Metric family (`decode_tokens_per_s_per_user`, `throughput`, ...).
@@ -342,8 +354,31 @@ fn device_class(catalog: &Catalog, hardware: &serde_json::Value) -> &'static str
     hardware.as_str().and_then(|id| catalog.device(id).ok()).map_or("inline", |d| d.record.kind.as_str())
 }
 
+/// What traces a point back to its data line and its publication.
+struct Origin {
+    id: String,
+    model: String,
+    hardware: String,
+    engine: Option<String>,
+    source: String,
+}
+
+impl Origin {
+    /// The request's model and device as written: a catalog id, or `inline` for an inline record.
+    fn new(
+        id: &str,
+        model: &serde_json::Value,
+        hardware: &serde_json::Value,
+        engine: Option<String>,
+        source: &str,
+    ) -> Self {
+        let name = |v: &serde_json::Value| v.as_str().unwrap_or("inline").to_owned();
+        Self { id: id.to_owned(), model: name(model), hardware: name(hardware), engine, source: source.to_owned() }
+    }
+}
+
 fn result(
-    id: &str,
+    origin: Origin,
     side: Side,
     family: &'static str,
     class: &'static str,
@@ -356,7 +391,11 @@ fn result(
     };
     let error = predicted.filter(|_| measured > 0.0).map(|p| (p - measured) / measured);
     PointResult {
-        id: id.to_owned(),
+        id: origin.id,
+        model: origin.model,
+        hardware: origin.hardware,
+        engine: origin.engine,
+        source: origin.source,
         side,
         family,
         device_class: class,
@@ -387,7 +426,12 @@ pub fn validate(catalog: &Catalog) -> Result<Report, String> {
                     .map(|s| p.metric.pick(&s, &inference::estimate(&s.input())))
                     .map_err(|e| e.to_string()),
             };
-            result(&p.id, Side::Inference, p.metric.as_str(), class, p.value, predicted)
+            // A replayed point runs on the replay's engine release, which may differ from the
+            // static request's.
+            let engine = p.serving.as_ref().and_then(|s| s.engine.as_ref()).or(p.request.engine.as_ref());
+            let origin =
+                Origin::new(&p.id, &p.request.model, &p.request.hardware, engine.map(ToString::to_string), &p.source);
+            result(origin, Side::Inference, p.metric.as_str(), class, p.value, predicted)
         })
         .collect();
     let mut points = inference;
@@ -396,7 +440,9 @@ pub fn validate(catalog: &Catalog) -> Result<Report, String> {
         let predicted = TrainingScenario::parse(catalog, &p.request, "")
             .map(|s| p.pick(&s, &training::estimate(&s.input())))
             .map_err(|e| e.to_string());
-        let mut point = result(&p.id, Side::Training, p.kind.as_str(), class, p.value, predicted);
+        let engine = p.request.engine.map(|e| e.as_str().to_owned());
+        let origin = Origin::new(&p.id, &p.request.model, &p.request.hardware, engine, &p.source);
+        let mut point = result(origin, Side::Training, p.kind.as_str(), class, p.value, predicted);
         point.framework = p.framework.clone();
         points.push(point);
     }
@@ -491,6 +537,65 @@ pub fn markdown(report: &Report) -> String {
     out
 }
 
+/// One row per point, `hwcost validate`'s listing: what traces the point back to its data line
+/// and publication (id, model, hardware, engine, source) beside the measured and predicted values.
+/// The source comes last and unpadded: it is long, and a row is read by grepping for an id.
+/// Points with no estimate are listed again below the table with the reason.
+pub fn points_table(report: &Report) -> String {
+    const HEADER: [&str; 10] =
+        ["id", "family", "class", "model", "hardware", "engine", "measured", "predicted", "error", "source"];
+    // Numbers align right, words left.
+    const RIGHT: [bool; 10] = [false, false, false, false, false, false, true, true, true, false];
+    let mut rows = vec![HEADER.map(str::to_owned)];
+    rows.extend(report.points.iter().map(point_row));
+    let mut widths = [0; 10];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let mut cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .zip(RIGHT)
+            .map(|((cell, width), right)| if right { format!("{cell:>width$}") } else { format!("{cell:<width$}") })
+            .collect();
+        if let Some(last) = cells.last_mut() {
+            *last = last.trim_end().to_owned();
+        }
+        out.push_str(&cells.join("  "));
+        out.push('\n');
+    }
+    for p in report.points.iter().filter(|p| p.predicted.is_none()) {
+        out.push_str(&format!("{} not estimated: {}\n", p.id, p.problem.as_deref().unwrap_or("no reason given")));
+    }
+    out
+}
+
+/// A point's cells in [`points_table`]'s order.
+fn point_row(p: &PointResult) -> [String; 10] {
+    let (predicted, error) = match (p.predicted, p.error) {
+        (Some(predicted), Some(error)) => (format!("{predicted:.4e}"), format!("{:+.1}%", error * 100.0)),
+        (Some(predicted), None) => (format!("{predicted:.4e}"), "n/a".to_owned()),
+        // Why goes below the table, where its length widens no column.
+        _ => ("not estimated".to_owned(), "-".to_owned()),
+    };
+    [
+        p.id.clone(),
+        p.family.to_owned(),
+        p.device_class.to_owned(),
+        p.model.clone(),
+        p.hardware.clone(),
+        p.engine.clone().unwrap_or_else(|| "-".to_owned()),
+        format!("{:.4e}", p.measured),
+        predicted,
+        error,
+        p.source.clone(),
+    ]
+}
+
 /// Training memory and longest-sequence error per framework that measured it.
 fn frameworks(report: &Report) -> String {
     let mut names: Vec<&str> = report.points.iter().filter_map(|p| p.framework.as_deref()).collect();
@@ -532,8 +637,10 @@ pub const README_END: &str = "<!-- validation:end -->";
 mod tests {
     use super::*;
 
-    fn report() -> Report {
-        validate(&Catalog::embedded().unwrap()).unwrap()
+    /// The run over the embedded data, once for all the tests (it takes seconds unoptimised).
+    fn report() -> &'static Report {
+        static REPORT: std::sync::OnceLock<Report> = std::sync::OnceLock::new();
+        REPORT.get_or_init(|| validate(&Catalog::embedded().unwrap()).unwrap())
     }
 
     /// (median, p90) absolute percentage error each family must stay within, over all devices.
@@ -560,21 +667,8 @@ mod tests {
     #[test]
     fn accuracy_stays_within_the_ratchet_and_coverage_is_complete() {
         let r = report();
-        for p in &r.points {
-            match (p.predicted, p.error) {
-                (Some(pred), Some(e)) => println!(
-                    "{:<48} {:<30} {:<10} measured {:>12.4e} predicted {:>12.4e} error {:+7.1}%",
-                    p.id,
-                    p.family,
-                    p.device_class,
-                    p.measured,
-                    pred,
-                    e * 100.0
-                ),
-                _ => println!("{:<48} {:<30} not estimated: {}", p.id, p.family, p.problem.as_deref().unwrap_or("")),
-            }
-        }
-        println!("{}", markdown(&r));
+        print!("{}", points_table(r));
+        println!("{}", markdown(r));
         let missing: Vec<&str> = r.points.iter().filter(|p| p.predicted.is_none()).map(|p| p.id.as_str()).collect();
         assert!(missing.is_empty(), "points not estimated: {missing:?}");
         for (side, family, median, p90) in RATCHET {
@@ -591,12 +685,78 @@ mod tests {
     #[test]
     fn the_readme_table_is_the_generated_one() {
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-        let generated = markdown(&report());
+        let generated = markdown(report());
         let start = readme.find(README_START).expect("README has the validation start marker") + README_START.len();
         let end = readme.find(README_END).expect("README has the validation end marker");
         assert!(
             readme[start..end].trim() == generated.trim(),
             "README accuracy table is stale; run `cargo run -- validate --markdown` and paste it between the markers"
         );
+    }
+
+    #[test]
+    fn every_point_is_traceable_to_its_data_line_and_publication() {
+        for p in &report().points {
+            for (field, value) in [("model", &p.model), ("hardware", &p.hardware), ("source", &p.source)] {
+                assert!(!value.trim().is_empty(), "{}: no {field}", p.id);
+            }
+            // Every point in data/validation/ names its engine today; one without would print "-".
+            assert!(p.engine.as_deref().is_some_and(|e| !e.is_empty()), "{}: no engine", p.id);
+        }
+    }
+
+    fn point(id: &str, engine: Option<&str>, predicted: Result<f64, String>) -> PointResult {
+        let origin = Origin {
+            id: id.to_owned(),
+            model: "llama-2-7b".to_owned(),
+            hardware: "nvidia-h100-sxm-80gb".to_owned(),
+            engine: engine.map(str::to_owned),
+            source: format!("paper of {id}, table 2"),
+        };
+        result(origin, Side::Inference, "ttft_ms", "gpu", 100.0, predicted)
+    }
+
+    #[test]
+    fn the_points_table_names_each_points_model_hardware_engine_and_source() {
+        let report = Report {
+            families: Vec::new(),
+            points: vec![point("a-1", Some("vllm@0.6"), Ok(110.0)), point("b-2", None, Err("unknown model".into()))],
+            inference_skipped: 0,
+            training_skipped: 0,
+        };
+        let table = points_table(&report);
+        let lines: Vec<&str> = table.lines().collect();
+        // (line, words it must hold in order)
+        let cases: &[(usize, &[&str])] = &[
+            (0, &["id", "family", "class", "model", "hardware", "engine", "measured", "predicted", "error", "source"]),
+            (
+                1,
+                &[
+                    "a-1",
+                    "ttft_ms",
+                    "gpu",
+                    "llama-2-7b",
+                    "nvidia-h100-sxm-80gb",
+                    "vllm@0.6",
+                    "1.0000e2",
+                    "1.1000e2",
+                    "+10.0%",
+                    "paper of a-1, table 2",
+                ],
+            ),
+            (2, &["b-2", "llama-2-7b", "nvidia-h100-sxm-80gb", " - ", "not estimated", "paper of b-2, table 2"]),
+            (3, &["b-2 not estimated: unknown model"]),
+        ];
+        assert_eq!(lines.len(), cases.len(), "{table}");
+        for (line, words) in cases {
+            let mut rest = lines[*line];
+            for word in *words {
+                let at = rest.find(word).unwrap_or_else(|| panic!("line {line} lacks {word:?} in order:\n{table}"));
+                rest = &rest[at + word.len()..];
+            }
+        }
+        // Columns line up: every row's source starts where the header's does.
+        let column = lines[0].find("source").unwrap();
+        assert_eq!(lines[1].find("paper").unwrap(), column, "{table}");
     }
 }
