@@ -473,6 +473,18 @@ fn read(path: &Path) -> Result<String, CatalogError> {
     })
 }
 
+/// Whether a parameter count agrees with a figure published in billions as printed (`"5.13"`,
+/// `"37"`): within one unit of the figure's last digit, because publishers round (DeepSeek-V3's
+/// 36.6B is "37B") or truncate (Qwen3-30B-A3B's 3.35B is "3.3B"). The tolerance is therefore as
+/// tight as the card: 0.2% for gpt-oss's "5.13", 4% for "2.4", 6% for "17".
+#[cfg(test)]
+pub(crate) fn agrees_with_published(count: u64, billions: &str) -> bool {
+    let figure: f64 = billions.parse().unwrap_or_else(|_| panic!("not a number: {billions}"));
+    let decimals = billions.split_once('.').map_or(0, |(_, fraction)| fraction.len());
+    let unit = 10f64.powi(-i32::try_from(decimals).unwrap_or(i32::MAX));
+    (count as f64 / 1e9 - figure).abs() <= unit
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,6 +581,8 @@ mod tests {
             "qwen3-30b-a3b",
             "qwen3-235b-a22b",
             "deepseek-v3",
+            "deepseek-v2",
+            "deepseek-v2-lite",
             "gpt-oss-20b",
             "gpt-oss-120b",
             "gemma-2-9b",
@@ -607,6 +621,63 @@ mod tests {
         println!("{:<32} {:>18} {:>18}\n{}", "model", "published", "computed", rows.join("\n"));
         assert!(rows.len() >= 15, "only {} published counts", rows.len());
         assert!(mismatches.is_empty(), "computed != published for {mismatches:?}");
+    }
+
+    /// How a model card counts active parameters: this crate's rule leaves out the embedding
+    /// tables a token only looks up ([`crate::engine::anatomy::Anatomy::active_per_token`]);
+    /// some publishers add the input table back.
+    #[derive(Debug, Clone, Copy)]
+    enum Counts {
+        WithoutInputTable,
+        WithInputTable,
+    }
+
+    /// Active (and, where the card gives it, total) parameters against the model cards, in
+    /// billions as printed. The convention column is the card's, read off the figures only one
+    /// reading reproduces: Mixtral-8x7B's 12.9B (12.88 with the input table, 12.75 without),
+    /// Qwen3-30B-A3B's 3.3B (3.35 / 3.04), Llama 4's 17B (17.17 rounds to it, 16.14 does not),
+    /// gpt-oss's 5.13B (5.71 / 5.13), DeepSeek-V2-Lite's 2.4B (2.66 / 2.45); where both readings
+    /// fit, the publisher's other card decides.
+    #[test]
+    fn active_parameters_match_the_model_cards() {
+        use Counts::{WithInputTable, WithoutInputTable};
+        #[rustfmt::skip]
+        let cards = [
+            // (model, card active, card total, convention, source)
+            ("gpt-oss-120b", "5.13", Some("116.83"), WithoutInputTable, "arXiv 2508.10925 table 1"),
+            ("gpt-oss-20b", "3.61", Some("20.91"), WithoutInputTable, "arXiv 2508.10925 table 1"),
+            ("deepseek-v3", "37", Some("671"), WithoutInputTable, "arXiv 2412.19437 abstract"),
+            ("deepseek-v2", "21", Some("236"), WithoutInputTable, "arXiv 2405.04434 abstract"),
+            ("deepseek-v2-lite", "2.4", Some("15.7"), WithoutInputTable, "huggingface.co/deepseek-ai/DeepSeek-V2-Lite"),
+            ("mixtral-8x7b", "12.9", Some("46.7"), WithInputTable, "mistral.ai/news/mixtral-of-experts"),
+            ("mixtral-8x22b", "39", Some("141"), WithInputTable, "mistral.ai/news/mixtral-8x22b"),
+            ("qwen3-30b-a3b", "3.3", Some("30.5"), WithInputTable, "huggingface.co/Qwen/Qwen3-30B-A3B"),
+            ("qwen3-235b-a22b", "22", Some("235"), WithInputTable, "huggingface.co/Qwen/Qwen3-235B-A22B"),
+            // The card's 109B and 400B totals include the vision encoder, which is not modelled.
+            ("llama-4-scout-17b-16e", "17", None, WithInputTable, "huggingface.co/meta-llama/Llama-4-Scout-17B-16E"),
+            ("llama-4-maverick-17b-128e", "17", None, WithInputTable, "huggingface.co/meta-llama/Llama-4-Maverick-17B-128E"),
+        ];
+        let c = catalog();
+        let mut failures = Vec::new();
+        for (id, active, total, counts, source) in cards {
+            let a = &c.model(id).unwrap_or_else(|_| panic!("no model {id}")).anatomy;
+            let ours = match counts {
+                WithoutInputTable => a.active_per_token,
+                WithInputTable => a.active_per_token + a.lookup_tables(),
+            };
+            println!(
+                "{id:<28} active {:>8.3}B (card {active}B, {counts:?}) total {:>8.2}B ({source})",
+                ours.0 as f64 / 1e9,
+                a.total.0 as f64 / 1e9
+            );
+            if !agrees_with_published(ours.0, active) {
+                failures.push(format!("{id}: active {ours:?} vs card {active}B"));
+            }
+            if let Some(total) = total.filter(|t| !agrees_with_published(a.total.0, t)) {
+                failures.push(format!("{id}: total {:?} vs card {total}B", a.total));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 
     #[test]

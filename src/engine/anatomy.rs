@@ -65,6 +65,12 @@ impl Component {
     pub fn total(&self) -> Params {
         self.each * self.repeats
     }
+
+    /// Whether the tensor is a table a token only looks up (one row is copied, nothing is
+    /// multiplied): the token, position and token-type embeddings.
+    pub fn is_lookup(&self) -> bool {
+        matches!(self.name, "embedding.tokens" | "embedding.positions" | "embedding.token_types")
+    }
 }
 
 /// A model's parameter anatomy.
@@ -74,7 +80,18 @@ pub struct Anatomy {
     pub components: Vec<Component>,
     /// All parameters, tied weights counted once.
     pub total: Params,
-    /// Parameters one token uses: everything except the routed experts it is not sent to.
+    /// Parameters one token computes with: every tensor it is multiplied by, so everything
+    /// except the routed experts it is not sent to and the embedding tables it only looks up.
+    /// A tied token table still counts once, as the LM head (the unembedding is a multiply).
+    ///
+    /// This is the `N` of the `2N` forward FLOPs per token: Kaplan et al. 2020 ("Scaling Laws
+    /// for Neural Language Models", section 2.1, table 1) count the de-embedding's
+    /// `2 d_model n_vocab` FLOPs per token but no matrix multiply for the embedding. It is also
+    /// the convention of the gpt-oss card (arXiv 2508.10925, table 1: 5.13B and 3.61B active,
+    /// which this count reproduces only without the 0.58B input table and with the unembedding)
+    /// and of DeepSeek (V2-Lite's 2.4B activated: 2.45B by this rule, 2.66B with the input
+    /// table). Some publishers count the input table too (Qwen3-30B-A3B's 3.3B: 3.04B by this
+    /// rule, 3.35B with it): add [`Anatomy::lookup_tables`] to compare with those.
     pub active_per_token: Params,
 }
 
@@ -87,6 +104,12 @@ impl Anatomy {
     /// Sum of components in `group`.
     pub fn by_group(&self, group: Group) -> Params {
         self.components.iter().filter(|c| c.group == group).map(Component::total).sum()
+    }
+
+    /// Parameters in embedding tables that are only looked up (see [`Component::is_lookup`]):
+    /// a forward pass reads one row of them per token, not the table.
+    pub fn lookup_tables(&self) -> Params {
+        self.components.iter().filter(|c| c.is_lookup()).map(Component::total).sum()
     }
 }
 
@@ -183,14 +206,26 @@ pub fn anatomy(arch: &Architecture) -> Anatomy {
 
     let components = b.0;
     let total: Params = components.iter().map(Component::total).sum();
-    let routed: Params = components.iter().filter(|c| !c.always_active).map(Component::total).sum();
-    let active_routed = match arch.moe {
+    let active_per_token = active_per_token(arch, &components);
+    Anatomy { components, total, active_per_token }
+}
+
+/// The rule of [`Anatomy::active_per_token`]: the always-active tensors that are multiplied,
+/// the tied table once more as the LM head, and the routed experts' share a token is sent to.
+fn active_per_token(arch: &Architecture, components: &[Component]) -> Params {
+    let sum = |keep: &dyn Fn(&Component) -> bool| -> Params {
+        components.iter().filter(|c| keep(c)).map(Component::total).sum()
+    };
+    let multiplied = sum(&|c| c.always_active && !c.is_lookup());
+    // A tied table is stored once, as `embedding.tokens`, but multiplied as the head.
+    let tied_head = if arch.tied_embeddings { sum(&|c| c.name == "embedding.tokens") } else { Params(0) };
+    let routed = sum(&|c| !c.always_active);
+    let routed_used = match arch.moe {
         // A token uses k of the E routed experts in each MoE layer; expert tensors are equal-sized.
         Some(moe) if moe.experts > 0 => Params(mul(&[routed.0 / moe.experts, moe.experts_per_token.min(moe.experts)])),
         _ => routed,
     };
-    let active_per_token = Params(total.0.saturating_sub(routed.0)) + active_routed;
-    Anatomy { components, total, active_per_token }
+    multiplied + tied_head + routed_used
 }
 
 fn embeddings(arch: &Architecture, b: &mut Builder) {
@@ -301,8 +336,10 @@ mod tests {
     fn gpt2_small_is_exact() {
         let a = anatomy(&gpt2_small());
         assert_eq!(a.total, Params(124_439_808));
-        assert_eq!(a.active_per_token, a.total);
         assert_eq!(a.by_group(Group::Embeddings), Params(50257 * 768 + 1024 * 768));
+        // The position table is only looked up; the tied token table stays, as the LM head.
+        assert_eq!(a.lookup_tables(), Params(50257 * 768 + 1024 * 768));
+        assert_eq!(a.active_per_token, Params(124_439_808 - 1024 * 768));
     }
 
     #[test]
@@ -310,6 +347,21 @@ mod tests {
         let a = anatomy(&Architecture::llama_like(32, 4096, 32, 32, 11008, 32000));
         assert_eq!(a.total, Params(6_738_415_616));
         assert_eq!(a.by_kind(Kind::Bias), Params(0));
+        // Untied: the input table is looked up, the separate LM head is multiplied.
+        assert_eq!(a.active_per_token, Params(6_738_415_616 - 32000 * 4096));
+    }
+
+    #[test]
+    fn a_tied_table_is_active_once_as_the_head_at_its_own_width() {
+        // OPT-350m: a 512-wide table, tied to a 512-wide head behind `project_out`.
+        let arch = Architecture {
+            tied_embeddings: true,
+            embedding_projection: 512,
+            ..Architecture::llama_like(24, 1024, 16, 16, 4096, 50272)
+        };
+        let a = anatomy(&arch);
+        assert_eq!(a.lookup_tables(), Params(50272 * 512));
+        assert_eq!(a.active_per_token, a.total);
     }
 
     #[test]
@@ -340,7 +392,9 @@ mod tests {
         // Mixtral-8x7B, published exact count.
         assert_eq!(a.total, Params(46_702_792_704));
         assert_eq!(a.by_group(Group::Mlp), Params(0));
-        assert!(a.active_per_token < a.total);
-        assert_eq!(a.active_per_token, Params(12_879_925_248));
+        // Two of eight experts, without the 32000 x 4096 input table. Mistral's "12.9B active"
+        // counts that table too: 12,879,925,248 with it.
+        assert_eq!(a.active_per_token, Params(12_748_853_248));
+        assert_eq!(a.active_per_token + a.lookup_tables(), Params(12_879_925_248));
     }
 }

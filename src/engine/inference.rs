@@ -20,7 +20,7 @@ use super::kv_cache;
 use super::moe::expected_distinct_experts;
 use super::parallelism::{Parallelism, all_reduce, link};
 use super::profile::EngineProfile;
-use super::units::{Bytes, BytesPerSecond, Flops, FlopsPerSecond, Params, Seconds};
+use super::units::{Bytes, BytesPerSecond, Flops, FlopsPerSecond, Seconds};
 
 /// Concurrent sequences per model replica.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,23 +190,17 @@ pub struct InferenceEstimate {
     pub explain: Vec<Explanation>,
 }
 
-/// Parameters used in matrix multiplies per token: active parameters without embedding-table
-/// lookups (a lookup is a copy, not a multiply), plus the LM head's multiply when it is tied.
-pub(super) fn matmul_params(arch: &Architecture, anatomy: &Anatomy) -> f64 {
-    let tied_head = if arch.tied_embeddings { (arch.vocab * arch.hidden) as f64 } else { 0.0 };
-    (anatomy.active_per_token.as_f64() - lookup_params(anatomy)).max(0.0) + tied_head
+/// Parameters used in matrix multiplies per token: the anatomy's active parameters, which
+/// already leave out the embedding tables a token only looks up and count a tied table once as
+/// the LM head's multiply.
+pub(super) fn matmul_params(anatomy: &Anatomy) -> f64 {
+    anatomy.active_per_token.as_f64()
 }
 
 /// Parameters in embedding tables that are only looked up: a forward pass reads one row per
 /// token of them, not the table.
 pub(super) fn lookup_params(anatomy: &Anatomy) -> f64 {
-    let lookups: Params = anatomy
-        .components
-        .iter()
-        .filter(|c| matches!(c.name, "embedding.tokens" | "embedding.positions" | "embedding.token_types"))
-        .map(|c| c.total())
-        .sum();
-    lookups.as_f64()
+    anatomy.lookup_tables().as_f64()
 }
 
 /// Attention width per layer as it enters the FLOP count: `(heads x (qk dim + v dim)) / 2`, so
@@ -330,7 +324,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     }
 
     // --- FLOPs ----------------------------------------------------------------------------
-    let p_mm = matmul_params(arch, anatomy);
+    let p_mm = matmul_params(anatomy);
     let d_attn = attention_width(arch);
     let mean_context = n_in + n_out / 2.0;
     let attention_per_token = |c: f64| 4.0 * d_attn * kv_cache::token_layers(arch, c);

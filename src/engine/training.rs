@@ -325,7 +325,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let seq = s / cp;
 
     // --- FLOPs ----------------------------------------------------------------------------
-    let n = super::inference::matmul_params(arch, anatomy);
+    let n = super::inference::matmul_params(anatomy);
     // Attention per token over `s` keys, forward and backward (3x forward): QK^T `2 h d_qk` and
     // AV `2 h d_v` FLOPs per key per layer. Standard attention: 12 L h d s.
     let (qk_dim, v_dim) = arch.attention_dims();

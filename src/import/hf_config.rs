@@ -14,6 +14,7 @@ use crate::catalog::models::{ArchitectureRecord, MlaRecord, MlpShape, MoeRecord,
 pub const SUPPORTED: &[&str] = &[
     "bert",
     "bloom",
+    "deepseek_v2",
     "deepseek_v3",
     "falcon",
     "gemma",
@@ -156,7 +157,7 @@ pub fn convert(config: &Map<String, Value>) -> Result<ArchitectureRecord, Config
         }
         "gemma" | "gemma2" | "gemma3" | "gemma3_text" => gemma(&c, &model_type)?,
         "llama4" | "llama4_text" => llama4(&c)?,
-        "deepseek_v3" => deepseek_v3(&c)?,
+        "deepseek_v2" | "deepseek_v3" => deepseek(&c, &model_type)?,
         "gpt_oss" => gpt_oss(&c)?,
         "gpt2" => gpt2(&c)?,
         "gptj" => gptj(&c)?,
@@ -329,8 +330,14 @@ fn llama4(c: &Config<'_>) -> Result<ArchitectureRecord, ConfigError> {
     Ok(r)
 }
 
-fn deepseek_v3(c: &Config<'_>) -> Result<ArchitectureRecord, ConfigError> {
-    let mut r = decoder(c, "deepseek_v3")?;
+/// DeepSeek-V2 and V3 (HF `DeepseekV2Config`, `DeepseekV3Config`): Multi-head Latent
+/// Attention and fine-grained MoE with shared experts after `first_k_dense_replace` dense
+/// layers. The two differ only in values the config states: V2-Lite has no query compression
+/// (`q_lora_rank` null, a plain q projection), and only V3's sigmoid router with
+/// `topk_method` "noaux_tc" carries the `e_score_correction_bias`; V2's softmax "greedy" and
+/// "group_limited_greedy" routers have no parameters beyond the gate.
+fn deepseek(c: &Config<'_>, model_type: &str) -> Result<ArchitectureRecord, ConfigError> {
+    let mut r = decoder(c, model_type)?;
     r.head_dim = None;
     r.moe = Some(MoeRecord {
         num_experts: c.u64(&["n_routed_experts"])?,
@@ -642,6 +649,38 @@ mod tests {
         ];
         for (config, expected) in cases {
             assert_eq!(count(config.clone()), expected, "{config}");
+        }
+    }
+
+    /// DeepSeek-V2 and V2-Lite `config.json` as published, against their model cards (V2: 236B
+    /// total, 21B activated, arXiv 2405.04434; V2-Lite: 15.7B and 2.4B, its Hugging Face card;
+    /// active excludes the input table, see `Anatomy::active_per_token`), and against the
+    /// catalog entries declared from the same files.
+    #[test]
+    fn deepseek_v2_configs_give_the_model_cards_counts() {
+        use crate::catalog::{Catalog, agrees_with_published};
+        let catalog = Catalog::embedded().unwrap();
+        #[rustfmt::skip]
+        let cases = [
+            // (config.json, catalog id, card total, card active, q_lora_rank)
+            (include_str!("../../tests/fixtures/deepseek-v2.config.json"), "deepseek-v2", "236", "21", 1536),
+            (include_str!("../../tests/fixtures/deepseek-v2-lite.config.json"), "deepseek-v2-lite", "15.7", "2.4", 0),
+        ];
+        for (config, id, total, active, q_lora_rank) in cases {
+            let config: Map<String, Value> = serde_json::from_str(config).unwrap();
+            let record = convert(&config).unwrap();
+            assert_eq!(record.model_type, "deepseek_v2");
+            assert_eq!(record.mla.as_ref().map(|m| m.q_lora_rank), Some(q_lora_rank), "{id}");
+            // V2's softmax routers ("greedy", "group_limited_greedy") have no correction bias.
+            assert_eq!(record.moe.as_ref().map(|m| m.router_correction_bias), Some(false), "{id}");
+            let a = anatomy(&record.to_engine().unwrap());
+            assert!(agrees_with_published(a.total.0, total), "{id}: total {:?} vs card {total}B", a.total);
+            assert!(
+                agrees_with_published(a.active_per_token.0, active),
+                "{id}: active {:?} vs card {active}B",
+                a.active_per_token
+            );
+            assert_eq!(a, catalog.model(id).unwrap().anatomy, "{id}: import and catalog differ");
         }
     }
 

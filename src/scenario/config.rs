@@ -18,6 +18,9 @@ pub enum SupportedModelType {
     /// `bloom`
     #[serde(rename = "bloom")]
     Bloom,
+    /// `deepseek_v2`
+    #[serde(rename = "deepseek_v2")]
+    DeepseekV2,
     /// `deepseek_v3`
     #[serde(rename = "deepseek_v3")]
     DeepseekV3,

@@ -8,6 +8,8 @@ const TINY_SAFETENSORS: &[u8] = include_bytes!("../fixtures/tiny_llama.safetenso
 const TINY_GGUF: &[u8] = include_bytes!("../fixtures/tiny_llama.gguf");
 const MINILM_HEADER: &[u8] = include_bytes!("../fixtures/all-minilm-l6-v2.header.safetensors");
 const INDEX: &[u8] = include_bytes!("../fixtures/model.safetensors.index.json");
+const DEEPSEEK_V2: &[u8] = include_bytes!("../fixtures/deepseek-v2.config.json");
+const DEEPSEEK_V2_LITE: &[u8] = include_bytes!("../fixtures/deepseek-v2-lite.config.json");
 
 /// The tiny fixture model: 2 layers, width 64, 4 heads (2 kv), MLP 128, vocabulary 256, untied.
 const TINY_PARAMETERS: u64 = 106_816;
@@ -45,6 +47,23 @@ async fn a_config_import_agrees_with_the_catalog() {
     let (_, catalog) = app.get_json("/v1/models/gpt2-xl/parameters").await;
     assert_eq!(imported["parameters"]["total_parameters"], catalog["total_parameters"]);
     assert_eq!(imported["parameters"]["by_kind"], catalog["by_kind"]);
+}
+
+#[tokio::test]
+async fn deepseek_v2_configs_import_as_their_catalog_models() {
+    // The published config.json files, whole (model_type `deepseek_v2`; V2-Lite's q_lora_rank
+    // is null). Their counts against the model cards are checked in `import::hf_config`.
+    let app = spawn_app().await;
+    for (config, id) in [(DEEPSEEK_V2, "deepseek-v2"), (DEEPSEEK_V2_LITE, "deepseek-v2-lite")] {
+        let response = app.post_raw("/v1/models/import", "application/json", config.to_vec()).await;
+        let status = response.status().as_u16();
+        let imported: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{id}: {imported}");
+        let (_, catalog) = app.get_json(&format!("/v1/models/{id}/parameters")).await;
+        for key in ["total_parameters", "active_parameters_per_token", "by_group"] {
+            assert_eq!(imported["parameters"][key], catalog[key], "{id}: {key}");
+        }
+    }
 }
 
 #[tokio::test]

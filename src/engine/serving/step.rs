@@ -116,7 +116,7 @@ impl StepModel {
         let expert_params = anatomy.by_group(Group::Experts).as_f64();
         let dense_params = anatomy.total.as_f64() - expert_params;
         let streamed_lookups = if arch.tied_embeddings { 0.0 } else { lookup_params(anatomy) };
-        let p_mm = matmul_params(arch, anatomy);
+        let p_mm = matmul_params(anatomy);
         let head = (arch.vocab as f64 * arch.hidden as f64).min(p_mm);
         let expert_active =
             arch.moe.map_or(0.0, |m| expert_params * m.experts_per_token as f64 / m.experts.max(1) as f64);
