@@ -122,7 +122,7 @@ def do_list_hardware():
     devices = call("list_hardware", list_hardware, DeviceList, vendor="nvidia", kind=Kind.GPU, min_memory_gib=80.0)
     expect(devices.count == len(devices.items) and devices.count > 0, f"count {devices.count}")
     for item in devices.items:
-        expect(item.vendor == "nvidia" and item.kind == Kind.GPU and item.memory_gib >= 80, f"filter missed {item.id}")
+        expect(item.vendor == "nvidia" and item.kind == Kind.GPU and item.memory_bytes >= 80 * 2**30, f"filter missed {item.id}")
     return f"{devices.count} nvidia GPUs with >= 80 GiB"
 
 
@@ -144,15 +144,17 @@ def do_list_models():
     models = call("list_models", list_models, ModelList)
     expect(models.count == len(models.items) and models.count > 0, f"count {models.count}")
     expect(all(isinstance(item.moe, bool) for item in models.items), "moe is not a bool")
-    return f"{models.count} models"
+    page = call("list_models", list_models, ModelList, limit=10)
+    expect(page.count == 10 and page.total == models.total and isinstance(page.next_cursor, str), "paging")
+    return f"{models.count} models, pages of 10 with a cursor"
 
 
 def do_get_model():
     detail = call("get_model", get_model, ModelDetail, id="llama-2-7b")
-    expect(isinstance(detail.model, ModelRecord), f"model is {type(detail.model).__name__}")
-    expect(detail.model.id == "llama-2-7b", f"id {detail.model.id}")
+    # The record's fields sit at the top level, as a device's do.
+    expect(detail.id == "llama-2-7b", f"id {detail.id}")
     expect(isinstance(detail.total_parameters, int) and detail.total_parameters > 6e9, "total_parameters")
-    return f"{detail.model.name} ({detail.model.nominal_size}), total_parameters={detail.total_parameters}"
+    return f"{detail.name} ({detail.nominal_size}), total_parameters={detail.total_parameters}"
 
 
 def do_get_model_parameters():
@@ -209,6 +211,7 @@ def do_estimate_training():
     expect(request.to_dict() == TRAINING_BODY, f"request body {request.to_dict()}")
     answer = call("estimate_training", estimate_training, TrainingResponse, body=request)
     expect(answer.time.gpu_hours > 0 and answer.time.wall_clock_days > 0, "time")
+    expect(answer.time.device_hours == answer.time.gpu_hours, "device_hours")
     expect(answer.devices == 64, f"devices {answer.devices}")
     return f"gpu_hours={answer.time.gpu_hours:.0f} wall_clock_days={answer.time.wall_clock_days:.1f}"
 

@@ -471,14 +471,14 @@ pub fn plan_table(r: &PlanResponse) -> String {
             "{:>3}  {:<34} {:>4} {:>8} {:<7} {:>6} {:>9.0} {:>9.1} {:>10} {:>12}\n",
             i + 1,
             format!("{} x {}", c.devices, c.hardware),
-            c.tensor,
-            c.replicas,
+            c.parallelism.tensor,
+            c.parallelism.data,
             c.weights,
             c.batch_size,
-            c.ttft_ms,
-            c.tpot_ms,
-            optional_money(c.usd_per_hour),
-            optional_money(c.usd_per_million_output_tokens)
+            c.latency.ttft_ms,
+            c.latency.tpot_ms,
+            optional_money(c.cost.usd_per_hour),
+            optional_money(c.cost.usd_per_million_output_tokens)
         ));
     }
     if !r.rejected.is_empty() {

@@ -27,21 +27,19 @@ use crate::scenario::inference::InferenceScenario;
 use crate::scenario::plan::device_cost;
 use crate::scenario::plan::{ObjectiveId, PlanRequest, PlanScenario};
 
-/// One configuration of the answer.
+/// One configuration of the answer, shaped as an inference estimate is: the same concept sits
+/// at the same path (`latency.ttft_ms`, `cost.usd_per_hour`, `memory.per_device.total_bytes`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConfigBody {
     /// Model id.
     pub model: String,
     /// Device id.
     pub hardware: String,
-    /// Tensor-parallel degree.
-    pub tensor: u32,
-    /// Pipeline-parallel degree.
-    pub pipeline: u32,
-    /// Replicas (data-parallel copies) to reach the target.
-    pub replicas: u64,
     /// Devices in all.
     pub devices: u64,
+    /// How the devices split the model: tensor and pipeline degrees per replica, and `data`,
+    /// the replicas (data-parallel copies) that reach the target.
+    pub parallelism: PlanParallelism,
     /// Weight format.
     pub weights: &'static str,
     /// KV-cache format.
@@ -50,31 +48,78 @@ pub struct ConfigBody {
     pub batch_size: u64,
     /// Engine.
     pub engine: &'static str,
+    /// Whether the device computes the weight format natively.
+    pub native_format: bool,
+    /// Latency of one request at this batch.
+    pub latency: PlanLatency,
+    /// What all replicas deliver, and the share the target uses.
+    pub throughput: PlanThroughput,
+    /// What it costs.
+    pub cost: PlanCost,
+    /// Memory per device and the usable context.
+    pub memory: PlanMemory,
+}
+
+/// A plan row's layout.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanParallelism {
+    /// Tensor-parallel degree.
+    pub tensor: u32,
+    /// Pipeline-parallel degree.
+    pub pipeline: u32,
+    /// Replicas.
+    pub data: u64,
+}
+
+/// A plan row's latency.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanLatency {
     /// Time to first token, ms.
     pub ttft_ms: f64,
     /// Time per output token, ms.
     pub tpot_ms: f64,
     /// One request end to end, ms.
     pub e2e_ms: f64,
+}
+
+/// A plan row's throughput.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanThroughput {
     /// Output tokens per second all replicas can deliver.
-    pub capacity_output_tokens_per_s: f64,
+    pub output_tokens_per_s: f64,
     /// Share of that capacity the target rate uses.
     pub utilization: f64,
+}
+
+/// A plan row's cost.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanCost {
     /// USD per hour, all devices (null without a price).
     pub usd_per_hour: Option<f64>,
     /// USD per million output tokens at the planned utilization (null without a price).
     pub usd_per_million_output_tokens: Option<f64>,
     /// How the devices are paid for: `rent`, `own` (purchase and hosting every hour, electricity
     /// at the planned load's share of capacity), or `none`.
-    pub cost_basis: &'static str,
-    /// Longest context that fits in memory at this batch, tokens.
+    pub basis: &'static str,
+}
+
+/// A plan row's memory.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanMemory {
+    /// One device.
+    pub per_device: PlanPerDevice,
+    /// Longest usable context at this batch, tokens: the smaller of the model's trained context
+    /// and what memory holds.
     pub max_context_tokens: u64,
-    /// Memory per device, bytes.
+}
+
+/// A plan row's memory on one device.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanPerDevice {
+    /// Everything on one device, bytes.
     #[serde(serialize_with = "crate::wire::whole_bytes")]
     #[schema(value_type = u64)]
-    pub memory_per_device_bytes: f64,
-    /// Whether the device computes the weight format natively.
-    pub native_format: bool,
+    pub total_bytes: f64,
 }
 
 /// Self-hosting the best configuration against an API.
@@ -156,25 +201,35 @@ fn config(r: &PlanScenario, c: &Candidate) -> ConfigBody {
     ConfigBody {
         model: r.models[c.choice.model].id.clone(),
         hardware: r.hardware[c.choice.hardware].id.clone(),
-        tensor: r.tensor[c.choice.tensor],
-        pipeline: r.pipeline[c.choice.pipeline],
-        replicas: c.replicas,
         devices: c.devices,
+        parallelism: PlanParallelism {
+            tensor: r.tensor[c.choice.tensor],
+            pipeline: r.pipeline[c.choice.pipeline],
+            data: c.replicas,
+        },
         weights: weights.as_str(),
         kv_cache: kv.as_str(),
         batch_size: r.batch_sizes[c.choice.batch],
         engine: r.engines[c.choice.engine].as_str(),
-        ttft_ms: finite(c.ttft_s * 1e3),
-        tpot_ms: finite(c.tpot_s * 1e3),
-        e2e_ms: finite(c.e2e_s * 1e3),
-        capacity_output_tokens_per_s: finite(c.capacity_output_tokens_per_s),
-        utilization: finite(c.utilization),
-        usd_per_hour: c.usd_per_hour.map(finite),
-        usd_per_million_output_tokens: c.usd_per_million_output_tokens.map(finite),
-        cost_basis: r.costs[c.choice.hardware].basis.basis,
-        max_context_tokens: c.max_context_tokens,
-        memory_per_device_bytes: finite(c.memory_bytes),
         native_format: c.native_format,
+        latency: PlanLatency {
+            ttft_ms: finite(c.ttft_s * 1e3),
+            tpot_ms: finite(c.tpot_s * 1e3),
+            e2e_ms: finite(c.e2e_s * 1e3),
+        },
+        throughput: PlanThroughput {
+            output_tokens_per_s: finite(c.capacity_output_tokens_per_s),
+            utilization: finite(c.utilization),
+        },
+        cost: PlanCost {
+            usd_per_hour: c.usd_per_hour.map(finite),
+            usd_per_million_output_tokens: c.usd_per_million_output_tokens.map(finite),
+            basis: r.costs[c.choice.hardware].basis.basis,
+        },
+        memory: PlanMemory {
+            per_device: PlanPerDevice { total_bytes: finite(c.memory_bytes) },
+            max_context_tokens: c.max_context_tokens,
+        },
     }
 }
 

@@ -23,31 +23,65 @@ use crate::scenario::layout::Degrees;
 use crate::scenario::plan_training::{TrainingObjective, TrainingPlanRequest, TrainingPlanScenario};
 use crate::scenario::training::TrainingScenario;
 
-/// One layout of the answer.
+/// One layout of the answer, shaped as a training estimate is (`parallelism.tensor`,
+/// `time.device_hours`, `cost.usd`, `utilization.mfu`, `memory.per_device.total_bytes`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TrainingConfigBody {
     /// Device id.
     pub hardware: String,
     /// Devices in all.
     pub devices: u64,
+    /// Tensor, pipeline and data-parallel degrees.
+    pub parallelism: TrainingPlanParallelism,
+    /// How long the run takes.
+    pub time: TrainingPlanTime,
+    /// What it costs.
+    pub cost: TrainingPlanCost,
+    /// How well it uses the devices.
+    pub utilization: TrainingPlanUtilization,
+    /// Memory on one device.
+    pub memory: TrainingPlanMemory,
+}
+
+/// A training plan row's layout.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrainingPlanParallelism {
     /// Tensor-parallel degree.
     pub tensor: u32,
     /// Pipeline-parallel degree.
     pub pipeline: u32,
     /// Data-parallel ranks.
     pub data: u32,
+}
+
+/// A training plan row's time.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrainingPlanTime {
     /// Wall-clock days.
-    pub days: f64,
+    pub wall_clock_days: f64,
     /// Device-hours.
     pub device_hours: f64,
+}
+
+/// A training plan row's cost.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrainingPlanCost {
     /// USD for the run (null without a price).
     pub usd: Option<f64>,
+}
+
+/// A training plan row's utilization.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrainingPlanUtilization {
     /// Model FLOPs utilization.
     pub mfu: f64,
-    /// Memory per device, bytes.
-    #[serde(serialize_with = "crate::wire::whole_bytes")]
-    #[schema(value_type = u64)]
-    pub memory_per_device_bytes: f64,
+}
+
+/// A training plan row's memory.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrainingPlanMemory {
+    /// One device.
+    pub per_device: super::plan::PlanPerDevice,
 }
 
 /// The training planner's answer.
@@ -82,20 +116,24 @@ struct Evaluated {
 
 fn key(c: &TrainingConfigBody, objective: TrainingObjective) -> (f64, f64, f64) {
     let devices = c.devices as f64;
-    let usd = c.usd.unwrap_or(f64::MAX);
+    let usd = c.cost.usd.unwrap_or(f64::MAX);
+    let days = c.time.wall_clock_days;
     match objective {
-        TrainingObjective::Devices => (devices, c.days, usd),
-        TrainingObjective::Usd => (usd, c.days, devices),
-        TrainingObjective::Days => (c.days, usd, devices),
+        TrainingObjective::Devices => (devices, days, usd),
+        TrainingObjective::Usd => (usd, days, devices),
+        TrainingObjective::Days => (days, usd, devices),
     }
 }
 
 fn order(a: &TrainingConfigBody, b: &TrainingConfigBody, objective: TrainingObjective) -> std::cmp::Ordering {
     let (ka, kb) = (key(a, objective), key(b, objective));
-    ka.0.total_cmp(&kb.0)
-        .then(ka.1.total_cmp(&kb.1))
-        .then(ka.2.total_cmp(&kb.2))
-        .then_with(|| (&a.hardware, a.tensor, a.pipeline).cmp(&(&b.hardware, b.tensor, b.pipeline)))
+    ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1)).then(ka.2.total_cmp(&kb.2)).then_with(|| {
+        (&a.hardware, a.parallelism.tensor, a.parallelism.pipeline).cmp(&(
+            &b.hardware,
+            b.parallelism.tensor,
+            b.parallelism.pipeline,
+        ))
+    })
 }
 
 /// Runs a training planning request. The run is parsed once; each layout only places it on a
@@ -151,14 +189,13 @@ pub fn plan_training(ctx: &Context, request: &TrainingPlanRequest) -> Result<Tra
                 config: TrainingConfigBody {
                     hardware: scenario.device.id.clone(),
                     devices,
-                    tensor: t,
-                    pipeline: p,
-                    data,
-                    days: finite(days),
-                    device_hours: finite(e.gpu_hours),
-                    usd: e.usd.map(finite),
-                    mfu: finite(e.mfu),
-                    memory_per_device_bytes: finite(e.memory.total.0),
+                    parallelism: TrainingPlanParallelism { tensor: t, pipeline: p, data },
+                    time: TrainingPlanTime { wall_clock_days: finite(days), device_hours: finite(e.gpu_hours) },
+                    cost: TrainingPlanCost { usd: e.usd.map(finite) },
+                    utilization: TrainingPlanUtilization { mfu: finite(e.mfu) },
+                    memory: TrainingPlanMemory {
+                        per_device: super::plan::PlanPerDevice { total_bytes: finite(e.memory.total.0) },
+                    },
                 },
                 scenario,
             })

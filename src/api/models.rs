@@ -52,7 +52,8 @@ pub struct ModelSummary {
     /// Parameters computed from the architecture.
     #[schema(example = 6738415616u64)]
     pub total_parameters: u64,
-    /// Parameters one token uses (differs from the total for MoE).
+    /// Parameters one token computes with: all but the routed experts it skips and the
+    /// embedding tables it only looks up (a tied table counts once, as the LM head).
     pub active_parameters_per_token: u64,
     /// Transformer blocks.
     pub layers: u32,
@@ -112,6 +113,20 @@ pub fn list_models(catalog: &Catalog, filters: ModelFilters, page: &PageQuery) -
     checks.finish().map_err(ApiError::from)?;
     let family = filters.family.map(|f| f.to_ascii_lowercase());
     let model_type = filters.model_type.map(|f| f.to_ascii_lowercase());
+    // A family or model type no model has is a typo, not an empty answer.
+    if let Some(f) = &family
+        && !catalog.models().iter().any(|m| m.record.family == *f)
+    {
+        return Err(ApiError::field(
+            "/family",
+            format!("no model family is called {f:?}; GET /v1/families lists them"),
+        ));
+    }
+    if let Some(t) = &model_type
+        && !catalog.models().iter().any(|m| m.architecture.model_type == *t)
+    {
+        return Err(ApiError::field("/model_type", format!("no catalog model has model_type {t:?}")));
+    }
     let billions = |m: &CatalogModel| params_f64(m.anatomy.total) / 1e9;
     let items: Vec<ModelSummary> = catalog
         .models()
@@ -269,12 +284,11 @@ pub struct FormatBytes {
     pub format: String,
     /// Bits per weight, scales included.
     pub bits_per_weight: f64,
-    /// Bytes for all parameters.
-    pub bytes: f64,
-    /// Same, decimal GB.
-    pub gb: f64,
-    /// Same, GiB.
-    pub gib: f64,
+    /// Bytes for all parameters (a display divides by 1e9 for GB or 2^30 for GiB, and says
+    /// which).
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
+    pub total_bytes: f64,
 }
 
 /// A model's parameter anatomy.
@@ -285,7 +299,7 @@ pub struct FormatBytes {
     "by_kind": {"weights": 124318464u64, "biases": 102144, "norms": 38400, "other": 0},
     "by_group": {"embeddings": 39383808u64, "attention": 28348416u64, "mlp": 56669184u64, "router": 0, "experts": 0, "shared_experts": 0, "norms": 38400, "head": 0},
     "components": [{"name": "embedding.tokens", "group": "embeddings", "kind": "weight", "repeats": 1, "parameters_each": 38597376u64, "parameters": 38597376u64, "share": 0.31, "always_active": true}],
-    "bytes_by_format": [{"format": "bf16", "bits_per_weight": 16.0, "bytes": 248879616.0, "gb": 0.249, "gib": 0.232}]
+    "bytes_by_format": [{"format": "bf16", "bits_per_weight": 16.0, "total_bytes": 248879616}]
 }))]
 pub struct ParameterAnatomy {
     /// Catalog id, when the model is from the catalog.
@@ -389,13 +403,7 @@ impl ParameterAnatomy {
                 .iter()
                 .map(|f| {
                     let bytes = anatomy.total * f.to_engine().bits;
-                    FormatBytes {
-                        format: f.id.clone(),
-                        bits_per_weight: f.bits_per_weight,
-                        bytes: bytes.0,
-                        gb: bytes.gb(),
-                        gib: bytes.gib(),
-                    }
+                    FormatBytes { format: f.id.clone(), bits_per_weight: f.bits_per_weight, total_bytes: bytes.0 }
                 })
                 .collect(),
         }

@@ -15,7 +15,7 @@ async fn hardware_list_filters_and_sorts() {
     let (_, big) = app.get_json("/v1/hardware?vendor=NVIDIA&min_memory_gib=100").await;
     for device in big["items"].as_array().unwrap() {
         assert_eq!(device["vendor"], "nvidia");
-        assert!(device["memory_gib"].as_f64().unwrap() >= 100.0);
+        assert!(device["memory_bytes"].as_u64().unwrap() >= 100 << 30);
     }
     assert!(big["count"].as_u64().unwrap() >= 1);
 }
@@ -45,7 +45,7 @@ async fn gpt3_175b_anatomy_explains_the_175_billion() {
     assert_eq!(parts, total);
     assert!(body["by_kind"]["biases"].as_u64().unwrap() > 0, "GPT-3 has biases");
     let bf16 = body["bytes_by_format"].as_array().unwrap().iter().find(|f| f["format"] == "bf16").unwrap();
-    assert!((bf16["gb"].as_f64().unwrap() - 350.0).abs() < 1.0);
+    assert!((bf16["total_bytes"].as_u64().unwrap() as f64 / 1e9 - 350.0).abs() < 1.0);
     let components = body["components"].as_array().unwrap();
     assert!(components.iter().any(|c| c["name"] == "attention.q" && c["repeats"] == 96));
 }

@@ -14,30 +14,31 @@ async fn device_and_api_prices_are_listed_with_sources_and_dates() {
     let app = spawn_app().await;
     let (status, all) = app.get_json("/v1/prices/devices").await;
     assert_eq!(status, 200, "{all}");
-    assert!(all["devices"].as_u64().unwrap() >= 70, "priced devices: {}", all["devices"]);
+    assert!(all["total"].as_u64().unwrap() >= 70, "priced devices: {}", all["total"]);
     let date = |s: &Value| s.as_str().is_some_and(|d| d.len() == 10 && d.as_bytes()[4] == b'-');
-    for item in all["rentals"].as_array().unwrap() {
-        assert!(!item["price"]["source"].as_str().unwrap().is_empty() && date(&item["price"]["checked_on"]), "{item}");
-        assert!(item["price"]["usd_per_hour"].as_f64().unwrap() > 0.0);
+    let items = all["items"].as_array().unwrap();
+    let rentals = || items.iter().flat_map(|d| d["rentals"].as_array().unwrap());
+    for price in rentals() {
+        assert!(!price["source"].as_str().unwrap().is_empty() && date(&price["checked_on"]), "{price}");
+        assert!(price["usd_per_hour"].as_f64().unwrap() > 0.0);
     }
-    for item in all["purchases"].as_array().unwrap() {
-        assert!(!item["purchase"]["source"].as_str().unwrap().is_empty() && date(&item["purchase"]["checked_on"]));
+    for purchase in items.iter().flat_map(|d| d["purchases"].as_array().unwrap()) {
+        assert!(!purchase["source"].as_str().unwrap().is_empty() && date(&purchase["checked_on"]));
     }
     // Data-centre parts are rented by a hyperscaler and by a specialised cloud.
     let (_, h100) = app.get_json("/v1/prices/devices?device=h100").await;
     let kinds: Vec<&str> =
-        h100["rentals"].as_array().unwrap().iter().filter_map(|r| r["price"]["provider_kind"].as_str()).collect();
+        h100["items"][0]["rentals"].as_array().unwrap().iter().filter_map(|r| r["provider_kind"].as_str()).collect();
     assert!(kinds.contains(&"hyperscaler") && kinds.contains(&"specialised"), "{kinds:?}");
     let (_, aws) = app.get_json("/v1/prices/devices?provider=AWS&term=spot").await;
-    assert!(!aws["rentals"].as_array().unwrap().is_empty());
+    let aws = aws["items"].as_array().unwrap();
+    assert!(!aws.is_empty());
     assert!(
-        aws["rentals"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["price"]["provider"] == "aws" && r["price"]["term"] == "spot")
+        aws.iter()
+            .flat_map(|d| d["rentals"].as_array().unwrap())
+            .all(|r| r["provider"] == "aws" && r["term"] == "spot")
     );
-    assert!(aws["purchases"].as_array().unwrap().is_empty());
+    assert!(aws.iter().all(|d| d["purchases"].as_array().unwrap().is_empty()));
     let (status, bad) = app.get_json("/v1/prices/devices?term=weekly").await;
     assert_eq!(status, 400, "{bad}");
     let (status, _) = app.get_json("/v1/prices/devices?device=no-such-gpu").await;
@@ -213,7 +214,7 @@ async fn the_planner_ranks_owned_and_rented_devices_and_inline_ones_against_apis
     let ranked = plan["ranked"].as_array().unwrap();
     let hardware: Vec<&str> = ranked.iter().map(|c| c["hardware"].as_str().unwrap()).collect();
     assert!(hardware.contains(&"nvidia-rtx-4090") && hardware.contains(&"nvidia-h100-sxm-80gb"), "{hardware:?}");
-    let costs: Vec<f64> = ranked.iter().map(|c| c["usd_per_million_output_tokens"].as_f64().unwrap()).collect();
+    let costs: Vec<f64> = ranked.iter().map(|c| c["cost"]["usd_per_million_output_tokens"].as_f64().unwrap()).collect();
     assert!(costs.windows(2).all(|w| w[0] <= w[1]), "{costs:?}");
     let bases: Vec<&str> =
         plan["api_comparison"].as_array().unwrap().iter().map(|c| c["basis"].as_str().unwrap()).collect();
@@ -244,5 +245,5 @@ async fn the_planner_ranks_owned_and_rented_devices_and_inline_ones_against_apis
     let (status, own) = app.post_json("/v1/plan", &inline).await;
     assert_eq!(status, 200, "{own}");
     assert_eq!(own["ranked"][0]["hardware"], "my-4090");
-    assert!(own["ranked"][0]["usd_per_million_output_tokens"].as_f64().unwrap() > 0.0);
+    assert!(own["ranked"][0]["cost"]["usd_per_million_output_tokens"].as_f64().unwrap() > 0.0);
 }

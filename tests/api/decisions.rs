@@ -160,20 +160,26 @@ async fn the_planner_sweeps_the_catalog_scales_replicas_and_compares_with_an_api
     let ranked = body["ranked"].as_array().unwrap();
     assert_eq!(ranked.len(), 5);
     // Ranked by cost, every entry meeting the SLOs, scaled to the rate.
-    let costs: Vec<f64> = ranked.iter().map(|c| c["usd_per_million_output_tokens"].as_f64().unwrap()).collect();
+    let costs: Vec<f64> = ranked.iter().map(|c| c["cost"]["usd_per_million_output_tokens"].as_f64().unwrap()).collect();
     assert!(costs.windows(2).all(|w| w[0] <= w[1]), "{costs:?}");
     for c in ranked {
-        assert!(c["ttft_ms"].as_f64().unwrap() <= 2000.0 && c["tpot_ms"].as_f64().unwrap() <= 50.0);
-        let capacity = c["capacity_output_tokens_per_s"].as_f64().unwrap();
+        assert!(
+            c["latency"]["ttft_ms"].as_f64().unwrap() <= 2000.0 && c["latency"]["tpot_ms"].as_f64().unwrap() <= 50.0
+        );
+        let capacity = c["throughput"]["output_tokens_per_s"].as_f64().unwrap();
         assert!(capacity >= 10.0 * 200.0 * 0.999, "{c}");
-        assert!(c["utilization"].as_f64().unwrap() <= 1.0);
+        assert!(c["throughput"]["utilization"].as_f64().unwrap() <= 1.0);
+        assert!(c["memory"]["per_device"]["total_bytes"].is_u64() && c["parallelism"]["data"].is_u64(), "{c}");
     }
     // The Pareto frontier trades cost for latency: cheaper is never faster.
     let pareto = body["pareto"].as_array().unwrap();
     assert!(!pareto.is_empty());
     for w in pareto.windows(2) {
-        assert!(w[0]["usd_per_million_output_tokens"].as_f64() <= w[1]["usd_per_million_output_tokens"].as_f64());
-        assert!(w[0]["e2e_ms"].as_f64().unwrap() > w[1]["e2e_ms"].as_f64().unwrap());
+        assert!(
+            w[0]["cost"]["usd_per_million_output_tokens"].as_f64()
+                <= w[1]["cost"]["usd_per_million_output_tokens"].as_f64()
+        );
+        assert!(w[0]["latency"]["e2e_ms"].as_f64().unwrap() > w[1]["latency"]["e2e_ms"].as_f64().unwrap());
     }
     let comparison = &body["api_comparison"][0];
     assert_eq!(comparison["api"], "request");
@@ -300,7 +306,7 @@ async fn the_training_planner_finds_the_fewest_devices_for_a_deadline_and_the_ch
     assert_eq!(status, 200, "{body}");
     let best = &body["ranked"][0];
     let fewest = best["devices"].as_u64().unwrap();
-    assert!(best["days"].as_f64().unwrap() <= 20.0);
+    assert!(best["time"]["wall_clock_days"].as_f64().unwrap() <= 20.0);
     // By hand: every smaller count in the list misses the deadline on its own.
     for smaller in devices.iter().filter(|&&d| d < fewest) {
         let single = json!({"model": "llama-2-7b", "hardware": "nvidia-h100-sxm-80gb", "tokens": 1e12, "sequence_length": 4096,
@@ -317,7 +323,8 @@ async fn the_training_planner_finds_the_fewest_devices_for_a_deadline_and_the_ch
     cheapest["requirements"] = json!({"max_usd": 400000});
     let (status, body) = app.post_json("/v1/plan/training", &cheapest).await;
     assert_eq!(status, 200, "{body}");
-    let costs: Vec<f64> = body["ranked"].as_array().unwrap().iter().map(|c| c["usd"].as_f64().unwrap()).collect();
+    let costs: Vec<f64> =
+        body["ranked"].as_array().unwrap().iter().map(|c| c["cost"]["usd"].as_f64().unwrap()).collect();
     assert!(!costs.is_empty());
     assert!(costs.windows(2).all(|w| w[0] <= w[1]) && costs.iter().all(|&c| c <= 400000.0), "{costs:?}");
 }

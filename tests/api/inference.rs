@@ -153,7 +153,7 @@ async fn impossible_deployments_are_422_with_pointers() {
             json!({"model": "llama-3.1-70b", "hardware": "h100", "overrides": {"memory_efficiency": 1.5}}),
             "/overrides/memory_efficiency",
         ),
-        (json!({"model": "llama-3.1-70b"}), ""),
+        (json!({"model": "llama-3.1-70b"}), "/hardware"),
     ] {
         let (status, body) = estimate(&app, request).await;
         assert_eq!(status, 400, "{body}");

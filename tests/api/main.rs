@@ -16,4 +16,5 @@ mod openapi;
 mod ops;
 mod readme;
 mod serving;
+mod style;
 mod training;

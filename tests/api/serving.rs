@@ -82,7 +82,7 @@ async fn a_plan_prices_the_load_it_must_carry() {
     assert_eq!(status, 200, "{body}");
     let best = &body["ranked"][0];
     assert!(best["batch_size"].as_u64().unwrap() <= 8, "{best}");
-    let loaded = best["usd_per_million_output_tokens"].as_f64().unwrap();
+    let loaded = best["cost"]["usd_per_million_output_tokens"].as_f64().unwrap();
     // A full batch of 256 on the same device is far cheaper per token; 4 clients cannot fill it.
     let (_, full) = app
         .post_json(
