@@ -74,6 +74,14 @@ pub fn objects<'de, D: Deserializer<'de>, T: DeserializeOwned>(deserializer: D) 
     }
 }
 
+/// Writes a byte count as a whole number: the engine computes in `f64` (a fraction of a byte
+/// means nothing on the wire, and `12240656793.599998` reads like a bug). Negative or non-finite
+/// values, which the engine never produces, are written as 0.
+pub fn whole_bytes<S: serde::Serializer>(bytes: &f64, s: S) -> Result<S::Ok, S::Error> {
+    let whole = if bytes.is_finite() && *bytes > 0.0 { bytes.round().min(u64::MAX as f64) as u64 } else { 0 };
+    s.serialize_u64(whole)
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -99,12 +107,13 @@ mod tests {
         assert!(serde_json::from_str::<Outer>(r#"{"inner": null}"#).unwrap().inner.is_none());
         assert!(serde_json::from_str::<Outer>(r#"{}"#).unwrap().inner.is_none());
     }
-}
 
-/// Writes a byte count as a whole number: the engine computes in `f64` (a fraction of a byte
-/// means nothing on the wire, and `12240656793.599998` reads like a bug). Negative or non-finite
-/// values, which the engine never produces, are written as 0.
-pub fn whole_bytes<S: serde::Serializer>(bytes: &f64, s: S) -> Result<S::Ok, S::Error> {
-    let whole = if bytes.is_finite() && *bytes > 0.0 { bytes.round().min(u64::MAX as f64) as u64 } else { 0 };
-    s.serialize_u64(whole)
+    #[test]
+    fn byte_counts_are_written_whole() {
+        #[derive(serde::Serialize)]
+        struct B(#[serde(serialize_with = "super::whole_bytes")] f64);
+        for (bytes, text) in [(12_240_656_793.599_998, "12240656794"), (0.4, "0"), (-3.0, "0"), (f64::NAN, "0")] {
+            assert_eq!(serde_json::to_string(&B(bytes)).unwrap(), text);
+        }
+    }
 }

@@ -301,4 +301,45 @@ mod tests {
         assert!(matches!(error, Error::MalformedJson { .. }), "{error:?}");
         assert!(from_json_slice::<serde_json::Value>(b" {\"a\": 1}\n\t ").is_ok());
     }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(rename_all = "kebab-case")]
+    enum Precision {
+        Bf16,
+        Fp8,
+        AdamW8bit,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Request {
+        model: String,
+        precision: Option<Precision>,
+        others: Option<Vec<Precision>>,
+    }
+
+    #[test]
+    fn enumerated_values_are_read_in_any_case() {
+        let r: Request =
+            from_json_slice(br#"{"model": "m", "precision": "BF16", "others": ["FP8", "Adam-W8BIT"]}"#).unwrap();
+        assert_eq!((r.model.as_str(), r.precision), ("m", Some(Precision::Bf16)));
+        assert_eq!(r.others, Some(vec![Precision::Fp8, Precision::AdamW8bit]));
+        let error = from_json_slice::<Request>(br#"{"model": "m", "precision": "fp7"}"#).unwrap_err();
+        assert_eq!(error.field_errors()[0].pointer, "/precision");
+        assert_eq!(canonical_variant("unknown variant `Fp8`, expected one of `bf16`, `fp8`"), Some("fp8".into()));
+        assert_eq!(canonical_variant("unknown variant `fp7`, expected `bf16` or `fp8`"), None);
+    }
+
+    #[test]
+    fn a_missing_field_is_reported_at_its_own_pointer_in_plain_words() {
+        let error = from_json_slice::<Request>(br#"{"precision": "bf16"}"#).unwrap_err();
+        let field = &error.field_errors()[0];
+        assert_eq!((field.pointer.as_str(), field.detail.as_str()), ("/model", "`model` is required"));
+        let error = from_json_slice::<Request>(br#"{"model": "#).unwrap_err();
+        let Error::MalformedJson { detail, pointer } = error else { panic!("{error:?}") };
+        assert!(
+            pointer.is_empty() && detail.starts_with("the JSON text ends") && detail.contains("line 1, column"),
+            "{detail}"
+        );
+    }
 }

@@ -605,8 +605,8 @@ fn split_to_fit(
     if per_replica(1) {
         return resolve(1, 1).ok_or_else(|| Error::unprocessable(format!("{prefix}/devices"), "no layout"));
     }
-    for shards in (2..=devices).filter(|s| devices % s == 0 && per_replica(*s)) {
-        let tensor_choices = (1..=shards.min(8)).rev().filter(|t| shards % t == 0);
+    for shards in (2..=devices).filter(|s| devices.is_multiple_of(*s) && per_replica(*s)) {
+        let tensor_choices = (1..=shards.min(8)).rev().filter(|t| shards.is_multiple_of(*t));
         for tensor in tensor_choices {
             let pipeline = shards / tensor;
             let (Ok(t), Ok(p)) = (u32::try_from(tensor), u32::try_from(pipeline)) else { continue };
