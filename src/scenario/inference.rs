@@ -493,7 +493,9 @@ impl InferenceScenario {
             (_, None) => {}
         }
         let degrees = Degrees { tensor, pipeline, expert, context: 1, data, devices };
-        let layout = match (request.parallelism.is_none(), devices) {
+        // No degree given (no `parallelism`, or an empty one: the CLI always sends the object).
+        let no_degrees = p.tensor.is_none() && p.pipeline.is_none() && p.expert.is_none() && p.data.is_none();
+        let layout = match (no_degrees, devices) {
             (true, Some(n)) if n > 1 => {
                 split_to_fit(&model, &device.device, &profile, &weights, n, prefix, &mut assumed)?
             }
@@ -614,8 +616,11 @@ fn split_to_fit(
                 assumed.push(
                     "parallelism",
                     format!(
-                        "tensor {t} x pipeline {p}, {} replicas (weights {:.1} GB, {:.1} GB usable per device)",
-                        devices / shards,
+                        "tensor {t} x pipeline {p}, {} (weights {:.1} GB, {:.1} GB usable per device)",
+                        match devices / shards {
+                            1 => "1 replica".to_owned(),
+                            n => format!("{n} replicas"),
+                        },
                         weight_bytes / 1e9,
                         usable / 1e9
                     ),
