@@ -27,13 +27,16 @@ pub const MAX_LIMIT: u64 = 1000;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// Case-insensitive search: items whose id, name or an alias contains this text.
-    #[param(example = "h100")]
+    /// Case-insensitive search: items whose id, name or an alias contains this text (at most
+    /// 200 characters).
+    #[param(example = "h100", max_length = 200)]
     pub q: Option<String>,
     /// At most this many items (1 to 1000; default 1000).
     #[param(example = 20)]
     pub limit: Option<u64>,
-    /// Where to go on from: the `next_cursor` of the previous page (opaque).
+    /// Where to go on from: the `next_cursor` of the previous page (opaque). A cursor past the
+    /// end (the list shrank on a catalog reload) gives an empty page.
+    #[param(pattern = "^o[0-9a-z]{1,8}$")]
     pub cursor: Option<String>,
 }
 
@@ -126,9 +129,11 @@ impl PageQuery {
         let total = matching.len();
         let start = match &self.cursor {
             None => 0,
-            Some(cursor) => decode_cursor(cursor).filter(|&offset| offset <= total).ok_or_else(|| {
-                ApiError::field("/cursor", "not a cursor of this list; send the next_cursor of the previous page")
-            })?,
+            Some(cursor) => decode_cursor(cursor)
+                .ok_or_else(|| {
+                    ApiError::field("/cursor", "not a cursor of this list; send the next_cursor of the previous page")
+                })?
+                .min(total),
         };
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let end = start.saturating_add(limit).min(total);
@@ -191,11 +196,17 @@ mod tests {
         let p = page("q=B", vec!["abc", "xyz", "BCD"]).unwrap();
         assert_eq!(p.items, vec!["abc", "BCD"]);
         for (query, pointer) in
-            [("limit=0", "/limit"), ("limit=5000", "/limit"), ("cursor=zz", "/cursor"), ("cursor=o99", "/cursor")]
+            [("limit=0", "/limit"), ("limit=5000", "/limit"), ("cursor=zz", "/cursor"), ("cursor=o", "/cursor")]
         {
             let problem = page(query, vec!["a"]).unwrap_err().problem();
             assert_eq!(problem.errors[0].pointer, pointer, "{query}");
         }
+    }
+
+    #[test]
+    fn a_cursor_past_the_end_gives_an_empty_last_page() {
+        let p = page("cursor=o99", vec!["a", "b"]).unwrap();
+        assert_eq!((p.items.len(), p.total, p.next_cursor), (0, 2, None));
     }
 
     #[test]

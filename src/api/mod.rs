@@ -123,8 +123,35 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
     spec.info.version = env!("CARGO_PKG_VERSION").to_owned();
     declare_ranges(&mut spec);
+    open_all_of(&mut spec);
     examples::attach(&mut spec);
     spec
+}
+
+/// Removes `additionalProperties: false` from every member of an `allOf`: a record that refuses
+/// unknown keys as input (a data file, a request) is closed, and a closed member would forbid
+/// the fields its siblings add when a response flattens it (`ModelDetail`).
+fn open_all_of(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+
+    fn open(schema: &mut Schema) {
+        if let Schema::AllOf(all) = schema {
+            for item in &mut all.items {
+                if let RefOr::T(member) = item {
+                    if let Schema::Object(object) = member {
+                        object.additional_properties = None;
+                    }
+                    open(member);
+                }
+            }
+        }
+    }
+    for schema in spec.components.iter_mut().flat_map(|c| c.schemas.values_mut()) {
+        if let RefOr::T(schema) = schema {
+            open(schema);
+        }
+    }
 }
 
 /// Writes every range of [`crate::scenario::range::DECLARED`] into the document: the runtime

@@ -95,6 +95,7 @@ crate::list_body!(
     responses(
         (status = 200, description = "Matching models, sorted by id", body = ModelList),
         (status = 400, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No model has this family or model_type; the detail suggests close ones", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/models")]
@@ -113,19 +114,30 @@ pub fn list_models(catalog: &Catalog, filters: ModelFilters, page: &PageQuery) -
     checks.finish().map_err(ApiError::from)?;
     let family = filters.family.map(|f| f.to_ascii_lowercase());
     let model_type = filters.model_type.map(|f| f.to_ascii_lowercase());
-    // A family or model type no model has is a typo, not an empty answer.
+    // A family or model type no model has is a typo, not an empty answer: 404, as an unknown
+    // device filter is, with the names that come closest.
+    let unknown = |kind: &'static str, given: &str, names: Vec<&str>| {
+        let mut names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+        names.sort();
+        names.dedup();
+        let stem = given.split(['-', '.', '_']).next().unwrap_or(given);
+        let close: Vec<String> =
+            names.into_iter().filter(|n| n.contains(stem) || stem.contains(n.as_str())).take(8).collect();
+        ApiError::from(crate::scenario::Error::unknown_id(kind, given, close))
+    };
     if let Some(f) = &family
         && !catalog.models().iter().any(|m| m.record.family == *f)
     {
-        return Err(ApiError::field(
-            "/family",
-            format!("no model family is called {f:?}; GET /v1/families lists them"),
-        ));
+        return Err(unknown("family", f, catalog.models().iter().map(|m| m.record.family.as_str()).collect()));
     }
     if let Some(t) = &model_type
         && !catalog.models().iter().any(|m| m.architecture.model_type == *t)
     {
-        return Err(ApiError::field("/model_type", format!("no catalog model has model_type {t:?}")));
+        return Err(unknown(
+            "model_type",
+            t,
+            catalog.models().iter().map(|m| m.architecture.model_type.as_str()).collect(),
+        ));
     }
     let billions = |m: &CatalogModel| params_f64(m.anatomy.total) / 1e9;
     let items: Vec<ModelSummary> = catalog
@@ -150,8 +162,11 @@ pub fn list_models(catalog: &Catalog, filters: ModelFilters, page: &PageQuery) -
 /// device's are.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ModelDetail {
-    /// The catalog record, with sources.
+    /// The catalog record, with sources. Inlined: the record's schema is closed (a data file
+    /// may not carry unknown keys), and a closed schema under `allOf` would forbid the fields
+    /// this detail adds.
     #[serde(flatten)]
+    #[schema(inline)]
     pub model: ModelRecord,
     /// Parameters computed from the architecture.
     pub total_parameters: u64,
