@@ -166,7 +166,7 @@ pub struct FamilyFilters {}
 
 /// A model family: the value `GET /v1/models?family=` takes.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct FamilySummary {
+pub struct ModelFamily {
     /// Family slug.
     #[schema(example = "llama-3.1")]
     pub id: String,
@@ -180,8 +180,8 @@ pub struct FamilySummary {
 
 crate::list_body!(
     /// A page of model families, sorted by id.
-    FamilyList,
-    FamilySummary
+    ModelFamilyList,
+    ModelFamily
 );
 
 /// Lists the model families.
@@ -189,7 +189,7 @@ crate::list_body!(
     tag = "catalog",
     params(FamilyFilters, PageQuery),
     responses(
-        (status = 200, description = "Model families and their models", body = FamilyList),
+        (status = 200, description = "Model families and their models", body = ModelFamilyList),
         (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -197,15 +197,15 @@ crate::list_body!(
 pub async fn families(
     state: web::Data<AppState>,
     Listing { filters: FamilyFilters {}, page }: Listing<FamilyFilters>,
-) -> Result<web::Json<FamilyList>, ApiError> {
+) -> Result<web::Json<ModelFamilyList>, ApiError> {
     list_families(&state.catalog, &page).map(web::Json)
 }
 
 /// The family list.
-pub fn list_families(catalog: &Catalog, page: &PageQuery) -> Result<FamilyList, ApiError> {
-    let mut by_family: std::collections::BTreeMap<&str, FamilySummary> = std::collections::BTreeMap::new();
+pub fn list_families(catalog: &Catalog, page: &PageQuery) -> Result<ModelFamilyList, ApiError> {
+    let mut by_family: std::collections::BTreeMap<&str, ModelFamily> = std::collections::BTreeMap::new();
     for m in catalog.models() {
-        let family = by_family.entry(m.record.family.as_str()).or_insert_with(|| FamilySummary {
+        let family = by_family.entry(m.record.family.as_str()).or_insert_with(|| ModelFamily {
             id: m.record.family.clone(),
             models: 0,
             model_ids: Vec::new(),
@@ -217,7 +217,7 @@ pub fn list_families(catalog: &Catalog, page: &PageQuery) -> Result<FamilyList, 
             family.model_types.push(m.architecture.model_type.clone());
         }
     }
-    let items: Vec<FamilySummary> = by_family
+    let items: Vec<ModelFamily> = by_family
         .into_values()
         .map(|mut f| {
             f.model_ids.sort();

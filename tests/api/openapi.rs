@@ -272,3 +272,14 @@ fn every_maximum_of_a_request_schema_comes_from_declared() {
         }
     }
 }
+
+/// The server answers `/openapi.json` with the finished document, not the raw schemas that
+/// registering the routes collects (those lack the declared ranges and the opened records).
+#[tokio::test]
+async fn the_served_document_is_the_committed_one() {
+    let app = crate::helpers::spawn_app().await;
+    let (status, served) = app.get_json("/openapi.json").await;
+    assert_eq!(status, 200);
+    let generated: Value = serde_json::from_str(&hwcost::api::openapi_json()).unwrap();
+    assert!(served == generated, "GET /openapi.json differs from hwcost::api::openapi()");
+}
