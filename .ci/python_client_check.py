@@ -36,7 +36,6 @@ from hwcost_client.models import (
     Kind,
     ModelList,
     ModelDetail,
-    ModelRecord,
     ParallelismBody,
     ParameterAnatomy,
     Problem,

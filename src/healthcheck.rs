@@ -28,8 +28,10 @@ pub fn probe(url: &str, timeout: Duration) -> Result<u16, String> {
     let mut stream = TcpStream::connect_timeout(&socket, timeout).map_err(|e| format!("{address}: {e}"))?;
     stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
     stream.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n")
-        .map_err(|e| format!("{address}: {e}"))?;
+    // One write: `write!` on an unbuffered stream sends each formatted piece separately, and a
+    // server that answers after the first piece and closes makes the next piece a broken pipe.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).map_err(|e| format!("{address}: {e}"))?;
     // The status line is all that is needed; it fits in the first read of any real server.
     let mut head = [0u8; 64];
     let n = stream.read(&mut head).map_err(|e| format!("{address}: {e}"))?;
@@ -53,9 +55,17 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().unwrap();
-            let mut request = [0u8; 256];
-            let _ = stream.read(&mut request);
-            stream.write_all(answer).unwrap();
+            // Read the whole request head before answering, as a real server does: closing with
+            // unread bytes resets the connection under the client.
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 256];
+            while !request.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let _ = stream.write_all(answer);
         });
         port
     }

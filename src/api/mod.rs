@@ -128,28 +128,45 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     spec
 }
 
-/// Removes `additionalProperties: false` from every member of an `allOf`: a record that refuses
-/// unknown keys as input (a data file, a request) is closed, and a closed member would forbid
-/// the fields its siblings add when a response flattens it (`ModelDetail`).
+/// Turns an `allOf` made only of inline objects into one object: a `#[serde(flatten)]` field
+/// (`ModelDetail`'s record) comes out of utoipa as nested `allOf`s of closed objects, which
+/// generated clients read badly (openapi-python-client drops the nested members' fields) and
+/// which, closed, would forbid the fields their siblings add. One open object says the same.
 fn open_all_of(spec: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::RefOr;
-    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::schema::{Object, Schema, SchemaType, Type};
 
-    fn open(schema: &mut Schema) {
-        if let Schema::AllOf(all) = schema {
-            for item in &mut all.items {
-                if let RefOr::T(member) = item {
-                    if let Schema::Object(object) = member {
-                        object.additional_properties = None;
-                    }
-                    open(member);
+    fn is_object(item: &RefOr<Schema>) -> bool {
+        matches!(item, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Object))
+    }
+    fn merge(schema: &mut Schema) {
+        let Schema::AllOf(all) = schema else { return };
+        for item in &mut all.items {
+            if let RefOr::T(member) = item {
+                merge(member);
+            }
+        }
+        if all.items.is_empty() || !all.items.iter().all(is_object) {
+            return;
+        }
+        let mut merged = Object::with_type(Type::Object);
+        for item in all.items.drain(..) {
+            if let RefOr::T(Schema::Object(member)) = item {
+                merged.properties.extend(member.properties);
+                merged.required.extend(member.required);
+                if merged.description.is_none() {
+                    merged.description = member.description;
                 }
             }
         }
+        merged.description = all.description.take().or(merged.description);
+        merged.example = all.example.take();
+        merged.examples = std::mem::take(&mut all.examples);
+        *schema = Schema::Object(merged);
     }
     for schema in spec.components.iter_mut().flat_map(|c| c.schemas.values_mut()) {
         if let RefOr::T(schema) = schema {
-            open(schema);
+            merge(schema);
         }
     }
 }
