@@ -226,7 +226,8 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
     let body_timeout = BodyTimeout(settings.body_timeout);
     let import_slots = ImportSlots::for_this_host();
     let state = web::Data::new(state);
-    let route_table = web::Data::new(RouteTable::from_spec(&api::openapi(), DOC_ROUTES));
+    let pages: Vec<(&str, &str)> = DOC_ROUTES.iter().chain(api::dashboard::ROUTES).copied().collect();
+    let route_table = web::Data::new(RouteTable::from_spec(&api::openapi(), &pages));
     let body_limit = BodyLimit(settings.body_limit_bytes);
     let import_limit = ImportLimit(settings.import_limit_bytes);
     let origins = settings.cors_origins.clone();
@@ -258,6 +259,8 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
             // would let `/openapi.json` drift from `openapi/openapi.json`.
             .openapi_service(|_raw| SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api::openapi()))
             .route("/docs", web::get().to(docs_redirect))
+            .route("/", web::get().to(api::dashboard::index))
+            .route("/assets/{file}", web::get().to(api::dashboard::asset))
             .default_service(web::to(not_found))
             .into_app()
     })

@@ -143,6 +143,11 @@ pub struct ApiComparisonBody {
     /// Self-hosting's cost per month at the planned volume (rent, or purchase, hosting and
     /// electricity), USD.
     pub self_hosted_usd_per_month: f64,
+    /// The part of it paid whatever the volume (rent; or purchase and hosting), USD per month.
+    pub self_hosted_fixed_usd_per_month: f64,
+    /// The part paid per token served (electricity when owning; 0 when renting), USD per
+    /// million output tokens: cost per month = fixed + this x volume / 1e6, up to the capacity.
+    pub self_hosted_marginal_usd_per_million_output_tokens: f64,
     /// Output tokens per month the deployment can serve.
     pub capacity_output_tokens_per_month: f64,
     /// Output tokens per month above which self-hosting is cheaper (null: never, the API is
@@ -332,6 +337,10 @@ fn comparisons(
                     c.self_hosted_floor_usd_per_million_output_tokens,
                 ),
                 self_hosted_usd_per_month: finite(c.self_hosted_usd_per_month),
+                self_hosted_fixed_usd_per_month: finite(c.self_hosted_fixed_usd_per_month),
+                self_hosted_marginal_usd_per_million_output_tokens: finite(
+                    c.self_hosted_marginal_usd_per_million_output_tokens,
+                ),
                 capacity_output_tokens_per_month: finite(c.capacity_output_tokens_per_month),
                 break_even_output_tokens_per_month: c.break_even_output_tokens_per_month.map(finite),
                 self_hosting_cheaper: c.self_hosting_cheaper,

@@ -19,6 +19,7 @@ use futures_core::Stream;
 use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
+use crate::scenario::document::{self, Syntax};
 
 /// The largest request body accepted, in bytes; configured per app.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +42,9 @@ impl Default for BodyTimeout {
     }
 }
 
-/// A JSON request body of type `T`, with pointer-precise errors.
+/// A request body of type `T`, with pointer-precise errors: JSON, or TOML when the content type
+/// is `application/toml` (the plan files `hwcost check` reads, pasted into the dashboard), read
+/// by the same [`document`](crate::scenario::document) rules either way.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
@@ -51,10 +54,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<BodyLimit>().copied().unwrap_or_default().0;
-        let is_json = media_type(req).is_some_and(|m| is_json(&m));
+        let media_type = media_type(req);
+        let is_toml = media_type.as_deref() == Some("application/toml");
+        let is_json = media_type.is_some_and(|m| is_json(&m));
         let media = describe_media_type(req);
         let body = read_body(req, payload, limit);
         Box::pin(async move {
+            if is_toml {
+                let body = body.await?;
+                let text = std::str::from_utf8(&body)
+                    .map_err(|_| ApiError::field("", "a TOML document must be UTF-8 text"))?;
+                return Ok(Json(document::parse(text, Syntax::Toml)?));
+            }
             if !is_json {
                 return Err(ApiError::UnsupportedMediaType(media));
             }

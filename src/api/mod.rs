@@ -8,7 +8,7 @@
 //!
 //! Table of contents:
 //! - [`problem`]: RFC 9457 errors, the only place errors become HTTP.
-//! - [`extract`]: JSON and query extractors with JSON-pointer errors.
+//! - [`extract`]: body (JSON or TOML) and query extractors with JSON-pointer errors.
 //! - [`listing`]: search and paging, the same on every list.
 //! - [`fallback`]: 404 and 405 for paths and methods no route serves, unknown methods refused
 //!   before they reach the metrics.
@@ -25,10 +25,12 @@
 //! - [`validation`]: the validation report.
 //! - [`host`], [`benchmark_gate`]: this machine, its benchmarks and who may run them.
 //! - [`examples`]: response examples of the document, made by running the real code.
+//! - [`dashboard`]: the page at `/` (embedded HTML, CSS and JavaScript), a client of the API.
 //! - [`state`]: what handlers share.
 
 pub mod benchmark_gate;
 pub mod blocking;
+pub mod dashboard;
 pub mod decisions;
 pub mod discovery;
 pub mod drain;

@@ -58,8 +58,8 @@ pub enum ApiError {
     /// bug behind it.
     #[error(transparent)]
     Request(#[from] crate::scenario::Error),
-    /// The body is not `application/json`.
-    #[error("content type must be application/json, got {0}")]
+    /// The body is neither `application/json` nor `application/toml`.
+    #[error("content type must be application/json (or application/toml), got {0}")]
     UnsupportedMediaType(String),
     /// The body is larger than the configured limit.
     #[error("request body exceeds the limit of {limit_bytes} bytes")]

@@ -40,6 +40,11 @@ pub struct Comparison {
     pub self_hosted_floor_usd_per_million_output_tokens: f64,
     /// Self-hosting's cost per month at the planned volume, USD.
     pub self_hosted_usd_per_month: f64,
+    /// The part of it paid whatever the volume (rent; or purchase and hosting), USD per month.
+    pub self_hosted_fixed_usd_per_month: f64,
+    /// The part paid per token served (electricity when owning; 0 when renting), USD per
+    /// million output tokens: cost per month = fixed + this x volume / 1e6, up to the capacity.
+    pub self_hosted_marginal_usd_per_million_output_tokens: f64,
     /// Output tokens per month the deployment can serve.
     pub capacity_output_tokens_per_month: f64,
     /// Output tokens per month above which self-hosting is cheaper; `None` when it never is
@@ -88,6 +93,8 @@ pub fn compare(
         self_hosted_usd_per_million_output_tokens: per_million(served_output_tokens_per_s),
         self_hosted_floor_usd_per_million_output_tokens: floor,
         self_hosted_usd_per_month: monthly,
+        self_hosted_fixed_usd_per_month: fixed_month,
+        self_hosted_marginal_usd_per_million_output_tokens: usd_per_output_token * 1e6,
         capacity_output_tokens_per_month: capacity_month,
         break_even_output_tokens_per_month: break_even,
         self_hosting_cheaper: break_even.is_some_and(|v| served_month >= v),
@@ -134,6 +141,13 @@ mod tests {
         // At 100 tokens/s: 2.63e8 tokens a month, so $365.25 + $263 of electricity.
         let served = 100.0 * 3600.0 * HOURS_PER_MONTH;
         assert!((c.self_hosted_usd_per_month - (0.5 * HOURS_PER_MONTH + served * 1e-6)).abs() < 1e-6);
+        // The two parts a cost-per-volume curve is drawn from give back the month and the
+        // break-even: fixed + marginal x V = API x V at V = break-even.
+        assert!((c.self_hosted_fixed_usd_per_month - 0.5 * HOURS_PER_MONTH).abs() < 1e-9);
+        assert!((c.self_hosted_marginal_usd_per_million_output_tokens - 1.0).abs() < 1e-9);
+        let month =
+            c.self_hosted_fixed_usd_per_month + c.self_hosted_marginal_usd_per_million_output_tokens * served / 1e6;
+        assert!((month - c.self_hosted_usd_per_month).abs() < 1e-6);
         assert!(c.self_hosting_cheaper);
         // Electricity dearer than the API: never cheaper.
         let dear = SelfHosted { usd_per_output_token: 4e-6, ..hosted };

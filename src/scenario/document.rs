@@ -85,8 +85,9 @@ struct CaseFix {
 /// The canonical variant an "unknown variant" error's value names in another case, if any.
 fn case_fix(error: &serde_path_to_error::Error<serde_json::Error>) -> Option<CaseFix> {
     let message = error.inner().to_string();
-    let canonical = canonical_variant(&message)?;
-    let (nested, _) = crate::wire::split_nested(&message);
+    // A nested deserialisation (a check's `inference`) prefixes its own path to the message.
+    let (nested, inner) = crate::wire::split_nested(&message);
+    let canonical = canonical_variant(inner)?;
     let mut pointer = to_pointer(&error.path().to_string());
     if let Some(path) = nested {
         pointer.push_str(&to_pointer(path));

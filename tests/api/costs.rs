@@ -219,6 +219,24 @@ async fn the_planner_ranks_owned_and_rented_devices_and_inline_ones_against_apis
     let bases: Vec<&str> =
         plan["api_comparison"].as_array().unwrap().iter().map(|c| c["basis"].as_str().unwrap()).collect();
     assert!(!bases.is_empty(), "{plan}");
+    // Each comparison splits its month into a fixed part and a per-token part (what a cost
+    // against volume curve is drawn from): they add up to the month at the planned volume, and
+    // cross the API's price at the break-even.
+    let planned = plan["ranked"][0]["throughput"]["output_tokens_per_s"].as_f64().unwrap();
+    assert!(planned > 0.0);
+    for c in plan["api_comparison"].as_array().unwrap() {
+        let fixed = c["self_hosted_fixed_usd_per_month"].as_f64().unwrap();
+        let marginal = c["self_hosted_marginal_usd_per_million_output_tokens"].as_f64().unwrap();
+        assert!(fixed > 0.0 && marginal >= 0.0, "{c}");
+        if c["basis"] == "rent" {
+            assert_eq!(marginal, 0.0, "renting pays nothing per token: {c}");
+        }
+        if let Some(volume) = c["break_even_output_tokens_per_month"].as_f64() {
+            let api = c["api_usd_per_million_output_tokens"].as_f64().unwrap();
+            let hosted = fixed + marginal * volume / 1e6;
+            assert!((hosted - api * volume / 1e6).abs() / hosted < 1e-9, "{c}");
+        }
+    }
 
     // A price override for one device moves it: a free H100 ranks first.
     let mut free = request.clone();

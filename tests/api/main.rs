@@ -5,6 +5,7 @@
 mod calibrate;
 mod catalog;
 mod costs;
+mod dashboard;
 mod decisions;
 mod errors;
 mod hardening;

@@ -1,0 +1,376 @@
+// Drives Debian's Chromium (through playwright-core) against a running hwcost server and checks
+// every view of the dashboard at `/`: it loads, shows the numbers the API returns for the same
+// inputs (asked here, independently, over HTTP), reacts to changed inputs, keeps its state in the
+// URL, exports its tables, is usable by keyboard and at a phone's width, and logs no console
+// errors. Screenshots go to $SHOTS for people to look at.
+//
+// Usage: node dashboard.test.mjs http://127.0.0.1:PORT   (SHOTS=dir, CHROMIUM=path optional)
+
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = process.argv[2];
+const SHOTS = process.env.SHOTS || "screenshots";
+const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
+mkdirSync(SHOTS, { recursive: true });
+
+// ---------------------------------------------------------------- the API, asked directly
+
+async function api(method, path, body, contentType = "application/json") {
+  const response = await fetch(BASE + path, {
+    method,
+    headers: body === undefined ? {} : { "content-type": contentType },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const json = await response.json();
+  return { status: response.status, json };
+}
+const ok = async (...args) => {
+  const { status, json } = await api(...args);
+  assert.equal(status, 200, `${args[1]}: ${JSON.stringify(json).slice(0, 300)}`);
+  return json;
+};
+
+// The page's own number formatting (web/app.js `sig`), so expected text can be derived.
+const sig = (x, d = 3) => Number(x.toPrecision(d)).toLocaleString("en-US");
+
+// ---------------------------------------------------------------- harness
+
+const browser = await chromium.launch({
+  executablePath: EXECUTABLE,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const results = [];
+const timings = {};
+
+/** Pages the running test opened: checked for console errors, shot on failure, then closed. */
+let opened = [];
+
+async function page(url, { viewport = { width: 1280, height: 900 }, allowHttpErrors = false } = {}) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const p = await context.newPage();
+  opened.push(p);
+  p.problems = [];
+  p.on("pageerror", (error) => p.problems.push(`page error: ${error.message}`));
+  p.on("console", (message) => {
+    if (message.type() !== "error") return;
+    const text = message.text();
+    // A deliberate bad request is logged by Chromium as a failed resource load.
+    if (allowHttpErrors && /status of 4\d\d/.test(text)) return;
+    p.problems.push(`console error: ${text}`);
+  });
+  if (url) await open(p, url);
+  return p;
+}
+
+async function open(p, url) {
+  await p.goto(BASE + url);
+  await ready(p);
+}
+
+/** Waits until the view has answered (the results carry data-ready once rendered). */
+async function ready(p) {
+  await p.waitForFunction(() => {
+    const results = document.getElementById("results");
+    return results && results.dataset.ready === "true" && !results.hasAttribute("aria-busy");
+  }, null, { timeout: 30000 });
+}
+
+async function test(name, body) {
+  if (process.env.ONLY && !name.includes(process.env.ONLY)) return;
+  opened = [];
+  const started = Date.now();
+  try {
+    await body();
+    for (const p of opened) assert.deepEqual(p.problems, [], "the console has errors");
+    results.push({ name, ok: true });
+    console.log(`ok    ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false });
+    console.log(`FAIL  ${name}: ${error.stack || error}`);
+    for (const [i, p] of opened.entries()) {
+      await p.screenshot({ path: join(SHOTS, `FAILED-${name.replace(/\W+/g, "-")}-${i}.png`), fullPage: true }).catch(() => {});
+    }
+  } finally {
+    for (const p of opened) await p.context().close().catch(() => {});
+  }
+}
+
+const text = (p, selector) => p.locator(selector).first().innerText();
+const cardValue = (p, metric) => text(p, `[data-metric="${metric}"] .value`);
+const shot = (p, name) => p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const param = (p, name) => new URL(p.url()).searchParams.get(name);
+
+// ---------------------------------------------------------------- the views
+
+await test("first load: page, catalog and first view", async () => {
+  const p = await page();
+  const started = Date.now();
+  await p.goto(BASE + "/");
+  const loaded = await p.evaluate(() => performance.getEntriesByType("navigation")[0].loadEventEnd);
+  await ready(p);
+  timings.load_event_ms = Math.round(loaded);
+  timings.first_view_ready_ms = Date.now() - started;
+  assert.equal(await p.title(), "hwcost: what a model needs, how fast, at what cost");
+  assert.equal(param(p, "view"), "model");
+  // The model list is the whole catalog, paged through.
+  const models = (await ok("GET", "/v1/models?limit=1")).total;
+  assert.equal(await p.locator("#f-model option").count(), models);
+  return p;
+});
+
+await test("model and hardware: anatomy and memory per format are the API's", async () => {
+  const p = await page("/?view=model&model=gpt-3-175b&hardware=nvidia-h100-sxm-80gb&devices=8&formats=bf16,fp8,int4");
+  const anatomy = await ok("GET", "/v1/models/gpt-3-175b/parameters");
+  assert.equal(await cardValue(p, "total_parameters"), `${sig(anatomy.total_parameters / 1e9, 4)} B`);
+  const formats = ["bf16", "fp8", "int4"];
+  const estimates = await Promise.all(formats.map((weights) => ok("POST", "/v1/estimate/inference", { model: "gpt-3-175b", hardware: "nvidia-h100-sxm-80gb", devices: 8, weights, batch_size: 8, input_tokens: 2048, output_tokens: 256 })));
+  // One stacked bar per format: each part's bytes, and the capacity mark, as answered.
+  const weights = await p.locator('[data-figure=memory] rect[data-part="weights_bytes"]').evaluateAll((rects) => rects.map((r) => Number(r.dataset.bytes)));
+  assert.deepEqual(weights, estimates.map((e) => e.memory.per_device.weights_bytes));
+  const kv = await p.locator('[data-figure=memory] rect[data-part="kv_cache_bytes"]').evaluateAll((rects) => rects.map((r) => Number(r.dataset.bytes)));
+  assert.deepEqual(kv, estimates.map((e) => e.memory.per_device.kv_cache_bytes));
+  const capacity = await p.locator("[data-figure=memory] [data-capacity]").evaluateAll((lines) => lines.map((l) => Number(l.dataset.capacity)));
+  assert.deepEqual(capacity, estimates.map((e) => e.memory.capacity_bytes));
+  const rows = p.locator("[data-table=memory-by-format] tbody tr");
+  assert.equal(await rows.count(), 3);
+  for (const [i, e] of estimates.entries()) {
+    assert.equal(await rows.nth(i).locator("td[data-key=weights]").innerText(), e.weights);
+    assert.equal(await rows.nth(i).locator("td[data-key=fits]").innerText(), e.memory.fits ? "yes" : "no");
+    assert.equal(await rows.nth(i).locator("td[data-key=total_bytes]").innerText(), `${sig(e.memory.per_device.total_bytes / 1e9)} GB`);
+  }
+  assert.equal(await cardValue(p, "ttft_ms"), `${sig(estimates[0].latency.ttft_ms)} ms`);
+  // A number opens its explain entry, with the API's formula and error band.
+  await p.locator('[data-metric="weights_bytes"] .num').click();
+  await p.locator("#explain").waitFor({ state: "visible" });
+  const rule = estimates[0].explain.find((e) => e.rule === "memory.weights");
+  assert.equal(await text(p, "#explain .formula"), rule.formula);
+  assert.match(await text(p, "#explain .explain-band"), /error band|no published measurement/);
+  await shot(p, "model-gpt3-175b");
+  await p.keyboard.press("Escape");
+  assert.equal(await p.locator("#explain").isVisible(), false);
+  // The GPT-2 story: a preset changes the inputs, the URL and the numbers.
+  await p.getByRole("button", { name: "GPT-2 1.5B on one RTX 4090" }).click();
+  await ready(p);
+  assert.equal(param(p, "model"), "gpt2-xl");
+  const gpt2 = await ok("GET", "/v1/models/gpt2-xl/parameters");
+  assert.equal(await cardValue(p, "total_parameters"), `${sig(gpt2.total_parameters / 1e9, 4)} B`);
+  await shot(p, "model-gpt2-xl");
+  return p;
+});
+
+await test("serving: throughput and percentiles against rate, SLO and capacity", async () => {
+  const p = await page("/?view=serving");
+  const body = (rate) => ({ model: "llama-3.1-8b", hardware: "nvidia-h100-sxm-80gb", devices: 1, weights: "bf16", engine: "vllm", workload: { arrival: "poisson", requests_per_s: rate, requests: 300, input_tokens: 1000, output_tokens: 200 }, slo: { ttft_ms: 2000, tpot_ms: 50 } });
+  const probe = await ok("POST", "/v1/estimate/serving", body(1));
+  const capacity = probe.max_requests_per_s_within_slo;
+  assert.ok(capacity > 0);
+  assert.equal(await cardValue(p, "capacity"), `${sig(capacity)} req/s`);
+  const rates = [0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5].map((f) => Number((f * capacity).toPrecision(3)));
+  const rows = p.locator("[data-table=serving] tbody tr");
+  assert.equal(await rows.count(), rates.length);
+  for (const i of [0, 5, 8]) {
+    const run = await ok("POST", "/v1/estimate/serving", body(rates[i]));
+    assert.equal(await rows.nth(i).locator("td[data-key=ttft_p90_ms]").innerText(), `${sig(run.ttft_ms.p90)} ms`);
+    assert.equal(await rows.nth(i).locator("td[data-key=tpot_p99_ms]").innerText(), `${sig(run.tpot_ms.p99)} ms`);
+    const plotted = await p.locator(`[data-chart=serving-throughput] circle[data-x="${rates[i]}"]`).getAttribute("data-y");
+    assert.equal(Number(plotted), run.throughput.output_tokens_per_s);
+  }
+  assert.equal(await p.locator("[data-chart=serving-ttft] circle").count(), rates.length * 3);
+  assert.match(await p.locator("[data-chart=serving-ttft] [data-hline]").getAttribute("data-hline"), /SLO 2000 ms/);
+  assert.match(await p.locator("[data-chart=serving-tpot] [data-vline]").getAttribute("data-vline"), /capacity within SLO/);
+  await shot(p, "serving");
+  // Changing an input re-runs the view and lands in the URL; the URL alone reproduces it.
+  await p.fill("#f-tpot_slo_ms", "12");
+  await p.click("button.run");
+  await ready(p);
+  assert.equal(param(p, "tpot_slo_ms"), "12");
+  const shared = p.url();
+  const tight = (await ok("POST", "/v1/estimate/serving", { ...body(1), slo: { ttft_ms: 2000, tpot_ms: 12 } })).max_requests_per_s_within_slo;
+  const again = await page(shared.slice(BASE.length));
+  assert.equal(await again.inputValue("#f-tpot_slo_ms"), "12");
+  assert.equal(await cardValue(again, "capacity"), tight ? `${sig(tight)} req/s` : "none");
+  assert.match(await again.locator("[data-chart=serving-tpot] [data-hline]").getAttribute("data-hline"), /SLO 12 ms/);
+  return p;
+});
+
+await test("plan: frontier, ranking, and a clicked point's full estimate", async () => {
+  const hardware = "nvidia-h100-sxm-80gb,nvidia-a100-sxm4-80gb,nvidia-l40s";
+  const p = await page(`/?view=plan&hardware=${encodeURIComponent(hardware)}`);
+  const plan = await ok("POST", "/v1/plan", { models: ["llama-3.1-70b"], workload: { requests_per_s: 10, input_tokens: 1000, output_tokens: 200 }, requirements: { max_ttft_ms: 2000, max_tpot_ms: 50 }, limit: 40, search: { hardware: hardware.split(",") } });
+  assert.ok(plan.ranked.length > 0);
+  const rows = p.locator("[data-table=plan] tbody tr");
+  assert.equal(await rows.count(), plan.ranked.length);
+  const first = plan.ranked[0];
+  assert.equal(await rows.first().locator("td[data-key=hardware]").innerText(), first.hardware);
+  assert.equal(await rows.first().locator("td[data-key=usd_per_million_output_tokens]").innerText(), `$${sig(first.cost.usd_per_million_output_tokens)}`);
+  assert.equal(await p.locator('[data-chart=plan-frontier] circle[data-series="Pareto frontier"]').count(), plan.pareto.filter((r) => Number.isFinite(r.cost.usd_per_million_output_tokens)).length);
+  // Click the first ranked point: its full estimate, asked of the API, appears.
+  const point = p.locator('[data-chart=plan-frontier] circle[data-series="ranked configurations"]').first();
+  const x = Number(await point.getAttribute("data-x"));
+  const row = plan.ranked.find((r) => r.latency.e2e_ms === x);
+  // Points may overlap; the keyboard reaches each one (and a pointer the topmost).
+  await point.focus();
+  await p.keyboard.press("Enter");
+  await p.locator("[data-estimate]").waitFor();
+  const estimate = await ok("POST", "/v1/estimate/inference", { model: row.model, hardware: row.hardware, devices: row.devices, parallelism: { tensor: row.parallelism.tensor, pipeline: row.parallelism.pipeline }, weights: row.weights, kv_cache: row.kv_cache, batch_size: row.batch_size, input_tokens: 1000, output_tokens: 200, engine: row.engine });
+  assert.equal(await cardValue(p, "tpot_ms"), `${sig(estimate.latency.tpot_ms)} ms`);
+  // A row opens by keyboard too.
+  const before = await p.locator("[data-estimate]").getAttribute("data-estimate");
+  await rows.nth(1).focus();
+  await p.keyboard.press("Enter");
+  await p.waitForFunction((key) => document.querySelector("[data-estimate]")?.dataset.estimate !== key, before);
+  const second = plan.ranked[1];
+  assert.equal(await p.locator("[data-estimate]").getAttribute("data-estimate"), [second.hardware, second.devices, second.parallelism.tensor, second.parallelism.pipeline, second.weights, second.batch_size, second.engine].join("|"));
+  await shot(p, "plan");
+  return p;
+});
+
+await test("training and fine-tuning: sweep and one-device fit", async () => {
+  const p = await page("/?view=training");
+  const counts = [64, 128, 256, 512, 1024];
+  const runs = await Promise.all(counts.map((devices) => ok("POST", "/v1/estimate/training", { model: "llama-2-7b", hardware: "nvidia-a100-sxm4-80gb", devices, tokens: 2e12, sharding: "zero1" })));
+  const rows = p.locator("[data-table=training] tbody tr");
+  assert.equal(await rows.count(), counts.length);
+  for (const [i, r] of runs.entries()) {
+    assert.equal(await rows.nth(i).locator("td[data-key=wall_clock_days]").innerText(), sig(r.time.wall_clock_days, 4));
+    assert.equal(await rows.nth(i).locator("td[data-key=device_hours]").innerText(), Math.round(r.time.device_hours).toLocaleString("en-US"));
+  }
+  const days = await p.locator("[data-chart=training-days] circle").evaluateAll((c) => c.map((e) => Number(e.dataset.y)));
+  assert.deepEqual(days, runs.map((r) => r.time.wall_clock_days));
+  const ft = await ok("POST", "/v1/estimate/training", { model: "llama-2-7b", hardware: "nvidia-rtx-4090", devices: 1, tokens: 1e7, engine: "torchtune", method: "lora" });
+  assert.equal(await p.locator("[data-verdict]").getAttribute("data-verdict"), ft.memory.fits ? "fits" : "no-fit");
+  assert.equal(await cardValue(p, "max_micro_batch_size"), ft.memory.max_micro_batch_size.toLocaleString("en-US"));
+  assert.equal(await cardValue(p, "ft_total_bytes"), `${sig(ft.memory.per_device.total_bytes / 1e9)} GB`);
+  await shot(p, "training");
+  // A full fine-tune with the HF Trainer does not fit a 4090: the page says so and names the cheapest change.
+  await p.selectOption("#f-ft_engine", "hf-trainer");
+  await p.selectOption("#f-ft_method", "full");
+  await p.click("button.run");
+  await ready(p);
+  const full = await ok("POST", "/v1/estimate/training", { model: "llama-2-7b", hardware: "nvidia-rtx-4090", devices: 1, tokens: 1e7, engine: "hf-trainer", method: "full" });
+  assert.equal(full.memory.fits, false);
+  assert.equal(await p.locator("[data-verdict]").getAttribute("data-verdict"), "no-fit");
+  assert.equal(await cardValue(p, "cheapest"), full.fit.cheapest.change);
+  assert.equal(await p.locator("[data-table=finetune-changes] tbody tr").count(), full.fit.changes.length);
+  return p;
+});
+
+await test("check: pasted JSON, TOML, an uploaded file and a bad plan", async () => {
+  const p = await page("/?view=check", { allowHttpErrors: true });
+  const plan = await p.inputValue("#f-plan");
+  const report = await ok("POST", "/v1/check", plan);
+  assert.equal(await p.locator("#results [data-verdict]").getAttribute("data-verdict"), report.verdict);
+  assert.equal(await p.locator("[data-table=check] tbody tr").count(), report.rules.length);
+  assert.equal(await p.locator("[data-table=check] tbody tr").first().locator("td[data-key=status]").innerText(), report.rules[0].status);
+  await shot(p, "check");
+  await p.getByRole("button", { name: "Example (TOML): 70B on one H100" }).click();
+  await ready(p);
+  const toml = await p.inputValue("#f-plan");
+  const tomlReport = await ok("POST", "/v1/check", toml, "application/toml");
+  assert.equal(tomlReport.verdict, "fail");
+  assert.equal(await p.locator("#results [data-verdict]").getAttribute("data-verdict"), "fail");
+  // Upload: the file's text becomes the plan, its extension the syntax.
+  const file = join(SHOTS, "upload-plan.json");
+  writeFileSync(file, plan);
+  await p.setInputFiles("#f-file", file);
+  await p.waitForFunction(() => document.querySelector("#f-syntax").value === "json");
+  await ready(p);
+  assert.equal(await p.locator("#results [data-verdict]").getAttribute("data-verdict"), report.verdict);
+  // A bad plan: the problem's pointer is shown.
+  await p.selectOption("#f-syntax", "json");
+  await p.fill("#f-plan", JSON.stringify({ inference: { model: "llama-3.1-70b", hardware: "nvidia-h100-sxm-80gb", batch_size: -1 }, requirements: {} }));
+  await p.click("button.run");
+  await ready(p);
+  const bad = await api("POST", "/v1/check", await p.inputValue("#f-plan"));
+  assert.equal(bad.status, 400);
+  assert.equal(await text(p, "#results .error code"), bad.json.errors[0].pointer);
+  return p;
+});
+
+await test("local vs cloud vs API: break-even points and cost curves", async () => {
+  const p = await page("/?view=cost");
+  const plan = await ok("POST", "/v1/plan", { models: ["llama-3.1-8b"], workload: { requests_per_s: 0.5, input_tokens: 1000, output_tokens: 250 }, requirements: { max_ttft_ms: 2000, max_tpot_ms: 50 }, search: { hardware: ["nvidia-rtx-4090", "nvidia-h100-sxm-80gb"] }, prices: { "nvidia-rtx-4090": { basis: "own", electricity_usd_per_kwh: 0.2 }, "nvidia-h100-sxm-80gb": { basis: "rent" } }, api_price_id: "openai/gpt-4o-mini", limit: 20 });
+  assert.ok(plan.api_comparison.length >= 1);
+  for (const c of plan.api_comparison) {
+    const expected = c.break_even_output_tokens_per_month ? `${sig(c.break_even_output_tokens_per_month / 1e6)} M output tokens/month` : "never";
+    assert.equal(await cardValue(p, `break_even_${c.basis}`), expected);
+    // Each curve is the API's fixed part plus its per-token part; it crosses the API's line at the break-even.
+    const atBreakEven = c.self_hosted_fixed_usd_per_month + (c.self_hosted_marginal_usd_per_million_output_tokens * c.break_even_output_tokens_per_month) / 1e6;
+    assert.ok(Math.abs(atBreakEven - (c.api_usd_per_million_output_tokens * c.break_even_output_tokens_per_month) / 1e6) / atBreakEven < 1e-9);
+  }
+  assert.equal(await p.locator("[data-chart=cost-month] [data-marker]").count(), plan.api_comparison.filter((c) => c.break_even_output_tokens_per_month).length);
+  assert.equal(await p.locator("[data-table=api-comparison] tbody tr").count(), plan.api_comparison.length);
+  assert.equal(await p.locator("[data-table=best-per-device] tbody tr").count(), plan.best_per_hardware.length);
+  await shot(p, "cost");
+  return p;
+});
+
+await test("export: every table downloads as CSV and JSON with the shown rows", async () => {
+  const p = await page("/?view=training");
+  const rows = await p.locator("[data-table=training] tbody tr").count();
+  const [csvDownload] = await Promise.all([p.waitForEvent("download"), p.click('[data-table=training] [data-export=csv]')]);
+  const csvText = readFileSync(await csvDownload.path(), "utf8").trim().split("\n");
+  assert.equal(csvDownload.suggestedFilename(), "training.csv");
+  assert.equal(csvText[0], "devices,tensor,pipeline,data,fits,memory_per_device_bytes,mfu,wall_clock_days,device_hours,usd");
+  assert.equal(csvText.length, rows + 1);
+  const [jsonDownload] = await Promise.all([p.waitForEvent("download"), p.click('[data-table=training] [data-export=json]')]);
+  const json = JSON.parse(readFileSync(await jsonDownload.path(), "utf8"));
+  assert.equal(json.length, rows);
+  const api64 = await ok("POST", "/v1/estimate/training", { model: "llama-2-7b", hardware: "nvidia-a100-sxm4-80gb", devices: 64, tokens: 2e12, sharding: "zero1" });
+  assert.equal(json[0].wall_clock_days, api64.time.wall_clock_days);
+  assert.equal(Number(csvText[1].split(",")[7]), api64.time.wall_clock_days);
+  // Every table on every view has both buttons.
+  for (const view of ["model", "serving", "plan", "training", "check", "cost"]) {
+    await open(p, `/?view=${view}`);
+    const tables = await p.locator("[data-table]").count();
+    assert.ok(tables > 0, `${view} has no table`);
+    assert.equal(await p.locator("[data-table] [data-export=csv]").count(), tables);
+    assert.equal(await p.locator("[data-table] [data-export=json]").count(), tables);
+  }
+  return p;
+});
+
+await test("keyboard: tabs by arrow keys, the URL follows, back returns", async () => {
+  const p = await page("/?view=model");
+  await p.focus("#tab-model");
+  await p.keyboard.press("ArrowRight");
+  await ready(p);
+  assert.equal(await p.getAttribute("#tab-serving", "aria-selected"), "true");
+  assert.equal(param(p, "view"), "serving");
+  assert.equal(await p.evaluate(() => document.activeElement.id), "tab-serving");
+  await p.keyboard.press("End");
+  await ready(p);
+  assert.equal(param(p, "view"), "cost");
+  await p.goBack();
+  await ready(p);
+  assert.equal(param(p, "view"), "serving");
+  assert.equal(await p.getAttribute("#tab-serving", "aria-selected"), "true");
+  // Every input has a label.
+  for (const view of ["model", "serving", "plan", "training", "check", "cost"]) {
+    await open(p, `/?view=${view}`);
+    const unlabelled = await p.locator("form.inputs input, form.inputs select, form.inputs textarea").evaluateAll((controls) => controls.filter((c) => !c.labels || c.labels.length === 0).map((c) => c.name));
+    assert.deepEqual(unlabelled, [], `${view} has unlabelled inputs`);
+  }
+  return p;
+});
+
+await test("phone width: no sideways scrolling of the page", async () => {
+  const p = await page("/?view=model", { viewport: { width: 390, height: 844 } });
+  for (const view of ["model", "serving", "plan", "training", "check", "cost"]) {
+    await open(p, `/?view=${view}`);
+    const width = await p.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 391, `${view} is ${width} px wide at 390`);
+  }
+  await open(p, "/?view=model");
+  await shot(p, "phone-model");
+  return p;
+});
+
+await browser.close();
+writeFileSync(join(SHOTS, "timings.json"), JSON.stringify(timings, null, 2) + "\n");
+const failed = results.filter((r) => !r.ok).length;
+console.log(`browser: ${results.length - failed} ok, ${failed} failed; first load ${JSON.stringify(timings)}; screenshots in ${SHOTS}`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,1283 @@
+// hwcost dashboard: a reference client of the v1 API.
+//
+// Every number on the page is read from an API answer for the inputs in the form; nothing is
+// computed here but axes, unit conversions and sums of the parts the API returns. The view and
+// its inputs live in the URL (?view=...&field=...), so a link reproduces what is on screen.
+// No framework and no build step: the server embeds these files as they are.
+
+"use strict";
+
+// ---------------------------------------------------------------- the API
+
+class ApiError extends Error {
+  constructor(problem, status) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.problem = problem;
+    this.status = status;
+  }
+}
+
+async function api(method, path, body, contentType = "application/json") {
+  const init = { method, headers: { accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["content-type"] = contentType;
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError({ title: `HTTP ${response.status}`, detail: text.slice(0, 300) }, response.status);
+  }
+  if (!response.ok) throw new ApiError(json, response.status);
+  return json;
+}
+
+/** Every item of a paged list (follows `next_cursor`). */
+async function listAll(path) {
+  const items = [];
+  let cursor = null;
+  for (let page = 0; page < 50; page++) {
+    const separator = path.includes("?") ? "&" : "?";
+    const url = `${path}${separator}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const list = await api("GET", url);
+    items.push(...list.items);
+    if (!list.next_cursor) break;
+    cursor = list.next_cursor;
+  }
+  return items;
+}
+
+// ---------------------------------------------------------------- DOM and formatting
+
+function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
+    else if (key === "class") element.className = value;
+    // Through the CSSOM: the page's content security policy refuses inline style attributes.
+    else if (key === "style") element.style.cssText = value;
+    else element.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+/** `parent.append` without the "null" text that DOM methods make of an absent child. */
+function add(parent, ...children) {
+  parent.append(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function s(tag, attrs = {}, ...children) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null) continue;
+    if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
+    else element.setAttribute(key, value);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+function round(x, digits = 3) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "–";
+  const magnitude = Math.abs(x);
+  if (magnitude !== 0 && (magnitude >= 1e15 || magnitude < 1e-3)) return x.toExponential(2);
+  return x.toLocaleString("en-US", { maximumSignificantDigits: Math.max(digits, Math.ceil(Math.log10(magnitude + 1))) });
+}
+const sig = (x, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : Number(x.toPrecision(d)).toLocaleString("en-US"));
+const fmt = {
+  gb: (b) => `${sig(b / 1e9)} GB`,
+  ms: (x) => `${sig(x)} ms`,
+  count: (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "–"),
+  params: (x) => (x >= 1e9 ? `${sig(x / 1e9, 4)} B` : `${sig(x / 1e6, 4)} M`),
+  usd: (x) => (Number.isFinite(x) ? `$${sig(x, 3)}` : "–"),
+  pct: (x) => (Number.isFinite(x) ? `${sig(x * 100, 3)}%` : "–"),
+  tps: (x) => `${sig(x)} tok/s`,
+  plain: (x) => (typeof x === "number" ? sig(x, 4) : String(x ?? "–")),
+};
+
+function status(text) {
+  document.getElementById("status").textContent = text;
+}
+
+// ---------------------------------------------------------------- explain and error bands
+
+/** The measured error band of `output` in an answer, as text. */
+function bandText(answer, output) {
+  const band = answer?.error_band;
+  if (!band) return "no error band in this answer";
+  const metric = (band.metrics || []).find((m) => m.output === output);
+  if (metric) {
+    return `error band ±${sig(metric.median_ape * 100, 2)}% median, ±${sig(metric.p90_ape * 100, 2)}% p90 over ${metric.points} published points`;
+  }
+  if (band.status === "exact") return "exact: counted from the architecture";
+  return "no published measurement of this output to give it a band";
+}
+
+function openExplain(entry, band, answer) {
+  const panel = document.getElementById("explain");
+  const body = document.getElementById("explain-body");
+  body.replaceChildren();
+  add(
+    body,
+    h("p", {}, h("strong", {}, entry.rule)),
+    h("code", { class: "formula" }, entry.formula),
+    entry.inputs && Object.keys(entry.inputs).length
+      ? h("dl", {}, Object.entries(entry.inputs).map(([k, v]) => [h("dt", {}, k), h("dd", {}, fmt.plain(v))]))
+      : null,
+    entry.value !== undefined ? h("p", {}, "= ", h("strong", { class: "explain-value" }, fmt.plain(entry.value)), " ", entry.unit || "") : null,
+    h("p", { class: "band explain-band" }, band),
+    answer ? h("details", {}, h("summary", {}, "The whole answer (JSON)"), h("code", {}, JSON.stringify(answer, null, 1).slice(0, 20000))) : null,
+  );
+  panel.hidden = false;
+  document.getElementById("explain-close").focus();
+}
+
+/**
+ * A number that opens its explain entry: `rule` names the entry in `answer.explain`, `output` the
+ * error-band metric. A number with no entry in the answer says so when clicked.
+ */
+function num(text, answer, rule, output) {
+  const entry = (answer?.explain || []).find((e) => e.rule === rule);
+  const band = bandText(answer, output);
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "num",
+      "data-rule": rule,
+      title: band,
+      onclick: () =>
+        openExplain(entry || { rule, formula: "this answer carries no explain entry for it", inputs: {} }, band, answer),
+    },
+    text,
+  );
+}
+
+function card(label, value, answer, rule, output, id) {
+  return h(
+    "div",
+    { class: "card", "data-metric": id || rule },
+    h("div", { class: "label" }, label),
+    h("div", { class: "value" }, answer ? num(value, answer, rule, output) : value),
+    answer ? h("span", { class: "band" }, bandText(answer, output)) : null,
+  );
+}
+
+function badge(kind, text) {
+  return h("span", { class: `badge ${kind}` }, text);
+}
+
+function problemBox(error) {
+  const problem = error.problem || { detail: String(error) };
+  const pointers = (problem.errors || []).map((e) => h("li", {}, h("code", {}, e.pointer || "/"), " ", e.detail));
+  return h("div", { class: "error", role: "alert" }, h("strong", {}, problem.title || "Error"), " ", problem.detail || "", pointers.length ? h("ul", {}, pointers) : null);
+}
+
+// ---------------------------------------------------------------- tables with export
+
+function download(name, type, text) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = h("a", { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function csv(columns, rows) {
+  const cell = (v) => {
+    const text = v === null || v === undefined ? "" : String(v);
+    return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  return [columns.map((c) => cell(c.key)).join(","), ...rows.map((r) => columns.map((c) => cell(r[c.key])).join(","))].join("\n") + "\n";
+}
+
+/**
+ * A table of `rows` (flat objects keyed by `columns[].key`, raw API values) with CSV and JSON
+ * downloads of the same raw values. `cell(row, column)` may return a node (a linked number).
+ */
+function table(name, columns, rows, options = {}) {
+  const head = h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.text || c.message ? "text" : null }, c.label)));
+  const body = rows.map((row, index) => {
+    const click = options.onRowClick ? () => options.onRowClick(row, index) : null;
+    return h(
+      "tr",
+      {
+        class: [click ? "clickable" : "", options.rowClass ? options.rowClass(row) : ""].join(" ").trim() || null,
+        tabindex: click ? "0" : null,
+        onclick: click,
+        onkeydown: click ? (e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), click()) : null,
+      },
+      columns.map((c) => {
+        const value = row[c.key];
+        const shown = c.cell ? c.cell(row) : c.fmt ? c.fmt(value) : fmt.plain(value);
+        return h("td", { class: c.text ? "text" : c.message ? "message" : null, "data-key": c.key }, shown);
+      }),
+    );
+  });
+  return h(
+    "section",
+    { class: "table-block", "data-table": name },
+    h(
+      "div",
+      { class: "export" },
+      h("button", { type: "button", "data-export": "csv", onclick: () => download(`${name}.csv`, "text/csv", csv(columns, rows)) }, "CSV"),
+      h("button", { type: "button", "data-export": "json", onclick: () => download(`${name}.json`, "application/json", JSON.stringify(rows, null, 2) + "\n") }, "JSON"),
+    ),
+    h("div", { class: "table-wrap" }, h("table", {}, options.caption ? h("caption", {}, options.caption) : null, h("thead", {}, head), h("tbody", {}, body))),
+  );
+}
+
+// ---------------------------------------------------------------- charts (SVG)
+
+const PALETTE = ["#0b57d0", "#c2410c", "#0f766e", "#6b21a8", "#a16207", "#be185d", "#334155"];
+
+function scale(domain, range, log) {
+  let [d0, d1] = domain;
+  if (log) {
+    d0 = Math.log10(d0);
+    d1 = Math.log10(d1);
+  }
+  if (d1 === d0) d1 = d0 + 1;
+  const f = (v) => range[0] + ((((log ? Math.log10(v) : v) - d0) / (d1 - d0)) * (range[1] - range[0]));
+  f.ticks = () => {
+    if (log) {
+      // Powers of ten; 1-2-5 steps when the axis spans less than about two decades.
+      const steps = d1 - d0 < 2 ? [1, 2, 5] : [1];
+      const out = [];
+      for (let e = Math.floor(d0); e <= Math.ceil(d1); e++) {
+        for (const m of steps) {
+          const t = m * 10 ** e;
+          if (Math.log10(t) >= d0 - 1e-9 && Math.log10(t) <= d1 + 1e-9) out.push(t);
+        }
+      }
+      return out;
+    }
+    const step = 10 ** Math.floor(Math.log10((d1 - d0) / 4 || 1));
+    const nice = [1, 2, 5, 10].map((m) => m * step).find((st) => (d1 - d0) / st <= 6) || step * 10;
+    const out = [];
+    for (let t = Math.ceil(d0 / nice) * nice; t <= d1 + 1e-9; t += nice) out.push(t);
+    return out;
+  };
+  return f;
+}
+
+function extent(values, log, zero) {
+  const finite = values.filter((v) => Number.isFinite(v) && (!log || v > 0));
+  if (!finite.length) return [log ? 1 : 0, log ? 10 : 1];
+  let lo = Math.min(...finite);
+  let hi = Math.max(...finite);
+  if (zero && !log) lo = Math.min(0, lo);
+  if (log) {
+    lo /= 1.5;
+    hi *= 1.5;
+  } else {
+    const pad = (hi - lo) * 0.08 || Math.abs(hi) * 0.1 || 1;
+    hi += pad;
+    if (!zero) lo -= pad;
+  }
+  return [lo, hi];
+}
+
+/**
+ * A chart of lines and points. `series`: {name, points: [{x, y, label?, onClick?, highlight?}],
+ * line?: bool, dash?}; `hlines`/`vlines`: {at, label}; axes linear or log.
+ */
+function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = [], vlines = [], markers = [] }) {
+  const W = 560, H = 300, L = 64, R = 16, T = 12, B = 44;
+  const xs = series.flatMap((se) => se.points.map((p) => p.x)).concat(vlines.map((v) => v.at), markers.map((m) => m.x));
+  const ys = series.flatMap((se) => se.points.map((p) => p.y)).concat(hlines.map((v) => v.at), markers.map((m) => m.y));
+  const x = scale(extent(xs, xLog, true), [L, W - R], xLog);
+  const y = scale(extent(ys, yLog, true), [H - B, T], yLog);
+  const xd = extent(xs, xLog, true), yd = extent(ys, yLog, true);
+  const inside = (p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!xLog || p.x > 0) && (!yLog || p.y > 0);
+  const svg = s("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, "data-chart": id });
+  for (const t of x.ticks()) {
+    svg.append(s("line", { class: "grid", x1: x(t), x2: x(t), y1: T, y2: H - B }), s("text", { x: x(t), y: H - B + 14, "text-anchor": "middle" }, round(t, 2)));
+  }
+  for (const t of y.ticks()) {
+    svg.append(s("line", { class: "grid", x1: L, x2: W - R, y1: y(t), y2: y(t) }), s("text", { x: L - 4, y: y(t) + 4, "text-anchor": "end" }, round(t, 2)));
+  }
+  svg.append(
+    s("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }),
+    s("line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }),
+    s("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle" }, xLabel),
+    s("text", { x: 12, y: (T + H - B) / 2, transform: `rotate(-90 12 ${(T + H - B) / 2})`, "text-anchor": "middle" }, yLabel),
+  );
+  const clip = (v, d) => Math.min(Math.max(v, d[0]), d[1]);
+  for (const line of hlines) {
+    const at = y(clip(line.at, yd));
+    svg.append(s("line", { x1: L, x2: W - R, y1: at, y2: at, stroke: line.color || "#b3261e", "stroke-dasharray": "6 4", "data-hline": line.label }), s("text", { x: L + 4, y: at - 4, fill: line.color || "#b3261e" }, line.label));
+  }
+  for (const line of vlines) {
+    const at = x(clip(line.at, xd));
+    svg.append(s("line", { x1: at, x2: at, y1: T, y2: H - B, stroke: line.color || "#0a6b2d", "stroke-dasharray": "6 4", "data-vline": line.label }), s("text", { x: at + 4, y: T + 12, fill: line.color || "#0a6b2d" }, line.label));
+  }
+  series.forEach((se, i) => {
+    const color = se.color || PALETTE[i % PALETTE.length];
+    const points = se.points.filter(inside);
+    if (se.line !== false && points.length > 1) {
+      svg.append(s("polyline", { fill: "none", stroke: color, "stroke-width": 2, "stroke-dasharray": se.dash || null, points: points.map((p) => `${x(p.x)},${y(p.y)}`).join(" ") }));
+    }
+    for (const p of points) {
+      const dot = s(
+        "circle",
+        {
+          class: p.onClick ? "point" : null,
+          cx: x(p.x),
+          cy: y(p.y),
+          r: p.highlight ? 6 : 4,
+          fill: p.highlight ? color : "#fff",
+          stroke: color,
+          "stroke-width": 2,
+          tabindex: p.onClick ? 0 : null,
+          role: p.onClick ? "button" : null,
+          "aria-label": p.label || null,
+          "data-series": se.name,
+          "data-x": p.x,
+          "data-y": p.y,
+          onclick: p.onClick || null,
+          onkeydown: p.onClick ? (e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), p.onClick()) : null,
+        },
+        s("title", {}, p.label || `${se.name}: ${round(p.x)} → ${round(p.y)}`),
+      );
+      svg.append(dot);
+    }
+  });
+  for (const m of markers) {
+    if (!inside(m)) continue;
+    svg.append(s("path", { d: `M${x(m.x) - 6},${y(m.y)} L${x(m.x)},${y(m.y) - 7} L${x(m.x) + 6},${y(m.y)} L${x(m.x)},${y(m.y) + 7} Z`, fill: "#1b1f24", "data-marker": m.label }, s("title", {}, m.label)), s("text", { x: x(m.x) > W * 0.6 ? x(m.x) - 8 : x(m.x) + 8, y: y(m.y) - 8, fill: "#1b1f24", "text-anchor": x(m.x) > W * 0.6 ? "end" : "start" }, m.label));
+  }
+  const legend = h("div", { class: "legend" }, series.map((se, i) => h("span", {}, h("i", { style: `background:${se.color || PALETTE[i % PALETTE.length]}` }), se.name)));
+  return h("figure", { "data-figure": id }, h("figcaption", {}, title), svg, legend);
+}
+
+/** Horizontal stacked bars (one per `bars[]`), each with a capacity mark. */
+function stackedBars({ id, title, bars, parts, unit = 1e9, unitLabel = "GB" }) {
+  const W = 560, rowH = 34, L = 110, R = 16, T = 8;
+  const H = T + bars.length * rowH + 30;
+  const max = Math.max(...bars.map((b) => Math.max(b.capacity || 0, parts.reduce((sum, p) => sum + (b.values[p.key] || 0), 0)))) || 1;
+  const x = scale([0, max * 1.05], [L, W - R], false);
+  const svg = s("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, "data-chart": id });
+  for (const t of x.ticks()) svg.append(s("line", { class: "grid", x1: x(t), x2: x(t), y1: T, y2: H - 24 }), s("text", { x: x(t), y: H - 10, "text-anchor": "middle" }, `${round(t / unit, 2)} ${unitLabel}`));
+  bars.forEach((bar, row) => {
+    const top = T + row * rowH + 6;
+    svg.append(s("text", { x: L - 6, y: top + 14, "text-anchor": "end" }, bar.label));
+    let at = 0;
+    parts.forEach((part, i) => {
+      const value = bar.values[part.key] || 0;
+      if (value <= 0) return;
+      svg.append(s("rect", { x: x(at), y: top, width: Math.max(0, x(at + value) - x(at)), height: 20, fill: part.color || PALETTE[i], "data-part": part.key, "data-bytes": value }, s("title", {}, `${bar.label} ${part.label}: ${round(value / unit)} ${unitLabel}`)));
+      at += value;
+    });
+    if (bar.capacity) {
+      svg.append(s("line", { x1: x(bar.capacity), x2: x(bar.capacity), y1: top - 4, y2: top + 24, stroke: "#b3261e", "stroke-width": 2, "data-capacity": bar.capacity }, s("title", {}, `capacity ${round(bar.capacity / unit)} ${unitLabel}`)));
+    }
+  });
+  const legend = h("div", { class: "legend" }, parts.map((p, i) => h("span", {}, h("i", { style: `background:${p.color || PALETTE[i]}` }), p.label)), bars.some((b) => b.capacity) ? h("span", {}, h("i", { style: "background:#b3261e" }), "usable capacity") : null);
+  return h("figure", { "data-figure": id }, h("figcaption", {}, title), svg, legend);
+}
+
+// ---------------------------------------------------------------- catalog lists (once)
+
+const catalog = { models: [], hardware: [], formats: [], engines: [], apiPrices: [] };
+
+async function loadCatalog() {
+  const [models, hardware, formats, engines, apiPrices] = await Promise.all([
+    listAll("/v1/models"),
+    listAll("/v1/hardware"),
+    listAll("/v1/formats"),
+    listAll("/v1/engines"),
+    listAll("/v1/prices/api"),
+  ]);
+  Object.assign(catalog, { models, hardware, formats, engines, apiPrices });
+}
+
+const options = {
+  model: () => catalog.models.map((m) => [m.id, `${m.name} (${m.nominal_size})`]),
+  hardware: () => catalog.hardware.map((d) => [d.id, d.name]),
+  format: () => catalog.formats.map((f) => [f.id, f.id]),
+  inferenceEngine: () => catalog.engines.filter((e) => e.kind === "inference").map((e) => [e.id, e.id]),
+  trainingEngine: () => catalog.engines.filter((e) => e.kind === "training").map((e) => [e.id, e.id]),
+  apiPrice: () => catalog.apiPrices.map((p) => [p.id, `${p.id} ($${p.usd_per_million_output_tokens}/M out)`]),
+};
+
+// ---------------------------------------------------------------- the views
+
+const MEMORY_PARTS = [
+  { key: "weights_bytes", label: "weights", color: "#0b57d0" },
+  { key: "kv_cache_bytes", label: "KV cache", color: "#c2410c" },
+  { key: "activations_bytes", label: "activations", color: "#0f766e" },
+  { key: "overhead_bytes", label: "runtime overhead", color: "#6b21a8" },
+];
+
+const CHECK_EXAMPLE = JSON.stringify(
+  {
+    inference: { model: "llama-3.1-70b", hardware: "nvidia-h100-sxm-80gb", devices: 4, parallelism: { tensor: 4 }, weights: "fp8", batch_size: 32, input_tokens: 2048, output_tokens: 256, engine: "tensorrt-llm" },
+    requirements: { max_ttft_ms: 6000, max_tpot_ms: 50, min_requests_per_s: 2, memory_headroom_fraction: 0.1, min_context_tokens: 8192, max_devices: 8 },
+  },
+  null,
+  2,
+);
+const CHECK_EXAMPLE_TOML = `# Llama-3.1-70B in FP8 on one H100 (it does not fit)
+[inference]
+model = "llama-3.1-70b"
+hardware = "nvidia-h100-sxm-80gb"
+devices = 1
+weights = "fp8"
+batch_size = 8
+input_tokens = 2048
+output_tokens = 256
+
+[requirements]
+max_ttft_ms = 2000
+max_tpot_ms = 50
+`;
+
+const VIEWS = {
+  model: {
+    title: "Model and hardware",
+    lede: "Where a model's parameters go, and what they, the KV cache and the activations take on each device, per weight format.",
+    fields: [
+      { name: "model", label: "Model", options: options.model, value: "gpt-3-175b" },
+      { name: "hardware", label: "Device", options: options.hardware, value: "nvidia-h100-sxm-80gb" },
+      { name: "devices", label: "Devices", type: "number", value: "8", min: 1 },
+      { name: "formats", label: "Weight formats (comma-separated)", value: "bf16,fp8,int4" },
+      { name: "batch_size", label: "Batch size", type: "number", value: "8", min: 1 },
+      { name: "input_tokens", label: "Prompt tokens", type: "number", value: "2048", min: 1 },
+      { name: "output_tokens", label: "Output tokens", type: "number", value: "256", min: 1 },
+    ],
+    presets: [
+      { label: "GPT-3 175B on 8 × H100", set: { model: "gpt-3-175b", hardware: "nvidia-h100-sxm-80gb", devices: "8" } },
+      { label: "GPT-2 1.5B on one RTX 4090", set: { model: "gpt2-xl", hardware: "nvidia-rtx-4090", devices: "1" } },
+    ],
+    run: runModel,
+  },
+  serving: {
+    title: "Serving under load",
+    lede: "Throughput and latency percentiles against the request rate, from the serving replay, with the SLO and the highest rate that meets it.",
+    fields: [
+      { name: "model", label: "Model", options: options.model, value: "llama-3.1-8b" },
+      { name: "hardware", label: "Device", options: options.hardware, value: "nvidia-h100-sxm-80gb" },
+      { name: "devices", label: "Devices", type: "number", value: "1", min: 1 },
+      { name: "weights", label: "Weights", options: options.format, value: "bf16" },
+      { name: "engine", label: "Engine", options: options.inferenceEngine, value: "vllm" },
+      { name: "input_tokens", label: "Prompt tokens", type: "number", value: "1000", min: 1 },
+      { name: "output_tokens", label: "Output tokens", type: "number", value: "200", min: 1 },
+      { name: "ttft_slo_ms", label: "TTFT SLO, p90 (ms)", type: "number", value: "2000", min: 1 },
+      { name: "tpot_slo_ms", label: "TPOT SLO, p90 (ms)", type: "number", value: "50", min: 1 },
+      { name: "requests", label: "Requests replayed per rate", type: "number", value: "300", min: 10 },
+    ],
+    run: runServing,
+  },
+  plan: {
+    title: "Plan a deployment",
+    lede: "Every configuration the planner tried that meets the requirements: cost against latency, the Pareto frontier, the ranking. Click a point or a row for its full estimate.",
+    fields: [
+      { name: "model", label: "Model", options: options.model, value: "llama-3.1-70b" },
+      { name: "requests_per_s", label: "Requests per second", type: "number", value: "10", step: "any", min: 0 },
+      { name: "input_tokens", label: "Prompt tokens", type: "number", value: "1000", min: 1 },
+      { name: "output_tokens", label: "Output tokens", type: "number", value: "200", min: 1 },
+      { name: "max_ttft_ms", label: "Max TTFT (ms)", type: "number", value: "2000", min: 1 },
+      { name: "max_tpot_ms", label: "Max TPOT (ms)", type: "number", value: "50", min: 1 },
+      { name: "hardware", label: "Devices to search (ids, comma-separated; empty: all)", value: "" },
+      { name: "limit", label: "Rows", type: "number", value: "40", min: 1 },
+    ],
+    action: "Plan",
+    run: runPlan,
+  },
+  training: {
+    title: "Training and fine-tuning",
+    lede: "Pre-training time, device-hours and cost against the device count; whether a fine-tune fits one device, its largest batch and sequence, and the cheapest change that makes it fit.",
+    fields: [
+      { name: "model", label: "Model", options: options.model, value: "llama-2-7b" },
+      { name: "hardware", label: "Device", options: options.hardware, value: "nvidia-a100-sxm4-80gb" },
+      { name: "tokens", label: "Training tokens", type: "number", value: "2000000000000", min: 1 },
+      { name: "device_counts", label: "Device counts (comma-separated)", value: "64,128,256,512,1024" },
+      { name: "sharding", label: "Sharding", options: () => ["none", "zero1", "zero2", "zero3", "fsdp"].map((v) => [v, v]), value: "zero1" },
+      { name: "ft_model", label: "Fine-tune: model", options: options.model, value: "llama-2-7b" },
+      { name: "ft_hardware", label: "Fine-tune: device", options: options.hardware, value: "nvidia-rtx-4090" },
+      { name: "ft_engine", label: "Fine-tune: framework", options: options.trainingEngine, value: "torchtune" },
+      { name: "ft_method", label: "Fine-tune: method", options: () => ["full", "lora", "qlora"].map((v) => [v, v]), value: "lora" },
+      { name: "ft_tokens", label: "Fine-tune: tokens", type: "number", value: "10000000", min: 1 },
+    ],
+    run: runTraining,
+  },
+  check: {
+    title: "Check a plan",
+    lede: "Paste or upload a deployment plan (the body of POST /v1/check, as JSON or TOML) and see the verdict per rule.",
+    fields: [
+      { name: "syntax", label: "Syntax", options: () => [["json", "JSON"], ["toml", "TOML"]], value: "json" },
+      { name: "file", label: "Upload a plan file", type: "file", accept: ".json,.toml,application/json", url: false },
+      { name: "plan", label: "Plan", type: "textarea", value: CHECK_EXAMPLE, wide: true },
+    ],
+    presets: [
+      { label: "Example (JSON): 70B on 4 × H100", set: { syntax: "json", plan: CHECK_EXAMPLE } },
+      { label: "Example (TOML): 70B on one H100", set: { syntax: "toml", plan: CHECK_EXAMPLE_TOML } },
+    ],
+    action: "Check",
+    run: runCheck,
+  },
+  cost: {
+    title: "Local vs cloud vs API",
+    lede: "A device you own against one you rent against an API's price per token: cost per month and per million output tokens against the monthly volume, with the break-even points.",
+    fields: [
+      { name: "model", label: "Model", options: options.model, value: "llama-3.1-8b" },
+      { name: "requests_per_s", label: "Requests per second", type: "number", value: "0.5", step: "any", min: 0 },
+      { name: "input_tokens", label: "Prompt tokens", type: "number", value: "1000", min: 1 },
+      { name: "output_tokens", label: "Output tokens", type: "number", value: "250", min: 1 },
+      { name: "own", label: "Device you own", options: options.hardware, value: "nvidia-rtx-4090" },
+      { name: "rent", label: "Device you rent", options: options.hardware, value: "nvidia-h100-sxm-80gb" },
+      { name: "electricity_usd_per_kwh", label: "Electricity (USD/kWh)", type: "number", value: "0.20", step: "any", min: 0 },
+      { name: "api", label: "API price", options: options.apiPrice, value: "openai/gpt-4o-mini" },
+      { name: "max_ttft_ms", label: "Max TTFT (ms)", type: "number", value: "2000", min: 1 },
+      { name: "max_tpot_ms", label: "Max TPOT (ms)", type: "number", value: "50", min: 1 },
+    ],
+    action: "Compare",
+    run: runCost,
+  },
+};
+
+const int = (v) => Number.parseInt(v, 10);
+const float = (v) => Number.parseFloat(v);
+const list = (v) => String(v || "").split(",").map((x) => x.trim()).filter(Boolean);
+
+/** Runs requests side by side; a failed one becomes `{error}` instead of failing the view. */
+async function settle(promises) {
+  const results = await Promise.allSettled(promises);
+  return results.map((r) => (r.status === "fulfilled" ? r.value : { error: r.reason }));
+}
+
+// Model and hardware ----------------------------------------------------------
+
+async function runModel(p, out) {
+  const formats = list(p.formats);
+  const [anatomy, ...estimates] = await Promise.all([
+    api("GET", `/v1/models/${encodeURIComponent(p.model)}/parameters`),
+    ...formats.map((weights) =>
+      api("POST", "/v1/estimate/inference", { model: p.model, hardware: p.hardware, devices: int(p.devices), weights, batch_size: int(p.batch_size), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) }).catch((error) => ({ error, weights })),
+    ),
+  ]);
+  const device = catalog.hardware.find((d) => d.id === p.hardware);
+  const groups = Object.entries(anatomy.by_group).filter(([, v]) => v > 0);
+  const anatomyExplain = {
+    explain: [
+      { rule: "parameters.total", formula: "sum over the architecture's components of repeats × parameters each (GET /v1/models/{id}/parameters)", inputs: Object.fromEntries(anatomy.components.map((c) => [c.name, c.parameters])), value: anatomy.total_parameters, unit: "parameters" },
+      { rule: "parameters.active", formula: "parameters one token uses: shared components plus the routed experts a token visits", inputs: { total_parameters: anatomy.total_parameters }, value: anatomy.active_parameters_per_token, unit: "parameters" },
+    ],
+    error_band: { status: "exact", metrics: [] },
+  };
+  add(out, 
+    h("h3", {}, `Where ${anatomy.nominal_size} parameters go: ${anatomy.model}`),
+    h(
+      "div",
+      { class: "cards" },
+      card("Total parameters", fmt.params(anatomy.total_parameters), anatomyExplain, "parameters.total", null, "total_parameters"),
+      card("Active per token", fmt.params(anatomy.active_parameters_per_token), anatomyExplain, "parameters.active", null, "active_parameters"),
+      ...Object.entries(anatomy.by_kind).filter(([, v]) => v > 0).map(([kind, v]) => card(`In ${kind}`, `${fmt.params(v)} (${fmt.pct(v / anatomy.total_parameters)})`, null, null, null, `kind-${kind}`)),
+    ),
+    h("div", { class: "row" },
+      stackedBars({ id: "anatomy", title: "Parameters by group", bars: [{ label: anatomy.model, values: anatomy.by_group }], parts: groups.map(([key], i) => ({ key, label: key, color: PALETTE[i % PALETTE.length] })), unit: 1e9, unitLabel: "B" }),
+      table("bytes-by-format", [
+        { key: "format", label: "Format", text: true },
+        { key: "bits_per_weight", label: "Bits per weight" },
+        { key: "total_bytes", label: "Weights", fmt: fmt.gb },
+      ], anatomy.bytes_by_format),
+    ),
+    h("details", {}, h("summary", {}, `All ${anatomy.components.length} components`),
+      table("components", [
+        { key: "name", label: "Component", text: true },
+        { key: "group", label: "Group", text: true },
+        { key: "kind", label: "Kind", text: true },
+        { key: "repeats", label: "Repeats", fmt: fmt.count },
+        { key: "parameters_each", label: "Each", fmt: fmt.count },
+        { key: "parameters", label: "Parameters", fmt: fmt.count },
+        { key: "share", label: "Share", fmt: fmt.pct },
+      ], anatomy.components)),
+  );
+
+  const ok = estimates.filter((e) => !e.error);
+  add(out, h("h3", {}, `Memory per device on ${p.devices} × ${device ? device.name : p.hardware}`));
+  for (const failed of estimates.filter((e) => e.error)) add(out, h("p", {}, `${failed.weights}: `), problemBox(failed.error));
+  if (!ok.length) return;
+  add(out, 
+    stackedBars({
+      id: "memory",
+      title: "Memory per device by component, against usable capacity",
+      bars: ok.map((e) => ({ label: `${e.weights}${e.memory.fits ? "" : " ✗"}`, values: e.memory.per_device, capacity: e.memory.capacity_bytes })),
+      parts: MEMORY_PARTS,
+    }),
+  );
+  const first = ok[0];
+  add(out, 
+    h("p", {}, `${first.weights}: `, badge(first.memory.fits ? "fits" : "no-fit", first.memory.fits ? "fits" : "does not fit"), ` as ${first.parallelism.tensor}-way tensor × ${first.parallelism.pipeline}-way pipeline × ${first.parallelism.data} replicas`),
+    h(
+      "div",
+      { class: "cards" },
+      card(`Weights per device (${first.weights})`, fmt.gb(first.memory.per_device.weights_bytes), first, "memory.weights", "memory.per_device.weights_bytes", "weights_bytes"),
+      card("KV cache per device", fmt.gb(first.memory.per_device.kv_cache_bytes), first, "memory.kv_cache_per_sequence", "memory.per_device.kv_cache_bytes", "kv_cache_bytes"),
+      card("Usable capacity", fmt.gb(first.memory.capacity_bytes), first, "memory.capacity", "memory.capacity_bytes", "capacity_bytes"),
+      card("Largest batch that fits", fmt.count(first.memory.max_batch_size), first, "memory.max_batch_size", "memory.max_batch_size", "max_batch_size"),
+      card("Time to first token", fmt.ms(first.latency.ttft_ms), first, "latency.ttft", "latency.ttft_ms", "ttft_ms"),
+      card("Time per output token", fmt.ms(first.latency.tpot_ms), first, "time.decode_step", "latency.tpot_ms", "tpot_ms"),
+      card("Output tokens per second", fmt.tps(first.throughput.output_tokens_per_s), first, "throughput.output", "throughput.output_tokens_per_s", "output_tokens_per_s"),
+      card("USD per million output tokens", first.cost.usd_per_million_output_tokens === null ? "no price" : fmt.usd(first.cost.usd_per_million_output_tokens), first, "cost.usd_per_hour", "throughput.output_tokens_per_s", "usd_per_million_output_tokens"),
+    ),
+    table(
+      "memory-by-format",
+      [
+        { key: "weights", label: "Format", text: true },
+        { key: "weights_bytes", label: "Weights", fmt: fmt.gb },
+        { key: "kv_cache_bytes", label: "KV cache", fmt: fmt.gb },
+        { key: "activations_bytes", label: "Activations", fmt: fmt.gb },
+        { key: "overhead_bytes", label: "Overhead", fmt: fmt.gb },
+        { key: "total_bytes", label: "Total", fmt: fmt.gb },
+        { key: "capacity_bytes", label: "Capacity", fmt: fmt.gb },
+        { key: "fits", label: "Fits", text: true, cell: (r) => badge(r.fits ? "fits" : "no-fit", r.fits ? "yes" : "no") },
+        { key: "ttft_ms", label: "TTFT", fmt: fmt.ms },
+        { key: "tpot_ms", label: "TPOT", fmt: fmt.ms },
+        { key: "output_tokens_per_s", label: "Output tok/s", fmt: fmt.plain },
+        { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd },
+      ],
+      ok.map((e) => ({ weights: e.weights, ...e.memory.per_device, capacity_bytes: e.memory.capacity_bytes, fits: e.memory.fits, ttft_ms: e.latency.ttft_ms, tpot_ms: e.latency.tpot_ms, output_tokens_per_s: e.throughput.output_tokens_per_s, usd_per_million_output_tokens: e.cost.usd_per_million_output_tokens })),
+    ),
+  );
+}
+
+// Serving ---------------------------------------------------------------------
+
+async function runServing(p, out) {
+  const slo = { ttft_ms: float(p.ttft_slo_ms), tpot_ms: float(p.tpot_slo_ms) };
+  const body = (rate) => ({
+    model: p.model,
+    hardware: p.hardware,
+    devices: int(p.devices),
+    weights: p.weights,
+    engine: p.engine,
+    workload: { arrival: "poisson", requests_per_s: rate, requests: int(p.requests), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) },
+    slo,
+  });
+  const probe = await api("POST", "/v1/estimate/serving", body(1));
+  const capacity = probe.max_requests_per_s_within_slo;
+  const base = capacity && capacity > 0 ? capacity : 1;
+  const rates = [0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5].map((f) => Number((f * base).toPrecision(3)));
+  const runs = await settle(rates.map((rate) => api("POST", "/v1/estimate/serving", body(rate))));
+  const points = runs.map((r, i) => ({ rate: rates[i], r })).filter((x) => !x.r.error);
+  const at = (path) => points.map(({ rate, r }) => ({ x: rate, y: path(r), label: `${rate} req/s: ${round(path(r))}` }));
+  const capacityLine = capacity ? [{ at: capacity, label: `capacity within SLO ${sig(capacity)} req/s` }] : [];
+  add(out, 
+    h(
+      "div",
+      { class: "cards" },
+      card("Highest rate within the SLO", capacity ? `${sig(capacity)} req/s` : "none", probe, "serving.output_tokens_per_s", "throughput.output_tokens_per_s", "capacity"),
+      card("KV cache capacity", `${fmt.count(probe.kv_cache.capacity_tokens)} tokens`, probe, "serving.kv_capacity_tokens", null, "kv_capacity_tokens"),
+      card("Max sequences per step", fmt.count(probe.scheduler.max_num_seqs), probe, "serving.max_num_seqs", null, "max_num_seqs"),
+    ),
+    h(
+      "div",
+      { class: "row" },
+      chart({ id: "serving-throughput", title: "Output throughput against request rate", xLabel: "requests per second", yLabel: "output tokens per second", series: [{ name: "output tok/s", points: at((r) => r.throughput.output_tokens_per_s) }], vlines: capacityLine }),
+      chart({
+        id: "serving-ttft",
+        title: "Time to first token against request rate",
+        xLabel: "requests per second",
+        yLabel: "TTFT (ms)",
+        yLog: true,
+        series: ["p50", "p90", "p99"].map((q) => ({ name: `TTFT ${q}`, points: at((r) => r.ttft_ms[q]) })),
+        hlines: [{ at: slo.ttft_ms, label: `SLO ${slo.ttft_ms} ms (p90)` }],
+        vlines: capacityLine,
+      }),
+      chart({
+        id: "serving-tpot",
+        title: "Time per output token against request rate",
+        xLabel: "requests per second",
+        yLabel: "TPOT (ms)",
+        series: ["p50", "p90", "p99"].map((q) => ({ name: `TPOT ${q}`, points: at((r) => r.tpot_ms[q]) })),
+        hlines: [{ at: slo.tpot_ms, label: `SLO ${slo.tpot_ms} ms (p90)` }],
+        vlines: capacityLine,
+      }),
+    ),
+    table(
+      "serving",
+      [
+        { key: "requests_per_s", label: "Offered req/s" },
+        { key: "achieved_requests_per_s", label: "Served req/s" },
+        { key: "output_tokens_per_s", label: "Output tok/s" },
+        { key: "ttft_p50_ms", label: "TTFT p50", fmt: fmt.ms },
+        { key: "ttft_p90_ms", label: "TTFT p90", fmt: fmt.ms },
+        { key: "ttft_p99_ms", label: "TTFT p99", fmt: fmt.ms },
+        { key: "tpot_p50_ms", label: "TPOT p50", fmt: fmt.ms },
+        { key: "tpot_p90_ms", label: "TPOT p90", fmt: fmt.ms },
+        { key: "tpot_p99_ms", label: "TPOT p99", fmt: fmt.ms },
+        { key: "regime", label: "Regime", text: true, cell: (r) => badge(r.regime, r.regime) },
+        { key: "preemptions", label: "Preemptions", fmt: fmt.count },
+      ],
+      points.map(({ rate, r }) => ({
+        requests_per_s: rate,
+        achieved_requests_per_s: r.throughput.requests_per_s,
+        output_tokens_per_s: r.throughput.output_tokens_per_s,
+        ttft_p50_ms: r.ttft_ms.p50,
+        ttft_p90_ms: r.ttft_ms.p90,
+        ttft_p99_ms: r.ttft_ms.p99,
+        tpot_p50_ms: r.tpot_ms.p50,
+        tpot_p90_ms: r.tpot_ms.p90,
+        tpot_p99_ms: r.tpot_ms.p99,
+        regime: r.regime,
+        preemptions: r.preemptions,
+      })),
+    ),
+    h("p", { class: "note" }, `Each rate replays ${p.requests} Poisson arrivals on one replica; the capacity is the serving estimate's own search for the highest rate whose p90 TTFT and TPOT meet the SLO.`),
+  );
+  for (const [i, r] of runs.entries()) if (r.error) add(out, h("p", {}, `${rates[i]} req/s: `), problemBox(r.error));
+}
+
+// Plan ------------------------------------------------------------------------
+
+const rowKey = (r) => `${r.hardware}|${r.devices}|${r.parallelism.tensor}|${r.parallelism.pipeline}|${r.weights}|${r.batch_size}|${r.engine}`;
+
+async function showEstimate(row) {
+  // The view's nodes have moved from the detached `out` into #results by the time of a click.
+  const slot = document.querySelector("#results [data-slot=estimate]");
+  slot.replaceChildren(h("p", {}, "Estimating…"));
+  try {
+    const e = await api("POST", "/v1/estimate/inference", {
+      model: row.model,
+      hardware: row.hardware,
+      devices: row.devices,
+      parallelism: { tensor: row.parallelism.tensor, pipeline: row.parallelism.pipeline },
+      weights: row.weights,
+      kv_cache: row.kv_cache,
+      batch_size: row.batch_size,
+      input_tokens: int(state.params.input_tokens),
+      output_tokens: int(state.params.output_tokens),
+      engine: row.engine,
+    });
+    slot.replaceChildren(
+      h("h3", {}, `Full estimate: ${e.devices} × ${e.hardware}, ${e.weights}, batch ${e.batch_size}, ${e.engine}`),
+      h(
+        "div",
+        { class: "cards", "data-estimate": rowKey(row) },
+        card("Memory per device", fmt.gb(e.memory.per_device.total_bytes), e, "memory.weights", "memory.per_device.total_bytes", "total_bytes"),
+        card("Time to first token", fmt.ms(e.latency.ttft_ms), e, "latency.ttft", "latency.ttft_ms", "ttft_ms"),
+        card("Time per output token", fmt.ms(e.latency.tpot_ms), e, "time.decode_step", "latency.tpot_ms", "tpot_ms"),
+        card("Output tokens per second", fmt.tps(e.throughput.output_tokens_per_s), e, "throughput.output", "throughput.output_tokens_per_s", "output_tokens_per_s"),
+        card("USD per hour", fmt.usd(e.cost.usd_per_hour), e, "cost.usd_per_hour", "throughput.output_tokens_per_s", "usd_per_hour"),
+      ),
+    );
+    slot.scrollIntoView({ block: "nearest" });
+  } catch (error) {
+    slot.replaceChildren(problemBox(error));
+  }
+}
+
+async function runPlan(p, out) {
+  const body = {
+    models: [p.model],
+    workload: { requests_per_s: float(p.requests_per_s), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) },
+    requirements: { max_ttft_ms: float(p.max_ttft_ms), max_tpot_ms: float(p.max_tpot_ms) },
+    limit: int(p.limit),
+  };
+  const hardware = list(p.hardware);
+  if (hardware.length) body.search = { hardware };
+  const plan = await api("POST", "/v1/plan", body);
+  const pareto = new Set(plan.pareto.map(rowKey));
+  const open = (row) => showEstimate(row);
+  add(out, 
+    h("p", {}, `${fmt.count(plan.evaluated)} of ${fmt.count(plan.search_space)} configurations evaluated, ${fmt.count(plan.feasible)} meet the requirements (${sig(plan.elapsed_ms)} ms). `, plan.best ? ["Best: ", badge(plan.best.verdict, plan.best.verdict), " ", plan.best.summary] : "No configuration meets the requirements."),
+  );
+  if (!plan.ranked.length) {
+    add(out, table("rejected", [{ key: "reason", label: "Rejected for", text: true }, { key: "count", label: "Configurations", fmt: fmt.count }], plan.rejected));
+    return;
+  }
+  const priced = plan.ranked.filter((r) => Number.isFinite(r.cost.usd_per_million_output_tokens));
+  add(out, 
+    chart({
+      id: "plan-frontier",
+      title: "Cost against end-to-end latency (filled: the Pareto frontier)",
+      xLabel: "end-to-end latency per request (ms)",
+      yLabel: "USD per million output tokens",
+      xLog: true,
+      yLog: true,
+      series: [
+        { name: "ranked configurations", line: false, points: priced.map((r) => ({ x: r.latency.e2e_ms, y: r.cost.usd_per_million_output_tokens, highlight: pareto.has(rowKey(r)), label: `${r.devices} × ${r.hardware} ${r.weights} batch ${r.batch_size}`, onClick: () => open(r) })) },
+        { name: "Pareto frontier", color: "#0a6b2d", points: plan.pareto.filter((r) => Number.isFinite(r.cost.usd_per_million_output_tokens)).map((r) => ({ x: r.latency.e2e_ms, y: r.cost.usd_per_million_output_tokens, highlight: true, label: `frontier: ${r.devices} × ${r.hardware} ${r.weights}`, onClick: () => open(r) })) },
+      ],
+    }),
+    h("div", { "data-slot": "estimate" }),
+    table(
+      "plan",
+      [
+        { key: "rank", label: "#" },
+        { key: "hardware", label: "Device", text: true },
+        { key: "devices", label: "Devices" },
+        { key: "tensor", label: "TP" },
+        { key: "pipeline", label: "PP" },
+        { key: "data", label: "Replicas" },
+        { key: "weights", label: "Weights", text: true },
+        { key: "engine", label: "Engine", text: true },
+        { key: "batch_size", label: "Batch" },
+        { key: "ttft_ms", label: "TTFT", fmt: fmt.ms },
+        { key: "tpot_ms", label: "TPOT", fmt: fmt.ms },
+        { key: "e2e_ms", label: "E2E", fmt: fmt.ms },
+        { key: "output_tokens_per_s", label: "Output tok/s" },
+        { key: "utilization", label: "Utilization", fmt: fmt.pct },
+        { key: "usd_per_hour", label: "USD/h", fmt: fmt.usd },
+        { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd },
+        { key: "cost_basis", label: "Paid by", text: true },
+        { key: "memory_per_device_bytes", label: "Memory/device", fmt: fmt.gb },
+        { key: "pareto", label: "Frontier", text: true },
+      ],
+      plan.ranked.map((r, i) => ({
+        rank: i + 1,
+        hardware: r.hardware,
+        devices: r.devices,
+        tensor: r.parallelism.tensor,
+        pipeline: r.parallelism.pipeline,
+        data: r.parallelism.data,
+        weights: r.weights,
+        engine: r.engine,
+        batch_size: r.batch_size,
+        ttft_ms: r.latency.ttft_ms,
+        tpot_ms: r.latency.tpot_ms,
+        e2e_ms: r.latency.e2e_ms,
+        output_tokens_per_s: r.throughput.output_tokens_per_s,
+        utilization: r.throughput.utilization,
+        usd_per_hour: r.cost.usd_per_hour,
+        usd_per_million_output_tokens: r.cost.usd_per_million_output_tokens,
+        cost_basis: r.cost.basis,
+        memory_per_device_bytes: r.memory.per_device.total_bytes,
+        pareto: pareto.has(rowKey(r)) ? "yes" : "",
+        _row: r,
+      })).map((row) => Object.defineProperty(row, "_row", { enumerable: false })),
+      { onRowClick: (row) => open(row._row), rowClass: (row) => (row.pareto ? "pareto" : "") },
+    ),
+  );
+}
+
+// Training and fine-tuning ----------------------------------------------------
+
+async function runTraining(p, out) {
+  const counts = list(p.device_counts).map(int).filter((n) => n > 0);
+  const [runs, ft] = await Promise.all([
+    settle(counts.map((devices) => api("POST", "/v1/estimate/training", { model: p.model, hardware: p.hardware, devices, tokens: float(p.tokens), sharding: p.sharding }))),
+    api("POST", "/v1/estimate/training", { model: p.ft_model, hardware: p.ft_hardware, devices: 1, tokens: float(p.ft_tokens), engine: p.ft_engine, method: p.ft_method }).catch((error) => ({ error })),
+  ]);
+  const ok = runs.map((r, i) => ({ devices: counts[i], r })).filter((x) => !x.r.error);
+  const series = (name, f) => ({ name, points: ok.map(({ devices, r }) => ({ x: devices, y: f(r), label: `${devices} devices: ${round(f(r))}` })) });
+  add(out, h("h3", {}, `Pre-training ${p.model} on ${sig(float(p.tokens))} tokens`));
+  if (ok.length) {
+    const last = ok[ok.length - 1].r;
+    add(out, 
+      h(
+        "div",
+        { class: "cards" },
+        card(`Wall clock on ${ok[ok.length - 1].devices} devices`, `${sig(last.time.wall_clock_days)} days`, last, "time.wall_clock", "time.wall_clock_s", "wall_clock_days"),
+        card("Device-hours", fmt.count(last.time.device_hours), last, "time.gpu_hours", "time.gpu_hours", "device_hours"),
+        card("MFU", fmt.pct(last.utilization.mfu), last, "utilization.mfu", "utilization.mfu", "mfu"),
+        card("Cost", last.cost.usd === null ? "no price" : fmt.usd(last.cost.usd), last, "cost.usd", "time.gpu_hours", "cost_usd"),
+      ),
+      h(
+        "div",
+        { class: "row" },
+        chart({ id: "training-days", title: "Wall-clock days against device count", xLabel: "devices", yLabel: "days", xLog: true, yLog: true, series: [series("wall-clock days", (r) => r.time.wall_clock_days)] }),
+        chart({ id: "training-hours", title: "Device-hours against device count", xLabel: "devices", yLabel: "device-hours", xLog: true, series: [series("device-hours", (r) => r.time.device_hours)] }),
+        chart({ id: "training-cost", title: "Cost against device count", xLabel: "devices", yLabel: "USD", xLog: true, series: [series("USD", (r) => r.cost.usd)] }),
+      ),
+      table(
+        "training",
+        [
+          { key: "devices", label: "Devices" },
+          { key: "tensor", label: "TP" },
+          { key: "pipeline", label: "PP" },
+          { key: "data", label: "DP" },
+          { key: "fits", label: "Fits", text: true, cell: (r) => badge(r.fits ? "fits" : "no-fit", r.fits ? "yes" : "no") },
+          { key: "memory_per_device_bytes", label: "Memory/device", fmt: fmt.gb },
+          { key: "mfu", label: "MFU", fmt: fmt.pct },
+          { key: "wall_clock_days", label: "Days" },
+          { key: "device_hours", label: "Device-hours", fmt: fmt.count },
+          { key: "usd", label: "USD", fmt: fmt.usd },
+        ],
+        ok.map(({ devices, r }) => ({ devices, tensor: r.parallelism.tensor, pipeline: r.parallelism.pipeline, data: r.parallelism.data, fits: r.memory.fits, memory_per_device_bytes: r.memory.per_device.total_bytes, mfu: r.utilization.mfu, wall_clock_days: r.time.wall_clock_days, device_hours: r.time.device_hours, usd: r.cost.usd })),
+      ),
+    );
+  }
+  for (const [i, r] of runs.entries()) if (r.error) add(out, h("p", {}, `${counts[i]} devices: `), problemBox(r.error));
+
+  add(out, h("h3", {}, `Fine-tuning ${p.ft_model} with ${p.ft_engine} (${p.ft_method}) on one ${p.ft_hardware}`));
+  if (ft.error) {
+    add(out, problemBox(ft.error));
+    return;
+  }
+  const m = ft.memory;
+  add(out, 
+    h("p", { "data-verdict": m.fits ? "fits" : "no-fit" }, badge(m.fits ? "fits" : "no-fit", m.fits ? "fits" : "does not fit"), ` peak in the ${m.phases.peak.replace("_", " ")} phase`),
+    stackedBars({
+      id: "finetune-phases",
+      title: "Memory by phase (allocated), against the device",
+      bars: [
+        { label: "forward", values: { phase: m.phases.forward_bytes }, capacity: m.capacity_bytes },
+        { label: "backward", values: { phase: m.phases.backward_bytes }, capacity: m.capacity_bytes },
+        { label: "optimizer", values: { phase: m.phases.optimizer_step_bytes }, capacity: m.capacity_bytes },
+        { label: "device holds", values: { allocated: m.per_device.allocated_bytes, reserve: m.per_device.reserved_bytes - m.per_device.allocated_bytes, context: m.per_device.context_bytes }, capacity: m.capacity_bytes },
+      ],
+      parts: [
+        { key: "phase", label: "allocated in the phase", color: "#0b57d0" },
+        { key: "allocated", label: "peak allocated", color: "#0b57d0" },
+        { key: "reserve", label: "allocator reserve", color: "#0f766e" },
+        { key: "context", label: "CUDA context", color: "#6b21a8" },
+      ],
+    }),
+    h(
+      "div",
+      { class: "cards" },
+      card("Peak memory per device", fmt.gb(m.per_device.total_bytes), ft, "memory.reserved", "memory.per_device.total_bytes", "ft_total_bytes"),
+      card("Usable on the device", fmt.gb(m.capacity_bytes), ft, "memory.context", "memory.per_device.total_bytes", "ft_capacity_bytes"),
+      card("Largest micro-batch that fits", fmt.count(m.max_micro_batch_size), ft, "memory.activations", "memory.per_device.total_bytes", "max_micro_batch_size"),
+      card("Longest sequence that fits", `${fmt.count(m.max_sequence_length)} tokens`, ft, "memory.activations", "memory.per_device.total_bytes", "max_sequence_length"),
+      card("Tokens per second", fmt.tps(ft.throughput.tokens_per_s), ft, "throughput.tokens_per_s_per_device", "throughput.tokens_per_s_per_device", "ft_tokens_per_s"),
+      card("Time", `${sig(ft.time.wall_clock_s / 3600)} h`, ft, "time.wall_clock", "time.wall_clock_s", "ft_hours"),
+      card("Cost", ft.cost.usd === null ? "no price" : fmt.usd(ft.cost.usd), ft, "cost.usd", "time.gpu_hours", "ft_cost"),
+      card("Cheapest change that fits", ft.fit.cheapest ? ft.fit.cheapest.change : m.fits ? "none needed" : "none found", null, null, null, "cheapest"),
+    ),
+    ft.fit.changes.length
+      ? table(
+          "finetune-changes",
+          [
+            { key: "change", label: "Change", text: true },
+            { key: "total_bytes", label: "Peak", fmt: fmt.gb },
+            { key: "fits", label: "Fits", text: true, cell: (r) => badge(r.fits ? "fits" : "no-fit", r.fits ? "yes" : "no") },
+            { key: "tokens_per_s_per_device", label: "Tokens/s" },
+            { key: "slowdown", label: "Slowdown" },
+            { key: "changes_training", label: "Changes the training", text: true, fmt: (v) => (v ? "yes" : "no") },
+          ],
+          ft.fit.changes,
+        )
+      : null,
+    table("finetune-recipe", [{ key: "setting", label: "Recipe setting", text: true }, { key: "value", label: "Value", text: true }], Object.entries(ft.recipe).map(([setting, value]) => ({ setting, value: JSON.stringify(value) }))),
+  );
+}
+
+// Check -----------------------------------------------------------------------
+
+async function runCheck(p, out) {
+  const contentType = p.syntax === "toml" ? "application/toml" : "application/json";
+  let report;
+  try {
+    report = await api("POST", "/v1/check", p.plan, contentType);
+  } catch (error) {
+    add(out, problemBox(error));
+    return;
+  }
+  const e = report.inference;
+  add(out, 
+    h("p", { "data-verdict": report.verdict }, badge(report.verdict, report.verdict), " ", report.summary),
+    table(
+      "check",
+      [
+        { key: "rule", label: "Rule", text: true },
+        { key: "status", label: "Status", text: true, cell: (r) => badge(r.status, r.status) },
+        { key: "value", label: "Value" },
+        { key: "limit", label: "Limit" },
+        { key: "unit", label: "Unit", text: true },
+        { key: "margin", label: "Margin", fmt: fmt.pct },
+        { key: "error_band", label: "Error band", fmt: fmt.pct },
+        { key: "message", label: "Why", message: true },
+      ],
+      report.rules,
+    ),
+    e
+      ? h(
+          "div",
+          { class: "cards" },
+          card("Memory per device", fmt.gb(e.memory.per_device.total_bytes), e, "memory.weights", "memory.per_device.total_bytes", "total_bytes"),
+          card("Time to first token", fmt.ms(e.latency.ttft_ms), e, "latency.ttft", "latency.ttft_ms", "ttft_ms"),
+          card("Time per output token", fmt.ms(e.latency.tpot_ms), e, "time.decode_step", "latency.tpot_ms", "tpot_ms"),
+          card("Output tokens per second", fmt.tps(e.throughput.output_tokens_per_s), e, "throughput.output", "throughput.output_tokens_per_s", "output_tokens_per_s"),
+        )
+      : null,
+  );
+}
+
+// Local vs cloud vs API ---------------------------------------------------------
+
+async function runCost(p, out) {
+  const prices = { [p.own]: { basis: "own", electricity_usd_per_kwh: float(p.electricity_usd_per_kwh) } };
+  if (p.rent !== p.own) prices[p.rent] = { basis: "rent" };
+  const plan = await api("POST", "/v1/plan", {
+    models: [p.model],
+    workload: { requests_per_s: float(p.requests_per_s), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) },
+    requirements: { max_ttft_ms: float(p.max_ttft_ms), max_tpot_ms: float(p.max_tpot_ms) },
+    search: { hardware: [...new Set([p.own, p.rent])] },
+    prices,
+    api_price_id: p.api,
+    limit: 20,
+  });
+  // The API's month: 365.25 x 24 / 12 hours.
+  const HOURS_PER_MONTH = 730.5;
+  const monthlyTokens = float(p.requests_per_s) * int(p.output_tokens) * 3600 * HOURS_PER_MONTH;
+  const best = plan.best?.inference;
+  const comparisons = plan.api_comparison || [];
+  if (!best || !comparisons.length) {
+    add(out, h("p", {}, "No configuration of these devices meets the requirements, so there is nothing to compare."), table("rejected", [{ key: "reason", label: "Rejected for", text: true }, { key: "count", label: "Configurations", fmt: fmt.count }], plan.rejected));
+    return;
+  }
+  // Other rented devices' best configurations, around the clock: a flat month up to their capacity.
+  const rented = plan.best_per_hardware.filter((r) => r.cost.basis === "rent" && r.hardware !== best.hardware && Number.isFinite(r.cost.usd_per_hour));
+  const apiPerToken = comparisons[0].api_usd_per_million_output_tokens / 1e6;
+  const capacity = comparisons[0].capacity_output_tokens_per_month;
+  const volumes = [];
+  for (let v = 1e6; v <= Math.max(capacity, monthlyTokens) * 1.01; v *= 10 ** 0.25) volumes.push(v);
+  const selfHosted = (c, v) => c.self_hosted_fixed_usd_per_month + (c.self_hosted_marginal_usd_per_million_output_tokens * v) / 1e6;
+  const label = (c) => `${c.basis === "own" ? "own" : "rent"} ${best.devices} × ${best.hardware}`;
+  const markers = comparisons.filter((c) => c.break_even_output_tokens_per_month).map((c) => ({ x: c.break_even_output_tokens_per_month, y: apiPerToken * c.break_even_output_tokens_per_month, label: `break-even (${c.basis}) ${sig(c.break_even_output_tokens_per_month / 1e6)} M tok/month` }));
+  add(out, 
+    h(
+      "div",
+      { class: "cards" },
+      ...comparisons.map((c) => card(`Break-even against ${c.api}, ${label(c)}`, c.break_even_output_tokens_per_month ? `${sig(c.break_even_output_tokens_per_month / 1e6)} M output tokens/month` : "never", best, "cost.usd_per_hour", "throughput.output_tokens_per_s", `break_even_${c.basis}`)),
+      ...comparisons.map((c) => card(`Self-hosted (${c.basis}) at this volume`, `${fmt.usd(c.self_hosted_usd_per_million_output_tokens)} / M out, ${fmt.usd(c.self_hosted_usd_per_month)} / month`, best, "cost.usd_per_hour", "throughput.output_tokens_per_s", `self_hosted_${c.basis}`)),
+      card(`API ${comparisons[0].api}`, `${fmt.usd(comparisons[0].api_usd_per_million_output_tokens)} / M out, ${fmt.usd(apiPerToken * monthlyTokens)} / month`, null, null, null, "api"),
+    ),
+    h(
+      "div",
+      { class: "row" },
+      chart({
+        id: "cost-month",
+        title: "USD per month against monthly output tokens",
+        xLabel: "output tokens per month",
+        yLabel: "USD per month",
+        xLog: true,
+        yLog: true,
+        series: [
+          { name: `API ${comparisons[0].api}`, points: volumes.map((v) => ({ x: v, y: apiPerToken * v })) },
+          ...comparisons.map((c) => ({ name: label(c), points: volumes.filter((v) => v <= c.capacity_output_tokens_per_month * 1.001).map((v) => ({ x: v, y: selfHosted(c, v) })) })),
+          ...rented.map((r) => ({ name: `rent ${r.devices} × ${r.hardware}`, dash: "5 3", points: volumes.filter((v) => v <= r.throughput.output_tokens_per_s * 3600 * HOURS_PER_MONTH * 1.001).map((v) => ({ x: v, y: r.cost.usd_per_hour * HOURS_PER_MONTH })) })),
+        ],
+        vlines: [{ at: monthlyTokens, label: "this workload" }],
+        markers,
+      }),
+      chart({
+        id: "cost-per-token",
+        title: "USD per million output tokens against monthly volume",
+        xLabel: "output tokens per month",
+        yLabel: "USD per million output tokens",
+        xLog: true,
+        yLog: true,
+        series: [
+          { name: `API ${comparisons[0].api}`, points: volumes.map((v) => ({ x: v, y: apiPerToken * 1e6 })) },
+          ...comparisons.map((c) => ({ name: label(c), points: volumes.filter((v) => v <= c.capacity_output_tokens_per_month * 1.001).map((v) => ({ x: v, y: (selfHosted(c, v) / v) * 1e6 })) })),
+          ...rented.map((r) => ({ name: `rent ${r.devices} × ${r.hardware}`, dash: "5 3", points: volumes.filter((v) => v <= r.throughput.output_tokens_per_s * 3600 * HOURS_PER_MONTH * 1.001).map((v) => ({ x: v, y: ((r.cost.usd_per_hour * HOURS_PER_MONTH) / v) * 1e6 })) })),
+        ],
+        vlines: [{ at: monthlyTokens, label: "this workload" }],
+      }),
+    ),
+    table(
+      "api-comparison",
+      [
+        { key: "basis", label: "Self-hosted", text: true },
+        { key: "api", label: "API", text: true },
+        { key: "api_usd_per_million_output_tokens", label: "API USD / M out", fmt: fmt.usd },
+        { key: "self_hosted_usd_per_million_output_tokens", label: "Self-hosted USD / M out", fmt: fmt.usd },
+        { key: "self_hosted_floor_usd_per_million_output_tokens", label: "At full use", fmt: fmt.usd },
+        { key: "self_hosted_fixed_usd_per_month", label: "Fixed USD / month", fmt: fmt.usd },
+        { key: "self_hosted_marginal_usd_per_million_output_tokens", label: "Per M tokens served", fmt: fmt.usd },
+        { key: "self_hosted_usd_per_month", label: "USD / month", fmt: fmt.usd },
+        { key: "break_even_output_tokens_per_month", label: "Break-even tok/month" },
+        { key: "self_hosting_cheaper", label: "Self-hosting cheaper", text: true, fmt: (v) => (v ? "yes" : "no") },
+      ],
+      comparisons,
+    ),
+    h("h3", {}, "Best configuration of each device"),
+    table(
+      "best-per-device",
+      [
+        { key: "hardware", label: "Device", text: true },
+        { key: "devices", label: "Devices" },
+        { key: "weights", label: "Weights", text: true },
+        { key: "basis", label: "Paid by", text: true },
+        { key: "usd_per_hour", label: "USD/h", fmt: fmt.usd },
+        { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd },
+        { key: "output_tokens_per_s", label: "Capacity tok/s" },
+        { key: "utilization", label: "Utilization", fmt: fmt.pct },
+      ],
+      plan.best_per_hardware.map((r) => ({ hardware: r.hardware, devices: r.devices, weights: r.weights, basis: r.cost.basis, usd_per_hour: r.cost.usd_per_hour, usd_per_million_output_tokens: r.cost.usd_per_million_output_tokens, output_tokens_per_s: r.throughput.output_tokens_per_s, utilization: r.throughput.utilization })),
+    ),
+    h("p", { class: "note" }, "Self-hosted cost per month is the API's fixed part (rent around the clock, or purchase and hosting) plus its per-token part (electricity when owning); the break-even is where that line crosses the API's price. Costs inherit the throughput estimate's error band."),
+  );
+}
+
+// ---------------------------------------------------------------- state, URL, rendering
+
+const state = { view: "model", params: {} };
+
+function readUrl() {
+  const query = new URLSearchParams(location.search);
+  const view = VIEWS[query.get("view")] ? query.get("view") : "model";
+  const params = {};
+  for (const field of VIEWS[view].fields) {
+    if (field.url === false) continue;
+    params[field.name] = query.has(field.name) ? query.get(field.name) : field.value;
+  }
+  return { view, params };
+}
+
+function writeUrl(push) {
+  const query = new URLSearchParams({ view: state.view });
+  for (const field of VIEWS[state.view].fields) {
+    if (field.url === false) continue;
+    if (state.params[field.name] !== field.value) query.set(field.name, state.params[field.name]);
+  }
+  const url = `${location.pathname}?${query}`;
+  if (push) history.pushState(null, "", url);
+  else history.replaceState(null, "", url);
+}
+
+function input(field, value) {
+  const id = `f-${field.name}`;
+  let control;
+  if (field.type === "textarea") {
+    control = h("textarea", { id, name: field.name, spellcheck: "false" }, value);
+  } else if (field.type === "file") {
+    control = h("input", { id, name: field.name, type: "file", accept: field.accept });
+  } else if (field.options) {
+    const choices = field.options();
+    if (!choices.some(([v]) => v === value)) choices.unshift([value, value]);
+    control = h("select", { id, name: field.name }, choices.map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
+  } else {
+    control = h("input", { id, name: field.name, type: field.type || "text", value, min: field.min, step: field.step });
+  }
+  return h("label", { for: id, class: field.wide ? "wide" : null }, field.label, control);
+}
+
+let generation = 0;
+
+async function render(focus) {
+  const view = VIEWS[state.view];
+  for (const tab of document.querySelectorAll("[role=tab]")) {
+    const selected = tab.dataset.view === state.view;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+  }
+  const main = document.getElementById("view");
+  main.setAttribute("aria-labelledby", `tab-${state.view}`);
+  const results = h("div", { id: "results", "data-view": state.view });
+  const form = h(
+    "form",
+    { class: "inputs", "aria-label": `${view.title} inputs` },
+    view.fields.map((f) => input(f, state.params[f.name])),
+    h("div", {}, h("button", { type: "submit", class: "run" }, view.action || "Estimate")),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    for (const f of view.fields) if (f.url !== false) state.params[f.name] = form.elements[f.name].value;
+    writeUrl(false);
+    run();
+  });
+  const file = form.elements.file;
+  if (file) {
+    file.addEventListener("change", async () => {
+      const chosen = file.files[0];
+      if (!chosen) return;
+      form.elements.plan.value = await chosen.text();
+      form.elements.syntax.value = /\.toml$/i.test(chosen.name) ? "toml" : "json";
+      form.requestSubmit();
+    });
+  }
+  main.replaceChildren();
+  add(
+    main,
+    h("h2", {}, view.title),
+    h("p", { class: "lede" }, view.lede),
+    view.presets
+      ? h("div", { class: "presets" }, h("span", {}, "Try:"), view.presets.map((preset) => h("button", { type: "button", onclick: () => {
+          Object.assign(state.params, preset.set);
+          writeUrl(true);
+          render();
+        } }, preset.label)))
+      : null,
+    form,
+    results,
+  );
+  if (focus) main.focus();
+  await run();
+}
+
+async function run() {
+  const mine = ++generation;
+  const results = document.getElementById("results");
+  results.replaceChildren(h("p", {}, "Asking the API…"));
+  results.setAttribute("aria-busy", "true");
+  status("working");
+  const out = h("div", {});
+  try {
+    await VIEWS[state.view].run({ ...state.params }, out);
+    if (mine !== generation) return;
+    results.replaceChildren(...out.childNodes);
+    status("ready");
+  } catch (error) {
+    if (mine !== generation) return;
+    results.replaceChildren(problemBox(error));
+    status("error");
+  } finally {
+    if (mine === generation) {
+      results.removeAttribute("aria-busy");
+      results.dataset.ready = "true";
+    }
+  }
+}
+
+function selectView(view, focus) {
+  if (view === state.view) return;
+  state.view = view;
+  state.params = Object.fromEntries(VIEWS[view].fields.filter((f) => f.url !== false).map((f) => [f.name, f.value]));
+  writeUrl(true);
+  render(focus);
+}
+
+async function start() {
+  const tabs = [...document.querySelectorAll("[role=tab]")];
+  for (const tab of tabs) {
+    tab.addEventListener("click", () => selectView(tab.dataset.view, false));
+    tab.addEventListener("keydown", (event) => {
+      const index = tabs.indexOf(tab);
+      const next = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: tabs.length - 1 }[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      const target = tabs[(next + tabs.length) % tabs.length];
+      target.focus();
+      selectView(target.dataset.view, false);
+    });
+  }
+  const panel = document.getElementById("explain");
+  document.getElementById("explain-close").addEventListener("click", () => (panel.hidden = true));
+  document.addEventListener("keydown", (event) => event.key === "Escape" && (panel.hidden = true));
+  window.addEventListener("popstate", () => {
+    Object.assign(state, readUrl());
+    render();
+  });
+  status("loading the catalog");
+  try {
+    await loadCatalog();
+  } catch (error) {
+    document.getElementById("view").replaceChildren(problemBox(error));
+    status("error");
+    return;
+  }
+  Object.assign(state, readUrl());
+  writeUrl(false);
+  await render();
+}
+
+start();
