@@ -576,6 +576,7 @@ async function runModel(p, out) {
     explain: [
       { rule: "parameters.total", formula: "sum over the architecture's components of repeats × parameters each (GET /v1/models/{id}/parameters)", inputs: Object.fromEntries(anatomy.components.map((c) => [c.name, c.parameters])), value: anatomy.total_parameters, unit: "parameters" },
       { rule: "parameters.active", formula: "parameters one token uses: shared components plus the routed experts a token visits", inputs: { total_parameters: anatomy.total_parameters }, value: anatomy.active_parameters_per_token, unit: "parameters" },
+      { rule: "parameters.by_kind", formula: "the components' parameters summed by kind (weight matrices, bias vectors, norm scales)", inputs: anatomy.by_kind, value: anatomy.total_parameters, unit: "parameters" },
     ],
     error_band: { status: "exact", metrics: [] },
   };
@@ -586,7 +587,7 @@ async function runModel(p, out) {
       { class: "cards" },
       card("Total parameters", fmt.params(anatomy.total_parameters), anatomyExplain, "parameters.total", null, "total_parameters"),
       card("Active per token", fmt.params(anatomy.active_parameters_per_token), anatomyExplain, "parameters.active", null, "active_parameters"),
-      ...Object.entries(anatomy.by_kind).filter(([, v]) => v > 0).map(([kind, v]) => card(`In ${kind}`, `${fmt.params(v)} (${fmt.pct(v / anatomy.total_parameters)})`, null, null, null, `kind-${kind}`)),
+      ...Object.entries(anatomy.by_kind).filter(([, v]) => v > 0).map(([kind, v]) => card(`In ${kind}`, `${fmt.params(v)} (${fmt.pct(v / anatomy.total_parameters)})`, anatomyExplain, "parameters.by_kind", null, `kind-${kind}`)),
     ),
     h("div", { class: "row" },
       stackedBars({ id: "anatomy", title: "Parameters by group", bars: [{ label: anatomy.model, values: anatomy.by_group }], parts: groups.map(([key], i) => ({ key, label: key, color: PALETTE[i % PALETTE.length] })), unit: 1e9, unitLabel: "B" }),
