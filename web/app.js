@@ -204,6 +204,10 @@ function csv(columns, rows) {
   return [columns.map((c) => cell(c.key)).join(","), ...rows.map((r) => columns.map((c) => cell(r[c.key])).join(","))].join("\n") + "\n";
 }
 
+/** Where a table row keeps the API answer it came from (not exported: a symbol key). */
+const ANSWER = Symbol("answer");
+const withAnswer = (row, answer) => Object.assign(row, { [ANSWER]: answer });
+
 /**
  * A table of `rows` (flat objects keyed by `columns[].key`, raw API values) with CSV and JSON
  * downloads of the same raw values. `cell(row, column)` may return a node (a linked number).
@@ -223,7 +227,9 @@ function table(name, columns, rows, options = {}) {
       columns.map((c) => {
         const value = row[c.key];
         const shown = c.cell ? c.cell(row) : c.fmt ? c.fmt(value) : fmt.plain(value);
-        return h("td", { class: c.text ? "text" : c.message ? "message" : null, "data-key": c.key }, shown);
+        // A row that carries its answer links the column's number to the answer's explain entry.
+        const linked = c.rule && row[ANSWER] ? num(shown, row[ANSWER], c.rule, c.output) : shown;
+        return h("td", { class: c.text ? "text" : c.message ? "message" : null, "data-key": c.key }, linked);
       }),
     );
   });
@@ -640,19 +646,19 @@ async function runModel(p, out) {
       "memory-by-format",
       [
         { key: "weights", label: "Format", text: true },
-        { key: "weights_bytes", label: "Weights", fmt: fmt.gb },
-        { key: "kv_cache_bytes", label: "KV cache", fmt: fmt.gb },
+        { key: "weights_bytes", label: "Weights", fmt: fmt.gb, rule: "memory.weights", output: "memory.per_device.weights_bytes" },
+        { key: "kv_cache_bytes", label: "KV cache", fmt: fmt.gb, rule: "memory.kv_cache_per_sequence", output: "memory.per_device.kv_cache_bytes" },
         { key: "activations_bytes", label: "Activations", fmt: fmt.gb },
         { key: "overhead_bytes", label: "Overhead", fmt: fmt.gb },
         { key: "total_bytes", label: "Total", fmt: fmt.gb },
-        { key: "capacity_bytes", label: "Capacity", fmt: fmt.gb },
+        { key: "capacity_bytes", label: "Capacity", fmt: fmt.gb, rule: "memory.capacity", output: "memory.capacity_bytes" },
         { key: "fits", label: "Fits", text: true, cell: (r) => badge(r.fits ? "fits" : "no-fit", r.fits ? "yes" : "no") },
-        { key: "ttft_ms", label: "TTFT", fmt: fmt.ms },
-        { key: "tpot_ms", label: "TPOT", fmt: fmt.ms },
-        { key: "output_tokens_per_s", label: "Output tok/s", fmt: fmt.plain },
-        { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd },
+        { key: "ttft_ms", label: "TTFT", fmt: fmt.ms, rule: "latency.ttft", output: "latency.ttft_ms" },
+        { key: "tpot_ms", label: "TPOT", fmt: fmt.ms, rule: "time.decode_step", output: "latency.tpot_ms" },
+        { key: "output_tokens_per_s", label: "Output tok/s", fmt: fmt.plain, rule: "throughput.output", output: "throughput.output_tokens_per_s" },
+        { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd, rule: "cost.usd_per_hour", output: "throughput.output_tokens_per_s" },
       ],
-      ok.map((e) => ({ weights: e.weights, ...e.memory.per_device, capacity_bytes: e.memory.capacity_bytes, fits: e.memory.fits, ttft_ms: e.latency.ttft_ms, tpot_ms: e.latency.tpot_ms, output_tokens_per_s: e.throughput.output_tokens_per_s, usd_per_million_output_tokens: e.cost.usd_per_million_output_tokens })),
+      ok.map((e) => withAnswer({ weights: e.weights, ...e.memory.per_device, capacity_bytes: e.memory.capacity_bytes, fits: e.memory.fits, ttft_ms: e.latency.ttft_ms, tpot_ms: e.latency.tpot_ms, output_tokens_per_s: e.throughput.output_tokens_per_s, usd_per_million_output_tokens: e.cost.usd_per_million_output_tokens }, e)),
     ),
   );
 }
@@ -715,7 +721,7 @@ async function runServing(p, out) {
       [
         { key: "requests_per_s", label: "Offered req/s" },
         { key: "achieved_requests_per_s", label: "Served req/s" },
-        { key: "output_tokens_per_s", label: "Output tok/s" },
+        { key: "output_tokens_per_s", label: "Output tok/s", rule: "serving.output_tokens_per_s", output: "throughput.output_tokens_per_s" },
         { key: "ttft_p50_ms", label: "TTFT p50", fmt: fmt.ms },
         { key: "ttft_p90_ms", label: "TTFT p90", fmt: fmt.ms },
         { key: "ttft_p99_ms", label: "TTFT p99", fmt: fmt.ms },
@@ -725,7 +731,7 @@ async function runServing(p, out) {
         { key: "regime", label: "Regime", text: true, cell: (r) => badge(r.regime, r.regime) },
         { key: "preemptions", label: "Preemptions", fmt: fmt.count },
       ],
-      points.map(({ rate, r }) => ({
+      points.map(({ rate, r }) => withAnswer({
         requests_per_s: rate,
         achieved_requests_per_s: r.throughput.requests_per_s,
         output_tokens_per_s: r.throughput.output_tokens_per_s,
@@ -737,7 +743,7 @@ async function runServing(p, out) {
         tpot_p99_ms: r.tpot_ms.p99,
         regime: r.regime,
         preemptions: r.preemptions,
-      })),
+      }, r)),
     ),
     h("p", { class: "note" }, `Each rate replays ${p.requests} Poisson arrivals on one replica; the capacity is the serving estimate's own search for the highest rate whose p90 TTFT and TPOT meet the SLO.`),
   );
@@ -746,6 +752,8 @@ async function runServing(p, out) {
 
 // Plan ------------------------------------------------------------------------
 
+/** The ranked configuration a plan table row shows (not exported). */
+const PLAN_ROW = Symbol("plan row");
 const rowKey = (r) => `${r.hardware}|${r.devices}|${r.parallelism.tensor}|${r.parallelism.pipeline}|${r.weights}|${r.batch_size}|${r.engine}`;
 
 async function showEstimate(row) {
@@ -860,9 +868,9 @@ async function runPlan(p, out) {
         cost_basis: r.cost.basis,
         memory_per_device_bytes: r.memory.per_device.total_bytes,
         pareto: pareto.has(rowKey(r)) ? "yes" : "",
-        _row: r,
-      })).map((row) => Object.defineProperty(row, "_row", { enumerable: false })),
-      { onRowClick: (row) => open(row._row), rowClass: (row) => (row.pareto ? "pareto" : "") },
+        [PLAN_ROW]: r,
+      })),
+      { onRowClick: (row) => open(row[PLAN_ROW]), rowClass: (row) => (row.pareto ? "pareto" : "") },
     ),
   );
 }
@@ -904,13 +912,13 @@ async function runTraining(p, out) {
           { key: "pipeline", label: "PP" },
           { key: "data", label: "DP" },
           { key: "fits", label: "Fits", text: true, cell: (r) => badge(r.fits ? "fits" : "no-fit", r.fits ? "yes" : "no") },
-          { key: "memory_per_device_bytes", label: "Memory/device", fmt: fmt.gb },
-          { key: "mfu", label: "MFU", fmt: fmt.pct },
-          { key: "wall_clock_days", label: "Days" },
-          { key: "device_hours", label: "Device-hours", fmt: fmt.count },
-          { key: "usd", label: "USD", fmt: fmt.usd },
+          { key: "memory_per_device_bytes", label: "Memory/device", fmt: fmt.gb, rule: "memory.reserved", output: "memory.per_device.total_bytes" },
+          { key: "mfu", label: "MFU", fmt: fmt.pct, rule: "utilization.mfu", output: "utilization.mfu" },
+          { key: "wall_clock_days", label: "Days", rule: "time.wall_clock", output: "time.wall_clock_s" },
+          { key: "device_hours", label: "Device-hours", fmt: fmt.count, rule: "time.gpu_hours", output: "time.gpu_hours" },
+          { key: "usd", label: "USD", fmt: fmt.usd, rule: "cost.usd", output: "time.gpu_hours" },
         ],
-        ok.map(({ devices, r }) => ({ devices, tensor: r.parallelism.tensor, pipeline: r.parallelism.pipeline, data: r.parallelism.data, fits: r.memory.fits, memory_per_device_bytes: r.memory.per_device.total_bytes, mfu: r.utilization.mfu, wall_clock_days: r.time.wall_clock_days, device_hours: r.time.device_hours, usd: r.cost.usd })),
+        ok.map(({ devices, r }) => withAnswer({ devices, tensor: r.parallelism.tensor, pipeline: r.parallelism.pipeline, data: r.parallelism.data, fits: r.memory.fits, memory_per_device_bytes: r.memory.per_device.total_bytes, mfu: r.utilization.mfu, wall_clock_days: r.time.wall_clock_days, device_hours: r.time.device_hours, usd: r.cost.usd }, r)),
       ),
     );
   }

@@ -238,6 +238,13 @@ await test("training and fine-tuning: sweep and one-device fit", async () => {
     assert.equal(await rows.nth(i).locator("td[data-key=wall_clock_days]").innerText(), sig(r.time.wall_clock_days, 4));
     assert.equal(await rows.nth(i).locator("td[data-key=device_hours]").innerText(), Math.round(r.time.device_hours).toLocaleString("en-US"));
   }
+  // A table's number opens its own row's explain entry.
+  await rows.nth(2).locator("td[data-key=wall_clock_days] .num").click();
+  await p.locator("#explain").waitFor({ state: "visible" });
+  const wall = runs[2].explain.find((e) => e.rule === "time.wall_clock");
+  assert.equal(await text(p, "#explain .formula"), wall.formula);
+  assert.equal(await text(p, "#explain .explain-value"), sig(wall.value, 4));
+  await p.click("#explain-close");
   const days = await p.locator("[data-chart=training-days] circle").evaluateAll((c) => c.map((e) => Number(e.dataset.y)));
   assert.deepEqual(days, runs.map((r) => r.time.wall_clock_days));
   const ft = await ok("POST", "/v1/estimate/training", { model: "llama-2-7b", hardware: "nvidia-rtx-4090", devices: 1, tokens: 1e7, engine: "torchtune", method: "lora" });
