@@ -512,7 +512,7 @@ const VIEWS = {
       { name: "hardware", label: "Device", options: options.hardware, value: "nvidia-a100-sxm4-80gb" },
       { name: "tokens", label: "Training tokens", type: "number", value: "2000000000000", min: 1 },
       { name: "device_counts", label: "Device counts (comma-separated)", value: "64,128,256,512,1024" },
-      { name: "sharding", label: "Sharding", options: () => ["none", "zero1", "zero2", "zero3", "fsdp"].map((v) => [v, v]), value: "zero1" },
+      { name: "sharding", label: "Sharding", options: () => ["none", "zero1", "zero2", "zero3", "fsdp", "hsdp"].map((v) => [v, v]), value: "zero1" },
       { name: "ft_model", label: "Fine-tune: model", options: options.model, value: "llama-2-7b" },
       { name: "ft_hardware", label: "Fine-tune: device", options: options.hardware, value: "nvidia-rtx-4090" },
       { name: "ft_engine", label: "Fine-tune: framework", options: options.trainingEngine, value: "torchtune" },
