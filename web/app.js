@@ -722,12 +722,12 @@ async function runServing(p, out) {
         { key: "requests_per_s", label: "Offered req/s" },
         { key: "achieved_requests_per_s", label: "Served req/s" },
         { key: "output_tokens_per_s", label: "Output tok/s", rule: "serving.output_tokens_per_s", output: "throughput.output_tokens_per_s" },
-        { key: "ttft_p50_ms", label: "TTFT p50", fmt: fmt.ms },
-        { key: "ttft_p90_ms", label: "TTFT p90", fmt: fmt.ms },
-        { key: "ttft_p99_ms", label: "TTFT p99", fmt: fmt.ms },
-        { key: "tpot_p50_ms", label: "TPOT p50", fmt: fmt.ms },
-        { key: "tpot_p90_ms", label: "TPOT p90", fmt: fmt.ms },
-        { key: "tpot_p99_ms", label: "TPOT p99", fmt: fmt.ms },
+        { key: "ttft_p50_ms", label: "TTFT p50", fmt: fmt.ms, rule: "serving.ttft", output: "ttft_ms.mean" },
+        { key: "ttft_p90_ms", label: "TTFT p90", fmt: fmt.ms, rule: "serving.ttft", output: "ttft_ms.mean" },
+        { key: "ttft_p99_ms", label: "TTFT p99", fmt: fmt.ms, rule: "serving.ttft", output: "ttft_ms.mean" },
+        { key: "tpot_p50_ms", label: "TPOT p50", fmt: fmt.ms, rule: "serving.tpot", output: "tpot_ms.mean" },
+        { key: "tpot_p90_ms", label: "TPOT p90", fmt: fmt.ms, rule: "serving.tpot", output: "tpot_ms.mean" },
+        { key: "tpot_p99_ms", label: "TPOT p99", fmt: fmt.ms, rule: "serving.tpot", output: "tpot_ms.mean" },
         { key: "regime", label: "Regime", text: true, cell: (r) => badge(r.regime, r.regime) },
         { key: "preemptions", label: "Preemptions", fmt: fmt.count },
       ],
@@ -756,34 +756,61 @@ async function runServing(p, out) {
 const PLAN_ROW = Symbol("plan row");
 const rowKey = (r) => `${r.hardware}|${r.devices}|${r.parallelism.tensor}|${r.parallelism.pipeline}|${r.weights}|${r.batch_size}|${r.engine}`;
 
+/** The request for a ranked configuration's replay under the plan's workload. */
+function servingBody(row, p) {
+  return {
+    model: row.model,
+    hardware: row.hardware,
+    devices: row.devices,
+    parallelism: { tensor: row.parallelism.tensor, pipeline: row.parallelism.pipeline, data: row.parallelism.data },
+    weights: row.weights,
+    kv_cache: row.kv_cache,
+    engine: row.engine,
+    scheduler: { max_num_seqs: row.batch_size },
+    workload: { arrival: "poisson", requests_per_s: float(p.requests_per_s), requests: 300, input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) },
+  };
+}
+
+/** The request for a ranked configuration's static estimate (memory, explain, one batch at once). */
+function inferenceBody(row, p) {
+  return {
+    model: row.model,
+    hardware: row.hardware,
+    devices: row.devices,
+    parallelism: { tensor: row.parallelism.tensor, pipeline: row.parallelism.pipeline },
+    weights: row.weights,
+    kv_cache: row.kv_cache,
+    batch_size: row.batch_size,
+    input_tokens: int(p.input_tokens),
+    output_tokens: int(p.output_tokens),
+    engine: row.engine,
+  };
+}
+
+/**
+ * A ranked configuration in full: its replay under the plan's workload (the latencies the
+ * ranking used) and its static estimate (memory, cost, every rule of `explain`).
+ */
 async function showEstimate(row) {
   // The view's nodes have moved from the detached `out` into #results by the time of a click.
   const slot = document.querySelector("#results [data-slot=estimate]");
   slot.replaceChildren(h("p", {}, "Estimating…"));
   try {
-    const e = await api("POST", "/v1/estimate/inference", {
-      model: row.model,
-      hardware: row.hardware,
-      devices: row.devices,
-      parallelism: { tensor: row.parallelism.tensor, pipeline: row.parallelism.pipeline },
-      weights: row.weights,
-      kv_cache: row.kv_cache,
-      batch_size: row.batch_size,
-      input_tokens: int(state.params.input_tokens),
-      output_tokens: int(state.params.output_tokens),
-      engine: row.engine,
-    });
+    const [e, load] = await Promise.all([api("POST", "/v1/estimate/inference", inferenceBody(row, state.params)), api("POST", "/v1/estimate/serving", servingBody(row, state.params))]);
     slot.replaceChildren(
-      h("h3", {}, `Full estimate: ${e.devices} × ${e.hardware}, ${e.weights}, batch ${e.batch_size}, ${e.engine}`),
+      h("h3", {}, `${e.devices} × ${e.hardware}, ${e.weights}, batch ${e.batch_size}, ${e.engine}`),
       h(
         "div",
         { class: "cards", "data-estimate": rowKey(row) },
+        card(`TTFT under the workload (mean; p90 ${sig(load.ttft_ms.p90)} ms)`, fmt.ms(load.ttft_ms.mean), load, "serving.ttft", "ttft_ms.mean", "load_ttft_ms"),
+        card(`TPOT under the workload (mean; p90 ${sig(load.tpot_ms.p90)} ms)`, fmt.ms(load.tpot_ms.mean), load, "serving.tpot", "tpot_ms.mean", "load_tpot_ms"),
+        card("Output tokens per second served", fmt.tps(load.throughput.output_tokens_per_s), load, "serving.output_tokens_per_s", "throughput.output_tokens_per_s", "load_output_tokens_per_s"),
         card("Memory per device", fmt.gb(e.memory.per_device.total_bytes), e, "memory.weights", "memory.per_device.total_bytes", "total_bytes"),
-        card("Time to first token", fmt.ms(e.latency.ttft_ms), e, "latency.ttft", "latency.ttft_ms", "ttft_ms"),
-        card("Time per output token", fmt.ms(e.latency.tpot_ms), e, "time.decode_step", "latency.tpot_ms", "tpot_ms"),
-        card("Output tokens per second", fmt.tps(e.throughput.output_tokens_per_s), e, "throughput.output", "throughput.output_tokens_per_s", "output_tokens_per_s"),
         card("USD per hour", fmt.usd(e.cost.usd_per_hour), e, "cost.usd_per_hour", "throughput.output_tokens_per_s", "usd_per_hour"),
+        card("TTFT of one full batch at once (static)", fmt.ms(e.latency.ttft_ms), e, "latency.ttft", "latency.ttft_ms", "ttft_ms"),
+        card("TPOT at a full batch (static)", fmt.ms(e.latency.tpot_ms), e, "time.decode_step", "latency.tpot_ms", "tpot_ms"),
       ),
+      h("p", { class: "note" }, `Under the workload: the serving replay of ${load.requests} Poisson arrivals per replica (${load.regime}); static: the inference estimate of one batch of ${e.batch_size} arriving together, the worst case a capacity check judges.`),
     );
     slot.scrollIntoView({ block: "nearest" });
   } catch (error) {
@@ -804,7 +831,8 @@ async function runPlan(p, out) {
   const pareto = new Set(plan.pareto.map(rowKey));
   const open = (row) => showEstimate(row);
   add(out, 
-    h("p", {}, `${fmt.count(plan.evaluated)} of ${fmt.count(plan.search_space)} configurations evaluated, ${fmt.count(plan.feasible)} meet the requirements (${sig(plan.elapsed_ms)} ms). `, plan.best ? ["Best: ", badge(plan.best.verdict, plan.best.verdict), " ", plan.best.summary] : "No configuration meets the requirements."),
+    h("p", {}, `${fmt.count(plan.evaluated)} of ${fmt.count(plan.search_space)} configurations evaluated, ${fmt.count(plan.feasible)} meet the requirements (${sig(plan.elapsed_ms)} ms). `, plan.best ? ["The first one's capacity check (latencies under the workload): ", badge(plan.best.verdict, plan.best.verdict), " ", plan.best.summary] : "No configuration meets the requirements."),
+    plan.notes.length ? h("details", { class: "note" }, h("summary", {}, "How the planner ranked them"), h("ul", {}, plan.notes.map((n) => h("li", {}, n)))) : null,
   );
   if (!plan.ranked.length) {
     add(out, table("rejected", [{ key: "reason", label: "Rejected for", text: true }, { key: "count", label: "Configurations", fmt: fmt.count }], plan.rejected));

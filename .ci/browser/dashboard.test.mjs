@@ -217,6 +217,10 @@ await test("plan: frontier, ranking, and a clicked point's full estimate", async
   await p.locator("[data-estimate]").waitFor();
   const estimate = await ok("POST", "/v1/estimate/inference", { model: row.model, hardware: row.hardware, devices: row.devices, parallelism: { tensor: row.parallelism.tensor, pipeline: row.parallelism.pipeline }, weights: row.weights, kv_cache: row.kv_cache, batch_size: row.batch_size, input_tokens: 1000, output_tokens: 200, engine: row.engine });
   assert.equal(await cardValue(p, "tpot_ms"), `${sig(estimate.latency.tpot_ms)} ms`);
+  // Under the workload: the serving replay of the same configuration at the plan's rate.
+  const load = await ok("POST", "/v1/estimate/serving", { model: row.model, hardware: row.hardware, devices: row.devices, parallelism: row.parallelism, weights: row.weights, kv_cache: row.kv_cache, engine: row.engine, scheduler: { max_num_seqs: row.batch_size }, workload: { arrival: "poisson", requests_per_s: 10, requests: 300, input_tokens: 1000, output_tokens: 200 } });
+  assert.equal(await cardValue(p, "load_ttft_ms"), `${sig(load.ttft_ms.mean)} ms`);
+  assert.equal(await cardValue(p, "load_tpot_ms"), `${sig(load.tpot_ms.mean)} ms`);
   // A row opens by keyboard too.
   const before = await p.locator("[data-estimate]").getAttribute("data-estimate");
   await rows.nth(1).focus();

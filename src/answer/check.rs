@@ -152,15 +152,52 @@ pub fn check(ctx: &Context, request: &CheckRequest) -> Result<CheckResponse, Err
     })
 }
 
-/// Judges an inference scenario's estimate against `req`.
+/// Mean latencies of a replay under a workload, seconds: what a plan ranks configurations by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnderLoad {
+    /// Time to first token.
+    pub ttft_s: f64,
+    /// Time per output token.
+    pub tpot_s: f64,
+}
+
+/// Judges an inference scenario's estimate against `req`: its latencies are those of one
+/// batch arriving at once (the static estimate), the worst case of a deployment.
 pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requirements) -> CheckResponse {
+    judge_inference(ctx, scenario, req, None)
+}
+
+/// As [`check_inference`], with the latency rules judged on `load`, the replay at a plan's
+/// workload that ranked the configuration: the plan's best is checked by the numbers it was
+/// chosen by, and the answer says so in `assumptions`.
+pub fn check_inference_under_load(
+    ctx: &Context,
+    scenario: &InferenceScenario,
+    req: &Requirements,
+    load: UnderLoad,
+) -> CheckResponse {
+    let mut checked = judge_inference(ctx, scenario, req, Some(load));
+    checked.assumptions.push(Assumption {
+        field: "ttft, tpot".into(),
+        value: format!("{:.1} ms, {:.2} ms", load.ttft_s * 1e3, load.tpot_s * 1e3),
+        reason: "the mean latencies of the continuous-batching replay at the plan's workload, which ranked this configuration (`inference` is one batch arriving at once)",
+    });
+    checked
+}
+
+fn judge_inference(
+    ctx: &Context,
+    scenario: &InferenceScenario,
+    req: &Requirements,
+    load: Option<UnderLoad>,
+) -> CheckResponse {
     let e = inference::estimate(&scenario.input());
     let (input, output) = (scenario.input_tokens, scenario.output_tokens);
     let observed = Observed {
         memory_bytes: e.memory.per_device.total.0,
         capacity_bytes: e.memory.capacity.0,
-        ttft_s: Some(e.ttft.0),
-        tpot_s: (output > 0).then_some(e.tpot.0),
+        ttft_s: Some(load.map_or(e.ttft.0, |l| l.ttft_s)),
+        tpot_s: (output > 0).then_some(load.map_or(e.tpot.0, |l| l.tpot_s)),
         output_tokens_per_s: Some(e.output_tokens_per_s),
         requests_per_s: Some(if output > 0 {
             e.output_tokens_per_s / output as f64

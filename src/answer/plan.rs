@@ -190,7 +190,8 @@ pub struct PlanResponse {
     pub best_per_hardware: Vec<ConfigBody>,
     /// Why the others were rejected.
     pub rejected: Vec<RejectionBody>,
-    /// The best configuration's full estimate and capacity check (absent when none is feasible).
+    /// The best configuration's full estimate and capacity check (absent when none is feasible);
+    /// its latency rules judge the replay at the workload that ranked it (see its `assumptions`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub best: Option<Box<CheckResponse>>,
     /// Self-hosting the best configuration against hosted APIs.
@@ -466,7 +467,8 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
     }
     let (best, api_comparison) = match outcome.ranked.first() {
         Some(c) => {
-            let best = check::check_inference(ctx, &scenario(ctx, &r, c)?, &r.requirements);
+            let load = check::UnderLoad { ttft_s: c.ttft_s, tpot_s: c.tpot_s };
+            let best = check::check_inference_under_load(ctx, &scenario(ctx, &r, c)?, &r.requirements, load);
             (Some(Box::new(best)), comparisons(ctx, request, &r, c, &w)?)
         }
         None => (None, Vec::new()),

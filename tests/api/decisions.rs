@@ -189,6 +189,39 @@ async fn the_planner_sweeps_the_catalog_scales_replicas_and_compares_with_an_api
 }
 
 #[tokio::test]
+async fn the_plans_best_is_checked_by_the_latencies_that_ranked_it() {
+    // Llama-3.1-70B at 10 requests/s: one batch arriving at once takes seconds to its first
+    // token, the replay at the workload well under the limit. The best's check judges the
+    // replay (what the ranking used), so the plan does not rank first a configuration its own
+    // check fails on latency.
+    let app = spawn_app().await;
+    let (status, plan) = app
+        .post_json(
+            "/v1/plan",
+            &json!({
+                "models": ["llama-3.1-70b"],
+                "workload": {"requests_per_s": 10, "input_tokens": 1000, "output_tokens": 200},
+                "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50},
+                "search": {"hardware": ["nvidia-h100-sxm-80gb"]},
+                "limit": 5
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{plan}");
+    let first = &plan["ranked"][0];
+    let best = &plan["best"];
+    for (name, field) in [("ttft", "ttft_ms"), ("tpot", "tpot_ms")] {
+        let judged = rule(best, name)["value"].as_f64().unwrap();
+        let ranked = first["latency"][field].as_f64().unwrap();
+        assert!((judged - ranked).abs() <= 1e-9 * ranked, "{name}: {judged} vs {ranked}");
+        assert_ne!(rule(best, name)["status"], "fail", "{best}");
+    }
+    assert!(best["inference"]["latency"]["ttft_ms"].as_f64().unwrap() > 2000.0, "the static batch is slower: {best}");
+    let said = best["assumptions"].as_array().unwrap().iter().any(|a| a["field"] == "ttft, tpot");
+    assert!(said, "the check says which latencies it judged: {best}");
+}
+
+#[tokio::test]
 async fn the_planner_bounds_its_work() {
     let app = spawn_with(|s| s.plan_max_configurations = 1000).await;
     let (status, body) = app.post_json("/v1/plan", &json!({"models": ["llama-3.1-8b"]})).await;

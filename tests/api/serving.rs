@@ -38,7 +38,14 @@ async fn a_serving_replay_answers_every_pinned_path() {
     }
     assert_eq!(body["regime"], "stable");
     assert_eq!(body["engine"], "vllm@v1");
-    assert!(body["explain"].as_array().is_some_and(|e| !e.is_empty()));
+    // The mean latencies are explained: their rules carry the same value, in seconds.
+    let explain = body["explain"].as_array().unwrap();
+    for (rule, field) in [("serving.ttft", "ttft_ms"), ("serving.tpot", "tpot_ms")] {
+        let entry = explain.iter().find(|e| e["rule"] == rule).unwrap_or_else(|| panic!("no {rule}: {body}"));
+        let ms = body[field]["mean"].as_f64().unwrap();
+        assert!((entry["value"].as_f64().unwrap() * 1e3 - ms).abs() <= 1e-9 * ms.max(1.0), "{rule}: {entry}");
+        assert!(!entry["inputs"].as_object().unwrap().is_empty(), "{rule}");
+    }
     assert!(body["error_band"].is_object());
     let rate = body["max_requests_per_s_within_slo"].as_f64().unwrap();
     assert!(

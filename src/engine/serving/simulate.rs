@@ -434,6 +434,34 @@ pub fn simulate_bounded(input: &InferenceInput<'_>, workload: &Workload, max_ste
         Percentiles::of(&mut queue),
         Percentiles::weighted(&mut itl),
     );
+    let steps = r.steps.max(1) as f64;
+    trace.record(
+        "serving.ttft",
+        "per finished request: its first token's time - its arrival (the wait for a slot, then the steps until its prefill completes); the mean over finished requests",
+        &[
+            ("queue_mean_s", queue.mean),
+            ("mean_step_s", r.time.total() / steps),
+            ("ttft_p50_s", ttft.p50),
+            ("ttft_p90_s", ttft.p90),
+            ("ttft_p99_s", ttft.p99),
+        ],
+        ttft.mean,
+        "s",
+    );
+    trace.record(
+        "serving.tpot",
+        "per finished request: (its last token's time - its first token's time) / (output tokens - 1), over the decode steps it shared with the other running sequences (each step: GEMMs + attention + collectives + overheads); the mean over finished requests",
+        &[
+            ("mean_running_sequences", r.running_time / span),
+            ("gemm_s_per_step", r.time.gemm / steps),
+            ("attention_s_per_step", r.time.attention / steps),
+            ("communication_s_per_step", r.time.communication / steps),
+            ("overhead_s_per_step", r.time.overhead / steps),
+            ("tpot_p90_s", tpot.p90),
+        ],
+        tpot.mean,
+        "s",
+    );
     // Overloaded: the queue grows with the run (later requests wait much longer than earlier
     // ones) and completions fall behind arrivals.
     let overloaded = offered.is_some_and(|o| requests_per_s < 0.9 * o);
