@@ -44,7 +44,7 @@ impl Default for BodyTimeout {
 
 /// A request body of type `T`, with pointer-precise errors: JSON, or TOML when the content type
 /// is `application/toml` (the plan files `hwcost check` reads, pasted into the dashboard), read
-/// by the same [`document`](crate::scenario::document) rules either way.
+/// by the same [`document`] rules either way.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
