@@ -14,6 +14,8 @@ use super::inference::InferenceResponse;
 use super::training::TrainingResponse;
 use super::{Context, finite};
 use crate::engine::explain::Warning;
+use crate::engine::inference::{Batch, InferenceInput};
+use crate::engine::serving::capacity;
 use crate::engine::{inference, training};
 use crate::plan::rules::{self, Bands, Observed, Outcome, Requirements, Rule, Status};
 use crate::scenario::check::{CheckRequest, CheckScenario};
@@ -76,6 +78,10 @@ pub struct CheckResponse {
     /// The training estimate the rules were judged on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub training: Option<Box<TrainingResponse>>,
+    /// The deployment under load (inference): the capacity and the replay the latency and
+    /// rate rules were judged on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub under_load: Option<UnderLoadBody>,
     /// The defaults applied to the plan (those of its estimate).
     pub assumptions: Vec<Assumption>,
 }
@@ -138,6 +144,7 @@ fn respond(
         rules: outcomes.into_iter().map(RuleBody::from).collect(),
         inference: inference.map(Box::new),
         training: training.map(Box::new),
+        under_load: None,
         assumptions,
     }
 }
@@ -152,58 +159,19 @@ pub fn check(ctx: &Context, request: &CheckRequest) -> Result<CheckResponse, Err
     })
 }
 
-/// Mean latencies of a replay under a workload, seconds: what a plan ranks configurations by.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct UnderLoad {
-    /// Time to first token.
-    pub ttft_s: f64,
-    /// Time per output token.
-    pub tpot_s: f64,
-}
-
-/// Judges an inference scenario's estimate against `req`: its latencies are those of one
-/// batch arriving at once (the static estimate), the worst case of a deployment.
+/// Judges an inference scenario against `req`. Memory, context, format and cost per hour come
+/// from the static estimate (in `inference`: one full batch arriving at once, kept as the
+/// worst case); latency, request-rate and throughput rules from the one assessment under load
+/// that the planner and `POST /v1/estimate/serving` also read ([`assess`]): the capacity within
+/// the latency limits, and the continuous-batching replay at the forecast rate, with the
+/// plan's `batch_size` as the engine's limit on concurrent sequences.
 pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requirements) -> CheckResponse {
-    judge_inference(ctx, scenario, req, None)
-}
-
-/// As [`check_inference`], with the latency rules judged on `load`, the replay at a plan's
-/// workload that ranked the configuration: the plan's best is checked by the numbers it was
-/// chosen by, and the answer says so in `assumptions`.
-pub fn check_inference_under_load(
-    ctx: &Context,
-    scenario: &InferenceScenario,
-    req: &Requirements,
-    load: UnderLoad,
-) -> CheckResponse {
-    let mut checked = judge_inference(ctx, scenario, req, Some(load));
-    checked.assumptions.push(Assumption {
-        field: "ttft, tpot".into(),
-        value: format!("{:.1} ms, {:.2} ms", load.ttft_s * 1e3, load.tpot_s * 1e3),
-        reason: "the mean latencies of the continuous-batching replay at the plan's workload, which ranked this configuration (`inference` is one batch arriving at once)",
-    });
-    checked
-}
-
-fn judge_inference(
-    ctx: &Context,
-    scenario: &InferenceScenario,
-    req: &Requirements,
-    load: Option<UnderLoad>,
-) -> CheckResponse {
     let e = inference::estimate(&scenario.input());
+    let load = assess(scenario, req);
     let (input, output) = (scenario.input_tokens, scenario.output_tokens);
     let observed = Observed {
         memory_bytes: e.memory.per_device.total.0,
         capacity_bytes: e.memory.capacity.0,
-        ttft_s: Some(load.map_or(e.ttft.0, |l| l.ttft_s)),
-        tpot_s: (output > 0).then_some(load.map_or(e.tpot.0, |l| l.tpot_s)),
-        output_tokens_per_s: Some(e.output_tokens_per_s),
-        requests_per_s: Some(if output > 0 {
-            e.output_tokens_per_s / output as f64
-        } else {
-            e.prefill_tokens_per_s / input.max(1) as f64
-        }),
         usd_per_million_output_tokens: e.usd_per_million_output_tokens,
         usd_per_hour: e.usd_per_hour,
         context_tokens: input + output,
@@ -212,11 +180,10 @@ fn judge_inference(
         devices: scenario.parallelism.devices(),
         native_format: e.compute_type == scenario.weights.compute,
         tensor_parallel_over_pcie: has_warning(&e.warnings, "tensor-parallel-over-pcie"),
-        days: None,
-        total_usd: None,
-        percentiles: req.has_percentiles().then(|| load_percentiles(scenario, req)),
-    };
-    let response = InferenceResponse::from_estimate(ctx, scenario, e);
+        ..Observed::default()
+    }
+    .under_load(&load, output);
+    let mut response = InferenceResponse::from_estimate(ctx, scenario, e);
     let entries = &response.error_band.metrics;
     let bands = Bands {
         memory: 0.0,
@@ -225,43 +192,95 @@ fn judge_inference(
         throughput: band(entries, "throughput.output_tokens_per_s"),
         time: 0.0,
     };
-    respond(rules::judge(req, &observed, &bands), Some(response), None)
+    let rate = req.load_rate();
+    response.assumptions.push(Assumption {
+        field: "requirements".into(),
+        value: match rate {
+            Some(r) => format!("{r} requests/s"),
+            None => "one request on an idle server".into(),
+        },
+        reason: "latency, request-rate and throughput rules are judged under continuous batching (the replay and capacity in `under_load`, batch_size as the engine's limit on concurrent sequences); `inference` is the static estimate of one full batch arriving at once",
+    });
+    let mut checked = respond(rules::judge(req, &observed, &bands), Some(response), None);
+    checked.under_load = Some(UnderLoadBody::new(&load, rate));
+    checked
 }
 
-/// Percentiles of a continuous-batching replay of `scenario` with Poisson arrivals at the
-/// forecast rate (the requirements' parser makes sure there is one), the scenario's lengths,
-/// and its batch as the scheduler's sequence limit when it gives one.
-fn load_percentiles(scenario: &InferenceScenario, req: &Requirements) -> rules::LoadPercentiles {
-    use crate::engine::inference::Batch;
-    use crate::engine::serving::{self, Arrival, Lengths, Workload};
-    let rate = req.forecast_requests_per_s.or(req.min_requests_per_s).unwrap_or(1.0);
-    let output = scenario.output_tokens.max(1);
-    let mut profile = scenario.profile.clone();
-    if let Batch::Fixed(b) = scenario.batch {
-        profile.scheduler.max_num_seqs = b;
-    }
-    let input = crate::engine::inference::InferenceInput { profile: &profile, explain: false, ..scenario.input() };
-    let workload = Workload {
-        arrival: Arrival::Poisson { requests_per_s: rate },
-        input_tokens: Lengths::Fixed(scenario.input_tokens),
-        output_tokens: Lengths::Fixed(output),
-        // Enough requests for a p99, within the simulator's work bound.
-        requests: (2e6 / output as f64).clamp(50.0, 500.0) as u64,
-        prefix_cache_hit_rate: 0.0,
-        seed: 0,
+/// The one assessment of an inference scenario under load: [`capacity::assess`] with the
+/// requirements' latency limits as the SLO, at their load rate, the scenario's batch as the
+/// scheduler's sequence limit. The planner ranks configurations by the same call.
+pub fn assess(scenario: &InferenceScenario, req: &Requirements) -> capacity::Assessment {
+    let limit = match scenario.batch {
+        Batch::Fixed(b) => Some(b),
+        Batch::Max => None,
     };
-    let replay = serving::simulate(&input, &workload);
-    if replay.completed == 0 {
-        // Nothing finished (a request does not fit the KV cache): every percentile is out of
-        // reach; a large finite number keeps the rule failing and the JSON valid.
-        let never = 1e6;
-        return rules::LoadPercentiles { ttft_p90: never, ttft_p99: never, tpot_p90: never, tpot_p99: never };
+    let profile = capacity::with_sequence_limit(&scenario.profile, limit);
+    let input = InferenceInput { profile: &profile, explain: false, ..scenario.input() };
+    let workload = capacity::fixed_lengths(scenario.input_tokens, scenario.output_tokens);
+    capacity::assess(&input, &workload, Some(&req.slo()), req.load_rate())
+}
+
+/// Latencies in ms of a replay.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LatencyMs {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+impl LatencyMs {
+    fn of(p: &crate::engine::serving::Percentiles) -> Self {
+        Self { mean: finite(p.mean * 1e3), p50: finite(p.p50 * 1e3), p90: finite(p.p90 * 1e3), p99: finite(p.p99 * 1e3) }
     }
-    rules::LoadPercentiles {
-        ttft_p90: replay.ttft.p90,
-        ttft_p99: replay.ttft.p99,
-        tpot_p90: replay.tpot.p90,
-        tpot_p99: replay.tpot.p99,
+}
+
+/// A deployment under load, as the check judged it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UnderLoadBody {
+    /// The Poisson rate the replay ran at, all replicas (null: one request on an idle server).
+    pub requests_per_s: Option<f64>,
+    /// The highest Poisson rate, all replicas, at which the deployment is stable and meets
+    /// every latency limit of the requirements: the one capacity (`max_requests_per_s_within_slo`
+    /// of `POST /v1/estimate/serving` and the planner read the same function).
+    pub capacity_requests_per_s: f64,
+    /// The saturated (offline) request throughput, all replicas; capacity never exceeds it.
+    pub offline_requests_per_s: f64,
+    /// What limits the capacity: `stability`, `slo` or `unreachable`.
+    pub capacity_bound: &'static str,
+    /// The replay's regime at that rate: `stable`, `saturated` or `overloaded`.
+    pub regime: &'static str,
+    /// Whether the deployment holds at that rate: stable and every latency limit met.
+    pub holds: bool,
+    /// Time to first token in the replay, ms.
+    pub ttft_ms: LatencyMs,
+    /// Time per output token in the replay, ms.
+    pub tpot_ms: LatencyMs,
+    /// End to end in the replay, ms.
+    pub e2e_ms: LatencyMs,
+    /// Requests replayed, all replicas.
+    pub requests: u64,
+}
+
+impl UnderLoadBody {
+    fn new(load: &capacity::Assessment, rate: Option<f64>) -> Self {
+        let r = &load.replay;
+        Self {
+            requests_per_s: rate.map(finite),
+            capacity_requests_per_s: finite(load.capacity.requests_per_s),
+            offline_requests_per_s: finite(load.capacity.offline_requests_per_s),
+            capacity_bound: load.capacity.bound.as_str(),
+            regime: r.regime.as_str(),
+            holds: load.holds,
+            ttft_ms: LatencyMs::of(&r.ttft),
+            tpot_ms: LatencyMs::of(&r.tpot),
+            e2e_ms: LatencyMs::of(&r.e2e),
+            requests: r.requests.saturating_mul(r.replicas.max(1)),
+        }
     }
 }
 

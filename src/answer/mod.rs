@@ -16,6 +16,8 @@
 pub mod batch;
 pub mod calibrate;
 pub mod check;
+#[cfg(test)]
+mod consistency;
 pub mod error_band;
 pub mod inference;
 pub mod plan;

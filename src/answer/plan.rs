@@ -435,7 +435,7 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
         crate::plan::search::rerank(&space, &w, &r.requirements, objective.engine(), &outcome.ranked, requests);
     if !outcome.ranked.is_empty() {
         notes.push(format!(
-            "the {} best configurations of the closed-form ranking were replayed under the workload with the continuous-batching simulator ({requests} requests each) and ranked again by the replay's mean latencies and served rate; {} of them broke a requirement in the replay",
+            "the {} best configurations of the closed-form ranking were judged under the workload with the continuous-batching simulator (with a target rate: replicas from the capacity within the latency limits, then the replay at the rate, as POST /v1/check judges them) and ranked again by the replay's mean latencies and served rate; {} of them broke a requirement in the replay",
             outcome.ranked.len(),
             broken.len()
         ));
@@ -467,8 +467,13 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
     }
     let (best, api_comparison) = match outcome.ranked.first() {
         Some(c) => {
-            let load = check::UnderLoad { ttft_s: c.ttft_s, tpot_s: c.tpot_s };
-            let best = check::check_inference_under_load(ctx, &scenario(ctx, &r, c)?, &r.requirements, load);
+            // The best is checked as `POST /v1/check` would check it at the plan's rate: the
+            // same assessment under load that ranked it.
+            let requirements = crate::plan::rules::Requirements {
+                forecast_requests_per_s: r.requirements.forecast_requests_per_s.or(w.requests_per_s),
+                ..r.requirements
+            };
+            let best = check::check_inference(ctx, &scenario(ctx, &r, c)?, &requirements);
             (Some(Box::new(best)), comparisons(ctx, request, &r, c, &w)?)
         }
         None => (None, Vec::new()),

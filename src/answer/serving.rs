@@ -10,7 +10,7 @@ use super::error_band::ErrorBand;
 use super::inference::{ExplainBody, WarningBody};
 use super::{Context, finite};
 use crate::engine::cost::JOULES_PER_KWH;
-use crate::engine::serving::{self, Percentiles, ServingEstimate};
+use crate::engine::serving::{self, Percentiles, ServingEstimate, capacity};
 use crate::scenario::Assumption;
 use crate::scenario::cost::CostBasis;
 use crate::scenario::inference::ParallelismBody;
@@ -160,9 +160,15 @@ pub struct ServingResponse {
     pub preemptions: u64,
     /// `stable`, `saturated` or `overloaded`.
     pub regime: &'static str,
-    /// Highest request rate (all replicas) meeting the SLO; present when an SLO was given.
+    /// The capacity: the highest Poisson request rate (all replicas) at which the deployment
+    /// is stable and meets every SLO target, never above the saturated (offline) request
+    /// throughput; present when an SLO was given. The check's request-rate rule and the
+    /// planner read the same function.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests_per_s_within_slo: Option<f64>,
+    /// How the capacity was found; present when an SLO was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacityBody>,
     /// Whether one request fits the KV cache.
     pub fits: bool,
     /// The scheduler as run.
@@ -185,6 +191,20 @@ pub struct ServingResponse {
     pub assumptions: Vec<Assumption>,
     /// Measured error of the simulator on published serving measurements.
     pub error_band: ErrorBand,
+}
+
+/// How a capacity was found.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CapacityBody {
+    /// The capacity, requests per second, all replicas (`max_requests_per_s_within_slo`).
+    pub requests_per_s: f64,
+    /// The saturated request throughput, all replicas: every request queued at time 0.
+    pub offline_requests_per_s: f64,
+    /// Share of the saturated throughput above which a rate counts as unstable.
+    pub stable_share: f64,
+    /// What limits the capacity: `stability` (the queue would grow), `slo` (a latency
+    /// target) or `unreachable` (no rate holds).
+    pub bound: &'static str,
 }
 
 impl ServingResponse {
@@ -241,6 +261,12 @@ impl ServingResponse {
             preemptions: e.preemptions,
             regime: e.regime.as_str(),
             max_requests_per_s_within_slo: e.max_requests_per_s_within_slo.map(finite),
+            capacity: e.capacity.map(|c| CapacityBody {
+                requests_per_s: finite(c.requests_per_s),
+                offline_requests_per_s: finite(c.offline_requests_per_s),
+                stable_share: capacity::STABLE_SHARE,
+                bound: c.bound.as_str(),
+            }),
             fits: e.fits,
             scheduler: SchedulerBody {
                 max_num_seqs: e.max_num_seqs,

@@ -7,6 +7,9 @@
 
 use std::fmt::Write as _;
 
+use crate::engine::serving::capacity::Assessment;
+use crate::engine::serving::{Slo, SloTarget};
+
 /// What a deployment must achieve. Every limit is optional; `memory_headroom` is a fraction of
 /// device memory to keep free (0 keeps none).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -46,6 +49,39 @@ pub struct Requirements {
 }
 
 impl Requirements {
+    /// The rate a deployment's load is judged at, all devices: the forecast, else the least
+    /// rate required; `None` judges one request on an otherwise idle server.
+    pub fn load_rate(&self) -> Option<f64> {
+        self.forecast_requests_per_s.or(self.min_requests_per_s.filter(|r| *r > 0.0))
+    }
+
+    /// The latency limits as serving targets: a plain limit bounds the mean, a percentile
+    /// limit its percentile. The capacity a check or a plan reads is the highest rate that
+    /// meets them all.
+    pub fn slo(&self) -> Slo {
+        let target = |max: Option<f64>, percentile: u8| max.map(|max| SloTarget { max, percentile });
+        Slo {
+            ttft: [target(self.max_ttft_s, 0), target(self.max_ttft_p90_s, 90), target(self.max_ttft_p99_s, 99)]
+                .into_iter()
+                .flatten()
+                .collect(),
+            tpot: [target(self.max_tpot_s, 0), target(self.max_tpot_p90_s, 90), target(self.max_tpot_p99_s, 99)]
+                .into_iter()
+                .flatten()
+                .collect(),
+            e2e: Vec::new(),
+        }
+    }
+
+    /// The least request rate the deployment must carry: the larger of the forecast and the
+    /// required minimum.
+    fn least_rate(&self) -> Option<f64> {
+        match (self.min_requests_per_s, self.forecast_requests_per_s) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Whether a percentile rule asks for a replay under load.
     pub fn has_percentiles(&self) -> bool {
         self.max_ttft_p90_s.is_some()
@@ -105,6 +141,33 @@ pub struct Observed {
     pub total_usd: Option<f64>,
     /// Percentiles under the forecast load, when a replay was run.
     pub percentiles: Option<LoadPercentiles>,
+}
+
+impl Observed {
+    /// The figures of a deployment under load, from the one assessment the check and the
+    /// planner share: latencies are the replay's at the judged rate (means, and percentiles),
+    /// the rates its capacity within the latency limits. A replay in which nothing finished (a
+    /// request does not fit the KV cache) is out of reach on every latency: a large finite
+    /// number keeps those rules failing and the JSON valid.
+    pub fn under_load(self, load: &Assessment, output_tokens: u64) -> Self {
+        let never = 1e6;
+        let r = &load.replay;
+        let finished = r.completed > 0;
+        let pick = |v: f64| if finished { v } else { never };
+        Self {
+            ttft_s: Some(pick(r.ttft.mean)),
+            tpot_s: (output_tokens > 0).then_some(pick(r.tpot.mean)),
+            requests_per_s: Some(load.capacity.requests_per_s),
+            output_tokens_per_s: Some(load.capacity.requests_per_s * output_tokens.max(1) as f64),
+            percentiles: Some(LoadPercentiles {
+                ttft_p90: pick(r.ttft.p90),
+                ttft_p99: pick(r.ttft.p99),
+                tpot_p90: pick(r.tpot.p90),
+                tpot_p99: pick(r.tpot.p99),
+            }),
+            ..self
+        }
+    }
 }
 
 /// Measured relative errors (median absolute percentage error, as a fraction) of the estimate
@@ -327,7 +390,7 @@ pub fn admits(req: &Requirements, o: &Observed) -> Result<(), Rule> {
     if below(o.output_tokens_per_s, req.min_output_tokens_per_s) {
         return Err(Rule::OutputThroughput);
     }
-    if below(o.requests_per_s, req.min_requests_per_s) {
+    if below(o.requests_per_s, o.requests_per_s.and(req.least_rate())) {
         return Err(Rule::RequestRate);
     }
     let per_million = o.usd_per_million_output_tokens;
@@ -467,7 +530,10 @@ pub fn judge(req: &Requirements, o: &Observed, bands: &Bands) -> Vec<Outcome> {
         ));
     }
     let ms = |s: Option<f64>| s.map(|s| s * 1e3);
-    let rate = req.forecast_requests_per_s.or(req.min_requests_per_s).unwrap_or(0.0);
+    let load = match req.load_rate() {
+        Some(rate) => format!("with Poisson arrivals at {} requests/s", round(rate)),
+        None => "of one request on an idle server (no forecast_requests_per_s)".to_owned(),
+    };
     for (rule, value, limit, what, band) in [
         (Rule::TtftP90, o.percentiles.map(|p| p.ttft_p90), req.max_ttft_p90_s, "p90 time to first token", bands.ttft),
         (Rule::TtftP99, o.percentiles.map(|p| p.ttft_p99), req.max_ttft_p99_s, "p99 time to first token", bands.ttft),
@@ -481,7 +547,7 @@ pub fn judge(req: &Requirements, o: &Observed, bands: &Bands) -> Vec<Outcome> {
             ms(limit),
             band,
             "ms",
-            &format!("{what} with Poisson arrivals at {rate} requests/s (continuous-batching replay)"),
+            &format!("{what} {load} (continuous-batching replay)"),
         ));
     }
     out.extend(
@@ -493,7 +559,7 @@ pub fn judge(req: &Requirements, o: &Observed, bands: &Bands) -> Vec<Outcome> {
                 ms(req.max_ttft_s),
                 bands.ttft,
                 "ms",
-                "time to first token",
+                &format!("mean time to first token {load} (continuous-batching replay)"),
             ),
             optional(
                 Rule::Tpot,
@@ -502,7 +568,7 @@ pub fn judge(req: &Requirements, o: &Observed, bands: &Bands) -> Vec<Outcome> {
                 ms(req.max_tpot_s),
                 bands.tpot,
                 "ms",
-                "time per output token",
+                &format!("mean time per output token {load} (continuous-batching replay)"),
             ),
             optional(
                 Rule::OutputThroughput,
@@ -517,10 +583,10 @@ pub fn judge(req: &Requirements, o: &Observed, bands: &Bands) -> Vec<Outcome> {
                 Rule::RequestRate,
                 Side::AtLeast,
                 o.requests_per_s,
-                req.min_requests_per_s,
+                o.requests_per_s.and(req.least_rate()),
                 bands.throughput,
                 "requests/s",
-                "requests per second",
+                "capacity: the highest Poisson request rate at which the deployment is stable and meets every latency limit",
             ),
             optional(
                 Rule::CostPerMillionTokens,

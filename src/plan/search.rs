@@ -482,10 +482,16 @@ fn steady_state(
     Load { ttft_s, output_tokens_per_s, estimate }
 }
 
-/// Re-evaluates a candidate by replaying the workload on one of its replicas with the
-/// continuous-batching simulator (`requests` requests, the candidate's batch as the scheduler's
-/// sequence limit): latencies become the replay's means and the served rate and cost the
-/// replay's. Returns the rule the replay breaks, if any.
+/// Re-evaluates a candidate under load with the continuous-batching simulator, the candidate's
+/// batch as the scheduler's sequence limit.
+///
+/// With a target rate this is the one assessment a check makes
+/// ([`crate::engine::serving::capacity::assess`]): the replicas are those the capacity within
+/// the requirements' latency limits needs for the rate (one more if the replay at the rate
+/// still does not hold), and the latencies, capacity and cost are those of the replay at the
+/// rate. So a row checked with `POST /v1/check` at the plan's rate gives the same numbers.
+/// With a concurrency target (a closed loop) or none (offline), one replica's replay under
+/// that pattern (`requests` requests). Returns the rule the replay breaks, if any.
 pub fn simulate_candidate(
     space: &Space<'_>,
     workload: &Workload,
@@ -493,22 +499,19 @@ pub fn simulate_candidate(
     c: &Candidate,
     requests: u64,
 ) -> Result<Candidate, Rejection> {
-    use crate::engine::serving::{self, Arrival, Lengths};
+    use crate::engine::serving::{self, Arrival, Lengths, capacity};
     let choice = c.choice;
     let (model, hardware, format) =
         (space.models[choice.model], space.hardware[choice.hardware], space.formats[choice.format]);
     let batch = space.batch_sizes[choice.batch];
-    let mut profile = space.engines[choice.engine].clone();
-    profile.scheduler.max_num_seqs = batch;
-    profile.scheduler.seqs_per_micro_batch = false;
-    profile.scheduler.tuned_limits = false;
+    let profile = capacity::with_sequence_limit(space.engines[choice.engine], Some(batch));
     let (tensor, pipeline) = (space.tensor[choice.tensor], space.pipeline[choice.pipeline]);
-    let replicas = c.replicas.max(1);
-    let input = InferenceInput {
+    let per_replica = u64::from(tensor) * u64::from(pipeline);
+    let input = |replicas: u64| InferenceInput {
         arch: model.arch,
         anatomy: model.anatomy,
         device: hardware.device,
-        parallelism: Parallelism { tensor, pipeline, expert: 1, data: 1 },
+        parallelism: Parallelism { tensor, pipeline, expert: 1, data: u32::try_from(replicas).unwrap_or(u32::MAX) },
         weights: format.weights,
         kv_cache: format.kv_cache,
         batch: Batch::Fixed(batch),
@@ -518,13 +521,68 @@ pub fn simulate_candidate(
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
     };
-    let arrival = match (workload.concurrency, workload.requests_per_s) {
-        (Some(clients), _) => Arrival::Concurrency { clients: clients.div_ceil(replicas).max(1) },
-        (None, Some(rate)) => Arrival::Poisson { requests_per_s: rate / replicas as f64 },
-        (None, None) => Arrival::Offline,
+    let out = workload.output_tokens.max(1) as f64;
+    let base = Observed {
+        memory_bytes: c.memory_bytes,
+        capacity_bytes: f64::MAX,
+        context_tokens: workload.input_tokens + workload.output_tokens,
+        max_context_in_memory: c.max_context_tokens,
+        model_max_context: model.arch.max_context,
+        native_format: c.native_format,
+        ..Observed::default()
+    };
+    let cost = |devices: u64, utilization: f64, served: f64| {
+        let usd_per_hour =
+            hardware.usd_per_hour.map(|fixed| (fixed + hardware.usd_per_hour_working * utilization) * devices as f64);
+        let per_million = usd_per_hour
+            .filter(|_| served > 0.0)
+            .map(|usd| usd / (served * 3600.0) * 1e6)
+            .filter(|u| u.is_finite());
+        (usd_per_hour, per_million)
+    };
+    if let (None, Some(rate)) = (workload.concurrency, workload.requests_per_s) {
+        let req = Requirements { forecast_requests_per_s: Some(rate), ..*req };
+        let slo = req.slo();
+        let lengths = capacity::fixed_lengths(workload.input_tokens, workload.output_tokens);
+        let one = capacity::capacity(&input(1), &lengths, Some(&slo));
+        let needed = if one.requests_per_s > 0.0 { (rate / one.requests_per_s * (1.0 - 1e-9)).ceil() } else { 1.0 };
+        if !needed.is_finite() || needed > MAX_REPLICAS_UNDER_LOAD as f64 {
+            return Err(Rejection::TooManyReplicas);
+        }
+        let mut replicas = (needed as u64).max(1);
+        let mut load = capacity::assess(&input(replicas), &lengths, Some(&slo), Some(rate));
+        if !load.holds && one.requests_per_s > 0.0 && replicas < MAX_REPLICAS_UNDER_LOAD {
+            replicas += 1;
+            load = capacity::assess(&input(replicas), &lengths, Some(&slo), Some(rate));
+        }
+        let devices = replicas * per_replica;
+        let capacity_tokens = load.capacity.requests_per_s * out;
+        let served = load.replay.output_tokens_per_s;
+        let utilization = if capacity_tokens > 0.0 { (rate * out / capacity_tokens).min(1.0) } else { 0.0 };
+        let (usd_per_hour, usd_per_million) = cost(devices, utilization, served);
+        let observed = Observed { devices, usd_per_hour, usd_per_million_output_tokens: usd_per_million, ..base }
+            .under_load(&load, workload.output_tokens);
+        rules::admits(&req, &observed).map_err(Rejection::Rule)?;
+        return Ok(Candidate {
+            replicas,
+            devices,
+            ttft_s: load.replay.ttft.mean,
+            tpot_s: load.replay.tpot.mean,
+            e2e_s: load.replay.e2e.mean,
+            capacity_output_tokens_per_s: capacity_tokens,
+            utilization,
+            usd_per_hour,
+            usd_per_million_output_tokens: usd_per_million,
+            ..*c
+        });
+    }
+    let replicas = c.replicas.max(1);
+    let arrival = match workload.concurrency {
+        Some(clients) => Arrival::Concurrency { clients: clients.div_ceil(replicas).max(1) },
+        None => Arrival::Offline,
     };
     let replay = serving::simulate_bounded(
-        &input,
+        &input(1),
         &serving::Workload {
             arrival,
             input_tokens: Lengths::Fixed(workload.input_tokens),
@@ -537,44 +595,40 @@ pub fn simulate_candidate(
         100_000,
     );
     let served = replay.output_tokens_per_s * replicas as f64;
-    let usd_per_million =
-        c.usd_per_hour.filter(|_| served > 0.0).map(|usd| usd / (served * 3600.0) * 1e6).filter(|u| u.is_finite());
-    let out = workload.output_tokens.max(1) as f64;
     let capacity = c.capacity_output_tokens_per_s;
+    let utilization = if capacity > 0.0 { (served / capacity).min(1.0) } else { 0.0 };
+    let usd_per_hour = c.usd_per_hour;
+    let usd_per_million =
+        usd_per_hour.filter(|_| served > 0.0).map(|usd| usd / (served * 3600.0) * 1e6).filter(|u| u.is_finite());
     let observed = Observed {
-        memory_bytes: c.memory_bytes,
-        capacity_bytes: f64::MAX,
         ttft_s: Some(replay.ttft.mean),
         tpot_s: Some(replay.tpot.mean),
         output_tokens_per_s: Some(capacity),
         requests_per_s: Some(capacity / out),
         usd_per_million_output_tokens: usd_per_million,
-        usd_per_hour: c.usd_per_hour,
-        context_tokens: workload.input_tokens + workload.output_tokens,
-        max_context_in_memory: c.max_context_tokens,
-        model_max_context: model.arch.max_context,
+        usd_per_hour,
         devices: c.devices,
-        native_format: c.native_format,
-        tensor_parallel_over_pcie: false,
-        days: None,
-        total_usd: None,
         percentiles: Some(rules::LoadPercentiles {
             ttft_p90: replay.ttft.p90,
             ttft_p99: replay.ttft.p99,
             tpot_p90: replay.tpot.p90,
             tpot_p99: replay.tpot.p99,
         }),
+        ..base
     };
     rules::admits(req, &observed).map_err(Rejection::Rule)?;
     Ok(Candidate {
         ttft_s: replay.ttft.mean,
         tpot_s: replay.tpot.mean,
         e2e_s: replay.e2e.mean,
-        utilization: if capacity > 0.0 { (served / capacity).min(1.0) } else { 0.0 },
+        utilization,
         usd_per_million_output_tokens: usd_per_million,
         ..*c
     })
 }
+
+/// Most replicas a replay under load may scale a candidate to.
+const MAX_REPLICAS_UNDER_LOAD: u64 = 4096;
 
 /// Replays each ranked candidate ([`simulate_candidate`]) and ranks them again; those a replay
 /// shows breaking a requirement go last, with their reason.

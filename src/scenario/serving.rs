@@ -351,9 +351,9 @@ impl ServingScenario {
         let kv_fraction = checks.number(at("scheduler/kv_fraction"), range::SHARE, s.kv_fraction);
         let slo_body = request.slo.clone().unwrap_or_default();
         let slo = request.slo.as_ref().map(|_| Slo {
-            ttft: target(&mut checks, &at("slo/ttft_ms"), slo_body.ttft_ms.as_ref()),
-            tpot: target(&mut checks, &at("slo/tpot_ms"), slo_body.tpot_ms.as_ref()),
-            e2e: target(&mut checks, &at("slo/e2e_ms"), slo_body.e2e_ms.as_ref()),
+            ttft: target(&mut checks, &at("slo/ttft_ms"), slo_body.ttft_ms.as_ref()).into_iter().collect(),
+            tpot: target(&mut checks, &at("slo/tpot_ms"), slo_body.tpot_ms.as_ref()).into_iter().collect(),
+            e2e: target(&mut checks, &at("slo/e2e_ms"), slo_body.e2e_ms.as_ref()).into_iter().collect(),
         });
         checks.finish()?;
 
@@ -388,6 +388,8 @@ impl ServingScenario {
         let requests = match (&arrival, requests) {
             (Arrival::Trace(t), _) => t.len() as u64,
             (_, Some(n)) => n,
+            // Poisson: the capacity search's probe size, set once the replicas are known below.
+            (Arrival::Poisson { .. }, None) => 1000,
             (_, None) => {
                 assumed.push("workload/requests", 1000, "enough requests for stable percentiles");
                 1000
@@ -467,6 +469,19 @@ impl ServingScenario {
         {
             assumed.push("workload/seed", 0, "a fixed seed, so the same request gives the same answer");
         }
+        let requests = match (&arrival, w.requests) {
+            (Arrival::Poisson { .. }, None) => {
+                let replicas = u64::from(inference.parallelism.data.max(1));
+                let n = crate::engine::serving::capacity::probe_requests(output_tokens.mean()).saturating_mul(replicas);
+                assumed.push(
+                    "workload/requests",
+                    n,
+                    "the capacity search's probe per replica (enough for a p99), so a replay at a rate replays what max_requests_per_s_within_slo was judged on",
+                );
+                n
+            }
+            _ => requests,
+        };
         Ok(Self {
             workload: Workload {
                 arrival,

@@ -4,6 +4,7 @@
 
 mod calibrate;
 mod catalog;
+mod consistency;
 mod costs;
 mod dashboard;
 mod decisions;

@@ -14,6 +14,7 @@
 //! Data parallelism: each replica serves `1 / data` of the load (rate, clients or requests);
 //! one replica is simulated and the throughputs are multiplied back.
 
+pub mod capacity;
 pub mod simulate;
 pub mod step;
 pub mod workload;

@@ -110,26 +110,32 @@ impl Regime {
 pub struct SloTarget {
     /// Limit, seconds.
     pub max: f64,
-    /// 50, 90 or 99.
+    /// 50, 90 or 99; anything else (0) the mean.
     pub percentile: u8,
 }
 
-/// Latency targets; a missing one is not checked.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// Latency targets; a metric without targets is not checked, one with several must meet each
+/// (a check may bound the mean and the p99 of the same metric).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Slo {
     /// Time to first token.
-    pub ttft: Option<SloTarget>,
+    pub ttft: Vec<SloTarget>,
     /// Time per output token.
-    pub tpot: Option<SloTarget>,
+    pub tpot: Vec<SloTarget>,
     /// End to end.
-    pub e2e: Option<SloTarget>,
+    pub e2e: Vec<SloTarget>,
 }
 
 impl Slo {
     /// Whether an estimate meets every target.
     pub fn met_by(&self, e: &ServingEstimate) -> bool {
-        let ok = |target: Option<SloTarget>, p: &Percentiles| target.is_none_or(|t| p.at(t.percentile) <= t.max);
-        e.completed > 0 && ok(self.ttft, &e.ttft) && ok(self.tpot, &e.tpot) && ok(self.e2e, &e.e2e)
+        let ok = |targets: &[SloTarget], p: &Percentiles| targets.iter().all(|t| p.at(t.percentile) <= t.max);
+        e.completed > 0 && ok(&self.ttft, &e.ttft) && ok(&self.tpot, &e.tpot) && ok(&self.e2e, &e.e2e)
+    }
+
+    /// Whether there is no target at all.
+    pub fn is_empty(&self) -> bool {
+        self.ttft.is_empty() && self.tpot.is_empty() && self.e2e.is_empty()
     }
 }
 
@@ -191,6 +197,8 @@ pub struct ServingEstimate {
     pub fits: bool,
     /// Highest request rate (all replicas) that meets the SLO, when one was given.
     pub max_requests_per_s_within_slo: Option<f64>,
+    /// The capacity search behind it, when an SLO was given.
+    pub capacity: Option<super::capacity::Capacity>,
     /// USD per hour for all devices, if priced.
     pub usd_per_hour: Option<f64>,
     /// USD per million output tokens at the simulated throughput.
@@ -539,6 +547,7 @@ pub fn simulate_bounded(input: &InferenceInput<'_>, workload: &Workload, max_ste
         time_by_component: r.time,
         fits: true,
         max_requests_per_s_within_slo: None,
+        capacity: None,
         usd_per_hour,
         usd_per_million_output_tokens,
         joules_per_output_token,
@@ -584,6 +593,7 @@ fn empty(
         time_by_component: StepTime::default(),
         fits: false,
         max_requests_per_s_within_slo: None,
+        capacity: None,
         usd_per_hour: None,
         usd_per_million_output_tokens: None,
         joules_per_output_token: None,
@@ -969,36 +979,35 @@ fn release_next(reqs: &mut [Request], released: &mut usize, now: f64, overhead: 
     }
 }
 
-/// [`simulate`], plus the highest Poisson rate whose replay meets `slo` (bisection between
-/// nothing and the offline capacity, on the same lengths and seed, at most 500 requests per
-/// probe).
+/// [`simulate`], plus the highest Poisson rate at which the deployment is stable and meets
+/// `slo` ([`super::capacity::capacity`], the one definition every door reads). A Poisson rate
+/// above the stable share of the saturated throughput is `overloaded` whatever a finite replay
+/// shows: its queue grows in a longer run (the capacity search applies the same bound).
 pub fn simulate_with_slo(input: &InferenceInput<'_>, workload: &Workload, slo: Option<&Slo>) -> ServingEstimate {
+    use super::capacity::{self, STABLE_SHARE};
     let mut estimate = simulate(input, workload);
-    let Some(slo) = slo else { return estimate };
-    let quiet = InferenceInput { explain: false, ..*input };
-    // At most 500 requests per probe: enough for a p99, and a nearly idle server (one sequence
-    // per step) still finishes within the step budget for ordinary lengths; a probe cut short
-    // is judged on the requests it finished.
-    let probe = Workload { requests: workload.requests.min(500), ..workload.clone() };
-    let capacity =
-        simulate_bounded(&quiet, &Workload { arrival: Arrival::Offline, ..probe.clone() }, MAX_STEPS_IN_SEARCH)
-            .requests_per_s;
-    let at = |rate: f64| {
-        let w = Workload { arrival: Arrival::Poisson { requests_per_s: rate }, ..probe.clone() };
-        slo.met_by(&simulate_bounded(&quiet, &w, MAX_STEPS_IN_SEARCH))
-    };
-    let best = if capacity <= 0.0 || !at(capacity * 1e-3) {
-        0.0
-    } else {
-        let (mut lo, mut hi) = (capacity * 1e-3, capacity * 1.05);
-        for _ in 0..12 {
-            let mid = (lo * hi).sqrt();
-            if at(mid) { lo = mid } else { hi = mid }
+    let found = slo.map(|slo| capacity::capacity(input, workload, Some(slo)));
+    if let Arrival::Poisson { requests_per_s } = workload.arrival
+        && estimate.fits
+        && estimate.regime != Regime::Overloaded
+    {
+        let saturated = found.map_or_else(|| capacity::saturated(input, workload), |c| c.offline_requests_per_s);
+        if requests_per_s > saturated * STABLE_SHARE {
+            estimate.regime = Regime::Overloaded;
+            estimate.warnings.push(Warning {
+                code: "overloaded",
+                message: format!(
+                    "requests arrive at {requests_per_s:.3}/s, above {:.0}% of the {saturated:.3}/s this deployment serves saturated: the queue grows with the length of the run, whatever this replay of {} requests shows",
+                    STABLE_SHARE * 100.0,
+                    estimate.requests.saturating_mul(estimate.replicas.max(1)),
+                ),
+            });
         }
-        lo
-    };
-    estimate.max_requests_per_s_within_slo = Some(best);
-    if best == 0.0 {
+    }
+    let Some(capacity) = found else { return estimate };
+    estimate.max_requests_per_s_within_slo = Some(capacity.requests_per_s);
+    estimate.capacity = Some(capacity);
+    if capacity.requests_per_s == 0.0 {
         estimate.warnings.push(Warning {
             code: "slo-unreachable",
             message: "no request rate meets the SLO on this deployment, not even an almost idle server".into(),

@@ -1,0 +1,126 @@
+//! One question, one answer: the doors (plan, check, serving) judge a deployment with the same
+//! model of serving, so a plan's rows pass the check and a capacity is a rate the replay
+//! sustains.
+
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+fn rule<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
+    body["rules"].as_array().unwrap().iter().find(|r| r["rule"] == name)
+}
+
+fn plan_request() -> Value {
+    json!({
+        "models": ["llama-3.1-70b"],
+        "workload": {"requests_per_s": 10, "input_tokens": 1000, "output_tokens": 200},
+        "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50},
+        "search": {"hardware": ["nvidia-h100-sxm-80gb"]},
+        "limit": 5
+    })
+}
+
+/// A plan row as the inference part of a check request.
+fn row_as_deployment(row: &Value) -> Value {
+    json!({
+        "model": row["model"], "hardware": row["hardware"], "devices": row["devices"],
+        "parallelism": {"tensor": row["parallelism"]["tensor"], "pipeline": row["parallelism"]["pipeline"],
+                        "data": row["parallelism"]["data"]},
+        "weights": row["weights"], "kv_cache": row["kv_cache"], "batch_size": row["batch_size"],
+        "engine": row["engine"], "input_tokens": 1000, "output_tokens": 200
+    })
+}
+
+#[tokio::test]
+async fn every_ranked_plan_row_passes_the_check_with_the_plans_requirements() {
+    let app = spawn_app().await;
+    let (status, plan) = app.post_json("/v1/plan", &plan_request()).await;
+    assert_eq!(status, 200, "{plan}");
+    let rows = plan["ranked"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{plan}");
+    for row in rows {
+        let requirements = plan_request()["requirements"].clone();
+        // The plan's requirements as they are (no rate: one request on an idle server) and
+        // with the plan's rate as the forecast (the load the row was ranked under).
+        let mut at_rate = requirements.clone();
+        at_rate["forecast_requests_per_s"] = json!(10);
+        for requirements in [requirements, at_rate.clone()] {
+            let body = json!({"inference": row_as_deployment(row), "requirements": requirements});
+            let (status, check) = app.post_json("/v1/check", &body).await;
+            assert_eq!(status, 200, "{check}");
+            assert_ne!(check["verdict"], "fail", "row {row}\nchecked {check}");
+        }
+        // At the plan's rate the check reports the numbers the plan ranked by.
+        let (_, check) =
+            app.post_json("/v1/check", &json!({"inference": row_as_deployment(row), "requirements": at_rate})).await;
+        for (name, field) in [("ttft", "ttft_ms"), ("tpot", "tpot_ms")] {
+            let judged = rule(&check, name).unwrap()["value"].as_f64().unwrap();
+            let ranked = row["latency"][field].as_f64().unwrap();
+            assert!((judged - ranked).abs() <= 1e-6 * ranked.max(1.0), "{name}: check {judged} vs plan {ranked}");
+        }
+        let capacity = check["under_load"]["capacity_requests_per_s"].as_f64().unwrap();
+        assert!(capacity >= 10.0, "the row's replicas carry the plan's rate: {capacity}");
+        let planned = row["throughput"]["output_tokens_per_s"].as_f64().unwrap();
+        assert!((capacity * 200.0 - planned).abs() <= 1e-6 * planned, "{capacity} x 200 vs {planned}");
+    }
+    // The plan's best is the first row, checked at the plan's rate.
+    assert_ne!(plan["best"]["verdict"], "fail", "{}", plan["best"]);
+}
+
+fn serving_70b(workload: Value, slo: Option<Value>) -> Value {
+    let mut body = json!({
+        "model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, "parallelism": {"tensor": 4},
+        "weights": "fp8", "engine": "vllm", "workload": workload
+    });
+    if let Some(slo) = slo {
+        body["slo"] = slo;
+    }
+    body
+}
+
+#[tokio::test]
+async fn a_capacity_is_a_rate_the_replay_sustains_and_the_check_reads_the_same_one() {
+    let app = spawn_app().await;
+    let lengths = json!({"input_tokens": 1000, "output_tokens": 200});
+    let slo = json!({"ttft_ms": {"max": 2000, "percentile": 90}});
+    let mut w = lengths.clone();
+    w["requests_per_s"] = json!(1);
+    let (status, found) = app.post_json("/v1/estimate/serving", &serving_70b(w, Some(slo.clone()))).await;
+    assert_eq!(status, 200, "{found}");
+    let capacity = found["max_requests_per_s_within_slo"].as_f64().unwrap();
+    let offline = found["capacity"]["offline_requests_per_s"].as_f64().unwrap();
+    assert!(capacity > 0.0 && capacity <= offline, "{capacity} of {offline}");
+
+    // Below the capacity the replay (the same default requests as the search's probe) is
+    // stable and meets the SLO; above it, it does not.
+    let at = |share: f64| {
+        let mut w = lengths.clone();
+        w["requests_per_s"] = json!(capacity * share);
+        serving_70b(w, None)
+    };
+    let (_, below) = app.post_json("/v1/estimate/serving", &at(0.9)).await;
+    assert_ne!(below["regime"], "overloaded", "{below}");
+    assert!(below["ttft_ms"]["p90"].as_f64().unwrap() <= 2000.0, "{}", below["ttft_ms"]);
+    let (_, above) = app.post_json("/v1/estimate/serving", &at(1.2)).await;
+    let holds = above["regime"] != "overloaded" && above["ttft_ms"]["p90"].as_f64().unwrap() <= 2000.0;
+    assert!(!holds, "1.2 x capacity still holds: {} {}", above["regime"], above["ttft_ms"]);
+
+    // The check of the same deployment (the engine's own sequence limit) reads the same
+    // capacity, and its rate rule fails above it.
+    let deployment = json!({
+        "model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, "parallelism": {"tensor": 4},
+        "weights": "fp8", "engine": "vllm", "batch_size": "max", "input_tokens": 1000, "output_tokens": 200
+    });
+    let check = |forecast: f64| {
+        json!({"inference": deployment, "requirements": {"max_ttft_p90_ms": 2000, "forecast_requests_per_s": forecast}})
+    };
+    let (status, ok) = app.post_json("/v1/check", &check(capacity * 0.9)).await;
+    assert_eq!(status, 200, "{ok}");
+    let read = ok["under_load"]["capacity_requests_per_s"].as_f64().unwrap();
+    assert!((read - capacity).abs() <= 1e-9 * capacity, "check {read} vs serving {capacity}");
+    // Within the throughput family's measured error of its limit, so `at_risk` at 0.9 x.
+    assert_ne!(rule(&ok, "request_rate").unwrap()["status"], "fail", "{ok}");
+    assert_ne!(ok["verdict"], "fail", "{ok}");
+    let (_, over) = app.post_json("/v1/check", &check(capacity * 1.2)).await;
+    assert_ne!(rule(&over, "request_rate").unwrap()["status"], "pass", "{over}");
+}
