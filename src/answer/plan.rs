@@ -435,7 +435,7 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
         crate::plan::search::rerank(&space, &w, &r.requirements, objective.engine(), &outcome.ranked, requests);
     if !outcome.ranked.is_empty() {
         notes.push(format!(
-            "the {} best configurations of the closed-form ranking were judged under the workload with the continuous-batching simulator (with a target rate: replicas from the capacity within the latency limits, then the replay at the rate, as POST /v1/check judges them) and ranked again by the replay's mean latencies and served rate; {} of them broke a requirement in the replay",
+            "the {} best configurations of the closed-form ranking were replayed under the workload with the continuous-batching simulator (with a target rate: replicas from the capacity within the latency limits, then the replay at the rate, as POST /v1/check judges them) and ranked again by the replay's mean latencies and served rate; {} of them broke a requirement in the replay",
             outcome.ranked.len(),
             broken.len()
         ));

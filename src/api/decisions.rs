@@ -99,7 +99,10 @@ pub async fn check_handler(
     state: web::Data<AppState>,
     Json(request): Json<CheckRequest>,
 ) -> Result<web::Json<CheckResponse>, ApiError> {
-    Ok(web::Json(check(&state, &request)?))
+    // An inference check replays the deployment under load (its capacity search): off the
+    // HTTP worker, like the planner.
+    let state = state.into_inner();
+    off_worker("check", move || check(&state, &request)).await
 }
 
 /// Searches deployments for a workload and ranks the ones meeting the requirements.
