@@ -183,15 +183,18 @@ pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requir
         ..Observed::default()
     }
     .under_load(&load, output);
-    let mut response = InferenceResponse::from_estimate(ctx, scenario, e);
-    let entries = &response.error_band.metrics;
-    let bands = Bands {
-        memory: 0.0,
-        ttft: band(entries, "latency.ttft_ms"),
-        tpot: band(entries, "latency.tpot_ms"),
-        throughput: band(entries, "throughput.output_tokens_per_s"),
-        time: 0.0,
+    // Cost per token at the load judged (the plan prices a row the same way), else at the
+    // static full batch.
+    let served = load.replay.output_tokens_per_s;
+    let observed = match (req.load_rate(), observed.usd_per_hour) {
+        (Some(_), Some(usd)) if served > 0.0 => Observed {
+            usd_per_million_output_tokens: Some(usd / (served * 3600.0) * 1e6).filter(|u| u.is_finite()),
+            ..observed
+        },
+        _ => observed,
     };
+    let mut response = InferenceResponse::from_estimate(ctx, scenario, e);
+    let bands = inference_bands(&response.error_band);
     let rate = req.load_rate();
     response.assumptions.push(Assumption {
         field: "requirements".into(),
@@ -204,6 +207,18 @@ pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requir
     let mut checked = respond(rules::judge(req, &observed, &bands), Some(response), None);
     checked.under_load = Some(UnderLoadBody::new(&load, rate));
     checked
+}
+
+/// The measured errors an inference check's rules are judged with: its estimate's error band.
+pub fn inference_bands(error_band: &super::error_band::ErrorBand) -> Bands {
+    let entries = &error_band.metrics;
+    Bands {
+        memory: 0.0,
+        ttft: band(entries, "latency.ttft_ms"),
+        tpot: band(entries, "latency.tpot_ms"),
+        throughput: band(entries, "throughput.output_tokens_per_s"),
+        time: 0.0,
+    }
 }
 
 /// The one assessment of an inference scenario under load: [`capacity::assess`] with the

@@ -128,6 +128,7 @@ proptest! {
             .unwrap();
             let checked = serde_json::to_value(check(context(), &request).unwrap()).unwrap();
             prop_assert_ne!(&checked["verdict"], "fail", "row {}\nchecked {}", row, checked);
+            prop_assert_eq!(&checked["verdict"], &row["verdict"], "row {}\nchecked {}", row, checked);
             let load = &checked["under_load"];
             for (field, ranked) in [("ttft_ms", &row["latency"]["ttft_ms"]), ("tpot_ms", &row["latency"]["tpot_ms"])] {
                 let (judged, ranked) = (load[field]["mean"].as_f64().unwrap(), ranked.as_f64().unwrap());

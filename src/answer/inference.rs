@@ -339,9 +339,14 @@ impl InferenceResponse {
 /// The measured error of this kind of estimate: throughput at "max" batch is judged on the
 /// maximum-throughput tables, a fixed batch on per-device throughput.
 fn band(ctx: &Context, scenario: &InferenceScenario) -> ErrorBand {
-    let class = ctx.catalog.device(&scenario.device.id).map_or("inline", |d| d.record.kind.as_str());
-    let throughput_family =
-        if scenario.batch == Batch::Max { "output_throughput_total" } else { "output_throughput_per_gpu" };
+    band_for(ctx, &scenario.device.id, scenario.batch)
+}
+
+/// The error band of an inference estimate on device `device_id` (its kind's validation
+/// families) at `batch`: what a check of such a deployment reads.
+pub fn band_for(ctx: &Context, device_id: &str, batch: Batch) -> ErrorBand {
+    let class = ctx.catalog.device(device_id).map_or("inline", |d| d.record.kind.as_str());
+    let throughput_family = if batch == Batch::Max { "output_throughput_total" } else { "output_throughput_per_gpu" };
     ErrorBand::from_report(
         &ctx.validation,
         Side::Inference,

@@ -50,6 +50,10 @@ pub struct ConfigBody {
     pub engine: &'static str,
     /// Whether the device computes the weight format natively.
     pub native_format: bool,
+    /// What `POST /v1/check` says of this configuration with the plan's requirements at the
+    /// plan's rate: `pass`, or `at_risk` (a rule within its estimate's measured error of the
+    /// limit). Ranked rows that pass come first.
+    pub verdict: &'static str,
     /// Latency of one request at this batch.
     pub latency: PlanLatency,
     /// What all replicas deliver, and the share the target uses.
@@ -218,6 +222,7 @@ fn config(r: &PlanScenario, c: &Candidate) -> ConfigBody {
         batch_size: r.batch_sizes[c.choice.batch],
         engine: r.engines[c.choice.engine].as_str(),
         native_format: c.native_format,
+        verdict: c.verdict.as_str(),
         latency: PlanLatency {
             ttft_ms: finite(c.ttft_s * 1e3),
             tpot_ms: finite(c.tpot_s * 1e3),
@@ -431,8 +436,14 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
     // The search ranks by a closed-form steady state; the best are replayed with the
     // continuous-batching simulator at the workload's load and ranked again.
     let requests = (2e6 / w.output_tokens.max(1) as f64).clamp(50.0, 300.0) as u64;
+    // The measured errors a check of each device kind reads, so a row carries the check's verdict.
+    let bands: Vec<crate::plan::rules::Bands> = r
+        .hardware
+        .iter()
+        .map(|d| check::inference_bands(&super::inference::band_for(ctx, &d.id, Batch::Fixed(1))))
+        .collect();
     let (replayed, broken) =
-        crate::plan::search::rerank(&space, &w, &r.requirements, objective.engine(), &outcome.ranked, requests);
+        crate::plan::search::rerank(&space, &w, &r.requirements, &bands, objective.engine(), &outcome.ranked, requests);
     if !outcome.ranked.is_empty() {
         notes.push(format!(
             "the {} best configurations of the closed-form ranking were replayed under the workload with the continuous-batching simulator (with a target rate: replicas from the capacity within the latency limits, then the replay at the rate, as POST /v1/check judges them) and ranked again by the replay's mean latencies and served rate; {} of them broke a requirement in the replay",

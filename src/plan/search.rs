@@ -196,6 +196,10 @@ pub struct Candidate {
     pub bits_per_weight: f64,
     /// Whether the format is computed natively.
     pub native_format: bool,
+    /// What a check of this configuration at the workload says (`Pass`, or `AtRisk` when a
+    /// rule lies within its estimate's measured error of the limit); `Pass` until a replay
+    /// under load judged it.
+    pub verdict: rules::Status,
 }
 
 impl Candidate {
@@ -427,6 +431,7 @@ pub fn evaluate(
         memory_bytes: full.memory.per_device.total.0,
         bits_per_weight: format.weights.bits.0,
         native_format: observed.native_format,
+        verdict: rules::Status::Pass,
     })
 }
 
@@ -496,6 +501,7 @@ pub fn simulate_candidate(
     space: &Space<'_>,
     workload: &Workload,
     req: &Requirements,
+    bands: &rules::Bands,
     c: &Candidate,
     requests: u64,
 ) -> Result<Candidate, Rejection> {
@@ -529,6 +535,8 @@ pub fn simulate_candidate(
         max_context_in_memory: c.max_context_tokens,
         model_max_context: model.arch.max_context,
         native_format: c.native_format,
+        tensor_parallel_over_pcie: tensor > 1
+            && crate::engine::parallelism::link(hardware.device, tensor.max(pipeline)).over_pcie,
         ..Observed::default()
     };
     let cost = |devices: u64, utilization: f64, served: f64| {
@@ -563,7 +571,9 @@ pub fn simulate_candidate(
         let observed = Observed { devices, usd_per_hour, usd_per_million_output_tokens: usd_per_million, ..base }
             .under_load(&load, workload.output_tokens);
         rules::admits(&req, &observed).map_err(Rejection::Rule)?;
+        let verdict = rules::overall(&rules::judge(&req, &observed, bands));
         return Ok(Candidate {
+            verdict,
             replicas,
             devices,
             ttft_s: load.replay.ttft.mean,
@@ -618,6 +628,7 @@ pub fn simulate_candidate(
     };
     rules::admits(req, &observed).map_err(Rejection::Rule)?;
     Ok(Candidate {
+        verdict: rules::overall(&rules::judge(req, &observed, bands)),
         ttft_s: replay.ttft.mean,
         tpot_s: replay.tpot.mean,
         e2e_s: replay.e2e.mean,
@@ -636,12 +647,18 @@ pub fn rerank(
     space: &Space<'_>,
     workload: &Workload,
     req: &Requirements,
+    bands: &[rules::Bands],
     objective: Objective,
     ranked: &[Candidate],
     requests: u64,
 ) -> (Vec<Candidate>, Vec<(Candidate, Rejection)>) {
-    let replayed: Vec<(Candidate, Result<Candidate, Rejection>)> =
-        ranked.par_iter().map(|c| (*c, simulate_candidate(space, workload, req, c, requests))).collect();
+    let replayed: Vec<(Candidate, Result<Candidate, Rejection>)> = ranked
+        .par_iter()
+        .map(|c| {
+            let band = bands.get(c.choice.hardware).copied().unwrap_or_default();
+            (*c, simulate_candidate(space, workload, req, &band, c, requests))
+        })
+        .collect();
     let mut kept: Vec<Candidate> = Vec::new();
     let mut broken = Vec::new();
     for (c, r) in replayed {
@@ -650,14 +667,17 @@ pub fn rerank(
             Err(rule) => broken.push((c, rule)),
         }
     }
+    // Those a check passes outright first, then those within an estimate's error of a limit.
     kept.sort_by(|a, b| {
-        if a.better(b, objective, space) {
-            std::cmp::Ordering::Less
-        } else if b.better(a, objective, space) {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
+        a.verdict.cmp(&b.verdict).then_with(|| {
+            if a.better(b, objective, space) {
+                std::cmp::Ordering::Less
+            } else if b.better(a, objective, space) {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
     });
     (kept, broken)
 }
@@ -926,7 +946,7 @@ mod tests {
             ] {
                 for i in 0..usize::try_from(space.size()).unwrap() {
                     let Ok(closed) = evaluate(&space, &workload, &req, &limits, space.decode(i)) else { continue };
-                    let Ok(replayed) = simulate_candidate(&space, &workload, &req, &closed, 300) else { continue };
+                    let Ok(replayed) = simulate_candidate(&space, &workload, &req, &rules::Bands::default(), &closed, 300) else { continue };
                     let (Some(a), Some(b)) =
                         (closed.usd_per_million_output_tokens, replayed.usd_per_million_output_tokens)
                     else {

@@ -50,9 +50,11 @@ async fn every_ranked_plan_row_passes_the_check_with_the_plans_requirements() {
             assert_eq!(status, 200, "{check}");
             assert_ne!(check["verdict"], "fail", "row {row}\nchecked {check}");
         }
-        // At the plan's rate the check reports the numbers the plan ranked by.
+        // At the plan's rate the check reports the numbers the plan ranked by, and the verdict
+        // the row carries.
         let (_, check) =
             app.post_json("/v1/check", &json!({"inference": row_as_deployment(row), "requirements": at_rate})).await;
+        assert_eq!(check["verdict"], row["verdict"], "row {row}\nchecked {check}");
         for (name, field) in [("ttft", "ttft_ms"), ("tpot", "tpot_ms")] {
             let judged = rule(&check, name).unwrap()["value"].as_f64().unwrap();
             let ranked = row["latency"][field].as_f64().unwrap();
@@ -63,8 +65,10 @@ async fn every_ranked_plan_row_passes_the_check_with_the_plans_requirements() {
         let planned = row["throughput"]["output_tokens_per_s"].as_f64().unwrap();
         assert!((capacity * 200.0 - planned).abs() <= 1e-6 * planned, "{capacity} x 200 vs {planned}");
     }
-    // The plan's best is the first row, checked at the plan's rate.
-    assert_ne!(plan["best"]["verdict"], "fail", "{}", plan["best"]);
+    // The plan's best is the first row, checked at the plan's rate; rows that pass come first.
+    assert_eq!(plan["best"]["verdict"], rows[0]["verdict"], "{}", plan["best"]);
+    let verdicts: Vec<&str> = rows.iter().map(|r| r["verdict"].as_str().unwrap()).collect();
+    assert!(verdicts.windows(2).all(|w| w[0] == "pass" || w[1] != "pass"), "{verdicts:?}");
 }
 
 fn serving_70b(workload: Value, slo: Option<Value>) -> Value {
