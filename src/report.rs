@@ -442,6 +442,22 @@ pub fn check_table(r: &CheckResponse) -> String {
         ));
     }
     out.push('\n');
+    if let Some(load) = &r.under_load {
+        let at = load.requests_per_s.map_or_else(
+            || "one request on an idle server".to_owned(),
+            |rate| format!("{} requests/s", significant(rate)),
+        );
+        out.push_str(&format!(
+            "under load ({at}, continuous batching): TTFT {} ms mean, {} ms p99; TPOT {} ms mean; {}; capacity {} requests/s within the latency limits ({}), offline {}\n",
+            significant(load.ttft_ms.mean),
+            significant(load.ttft_ms.p99),
+            significant(load.tpot_ms.mean),
+            load.regime,
+            significant(load.capacity_requests_per_s),
+            load.capacity_bound,
+            significant(load.offline_requests_per_s),
+        ));
+    }
     for rule in r.rules.iter().filter(|x| x.status != "pass") {
         out.push_str(&format!("{} [{}]: {}\n", rule.status, rule.rule, rule.message));
     }
@@ -463,12 +479,12 @@ pub fn plan_table(r: &PlanResponse) -> String {
         r.elapsed_ms
     );
     out.push_str(&format!(
-        "{:>3}  {:<34} {:>4} {:>8} {:<7} {:>6} {:>9} {:>9} {:>10} {:>12}\n",
-        "#", "hardware", "tp", "replicas", "weights", "batch", "ttft ms", "tpot ms", "USD/h", "USD/M tokens"
+        "{:>3}  {:<34} {:>4} {:>8} {:<7} {:>6} {:>9} {:>9} {:>10} {:>12}  {}\n",
+        "#", "hardware", "tp", "replicas", "weights", "batch", "ttft ms", "tpot ms", "USD/h", "USD/M tokens", "check"
     ));
     for (i, c) in r.ranked.iter().enumerate() {
         out.push_str(&format!(
-            "{:>3}  {:<34} {:>4} {:>8} {:<7} {:>6} {:>9.0} {:>9.1} {:>10} {:>12}\n",
+            "{:>3}  {:<34} {:>4} {:>8} {:<7} {:>6} {:>9.0} {:>9.1} {:>10} {:>12}  {}\n",
             i + 1,
             format!("{} x {}", c.devices, c.hardware),
             c.parallelism.tensor,
@@ -478,7 +494,8 @@ pub fn plan_table(r: &PlanResponse) -> String {
             c.latency.ttft_ms,
             c.latency.tpot_ms,
             optional_money(c.cost.usd_per_hour),
-            optional_money(c.cost.usd_per_million_output_tokens)
+            optional_money(c.cost.usd_per_million_output_tokens),
+            c.verdict
         ));
     }
     if !r.rejected.is_empty() {

@@ -250,7 +250,12 @@ pub struct LatencyMs {
 
 impl LatencyMs {
     fn of(p: &crate::engine::serving::Percentiles) -> Self {
-        Self { mean: finite(p.mean * 1e3), p50: finite(p.p50 * 1e3), p90: finite(p.p90 * 1e3), p99: finite(p.p99 * 1e3) }
+        Self {
+            mean: finite(p.mean * 1e3),
+            p50: finite(p.p50 * 1e3),
+            p90: finite(p.p90 * 1e3),
+            p99: finite(p.p99 * 1e3),
+        }
     }
 }
 

@@ -24,7 +24,12 @@ fn context() -> &'static Context {
     static CONTEXT: std::sync::OnceLock<Context> = std::sync::OnceLock::new();
     CONTEXT.get_or_init(|| Context {
         catalog: Arc::new(Catalog::embedded().unwrap()),
-        validation: Arc::new(Report { families: Vec::new(), points: Vec::new(), inference_skipped: 0, training_skipped: 0 }),
+        validation: Arc::new(Report {
+            families: Vec::new(),
+            points: Vec::new(),
+            inference_skipped: 0,
+            training_skipped: 0,
+        }),
         plan_max_configurations: 2_000_000,
         batch_max_items: 10,
     })

@@ -542,10 +542,8 @@ pub fn simulate_candidate(
     let cost = |devices: u64, utilization: f64, served: f64| {
         let usd_per_hour =
             hardware.usd_per_hour.map(|fixed| (fixed + hardware.usd_per_hour_working * utilization) * devices as f64);
-        let per_million = usd_per_hour
-            .filter(|_| served > 0.0)
-            .map(|usd| usd / (served * 3600.0) * 1e6)
-            .filter(|u| u.is_finite());
+        let per_million =
+            usd_per_hour.filter(|_| served > 0.0).map(|usd| usd / (served * 3600.0) * 1e6).filter(|u| u.is_finite());
         (usd_per_hour, per_million)
     };
     if let (None, Some(rate)) = (workload.concurrency, workload.requests_per_s) {
@@ -946,7 +944,11 @@ mod tests {
             ] {
                 for i in 0..usize::try_from(space.size()).unwrap() {
                     let Ok(closed) = evaluate(&space, &workload, &req, &limits, space.decode(i)) else { continue };
-                    let Ok(replayed) = simulate_candidate(&space, &workload, &req, &rules::Bands::default(), &closed, 300) else { continue };
+                    let Ok(replayed) =
+                        simulate_candidate(&space, &workload, &req, &rules::Bands::default(), &closed, 300)
+                    else {
+                        continue;
+                    };
                     let (Some(a), Some(b)) =
                         (closed.usd_per_million_output_tokens, replayed.usd_per_million_output_tokens)
                     else {

@@ -115,9 +115,7 @@ async fn a_capacity_is_a_rate_the_replay_sustains_and_the_check_reads_the_same_o
         "model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, "parallelism": {"tensor": 4},
         "weights": "fp8", "engine": "vllm", "batch_size": "max", "input_tokens": 1000, "output_tokens": 200
     });
-    let check = |forecast: f64| {
-        json!({"inference": deployment, "requirements": {"max_ttft_p90_ms": 2000, "forecast_requests_per_s": forecast}})
-    };
+    let check = |forecast: f64| json!({"inference": deployment, "requirements": {"max_ttft_p90_ms": 2000, "forecast_requests_per_s": forecast}});
     let (status, ok) = app.post_json("/v1/check", &check(capacity * 0.9)).await;
     assert_eq!(status, 200, "{ok}");
     let read = ok["under_load"]["capacity_requests_per_s"].as_f64().unwrap();
@@ -127,4 +125,45 @@ async fn a_capacity_is_a_rate_the_replay_sustains_and_the_check_reads_the_same_o
     assert_ne!(ok["verdict"], "fail", "{ok}");
     let (_, over) = app.post_json("/v1/check", &check(capacity * 1.2)).await;
     assert_ne!(rule(&over, "request_rate").unwrap()["status"], "pass", "{over}");
+}
+
+/// Issue 24's second case through two doors: Llama-3.1-70B in FP8 on 4 x H100, checked at
+/// 8.5 requests/s. `batch_size` is the engine's limit on concurrent sequences under continuous
+/// batching (not a full static batch): 32 sequences cannot carry the rate (their saturated
+/// throughput is below it), 128 can; and the CLI prints the API's answer.
+#[tokio::test]
+async fn a_check_of_a_batch_limit_judges_continuous_batching_through_the_api_and_the_cli() {
+    let app = spawn_app().await;
+    let body = |batch: u64| {
+        json!({
+            "inference": {"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4,
+                          "parallelism": {"tensor": 4}, "weights": "fp8", "batch_size": batch,
+                          "input_tokens": 1000, "output_tokens": 200},
+            "requirements": {"max_ttft_p90_ms": 2000, "forecast_requests_per_s": 8.5}
+        })
+    };
+    let (status, narrow) = app.post_json("/v1/check", &body(32)).await;
+    assert_eq!(status, 200, "{narrow}");
+    let load = &narrow["under_load"];
+    let (capacity, offline) =
+        (load["capacity_requests_per_s"].as_f64().unwrap(), load["offline_requests_per_s"].as_f64().unwrap());
+    assert!(capacity <= offline && offline < 8.5 / 0.95, "{load}");
+    assert_eq!(load["holds"], false, "{load}");
+    assert_ne!(rule(&narrow, "request_rate").unwrap()["status"], "pass", "{narrow}");
+
+    let (_, wide) = app.post_json("/v1/check", &body(128)).await;
+    let load = &wide["under_load"];
+    assert!(load["capacity_requests_per_s"].as_f64().unwrap() > 8.5, "128 sequences carry 8.5 requests/s: {load}");
+    assert_eq!(load["holds"], true, "{load}");
+    assert_ne!(rule(&wide, "request_rate").unwrap()["status"], "fail", "{wide}");
+    // The static full batch stays available, named as such: slower to a first token.
+    assert!(wide["inference"]["latency"]["ttft_ms"].as_f64().unwrap() > load["ttft_ms"]["mean"].as_f64().unwrap());
+
+    let (code, stdout, stderr) = crate::decisions::hwcost(&["check", "-", "--json"], &body(128).to_string());
+    assert!(code == 0 || code == 1, "{stderr}");
+    let cli: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(cli["under_load"], wide["under_load"]);
+    assert_eq!(cli["verdict"], wide["verdict"]);
+    let (_, table, _) = crate::decisions::hwcost(&["check", "-"], &body(128).to_string());
+    assert!(table.contains("under load (8.50 requests/s, continuous batching)"), "{table}");
 }

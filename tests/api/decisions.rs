@@ -272,7 +272,7 @@ async fn a_batch_answers_every_item_in_order_and_one_bad_item_fails_alone() {
     assert_eq!(body["errors"][0]["pointer"], "/items");
 }
 
-fn hwcost(args: &[&str], stdin: &str) -> (i32, String, String) {
+pub fn hwcost(args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hwcost"))
         .args(args)
         .stdin(Stdio::piped())

@@ -7,7 +7,7 @@ mod catalog;
 mod consistency;
 mod costs;
 mod dashboard;
-mod decisions;
+pub mod decisions;
 mod errors;
 mod hardening;
 mod helpers;

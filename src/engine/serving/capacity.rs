@@ -191,9 +191,7 @@ pub fn judge(
 ) -> (bool, ServingEstimate) {
     let quiet = InferenceInput { explain: false, ..*input };
     let replay = replay_at(&quiet, workload, Some(requests_per_s));
-    let ok = requests_per_s > 0.0
-        && requests_per_s <= offline_requests_per_s * STABLE_SHARE
-        && holds(&replay, slo);
+    let ok = requests_per_s > 0.0 && requests_per_s <= offline_requests_per_s * STABLE_SHARE && holds(&replay, slo);
     (ok, replay)
 }
 
@@ -240,7 +238,12 @@ pub struct Assessment {
 
 /// The one judgement of a deployment under load that the check and the planner share:
 /// [`capacity`] within `slo`, and [`judge`] at `requests_per_s` (all replicas).
-pub fn assess(input: &InferenceInput<'_>, workload: &Workload, slo: Option<&Slo>, requests_per_s: Option<f64>) -> Assessment {
+pub fn assess(
+    input: &InferenceInput<'_>,
+    workload: &Workload,
+    slo: Option<&Slo>,
+    requests_per_s: Option<f64>,
+) -> Assessment {
     let capacity = capacity(input, workload, slo);
     let (holds_at_rate, replay) = match requests_per_s {
         Some(rate) => judge(input, workload, slo, rate, capacity.offline_requests_per_s),
