@@ -69,7 +69,7 @@ pub fn optional_object<'de, D: Deserializer<'de>, T: DeserializeOwned>(deseriali
 /// Reads one JSON object into two structs: `A` takes the keys of its fields, `B` those of its
 /// (each refusing its own unknown nested fields, at their pointers); a key neither knows is
 /// refused at its own pointer, naming every key the object takes. The error is a message for
-/// `serde::de::Error::custom`, its path marked as [`from_object`] marks one.
+/// `serde::de::Error::custom`, its path marked as nested objects mark theirs.
 pub fn split_object<A: DeserializeOwned, B: DeserializeOwned>(value: Value) -> Result<(A, B), String> {
     let (a_keys, b_keys) = (struct_fields::<A>(), struct_fields::<B>());
     let Value::Object(map) = value else {

@@ -2,7 +2,7 @@
 //! `inference`, a batch item, a validation point) and its one parser.
 //!
 //! [`InferenceScenario::parse`] resolves the model and device, applies and lists defaults,
-//! checks ranges ([`range`]) and the layout ([`layout`]), and returns what the engine needs,
+//! checks ranges ([`range`]) and the layout ([`super::layout`]), and returns what the engine needs,
 //! owned. Field names follow the API contract (`DESIGN.md` section 3).
 
 use serde::{Deserialize, Serialize};
