@@ -20,9 +20,12 @@ use crate::answer::training::TrainingResponse;
 use crate::catalog::Catalog;
 use crate::scenario::Error;
 use crate::scenario::cost::{Basis, CostChoice};
+use crate::scenario::deployment::DeploymentBody;
 use crate::scenario::document::{self, Syntax};
-use crate::scenario::inference::{BatchSize, EngineRef, FormatId, InferenceRequest, InferenceScenario, MaxKeyword};
-use crate::scenario::serving::{ServingRequest, ServingScenario, TokenCount};
+use crate::scenario::inference::{
+    BatchSize, EngineRef, FormatId, InferenceRequest, InferenceRun, InferenceScenario, MaxKeyword,
+};
+use crate::scenario::serving::{ServingLoad, ServingRequest, ServingScenario, TokenCount};
 use crate::scenario::training::{
     CheckpointingId, ComputeOptimal, MethodId, OptimizerId, PrecisionId, ShardingId, TokensSpec, TrainingEngineId,
     TrainingRequest, TrainingScenario,
@@ -189,24 +192,9 @@ pub struct ServingArgs {
     /// A request body (`.json` or `.toml`; `-` reads standard input).
     #[arg(long)]
     pub request: Option<PathBuf>,
-    /// Model id or alias.
-    #[arg(long, required_unless_present = "request")]
-    pub model: Option<String>,
-    /// Device id or alias.
-    #[arg(long, required_unless_present = "request")]
-    pub hardware: Option<String>,
-    /// Number of devices.
-    #[arg(long)]
-    pub devices: Option<u32>,
-    /// Tensor-parallel degree.
-    #[arg(long)]
-    pub tensor: Option<u32>,
-    /// Weight format.
-    #[arg(long)]
-    pub weights: Option<FormatId>,
-    /// Engine and release (`vllm`, `tensorrt-llm@1.0`).
-    #[arg(long, value_parser = clap::value_parser!(EngineRef))]
-    pub engine: Option<EngineRef>,
+    /// What runs where.
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
     /// Prompt tokens per request.
     #[arg(long)]
     pub input_tokens: Option<u64>,
@@ -222,15 +210,103 @@ pub struct ServingArgs {
     /// Requests to simulate.
     #[arg(long)]
     pub requests: Option<u64>,
-    /// How the devices are paid for.
-    #[command(flatten)]
-    pub cost: CostArgs,
     /// Print the whole response as JSON.
     #[arg(long)]
     pub json: bool,
     /// Load the catalog from this directory instead of the embedded copy.
     #[arg(long, env = "HWCOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// The deployment's flags (`scenario::deployment::DeploymentBody`: the same names, `_` becoming
+/// `-`), shared by `hwcost estimate inference` and `hwcost estimate serving`.
+#[derive(Debug, Clone, Args)]
+pub struct DeploymentArgs {
+    /// Model id or alias (inline config.json models go through `--request`).
+    #[arg(long, required_unless_present = "request")]
+    pub model: Option<String>,
+    /// Device id or alias (inline device records go through `--request`).
+    #[arg(long, required_unless_present = "request")]
+    pub hardware: Option<String>,
+    /// Devices in all (default: the product of the parallel degrees; without degrees, hwcost
+    /// splits the model over them as the engine would).
+    #[arg(long)]
+    pub devices: Option<u32>,
+    /// Tensor parallel degree.
+    #[arg(long)]
+    pub tensor: Option<u32>,
+    /// Pipeline stages.
+    #[arg(long)]
+    pub pipeline: Option<u32>,
+    /// Expert parallel degree.
+    #[arg(long)]
+    pub expert: Option<u32>,
+    /// Replicas.
+    #[arg(long)]
+    pub data: Option<u32>,
+    /// Weight format.
+    #[arg(long, value_enum)]
+    pub weights: Option<FormatId>,
+    /// KV-cache format.
+    #[arg(long, value_enum)]
+    pub kv_cache: Option<FormatId>,
+    /// Group size of int4 weights.
+    #[arg(long)]
+    pub weights_group_size: Option<u32>,
+    /// Engine profile and release (`vllm`, `tensorrt-llm@1.0`).
+    #[arg(long, value_parser = clap::value_parser!(EngineRef))]
+    pub engine: Option<EngineRef>,
+    /// Large-GEMM fraction of peak (`overrides.compute_efficiency`).
+    #[arg(long)]
+    pub compute_efficiency: Option<f64>,
+    /// Fraction of peak memory bandwidth (`overrides.memory_efficiency`).
+    #[arg(long)]
+    pub memory_efficiency: Option<f64>,
+    /// Share of device memory the engine may use (`overrides.memory_fraction`).
+    #[arg(long)]
+    pub memory_fraction: Option<f64>,
+    /// Price of one device-hour, USD (`overrides.usd_per_device_hour`).
+    #[arg(long)]
+    pub usd_per_device_hour: Option<f64>,
+    /// How the devices are paid for.
+    #[command(flatten)]
+    pub cost: CostArgs,
+}
+
+impl DeploymentArgs {
+    /// Lays the flags over a request's deployment.
+    fn over(&self, d: &mut DeploymentBody) -> Result<(), Error> {
+        if let Some(model) = &self.model {
+            d.model = model.as_str().into();
+        }
+        if let Some(hardware) = &self.hardware {
+            d.hardware = hardware.as_str().into();
+        }
+        set(&mut d.devices, &self.devices);
+        let degrees = [self.tensor, self.pipeline, self.expert, self.data];
+        if degrees.iter().any(Option::is_some) {
+            let p = d.parallelism.get_or_insert_with(Default::default);
+            set(&mut p.tensor, &self.tensor);
+            set(&mut p.pipeline, &self.pipeline);
+            set(&mut p.expert, &self.expert);
+            set(&mut p.data, &self.data);
+        }
+        set(&mut d.weights, &self.weights);
+        set(&mut d.kv_cache, &self.kv_cache);
+        set(&mut d.weights_group_size, &self.weights_group_size);
+        set(&mut d.engine, &self.engine);
+        let overrides =
+            [self.compute_efficiency, self.memory_efficiency, self.memory_fraction, self.usd_per_device_hour];
+        if overrides.iter().any(Option::is_some) {
+            let o = d.overrides.get_or_insert_with(Default::default);
+            set(&mut o.compute_efficiency, &self.compute_efficiency);
+            set(&mut o.memory_efficiency, &self.memory_efficiency);
+            set(&mut o.memory_fraction, &self.memory_fraction);
+            set(&mut o.usd_per_device_hour, &self.usd_per_device_hour);
+        }
+        d.cost = self.cost.over(d.cost.take())?;
+        Ok(())
+    }
 }
 
 /// Flags of `hwcost estimate training`: every field of the request, by the same names (`_`
@@ -356,36 +432,9 @@ pub struct InferenceArgs {
     /// A request body (`.json` or `.toml`; `-` reads standard input, JSON or TOML).
     #[arg(long)]
     pub request: Option<PathBuf>,
-    /// Model id or alias (inline config.json models go through `--request`).
-    #[arg(long, required_unless_present = "request")]
-    pub model: Option<String>,
-    /// Device id or alias (inline device records go through `--request`).
-    #[arg(long, required_unless_present = "request")]
-    pub hardware: Option<String>,
-    /// Devices in all (default: the product of the parallel degrees).
-    #[arg(long)]
-    pub devices: Option<u32>,
-    /// Tensor parallel degree.
-    #[arg(long)]
-    pub tensor: Option<u32>,
-    /// Pipeline stages.
-    #[arg(long)]
-    pub pipeline: Option<u32>,
-    /// Expert parallel degree.
-    #[arg(long)]
-    pub expert: Option<u32>,
-    /// Replicas.
-    #[arg(long)]
-    pub data: Option<u32>,
-    /// Weight format.
-    #[arg(long, value_enum)]
-    pub weights: Option<FormatId>,
-    /// KV-cache format.
-    #[arg(long, value_enum)]
-    pub kv_cache: Option<FormatId>,
-    /// Group size of int4 weights.
-    #[arg(long)]
-    pub weights_group_size: Option<u32>,
+    /// What runs where.
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
     /// Sequences per replica, or `max`.
     #[arg(long, value_parser = batch_size)]
     pub batch_size: Option<BatchSize>,
@@ -395,25 +444,6 @@ pub struct InferenceArgs {
     /// Generated tokens per sequence.
     #[arg(long)]
     pub output_tokens: Option<u64>,
-    /// Engine profile.
-    #[arg(long, value_enum)]
-    #[arg(value_parser = clap::value_parser!(EngineRef))]
-    pub engine: Option<EngineRef>,
-    /// Large-GEMM fraction of peak (`overrides.compute_efficiency`).
-    #[arg(long)]
-    pub compute_efficiency: Option<f64>,
-    /// Fraction of peak memory bandwidth (`overrides.memory_efficiency`).
-    #[arg(long)]
-    pub memory_efficiency: Option<f64>,
-    /// Share of device memory the engine may use (`overrides.memory_fraction`).
-    #[arg(long)]
-    pub memory_fraction: Option<f64>,
-    /// Price of one device-hour, USD (`overrides.usd_per_device_hour`).
-    #[arg(long)]
-    pub usd_per_device_hour: Option<f64>,
-    /// How the devices are paid for.
-    #[command(flatten)]
-    pub cost: CostArgs,
     /// Print exactly what `POST /v1/estimate/inference` answers instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -641,47 +671,12 @@ fn base<T: serde::de::DeserializeOwned>(path: Option<&PathBuf>, empty: T) -> Res
 
 /// The inference request of the flags: the `--request` body with the flags laid over it.
 fn inference_request(args: &InferenceArgs) -> Result<InferenceRequest, Error> {
-    let empty = InferenceRequest {
-        model: serde_json::Value::Null,
-        hardware: serde_json::Value::Null,
-        devices: None,
-        parallelism: None,
-        weights: None,
-        kv_cache: None,
-        weights_group_size: None,
-        batch_size: None,
-        input_tokens: None,
-        output_tokens: None,
-        engine: None,
-        overrides: None,
-        cost: None,
-    };
+    let empty = InferenceRequest { deployment: DeploymentBody::default(), run: InferenceRun::default() };
     let mut r = base(args.request.as_ref(), empty)?;
-    if let Some(model) = &args.model {
-        r.model = model.as_str().into();
-    }
-    if let Some(hardware) = &args.hardware {
-        r.hardware = hardware.as_str().into();
-    }
-    set(&mut r.devices, &args.devices);
-    let p = r.parallelism.get_or_insert_with(Default::default);
-    set(&mut p.tensor, &args.tensor);
-    set(&mut p.pipeline, &args.pipeline);
-    set(&mut p.expert, &args.expert);
-    set(&mut p.data, &args.data);
-    set(&mut r.weights, &args.weights);
-    set(&mut r.kv_cache, &args.kv_cache);
-    set(&mut r.weights_group_size, &args.weights_group_size);
-    set(&mut r.batch_size, &args.batch_size);
-    set(&mut r.input_tokens, &args.input_tokens);
-    set(&mut r.output_tokens, &args.output_tokens);
-    set(&mut r.engine, &args.engine);
-    let o = r.overrides.get_or_insert_with(Default::default);
-    set(&mut o.compute_efficiency, &args.compute_efficiency);
-    set(&mut o.memory_efficiency, &args.memory_efficiency);
-    set(&mut o.memory_fraction, &args.memory_fraction);
-    set(&mut o.usd_per_device_hour, &args.usd_per_device_hour);
-    r.cost = args.cost.over(r.cost.take())?;
+    args.deployment.over(&mut r.deployment)?;
+    set(&mut r.run.batch_size, &args.batch_size);
+    set(&mut r.run.input_tokens, &args.input_tokens);
+    set(&mut r.run.output_tokens, &args.output_tokens);
     Ok(r)
 }
 
@@ -826,37 +821,10 @@ fn estimate_serving(args: &ServingArgs) -> ExitCode {
 
 /// The request of `hwcost estimate serving`: `--request`, with flags replacing its fields.
 fn serving_request(args: &ServingArgs) -> Result<ServingRequest, Error> {
-    let mut r: ServingRequest = match &args.request {
-        Some(path) => read_document(path)?,
-        None => ServingRequest {
-            model: serde_json::Value::Null,
-            hardware: serde_json::Value::Null,
-            devices: None,
-            parallelism: None,
-            weights: None,
-            kv_cache: None,
-            weights_group_size: None,
-            engine: None,
-            overrides: None,
-            cost: None,
-            workload: None,
-            scheduler: None,
-            slo: None,
-        },
-    };
-    if let Some(m) = &args.model {
-        r.model = serde_json::Value::String(m.clone());
-    }
-    if let Some(h) = &args.hardware {
-        r.hardware = serde_json::Value::String(h.clone());
-    }
-    set(&mut r.devices, &args.devices);
-    set(&mut r.weights, &args.weights);
-    set(&mut r.engine, &args.engine);
-    if let Some(t) = args.tensor {
-        r.parallelism.get_or_insert_with(Default::default).tensor = Some(t);
-    }
-    let w = r.workload.get_or_insert_with(Default::default);
+    let empty = ServingRequest { deployment: DeploymentBody::default(), load: ServingLoad::default() };
+    let mut r = base(args.request.as_ref(), empty)?;
+    args.deployment.over(&mut r.deployment)?;
+    let w = r.load.workload.get_or_insert_with(Default::default);
     if let Some(n) = args.input_tokens {
         w.input_tokens = Some(TokenCount::Fixed(n));
     }
@@ -866,7 +834,6 @@ fn serving_request(args: &ServingArgs) -> Result<ServingRequest, Error> {
     set(&mut w.requests_per_s, &args.requests_per_s);
     set(&mut w.concurrency, &args.concurrency);
     set(&mut w.requests, &args.requests);
-    r.cost = args.cost.over(r.cost.take())?;
     Ok(r)
 }
 
@@ -1081,5 +1048,44 @@ mod tests {
         for (args, ok) in cases {
             assert_eq!(Cli::try_parse_from(*args).is_ok(), *ok, "{args:?}");
         }
+    }
+
+    /// The CLI's deployment flags come from one struct, for inference and serving alike, and
+    /// `--devices` alone gets the layout the API gives the same request.
+    #[test]
+    fn the_cli_lays_out_devices_as_the_api_does() {
+        let catalog = Catalog::embedded().unwrap();
+        let flags = [
+            "--model",
+            "llama-3.1-70b",
+            "--hardware",
+            "rtx-4090",
+            "--weights",
+            "q4_k_m",
+            "--engine",
+            "llama.cpp",
+            "--devices",
+            "2",
+        ];
+        let cli = Cli::try_parse_from(["hwcost", "estimate", "inference"].iter().chain(&flags)).unwrap();
+        let Some(Command::Estimate(EstimateCommand::Inference(args))) = cli.command else { panic!("not an inference") };
+        let from_flags = InferenceScenario::parse(&catalog, &inference_request(&args).unwrap(), "").unwrap();
+        let body = serde_json::json!({"model": "llama-3.1-70b", "hardware": "rtx-4090", "weights": "q4_k_m",
+            "engine": "llama.cpp", "devices": 2});
+        let from_api = InferenceScenario::parse(&catalog, &document::from_value(body).unwrap(), "").unwrap();
+        assert_eq!(from_flags.parallelism, from_api.parallelism);
+        assert_eq!((from_flags.parallelism.tensor, from_flags.parallelism.pipeline), (1, 2));
+
+        let cli = Cli::try_parse_from(["hwcost", "estimate", "serving"].iter().chain(&flags).chain(&[
+            "--requests",
+            "4",
+            "--pipeline",
+            "2",
+        ]))
+        .unwrap();
+        let Some(Command::Estimate(EstimateCommand::Serving(args))) = cli.command else { panic!("not a serving") };
+        let request = serving_request(&args).unwrap();
+        assert_eq!(request.deployment.parallelism.and_then(|p| p.pipeline), Some(2));
+        assert_eq!(request.deployment.devices, Some(2));
     }
 }

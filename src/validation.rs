@@ -414,7 +414,7 @@ pub fn validate(catalog: &Catalog) -> Result<Report, String> {
     let inference: Vec<PointResult> = inference_points()?
         .par_iter()
         .map(|p| {
-            let class = device_class(catalog, &p.request.hardware);
+            let class = device_class(catalog, &p.request.deployment.hardware);
             let predicted = match &p.serving {
                 Some(serving) => ServingScenario::parse(catalog, serving, "")
                     .map(|s| {
@@ -428,9 +428,10 @@ pub fn validate(catalog: &Catalog) -> Result<Report, String> {
             };
             // A replayed point runs on the replay's engine release, which may differ from the
             // static request's.
-            let engine = p.serving.as_ref().and_then(|s| s.engine.as_ref()).or(p.request.engine.as_ref());
-            let origin =
-                Origin::new(&p.id, &p.request.model, &p.request.hardware, engine.map(ToString::to_string), &p.source);
+            let engine =
+                p.serving.as_ref().and_then(|s| s.deployment.engine.as_ref()).or(p.request.deployment.engine.as_ref());
+            let d = &p.request.deployment;
+            let origin = Origin::new(&p.id, &d.model, &d.hardware, engine.map(ToString::to_string), &p.source);
             result(origin, Side::Inference, p.metric.as_str(), class, p.value, predicted)
         })
         .collect();

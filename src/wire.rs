@@ -66,6 +66,60 @@ pub fn optional_object<'de, D: Deserializer<'de>, T: DeserializeOwned>(deseriali
     }
 }
 
+/// Reads one JSON object into two structs: `A` takes the keys of its fields, `B` those of its
+/// (each refusing its own unknown nested fields, at their pointers); a key neither knows is
+/// refused at its own pointer, naming every key the object takes. The error is a message for
+/// `serde::de::Error::custom`, its path marked as nested objects mark theirs.
+pub fn split_object<A: DeserializeOwned, B: DeserializeOwned>(value: Value) -> Result<(A, B), String> {
+    let (a_keys, b_keys) = (struct_fields::<A>(), struct_fields::<B>());
+    let Value::Object(map) = value else {
+        return Err(format!("expected an object, got {}", kind(&value)));
+    };
+    let (mut a, mut b) = (serde_json::Map::new(), serde_json::Map::new());
+    for (key, value) in map {
+        if a_keys.contains(&key.as_str()) {
+            a.insert(key, value);
+        } else if b_keys.contains(&key.as_str()) {
+            b.insert(key, value);
+        } else {
+            let known: Vec<String> = a_keys.iter().chain(b_keys).map(|k| format!("`{k}`")).collect();
+            return Err(format!("{NESTED}{key}{NESTED}unknown field `{key}`, expected one of {}", known.join(", ")));
+        }
+    }
+    let a = from_object::<A, serde_json::Error>(Value::Object(a)).map_err(|e| e.to_string())?;
+    let b = from_object::<B, serde_json::Error>(Value::Object(b)).map_err(|e| e.to_string())?;
+    Ok((a, b))
+}
+
+/// The field names of a struct deriving `Deserialize`, in declaration order (as its
+/// `deserialize_struct` call names them).
+pub fn struct_fields<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::value::Error as PlainError;
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Fields<'_> {
+        type Error = PlainError;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, PlainError> {
+            Err(PlainError::custom("not a struct"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, PlainError> {
+            *self.0 = fields;
+            Err(PlainError::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+            unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
+}
+
 /// A list of structs, each written as an object.
 pub fn objects<'de, D: Deserializer<'de>, T: DeserializeOwned>(deserializer: D) -> Result<Vec<T>, D::Error> {
     match Value::deserialize(deserializer)? {
@@ -106,6 +160,22 @@ mod tests {
         assert!(serde_json::from_str::<Outer>(r#"{"inner": {"a": 1}}"#).unwrap().inner.is_some());
         assert!(serde_json::from_str::<Outer>(r#"{"inner": null}"#).unwrap().inner.is_none());
         assert!(serde_json::from_str::<Outer>(r#"{}"#).unwrap().inner.is_none());
+    }
+
+    #[test]
+    fn an_object_splits_into_two_structs_by_key() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Other {
+            c: Option<u32>,
+        }
+        assert_eq!(super::struct_fields::<Inner>(), ["a", "b"]);
+        let (inner, other): (Inner, Other) = super::split_object(serde_json::json!({"a": 1, "c": 3})).unwrap();
+        assert_eq!((inner.a, inner.b, other.c), (Some(1), None, Some(3)));
+        let error = super::split_object::<Inner, Other>(serde_json::json!({"a": 1, "d": 3})).unwrap_err();
+        assert_eq!(super::split_nested(&error), (Some("d"), "unknown field `d`, expected one of `a`, `b`, `c`"));
+        let error = super::split_object::<Inner, Other>(serde_json::json!({"a": "x"})).unwrap_err();
+        assert_eq!(super::split_nested(&error).0, Some("a"));
     }
 
     #[test]

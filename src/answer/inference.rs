@@ -43,6 +43,32 @@ pub struct PerDeviceMemory {
     pub total_bytes: f64,
 }
 
+/// KV-cache bytes one token of context adds (`engine::kv_cache::bytes_per_token`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KvBytesPerToken {
+    /// For the whole model: every layer, one copy (any tensor split undone): GQA `2 x kv_heads x
+    /// head_dim`, or an MLA latent `kv_lora_rank + qk_rope_head_dim`, per layer, x layers x bytes
+    /// per element of the cache format.
+    pub bytes_per_token: f64,
+    /// On one device: kv heads split over the tensor ranks (`ceil(kv_heads / tensor)`, a head
+    /// replicated when there are fewer kv heads than ranks), an MLA latent whole on every rank,
+    /// layers split over the pipeline stages.
+    pub bytes_per_token_per_device: f64,
+}
+
+impl KvBytesPerToken {
+    /// The figures of a scenario's model, cache format and split.
+    pub fn of(s: &InferenceScenario) -> Self {
+        let b = crate::engine::kv_cache::bytes_per_token(
+            &s.model.architecture,
+            s.parallelism.tensor,
+            s.parallelism.pipeline,
+            s.kv_cache.bits.0 / 8.0,
+        );
+        Self { bytes_per_token: finite(b.whole_model), bytes_per_token_per_device: finite(b.per_device) }
+    }
+}
+
 /// Memory verdict.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemoryBody {
@@ -64,6 +90,8 @@ pub struct MemoryBody {
     /// Which limit `max_context_tokens` is: `model` (its trained context) or `memory`.
     #[schema(example = "model")]
     pub context_bound: &'static str,
+    /// KV-cache bytes per token, for the whole model and on one device.
+    pub kv_cache: KvBytesPerToken,
 }
 
 /// One phase's roofline.
@@ -297,6 +325,7 @@ impl InferenceResponse {
                 max_context_tokens: m.max_context_tokens,
                 memory_context_tokens: m.memory_context_tokens,
                 context_bound: m.context_bound.as_str(),
+                kv_cache: KvBytesPerToken::of(parsed),
             },
             compute: ComputeBody {
                 forward_flops_per_token: finite(e.forward_flops_per_token.0),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error_band::ErrorBand;
-use super::inference::{ExplainBody, WarningBody};
+use super::inference::{ExplainBody, KvBytesPerToken, WarningBody};
 use super::{Context, finite};
 use crate::engine::cost::JOULES_PER_KWH;
 use crate::engine::serving::{self, Percentiles, ServingEstimate, capacity};
@@ -74,6 +74,21 @@ pub struct ServingKvCache {
     pub peak_used_tokens: u64,
     /// Tokens per block.
     pub block_tokens: u64,
+    /// KV-cache bytes per token for the whole model: every layer, one copy (see
+    /// `memory.kv_cache.bytes_per_token` of an inference estimate).
+    pub bytes_per_token: f64,
+    /// KV-cache bytes per token on one device (kv heads split over tensor ranks, an MLA latent
+    /// on every rank, layers over pipeline stages).
+    pub bytes_per_token_per_device: f64,
+}
+
+/// The requests of the workload.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServingWorkloadBody {
+    /// Requests simulated, all replicas together (each replica replays an equal share).
+    pub requests: u64,
+    /// Requests each replica replays.
+    pub requests_per_replica: u64,
 }
 
 /// The scheduler as run.
@@ -136,8 +151,10 @@ pub struct ServingResponse {
     pub kv_cache_format: String,
     /// Engine profile and release.
     pub engine: String,
-    /// Requests simulated (one replica).
+    /// Requests simulated on one replica (`workload.requests` is the total).
     pub requests: u64,
+    /// The requests of the workload, in all and per replica.
+    pub workload: ServingWorkloadBody,
     /// Of those, finished.
     pub completed: u64,
     /// Throughput.
@@ -220,6 +237,7 @@ impl ServingResponse {
         let devices = s.parallelism.devices();
         let sched = &s.profile.scheduler;
         let class = ctx.catalog.device(&s.device.id).map_or("inline", |d| d.record.kind.as_str());
+        let kv_per_token = KvBytesPerToken::of(s);
         Self {
             model: s.model.id.clone(),
             hardware: s.device.id.clone(),
@@ -234,6 +252,10 @@ impl ServingResponse {
             kv_cache_format: s.kv_cache.id.clone(),
             engine: s.engine.to_string(),
             requests: e.requests,
+            workload: ServingWorkloadBody {
+                requests: e.requests.saturating_mul(e.replicas.max(1)),
+                requests_per_replica: e.requests,
+            },
             completed: e.completed,
             throughput: ServingThroughput {
                 output_tokens_per_s: finite(e.output_tokens_per_s),
@@ -257,6 +279,8 @@ impl ServingResponse {
                 capacity_tokens: e.kv_capacity_tokens,
                 peak_used_tokens: e.kv_peak_used_tokens,
                 block_tokens: sched.kv_block_tokens,
+                bytes_per_token: kv_per_token.bytes_per_token,
+                bytes_per_token_per_device: kv_per_token.bytes_per_token_per_device,
             },
             preemptions: e.preemptions,
             regime: e.regime.as_str(),

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::hardware::Kind;
 use crate::engine::device::DeviceKind;
-use crate::engine::profile::{EngineProfile, KindAdjustment, Scheduler};
+use crate::engine::profile::{AutoSplit, EngineProfile, KindAdjustment, Scheduler};
 use crate::engine::training::TrainingProfile;
 use crate::engine::units::{Bytes, Seconds};
 
@@ -74,6 +74,11 @@ pub struct EngineRecord {
     /// Step-level constants and the scheduler used by the serving simulation.
     #[serde(default)]
     pub serving: ServingRecord,
+    /// How the engine splits a model over several devices when not told: `layers` (pipeline
+    /// stages, llama.cpp) or `tensor-then-pipeline` (tensor parallel within a node, pipeline
+    /// across; vLLM, SGLang, TensorRT-LLM). The default is `tensor-then-pipeline`.
+    #[serde(default)]
+    pub auto_split: AutoSplitId,
     /// Releases that behave differently (`[[engine.release]]`): a `version`, `latest = true` on
     /// the one the plain id means, `sources`, `fitted_on`, and any field of this record (the
     /// `serving` table merged key by key) that the release changes. Each becomes the profile
@@ -81,6 +86,17 @@ pub struct EngineRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub release: Vec<toml::Table>,
+}
+
+/// `auto_split` of an engine record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AutoSplitId {
+    /// Pipeline stages of whole layers.
+    Layers,
+    /// Tensor parallel within a node, pipeline stages across nodes.
+    #[default]
+    TensorThenPipeline,
 }
 
 /// Step-level constants of the serving simulation (`[engine.serving]`).
@@ -320,6 +336,10 @@ impl EngineRecord {
             sequence_overhead: Seconds(sv.sequence_overhead_us * 1e-6),
             pcie_collective_efficiency: sv.pcie_collective_efficiency,
             scheduler: sv.scheduler.to_engine(),
+            auto_split: match self.auto_split {
+                AutoSplitId::Layers => AutoSplit::Layers,
+                AutoSplitId::TensorThenPipeline => AutoSplit::TensorThenPipeline,
+            },
         })
     }
 }

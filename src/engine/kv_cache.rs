@@ -30,6 +30,38 @@ pub fn elements_per_token_per_layer_per_device(arch: &Architecture, tensor: u32)
     }
 }
 
+/// KV-cache bytes one token of context adds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BytesPerToken {
+    /// For the whole model: every layer, one copy (the tensor split undone).
+    pub whole_model: f64,
+    /// On one device of a `tensor x pipeline` replica.
+    pub per_device: f64,
+}
+
+/// KV-cache bytes per token, for the whole model and on one device of a replica split
+/// `tensor x pipeline`, at `bytes_per_element` (the cache format's bits / 8).
+///
+/// - Whole model: `elements_per_token_per_layer x layers x bytes`: GQA keeps `2 x kv_heads x
+///   head_dim` elements per layer (a key and a value per kv head), MLA keeps its latent
+///   `kv_lora_rank + qk_rope_head_dim` (DeepSeek-V2 section 2.1.3).
+/// - Per device: tensor ranks split the kv heads, `2 x ceil(kv_heads / tensor) x head_dim` (a
+///   kv head is replicated when there are fewer kv heads than ranks, as vLLM and TensorRT-LLM
+///   do); an MLA latent is not split, every rank keeps all of it; pipeline stages split the
+///   layers, `layers / pipeline` per device. Expert ranks do not split a token's KV (attention
+///   runs data-parallel across them: each holds whole sequences).
+///
+/// Every layer counts: a token inside every sliding window costs this much (beyond a window,
+/// windowed layers drop old tokens, which [`token_layers`] accounts for).
+pub fn bytes_per_token(arch: &Architecture, tensor: u32, pipeline: u32, bytes_per_element: f64) -> BytesPerToken {
+    let layers = f64::from(arch.layers);
+    BytesPerToken {
+        whole_model: elements_per_token_per_layer(arch) * layers * bytes_per_element,
+        per_device: elements_per_token_per_layer_per_device(arch, tensor) * layers / f64::from(pipeline.max(1))
+            * bytes_per_element,
+    }
+}
+
 /// Token positions stored across all layers for a sequence of `context` tokens: full layers keep
 /// every token, sliding-window layers at most the window.
 pub fn token_layers(arch: &Architecture, context: f64) -> f64 {
@@ -73,6 +105,20 @@ pub fn max_context(arch: &Architecture, budget: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::engine::architecture::SlidingWindow;
+
+    #[test]
+    fn bytes_per_token_split_kv_heads_and_replicate_a_latent() {
+        // 80 layers, 8 kv heads of 128: 2 x 8 x 128 x 80 x 2 bytes = 327,680 bytes per token.
+        let arch = Architecture::llama_like(80, 8192, 64, 8, 128, 1000);
+        let one = bytes_per_token(&arch, 1, 1, 2.0);
+        assert_eq!(one.whole_model, 327_680.0);
+        assert_eq!(one.per_device, one.whole_model);
+        assert_eq!(bytes_per_token(&arch, 8, 1, 2.0).per_device, 327_680.0 / 8.0);
+        // 16 ranks, 8 kv heads: each rank keeps one whole head.
+        assert_eq!(bytes_per_token(&arch, 16, 1, 2.0).per_device, 327_680.0 / 8.0);
+        assert_eq!(bytes_per_token(&arch, 2, 4, 2.0).per_device, 327_680.0 / 8.0);
+        assert_eq!(bytes_per_token(&arch, 16, 2, 2.0).whole_model, 327_680.0);
+    }
 
     #[test]
     fn max_context_inverts_token_layers() {

@@ -73,6 +73,20 @@ pub struct EngineProfile {
     pub pcie_collective_efficiency: f64,
     /// How the engine batches requests under load.
     pub scheduler: Scheduler,
+    /// How the engine splits a model over several devices when it is not told.
+    pub auto_split: AutoSplit,
+}
+
+/// How an engine lays a model over several devices by default (a request with `devices` and no
+/// parallel degrees gets the first such split that fits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoSplit {
+    /// Whole layers per device, one after another: pipeline stages (llama.cpp's default
+    /// `--split-mode layer`, transformers' `device_map="auto"`).
+    Layers,
+    /// Tensor parallel within a node (up to eight devices, a degree dividing the attention
+    /// heads), pipeline stages across nodes (vLLM, SGLang and TensorRT-LLM multi-GPU guides).
+    TensorThenPipeline,
 }
 
 /// An engine's continuous-batching scheduler, as numbers (engine defaults, with sources in

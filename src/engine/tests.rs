@@ -37,6 +37,7 @@ fn profile() -> EngineProfile {
         sequence_overhead: Seconds(1e-5),
         pcie_collective_efficiency: 0.5,
         scheduler: crate::catalog::engines::SchedulerRecord::default().to_engine(),
+        auto_split: crate::engine::profile::AutoSplit::TensorThenPipeline,
     }
 }
 

@@ -2,23 +2,22 @@
 //! `inference`, a batch item, a validation point) and its one parser.
 //!
 //! [`InferenceScenario::parse`] resolves the model and device, applies and lists defaults,
-//! checks ranges ([`range`]) and the layout ([`layout`]), and returns what the engine needs,
+//! checks ranges ([`range`]) and the layout ([`super::layout`]), and returns what the engine needs,
 //! owned. Field names follow the API contract (`DESIGN.md` section 3).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::cost::{self, CostChoice, CostPlan};
-use super::layout::{self, Degrees, ExpertRanks};
+use super::cost::CostPlan;
+use super::deployment::{Deployment, DeploymentBody, LayoutChoice, deployment_request};
 use super::range::{self, Checks};
-use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel};
+use super::resolve::{ResolvedDevice, ResolvedModel};
 use super::{Assumptions, Error};
 use crate::catalog::Catalog;
 use crate::engine::format::Format;
 use crate::engine::inference::{Batch, InferenceInput};
 use crate::engine::parallelism::Parallelism;
 use crate::engine::profile::EngineProfile;
-use crate::engine::units::BitsPerWeight;
 
 /// Weight and KV-cache formats (bits per element in `data/formats.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
@@ -302,49 +301,42 @@ pub struct InferenceOverrides {
     pub usd_per_device_hour: Option<f64>,
 }
 
-/// An inference workload to estimate.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4,
-    "parallelism": {"tensor": 4}, "weights": "fp8", "kv_cache": "fp8", "batch_size": 32,
-    "input_tokens": 2048, "output_tokens": 256, "engine": "tensorrt-llm"
-}))]
+/// An inference workload to estimate: a deployment ([`DeploymentBody`], its fields at the top
+/// level of the body) and the batch and lengths it runs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(try_from = "serde_json::Value")]
 pub struct InferenceRequest {
-    /// Model id or inline config.json.
-    #[schema(value_type = ModelRef)]
-    pub model: serde_json::Value,
-    /// Device id or inline record.
-    #[schema(value_type = HardwareRef)]
-    pub hardware: serde_json::Value,
-    /// Number of devices (default: the product of the parallel degrees).
-    pub devices: Option<u32>,
-    /// Parallel degrees.
-    #[serde(default, deserialize_with = "crate::wire::optional_object")]
-    pub parallelism: Option<ParallelismBody>,
-    /// Weight format (default bf16).
-    pub weights: Option<FormatId>,
-    /// KV-cache format (default: bf16, or fp8 when weights are fp8 or narrower floats).
-    pub kv_cache: Option<FormatId>,
-    /// Group size of `int4` weights (AWQ/GPTQ): one 16-bit scale per group, so 4 + 16 / group
-    /// bits per weight (default 128).
-    pub weights_group_size: Option<u32>,
+    /// What runs where.
+    #[serde(flatten)]
+    pub deployment: DeploymentBody,
+    /// The batch and the lengths.
+    #[serde(flatten)]
+    pub run: InferenceRun,
+}
+
+/// The fields of an inference request beside its deployment's.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InferenceRun {
     /// Concurrent sequences per replica (default 1), or "max".
     pub batch_size: Option<BatchSize>,
     /// Prompt tokens per sequence (default 1024).
     pub input_tokens: Option<u64>,
     /// Generated tokens per sequence (default 256).
     pub output_tokens: Option<u64>,
-    /// Engine profile (default generic), optionally with a release: `tensorrt-llm@1.0`.
-    pub engine: Option<EngineRef>,
-    /// Calibration and price overrides.
-    #[serde(default, deserialize_with = "crate::wire::optional_object")]
-    pub overrides: Option<InferenceOverrides>,
-    /// How the devices are paid for: rented (a provider and term) or owned (purchase, power,
-    /// hosting).
-    #[serde(default, deserialize_with = "crate::wire::optional_object")]
-    pub cost: Option<CostChoice>,
 }
+
+deployment_request!(
+    InferenceRequest,
+    InferenceRun,
+    run,
+    "An inference workload to estimate.",
+    serde_json::json!({
+        "model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4,
+        "parallelism": {"tensor": 4}, "weights": "fp8", "kv_cache": "fp8", "batch_size": 32,
+        "input_tokens": 2048, "output_tokens": 256, "engine": "tensorrt-llm"
+    })
+);
 
 display_as_wire!(FormatId, EngineId);
 
@@ -399,124 +391,63 @@ impl InferenceScenario {
     /// Parses a request; `prefix` is the pointer of the request in its document (`""`, or
     /// `/items/3/inference` in a batch).
     pub fn parse(catalog: &Catalog, request: &InferenceRequest, prefix: &str) -> Result<Self, Error> {
-        let (model, device) = resolve::references(catalog, &request.model, &request.hardware, prefix)?;
-        let mut assumed = Assumptions::default();
         let at = |field: &str| format!("{prefix}/{field}");
-
+        let run = &request.run;
         let mut checks = Checks::default();
-        let p = request.parallelism.clone().unwrap_or_default();
-        let tensor = checks.int32(at("parallelism/tensor"), range::DEGREE, p.tensor.unwrap_or(1));
-        let pipeline = checks.int32(at("parallelism/pipeline"), range::DEGREE, p.pipeline.unwrap_or(1));
-        let expert = checks.int32(at("parallelism/expert"), range::DEGREE, p.expert.unwrap_or(1));
-        let data = p.data.map(|d| checks.int32(at("parallelism/data"), range::REPLICAS, d));
-        let devices = request.devices.map(|d| checks.int(at("devices"), range::INFERENCE_DEVICES, u64::from(d)));
-        let group_size =
-            request.weights_group_size.map(|g| checks.int32(at("weights_group_size"), range::GROUP_SIZE, g));
-        let input_tokens = checks.int(at("input_tokens"), range::INPUT_TOKENS, request.input_tokens.unwrap_or(1024));
-        let output_tokens = checks.int(at("output_tokens"), range::OUTPUT_TOKENS, request.output_tokens.unwrap_or(256));
-        let batch = match request.batch_size {
+        let input_tokens = checks.int(at("input_tokens"), range::INPUT_TOKENS, run.input_tokens.unwrap_or(1024));
+        let output_tokens = checks.int(at("output_tokens"), range::OUTPUT_TOKENS, run.output_tokens.unwrap_or(256));
+        let batch = match run.batch_size {
             None => Batch::Fixed(1),
             Some(BatchSize::Max(_)) => Batch::Max,
             Some(BatchSize::Count(n)) => Batch::Fixed(checks.int(at("batch_size"), range::BATCH_SIZE, n)),
         };
-        let overrides = request.overrides.clone().unwrap_or_default();
-        let compute_efficiency =
-            checks.number(at("overrides/compute_efficiency"), range::SHARE, overrides.compute_efficiency);
-        let memory_efficiency =
-            checks.number(at("overrides/memory_efficiency"), range::SHARE, overrides.memory_efficiency);
-        let memory_fraction =
-            checks.number(at("overrides/memory_fraction"), range::FRACTION, overrides.memory_fraction);
-        let price = checks.number(
-            at("overrides/usd_per_device_hour"),
-            range::USD_PER_DEVICE_HOUR,
-            overrides.usd_per_device_hour,
-        );
-        checks.finish()?;
+        let deployment = Deployment::parse(catalog, &request.deployment, prefix, checks)?;
 
         if input_tokens + output_tokens == 0 {
             return Err(Error::unprocessable(at("output_tokens"), "input_tokens and output_tokens cannot both be 0"));
         }
-        if request.input_tokens.is_none() {
+        let mut assumed = Assumptions::default();
+        if run.input_tokens.is_none() {
             assumed.push("input_tokens", input_tokens, "the default prompt length");
         }
-        if request.output_tokens.is_none() {
+        if run.output_tokens.is_none() {
             assumed.push("output_tokens", output_tokens, "the default output length");
         }
-        if request.batch_size.is_none() {
+        if run.batch_size.is_none() {
             assumed.push("batch_size", 1, "one sequence at a time unless a batch is given");
         }
+        Self::from_deployment(deployment, batch, input_tokens, output_tokens, assumed)
+    }
 
-        let weights_id = assumed.or(request.weights, "weights", FormatId::Bf16, "the default weight format");
-        let kv_id = assumed.or(
-            request.kv_cache,
-            "kv_cache",
-            weights_id.default_kv_cache(),
-            "fp8 with fp8 or narrower float weights, else the 16-bit format",
-        );
-        let engine = assumed.or(
-            request.engine.clone(),
-            "engine",
-            EngineRef::from(EngineId::Generic),
-            "the engine-neutral profile",
-        );
-        let mut profile = engine_profile(catalog, &engine, &at("engine"))?;
-        apply_efficiencies(&mut profile, compute_efficiency, memory_efficiency);
-        if let Some(v) = memory_fraction {
-            profile.memory_fraction = v;
-            profile.unified_memory_fraction = v;
-        }
-        let cost = cost::resolve(
-            &request.cost.clone().unwrap_or_default(),
-            &cost::Context {
-                pointer: at("cost"),
-                legacy_price: price.map(|p| (p, at("overrides/usd_per_device_hour"))),
-                pricing: &device.pricing,
-                power_w: device.device.tdp_w.map(|w| w * profile.power_fraction),
-                defaults: catalog.ownership(),
-                pue: None,
-                strict: true,
-            },
-            &mut assumed,
-        )?;
-        let mut weights = format(catalog, weights_id)?;
-        match (weights_id, group_size) {
-            (FormatId::Int4, group) => {
-                let group = assumed.or(group, "weights_group_size", 128, "the usual AWQ/GPTQ group size");
-                weights.bits = BitsPerWeight(4.0 + 16.0 / f64::from(group));
+    /// The scenario of a parsed deployment running `batch` sequences of these lengths; `assumed`
+    /// holds what the caller already assumed (listed first). A layout left to hwcost is chosen
+    /// here, where the workload that must fit is known.
+    pub fn from_deployment(
+        deployment: Deployment,
+        batch: Batch,
+        input_tokens: u64,
+        output_tokens: u64,
+        mut assumed: Assumptions,
+    ) -> Result<Self, Error> {
+        assumed.0.extend(deployment.assumptions.0.iter().cloned());
+        let layout = match deployment.layout {
+            LayoutChoice::Given(layout) => layout,
+            LayoutChoice::Automatic { devices } => {
+                let layout = deployment.choose_layout(devices, (batch, input_tokens, output_tokens), &mut assumed)?;
+                if layout.data > 1 {
+                    assumed.push(
+                        "parallelism/data",
+                        layout.data,
+                        "the devices left after tensor x pipeline x expert serve as replicas",
+                    );
+                }
+                layout
             }
-            (_, Some(_)) => {
-                return Err(Error::unprocessable(
-                    at("weights_group_size"),
-                    format!("a group size applies to int4 weights, not {}", weights_id.as_str()),
-                ));
-            }
-            (_, None) => {}
-        }
-        let degrees = Degrees { tensor, pipeline, expert, context: 1, data, devices };
-        // No degree given (no `parallelism`, or an empty one: the CLI always sends the object).
-        let no_degrees = p.tensor.is_none() && p.pipeline.is_none() && p.expert.is_none() && p.data.is_none();
-        let layout = match (no_degrees, devices) {
-            (true, Some(n)) if n > 1 => {
-                split_to_fit(&model, &device.device, &profile, &weights, n, prefix, &mut assumed)?
-            }
-            _ => layout::resolve(
-                &model.architecture,
-                degrees,
-                ExpertRanks::Separate,
-                range::INFERENCE_DEVICES.max as u64,
-                prefix,
-            )?,
         };
-        if p.data.is_none() && layout.data > 1 {
-            assumed.push(
-                "parallelism/data",
-                layout.data,
-                "the devices left after tensor x pipeline x expert serve as replicas",
-            );
-        }
+        let Deployment { model, device, weights, kv_cache, engine, profile, cost, .. } = deployment;
         Ok(Self {
             weights,
-            kv_cache: format(catalog, kv_id)?,
+            kv_cache,
             model,
             device,
             parallelism: Parallelism {
@@ -568,79 +499,6 @@ pub fn apply_efficiencies(profile: &mut EngineProfile, compute: Option<f64>, mem
         profile.memory_efficiency = v;
         profile.kind_adjustments.iter_mut().for_each(|k| k.memory_efficiency = v);
     }
-}
-
-/// Share of usable memory the weights may take when hwcost picks the split: the rest is left
-/// for the KV cache, activations and the engine's buffers (a split that only just holds the
-/// weights serves one short sequence).
-const AUTO_SPLIT_WEIGHTS_SHARE: f64 = 0.8;
-
-/// The layout for a request that gives `devices` but no parallelism: every device a replica
-/// when the weights fit on one, else the fewest devices per replica whose share of the weights
-/// fits, split tensor-parallel up to 8 ways (one NVLink/Infinity Fabric node) and pipelined
-/// beyond, the first split the layout rules accept. Recorded among the assumptions. A model
-/// that no split of `devices` holds is a 422 naming the fix, never silent replicas that cannot
-/// load it.
-fn split_to_fit(
-    model: &resolve::ResolvedModel,
-    device: &crate::engine::device::Device,
-    profile: &EngineProfile,
-    weights: &Format,
-    devices: u64,
-    prefix: &str,
-    assumed: &mut Assumptions,
-) -> Result<layout::Layout, Error> {
-    let fraction = if device.unified_memory { profile.unified_memory_fraction } else { profile.memory_fraction };
-    let usable = (device.memory.0 * fraction - profile.runtime_overhead.0).max(0.0);
-    let weight_bytes = model.anatomy.total.0 as f64 * weights.bits.0 / 8.0;
-    let per_replica = |shards: u64| weight_bytes / shards as f64 <= usable * AUTO_SPLIT_WEIGHTS_SHARE;
-    let resolve = |tensor: u32, pipeline: u32| {
-        layout::resolve(
-            &model.architecture,
-            Degrees { tensor, pipeline, expert: 1, context: 1, data: None, devices: Some(devices) },
-            ExpertRanks::Separate,
-            range::INFERENCE_DEVICES.max as u64,
-            prefix,
-        )
-        .ok()
-    };
-    if per_replica(1) {
-        return resolve(1, 1).ok_or_else(|| Error::unprocessable(format!("{prefix}/devices"), "no layout"));
-    }
-    for shards in (2..=devices).filter(|s| devices.is_multiple_of(*s) && per_replica(*s)) {
-        let tensor_choices = (1..=shards.min(8)).rev().filter(|t| shards.is_multiple_of(*t));
-        for tensor in tensor_choices {
-            let pipeline = shards / tensor;
-            let (Ok(t), Ok(p)) = (u32::try_from(tensor), u32::try_from(pipeline)) else { continue };
-            if let Some(layout) = resolve(t, p) {
-                assumed.push(
-                    "parallelism",
-                    format!(
-                        "tensor {t} x pipeline {p}, {} (weights {:.1} GB, {:.1} GB usable per device)",
-                        match devices / shards {
-                            1 => "1 replica".to_owned(),
-                            n => format!("{n} replicas"),
-                        },
-                        weight_bytes / 1e9,
-                        usable / 1e9
-                    ),
-                    "the weights do not fit on one device, so each replica splits them over the fewest devices that hold them: tensor-parallel up to 8 (one node), pipelined beyond",
-                );
-                return Ok(layout);
-            }
-        }
-    }
-    let needed = (weight_bytes / (usable * AUTO_SPLIT_WEIGHTS_SHARE)).ceil().max(1.0);
-    Err(Error::unprocessable(
-        format!("{prefix}/devices"),
-        format!(
-            "the weights ({:.1} GB in {}) need at least {needed:.0} of these devices ({:.1} GB usable each, {:.0}% of it for weights), and no tensor x pipeline split of {devices} holds them; give more devices, a narrower weight format, or an explicit parallelism",
-            weight_bytes / 1e9,
-            weights.id,
-            usable / 1e9,
-            AUTO_SPLIT_WEIGHTS_SHARE * 100.0
-        ),
-    ))
 }
 
 /// A catalog format by wire id.

@@ -37,6 +37,7 @@ macro_rules! display_as_wire {
 pub mod check;
 pub mod config;
 pub mod cost;
+pub mod deployment;
 pub mod document;
 pub mod inference;
 pub mod layout;

@@ -271,6 +271,8 @@ pub const DECLARED: &[Declared] = &[
     on("InferenceRequest", "weights_group_size", GROUP_SIZE),
     on("InferenceRequest", "input_tokens", INPUT_TOKENS),
     on("InferenceRequest", "output_tokens", OUTPUT_TOKENS),
+    on("ServingRequest", "devices", INFERENCE_DEVICES),
+    on("ServingRequest", "weights_group_size", GROUP_SIZE),
     on("ParallelismBody", "tensor", DEGREE),
     on("ParallelismBody", "pipeline", DEGREE),
     on("ParallelismBody", "expert", DEGREE),

@@ -9,11 +9,12 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::cost::CostChoice;
-use super::inference::{EngineRef, FormatId, InferenceOverrides, InferenceRequest, InferenceScenario, ParallelismBody};
+use super::deployment::{Deployment, DeploymentBody, deployment_request};
+use super::inference::InferenceScenario;
 use super::range::{self, Checks, Range};
 use super::{Assumptions, Error};
 use crate::catalog::Catalog;
+use crate::engine::inference::Batch;
 use crate::engine::serving::{Arrival, Lengths, Slo, SloTarget, TraceRequest, Workload};
 
 /// Requests one replay may simulate.
@@ -172,42 +173,23 @@ pub struct SloBody {
     pub e2e_ms: Option<SloTargetBody>,
 }
 
-/// A deployment under load.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8",
-    "engine": "vllm",
-    "workload": {"input_tokens": 1000, "output_tokens": 200, "arrival": "poisson", "requests_per_s": 10, "requests": 500},
-    "slo": {"ttft_ms": {"max": 500, "percentile": 99}, "tpot_ms": 50}
-}))]
+/// A deployment under load: the deployment's fields ([`DeploymentBody`]) at the top level of
+/// the body, with the workload, scheduler and SLO.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(try_from = "serde_json::Value")]
 pub struct ServingRequest {
-    /// Model id or inline config.json.
-    #[schema(value_type = super::resolve::ModelRef)]
-    pub model: serde_json::Value,
-    /// Device id or inline record.
-    #[schema(value_type = super::resolve::HardwareRef)]
-    pub hardware: serde_json::Value,
-    /// Number of devices (default: the product of the parallel degrees); devices beyond one
-    /// replica are replicas that share the load.
-    pub devices: Option<u32>,
-    /// Parallel degrees.
-    #[serde(default, deserialize_with = "crate::wire::optional_object")]
-    pub parallelism: Option<ParallelismBody>,
-    /// Weight format (default bf16).
-    pub weights: Option<FormatId>,
-    /// KV-cache format.
-    pub kv_cache: Option<FormatId>,
-    /// Group size of `int4` weights.
-    pub weights_group_size: Option<u32>,
-    /// Engine profile and release (default generic).
-    pub engine: Option<EngineRef>,
-    /// Calibration and price overrides.
-    #[serde(default, deserialize_with = "crate::wire::optional_object")]
-    pub overrides: Option<InferenceOverrides>,
-    /// How the devices are paid for: rented or owned.
-    #[serde(default, deserialize_with = "crate::wire::optional_object")]
-    pub cost: Option<CostChoice>,
+    /// What runs where.
+    #[serde(flatten)]
+    pub deployment: DeploymentBody,
+    /// The load and what it is held to.
+    #[serde(flatten)]
+    pub load: ServingLoad,
+}
+
+/// The fields of a serving request beside its deployment's.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServingLoad {
     /// The load.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub workload: Option<ServingWorkload>,
@@ -218,6 +200,19 @@ pub struct ServingRequest {
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub slo: Option<SloBody>,
 }
+
+deployment_request!(
+    ServingRequest,
+    ServingLoad,
+    load,
+    "A deployment under load.",
+    serde_json::json!({
+        "model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8",
+        "engine": "vllm",
+        "workload": {"input_tokens": 1000, "output_tokens": 200, "arrival": "poisson", "requests_per_s": 10, "requests": 500},
+        "slo": {"ttft_ms": {"max": 500, "percentile": 99}, "tpot_ms": 50}
+    })
+);
 
 /// A parsed serving request.
 #[derive(Debug, Clone)]
@@ -307,7 +302,7 @@ impl ServingScenario {
     pub fn parse(catalog: &Catalog, request: &ServingRequest, prefix: &str) -> Result<Self, Error> {
         let at = |field: &str| format!("{prefix}/{field}");
         let mut assumed = Assumptions::default();
-        let w = request.workload.clone().unwrap_or_default();
+        let w = request.load.workload.clone().unwrap_or_default();
         let mut checks = Checks::default();
         let input_tokens =
             lengths(&mut checks, &at("workload/input_tokens"), w.input_tokens.as_ref(), 1024, range::INPUT_TOKENS);
@@ -344,13 +339,13 @@ impl ServingScenario {
                 });
             }
         }
-        let s = request.scheduler.clone().unwrap_or_default();
+        let s = request.load.scheduler.clone().unwrap_or_default();
         let max_num_seqs = checks.opt_int(at("scheduler/max_num_seqs"), SCHEDULER_LIMIT, s.max_num_seqs);
         let max_num_tokens = checks.opt_int(at("scheduler/max_num_tokens"), SCHEDULER_LIMIT, s.max_num_tokens);
         let block = checks.opt_int(at("scheduler/kv_block_tokens"), BLOCK_TOKENS, s.kv_block_tokens);
         let kv_fraction = checks.number(at("scheduler/kv_fraction"), range::SHARE, s.kv_fraction);
-        let slo_body = request.slo.clone().unwrap_or_default();
-        let slo = request.slo.as_ref().map(|_| Slo {
+        let slo_body = request.load.slo.clone().unwrap_or_default();
+        let slo = request.load.slo.as_ref().map(|_| Slo {
             ttft: target(&mut checks, &at("slo/ttft_ms"), slo_body.ttft_ms.as_ref()).into_iter().collect(),
             tpot: target(&mut checks, &at("slo/tpot_ms"), slo_body.tpot_ms.as_ref()).into_iter().collect(),
             e2e: target(&mut checks, &at("slo/e2e_ms"), slo_body.e2e_ms.as_ref()).into_iter().collect(),
@@ -424,22 +419,14 @@ impl ServingScenario {
             ),
             _ => (input_tokens.mean(), output_tokens.mean()),
         };
-        let deployment = InferenceRequest {
-            model: request.model.clone(),
-            hardware: request.hardware.clone(),
-            devices: request.devices,
-            parallelism: request.parallelism.clone(),
-            weights: request.weights,
-            kv_cache: request.kv_cache,
-            weights_group_size: request.weights_group_size,
-            batch_size: Some(super::inference::BatchSize::Count(1)),
-            input_tokens: Some(mean_in.round() as u64),
-            output_tokens: Some((mean_out.round() as u64).max(1)),
-            engine: request.engine.clone(),
-            overrides: request.overrides.clone(),
-            cost: request.cost.clone(),
-        };
-        let mut inference = InferenceScenario::parse(catalog, &deployment, prefix)?;
+        let deployment = Deployment::parse(catalog, &request.deployment, prefix, Checks::default())?;
+        let mut inference = InferenceScenario::from_deployment(
+            deployment,
+            Batch::Fixed(1),
+            mean_in.round() as u64,
+            (mean_out.round() as u64).max(1),
+            Assumptions::default(),
+        )?;
         let sched = &mut inference.profile.scheduler;
         let set = |field: &mut u64, v: Option<u64>| {
             if let Some(v) = v {
