@@ -102,11 +102,7 @@ pub fn training_misfit(r: &TrainingResponse) -> Option<String> {
         || "no change hwcost knows of makes it fit".to_owned(),
         |c| format!("cheapest fix: {} (step time x{:.2})", c.change, c.slowdown),
     );
-    Some(misfit(
-        p.total_bytes,
-        m.capacity_bytes,
-        &format!("{largest} take the most ({}); {advice}", gb(bytes)),
-    ))
+    Some(misfit(p.total_bytes, m.capacity_bytes, &format!("{largest} take the most ({}); {advice}", gb(bytes))))
 }
 
 /// A table's first line when its plan does not fit, else nothing.
@@ -288,11 +284,22 @@ pub fn training_table(r: &TrainingResponse) -> String {
         ),
     ];
     if m.host_bytes > 0.0 {
-        rows.push(("host memory", format!("{} (offloaded {}, spilled {})", gb(m.host_bytes), gb(m.offloaded_bytes), gb(r.memory.spilled_bytes))));
+        rows.push((
+            "host memory",
+            format!(
+                "{} (offloaded {}, spilled {})",
+                gb(m.host_bytes),
+                gb(m.offloaded_bytes),
+                gb(r.memory.spilled_bytes)
+            ),
+        ));
     }
     // A run that cannot happen has no speed, days or cost: none is printed.
     if let Some(t) = &r.throughput {
-        rows.push(("throughput", format!("{:.0} tokens/s per device, {:.0} in all", t.tokens_per_s_per_device, t.tokens_per_s)));
+        rows.push((
+            "throughput",
+            format!("{:.0} tokens/s per device, {:.0} in all", t.tokens_per_s_per_device, t.tokens_per_s),
+        ));
     }
     if let Some(u) = &r.utilization {
         rows.push((

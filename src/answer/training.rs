@@ -611,8 +611,14 @@ mod tests {
     }
 
     const MODELS: [&str; 5] = ["llama-2-7b", "llama-3.1-8b", "llama-2-70b", "gpt-3-175b", "mixtral-8x7b"];
-    const DEVICES: [&str; 6] =
-        ["nvidia-v100-sxm2-32gb", "nvidia-rtx-4090", "nvidia-t4", "nvidia-a100-sxm4-80gb", "nvidia-h100-sxm-80gb", "amd-mi300x"];
+    const DEVICES: [&str; 6] = [
+        "nvidia-v100-sxm2-32gb",
+        "nvidia-rtx-4090",
+        "nvidia-t4",
+        "nvidia-a100-sxm4-80gb",
+        "nvidia-h100-sxm-80gb",
+        "amd-mi300x",
+    ];
     const SHARDINGS: [&str; 4] = ["none", "zero1", "zero2", "zero3"];
 
     fn parse(request: &Value) -> Option<TrainingScenario> {

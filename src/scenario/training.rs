@@ -566,18 +566,11 @@ fn batch_problem(requested: u64, sequence_x_micro: u64, data: u64, model_paralle
     let max_data = (max_devices / model_parallel.max(1)).max(1);
     let below = (1..=data.min(units)).rev().find(|d| units.is_multiple_of(*d));
     let above = (data..=units.min(max_data).min(data.saturating_mul(4))).find(|d| units.is_multiple_of(*d));
-    let counts: Vec<String> = [below, above]
-        .into_iter()
-        .flatten()
-        .filter(|d| *d != data)
-        .map(|d| (d * model_parallel).to_string())
-        .collect();
+    let counts: Vec<String> =
+        [below, above].into_iter().flatten().filter(|d| *d != data).map(|d| (d * model_parallel).to_string()).collect();
     match counts.as_slice() {
         [] => format!("{head}; give a batch that is a multiple of {unit}"),
-        counts => format!(
-            "{head}; with this layout, {} devices take it in whole micro-batches",
-            counts.join(" or ")
-        ),
+        counts => format!("{head}; with this layout, {} devices take it in whole micro-batches", counts.join(" or ")),
     }
 }
 
@@ -781,7 +774,11 @@ impl TrainingSpec {
             precision: request.precision.is_some() && !from_engine("precision"),
             sharding: request.sharding.is_some() && !from_engine("sharding"),
             parallelism: request.parallelism.as_ref().is_some_and(|p| {
-                p.tensor.is_some() || p.pipeline.is_some() || p.data.is_some() || p.expert.is_some() || p.context.is_some()
+                p.tensor.is_some()
+                    || p.pipeline.is_some()
+                    || p.data.is_some()
+                    || p.expert.is_some()
+                    || p.context.is_some()
             }),
             checkpointing: request.activation_checkpointing.is_some() && !from_engine("activation_checkpointing"),
         };
@@ -946,7 +943,12 @@ impl TrainingSpec {
             return self.precision;
         }
         if device.peak(ComputeType::Fp16).is_some() {
-            assume(assumed, "precision", "fp16", "the device has no bf16 (no dense bf16 peak in the catalog): fp16 mixed precision, with loss scaling");
+            assume(
+                assumed,
+                "precision",
+                "fp16",
+                "the device has no bf16 (no dense bf16 peak in the catalog): fp16 mixed precision, with loss scaling",
+            );
             Precision::Fp16
         } else if device.peak(ComputeType::Fp32).is_some() {
             assume(assumed, "precision", "fp32", "the device has neither bf16 nor fp16 peaks in the catalog: FP32");

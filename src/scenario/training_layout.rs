@@ -184,7 +184,13 @@ pub fn place(spec: &Arc<TrainingSpec>, device: ResolvedDevice) -> Result<Trainin
     // batch (rounded to whole micro-batches, or refused naming device counts that take it).
     let exact = |s: &TrainingScenario| {
         let l = s.layout;
-        let degrees = Degrees { tensor: l.tensor, pipeline: l.pipeline, data: Some(l.data), devices: Some(l.devices), ..spec.degrees };
+        let degrees = Degrees {
+            tensor: l.tensor,
+            pipeline: l.pipeline,
+            data: Some(l.data),
+            devices: Some(l.devices),
+            ..spec.degrees
+        };
         let degrees = if given.parallelism { spec.degrees } else { degrees };
         let choice = Choice { sharding: Some(s.sharding), checkpointing: Some(s.checkpointing), any_batch: false };
         spec.at_with(device.clone(), degrees, choice)

@@ -282,7 +282,10 @@ async fn devices_alone_get_a_layout_that_fits_in_a_precision_the_device_has() {
     let product = ["tensor", "pipeline", "context", "data"].iter().map(|k| p[*k].as_u64().unwrap()).product::<u64>();
     assert_eq!(product, 10000, "{p}");
     assert!(p["tensor"].as_u64().unwrap() <= 8);
-    assert_eq!(assumed("parallelism")["value"], format!("tensor {} x pipeline {} x data {}", p["tensor"], p["pipeline"], p["data"]));
+    assert_eq!(
+        assumed("parallelism")["value"],
+        format!("tensor {} x pipeline {} x data {}", p["tensor"], p["pipeline"], p["data"])
+    );
     assert!(body["time"]["wall_clock_days"].as_f64().unwrap() > 0.0);
 
     // The same layout given explicitly is the same answer; plain data parallelism given
@@ -337,8 +340,11 @@ async fn a_global_batch_is_rounded_to_whole_micro_batches_and_says_so() {
     assert_eq!(body["errors"][0]["pointer"], "/global_batch_tokens");
     assert!(body["detail"].as_str().unwrap().contains("256 devices"), "{body}");
     // Devices that the degrees do not divide: the answer names counts that work.
-    let (status, body) =
-        estimate(&app, json!({"model": "llama-3.1-8b", "hardware": "h100", "devices": 12, "parallelism": {"tensor": 8}})).await;
+    let (status, body) = estimate(
+        &app,
+        json!({"model": "llama-3.1-8b", "hardware": "h100", "devices": 12, "parallelism": {"tensor": 8}}),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("8 or 16 devices work"), "{body}");
 }
@@ -406,7 +412,10 @@ async fn a_run_that_does_not_fit_has_a_verdict_a_reason_and_no_time_or_cost() {
     }
     assert_eq!(body["warnings"][0]["code"], "does-not-fit");
     // What it would need is still there.
-    assert!(body["memory"]["per_device"]["total_bytes"].as_f64().unwrap() > body["memory"]["capacity_bytes"].as_f64().unwrap());
+    assert!(
+        body["memory"]["per_device"]["total_bytes"].as_f64().unwrap()
+            > body["memory"]["capacity_bytes"].as_f64().unwrap()
+    );
     assert!(body["fit"]["changes"].as_array().unwrap().len() > 1);
 
     // Devices alone that no layout fits: the least-memory layout, and the device count from
