@@ -647,7 +647,7 @@ pub fn fits(input: &TrainingInput<'_>) -> bool {
 }
 
 /// What must fit on one device (paged states, which may spill, apart), bytes: the `total` of
-/// [`memory`] for a run that does not fit, without its explanation or searches.
+/// the memory estimate for a run that does not fit, without its explanation or searches.
 pub fn device_need(input: &TrainingInput<'_>) -> f64 {
     let st = states(input);
     fixed_demand(input, &st, input.sequence_length as f64, input.micro_batch as f64)
