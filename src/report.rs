@@ -102,12 +102,7 @@ pub fn training_misfit(r: &TrainingResponse) -> Option<String> {
         || "no change hwcost knows of makes it fit".to_owned(),
         |c| format!("cheapest fix: {} (step time x{:.2})", c.change, c.slowdown),
     );
-    // Paged optimizer state may spill to host memory, so it is not part of what must fit.
-    Some(misfit(
-        p.total_bytes - p.paged_optimizer_bytes,
-        m.capacity_bytes,
-        &format!("{largest} take the most ({}); {advice}", gb(bytes)),
-    ))
+    Some(misfit(p.total_bytes, m.capacity_bytes, &format!("{largest} take the most ({}); {advice}", gb(bytes))))
 }
 
 /// A table's first line when its plan does not fit, else nothing.
@@ -250,7 +245,7 @@ fn render<'w>(
 /// A readable summary of a training estimate; a run that does not fit says so first.
 pub fn training_table(r: &TrainingResponse) -> String {
     let m = &r.memory.per_device;
-    let rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(&str, String)> = vec![
         ("model", r.model.clone()),
         ("hardware", format!("{} x {}", r.devices, r.hardware)),
         (
@@ -287,33 +282,55 @@ pub fn training_table(r: &TrainingResponse) -> String {
                 r.memory.max_micro_batch_size
             ),
         ),
-        (
-            "throughput",
+    ];
+    if m.host_bytes > 0.0 {
+        rows.push((
+            "host memory",
             format!(
-                "{:.0} tokens/s per device, {:.0} in all",
-                r.throughput.tokens_per_s_per_device, r.throughput.tokens_per_s
+                "{} (offloaded {}, spilled {})",
+                gb(m.host_bytes),
+                gb(m.offloaded_bytes),
+                gb(r.memory.spilled_bytes)
             ),
-        ),
-        (
+        ));
+    }
+    // A run that cannot happen has no speed, days or cost: none is printed.
+    if let Some(t) = &r.throughput {
+        rows.push((
+            "throughput",
+            format!("{:.0} tokens/s per device, {:.0} in all", t.tokens_per_s_per_device, t.tokens_per_s),
+        ));
+    }
+    if let Some(u) = &r.utilization {
+        rows.push((
             "utilization",
             format!(
                 "MFU {:.1}% (HFU {:.1}%, bubble {:.1}%)",
-                r.utilization.mfu * 100.0,
-                r.utilization.hfu * 100.0,
-                r.utilization.pipeline_bubble_fraction * 100.0
+                u.mfu * 100.0,
+                u.hfu * 100.0,
+                u.pipeline_bubble_fraction * 100.0
             ),
-        ),
-        ("time", format!("{:.1} days wall clock, {:.0} device-hours", r.time.wall_clock_days, r.time.gpu_hours)),
-        ("cost", money(r.cost.usd, "")),
-        ("cost basis", basis(&r.cost.basis)),
-        (
+        ));
+    }
+    if let Some(t) = &r.time {
+        rows.push(("time", format!("{:.1} days wall clock, {:.0} device-hours", t.wall_clock_days, t.gpu_hours)));
+    }
+    if let Some(c) = &r.cost {
+        rows.push(("cost", money(c.usd, "")));
+        rows.push(("cost basis", basis(&c.basis)));
+    }
+    if let Some(e) = &r.energy {
+        rows.push((
             "energy",
-            match (r.energy.kwh, r.energy.usd) {
-                (Some(k), Some(usd)) => format!("{k:.0} kWh (PUE {}), ${usd:.0} of electricity", r.energy.pue),
+            match (e.kwh, e.usd) {
+                (Some(k), Some(usd)) => format!("{k:.0} kWh (PUE {}), ${usd:.0} of electricity", e.pue),
                 _ => "n/a (no power figure)".to_owned(),
             },
-        ),
-    ];
+        ));
+    }
+    if let Some(n) = &r.not_run {
+        rows.push(("not run", format!("{}: no {}", n.reason, n.left_out.join(", "))));
+    }
     opening(training_misfit(r))
         + &render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }
@@ -604,7 +621,12 @@ mod tests {
             let scenario = TrainingScenario::parse(&ctx.catalog, &request, "").unwrap();
             let response = TrainingResponse::new(&ctx, &scenario);
             assert_eq!(response.memory.fits, *prefix == "model ", "{request:?}");
-            check(&training_table(&response), prefix, words);
+            let table = training_table(&response);
+            check(&table, prefix, words);
+            // A run that cannot happen prints no speed, days or cost.
+            for run_only in ["days wall clock", "tokens/s", "MFU", "cost basis"] {
+                assert_eq!(table.contains(run_only), response.memory.fits, "{run_only} in:\n{table}");
+            }
         }
     }
 

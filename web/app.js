@@ -912,19 +912,24 @@ async function runTraining(p, out) {
     api("POST", "/v1/estimate/training", { model: p.ft_model, hardware: p.ft_hardware, devices: 1, tokens: float(p.ft_tokens), engine: p.ft_engine, method: p.ft_method }).catch((error) => ({ error })),
   ]);
   const ok = runs.map((r, i) => ({ devices: counts[i], r })).filter((x) => !x.r.error);
-  const series = (name, f) => ({ name, points: ok.map(({ devices, r }) => ({ x: devices, y: f(r), label: `${devices} devices: ${round(f(r))}` })) });
+  // A run that does not fit has no time, cost or speed (null in the answer): charts and cards
+  // show only the runs that fit, the table says why the others cannot run.
+  const running = ok.filter(({ r }) => r.verdict !== "does_not_fit");
+  const series = (name, f) => ({ name, points: running.map(({ devices, r }) => ({ x: devices, y: f(r), label: `${devices} devices: ${round(f(r))}` })) });
   add(out, h("h3", {}, `Pre-training ${p.model} on ${sig(float(p.tokens))} tokens`));
   if (ok.length) {
-    const last = ok[ok.length - 1].r;
-    add(out, 
-      h(
+    const last = running.length ? running[running.length - 1].r : null;
+    add(out,
+      last
+        ? h(
         "div",
         { class: "cards" },
-        card(`Wall clock on ${ok[ok.length - 1].devices} devices`, `${sig(last.time.wall_clock_days)} days`, last, "time.wall_clock", "time.wall_clock_s", "wall_clock_days"),
+        card(`Wall clock on ${running[running.length - 1].devices} devices`, `${sig(last.time.wall_clock_days)} days`, last, "time.wall_clock", "time.wall_clock_s", "wall_clock_days"),
         card("Device-hours", fmt.count(last.time.device_hours), last, "time.gpu_hours", "time.gpu_hours", "device_hours"),
         card("MFU", fmt.pct(last.utilization.mfu), last, "utilization.mfu", "utilization.mfu", "mfu"),
         card("Cost", last.cost.usd === null ? "no price" : fmt.usd(last.cost.usd), last, "cost.usd", "time.gpu_hours", "cost_usd"),
-      ),
+      )
+        : h("p", { "data-pretraining-verdict": "no-fit" }, badge("no-fit", "does not fit"), ` at any of these device counts: ${ok[0].r.not_run?.reason ?? ""}`),
       h(
         "div",
         { class: "row" },
@@ -940,13 +945,14 @@ async function runTraining(p, out) {
           { key: "pipeline", label: "PP" },
           { key: "data", label: "DP" },
           { key: "fits", label: "Fits", text: true, cell: (r) => badge(r.fits ? "fits" : "no-fit", r.fits ? "yes" : "no") },
+          { key: "not_run", label: "Why it cannot run", message: true },
           { key: "memory_per_device_bytes", label: "Memory/device", fmt: fmt.gb, rule: "memory.reserved", output: "memory.per_device.total_bytes" },
           { key: "mfu", label: "MFU", fmt: fmt.pct, rule: "utilization.mfu", output: "utilization.mfu" },
           { key: "wall_clock_days", label: "Days", rule: "time.wall_clock", output: "time.wall_clock_s" },
           { key: "device_hours", label: "Device-hours", fmt: fmt.count, rule: "time.gpu_hours", output: "time.gpu_hours" },
           { key: "usd", label: "USD", fmt: fmt.usd, rule: "cost.usd", output: "time.gpu_hours" },
         ],
-        ok.map(({ devices, r }) => withAnswer({ devices, tensor: r.parallelism.tensor, pipeline: r.parallelism.pipeline, data: r.parallelism.data, fits: r.memory.fits, memory_per_device_bytes: r.memory.per_device.total_bytes, mfu: r.utilization.mfu, wall_clock_days: r.time.wall_clock_days, device_hours: r.time.device_hours, usd: r.cost.usd }, r)),
+        ok.map(({ devices, r }) => withAnswer({ devices, tensor: r.parallelism.tensor, pipeline: r.parallelism.pipeline, data: r.parallelism.data, fits: r.memory.fits, not_run: r.not_run?.reason ?? "", memory_per_device_bytes: r.memory.per_device.total_bytes, mfu: r.utilization?.mfu ?? null, wall_clock_days: r.time?.wall_clock_days ?? null, device_hours: r.time?.device_hours ?? null, usd: r.cost?.usd ?? null }, r)),
       ),
     );
   }
@@ -959,7 +965,7 @@ async function runTraining(p, out) {
   }
   const m = ft.memory;
   add(out, 
-    h("p", { "data-verdict": m.fits ? "fits" : "no-fit" }, badge(m.fits ? "fits" : "no-fit", m.fits ? "fits" : "does not fit"), ` peak in the ${m.phases.peak.replace("_", " ")} phase`),
+    h("p", { "data-verdict": m.fits ? "fits" : "no-fit" }, badge(m.fits ? "fits" : "no-fit", m.fits ? "fits" : "does not fit"), ft.not_run ? ` ${ft.not_run.reason};` : "", ` peak in the ${m.phases.peak.replace("_", " ")} phase`, m.per_device.host_bytes > 0 ? `; ${fmt.gb(m.per_device.host_bytes)} in host memory (not on the device)` : ""),
     stackedBars({
       id: "finetune-phases",
       title: "Memory by phase (allocated), against the device",
@@ -983,9 +989,9 @@ async function runTraining(p, out) {
       card("Usable on the device", fmt.gb(m.capacity_bytes), ft, "memory.context", "memory.per_device.total_bytes", "ft_capacity_bytes"),
       card("Largest micro-batch that fits", fmt.count(m.max_micro_batch_size), ft, "memory.activations", "memory.per_device.total_bytes", "max_micro_batch_size"),
       card("Longest sequence that fits", `${fmt.count(m.max_sequence_length)} tokens`, ft, "memory.activations", "memory.per_device.total_bytes", "max_sequence_length"),
-      card("Tokens per second", fmt.tps(ft.throughput.tokens_per_s), ft, "throughput.tokens_per_s_per_device", "throughput.tokens_per_s_per_device", "ft_tokens_per_s"),
-      card("Time", `${sig(ft.time.wall_clock_s / 3600)} h`, ft, "time.wall_clock", "time.wall_clock_s", "ft_hours"),
-      card("Cost", ft.cost.usd === null ? "no price" : fmt.usd(ft.cost.usd), ft, "cost.usd", "time.gpu_hours", "ft_cost"),
+      ft.throughput ? card("Tokens per second", fmt.tps(ft.throughput.tokens_per_s), ft, "throughput.tokens_per_s_per_device", "throughput.tokens_per_s_per_device", "ft_tokens_per_s") : null,
+      ft.time ? card("Time", `${sig(ft.time.wall_clock_s / 3600)} h`, ft, "time.wall_clock", "time.wall_clock_s", "ft_hours") : null,
+      ft.cost ? card("Cost", ft.cost.usd === null ? "no price" : fmt.usd(ft.cost.usd), ft, "cost.usd", "time.gpu_hours", "ft_cost") : null,
       card("Cheapest change that fits", ft.fit.cheapest ? ft.fit.cheapest.change : m.fits ? "none needed" : "none found", null, null, null, "cheapest"),
     ),
     ft.fit.changes.length

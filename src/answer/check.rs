@@ -309,9 +309,8 @@ pub fn check_training(ctx: &Context, scenario: &TrainingScenario, req: &Requirem
     let e = training::estimate(&scenario.input());
     let devices = scenario.layout.devices;
     let observed = Observed {
-        // Paged optimizer states spill to host memory rather than fail: what must fit is the
-        // rest.
-        memory_bytes: e.memory.total.0 - e.memory.paged_optimizer.0,
+        // The device's peak: paged optimizer states that spill are host memory, not in it.
+        memory_bytes: e.memory.total.0,
         capacity_bytes: e.memory.capacity.0,
         usd_per_hour: scenario.usd_per_device_hour().map(|p| p * devices as f64),
         devices,

@@ -41,10 +41,23 @@ pub struct TrainingPerDevice {
     #[serde(serialize_with = "crate::wire::whole_bytes")]
     #[schema(value_type = u64)]
     pub overhead_bytes: f64,
-    /// What the device holds at the peak: reserved + context + paged optimizer states.
+    /// What the device holds at its peak: reserved + context + the paged optimizer states that
+    /// stay on it. At most `memory.capacity_bytes` whenever `memory.fits`; what lives in host
+    /// memory is in `host_bytes`, never here.
     #[serde(serialize_with = "crate::wire::whole_bytes")]
     #[schema(value_type = u64)]
     pub total_bytes: f64,
+    /// Held in host memory rather than on the device: `offloaded_bytes` plus the paged
+    /// optimizer states that spill (`memory.spilled_bytes`).
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
+    pub host_bytes: f64,
+    /// Moved to host memory by the recipe: optimizer states and master weights (and a fully
+    /// sharded model's weight and gradient shards) under `cpu_offload`, saved activations under
+    /// `activation_offloading`.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
+    pub offloaded_bytes: f64,
     /// Logits and loss at their peak.
     #[serde(serialize_with = "crate::wire::whole_bytes")]
     #[schema(value_type = u64)]
@@ -53,7 +66,9 @@ pub struct TrainingPerDevice {
     #[serde(serialize_with = "crate::wire::whole_bytes")]
     #[schema(value_type = u64)]
     pub reference_model_bytes: f64,
-    /// Optimizer states in CUDA unified memory (paged optimizers), outside the allocator.
+    /// Optimizer states in CUDA unified memory (paged optimizers), outside the allocator: on
+    /// the device as far as room allows (counted in `total_bytes`), the rest spilled to host
+    /// memory (`memory.spilled_bytes`, counted in `host_bytes`).
     #[serde(serialize_with = "crate::wire::whole_bytes")]
     #[schema(value_type = u64)]
     pub paged_optimizer_bytes: f64,
@@ -288,9 +303,25 @@ pub struct Helpers {
     pub budget_device_hours: Option<f64>,
 }
 
+/// Why an estimate's run cannot happen, and what the answer leaves out because of it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NotRunBody {
+    /// One sentence (`needs 3.8 TB per device, 32.0 GB usable`).
+    pub reason: String,
+    /// The top-level sections left out (serialized as null): those that describe running it.
+    pub left_out: Vec<String>,
+}
+
+/// The sections of a training answer that describe running it: null when it does not fit.
+pub const TRAINING_RUN_SECTIONS: [&str; 5] = ["throughput", "utilization", "time", "cost", "energy"];
+
 /// A training estimate.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrainingResponse {
+    /// `fits` or `does_not_fit`: whether the run fits the devices' memory (`memory.fits`).
+    pub verdict: &'static str,
+    /// Why the run cannot happen (null when it fits); the sections it names are null.
+    pub not_run: Option<NotRunBody>,
     /// Model id.
     pub model: String,
     /// Device id.
@@ -299,6 +330,13 @@ pub struct TrainingResponse {
     pub devices: u64,
     /// Layout used.
     pub parallelism: TrainingParallelismBody,
+    /// Precision used: the request's, else bf16 where the device has it (fp16 where it has no
+    /// bf16).
+    pub precision: String,
+    /// Sharding used: the request's, else the automatic layout's (see `assumptions`).
+    pub sharding: String,
+    /// Activation recomputation used: the request's, else the automatic layout's.
+    pub activation_checkpointing: String,
     /// Training tokens.
     pub tokens: f64,
     /// Sequence length.
@@ -313,16 +351,16 @@ pub struct TrainingResponse {
     pub memory: TrainingMemoryBody,
     /// FLOPs.
     pub flops: FlopsBody,
-    /// Throughput.
-    pub throughput: TrainingThroughput,
-    /// Utilization.
-    pub utilization: Utilization,
-    /// Time.
-    pub time: TimeBody,
-    /// Cost.
-    pub cost: TrainingCost,
-    /// Energy.
-    pub energy: TrainingEnergy,
+    /// Throughput (null when the run does not fit: see `not_run`).
+    pub throughput: Option<TrainingThroughput>,
+    /// Utilization (null when the run does not fit: see `not_run`).
+    pub utilization: Option<Utilization>,
+    /// Time (null when the run does not fit: see `not_run`).
+    pub time: Option<TimeBody>,
+    /// Cost (null when the run does not fit: see `not_run`).
+    pub cost: Option<TrainingCost>,
+    /// Energy (null when the run does not fit: see `not_run`).
+    pub energy: Option<TrainingEnergy>,
     /// Helpers.
     pub helpers: Helpers,
     /// Caveats.
@@ -391,7 +429,14 @@ impl TrainingResponse {
         let input = s.input();
         let devices = s.layout.devices;
         let m = &e.memory;
+        let runs = m.fits;
+        let not_run = (!runs).then(|| NotRunBody {
+            reason: format!("needs {} per device, {} usable", size(m.total.0), size(m.capacity.0)),
+            left_out: TRAINING_RUN_SECTIONS.iter().map(|s| (*s).to_owned()).collect(),
+        });
         TrainingResponse {
+            verdict: if runs { "fits" } else { "does_not_fit" },
+            not_run,
             model: s.model().id.clone(),
             hardware: s.device.id.clone(),
             devices,
@@ -403,6 +448,27 @@ impl TrainingResponse {
                 context: Some(s.layout.context),
                 sequence_parallel: Some(input.parallelism.sequence_parallel),
             },
+            precision: match s.precision {
+                training::Precision::Bf16 => "bf16",
+                training::Precision::Fp16 => "fp16",
+                training::Precision::Fp8 => "fp8",
+                training::Precision::Fp32 => "fp32",
+            }
+            .to_owned(),
+            sharding: match s.sharding {
+                training::Sharding::None => "none",
+                training::Sharding::Zero1 => "zero1",
+                training::Sharding::Zero2 => "zero2",
+                training::Sharding::Zero3 => "zero3",
+                training::Sharding::Hsdp => "hsdp",
+            }
+            .to_owned(),
+            activation_checkpointing: match s.checkpointing {
+                training::Checkpointing::None => "none",
+                training::Checkpointing::Selective => "selective",
+                training::Checkpointing::Full => "full",
+            }
+            .to_owned(),
             tokens: finite(s.tokens),
             sequence_length: s.sequence_length(),
             micro_batch_size: s.micro_batch(),
@@ -417,6 +483,8 @@ impl TrainingResponse {
                     activations_bytes: finite(m.activations.0),
                     overhead_bytes: finite(m.overhead.0),
                     total_bytes: finite(m.total.0),
+                    host_bytes: finite(m.host.0),
+                    offloaded_bytes: finite(m.offloaded.0),
                     logits_bytes: finite(m.logits.0),
                     reference_model_bytes: finite(m.reference_model.0),
                     paged_optimizer_bytes: finite(m.paged_optimizer.0),
@@ -444,18 +512,18 @@ impl TrainingResponse {
                 model_flops_per_token_6n: finite(e.flops_per_token.2),
                 causal_halving_applied: true,
             },
-            throughput: TrainingThroughput {
+            throughput: runs.then(|| TrainingThroughput {
                 tokens_per_s_per_device: finite(e.tokens_per_s_per_device),
                 tokens_per_s: finite(e.tokens_per_s_per_device * devices as f64),
-            },
-            utilization: Utilization {
+            }),
+            utilization: runs.then(|| Utilization {
                 mfu: finite(e.mfu),
                 mfu_no_causal_halving: finite(e.mfu_no_causal_halving),
                 hfu: finite(e.hfu),
                 pipeline_bubble_fraction: finite(e.bubble_fraction),
                 compute_type: crate::engine::device::compute_name(e.compute_type).to_owned(),
-            },
-            time: TimeBody {
+            }),
+            time: runs.then(|| TimeBody {
                 step_s: finite(e.step_time.0),
                 steps: whole_steps(s.tokens / s.global_batch_tokens),
                 wall_clock_s: finite(e.wall_clock.0),
@@ -463,18 +531,18 @@ impl TrainingResponse {
                 device_hours: finite(e.gpu_hours),
                 gpu_hours: finite(e.gpu_hours),
                 communication_s: finite(e.communication_time.0),
-            },
-            cost: TrainingCost {
+            }),
+            cost: runs.then(|| TrainingCost {
                 usd: e.usd.map(finite),
                 usd_per_device_hour: s.usd_per_device_hour(),
                 basis: s.cost.basis.clone(),
-            },
-            energy: TrainingEnergy {
+            }),
+            energy: runs.then(|| TrainingEnergy {
                 kwh: e.kwh.map(finite),
                 pue: s.pue(),
                 // The kWh already carry the run's PUE; the basis' PUE replaces it.
                 usd: e.kwh.map(|kwh| finite(s.cost.energy_usd(kwh / s.pue()))),
-            },
+            }),
             helpers: Helpers {
                 compute_optimal_tokens: finite(e.compute_optimal_tokens),
                 largest_model_parameters_within_budget: e.largest_model_within_budget.map(finite),
@@ -503,6 +571,11 @@ impl TrainingResponse {
     }
 }
 
+/// Bytes as a person reads them: GB, TB from a thousand GB.
+fn size(bytes: f64) -> String {
+    if bytes >= 1e12 { format!("{:.1} TB", bytes / 1e12) } else { format!("{:.1} GB", bytes / 1e9) }
+}
+
 /// The measured error of this kind of estimate.
 fn band(ctx: &Context, s: &TrainingScenario) -> ErrorBand {
     let class = ctx.catalog.device(&s.device.id).map_or("inline", |d| d.record.kind.as_str());
@@ -518,4 +591,127 @@ fn band(ctx: &Context, s: &TrainingScenario) -> ErrorBand {
             ("time.wall_clock_s", "time_to_train"),
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, OnceLock};
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::scenario::resolve::{self, HardwareRef};
+    use crate::scenario::training::{TrainingRequest, TrainingScenario};
+
+    fn context() -> &'static Context {
+        static CONTEXT: OnceLock<Context> = OnceLock::new();
+        CONTEXT.get_or_init(|| Context::new(Arc::new(Catalog::embedded().unwrap())))
+    }
+
+    const MODELS: [&str; 5] = ["llama-2-7b", "llama-3.1-8b", "llama-2-70b", "gpt-3-175b", "mixtral-8x7b"];
+    const DEVICES: [&str; 6] = [
+        "nvidia-v100-sxm2-32gb",
+        "nvidia-rtx-4090",
+        "nvidia-t4",
+        "nvidia-a100-sxm4-80gb",
+        "nvidia-h100-sxm-80gb",
+        "amd-mi300x",
+    ];
+    const SHARDINGS: [&str; 4] = ["none", "zero1", "zero2", "zero3"];
+
+    fn parse(request: &Value) -> Option<TrainingScenario> {
+        let request: TrainingRequest = serde_json::from_value(request.clone()).unwrap();
+        TrainingScenario::parse(&context().catalog, &request, "").ok()
+    }
+
+    /// Whether some explicit layout in the automatic search's order fits: tensor degrees
+    /// dividing the heads within a node, power-of-two pipelines (ZeRO-1 at most), each sharding
+    /// (or the request's), the request's recomputation.
+    fn an_explicit_layout_fits(base: &Value, devices: u64) -> bool {
+        let catalog = &context().catalog;
+        let arch = &catalog.model(base["model"].as_str().unwrap()).unwrap().architecture;
+        let hardware = base["hardware"].as_str().unwrap().to_owned();
+        let device = resolve::hardware(catalog, &HardwareRef::Id(hardware), "").unwrap();
+        let node = device.device.interconnect.and_then(|l| l.group).unwrap_or(8);
+        let shardings: Vec<&str> = match base["sharding"].as_str() {
+            Some(s) => vec![s],
+            None => SHARDINGS.to_vec(),
+        };
+        let pipelines = (0..8).map(|k| 1u32 << k).filter(|p| *p <= arch.layers);
+        for pipeline in pipelines {
+            for tensor in (1..=node).filter(|t| arch.heads.is_multiple_of(u64::from(*t))) {
+                if !devices.is_multiple_of(u64::from(tensor * pipeline)) {
+                    continue;
+                }
+                for sharding in &shardings {
+                    if pipeline > 1 && !matches!(*sharding, "none" | "zero1") && base["sharding"].is_null() {
+                        continue;
+                    }
+                    let mut request = base.clone();
+                    request["sharding"] = json!(sharding);
+                    request["parallelism"] = json!({"tensor": tensor, "pipeline": pipeline});
+                    if let Some(s) = parse(&request)
+                        && crate::engine::training::estimate(&s.input()).memory.fits
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Memory means the device, and `devices` alone never leaves a fitting layout unused.
+        #[test]
+        fn device_memory_and_the_automatic_layout(
+            model in 0..MODELS.len(),
+            device in 0..DEVICES.len(),
+            devices in prop_oneof![1u64..=16, 17u64..=4096, Just(64u64), Just(1024u64), Just(4096u64)],
+            precision in prop::option::of(prop_oneof![Just("bf16"), Just("fp16"), Just("fp32")]),
+            sharding in prop::option::of(0..SHARDINGS.len()),
+        ) {
+            let mut request = json!({"model": MODELS[model], "hardware": DEVICES[device], "devices": devices, "tokens": 1e9});
+            if let Some(p) = precision {
+                request["precision"] = json!(p);
+            }
+            if let Some(s) = sharding {
+                request["sharding"] = json!(SHARDINGS[s]);
+            }
+            let scenario = parse(&request);
+            prop_assume!(scenario.is_some());
+            let scenario = scenario.unwrap();
+            let answer = TrainingResponse::new(context(), &scenario);
+            let m = &answer.memory;
+            for x in [m.per_device.total_bytes, m.per_device.host_bytes, m.capacity_bytes, m.spilled_bytes, answer.tokens, answer.global_batch_tokens] {
+                prop_assert!(x.is_finite() && x >= 0.0, "{x}");
+            }
+            prop_assert_eq!(answer.verdict == "fits", m.fits);
+            if m.fits {
+                prop_assert!(m.per_device.total_bytes <= m.capacity_bytes, "{} > {}", m.per_device.total_bytes, m.capacity_bytes);
+                let time = answer.time.as_ref().unwrap();
+                let throughput = answer.throughput.as_ref().unwrap();
+                for x in [time.wall_clock_s, time.step_s, time.device_hours, throughput.tokens_per_s_per_device, answer.utilization.as_ref().unwrap().mfu] {
+                    prop_assert!(x.is_finite() && x >= 0.0, "{x}");
+                }
+                prop_assert!(answer.not_run.is_none());
+            } else {
+                prop_assert!(answer.time.is_none() && answer.cost.is_none() && answer.throughput.is_none());
+                prop_assert!(answer.not_run.is_some());
+                if devices > 1 {
+                    prop_assert!(!an_explicit_layout_fits(&request, devices), "{request}: an explicit layout fits");
+                }
+            }
+            if let Some(p) = precision {
+                prop_assert_eq!(answer.precision.as_str(), p);
+            }
+            if let Some(s) = sharding {
+                prop_assert_eq!(answer.sharding.as_str(), SHARDINGS[s]);
+            }
+        }
+    }
 }

@@ -25,7 +25,9 @@ mod fit;
 mod memory;
 
 pub use fit::{Change, FitAdvice, advise};
-pub use memory::{LoraTargets, Loss, Phase, Recipe, TrainingMemory, nf4_bytes, optimizer_state_bytes};
+pub use memory::{
+    LoraTargets, Loss, Phase, Recipe, TrainingMemory, device_need, fits, nf4_bytes, optimizer_state_bytes,
+};
 
 /// Effective host-link rate for offloaded activations: PCIe 4.0 x16 in practice (about 25 GB/s
 /// of its 32); newer links only help when the rest of the system keeps up.

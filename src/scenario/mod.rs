@@ -17,6 +17,7 @@
 //!   an inline Hugging Face `config.json`.
 //! - [`range`]: every numeric range of every request, declared once.
 //! - [`layout`]: the parallel-layout rules, shared by inference and training.
+//! - [`training_layout`]: the automatic training layout (devices given, layout left out).
 //! - [`document`]: reading a request document (JSON or TOML) with pointer errors.
 
 /// Displays wire enums by the id a client sends (their serde name), so an assumption reads
@@ -48,6 +49,7 @@ pub mod requirements;
 pub mod resolve;
 pub mod serving;
 pub mod training;
+pub mod training_layout;
 
 use serde::Serialize;
 use utoipa::ToSchema;

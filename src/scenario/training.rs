@@ -489,6 +489,89 @@ pub struct TrainingSpec {
     recipe: Recipe,
     /// The config file read, if any.
     config: Option<ConfigReport>,
+    /// The placement fields the request or its config file gave (not the engine's defaults):
+    /// the automatic layout never changes these.
+    pub(super) given: Given,
+}
+
+/// Which placement fields a request gave itself (or through its config file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Given {
+    /// `precision`.
+    pub precision: bool,
+    /// `sharding`.
+    pub sharding: bool,
+    /// Any parallel degree (`tensor`, `pipeline`, `data`, `expert`, `context`).
+    pub parallelism: bool,
+    /// `activation_checkpointing`.
+    pub checkpointing: bool,
+}
+
+/// What a placement sets besides the degrees: the automatic layout's sharding and
+/// recomputation (`None`: the request's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Choice {
+    /// Sharding.
+    pub sharding: Option<Sharding>,
+    /// Recomputation.
+    pub checkpointing: Option<Checkpointing>,
+    /// For a fit search: a requested batch that no nearby multiple of the data ranks suits is
+    /// taken as the nearest multiple rather than refused (the search judges memory; the
+    /// layout it picks is placed again without this).
+    pub any_batch: bool,
+}
+
+/// Replaces the assumption recorded for `field`, or records one.
+pub(super) fn assume(assumed: &mut Assumptions, field: &str, value: impl ToString, reason: &'static str) {
+    let value = value.to_string();
+    match assumed.0.iter_mut().find(|a| a.field == field) {
+        Some(a) => {
+            a.value = value;
+            a.reason = reason;
+        }
+        None => assumed.push(field, value, reason),
+    }
+}
+
+/// The global batch closest to `requested` that is a whole number of `unit`s (sequence x
+/// micro-batch x data ranks), when one is within a factor of two of it.
+pub(super) fn rounded_batch(requested: u64, unit: u64) -> Option<u64> {
+    let unit = unit.max(1);
+    if requested.is_multiple_of(unit) {
+        return Some(requested);
+    }
+    let below = requested / unit * unit;
+    let above = below.saturating_add(unit);
+    let nearest = if below > 0 && requested - below <= above - requested { below } else { above };
+    (nearest <= requested.saturating_mul(2) && nearest.saturating_mul(2) >= requested).then_some(nearest)
+}
+
+/// About 4M tokens per step, in whole micro-batches of `unit` tokens (at least one): the order
+/// of magnitude recent pre-training runs use.
+fn default_batch(unit: u64) -> u64 {
+    unit * (4_194_304 / unit.max(1)).max(1)
+}
+
+/// Why no batch near `requested` suits `data` ranks, naming the device counts whose data ranks
+/// divide it (the layout's model-parallel group of `model_parallel` devices kept).
+fn batch_problem(requested: u64, sequence_x_micro: u64, data: u64, model_parallel: u64, max_devices: u64) -> String {
+    let unit = sequence_x_micro.saturating_mul(data);
+    let head = format!(
+        "global_batch_tokens ({requested}) must be a multiple of sequence_length x micro_batch_size x data ranks ({sequence_x_micro} x {data} = {unit}), and the nearest multiple is more than twice it"
+    );
+    if !requested.is_multiple_of(sequence_x_micro.max(1)) {
+        return format!("{head}; give a batch that is a multiple of {unit} (or fewer devices)");
+    }
+    let units = requested / sequence_x_micro.max(1);
+    let max_data = (max_devices / model_parallel.max(1)).max(1);
+    let below = (1..=data.min(units)).rev().find(|d| units.is_multiple_of(*d));
+    let above = (data..=units.min(max_data).min(data.saturating_mul(4))).find(|d| units.is_multiple_of(*d));
+    let counts: Vec<String> =
+        [below, above].into_iter().flatten().filter(|d| *d != data).map(|d| (d * model_parallel).to_string()).collect();
+    match counts.as_slice() {
+        [] => format!("{head}; give a batch that is a multiple of {unit}"),
+        counts => format!("{head}; with this layout, {} devices take it in whole micro-batches", counts.join(" or ")),
+    }
 }
 
 /// What was read from a config file.
@@ -608,6 +691,12 @@ pub struct TrainingScenario {
     pub cost: CostPlan,
     /// The defaults the parser applied.
     pub assumptions: Assumptions,
+    /// Precision (the request's, or the device's default).
+    pub precision: Precision,
+    /// Sharding (the request's, or the automatic layout's).
+    pub sharding: Sharding,
+    /// Recomputation (the request's, or the automatic layout's).
+    pub checkpointing: Checkpointing,
     spec: Arc<TrainingSpec>,
     usd_per_device_hour: Option<f64>,
     budget_device_hours: Option<f64>,
@@ -680,6 +769,19 @@ impl TrainingSpec {
             ));
         }
 
+        let from_engine = |field: &str| layered.from_engine.iter().any(|(k, _)| k == field);
+        let given = Given {
+            precision: request.precision.is_some() && !from_engine("precision"),
+            sharding: request.sharding.is_some() && !from_engine("sharding"),
+            parallelism: request.parallelism.as_ref().is_some_and(|p| {
+                p.tensor.is_some()
+                    || p.pipeline.is_some()
+                    || p.data.is_some()
+                    || p.expert.is_some()
+                    || p.context.is_some()
+            }),
+            checkpointing: request.activation_checkpointing.is_some() && !from_engine("activation_checkpointing"),
+        };
         let engine = assumed.or(request.engine, "engine", TrainingEngineId::Generic, "the engine-neutral profile");
         let mut profile = catalog
             .training_profile(engine.as_str())
@@ -801,13 +903,69 @@ impl TrainingSpec {
             assumptions: assumed,
             recipe,
             config: layered.config,
+            given,
         };
         Ok((Arc::new(spec), device))
+    }
+
+    /// Whether the layout is the automatic one's to choose: devices given (more than one), and
+    /// the request leaves out its degrees or its sharding.
+    pub fn automatic(&self) -> bool {
+        self.degrees.devices.is_some_and(|n| n > 1) && !(self.given.parallelism && self.given.sharding)
+    }
+
+    /// The global batch at `data` ranks as a fit search takes it: the request's rounded to whole
+    /// micro-batches on every rank (the nearest multiple even when far), else the default.
+    pub(super) fn search_batch(&self, data: u32) -> f64 {
+        let unit = self.sequence_length * self.micro_batch * u64::from(data);
+        match self.global_batch_tokens {
+            Some(g) => rounded_batch(g, unit).unwrap_or(unit * (g / unit.max(1)).max(1)) as f64,
+            None => default_batch(unit) as f64,
+        }
+    }
+
+    /// The request's sharding and recomputation, and which of them and of the degrees it gave.
+    pub(super) fn placement(&self) -> (Sharding, Checkpointing, Given) {
+        (self.sharding, self.checkpointing, self.given)
     }
 
     /// Places the run on `device` with `degrees`: the layout rules, the global batch, the token
     /// policy and the price.
     pub fn at(self: &Arc<Self>, device: ResolvedDevice, degrees: Degrees) -> Result<TrainingScenario, Error> {
+        self.at_with(device, degrees, Choice::default())
+    }
+
+    /// The precision on `device`: the request's, else bf16 where the device has it, fp16 where
+    /// it has no bf16, FP32 where it has neither (each recorded).
+    fn precision_on(&self, device: &crate::engine::device::Device, assumed: &mut Assumptions) -> Precision {
+        use crate::engine::device::ComputeType;
+        if self.given.precision || self.precision != Precision::Bf16 || device.peak(ComputeType::Bf16).is_some() {
+            return self.precision;
+        }
+        if device.peak(ComputeType::Fp16).is_some() {
+            assume(
+                assumed,
+                "precision",
+                "fp16",
+                "the device has no bf16 (no dense bf16 peak in the catalog): fp16 mixed precision, with loss scaling",
+            );
+            Precision::Fp16
+        } else if device.peak(ComputeType::Fp32).is_some() {
+            assume(assumed, "precision", "fp32", "the device has neither bf16 nor fp16 peaks in the catalog: FP32");
+            Precision::Fp32
+        } else {
+            self.precision
+        }
+    }
+
+    /// As [`TrainingSpec::at`], with the sharding and recomputation of `choice` where it sets
+    /// them.
+    pub fn at_with(
+        self: &Arc<Self>,
+        device: ResolvedDevice,
+        degrees: Degrees,
+        choice: Choice,
+    ) -> Result<TrainingScenario, Error> {
         let prefix = self.prefix.as_str();
         let at = |field: &str| format!("{prefix}/{field}");
         let mut assumed = self.assumptions.clone();
@@ -817,25 +975,55 @@ impl TrainingSpec {
             ExpertRanks::WithinData,
             range::TRAINING_DEVICES.max as u64,
             prefix,
-        )?;
+        )
+        .map_err(|mut e| {
+            // Name the device counts that do work with these degrees.
+            let group = u64::from(degrees.tensor) * u64::from(degrees.pipeline) * u64::from(degrees.context);
+            if let (layout::Rule::Devices, None, Some(n)) = (e.rule, degrees.data, degrees.devices) {
+                let below = n / group.max(1) * group;
+                let above = below + group;
+                e.detail = match below {
+                    0 => format!("{}; {above} devices work", e.detail),
+                    _ => format!("{}; {below} or {above} devices work", e.detail),
+                };
+            }
+            e
+        })?;
         if degrees.data.is_none() && layout.data > 1 {
             assumed.push("parallelism/data", layout.data, "the devices left after tensor x pipeline x context");
         }
+        let precision = self.precision_on(&device.device, &mut assumed);
         let per_step_unit = self.sequence_length * self.micro_batch * u64::from(layout.data);
         let global_batch_tokens = match self.global_batch_tokens {
-            Some(g) if g % per_step_unit != 0 => {
-                return Err(Error::unprocessable(
-                    at("global_batch_tokens"),
-                    format!(
-                        "global_batch_tokens ({g}) must be a multiple of sequence_length x micro_batch_size x data ranks ({per_step_unit})"
-                    ),
-                ));
-            }
-            Some(g) => g,
+            Some(g) => match rounded_batch(g, per_step_unit) {
+                Some(r) if r == g => g,
+                Some(r) => {
+                    assumed.push(
+                        "global_batch_tokens",
+                        format!("{r} (asked {g})"),
+                        "the nearest multiple of sequence_length x micro_batch_size x data ranks: a step takes whole micro-batches on every rank",
+                    );
+                    r
+                }
+                None if choice.any_batch => per_step_unit * (g / per_step_unit).max(1),
+                None => {
+                    let model_parallel = layout.devices / u64::from(layout.data.max(1));
+                    return Err(Error::unprocessable(
+                        at("global_batch_tokens"),
+                        batch_problem(
+                            g,
+                            self.sequence_length * self.micro_batch,
+                            u64::from(layout.data),
+                            model_parallel,
+                            range::TRAINING_DEVICES.max as u64,
+                        ),
+                    ));
+                }
+            },
             // About 4M tokens per step, in whole micro-batches: the order of magnitude recent
             // pre-training runs use.
             None => {
-                let g = per_step_unit * (4_194_304 / per_step_unit).max(1);
+                let g = default_batch(per_step_unit);
                 assumed.push("global_batch_tokens", g, "whole micro-batches closest below 4M tokens per step");
                 g
             }
@@ -872,6 +1060,9 @@ impl TrainingSpec {
         Ok(TrainingScenario {
             device,
             layout,
+            precision,
+            sharding: choice.sharding.unwrap_or(self.sharding),
+            checkpointing: choice.checkpointing.unwrap_or(self.checkpointing),
             engine: self.engine,
             tokens,
             global_batch_tokens: global,
@@ -888,7 +1079,7 @@ impl TrainingScenario {
     /// Parses and places a request; `prefix` is the pointer of the request in its document.
     pub fn parse(catalog: &Catalog, request: &TrainingRequest, prefix: &str) -> Result<Self, Error> {
         let (spec, device) = TrainingSpec::parse(catalog, request, prefix)?;
-        spec.at(device, spec.degrees)
+        if spec.automatic() { super::training_layout::place(&spec, device) } else { spec.at(device, spec.degrees) }
     }
 
     /// The model.
@@ -950,11 +1141,11 @@ impl TrainingScenario {
             sequence_length: s.sequence_length,
             micro_batch: s.micro_batch,
             global_batch_tokens: self.global_batch_tokens,
-            precision: s.precision,
+            precision: self.precision,
             optimizer: s.optimizer,
-            sharding: s.sharding,
+            sharding: self.sharding,
             hsdp_group: s.hsdp_group,
-            checkpointing: s.checkpointing,
+            checkpointing: self.checkpointing,
             method: s.method,
             cpu_offload: s.cpu_offload,
             flash_attention: s.flash_attention,

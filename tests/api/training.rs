@@ -251,3 +251,180 @@ async fn a_config_file_is_read_and_its_unknown_keys_reported() {
     assert_eq!(status, 422, "{bad}");
     assert_eq!(bad["errors"][0]["pointer"], "/config/text");
 }
+
+/// `devices` alone: the layout of least overhead that fits, every choice in `assumptions`.
+/// GPT-3 on 10,000 V100s cannot run as plain data parallelism (every rank holding 175B
+/// parameters' states); the answer picks sharding and tensor parallelism inside a node, and fp16
+/// because a V100 has no bf16.
+#[tokio::test]
+async fn devices_alone_get_a_layout_that_fits_in_a_precision_the_device_has() {
+    let app = spawn_app().await;
+    let (status, body) =
+        estimate(&app, json!({"model": "gpt-3-175b", "hardware": "nvidia-v100-sxm2-32gb", "devices": 10000})).await;
+    assert_eq!(status, 200, "{body}");
+    let assumed = |field: &str| {
+        body["assumptions"].as_array().unwrap().iter().find(|a| a["field"] == field).cloned().unwrap_or(Value::Null)
+    };
+    assert_eq!(body["precision"], "fp16");
+    assert_eq!(assumed("precision")["value"], "fp16", "{}", body["assumptions"]);
+    assert!(assumed("precision")["reason"].as_str().unwrap().contains("no bf16"));
+    assert!(!body["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "unsupported-precision"));
+    assert_eq!(body["verdict"], "fits", "{}", body["memory"]);
+    assert_eq!(body["not_run"], Value::Null);
+    let (total, capacity) = (
+        body["memory"]["per_device"]["total_bytes"].as_f64().unwrap(),
+        body["memory"]["capacity_bytes"].as_f64().unwrap(),
+    );
+    assert!(total <= capacity, "{total} > {capacity}");
+    assert_ne!(body["sharding"], "none");
+    assert!(assumed("sharding")["reason"].as_str().unwrap().contains("least-overhead"));
+    let p = &body["parallelism"];
+    let product = ["tensor", "pipeline", "context", "data"].iter().map(|k| p[*k].as_u64().unwrap()).product::<u64>();
+    assert_eq!(product, 10000, "{p}");
+    assert!(p["tensor"].as_u64().unwrap() <= 8);
+    assert_eq!(
+        assumed("parallelism")["value"],
+        format!("tensor {} x pipeline {} x data {}", p["tensor"], p["pipeline"], p["data"])
+    );
+    assert!(body["time"]["wall_clock_days"].as_f64().unwrap() > 0.0);
+
+    // The same layout given explicitly is the same answer; plain data parallelism given
+    // explicitly does not fit, and says so.
+    let (_, explicit) = estimate(
+        &app,
+        json!({"model": "gpt-3-175b", "hardware": "nvidia-v100-sxm2-32gb", "devices": 10000, "precision": "fp16",
+               "sharding": body["sharding"], "parallelism": {"tensor": p["tensor"], "pipeline": p["pipeline"]}}),
+    )
+    .await;
+    assert_eq!(explicit["memory"]["per_device"]["total_bytes"], body["memory"]["per_device"]["total_bytes"]);
+    let (_, plain) = estimate(
+        &app,
+        json!({"model": "gpt-3-175b", "hardware": "nvidia-v100-sxm2-32gb", "devices": 10000, "sharding": "none",
+               "precision": "bf16", "parallelism": {"tensor": 1}}),
+    )
+    .await;
+    assert_eq!(plain["verdict"], "does_not_fit");
+    // Explicit fields win: bf16 asked for on a V100 stays bf16 (computed as fp16, with a warning).
+    assert_eq!(plain["precision"], "bf16");
+}
+
+/// The README's 2,048-GPU recipe with Llama-2-7B and without its 3D layout: 2,048 data ranks of
+/// 4,096-token sequences take 8M tokens a step, so the 4M-token batch is rounded and the answer
+/// says so; a batch far from any multiple is a 422 that names device counts that take it.
+#[tokio::test]
+async fn a_global_batch_is_rounded_to_whole_micro_batches_and_says_so() {
+    let app = spawn_app().await;
+    let recipe = json!({"model": "llama-2-7b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 2048, "tokens": 2e12,
+        "sequence_length": 4096, "global_batch_tokens": 4194304, "sharding": "zero1",
+        "activation_checkpointing": "selective", "engine": "megatron"});
+    let (status, body) = estimate(&app, recipe.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["global_batch_tokens"].as_f64().unwrap(), 8388608.0);
+    let batch = body["assumptions"].as_array().unwrap().iter().find(|a| a["field"] == "global_batch_tokens").unwrap();
+    assert_eq!(batch["value"], "8388608 (asked 4194304)");
+    assert!(batch["reason"].as_str().unwrap().contains("data ranks"));
+    assert_eq!(body["verdict"], "fits");
+    // With the README's own layout (tensor 8 x pipeline 4) the batch divides: no rounding.
+    let mut layout = recipe.clone();
+    layout["parallelism"] = json!({"tensor": 8, "pipeline": 4, "sequence_parallel": true});
+    let (status, body) = estimate(&app, layout).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["global_batch_tokens"].as_f64().unwrap(), 4194304.0);
+    assert!(!body["assumptions"].as_array().unwrap().iter().any(|a| a["field"] == "global_batch_tokens"));
+    // 1M tokens cannot be spread over 2,048 ranks of 4,096-token sequences: 256 devices can.
+    let mut far = recipe;
+    far["global_batch_tokens"] = json!(1048576);
+    far["parallelism"] = json!({"tensor": 1});
+    let (status, body) = estimate(&app, far).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["pointer"], "/global_batch_tokens");
+    assert!(body["detail"].as_str().unwrap().contains("256 devices"), "{body}");
+    // Devices that the degrees do not divide: the answer names counts that work.
+    let (status, body) = estimate(
+        &app,
+        json!({"model": "llama-3.1-8b", "hardware": "h100", "devices": 12, "parallelism": {"tensor": 8}}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("8 or 16 devices work"), "{body}");
+}
+
+/// torchtune's full fine-tune of Llama-2-7B on one RTX 4090 keeps its paged 8-bit AdamW states
+/// in unified memory: what spills lives in host memory, reported apart; the device's total
+/// never exceeds its capacity when the run fits.
+#[tokio::test]
+async fn device_memory_is_the_device_peak_and_host_memory_is_apart() {
+    let app = spawn_app().await;
+    let (status, body) = estimate(
+        &app,
+        json!({"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "devices": 1, "engine": "torchtune", "tokens": 1e7}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let m = &body["memory"];
+    let p = &m["per_device"];
+    let bytes = |v: &Value| v.as_f64().unwrap();
+    assert_eq!(m["fits"], true, "{m}");
+    assert!(bytes(&p["total_bytes"]) <= bytes(&m["capacity_bytes"]), "{m}");
+    assert!(bytes(&p["paged_optimizer_bytes"]) > 0.0, "{m}");
+    assert!(bytes(&m["spilled_bytes"]) > 0.0, "{m}");
+    assert_eq!(bytes(&p["host_bytes"]), bytes(&p["offloaded_bytes"]) + bytes(&m["spilled_bytes"]));
+    // What the device holds: the allocator's reserve, the context, and the paged states that
+    // did not spill.
+    let on_device = bytes(&p["reserved_bytes"]) + bytes(&p["context_bytes"]) + bytes(&p["paged_optimizer_bytes"])
+        - bytes(&m["spilled_bytes"]);
+    assert!((bytes(&p["total_bytes"]) - on_device).abs() <= 2.0, "{m}");
+    // CPU offload moves optimizer states and master weights to the host: counted there, not on
+    // the device.
+    let (_, offloaded) = estimate(
+        &app,
+        json!({"model": "llama-2-7b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 1, "tokens": 1e7,
+               "cpu_offload": true, "activation_checkpointing": "full"}),
+    )
+    .await;
+    let p = &offloaded["memory"]["per_device"];
+    assert_eq!(bytes(&p["optimizer_bytes"]), 0.0);
+    assert!(bytes(&p["offloaded_bytes"]) > 50e9, "{p}");
+    assert_eq!(bytes(&p["host_bytes"]), bytes(&p["offloaded_bytes"]));
+}
+
+/// A run that does not fit says so at the top, with one sentence, and has no time, speed, cost
+/// or energy: numbers for a run that cannot happen are easy to misread as its numbers.
+#[tokio::test]
+async fn a_run_that_does_not_fit_has_a_verdict_a_reason_and_no_time_or_cost() {
+    let app = spawn_app().await;
+    let (status, body) = estimate(
+        &app,
+        json!({"model": "llama-2-70b", "hardware": "nvidia-rtx-4090", "devices": 1, "tokens": 1e9,
+               "cost": {"basis": "rent", "usd_per_device_hour": 0.5}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["verdict"], "does_not_fit");
+    assert_eq!(body["memory"]["fits"], false);
+    let reason = body["not_run"]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("needs ") && reason.contains("per device") && reason.ends_with("usable"), "{reason}");
+    let left_out: Vec<&str> =
+        body["not_run"]["left_out"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(left_out, ["throughput", "utilization", "time", "cost", "energy"]);
+    for section in left_out {
+        assert_eq!(body[section], Value::Null, "{section}");
+    }
+    assert_eq!(body["warnings"][0]["code"], "does-not-fit");
+    // What it would need is still there.
+    assert!(
+        body["memory"]["per_device"]["total_bytes"].as_f64().unwrap()
+            > body["memory"]["capacity_bytes"].as_f64().unwrap()
+    );
+    assert!(body["fit"]["changes"].as_array().unwrap().len() > 1);
+
+    // Devices alone that no layout fits: the least-memory layout, and the device count from
+    // which one fits.
+    let (status, body) =
+        estimate(&app, json!({"model": "llama-2-70b", "hardware": "nvidia-rtx-4090", "devices": 4})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["verdict"], "does_not_fit");
+    assert_eq!(body["time"], Value::Null);
+    let devices = body["assumptions"].as_array().unwrap().iter().find(|a| a["field"] == "devices").unwrap();
+    assert!(devices["value"].as_str().unwrap().contains("a layout fits from"), "{devices}");
+}

@@ -228,7 +228,9 @@ pub struct TrainingMemory {
     pub reserved: Bytes,
     /// CUDA context and runtime memory outside the allocator.
     pub context: Bytes,
-    /// What the device must hold: reserved + context + paged states (as `nvidia-smi` sees it).
+    /// What the device holds at its peak: reserved + context + the paged states that stay on it
+    /// (as `nvidia-smi` sees it); at most `capacity` when the run fits. Host-resident bytes are
+    /// apart, in `host`.
     pub total: Bytes,
     /// Usable memory.
     pub capacity: Bytes,
@@ -236,6 +238,12 @@ pub struct TrainingMemory {
     pub fits: bool,
     /// Paged states that do not fit and live in host memory.
     pub spilled: Bytes,
+    /// Offloaded to host memory by the recipe: optimizer states and master weights (and the
+    /// weight and gradient shards of a fully sharded model) under CPU offload, saved
+    /// activations under activation offloading.
+    pub offloaded: Bytes,
+    /// Everything of this device's run held in host memory: `offloaded` + `spilled`.
+    pub host: Bytes,
     /// Largest micro-batch that fits (0 when none does).
     pub max_micro_batch: u64,
     /// Longest sequence that fits at this micro-batch (0 when none does).
@@ -262,6 +270,8 @@ struct States {
     scratch: f64,
     /// Trained parameters on this device (before ZeRO sharding).
     trained: f64,
+    /// What CPU offload keeps in host memory instead.
+    host: f64,
 }
 
 /// What the activations take on one device at a sequence length and micro-batch.
@@ -275,6 +285,8 @@ struct Activations {
     logits_backward: f64,
     /// Bytes per layer per token without checkpointing.
     per_layer_token: f64,
+    /// Saved activations moved to host memory (activation offloading).
+    offloaded: f64,
 }
 
 /// Parameters held by one device before ZeRO sharding: (dense, experts).
@@ -401,10 +413,20 @@ fn states(input: &TrainingInput<'_>) -> States {
         _ if fp32 => 4.0,
         _ => 2.0,
     };
-    let base = if offload_shards { in_flight(base_bytes).min(base) } else { base };
+    let device_base = if offload_shards { in_flight(base_bytes).min(base) } else { base };
+    let master_full = if mixed_master { state(4.0, Sharding::Zero1) } else { 0.0 };
+    let host = if input.cpu_offload {
+        state(optimizer_bytes, Sharding::Zero1)
+            + master_full
+            + (base - device_base)
+            + (state(grad_bytes, Sharding::Zero2) - gradients).max(0.0)
+    } else {
+        0.0
+    };
+    let base = device_base;
     States {
         weights: base + adapters * adapter_bytes,
-        master: if mixed_master { state(4.0, Sharding::Zero1) * offload } else { 0.0 },
+        master: master_full * offload,
         gradients,
         one_gradient: (largest * grad_bytes).min(gradients),
         optimizer,
@@ -416,6 +438,7 @@ fn states(input: &TrainingInput<'_>) -> States {
         },
         scratch,
         trained,
+        host,
     }
 }
 
@@ -515,6 +538,7 @@ fn activations(input: &TrainingInput<'_>, sequence: f64, micro_batch: f64) -> Ac
         logits_forward: seq * b * vocab * fwd,
         logits_backward: seq * b * vocab * bwd,
         per_layer_token,
+        offloaded: kept_per_layer * (layers - kept_layers).max(0.0),
     }
 }
 
@@ -617,10 +641,16 @@ fn largest(limit: u64, capacity: f64, demand: impl Fn(u64) -> f64) -> u64 {
 const MICRO_BATCH_LIMIT: u64 = 1 << 20;
 const SEQUENCE_LIMIT: u64 = 1 << 24;
 
-/// Whether `input` fits; for the fit advice's search.
-pub(super) fn fits(input: &TrainingInput<'_>) -> bool {
+/// Whether `input` fits; for the fit advice's and the automatic layout's searches.
+pub fn fits(input: &TrainingInput<'_>) -> bool {
+    device_need(input) <= capacity(input)
+}
+
+/// What must fit on one device (paged states, which may spill, apart), bytes: the `total` of
+/// the memory estimate for a run that does not fit, without its explanation or searches.
+pub fn device_need(input: &TrainingInput<'_>) -> f64 {
     let st = states(input);
-    fixed_demand(input, &st, input.sequence_length as f64, input.micro_batch as f64) <= capacity(input)
+    fixed_demand(input, &st, input.sequence_length as f64, input.micro_batch as f64)
 }
 
 /// Peak memory of one device, recorded in `trace`.
@@ -701,11 +731,14 @@ pub fn memory(input: &TrainingInput<'_>, trace: &mut Trace) -> TrainingMemory {
         "bytes",
     );
     let paged = if st.paged { optimizer } else { 0.0 };
-    let total = reserved + context + paged;
     let capacity = capacity(input);
     let fixed = reserved + context;
     let fits = fixed <= capacity;
-    let spilled = if fits { (total - capacity).max(0.0) } else { 0.0 };
+    // Paged states fill what the rest leaves and spill the remainder to host memory; when the
+    // rest does not fit, the device's need is the rest alone (the states could all spill).
+    let spilled = if fits { (fixed + paged - capacity).max(0.0) } else { paged };
+    let total = fixed + paged - spilled;
+    let offloaded = st.host + act.offloaded;
     let max_micro_batch = largest(MICRO_BATCH_LIMIT, capacity, |mb| fixed_demand(input, &st, s, mb as f64));
     let max_sequence_length = largest(SEQUENCE_LIMIT, capacity, |len| fixed_demand(input, &st, len as f64, b));
     if !fits {
@@ -714,7 +747,7 @@ pub fn memory(input: &TrainingInput<'_>, trace: &mut Trace) -> TrainingMemory {
             fixed / 1e9, peak_phase.as_str(), weights / 1e9, master_weights / 1e9, gradients / 1e9, optimizer / 1e9, activations / 1e9, logits / 1e9, (fixed - allocated) / 1e9, capacity / 1e9
         ));
     }
-    if spilled > 0.0 {
+    if fits && spilled > 0.0 {
         trace.warn("paged-optimizer-spills", || {
             format!(
                 "{:.1} GB of paged optimizer state does not fit beside the rest and lives in host memory, paged in at every step: slower",
@@ -746,6 +779,8 @@ pub fn memory(input: &TrainingInput<'_>, trace: &mut Trace) -> TrainingMemory {
         capacity: Bytes(capacity),
         fits,
         spilled: Bytes(spilled),
+        offloaded: Bytes(offloaded),
+        host: Bytes(offloaded + spilled),
         max_micro_batch,
         max_sequence_length,
     }
