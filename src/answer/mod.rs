@@ -22,6 +22,7 @@ pub mod plan;
 pub mod plan_training;
 pub mod serving;
 pub mod training;
+pub mod verdict;
 
 use std::sync::Arc;
 
