@@ -182,6 +182,7 @@ pub struct InferenceResponse {
     #[schema(example = "fits")]
     pub verdict: &'static str,
     /// Why the running sections are left out; null when it fits.
+    #[schema(required = true)]
     pub not_run: Option<NotRun>,
     /// Model id (`inline` for an inline config).
     pub model: String,
@@ -208,12 +209,16 @@ pub struct InferenceResponse {
     /// FLOPs and phases.
     pub compute: ComputeBody,
     /// Latency (null when it does not fit).
+    #[schema(required = true)]
     pub latency: Option<LatencyBody>,
     /// Throughput (null when it does not fit).
+    #[schema(required = true)]
     pub throughput: Option<ThroughputBody>,
     /// Cost (null when it does not fit).
+    #[schema(required = true)]
     pub cost: Option<CostBody>,
     /// Energy (null when it does not fit).
+    #[schema(required = true)]
     pub energy: Option<EnergyBody>,
     /// Caveats; when it does not fit, the first is `does-not-fit`, saying `not_run.reason`.
     pub warnings: Vec<WarningBody>,

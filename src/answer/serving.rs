@@ -130,6 +130,7 @@ pub struct ServingResponse {
     #[schema(example = "fits")]
     pub verdict: &'static str,
     /// Why the running sections are left out; null when it fits.
+    #[schema(required = true)]
     pub not_run: Option<NotRun>,
     /// Model id.
     pub model: String,
@@ -153,16 +154,22 @@ pub struct ServingResponse {
     /// (batch 1): the static memory breakdown, present whether or not it fits.
     pub memory: MemoryBody,
     /// Throughput (null when it does not fit).
+    #[schema(required = true)]
     pub throughput: Option<ServingThroughput>,
     /// Arrival to first token, ms (null when it does not fit).
+    #[schema(required = true)]
     pub ttft_ms: Option<LatencyPercentiles>,
     /// Per request, time per output token after the first, ms (null when it does not fit).
+    #[schema(required = true)]
     pub tpot_ms: Option<LatencyPercentiles>,
     /// Gap between consecutive tokens, over all tokens, ms (null when it does not fit).
+    #[schema(required = true)]
     pub itl_ms: Option<LatencyPercentiles>,
     /// Arrival to last token, ms (null when it does not fit).
+    #[schema(required = true)]
     pub e2e_ms: Option<LatencyPercentiles>,
     /// Arrival to first scheduled step, ms (null when it does not fit).
+    #[schema(required = true)]
     pub queue_ms: Option<LatencyPercentiles>,
     /// Requests in the system.
     pub concurrency: Concurrency,
@@ -186,6 +193,7 @@ pub struct ServingResponse {
     /// Where the time went.
     pub time_by_component: TimeByComponent,
     /// Cost (null when it does not fit).
+    #[schema(required = true)]
     pub cost: Option<ServingCost>,
     /// Energy per output token, J (null without a power figure, or when it does not fit).
     pub joules_per_output_token: Option<f64>,

@@ -19,3 +19,4 @@ mod readme;
 mod serving;
 mod style;
 mod training;
+mod verdict;
