@@ -159,3 +159,71 @@ fn narrower(
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, OnceLock};
+
+    use proptest::prelude::*;
+
+    use crate::answer::Context;
+    use crate::answer::inference::InferenceResponse;
+    use crate::catalog::Catalog;
+    use crate::scenario::inference::{InferenceRequest, InferenceScenario};
+
+    fn ctx() -> &'static Context {
+        static CTX: OnceLock<Context> = OnceLock::new();
+        CTX.get_or_init(|| Context::new(Arc::new(Catalog::embedded().expect("the embedded catalog loads"))))
+    }
+
+    const MODELS: [&str; 4] = ["llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b", "mixtral-8x7b"];
+    const DEVICES: [&str; 3] = ["nvidia-rtx-4090", "nvidia-l4", "nvidia-h100-sxm-80gb"];
+    const FORMATS: [&str; 4] = ["bf16", "fp8", "int4", "q4_k_m"];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever the request, the verdict is the memory's, the running sections are present
+        /// exactly when it fits, and a misfit's reason names the GB needed and usable per device
+        /// and leads the warnings.
+        #[test]
+        fn the_verdict_is_the_memory_and_a_misfit_runs_nothing(
+            model in 0usize..4,
+            device in 0usize..3,
+            weights in 0usize..4,
+            tensor in prop::sample::select(vec![1u32, 2, 4, 8]),
+            batch in 1u64..512,
+            input in 1u64..300_000,
+            output in 1u64..4096,
+        ) {
+            let request: InferenceRequest = serde_json::from_value(serde_json::json!({
+                "model": MODELS[model], "hardware": DEVICES[device], "devices": tensor,
+                "parallelism": {"tensor": tensor}, "weights": FORMATS[weights], "batch_size": batch,
+                "input_tokens": input, "output_tokens": output,
+            })).unwrap();
+            let scenario = InferenceScenario::parse(&ctx().catalog, &request, "");
+            prop_assert!(scenario.is_ok(), "{:?}", scenario.err());
+            let r = InferenceResponse::new(ctx(), &scenario.unwrap());
+            let fits = r.memory.fits;
+            prop_assert_eq!(r.verdict, super::verdict(fits));
+            prop_assert_eq!(r.not_run.is_none(), fits);
+            prop_assert_eq!(r.latency.is_some(), fits);
+            prop_assert_eq!(r.throughput.is_some(), fits);
+            prop_assert_eq!(r.cost.is_some(), fits);
+            prop_assert_eq!(r.energy.is_some(), fits);
+            if let Some(n) = &r.not_run {
+                let needs = format!(
+                    "needs {:.1} GB per device, {:.1} GB usable: ",
+                    r.memory.per_device.total_bytes / 1e9,
+                    r.memory.capacity_bytes / 1e9
+                );
+                prop_assert!(n.reason.starts_with(&needs), "{}", n.reason);
+                prop_assert_eq!(r.warnings[0].code, super::WARNING);
+                prop_assert_eq!(&r.warnings[0].message, &n.reason);
+                prop_assert_eq!(r.warnings.iter().filter(|w| w.code == super::WARNING).count(), 1);
+            } else {
+                prop_assert!(r.warnings.iter().all(|w| w.code != super::WARNING));
+            }
+        }
+    }
+}
