@@ -583,12 +583,12 @@ mod tests {
             (
                 json!({"model": "llama-3.1-405b", "hardware": "h100"}),
                 "DOES NOT FIT: needs ",
-                &["GB per device", "GB usable", "the weights alone take", "--tensor"],
+                &["GB per device", "GB usable", "the weights alone take", "devices (tensor or pipeline parallelism)"],
             ),
             (
                 json!({"model": "llama-3.1-8b", "hardware": "h100", "batch_size": 256, "input_tokens": 32000, "output_tokens": 1000}),
                 "DOES NOT FIT: needs ",
-                &["the KV cache of 256 sequences", "--batch-size"],
+                &["the KV cache of 256 sequences", "(batch_size "],
             ),
         ];
         for (request, prefix, words) in cases {
