@@ -29,7 +29,7 @@ pub struct NotRun {
     /// One sentence: what one device needs against what it may use, in GB, and the fix when one
     /// is known.
     #[schema(
-        example = "needs 1041.6 GB per device, 22.6 GB usable: the weights alone take 1030.5 GB per device; use at least 46 devices (tensor or pipeline parallelism)"
+        example = "needs 814.3 GB per device, 23.2 GB usable: the weights alone take 811.7 GB per device; use at least 39 devices (tensor or pipeline parallelism)"
     )]
     pub reason: String,
     /// The top-level sections of the answer serialized as `null` because the run cannot happen.
@@ -65,8 +65,10 @@ pub fn memory_reason(ctx: &Context, input: &InferenceInput<'_>, estimate: &Infer
         (batch > 1).then(|| inference::estimate(&InferenceInput { batch: Batch::Fixed(1), explain: false, ..*input }));
     let single = one.as_ref().map_or(&estimate.memory, |e| &e.memory);
     let fixed = p.weights.0 + p.overhead.0;
-    let (why, mut fixes) = if fixed >= capacity {
+    let (why, mut fixes) = if p.weights.0 >= capacity {
         (format!("the weights alone take {} per device", gb(p.weights.0)), Vec::new())
+    } else if fixed >= capacity {
+        (format!("the weights and the runtime overhead take {} per device", gb(fixed)), Vec::new())
     } else if m.max_batch_size >= 1 && batch > m.max_batch_size {
         (
             format!("the KV cache of {batch} sequences takes {}", gb(p.kv_cache.0)),
