@@ -199,6 +199,17 @@ def do_estimate_inference():
     )
 
 
+def do_estimate_inference_not_fitting():
+    request = InferenceRequest(model="llama-3.1-405b", hardware="nvidia-rtx-4090")
+    answer = call("estimate_inference", estimate_inference, InferenceResponse, body=request)
+    expect(answer.verdict == "does_not_fit", f"verdict {answer.verdict!r}")
+    expect("GB per device" in answer.not_run.reason, f"reason {answer.not_run.reason!r}")
+    expect(answer.latency is None and answer.throughput is None, "running sections are None")
+    expect(answer.cost is None and answer.energy is None, "cost and energy are None")
+    expect(answer.warnings[0].code == "does-not-fit", f"first warning {answer.warnings[0].code!r}")
+    return f"verdict={answer.verdict} left_out={answer.not_run.left_out}"
+
+
 def do_estimate_training():
     request = TrainingRequest(
         model="llama-2-7b",
@@ -229,6 +240,7 @@ if __name__ == "__main__":
     check("get_validation_report", do_get_validation_report)
     check("describe_host", do_describe_host)
     check("estimate_inference llama-3.1-70b on 4 x H100", do_estimate_inference)
+    check("estimate_inference llama-3.1-405b on one RTX 4090 (does not fit)", do_estimate_inference_not_fitting)
     check("estimate_training llama-2-7b on 64 x A100", do_estimate_training)
-    print(f"python client: {12 - failures} ok, {failures} failed")
+    print(f"python client: {13 - failures} ok, {failures} failed")
     sys.exit(1 if failures else 0)

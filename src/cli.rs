@@ -779,7 +779,7 @@ fn estimate_inference(args: &InferenceArgs) -> ExitCode {
     let outcome = inference_request(args)
         .and_then(|request| InferenceScenario::parse(&ctx.catalog, &request, ""))
         .map(|scenario| InferenceResponse::new(&ctx, &scenario));
-    let fit = outcome.as_ref().ok().map(|r| (r.memory.fits, crate::report::inference_misfit(r)));
+    let fit = outcome.as_ref().ok().map(|r| (r.not_run.is_none(), crate::report::inference_misfit(r)));
     finish(outcome, args.json, crate::report::inference_table);
     fit_verdict(fit, args.json, args.strict)
 }

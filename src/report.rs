@@ -3,6 +3,7 @@
 use crate::answer::check::CheckResponse;
 use crate::answer::inference::InferenceResponse;
 use crate::answer::plan::PlanResponse;
+use crate::answer::serving::{LatencyPercentiles, ServingResponse};
 use crate::answer::training::TrainingResponse;
 use crate::host::HostDescription;
 use crate::scenario::Assumption;
@@ -45,41 +46,15 @@ fn misfit(needs_bytes: f64, usable_bytes: f64, reason: &str) -> String {
     format!("DOES NOT FIT: needs {} per device, {} usable; {reason}", gb(needs_bytes), gb(usable_bytes))
 }
 
-/// Why an inference plan does not fit, in one line; `None` when it fits.
+/// Why an inference plan does not fit, in one line (the answer's `not_run.reason`); `None` when
+/// it fits.
 pub fn inference_misfit(r: &InferenceResponse) -> Option<String> {
-    let m = &r.memory;
-    if m.fits {
-        return None;
-    }
-    let p = &m.per_device;
-    let reason = if p.weights_bytes > m.capacity_bytes {
-        format!(
-            "the weights alone take {}: more devices (--tensor) or smaller weights (--weights)",
-            gb(p.weights_bytes)
-        )
-    } else if m.max_batch_size > 0 {
-        format!(
-            "the KV cache of {} sequences takes {}; at most {} fit (--batch-size {})",
-            r.batch_size,
-            gb(p.kv_cache_bytes),
-            m.max_batch_size,
-            m.max_batch_size
-        )
-    } else if m.max_context_tokens > 0 {
-        format!(
-            "one sequence of {} tokens does not fit; at most {} tokens do",
-            r.input_tokens + r.output_tokens,
-            m.max_context_tokens
-        )
-    } else {
-        format!(
-            "weights ({}), activations ({}) and overhead ({}) leave no room for a KV cache",
-            gb(p.weights_bytes),
-            gb(p.activations_bytes),
-            gb(p.overhead_bytes)
-        )
-    };
-    Some(misfit(p.total_bytes, m.capacity_bytes, &reason))
+    r.not_run.as_ref().map(|n| format!("DOES NOT FIT: {}", n.reason))
+}
+
+/// Why a serving deployment does not fit, in one line; `None` when it fits.
+pub fn serving_misfit(r: &ServingResponse) -> Option<String> {
+    r.not_run.as_ref().map(|n| format!("DOES NOT FIT: {}", n.reason))
 }
 
 /// Why a training run does not fit, in one line; `None` when it fits.
@@ -114,9 +89,20 @@ fn opening(misfit: Option<String>) -> String {
 /// warnings. A plan that does not fit says so first.
 pub fn inference_table(r: &InferenceResponse) -> String {
     let m = &r.memory;
-    let rows: Vec<(&str, String)> = vec![
+    let p = &r.parallelism;
+    let mut rows: Vec<(&str, String)> = vec![
         ("model", r.model.clone()),
         ("hardware", format!("{} x {}", r.devices, r.hardware)),
+        (
+            "layout",
+            format!(
+                "tensor {} x pipeline {} x expert {} x data {}",
+                p.tensor.unwrap_or(1),
+                p.pipeline.unwrap_or(1),
+                p.expert.unwrap_or(1),
+                p.data.unwrap_or(1)
+            ),
+        ),
         ("weights / kv cache", format!("{} / {}", r.weights, r.kv_cache)),
         ("engine", r.engine.clone()),
         ("batch", format!("{} sequences, {} in + {} out tokens", r.batch_size, r.input_tokens, r.output_tokens)),
@@ -141,85 +127,128 @@ pub fn inference_table(r: &InferenceResponse) -> String {
                 m.max_context_tokens
             ),
         ),
-        ("time to first token", format!("{:.1} ms ({}-bound prefill)", r.latency.ttft_ms, r.compute.prefill.bound)),
-        ("time per output token", format!("{:.2} ms ({}-bound decode)", r.latency.tpot_ms, r.compute.decode.bound)),
-        ("end to end", format!("{:.1} ms", r.latency.e2e_ms)),
-        (
+    ];
+    // A run that cannot happen has no latency, throughput, cost or energy to print.
+    if let Some(l) = &r.latency {
+        rows.push(("time to first token", format!("{:.1} ms ({}-bound prefill)", l.ttft_ms, r.compute.prefill.bound)));
+        rows.push(("time per output token", format!("{:.2} ms ({}-bound decode)", l.tpot_ms, r.compute.decode.bound)));
+        rows.push(("end to end", format!("{:.1} ms", l.e2e_ms)));
+    }
+    if let Some(t) = &r.throughput {
+        rows.push((
             "throughput",
             format!(
                 "{:.0} output tokens/s ({:.1} per user), {:.0} prefill tokens/s",
-                r.throughput.output_tokens_per_s,
-                r.throughput.output_tokens_per_s_per_user,
-                r.throughput.prefill_tokens_per_s
+                t.output_tokens_per_s, t.output_tokens_per_s_per_user, t.prefill_tokens_per_s
             ),
-        ),
-        (
+        ));
+    }
+    if let Some(c) = &r.cost {
+        rows.push((
             "cost",
             format!(
                 "{}, {}",
-                money(r.cost.usd_per_hour, "per hour"),
-                money(r.cost.usd_per_million_output_tokens, "per million output tokens")
+                money(c.usd_per_hour, "per hour"),
+                money(c.usd_per_million_output_tokens, "per million output tokens")
             ),
-        ),
-        ("cost basis", basis(&r.cost.basis)),
-        (
+        ));
+        rows.push(("cost basis", basis(&c.basis)));
+    }
+    if let Some(energy) = &r.energy {
+        rows.push((
             "energy",
-            match (r.energy.joules_per_output_token, r.energy.usd_per_million_output_tokens) {
+            match (energy.joules_per_output_token, energy.usd_per_million_output_tokens) {
                 (Some(j), Some(usd)) => format!("{j:.3} J per output token, ${usd:.3} of electricity per million"),
                 _ => "n/a (no power figure)".to_owned(),
             },
-        ),
-    ];
+        ));
+    }
     opening(inference_misfit(r))
         + &render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }
 
 /// `hwcost estimate serving` without `--json`.
-pub fn serving_table(r: &crate::answer::serving::ServingResponse) -> String {
-    let pct = |p: &crate::answer::serving::LatencyPercentiles| {
-        format!("mean {:.1}, p50 {:.1}, p90 {:.1}, p99 {:.1} ms", p.mean, p.p50, p.p90, p.p99)
-    };
+pub fn serving_table(r: &ServingResponse) -> String {
+    let pct =
+        |p: &LatencyPercentiles| format!("mean {:.1}, p50 {:.1}, p90 {:.1}, p99 {:.1} ms", p.mean, p.p50, p.p90, p.p99);
+    let m = &r.memory;
+    let p = &r.parallelism;
     let mut rows: Vec<(&str, String)> = vec![
         ("model", r.model.clone()),
         ("hardware", format!("{} x {}", r.devices, r.hardware)),
+        (
+            "layout",
+            format!(
+                "tensor {} x pipeline {} x expert {} x data {}",
+                p.tensor.unwrap_or(1),
+                p.pipeline.unwrap_or(1),
+                p.expert.unwrap_or(1),
+                p.data.unwrap_or(1)
+            ),
+        ),
         ("weights / kv cache", format!("{} / {}", r.weights, r.kv_cache_format)),
         ("engine", r.engine.clone()),
-        ("requests", format!("{} simulated per replica, {} finished; regime {}", r.requests, r.completed, r.regime)),
         (
+            "longest request alone",
+            format!(
+                "{} of {} usable per device (weights {}, kv {})",
+                gb(m.per_device.total_bytes),
+                gb(m.capacity_bytes),
+                gb(m.per_device.weights_bytes),
+                gb(m.per_device.kv_cache_bytes)
+            ),
+        ),
+    ];
+    if r.not_run.is_none() {
+        rows.push((
+            "requests",
+            format!("{} simulated per replica, {} finished; regime {}", r.requests, r.completed, r.regime),
+        ));
+    }
+    if let Some(t) = &r.throughput {
+        rows.push((
             "throughput",
             format!(
                 "{:.0} output tokens/s ({:.0} per device), {:.3} requests/s",
-                r.throughput.output_tokens_per_s,
-                r.throughput.output_tokens_per_s_per_device,
-                r.throughput.requests_per_s
+                t.output_tokens_per_s, t.output_tokens_per_s_per_device, t.requests_per_s
             ),
-        ),
-        ("time to first token", pct(&r.ttft_ms)),
-        ("time per output token", pct(&r.tpot_ms)),
-        ("inter-token latency", pct(&r.itl_ms)),
-        ("end to end", pct(&r.e2e_ms)),
-        ("queueing", pct(&r.queue_ms)),
-        (
+        ));
+    }
+    for (label, value) in [
+        ("time to first token", &r.ttft_ms),
+        ("time per output token", &r.tpot_ms),
+        ("inter-token latency", &r.itl_ms),
+        ("end to end", &r.e2e_ms),
+        ("queueing", &r.queue_ms),
+    ] {
+        if let Some(p) = value {
+            rows.push((label, pct(p)));
+        }
+    }
+    if r.not_run.is_none() {
+        rows.push((
             "concurrency",
             format!(
                 "mean {:.1}, max {} in the system; {:.1} sequences per step (max {})",
                 r.concurrency.mean, r.concurrency.max, r.concurrency.running_mean, r.concurrency.running_max
             ),
+        ));
+    }
+    rows.push((
+        "kv cache",
+        format!(
+            "{} tokens capacity, {} at peak, {} preemptions",
+            r.kv_cache.capacity_tokens, r.kv_cache.peak_used_tokens, r.preemptions
         ),
-        (
-            "kv cache",
-            format!(
-                "{} tokens capacity, {} at peak, {} preemptions",
-                r.kv_cache.capacity_tokens, r.kv_cache.peak_used_tokens, r.preemptions
-            ),
-        ),
-        ("cost", money(r.cost.usd_per_million_output_tokens, "per million output tokens")),
-        ("cost basis", basis(&r.cost.basis)),
-    ];
+    ));
+    if let Some(c) = &r.cost {
+        rows.push(("cost", money(c.usd_per_million_output_tokens, "per million output tokens")));
+        rows.push(("cost basis", basis(&c.basis)));
+    }
     if let Some(rate) = r.max_requests_per_s_within_slo {
         rows.push(("capacity within SLO", format!("{rate:.3} requests/s")));
     }
-    render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
+    opening(serving_misfit(r)) + &render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }
 
 /// Key-value rows aligned, then what was assumed, then warnings.
@@ -588,12 +617,12 @@ mod tests {
             (
                 json!({"model": "llama-3.1-405b", "hardware": "h100"}),
                 "DOES NOT FIT: needs ",
-                &["GB per device", "GB usable", "the weights alone take", "--tensor"],
+                &["GB per device", "GB usable", "the weights alone take", "devices (tensor or pipeline parallelism)"],
             ),
             (
                 json!({"model": "llama-3.1-8b", "hardware": "h100", "batch_size": 256, "input_tokens": 32000, "output_tokens": 1000}),
                 "DOES NOT FIT: needs ",
-                &["the KV cache of 256 sequences", "--batch-size"],
+                &["the KV cache of 256 sequences", "(batch_size "],
             ),
         ];
         for (request, prefix, words) in cases {

@@ -185,6 +185,52 @@ function problemBox(error) {
   return h("div", { class: "error", role: "alert" }, h("strong", {}, problem.title || "Error"), " ", problem.detail || "", pointers.length ? h("ul", {}, pointers) : null);
 }
 
+/** A number of a run the API left out (`null`: the deployment does not fit) is never shown as one. */
+const ran = (format) => (x) => (x === null || x === undefined ? "not run" : format(x));
+
+/**
+ * An answer's verdict, said first and prominently when it does not fit: the API's reason (the
+ * GB needed against the GB usable per device, and the fix). Nothing when it fits.
+ */
+function verdictBox(answer, label) {
+  if (!answer || answer.verdict !== "does_not_fit") return null;
+  return h(
+    "div",
+    { class: "verdict-box", role: "alert", "data-not-run": label || "" },
+    badge("no-fit", "does not fit"),
+    " ",
+    h("strong", {}, label ? `${label}: ` : ""),
+    h("span", { class: "reason" }, answer.not_run?.reason || ""),
+    h("p", { class: "note" }, `Left out (not run): ${(answer.not_run?.left_out || []).join(", ")}.`),
+  );
+}
+
+/** The layout the API chose (the answer's parallelism). */
+function layoutText(answer) {
+  const p = answer.parallelism || {};
+  return `${answer.devices} × ${answer.hardware}: tensor ${p.tensor ?? 1} × pipeline ${p.pipeline ?? 1} × expert ${p.expert ?? 1} × data ${p.data ?? 1} (replicas)`;
+}
+
+/** An answer's warnings (every one, as the API words them) and the defaults it assumed. */
+function notes(answer, label) {
+  const warnings = answer?.warnings || [];
+  const assumptions = answer?.assumptions || [];
+  return h(
+    "section",
+    { class: "notes", "data-notes": label || "" },
+    h("h4", {}, label ? `Warnings (${label})` : "Warnings"),
+    warnings.length
+      ? h("ul", { class: "warnings" }, warnings.map((w) => h("li", { "data-code": w.code }, h("code", {}, w.code), " ", h("span", { class: "message" }, w.message))))
+      : h("p", { class: "note" }, "No warnings."),
+    h(
+      "details",
+      { class: "assumptions" },
+      h("summary", {}, `Assumed: ${assumptions.length} default${assumptions.length === 1 ? "" : "s"} the request left out`),
+      h("ul", {}, assumptions.map((a) => h("li", {}, h("code", {}, a.field), ` = ${a.value}: ${a.reason}`))),
+    ),
+  );
+}
+
 // ---------------------------------------------------------------- tables with export
 
 function download(name, type, text) {
@@ -628,8 +674,13 @@ async function runModel(p, out) {
     }),
   );
   const first = ok[0];
+  // A format that does not fit says so first, with the API's reason; its run is not shown.
+  for (const e of ok) add(out, verdictBox(e, e.weights));
+  const notRun = (value, format) => (value === null || value === undefined ? "not run (does not fit)" : format(value));
+  // A run that cannot happen has no rule or error band to open.
+  const ranFirst = first.verdict === "fits" ? first : null;
   add(out, 
-    h("p", {}, `${first.weights}: `, badge(first.memory.fits ? "fits" : "no-fit", first.memory.fits ? "fits" : "does not fit"), ` as ${first.parallelism.tensor}-way tensor × ${first.parallelism.pipeline}-way pipeline × ${first.parallelism.data} replicas`),
+    h("p", {}, `${first.weights}: `, badge(first.verdict === "fits" ? "fits" : "no-fit", first.verdict === "fits" ? "fits" : "does not fit"), " ", h("span", { "data-layout": "" }, `layout ${layoutText(first)}`)),
     h(
       "div",
       { class: "cards" },
@@ -637,10 +688,10 @@ async function runModel(p, out) {
       card("KV cache per device", fmt.gb(first.memory.per_device.kv_cache_bytes), first, "memory.kv_cache_per_sequence", "memory.per_device.kv_cache_bytes", "kv_cache_bytes"),
       card("Usable capacity", fmt.gb(first.memory.capacity_bytes), first, "memory.capacity", "memory.capacity_bytes", "capacity_bytes"),
       card("Largest batch that fits", fmt.count(first.memory.max_batch_size), first, "memory.max_batch_size", "memory.max_batch_size", "max_batch_size"),
-      card("Time to first token", fmt.ms(first.latency.ttft_ms), first, "latency.ttft", "latency.ttft_ms", "ttft_ms"),
-      card("Time per output token", fmt.ms(first.latency.tpot_ms), first, "time.decode_step", "latency.tpot_ms", "tpot_ms"),
-      card("Output tokens per second", fmt.tps(first.throughput.output_tokens_per_s), first, "throughput.output", "throughput.output_tokens_per_s", "output_tokens_per_s"),
-      card("USD per million output tokens", first.cost.usd_per_million_output_tokens === null ? "no price" : fmt.usd(first.cost.usd_per_million_output_tokens), first, "cost.usd_per_hour", "throughput.output_tokens_per_s", "usd_per_million_output_tokens"),
+      card("Time to first token", notRun(first.latency?.ttft_ms, fmt.ms), ranFirst, "latency.ttft", "latency.ttft_ms", "ttft_ms"),
+      card("Time per output token", notRun(first.latency?.tpot_ms, fmt.ms), ranFirst, "time.decode_step", "latency.tpot_ms", "tpot_ms"),
+      card("Output tokens per second", notRun(first.throughput?.output_tokens_per_s, fmt.tps), ranFirst, "throughput.output", "throughput.output_tokens_per_s", "output_tokens_per_s"),
+      card("USD per million output tokens", !first.cost ? "not run (does not fit)" : first.cost.usd_per_million_output_tokens === null ? "no price" : fmt.usd(first.cost.usd_per_million_output_tokens), ranFirst, "cost.usd_per_hour", "throughput.output_tokens_per_s", "usd_per_million_output_tokens"),
     ),
     table(
       "memory-by-format",
@@ -653,13 +704,14 @@ async function runModel(p, out) {
         { key: "total_bytes", label: "Total", fmt: fmt.gb },
         { key: "capacity_bytes", label: "Capacity", fmt: fmt.gb, rule: "memory.capacity", output: "memory.capacity_bytes" },
         { key: "fits", label: "Fits", text: true, cell: (r) => badge(r.fits ? "fits" : "no-fit", r.fits ? "yes" : "no") },
-        { key: "ttft_ms", label: "TTFT", fmt: fmt.ms, rule: "latency.ttft", output: "latency.ttft_ms" },
-        { key: "tpot_ms", label: "TPOT", fmt: fmt.ms, rule: "time.decode_step", output: "latency.tpot_ms" },
-        { key: "output_tokens_per_s", label: "Output tok/s", fmt: fmt.plain, rule: "throughput.output", output: "throughput.output_tokens_per_s" },
-        { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd, rule: "cost.usd_per_hour", output: "throughput.output_tokens_per_s" },
+        { key: "ttft_ms", label: "TTFT", fmt: ran(fmt.ms), rule: "latency.ttft", output: "latency.ttft_ms" },
+        { key: "tpot_ms", label: "TPOT", fmt: ran(fmt.ms), rule: "time.decode_step", output: "latency.tpot_ms" },
+        { key: "output_tokens_per_s", label: "Output tok/s", fmt: ran(fmt.plain), rule: "throughput.output", output: "throughput.output_tokens_per_s" },
+        { key: "usd_per_million_output_tokens", label: "USD / M out", cell: (r) => (r.fits ? fmt.usd(r.usd_per_million_output_tokens) : "not run"), rule: "cost.usd_per_hour", output: "throughput.output_tokens_per_s" },
       ],
-      ok.map((e) => withAnswer({ weights: e.weights, ...e.memory.per_device, capacity_bytes: e.memory.capacity_bytes, fits: e.memory.fits, ttft_ms: e.latency.ttft_ms, tpot_ms: e.latency.tpot_ms, output_tokens_per_s: e.throughput.output_tokens_per_s, usd_per_million_output_tokens: e.cost.usd_per_million_output_tokens }, e)),
+      ok.map((e) => withAnswer({ weights: e.weights, ...e.memory.per_device, capacity_bytes: e.memory.capacity_bytes, fits: e.memory.fits, ttft_ms: e.latency?.ttft_ms ?? null, tpot_ms: e.latency?.tpot_ms ?? null, output_tokens_per_s: e.throughput?.output_tokens_per_s ?? null, usd_per_million_output_tokens: e.cost ? e.cost.usd_per_million_output_tokens : null }, e)),
     ),
+    ...ok.map((e) => notes(e, e.weights)),
   );
 }
 
@@ -677,11 +729,29 @@ async function runServing(p, out) {
     slo,
   });
   const probe = await api("POST", "/v1/estimate/serving", body(1));
+  add(out, verdictBox(probe), h("p", { "data-layout": "" }, `Layout: ${layoutText(probe)}`));
+  if (probe.verdict === "does_not_fit") {
+    // Nothing to replay: what it would need, the API's reason, warnings and assumptions.
+    const m = probe.memory;
+    add(out,
+      h(
+        "div",
+        { class: "cards" },
+        card("Memory per device, longest request alone", fmt.gb(m.per_device.total_bytes), null, null, null, "total_bytes"),
+        card("Weights per device", fmt.gb(m.per_device.weights_bytes), null, null, null, "weights_bytes"),
+        card("Usable capacity", fmt.gb(m.capacity_bytes), null, null, null, "capacity_bytes"),
+        card("Highest rate within the SLO", "not run (does not fit)", null, null, null, "capacity"),
+      ),
+      h("p", { class: "note" }, "The replay at each request rate is not run: one request of this workload cannot be held on this deployment."),
+      notes(probe),
+    );
+    return;
+  }
   const capacity = probe.max_requests_per_s_within_slo;
   const base = capacity && capacity > 0 ? capacity : 1;
   const rates = [0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5].map((f) => Number((f * base).toPrecision(3)));
   const runs = await settle(rates.map((rate) => api("POST", "/v1/estimate/serving", body(rate))));
-  const points = runs.map((r, i) => ({ rate: rates[i], r })).filter((x) => !x.r.error);
+  const points = runs.map((r, i) => ({ rate: rates[i], r })).filter((x) => !x.r.error && x.r.verdict === "fits");
   const at = (path) => points.map(({ rate, r }) => ({ x: rate, y: path(r), label: `${rate} req/s: ${round(path(r))}` }));
   const capacityLine = capacity ? [{ at: capacity, label: `capacity within SLO ${sig(capacity)} req/s` }] : [];
   add(out, 
@@ -746,6 +816,7 @@ async function runServing(p, out) {
       }, r)),
     ),
     h("p", { class: "note" }, `Each rate replays ${p.requests} Poisson arrivals on one replica; the capacity is the serving estimate's own search for the highest rate whose p90 TTFT and TPOT meet the SLO.`),
+    notes(probe, "the replay at 1 req/s"),
   );
   for (const [i, r] of runs.entries()) if (r.error) add(out, h("p", {}, `${rates[i]} req/s: `), problemBox(r.error));
 }
@@ -797,20 +868,26 @@ async function showEstimate(row) {
   slot.replaceChildren(h("p", {}, "Estimating…"));
   try {
     const [e, load] = await Promise.all([api("POST", "/v1/estimate/inference", inferenceBody(row, state.params)), api("POST", "/v1/estimate/serving", servingBody(row, state.params))]);
+    const notRun = (value, format) => (value === null || value === undefined ? "not run (does not fit)" : format(value));
     slot.replaceChildren(
       h("h3", {}, `${e.devices} × ${e.hardware}, ${e.weights}, batch ${e.batch_size}, ${e.engine}`),
+      h("p", { "data-layout": "" }, `Layout: ${layoutText(e)}`),
+      verdictBox(e, "static estimate") || "",
+      verdictBox(load, "under the workload") || "",
       h(
         "div",
         { class: "cards", "data-estimate": rowKey(row) },
-        card(`TTFT under the workload (mean; p90 ${sig(load.ttft_ms.p90)} ms)`, fmt.ms(load.ttft_ms.mean), load, "serving.ttft", "ttft_ms.mean", "load_ttft_ms"),
-        card(`TPOT under the workload (mean; p90 ${sig(load.tpot_ms.p90)} ms)`, fmt.ms(load.tpot_ms.mean), load, "serving.tpot", "tpot_ms.mean", "load_tpot_ms"),
-        card("Output tokens per second served", fmt.tps(load.throughput.output_tokens_per_s), load, "serving.output_tokens_per_s", "throughput.output_tokens_per_s", "load_output_tokens_per_s"),
+        card(`TTFT under the workload (mean; p90 ${notRun(load.ttft_ms?.p90, fmt.ms)})`, notRun(load.ttft_ms?.mean, fmt.ms), load, "serving.ttft", "ttft_ms.mean", "load_ttft_ms"),
+        card(`TPOT under the workload (mean; p90 ${notRun(load.tpot_ms?.p90, fmt.ms)})`, notRun(load.tpot_ms?.mean, fmt.ms), load, "serving.tpot", "tpot_ms.mean", "load_tpot_ms"),
+        card("Output tokens per second served", notRun(load.throughput?.output_tokens_per_s, fmt.tps), load, "serving.output_tokens_per_s", "throughput.output_tokens_per_s", "load_output_tokens_per_s"),
         card("Memory per device", fmt.gb(e.memory.per_device.total_bytes), e, "memory.weights", "memory.per_device.total_bytes", "total_bytes"),
-        card("USD per hour", fmt.usd(e.cost.usd_per_hour), e, "cost.usd_per_hour", "throughput.output_tokens_per_s", "usd_per_hour"),
-        card("TTFT of one full batch at once (static)", fmt.ms(e.latency.ttft_ms), e, "latency.ttft", "latency.ttft_ms", "ttft_ms"),
-        card("TPOT at a full batch (static)", fmt.ms(e.latency.tpot_ms), e, "time.decode_step", "latency.tpot_ms", "tpot_ms"),
+        card("USD per hour", e.cost ? fmt.usd(e.cost.usd_per_hour) : "not run (does not fit)", e, "cost.usd_per_hour", "throughput.output_tokens_per_s", "usd_per_hour"),
+        card("TTFT of one full batch at once (static)", notRun(e.latency?.ttft_ms, fmt.ms), e, "latency.ttft", "latency.ttft_ms", "ttft_ms"),
+        card("TPOT at a full batch (static)", notRun(e.latency?.tpot_ms, fmt.ms), e, "time.decode_step", "latency.tpot_ms", "tpot_ms"),
       ),
       h("p", { class: "note" }, `Under the workload: the serving replay of ${load.requests} Poisson arrivals per replica (${load.regime}); static: the inference estimate of one batch of ${e.batch_size} arriving together, the worst case a capacity check judges.`),
+      notes(e, "static estimate"),
+      notes(load, "under the workload"),
     );
     slot.scrollIntoView({ block: "nearest" });
   } catch (error) {

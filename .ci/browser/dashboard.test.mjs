@@ -196,6 +196,49 @@ await test("serving: throughput and percentiles against rate, SLO and capacity",
   return p;
 });
 
+await test("does not fit: Llama-3.1-405B on one RTX 4090 says so first, with the API's reason, warnings and layout", async () => {
+  const p = await page("/?view=serving&model=llama-3.1-405b&hardware=nvidia-rtx-4090&devices=1");
+  const serving = await ok("POST", "/v1/estimate/serving", { model: "llama-3.1-405b", hardware: "nvidia-rtx-4090", devices: 1, weights: "bf16", engine: "vllm", workload: { arrival: "poisson", requests_per_s: 1, requests: 300, input_tokens: 1000, output_tokens: 200 }, slo: { ttft_ms: 2000, tpot_ms: 50 } });
+  assert.equal(serving.verdict, "does_not_fit");
+  // The verdict and the API's reason, prominently; the warning text as the API words it.
+  assert.equal(await text(p, "[data-not-run] .reason"), serving.not_run.reason);
+  assert.match(serving.not_run.reason, /GB per device/);
+  assert.equal(await text(p, '[data-notes] li[data-code="does-not-fit"] .message'), serving.warnings[0].message);
+  assert.equal(await p.locator("[data-notes] details.assumptions li").count(), serving.assumptions.length);
+  assert.equal(await text(p, "[data-layout]"), `Layout: 1 × nvidia-rtx-4090: tensor ${serving.parallelism.tensor} × pipeline ${serving.parallelism.pipeline} × expert ${serving.parallelism.expert} × data ${serving.parallelism.data} (replicas)`);
+  // No run: no charts of nothing, no "none" capacity, no null shown as a number.
+  assert.equal(await p.locator("[data-chart]").count(), 0);
+  assert.equal(await cardValue(p, "capacity"), "not run (does not fit)");
+  assert.equal(await cardValue(p, "total_bytes"), `${sig(serving.memory.per_device.total_bytes / 1e9)} GB`);
+  assert.doesNotMatch(await p.locator("#results").innerText(), /\bnull\b|NaN|undefined|– ms/);
+  await shot(p, "serving-does-not-fit");
+  // The model view: the same verdict per format, the run's cards and columns say "not run".
+  await open(p, "/?view=model&model=llama-3.1-405b&hardware=nvidia-rtx-4090&devices=1&formats=bf16,int4");
+  const estimates = await Promise.all(["bf16", "int4"].map((weights) => ok("POST", "/v1/estimate/inference", { model: "llama-3.1-405b", hardware: "nvidia-rtx-4090", devices: 1, weights, batch_size: 8, input_tokens: 2048, output_tokens: 256 })));
+  for (const e of estimates) {
+    assert.equal(e.verdict, "does_not_fit");
+    assert.equal(e.latency, null);
+    assert.equal(await text(p, `[data-not-run="${e.weights}"] .reason`), e.not_run.reason);
+    assert.equal(await text(p, `[data-notes="${e.weights}"] li[data-code="does-not-fit"] .message`), e.warnings[0].message);
+  }
+  assert.equal(await cardValue(p, "ttft_ms"), "not run (does not fit)");
+  assert.equal(await cardValue(p, "usd_per_million_output_tokens"), "not run (does not fit)");
+  const row = p.locator("[data-table=memory-by-format] tbody tr").first();
+  assert.equal(await row.locator("td[data-key=tpot_ms]").innerText(), "not run");
+  assert.equal(await row.locator("td[data-key=usd_per_million_output_tokens]").innerText(), "not run");
+  assert.match(await text(p, "[data-layout]"), /tensor 1 × pipeline 1/);
+  assert.doesNotMatch(await p.locator("#results").innerText(), /\bnull\b|NaN|undefined|– ms/);
+  await shot(p, "model-does-not-fit");
+  // A fitting answer shows its warnings and assumptions too.
+  await open(p, "/?view=model&model=llama-3.1-8b&hardware=nvidia-h100-sxm-80gb&devices=1&formats=bf16");
+  const fits = await ok("POST", "/v1/estimate/inference", { model: "llama-3.1-8b", hardware: "nvidia-h100-sxm-80gb", devices: 1, weights: "bf16", batch_size: 8, input_tokens: 2048, output_tokens: 256 });
+  assert.equal(fits.verdict, "fits");
+  assert.equal(await p.locator("[data-not-run]").count(), 0);
+  assert.equal(await p.locator('[data-notes="bf16"] details.assumptions li').count(), fits.assumptions.length);
+  assert.equal(await p.locator('[data-notes="bf16"] li[data-code]').count(), fits.warnings.length);
+  return p;
+});
+
 await test("plan: frontier, ranking, and a clicked point's full estimate", async () => {
   const hardware = "nvidia-h100-sxm-80gb,nvidia-a100-sxm4-80gb,nvidia-l40s";
   const p = await page(`/?view=plan&hardware=${encodeURIComponent(hardware)}`);

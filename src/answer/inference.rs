@@ -8,11 +8,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error_band::ErrorBand;
+use super::verdict::{self, NotRun};
 use super::{Context, finite};
 use crate::engine::cost::JOULES_PER_KWH;
 use crate::engine::device::compute_name;
 use crate::engine::explain::{Explanation, Warning};
-use crate::engine::inference::{self, Batch, Bound, InferenceEstimate, Phase};
+use crate::engine::inference::{self, Batch, Bound, InferenceEstimate, Memory, Phase};
 use crate::scenario::Assumption;
 use crate::scenario::cost::CostBasis;
 use crate::scenario::inference::{InferenceScenario, ParallelismBody};
@@ -204,6 +205,13 @@ pub struct ExplainBody {
 /// An inference estimate.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InferenceResponse {
+    /// `fits`, or `does_not_fit` when one device cannot hold what the request asks (then
+    /// `not_run` says why, and `latency`, `throughput`, `cost` and `energy` are null).
+    #[schema(example = "fits")]
+    pub verdict: &'static str,
+    /// Why the running sections are left out; null when it fits.
+    #[schema(required = true)]
+    pub not_run: Option<NotRun>,
     /// Model id (`inline` for an inline config).
     pub model: String,
     /// Device id.
@@ -228,15 +236,19 @@ pub struct InferenceResponse {
     pub memory: MemoryBody,
     /// FLOPs and phases.
     pub compute: ComputeBody,
-    /// Latency.
-    pub latency: LatencyBody,
-    /// Throughput.
-    pub throughput: ThroughputBody,
-    /// Cost.
-    pub cost: CostBody,
-    /// Energy.
-    pub energy: EnergyBody,
-    /// Caveats.
+    /// Latency (null when it does not fit).
+    #[schema(required = true)]
+    pub latency: Option<LatencyBody>,
+    /// Throughput (null when it does not fit).
+    #[schema(required = true)]
+    pub throughput: Option<ThroughputBody>,
+    /// Cost (null when it does not fit).
+    #[schema(required = true)]
+    pub cost: Option<CostBody>,
+    /// Energy (null when it does not fit).
+    #[schema(required = true)]
+    pub energy: Option<EnergyBody>,
+    /// Caveats; when it does not fit, the first is `does-not-fit`, saying `not_run.reason`.
     pub warnings: Vec<WarningBody>,
     /// How each number was made.
     pub explain: Vec<ExplainBody>,
@@ -266,6 +278,28 @@ fn phase(p: &Phase) -> PhaseBody {
     }
 }
 
+impl MemoryBody {
+    /// The memory section of an estimate of scenario `s`.
+    pub fn new(m: &Memory, s: &InferenceScenario) -> Self {
+        MemoryBody {
+            per_device: PerDeviceMemory {
+                weights_bytes: finite(m.per_device.weights.0),
+                kv_cache_bytes: finite(m.per_device.kv_cache.0),
+                activations_bytes: finite(m.per_device.activations.0),
+                overhead_bytes: finite(m.per_device.overhead.0),
+                total_bytes: finite(m.per_device.total.0),
+            },
+            capacity_bytes: finite(m.capacity.0),
+            fits: m.fits,
+            max_batch_size: m.max_batch_size,
+            max_context_tokens: m.max_context_tokens,
+            memory_context_tokens: m.memory_context_tokens,
+            context_bound: m.context_bound.as_str(),
+            kv_cache: KvBytesPerToken::of(s),
+        }
+    }
+}
+
 impl From<Warning> for WarningBody {
     fn from(Warning { code, message }: Warning) -> Self {
         Self { code, message }
@@ -290,12 +324,24 @@ impl InferenceResponse {
         Self::from_estimate(ctx, scenario, inference::estimate(&scenario.input()))
     }
 
+    /// The sections an answer that does not fit leaves out (serialized as null).
+    pub const LEFT_OUT: [&'static str; 4] = ["latency", "throughput", "cost", "energy"];
+
     /// The answer for a scenario and its estimate.
     pub fn from_estimate(ctx: &Context, scenario: &InferenceScenario, estimate: InferenceEstimate) -> Self {
         let parsed = scenario;
         let e = estimate;
-        let m = &e.memory;
+        let fits = e.memory.fits;
+        let not_run = (!fits).then(|| NotRun {
+            reason: verdict::memory_reason(ctx, &parsed.input(), &e),
+            left_out: Self::LEFT_OUT.to_vec(),
+        });
+        let mut warnings: Vec<WarningBody> = e.warnings.into_iter().map(WarningBody::from).collect();
+        if let Some(n) = &not_run {
+            verdict::lead_with(&mut warnings, &n.reason);
+        }
         Self {
+            verdict: verdict::verdict(fits),
             model: parsed.model.id.clone(),
             hardware: parsed.device.id.clone(),
             devices: parsed.parallelism.devices(),
@@ -311,22 +357,7 @@ impl InferenceResponse {
             batch_size: e.batch_size,
             input_tokens: parsed.input_tokens,
             output_tokens: parsed.output_tokens,
-            memory: MemoryBody {
-                per_device: PerDeviceMemory {
-                    weights_bytes: finite(m.per_device.weights.0),
-                    kv_cache_bytes: finite(m.per_device.kv_cache.0),
-                    activations_bytes: finite(m.per_device.activations.0),
-                    overhead_bytes: finite(m.per_device.overhead.0),
-                    total_bytes: finite(m.per_device.total.0),
-                },
-                capacity_bytes: finite(m.capacity.0),
-                fits: m.fits,
-                max_batch_size: m.max_batch_size,
-                max_context_tokens: m.max_context_tokens,
-                memory_context_tokens: m.memory_context_tokens,
-                context_bound: m.context_bound.as_str(),
-                kv_cache: KvBytesPerToken::of(parsed),
-            },
+            memory: MemoryBody::new(&e.memory, parsed),
             compute: ComputeBody {
                 forward_flops_per_token: finite(e.forward_flops_per_token.0),
                 prefill_flops_per_sequence: finite(e.prefill_flops_per_sequence.0),
@@ -335,29 +366,30 @@ impl InferenceResponse {
                 prefill: phase(&e.prefill),
                 decode: phase(&e.decode),
             },
-            latency: LatencyBody {
+            latency: fits.then(|| LatencyBody {
                 ttft_ms: finite(ms(e.ttft)),
                 tpot_ms: finite(ms(e.tpot)),
                 e2e_ms: finite(ms(e.e2e)),
-            },
-            throughput: ThroughputBody {
+            }),
+            throughput: fits.then(|| ThroughputBody {
                 output_tokens_per_s: finite(e.output_tokens_per_s),
                 output_tokens_per_s_per_user: finite(e.output_tokens_per_s_per_user),
                 prefill_tokens_per_s: finite(e.prefill_tokens_per_s),
-            },
-            cost: CostBody {
+            }),
+            cost: fits.then(|| CostBody {
                 usd_per_hour: e.usd_per_hour.map(finite),
                 usd_per_million_output_tokens: e.usd_per_million_output_tokens.map(finite),
                 usd_per_million_input_tokens: e.usd_per_million_input_tokens.map(finite),
                 basis: parsed.cost.basis.clone(),
-            },
-            energy: EnergyBody {
+            }),
+            energy: fits.then(|| EnergyBody {
                 joules_per_output_token: e.joules_per_output_token.map(finite),
                 usd_per_million_output_tokens: e
                     .joules_per_output_token
                     .map(|j| finite(parsed.cost.energy_usd(j * 1e6 / JOULES_PER_KWH))),
-            },
-            warnings: e.warnings.into_iter().map(WarningBody::from).collect(),
+            }),
+            not_run,
+            warnings,
             explain: e.explain.into_iter().map(ExplainBody::from).collect(),
             assumptions: parsed.assumptions.0.clone(),
             error_band: band(ctx, parsed),

@@ -12,6 +12,7 @@
 //! - [`check`]: a plan judged against requirements.
 //! - [`plan`], [`plan_training`]: the deployment and training planners.
 //! - [`batch`]: many estimates in one call; [`calibrate`]: efficiencies fitted to measurements.
+//! - [`verdict`]: an answer that does not fit says so first (`verdict`, `not_run`).
 
 pub mod batch;
 pub mod calibrate;
@@ -24,6 +25,7 @@ pub mod plan;
 pub mod plan_training;
 pub mod serving;
 pub mod training;
+pub mod verdict;
 
 use std::sync::Arc;
 

@@ -7,9 +7,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error_band::ErrorBand;
-use super::inference::{ExplainBody, KvBytesPerToken, WarningBody};
+use super::inference::{ExplainBody, KvBytesPerToken, MemoryBody, WarningBody};
+use super::verdict::{self, NotRun};
 use super::{Context, finite};
 use crate::engine::cost::JOULES_PER_KWH;
+use crate::engine::inference::{self, Batch, InferenceInput};
 use crate::engine::serving::{self, Percentiles, ServingEstimate, capacity};
 use crate::scenario::Assumption;
 use crate::scenario::cost::CostBasis;
@@ -137,6 +139,14 @@ pub struct ServingCost {
 /// A replay of a deployment under load.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ServingResponse {
+    /// `fits`, or `does_not_fit` when one request of the workload cannot be held on this
+    /// deployment (then `not_run` says why, and the throughput, latency, cost and energy
+    /// sections are null).
+    #[schema(example = "fits")]
+    pub verdict: &'static str,
+    /// Why the running sections are left out; null when it fits.
+    #[schema(required = true)]
+    pub not_run: Option<NotRun>,
     /// Model id.
     pub model: String,
     /// Device id.
@@ -157,18 +167,27 @@ pub struct ServingResponse {
     pub workload: ServingWorkloadBody,
     /// Of those, finished.
     pub completed: u64,
-    /// Throughput.
-    pub throughput: ServingThroughput,
-    /// Arrival to first token, ms.
-    pub ttft_ms: LatencyPercentiles,
-    /// Per request, time per output token after the first, ms.
-    pub tpot_ms: LatencyPercentiles,
-    /// Gap between consecutive tokens, over all tokens, ms.
-    pub itl_ms: LatencyPercentiles,
-    /// Arrival to last token, ms.
-    pub e2e_ms: LatencyPercentiles,
-    /// Arrival to first scheduled step, ms.
-    pub queue_ms: LatencyPercentiles,
+    /// What one request of the workload's longest (input + output) needs on one device, alone
+    /// (batch 1): the static memory breakdown, present whether or not it fits.
+    pub memory: MemoryBody,
+    /// Throughput (null when it does not fit).
+    #[schema(required = true)]
+    pub throughput: Option<ServingThroughput>,
+    /// Arrival to first token, ms (null when it does not fit).
+    #[schema(required = true)]
+    pub ttft_ms: Option<LatencyPercentiles>,
+    /// Per request, time per output token after the first, ms (null when it does not fit).
+    #[schema(required = true)]
+    pub tpot_ms: Option<LatencyPercentiles>,
+    /// Gap between consecutive tokens, over all tokens, ms (null when it does not fit).
+    #[schema(required = true)]
+    pub itl_ms: Option<LatencyPercentiles>,
+    /// Arrival to last token, ms (null when it does not fit).
+    #[schema(required = true)]
+    pub e2e_ms: Option<LatencyPercentiles>,
+    /// Arrival to first scheduled step, ms (null when it does not fit).
+    #[schema(required = true)]
+    pub queue_ms: Option<LatencyPercentiles>,
     /// Requests in the system.
     pub concurrency: Concurrency,
     /// KV cache: capacity and peak use.
@@ -196,11 +215,12 @@ pub struct ServingResponse {
     pub makespan_ms: f64,
     /// Where the time went.
     pub time_by_component: TimeByComponent,
-    /// Cost.
-    pub cost: ServingCost,
-    /// Energy per output token, J (null without a power figure).
+    /// Cost (null when it does not fit).
+    #[schema(required = true)]
+    pub cost: Option<ServingCost>,
+    /// Energy per output token, J (null without a power figure, or when it does not fit).
     pub joules_per_output_token: Option<f64>,
-    /// Caveats.
+    /// Caveats; when it does not fit, the first is `does-not-fit`, saying `not_run.reason`.
     pub warnings: Vec<WarningBody>,
     /// How the numbers were made.
     pub explain: Vec<ExplainBody>,
@@ -231,6 +251,10 @@ impl ServingResponse {
         Self::from_estimate(ctx, scenario, e)
     }
 
+    /// The sections an answer that does not fit leaves out (serialized as null).
+    pub const LEFT_OUT: [&'static str; 8] =
+        ["throughput", "ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "queue_ms", "cost", "joules_per_output_token"];
+
     /// The answer for a scenario and its replay.
     pub fn from_estimate(ctx: &Context, scenario: &ServingScenario, e: ServingEstimate) -> Self {
         let s = &scenario.inference;
@@ -238,7 +262,44 @@ impl ServingResponse {
         let sched = &s.profile.scheduler;
         let class = ctx.catalog.device(&s.device.id).map_or("inline", |d| d.record.kind.as_str());
         let kv_per_token = KvBytesPerToken::of(s);
+        // The longest request alone, as the static estimate sees it: what the deployment needs.
+        let longest = scenario
+            .workload
+            .requests()
+            .into_iter()
+            .max_by_key(|a| a.input_tokens + a.output_tokens)
+            .map_or((s.input_tokens, s.output_tokens), |a| (a.input_tokens, a.output_tokens));
+        let alone = InferenceInput {
+            batch: Batch::Fixed(1),
+            input_tokens: longest.0,
+            output_tokens: longest.1,
+            explain: false,
+            ..s.input()
+        };
+        let single = inference::estimate(&alone);
+        let fits = e.fits;
+        let not_run = (!fits).then(|| NotRun {
+            reason: if single.memory.fits {
+                // Held alone by the static estimate, but not by the engine's KV-cache share.
+                format!(
+                    "a request of {} tokens needs {:.1} GB of KV cache per device, more than the {} tokens the engine's cache holds on this deployment; use more devices, a narrower kv_cache format or shorter requests",
+                    longest.0 + longest.1,
+                    single.memory.per_device.kv_cache.0 / 1e9,
+                    e.kv_capacity_tokens
+                )
+            } else {
+                verdict::memory_reason(ctx, &alone, &single)
+            },
+            left_out: Self::LEFT_OUT.to_vec(),
+        });
+        let mut warnings: Vec<WarningBody> = e.warnings.into_iter().map(WarningBody::from).collect();
+        if let Some(n) = &not_run {
+            verdict::lead_with(&mut warnings, &n.reason);
+        }
         Self {
+            verdict: verdict::verdict(fits),
+            not_run,
+            memory: MemoryBody::new(&single.memory, s),
             model: s.model.id.clone(),
             hardware: s.device.id.clone(),
             devices,
@@ -257,18 +318,18 @@ impl ServingResponse {
                 requests_per_replica: e.requests,
             },
             completed: e.completed,
-            throughput: ServingThroughput {
+            throughput: fits.then(|| ServingThroughput {
                 output_tokens_per_s: finite(e.output_tokens_per_s),
                 output_tokens_per_s_per_device: finite(e.output_tokens_per_s / devices.max(1) as f64),
                 requests_per_s: finite(e.requests_per_s),
                 total_tokens_per_s: finite(e.total_tokens_per_s),
                 offered_requests_per_s: e.offered_requests_per_s.map(finite),
-            },
-            ttft_ms: e.ttft.into(),
-            tpot_ms: e.tpot.into(),
-            itl_ms: e.itl.into(),
-            e2e_ms: e.e2e.into(),
-            queue_ms: e.queue.into(),
+            }),
+            ttft_ms: fits.then(|| e.ttft.into()),
+            tpot_ms: fits.then(|| e.tpot.into()),
+            itl_ms: fits.then(|| e.itl.into()),
+            e2e_ms: fits.then(|| e.e2e.into()),
+            queue_ms: fits.then(|| e.queue.into()),
             concurrency: Concurrency {
                 mean: finite(e.concurrency_mean),
                 max: e.concurrency_max,
@@ -308,16 +369,16 @@ impl ServingResponse {
                 communication_ms: finite(e.time_by_component.communication * 1e3),
                 overhead_ms: finite(e.time_by_component.overhead * 1e3),
             },
-            cost: ServingCost {
+            cost: fits.then(|| ServingCost {
                 usd_per_hour: e.usd_per_hour.map(finite),
                 usd_per_million_output_tokens: e.usd_per_million_output_tokens.map(finite),
                 energy_usd_per_million_output_tokens: e
                     .joules_per_output_token
                     .map(|j| finite(scenario.inference.cost.energy_usd(j * 1e6 / JOULES_PER_KWH))),
                 basis: scenario.inference.cost.basis.clone(),
-            },
-            joules_per_output_token: e.joules_per_output_token.map(finite),
-            warnings: e.warnings.into_iter().map(WarningBody::from).collect(),
+            }),
+            joules_per_output_token: e.joules_per_output_token.filter(|_| fits).map(finite),
+            warnings,
             explain: e.explain.into_iter().map(ExplainBody::from).collect(),
             assumptions: scenario.assumptions.0.clone(),
             error_band: ErrorBand::from_report(

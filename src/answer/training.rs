@@ -303,15 +303,6 @@ pub struct Helpers {
     pub budget_device_hours: Option<f64>,
 }
 
-/// Why an estimate's run cannot happen, and what the answer leaves out because of it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct NotRunBody {
-    /// One sentence (`needs 3.8 TB per device, 32.0 GB usable`).
-    pub reason: String,
-    /// The top-level sections left out (serialized as null): those that describe running it.
-    pub left_out: Vec<String>,
-}
-
 /// The sections of a training answer that describe running it: null when it does not fit.
 pub const TRAINING_RUN_SECTIONS: [&str; 5] = ["throughput", "utilization", "time", "cost", "energy"];
 
@@ -321,7 +312,7 @@ pub struct TrainingResponse {
     /// `fits` or `does_not_fit`: whether the run fits the devices' memory (`memory.fits`).
     pub verdict: &'static str,
     /// Why the run cannot happen (null when it fits); the sections it names are null.
-    pub not_run: Option<NotRunBody>,
+    pub not_run: Option<super::verdict::NotRun>,
     /// Model id.
     pub model: String,
     /// Device id.
@@ -430,12 +421,12 @@ impl TrainingResponse {
         let devices = s.layout.devices;
         let m = &e.memory;
         let runs = m.fits;
-        let not_run = (!runs).then(|| NotRunBody {
+        let not_run = (!runs).then(|| super::verdict::NotRun {
             reason: format!("needs {} per device, {} usable", size(m.total.0), size(m.capacity.0)),
-            left_out: TRAINING_RUN_SECTIONS.iter().map(|s| (*s).to_owned()).collect(),
+            left_out: TRAINING_RUN_SECTIONS.to_vec(),
         });
         TrainingResponse {
-            verdict: if runs { "fits" } else { "does_not_fit" },
+            verdict: super::verdict::verdict(runs),
             not_run,
             model: s.model().id.clone(),
             hardware: s.device.id.clone(),

@@ -21,3 +21,4 @@ mod readme;
 mod serving;
 mod style;
 mod training;
+mod verdict;

@@ -90,14 +90,17 @@ async fn a_plan_prices_the_load_it_must_carry() {
     let best = &body["ranked"][0];
     assert!(best["batch_size"].as_u64().unwrap() <= 8, "{best}");
     let loaded = best["cost"]["usd_per_million_output_tokens"].as_f64().unwrap();
-    // A full batch of 256 on the same device is far cheaper per token; 4 clients cannot fill it.
+    // A full batch (the largest that fits) on the same device is far cheaper per token; 4 clients
+    // cannot fill it.
     let (_, full) = app
         .post_json(
             "/v1/estimate/inference",
-            &json!({"model": "qwen2.5-32b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8", "batch_size": 256,
+            &json!({"model": "qwen2.5-32b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8", "batch_size": "max",
                     "input_tokens": 1000, "output_tokens": 300}),
         )
         .await;
+    assert_eq!(full["verdict"], "fits", "{full}");
+    assert!(full["batch_size"].as_u64().unwrap() > 64, "{full}");
     let full_batch = full["cost"]["usd_per_million_output_tokens"].as_f64().unwrap();
     assert!(loaded > 5.0 * full_batch, "loaded {loaded} vs full batch {full_batch}");
     assert!(body["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("replayed")), "{body}");
