@@ -838,7 +838,8 @@ function servingBody(row, p) {
     kv_cache: row.kv_cache,
     engine: row.engine,
     scheduler: { max_num_seqs: row.batch_size },
-    workload: { arrival: "poisson", requests_per_s: float(p.requests_per_s), requests: 300, input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) },
+    // No `requests`: the capacity search's probe, the replay the plan ranked this row by.
+    workload: { arrival: "poisson", requests_per_s: float(p.requests_per_s), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) },
   };
 }
 
@@ -952,6 +953,7 @@ async function runPlan(p, out) {
         { key: "cost_basis", label: "Paid by", text: true },
         { key: "memory_per_device_bytes", label: "Memory/device", fmt: fmt.gb },
         { key: "pareto", label: "Frontier", text: true },
+        { key: "verdict", label: "Check", text: true, cell: (r) => badge(r.verdict, r.verdict) },
       ],
       plan.ranked.map((r, i) => ({
         rank: i + 1,
@@ -973,6 +975,7 @@ async function runPlan(p, out) {
         cost_basis: r.cost.basis,
         memory_per_device_bytes: r.memory.per_device.total_bytes,
         pareto: pareto.has(rowKey(r)) ? "yes" : "",
+        verdict: r.verdict,
         [PLAN_ROW]: r,
       })),
       { onRowClick: (row) => open(row[PLAN_ROW]), rowClass: (row) => (row.pareto ? "pareto" : "") },
@@ -1117,16 +1120,42 @@ async function runCheck(p, out) {
       ],
       report.rules,
     ),
+    verdictBox(e, "the deployment") || "",
+    report.under_load ? underLoad(report.under_load) : null,
     e
       ? h(
           "div",
           { class: "cards" },
           card("Memory per device", fmt.gb(e.memory.per_device.total_bytes), e, "memory.weights", "memory.per_device.total_bytes", "total_bytes"),
-          card("Time to first token", fmt.ms(e.latency.ttft_ms), e, "latency.ttft", "latency.ttft_ms", "ttft_ms"),
-          card("Time per output token", fmt.ms(e.latency.tpot_ms), e, "time.decode_step", "latency.tpot_ms", "tpot_ms"),
-          card("Output tokens per second", fmt.tps(e.throughput.output_tokens_per_s), e, "throughput.output", "throughput.output_tokens_per_s", "output_tokens_per_s"),
+          e.latency ? card("Static full batch: time to first token", fmt.ms(e.latency.ttft_ms), e, "latency.ttft", "latency.ttft_ms", "ttft_ms") : null,
+          e.latency ? card("Static full batch: time per output token", fmt.ms(e.latency.tpot_ms), e, "time.decode_step", "latency.tpot_ms", "tpot_ms") : null,
         )
       : null,
+    notes(e || report.training || report, "check"),
+  );
+}
+
+/**
+ * The deployment under load as the check judged it (the same capacity and replay the planner
+ * and the serving view read): the rate, the replay's latencies, and the capacity within the
+ * requirements' latency limits.
+ */
+function underLoad(load) {
+  const at = load.requests_per_s == null ? "one request on an idle server" : `${fmt.plain(load.requests_per_s)} requests/s (Poisson)`;
+  return h(
+    "section",
+    { class: "under-load", "data-under-load": load.holds ? "holds" : "does-not-hold" },
+    h("h4", {}, `Under load: ${at}, continuous batching`),
+    h(
+      "div",
+      { class: "cards" },
+      card("Time to first token, mean", fmt.ms(load.ttft_ms.mean)),
+      card("Time to first token, p99", fmt.ms(load.ttft_ms.p99)),
+      card("Time per output token, mean", fmt.ms(load.tpot_ms.mean)),
+      card("Capacity within the limits", `${fmt.plain(load.capacity_requests_per_s)} req/s`, null, "capacity"),
+      card("Saturated (offline)", `${fmt.plain(load.offline_requests_per_s)} req/s`, null, "offline"),
+    ),
+    h("p", { class: "note" }, `Regime ${load.regime}; ${load.holds ? "holds at this rate" : "does not hold at this rate"}; capacity bound: ${load.capacity_bound}.`),
   );
 }
 

@@ -260,10 +260,15 @@ await test("plan: frontier, ranking, and a clicked point's full estimate", async
   await p.locator("[data-estimate]").waitFor();
   const estimate = await ok("POST", "/v1/estimate/inference", { model: row.model, hardware: row.hardware, devices: row.devices, parallelism: { tensor: row.parallelism.tensor, pipeline: row.parallelism.pipeline }, weights: row.weights, kv_cache: row.kv_cache, batch_size: row.batch_size, input_tokens: 1000, output_tokens: 200, engine: row.engine });
   assert.equal(await cardValue(p, "tpot_ms"), `${sig(estimate.latency.tpot_ms)} ms`);
-  // Under the workload: the serving replay of the same configuration at the plan's rate.
-  const load = await ok("POST", "/v1/estimate/serving", { model: row.model, hardware: row.hardware, devices: row.devices, parallelism: row.parallelism, weights: row.weights, kv_cache: row.kv_cache, engine: row.engine, scheduler: { max_num_seqs: row.batch_size }, workload: { arrival: "poisson", requests_per_s: 10, requests: 300, input_tokens: 1000, output_tokens: 200 } });
+  // Under the workload: the serving replay of the same configuration at the plan's rate, which
+  // is the replay the plan ranked it by (one answer: the row's own latencies).
+  const load = await ok("POST", "/v1/estimate/serving", { model: row.model, hardware: row.hardware, devices: row.devices, parallelism: row.parallelism, weights: row.weights, kv_cache: row.kv_cache, engine: row.engine, scheduler: { max_num_seqs: row.batch_size }, workload: { arrival: "poisson", requests_per_s: 10, input_tokens: 1000, output_tokens: 200 } });
   assert.equal(await cardValue(p, "load_ttft_ms"), `${sig(load.ttft_ms.mean)} ms`);
   assert.equal(await cardValue(p, "load_tpot_ms"), `${sig(load.tpot_ms.mean)} ms`);
+  assert.equal(sig(load.ttft_ms.mean), sig(row.latency.ttft_ms));
+  assert.equal(sig(load.tpot_ms.mean), sig(row.latency.tpot_ms));
+  // Every row carries the check's verdict at the plan's rate.
+  assert.equal(await rows.first().locator("td[data-key=verdict]").innerText(), first.verdict);
   // A row opens by keyboard too.
   const before = await p.locator("[data-estimate]").getAttribute("data-estimate");
   await rows.nth(1).focus();
@@ -319,6 +324,11 @@ await test("check: pasted JSON, TOML, an uploaded file and a bad plan", async ()
   assert.equal(await p.locator("#results [data-verdict]").getAttribute("data-verdict"), report.verdict);
   assert.equal(await p.locator("[data-table=check] tbody tr").count(), report.rules.length);
   assert.equal(await p.locator("[data-table=check] tbody tr").first().locator("td[data-key=status]").innerText(), report.rules[0].status);
+  // The load it was judged under: the same capacity the serving view and the planner read.
+  if (report.under_load) {
+    assert.equal(await p.locator("#results [data-under-load]").getAttribute("data-under-load"), report.under_load.holds ? "holds" : "does-not-hold");
+    assert.equal(await cardValue(p, "capacity"), `${sig(report.under_load.capacity_requests_per_s, 4)} req/s`);
+  }
   await shot(p, "check");
   await p.getByRole("button", { name: "Example (TOML): 70B on one H100" }).click();
   await ready(p);

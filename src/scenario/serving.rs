@@ -427,13 +427,16 @@ impl ServingScenario {
             (mean_out.round() as u64).max(1),
             Assumptions::default(),
         )?;
+        // A sequence limit given is the limit on concurrent sequences, as a check's and a plan's
+        // `batch_size` is (not per pipeline micro-batch, not tuned from the dataset unless
+        // `tuned_limits` says so below).
+        inference.profile = crate::engine::serving::capacity::with_sequence_limit(&inference.profile, max_num_seqs);
         let sched = &mut inference.profile.scheduler;
         let set = |field: &mut u64, v: Option<u64>| {
             if let Some(v) = v {
                 *field = v
             }
         };
-        set(&mut sched.max_num_seqs, max_num_seqs);
         set(&mut sched.max_num_tokens, max_num_tokens);
         set(&mut sched.kv_block_tokens, block);
         if let Some(v) = kv_fraction {
