@@ -85,6 +85,17 @@ fn opening(misfit: Option<String>) -> String {
     misfit.map_or_else(String::new, |line| format!("{line}\n\n"))
 }
 
+/// A layout as a line: every degree, 1 where the answer leaves one out.
+fn layout(p: &crate::scenario::inference::ParallelismBody) -> String {
+    format!(
+        "tensor {} x pipeline {} x expert {} x data {}",
+        p.tensor.unwrap_or(1),
+        p.pipeline.unwrap_or(1),
+        p.expert.unwrap_or(1),
+        p.data.unwrap_or(1)
+    )
+}
+
 /// A readable summary of an inference estimate: the numbers a person checks first, then the
 /// warnings. A plan that does not fit says so first.
 pub fn inference_table(r: &InferenceResponse) -> String {
@@ -93,16 +104,7 @@ pub fn inference_table(r: &InferenceResponse) -> String {
     let mut rows: Vec<(&str, String)> = vec![
         ("model", r.model.clone()),
         ("hardware", format!("{} x {}", r.devices, r.hardware)),
-        (
-            "layout",
-            format!(
-                "tensor {} x pipeline {} x expert {} x data {}",
-                p.tensor.unwrap_or(1),
-                p.pipeline.unwrap_or(1),
-                p.expert.unwrap_or(1),
-                p.data.unwrap_or(1)
-            ),
-        ),
+        ("layout", layout(p)),
         ("weights / kv cache", format!("{} / {}", r.weights, r.kv_cache)),
         ("engine", r.engine.clone()),
         ("batch", format!("{} sequences, {} in + {} out tokens", r.batch_size, r.input_tokens, r.output_tokens)),
@@ -176,16 +178,7 @@ pub fn serving_table(r: &ServingResponse) -> String {
     let mut rows: Vec<(&str, String)> = vec![
         ("model", r.model.clone()),
         ("hardware", format!("{} x {}", r.devices, r.hardware)),
-        (
-            "layout",
-            format!(
-                "tensor {} x pipeline {} x expert {} x data {}",
-                p.tensor.unwrap_or(1),
-                p.pipeline.unwrap_or(1),
-                p.expert.unwrap_or(1),
-                p.data.unwrap_or(1)
-            ),
-        ),
+        ("layout", layout(p)),
         ("weights / kv cache", format!("{} / {}", r.weights, r.kv_cache_format)),
         ("engine", r.engine.clone()),
         (

@@ -220,6 +220,17 @@ impl Candidate {
 
     /// Whether `self` ranks before `other`: the objective, then cost, devices and latency, and
     /// last the choice indices, so the ranking does not depend on how threads split the work.
+    /// Best first, by [`Self::better`].
+    fn order(&self, other: &Self, objective: Objective, space: &Space<'_>) -> std::cmp::Ordering {
+        if self.better(other, objective, space) {
+            std::cmp::Ordering::Less
+        } else if other.better(self, objective, space) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    }
+
     fn better(&self, other: &Self, objective: Objective, space: &Space<'_>) -> bool {
         self.key(objective, space)
             .total_cmp(&other.key(objective, space))
@@ -556,10 +567,13 @@ pub fn simulate_candidate(
             return Err(Rejection::TooManyReplicas);
         }
         let mut replicas = (needed as u64).max(1);
-        let mut load = capacity::assess(&input(replicas), &lengths, Some(&slo), Some(rate));
+        let at = |replicas: u64| {
+            capacity::assess_with(&input(replicas), &lengths, Some(&slo), Some(rate), one.scaled(replicas))
+        };
+        let mut load = at(replicas);
         if !load.holds && one.requests_per_s > 0.0 && replicas < MAX_REPLICAS_UNDER_LOAD {
             replicas += 1;
-            load = capacity::assess(&input(replicas), &lengths, Some(&slo), Some(rate));
+            load = at(replicas);
         }
         let devices = replicas * per_replica;
         let capacity_tokens = load.capacity.requests_per_s * out;
@@ -666,17 +680,7 @@ pub fn rerank(
         }
     }
     // Those a check passes outright first, then those within an estimate's error of a limit.
-    kept.sort_by(|a, b| {
-        a.verdict.cmp(&b.verdict).then_with(|| {
-            if a.better(b, objective, space) {
-                std::cmp::Ordering::Less
-            } else if b.better(a, objective, space) {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-    });
+    kept.sort_by(|a, b| a.verdict.cmp(&b.verdict).then_with(|| a.order(b, objective, space)));
     (kept, broken)
 }
 
@@ -797,15 +801,7 @@ pub fn search(
             .then(a.choice.cmp(&b.choice))
     });
     let mut best_per_hardware: Vec<Candidate> = total.per_hardware.into_iter().flatten().collect();
-    best_per_hardware.sort_by(|a, b| {
-        if a.better(b, objective, space) {
-            std::cmp::Ordering::Less
-        } else if b.better(a, objective, space) {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
-    });
+    best_per_hardware.sort_by(|a, b| a.order(b, objective, space));
     Outcome {
         evaluated: total.evaluated,
         feasible: total.feasible,

@@ -133,9 +133,31 @@ pub fn saturated(input: &InferenceInput<'_>, workload: &Workload) -> f64 {
     if offline.fits && offline.completed == offline.requests { offline.requests_per_s } else { 0.0 }
 }
 
+impl Capacity {
+    /// The capacity of `replicas` replicas of this one: each takes `1 / replicas` of the load
+    /// (as the replay splits it), so every rate scales.
+    pub fn scaled(self, replicas: u64) -> Self {
+        let r = replicas.max(1) as f64;
+        Self {
+            requests_per_s: self.requests_per_s * r,
+            offline_requests_per_s: self.offline_requests_per_s * r,
+            ..self
+        }
+    }
+}
+
 /// The highest Poisson rate at which `input` holds (see [`holds`]) on `workload`'s lengths,
-/// never above [`STABLE_SHARE`] of the offline request throughput.
+/// never above [`STABLE_SHARE`] of the offline request throughput. With several replicas, one
+/// replica's capacity times the replicas (the replay gives each an equal share of the load).
 pub fn capacity(input: &InferenceInput<'_>, workload: &Workload, slo: Option<&Slo>) -> Capacity {
+    let replicas = input.parallelism.data.max(1);
+    if replicas > 1 {
+        let one = InferenceInput {
+            parallelism: crate::engine::parallelism::Parallelism { data: 1, ..input.parallelism },
+            ..*input
+        };
+        return capacity(&one, workload, slo).scaled(u64::from(replicas));
+    }
     let quiet = InferenceInput { explain: false, ..*input };
     let saturated = saturated(&quiet, workload);
     let ceiling = saturated * STABLE_SHARE;
@@ -244,7 +266,19 @@ pub fn assess(
     slo: Option<&Slo>,
     requests_per_s: Option<f64>,
 ) -> Assessment {
-    let capacity = capacity(input, workload, slo);
+    assess_with(input, workload, slo, requests_per_s, capacity(input, workload, slo))
+}
+
+/// [`assess`] with the capacity already found (one replica's [`capacity`], scaled to
+/// `input`'s replicas): the planner searches it once per configuration, then tries replica
+/// counts.
+pub fn assess_with(
+    input: &InferenceInput<'_>,
+    workload: &Workload,
+    slo: Option<&Slo>,
+    requests_per_s: Option<f64>,
+    capacity: Capacity,
+) -> Assessment {
     let (holds_at_rate, replay) = match requests_per_s {
         Some(rate) => judge(input, workload, slo, rate, capacity.offline_requests_per_s),
         None => {
