@@ -164,7 +164,7 @@ pub fn capacity(input: &InferenceInput<'_>, workload: &Workload, slo: Option<&Sl
     let ok = |rate: f64| judge(&quiet, workload, slo, rate, saturated).0;
     let unreachable = Capacity { requests_per_s: 0.0, offline_requests_per_s: saturated, bound: Bound::Unreachable };
     let lowest = ceiling * LOWEST_SHARE;
-    if !(ceiling > 0.0) || !ok(lowest) {
+    if !ceiling.is_finite() || ceiling <= 0.0 || !ok(lowest) {
         return unreachable;
     }
     let bisect = |mut lo: f64, mut hi: f64| {
