@@ -481,7 +481,9 @@ pub fn check_table(r: &CheckResponse) -> String {
         ));
     }
     out.push('\n');
-    if let Some(load) = &r.under_load {
+    if let Some(load) = r.under_load.as_ref().filter(|l| l.completed == 0) {
+        out.push_str(&format!("under load: not run ({}: no request fits this deployment)\n", load.capacity_bound));
+    } else if let Some(load) = &r.under_load {
         let at = load.requests_per_s.map_or_else(
             || "one request on an idle server".to_owned(),
             |rate| format!("{} requests/s", significant(rate)),

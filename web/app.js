@@ -483,12 +483,12 @@ const CHECK_EXAMPLE = JSON.stringify(
   null,
   2,
 );
-const CHECK_EXAMPLE_TOML = `# Llama-3.1-70B in FP8 on one H100 (it does not fit)
+const CHECK_EXAMPLE_TOML = `# Llama-3.1-70B in BF16 on one H100 (it does not fit: 141 GB of weights on an 80 GB card)
 [inference]
 model = "llama-3.1-70b"
 hardware = "nvidia-h100-sxm-80gb"
 devices = 1
-weights = "fp8"
+weights = "bf16"
 batch_size = 8
 input_tokens = 2048
 output_tokens = 256
@@ -1141,6 +1141,9 @@ async function runCheck(p, out) {
  * requirements' latency limits.
  */
 function underLoad(load) {
+  if (load.completed === 0) {
+    return h("p", { class: "note", "data-under-load": "not-run" }, "Under load: not run, no request fits this deployment (so it has no latency or capacity).");
+  }
   const at = load.requests_per_s == null ? "one request on an idle server" : `${fmt.plain(load.requests_per_s)} requests/s (Poisson)`;
   return h(
     "section",

@@ -378,7 +378,7 @@ await test("export: every table downloads as CSV and JSON with the shown rows", 
   const [csvDownload] = await Promise.all([p.waitForEvent("download"), p.click('[data-table=training] [data-export=csv]')]);
   const csvText = readFileSync(await csvDownload.path(), "utf8").trim().split("\n");
   assert.equal(csvDownload.suggestedFilename(), "training.csv");
-  assert.equal(csvText[0], "devices,tensor,pipeline,data,fits,memory_per_device_bytes,mfu,wall_clock_days,device_hours,usd");
+  assert.equal(csvText[0], "devices,tensor,pipeline,data,fits,not_run,memory_per_device_bytes,mfu,wall_clock_days,device_hours,usd");
   assert.equal(csvText.length, rows + 1);
   const [jsonDownload] = await Promise.all([p.waitForEvent("download"), p.click('[data-table=training] [data-export=json]')]);
   const json = JSON.parse(readFileSync(await jsonDownload.path(), "utf8"));

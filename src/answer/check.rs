@@ -204,7 +204,21 @@ pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requir
         },
         reason: "latency, request-rate and throughput rules are judged under continuous batching (the replay and capacity in `under_load`, batch_size as the engine's limit on concurrent sequences); `inference` is the static estimate of one full batch arriving at once",
     });
-    let mut checked = respond(rules::judge(req, &observed, &bands), Some(response), None);
+    let mut outcomes = rules::judge(req, &observed, &bands);
+    if load.replay.completed == 0 {
+        // Nothing ran: a latency rule fails for want of a latency, not on a number.
+        for o in outcomes.iter_mut().filter(|o| o.rule.is_latency() && o.status == Status::Fail) {
+            o.margin = -1.0;
+            o.message =
+                format!("{}: not run, no request fits this deployment's memory, so it has no latency", o.rule.as_str());
+        }
+    }
+    let mut checked = respond(outcomes, Some(response), None);
+    if load.replay.completed == 0 {
+        for rule in checked.rules.iter_mut().filter(|r| r.status == "fail" && r.margin == -1.0) {
+            rule.value = None;
+        }
+    }
     checked.under_load = Some(UnderLoadBody::new(&load, rate));
     checked
 }
@@ -284,6 +298,8 @@ pub struct UnderLoadBody {
     pub e2e_ms: LatencyMs,
     /// Requests replayed, all replicas.
     pub requests: u64,
+    /// Of those, how many finished (0: no request fits the deployment, nothing ran).
+    pub completed: u64,
 }
 
 impl UnderLoadBody {
@@ -300,6 +316,7 @@ impl UnderLoadBody {
             tpot_ms: LatencyMs::of(&r.tpot),
             e2e_ms: LatencyMs::of(&r.e2e),
             requests: r.requests.saturating_mul(r.replicas.max(1)),
+            completed: r.completed.saturating_mul(r.replicas.max(1)),
         }
     }
 }

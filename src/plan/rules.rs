@@ -228,6 +228,11 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Whether the rule judges a latency (a mean or a percentile under load).
+    pub fn is_latency(self) -> bool {
+        matches!(self, Self::Ttft | Self::Tpot | Self::TtftP90 | Self::TtftP99 | Self::TpotP90 | Self::TpotP99)
+    }
+
     /// Stable machine name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -167,3 +167,27 @@ async fn a_check_of_a_batch_limit_judges_continuous_batching_through_the_api_and
     let (_, table, _) = crate::decisions::hwcost(&["check", "-"], &body(128).to_string());
     assert!(table.contains("under load (8.50 requests/s, continuous batching)"), "{table}");
 }
+
+/// A deployment that does not fit has no latency under load: its latency rules fail as not
+/// run (no made-up number), beside the failed memory rule.
+#[tokio::test]
+async fn a_check_of_a_deployment_that_does_not_fit_runs_nothing_under_load() {
+    let app = spawn_app().await;
+    let body = json!({
+        "inference": {"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 1, "weights": "bf16",
+                      "batch_size": 8, "input_tokens": 2048, "output_tokens": 256},
+        "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50}
+    });
+    let (status, check) = app.post_json("/v1/check", &body).await;
+    assert_eq!(status, 200, "{check}");
+    assert_eq!(check["verdict"], "fail");
+    assert_eq!(rule(&check, "fits").unwrap()["status"], "fail");
+    for name in ["ttft", "tpot"] {
+        let r = rule(&check, name).unwrap();
+        assert_eq!(r["status"], "fail", "{r}");
+        assert!(r["value"].is_null(), "{r}");
+        assert!(r["message"].as_str().unwrap().contains("not run"), "{r}");
+    }
+    assert_eq!(check["under_load"]["completed"], 0);
+    assert_eq!(check["under_load"]["capacity_bound"], "unreachable");
+}
