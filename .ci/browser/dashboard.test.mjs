@@ -385,7 +385,7 @@ await test("export: every table downloads as CSV and JSON with the shown rows", 
   assert.equal(json.length, rows);
   const api64 = await ok("POST", "/v1/estimate/training", { model: "llama-2-7b", hardware: "nvidia-a100-sxm4-80gb", devices: 64, tokens: 2e12, sharding: "zero1" });
   assert.equal(json[0].wall_clock_days, api64.time.wall_clock_days);
-  assert.equal(Number(csvText[1].split(",")[7]), api64.time.wall_clock_days);
+  assert.equal(Number(csvText[1].split(",")[8]), api64.time.wall_clock_days);
   // Every table on every view has both buttons.
   for (const view of ["model", "serving", "plan", "training", "check", "cost"]) {
     await open(p, `/?view=${view}`);
