@@ -15,14 +15,15 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 chromium --version
 npm ci --prefix .ci/browser --no-audit --no-fund --loglevel=error
+[ "${1:-}" = "--install-only" ] && exit 0
 
-cargo build --locked --release
+. .ci/bin.sh
 shots="target/screenshots"
 rm -rf "${shots}"
 mkdir -p "${shots}"
 log="${shots}/server.log"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-RUST_LOG=warn ./target/release/hwcost serve --addr "127.0.0.1:${port}" >"${log}" 2>&1 &
+RUST_LOG=warn "${bin}" serve --addr "127.0.0.1:${port}" >"${log}" 2>&1 &
 pid=$!
 trap 'kill -TERM "${pid}" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

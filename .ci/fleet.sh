@@ -29,6 +29,7 @@ if ! installed; then
     python3 -m venv "${venv}"
     "${venv}/bin/pip" install --quiet --disable-pip-version-check "${pins[@]}"
 fi
+[ "${1:-}" = "--install-only" ] && exit 0
 
 summary=()
 status=0

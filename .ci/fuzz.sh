@@ -52,13 +52,15 @@ mkdir -p "${artifacts}"
 work="$(mktemp -d)"
 trap 'rm -rf "${work}"' EXIT
 
-summary=()
-failed=0
-for t in "${targets[@]}"; do
+# One libFuzzer process is one thread: targets run side by side, one per core, each for the
+# full time (the campaign is the same as one after the other, in a fraction of the wall time).
+fuzz_one() {
+    local t="$1"
     cp -r "${fuzz_dir}/corpus/${t}" "${work}/${t}"
+    local seeds
     seeds=$(find "${work}/${t}" -type f | wc -l)
-    log="${work}/${t}.log"
-    status=0
+    local log="${work}/${t}.log"
+    local status=0
     # -timeout: one input taking 10 s is a finding (work per request is bounded);
     # -rss_limit_mb: so is a process above 2 GiB.
     "${bin_dir}/${t}" "${work}/${t}" \
@@ -66,6 +68,7 @@ for t in "${targets[@]}"; do
         -dict="${fuzz_dir}/dict/$(dictionary "${t}")" \
         -artifact_prefix="${artifacts}/${t}-" -print_final_stats=1 >"${log}" 2>&1 || status=$?
     final_stat() { sed -n "s/^stat::$1: *//p" "${log}" | tail -1; }
+    local execs rate cov corp findings=0
     execs=$(final_stat number_of_executed_units)
     rate=$(final_stat average_exec_per_sec)
     # The last status line: "#N  ... cov: C ft: F corp: K/S ...".
@@ -73,20 +76,43 @@ for t in "${targets[@]}"; do
     # `set -e -o pipefail` a failed grep here used to end the script without saying why.
     cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "${log}" | tail -1 | awk '{print $2 "/" $4}' || true)
     corp=$(grep -o 'corp: [0-9]*' "${log}" | tail -1 | awk '{print $2}' || true)
-    findings=0
     if [ "${status}" -ne 0 ]; then
         findings=1
-        failed=1
         cp "${bin_dir}/${t}" "${artifacts}/${t}-bin"
-        echo "=== ${t}: finding (exit ${status}); log tail:"
-        grep -v '^#[0-9]' "${log}" | tail -40
+        {
+            echo "=== ${t}: finding (exit ${status}); log tail:"
+            grep -v '^#[0-9]' "${log}" | tail -40
+        } >"${work}/${t}.finding"
     fi
-    summary+=("$(printf '%-18s %10s %8s %12s %6s -> %-6s %s' "${t}" "${execs:-0}" "${rate:-0}" "${cov:-?}" \
-        "${seeds}" "${corp:-?}" "${findings}")")
+    printf '%-18s %10s %8s %12s %6s -> %-6s %s\n' "${t}" "${execs:-0}" "${rate:-0}" "${cov:-?}" \
+        "${seeds}" "${corp:-?}" "${findings}" >"${work}/${t}.summary"
+}
+
+parallel="${HWCOST_FUZZ_JOBS:-$(nproc)}"
+running=0
+for t in "${targets[@]}"; do
+    fuzz_one "${t}" &
+    running=$((running + 1))
+    if [ "${running}" -ge "${parallel}" ]; then
+        wait -n || true
+        running=$((running - 1))
+    fi
+done
+wait || true
+
+summary=()
+failed=0
+for t in "${targets[@]}"; do
+    if [ -f "${work}/${t}.finding" ]; then
+        cat "${work}/${t}.finding"
+        failed=1
+    fi
+    summary+=("$(cat "${work}/${t}.summary" 2>/dev/null || echo "${t}: no result")")
+    [ -f "${work}/${t}.summary" ] || failed=1
 done
 
 echo
-echo "fuzzing: ${seconds} s per target (libFuzzer, stable rustc with SanitizerCoverage)"
+echo "fuzzing: ${seconds} s per target, ${parallel} at a time (libFuzzer, stable rustc with SanitizerCoverage)"
 printf '%-18s %10s %8s %12s %6s    %-6s %s\n' target executions exec/s cov/features seeds corpus findings
 printf '%s\n' "${summary[@]}"
 if [ "${failed}" -ne 0 ]; then

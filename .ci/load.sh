@@ -16,7 +16,7 @@
 # Each check prints `CHECK <name>: <figures> PASS|FAIL`; the script fails if any fails, printing
 # the tail of the server's log. Installs wrk (Debian package) if it is missing. The abuse clients
 # are .ci/abuse.py (Python 3 standard library); the wrk script is .ci/load.lua.
-# HWCOST_LOAD_BIN=path runs against that binary instead of building target/release/hwcost.
+# HWCOST_BIN=path (or HWCOST_LOAD_BIN) runs against that binary instead of building the release one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,12 +31,9 @@ if ! command -v wrk >/dev/null 2>&1; then
     fi
 fi
 
-if [ -n "${HWCOST_LOAD_BIN:-}" ]; then
-    bin="${HWCOST_LOAD_BIN}"
-else
-    cargo build --locked --release
-    bin=target/release/hwcost
-fi
+[ "${1:-}" = "--install-only" ] && exit 0
+HWCOST_BIN="${HWCOST_BIN:-${HWCOST_LOAD_BIN:-}}"
+. .ci/bin.sh
 
 body_timeout=2
 tmp="$(mktemp -d)"

@@ -14,6 +14,7 @@ if [ ! -x "${venv}/bin/openapi-python-client" ] \
     python3 -m venv "${venv}"
     "${venv}/bin/pip" install --quiet --disable-pip-version-check "${generator}"
 fi
+[ "${1:-}" = "--install-only" ] && exit 0
 
 work="$(mktemp -d)"
 log="${work}/server.log"
@@ -63,9 +64,9 @@ echo "generated $(find "${api}" -name '*.py' ! -name '__init__.py' | wc -l) oper
 "${venv}/bin/pip" uninstall --quiet --disable-pip-version-check --yes hwcost-client >/dev/null 2>&1 || true
 "${venv}/bin/pip" install --quiet --disable-pip-version-check "${work}/client"
 
-cargo build --locked --release
+. .ci/bin.sh
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-HWCOST_LOG_FORMAT=json RUST_LOG=warn ./target/release/hwcost serve --addr "127.0.0.1:${port}" >"${log}" 2>&1 &
+HWCOST_LOG_FORMAT=json RUST_LOG=warn "${bin}" serve --addr "127.0.0.1:${port}" >"${log}" 2>&1 &
 pid=$!
 
 for _ in $(seq 1 100); do

@@ -10,11 +10,12 @@ if [ ! -x "${venv}/bin/schemathesis" ]; then
     python3 -m venv "${venv}"
     "${venv}/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
 fi
+[ "${1:-}" = "--install-only" ] && exit 0
 
-cargo build --locked --release
+. .ci/bin.sh
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 log="$(mktemp)"
-HWCOST_LOG_FORMAT=json RUST_LOG=warn ./target/release/hwcost serve --addr "127.0.0.1:${port}" >"${log}" 2>&1 &
+HWCOST_LOG_FORMAT=json RUST_LOG=warn "${bin}" serve --addr "127.0.0.1:${port}" >"${log}" 2>&1 &
 pid=$!
 stop() { kill -TERM "${pid}" 2>/dev/null || true; }
 trap stop EXIT

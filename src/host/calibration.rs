@@ -276,6 +276,7 @@ mod tests {
     static MACHINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     #[test]
+    #[cfg_attr(debug_assertions, ignore = "runs the real kernels: cargo test --release, or .ci/calibration.sh")]
     fn quick_benchmarks_measure_something() {
         let _machine = MACHINE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let report = measure(&Catalog::embedded().unwrap(), Size::Quick);
@@ -290,6 +291,7 @@ mod tests {
     /// the best run counts.
     #[cfg(feature = "transformer-bench")]
     #[test]
+    #[cfg_attr(debug_assertions, ignore = "times the real kernels: cargo test --release, or .ci/calibration.sh")]
     fn the_forward_pass_is_predicted_within_30_percent() {
         let _machine = MACHINE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let catalog = Catalog::embedded().unwrap();

@@ -23,12 +23,8 @@ async fn benchmarks_are_disabled_without_a_token() {
 }
 
 #[tokio::test]
-async fn benchmarks_need_the_right_bearer_token_and_run_one_at_a_time() {
-    let app = spawn_with(|s| {
-        s.benchmark_token = Some("s3cret".into());
-        s.workers = Some(2);
-    })
-    .await;
+async fn benchmarks_need_the_right_bearer_token() {
+    let app = spawn_with(|s| s.benchmark_token = Some("s3cret".into())).await;
     let url = format!("{}/v1/host/benchmarks", app.address);
     for auth in [None, Some("Bearer wrong"), Some("s3cret")] {
         let mut request = app.client.post(&url);
@@ -39,7 +35,19 @@ async fn benchmarks_need_the_right_bearer_token_and_run_one_at_a_time() {
         assert_eq!(response.status().as_u16(), 401, "{auth:?}");
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
     }
+}
 
+/// Runs the real kernels (faer's GEMM, a STREAM-like read): unoptimised they take minutes, so
+/// debug builds skip it and .ci/calibration.sh makes the same calls to the release binary.
+#[tokio::test]
+#[cfg_attr(debug_assertions, ignore = "runs the real kernels: cargo test --release, or .ci/calibration.sh")]
+async fn benchmarks_run_one_at_a_time() {
+    let app = spawn_with(|s| {
+        s.benchmark_token = Some("s3cret".into());
+        s.workers = Some(2);
+    })
+    .await;
+    let url = format!("{}/v1/host/benchmarks", app.address);
     let first = tokio::spawn({
         let request = app.client.post(&url).header("authorization", "Bearer s3cret");
         async move { request.send().await.unwrap() }
