@@ -580,15 +580,14 @@ mod tests {
     use crate::scenario::document::from_value;
     use crate::scenario::inference::InferenceScenario;
     use crate::scenario::training::TrainingScenario;
-    use crate::validation::Report;
+    use crate::validation::{Report, Validation};
 
-    /// The embedded catalog without the validation run (error bands play no part in a table's
-    /// opening line, and the run takes seconds unoptimised).
+    /// The embedded catalog without error bands (they play no part in a table's opening line).
     fn context() -> Context {
-        let validation = Report { families: Vec::new(), points: Vec::new(), inference_skipped: 0, training_skipped: 0 };
+        let catalog = Arc::new(Catalog::embedded().unwrap());
         Context {
-            catalog: Arc::new(Catalog::embedded().unwrap()),
-            validation: Arc::new(validation),
+            validation: Arc::new(Validation::from_report(Arc::clone(&catalog), Report::empty())),
+            catalog,
             plan_max_configurations: 1,
             batch_max_items: 1,
         }

@@ -227,10 +227,10 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
     let import_slots = ImportSlots::for_this_host();
     let state = web::Data::new(state);
     let pages: Vec<(&str, &str)> = DOC_ROUTES.iter().chain(api::dashboard::ROUTES).copied().collect();
-    // The document is built once (its examples run the engine, plans and checks included) and
-    // cloned into each worker, so no worker pays for it on start.
-    let spec = api::openapi();
-    let route_table = web::Data::new(RouteTable::from_spec(&spec, &pages));
+    // The committed document, parsed once and cloned into each worker: building it would run
+    // every example (plans and checks included) before the first request.
+    let spec = api::published_openapi();
+    let route_table = web::Data::new(RouteTable::from_document(&spec, &pages));
     let body_limit = BodyLimit(settings.body_limit_bytes);
     let import_limit = ImportLimit(settings.import_limit_bytes);
     let origins = settings.cors_origins.clone();
@@ -246,7 +246,6 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
             .wrap(from_fn(assign))
             .wrap(from_fn(close_instead_of_draining))
             .into_utoipa_app()
-            .openapi(spec.clone())
             .app_data(state.clone())
             .app_data(route_table.clone())
             .app_data(body_limit)
@@ -260,7 +259,9 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
             // The finished document (ranges declared, examples attached, closed records opened
             // under allOf): registering the routes collects raw schemas again, and serving those
             // would let `/openapi.json` drift from `openapi/openapi.json`.
-            .openapi_service(|_raw| SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
+            .openapi_service(|_raw| {
+                SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", spec.clone())
+            })
             .route("/docs", web::get().to(docs_redirect))
             .route("/", web::get().to(api::dashboard::index))
             .route("/assets/{file}", web::get().to(api::dashboard::asset))

@@ -27,6 +27,12 @@ pub const TRAINING_JSONL: &str = include_str!("../data/validation/training.jsonl
 /// Training points that could not be expressed, with reasons.
 pub const TRAINING_SKIPPED_JSONL: &str = include_str!("../data/validation/training_skipped.jsonl");
 
+/// The family summaries the embedded catalog's validation run measures, committed so that a
+/// process prints error bands without replaying every point (hundreds of serving replays, most
+/// of a second of CPU). A test fails when the file is stale; `UPDATE_BANDS=1 cargo test --lib
+/// committed_bands` rewrites it from the run.
+pub const BANDS_JSON: &str = include_str!("../data/validation/bands.json");
+
 /// One published training measurement.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TrainingPoint {
@@ -234,7 +240,7 @@ impl Metric {
 }
 
 /// Which side of the API a point exercises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     /// `POST /v1/estimate/inference`.
@@ -279,14 +285,15 @@ pub struct PointResult {
 }
 
 /// Aggregate error of one family, over all devices or one device class.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FamilySummary {
     /// Inference or training.
     pub side: Side,
     /// Metric family.
-    pub family: &'static str,
+    pub family: String,
     /// `all`, or a device class with at least [`MIN_CLASS_POINTS`] points.
-    pub device_class: &'static str,
+    pub device_class: String,
     /// Points in the file.
     pub points: usize,
     /// Points estimated.
@@ -321,10 +328,99 @@ impl Report {
     /// The summary a given estimate's error band comes from: its device class when that class has
     /// its own row, else all devices.
     pub fn band(&self, side: Side, family: &str, device_class: &str) -> Option<&FamilySummary> {
-        let of = |class: &str| {
-            self.families.iter().find(|f| f.side == side && f.family == family && f.device_class == class)
+        band(&self.families, side, family, device_class)
+    }
+
+    /// A report with no points (a catalog whose validation data cannot be run).
+    pub fn empty() -> Self {
+        Self { families: Vec::new(), points: Vec::new(), inference_skipped: 0, training_skipped: 0 }
+    }
+}
+
+/// The summary of `family` for `device_class` in `families`, else for all devices.
+pub fn band<'a>(
+    families: &'a [FamilySummary],
+    side: Side,
+    family: &str,
+    device_class: &str,
+) -> Option<&'a FamilySummary> {
+    let of = |class: &str| families.iter().find(|f| f.side == side && f.family == family && f.device_class == class);
+    of(device_class).or_else(|| of("all"))
+}
+
+/// The family summaries committed in [`BANDS_JSON`].
+pub fn committed_bands() -> Result<Vec<FamilySummary>, String> {
+    serde_json::from_str(BANDS_JSON).map_err(|e| format!("data/validation/bands.json: {e}"))
+}
+
+/// The validation of one catalog, run only when asked and at most once.
+///
+/// Error bands are all most answers need. For the embedded catalog they are the committed
+/// summaries ([`BANDS_JSON`], kept equal to the run by a test), so no process replays the set
+/// to print them; any other catalog runs the validation the first time a band is asked for.
+/// The full report (every point) is run on demand: `GET /v1/validation`, `hwcost validate`.
+pub struct Validation {
+    catalog: std::sync::Arc<Catalog>,
+    families: std::sync::OnceLock<Vec<FamilySummary>>,
+    report: std::sync::OnceLock<std::sync::Arc<Report>>,
+}
+
+impl std::fmt::Debug for Validation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Validation").field("run", &self.report.get().is_some()).finish_non_exhaustive()
+    }
+}
+
+impl Validation {
+    /// The validation of `catalog`; nothing runs yet.
+    pub fn of(catalog: std::sync::Arc<Catalog>) -> Self {
+        Self { catalog, families: std::sync::OnceLock::new(), report: std::sync::OnceLock::new() }
+    }
+
+    /// A validation whose report is already known (tests, and callers that ran it).
+    pub fn from_report(catalog: std::sync::Arc<Catalog>, report: Report) -> Self {
+        let this = Self::of(catalog);
+        let _ = this.families.set(report.families.clone());
+        let _ = this.report.set(std::sync::Arc::new(report));
+        this
+    }
+
+    /// The family summaries error bands are read from.
+    pub fn families(&self) -> &[FamilySummary] {
+        self.families.get_or_init(|| {
+            if self.catalog.is_embedded() {
+                match committed_bands() {
+                    Ok(families) => return families,
+                    Err(error) => tracing::warn!(%error, "committed error bands unreadable; running the validation"),
+                }
+            }
+            self.report().families.clone()
+        })
+    }
+
+    /// The summary an estimate's error band comes from (see [`Report::band`]).
+    pub fn band(&self, side: Side, family: &str, device_class: &str) -> Option<&FamilySummary> {
+        band(self.families(), side, family, device_class)
+    }
+
+    /// The whole run, every point (seconds unoptimised, most of a second optimised).
+    pub fn report(&self) -> std::sync::Arc<Report> {
+        let run = |catalog: &Catalog| {
+            std::sync::Arc::new(validate(catalog).unwrap_or_else(|error| {
+                tracing::warn!(%error, "validation data could not be run; error bands will be unknown");
+                Report::empty()
+            }))
         };
-        of(device_class).or_else(|| of("all"))
+        // The embedded catalog and the embedded points always give the same report: run it at
+        // most once per process, whichever context asks.
+        static EMBEDDED: std::sync::OnceLock<std::sync::Arc<Report>> = std::sync::OnceLock::new();
+        std::sync::Arc::clone(self.report.get_or_init(|| {
+            if self.catalog.is_embedded() {
+                std::sync::Arc::clone(EMBEDDED.get_or_init(|| run(&self.catalog)))
+            } else {
+                run(&self.catalog)
+            }
+        }))
     }
 }
 
@@ -463,7 +559,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
-fn summary(side: Side, family: &'static str, class: &'static str, of: &[&PointResult]) -> FamilySummary {
+fn summary(side: Side, family: &str, class: &str, of: &[&PointResult]) -> FamilySummary {
     let mut errors: Vec<f64> = of.iter().filter_map(|p| p.error).collect();
     errors.sort_by(f64::total_cmp);
     let mut absolute: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
@@ -471,8 +567,8 @@ fn summary(side: Side, family: &'static str, class: &'static str, of: &[&PointRe
     let coverage = if of.is_empty() { 0.0 } else { errors.len() as f64 / of.len() as f64 };
     FamilySummary {
         side,
-        family,
-        device_class: class,
+        family: family.to_owned(),
+        device_class: class.to_owned(),
         points: of.len(),
         estimated: errors.len(),
         coverage,
@@ -642,6 +738,45 @@ mod tests {
     fn report() -> &'static Report {
         static REPORT: std::sync::OnceLock<Report> = std::sync::OnceLock::new();
         REPORT.get_or_init(|| validate(&Catalog::embedded().unwrap()).unwrap())
+    }
+
+    /// The committed bands are the run's summaries: a change that moves any estimate of a
+    /// validation point must refresh them (`UPDATE_BANDS=1 cargo test --lib committed_bands`),
+    /// so the bands a user sees are always the ones the run measures.
+    #[test]
+    fn committed_bands_are_the_runs() {
+        let families = &report().families;
+        if std::env::var_os("UPDATE_BANDS").is_some() {
+            let mut text = serde_json::to_string_pretty(families).unwrap();
+            text.push('\n');
+            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/data/validation/bands.json"), text).unwrap();
+            return;
+        }
+        let committed = committed_bands().unwrap();
+        let same = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-12);
+        let matches = committed.len() == families.len()
+            && committed.iter().zip(families).all(|(c, f)| {
+                (c.side, &c.family, &c.device_class, c.points, c.estimated)
+                    == (f.side, &f.family, &f.device_class, f.points, f.estimated)
+                    && same(c.coverage, f.coverage)
+                    && same(c.median_ape, f.median_ape)
+                    && same(c.p90_ape, f.p90_ape)
+                    && same(c.median_signed_error, f.median_signed_error)
+            });
+        assert!(
+            matches,
+            "data/validation/bands.json is stale: run `UPDATE_BANDS=1 cargo test --lib committed_bands`\ncommitted: {committed:#?}\nrun: {families:#?}"
+        );
+    }
+
+    /// The embedded catalog's bands come from the committed file without running anything.
+    #[test]
+    fn embedded_bands_need_no_run() {
+        let validation = Validation::of(std::sync::Arc::new(Catalog::embedded().unwrap()));
+        assert!(!validation.families().is_empty());
+        assert!(validation.report.get().is_none(), "reading bands ran the validation");
+        let first = validation.families()[0].clone();
+        assert_eq!(validation.band(first.side, &first.family, &first.device_class), Some(&first));
     }
 
     /// (median, p90) absolute percentage error each family must stay within, over all devices.

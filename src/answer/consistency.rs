@@ -18,20 +18,18 @@ use crate::engine::serving::capacity;
 use crate::scenario::check::CheckRequest;
 use crate::scenario::plan::PlanRequest;
 use crate::scenario::serving::{ServingRequest, ServingScenario};
-use crate::validation::Report;
+use crate::validation::{Report, Validation};
 
 fn context() -> &'static Context {
     static CONTEXT: std::sync::OnceLock<Context> = std::sync::OnceLock::new();
-    CONTEXT.get_or_init(|| Context {
-        catalog: Arc::new(Catalog::embedded().unwrap()),
-        validation: Arc::new(Report {
-            families: Vec::new(),
-            points: Vec::new(),
-            inference_skipped: 0,
-            training_skipped: 0,
-        }),
-        plan_max_configurations: 2_000_000,
-        batch_max_items: 10,
+    CONTEXT.get_or_init(|| {
+        let catalog = Arc::new(Catalog::embedded().unwrap());
+        Context {
+            validation: Arc::new(Validation::from_report(Arc::clone(&catalog), Report::empty())),
+            catalog,
+            plan_max_configurations: 2_000_000,
+            batch_max_items: 10,
+        }
     })
 }
 

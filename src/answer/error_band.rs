@@ -8,7 +8,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::validation::{Report, Side};
+use crate::validation::{Side, Validation};
 
 /// The measured error of one output.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -17,9 +17,9 @@ pub struct BandEntry {
     #[schema(example = "latency.tpot_ms")]
     pub output: &'static str,
     /// Validation family it was measured on.
-    pub family: &'static str,
+    pub family: String,
     /// Device class of the summary used (`all` when the class has too few points).
-    pub device_class: &'static str,
+    pub device_class: String,
     /// Points behind it.
     pub points: usize,
     /// Median absolute percentage error, as a fraction.
@@ -49,7 +49,7 @@ impl ErrorBand {
 
     /// Bands for `outputs` (`(response path, family)`) on `device_class`.
     pub fn from_report(
-        report: &Report,
+        report: &Validation,
         side: Side,
         device_class: &str,
         outputs: &[(&'static str, &'static str)],
@@ -59,8 +59,8 @@ impl ErrorBand {
             .filter_map(|(output, family)| {
                 report.band(side, family, device_class).map(|f| BandEntry {
                     output,
-                    family: f.family,
-                    device_class: f.device_class,
+                    family: f.family.clone(),
+                    device_class: f.device_class.clone(),
                     points: f.estimated,
                     median_ape: f.median_ape,
                     p90_ape: f.p90_ape,

@@ -30,7 +30,7 @@ pub mod verdict;
 use std::sync::Arc;
 
 use crate::catalog::Catalog;
-use crate::validation::Report;
+use crate::validation::Validation;
 
 /// What every answer may read: the catalog, the validation report (error bands come from it)
 /// and the server's bounds on work per request.
@@ -38,8 +38,8 @@ use crate::validation::Report;
 pub struct Context {
     /// The validated catalog.
     pub catalog: Arc<Catalog>,
-    /// The validation run on this catalog.
-    pub validation: Arc<Report>,
+    /// The validation of this catalog (run only when asked; error bands read committed summaries).
+    pub validation: Arc<Validation>,
     /// Most configurations one plan may search.
     pub plan_max_configurations: u64,
     /// Most items in one batch.
@@ -47,20 +47,11 @@ pub struct Context {
 }
 
 impl Context {
-    /// The context of `catalog`: runs the validation (a catalog whose validation data cannot be
-    /// run still answers, with unknown error bands).
+    /// The context of `catalog`. Nothing runs: error bands for the embedded catalog are the
+    /// committed summaries of its validation run, and any other catalog runs its validation the
+    /// first time an answer asks for a band (one that cannot be run leaves the bands unknown).
     pub fn new(catalog: Arc<Catalog>) -> Self {
-        let run = |catalog: &Catalog| {
-            Arc::new(crate::validation::validate(catalog).unwrap_or_else(|error| {
-                tracing::warn!(%error, "validation data could not be run; error bands will be unknown");
-                Report { families: Vec::new(), points: Vec::new(), inference_skipped: 0, training_skipped: 0 }
-            }))
-        };
-        // The embedded catalog and the embedded points always give the same report, and a
-        // replay of every serving point costs about a second: run it once per process.
-        static EMBEDDED: std::sync::OnceLock<Arc<Report>> = std::sync::OnceLock::new();
-        let validation =
-            if catalog.is_embedded() { Arc::clone(EMBEDDED.get_or_init(|| run(&catalog))) } else { run(&catalog) };
+        let validation = Arc::new(Validation::of(Arc::clone(&catalog)));
         Self { catalog, validation, plan_max_configurations: 2_000_000, batch_max_items: 1000 }
     }
 }

@@ -425,13 +425,15 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
         batch_sizes: r.batch_sizes.clone(),
         engines: profiles,
     };
-    // The clock is read here, at the edge; the search only asks whether time is up.
-    let deadline = started + r.deadline;
+    // The clock is read here, at the edge; the search only asks whether time is up. Without a
+    // deadline it never is: the same request gets the same answer however busy the server.
+    let deadline = r.deadline.map(|d| started + d);
     // The closed form ranks a wider pool than asked for, so that configurations a replay
     // rejects leave others to take their places.
     let wide = crate::plan::search::Limits { keep: (r.limits.keep * 4).clamp(20, 50), ..r.limits };
-    let mut outcome: Outcome =
-        search(&space, &w, &r.requirements, objective.engine(), &wide, &|| Instant::now() >= deadline);
+    let mut outcome: Outcome = search(&space, &w, &r.requirements, objective.engine(), &wide, &|| {
+        deadline.is_some_and(|d| Instant::now() >= d)
+    });
     let mut notes = Vec::new();
     // The search ranks by a closed-form steady state; the best are replayed with the
     // continuous-batching simulator at the workload's load and ranked again.

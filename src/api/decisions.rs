@@ -73,12 +73,13 @@ pub fn batch_response(results: Vec<Result<Estimate, crate::scenario::Error>>) ->
     BatchResponse { succeeded, failed: results.len() - succeeded, results }
 }
 
-/// [`off_worker`](super::blocking::off_worker), answered as JSON.
-async fn off_worker<T: Send + 'static>(
+/// `work` once the server admits it ([`super::admission`]), answered as JSON.
+async fn heavy<T: Send + 'static>(
+    state: &web::Data<AppState>,
     what: &'static str,
     work: impl FnOnce() -> Result<T, crate::scenario::Error> + Send + 'static,
 ) -> Result<web::Json<T>, ApiError> {
-    super::blocking::off_worker(what, work).await.map(web::Json)
+    state.heavy.run(what, work).await.map(web::Json)
 }
 
 /// Checks a deployment plan against requirements: an overall verdict and one entry per rule.
@@ -92,6 +93,7 @@ async fn off_worker<T: Send + 'static>(
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A plan hwcost cannot estimate (other than an invalid layout, which is a failed rule)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every slot for heavy work stayed busy: try again after Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/check")]
@@ -99,10 +101,10 @@ pub async fn check_handler(
     state: web::Data<AppState>,
     Json(request): Json<CheckRequest>,
 ) -> Result<web::Json<CheckResponse>, ApiError> {
-    // An inference check replays the deployment under load (its capacity search): off the
-    // HTTP worker, like the planner.
-    let state = state.into_inner();
-    off_worker("check", move || check(&state, &request)).await
+    // An inference check replays the deployment under load (its capacity search): admitted
+    // as heavy work, like the planner.
+    let shared = state.clone().into_inner();
+    heavy(&state, "check", move || check(&shared, &request)).await
 }
 
 /// Searches deployments for a workload and ranks the ones meeting the requirements.
@@ -116,6 +118,7 @@ pub async fn check_handler(
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A search space larger than the server's cap, or filters that match no device", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every slot for heavy work stayed busy: try again after Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/plan")]
@@ -123,8 +126,8 @@ pub async fn plan_handler(
     state: web::Data<AppState>,
     Json(request): Json<PlanRequest>,
 ) -> Result<web::Json<PlanResponse>, ApiError> {
-    let state = state.into_inner();
-    off_worker("planner", move || plan(&state, &request)).await
+    let shared = state.clone().into_inner();
+    heavy(&state, "plan", move || plan(&shared, &request)).await
 }
 
 /// Searches device kinds, counts and layouts for a training run: the fewest devices to finish
@@ -139,6 +142,7 @@ pub async fn plan_handler(
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A template run hwcost cannot estimate, a search space above the cap, or filters that match no device", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every slot for heavy work stayed busy: try again after Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/plan/training")]
@@ -146,8 +150,8 @@ pub async fn plan_training_handler(
     state: web::Data<AppState>,
     Json(request): Json<TrainingPlanRequest>,
 ) -> Result<web::Json<TrainingPlanResponse>, ApiError> {
-    let state = state.into_inner();
-    off_worker("planner", move || plan_training(&state, &request)).await
+    let shared = state.clone().into_inner();
+    heavy(&state, "training plan", move || plan_training(&shared, &request)).await
 }
 
 /// Makes many inference and training estimates in one call; one bad item does not fail the
@@ -160,6 +164,7 @@ pub async fn plan_training_handler(
         (status = 400, description = "Malformed JSON, or no items or more than the cap", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every slot for heavy work stayed busy: try again after Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/estimate/batch")]
@@ -167,8 +172,8 @@ pub async fn batch_handler(
     state: web::Data<AppState>,
     Json(request): Json<BatchRequest>,
 ) -> Result<web::Json<BatchResponse>, ApiError> {
-    let state = state.into_inner();
-    let web::Json(results) = off_worker("batch", move || batch(&state, &request)).await?;
+    let shared = state.clone().into_inner();
+    let web::Json(results) = heavy(&state, "batch", move || batch(&shared, &request)).await?;
     Ok(web::Json(batch_response(results)))
 }
 
@@ -184,6 +189,7 @@ pub async fn batch_handler(
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Points that cannot be estimated or mix kinds", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every slot for heavy work stayed busy: try again after Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/calibrate")]
@@ -192,6 +198,6 @@ pub async fn calibrate_handler(
     Json(request): Json<CalibrationRequest>,
 ) -> Result<web::Json<CalibrationResult>, ApiError> {
     // Up to 200 points x ~200 engine runs: milliseconds, but CPU-bound.
-    let state = state.into_inner();
-    off_worker("calibration", move || calibrate(&state, &request)).await
+    let shared = state.clone().into_inner();
+    heavy(&state, "calibration", move || calibrate(&shared, &request)).await
 }

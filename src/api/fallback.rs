@@ -21,24 +21,18 @@ use super::problem::ApiError;
 pub struct RouteTable(Vec<(Vec<String>, Vec<String>)>);
 
 impl RouteTable {
-    /// Builds the table from the spec's paths plus `extra` `(path, method)` pairs.
-    pub fn from_spec(spec: &utoipa::openapi::OpenApi, extra: &[(&str, &str)]) -> Self {
+    /// Builds the table from the OpenAPI document's paths plus `extra` `(path, method)` pairs.
+    pub fn from_document(document: &serde_json::Value, extra: &[(&str, &str)]) -> Self {
         let mut table = RouteTable::default();
-        for (path, item) in &spec.paths.paths {
-            let methods = [
-                ("GET", item.get.is_some()),
-                ("POST", item.post.is_some()),
-                ("PUT", item.put.is_some()),
-                ("DELETE", item.delete.is_some()),
-                ("PATCH", item.patch.is_some()),
-            ];
-            for (method, present) in methods {
-                if present {
-                    table.add(path, method);
+        let paths = document.get("paths").and_then(serde_json::Value::as_object);
+        for (path, item) in paths.into_iter().flatten() {
+            for method in ["get", "post", "put", "delete", "patch"] {
+                if item.get(method).is_some() {
+                    table.add(path, &method.to_ascii_uppercase());
                 }
             }
             // Every GET answers HEAD too (see [`head_as_get`]).
-            if item.get.is_some() {
+            if item.get("get").is_some() {
                 table.add(path, "HEAD");
             }
         }

@@ -14,7 +14,8 @@
 //!   before they reach the metrics.
 //! - [`headers`]: security and cache headers on every answer.
 //! - [`unread_body`]: an unread request body closes its connection rather than holding it.
-//! - [`blocking`]: CPU-bound work off the HTTP workers.
+//! - [`blocking`]: CPU-bound work off the HTTP workers; [`admission`]: heavy requests (plans,
+//!   checks, replays, batches) at most one per core, a bounded queue, 503 beyond it.
 //! - [`drain`]: the draining flag `/readyz` reads during a graceful shutdown.
 //! - [`request_id`]: request ids and per-request spans.
 //! - [`ops`]: liveness, readiness, metrics.
@@ -28,6 +29,7 @@
 //! - [`dashboard`]: the page at `/` (embedded HTML, CSS and JavaScript), a client of the API.
 //! - [`state`]: what handlers share.
 
+pub mod admission;
 pub mod benchmark_gate;
 pub mod blocking;
 pub mod dashboard;
@@ -235,6 +237,20 @@ fn declare_ranges(spec: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
+}
+
+/// The committed document, `openapi/openapi.json`, which a test keeps byte for byte equal to
+/// [`openapi_json`]. The server and `hwcost openapi` serve it rather than build it: the build
+/// runs every example through the engine (plans and checks included), most of a start-up's
+/// time otherwise.
+pub const PUBLISHED_OPENAPI_JSON: &str = include_str!("../../openapi/openapi.json");
+
+/// [`PUBLISHED_OPENAPI_JSON`] parsed (a few milliseconds).
+pub fn published_openapi() -> serde_json::Value {
+    serde_json::from_str(PUBLISHED_OPENAPI_JSON).unwrap_or_else(|error| {
+        tracing::error!(%error, "the embedded OpenAPI document does not parse; building it");
+        serde_json::from_str(&openapi_json()).unwrap_or_default()
+    })
 }
 
 /// The OpenAPI document as pretty JSON with a trailing newline, exactly as committed in

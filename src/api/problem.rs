@@ -106,6 +106,15 @@ pub enum ApiError {
         /// Its reason phrase; the stack's own text is not sent (it may quote the request).
         detail: String,
     },
+    /// Every slot for heavy work stayed busy (see [`super::admission`]); try again after
+    /// `retry_after_s`.
+    #[error("{detail}")]
+    Overloaded {
+        /// What did not start.
+        detail: String,
+        /// Seconds after which a retry is likely to succeed.
+        retry_after_s: u32,
+    },
     /// A one-at-a-time operation is already running; try again after `retry_after_s`.
     #[error("{detail}")]
     Busy {
@@ -144,6 +153,7 @@ impl ApiError {
             Self::Disabled(_) => "disabled",
             Self::Unauthorized => "unauthorized",
             Self::Busy { .. } => "busy",
+            Self::Overloaded { .. } => "overloaded",
             Self::BodyTimeout { .. } => "request-timeout",
             Self::Cors(_) => "cors-refused",
             Self::Http { .. } => "http-error",
@@ -165,6 +175,7 @@ impl ApiError {
             Self::Disabled(_) => "Disabled on this server",
             Self::Unauthorized => "Unauthorized",
             Self::Busy { .. } => "Busy",
+            Self::Overloaded { .. } => "Overloaded",
             Self::BodyTimeout { .. } => "Request timeout",
             Self::Cors(_) => "Cross-origin request refused",
             Self::Http { .. } => "HTTP error",
@@ -202,7 +213,7 @@ impl ResponseError for ApiError {
             Self::RouteNotFound(_) | Self::Request(Error::UnknownId { .. }) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Request(Error::Unprocessable { .. } | Error::Layout(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Disabled(_) => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -228,7 +239,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized => {
                 response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
-            Self::Busy { retry_after_s, .. } => {
+            Self::Busy { retry_after_s, .. } | Self::Overloaded { retry_after_s, .. } => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_s)));
             }
             // The rest of the body may still be on its way; the connection cannot be reused.

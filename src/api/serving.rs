@@ -3,7 +3,6 @@
 
 use actix_web::{post, web};
 
-use super::blocking::off_worker;
 use super::extract::Json;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
@@ -23,6 +22,7 @@ use crate::scenario::serving::{ServingRequest, ServingScenario};
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An impossible deployment, an unknown engine release, or more simulated work than one request may ask for", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every slot for heavy work stayed busy: try again after Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/estimate/serving")]
@@ -33,6 +33,6 @@ pub async fn estimate(
     let scenario = ServingScenario::parse(&state.catalog, &request, "")?;
     let ctx = state.context.clone();
     let response =
-        off_worker("serving replay", move || Ok::<_, ApiError>(ServingResponse::new(&ctx, &scenario))).await?;
+        state.heavy.run("serving replay", move || Ok::<_, ApiError>(ServingResponse::new(&ctx, &scenario))).await?;
     Ok(web::Json(response))
 }

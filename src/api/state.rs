@@ -1,5 +1,5 @@
 //! What handlers share: the answer [`Context`] (catalog, validation report, limits), the
-//! metrics registry and the benchmark gate.
+//! metrics registry, the benchmark gate and the admission of heavy requests.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -18,6 +18,8 @@ pub struct AppState {
     pub benchmarks: Arc<super::benchmark_gate::BenchmarkGate>,
     /// Whether the server is winding down (`/readyz` answers 503 then).
     pub drain: Arc<super::drain::Drain>,
+    /// Slots for CPU-heavy requests (plans, checks, replays, batches, calibrations).
+    pub heavy: super::admission::Admission,
 }
 
 impl AppState {
@@ -29,6 +31,7 @@ impl AppState {
             registry: prometheus::Registry::new(),
             benchmarks: Arc::new(super::benchmark_gate::BenchmarkGate::new(benchmark_token)),
             drain: Arc::default(),
+            heavy: super::admission::Admission::for_this_host(),
         }
     }
 }

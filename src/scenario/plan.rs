@@ -156,8 +156,11 @@ pub struct PlanRequest {
     /// An entry of `data/prices/api.toml` to compare with (default: every entry for the best
     /// configuration's model).
     pub api_price_id: Option<String>,
-    /// Stop the search after this many milliseconds, 10 to 30000 (default 2000); the answer
-    /// then says it is incomplete.
+    /// Stop the search after this many milliseconds of its own, 10 to 30000 (default: no
+    /// deadline; the search covers the whole space, which the server's cap on configurations
+    /// bounds). A deadline trades the answer's completeness for time: the answer then says it
+    /// is incomplete, and how far it got depends on how busy the server is. Time spent waiting
+    /// for a slot on a busy server does not count.
     pub deadline_ms: Option<u64>,
     /// How every device is paid for: rented or owned (default: rent where a device has a
     /// rental price, else own at its purchase price).
@@ -194,8 +197,8 @@ pub struct PlanScenario {
     pub batch_sizes: Vec<u64>,
     /// Search limits.
     pub limits: Limits,
-    /// Time budget of the search.
-    pub deadline: Duration,
+    /// Time budget of the search, when the request sets one.
+    pub deadline: Option<Duration>,
     /// The defaults applied.
     pub assumptions: Assumptions,
     /// The traffic.
@@ -317,7 +320,7 @@ impl PlanScenario {
         );
         let max_replicas = checks.int("/search/max_replicas", range::MAX_REPLICAS, search.max_replicas.unwrap_or(4096));
         let keep = checks.int("/limit", range::LIMIT, u64::try_from(request.limit.unwrap_or(10)).unwrap_or(u64::MAX));
-        let deadline_ms = checks.int("/deadline_ms", range::DEADLINE_MS, request.deadline_ms.unwrap_or(2000));
+        let deadline_ms = checks.opt_int("/deadline_ms", range::DEADLINE_MS, request.deadline_ms);
         if let Some(p) = request.api_price {
             for (name, v) in [
                 ("usd_per_million_input_tokens", p.usd_per_million_input_tokens),
@@ -368,7 +371,7 @@ impl PlanScenario {
             pipeline,
             batch_sizes,
             limits: Limits { max_devices_per_replica, max_replicas, keep: keep as usize },
-            deadline: Duration::from_millis(deadline_ms),
+            deadline: deadline_ms.map(Duration::from_millis),
             assumptions: assumed,
             workload,
             requirements,
