@@ -518,14 +518,31 @@ impl CostArgs {
             utilization: self.utilization,
             hosting_usd_per_month: self.hosting_usd_per_month,
         };
-        let empty = serde_json::to_value(&flags)
-            .map(|v| v.as_object().is_some_and(|o| o.values().all(|v| v.is_null())))
-            .unwrap_or(true);
-        Ok(match (base, empty) {
-            (base, true) => base,
-            (Some(base), false) => Some(flags.over(&base)),
-            (None, false) => Some(flags),
+        Ok(match (base, self.any_given()) {
+            (base, false) => base,
+            (Some(base), true) => Some(flags.over(&base)),
+            (None, true) => Some(flags),
         })
+    }
+
+    /// Whether any cost flag was given.
+    fn any_given(&self) -> bool {
+        let Self {
+            basis,
+            provider,
+            term,
+            purchase_usd,
+            amortization_years,
+            electricity_usd_per_kwh,
+            utilization,
+            hosting_usd_per_month,
+        } = self;
+        basis.is_some()
+            || provider.is_some()
+            || term.is_some()
+            || [purchase_usd, amortization_years, electricity_usd_per_kwh, utilization, hosting_usd_per_month]
+                .iter()
+                .any(|f| f.is_some())
     }
 }
 
@@ -1050,6 +1067,41 @@ mod tests {
         ];
         for (args, ok) in cases {
             assert_eq!(Cli::try_parse_from(*args).is_ok(), *ok, "{args:?}");
+        }
+    }
+
+    /// Any one cost flag is laid over the request's `cost` (or becomes it); none leaves the
+    /// request's own. A flag given as NaN counts as given, so the cost checks refuse it (it is
+    /// not dropped as if absent).
+    #[test]
+    fn any_cost_flag_counts_as_given() {
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            cost: CostArgs,
+        }
+        // (flags, whether any was given)
+        let cases: &[(&[&str], bool)] = &[
+            (&[], false),
+            (&["--basis", "own"], true),
+            (&["--provider", "lambda"], true),
+            (&["--term", "spot"], true),
+            (&["--purchase-usd", "30000"], true),
+            (&["--amortization-years", "4"], true),
+            (&["--electricity-usd-per-kwh", "0.2"], true),
+            (&["--utilization", "0.5"], true),
+            (&["--hosting-usd-per-month", "100"], true),
+            (&["--purchase-usd", "NaN"], true),
+        ];
+        let request = CostChoice { provider: Some("aws".into()), pue: Some(1.3), ..CostChoice::default() };
+        for (flags, given) in cases {
+            let args = Flags::try_parse_from(["hwcost"].iter().chain(*flags)).unwrap().cost;
+            assert_eq!(args.any_given(), *given, "{flags:?}");
+            assert_eq!(args.over(None).unwrap().is_some(), *given, "{flags:?} without a request's cost");
+            let laid = args.over(Some(request.clone())).unwrap().unwrap();
+            assert_eq!(laid.pue, Some(1.3), "{flags:?} keeps the request's own fields");
+            let provider = if flags.first() == Some(&"--provider") { "lambda" } else { "aws" };
+            assert_eq!(laid.provider.as_deref(), Some(provider), "{flags:?}");
         }
     }
 

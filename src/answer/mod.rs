@@ -56,9 +56,47 @@ impl Context {
     }
 }
 
-/// Keeps the JSON valid: the engine never produces a non-finite number for validated input (the
-/// property tests check it), but if one slipped through it would be sent as the largest finite
-/// value of its sign rather than as `null` against a numeric schema.
+/// A number as a response document holds it: finite, so the JSON stays valid (serde would write
+/// NaN and infinities as `null` against a numeric schema).
+///
+/// An infinity can be reached from valid input (a product of extreme but accepted values
+/// overflows) and is sent as the largest finite value of its sign. A NaN cannot: every figure
+/// comes from a parsed scenario (each number finite and in its declared range) through an engine
+/// whose divisions guard their denominators (an empty replay's percentiles are zero, a replay's
+/// span is at least 1e-12 s, a fit's slowdown is 1 without a base step, a break-even without
+/// capacity or rate is `None`, a rule's margin is capped), and the property tests check that
+/// its results are finite. So a NaN here is a bug, not a case: debug builds (every unit and API
+/// test, the property tests) stop on it at the field that carries it; a release build logs an
+/// error (which fails the CI's schemathesis and fuzz runs, which watch for hwcost's errors) and
+/// sends 0 rather than an invalid document.
 pub fn finite(x: f64) -> f64 {
-    if x.is_nan() { 0.0 } else { x.clamp(-f64::MAX, f64::MAX) }
+    debug_assert!(!x.is_nan(), "NaN reached a response document");
+    if x.is_nan() {
+        tracing::error!("NaN reached a response document; sent as 0");
+        return 0.0;
+    }
+    x.clamp(-f64::MAX, f64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::finite;
+
+    /// Finite numbers pass unchanged; an infinity (reachable: extreme accepted values overflow)
+    /// becomes the largest finite value of its sign, so the document stays valid JSON.
+    #[test]
+    fn finite_keeps_numbers_and_bounds_infinities() {
+        let cases = [
+            (0.0, 0.0),
+            (-1.5, -1.5),
+            (f64::MIN_POSITIVE, f64::MIN_POSITIVE),
+            (f64::MAX, f64::MAX),
+            (f64::INFINITY, f64::MAX),
+            (f64::NEG_INFINITY, -f64::MAX),
+        ];
+        for (x, expected) in cases {
+            assert_eq!(finite(x), expected, "{x}");
+            assert!(serde_json::to_string(&finite(x)).unwrap().parse::<f64>().is_ok(), "{x} is not a JSON number");
+        }
+    }
 }

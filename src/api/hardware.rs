@@ -73,7 +73,7 @@ impl From<&CatalogDevice> for DeviceSummary {
             dense_16bit_tflops: r.dense_tflops.bf16.or(r.dense_tflops.fp16).or(r.dense_tflops.fp32),
             tdp_w: r.tdp_w,
             usd_per_hour: r.lowest_usd_per_hour(),
-            purchase_usd: crate::scenario::cost::Pricing::of(r).newest_purchase().map(|p| p.usd),
+            purchase_usd: d.pricing.newest_purchase().map(|p| p.usd),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod prices;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::engine::anatomy::{Anatomy, anatomy};
 use crate::engine::architecture::Architecture;
@@ -30,7 +31,7 @@ use engines::{EngineRecord, TrainingRecord};
 use formats::FormatRecord;
 use hardware::DeviceRecord;
 use models::ModelRecord;
-use prices::OwnershipDefaults;
+use prices::{OwnershipDefaults, Pricing};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_catalog.rs"));
@@ -65,6 +66,8 @@ pub struct CatalogDevice {
     pub record: DeviceRecord,
     /// The engine's view.
     pub device: Device,
+    /// The record's prices, built once when the catalog loads; a resolved device shares them.
+    pub pricing: Arc<Pricing>,
 }
 
 /// Which catalog devices a list or a search covers; every field narrows it. The one device
@@ -228,7 +231,7 @@ impl Catalog {
                         let device = record
                             .to_engine()
                             .map_err(|problems| entry_error(&name, &record.id, problems.join("; ")))?;
-                        devices.push(CatalogDevice { record, device });
+                        devices.push(CatalogDevice { record, device, pricing: Arc::default() });
                     }
                 }
             } else if name.starts_with("models/") {
@@ -320,6 +323,9 @@ impl Catalog {
             }
             // Validates the attached prices with the record's own rules.
             device.record.to_engine().map_err(|problems| entry_error(&file, &id, problems.join("; ")))?;
+        }
+        for device in &mut devices {
+            device.pricing = Arc::new(Pricing::of(&device.record));
         }
         let device_index =
             lookup::Index::build(devices.iter().map(|d| (d.record.id.as_str(), d.record.aliases.as_slice())))

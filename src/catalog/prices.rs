@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::hardware::{Price, Purchase};
+use super::hardware::{DeviceRecord, Price, Purchase, PurchaseKind, Term};
 
 /// One entry of `rental.toml` or `purchase.toml`: a device id and the price fields.
 #[derive(Debug, Deserialize)]
@@ -106,5 +106,39 @@ impl OwnershipDefaults {
             }
         }
         Ok(())
+    }
+}
+
+/// A device's published prices, as resolution hands them on: built once per catalog device
+/// when the catalog loads (shared, not copied, by every request that names the device).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pricing {
+    /// Rental prices.
+    pub rentals: Vec<Price>,
+    /// Purchase prices.
+    pub purchases: Vec<Purchase>,
+}
+
+impl Pricing {
+    /// The prices of a device record.
+    pub fn of(record: &DeviceRecord) -> Self {
+        Self { rentals: record.price.clone(), purchases: record.purchase.clone() }
+    }
+
+    /// The purchase price used when a request gives none: the newest, a street price winning a
+    /// tie with the list price.
+    pub fn newest_purchase(&self) -> Option<&Purchase> {
+        self.purchases.iter().max_by(|a, b| {
+            (a.checked_on.as_str(), a.kind == PurchaseKind::Street)
+                .cmp(&(b.checked_on.as_str(), b.kind == PurchaseKind::Street))
+        })
+    }
+
+    /// The cheapest rental of `term`, from `provider` when given.
+    pub fn cheapest_rental(&self, provider: Option<&str>, term: Term) -> Option<&Price> {
+        self.rentals
+            .iter()
+            .filter(|p| p.term == term && provider.is_none_or(|want| p.provider.eq_ignore_ascii_case(want)))
+            .min_by(|a, b| a.usd_per_hour.total_cmp(&b.usd_per_hour))
     }
 }

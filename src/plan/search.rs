@@ -218,20 +218,11 @@ impl Candidate {
         }
     }
 
-    /// Whether `self` ranks before `other`: the objective, then cost, devices and latency, and
-    /// last the choice indices, so the ranking does not depend on how threads split the work.
-    /// Best first, by [`Self::better`].
+    /// The ranking, best first: the objective, then cost, devices and latency, and last the
+    /// choice indices, so the ranking does not depend on how threads split the work (two
+    /// candidates compare equal only when they are the same configuration). The one ordering
+    /// of candidates: the top-k, the best per device, the re-rank and the tests all use it.
     fn order(&self, other: &Self, objective: Objective, space: &Space<'_>) -> std::cmp::Ordering {
-        if self.better(other, objective, space) {
-            std::cmp::Ordering::Less
-        } else if other.better(self, objective, space) {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
-    }
-
-    fn better(&self, other: &Self, objective: Objective, space: &Space<'_>) -> bool {
         self.key(objective, space)
             .total_cmp(&other.key(objective, space))
             .then_with(|| {
@@ -243,7 +234,11 @@ impl Candidate {
             // A batch the load does not fill buys nothing: the smaller one first.
             .then(space.batch_sizes[self.choice.batch].cmp(&space.batch_sizes[other.choice.batch]))
             .then(self.choice.cmp(&other.choice))
-            .is_lt()
+    }
+
+    /// Whether `self` ranks strictly before `other` by [`Self::order`].
+    fn better(&self, other: &Self, objective: Objective, space: &Space<'_>) -> bool {
+        self.order(other, objective, space).is_lt()
     }
 
     /// Cost for the frontier: USD per million output tokens; none without a price (such a
@@ -890,13 +885,7 @@ mod tests {
         let mut all: Vec<Candidate> =
             (0..size).filter_map(|i| evaluate(&space, &workload, &req, &limits, space.decode(i)).ok()).collect();
         assert_eq!(outcome.feasible as usize, all.len());
-        all.sort_by(|a, b| {
-            if a.better(b, Objective::UsdPerMillionTokens, &space) {
-                std::cmp::Ordering::Less
-            } else {
-                std::cmp::Ordering::Greater
-            }
-        });
+        all.sort_by(|a, b| a.order(b, Objective::UsdPerMillionTokens, &space));
         let expected: Vec<Choice> = all.iter().take(5).map(|c| c.choice).collect();
         let got: Vec<Choice> = outcome.ranked.iter().map(|c| c.choice).collect();
         assert_eq!(got, expected);

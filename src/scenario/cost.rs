@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 
 use super::range::{self, Checks};
 use super::{Assumptions, Error};
-use crate::catalog::hardware::{Price, Purchase, PurchaseKind, Term};
-use crate::catalog::prices::OwnershipDefaults;
+use crate::catalog::hardware::Term;
+use crate::catalog::prices::{OwnershipDefaults, Pricing};
 use crate::engine::cost::Owned;
 
 /// Rent or own.
@@ -68,39 +68,6 @@ impl CostChoice {
             utilization: self.utilization.or(base.utilization),
             hosting_usd_per_month: self.hosting_usd_per_month.or(base.hosting_usd_per_month),
         }
-    }
-}
-
-/// A device's published prices.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Pricing {
-    /// Rental prices.
-    pub rentals: Vec<Price>,
-    /// Purchase prices.
-    pub purchases: Vec<Purchase>,
-}
-
-impl Pricing {
-    /// The prices of a device record.
-    pub fn of(record: &crate::catalog::hardware::DeviceRecord) -> Self {
-        Self { rentals: record.price.clone(), purchases: record.purchase.clone() }
-    }
-
-    /// The purchase price used when a request gives none: the newest, a street price winning a
-    /// tie with the list price.
-    pub fn newest_purchase(&self) -> Option<&Purchase> {
-        self.purchases.iter().max_by(|a, b| {
-            (a.checked_on.as_str(), a.kind == PurchaseKind::Street)
-                .cmp(&(b.checked_on.as_str(), b.kind == PurchaseKind::Street))
-        })
-    }
-
-    /// The cheapest rental of `term`, from `provider` when given.
-    pub fn cheapest_rental(&self, provider: Option<&str>, term: Term) -> Option<&Price> {
-        self.rentals
-            .iter()
-            .filter(|p| p.term == term && provider.is_none_or(|want| p.provider.eq_ignore_ascii_case(want)))
-            .min_by(|a, b| a.usd_per_hour.total_cmp(&b.usd_per_hour))
     }
 }
 

@@ -219,6 +219,18 @@ pub const DAYS: Range = Range::number(0.0, 1e6);
 /// Dollars of a training run.
 pub const RUN_USD: Range = Range::number(0.0, 1e12);
 
+// Serving replays.
+/// Requests one replay may simulate.
+pub const REPLAY_REQUESTS: Range = Range::int(1, 100_000);
+/// Share of a prompt found in the prefix cache.
+pub const PREFIX_HIT_RATE: Range = Range::number(0.0, 0.99);
+/// Scheduler sequence and token limits.
+pub const SCHEDULER_LIMIT: Range = Range::int(1, 1_000_000);
+/// KV block size, tokens.
+pub const KV_BLOCK_TOKENS: Range = Range::int(1, 4096);
+/// Arrival time in a trace, seconds.
+pub const ARRIVAL_S: Range = Range::number(0.0, 1e7);
+
 // Planning.
 /// Tokens per request in a planned workload.
 pub const WORKLOAD_TOKENS: Range = Range::int(0, 1_048_576);
@@ -323,15 +335,15 @@ pub const DECLARED: &[Declared] = &[
     on("RequirementsBody", "max_tpot_p90_ms", LATENCY_MS),
     on("RequirementsBody", "max_tpot_p99_ms", LATENCY_MS),
     on("RequirementsBody", "forecast_requests_per_s", Range::above(0.0, REQUESTS_PER_S.max)),
-    on("ServingWorkload", "requests", super::serving::REQUESTS),
+    on("ServingWorkload", "requests", REPLAY_REQUESTS),
     on("ServingWorkload", "requests_per_s", Range::above(0.0, REQUESTS_PER_S.max)),
     on("ServingWorkload", "concurrency", CONCURRENCY),
-    on("ServingWorkload", "prefix_cache_hit_rate", super::serving::HIT_RATE),
-    on("SchedulerOverrides", "max_num_seqs", super::serving::SCHEDULER_LIMIT),
-    on("SchedulerOverrides", "max_num_tokens", super::serving::SCHEDULER_LIMIT),
-    on("SchedulerOverrides", "kv_block_tokens", super::serving::BLOCK_TOKENS),
+    on("ServingWorkload", "prefix_cache_hit_rate", PREFIX_HIT_RATE),
+    on("SchedulerOverrides", "max_num_seqs", SCHEDULER_LIMIT),
+    on("SchedulerOverrides", "max_num_tokens", SCHEDULER_LIMIT),
+    on("SchedulerOverrides", "kv_block_tokens", KV_BLOCK_TOKENS),
     on("SchedulerOverrides", "kv_fraction", SHARE),
-    on("TraceEntry", "arrival_s", super::serving::ARRIVAL_S),
+    on("TraceEntry", "arrival_s", ARRIVAL_S),
     on("TraceEntry", "input_tokens", INPUT_TOKENS),
     on("TraceEntry", "output_tokens", Range::int(1, 1_048_576)),
     on("WorkloadBody", "input_tokens", WORKLOAD_TOKENS),

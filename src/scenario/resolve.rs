@@ -4,6 +4,8 @@
 //! accepts); an inline device is an object with the catalog record's fields. Both go through the
 //! same validation as catalog entries, with pointers under the field they came from.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
@@ -12,8 +14,8 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::Error;
 use super::config::{HfConfig, architecture_from_config};
-use super::cost::Pricing;
 use crate::catalog::hardware::DeviceRecord;
+use crate::catalog::prices::Pricing;
 use crate::catalog::{Catalog, CatalogDevice};
 use crate::engine::anatomy::{Anatomy, anatomy};
 use crate::engine::architecture::Architecture;
@@ -98,13 +100,13 @@ pub struct ResolvedDevice {
     pub id: String,
     /// Engine view.
     pub device: Device,
-    /// Published prices.
-    pub pricing: Pricing,
+    /// Published prices: the catalog's own, shared (an inline record's are its own).
+    pub pricing: Arc<Pricing>,
 }
 
 impl From<&CatalogDevice> for ResolvedDevice {
     fn from(d: &CatalogDevice) -> Self {
-        Self { id: d.record.id.clone(), device: d.device.clone(), pricing: Pricing::of(&d.record) }
+        Self { id: d.record.id.clone(), device: d.device.clone(), pricing: Arc::clone(&d.pricing) }
     }
 }
 
@@ -129,16 +131,17 @@ pub fn model(catalog: &Catalog, reference: &ModelRef, pointer: &str) -> Result<R
 
 /// Resolves a device reference found at `pointer`.
 pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Result<ResolvedDevice, Error> {
-    let record = match reference {
+    let (record, pricing) = match reference {
         HardwareRef::Id(id) => {
-            &catalog.device(id).map_err(|suggestions| Error::unknown_id("hardware", id, suggestions))?.record
+            let d = catalog.device(id).map_err(|suggestions| Error::unknown_id("hardware", id, suggestions))?;
+            (&d.record, Arc::clone(&d.pricing))
         }
-        HardwareRef::Inline(record) => record,
+        HardwareRef::Inline(record) => (record.as_ref(), Arc::new(Pricing::of(record))),
     };
     let device = record
         .to_engine()
         .map_err(|problems| Error::Unprocessable { detail: problems.join("; "), pointer: Some(pointer.to_owned()) })?;
-    Ok(ResolvedDevice { id: record.id.clone(), device, pricing: Pricing::of(record) })
+    Ok(ResolvedDevice { id: record.id.clone(), device, pricing })
 }
 
 /// Resolves a request's `model` and `hardware` fields (raw JSON, so both the id and the inline
@@ -172,4 +175,30 @@ pub fn references(
         model(catalog, &model_ref, &format!("{prefix}/model"))?,
         hardware(catalog, &hardware_ref, &format!("{prefix}/hardware"))?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A catalog device's prices are built once, when the catalog loads, with every attached
+    /// price entry; each resolution (by id, or from the catalog device as the planners do)
+    /// shares them, and an inline record brings its own.
+    #[test]
+    fn resolved_devices_share_the_catalog_prices() {
+        let catalog = Catalog::embedded().unwrap();
+        let id = "nvidia-h100-sxm-80gb";
+        let listed = catalog.device(id).unwrap();
+        assert!(!listed.pricing.rentals.is_empty() && !listed.pricing.purchases.is_empty());
+        assert_eq!(*listed.pricing, Pricing::of(&listed.record));
+        let by_id = |r: &str| hardware(&catalog, &HardwareRef::Id(r.into()), "/hardware").unwrap();
+        let (first, second) = (by_id(id), by_id("h100"));
+        assert!(Arc::ptr_eq(&first.pricing, &listed.pricing) && Arc::ptr_eq(&second.pricing, &listed.pricing));
+        assert!(Arc::ptr_eq(&ResolvedDevice::from(listed).pricing, &listed.pricing));
+        let mut record = listed.record.clone();
+        record.price.truncate(1);
+        let inline = hardware(&catalog, &HardwareRef::Inline(Box::new(record.clone())), "/hardware").unwrap();
+        assert_eq!(*inline.pricing, Pricing::of(&record));
+        assert_eq!(inline.pricing.rentals.len(), 1);
+    }
 }

@@ -17,20 +17,10 @@ use crate::catalog::Catalog;
 use crate::engine::inference::Batch;
 use crate::engine::serving::{Arrival, Lengths, Slo, SloTarget, TraceRequest, Workload};
 
-/// Requests one replay may simulate.
-pub const REQUESTS: Range = Range::int(1, 100_000);
-/// Share of a prompt found in the prefix cache.
-pub const HIT_RATE: Range = Range::number(0.0, 0.99);
 /// Tokens one replay may process (requests x longest request, prompt and output).
 pub const MAX_OUTPUT_TOKENS: f64 = 2e8;
 /// The same with an SLO, whose rate search replays about fifteen times.
 pub const MAX_OUTPUT_TOKENS_WITH_SLO: f64 = 2e7;
-/// Scheduler sequence and token limits.
-pub const SCHEDULER_LIMIT: Range = Range::int(1, 1_000_000);
-/// KV block size, tokens.
-pub const BLOCK_TOKENS: Range = Range::int(1, 4096);
-/// Arrival time in a trace, seconds.
-pub const ARRIVAL_S: Range = Range::number(0.0, 1e7);
 
 /// How requests arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
@@ -319,17 +309,17 @@ impl ServingScenario {
             w.requests_per_s,
         );
         let clients = checks.opt_int(at("workload/concurrency"), range::CONCURRENCY, w.concurrency);
-        let requests = checks.opt_int(at("workload/requests"), REQUESTS, w.requests);
-        let hit = checks.number(at("workload/prefix_cache_hit_rate"), HIT_RATE, w.prefix_cache_hit_rate);
+        let requests = checks.opt_int(at("workload/requests"), range::REPLAY_REQUESTS, w.requests);
+        let hit = checks.number(at("workload/prefix_cache_hit_rate"), range::PREFIX_HIT_RATE, w.prefix_cache_hit_rate);
         let mut trace = Vec::new();
         if let Some(entries) = &w.trace {
-            if entries.is_empty() || entries.len() as f64 > REQUESTS.max {
-                checks.push(at("workload/trace"), format!("must hold 1 to {} requests", REQUESTS.max));
+            if entries.is_empty() || entries.len() as f64 > range::REPLAY_REQUESTS.max {
+                checks.push(at("workload/trace"), format!("must hold 1 to {} requests", range::REPLAY_REQUESTS.max));
             }
-            for (i, e) in entries.iter().enumerate().take(REQUESTS.max as usize) {
+            for (i, e) in entries.iter().enumerate().take(range::REPLAY_REQUESTS.max as usize) {
                 let p = |f: &str| at(&format!("workload/trace/{i}/{f}"));
                 trace.push(TraceRequest {
-                    arrival_s: checks.number(p("arrival_s"), ARRIVAL_S, Some(e.arrival_s)).unwrap_or(0.0),
+                    arrival_s: checks.number(p("arrival_s"), range::ARRIVAL_S, Some(e.arrival_s)).unwrap_or(0.0),
                     input_tokens: checks.int(p("input_tokens"), range::INPUT_TOKENS, e.input_tokens),
                     output_tokens: checks.int(
                         p("output_tokens"),
@@ -340,9 +330,9 @@ impl ServingScenario {
             }
         }
         let s = request.load.scheduler.clone().unwrap_or_default();
-        let max_num_seqs = checks.opt_int(at("scheduler/max_num_seqs"), SCHEDULER_LIMIT, s.max_num_seqs);
-        let max_num_tokens = checks.opt_int(at("scheduler/max_num_tokens"), SCHEDULER_LIMIT, s.max_num_tokens);
-        let block = checks.opt_int(at("scheduler/kv_block_tokens"), BLOCK_TOKENS, s.kv_block_tokens);
+        let max_num_seqs = checks.opt_int(at("scheduler/max_num_seqs"), range::SCHEDULER_LIMIT, s.max_num_seqs);
+        let max_num_tokens = checks.opt_int(at("scheduler/max_num_tokens"), range::SCHEDULER_LIMIT, s.max_num_tokens);
+        let block = checks.opt_int(at("scheduler/kv_block_tokens"), range::KV_BLOCK_TOKENS, s.kv_block_tokens);
         let kv_fraction = checks.number(at("scheduler/kv_fraction"), range::SHARE, s.kv_fraction);
         let slo_body = request.load.slo.clone().unwrap_or_default();
         let slo = request.load.slo.as_ref().map(|_| Slo {
