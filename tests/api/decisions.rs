@@ -223,6 +223,42 @@ async fn the_plans_best_is_checked_by_the_latencies_that_ranked_it() {
     assert!(said, "the check says which latencies it judged: {best}");
 }
 
+/// The same plan sent 8 times at once gets 8 identical answers: heavy requests wait for a slot
+/// instead of sharing the cores until a deadline cuts their searches short (before, of 8 copies
+/// on 2 cores, two answered with nothing evaluated and two with another best configuration).
+#[tokio::test]
+async fn concurrent_copies_of_a_plan_get_the_same_answer() {
+    let app = spawn_with(|s| s.workers = Some(2)).await;
+    let request = json!({"models": ["llama-3.1-8b"], "workload": {"input_tokens": 1000, "output_tokens": 200, "requests_per_s": 5},
+                         "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50}, "limit": 3});
+    let copies: Vec<_> = (0..8)
+        .map(|_| {
+            let request = app.client.post(format!("{}/v1/plan", app.address)).json(&request);
+            tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                (response.status().as_u16(), response.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for copy in copies {
+        answers.push(copy.await.unwrap());
+    }
+    let strip = |mut body: Value| {
+        body.as_object_mut().unwrap().remove("elapsed_ms");
+        body
+    };
+    let (status, first) = answers[0].clone();
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["complete"], true, "{first}");
+    assert!(first["evaluated"].as_u64().unwrap() > 0 && first["evaluated"] == first["search_space"], "{first}");
+    let first = strip(first);
+    for (status, body) in answers.into_iter().skip(1) {
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(strip(body), first);
+    }
+}
+
 #[tokio::test]
 async fn the_planner_bounds_its_work() {
     let app = spawn_with(|s| s.plan_max_configurations = 1000).await;

@@ -55,20 +55,27 @@ impl Percentiles {
         Self { mean, p50: at(0.5), p90: at(0.9), p99: at(0.99) }
     }
 
-    /// Of `(value, weight)` samples (reordered in place): the `q` percentile is the smallest
-    /// value whose samples at or below it carry at least `q` of the weight.
+    /// Of `(value, weight)` samples (sorted in place, unstably: equal values are
+    /// interchangeable): the `q` percentile is the first value whose running weight reaches `q`
+    /// of the total.
     pub fn weighted(samples: &mut [(f64, f64)]) -> Self {
         let total: f64 = samples.iter().map(|s| s.1).sum();
         if total <= 0.0 {
             return Self::default();
         }
         let mean = samples.iter().map(|s| s.0 * s.1).sum::<f64>() / total;
-        Self {
-            mean,
-            p50: weighted_quantile(samples, 0.5 * total),
-            p90: weighted_quantile(samples, 0.9 * total),
-            p99: weighted_quantile(samples, 0.99 * total),
-        }
+        samples.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let at = |q: f64| {
+            let mut seen = 0.0;
+            for &(v, w) in samples.iter() {
+                seen += w;
+                if seen >= q * total {
+                    return v;
+                }
+            }
+            samples.last().map_or(0.0, |s| s.0)
+        };
+        Self { mean, p50: at(0.5), p90: at(0.9), p99: at(0.99) }
     }
 
     /// The named percentile (50, 90 or 99; anything else the mean).
@@ -78,57 +85,6 @@ impl Percentiles {
             90 => self.p90,
             99 => self.p99,
             _ => self.mean,
-        }
-    }
-}
-
-/// The smallest value whose samples at or below it weigh at least `target` (the largest value
-/// when rounding leaves the total short of it): a three-way quickselect on the values, linear
-/// on average, that reorders `samples`.
-fn weighted_quantile(samples: &mut [(f64, f64)], target: f64) -> f64 {
-    let mut slice = samples;
-    let mut target = target;
-    let mut largest_below = f64::NEG_INFINITY;
-    loop {
-        let n = slice.len();
-        if n == 0 {
-            return largest_below;
-        }
-        // Median of three as the pivot: replays give long runs of equal and of sorted values.
-        let (a, b, c) = (slice[0].0, slice[n / 2].0, slice[n - 1].0);
-        let pivot = if (a <= b) == (b <= c) {
-            b
-        } else if (b <= a) == (a <= c) {
-            a
-        } else {
-            c
-        };
-        // Three-way partition: [< pivot | == pivot | > pivot].
-        let (mut lt, mut i, mut gt) = (0, 0, n);
-        while i < gt {
-            match slice[i].0.total_cmp(&pivot) {
-                std::cmp::Ordering::Less => {
-                    slice.swap(lt, i);
-                    lt += 1;
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    gt -= 1;
-                    slice.swap(i, gt);
-                }
-                std::cmp::Ordering::Equal => i += 1,
-            }
-        }
-        let below: f64 = slice[..lt].iter().map(|s| s.1).sum();
-        let equal: f64 = slice[lt..gt].iter().map(|s| s.1).sum();
-        if lt > 0 && below >= target {
-            slice = &mut slice[..lt];
-        } else if below + equal >= target || gt == n {
-            return pivot;
-        } else {
-            target -= below + equal;
-            largest_below = pivot;
-            slice = &mut slice[gt..];
         }
     }
 }
