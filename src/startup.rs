@@ -224,7 +224,7 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
     let access_log = web::Data::new(AccessLog::new(settings.access_log_sample_rate));
     let drain = state.drain.clone();
     let body_timeout = BodyTimeout(settings.body_timeout);
-    let import_slots = ImportSlots::for_this_host();
+    let import_slots = ImportSlots::for_this_host(settings.import_limit_bytes);
     let state = web::Data::new(state);
     let pages: Vec<(&str, &str)> = DOC_ROUTES.iter().chain(api::dashboard::ROUTES).copied().collect();
     // The document is built once (its examples run the engine, plans and checks included) and

@@ -248,6 +248,34 @@ async fn a_heavy_import_does_not_stall_other_requests() {
 }
 
 #[tokio::test]
+async fn stalled_imports_do_not_hold_the_slot_a_complete_one_needs() {
+    // The import slot was taken before the body was read: clients that opened an import and
+    // sent nothing kept a 1 KB config.json at 429 for as long as they kept coming. 16 stalled
+    // imports outnumber the slots of any host (half its cores).
+    let app = spawn_with(|s| s.body_timeout = Duration::from_secs(3)).await;
+    let mut stalled = Vec::new();
+    for _ in 0..16 {
+        let mut stream = TcpStream::connect(app.address.trim_start_matches("http://")).unwrap();
+        stream
+            .write_all(
+                b"POST /v1/models/import HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+            )
+            .unwrap();
+        stalled.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let config = json!({"model_type": "llama", "num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32,
+        "num_key_value_heads": 32, "intermediate_size": 11008, "vocab_size": 32000, "max_position_embeddings": 4096});
+    let started = Instant::now();
+    let response = app.post_raw("/v1/models/import", "application/json", serde_json::to_vec(&config).unwrap()).await;
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    assert_eq!(status, 200, "{}", response.text().await.unwrap());
+    assert!(took < Duration::from_secs(2), "the import waited {took:?} behind stalled bodies");
+    drop(stalled);
+}
+
+#[tokio::test]
 async fn draining_answers_503_on_readyz_then_stops() {
     let app = spawn_with(|s| s.drain = Duration::from_millis(800)).await;
     assert_eq!(app.get("/readyz").await.status(), 200);
