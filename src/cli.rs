@@ -583,6 +583,14 @@ pub struct ServeArgs {
     /// Most items in one `POST /v1/estimate/batch`.
     #[arg(long, env = "HWCOST_BATCH_MAX_ITEMS", default_value_t = 1000)]
     pub batch_max_items: usize,
+    /// Most `POST /v1/estimate/batch` computed or sent at once; one more is a 429 with
+    /// `Retry-After` (each batch already uses every core).
+    #[arg(long, env = "HWCOST_BATCH_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub batch_concurrency: u64,
+    /// Largest answer of one `POST /v1/estimate/batch`, bytes; a batch whose answers would be
+    /// larger is a 422 at `/items` (1000 inference items answer about 16 MB).
+    #[arg(long, env = "HWCOST_BATCH_MAX_OUTPUT_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub batch_max_output_bytes: usize,
     /// Longest a request body may take to arrive after its headers, seconds (then 408).
     #[arg(long, env = "HWCOST_BODY_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_timeout_seconds: u64,
@@ -991,6 +999,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         benchmark_token: args.benchmark_token,
         plan_max_configurations: args.plan_max_configurations,
         batch_max_items: args.batch_max_items,
+        batch_concurrency: usize::try_from(args.batch_concurrency).unwrap_or(1),
+        batch_max_output_bytes: args.batch_max_output_bytes,
         body_timeout: Duration::from_secs(args.body_timeout_seconds),
         drain: Duration::from_secs(args.drain_seconds),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_seconds),

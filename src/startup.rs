@@ -20,6 +20,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::decisions::BatchLimits;
 use crate::api::drain::Drain;
 use crate::api::extract::{BodyLimit, BodyTimeout, path_config};
 use crate::api::fallback::{RouteTable, UnknownMethods, head_as_get, not_found, refuse_unknown_methods};
@@ -52,6 +53,10 @@ pub struct Settings {
     pub plan_max_configurations: u64,
     /// Most items in one `POST /v1/estimate/batch`.
     pub batch_max_items: usize,
+    /// Most `POST /v1/estimate/batch` computed or sent at once (one more is a 429).
+    pub batch_concurrency: usize,
+    /// Largest answer of one `POST /v1/estimate/batch`, bytes (larger is a 422 at `/items`).
+    pub batch_max_output_bytes: usize,
     /// Longest a request body may take to arrive after its headers.
     pub body_timeout: Duration,
     /// After a shutdown signal, how long `/readyz` answers 503 while requests are still served,
@@ -76,6 +81,8 @@ impl Settings {
             benchmark_token: None,
             plan_max_configurations: 2_000_000,
             batch_max_items: 1000,
+            batch_concurrency: 2,
+            batch_max_output_bytes: 32 * 1024 * 1024,
             body_timeout: Duration::from_secs(10),
             drain: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(30),
@@ -224,6 +231,7 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
     let access_log = web::Data::new(AccessLog::new(settings.access_log_sample_rate));
     let drain = state.drain.clone();
     let body_timeout = BodyTimeout(settings.body_timeout);
+    let batch_limits = BatchLimits::new(settings.batch_concurrency, settings.batch_max_output_bytes);
     let import_slots = ImportSlots::for_this_host(settings.import_limit_bytes);
     let state = web::Data::new(state);
     let pages: Vec<(&str, &str)> = DOC_ROUTES.iter().chain(api::dashboard::ROUTES).copied().collect();
@@ -253,6 +261,7 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
             .app_data(body_timeout)
             .app_data(import_limit)
             .app_data(import_slots.clone())
+            .app_data(batch_limits.clone())
             .app_data(unknown_methods.clone())
             .app_data(access_log.clone())
             .app_data(path_config())
