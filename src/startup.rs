@@ -5,7 +5,8 @@
 //!
 //! Middleware, outermost first: unread bodies close their connection, request id, security headers, problem documents for the
 //! stack's own errors, CORS, the request span and access log, the unknown-method guard, the
-//! metrics. Unknown methods are refused before the metrics so they cannot create series.
+//! metrics, the count of requests in flight (what the shutdown waits on). Unknown methods are
+//! refused before the metrics so they cannot create series.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::decisions::BatchLimits;
-use crate::api::drain::Drain;
+use crate::api::drain::{Drain, count_in_flight};
 use crate::api::extract::{BodyLimit, BodyTimeout, path_config};
 use crate::api::fallback::{RouteTable, UnknownMethods, head_as_get, not_found, refuse_unknown_methods};
 use crate::api::import::{ImportLimit, ImportSlots};
@@ -103,18 +104,28 @@ pub struct Application {
 pub struct Shutdown {
     drain: Arc<Drain>,
     delay: Duration,
+    timeout: Duration,
     server: ServerHandle,
 }
 
+/// How long no request may have been in flight (and none started) before the listener closes.
+const SETTLED: Duration = Duration::from_millis(100);
+
 impl Shutdown {
     /// Marks the server draining (`/readyz` answers 503), keeps serving for the drain time,
-    /// then stops accepting and waits for in-flight requests. A second call while the first
-    /// is draining stops at once, still gracefully.
+    /// waits until requests already sent (queued behind a busy worker, or in the listener's
+    /// backlog) have been answered, then stops accepting and waits for in-flight requests.
+    /// A second call while the first is under way changes nothing: an impatient second SIGTERM
+    /// must not reset requests the first one promised to finish (SIGKILL is the way to stop at
+    /// once).
     pub async fn begin(&self) {
-        if self.drain.begin() {
-            tracing::info!(drain_s = self.delay.as_secs_f64(), "shutdown requested: draining");
-            actix_web::rt::time::sleep(self.delay).await;
+        if !self.drain.begin() {
+            tracing::info!("shutdown already under way; this signal changes nothing");
+            return;
         }
+        tracing::info!(drain_s = self.delay.as_secs_f64(), "shutdown requested: draining");
+        actix_web::rt::time::sleep(self.delay).await;
+        self.drain.settle(SETTLED, self.timeout).await;
         tracing::info!("no longer accepting connections; finishing in-flight requests");
         self.server.stop(true).await;
     }
@@ -133,8 +144,9 @@ impl Application {
     pub fn build(settings: Settings) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&settings.addr)?;
         let port = listener.local_addr()?.port();
+        let timeout = settings.shutdown_timeout;
         let (server, drain, delay) = run(listener, settings)?;
-        let shutdown = Shutdown { drain, delay, server: server.handle() };
+        let shutdown = Shutdown { drain, delay, timeout, server: server.handle() };
         Ok(Self { port, server, shutdown })
     }
 
@@ -161,8 +173,7 @@ impl Application {
             if let Ok(mut terminate) = signal(SignalKind::terminate()) {
                 let shutdown = self.shutdown.clone();
                 actix_web::rt::spawn(async move {
-                    // The first SIGTERM drains; a second one (an impatient orchestrator) skips
-                    // what is left of the drain time.
+                    // The first SIGTERM drains; later ones are logged and change nothing.
                     while terminate.recv().await.is_some() {
                         let shutdown = shutdown.clone();
                         actix_web::rt::spawn(async move { shutdown.begin().await });
@@ -230,6 +241,7 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
     let unknown_methods = web::Data::new(unknown_methods(&state.registry)?);
     let access_log = web::Data::new(AccessLog::new(settings.access_log_sample_rate));
     let drain = state.drain.clone();
+    let in_flight = web::Data::from(drain.clone());
     let body_timeout = BodyTimeout(settings.body_timeout);
     let batch_limits = BatchLimits::new(settings.batch_concurrency, settings.batch_max_output_bytes);
     let import_slots = ImportSlots::for_this_host(settings.import_limit_bytes);
@@ -244,6 +256,7 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
     let origins = settings.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(count_in_flight))
             .wrap(from_fn(head_as_get))
             .wrap(prometheus.clone())
             .wrap(from_fn(refuse_unknown_methods))
@@ -256,6 +269,7 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
             .into_utoipa_app()
             .openapi(spec.clone())
             .app_data(state.clone())
+            .app_data(in_flight.clone())
             .app_data(route_table.clone())
             .app_data(body_limit)
             .app_data(body_timeout)
