@@ -33,6 +33,10 @@ use crate::api::unread_body::close_instead_of_draining;
 use crate::api::{self, headers, routes};
 use crate::catalog::Catalog;
 
+/// The default largest request body, bytes; the CLI reads request files and standard input up
+/// to the same size.
+pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
+
 /// Everything needed to start serving.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -76,7 +80,7 @@ impl Settings {
             addr: addr.into(),
             catalog,
             cors_origins: Vec::new(),
-            body_limit_bytes: 256 * 1024,
+            body_limit_bytes: BODY_LIMIT_BYTES,
             import_limit_bytes: 64 * 1024 * 1024,
             workers: None,
             benchmark_token: None,

@@ -464,3 +464,41 @@ async fn inline_configs_keep_the_schema_ranges_even_for_fields_their_type_ignore
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["errors"][0]["pointer"], "/items/0");
 }
+
+#[test]
+fn cli_input_is_read_no_further_than_the_body_limit() {
+    // 100 MB of newlines on standard input peaked at 4.8 GB and 1 GB of spaces aborted (exit
+    // 134): the CLI read and parsed whatever it was given. Now it stops after the server's body
+    // limit and says so (exit 2). The writer ignores the broken pipe the early exit leaves.
+    for filler in [b'\n', b' '] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hwcost"))
+            .args(["estimate", "inference", "--request", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hwcost runs");
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            let chunk = vec![filler; 1 << 20];
+            for _ in 0..100 {
+                if stdin.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(text.contains("larger than 262144 bytes"), "{text}");
+    }
+    let dir = std::env::temp_dir().join(format!("hwcost-cli-limit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("big.toml");
+    std::fs::write(&file, vec![b' '; 300 * 1024]).unwrap();
+    let (code, out, err) = hwcost(&["check", file.to_str().unwrap()], "");
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(format!("{out}{err}").contains("larger than"), "{out}{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
