@@ -451,3 +451,62 @@ fn the_binary_logs_little_leaks_nothing_and_drains_on_sigterm() {
         assert!(line.contains("\"request_id\":"), "no request id: {line}");
     }
 }
+
+#[test]
+fn client_errors_write_no_unsampled_warnings_and_sigterm_twice_still_drains() {
+    // Every 405 on a parameterised route wrote a WARN line (the metrics middleware could not
+    // label a route whose parameters did not match): 16 MB of a 20 MB log in a load run.
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hwcost"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--workers", "1"])
+        .env("RUST_LOG", "warn,hwcost=info")
+        .env_remove("HWCOST_DRAIN_SECONDS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let port = loop {
+        let line = lines.recv_timeout(Duration::from_secs(30)).expect("the server says where it listens");
+        let event: Value = serde_json::from_str(&line).unwrap_or_default();
+        if event["message"] == "listening" {
+            break event["port"].as_u64().unwrap();
+        }
+    };
+    let address = format!("127.0.0.1:{port}");
+    for path in ["/v1/hardware/h100", "/v1/models/llama-3.1-8b", "/v1/models/llama-3.1-8b/parameters"] {
+        for method in ["DELETE", "PUT", "POST"] {
+            let answer = raw(
+                &address,
+                format!("{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .into_bytes(),
+                Duration::from_secs(5),
+            );
+            assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+        }
+    }
+    // Two SIGTERMs: the second is logged, and the server still exits 0.
+    for _ in 0..2 {
+        assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still running 10 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    let log: Vec<String> = lines.try_iter().collect();
+    let warnings: Vec<&String> = log.iter().filter(|l| l.contains("\"WARN\"")).collect();
+    assert!(warnings.is_empty(), "{} warnings: {warnings:?}", warnings.len());
+}
