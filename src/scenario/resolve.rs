@@ -112,7 +112,7 @@ impl From<&CatalogDevice> for ResolvedDevice {
 pub fn model(catalog: &Catalog, reference: &ModelRef, pointer: &str) -> Result<ResolvedModel, Error> {
     match reference {
         ModelRef::Id(id) => {
-            let m = catalog.model(id).map_err(|suggestions| Error::unknown_id("model", id, suggestions))?;
+            let m = catalog.model(id).map_err(|suggestions| Error::unknown_id("model", id, suggestions).at(pointer))?;
             Ok(ResolvedModel {
                 id: m.record.id.clone(),
                 architecture: m.architecture.clone(),
@@ -131,7 +131,10 @@ pub fn model(catalog: &Catalog, reference: &ModelRef, pointer: &str) -> Result<R
 pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Result<ResolvedDevice, Error> {
     let record = match reference {
         HardwareRef::Id(id) => {
-            &catalog.device(id).map_err(|suggestions| Error::unknown_id("hardware", id, suggestions))?.record
+            &catalog
+                .device(id)
+                .map_err(|suggestions| Error::unknown_id("hardware", id, suggestions).at(pointer))?
+                .record
         }
         HardwareRef::Inline(record) => record,
     };
