@@ -48,16 +48,20 @@ impl Drain {
     /// Waits until no request has been in flight, and none has started, for `quiet`, or until
     /// `limit` has passed. Requests a client had already sent when the shutdown began may still
     /// sit in the listener's backlog or in a busy worker's queue: they start as soon as the
-    /// worker is free, and closing the listener before they have would reset them.
+    /// worker is free, and closing the listener before they have would reset them. Traffic that
+    /// keeps coming (health probes every few milliseconds) would never leave a quiet gap: once
+    /// nothing is in flight, the wait for one lasts at most ten `quiet`s.
     pub async fn settle(&self, quiet: Duration, limit: Duration) {
         let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
+        let mut idle_waited = Duration::ZERO;
+        while Instant::now() < deadline && idle_waited < quiet * 10 {
             let started = self.started();
             if self.in_flight() == 0 {
                 actix_web::rt::time::sleep(quiet).await;
                 if self.in_flight() == 0 && self.started() == started {
                     return;
                 }
+                idle_waited += quiet;
             } else {
                 actix_web::rt::time::sleep(Duration::from_millis(5)).await;
             }
