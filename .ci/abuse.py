@@ -10,6 +10,12 @@ Each subcommand runs one check against a hwcost server, prints one line
            body timeout, /healthz p99 low meanwhile
   drain    starts its own server with HWCOST_DRAIN_SECONDS, sends SIGTERM with slow bodies open:
            /readyz 503 and /healthz 200 during the drain, exit 0 within drain + a few seconds
+  batches  16 or 32 clients looping 1000-item POST /v1/estimate/batch (~190 KB in, ~16 MB out):
+           only 200 or 429 (admission), /healthz p99 low, RSS peak under 300 MiB
+  stalled-imports  clients opening imports every 0.5 s and sending nothing while a 1 KB
+           config.json import loops: every import 200, never 429
+  sigterm  starts its own server (1 worker, drain 0 s), sends 12 requests at once (a batch first)
+           then SIGTERM twice: all 12 answered 200, exit 0
 
 /healthz latency is probed from a separate process (one new connection per probe, so the probes
 spread over the server's workers the way real clients do) so that the abuse clients' work does
@@ -17,6 +23,7 @@ not show up in the figures.
 """
 
 import argparse
+import json
 import math
 import multiprocessing
 import os
@@ -426,6 +433,295 @@ def cmd_drain(a):
     return ok
 
 
+# --- 5. batches -----------------------------------------------------------------------------------
+
+
+def batch_body(items):
+    item = ('{"inference": {"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, '
+            '"weights": "fp8", "batch_size": 32, "input_tokens": 2048, "output_tokens": 256}}')
+    return ('{"items": [' + ",".join([item] * items) + "]}").encode()
+
+
+def _post_loop(port, path, content_type, body, stop, conn, pause=0.0):
+    results = []  # (status or failure, seconds, bytes)
+    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        n = 0
+        try:
+            with socket.create_connection((HOST, port), timeout=60) as s:
+                first = b""
+                try:
+                    s.sendall(head + body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # refused (429) before the body was read: the answer is still there
+                try:
+                    while True:
+                        d = s.recv(1 << 20)
+                        if not d:
+                            break
+                        if len(first) < 64:
+                            first += d[:64]
+                        n += len(d)
+                except ConnectionResetError:
+                    pass  # closed with the unread body: what arrived before counts
+            st = status_of(first) or "no-answer"
+        except OSError as e:
+            st = type(e).__name__
+        results.append((st, time.perf_counter() - t0, n))
+        if pause:
+            time.sleep(pause)
+    conn.send(results)
+    conn.close()
+
+
+def _clients(n, target, args):
+    ctx = multiprocessing.get_context("fork")
+    stop = ctx.Event()
+    procs = []
+    for _ in range(n):
+        r, w = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=target, args=(*args, stop, w), daemon=True)
+        p.start()
+        w.close()
+        procs.append((p, r))
+    return stop, procs
+
+
+def _collect(stop, procs, grace):
+    stop.set()
+    results = []
+    for p, r in procs:
+        if r.poll(grace):
+            results.extend(r.recv())
+        else:
+            results.append(("unfinished", float("nan"), 0))
+        p.kill()
+        p.join()
+    return results
+
+
+def cmd_batches(a):
+    """`clients` loops posting a batch of `items` items for `seconds`: every answer a 200 or a 429
+    (admission), /healthz p99 under the limit, RSS peak under the limit."""
+    body = batch_body(a.items)
+    rss0 = rss_kib(a.pid)
+    stop, procs = _clients(a.clients, _post_loop, (a.port, "/v1/estimate/batch", "application/json", body))
+    probe = HealthProbe(a.port)
+    peak = rss0
+    t_end = time.monotonic() + a.seconds
+    while time.monotonic() < t_end:
+        peak = max(peak, rss_kib(a.pid))
+        time.sleep(0.05)
+    h = probe.stop()
+    results = _collect(stop, procs, 60)
+    peak = max(peak, rss_kib(a.pid))
+    statuses = {}
+    for st, _, _ in results:
+        statuses[st] = statuses.get(st, 0) + 1
+    bad = {st: n for st, n in statuses.items() if st not in (200, 429)}
+    sizes = [n for st, _, n in results if st == 200]
+    ok = h["p99"] < a.p99_ms and h["non200"] == 0 and not bad and statuses.get(200, 0) > 0 \
+        and peak < a.max_rss_mib * 1024
+    print(f"  batches: {len(body) / 1e3:.0f} KB bodies, answers {dict(sorted(statuses.items(), key=str))}, "
+          f"200s of {pct(sizes, 50) / 1e6 if sizes else 0:.1f} MB")
+    print(f"CHECK batches-{a.clients}: clients={a.clients} items={a.items} unexpected={sum(bad.values())} "
+          f"rss_start={rss0 / 1024:.0f}MiB rss_peak={peak / 1024:.0f}MiB (limit {a.max_rss_mib}MiB) "
+          f"{fmt_probe(h)} (p99 limit {a.p99_ms:.0f}ms) {verdict(ok)}")
+    return ok
+
+
+# --- 6. stalled imports ---------------------------------------------------------------------------
+
+
+def _stall_loop(port, every, stop, conn):
+    """Opens an import every `every` seconds and sends its headers only."""
+    socks = []
+    while not stop.is_set():
+        try:
+            s = socket.create_connection((HOST, port), timeout=5)
+            s.sendall(b"POST /v1/models/import HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 1000\r\n\r\n")
+            socks.append(s)
+        except OSError:
+            pass
+        stop.wait(every)
+    for s in socks:
+        s.close()
+    conn.send([])
+    conn.close()
+
+
+def cmd_stalled_imports(a):
+    """Stalling clients open imports and send nothing while one client imports a 1 KB config.json
+    in a loop: every import a 200 (never 429), /healthz p99 under the limit."""
+    config = (b'{"model_type": "llama", "num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32, '
+              b'"num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 128256, '
+              b'"max_position_embeddings": 8192}')
+    stall_stop, stallers = _clients(a.stallers, _stall_loop, (a.port, a.every))
+    time.sleep(1.0)
+    stop, procs = _clients(1, _post_loop, (a.port, "/v1/models/import", "application/json", config))
+    probe = HealthProbe(a.port)
+    time.sleep(a.seconds)
+    h = probe.stop()
+    results = _collect(stop, procs, 20)
+    _collect(stall_stop, stallers, 10)
+    statuses = {}
+    for st, _, _ in results:
+        statuses[st] = statuses.get(st, 0) + 1
+    slowest = max((d for _, d, _ in results if not math.isnan(d)), default=float("nan"))
+    ok = set(statuses) == {200} and h["p99"] < a.p99_ms and h["non200"] == 0
+    print(f"CHECK stalled-imports: stallers={a.stallers} every={a.every}s imports={len(results)} "
+          f"answers={dict(sorted(statuses.items(), key=str))} slowest={slowest:.2f}s {fmt_probe(h)} "
+          f"(p99 limit {a.p99_ms:.0f}ms) {verdict(ok)}")
+    return ok
+
+
+# --- 7. SIGTERM with requests queued --------------------------------------------------------------
+
+
+def cmd_sigterm(a):
+    """A server with one worker and no drain gets `requests` requests at once (a batch first, to
+    keep it busy), then SIGTERM twice: every request answered 200, exit 0."""
+    port = free_port()
+    env = dict(os.environ, HWCOST_LOG_FORMAT="json", RUST_LOG=os.environ.get("RUST_LOG", "warn"),
+               HWCOST_DRAIN_SECONDS="0", HWCOST_WORKERS="1")
+    with open(a.log, "ab") as log:
+        proc = subprocess.Popen([a.bin, "serve", "--addr", f"{HOST}:{port}"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    estimate = (b'{"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, '
+                b'"batch_size": 32, "input_tokens": 2048, "output_tokens": 256}')
+    try:
+        if not wait_ready(port):
+            print(f"CHECK sigterm: server on port {port} never became ready FAIL")
+            return False
+        socks = []
+        for i in range(a.requests):
+            path, body = ("/v1/estimate/batch", batch_body(1000)) if i == 0 else ("/v1/estimate/inference", estimate)
+            s = socket.create_connection((HOST, port), timeout=30)
+            s.sendall((f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                       f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+            socks.append(s)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        statuses = []
+        for s in socks:
+            first = b""
+            try:
+                while True:
+                    d = s.recv(1 << 20)
+                    if not d:
+                        break
+                    if len(first) < 64:
+                        first += d[:64]
+                st = status_of(first) or "reset-or-empty"
+            except OSError as e:
+                st = type(e).__name__
+            statuses.append(st)
+            s.close()
+        try:
+            code = proc.wait(timeout=a.margin)
+        except subprocess.TimeoutExpired:
+            code = None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    answered = sum(1 for st in statuses if st == 200)
+    ok = answered == a.requests and code == 0
+    print(f"CHECK sigterm: requests={a.requests} answered_200={answered} statuses={statuses} "
+          f"exit_code={code} (two SIGTERMs, drain 0 s, 1 worker) {verdict(ok)}")
+    return ok
+
+
+# --- heavy checks and concurrent plans --------------------------------------------------------------
+
+
+CHECK_WITH_PERCENTILES = (
+    b'{"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8", '
+    b'"batch_size": 64, "input_tokens": 1000, "output_tokens": 200, "engine": "vllm"}, '
+    b'"requirements": {"max_ttft_p99_ms": 2000, "max_tpot_p90_ms": 50, "forecast_requests_per_s": 5}}')
+
+
+def cmd_checks(a):
+    """`clients` loop `POST /v1/check` with percentile rules (a capacity search and a replay each)
+    for `seconds`: every answer a 200 or a 503 (admission), /healthz p99 under the limit."""
+    stop, procs = _clients(a.clients, _post_loop, (a.port, "/v1/check", "application/json", CHECK_WITH_PERCENTILES))
+    probe = HealthProbe(a.port)
+    time.sleep(a.seconds)
+    h = probe.stop()
+    results = _collect(stop, procs, 60)
+    statuses = {}
+    for st, _, _ in results:
+        statuses[st] = statuses.get(st, 0) + 1
+    bad = {st: n for st, n in statuses.items() if st not in (200, 503)}
+    ok = h["p99"] < a.p99_ms and h["non200"] == 0 and not bad and statuses.get(200, 0) > 0
+    print(f"CHECK heavy-checks: clients={a.clients} answers={dict(sorted(statuses.items(), key=str))} "
+          f"{fmt_probe(h)} (p99 limit {a.p99_ms:.0f}ms) {verdict(ok)}")
+    return ok
+
+
+PLAN = (b'{"models": ["llama-3.1-70b"], "objective": "usd_per_million_output_tokens", "limit": 5, '
+        b'"workload": {"input_tokens": 1000, "output_tokens": 200, "requests_per_s": 10}, '
+        b'"requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50}, '
+        b'"search": {"weights": ["bf16", "fp8", "int8", "int4"], "engines": ["vllm"]}}')
+
+
+def _one_plan(port, conn):
+    head = (f"POST /v1/plan HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(PLAN)}\r\n\r\n").encode()
+    data = b""
+    try:
+        with socket.create_connection((HOST, port), timeout=120) as s:
+            s.sendall(head + PLAN)
+            while True:
+                d = s.recv(1 << 20)
+                if not d:
+                    break
+                data += d
+    except OSError as e:
+        conn.send((type(e).__name__, None))
+        conn.close()
+        return
+    status = status_of(data[:64]) or "no-answer"
+    body = data.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in data else b""
+    try:
+        doc = json.loads(body)
+        doc.pop("elapsed_ms", None)
+        conn.send((status, json.dumps(doc, sort_keys=True)))
+    except ValueError:
+        conn.send((status, None))
+    conn.close()
+
+
+def cmd_plans(a):
+    """`copies` copies of the same plan at once: every one a 200 with the same answer (elapsed time
+    aside) and a complete search, /healthz p99 under the limit meanwhile."""
+    ctx = multiprocessing.get_context("fork")
+    probe = HealthProbe(a.port)
+    procs = []
+    for _ in range(a.copies):
+        r, w = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=_one_plan, args=(a.port, w), daemon=True)
+        p.start()
+        w.close()
+        procs.append((p, r))
+    answers = []
+    for p, r in procs:
+        answers.append(r.recv() if r.poll(180) else ("unfinished", None))
+        p.join()
+    h = probe.stop()
+    statuses = [st for st, _ in answers]
+    bodies = {body for _, body in answers}
+    complete = all(body is not None and json.loads(body).get("complete") is True for _, body in answers)
+    ok = statuses == [200] * a.copies and len(bodies) == 1 and complete and h["p99"] < a.p99_ms and h["non200"] == 0
+    print(f"CHECK plans: copies={a.copies} statuses={statuses} distinct_answers={len(bodies)} complete={complete} "
+          f"{fmt_probe(h)} (p99 limit {a.p99_ms:.0f}ms) {verdict(ok)}")
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -455,12 +751,42 @@ def main():
     d.add_argument("--body-timeout", type=int, default=2)
     d.add_argument("--slow", type=int, default=20)
     d.add_argument("--margin", type=float, default=4.0)
+    b = sub.add_parser("batches")
+    b.add_argument("--port", type=int, required=True)
+    b.add_argument("--pid", type=int, required=True)
+    b.add_argument("--clients", type=int, default=16)
+    b.add_argument("--items", type=int, default=1000)
+    b.add_argument("--seconds", type=float, default=10.0)
+    b.add_argument("--max-rss-mib", type=int, default=300)
+    b.add_argument("--p99-ms", type=float, default=50.0)
+    t = sub.add_parser("stalled-imports")
+    t.add_argument("--port", type=int, required=True)
+    t.add_argument("--stallers", type=int, default=4)
+    t.add_argument("--every", type=float, default=0.5)
+    t.add_argument("--seconds", type=float, default=8.0)
+    t.add_argument("--p99-ms", type=float, default=50.0)
+    c = sub.add_parser("checks")
+    c.add_argument("--port", type=int, required=True)
+    c.add_argument("--clients", type=int, default=4)
+    c.add_argument("--seconds", type=float, default=10.0)
+    c.add_argument("--p99-ms", type=float, default=50.0)
+    p = sub.add_parser("plans")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--copies", type=int, default=8)
+    p.add_argument("--p99-ms", type=float, default=50.0)
+    g = sub.add_parser("sigterm")
+    g.add_argument("--bin", required=True)
+    g.add_argument("--log", required=True)
+    g.add_argument("--requests", type=int, default=12)
+    g.add_argument("--margin", type=float, default=20.0)
     a = ap.parse_args()
     if a.cmd == "drain" and a.drain != int(a.drain):
         ap.error("--drain takes whole seconds")
     if a.cmd == "drain":
         a.drain = int(a.drain)
-    ok = {"methods": cmd_methods, "import": cmd_import, "slow": cmd_slow, "drain": cmd_drain}[a.cmd](a)
+    ok = {"methods": cmd_methods, "import": cmd_import, "slow": cmd_slow, "drain": cmd_drain,
+          "batches": cmd_batches, "stalled-imports": cmd_stalled_imports, "sigterm": cmd_sigterm,
+          "checks": cmd_checks, "plans": cmd_plans}[a.cmd](a)
     sys.exit(0 if ok else 1)
 
 

@@ -28,16 +28,16 @@ def post(token):
     request = urllib.request.Request(url, data=b"", method="POST", headers={"Authorization": f"Bearer {token}"})
     try:
         with urllib.request.urlopen(request, timeout=300) as response:
-            return response.status, dict(response.headers), json.load(response)
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, json.load(response)
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.load(error)
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, json.load(error)
 assert post("wrong")[0] == 401
 first = {}
 runner = threading.Thread(target=lambda: first.update(result=post("ci-token")))
 runner.start()
 time.sleep(0.3)
 status, headers, _ = post("ci-token")
-assert status == 429 and "Retry-After" in headers, (status, headers)
+assert status == 429 and "retry-after" in headers, (status, headers)
 runner.join()
 status, _, report = first["result"]
 assert status == 200 and report["size"] == "quick", status

@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# Load and abuse against the release binary, bounded to about 1.5 minutes (after the build):
+# Load and abuse against the release binary, bounded to about 2.5 minutes (after the build):
 #   mixed-load   wrk, 30 s, 2 threads, 32 connections rotating over /healthz, /v1/hardware,
-#                /v1/models, /v1/hardware/{id}, both estimates (README bodies) and one invalid
-#                body (400/422): zero unexpected statuses, zero socket errors, RSS at the end within
-#                10% of RSS after a warm-up
+#                /v1/models, /v1/hardware/{id}, both estimates (README bodies), one invalid
+#                body (400/422) and a DELETE on /v1/hardware/{id} (405): zero unexpected statuses,
+#                zero socket errors, RSS at the end within 10% of RSS after a warm-up
+#   batches-16, batches-32  16 then 32 clients looping 1000-item batches for 10 s: only 200 or
+#                429, /healthz p99 < 50 ms, RSS peak < 300 MiB
+#   heavy-checks 4 clients looping POST /v1/check with percentile rules (a capacity search and a
+#                replay each) for 10 s: only 200 or 503 (admission), /healthz p99 < 50 ms
+#   plans        8 copies of the README's plan at once: 8 x 200, one answer (elapsed time aside),
+#                every search complete, /healthz p99 < 50 ms
+#   stalled-imports  4 clients opening an import every 0.5 s and sending nothing while a 1 KB
+#                config.json import loops for 8 s: every import 200, /healthz p99 < 50 ms
+#   log-volume   at the end, the server's log (RUST_LOG=warn) holds fewer than 50 WARN lines
+#                (every 405 on a parameterised route wrote one)
+#   sigterm      a server with 1 worker and no drain gets 12 requests at once, then SIGTERM
+#                twice: all 12 answered 200, exit 0
 #   methods      5000 made-up HTTP methods (X0 to X4999): no method="X..." series in /metrics,
 #                RSS (after a /metrics scrape) at most 1 MiB above its value before them
 #   import       3 clients posting a 58 MB GGUF header (1,000,000 tensors) for 10 s: /healthz
@@ -117,6 +129,23 @@ check methods python3 .ci/abuse.py methods --port "${port}" --pid "${pid}"
 check import python3 .ci/abuse.py import --port "${port}" --clients 3 --seconds 10
 check slow-bodies python3 .ci/abuse.py slow --port "${port}" --conns 200 --chunked 20 \
     --body-timeout "${body_timeout}" --margin 2
+check batches-16 python3 .ci/abuse.py batches --port "${port}" --pid "${pid}" --clients 16 --seconds 10
+check batches-32 python3 .ci/abuse.py batches --port "${port}" --pid "${pid}" --clients 32 --seconds 10
+check heavy-checks python3 .ci/abuse.py checks --port "${port}" --clients 4 --seconds 10
+check plans python3 .ci/abuse.py plans --port "${port}" --copies 8
+check stalled-imports python3 .ci/abuse.py stalled-imports --port "${port}" --stallers 4 --every 0.5 --seconds 8
+log_volume() {
+    local warns
+    warns="$(grep -c '"level":"WARN"' "${log}" || true)"
+    if [ "${warns}" -lt 50 ]; then
+        echo "CHECK log-volume: ${warns} WARN lines, log $(wc -c <"${log}") bytes (limit 50 WARN lines) PASS"
+    else
+        echo "CHECK log-volume: ${warns} WARN lines, log $(wc -c <"${log}") bytes (limit 50 WARN lines) FAIL"
+        return 1
+    fi
+}
+check log-volume log_volume
+check sigterm python3 .ci/abuse.py sigterm --bin "${bin}" --log "${drain_log}" --requests 12
 check drain python3 .ci/abuse.py drain --bin "${bin}" --log "${drain_log}" --drain 2 \
     --body-timeout "${body_timeout}" --slow 20 --margin 4
 

@@ -582,7 +582,7 @@ pub struct ServeArgs {
     #[arg(long = "cors-origin", env = "HWCOST_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
     /// Largest accepted request body, bytes.
-    #[arg(long, env = "HWCOST_BODY_LIMIT_BYTES", default_value_t = 256 * 1024)]
+    #[arg(long, env = "HWCOST_BODY_LIMIT_BYTES", default_value_t = crate::startup::BODY_LIMIT_BYTES)]
     pub body_limit_bytes: usize,
     /// Largest accepted body for `POST /v1/models/import`, bytes.
     #[arg(long, env = "HWCOST_IMPORT_LIMIT_BYTES", default_value_t = 64 * 1024 * 1024)]
@@ -600,6 +600,14 @@ pub struct ServeArgs {
     /// Most items in one `POST /v1/estimate/batch`.
     #[arg(long, env = "HWCOST_BATCH_MAX_ITEMS", default_value_t = 1000)]
     pub batch_max_items: usize,
+    /// Most `POST /v1/estimate/batch` computed or sent at once; one more is a 429 with
+    /// `Retry-After` (each batch already uses every core).
+    #[arg(long, env = "HWCOST_BATCH_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub batch_concurrency: u64,
+    /// Largest answer of one `POST /v1/estimate/batch`, bytes; a batch whose answers would be
+    /// larger is a 422 at `/items` (1000 inference items answer about 16 MB).
+    #[arg(long, env = "HWCOST_BATCH_MAX_OUTPUT_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub batch_max_output_bytes: usize,
     /// Longest a request body may take to arrive after its headers, seconds (then 408).
     #[arg(long, env = "HWCOST_BODY_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_timeout_seconds: u64,
@@ -857,17 +865,35 @@ fn serving_request(args: &ServingArgs) -> Result<ServingRequest, Error> {
     Ok(r)
 }
 
+/// Reads a request file (`-`: standard input) as text, at most the server's default body limit
+/// ([`crate::startup::BODY_LIMIT_BYTES`]): 100 MB of newlines on standard input took 4.8 GB to
+/// parse (the TOML reader keeps a token per line) and 1 GB of spaces aborted the process. A
+/// larger input is an invalid request (exit 2), read no further than the limit.
+fn read_bounded(path: &std::path::Path) -> Result<String, Error> {
+    use std::io::Read;
+    let limit = crate::startup::BODY_LIMIT_BYTES;
+    let name = if path.as_os_str() == "-" { "standard input".to_owned() } else { path.display().to_string() };
+    let unreadable = |e: std::io::Error| Error::field("", format!("cannot read {name}: {e}"));
+    let mut bytes = Vec::new();
+    let cap = limit as u64 + 1;
+    if path.as_os_str() == "-" {
+        std::io::stdin().lock().take(cap).read_to_end(&mut bytes).map_err(unreadable)?;
+    } else {
+        std::fs::File::open(path).map_err(unreadable)?.take(cap).read_to_end(&mut bytes).map_err(unreadable)?;
+    }
+    if bytes.len() > limit {
+        return Err(Error::field(
+            "",
+            format!("{name} is larger than {limit} bytes, the largest request body the server accepts by default"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| Error::field("", format!("{name} is not UTF-8 text")))
+}
+
 /// Reads a request document: JSON or TOML by extension; standard input (`-`) and other names
 /// are tried as JSON, then as TOML.
 fn read_document<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, Error> {
-    let unreadable = |e: std::io::Error| Error::field("", format!("cannot read {}: {e}", path.display()));
-    let text = if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(unreadable)?;
-        text
-    } else {
-        std::fs::read_to_string(path).map_err(unreadable)?
-    };
+    let text = read_bounded(path)?;
     match path.extension().and_then(|e| e.to_str()) {
         Some("toml") => document::parse(&text, Syntax::Toml),
         Some("json") => document::parse(&text, Syntax::Json),
@@ -893,8 +919,7 @@ fn check_request(args: &CheckArgs) -> Result<crate::scenario::check::CheckReques
     if !yaml && args.hardware.is_none() {
         return read_document(&args.plan);
     }
-    let text = std::fs::read_to_string(&args.plan)
-        .map_err(|e| Error::field("", format!("cannot read {}: {e}", args.plan.display())))?;
+    let text = read_bounded(&args.plan)?;
     let Some(hardware) = &args.hardware else {
         return Err(Error::field("/training/hardware", "a fine-tuning config names no device: give --hardware"));
     };
@@ -1011,6 +1036,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         benchmark_token: args.benchmark_token,
         plan_max_configurations: args.plan_max_configurations,
         batch_max_items: args.batch_max_items,
+        batch_concurrency: usize::try_from(args.batch_concurrency).unwrap_or(1),
+        batch_max_output_bytes: args.batch_max_output_bytes,
         body_timeout: Duration::from_secs(args.body_timeout_seconds),
         drain: Duration::from_secs(args.drain_seconds),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_seconds),

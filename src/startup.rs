@@ -5,7 +5,8 @@
 //!
 //! Middleware, outermost first: unread bodies close their connection, request id, security headers, problem documents for the
 //! stack's own errors, CORS, the request span and access log, the unknown-method guard, the
-//! metrics. Unknown methods are refused before the metrics so they cannot create series.
+//! metrics, the count of requests in flight (what the shutdown waits on). Unknown methods are
+//! refused before the metrics so they cannot create series.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -20,7 +21,8 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::drain::Drain;
+use crate::api::decisions::BatchLimits;
+use crate::api::drain::{Drain, count_in_flight};
 use crate::api::extract::{BodyLimit, BodyTimeout, path_config};
 use crate::api::fallback::{RouteTable, UnknownMethods, head_as_get, not_found, refuse_unknown_methods};
 use crate::api::import::{ImportLimit, ImportSlots};
@@ -30,6 +32,10 @@ use crate::api::state::AppState;
 use crate::api::unread_body::close_instead_of_draining;
 use crate::api::{self, headers, routes};
 use crate::catalog::Catalog;
+
+/// The default largest request body, bytes; the CLI reads request files and standard input up
+/// to the same size.
+pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
 
 /// Everything needed to start serving.
 #[derive(Debug, Clone)]
@@ -52,6 +58,10 @@ pub struct Settings {
     pub plan_max_configurations: u64,
     /// Most items in one `POST /v1/estimate/batch`.
     pub batch_max_items: usize,
+    /// Most `POST /v1/estimate/batch` computed or sent at once (one more is a 429).
+    pub batch_concurrency: usize,
+    /// Largest answer of one `POST /v1/estimate/batch`, bytes (larger is a 422 at `/items`).
+    pub batch_max_output_bytes: usize,
     /// Longest a request body may take to arrive after its headers.
     pub body_timeout: Duration,
     /// After a shutdown signal, how long `/readyz` answers 503 while requests are still served,
@@ -70,12 +80,14 @@ impl Settings {
             addr: addr.into(),
             catalog,
             cors_origins: Vec::new(),
-            body_limit_bytes: 256 * 1024,
+            body_limit_bytes: BODY_LIMIT_BYTES,
             import_limit_bytes: 64 * 1024 * 1024,
             workers: None,
             benchmark_token: None,
             plan_max_configurations: 2_000_000,
             batch_max_items: 1000,
+            batch_concurrency: 2,
+            batch_max_output_bytes: 32 * 1024 * 1024,
             body_timeout: Duration::from_secs(10),
             drain: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(30),
@@ -96,18 +108,28 @@ pub struct Application {
 pub struct Shutdown {
     drain: Arc<Drain>,
     delay: Duration,
+    timeout: Duration,
     server: ServerHandle,
 }
 
+/// How long no request may have been in flight (and none started) before the listener closes.
+const SETTLED: Duration = Duration::from_millis(100);
+
 impl Shutdown {
     /// Marks the server draining (`/readyz` answers 503), keeps serving for the drain time,
-    /// then stops accepting and waits for in-flight requests. A second call while the first
-    /// is draining stops at once, still gracefully.
+    /// waits until requests already sent (queued behind a busy worker, or in the listener's
+    /// backlog) have been answered, then stops accepting and waits for in-flight requests.
+    /// A second call while the first is under way changes nothing: an impatient second SIGTERM
+    /// must not reset requests the first one promised to finish (SIGKILL is the way to stop at
+    /// once).
     pub async fn begin(&self) {
-        if self.drain.begin() {
-            tracing::info!(drain_s = self.delay.as_secs_f64(), "shutdown requested: draining");
-            actix_web::rt::time::sleep(self.delay).await;
+        if !self.drain.begin() {
+            tracing::info!("shutdown already under way; this signal changes nothing");
+            return;
         }
+        tracing::info!(drain_s = self.delay.as_secs_f64(), "shutdown requested: draining");
+        actix_web::rt::time::sleep(self.delay).await;
+        self.drain.settle(SETTLED, self.timeout).await;
         tracing::info!("no longer accepting connections; finishing in-flight requests");
         self.server.stop(true).await;
     }
@@ -126,8 +148,9 @@ impl Application {
     pub fn build(settings: Settings) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&settings.addr)?;
         let port = listener.local_addr()?.port();
+        let timeout = settings.shutdown_timeout;
         let (server, drain, delay) = run(listener, settings)?;
-        let shutdown = Shutdown { drain, delay, server: server.handle() };
+        let shutdown = Shutdown { drain, delay, timeout, server: server.handle() };
         Ok(Self { port, server, shutdown })
     }
 
@@ -154,8 +177,7 @@ impl Application {
             if let Ok(mut terminate) = signal(SignalKind::terminate()) {
                 let shutdown = self.shutdown.clone();
                 actix_web::rt::spawn(async move {
-                    // The first SIGTERM drains; a second one (an impatient orchestrator) skips
-                    // what is left of the drain time.
+                    // The first SIGTERM drains; later ones are logged and change nothing.
                     while terminate.recv().await.is_some() {
                         let shutdown = shutdown.clone();
                         actix_web::rt::spawn(async move { shutdown.begin().await });
@@ -223,8 +245,10 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
     let unknown_methods = web::Data::new(unknown_methods(&state.registry)?);
     let access_log = web::Data::new(AccessLog::new(settings.access_log_sample_rate));
     let drain = state.drain.clone();
+    let in_flight = web::Data::from(drain.clone());
     let body_timeout = BodyTimeout(settings.body_timeout);
-    let import_slots = ImportSlots::for_this_host();
+    let batch_limits = BatchLimits::new(settings.batch_concurrency, settings.batch_max_output_bytes);
+    let import_slots = ImportSlots::for_this_host(settings.import_limit_bytes);
     let state = web::Data::new(state);
     let pages: Vec<(&str, &str)> = DOC_ROUTES.iter().chain(api::dashboard::ROUTES).copied().collect();
     // The committed document, parsed once and cloned into each worker: building it would run
@@ -236,6 +260,7 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
     let origins = settings.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(count_in_flight))
             .wrap(from_fn(head_as_get))
             .wrap(prometheus.clone())
             .wrap(from_fn(refuse_unknown_methods))
@@ -247,11 +272,13 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
             .wrap(from_fn(close_instead_of_draining))
             .into_utoipa_app()
             .app_data(state.clone())
+            .app_data(in_flight.clone())
             .app_data(route_table.clone())
             .app_data(body_limit)
             .app_data(body_timeout)
             .app_data(import_limit)
             .app_data(import_slots.clone())
+            .app_data(batch_limits.clone())
             .app_data(unknown_methods.clone())
             .app_data(access_log.clone())
             .app_data(path_config())

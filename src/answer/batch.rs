@@ -85,6 +85,17 @@ fn item(ctx: &Context, index: usize, value: &Value) -> Result<Estimate, Error> {
 /// Runs a batch: one result per item, in order; the whole call fails only when the item list
 /// itself is wrong.
 pub fn batch(ctx: &Context, request: &BatchRequest) -> Result<Vec<Result<Estimate, Error>>, Error> {
+    batch_map(ctx, request, |_, result| result)
+}
+
+/// [`batch`], handing each item's result to `each` as soon as it is made (on the thread that
+/// made it), so a caller that turns results into something smaller (their serialised form)
+/// never holds every estimate at once.
+pub fn batch_map<T: Send>(
+    ctx: &Context,
+    request: &BatchRequest,
+    each: impl Fn(usize, Result<Estimate, Error>) -> T + Sync,
+) -> Result<Vec<T>, Error> {
     if request.items.is_empty() || request.items.len() > ctx.batch_max_items {
         return Err(Error::field(
             "/items",
@@ -102,5 +113,5 @@ pub fn batch(ctx: &Context, request: &BatchRequest) -> Result<Vec<Result<Estimat
     if !not_objects.is_empty() {
         return Err(Error::InvalidRequest(not_objects));
     }
-    Ok(request.items.par_iter().enumerate().map(|(index, value)| item(ctx, index, value)).collect())
+    Ok(request.items.par_iter().enumerate().map(|(index, value)| each(index, item(ctx, index, value))).collect())
 }

@@ -312,6 +312,7 @@ fn comparisons(
     if let Some(id) = &request.api_price_id {
         let record = ctx.catalog.api_price(id).ok_or_else(|| {
             Error::unknown_id("api price", id, ctx.catalog.api_prices().iter().map(|p| p.id.clone()).take(5).collect())
+                .at("/api_price_id")
         })?;
         prices.push(from_record(record));
     }

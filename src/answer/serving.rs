@@ -91,6 +91,11 @@ pub struct ServingWorkloadBody {
     pub requests: u64,
     /// Requests each replica replays.
     pub requests_per_replica: u64,
+    /// Requests per second the open-loop arrivals offer, all replicas, as asked (the Poisson
+    /// rate; a trace's requests over its span), whether or not the deployment fits; null
+    /// offline and in a closed loop. `throughput.offered_requests_per_s` is the rate the
+    /// replay realised.
+    pub offered_requests_per_s: Option<f64>,
 }
 
 /// The scheduler as run.
@@ -244,6 +249,21 @@ pub struct CapacityBody {
     pub bound: &'static str,
 }
 
+/// The rate open-loop arrivals offer, as asked.
+fn offered(arrival: &crate::engine::serving::workload::Arrival) -> Option<f64> {
+    use crate::engine::serving::workload::Arrival;
+    match arrival {
+        Arrival::Poisson { requests_per_s } => Some(*requests_per_s),
+        Arrival::Trace(requests) if requests.len() > 1 => {
+            let (first, last) = requests
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| (lo.min(r.arrival_s), hi.max(r.arrival_s)));
+            (last > first).then(|| (requests.len() as f64 - 1.0) / (last - first))
+        }
+        _ => None,
+    }
+}
+
 impl ServingResponse {
     /// Replays `scenario` (and searches the SLO capacity when it has one).
     pub fn new(ctx: &Context, scenario: &ServingScenario) -> Self {
@@ -316,6 +336,7 @@ impl ServingResponse {
             workload: ServingWorkloadBody {
                 requests: e.requests.saturating_mul(e.replicas.max(1)),
                 requests_per_replica: e.requests,
+                offered_requests_per_s: offered(&scenario.workload.arrival).map(finite),
             },
             completed: e.completed,
             throughput: fits.then(|| ServingThroughput {

@@ -117,13 +117,26 @@ pub fn declared_too_large(req: &HttpRequest, limit: usize) -> bool {
 /// otherwise hold its connection, and delay shutdown, for ever). `expected_bytes` (the declared
 /// length, if any) sizes the buffer once instead of growing it by doubling.
 pub async fn read_limited(
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
     timeout: Duration,
     expected_bytes: Option<usize>,
 ) -> Result<Bytes, ApiError> {
+    let body = read_limited_with(payload, limit, timeout, expected_bytes, |_| true).await?;
+    body.ok_or_else(|| ApiError::internal("an unbudgeted read was refused"))
+}
+
+/// [`read_limited`], asking `admit` with the bytes the body would hold after each chunk;
+/// `Ok(None)` when it refuses (the caller says why).
+pub async fn read_limited_with(
+    mut payload: web::Payload,
+    limit: usize,
+    timeout: Duration,
+    expected_bytes: Option<usize>,
+    mut admit: impl FnMut(usize) -> bool,
+) -> Result<Option<Bytes>, ApiError> {
     let read = async move {
-        let mut body = web::BytesMut::with_capacity(expected_bytes.unwrap_or(0).min(limit));
+        let mut body = web::BytesMut::new();
         while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
             let chunk = chunk.map_err(|error| {
                 ApiError::from(crate::scenario::Error::MalformedJson {
@@ -134,9 +147,17 @@ pub async fn read_limited(
             if body.len() + chunk.len() > limit {
                 return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
             }
+            if !admit(body.len() + chunk.len()) {
+                return Ok(None);
+            }
+            if body.is_empty() {
+                // Reserved once the first bytes have arrived (and are admitted), not before:
+                // a declared length costs nothing until the body comes.
+                body.reserve(expected_bytes.unwrap_or(0).clamp(chunk.len(), limit));
+            }
             body.extend_from_slice(&chunk);
         }
-        Ok(body.freeze())
+        Ok(Some(body.freeze()))
     };
     let seconds = timeout.as_secs().max(1);
     actix_web::rt::time::timeout(timeout, read).await.map_err(|_| ApiError::BodyTimeout { seconds })?

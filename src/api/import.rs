@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use super::extract::{
     body_timeout, declared_length, declared_too_large, describe_media_type, is_json, media_type, parse_json,
-    read_limited,
+    read_limited_with,
 };
 use super::models::ParameterAnatomy;
 use super::problem::{ApiError, Problem};
@@ -35,21 +35,78 @@ impl Default for ImportLimit {
     }
 }
 
-/// How many imports may be read and parsed at once (others wait, up to the body timeout).
+/// What imports may hold at once: `parsing` imports parsed at the same time (others wait, up to
+/// the body timeout, once their body has arrived), and `bytes`, a budget in KiB for the bodies
+/// being read or parsed (a body that would overrun it is answered 429).
 #[derive(Debug, Clone)]
-pub struct ImportSlots(pub Arc<tokio::sync::Semaphore>);
+pub struct ImportSlots {
+    /// One permit per import being parsed.
+    pub parsing: Arc<tokio::sync::Semaphore>,
+    /// One permit per KiB of import body held.
+    pub bytes: Arc<tokio::sync::Semaphore>,
+}
 
 impl ImportSlots {
-    /// Half the cores, at least one: the other half keeps answering everything else.
-    pub fn for_this_host() -> Self {
+    /// Half the cores, at least one: the other half keeps answering everything else; bodies in
+    /// flight up to three times the import limit (three full GGUF headers).
+    pub fn for_this_host(limit_bytes: usize) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        Self(Arc::new(tokio::sync::Semaphore::new((cores / 2).max(1))))
+        Self::new((cores / 2).max(1), limit_bytes.saturating_mul(3))
+    }
+
+    /// `parsing` concurrent parses and `budget_bytes` of bodies in flight.
+    pub fn new(parsing: usize, budget_bytes: usize) -> Self {
+        let kib = budget_bytes.div_ceil(1024).clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        Self {
+            parsing: Arc::new(tokio::sync::Semaphore::new(parsing.max(1))),
+            bytes: Arc::new(tokio::sync::Semaphore::new(kib)),
+        }
     }
 }
 
 impl Default for ImportSlots {
     fn default() -> Self {
-        Self(Arc::new(tokio::sync::Semaphore::new(1)))
+        Self::new(1, 3 * ImportLimit::default().0)
+    }
+}
+
+/// Reads an import body under the byte budget of `slots`: the permits for what has arrived are
+/// returned with the body and held until the import is answered.
+async fn read_budgeted(
+    payload: web::Payload,
+    limit: usize,
+    wait: std::time::Duration,
+    expected: Option<usize>,
+    slots: &ImportSlots,
+) -> Result<(web::Bytes, Option<tokio::sync::OwnedSemaphorePermit>), ApiError> {
+    let budget = slots.bytes.clone();
+    let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
+    let mut held_kib = 0usize;
+    let body = read_limited_with(payload, limit, wait, expected, |so_far| {
+        let need = so_far.div_ceil(1024);
+        if need <= held_kib {
+            return true;
+        }
+        let Ok(more) = u32::try_from(need - held_kib) else { return false };
+        match budget.clone().try_acquire_many_owned(more) {
+            Ok(permit) => {
+                held_kib = need;
+                match held.as_mut() {
+                    Some(h) => h.merge(permit),
+                    None => held = Some(permit),
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    })
+    .await?;
+    match body {
+        Some(body) => Ok((body, held)),
+        None => Err(ApiError::Busy {
+            detail: "import bodies in flight fill the server's budget; try again shortly".into(),
+            retry_after_s: wait.as_secs().clamp(1, 60) as u32,
+        }),
     }
 }
 
@@ -172,7 +229,7 @@ pub struct ImportResult {
         (status = 400, description = "Malformed body or invalid field", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the import limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor octet-stream", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Every import slot stayed busy for the body timeout", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Every import slot stayed busy for the body timeout once the body had arrived, or the bodies of imports in flight fill the server's budget (three times the import limit)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unsupported model type or file format", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -198,20 +255,23 @@ pub async fn import(
     if declared_too_large(&req, limit) {
         return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
     }
-    // One permit per import being read or parsed: bounds the memory held in bodies and the
-    // cores parsing takes from the HTTP workers. Waiting costs nothing but a connection.
+    // The body is read before a slot is taken: a client that opens the request and sends
+    // nothing holds only its connection (until the body timeout answers it 408), never the
+    // slot a complete import is waiting for. Bodies being read are bounded instead by the
+    // bytes they hold: every import in flight takes its share of [`ImportSlots`]' byte budget
+    // as its chunks arrive, and one that would overrun it is answered 429.
     let slots = req.app_data::<ImportSlots>().cloned().unwrap_or_default();
     let wait = body_timeout(&req);
-    let _permit = match actix_web::rt::time::timeout(wait, slots.0.acquire_owned()).await {
-        Ok(Ok(permit)) => permit,
-        _ => {
-            return Err(ApiError::Busy {
-                detail: "every import slot is busy; try again shortly".into(),
-                retry_after_s: wait.as_secs().clamp(1, 60) as u32,
-            });
-        }
+    let busy = || ApiError::Busy {
+        detail: "every import slot is busy; try again shortly".into(),
+        retry_after_s: wait.as_secs().clamp(1, 60) as u32,
     };
-    let body = read_limited(payload, limit, body_timeout(&req), declared_length(&req)).await?;
+    let (body, _held) = read_budgeted(payload, limit, wait, declared_length(&req), &slots).await?;
+    // One permit per import being parsed: bounds the cores parsing takes from everything else.
+    let _permit = match actix_web::rt::time::timeout(wait, slots.parsing.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => return Err(busy()),
+    };
     // Parsing is CPU-bound and proportional to the body (up to 64 MiB of tensor infos).
     let catalog = state.catalog.clone();
     let result = super::blocking::off_worker("import", move || {

@@ -318,7 +318,7 @@ mod tests {
             ApiError::PayloadTooLarge { limit_bytes: 1 },
             ApiError::RouteNotFound(String::new()),
             ApiError::MethodNotAllowed { method: String::new(), allowed: vec![] },
-            Error::UnknownId { kind: "model", id: String::new(), suggestions: vec![] }.into(),
+            Error::UnknownId { kind: "model", id: String::new(), suggestions: vec![], pointer: None }.into(),
             Error::Unprocessable { detail: String::new(), pointer: None }.into(),
             ApiError::NotReady(String::new()),
             ApiError::BodyTimeout { seconds: 1 },
@@ -343,6 +343,7 @@ mod tests {
             kind: "hardware",
             id: "h100".into(),
             suggestions: vec!["nvidia-h100-sxm-80gb".into(), "nvidia-h100-pcie-80gb".into()],
+            pointer: None,
         });
         assert_eq!(
             error.to_string(),

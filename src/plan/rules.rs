@@ -48,11 +48,16 @@ pub struct Requirements {
     pub forecast_requests_per_s: Option<f64>,
 }
 
+/// The lowest arrival rate a replay runs at: one request every 1000 s.
+pub const MIN_REPLAY_REQUESTS_PER_S: f64 = 1e-3;
+
 impl Requirements {
     /// The rate a deployment's load is judged at, all devices: the forecast, else the least
-    /// rate required; `None` judges one request on an otherwise idle server.
+    /// rate required; `None` judges one request on an otherwise idle server, which is also what
+    /// a least rate below [`MIN_REPLAY_REQUESTS_PER_S`] means (requests that far apart never
+    /// meet, and a replay cannot represent the gaps).
     pub fn load_rate(&self) -> Option<f64> {
-        self.forecast_requests_per_s.or(self.min_requests_per_s.filter(|r| *r > 0.0))
+        self.forecast_requests_per_s.or(self.min_requests_per_s.filter(|r| *r >= MIN_REPLAY_REQUESTS_PER_S))
     }
 
     /// The latency limits as serving targets: a plain limit bounds the mean, a percentile
@@ -664,6 +669,18 @@ pub fn overall(outcomes: &[Outcome]) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A least rate too small to replay is an idle server (the fuzzer's 2.2e-308 made a check's
+    /// replay produce NaN); a forecast always counts.
+    #[test]
+    fn a_least_rate_too_small_to_replay_is_an_idle_server() {
+        let least = |rate| Requirements { min_requests_per_s: Some(rate), ..Requirements::default() };
+        assert_eq!(least(2.2e-308).load_rate(), None);
+        assert_eq!(least(0.0).load_rate(), None);
+        assert_eq!(least(MIN_REPLAY_REQUESTS_PER_S).load_rate(), Some(MIN_REPLAY_REQUESTS_PER_S));
+        let forecast = Requirements { forecast_requests_per_s: Some(2.0), ..least(2.2e-308) };
+        assert_eq!(forecast.load_rate(), Some(2.0));
+    }
 
     fn serving() -> Observed {
         Observed {

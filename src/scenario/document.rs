@@ -30,10 +30,47 @@ pub fn parse<T: DeserializeOwned>(text: &str, syntax: Syntax) -> Result<T, Error
     match syntax {
         Syntax::Json => from_json_slice(text.as_bytes()),
         Syntax::Toml => {
-            let value: serde_json::Value = toml::from_str(text)
+            let table: toml::Table = toml::from_str(text)
                 .map_err(|e| Error::MalformedJson { detail: e.message().to_owned(), pointer: String::new() })?;
+            // TOML has `inf` and `nan`; JSON has neither, and the conversion would turn them
+            // into null, which reads as absent (`input_tokens = inf` became the default 1024).
+            let mut errors = Vec::new();
+            for (key, value) in &table {
+                non_finite(value, &format!("/{}", escape(key)), &mut errors);
+            }
+            if !errors.is_empty() {
+                return Err(Error::InvalidRequest(errors));
+            }
+            let value = serde_json::to_value(table)
+                .map_err(|e| Error::MalformedJson { detail: e.to_string(), pointer: String::new() })?;
             from_value(value)
         }
+    }
+}
+
+/// A JSON pointer's reference token for `key` (RFC 6901).
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Every non-finite float in a TOML value, with its pointer.
+fn non_finite(value: &toml::Value, pointer: &str, errors: &mut Vec<crate::scenario::FieldError>) {
+    match value {
+        toml::Value::Float(x) if !x.is_finite() => errors.push(crate::scenario::FieldError::new(
+            pointer,
+            format!("must be a finite number, got {x} (JSON has no infinity or NaN, so neither is accepted)"),
+        )),
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                non_finite(item, &format!("{pointer}/{i}"), errors);
+            }
+        }
+        toml::Value::Table(table) => {
+            for (key, item) in table {
+                non_finite(item, &format!("{pointer}/{}", escape(key)), errors);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -95,6 +95,8 @@ pub enum Error {
         id: String,
         /// Close matches, best first.
         suggestions: Vec<String>,
+        /// The body field that named it (none for an id in the path).
+        pointer: Option<String>,
     },
     /// Valid fields that describe something impossible (a layout the model cannot take, an
     /// unsupported model type, a search space over the server's cap).
@@ -121,7 +123,18 @@ impl Error {
 
     /// An id that names no catalog entry of `kind` (the id is clipped to 100 characters).
     pub fn unknown_id(kind: &'static str, id: &str, suggestions: Vec<String>) -> Self {
-        Self::UnknownId { kind, id: id.chars().take(100).collect(), suggestions }
+        Self::UnknownId { kind, id: id.chars().take(100).collect(), suggestions, pointer: None }
+    }
+
+    /// This error, about the body field at `pointer` (an unknown id named in a body).
+    #[must_use]
+    pub fn at(self, at: impl Into<String>) -> Self {
+        match self {
+            Self::UnknownId { kind, id, suggestions, .. } => {
+                Self::UnknownId { kind, id, suggestions, pointer: Some(at.into()) }
+            }
+            other => other,
+        }
     }
 
     /// A valid field that describes something impossible.
@@ -138,6 +151,7 @@ impl Error {
                 vec![FieldError::new(pointer.clone(), detail.clone())]
             }
             Self::Layout(e) => vec![FieldError::new(e.pointer.clone(), e.detail.clone())],
+            Self::UnknownId { pointer: Some(pointer), .. } => vec![FieldError::new(pointer.clone(), self.to_string())],
             _ => Vec::new(),
         }
     }

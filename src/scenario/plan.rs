@@ -475,6 +475,16 @@ fn workload(body: &WorkloadBody, assumed: &mut Assumptions) -> Result<Workload, 
         assumed.or(body.output_tokens, "workload/output_tokens", 256, "the default output length"),
     );
     let requests_per_s = checks.number("/workload/requests_per_s", range::REQUESTS_PER_S, body.requests_per_s);
+    // A positive target is a rate plans replay arrivals at (0 asks for no rate).
+    if let Some(rate) = requests_per_s.filter(|r| *r > 0.0 && *r < range::ARRIVAL_RATE.min) {
+        checks.push(
+            "/workload/requests_per_s",
+            format!(
+                "must be 0 (no target) or at least {} requests per second (one every 1000 s), got {rate}",
+                range::ARRIVAL_RATE.min
+            ),
+        );
+    }
     let concurrency = checks.opt_int("/workload/concurrency", range::CONCURRENCY, body.concurrency);
     if input_tokens + output_tokens == 0 {
         checks.push("/workload/output_tokens", "input_tokens and output_tokens cannot both be 0");

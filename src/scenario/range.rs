@@ -236,6 +236,11 @@ pub const ARRIVAL_S: Range = Range::number(0.0, 1e7);
 pub const WORKLOAD_TOKENS: Range = Range::int(0, 1_048_576);
 /// Requests per second to plan for.
 pub const REQUESTS_PER_S: Range = Range::number(0.0, 1e7);
+/// A rate that arrivals are replayed at, requests per second: at least one request every 1000 s.
+/// A replay of the most requests (100,000) then spans at most 1e8 s, where a double still
+/// resolves time to tens of nanoseconds; at 1e-200 arrivals were 1e200 s apart, latencies
+/// rounded to 0 ms, and 5e-324 replayed to 1e16 tokens/s.
+pub const ARRIVAL_RATE: Range = Range::number(crate::plan::rules::MIN_REPLAY_REQUESTS_PER_S, 1e7);
 /// Concurrent requests to plan for.
 pub const CONCURRENCY: Range = Range::int(1, 10_000_000);
 /// Device memory filter, GiB.
@@ -334,9 +339,9 @@ pub const DECLARED: &[Declared] = &[
     on("RequirementsBody", "max_ttft_p99_ms", LATENCY_MS),
     on("RequirementsBody", "max_tpot_p90_ms", LATENCY_MS),
     on("RequirementsBody", "max_tpot_p99_ms", LATENCY_MS),
-    on("RequirementsBody", "forecast_requests_per_s", Range::above(0.0, REQUESTS_PER_S.max)),
+    on("RequirementsBody", "forecast_requests_per_s", ARRIVAL_RATE),
     on("ServingWorkload", "requests", REPLAY_REQUESTS),
-    on("ServingWorkload", "requests_per_s", Range::above(0.0, REQUESTS_PER_S.max)),
+    on("ServingWorkload", "requests_per_s", ARRIVAL_RATE),
     on("ServingWorkload", "concurrency", CONCURRENCY),
     on("ServingWorkload", "prefix_cache_hit_rate", PREFIX_HIT_RATE),
     on("SchedulerOverrides", "max_num_seqs", SCHEDULER_LIMIT),

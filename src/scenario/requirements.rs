@@ -82,10 +82,23 @@ impl RequirementsBody {
             max_tpot_p99_s: c.number(at("max_tpot_p99_ms"), range::LATENCY_MS, self.max_tpot_p99_ms).map(|ms| ms / 1e3),
             forecast_requests_per_s: c.number(
                 at("forecast_requests_per_s"),
-                range::Range::above(0.0, range::REQUESTS_PER_S.max),
+                range::ARRIVAL_RATE,
                 self.forecast_requests_per_s,
             ),
         };
+        // Without a forecast, percentile rules replay at `min_requests_per_s`: a replay rate.
+        if requirements.has_percentiles()
+            && requirements.forecast_requests_per_s.is_none()
+            && let Some(rate) = requirements.min_requests_per_s.filter(|r| *r > 0.0 && *r < range::ARRIVAL_RATE.min)
+        {
+            c.push(
+                at("min_requests_per_s"),
+                format!(
+                    "percentile rules replay arrivals at this rate, which must be at least {} requests per second (one every 1000 s), got {rate}; give forecast_requests_per_s",
+                    range::ARRIVAL_RATE.min
+                ),
+            );
+        }
         c.finish()?;
         if requirements.has_percentiles()
             && requirements.forecast_requests_per_s.is_none()

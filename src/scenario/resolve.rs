@@ -114,7 +114,7 @@ impl From<&CatalogDevice> for ResolvedDevice {
 pub fn model(catalog: &Catalog, reference: &ModelRef, pointer: &str) -> Result<ResolvedModel, Error> {
     match reference {
         ModelRef::Id(id) => {
-            let m = catalog.model(id).map_err(|suggestions| Error::unknown_id("model", id, suggestions))?;
+            let m = catalog.model(id).map_err(|suggestions| Error::unknown_id("model", id, suggestions).at(pointer))?;
             Ok(ResolvedModel {
                 id: m.record.id.clone(),
                 architecture: m.architecture.clone(),
@@ -133,7 +133,8 @@ pub fn model(catalog: &Catalog, reference: &ModelRef, pointer: &str) -> Result<R
 pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Result<ResolvedDevice, Error> {
     let (record, pricing) = match reference {
         HardwareRef::Id(id) => {
-            let d = catalog.device(id).map_err(|suggestions| Error::unknown_id("hardware", id, suggestions))?;
+            let d =
+                catalog.device(id).map_err(|suggestions| Error::unknown_id("hardware", id, suggestions).at(pointer))?;
             (&d.record, Arc::clone(&d.pricing))
         }
         HardwareRef::Inline(record) => (record.as_ref(), Arc::new(Pricing::of(record))),

@@ -303,11 +303,7 @@ impl ServingScenario {
             256,
             Range::int(1, range::OUTPUT_TOKENS.max as u64),
         );
-        let rate = checks.number(
-            at("workload/requests_per_s"),
-            Range::above(0.0, range::REQUESTS_PER_S.max),
-            w.requests_per_s,
-        );
+        let rate = checks.number(at("workload/requests_per_s"), range::ARRIVAL_RATE, w.requests_per_s);
         let clients = checks.opt_int(at("workload/concurrency"), range::CONCURRENCY, w.concurrency);
         let requests = checks.opt_int(at("workload/requests"), range::REPLAY_REQUESTS, w.requests);
         let hit = checks.number(at("workload/prefix_cache_hit_rate"), range::PREFIX_HIT_RATE, w.prefix_cache_hit_rate);

@@ -308,6 +308,89 @@ async fn a_batch_answers_every_item_in_order_and_one_bad_item_fails_alone() {
     assert_eq!(body["errors"][0]["pointer"], "/items");
 }
 
+#[tokio::test]
+async fn a_batch_is_serialised_item_by_item_into_exactly_the_batch_response() {
+    // The answer is written off the worker, one item at a time; it must be the document the
+    // single serialisation of `BatchResponse` was, byte for byte.
+    let app = spawn_app().await;
+    let request = json!({"items": [
+        {"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-l4", "weights": "fp8"}},
+        {"inference": {"model": "llama-3.1-8b", "hardware": "no-such-device"}},
+        {"training": {"model": "llama-2-7b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 64, "tokens": 2e12, "sharding": "zero3"}},
+        {"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-l4", "batch_size": "lots"}}
+    ]});
+    let response = app.post_raw("/v1/estimate/batch", "application/json", request.to_string()).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let sent = response.bytes().await.unwrap();
+    let ctx = hwcost::answer::Context::new(std::sync::Arc::new(hwcost::catalog::Catalog::embedded().unwrap()));
+    let parsed: hwcost::answer::batch::BatchRequest = serde_json::from_value(request).unwrap();
+    let whole = hwcost::api::decisions::batch_response(hwcost::answer::batch::batch(&ctx, &parsed).unwrap());
+    assert_eq!(String::from_utf8_lossy(&sent), serde_json::to_string(&whole).unwrap());
+}
+
+#[tokio::test]
+async fn a_batch_whose_answers_pass_the_output_limit_is_a_422_at_items() {
+    let app = spawn_with(|s| s.batch_max_output_bytes = 40_000).await;
+    let item = json!({"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-l4", "weights": "fp8"}});
+    let (status, body) = app.post_json("/v1/estimate/batch", &json!({"items": [item.clone()]})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.post_json("/v1/estimate/batch", &json!({"items": vec![item; 50]})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["pointer"], "/items", "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("split"), "{body}");
+}
+
+#[tokio::test]
+async fn batches_beyond_the_concurrency_bound_are_refused_with_retry_after() {
+    // 16 batches of 1000 items at once took the process from 66 MB to 554 MB: nothing bounded
+    // how many were computed, or held in memory while being sent. A slot is held until the
+    // answer has been sent, so a client that does not read its 16 MB answer keeps it.
+    let app = spawn_with(|s| s.batch_concurrency = 1).await;
+    let item = json!({"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-l4", "weights": "fp8"}});
+    let big = json!({"items": vec![item.clone(); 1000]}).to_string();
+    let address = app.address.trim_start_matches("http://").to_owned();
+    // A blocking client on its own thread (the server shares this test's runtime): it sends the
+    // batch, reads the status line, then stops reading until told to go.
+    let (begun_tx, begun) = tokio::sync::oneshot::channel::<Vec<u8>>();
+    let (go, go_rx) = std::sync::mpsc::channel::<()>();
+    let client = std::thread::spawn(move || {
+        let mut reader = std::net::TcpStream::connect(&address).unwrap();
+        write!(
+            reader,
+            "POST /v1/estimate/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{big}",
+            big.len()
+        )
+        .unwrap();
+        let mut first = [0u8; 12];
+        reader.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+        std::io::Read::read_exact(&mut reader, &mut first).unwrap();
+        let _ = begun_tx.send(first.to_vec());
+        let _ = go_rx.recv();
+    });
+    // The answer has begun to arrive: the batch is computed and being sent.
+    assert_eq!(begun.await.unwrap(), b"HTTP/1.1 200");
+    let response =
+        app.post_raw("/v1/estimate/batch", "application/json", json!({"items": [item.clone()]}).to_string()).await;
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["code"], "busy", "{problem}");
+    // The client goes away: its slot is free again.
+    go.send(()).unwrap();
+    client.join().unwrap();
+    let mut status = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (s, _) = app.post_json("/v1/estimate/batch", &json!({"items": [item.clone()]})).await;
+        status = s;
+        if status == 200 {
+            break;
+        }
+    }
+    assert_eq!(status, 200);
+}
+
 pub fn hwcost(args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hwcost"))
         .args(args)
@@ -416,4 +499,42 @@ async fn inline_configs_keep_the_schema_ranges_even_for_fields_their_type_ignore
     let (status, body) = app.post_json("/v1/estimate/batch", &json!({"items": [42]})).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["errors"][0]["pointer"], "/items/0");
+}
+
+#[test]
+fn cli_input_is_read_no_further_than_the_body_limit() {
+    // 100 MB of newlines on standard input peaked at 4.8 GB and 1 GB of spaces aborted (exit
+    // 134): the CLI read and parsed whatever it was given. Now it stops after the server's body
+    // limit and says so (exit 2). The writer ignores the broken pipe the early exit leaves.
+    for filler in [b'\n', b' '] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hwcost"))
+            .args(["estimate", "inference", "--request", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hwcost runs");
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            let chunk = vec![filler; 1 << 20];
+            for _ in 0..100 {
+                if stdin.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(text.contains("larger than 262144 bytes"), "{text}");
+    }
+    let dir = std::env::temp_dir().join(format!("hwcost-cli-limit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("big.toml");
+    std::fs::write(&file, vec![b' '; 300 * 1024]).unwrap();
+    let (code, out, err) = hwcost(&["check", file.to_str().unwrap()], "");
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(format!("{out}{err}").contains("larger than"), "{out}{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -282,3 +282,35 @@ async fn arrays_are_never_read_as_objects() {
         assert_eq!(problem["errors"][0]["pointer"], pointer, "{problem}");
     }
 }
+
+#[tokio::test]
+async fn an_unknown_id_inside_a_body_points_at_its_field() {
+    // A 404 for an id named in a body had no pointer, unlike every other field error.
+    let app = crate::helpers::spawn_app().await;
+    let (status, problem) = app
+        .post_json("/v1/estimate/inference", &serde_json::json!({"model": "no-such-model", "hardware": "h100"}))
+        .await;
+    assert_eq!(status, 404, "{problem}");
+    assert_eq!(problem["code"], "unknown-id");
+    assert_eq!(problem["errors"][0]["pointer"], "/model", "{problem}");
+    let (status, problem) = app
+        .post_json(
+            "/v1/check",
+            &serde_json::json!({"inference": {"model": "llama-3.1-8b", "hardware": "no-such-device"}, "requirements": {}}),
+        )
+        .await;
+    assert_eq!(status, 404, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/inference/hardware", "{problem}");
+    let (status, body) = app
+        .post_json(
+            "/v1/estimate/batch",
+            &serde_json::json!({"items": [{"inference": {"model": "llama-3.1-8b", "hardware": "no-such-device"}}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["problem"]["errors"][0]["pointer"], "/items/0/inference/hardware", "{body}");
+    // An id in the path is the path's business: no body field to point at.
+    let (status, problem) = app.get_json("/v1/hardware/no-such-device").await;
+    assert_eq!(status, 404);
+    assert!(problem.get("errors").is_none_or(|e| e.as_array().is_some_and(Vec::is_empty)), "{problem}");
+}

@@ -248,6 +248,34 @@ async fn a_heavy_import_does_not_stall_other_requests() {
 }
 
 #[tokio::test]
+async fn stalled_imports_do_not_hold_the_slot_a_complete_one_needs() {
+    // The import slot was taken before the body was read: clients that opened an import and
+    // sent nothing kept a 1 KB config.json at 429 for as long as they kept coming. 16 stalled
+    // imports outnumber the slots of any host (half its cores).
+    let app = spawn_with(|s| s.body_timeout = Duration::from_secs(3)).await;
+    let mut stalled = Vec::new();
+    for _ in 0..16 {
+        let mut stream = TcpStream::connect(app.address.trim_start_matches("http://")).unwrap();
+        stream
+            .write_all(
+                b"POST /v1/models/import HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+            )
+            .unwrap();
+        stalled.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let config = json!({"model_type": "llama", "num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32,
+        "num_key_value_heads": 32, "intermediate_size": 11008, "vocab_size": 32000, "max_position_embeddings": 4096});
+    let started = Instant::now();
+    let response = app.post_raw("/v1/models/import", "application/json", serde_json::to_vec(&config).unwrap()).await;
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    assert_eq!(status, 200, "{}", response.text().await.unwrap());
+    assert!(took < Duration::from_secs(2), "the import waited {took:?} behind stalled bodies");
+    drop(stalled);
+}
+
+#[tokio::test]
 async fn draining_answers_503_on_readyz_then_stops() {
     let app = spawn_with(|s| s.drain = Duration::from_millis(800)).await;
     assert_eq!(app.get("/readyz").await.status(), 200);
@@ -261,6 +289,65 @@ async fn draining_answers_503_on_readyz_then_stops() {
     tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("the drain ends").unwrap();
     tokio::time::timeout(Duration::from_secs(10), app.server).await.expect("the server stops").unwrap().unwrap();
     assert!(app.client.get(format!("{}/healthz", app.address)).send().await.is_err(), "no longer listening");
+}
+
+#[tokio::test]
+async fn requests_already_sent_are_answered_when_shutdown_begins_without_a_drain() {
+    // With the default drain of 0 s, SIGTERM closed the listener at once: requests that clients
+    // had already sent, queued behind a busy worker or in the listener's backlog, were reset
+    // (2 of 6 in the audit). One worker, 24 estimates sent at once, then the shutdown.
+    let app = spawn_with(|s| {
+        s.workers = Some(1);
+        s.drain = Duration::ZERO;
+    })
+    .await;
+    let body = json!({"model": "llama-3.1-70b", "hardware": "nvidia-h100-sxm-80gb", "devices": 4, "batch_size": 32,
+        "input_tokens": 2048, "output_tokens": 256})
+    .to_string();
+    let (sent_tx, sent) = std::sync::mpsc::channel::<()>();
+    let clients: Vec<_> = (0..24)
+        .map(|_| {
+            let address = app.address.trim_start_matches("http://").to_owned();
+            let request = format!(
+                "POST /v1/estimate/inference HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let sent_tx = sent_tx.clone();
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(&address).unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                stream.write_all(request.as_bytes()).unwrap();
+                let _ = sent_tx.send(());
+                let mut answer = Vec::new();
+                let _ = stream.read_to_end(&mut answer);
+                String::from_utf8_lossy(&answer).get(..12).unwrap_or_default().to_owned()
+            })
+        })
+        .collect();
+    for _ in 0..24 {
+        sent.recv_timeout(Duration::from_secs(10)).unwrap();
+    }
+    let shutdown = app.shutdown.clone();
+    tokio::time::timeout(Duration::from_secs(30), shutdown.begin()).await.expect("the shutdown ends");
+    let statuses: Vec<String> =
+        tokio::task::spawn_blocking(move || clients.into_iter().map(|c| c.join().unwrap()).collect()).await.unwrap();
+    let answered = statuses.iter().filter(|s| s.as_str() == "HTTP/1.1 200").count();
+    assert_eq!(answered, 24, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_second_shutdown_does_not_cut_the_drain_short() {
+    let app = spawn_with(|s| s.drain = Duration::from_millis(1500)).await;
+    let first = app.shutdown.clone();
+    let started = Instant::now();
+    let stopping = tokio::spawn(async move { first.begin().await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The impatient second signal.
+    app.shutdown.begin().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.get("/healthz").await.status(), 200, "still serving during the drain");
+    tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("the drain ends").unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(1500), "stopped after {:?}", started.elapsed());
 }
 
 /// The status code of a raw GET.
@@ -363,4 +450,63 @@ fn the_binary_logs_little_leaks_nothing_and_drains_on_sigterm() {
     for line in access {
         assert!(line.contains("\"request_id\":"), "no request id: {line}");
     }
+}
+
+#[test]
+fn client_errors_write_no_unsampled_warnings_and_sigterm_twice_still_drains() {
+    // Every 405 on a parameterised route wrote a WARN line (the metrics middleware could not
+    // label a route whose parameters did not match): 16 MB of a 20 MB log in a load run.
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hwcost"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--workers", "1"])
+        .env("RUST_LOG", "warn,hwcost=info")
+        .env_remove("HWCOST_DRAIN_SECONDS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let port = loop {
+        let line = lines.recv_timeout(Duration::from_secs(30)).expect("the server says where it listens");
+        let event: Value = serde_json::from_str(&line).unwrap_or_default();
+        if event["message"] == "listening" {
+            break event["port"].as_u64().unwrap();
+        }
+    };
+    let address = format!("127.0.0.1:{port}");
+    for path in ["/v1/hardware/h100", "/v1/models/llama-3.1-8b", "/v1/models/llama-3.1-8b/parameters"] {
+        for method in ["DELETE", "PUT", "POST"] {
+            let answer = raw(
+                &address,
+                format!("{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .into_bytes(),
+                Duration::from_secs(5),
+            );
+            assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+        }
+    }
+    // Two SIGTERMs: the second is logged, and the server still exits 0.
+    for _ in 0..2 {
+        assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still running 10 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    let log: Vec<String> = lines.try_iter().collect();
+    let warnings: Vec<&String> = log.iter().filter(|l| l.contains("\"WARN\"")).collect();
+    assert!(warnings.is_empty(), "{} warnings: {warnings:?}", warnings.len());
 }

@@ -135,3 +135,79 @@ async fn a_check_judges_percentiles_at_the_forecast_rate() {
     assert_eq!(status, 400, "{missing}");
     assert_eq!(missing["errors"][0]["pointer"], "/requirements/forecast_requests_per_s");
 }
+
+#[tokio::test]
+async fn arrival_rates_too_small_to_replay_are_refused_and_the_offered_rate_is_always_reported() {
+    // 5e-324 requests/s replayed to 1e16 tokens/s on one H100 and 1e-200 to latencies of 0 ms:
+    // arrivals that far apart leave a double no room for milliseconds.
+    let app = spawn_app().await;
+    let serving = |rate: f64| {
+        json!({"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb",
+            "workload": {"input_tokens": 500, "output_tokens": 100, "requests_per_s": rate, "requests": 50}})
+    };
+    for rate in [5e-324, 1e-200, 1e-4] {
+        let (status, problem) = app.post_json("/v1/estimate/serving", &serving(rate)).await;
+        assert_eq!(status, 400, "{rate}: {problem}");
+        assert_eq!(problem["errors"][0]["pointer"], "/workload/requests_per_s", "{problem}");
+    }
+    let (status, body) = app.post_json("/v1/estimate/serving", &serving(1e-3)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["ttft_ms"]["p50"].as_f64().unwrap() > 0.0, "{body}");
+    assert!(body["throughput"]["output_tokens_per_s"].as_f64().unwrap() < 1.0, "{body}");
+    assert_eq!(body["workload"]["offered_requests_per_s"], 1e-3, "{body}");
+
+    let check = json!({"inference": {"model": "llama-3.1-8b", "hardware": "h100"},
+        "requirements": {"max_ttft_p90_ms": 100, "min_requests_per_s": 1e-200}});
+    let (status, problem) = app.post_json("/v1/check", &check).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/requirements/min_requests_per_s", "{problem}");
+    let plan = json!({"models": ["llama-3.1-8b"], "workload": {"requests_per_s": 5e-324}});
+    let (status, problem) = app.post_json("/v1/plan", &plan).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/workload/requests_per_s", "{problem}");
+
+    // Nothing fits (70B in BF16 on one L4): the offered rate is still the one asked for.
+    let (status, body) = app
+        .post_json(
+            "/v1/estimate/serving",
+            &json!({"model": "llama-3.1-70b", "hardware": "nvidia-l4", "weights": "bf16",
+                "workload": {"requests_per_s": 3, "requests": 50}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["verdict"], "does_not_fit", "{body}");
+    assert_eq!(body["workload"]["offered_requests_per_s"], 3.0, "{body}");
+}
+
+#[tokio::test]
+async fn toml_infinity_and_nan_are_refused_with_their_pointer() {
+    // TOML's inf and nan became JSON null on the way in, which reads as absent: `input_tokens
+    // = inf` silently took the default 1024.
+    let app = spawn_app().await;
+    for (toml, pointer) in [
+        ("model = \"llama-3.1-8b\"\nhardware = \"h100\"\ninput_tokens = inf\n", "/input_tokens"),
+        (
+            "model = \"llama-3.1-8b\"\nhardware = \"h100\"\n[overrides]\ncompute_efficiency = nan\n",
+            "/overrides/compute_efficiency",
+        ),
+        ("model = \"llama-3.1-8b\"\nhardware = \"h100\"\nbatch_size = -inf\n", "/batch_size"),
+    ] {
+        let response = app.post_raw("/v1/estimate/inference", "application/toml", toml).await;
+        let status = response.status().as_u16();
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, 400, "{toml}: {problem}");
+        assert_eq!(problem["errors"][0]["pointer"], pointer, "{problem}");
+    }
+    let (status, problem) = {
+        let r = app
+            .post_raw(
+                "/v1/estimate/serving",
+                "application/toml",
+                "model = \"llama-3.1-8b\"\nhardware = \"h100\"\n[workload]\nrequests_per_s = nan\n",
+            )
+            .await;
+        (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+    };
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/workload/requests_per_s", "{problem}");
+}
