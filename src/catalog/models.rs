@@ -40,6 +40,13 @@ pub struct ModelRecord {
     /// Where the exact count was published and what it counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exact_parameters_source: Option<String>,
+    /// Tokens the model was pre-trained on, as its paper or card states them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 300e9)]
+    pub training_tokens: Option<f64>,
+    /// Where the training-token figure was published (and what it counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_tokens_source: Option<String>,
     /// Where the architecture figures come from.
     pub sources: Vec<String>,
     /// Caveats.
