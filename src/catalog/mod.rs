@@ -15,6 +15,7 @@ pub mod hardware;
 pub mod lookup;
 pub mod models;
 pub mod prices;
+pub mod scaling;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -127,6 +128,7 @@ pub struct CatalogTraining {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     training: Vec<CatalogTraining>,
+    scaling_fits: Vec<scaling::CatalogFit>,
     api_prices: Vec<ApiPriceRecord>,
     ownership: OwnershipDefaults,
     devices: Vec<CatalogDevice>,
@@ -209,6 +211,15 @@ impl Catalog {
             }
         }
         files.push(("formats.toml".to_owned(), read(&dir.join("formats.toml"))?));
+        // Scaling-law fits are published constants, not site data: a directory without its own
+        // file uses the embedded one.
+        let scaling = dir.join("scaling.toml");
+        let scaling_text = if scaling.is_file() {
+            read(&scaling)?
+        } else {
+            embedded::FILES.iter().find(|(n, _)| *n == "scaling.toml").map(|(_, t)| (*t).to_owned()).unwrap_or_default()
+        };
+        files.push(("scaling.toml".to_owned(), scaling_text));
         Self::from_files(files)
     }
 
@@ -222,6 +233,7 @@ impl Catalog {
         let mut api_prices = Vec::new();
         let mut device_prices = Vec::new();
         let mut ownership = OwnershipDefaults::default();
+        let mut scaling_fits = Vec::new();
         for (name, text) in files {
             let fail = |message: String| CatalogError { file: name.clone(), entry: None, message };
             if name.starts_with("hardware/") {
@@ -292,6 +304,15 @@ impl Catalog {
                     record.validate().map_err(|m| entry_error(&name, &record.id, m))?;
                     formats.push(record);
                 }
+            } else if name == "scaling.toml" {
+                let file: scaling::ScalingFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                for record in file.fit {
+                    let fit = record.to_engine().map_err(|m| entry_error(&name, &record.id, m))?;
+                    scaling_fits.push(scaling::CatalogFit { record, fit });
+                }
+                if scaling_fits.iter().filter(|f| f.record.default).count() != 1 {
+                    return Err(fail("exactly one fit must be the default".into()));
+                }
             } else if name == "prices/api.toml" {
                 let file: ApiPricesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
                 for record in file.price {
@@ -308,7 +329,7 @@ impl Catalog {
                 device_prices.extend(entries.into_iter().map(|e| (name.clone(), e)));
             } else {
                 return Err(fail(
-                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml or formats.toml)"
+                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml, formats.toml or scaling.toml)"
                         .into(),
                 ));
             }
@@ -362,6 +383,7 @@ impl Catalog {
         }
         Ok(Self {
             training,
+            scaling_fits,
             api_prices,
             ownership,
             devices,
@@ -372,6 +394,21 @@ impl Catalog {
             model_index,
             embedded: false,
         })
+    }
+
+    /// Scaling-law fits, in file order.
+    pub fn scaling_fits(&self) -> &[scaling::CatalogFit] {
+        &self.scaling_fits
+    }
+
+    /// The fit with this id (case-insensitive).
+    pub fn scaling_fit(&self, id: &str) -> Option<&scaling::CatalogFit> {
+        self.scaling_fits.iter().find(|f| f.record.id.eq_ignore_ascii_case(id))
+    }
+
+    /// The fit requests use when they name none (a catalog without fits has none).
+    pub fn default_scaling_fit(&self) -> Option<&scaling::CatalogFit> {
+        self.scaling_fits.iter().find(|f| f.record.default)
     }
 
     /// Hosted-API prices.
