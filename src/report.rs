@@ -803,7 +803,11 @@ pub fn scaling_plan_table(r: &crate::answer::scaling::ScalingPlanResponse) -> St
         ("fit", r.fit.id.clone()),
         (
             "target",
-            format!("loss {:.4}{}", r.target.loss, r.target.model.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()),
+            format!(
+                "loss {:.4}{}",
+                r.target.loss,
+                r.target.model.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+            ),
         ),
         ("inference", format!("{:.3e} tokens over the lifetime", r.inference_tokens)),
         ("optimal", model(&r.optimal)),

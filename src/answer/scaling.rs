@@ -289,7 +289,13 @@ fn run_cost(
     })
 }
 
-fn explain(rule: &'static str, formula: &'static str, inputs: &[(&'static str, f64)], value: f64, unit: &'static str) -> ExplainBody {
+fn explain(
+    rule: &'static str,
+    formula: &'static str,
+    inputs: &[(&'static str, f64)],
+    value: f64,
+    unit: &'static str,
+) -> ExplainBody {
     ExplainBody {
         rule,
         formula,
@@ -339,8 +345,9 @@ impl ScalingResponse {
             if m.architecture.moe.is_some() {
                 warnings.push(WarningBody {
                     code: "dense-fit-for-moe",
-                    message: "the fits were measured on dense models; a mixture of experts is judged by its total parameters"
-                        .into(),
+                    message:
+                        "the fits were measured on dense models; a mixture of experts is judged by its total parameters"
+                            .into(),
                 });
             }
         }
@@ -414,11 +421,21 @@ impl ScalingResponse {
             explain(
                 "scaling.loss",
                 "L = E + A / N^alpha + B / D^beta (Kaplan: [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D); with unique tokens, N' and D' of Muennighoff et al. Eq. 5-6",
-                &[("parameters", s.parameters), ("tokens", s.tokens), ("unique_tokens", s.unique_tokens.unwrap_or(s.tokens))],
+                &[
+                    ("parameters", s.parameters),
+                    ("tokens", s.tokens),
+                    ("unique_tokens", s.unique_tokens.unwrap_or(s.tokens)),
+                ],
                 loss,
                 "nats/token",
             ),
-            explain("scaling.training_flops", "6 N D", &[("parameters", s.parameters), ("tokens", s.tokens)], flops, "FLOP"),
+            explain(
+                "scaling.training_flops",
+                "6 N D",
+                &[("parameters", s.parameters), ("tokens", s.tokens)],
+                flops,
+                "FLOP",
+            ),
             explain(
                 "scaling.compute_optimal",
                 "N, D minimising L with 6 N D fixed (Hoffmann et al. Eq. 4: N = G (C/6)^(beta/(alpha+beta)))",
@@ -566,9 +583,8 @@ impl ScalingPlanResponse {
             }
         };
         let input_share = split.0 / (split.0 + split.1).max(1.0);
-        let flops_of = |n: f64, d: f64| {
-            scaling::training_flops(n, d) + scaling::INFERENCE_FLOPS_PER_PARAMETER_TOKEN * n * demand
-        };
+        let flops_of =
+            |n: f64, d: f64| scaling::training_flops(n, d) + scaling::INFERENCE_FLOPS_PER_PARAMETER_TOKEN * n * demand;
         let usd_of = |n: f64, d: f64| -> Option<(f64, f64)> {
             let train = run_cost(ctx, &s.hardware, None, None, None, n, d)?.usd?;
             let serve = if demand > 0.0 {

@@ -159,7 +159,9 @@ impl Fit {
     /// optimum of its own budget (`N dL/dN = D dL/dD`, solved for `D`).
     pub fn compute_optimal_for_parameters(&self, parameters: f64) -> Allocation {
         let tokens = match self.law {
-            Law::Additive { a, b, alpha, beta, .. } => (beta * b / (alpha * a) * parameters.powf(alpha)).powf(1.0 / beta),
+            Law::Additive { a, b, alpha, beta, .. } => {
+                (beta * b / (alpha * a) * parameters.powf(alpha)).powf(1.0 / beta)
+            }
             Law::Kaplan { n_c, d_c, alpha_n, alpha_d } => {
                 let p = alpha_n / alpha_d;
                 d_c / (p * (n_c / parameters).powf(p))
@@ -316,15 +318,11 @@ mod tests {
     use super::*;
 
     /// Hoffmann et al. 2022, Eq. 10 as printed.
-    const CHINCHILLA: Fit = Fit {
-        law: Law::Additive { e: 1.69, a: 406.4, b: 410.7, alpha: 0.34, beta: 0.28 },
-        repetition: None,
-    };
+    const CHINCHILLA: Fit =
+        Fit { law: Law::Additive { e: 1.69, a: 406.4, b: 410.7, alpha: 0.34, beta: 0.28 }, repetition: None };
 
-    const KAPLAN: Fit = Fit {
-        law: Law::Kaplan { n_c: 6.4e13, d_c: 1.8e13, alpha_n: 0.076, alpha_d: 0.103 },
-        repetition: None,
-    };
+    const KAPLAN: Fit =
+        Fit { law: Law::Kaplan { n_c: 6.4e13, d_c: 1.8e13, alpha_n: 0.076, alpha_d: 0.103 }, repetition: None };
 
     fn close(a: f64, b: f64, rel: f64) -> bool {
         (a - b).abs() <= rel * b.abs().max(1e-300)

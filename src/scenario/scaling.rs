@@ -320,7 +320,8 @@ impl ScalingPlanScenario {
                     Some(d) => d,
                     None => {
                         let opt = law.compute_optimal_for_parameters(n);
-                        assumptions.push("target.tokens",
+                        assumptions.push(
+                            "target.tokens",
                             opt.tokens,
                             "compute-optimal tokens for target.parameters under the fit",
                         );

@@ -225,7 +225,12 @@ async fn bad_requests_get_pointed_problems() {
         ("/v1/plan/scaling", json!({"target": {"loss": 1.5}}), 422, "/target/loss"),
         ("/v1/plan/scaling", json!({"target": {}}), 400, "/target"),
         ("/v1/plan/scaling", json!({"target": {"loss": 2.0, "model": "gpt2"}}), 400, "/target"),
-        ("/v1/plan/scaling", json!({"target": {"loss": 2.0}, "inference_tokens": 1e9, "requests": {"count": 1, "input_tokens": 1, "output_tokens": 1}}), 400, "/requests"),
+        (
+            "/v1/plan/scaling",
+            json!({"target": {"loss": 2.0}, "inference_tokens": 1e9, "requests": {"count": 1, "input_tokens": 1, "output_tokens": 1}}),
+            400,
+            "/requests",
+        ),
     ];
     for (path, body, status, pointer) in cases {
         let response = app.post_raw(path, "application/json", serde_json::to_vec(body).unwrap()).await;
