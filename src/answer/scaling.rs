@@ -686,19 +686,3 @@ impl ScalingPlanResponse {
         })
     }
 }
-
-/// The fits.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct FitsResponse {
-    /// Every fit, the default first.
-    pub items: Vec<ScalingFitRecord>,
-}
-
-impl FitsResponse {
-    /// The catalog's fits.
-    pub fn new(ctx: &Context) -> Self {
-        let mut items: Vec<ScalingFitRecord> = ctx.catalog.scaling_fits().iter().map(|f| f.record.clone()).collect();
-        items.sort_by_key(|r| !r.default);
-        FitsResponse { items }
-    }
-}

@@ -60,7 +60,7 @@ pub struct ScalingTarget {
 #[serde(deny_unknown_fields)]
 pub struct ScalingRequests {
     /// Requests over the model's lifetime.
-    pub count: f64,
+    pub count: u64,
     /// Prompt tokens per request.
     pub input_tokens: u64,
     /// Generated tokens per request.
@@ -136,7 +136,7 @@ impl Demand {
     pub fn tokens(&self) -> f64 {
         match *self {
             Demand::Tokens(t) => t,
-            Demand::Requests(r) => r.count * (r.input_tokens + r.output_tokens) as f64,
+            Demand::Requests(r) => r.count as f64 * (r.input_tokens + r.output_tokens) as f64,
         }
     }
 }
@@ -290,7 +290,7 @@ impl ScalingPlanScenario {
         }
         checks.number("/inference_tokens", range::SCALING_INFERENCE_TOKENS, request.inference_tokens);
         if let Some(r) = request.requests {
-            checks.number("/requests/count", range::SCALING_REQUESTS, Some(r.count));
+            checks.int("/requests/count", range::SCALING_REQUESTS, r.count);
             checks.int("/requests/input_tokens", range::INPUT_TOKENS, r.input_tokens);
             checks.int("/requests/output_tokens", range::OUTPUT_TOKENS, r.output_tokens);
         }

@@ -199,10 +199,11 @@ async fn the_cost_objective_trades_training_for_serving() {
     let app = spawn_app().await;
     let a = plan(
         &app,
-        json!({"target": {"parameters": 6.74e9, "tokens": 2e12}, "requests": {"count": 1e10, "input_tokens": 1000, "output_tokens": 250},
+        json!({"target": {"model": "llama-2-7b"}, "requests": {"count": 1e10, "input_tokens": 1000, "output_tokens": 250},
                "objective": "cost", "hardware": "nvidia-h100-sxm-80gb"}),
     )
     .await;
+    assert_eq!(a["target"]["model"], "llama-2-7b");
     let optimal = num(&a, "/optimal/total_usd");
     let twin = num(&a, "/compute_optimal_twin/total_usd");
     assert!(optimal <= twin, "{a}");
