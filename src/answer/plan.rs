@@ -20,7 +20,7 @@ use crate::engine::inference::Batch;
 use crate::engine::parallelism::Parallelism;
 use crate::plan::breakeven::{self, ApiPrice, SelfHosted};
 use crate::plan::search::{Candidate, FormatChoice, HardwareChoice, ModelChoice, Outcome, Space, Workload, search};
-use crate::scenario::Assumptions;
+use crate::scenario::{Assumption, Assumptions};
 use crate::scenario::Error;
 use crate::scenario::cost::{Basis, CostChoice};
 use crate::scenario::inference::InferenceScenario;
@@ -159,6 +159,9 @@ pub struct ApiComparisonBody {
     pub break_even_output_tokens_per_month: Option<f64>,
     /// Whether self-hosting is cheaper at the planned volume.
     pub self_hosting_cheaper: bool,
+    /// What the comparison assumed about the API price: its conversion to USD when the provider
+    /// publishes it in another currency (empty otherwise).
+    pub assumptions: Vec<Assumption>,
 }
 
 /// A rejection reason and how many configurations it rejected.
@@ -288,7 +291,7 @@ fn comparisons(
     w: &Workload,
 ) -> Result<Vec<ApiComparisonBody>, Error> {
     let model_id = r.models[best.choice.model].id.as_str();
-    let mut prices: Vec<(String, String, ApiPrice)> = Vec::new();
+    let mut prices: Vec<(String, String, ApiPrice, Vec<Assumption>)> = Vec::new();
     if let Some(p) = request.api_price {
         prices.push((
             "request".into(),
@@ -297,16 +300,22 @@ fn comparisons(
                 usd_per_million_input_tokens: p.usd_per_million_input_tokens,
                 usd_per_million_output_tokens: p.usd_per_million_output_tokens,
             },
+            Vec::new(),
         ));
     }
+    // A catalog price published in another currency carries its conversion to USD.
     let from_record = |p: &crate::catalog::api_prices::ApiPriceRecord| {
         (
             p.id.clone(),
-            format!("{} (as of {}{})", p.source, p.as_of, if p.verified { "" } else { ", unverified" }),
+            p.citation(),
             ApiPrice {
                 usd_per_million_input_tokens: p.usd_per_million_input_tokens,
                 usd_per_million_output_tokens: p.usd_per_million_output_tokens,
             },
+            p.assumptions
+                .iter()
+                .map(|a| Assumption { field: format!("api_comparison/{}", p.id), ..a.clone() })
+                .collect(),
         )
     };
     if let Some(id) = &request.api_price_id {
@@ -323,8 +332,10 @@ fn comparisons(
     let hosted = self_hosted(ctx, r, best);
     Ok(prices
         .into_iter()
-        .flat_map(|(api, source, price)| hosted.iter().map(move |h| (api.clone(), source.clone(), price, *h)))
-        .filter_map(|(api, source, price, (basis, hosted))| {
+        .flat_map(|(api, source, price, assumed)| {
+            hosted.iter().map(move |h| (api.clone(), source.clone(), price, assumed.clone(), *h))
+        })
+        .filter_map(|(api, source, price, assumptions, (basis, hosted))| {
             let c = breakeven::compare(
                 price,
                 w.input_tokens,
@@ -351,6 +362,7 @@ fn comparisons(
                 capacity_output_tokens_per_month: finite(c.capacity_output_tokens_per_month),
                 break_even_output_tokens_per_month: c.break_even_output_tokens_per_month.map(finite),
                 self_hosting_cheaper: c.self_hosting_cheaper,
+                assumptions,
             })
         })
         .collect())
@@ -508,8 +520,20 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
             .map(|(reason, count)| RejectionBody { reason: reason.as_str(), count: *count })
             .collect(),
         best,
-        api_comparison,
         notes,
-        assumptions: r.assumptions.0.clone(),
+        assumptions: plan_assumptions(&r.assumptions.0, &api_comparison),
+        api_comparison,
     })
+}
+
+/// The planner's defaults, then each API price conversion the comparison made (once per price,
+/// though it is compared renting and owning).
+fn plan_assumptions(defaults: &[Assumption], comparisons: &[ApiComparisonBody]) -> Vec<Assumption> {
+    let mut out = defaults.to_vec();
+    for a in comparisons.iter().flat_map(|c| &c.assumptions) {
+        if !out.contains(a) {
+            out.push(a.clone());
+        }
+    }
+    out
 }

@@ -26,7 +26,7 @@ use crate::engine::architecture::Architecture;
 use crate::engine::device::Device;
 use crate::engine::profile::EngineProfile;
 use crate::engine::training::TrainingProfile;
-use api_prices::ApiPriceRecord;
+use api_prices::{ApiPriceEntry, ApiPriceRecord, ExchangeRate};
 use engines::{EngineRecord, TrainingRecord};
 use formats::FormatRecord;
 use hardware::DeviceRecord;
@@ -128,6 +128,7 @@ pub struct CatalogTraining {
 pub struct Catalog {
     training: Vec<CatalogTraining>,
     api_prices: Vec<ApiPriceRecord>,
+    exchange_rates: Vec<ExchangeRate>,
     ownership: OwnershipDefaults,
     devices: Vec<CatalogDevice>,
     models: Vec<CatalogModel>,
@@ -164,7 +165,13 @@ struct EnginesFile {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ApiPricesFile {
-    price: Vec<ApiPriceRecord>,
+    price: Vec<ApiPriceEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExchangeRatesFile {
+    exchange_rate: Vec<ExchangeRate>,
 }
 
 #[derive(serde::Deserialize)]
@@ -219,7 +226,8 @@ impl Catalog {
         let mut formats = Vec::new();
         let mut engines = Vec::new();
         let mut training = Vec::new();
-        let mut api_prices = Vec::new();
+        let mut api_entries = Vec::new();
+        let mut exchange_rates: Vec<ExchangeRate> = Vec::new();
         let mut device_prices = Vec::new();
         let mut ownership = OwnershipDefaults::default();
         for (name, text) in files {
@@ -294,9 +302,16 @@ impl Catalog {
                 }
             } else if name == "prices/api.toml" {
                 let file: ApiPricesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
-                for record in file.price {
-                    record.validate().map_err(|m| entry_error(&name, &record.id, m))?;
-                    api_prices.push(record);
+                // Resolved below, once the exchange rates are read whatever the file order.
+                api_entries.extend(file.price);
+            } else if name == "prices/exchange_rates.toml" {
+                let file: ExchangeRatesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                for rate in file.exchange_rate {
+                    rate.validate().map_err(|m| entry_error(&name, &rate.currency, m))?;
+                    if exchange_rates.iter().any(|r| r.currency == rate.currency) {
+                        return Err(entry_error(&name, &rate.currency, "one rate per currency".into()));
+                    }
+                    exchange_rates.push(rate);
                 }
             } else if name == "prices/ownership.toml" {
                 let file: prices::OwnershipFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
@@ -312,6 +327,11 @@ impl Catalog {
                         .into(),
                 ));
             }
+        }
+        let mut api_prices = Vec::with_capacity(api_entries.len());
+        for entry in api_entries {
+            let id = entry.id().to_owned();
+            api_prices.push(entry.resolve(&exchange_rates).map_err(|m| entry_error("prices/api.toml", &id, m))?);
         }
         devices.sort_by(|a, b| a.record.id.cmp(&b.record.id));
         models.sort_by(|a, b| a.record.id.cmp(&b.record.id));
@@ -363,6 +383,7 @@ impl Catalog {
         Ok(Self {
             training,
             api_prices,
+            exchange_rates,
             ownership,
             devices,
             models,
@@ -377,6 +398,11 @@ impl Catalog {
     /// Hosted-API prices.
     pub fn api_prices(&self) -> &[ApiPriceRecord] {
         &self.api_prices
+    }
+
+    /// The dated exchange rates prices in other currencies are converted at.
+    pub fn exchange_rates(&self) -> &[ExchangeRate] {
+        &self.exchange_rates
     }
 
     /// The defaults of owning a device.
