@@ -694,6 +694,8 @@ mod tests {
             ("mixtral-8x22b", "39", Some("141"), WithInputTable, "mistral.ai/news/mixtral-8x22b"),
             ("qwen3-30b-a3b", "3.3", Some("30.5"), WithInputTable, "huggingface.co/Qwen/Qwen3-30B-A3B"),
             ("qwen3-235b-a22b", "22", Some("235"), WithInputTable, "huggingface.co/Qwen/Qwen3-235B-A22B"),
+            ("ernie-4.5-300b-a47b-pt", "47", Some("300"), WithoutInputTable, "huggingface.co/baidu/ERNIE-4.5-300B-A47B-PT"),
+            ("ernie-4.5-21b-a3b-pt", "3", Some("21"), WithoutInputTable, "huggingface.co/baidu/ERNIE-4.5-21B-A3B-PT"),
             // The card's 109B and 400B totals include the vision encoder, which is not modelled.
             ("llama-4-scout-17b-16e", "17", None, WithInputTable, "huggingface.co/meta-llama/Llama-4-Scout-17B-16E"),
             ("llama-4-maverick-17b-128e", "17", None, WithInputTable, "huggingface.co/meta-llama/Llama-4-Maverick-17B-128E"),

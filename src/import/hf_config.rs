@@ -761,7 +761,7 @@ mod tests {
 
     /// ERNIE 4.5 `config.json` as published (see tests/fixtures/README.md), against the model
     /// cards (300B total / 47B activated, 21B / 3B, 0.3B; the cards round: the engine's 21.8B
-    /// and 3.1B are Hugging Face's 22B and the card's 3B) and against the catalog entries
+    /// and 3.35B are Hugging Face's 22B and the card's 3B) and against the catalog entries
     /// declared from the same files.
     #[test]
     fn ernie_4_5_configs_give_the_model_cards_counts_and_the_catalog_entries() {
