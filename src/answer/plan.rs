@@ -20,12 +20,12 @@ use crate::engine::inference::Batch;
 use crate::engine::parallelism::Parallelism;
 use crate::plan::breakeven::{self, ApiPrice, SelfHosted};
 use crate::plan::search::{Candidate, FormatChoice, HardwareChoice, ModelChoice, Outcome, Space, Workload, search};
-use crate::scenario::{Assumption, Assumptions};
 use crate::scenario::Error;
 use crate::scenario::cost::{Basis, CostChoice};
 use crate::scenario::inference::InferenceScenario;
 use crate::scenario::plan::device_cost;
 use crate::scenario::plan::{ObjectiveId, PlanRequest, PlanScenario};
+use crate::scenario::{Assumption, Assumptions};
 
 /// One configuration of the answer, shaped as an inference estimate is: the same concept sits
 /// at the same path (`latency.ttft_ms`, `cost.usd_per_hour`, `memory.per_device.total_bytes`).

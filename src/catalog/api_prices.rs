@@ -197,9 +197,10 @@ impl ApiPriceEntry {
                 ));
             };
             let (i, o) = (amount("per_million_input_tokens", i)?, amount("per_million_output_tokens", o)?);
-            let rate = rates.iter().find(|r| r.currency == self.currency).ok_or_else(|| {
-                format!("no exchange rate for {} in prices/exchange_rates.toml", self.currency)
-            })?;
+            let rate = rates
+                .iter()
+                .find(|r| r.currency == self.currency)
+                .ok_or_else(|| format!("no exchange rate for {} in prices/exchange_rates.toml", self.currency))?;
             (i / rate.units_per_usd, o / rate.units_per_usd, i, o, Some(rate.clone()))
         };
         let assumptions = rate
@@ -253,7 +254,12 @@ impl ApiPriceRecord {
         let conversion = match &self.exchange_rate {
             Some(r) => format!(
                 "; published in {} ({} in, {} out per million tokens), converted at {} {} per USD as of {}",
-                self.currency, self.per_million_input_tokens, self.per_million_output_tokens, r.units_per_usd, r.currency, r.as_of
+                self.currency,
+                self.per_million_input_tokens,
+                self.per_million_output_tokens,
+                r.units_per_usd,
+                r.currency,
+                r.as_of
             ),
             None => String::new(),
         };
@@ -288,11 +294,10 @@ mod tests {
             .unwrap();
         assert_eq!((usd.usd_per_million_input_tokens, usd.per_million_output_tokens), (1.5, 2.0));
         assert!(usd.exchange_rate.is_none() && usd.assumptions.is_empty());
-        let yuan = entry(&format!(
-            "{BASE}currency = \"CNY\"\nper_million_input_tokens = 4\nper_million_output_tokens = 16\n"
-        ))
-        .resolve(&[cny()])
-        .unwrap();
+        let yuan =
+            entry(&format!("{BASE}currency = \"CNY\"\nper_million_input_tokens = 4\nper_million_output_tokens = 16\n"))
+                .resolve(&[cny()])
+                .unwrap();
         assert_eq!((yuan.usd_per_million_input_tokens, yuan.usd_per_million_output_tokens), (0.5, 2.0));
         assert_eq!(yuan.exchange_rate, Some(cny()));
         assert!(yuan.assumptions[0].value.contains("/ 8 CNY per USD"), "{:?}", yuan.assumptions);
@@ -302,8 +307,16 @@ mod tests {
     #[test]
     fn inconsistent_entries_are_refused() {
         for (extra, rates, wants) in [
-            ("currency = \"CNY\"\nper_million_input_tokens = 4\nper_million_output_tokens = 16\n", vec![], "no exchange rate"),
-            ("currency = \"CNY\"\nusd_per_million_input_tokens = 4\nusd_per_million_output_tokens = 16\n", vec![cny()], "computed"),
+            (
+                "currency = \"CNY\"\nper_million_input_tokens = 4\nper_million_output_tokens = 16\n",
+                vec![],
+                "no exchange rate",
+            ),
+            (
+                "currency = \"CNY\"\nusd_per_million_input_tokens = 4\nusd_per_million_output_tokens = 16\n",
+                vec![cny()],
+                "computed",
+            ),
             ("usd_per_million_input_tokens = 4\n", vec![], "needs"),
             ("usd_per_million_input_tokens = -1\nusd_per_million_output_tokens = 1\n", vec![], "from 0"),
             (
@@ -311,7 +324,11 @@ mod tests {
                 vec![],
                 "after",
             ),
-            ("usd_per_million_input_tokens = 1\nusd_per_million_output_tokens = 1\nvalid_from = \"March 2023\"\n", vec![], "YYYY"),
+            (
+                "usd_per_million_input_tokens = 1\nusd_per_million_output_tokens = 1\nvalid_from = \"March 2023\"\n",
+                vec![],
+                "YYYY",
+            ),
             ("currency = \"yuan\"\nper_million_input_tokens = 4\nper_million_output_tokens = 16\n", vec![cny()], "ISO"),
         ] {
             let e = entry(&format!("{BASE}{extra}")).resolve(&rates).unwrap_err();

@@ -413,7 +413,9 @@ fn ernie4_5_moe(c: &Config<'_>) -> Result<ArchitectureRecord, ConfigError> {
     if start % interval != 0 {
         return Err(ConfigError::Field {
             pointer: c.pointer("moe_layer_interval"),
-            detail: format!("MoE every {interval} layers from layer {start} cannot be expressed (the start must be a multiple of the interval)"),
+            detail: format!(
+                "MoE every {interval} layers from layer {start} cannot be expressed (the start must be a multiple of the interval)"
+            ),
         });
     }
     let expert = c.u64(&["moe_intermediate_size"])?;
