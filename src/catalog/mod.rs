@@ -257,14 +257,14 @@ impl Catalog {
                             "exact_parameters needs exact_parameters_source".into(),
                         ));
                     }
-                    if let Some(tokens) = record.training_tokens {
-                        if !(tokens.is_finite() && tokens >= 1.0) || record.training_tokens_source.is_none() {
-                            return Err(entry_error(
-                                &name,
-                                &record.id,
-                                "training_tokens must be a positive count with training_tokens_source".into(),
-                            ));
-                        }
+                    if let Some(tokens) = record.training_tokens
+                        && (!(tokens.is_finite() && tokens >= 1.0) || record.training_tokens_source.is_none())
+                    {
+                        return Err(entry_error(
+                            &name,
+                            &record.id,
+                            "training_tokens must be a positive count with training_tokens_source".into(),
+                        ));
                     }
                     if record.sources.is_empty() {
                         return Err(entry_error(&name, &record.id, "sources must not be empty".into()));
