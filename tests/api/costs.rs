@@ -355,6 +355,8 @@ async fn the_founding_documents_cloud_services_are_priced_in_usd_with_their_date
     }
     let ernie4 = find(&ernie, "baidu/ernie-4.0-8k");
     assert_eq!(f(&ernie4, "/per_million_input_tokens"), 120.0);
+    let turbo4 = find(&ernie, "baidu/ernie-4.0-turbo-8k");
+    assert_eq!((f(&turbo4, "/per_million_input_tokens"), f(&turbo4, "/per_million_output_tokens")), (3.0, 9.0));
     assert!((f(&ernie4, "/usd_per_million_input_tokens") - 120.0 / 7.2734).abs() < 1e-9, "{ernie4}");
     // ERNIE Speed and Lite became free on Qianfan on 2024-05-21; the earlier prices stay as history.
     for model in ["ernie-speed-8k", "ernie-lite-8k"] {
