@@ -326,7 +326,10 @@ fn comparisons(
         prices.push(from_record(record));
     }
     if request.api_price.is_none() && request.api_price_id.is_none() {
-        prices.extend(ctx.catalog.api_prices().iter().filter(|p| p.model == model_id).map(from_record));
+        // Superseded prices (dated history with `valid_until`) are not offered unasked.
+        prices.extend(
+            ctx.catalog.api_prices().iter().filter(|p| p.model == model_id && p.valid_until.is_none()).map(from_record),
+        );
     }
     let served = w.requests_per_s.map_or(best.capacity_output_tokens_per_s, |rate| rate * w.output_tokens as f64);
     let hosted = self_hosted(ctx, r, best);
