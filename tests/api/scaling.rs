@@ -199,7 +199,7 @@ async fn the_cost_objective_trades_training_for_serving() {
     let app = spawn_app().await;
     let a = plan(
         &app,
-        json!({"target": {"model": "llama-2-7b"}, "requests": {"count": 1e10, "input_tokens": 1000, "output_tokens": 250},
+        json!({"target": {"model": "llama-2-7b"}, "requests": {"count": 10_000_000_000u64, "input_tokens": 1000, "output_tokens": 250},
                "objective": "cost", "hardware": "nvidia-h100-sxm-80gb"}),
     )
     .await;
