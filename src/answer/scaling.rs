@@ -341,15 +341,15 @@ impl ScalingResponse {
                 ),
             });
         }
-        if let Some(m) = s.model.as_deref().and_then(|id| ctx.catalog.model(id).ok()) {
-            if m.architecture.moe.is_some() {
-                warnings.push(WarningBody {
-                    code: "dense-fit-for-moe",
-                    message:
-                        "the fits were measured on dense models; a mixture of experts is judged by its total parameters"
-                            .into(),
-                });
-            }
+        if let Some(m) = s.model.as_deref().and_then(|id| ctx.catalog.model(id).ok())
+            && m.architecture.moe.is_some()
+        {
+            warnings.push(WarningBody {
+                code: "dense-fit-for-moe",
+                message:
+                    "the fits were measured on dense models; a mixture of experts is judged by its total parameters"
+                        .into(),
+            });
         }
         let compute_optimal = fit.compute_optimal(flops);
         let cost_of = |parameters: f64, tokens: f64, model: Option<&str>| {

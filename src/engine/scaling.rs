@@ -205,7 +205,7 @@ impl Fit {
     /// The smallest model that can reach `loss` at all (with unlimited data); `None` when the
     /// loss is at or below the irreducible loss.
     pub fn smallest_model_for(&self, loss: f64) -> Option<f64> {
-        if !(loss > self.irreducible_loss()) {
+        if loss.is_nan() || loss <= self.irreducible_loss() {
             return None;
         }
         let n = match self.law {
@@ -240,7 +240,7 @@ impl Fit {
                 // splits in the ratio beta : alpha between the two terms.
                 let parameters = (a * (1.0 + alpha / beta) / (loss - e)).powf(1.0 / alpha);
                 let tokens = (b * (1.0 + beta / alpha) / (loss - e)).powf(1.0 / beta);
-                (parameters.is_finite() && tokens.is_finite()).then(|| Allocation { parameters, tokens, loss })
+                (parameters.is_finite() && tokens.is_finite()).then_some(Allocation { parameters, tokens, loss })
             }
             _ => self.cheapest_on_iso_loss(loss, training_flops),
         }
