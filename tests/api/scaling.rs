@@ -264,3 +264,50 @@ async fn the_fits_are_listed_with_their_sources() {
     let b = items.iter().find(|f| f["id"] == "besiroglu2024").unwrap();
     assert_eq!(b["interval_95"]["alpha"], json!([0.317, 0.373]));
 }
+
+/// The CLI prints the API's answers: `hwcost estimate scaling` and `hwcost plan scaling`, by
+/// flags and by `--request`, and a deployment plan file still runs as before.
+#[tokio::test]
+async fn the_cli_prints_the_apis_answers() {
+    let app = spawn_app().await;
+    let api = estimate(&app, json!({"model": "gpt-3-175b", "fit": "hoffmann2022"})).await;
+    let (code, stdout, stderr) = crate::decisions::hwcost(
+        &["estimate", "scaling", "--model", "gpt-3-175b", "--fit", "hoffmann2022", "--json"],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let cli: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(cli, api);
+    let (_, table, _) = crate::decisions::hwcost(&["estimate", "scaling", "--model", "gpt-3-175b"], "");
+    assert!(table.contains("next 10x") && table.contains("1000x"), "{table}");
+
+    let body = json!({"fit": "sardana2024", "target": {"parameters": 13e9}, "inference_tokens": 2e12});
+    let api = plan(&app, body.clone()).await;
+    let (code, stdout, stderr) =
+        crate::decisions::hwcost(&["plan", "scaling", "--request", "-", "--json"], &body.to_string());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap(), api);
+    let (code, stdout, _) = crate::decisions::hwcost(
+        &[
+            "plan",
+            "scaling",
+            "--fit",
+            "sardana2024",
+            "--target-parameters",
+            "13e9",
+            "--inference-tokens",
+            "2e12",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["optimal"], api["optimal"]);
+    let (code, _, stderr) = crate::decisions::hwcost(&["plan", "scaling", "--target-loss", "1.0"], "");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("/target/loss"), "{stderr}");
+
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/plan-llama-70b.toml");
+    let (code, _, stderr) = crate::decisions::hwcost(&["plan", example, "--json"], "");
+    assert_eq!(code, 0, "{stderr}");
+}
