@@ -311,3 +311,37 @@ async fn the_cli_prints_the_apis_answers() {
     let (code, _, stderr) = crate::decisions::hwcost(&["plan", example, "--json"], "");
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// The README opens with GPT-3's next 10x; its figures are this answer's, rounded as printed.
+#[tokio::test]
+async fn the_readmes_gpt3_figures_are_the_answer() {
+    let app = spawn_app().await;
+    let readme = include_str!("../../README.md");
+    let a = estimate(&app, json!({"model": "gpt-3-175b"})).await;
+    let ladder = a["ladder"].as_array().unwrap();
+    let millions = |v: f64| v / 1e6;
+    let expected = [
+        format!("about **${:.2} million**", millions(num(&a, "/cost/usd"))),
+        format!("{} GPUs for {:.0}", num(&a, "/cost/devices"), num(&a, "/cost/wall_clock_days")),
+        format!("{:.0}% MFU", num(&a, "/cost/mfu") * 100.0),
+        format!("loss of {:.3} nats", num(&a, "/loss")),
+        format!("would have reached {:.3}", num(&a, "/compute_optimal/loss")),
+        format!(
+            "({:.0}B parameters on {:.2}T tokens)",
+            num(&a, "/compute_optimal/parameters") / 1e9,
+            num(&a, "/compute_optimal/tokens") / 1e12
+        ),
+        format!("**${:.1} million**)", millions(num(&a, "/next_10x/cost/usd"))),
+        format!("by **{:.3}** to {:.3}", -num(&a, "/next_10x/delta_loss"), num(&a, "/next_10x/loss")),
+        format!("shrinks to {:.0}%", num(&a, "/next_10x/reducible_loss_multiplier") * 100.0),
+        format!("(${:.0} million) buys {:.3}", millions(num(&ladder[2], "/usd")), -num(&ladder[2], "/delta_loss")),
+        format!("(${:.0} million) {:.3}", millions(num(&ladder[3], "/usd")), -num(&ladder[3], "/delta_loss")),
+        format!("costs ${:.0} million", millions(num(&ladder[1], "/usd_per_loss_removed"))),
+        format!("then ${:.1} billion", num(&ladder[2], "/usd_per_loss_removed") / 1e9),
+        format!("then ${:.0} billion", num(&ladder[3], "/usd_per_loss_removed") / 1e9),
+    ];
+    let flat = readme.replace('\n', " ");
+    for text in expected {
+        assert!(flat.contains(&text), "README lacks {text:?}");
+    }
+}
