@@ -351,7 +351,12 @@ impl ScalingResponse {
                         .into(),
             });
         }
-        let compute_optimal = fit.compute_optimal(flops);
+        // With a unique-data limit every budget is spent under it (repeat, or grow the model).
+        let optimum = |c: f64| match s.unique_tokens {
+            Some(u) => fit.compute_optimal_repeated(c, u),
+            None => fit.compute_optimal(c),
+        };
+        let compute_optimal = optimum(flops);
         let cost_of = |parameters: f64, tokens: f64, model: Option<&str>| {
             run_cost(ctx, &s.hardware, s.devices, s.cost.as_ref(), model, parameters, tokens)
         };
@@ -362,7 +367,7 @@ impl ScalingResponse {
             let (a, cost) = if i == 0 {
                 (Allocation { parameters: s.parameters, tokens: s.tokens, loss }, this_cost.clone())
             } else {
-                let a = fit.compute_optimal(flops * k);
+                let a = optimum(flops * k);
                 (a, cost_of(a.parameters, a.tokens, None))
             };
             let previous: Option<&Rung> = ladder.last();
