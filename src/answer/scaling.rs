@@ -29,7 +29,7 @@ const TARGET_DAYS: f64 = 90.0;
 const LADDER: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
 /// Prompt and generated tokens per request when demand is given as tokens alone: the LMSys
 /// averages Sardana et al. 2024 use (70 in, 215 out).
-const DEFAULT_SPLIT: (f64, f64) = (70.0, 215.0);
+const DEFAULT_SPLIT: (u64, u64) = (70, 215);
 
 /// The fit an answer used.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -112,8 +112,12 @@ pub struct NextTenX {
     pub tokens: f64,
     /// Its loss.
     pub loss: f64,
-    /// Its loss minus this run's (negative: what the 10x buys).
+    /// Its loss minus this run's (negative: what the 10x buys, reallocating this run's own
+    /// compute included).
     pub delta_loss: f64,
+    /// Its loss minus the compute-optimal loss at this run's compute: what the extra compute
+    /// alone buys.
+    pub delta_loss_vs_compute_optimal: f64,
     /// Its reducible loss (above the irreducible) over this run's.
     pub reducible_loss_multiplier: f64,
     /// What that run costs (null when the engine cannot lay it out).
@@ -186,7 +190,8 @@ pub struct ScalingResponse {
     pub cost: Option<RunCost>,
     /// 1x, 10x, 100x, 1000x this run's compute: loss and dollars per rung.
     pub ladder: Vec<Rung>,
-    /// The fit's compute-optimal loss every half decade from 1e18 to 1e27 FLOPs.
+    /// The fit's compute-optimal loss every half decade from 1e18 to 1e27 FLOPs, with unlimited
+    /// unique data.
     pub frontier: Vec<FrontierPoint>,
     /// The defaults applied.
     pub assumptions: Vec<Assumption>,
@@ -196,14 +201,36 @@ pub struct ScalingResponse {
     pub warnings: Vec<WarningBody>,
 }
 
+/// Which parameters a size counts: a fit's `N` is the total for most fits, the non-embedding
+/// parameters for Kaplan et al.'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Embeddings included.
+    Total,
+    /// Embeddings left out.
+    NonEmbedding,
+}
+
+/// The stand-in sizes hwcost can build: one layer of the narrowest width up to 1024 layers of
+/// the widest (`hidden_size` at most 65,536).
+const STAND_IN_PARAMETERS: (f64, f64) = (2e7, 5e13);
+
 /// A Hugging Face `config.json` of a Llama-shaped decoder of about `parameters` (12 d^2 per
 /// layer, 128-wide heads, aspect ratio d / layers of about 128 as GPT-3 175B and Llama 2 70B
-/// have, a 32k vocabulary), standing in for a model a fit sizes but nobody built.
-pub fn decoder_config(parameters: f64) -> (serde_json::Value, String) {
+/// have, a 32k vocabulary), standing in for a model a fit sizes but nobody built; `None`
+/// outside the sizes such a decoder can have.
+pub fn decoder_config(parameters: f64, counted: Counted) -> Option<(serde_json::Value, String)> {
     const VOCAB: f64 = 32_000.0;
+    if !(STAND_IN_PARAMETERS.0..=STAND_IN_PARAMETERS.1).contains(&parameters) {
+        return None;
+    }
     let width = ((parameters * 128.0 / 12.0).cbrt() / 128.0).round().clamp(2.0, 512.0) * 128.0;
     let per_layer = 12.0 * width * width;
-    let layers = ((parameters - 2.0 * VOCAB * width) / per_layer).round().clamp(1.0, 1024.0);
+    let embeddings = match counted {
+        Counted::Total => 2.0 * VOCAB * width,
+        Counted::NonEmbedding => 0.0,
+    };
+    let layers = ((parameters - embeddings) / per_layer).round().clamp(1.0, 1024.0);
     let heads = width / 128.0;
     let intermediate = ((8.0 / 3.0 * width) / 256.0).ceil() * 256.0;
     let config = json!({
@@ -224,13 +251,18 @@ pub fn decoder_config(parameters: f64) -> (serde_json::Value, String) {
         layers as u64,
         width as u64
     );
-    (config, shape)
+    Some((config, shape))
 }
 
+/// The largest device count a run is sized to.
+const MOST_DEVICES: u64 = 1 << 20;
+
 /// What training `parameters` on `tokens` costs on `hardware` through the training engine: a
-/// catalog model as itself, any other size as [`decoder_config`]. Without a device count the
-/// run is sized to finish in about [`TARGET_DAYS`] (a power of two, at least 8); a count the
-/// engine cannot lay out is doubled, up to nine times.
+/// catalog model as itself, any other size as [`decoder_config`]. A device count the request
+/// gives is used as given (no layout: `None`); without one the run starts where fully sharded
+/// optimizer states fit, doubling while no layout fits (up to nine times), and is then sized
+/// to finish in about [`TARGET_DAYS`] (a power of two).
+#[allow(clippy::too_many_arguments)]
 fn run_cost(
     ctx: &Context,
     hardware: &str,
@@ -238,11 +270,12 @@ fn run_cost(
     cost: Option<&crate::scenario::cost::CostChoice>,
     model: Option<&str>,
     parameters: f64,
+    counted: Counted,
     tokens: f64,
 ) -> Option<RunCost> {
     let (model_value, shape) = match model {
         Some(id) => (json!(id), id.to_owned()),
-        None => decoder_config(parameters),
+        None => decoder_config(parameters, counted)?,
     };
     let estimate = |n: u64| -> Option<TrainingResponse> {
         let mut body = json!({"model": model_value, "hardware": hardware, "devices": n, "tokens": tokens});
@@ -259,20 +292,21 @@ fn run_cost(
             if let Some(r) = estimate(n) {
                 return Some(r);
             }
-            n = (n * 2).min(1 << 20);
+            n = (n * 2).min(MOST_DEVICES);
         }
         None
     };
     // Mixed-precision Adam keeps about 16 bytes per parameter (weights, gradients, master
     // weights, two moments): start where fully sharded states fit in 80% of the devices.
     let memory = ctx.catalog.device(hardware).map(|d| d.device.memory.0).unwrap_or(80e9).max(1e9);
-    let least = ((parameters * 16.0 / (0.8 * memory)).ceil().max(8.0) as u64).next_power_of_two();
+    let least =
+        ((parameters * 16.0 / (0.8 * memory)).ceil().clamp(8.0, MOST_DEVICES as f64) as u64).next_power_of_two();
     let response = match devices {
-        Some(n) => first(u64::from(n))?,
+        Some(n) => estimate(u64::from(n))?,
         None => {
             let probe = first(least)?;
             let days = probe.time.as_ref().map(|t| t.wall_clock_days).unwrap_or(0.0);
-            let wanted = (probe.devices as f64 * days / TARGET_DAYS).max(8.0).min((1u64 << 20) as f64);
+            let wanted = (probe.devices as f64 * days / TARGET_DAYS).clamp(8.0, MOST_DEVICES as f64);
             let n = (wanted as u64).next_power_of_two().max(probe.devices);
             if n == probe.devices { probe } else { first(n).unwrap_or(probe) }
         }
@@ -346,11 +380,14 @@ impl ScalingResponse {
         {
             warnings.push(WarningBody {
                 code: "dense-fit-for-moe",
-                message:
-                    "the fits were measured on dense models; a mixture of experts is judged by its total parameters"
-                        .into(),
+                message: "the fits were measured on dense models: a mixture of experts is judged by its total parameters, and the rungs above 1x price dense models of 10x its 6 x total parameters x tokens, while the 1x cost is the engine's for the mixture itself (its tokens cost 6 x active parameters)"
+                    .into(),
             });
         }
+        let counted = match s.fit.record.form {
+            crate::catalog::scaling::FitForm::Kaplan => Counted::NonEmbedding,
+            crate::catalog::scaling::FitForm::Additive => Counted::Total,
+        };
         // With a unique-data limit every budget is spent under it (repeat, or grow the model).
         let optimum = |c: f64| match s.unique_tokens {
             Some(u) => fit.compute_optimal_repeated(c, u),
@@ -358,7 +395,7 @@ impl ScalingResponse {
         };
         let compute_optimal = optimum(flops);
         let cost_of = |parameters: f64, tokens: f64, model: Option<&str>| {
-            run_cost(ctx, &s.hardware, s.devices, s.cost.as_ref(), model, parameters, tokens)
+            run_cost(ctx, &s.hardware, s.devices, s.cost.as_ref(), model, parameters, counted, tokens)
         };
         let this_cost = cost_of(s.parameters, s.tokens, s.model.as_deref());
         let mut ladder = Vec::with_capacity(LADDER.len());
@@ -384,6 +421,7 @@ impl ScalingResponse {
                     tokens: finite(a.tokens),
                     loss: finite(a.loss),
                     delta_loss: finite(a.loss - loss),
+                    delta_loss_vs_compute_optimal: finite(a.loss - compute_optimal.loss),
                     reducible_loss_multiplier: finite(if loss > e { (a.loss - e) / (loss - e) } else { 1.0 }),
                     cost: cost.clone(),
                 });
@@ -405,6 +443,7 @@ impl ScalingResponse {
             tokens: 0.0,
             loss: finite(loss),
             delta_loss: 0.0,
+            delta_loss_vs_compute_optimal: 0.0,
             reducible_loss_multiplier: 1.0,
             cost: None,
         });
@@ -412,6 +451,21 @@ impl ScalingResponse {
             warnings.push(WarningBody {
                 code: "no-price",
                 message: format!("no price for {}: dollars are null (give `cost`)", s.hardware),
+            });
+        }
+        if this_cost.is_none() || ladder.iter().skip(1).any(|r| r.usd.is_none()) {
+            warnings.push(WarningBody {
+                code: "not-priced",
+                message: match s.devices {
+                    Some(n) => format!(
+                        "the training engine found no layout of {n} x {} for some runs (or they are sizes no stand-in decoder has): their cost is null; leave `devices` out to size each run",
+                        s.hardware
+                    ),
+                    None => format!(
+                        "the training engine could not lay out some runs on {} (or they are sizes no stand-in decoder has, {:e} to {:e} parameters): their cost is null",
+                        s.hardware, STAND_IN_PARAMETERS.0, STAND_IN_PARAMETERS.1
+                    ),
+                },
             });
         }
         let mut assumptions = s.assumptions.0.clone();
@@ -443,7 +497,7 @@ impl ScalingResponse {
             ),
             explain(
                 "scaling.compute_optimal",
-                "N, D minimising L with 6 N D fixed (Hoffmann et al. Eq. 4: N = G (C/6)^(beta/(alpha+beta)))",
+                "N, D minimising L with 6 N D fixed: N dL/dN = D dL/dD (for the additive form Hoffmann et al.'s Eq. 4, N = G (C/6)^(beta/(alpha+beta))); with unique tokens, the least repeated-data loss at 6 N D",
                 &[("training_flops", flops)],
                 compute_optimal.parameters,
                 "parameters",
@@ -543,7 +597,8 @@ pub struct ScalingPlanResponse {
     pub compute_optimal_twin: LifetimeBody,
     /// `1 - optimal / twin` in the objective's unit.
     pub saving_fraction: f64,
-    /// Samples of the iso-loss curve, smallest model first.
+    /// Samples of the iso-loss curve from a tenth of the smaller answer to ten times the larger,
+    /// smallest model first.
     pub curve: Vec<CurvePoint>,
     /// The defaults applied.
     pub assumptions: Vec<Assumption>,
@@ -551,21 +606,36 @@ pub struct ScalingPlanResponse {
     pub warnings: Vec<WarningBody>,
 }
 
-/// USD per prompt token and per generated token of a model of `parameters` served at full batch
-/// on `hardware` (the inference engine's offline throughput), or `None` without a price.
-fn serving_usd_per_token(ctx: &Context, hardware: &str, parameters: f64, split: (f64, f64)) -> Option<(f64, f64)> {
-    let (config, _) = decoder_config(parameters);
-    let body = json!({
-        "model": config, "hardware": hardware, "batch_size": "max",
-        "input_tokens": split.0.round().max(1.0) as u64, "output_tokens": split.1.round().max(1.0) as u64,
+/// USD per request of `split` (prompt, generated) tokens for a model of `parameters` served at
+/// full batch on `hardware`: the inference engine's offline throughput, whose generated tokens
+/// per second are over the whole request (prefill and decode), so a request costs its generated
+/// tokens at the output price. `None` without a price, a stand-in of that size or a layout.
+fn serving_usd_per_request(
+    ctx: &Context,
+    hardware: &str,
+    cost: Option<&crate::scenario::cost::CostChoice>,
+    parameters: f64,
+    split: (u64, u64),
+) -> Option<f64> {
+    let (config, _) = decoder_config(parameters, Counted::Total)?;
+    // Enough devices to hold 16-bit weights at half their memory; the deployment's automatic
+    // layout takes the fewest per replica that hold the workload and makes the rest replicas.
+    let memory = ctx.catalog.device(hardware).map(|d| d.device.memory.0).unwrap_or(80e9).max(1e9);
+    let devices = ((parameters * 2.0 / (0.5 * memory)).ceil().clamp(1.0, 4096.0) as u64).next_power_of_two();
+    let mut body = json!({
+        "model": config, "hardware": hardware, "devices": devices, "batch_size": "max",
+        "input_tokens": split.0, "output_tokens": split.1.max(1),
     });
+    if let Some(c) = cost {
+        body["cost"] = serde_json::to_value(c).ok()?;
+    }
     let request: InferenceRequest = serde_json::from_value(body).ok()?;
     let scenario = InferenceScenario::parse(&ctx.catalog, &request, "").ok()?;
     let e = crate::engine::inference::estimate(&scenario.input());
     if !e.memory.fits {
         return None;
     }
-    Some((e.usd_per_million_input_tokens? / 1e6, e.usd_per_million_output_tokens? / 1e6))
+    Some(e.usd_per_million_output_tokens? / 1e6 * split.1.max(1) as f64)
 }
 
 impl ScalingPlanResponse {
@@ -573,54 +643,68 @@ impl ScalingPlanResponse {
     pub fn new(ctx: &Context, s: &ScalingPlanScenario) -> Result<Self, Error> {
         let fit = s.fit.fit;
         let demand = s.demand.tokens();
-        let (split, mut assumptions) = match s.demand {
-            Demand::Requests(r) => ((r.input_tokens as f64, r.output_tokens as f64), s.assumptions.0.clone()),
+        let mut assumptions = s.assumptions.0.clone();
+        // Requests of these lengths carry the demand (their count: demand / their tokens).
+        let split = match s.demand {
+            Demand::Requests(r) => (r.input_tokens, r.output_tokens),
             Demand::Tokens(_) => {
-                let mut a = s.assumptions.0.clone();
                 if s.objective == ScalingObjective::Cost {
-                    a.push(Assumption {
+                    assumptions.push(Assumption {
                         field: "requests".into(),
                         value: "70 input, 215 output tokens".into(),
                         reason: "the split of inference tokens Sardana et al. 2024 use (LMSys averages)",
                     });
                 }
-                ((DEFAULT_SPLIT.0, DEFAULT_SPLIT.1), a)
+                DEFAULT_SPLIT
             }
         };
-        let input_share = split.0 / (split.0 + split.1).max(1.0);
+        let requests = demand / (split.0 + split.1).max(1) as f64;
+        let counted = match s.fit.record.form {
+            crate::catalog::scaling::FitForm::Kaplan => Counted::NonEmbedding,
+            crate::catalog::scaling::FitForm::Additive => Counted::Total,
+        };
         let flops_of =
             |n: f64, d: f64| scaling::training_flops(n, d) + scaling::INFERENCE_FLOPS_PER_PARAMETER_TOKEN * n * demand;
-        let usd_of = |n: f64, d: f64| -> Option<(f64, f64)> {
-            let train = run_cost(ctx, &s.hardware, None, None, None, n, d)?.usd?;
-            let serve = if demand > 0.0 {
-                let (i, o) = serving_usd_per_token(ctx, &s.serving_hardware, n, split)?;
-                demand * (input_share * i + (1.0 - input_share) * o)
+        let train_usd = |n: f64, d: f64| run_cost(ctx, &s.hardware, None, s.cost.as_ref(), None, n, counted, d)?.usd;
+        let serve_usd = |n: f64| {
+            if demand > 0.0 {
+                serving_usd_per_request(ctx, &s.serving_hardware, s.cost.as_ref(), n, split).map(|r| r * requests)
             } else {
-                0.0
-            };
-            Some((train, serve))
+                Some(0.0)
+            }
         };
+        let usd_of = |n: f64, d: f64| -> Option<(f64, f64)> { Some((train_usd(n, d)?, serve_usd(n)?)) };
         let unreachable = || Error::Unprocessable {
             detail: format!("no model reaches loss {} under fit {}", s.target_loss, s.fit.record.id),
             pointer: Some("/target".into()),
         };
         let twin = fit.compute_optimal_for_loss(s.target_loss).ok_or_else(unreachable)?;
-        let optimal = match s.objective {
-            ScalingObjective::Flops => fit.cheapest_on_iso_loss(s.target_loss, flops_of),
-            ScalingObjective::Cost => {
-                if usd_of(twin.parameters, twin.tokens).is_none() {
-                    return Err(Error::Unprocessable {
-                        detail: format!(
-                            "objective cost: the engines cannot price the compute-optimal model of this quality ({:.3e} parameters on {:.3e} tokens) on {} (training) and {} (serving): a device without a price, or a model no layout fits",
-                            twin.parameters, twin.tokens, s.hardware, s.serving_hardware
-                        ),
-                        pointer: Some("/hardware".into()),
-                    });
-                }
-                fit.cheapest_on_iso_loss(s.target_loss, |n, d| usd_of(n, d).map(|(t, i)| t + i).unwrap_or(f64::INFINITY))
-            }
+        let unpriced = |device: &str, role: &str, pointer: &str| Error::Unprocessable {
+            detail: format!(
+                "objective cost: the {role} engine cannot price the compute-optimal model of this quality ({:.3e} parameters on {:.3e} tokens) on {device}: a device without a price (give `cost`), a model no layout fits, or a size outside the stand-in decoders ({:e} to {:e} parameters)",
+                twin.parameters, twin.tokens, STAND_IN_PARAMETERS.0, STAND_IN_PARAMETERS.1
+            ),
+            pointer: Some(pointer.into()),
+        };
+        let objective = |a: &Allocation| match s.objective {
+            ScalingObjective::Flops => flops_of(a.parameters, a.tokens),
+            ScalingObjective::Cost => usd_of(a.parameters, a.tokens).map_or(f64::INFINITY, |(t, i)| t + i),
+        };
+        if s.objective == ScalingObjective::Cost {
+            train_usd(twin.parameters, twin.tokens).ok_or_else(|| unpriced(&s.hardware, "training", "/hardware"))?;
+            serve_usd(twin.parameters)
+                .ok_or_else(|| unpriced(&s.serving_hardware, "inference", "/serving_hardware"))?;
         }
-        .ok_or_else(unreachable)?;
+        let found = match s.objective {
+            ScalingObjective::Flops => fit.cheapest_on_iso_loss(s.target_loss, flops_of),
+            ScalingObjective::Cost => fit
+                .cheapest_on_iso_loss(s.target_loss, |n, d| usd_of(n, d).map(|(t, i)| t + i).unwrap_or(f64::INFINITY)),
+        };
+        // The twin is on the curve too: the search never answers worse than it.
+        let optimal = match found {
+            Some(a) if objective(&a) <= objective(&twin) => a,
+            _ => twin,
+        };
         let with_cost = s.objective == ScalingObjective::Cost;
         let body = |a: Allocation| {
             let usd = if with_cost { usd_of(a.parameters, a.tokens) } else { None };
@@ -647,16 +731,20 @@ impl ScalingPlanResponse {
                 _ => 0.0,
             },
         };
-        let smallest = fit.smallest_model_for(s.target_loss).unwrap_or(twin.parameters);
-        let curve = (1..=24)
+        // From a tenth of the smaller of the two answers to ten times the larger (never below the
+        // smallest model that reaches the loss), 24 points evenly in log.
+        let smallest = fit.smallest_model_for(s.target_loss).unwrap_or(twin.parameters) * 1.0001;
+        let low = (optimal.parameters.min(twin.parameters) / 10.0).max(smallest);
+        let high = optimal.parameters.max(twin.parameters) * 10.0;
+        let curve = (0..24)
             .filter_map(|i| {
-                let n = smallest * 10f64.powf(0.25 * f64::from(i));
+                let n = low * (high / low).powf(f64::from(i) / 23.0);
                 let d = fit.tokens_for_loss(n, s.target_loss)?;
                 Some(CurvePoint {
                     parameters: finite(n),
                     tokens: finite(d),
                     total_flops: finite(flops_of(n, d)),
-                    total_usd: None,
+                    total_usd: if with_cost { usd_of(n, d).map(|(t, i)| finite(t + i)) } else { None },
                 })
             })
             .collect();

@@ -119,14 +119,16 @@ impl Fit {
     }
 
     /// Loss of `parameters` trained on `tokens` drawn from `unique` unique tokens (repeated for
-    /// `tokens / unique` epochs). Without a repetition law every token counts as new.
+    /// `tokens / unique` epochs). Without a repetition law every token counts as new. With one
+    /// the law applies at one epoch too: a model larger than its unique data supports (`U_N`)
+    /// is penalised however few epochs it runs, so the loss is continuous in `unique`.
     pub fn loss_repeated(&self, parameters: f64, tokens: f64, unique: f64) -> f64 {
         match self.repetition {
-            Some(r) if unique < tokens => {
-                let (n, d) = self.effective(r, parameters, tokens, unique);
+            Some(r) => {
+                let (n, d) = self.effective(r, parameters, tokens, unique.min(tokens));
                 self.loss(n, d)
             }
-            _ => self.loss(parameters, tokens),
+            None => self.loss(parameters, tokens),
         }
     }
 
@@ -253,8 +255,11 @@ impl Fit {
     /// and refines around the best sample by golden section.
     pub fn cheapest_on_iso_loss(&self, loss: f64, mut objective: impl FnMut(f64, f64) -> f64) -> Option<Allocation> {
         let smallest = self.smallest_model_for(loss)?;
-        let lo = (smallest * 1.0001).ln().max(SEARCH_PARAMETERS.0.ln());
-        let hi = (smallest * 1e6).ln().min(SEARCH_PARAMETERS.1.ln()).max(lo + 1e-6);
+        // From just above the smallest model (unbounded data) to a million times it: every
+        // objective here grows again well before (training FLOPs alone do past the
+        // compute-optimal model, a few times the smallest).
+        let lo = (smallest * 1.0001).ln();
+        let hi = (smallest * 1e6).ln();
         let cost = |ln_n: f64| {
             let n = ln_n.exp();
             self.tokens_for_loss(n, loss).map_or(f64::INFINITY, |d| objective(n, d))
@@ -270,6 +275,8 @@ impl Fit {
     /// Without a repetition law, or with enough unique data, it is [`Fit::compute_optimal`].
     pub fn compute_optimal_repeated(&self, flops: f64, unique: f64) -> Allocation {
         let free = self.compute_optimal(flops);
+        // With enough unique data the free optimum needs no repetition and is no larger than
+        // its data supports (U_N = N_opt(D) at the optimum): the law changes nothing.
         if self.repetition.is_none() || free.tokens <= unique {
             return free;
         }

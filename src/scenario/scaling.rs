@@ -108,6 +108,9 @@ pub struct ScalingPlanRequest {
     pub hardware: Option<String>,
     /// Catalog device id serving runs on (default: `hardware`).
     pub serving_hardware: Option<String>,
+    /// How the devices are paid for, training and serving alike (as a training estimate's
+    /// `cost`); needed for `objective: cost` on a device without a catalog price.
+    pub cost: Option<CostChoice>,
 }
 
 /// A parsed scaling estimate.
@@ -121,7 +124,7 @@ pub struct ScalingScenario {
     pub parameters: f64,
     /// Training tokens.
     pub tokens: f64,
-    /// Unique tokens, when fewer than `tokens`.
+    /// Unique tokens (at most `tokens`), when given.
     pub unique_tokens: Option<f64>,
     /// Device id for the money side.
     pub hardware: String,
@@ -169,6 +172,8 @@ pub struct ScalingPlanScenario {
     pub hardware: String,
     /// Serving device id.
     pub serving_hardware: String,
+    /// How devices are paid for.
+    pub cost: Option<CostChoice>,
     /// Defaults applied.
     pub assumptions: Assumptions,
 }
@@ -274,7 +279,7 @@ impl ScalingScenario {
             model,
             parameters,
             tokens,
-            unique_tokens: unique.filter(|u| *u < tokens),
+            unique_tokens: unique.map(|u| u.min(tokens)),
             hardware,
             devices: request.devices,
             cost: request.cost.clone(),
@@ -304,6 +309,17 @@ impl ScalingPlanScenario {
             checks.int("/requests/count", range::SCALING_REQUESTS, r.count);
             checks.int("/requests/input_tokens", range::INPUT_TOKENS, r.input_tokens);
             checks.int("/requests/output_tokens", range::OUTPUT_TOKENS, r.output_tokens);
+        }
+        if let Some(r) = request.requests
+            && !range::SCALING_INFERENCE_TOKENS.contains(r.count as f64 * (r.input_tokens + r.output_tokens) as f64)
+        {
+            checks.push(
+                "/requests/count",
+                format!(
+                    "count x (input_tokens + output_tokens) must be at most {:e} tokens",
+                    range::SCALING_INFERENCE_TOKENS.max
+                ),
+            );
         }
         let demand = match (request.inference_tokens, request.requests) {
             (Some(_), Some(_)) => {
@@ -361,6 +377,38 @@ impl ScalingPlanScenario {
             Some(id) => device(catalog, Some(id), "/serving_hardware", &mut assumptions)?,
             None => hardware.clone(),
         };
-        Ok(Self { fit, target_loss, target_model, demand, objective, hardware, serving_hardware, assumptions })
+        // The compute-optimal model of this quality must be a size the ranges accept: a loss a
+        // hair above the irreducible one needs more parameters than atoms, a loss far above any
+        // model's needs a fraction of a token.
+        let twin = law.compute_optimal_for_loss(target_loss);
+        let sized = twin.is_some_and(|t| {
+            range::SCALING_PARAMETERS.contains(t.parameters) && range::SCALING_TOKENS.contains(t.tokens)
+        });
+        if !sized {
+            return Err(Error::Unprocessable {
+                detail: format!(
+                    "the compute-optimal model reaching loss {target_loss} under fit {} has {} parameters on {} tokens, outside {:e} to {:e} parameters and {:e} to {:e} tokens",
+                    fit.record.id,
+                    twin.map_or("no".into(), |t| format!("{:.3e}", t.parameters)),
+                    twin.map_or("no".into(), |t| format!("{:.3e}", t.tokens)),
+                    range::SCALING_PARAMETERS.min,
+                    range::SCALING_PARAMETERS.max,
+                    range::SCALING_TOKENS.min,
+                    range::SCALING_TOKENS.max,
+                ),
+                pointer: Some("/target".into()),
+            });
+        }
+        Ok(Self {
+            fit,
+            target_loss,
+            target_model,
+            demand,
+            objective,
+            hardware,
+            serving_hardware,
+            cost: request.cost.clone(),
+            assumptions,
+        })
     }
 }

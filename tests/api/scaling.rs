@@ -228,6 +228,15 @@ async fn the_cost_objective_trades_training_for_serving() {
     assert!(num(&a, "/optimal/parameters") < num(&a, "/compute_optimal_twin/parameters"), "{a}");
     assert!(num(&a, "/optimal/inference_usd") > 0.0);
     assert!(same_digits(num(&a, "/inference_tokens"), 1e10 * 1250.0, 6));
+    // Serving dollars are the inference engine's: requests x generated tokens at its output
+    // price (its output rate is over prefill and decode together).
+    let optimal_n = num(&a, "/optimal/parameters");
+    assert!(num(&a, "/optimal/inference_usd") < num(&a, "/compute_optimal_twin/inference_usd"), "{a}");
+    assert!(optimal_n > 1e9, "{a}");
+    // The curve carries the dollars it was searched on; none of its points beats the optimum.
+    let curve = a["curve"].as_array().unwrap();
+    assert!(curve.iter().filter_map(|p| p["total_usd"].as_f64()).count() > 10, "{a}");
+    assert!(curve.iter().filter_map(|p| p["total_usd"].as_f64()).all(|usd| usd >= optimal * 0.999), "{a}");
 }
 
 #[tokio::test]
@@ -350,6 +359,7 @@ async fn the_readmes_gpt3_figures_are_the_answer() {
         ),
         format!("**${:.1} million**)", millions(num(&a, "/next_10x/cost/usd"))),
         format!("by **{:.3}** to {:.3}", -num(&a, "/next_10x/delta_loss"), num(&a, "/next_10x/loss")),
+        format!("({:.3} of it beyond what reallocating", -num(&a, "/next_10x/delta_loss_vs_compute_optimal")),
         format!("shrinks to {:.0}%", num(&a, "/next_10x/reducible_loss_multiplier") * 100.0),
         format!("(${:.0} million) buys {:.3}", millions(num(&ladder[2], "/usd")), -num(&ladder[2], "/delta_loss")),
         format!("(${:.0} million) {:.3}", millions(num(&ladder[3], "/usd")), -num(&ladder[3], "/delta_loss")),
@@ -386,4 +396,64 @@ async fn four_epochs_are_almost_as_good_as_new_data() {
     // Forty epochs of a tenth of that data cost far more than the first four did.
     let forty = loss(178e9 / 40.0).await;
     assert!(forty - four > 5.0 * (four - fresh), "{fresh} {four} {forty}");
+}
+
+/// A target above 35B parameters serves on several devices; a loss too close to the fit's floor
+/// is refused at /target rather than answered with a model of 1e19 parameters; a device with no
+/// price is named at its own field.
+#[tokio::test]
+async fn cost_plans_serve_large_models_and_refuse_what_they_cannot_price() {
+    let app = spawn_app().await;
+    let a =
+        plan(&app, json!({"target": {"model": "llama-2-70b"}, "inference_tokens": 1e14, "objective": "cost"})).await;
+    assert!(num(&a, "/compute_optimal_twin/parameters") > 5e10, "{a}");
+    assert!(num(&a, "/optimal/total_usd") <= num(&a, "/compute_optimal_twin/total_usd"), "{a}");
+    assert!(num(&a, "/saving_fraction") > 0.0, "{a}");
+
+    let (status, problem) = app.post_json("/v1/plan/scaling", &json!({"target": {"loss": 1.8173}})).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/target", "{problem}");
+    let (status, _) = app.post_json("/v1/plan/scaling", &json!({"fit": "kaplan2020", "target": {"loss": 100.0}})).await;
+    assert_eq!(status, 422);
+    // Never worse than the twin, whatever the fit.
+    for fit in ["besiroglu2024", "hoffmann2022", "kaplan2020", "muennighoff2023"] {
+        for loss in [1.9, 2.2, 3.0] {
+            let (status, a) = app
+                .post_json("/v1/plan/scaling", &json!({"fit": fit, "target": {"loss": loss}, "inference_tokens": 1e12}))
+                .await;
+            if status == 200 {
+                assert!(num(&a, "/saving_fraction") >= 0.0, "{fit} {loss}: {a}");
+            } else {
+                assert_eq!(status, 422, "{fit} {loss}: {a}");
+            }
+        }
+    }
+}
+
+/// Muennighoff et al.'s law is continuous in the unique data: a model larger than its unique
+/// data supports is penalised at one epoch too (U_N = min(N_opt(U_D), N)).
+#[tokio::test]
+async fn the_repeated_data_law_is_continuous_at_one_epoch() {
+    let app = spawn_app().await;
+    let loss = |unique: f64| {
+        let app = &app;
+        async move {
+            num(
+                &estimate(
+                    app,
+                    json!({"fit": "muennighoff2023", "parameters": 70e9, "tokens": 1e11, "unique_tokens": unique}),
+                )
+                .await,
+                "/loss",
+            )
+        }
+    };
+    let below = loss(0.999e11).await;
+    let at = loss(1e11).await;
+    let above = loss(2e11).await;
+    assert!((below - at).abs() < 1e-3, "{below} {at}");
+    assert_eq!(above, at, "unique data beyond the tokens trained on is not seen (U_D = min(D_C, D))");
+    let plain =
+        num(&estimate(&app, json!({"fit": "muennighoff2023", "parameters": 70e9, "tokens": 1e11})).await, "/loss");
+    assert!(plain < at, "without unique_tokens the data is unlimited");
 }
