@@ -62,6 +62,12 @@ pub struct ModelSummary {
     pub trained_context_tokens: u64,
     /// Mixture of experts.
     pub moe: bool,
+    /// Tokens the model was pre-trained on, as its paper or card states them (the model's
+    /// detail has the source); absent when none is published. A model with them can be named
+    /// in `POST /v1/estimate/scaling`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 300e9)]
+    pub training_tokens: Option<f64>,
 }
 
 impl From<&CatalogModel> for ModelSummary {
@@ -78,6 +84,7 @@ impl From<&CatalogModel> for ModelSummary {
             layers: m.architecture.layers,
             trained_context_tokens: m.architecture.max_context,
             moe: m.architecture.moe.is_some(),
+            training_tokens: m.record.training_tokens,
         }
     }
 }
