@@ -1,11 +1,11 @@
-//! Embeds the catalog (`data/hardware`, `data/models`, `data/engines`, `data/prices`, `data/formats.toml`) into the binary, so
+//! Embeds the catalog (`data/hardware`, `data/models`, `data/engines`, `data/prices`, `data/formats.toml`, `data/scaling.toml`) into the binary, so
 //! `cargo run` needs no files beside it. Generates `$OUT_DIR/embedded_catalog.rs` holding
 //! `(relative path, contents)` pairs in sorted order, via `include_str!` so cargo tracks them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const EMBEDDED: &[&str] = &["hardware", "models", "engines", "prices", "formats.toml"];
+const EMBEDDED: &[&str] = &["hardware", "models", "engines", "prices", "formats.toml", "scaling.toml"];
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

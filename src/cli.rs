@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::answer::Context;
 use crate::answer::inference::InferenceResponse;
+use crate::answer::scaling::{ScalingPlanResponse, ScalingResponse};
 use crate::answer::serving::ServingResponse;
 use crate::answer::training::TrainingResponse;
 use crate::catalog::Catalog;
@@ -24,6 +25,9 @@ use crate::scenario::deployment::DeploymentBody;
 use crate::scenario::document::{self, Syntax};
 use crate::scenario::inference::{
     BatchSize, EngineRef, FormatId, InferenceRequest, InferenceRun, InferenceScenario, MaxKeyword,
+};
+use crate::scenario::scaling::{
+    ScalingObjective, ScalingPlanRequest, ScalingPlanScenario, ScalingRequest, ScalingScenario,
 };
 use crate::scenario::serving::{ServingLoad, ServingRequest, ServingScenario, TokenCount};
 use crate::scenario::training::{
@@ -100,9 +104,14 @@ pub struct HealthcheckArgs {
 
 /// Flags of `hwcost plan`.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct PlanArgs {
+    /// `scaling`: the lifetime-optimal model instead of a deployment search.
+    #[command(subcommand)]
+    pub command: Option<PlanCommand>,
     /// The planning request (`.json` or `.toml`), or `-` for standard input.
-    pub request: PathBuf,
+    #[arg(required = true)]
+    pub request: Option<PathBuf>,
     /// Print the whole answer as JSON.
     #[arg(long)]
     pub json: bool,
@@ -183,6 +192,104 @@ pub enum EstimateCommand {
     /// A deployment replayed under load (continuous batching): throughput, latency
     /// percentiles, queueing, KV-cache use and the capacity within an SLO.
     Serving(Box<ServingArgs>),
+    /// What scale buys: a run's loss under a published scaling law, its compute-optimal twin,
+    /// and what each further 10x of compute buys in loss and in dollars.
+    Scaling(Box<ScalingArgs>),
+}
+
+/// Flags of `hwcost estimate scaling` (the fields of `POST /v1/estimate/scaling`, `_` becoming
+/// `-`). `--request` takes the very body; flags given beside it replace its fields.
+#[derive(Debug, Clone, Args)]
+pub struct ScalingArgs {
+    /// A request body (`.json` or `.toml`; `-` reads standard input).
+    #[arg(long)]
+    pub request: Option<PathBuf>,
+    /// Fit id (besiroglu2024, hoffmann2022, sardana2024, kaplan2020, muennighoff2023).
+    #[arg(long)]
+    pub fit: Option<String>,
+    /// Catalog model id (its parameters and published training tokens).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Parameters (instead of --model).
+    #[arg(long)]
+    pub parameters: Option<f64>,
+    /// Training tokens.
+    #[arg(long)]
+    pub tokens: Option<f64>,
+    /// Unique tokens the run repeats.
+    #[arg(long)]
+    pub unique_tokens: Option<f64>,
+    /// Device the money side trains on.
+    #[arg(long)]
+    pub hardware: Option<String>,
+    /// Devices per run.
+    #[arg(long)]
+    pub devices: Option<u32>,
+    /// Print the whole response as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Load the catalog from this directory instead of the embedded copy.
+    #[arg(long, env = "HWCOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Plans other than a deployment search.
+#[derive(Debug, Clone, Subcommand)]
+pub enum PlanCommand {
+    /// The lifetime-optimal model for a target quality and an inference demand (as `POST
+    /// /v1/plan/scaling`).
+    Scaling(Box<ScalingPlanArgs>),
+}
+
+/// Flags of `hwcost plan scaling` (the fields of `POST /v1/plan/scaling`). `--request` takes the
+/// very body; flags given beside it replace its fields.
+#[derive(Debug, Clone, Args)]
+pub struct ScalingPlanArgs {
+    /// A request body (`.json` or `.toml`; `-` reads standard input).
+    #[arg(long)]
+    pub request: Option<PathBuf>,
+    /// Fit id.
+    #[arg(long)]
+    pub fit: Option<String>,
+    /// Target loss (nats per token on the fit's data).
+    #[arg(long)]
+    pub target_loss: Option<f64>,
+    /// Target: the quality of this catalog model.
+    #[arg(long)]
+    pub target_model: Option<String>,
+    /// Target: the quality of a run of these parameters (compute-optimal unless --target-tokens).
+    #[arg(long)]
+    pub target_parameters: Option<f64>,
+    /// Tokens of that run.
+    #[arg(long)]
+    pub target_tokens: Option<f64>,
+    /// Lifetime inference tokens.
+    #[arg(long)]
+    pub inference_tokens: Option<f64>,
+    /// `flops` or `cost`.
+    #[arg(long, value_enum)]
+    pub objective: Option<ScalingObjectiveArg>,
+    /// Training device.
+    #[arg(long)]
+    pub hardware: Option<String>,
+    /// Serving device (default: --hardware).
+    #[arg(long)]
+    pub serving_hardware: Option<String>,
+    /// Print the whole response as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Load the catalog from this directory instead of the embedded copy.
+    #[arg(long, env = "HWCOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `--objective` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ScalingObjectiveArg {
+    /// Training plus inference FLOPs.
+    Flops,
+    /// Training plus serving dollars.
+    Cost,
 }
 
 /// Flags of `hwcost estimate serving`. `--request` takes the very body `POST
@@ -644,6 +751,7 @@ pub fn run() -> ExitCode {
         Some(Command::Estimate(EstimateCommand::Inference(args))) => estimate_inference(&args),
         Some(Command::Estimate(EstimateCommand::Training(args))) => estimate_training(&args),
         Some(Command::Estimate(EstimateCommand::Serving(args))) => estimate_serving(&args),
+        Some(Command::Estimate(EstimateCommand::Scaling(args))) => estimate_scaling(&args),
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Bench(args)) => bench(&args),
         Some(Command::Check(args)) => check(&args),
@@ -905,12 +1013,68 @@ fn read_document<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Resu
 }
 
 fn plan(args: &PlanArgs) -> ExitCode {
+    if let Some(PlanCommand::Scaling(scaling)) = &args.command {
+        return plan_scaling(scaling);
+    }
     let ctx = match context_or_exit(args.data_dir.as_ref()) {
         Ok(ctx) => ctx,
         Err(code) => return code,
     };
-    let outcome = read_document(&args.request).and_then(|r| crate::answer::plan::plan(&ctx, &r));
+    let Some(request) = &args.request else {
+        eprintln!("hwcost: give a planning request file, or `hwcost plan scaling`");
+        return ExitCode::from(2);
+    };
+    let outcome = read_document(request).and_then(|r| crate::answer::plan::plan(&ctx, &r));
     finish(outcome, args.json, crate::report::plan_table)
+}
+
+fn estimate_scaling(args: &ScalingArgs) -> ExitCode {
+    let ctx = match context_or_exit(args.data_dir.as_ref()) {
+        Ok(ctx) => ctx,
+        Err(code) => return code,
+    };
+    let outcome = base(args.request.as_ref(), ScalingRequest::default())
+        .map(|mut r| {
+            set(&mut r.fit, &args.fit);
+            set(&mut r.model, &args.model);
+            set(&mut r.parameters, &args.parameters);
+            set(&mut r.tokens, &args.tokens);
+            set(&mut r.unique_tokens, &args.unique_tokens);
+            set(&mut r.hardware, &args.hardware);
+            set(&mut r.devices, &args.devices);
+            r
+        })
+        .and_then(|request| ScalingScenario::parse(&ctx.catalog, &request))
+        .map(|scenario| ScalingResponse::new(&ctx, &scenario));
+    finish(outcome, args.json, crate::report::scaling_table)
+}
+
+fn plan_scaling(args: &ScalingPlanArgs) -> ExitCode {
+    let ctx = match context_or_exit(args.data_dir.as_ref()) {
+        Ok(ctx) => ctx,
+        Err(code) => return code,
+    };
+    let outcome = base(args.request.as_ref(), ScalingPlanRequest::default())
+        .map(|mut r| {
+            set(&mut r.fit, &args.fit);
+            set(&mut r.target.loss, &args.target_loss);
+            set(&mut r.target.model, &args.target_model);
+            set(&mut r.target.parameters, &args.target_parameters);
+            set(&mut r.target.tokens, &args.target_tokens);
+            set(&mut r.inference_tokens, &args.inference_tokens);
+            set(&mut r.hardware, &args.hardware);
+            set(&mut r.serving_hardware, &args.serving_hardware);
+            if let Some(o) = args.objective {
+                r.objective = Some(match o {
+                    ScalingObjectiveArg::Flops => ScalingObjective::Flops,
+                    ScalingObjectiveArg::Cost => ScalingObjective::Cost,
+                });
+            }
+            r
+        })
+        .and_then(|request| ScalingPlanScenario::parse(&ctx.catalog, &request))
+        .and_then(|scenario| ScalingPlanResponse::new(&ctx, &scenario));
+    finish(outcome, args.json, crate::report::scaling_plan_table)
 }
 
 /// A check plan, or a fine-tuning config file made into one (it must fit).

@@ -23,6 +23,7 @@ pub mod error_band;
 pub mod inference;
 pub mod plan;
 pub mod plan_training;
+pub mod scaling;
 pub mod serving;
 pub mod training;
 pub mod verdict;

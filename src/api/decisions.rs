@@ -197,7 +197,7 @@ impl futures_core::Stream for Sending {
 }
 
 /// `work` once the server admits it ([`super::admission`]), answered as JSON.
-async fn heavy<T: Send + 'static>(
+pub(super) async fn heavy<T: Send + 'static>(
     state: &web::Data<AppState>,
     what: &'static str,
     work: impl FnOnce() -> Result<T, crate::scenario::Error> + Send + 'static,

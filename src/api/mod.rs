@@ -50,6 +50,7 @@ pub mod ops;
 pub mod prices;
 pub mod problem;
 pub mod request_id;
+pub mod scaling;
 pub mod serving;
 pub mod state;
 pub mod training;
@@ -109,6 +110,9 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(inference::estimate)
         .service(serving::estimate)
         .service(training::estimate)
+        .service(scaling::estimate)
+        .service(scaling::plan)
+        .service(scaling::fits)
         .service(validation::report)
         .service(decisions::calibrate_handler)
         .service(decisions::check_handler)

@@ -31,6 +31,9 @@ pub struct ModelFilters {
     pub max_parameters_b: Option<f64>,
     /// Only mixture-of-experts models (`true`) or only dense ones (`false`).
     pub moe: Option<bool>,
+    /// Only models whose pre-training tokens are published (`true`: they carry
+    /// `training_tokens`) or only those without (`false`).
+    pub has_training_tokens: Option<bool>,
 }
 
 /// A model in a list.
@@ -62,12 +65,16 @@ pub struct ModelSummary {
     pub trained_context_tokens: u64,
     /// Mixture of experts.
     pub moe: bool,
-    /// Tokens the model was pre-trained on, as its paper or card states them (the model's
-    /// detail has the source); absent when none is published. A model with them can be named
-    /// in `POST /v1/estimate/scaling`.
+    /// Tokens the model was pre-trained on, as its paper or card states them (the detail gives
+    /// the source); absent where none is published.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = 300e9)]
+    #[schema(example = 2.0e12)]
     pub training_tokens: Option<f64>,
+    /// `training_tokens` per parameter computed from the architecture (`total_parameters`);
+    /// absent without `training_tokens`. Chinchilla's compute-optimal ratio is about 20.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 296.8)]
+    pub tokens_per_parameter: Option<f64>,
 }
 
 impl From<&CatalogModel> for ModelSummary {
@@ -85,6 +92,7 @@ impl From<&CatalogModel> for ModelSummary {
             trained_context_tokens: m.architecture.max_context,
             moe: m.architecture.moe.is_some(),
             training_tokens: m.record.training_tokens,
+            tokens_per_parameter: m.tokens_per_parameter(),
         }
     }
 }
@@ -155,6 +163,7 @@ pub fn list_models(catalog: &Catalog, filters: ModelFilters, page: &PageQuery) -
         .filter(|m| min.is_none_or(|b| billions(m) >= b))
         .filter(|m| max.is_none_or(|b| billions(m) <= b))
         .filter(|m| filters.moe.is_none_or(|moe| m.architecture.moe.is_some() == moe))
+        .filter(|m| filters.has_training_tokens.is_none_or(|has| m.record.training_tokens.is_some() == has))
         .map(ModelSummary::from)
         .collect();
     let page = page.apply(items, |m| {
@@ -179,6 +188,12 @@ pub struct ModelDetail {
     pub total_parameters: u64,
     /// Parameters one token uses.
     pub active_parameters_per_token: u64,
+    /// `training_tokens` per parameter computed from the architecture (`total_parameters`, every
+    /// expert of a mixture counted); absent where the record has no `training_tokens`.
+    /// Chinchilla's compute-optimal ratio is about 20; GPT-3 175B's is 1.7, Llama 2 7B's about 300.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 296.8)]
+    pub tokens_per_parameter: Option<f64>,
 }
 
 fn find<'c>(catalog: &'c Catalog, id: &str) -> Result<&'c CatalogModel, ApiError> {
@@ -208,6 +223,7 @@ pub fn detail(catalog: &Catalog, id: &str) -> Result<ModelDetail, ApiError> {
         model: model.record.clone(),
         total_parameters: model.anatomy.total.0,
         active_parameters_per_token: model.anatomy.active_per_token.0,
+        tokens_per_parameter: model.tokens_per_parameter(),
     })
 }
 

@@ -15,6 +15,7 @@ pub mod hardware;
 pub mod lookup;
 pub mod models;
 pub mod prices;
+pub mod scaling;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -105,6 +106,16 @@ pub struct CatalogModel {
     pub anatomy: Anatomy,
 }
 
+impl CatalogModel {
+    /// Published pre-training tokens per parameter the anatomy computes (total parameters, all
+    /// experts of a mixture counted): `training_tokens / total`; `None` where the record has no
+    /// published token count.
+    pub fn tokens_per_parameter(&self) -> Option<f64> {
+        let total = self.anatomy.total.0;
+        self.record.training_tokens.filter(|_| total > 0).map(|tokens| tokens / total as f64)
+    }
+}
+
 /// An engine profile: its record and its engine form.
 #[derive(Debug, Clone)]
 pub struct CatalogEngine {
@@ -127,6 +138,7 @@ pub struct CatalogTraining {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     training: Vec<CatalogTraining>,
+    scaling_fits: Vec<scaling::CatalogFit>,
     api_prices: Vec<ApiPriceRecord>,
     ownership: OwnershipDefaults,
     devices: Vec<CatalogDevice>,
@@ -209,6 +221,15 @@ impl Catalog {
             }
         }
         files.push(("formats.toml".to_owned(), read(&dir.join("formats.toml"))?));
+        // Scaling-law fits are published constants, not site data: a directory without its own
+        // file uses the embedded one.
+        let scaling = dir.join("scaling.toml");
+        let scaling_text = if scaling.is_file() {
+            read(&scaling)?
+        } else {
+            embedded::FILES.iter().find(|(n, _)| *n == "scaling.toml").map(|(_, t)| (*t).to_owned()).unwrap_or_default()
+        };
+        files.push(("scaling.toml".to_owned(), scaling_text));
         Self::from_files(files)
     }
 
@@ -222,6 +243,7 @@ impl Catalog {
         let mut api_prices = Vec::new();
         let mut device_prices = Vec::new();
         let mut ownership = OwnershipDefaults::default();
+        let mut scaling_fits = Vec::new();
         for (name, text) in files {
             let fail = |message: String| CatalogError { file: name.clone(), entry: None, message };
             if name.starts_with("hardware/") {
@@ -250,7 +272,8 @@ impl Catalog {
                         ));
                     }
                     if let Some(tokens) = record.training_tokens {
-                        if !(tokens.is_finite() && tokens >= 1.0) || record.training_tokens_source.is_none() {
+                        let unsourced = record.training_tokens_source.as_deref().is_none_or(|s| s.trim().is_empty());
+                        if !(tokens.is_finite() && tokens >= 1.0) || unsourced {
                             return Err(entry_error(
                                 &name,
                                 &record.id,
@@ -292,6 +315,15 @@ impl Catalog {
                     record.validate().map_err(|m| entry_error(&name, &record.id, m))?;
                     formats.push(record);
                 }
+            } else if name == "scaling.toml" {
+                let file: scaling::ScalingFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                for record in file.fit {
+                    let fit = record.to_engine().map_err(|m| entry_error(&name, &record.id, m))?;
+                    scaling_fits.push(scaling::CatalogFit { record, fit });
+                }
+                if scaling_fits.iter().filter(|f| f.record.default).count() != 1 {
+                    return Err(fail("exactly one fit must be the default".into()));
+                }
             } else if name == "prices/api.toml" {
                 let file: ApiPricesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
                 for record in file.price {
@@ -308,7 +340,7 @@ impl Catalog {
                 device_prices.extend(entries.into_iter().map(|e| (name.clone(), e)));
             } else {
                 return Err(fail(
-                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml or formats.toml)"
+                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml, formats.toml or scaling.toml)"
                         .into(),
                 ));
             }
@@ -362,6 +394,7 @@ impl Catalog {
         }
         Ok(Self {
             training,
+            scaling_fits,
             api_prices,
             ownership,
             devices,
@@ -372,6 +405,21 @@ impl Catalog {
             model_index,
             embedded: false,
         })
+    }
+
+    /// Scaling-law fits, in file order.
+    pub fn scaling_fits(&self) -> &[scaling::CatalogFit] {
+        &self.scaling_fits
+    }
+
+    /// The fit with this id (case-insensitive).
+    pub fn scaling_fit(&self, id: &str) -> Option<&scaling::CatalogFit> {
+        self.scaling_fits.iter().find(|f| f.record.id.eq_ignore_ascii_case(id))
+    }
+
+    /// The fit requests use when they name none (a catalog without fits has none).
+    pub fn default_scaling_fit(&self) -> Option<&scaling::CatalogFit> {
+        self.scaling_fits.iter().find(|f| f.record.default)
     }
 
     /// Hosted-API prices.
@@ -693,6 +741,75 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    /// Every published training-token figure has its source, lies in a sane range and gives a
+    /// sane tokens-per-parameter ratio; the families the scaling view marks carry one, and the
+    /// two papers-only models (Gopher, Chinchilla) compute to their nominal sizes.
+    #[test]
+    fn training_tokens_are_sourced_and_sane() {
+        let c = catalog();
+        let mut with_tokens = 0;
+        for m in c.models() {
+            let Some(tokens) = m.record.training_tokens else {
+                assert!(m.tokens_per_parameter().is_none(), "{}", m.record.id);
+                continue;
+            };
+            with_tokens += 1;
+            let source = m.record.training_tokens_source.as_deref().unwrap_or_default();
+            assert!(source.len() > 20 && source.contains("http"), "{}: source {source:?}", m.record.id);
+            assert!((1e9..=1e14).contains(&tokens), "{}: {tokens}", m.record.id);
+            // From GPT-3 175B's 1.7 to the small over-trained models: Qwen3-0.6B's 36T tokens on
+            // 0.6B parameters are 60,000 per parameter.
+            let ratio = m.tokens_per_parameter().unwrap();
+            assert!(ratio > 0.1 && ratio < 100_000.0, "{}: {ratio} tokens per parameter", m.record.id);
+            assert!((ratio - tokens / m.anatomy.total.0 as f64).abs() < 1e-12, "{}", m.record.id);
+        }
+        assert!(with_tokens >= 60, "only {with_tokens} models carry training tokens");
+        #[rustfmt::skip]
+        let published = [
+            ("gpt-3-175b", 300e9), ("gpt-3-125m", 300e9), ("llama-7b", 1.0e12), ("llama-65b", 1.4e12),
+            ("llama-2-7b", 2.0e12), ("llama-2-70b", 2.0e12), ("llama-3-8b", 15e12), ("llama-3.1-405b", 15e12),
+            ("llama-3.2-1b", 9e12), ("llama-4-scout-17b-16e", 40e12), ("llama-4-maverick-17b-128e", 22e12),
+            ("qwen2.5-72b", 18e12), ("qwen3-8b", 36e12), ("gemma-7b", 6e12), ("gemma-2-27b", 13e12),
+            ("gemma-3-1b", 2e12), ("deepseek-v3", 14.8e12), ("deepseek-v2-lite", 5.7e12),
+            ("olmo-2-1124-13b", 5e12), ("falcon-180b", 3.5e12), ("gpt-j-6b", 402e9),
+            ("stablelm-3b-4e1t", 4e12), ("chinchilla-70b", 1.4e12), ("gopher-280b", 300e9),
+        ];
+        for (id, tokens) in published {
+            assert_eq!(c.model(id).unwrap().record.training_tokens, Some(tokens), "{id}");
+        }
+        // Not published (Mistral), or not as tokens (GPT-2's WebText is 40 GB of text).
+        for id in ["mistral-7b-v0.1", "gpt2-xl"] {
+            assert_eq!(c.model(id).unwrap().record.training_tokens, None, "{id}");
+        }
+        for (id, nominal) in [("chinchilla-70b", 70e9), ("gopher-280b", 280e9)] {
+            let total = c.model(id).unwrap().anatomy.total.0 as f64;
+            assert!((total / nominal - 1.0).abs() < 0.005, "{id}: {total}");
+        }
+        let chinchilla = c.model("chinchilla-70b").unwrap().tokens_per_parameter().unwrap();
+        assert!((19.9..20.1).contains(&chinchilla), "{chinchilla}");
+    }
+
+    #[test]
+    fn training_tokens_need_a_source_and_a_positive_count() {
+        let text = include_str!("../../data/models/deepmind.toml");
+        let load = |text: String| Catalog::from_files([("models/deepmind.toml".to_owned(), text)]);
+        assert!(load(text.to_owned()).is_ok());
+        let unsourced: String =
+            text.lines().filter(|l| !l.starts_with("training_tokens_source")).map(|l| format!("{l}\n")).collect();
+        let blank: String = text
+            .lines()
+            .map(|l| if l.starts_with("training_tokens_source") { "training_tokens_source = \" \"" } else { l })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let negative = text.replace("training_tokens = 300e9", "training_tokens = -300e9");
+        let infinite = text.replace("training_tokens = 300e9", "training_tokens = inf");
+        for bad in [unsourced, blank, negative, infinite] {
+            let error = load(bad).unwrap_err();
+            assert_eq!(error.file, "models/deepmind.toml");
+            assert!(error.message.contains("training_tokens"), "{error}");
+        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod kv_cache;
 pub mod moe;
 pub mod parallelism;
 pub mod profile;
+pub mod scaling;
 pub mod serving;
 pub mod training;
 pub mod units;

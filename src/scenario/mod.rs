@@ -47,6 +47,7 @@ pub mod plan_training;
 pub mod range;
 pub mod requirements;
 pub mod resolve;
+pub mod scaling;
 pub mod serving;
 pub mod training;
 pub mod training_layout;

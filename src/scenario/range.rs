@@ -276,6 +276,18 @@ pub const MAX_POSITIONS: Range = Range::int(1, 16_777_216);
 /// A model-size filter, billions of parameters.
 pub const PARAMETERS_B: Range = Range::number(0.0, 1e5);
 
+// Scaling laws.
+/// Parameters of a run a fit judges.
+pub const SCALING_PARAMETERS: Range = Range::number(1e3, 1e16);
+/// Training (or unique) tokens of a run.
+pub const SCALING_TOKENS: Range = Range::number(1e3, 1e17);
+/// A target loss, nats per token.
+pub const SCALING_LOSS: Range = Range::above(0.0, 100.0);
+/// Lifetime inference tokens.
+pub const SCALING_INFERENCE_TOKENS: Range = Range::number(0.0, 1e20);
+/// Lifetime requests.
+pub const SCALING_REQUESTS: Range = Range::number(0.0, 1e16);
+
 // Calibration.
 /// A measured latency, ms.
 pub const MEASURED_MS: Range = Range::above(0.0, 1e9);
@@ -284,6 +296,17 @@ pub const MEASURED_RATE: Range = Range::above(0.0, 1e12);
 
 /// Where each range appears in the OpenAPI document.
 pub const DECLARED: &[Declared] = &[
+    on("ScalingRequest", "parameters", SCALING_PARAMETERS),
+    on("ScalingRequest", "tokens", SCALING_TOKENS),
+    on("ScalingRequest", "unique_tokens", SCALING_TOKENS),
+    on("ScalingRequest", "devices", TRAINING_DEVICES),
+    on("ScalingTarget", "loss", SCALING_LOSS),
+    on("ScalingTarget", "parameters", SCALING_PARAMETERS),
+    on("ScalingTarget", "tokens", SCALING_TOKENS),
+    on("ScalingPlanRequest", "inference_tokens", SCALING_INFERENCE_TOKENS),
+    on("ScalingRequests", "count", SCALING_REQUESTS),
+    on("ScalingRequests", "input_tokens", INPUT_TOKENS),
+    on("ScalingRequests", "output_tokens", OUTPUT_TOKENS),
     on("InferenceRequest", "devices", INFERENCE_DEVICES),
     on("InferenceRequest", "weights_group_size", GROUP_SIZE),
     on("InferenceRequest", "input_tokens", INPUT_TOKENS),

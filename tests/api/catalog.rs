@@ -65,3 +65,58 @@ async fn model_list_filters_by_family_and_size() {
     assert!(moe["items"].as_array().unwrap().iter().all(|m| m["moe"] == true));
     assert!(moe["count"].as_u64().unwrap() >= 3);
 }
+
+#[tokio::test]
+async fn model_details_give_published_training_tokens_per_parameter() {
+    let app = spawn_app().await;
+    // (id, published tokens, tokens per parameter: tokens / the anatomy's total)
+    for (id, tokens, ratio) in [
+        ("gpt-3-175b", 300e9, 1.71),      // 300B / 175.0B
+        ("llama-2-7b", 2.0e12, 296.8),    // 2T / 6.74B
+        ("chinchilla-70b", 1.4e12, 20.0), // 1.4T / 70.0B: the compute-optimal ratio
+        ("gopher-280b", 300e9, 1.07),     // 300B / 279.7B
+        ("deepseek-v3", 14.8e12, 22.0),   // every expert counted: 14.8T / 671B
+    ] {
+        let (status, body) = app.get_json(&format!("/v1/models/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["training_tokens"].as_f64(), Some(tokens), "{id}");
+        assert!(body["training_tokens_source"].as_str().unwrap().contains("https://"), "{id}");
+        let got = body["tokens_per_parameter"].as_f64().unwrap();
+        let total = body["total_parameters"].as_f64().unwrap();
+        assert!((got - tokens / total).abs() < 1e-9 * got, "{id}: {got}");
+        assert!((got / ratio - 1.0).abs() < 0.01, "{id}: {got} tokens per parameter, expected about {ratio}");
+    }
+    // No published figure: no tokens, no ratio, no source.
+    let (_, mistral) = app.get_json("/v1/models/mistral-7b-v0.1").await;
+    for field in ["training_tokens", "training_tokens_source", "tokens_per_parameter"] {
+        assert!(mistral.get(field).is_none(), "{field}: {mistral}");
+    }
+    // Gopher and Chinchilla never had a Hugging Face repo; the papers are their sources.
+    let (_, chinchilla) = app.get_json("/v1/models/chinchilla").await;
+    assert_eq!(chinchilla["id"], "chinchilla-70b");
+    assert!(chinchilla.get("hf_repo").is_none());
+    assert!(chinchilla["sources"].as_array().unwrap().iter().any(|s| s == "https://arxiv.org/abs/2203.15556"));
+}
+
+#[tokio::test]
+async fn model_list_shows_and_filters_training_tokens() {
+    let app = spawn_app().await;
+    let (status, with) = app.get_json("/v1/models?has_training_tokens=true").await;
+    assert_eq!(status, 200, "{with}");
+    let items = with["items"].as_array().unwrap();
+    assert!(items.len() >= 60, "{}", items.len());
+    for m in items {
+        let tokens = m["training_tokens"].as_f64().unwrap();
+        let ratio = m["tokens_per_parameter"].as_f64().unwrap();
+        assert!((ratio - tokens / m["total_parameters"].as_f64().unwrap()).abs() < 1e-9 * ratio, "{m}");
+    }
+    assert!(items.iter().any(|m| m["id"] == "llama-2-7b"));
+    let (_, without) = app.get_json("/v1/models?has_training_tokens=false").await;
+    let without = without["items"].as_array().unwrap();
+    assert!(without.iter().all(|m| m.get("training_tokens").is_none() && m.get("tokens_per_parameter").is_none()));
+    assert!(without.iter().any(|m| m["id"] == "mistral-7b-v0.1"));
+    let (_, all) = app.get_json("/v1/models").await;
+    assert_eq!(all["total"].as_u64().unwrap(), (items.len() + without.len()) as u64);
+    let (status, _) = app.get_json("/v1/models?has_training_tokens=maybe").await;
+    assert_eq!(status, 400);
+}

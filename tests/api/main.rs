@@ -18,6 +18,7 @@ mod layout;
 mod openapi;
 mod ops;
 mod readme;
+mod scaling;
 mod serving;
 mod style;
 mod training;
