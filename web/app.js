@@ -1171,6 +1171,8 @@ function scalingPlanBody(p) {
 
 /** A log axis's tick: 1e21 for a power of ten, else as `round` writes it. */
 const powerOfTen = (t) => (Number.isInteger(Math.log10(t)) ? `1e${Math.log10(t)}` : round(t, 2));
+/** A fit record's constants (the additive and Kaplan forms). */
+const FIT_CONSTANTS = ["e", "a", "b", "alpha", "beta", "n_c", "d_c", "alpha_n", "alpha_d"];
 const signed = (x, d = 3) => (Number.isFinite(x) ? `${x > 0 ? "+" : x < 0 ? "−" : ""}${sig(Math.abs(x), d)}` : "–");
 /** A run's dollars: `null` cost is a run the engine could not price or place; `null` usd, no price. */
 const runUsd = (cost) => (!cost ? "not run" : cost.usd === null || cost.usd === undefined ? "no price" : fmt.money(cost.usd));
@@ -1213,7 +1215,20 @@ async function runScale(p, out) {
   };
   add(
     out,
-    h("p", { class: "note", "data-fit": fit.id }, h("strong", {}, fit.name), `: loss is measured on ${fit.loss_measured_on}; parameters counted: ${fit.parameters_counted}. `, fit.equation ? h("code", {}, fit.equation) : null, " ", fit.source ? ["Source: ", fit.source, "."] : null, " Losses of different fits are on different data: compare a model with itself across compute, not one fit's loss with another's."),
+    h("p", { class: "note", "data-fit": fit.id }, h("strong", {}, fit.name), `: loss is measured on ${fit.loss_measured_on}; parameters counted: ${fit.parameters_counted}. Losses of different fits are on different data: compare a model with itself across compute, not one fit's loss with another's.`),
+    h(
+      "details",
+      { class: "note" },
+      h("summary", {}, `The fit's constants, source and caveats`),
+      h(
+        "ul",
+        {},
+        h("li", {}, `Form ${fit.form}; from ${fit.equation}. Source: ${fit.source}.`),
+        h("li", {}, FIT_CONSTANTS.filter((k) => fit[k] !== undefined).map((k) => `${k} = ${fit[k]}`).join(", ")),
+        ["standard_error", "interval_95", "repetition"].filter((k) => fit[k]).map((k) => h("li", { "data-field": k }, h("code", {}, k), ` ${JSON.stringify(fit[k])}`)),
+        fit.notes ? h("li", {}, fit.notes) : null,
+      ),
+    ),
     chart({
       id: "scale-frontier",
       title: `Loss against training compute (models under ${fit.id})`,
@@ -1241,18 +1256,18 @@ async function runScale(p, out) {
       { class: "cards" },
       card("Loss (nats per token)", sig(e.loss, 4), e, "scaling.loss", null, "scale_loss"),
       card("Training compute", fmt.flops(e.training_flops), e, "scaling.training_flops", null, "scale_training_flops"),
-      card("Tokens per parameter", sig(e.tokens_per_parameter), e, "scaling.tokens_per_parameter", null, "scale_tokens_per_parameter"),
+      card("Tokens per parameter", sig(e.tokens_per_parameter), null, null, null, "scale_tokens_per_parameter"),
       card("Compute-optimal twin (same compute)", `${fmt.params(e.compute_optimal.parameters)} on ${fmt.tokens(e.compute_optimal.tokens)} tokens: loss ${sig(e.compute_optimal.loss, 4)}`, e, "scaling.compute_optimal", null, "scale_compute_optimal"),
       card("Next 10x compute: loss", sig(next.loss, 4), e, "scaling.next_10x", null, "next_10x_loss"),
-      card("Next 10x: loss gained", signed(next.delta_loss), e, "scaling.next_10x", null, "next_10x_delta_loss"),
+      card("Next 10x: change in loss", signed(next.delta_loss), e, "scaling.next_10x", null, "next_10x_delta_loss"),
       card("Next 10x: reducible loss multiplied by", `${sig(next.reducible_loss_multiplier)}×`, e, "scaling.next_10x", null, "next_10x_multiplier"),
-      card(`This run on ${e.cost ? `${fmt.count(e.cost.devices)} × ${e.cost.hardware}` : p.hardware}`, e.cost ? `${runUsd(e.cost)}, ${sig(e.cost.wall_clock_days)} days` : "not run", e, "cost.usd", null, "run_usd"),
-      card("The next 10x on the same device", next.cost ? `${runUsd(next.cost)}, ${sig(next.cost.wall_clock_days)} days` : "not run", e, "cost.usd", null, "next_10x_usd"),
+      card(`This run on ${e.cost ? `${fmt.count(e.cost.devices)} × ${e.cost.hardware}` : p.hardware}`, e.cost ? `${runUsd(e.cost)}, ${sig(e.cost.wall_clock_days)} days` : "not run", null, null, null, "run_usd"),
+      card(`The next 10x${next.cost ? ` on ${fmt.count(next.cost.devices)} × ${next.cost.hardware}` : ""}`, next.cost ? `${runUsd(next.cost)}, ${sig(next.cost.wall_clock_days)} days` : "not run", null, null, null, "next_10x_usd"),
     ),
     h("p", { class: "note" }, `Irreducible loss ${sig(e.irreducible_loss, 4)} of this fit; reducible ${sig(e.reducible_loss, 4)}. Each rung is ten times the compute of the one before, spent compute-optimally; the loss it gains shrinks while its dollars grow tenfold: diminishing returns, in money.`),
     h(
       "div",
-      { class: "row" },
+      { class: "stack" },
       table(
         "scale-ladder",
         [
@@ -1261,8 +1276,9 @@ async function runScale(p, out) {
           { key: "parameters", label: "Parameters", fmt: fmt.params },
           { key: "tokens", label: "Tokens", fmt: fmt.tokens },
           { key: "loss", label: "Loss", fmt: (v) => sig(v, 4) },
-          { key: "delta_loss", label: "Loss gained", fmt: (v) => signed(v) },
+          { key: "delta_loss", label: "Change in loss", fmt: (v) => signed(v) },
           { key: "usd", label: "USD", fmt: (v) => (v === null || v === undefined ? "no price" : fmt.money(v)) },
+          { key: "usd_per_loss_removed", label: "USD per unit of loss removed", fmt: (v) => (v === null || v === undefined ? "–" : fmt.money(v)) },
         ],
         e.ladder.map((rung) => ({ ...rung })),
       ),
@@ -1290,7 +1306,7 @@ async function runScale(p, out) {
         { key: "training_flops", label: "Training FLOPs", fmt: fmt.flops },
         { key: "loss", label: "Loss", fmt: (v) => sig(v, 4), rule: "scaling.loss" },
         { key: "optimal_loss", label: "Compute-optimal loss", fmt: (v) => sig(v, 4) },
-        { key: "next_10x_delta_loss", label: "Next 10x gains", fmt: (v) => signed(v) },
+        { key: "next_10x_delta_loss", label: "Next 10x: change in loss", fmt: (v) => signed(v) },
         { key: "usd", label: "Run USD", fmt: (v) => (v === null || v === undefined ? "–" : fmt.money(v)) },
         { key: "next_10x_usd", label: "Next 10x USD", fmt: (v) => (v === null || v === undefined ? "–" : fmt.money(v)) },
         { key: "warnings", label: "Warnings", message: true },
@@ -1333,16 +1349,18 @@ async function runScale(p, out) {
     { which: "lifetime-optimal", ...plan.optimal },
     { which: "compute-optimal twin", ...plan.compute_optimal_twin },
   ];
-  const curveY = plan.objective === "cost" ? "total_usd" : "total_flops";
+  // The curve in the objective's unit where the API prices its points, else in FLOPs (said so).
+  const inUsd = plan.objective === "cost" && (plan.curve || []).some((c) => Number.isFinite(c.total_usd));
+  const curveY = inUsd ? "total_usd" : "total_flops";
   add(
     section,
     h("p", {}, `To reach ${target} under ${plan.fit.id} and serve ${fmt.tokens(plan.inference_tokens)} tokens over its life, minimising ${objective} of training and inference together:`),
     h(
       "div",
       { class: "cards" },
-      card("Lifetime-optimal model", `${fmt.params(plan.optimal.parameters)} on ${fmt.tokens(plan.optimal.tokens)} tokens (${sig(plan.optimal.tokens_per_parameter)} per parameter)`, plan, "scaling.plan.optimal", null, "plan_optimal"),
-      card("Compute-optimal twin", `${fmt.params(plan.compute_optimal_twin.parameters)} on ${fmt.tokens(plan.compute_optimal_twin.tokens)} tokens (${sig(plan.compute_optimal_twin.tokens_per_parameter)} per parameter)`, plan, "scaling.plan.twin", null, "plan_twin"),
-      card(`Saving against the twin (${objective})`, fmt.pct(plan.saving_fraction), plan, "scaling.plan.saving", null, "plan_saving_fraction"),
+      card("Lifetime-optimal model", `${fmt.params(plan.optimal.parameters)} on ${fmt.tokens(plan.optimal.tokens)} tokens (${sig(plan.optimal.tokens_per_parameter)} per parameter)`, null, null, null, "plan_optimal"),
+      card("Compute-optimal twin", `${fmt.params(plan.compute_optimal_twin.parameters)} on ${fmt.tokens(plan.compute_optimal_twin.tokens)} tokens (${sig(plan.compute_optimal_twin.tokens_per_parameter)} per parameter)`, null, null, null, "plan_twin"),
+      card(`Saving against the twin (${objective})`, fmt.pct(plan.saving_fraction), null, null, null, "plan_saving_fraction"),
     ),
     table(
       "scale-plan",
@@ -1363,14 +1381,15 @@ async function runScale(p, out) {
     plan.curve?.length
       ? chart({
           id: "scale-plan-curve",
-          title: `Lifetime ${objective} along the models that reach this loss`,
+          title: `Lifetime ${inUsd ? "USD" : "FLOPs"} along the models that reach this loss${plan.objective === "cost" && !inUsd ? " (the API's curve carries no dollars)" : ""}`,
           xLabel: "parameters",
-          yLabel: plan.objective === "cost" ? "training + serving USD" : "training + inference FLOPs",
+          yLabel: inUsd ? "training + serving USD" : "training + inference FLOPs",
           xLog: true,
           yLog: true,
           xTicks: (t) => fmt.params(t),
-          yTicks: plan.objective === "cost" ? (t) => fmt.money(t) : powerOfTen,
-          series: [{ key: "curve", name: "same loss, more or fewer parameters", points: plan.curve.filter((c) => Number.isFinite(c[curveY])).map((c) => ({ x: c.parameters, y: c[curveY], label: `${fmt.params(c.parameters)} on ${fmt.tokens(c.tokens)} tokens` })) }],
+          yTicks: inUsd ? (t) => fmt.money(t) : powerOfTen,
+          // The part of the curve within 3x of the optimum's objective: where the choice is.
+          series: [{ key: "curve", name: "same loss, more or fewer parameters (within 3x of the optimum)", points: plan.curve.filter((c) => Number.isFinite(c[curveY]) && c[curveY] <= 3 * plan.optimal[curveY]).map((c) => ({ x: c.parameters, y: c[curveY], label: `${fmt.params(c.parameters)} on ${fmt.tokens(c.tokens)} tokens: ${inUsd ? fmt.money(c[curveY]) : fmt.flops(c[curveY])}` })) }],
           markers: [
             { x: plan.optimal.parameters, y: plan.optimal[curveY], label: "lifetime-optimal" },
             { x: plan.compute_optimal_twin.parameters, y: plan.compute_optimal_twin[curveY], label: "compute-optimal" },
