@@ -568,6 +568,113 @@ pub fn plan_table(r: &PlanResponse) -> String {
     out
 }
 
+fn dollars(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a (no price)".to_owned(), |v| format!("${v:.3e}"))
+}
+
+fn run_cost(c: Option<&crate::answer::scaling::RunCost>) -> String {
+    c.map_or_else(
+        || "n/a (no layout)".to_owned(),
+        |c| {
+            format!(
+                "{} on {} x {}: {:.0} days, {:.3e} device-hours, MFU {:.0}%",
+                dollars(c.usd),
+                c.devices,
+                c.hardware,
+                c.wall_clock_days,
+                c.device_hours,
+                c.mfu * 100.0
+            )
+        },
+    )
+}
+
+/// `hwcost estimate scaling`: the run's loss, its compute-optimal twin and what each 10x buys.
+pub fn scaling_table(r: &crate::answer::scaling::ScalingResponse) -> String {
+    let mut rows: Vec<(&str, String)> = vec![
+        ("fit", format!("{} (loss on {})", r.fit.id, r.fit.loss_measured_on)),
+        (
+            "run",
+            format!(
+                "{}{:.3e} parameters on {:.3e} tokens ({:.1} per parameter){}",
+                r.model.as_ref().map(|m| format!("{m}: ")).unwrap_or_default(),
+                r.parameters,
+                r.tokens,
+                r.tokens_per_parameter,
+                r.unique_tokens.map(|u| format!(", {:.1} epochs of {u:.3e} unique", r.tokens / u)).unwrap_or_default()
+            ),
+        ),
+        ("loss", format!("{:.4} (irreducible {:.4}, reducible {:.4})", r.loss, r.irreducible_loss, r.reducible_loss)),
+        ("training compute", format!("{:.3e} FLOPs", r.training_flops)),
+        ("cost", run_cost(r.cost.as_ref())),
+        (
+            "compute-optimal",
+            format!(
+                "{:.3e} parameters on {:.3e} tokens: loss {:.4}",
+                r.compute_optimal.parameters, r.compute_optimal.tokens, r.compute_optimal.loss
+            ),
+        ),
+        (
+            "next 10x",
+            format!(
+                "{:.3e} parameters on {:.3e} tokens: loss {:.4} ({:+.4}, reducible loss x{:.3})",
+                r.next_10x.parameters,
+                r.next_10x.tokens,
+                r.next_10x.loss,
+                r.next_10x.delta_loss,
+                r.next_10x.reducible_loss_multiplier
+            ),
+        ),
+        ("next 10x cost", run_cost(r.next_10x.cost.as_ref())),
+    ];
+    let ladder: Vec<String> = r
+        .ladder
+        .iter()
+        .map(|g| {
+            format!(
+                "{:>5}x: loss {:.4} ({:+.4}), {}{}",
+                g.compute_multiplier,
+                g.loss,
+                g.delta_loss,
+                dollars(g.usd),
+                g.usd_per_loss_removed.map(|u| format!(", ${u:.3e} per nat removed")).unwrap_or_default()
+            )
+        })
+        .collect();
+    rows.push(("ladder", ladder.join("\n                  ")));
+    render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
+}
+
+/// `hwcost plan scaling`: the lifetime-optimal model against its compute-optimal twin.
+pub fn scaling_plan_table(r: &crate::answer::scaling::ScalingPlanResponse) -> String {
+    let model = |m: &crate::answer::scaling::LifetimeBody| {
+        format!(
+            "{:.3e} parameters on {:.3e} tokens ({:.0} per parameter): {:.3e} FLOPs{}",
+            m.parameters,
+            m.tokens,
+            m.tokens_per_parameter,
+            m.total_flops,
+            m.total_usd.map(|u| format!(", ${u:.3e}")).unwrap_or_default()
+        )
+    };
+    let rows: Vec<(&str, String)> = vec![
+        ("fit", r.fit.id.clone()),
+        (
+            "target",
+            format!(
+                "loss {:.4}{}",
+                r.target.loss,
+                r.target.model.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+            ),
+        ),
+        ("inference", format!("{:.3e} tokens over the lifetime", r.inference_tokens)),
+        ("optimal", model(&r.optimal)),
+        ("compute-optimal twin", model(&r.compute_optimal_twin)),
+        ("saving", format!("{:.1}% of the {:?} objective", r.saving_fraction * 100.0, r.objective).to_lowercase()),
+    ];
+    render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -708,111 +815,4 @@ mod tests {
             }
         }
     }
-}
-
-fn dollars(v: Option<f64>) -> String {
-    v.map_or_else(|| "n/a (no price)".to_owned(), |v| format!("${v:.3e}"))
-}
-
-fn run_cost(c: Option<&crate::answer::scaling::RunCost>) -> String {
-    c.map_or_else(
-        || "n/a (no layout)".to_owned(),
-        |c| {
-            format!(
-                "{} on {} x {}: {:.0} days, {:.3e} device-hours, MFU {:.0}%",
-                dollars(c.usd),
-                c.devices,
-                c.hardware,
-                c.wall_clock_days,
-                c.device_hours,
-                c.mfu * 100.0
-            )
-        },
-    )
-}
-
-/// `hwcost estimate scaling`: the run's loss, its compute-optimal twin and what each 10x buys.
-pub fn scaling_table(r: &crate::answer::scaling::ScalingResponse) -> String {
-    let mut rows: Vec<(&str, String)> = vec![
-        ("fit", format!("{} (loss on {})", r.fit.id, r.fit.loss_measured_on)),
-        (
-            "run",
-            format!(
-                "{}{:.3e} parameters on {:.3e} tokens ({:.1} per parameter){}",
-                r.model.as_ref().map(|m| format!("{m}: ")).unwrap_or_default(),
-                r.parameters,
-                r.tokens,
-                r.tokens_per_parameter,
-                r.unique_tokens.map(|u| format!(", {:.1} epochs of {u:.3e} unique", r.tokens / u)).unwrap_or_default()
-            ),
-        ),
-        ("loss", format!("{:.4} (irreducible {:.4}, reducible {:.4})", r.loss, r.irreducible_loss, r.reducible_loss)),
-        ("training compute", format!("{:.3e} FLOPs", r.training_flops)),
-        ("cost", run_cost(r.cost.as_ref())),
-        (
-            "compute-optimal",
-            format!(
-                "{:.3e} parameters on {:.3e} tokens: loss {:.4}",
-                r.compute_optimal.parameters, r.compute_optimal.tokens, r.compute_optimal.loss
-            ),
-        ),
-        (
-            "next 10x",
-            format!(
-                "{:.3e} parameters on {:.3e} tokens: loss {:.4} ({:+.4}, reducible loss x{:.3})",
-                r.next_10x.parameters,
-                r.next_10x.tokens,
-                r.next_10x.loss,
-                r.next_10x.delta_loss,
-                r.next_10x.reducible_loss_multiplier
-            ),
-        ),
-        ("next 10x cost", run_cost(r.next_10x.cost.as_ref())),
-    ];
-    let ladder: Vec<String> = r
-        .ladder
-        .iter()
-        .map(|g| {
-            format!(
-                "{:>5}x: loss {:.4} ({:+.4}), {}{}",
-                g.compute_multiplier,
-                g.loss,
-                g.delta_loss,
-                dollars(g.usd),
-                g.usd_per_loss_removed.map(|u| format!(", ${u:.3e} per nat removed")).unwrap_or_default()
-            )
-        })
-        .collect();
-    rows.push(("ladder", ladder.join("\n                  ")));
-    render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
-}
-
-/// `hwcost plan scaling`: the lifetime-optimal model against its compute-optimal twin.
-pub fn scaling_plan_table(r: &crate::answer::scaling::ScalingPlanResponse) -> String {
-    let model = |m: &crate::answer::scaling::LifetimeBody| {
-        format!(
-            "{:.3e} parameters on {:.3e} tokens ({:.0} per parameter): {:.3e} FLOPs{}",
-            m.parameters,
-            m.tokens,
-            m.tokens_per_parameter,
-            m.total_flops,
-            m.total_usd.map(|u| format!(", ${u:.3e}")).unwrap_or_default()
-        )
-    };
-    let rows: Vec<(&str, String)> = vec![
-        ("fit", r.fit.id.clone()),
-        (
-            "target",
-            format!(
-                "loss {:.4}{}",
-                r.target.loss,
-                r.target.model.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
-            ),
-        ),
-        ("inference", format!("{:.3e} tokens over the lifetime", r.inference_tokens)),
-        ("optimal", model(&r.optimal)),
-        ("compute-optimal twin", model(&r.compute_optimal_twin)),
-        ("saving", format!("{:.1}% of the {:?} objective", r.saving_fraction * 100.0, r.objective).to_lowercase()),
-    ];
-    render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }

@@ -20,12 +20,12 @@ use crate::engine::inference::Batch;
 use crate::engine::parallelism::Parallelism;
 use crate::plan::breakeven::{self, ApiPrice, SelfHosted};
 use crate::plan::search::{Candidate, FormatChoice, HardwareChoice, ModelChoice, Outcome, Space, Workload, search};
-use crate::scenario::Assumptions;
 use crate::scenario::Error;
 use crate::scenario::cost::{Basis, CostChoice};
 use crate::scenario::inference::InferenceScenario;
 use crate::scenario::plan::device_cost;
 use crate::scenario::plan::{ObjectiveId, PlanRequest, PlanScenario};
+use crate::scenario::{Assumption, Assumptions};
 
 /// One configuration of the answer, shaped as an inference estimate is: the same concept sits
 /// at the same path (`latency.ttft_ms`, `cost.usd_per_hour`, `memory.per_device.total_bytes`).
@@ -159,6 +159,9 @@ pub struct ApiComparisonBody {
     pub break_even_output_tokens_per_month: Option<f64>,
     /// Whether self-hosting is cheaper at the planned volume.
     pub self_hosting_cheaper: bool,
+    /// What the comparison assumed about the API price: its conversion to USD when the provider
+    /// publishes it in another currency (empty otherwise).
+    pub assumptions: Vec<Assumption>,
 }
 
 /// A rejection reason and how many configurations it rejected.
@@ -288,7 +291,7 @@ fn comparisons(
     w: &Workload,
 ) -> Result<Vec<ApiComparisonBody>, Error> {
     let model_id = r.models[best.choice.model].id.as_str();
-    let mut prices: Vec<(String, String, ApiPrice)> = Vec::new();
+    let mut prices: Vec<(String, String, ApiPrice, Vec<Assumption>)> = Vec::new();
     if let Some(p) = request.api_price {
         prices.push((
             "request".into(),
@@ -297,16 +300,22 @@ fn comparisons(
                 usd_per_million_input_tokens: p.usd_per_million_input_tokens,
                 usd_per_million_output_tokens: p.usd_per_million_output_tokens,
             },
+            Vec::new(),
         ));
     }
+    // A catalog price published in another currency carries its conversion to USD.
     let from_record = |p: &crate::catalog::api_prices::ApiPriceRecord| {
         (
             p.id.clone(),
-            format!("{} (as of {}{})", p.source, p.as_of, if p.verified { "" } else { ", unverified" }),
+            p.citation(),
             ApiPrice {
                 usd_per_million_input_tokens: p.usd_per_million_input_tokens,
                 usd_per_million_output_tokens: p.usd_per_million_output_tokens,
             },
+            p.assumptions
+                .iter()
+                .map(|a| Assumption { field: format!("api_comparison/{}", p.id), ..a.clone() })
+                .collect(),
         )
     };
     if let Some(id) = &request.api_price_id {
@@ -317,14 +326,19 @@ fn comparisons(
         prices.push(from_record(record));
     }
     if request.api_price.is_none() && request.api_price_id.is_none() {
-        prices.extend(ctx.catalog.api_prices().iter().filter(|p| p.model == model_id).map(from_record));
+        // Superseded prices (dated history with `valid_until`) are not offered unasked.
+        prices.extend(
+            ctx.catalog.api_prices().iter().filter(|p| p.model == model_id && p.valid_until.is_none()).map(from_record),
+        );
     }
     let served = w.requests_per_s.map_or(best.capacity_output_tokens_per_s, |rate| rate * w.output_tokens as f64);
     let hosted = self_hosted(ctx, r, best);
     Ok(prices
         .into_iter()
-        .flat_map(|(api, source, price)| hosted.iter().map(move |h| (api.clone(), source.clone(), price, *h)))
-        .filter_map(|(api, source, price, (basis, hosted))| {
+        .flat_map(|(api, source, price, assumed)| {
+            hosted.iter().map(move |h| (api.clone(), source.clone(), price, assumed.clone(), *h))
+        })
+        .filter_map(|(api, source, price, assumptions, (basis, hosted))| {
             let c = breakeven::compare(
                 price,
                 w.input_tokens,
@@ -351,6 +365,7 @@ fn comparisons(
                 capacity_output_tokens_per_month: finite(c.capacity_output_tokens_per_month),
                 break_even_output_tokens_per_month: c.break_even_output_tokens_per_month.map(finite),
                 self_hosting_cheaper: c.self_hosting_cheaper,
+                assumptions,
             })
         })
         .collect())
@@ -508,8 +523,20 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
             .map(|(reason, count)| RejectionBody { reason: reason.as_str(), count: *count })
             .collect(),
         best,
-        api_comparison,
         notes,
-        assumptions: r.assumptions.0.clone(),
+        assumptions: plan_assumptions(&r.assumptions.0, &api_comparison),
+        api_comparison,
     })
+}
+
+/// The planner's defaults, then each API price conversion the comparison made (once per price,
+/// though it is compared renting and owning).
+fn plan_assumptions(defaults: &[Assumption], comparisons: &[ApiComparisonBody]) -> Vec<Assumption> {
+    let mut out = defaults.to_vec();
+    for a in comparisons.iter().flat_map(|c| &c.assumptions) {
+        if !out.contains(a) {
+            out.push(a.clone());
+        }
+    }
+    out
 }

@@ -341,17 +341,22 @@ impl ScalingResponse {
                 ),
             });
         }
-        if let Some(m) = s.model.as_deref().and_then(|id| ctx.catalog.model(id).ok()) {
-            if m.architecture.moe.is_some() {
-                warnings.push(WarningBody {
-                    code: "dense-fit-for-moe",
-                    message:
-                        "the fits were measured on dense models; a mixture of experts is judged by its total parameters"
-                            .into(),
-                });
-            }
+        if let Some(m) = s.model.as_deref().and_then(|id| ctx.catalog.model(id).ok())
+            && m.architecture.moe.is_some()
+        {
+            warnings.push(WarningBody {
+                code: "dense-fit-for-moe",
+                message:
+                    "the fits were measured on dense models; a mixture of experts is judged by its total parameters"
+                        .into(),
+            });
         }
-        let compute_optimal = fit.compute_optimal(flops);
+        // With a unique-data limit every budget is spent under it (repeat, or grow the model).
+        let optimum = |c: f64| match s.unique_tokens {
+            Some(u) => fit.compute_optimal_repeated(c, u),
+            None => fit.compute_optimal(c),
+        };
+        let compute_optimal = optimum(flops);
         let cost_of = |parameters: f64, tokens: f64, model: Option<&str>| {
             run_cost(ctx, &s.hardware, s.devices, s.cost.as_ref(), model, parameters, tokens)
         };
@@ -362,7 +367,7 @@ impl ScalingResponse {
             let (a, cost) = if i == 0 {
                 (Allocation { parameters: s.parameters, tokens: s.tokens, loss }, this_cost.clone())
             } else {
-                let a = fit.compute_optimal(flops * k);
+                let a = optimum(flops * k);
                 (a, cost_of(a.parameters, a.tokens, None))
             };
             let previous: Option<&Rung> = ladder.last();
@@ -684,21 +689,5 @@ impl ScalingPlanResponse {
             assumptions,
             warnings,
         })
-    }
-}
-
-/// The fits.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct FitsResponse {
-    /// Every fit, the default first.
-    pub items: Vec<ScalingFitRecord>,
-}
-
-impl FitsResponse {
-    /// The catalog's fits.
-    pub fn new(ctx: &Context) -> Self {
-        let mut items: Vec<ScalingFitRecord> = ctx.catalog.scaling_fits().iter().map(|f| f.record.clone()).collect();
-        items.sort_by_key(|r| !r.default);
-        FitsResponse { items }
     }
 }

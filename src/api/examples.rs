@@ -59,6 +59,11 @@ fn examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
         ),
         ("/v1/models/{id}", "get", to_value(models::detail(catalog, "llama-2-7b"))),
         (
+            "/v1/scaling/fits",
+            "get",
+            to_value(super::scaling::list_fits(catalog, &PageQuery { limit: Some(1), ..Default::default() })),
+        ),
+        (
             "/v1/engines",
             "get",
             to_value(discovery::list_engines(
@@ -211,6 +216,33 @@ fn decision_examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<V
             training_plan.ok().and_then(|r| {
                 let mut answer = to_value(plan_training::plan_training(ctx, &r))?;
                 answer.as_object_mut()?.remove("best");
+                Some(answer)
+            }),
+        ),
+        (
+            "/v1/estimate/scaling",
+            "post",
+            serde_json::from_value::<crate::scenario::scaling::ScalingRequest>(json!({"model": "gpt-3-175b"}))
+                .ok()
+                .and_then(|r| {
+                    let s = crate::scenario::scaling::ScalingScenario::parse(&ctx.catalog, &r).ok()?;
+                    let mut answer = to_value::<_, ()>(Ok(crate::answer::scaling::ScalingResponse::new(ctx, &s)))?;
+                    // The frontier's shape shows in two points.
+                    answer.get_mut("frontier")?.as_array_mut()?.truncate(2);
+                    Some(answer)
+                }),
+        ),
+        (
+            "/v1/plan/scaling",
+            "post",
+            serde_json::from_value::<crate::scenario::scaling::ScalingPlanRequest>(json!({
+                "fit": "sardana2024", "target": {"parameters": 13e9}, "inference_tokens": 2e12
+            }))
+            .ok()
+            .and_then(|r| {
+                let s = crate::scenario::scaling::ScalingPlanScenario::parse(&ctx.catalog, &r).ok()?;
+                let mut answer = to_value(crate::answer::scaling::ScalingPlanResponse::new(ctx, &s))?;
+                answer.get_mut("curve")?.as_array_mut()?.truncate(2);
                 Some(answer)
             }),
         ),

@@ -8,7 +8,13 @@ use super::decisions::heavy;
 use super::extract::Json;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
-use crate::answer::scaling::{FitsResponse, ScalingPlanResponse, ScalingResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::listing::{Listing, PageQuery};
+use crate::answer::scaling::{ScalingPlanResponse, ScalingResponse};
+use crate::catalog::Catalog;
+use crate::catalog::scaling::ScalingFitRecord;
 use crate::scenario::scaling::{ScalingPlanRequest, ScalingPlanScenario, ScalingRequest, ScalingScenario};
 
 /// The loss a run reaches under a published scaling law, the compute-optimal model for the same
@@ -68,13 +74,39 @@ pub async fn plan(
     .await
 }
 
+/// Filters for the fit list (none yet; the struct keeps unknown parameters a 400).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FitFilters {}
+
+crate::list_body!(
+    /// A page of scaling-law fits, the default first.
+    FitList,
+    ScalingFitRecord
+);
+
 /// The published scaling-law fits, with their constants, what each loss is measured on and
 /// where each constant comes from.
 #[utoipa::path(operation_id = "list_scaling_fits",
     tag = "catalog",
-    responses((status = 200, description = "Every fit, the default first", body = FitsResponse))
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Every fit, the default first", body = FitList),
+        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/v1/scaling/fits")]
-pub async fn fits(state: web::Data<AppState>) -> web::Json<FitsResponse> {
-    web::Json(FitsResponse::new(&state))
+pub async fn fits(
+    state: web::Data<AppState>,
+    Listing { filters: FitFilters {}, page }: Listing<FitFilters>,
+) -> Result<web::Json<FitList>, ApiError> {
+    list_fits(&state.catalog, &page).map(web::Json)
+}
+
+/// The fit list: the default first, then catalog order.
+pub fn list_fits(catalog: &Catalog, page: &PageQuery) -> Result<FitList, ApiError> {
+    let mut items: Vec<ScalingFitRecord> = catalog.scaling_fits().iter().map(|f| f.record.clone()).collect();
+    items.sort_by_key(|r| !r.default);
+    Ok(page.apply(items, |f| vec![f.id.clone(), f.name.clone()])?.into())
 }

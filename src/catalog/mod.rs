@@ -27,7 +27,7 @@ use crate::engine::architecture::Architecture;
 use crate::engine::device::Device;
 use crate::engine::profile::EngineProfile;
 use crate::engine::training::TrainingProfile;
-use api_prices::ApiPriceRecord;
+use api_prices::{ApiPriceEntry, ApiPriceRecord, ExchangeRate};
 use engines::{EngineRecord, TrainingRecord};
 use formats::FormatRecord;
 use hardware::DeviceRecord;
@@ -140,6 +140,7 @@ pub struct Catalog {
     training: Vec<CatalogTraining>,
     scaling_fits: Vec<scaling::CatalogFit>,
     api_prices: Vec<ApiPriceRecord>,
+    exchange_rates: Vec<ExchangeRate>,
     ownership: OwnershipDefaults,
     devices: Vec<CatalogDevice>,
     models: Vec<CatalogModel>,
@@ -176,7 +177,13 @@ struct EnginesFile {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ApiPricesFile {
-    price: Vec<ApiPriceRecord>,
+    price: Vec<ApiPriceEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExchangeRatesFile {
+    exchange_rate: Vec<ExchangeRate>,
 }
 
 #[derive(serde::Deserialize)]
@@ -240,7 +247,8 @@ impl Catalog {
         let mut formats = Vec::new();
         let mut engines = Vec::new();
         let mut training = Vec::new();
-        let mut api_prices = Vec::new();
+        let mut api_entries = Vec::new();
+        let mut exchange_rates: Vec<ExchangeRate> = Vec::new();
         let mut device_prices = Vec::new();
         let mut ownership = OwnershipDefaults::default();
         let mut scaling_fits = Vec::new();
@@ -326,9 +334,16 @@ impl Catalog {
                 }
             } else if name == "prices/api.toml" {
                 let file: ApiPricesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
-                for record in file.price {
-                    record.validate().map_err(|m| entry_error(&name, &record.id, m))?;
-                    api_prices.push(record);
+                // Resolved below, once the exchange rates are read whatever the file order.
+                api_entries.extend(file.price);
+            } else if name == "prices/exchange_rates.toml" {
+                let file: ExchangeRatesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                for rate in file.exchange_rate {
+                    rate.validate().map_err(|m| entry_error(&name, &rate.currency, m))?;
+                    if exchange_rates.iter().any(|r| r.currency == rate.currency) {
+                        return Err(entry_error(&name, &rate.currency, "one rate per currency".into()));
+                    }
+                    exchange_rates.push(rate);
                 }
             } else if name == "prices/ownership.toml" {
                 let file: prices::OwnershipFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
@@ -344,6 +359,11 @@ impl Catalog {
                         .into(),
                 ));
             }
+        }
+        let mut api_prices = Vec::with_capacity(api_entries.len());
+        for entry in api_entries {
+            let id = entry.id().to_owned();
+            api_prices.push(entry.resolve(&exchange_rates).map_err(|m| entry_error("prices/api.toml", &id, m))?);
         }
         devices.sort_by(|a, b| a.record.id.cmp(&b.record.id));
         models.sort_by(|a, b| a.record.id.cmp(&b.record.id));
@@ -396,6 +416,7 @@ impl Catalog {
             training,
             scaling_fits,
             api_prices,
+            exchange_rates,
             ownership,
             devices,
             models,
@@ -425,6 +446,11 @@ impl Catalog {
     /// Hosted-API prices.
     pub fn api_prices(&self) -> &[ApiPriceRecord] {
         &self.api_prices
+    }
+
+    /// The dated exchange rates prices in other currencies are converted at.
+    pub fn exchange_rates(&self) -> &[ExchangeRate] {
+        &self.exchange_rates
     }
 
     /// The defaults of owning a device.
@@ -716,6 +742,8 @@ mod tests {
             ("mixtral-8x22b", "39", Some("141"), WithInputTable, "mistral.ai/news/mixtral-8x22b"),
             ("qwen3-30b-a3b", "3.3", Some("30.5"), WithInputTable, "huggingface.co/Qwen/Qwen3-30B-A3B"),
             ("qwen3-235b-a22b", "22", Some("235"), WithInputTable, "huggingface.co/Qwen/Qwen3-235B-A22B"),
+            ("ernie-4.5-300b-a47b-pt", "47", Some("300"), WithoutInputTable, "huggingface.co/baidu/ERNIE-4.5-300B-A47B-PT"),
+            ("ernie-4.5-21b-a3b-pt", "3", Some("21"), WithoutInputTable, "huggingface.co/baidu/ERNIE-4.5-21B-A3B-PT"),
             // The card's 109B and 400B totals include the vision encoder, which is not modelled.
             ("llama-4-scout-17b-16e", "17", None, WithInputTable, "huggingface.co/meta-llama/Llama-4-Scout-17B-16E"),
             ("llama-4-maverick-17b-128e", "17", None, WithInputTable, "huggingface.co/meta-llama/Llama-4-Maverick-17B-128E"),

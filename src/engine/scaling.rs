@@ -205,7 +205,7 @@ impl Fit {
     /// The smallest model that can reach `loss` at all (with unlimited data); `None` when the
     /// loss is at or below the irreducible loss.
     pub fn smallest_model_for(&self, loss: f64) -> Option<f64> {
-        if !(loss > self.irreducible_loss()) {
+        if loss.is_nan() || loss <= self.irreducible_loss() {
             return None;
         }
         let n = match self.law {
@@ -240,7 +240,7 @@ impl Fit {
                 // splits in the ratio beta : alpha between the two terms.
                 let parameters = (a * (1.0 + alpha / beta) / (loss - e)).powf(1.0 / alpha);
                 let tokens = (b * (1.0 + beta / alpha) / (loss - e)).powf(1.0 / beta);
-                (parameters.is_finite() && tokens.is_finite()).then(|| Allocation { parameters, tokens, loss })
+                (parameters.is_finite() && tokens.is_finite()).then_some(Allocation { parameters, tokens, loss })
             }
             _ => self.cheapest_on_iso_loss(loss, training_flops),
         }
@@ -255,35 +255,58 @@ impl Fit {
         let smallest = self.smallest_model_for(loss)?;
         let lo = (smallest * 1.0001).ln().max(SEARCH_PARAMETERS.0.ln());
         let hi = (smallest * 1e6).ln().min(SEARCH_PARAMETERS.1.ln()).max(lo + 1e-6);
-        let mut cost = |ln_n: f64| {
+        let cost = |ln_n: f64| {
             let n = ln_n.exp();
-            match self.tokens_for_loss(n, loss) {
-                Some(d) => {
-                    let c = objective(n, d);
-                    if c.is_finite() { c } else { f64::MAX }
-                }
-                None => f64::MAX,
-            }
+            self.tokens_for_loss(n, loss).map_or(f64::INFINITY, |d| objective(n, d))
         };
-        const GRID: usize = 48;
-        let step = (hi - lo) / GRID as f64;
-        let mut best = (lo, f64::MAX);
-        for i in 0..=GRID {
-            let x = lo + step * i as f64;
-            let c = cost(x);
-            if c < best.1 {
-                best = (x, c);
-            }
-        }
-        if best.1 == f64::MAX {
-            return None;
-        }
-        let ln_n = golden_min((best.0 - step).max(lo), (best.0 + step).min(hi), &mut cost);
-        let ln_n = if cost(ln_n) <= best.1 { ln_n } else { best.0 };
+        let ln_n = grid_then_golden(lo, hi, cost)?;
         let parameters = ln_n.exp();
         let tokens = self.tokens_for_loss(parameters, loss)?;
         Some(Allocation { parameters, tokens, loss: self.loss(parameters, tokens) })
     }
+
+    /// The allocation of `flops` with the least loss when the data holds only `unique` tokens
+    /// (Muennighoff et al. 2023, Section 5: repeat, or grow the model, whichever loses less).
+    /// Without a repetition law, or with enough unique data, it is [`Fit::compute_optimal`].
+    pub fn compute_optimal_repeated(&self, flops: f64, unique: f64) -> Allocation {
+        let free = self.compute_optimal(flops);
+        if self.repetition.is_none() || free.tokens <= unique {
+            return free;
+        }
+        let half = flops / TRAINING_FLOPS_PER_PARAMETER_TOKEN;
+        let lo = SEARCH_PARAMETERS.0.ln().min(half.ln() - 1.0);
+        let hi = half.ln();
+        let loss_at = |ln_n: f64| self.loss_repeated(ln_n.exp(), half / ln_n.exp(), unique);
+        let Some(ln_n) = grid_then_golden(lo, hi, loss_at) else { return free };
+        let parameters = ln_n.exp();
+        let tokens = half / parameters;
+        Allocation { parameters, tokens, loss: self.loss_repeated(parameters, tokens, unique) }
+    }
+}
+
+/// The minimiser of `f` on `[lo, hi]`: the best of a 48-step grid, refined by golden section
+/// between its neighbours (so an objective from engines, not quite unimodal, still lands on its
+/// best sample or better). `None` when `f` is never finite.
+fn grid_then_golden(lo: f64, hi: f64, mut f: impl FnMut(f64) -> f64) -> Option<f64> {
+    const GRID: usize = 48;
+    let mut cost = |x: f64| {
+        let c = f(x);
+        if c.is_finite() { c } else { f64::MAX }
+    };
+    let step = (hi - lo) / GRID as f64;
+    let mut best = (lo, f64::MAX);
+    for i in 0..=GRID {
+        let x = lo + step * i as f64;
+        let c = cost(x);
+        if c < best.1 {
+            best = (x, c);
+        }
+    }
+    if best.1 == f64::MAX {
+        return None;
+    }
+    let x = golden_min((best.0 - step).max(lo), (best.0 + step).min(hi), &mut cost);
+    Some(if cost(x) <= best.1 { x } else { best.0 })
 }
 
 /// The minimiser of a unimodal `f` on `[lo, hi]` by golden-section search.

@@ -16,6 +16,8 @@ pub const SUPPORTED: &[&str] = &[
     "bloom",
     "deepseek_v2",
     "deepseek_v3",
+    "ernie4_5",
+    "ernie4_5_moe",
     "falcon",
     "gemma",
     "gemma2",
@@ -158,6 +160,8 @@ pub fn convert(config: &Map<String, Value>) -> Result<ArchitectureRecord, Config
         "gemma" | "gemma2" | "gemma3" | "gemma3_text" => gemma(&c, &model_type)?,
         "llama4" | "llama4_text" => llama4(&c)?,
         "deepseek_v2" | "deepseek_v3" => deepseek(&c, &model_type)?,
+        "ernie4_5" => ernie4_5(&c)?,
+        "ernie4_5_moe" => ernie4_5_moe(&c)?,
         "gpt_oss" => gpt_oss(&c)?,
         "gpt2" => gpt2(&c)?,
         "gptj" => gptj(&c)?,
@@ -355,6 +359,79 @@ fn deepseek(c: &Config<'_>, model_type: &str) -> Result<ArchitectureRecord, Conf
         qk_rope_head_dim: c.u64(&["qk_rope_head_dim"])?,
         qk_nope_head_dim: c.u64(&["qk_nope_head_dim"])?,
         v_head_dim: c.u64(&["v_head_dim"])?,
+    });
+    Ok(r)
+}
+
+/// ERNIE 4.5 dense (HF `Ernie4_5Config`, ERNIE-4.5-0.3B): a Llama-style decoder whose
+/// `use_bias` puts biases on q, k, v, o, the MLP and the LM head alike, and whose embeddings are
+/// tied unless the config says otherwise (the config class defaults to tied).
+fn ernie4_5(c: &Config<'_>) -> Result<ArchitectureRecord, ConfigError> {
+    let mut r = decoder(c, "ernie4_5")?;
+    let bias = c.bool("use_bias", false)?;
+    r.attention_bias = bias;
+    r.attention_output_bias = bias;
+    r.mlp_bias = bias;
+    r.lm_head_bias = bias;
+    r.tie_word_embeddings = c.bool("tie_word_embeddings", true)?;
+    Ok(r)
+}
+
+/// ERNIE 4.5 MoE (HF `Ernie4_5_MoeConfig`, ERNIE-4.5-21B-A3B and 300B-A47B): layer `i` is MoE
+/// when `moe_layer_start_index <= i <= moe_layer_end_index` and `(i + 1) % moe_layer_interval
+/// == 0`, the others keep the dense MLP of `intermediate_size`. The engine places MoE layers
+/// after `first_dense_layers` every `layer_step`-th, which is the same placement when the MoE
+/// layers run to the last one and the start is a multiple of the interval (both released models:
+/// interval 1); other placements are refused with the field's pointer rather than miscounted.
+/// Transformers builds the `moe_num_shared_experts` shared experts as one MLP of
+/// `moe_intermediate_size x moe_num_shared_experts`: the same parameters and FLOPs as that many
+/// experts of `moe_intermediate_size`. The router has no bias but a per-expert correction bias
+/// (`moe_statics.e_score_correction_bias`). The multimodal configs (ERNIE-4.5-VL, lists of
+/// sizes per modality) are not this type's and fail on the list.
+fn ernie4_5_moe(c: &Config<'_>) -> Result<ArchitectureRecord, ConfigError> {
+    let mut r = ernie4_5(c)?;
+    r.model_type = "ernie4_5_moe".into();
+    let layers = r.num_hidden_layers;
+    // Transformers' defaults: start 1, end -1 (the last layer), interval 1.
+    let start = c.opt_u64(&["moe_layer_start_index"])?.unwrap_or(1);
+    let interval = c.opt_u64(&["moe_layer_interval"])?.unwrap_or(1).max(1);
+    let end = match c.map.get("moe_layer_end_index").and_then(Value::as_i64) {
+        Some(-1) | None => u64::from(layers.saturating_sub(1)),
+        Some(e) => u64::try_from(e).map_err(|_| ConfigError::Field {
+            pointer: c.pointer("moe_layer_end_index"),
+            detail: format!("must be -1 or a layer index, got {e}"),
+        })?,
+    };
+    if end + 1 < u64::from(layers) {
+        return Err(ConfigError::Field {
+            pointer: c.pointer("moe_layer_end_index"),
+            detail: format!(
+                "dense layers after the last MoE layer ({end} of {layers}) cannot be expressed; the released ERNIE 4.5 models run MoE to the last layer"
+            ),
+        });
+    }
+    if start % interval != 0 {
+        return Err(ConfigError::Field {
+            pointer: c.pointer("moe_layer_interval"),
+            detail: format!(
+                "MoE every {interval} layers from layer {start} cannot be expressed (the start must be a multiple of the interval)"
+            ),
+        });
+    }
+    let expert = c.u64(&["moe_intermediate_size"])?;
+    let shared = c.opt_u64(&["moe_num_shared_experts"])?.unwrap_or(0);
+    r.moe = Some(MoeRecord {
+        num_experts: c.u64(&["moe_num_experts", "num_experts"])?,
+        experts_per_token: c.u64(&["moe_k", "num_experts_per_tok"])?,
+        expert_intermediate_size: expert,
+        shared_experts: shared,
+        shared_expert_intermediate_size: (shared > 0).then_some(expert),
+        // With the start a multiple of the interval, `(i - start + 1) % interval` and
+        // `(i + 1) % interval` agree: the engine's placement from `start` is the config's.
+        first_dense_layers: u32::try_from(start).unwrap_or(u32::MAX).min(layers),
+        moe_layer_step: u32::try_from(interval).unwrap_or(u32::MAX),
+        router_correction_bias: true,
+        ..moe_default()
     });
     Ok(r)
 }
@@ -682,6 +759,68 @@ mod tests {
             );
             assert_eq!(a, catalog.model(id).unwrap().anatomy, "{id}: import and catalog differ");
         }
+    }
+
+    /// ERNIE 4.5 `config.json` as published (see tests/fixtures/README.md), against the model
+    /// cards (300B total / 47B activated, 21B / 3B, 0.3B; the cards round: the engine's 21.8B
+    /// and 3.35B are Hugging Face's 22B and the card's 3B) and against the catalog entries
+    /// declared from the same files.
+    #[test]
+    fn ernie_4_5_configs_give_the_model_cards_counts_and_the_catalog_entries() {
+        use crate::catalog::{Catalog, agrees_with_published};
+        let catalog = Catalog::embedded().unwrap();
+        #[rustfmt::skip]
+        let cases = [
+            // (config.json, catalog id, model type, card total, card active, MoE layers, shared experts)
+            (include_str!("../../tests/fixtures/ernie-4.5-300b-a47b-pt.config.json"), "ernie-4.5-300b-a47b-pt", "ernie4_5_moe", "300", "47", 51, 0),
+            (include_str!("../../tests/fixtures/ernie-4.5-21b-a3b-pt.config.json"), "ernie-4.5-21b-a3b-pt", "ernie4_5_moe", "21", "3", 27, 2),
+            (include_str!("../../tests/fixtures/ernie-4.5-0.3b-pt.config.json"), "ernie-4.5-0.3b-pt", "ernie4_5", "0.3", "0.3", 0, 0),
+        ];
+        for (config, id, model_type, total, active, moe_layers, shared) in cases {
+            let config: Map<String, Value> = serde_json::from_str(config).unwrap();
+            let record = convert(&config).unwrap();
+            assert_eq!(record.model_type, model_type, "{id}");
+            assert_eq!(record.moe.as_ref().map_or(0, |m| m.shared_experts), shared, "{id}");
+            let arch = record.to_engine().unwrap();
+            assert_eq!(arch.moe_layers(), moe_layers, "{id}");
+            let a = anatomy(&arch);
+            // Active per token excludes the input table (`Anatomy::active_per_token`).
+            let (total_b, active_b) = (a.total.0 as f64 / 1e9, a.active_per_token.0 as f64 / 1e9);
+            assert!(agrees_with_published(a.total.0, total), "{id}: total {total_b} vs card {total}B");
+            assert!(agrees_with_published(a.active_per_token.0, active), "{id}: active {active_b} vs card {active}B");
+            assert_eq!(arch, catalog.model(id).unwrap().architecture, "{id}: import and catalog differ");
+        }
+    }
+
+    /// What the engine cannot place is refused at the field, not miscounted.
+    #[test]
+    fn ernie_4_5_moe_placements_the_engine_cannot_express_are_refused() {
+        let base: Map<String, Value> =
+            serde_json::from_str(include_str!("../../tests/fixtures/ernie-4.5-21b-a3b-pt.config.json")).unwrap();
+        let with = |key: &str, value: Value| {
+            let mut c = base.clone();
+            c.insert(key.into(), value);
+            convert(&c)
+        };
+        let pointer = |r: Result<ArchitectureRecord, ConfigError>| match r {
+            Err(ConfigError::Field { pointer, .. }) => pointer,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(pointer(with("moe_layer_end_index", serde_json::json!(20))), "/moe_layer_end_index");
+        assert_eq!(pointer(with("moe_layer_interval", serde_json::json!(2))), "/moe_layer_interval");
+        // The multimodal models list sizes per modality.
+        assert_eq!(pointer(with("moe_intermediate_size", serde_json::json!([1536, 512]))), "/moe_intermediate_size");
+        // Every other layer from layer 2: layers 3, 5, 7... are MoE, as transformers places them.
+        let c = with("moe_layer_start_index", serde_json::json!(2));
+        let mut c2 = base.clone();
+        c2.insert("moe_layer_start_index".into(), serde_json::json!(2));
+        c2.insert("moe_layer_interval".into(), serde_json::json!(2));
+        let arch = convert(&c2).unwrap().to_engine().unwrap();
+        let moe = arch.moe.unwrap();
+        let placed: Vec<u32> = (0..arch.layers).filter(|&i| moe.is_moe_layer(i)).collect();
+        let hf: Vec<u32> = (0..arch.layers).filter(|&i| i >= 2 && (i + 1) % 2 == 0).collect();
+        assert_eq!(placed, hf);
+        assert_eq!(c.unwrap().moe.unwrap().first_dense_layers, 2);
     }
 
     #[test]

@@ -286,7 +286,7 @@ pub const SCALING_LOSS: Range = Range::above(0.0, 100.0);
 /// Lifetime inference tokens.
 pub const SCALING_INFERENCE_TOKENS: Range = Range::number(0.0, 1e20);
 /// Lifetime requests.
-pub const SCALING_REQUESTS: Range = Range::number(0.0, 1e16);
+pub const SCALING_REQUESTS: Range = Range::int(0, 10_000_000_000_000_000);
 
 // Calibration.
 /// A measured latency, ms.

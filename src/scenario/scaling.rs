@@ -59,12 +59,23 @@ pub struct ScalingTarget {
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScalingRequests {
-    /// Requests over the model's lifetime.
-    pub count: f64,
+    /// Requests over the model's lifetime (`1e10` and `10000000000` alike).
+    #[serde(deserialize_with = "whole_number")]
+    pub count: u64,
     /// Prompt tokens per request.
     pub input_tokens: u64,
     /// Generated tokens per request.
     pub output_tokens: u64,
+}
+
+/// A count written either way JSON allows (`1e10` is a whole number too).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < u64::MAX as f64 {
+        Ok(v as u64)
+    } else {
+        Err(serde::de::Error::custom(format!("expected a whole number of 0 or more, got {v}")))
+    }
 }
 
 /// What the lifetime-optimal model minimises.
@@ -136,7 +147,7 @@ impl Demand {
     pub fn tokens(&self) -> f64 {
         match *self {
             Demand::Tokens(t) => t,
-            Demand::Requests(r) => r.count * (r.input_tokens + r.output_tokens) as f64,
+            Demand::Requests(r) => r.count as f64 * (r.input_tokens + r.output_tokens) as f64,
         }
     }
 }
@@ -290,7 +301,7 @@ impl ScalingPlanScenario {
         }
         checks.number("/inference_tokens", range::SCALING_INFERENCE_TOKENS, request.inference_tokens);
         if let Some(r) = request.requests {
-            checks.number("/requests/count", range::SCALING_REQUESTS, Some(r.count));
+            checks.int("/requests/count", range::SCALING_REQUESTS, r.count);
             checks.int("/requests/input_tokens", range::INPUT_TOKENS, r.input_tokens);
             checks.int("/requests/output_tokens", range::OUTPUT_TOKENS, r.output_tokens);
         }

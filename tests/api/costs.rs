@@ -265,3 +265,140 @@ async fn the_planner_ranks_owned_and_rented_devices_and_inline_ones_against_apis
     assert_eq!(own["ranked"][0]["hardware"], "my-4090");
     assert!(own["ranked"][0]["cost"]["usd_per_million_output_tokens"].as_f64().unwrap() > 0.0);
 }
+
+/// The founding document's cloud services: GPT-4 Turbo, GPT-3.5 Turbo and GPT-3 davinci as dated
+/// history, Azure OpenAI as its own provider, Baidu's ERNIE stored in yuan and answered in USD
+/// with the conversion shown.
+#[tokio::test]
+async fn the_founding_documents_cloud_services_are_priced_in_usd_with_their_dates() {
+    let app = spawn_app().await;
+    let search = |q: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = app.get_json(&format!("/v1/prices/api?q={q}&limit=100")).await;
+            assert_eq!(status, 200, "{q}: {body}");
+            let items = body["items"].as_array().unwrap().clone();
+            assert!(!items.is_empty(), "q={q} found nothing");
+            for p in &items {
+                for key in ["usd_per_million_input_tokens", "usd_per_million_output_tokens"] {
+                    assert!(p[key].as_f64().is_some_and(|v| v.is_finite() && v >= 0.0), "{q}: {key} in {p}");
+                }
+                assert!(!p["source"].as_str().unwrap().is_empty() && !p["as_of"].as_str().unwrap().is_empty());
+            }
+            items
+        }
+    };
+    let find = |items: &[Value], id: &str| {
+        items.iter().find(|p| p["id"] == id).unwrap_or_else(|| panic!("no {id} in {items:?}")).clone()
+    };
+
+    let turbo = find(&search("gpt-4-turbo").await, "openai/gpt-4-turbo");
+    assert_eq!((f(&turbo, "/usd_per_million_input_tokens"), f(&turbo, "/usd_per_million_output_tokens")), (10.0, 30.0));
+    assert_eq!(
+        (&turbo["currency"], &turbo["valid_from"], &turbo["open_weights"]),
+        (&json!("USD"), &json!("2023-11-06"), &json!(false))
+    );
+    assert!(turbo.get("exchange_rate").is_none() && turbo["assumptions"] == json!([]), "{turbo}");
+
+    // GPT-3.5 Turbo's price over time: each dated, each ending where the next begins.
+    let gpt35 = search("gpt-3.5").await;
+    let history: Vec<(String, f64)> =
+        ["openai/gpt-3.5-turbo-0301", "openai/gpt-3.5-turbo-0613", "openai/gpt-3.5-turbo-1106", "openai/gpt-3.5-turbo"]
+            .iter()
+            .map(|id| {
+                let p = find(&gpt35, id);
+                (p["valid_from"].as_str().unwrap().to_owned(), f(&p, "/usd_per_million_input_tokens"))
+            })
+            .collect();
+    assert_eq!(history.iter().map(|(_, usd)| *usd).collect::<Vec<_>>(), [2.0, 1.5, 1.0, 0.5]);
+    assert!(history.windows(2).all(|w| w[0].0 < w[1].0), "{history:?}");
+    for pair in ["openai/gpt-3.5-turbo-0301", "openai/gpt-3.5-turbo-0613", "openai/gpt-3.5-turbo-1106"].windows(2) {
+        assert_eq!(find(&gpt35, pair[0])["valid_until"], find(&gpt35, pair[1])["valid_from"], "{pair:?}");
+    }
+
+    // GPT-3 davinci: $0.06 per 1K tokens, then $0.02 from 2022-09-01.
+    let davinci = search("davinci").await;
+    let (old, cut) = (find(&davinci, "openai/davinci"), find(&davinci, "openai/davinci-2022-09"));
+    assert_eq!((f(&old, "/usd_per_million_output_tokens"), f(&cut, "/usd_per_million_output_tokens")), (60.0, 20.0));
+    assert_eq!(old["valid_until"], cut["valid_from"]);
+
+    // Azure OpenAI is its own provider, found by name and by the provider filter.
+    let azure = search("azure").await;
+    assert!(azure.iter().all(|p| p["provider"] == "Azure OpenAI"), "{azure:?}");
+    let models: Vec<&str> = azure.iter().map(|p| p["model"].as_str().unwrap()).collect();
+    for m in ["gpt-4-turbo", "gpt-3.5-turbo", "gpt-4o"] {
+        assert!(models.contains(&m), "{m} missing on Azure: {models:?}");
+    }
+    let (_, by_provider) = app.get_json("/v1/prices/api?provider=azure%20openai").await;
+    assert_eq!(by_provider["total"].as_u64().unwrap() as usize, azure.len());
+
+    // ERNIE: stored in yuan, answered in USD at the dated rate, the conversion in `assumptions`.
+    let ernie = search("ernie").await;
+    let cny: Vec<&Value> = ernie.iter().filter(|p| p["currency"] == "CNY").collect();
+    assert!(cny.len() >= 5, "{ernie:?}");
+    for p in &cny {
+        let rate = f(p, "/exchange_rate/units_per_usd");
+        assert!((6.0..8.0).contains(&rate), "{p}");
+        assert!(
+            !p["exchange_rate"]["source"].as_str().unwrap().is_empty()
+                && !p["exchange_rate"]["as_of"].as_str().unwrap().is_empty()
+        );
+        for side in ["input", "output"] {
+            let usd = f(p, &format!("/usd_per_million_{side}_tokens"));
+            let yuan = f(p, &format!("/per_million_{side}_tokens"));
+            assert!((usd - yuan / rate).abs() < 1e-9, "{side}: {p}");
+        }
+        let assumed = p["assumptions"].as_array().unwrap();
+        assert_eq!(assumed.len(), 1, "{p}");
+        let value = assumed[0]["value"].as_str().unwrap();
+        assert!(value.contains("CNY per USD") && value.contains(&rate.to_string()), "{value}");
+    }
+    let ernie4 = find(&ernie, "baidu/ernie-4.0-8k");
+    assert_eq!(f(&ernie4, "/per_million_input_tokens"), 120.0);
+    let turbo4 = find(&ernie, "baidu/ernie-4.0-turbo-8k");
+    assert_eq!((f(&turbo4, "/per_million_input_tokens"), f(&turbo4, "/per_million_output_tokens")), (3.0, 9.0));
+    assert!((f(&ernie4, "/usd_per_million_input_tokens") - 120.0 / 7.2734).abs() < 1e-9, "{ernie4}");
+    // ERNIE Speed and Lite became free on Qianfan on 2024-05-21; the earlier prices stay as history.
+    for model in ["ernie-speed-8k", "ernie-lite-8k"] {
+        let dated: Vec<&Value> = ernie.iter().filter(|p| p["model"] == model).collect();
+        let free =
+            dated.iter().find(|p| p["valid_from"] == "2024-05-21").unwrap_or_else(|| panic!("{model}: {dated:?}"));
+        let before =
+            dated.iter().find(|p| p["valid_until"] == "2024-05-21").unwrap_or_else(|| panic!("{model}: {dated:?}"));
+        assert_eq!(f(free, "/usd_per_million_output_tokens"), 0.0);
+        assert!(f(before, "/per_million_output_tokens") > 0.0);
+    }
+    // The open-weight ERNIE 4.5 is priced against its catalog model.
+    let (_, open) = app.get_json("/v1/prices/api?model=ernie-4.5-300b-a47b").await;
+    assert!(open["items"].as_array().unwrap().iter().any(|p| p["provider"] == "SiliconFlow"), "{open}");
+}
+
+/// A plan compared against a price published in yuan says how it was converted, in the
+/// comparison and in the plan's assumptions.
+#[tokio::test]
+async fn a_plan_against_a_yuan_price_shows_the_conversion() {
+    let app = spawn_app().await;
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/local-vs-cloud.toml")).unwrap();
+    let mut request: Value = serde_json::to_value(toml::from_str::<toml::Value>(&text).unwrap()).unwrap();
+    request["api_price_id"] = json!("baidu/ernie-4.0-8k");
+    let (status, plan) = app.post_json("/v1/plan", &request).await;
+    assert_eq!(status, 200, "{plan}");
+    let comparisons = plan["api_comparison"].as_array().unwrap();
+    assert!(!comparisons.is_empty(), "{plan}");
+    // 1000 prompt and 250 output tokens at 120 yuan per million each, at 7.2734 yuan per USD.
+    let per_request = 1250.0 * 120.0 / 7.2734 / 1e6;
+    for c in comparisons {
+        assert_eq!(c["api"], "baidu/ernie-4.0-8k");
+        assert!((f(c, "/api_usd_per_request") - per_request).abs() < 1e-9, "{c}");
+        assert!(c["source"].as_str().unwrap().contains("converted at 7.2734 CNY per USD"), "{c}");
+        assert!(c["assumptions"][0]["value"].as_str().unwrap().contains("7.2734 CNY per USD"), "{c}");
+    }
+    let conversions: Vec<&Value> = plan["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["field"] == "api_comparison/baidu/ernie-4.0-8k")
+        .collect();
+    assert_eq!(conversions.len(), 1, "once, though compared renting and owning: {}", plan["assumptions"]);
+}

@@ -10,6 +10,9 @@ const MINILM_HEADER: &[u8] = include_bytes!("../fixtures/all-minilm-l6-v2.header
 const INDEX: &[u8] = include_bytes!("../fixtures/model.safetensors.index.json");
 const DEEPSEEK_V2: &[u8] = include_bytes!("../fixtures/deepseek-v2.config.json");
 const DEEPSEEK_V2_LITE: &[u8] = include_bytes!("../fixtures/deepseek-v2-lite.config.json");
+const ERNIE_300B: &[u8] = include_bytes!("../fixtures/ernie-4.5-300b-a47b-pt.config.json");
+const ERNIE_21B: &[u8] = include_bytes!("../fixtures/ernie-4.5-21b-a3b-pt.config.json");
+const ERNIE_03B: &[u8] = include_bytes!("../fixtures/ernie-4.5-0.3b-pt.config.json");
 
 /// The tiny fixture model: 2 layers, width 64, 4 heads (2 kv), MLP 128, vocabulary 256, untied.
 const TINY_PARAMETERS: u64 = 106_816;
@@ -63,6 +66,42 @@ async fn deepseek_v2_configs_import_as_their_catalog_models() {
         for key in ["total_parameters", "active_parameters_per_token", "by_group"] {
             assert_eq!(imported["parameters"][key], catalog[key], "{id}: {key}");
         }
+    }
+}
+
+#[tokio::test]
+async fn ernie_4_5_configs_import_as_their_catalog_models_with_the_published_sizes() {
+    // The published config.json files, whole (model types `ernie4_5_moe` and `ernie4_5`).
+    let app = spawn_app().await;
+    #[rustfmt::skip]
+    let cases = [
+        // (config, catalog id, alias, card total and active in billions)
+        (ERNIE_300B, "ernie-4.5-300b-a47b-pt", "ERNIE-4.5-300B-A47B", 300.0, 47.0),
+        (ERNIE_21B, "ernie-4.5-21b-a3b-pt", "ernie-4.5-21b-a3b", 21.0, 3.0),
+        (ERNIE_03B, "ernie-4.5-0.3b-pt", "ernie-4.5-0.3b", 0.3, 0.3),
+    ];
+    for (config, id, alias, total, active) in cases {
+        let response = app.post_raw("/v1/models/import", "application/json", config.to_vec()).await;
+        let status = response.status().as_u16();
+        let imported: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{id}: {imported}");
+        let (_, catalog) = app.get_json(&format!("/v1/models/{id}/parameters")).await;
+        for key in ["total_parameters", "active_parameters_per_token", "by_group"] {
+            assert_eq!(imported["parameters"][key], catalog[key], "{id}: {key}");
+        }
+        // The model detail answers by alias, with counts near the published totals (within a
+        // billion for the MoE models; the card's 0.3B is 0.36B).
+        let (status, detail) = app.get_json(&format!("/v1/models/{alias}")).await;
+        assert_eq!(status, 200, "{alias}: {detail}");
+        assert_eq!(detail["id"], id);
+        let billions = |key: &str| detail[key].as_u64().unwrap() as f64 / 1e9;
+        let slack = if total < 1.0 { 0.1 } else { 1.0 };
+        assert!((billions("total_parameters") - total).abs() <= slack, "{id}: {}", billions("total_parameters"));
+        assert!(
+            (billions("active_parameters_per_token") - active).abs() <= slack,
+            "{id}: {}",
+            billions("active_parameters_per_token")
+        );
     }
 }
 
