@@ -465,9 +465,14 @@ async function loadCatalog() {
   Object.assign(catalog, { models, hardware, formats, engines, apiPrices, scalingFits });
 }
 
-/** An API price as the selector names it: the model, its USD prices, closed or not, and its date. */
+/**
+ * An API price as the selector names it: the model, its USD prices (and the currency it is
+ * published in, when another), closed or not, and its dates (a past price says until when).
+ */
 function apiPriceText(p) {
-  return `${p.model}: $${sig(p.usd_per_million_input_tokens, 4)} in / $${sig(p.usd_per_million_output_tokens, 4)} out per M${p.open_weights ? "" : ", closed"}, as of ${p.as_of}`;
+  const converted = p.currency && p.currency !== "USD" ? ` (from ${p.currency})` : "";
+  const when = p.valid_until ? `, ${p.valid_from ? `${p.valid_from} to ` : "until "}${p.valid_until}` : p.valid_from ? `, since ${p.valid_from}` : "";
+  return `${p.model}: $${sig(p.usd_per_million_input_tokens, 4)} in / $${sig(p.usd_per_million_output_tokens, 4)} out per M${converted}${p.open_weights ? "" : ", closed"}${when}`;
 }
 
 const options = {
@@ -639,14 +644,16 @@ const VIEWS = {
     ],
     presets: [
       // The founding document's cloud services, where the catalog prices them.
+      // Each names the ids it prefers, then any price that matches.
       ...[
-        ["GPT-4 Turbo", /gpt-4-turbo/],
-        ["GPT-3.5 Turbo", /gpt-3\.5-turbo/],
-        ["GPT-3 davinci", /davinci/],
-        ["Azure OpenAI", /azure/],
-        ["ERNIE", /ernie/],
-      ].map(([label, pattern]) => ({ label: `Against ${label}`, set: () => {
-        const found = catalog.apiPrices.find((p) => pattern.test(`${p.id} ${p.provider}`.toLowerCase()));
+        ["GPT-4 Turbo", ["openai/gpt-4-turbo"], /^openai\/gpt-4-turbo/],
+        ["GPT-3.5 Turbo", ["openai/gpt-3.5-turbo"], /^openai\/gpt-3\.5-turbo/],
+        ["GPT-3 davinci (2020)", ["openai/davinci"], /davinci/],
+        ["Azure OpenAI", ["azure-openai/gpt-4-turbo"], /azure/],
+        ["ERNIE 4.0", ["baidu/ernie-4.0-8k"], /ernie-4\.0/],
+        ["ERNIE Speed", ["baidu/ernie-speed-8k-2024-05"], /ernie-speed/],
+      ].map(([label, ids, pattern]) => ({ label: `Against ${label}`, set: () => {
+        const found = catalog.apiPrices.find((p) => ids.includes(p.id)) || catalog.apiPrices.find((p) => pattern.test(`${p.id} ${p.provider}`.toLowerCase()));
         return found ? { api: found.id } : null;
       } })),
     ],
@@ -1581,7 +1588,7 @@ async function runCost(p, out) {
 }
 
 /** Fields of an API price record the page names itself; any other (a currency, a conversion) is listed as given. */
-const API_PRICE_FIELDS = new Set(["id", "provider", "model", "open_weights", "usd_per_million_input_tokens", "usd_per_million_output_tokens", "as_of", "source", "verified", "notes"]);
+const API_PRICE_FIELDS = new Set(["id", "provider", "model", "open_weights", "usd_per_million_input_tokens", "usd_per_million_output_tokens", "as_of", "source", "verified", "notes", "currency", "per_million_input_tokens", "per_million_output_tokens", "exchange_rate", "valid_from", "valid_until", "assumptions"]);
 
 /**
  * The API service compared against, as the catalog prices it: provider, USD per million tokens,
@@ -1593,6 +1600,8 @@ function apiService(id, comparison) {
   if (!record) return h("p", { class: "note" }, `The catalog has no API price ${id}.`);
   const extra = Object.entries(record).filter(([key]) => !API_PRICE_FIELDS.has(key));
   const value = (v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
+  const foreign = record.currency && record.currency !== "USD";
+  const rate = record.exchange_rate;
   return h(
     "section",
     { class: "notes", "data-api-service": record.id },
@@ -1602,14 +1611,22 @@ function apiService(id, comparison) {
       { class: "cards" },
       card("API price, input", `${fmt.usd(record.usd_per_million_input_tokens)} / M tokens`, null, null, null, "api_input"),
       card("API price, output", `${fmt.usd(record.usd_per_million_output_tokens)} / M tokens`, null, null, null, "api_output"),
+      foreign ? card(`Published in ${record.currency}`, `${sig(record.per_million_input_tokens, 4)} in / ${sig(record.per_million_output_tokens, 4)} out ${record.currency} per M tokens`, null, null, null, "api_published") : null,
+      foreign && rate ? card("Converted at", `${sig(rate.units_per_usd, 4)} ${rate.currency} per USD (${rate.as_of})`, null, null, null, "api_exchange_rate") : null,
       card("Priced as of", record.as_of, null, null, null, "api_as_of"),
+      record.valid_from || record.valid_until ? card("Applied", `${record.valid_from ? `from ${record.valid_from}` : ""}${record.valid_from && record.valid_until ? " " : ""}${record.valid_until ? `until ${record.valid_until}` : " (still applies)"}`, null, null, null, "api_valid") : null,
       card("Weights", record.open_weights ? "open (can be self-hosted)" : "closed (priced for comparison only)", null, null, null, "api_weights"),
     ),
+    record.valid_until
+      ? h("p", { class: "note", "data-history": record.valid_until }, `A past price (dated history): it applied until ${record.valid_until}. The comparison shows what the API cost then against self-hosting at today's device prices.`)
+      : null,
     h(
       "ul",
       {},
       h("li", {}, "Source: ", record.source, record.verified ? "" : " (unverified: see the notes)"),
       record.notes ? h("li", {}, record.notes) : null,
+      foreign && rate ? h("li", { "data-exchange-rate": "" }, `Exchange rate: ${rate.units_per_usd} ${rate.currency} per USD, ${rate.as_of}; ${rate.source}`) : null,
+      (record.assumptions || []).map((a) => h("li", { "data-assumption": a.field }, "Assumed: ", h("code", {}, a.field), ` = ${a.value}: ${a.reason}`)),
       extra.map(([key, v]) => h("li", { "data-field": key }, h("code", {}, key), ` = ${value(v)}`)),
       comparison ? h("li", { "data-comparison-source": "" }, `The plan's comparison read: ${comparison.source}`) : null,
     ),
@@ -1633,6 +1650,9 @@ function apiServices() {
         { key: "open_weights", label: "Weights", text: true, fmt: (v) => (v ? "open" : "closed") },
         { key: "usd_per_million_input_tokens", label: "USD / M in", fmt: fmt.usd },
         { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd },
+        { key: "currency", label: "Published in", text: true, fmt: (v) => v || "USD" },
+        { key: "valid_from", label: "From", text: true, fmt: (v) => v || "" },
+        { key: "valid_until", label: "Until", text: true, fmt: (v) => v || "" },
         { key: "as_of", label: "As of", text: true },
         { key: "verified", label: "Verified", text: true, fmt: (v) => (v ? "yes" : "no") },
         { key: "id", label: "Id", text: true },
