@@ -611,8 +611,8 @@ impl ScalingPlanResponse {
                 if usd_of(twin.parameters, twin.tokens).is_none() {
                     return Err(Error::Unprocessable {
                         detail: format!(
-                            "objective cost needs a price and a layout for {} and {}: the training or inference engine gave none",
-                            s.hardware, s.serving_hardware
+                            "objective cost: the engines cannot price the compute-optimal model of this quality ({:.3e} parameters on {:.3e} tokens) on {} (training) and {} (serving): a device without a price, or a model no layout fits",
+                            twin.parameters, twin.tokens, s.hardware, s.serving_hardware
                         ),
                         pointer: Some("/hardware".into()),
                     });
