@@ -103,6 +103,10 @@ const fmt = {
   params: (x) => (x >= 1e9 ? `${sig(x / 1e9, 4)} B` : `${sig(x / 1e6, 4)} M`),
   usd: (x) => (Number.isFinite(x) ? `$${sig(x, 3)}` : "–"),
   pct: (x) => (Number.isFinite(x) ? `${sig(x * 100, 3)}%` : "–"),
+  tokens: (x) => (!Number.isFinite(x) ? "–" : x >= 1e12 ? `${sig(x / 1e12)} T` : x >= 1e9 ? `${sig(x / 1e9)} B` : `${sig(x / 1e6)} M`),
+  flops: (x) => (Number.isFinite(x) ? `${x.toExponential(2).replace("e+", "e")} FLOPs` : "–"),
+  // Dollars of training runs: thousands to billions, said in words.
+  money: (x) => (!Number.isFinite(x) ? "–" : x >= 1e9 ? `$${sig(x / 1e9)} billion` : x >= 1e6 ? `$${sig(x / 1e6)} million` : x >= 1e3 ? `$${sig(x / 1e3)} thousand` : `$${sig(x)}`),
   tps: (x) => `${sig(x)} tok/s`,
   plain: (x) => (typeof x === "number" ? sig(x, 4) : String(x ?? "–")),
 };
@@ -344,23 +348,24 @@ function extent(values, log, zero) {
 }
 
 /**
- * A chart of lines and points. `series`: {name, points: [{x, y, label?, onClick?, highlight?}],
- * line?: bool, dash?}; `hlines`/`vlines`: {at, label}; axes linear or log.
+ * A chart of lines and points. `series`: {name, key? (its data-series), points: [{x, y, label?,
+ * onClick?, highlight?}], line?: bool, dash?, radius?}; `hlines`/`vlines`: {at, label}; axes
+ * linear or log, tick labels by `xTicks`/`yTicks`; `yZero: false` fits the y axis to the data.
  */
-function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = [], vlines = [], markers = [] }) {
+function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = [], vlines = [], markers = [], xTicks = (t) => round(t, 2), yTicks = (t) => round(t, 2), yZero = true }) {
   const W = 560, H = 300, L = 64, R = 16, T = 12, B = 44;
   const xs = series.flatMap((se) => se.points.map((p) => p.x)).concat(vlines.map((v) => v.at), markers.map((m) => m.x));
   const ys = series.flatMap((se) => se.points.map((p) => p.y)).concat(hlines.map((v) => v.at), markers.map((m) => m.y));
   const x = scale(extent(xs, xLog, true), [L, W - R], xLog);
-  const y = scale(extent(ys, yLog, true), [H - B, T], yLog);
-  const xd = extent(xs, xLog, true), yd = extent(ys, yLog, true);
+  const y = scale(extent(ys, yLog, yZero), [H - B, T], yLog);
+  const xd = extent(xs, xLog, true), yd = extent(ys, yLog, yZero);
   const inside = (p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!xLog || p.x > 0) && (!yLog || p.y > 0);
   const svg = s("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, "data-chart": id });
   for (const t of x.ticks()) {
-    svg.append(s("line", { class: "grid", x1: x(t), x2: x(t), y1: T, y2: H - B }), s("text", { x: x(t), y: H - B + 14, "text-anchor": "middle" }, round(t, 2)));
+    svg.append(s("line", { class: "grid", x1: x(t), x2: x(t), y1: T, y2: H - B }), s("text", { x: x(t), y: H - B + 14, "text-anchor": "middle" }, xTicks(t)));
   }
   for (const t of y.ticks()) {
-    svg.append(s("line", { class: "grid", x1: L, x2: W - R, y1: y(t), y2: y(t) }), s("text", { x: L - 4, y: y(t) + 4, "text-anchor": "end" }, round(t, 2)));
+    svg.append(s("line", { class: "grid", x1: L, x2: W - R, y1: y(t), y2: y(t) }), s("text", { x: L - 4, y: y(t) + 4, "text-anchor": "end" }, yTicks(t)));
   }
   svg.append(
     s("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }),
@@ -390,14 +395,14 @@ function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = [], vli
           class: p.onClick ? "point" : null,
           cx: x(p.x),
           cy: y(p.y),
-          r: p.highlight ? 6 : 4,
+          r: p.highlight ? 6 : se.radius || 4,
           fill: p.highlight ? color : "#fff",
           stroke: color,
           "stroke-width": 2,
           tabindex: p.onClick ? 0 : null,
           role: p.onClick ? "button" : null,
           "aria-label": p.label || null,
-          "data-series": se.name,
+          "data-series": se.key || se.name,
           "data-x": p.x,
           "data-y": p.y,
           onclick: p.onClick || null,
@@ -444,17 +449,30 @@ function stackedBars({ id, title, bars, parts, unit = 1e9, unitLabel = "GB" }) {
 
 // ---------------------------------------------------------------- catalog lists (once)
 
-const catalog = { models: [], hardware: [], formats: [], engines: [], apiPrices: [] };
+const catalog = { models: [], hardware: [], formats: [], engines: [], apiPrices: [], scalingFits: [] };
 
 async function loadCatalog() {
-  const [models, hardware, formats, engines, apiPrices] = await Promise.all([
+  const [models, hardware, formats, engines, apiPrices, scalingFits] = await Promise.all([
     listAll("/v1/models"),
     listAll("/v1/hardware"),
     listAll("/v1/formats"),
     listAll("/v1/engines"),
     listAll("/v1/prices/api"),
+    api("GET", "/v1/scaling/fits").then((list) => list.items),
   ]);
-  Object.assign(catalog, { models, hardware, formats, engines, apiPrices });
+  // Hosted-API prices by provider, then id: the comparison's selector groups them so.
+  apiPrices.sort((a, b) => a.provider.localeCompare(b.provider) || a.id.localeCompare(b.id));
+  Object.assign(catalog, { models, hardware, formats, engines, apiPrices, scalingFits });
+}
+
+/**
+ * An API price as the selector names it: the model, its USD prices (and the currency it is
+ * published in, when another), closed or not, and its dates (a past price says until when).
+ */
+function apiPriceText(p) {
+  const converted = p.currency && p.currency !== "USD" ? ` (from ${p.currency})` : "";
+  const when = p.valid_until ? `, ${p.valid_from ? `${p.valid_from} to ` : "until "}${p.valid_until}` : p.valid_from ? `, since ${p.valid_from}` : "";
+  return `${p.model}: $${sig(p.usd_per_million_input_tokens, 4)} in / $${sig(p.usd_per_million_output_tokens, 4)} out per M${converted}${p.open_weights ? "" : ", closed"}${when}`;
 }
 
 const options = {
@@ -463,7 +481,11 @@ const options = {
   format: () => catalog.formats.map((f) => [f.id, f.id]),
   inferenceEngine: () => catalog.engines.filter((e) => e.kind === "inference").map((e) => [e.id, e.id]),
   trainingEngine: () => catalog.engines.filter((e) => e.kind === "training").map((e) => [e.id, e.id]),
-  apiPrice: () => catalog.apiPrices.map((p) => [p.id, `${p.id} ($${p.usd_per_million_output_tokens}/M out)`]),
+  // [value, text, group]: one <optgroup> per provider.
+  apiPrice: () => catalog.apiPrices.map((p) => [p.id, apiPriceText(p), p.provider]),
+  scalingFit: () => catalog.scalingFits.map((f) => [f.id, `${f.name}${f.default ? " (default)" : ""}`]),
+  // Models a scaling estimate can name: those with published training tokens.
+  trainedModel: () => catalog.models.filter((m) => m.training_tokens > 0).map((m) => [m.id, `${m.name} (${fmt.tokens(m.training_tokens)} tokens)`]),
 };
 
 // ---------------------------------------------------------------- the views
@@ -567,6 +589,29 @@ const VIEWS = {
     ],
     run: runTraining,
   },
+  scale: {
+    title: "What does scale buy?",
+    lede: "Loss (nats per token on each fit's own data) against training compute: each scaling-law fit's compute-optimal frontier, the catalog's models where their training tokens are published, and what the next 10x of compute buys, in loss and in dollars on the device you choose.",
+    fields: [
+      { name: "fit", label: "Scaling-law fit", options: options.scalingFit, value: "besiroglu2024" },
+      { name: "model", label: "Model", options: options.trainedModel, value: "gpt-3-175b" },
+      { name: "hardware", label: "Device (the money side)", options: options.hardware, value: "nvidia-h100-sxm-80gb" },
+      { name: "devices", label: "Devices (empty: the API's default)", type: "number", value: "", min: 1 },
+      { name: "marked", label: "Models marked", options: () => [["story", "GPT-2, GPT-3, Chinchilla, Gopher, Llama"], ["all", "every model with published training tokens"]], value: "story" },
+      { name: "plan_target", label: "Lifetime plan: target", options: () => [["model", "a model's quality"], ["loss", "a loss"]], value: "model" },
+      { name: "plan_model", label: "Lifetime plan: quality of", options: options.trainedModel, value: "llama-2-7b" },
+      { name: "plan_loss", label: "Lifetime plan: loss (nats/token)", type: "number", value: "2.0", step: "any", min: 0 },
+      { name: "inference_tokens", label: "Lifetime plan: tokens served", type: "number", value: "2000000000000", min: 0 },
+      { name: "objective", label: "Lifetime plan: minimise", options: () => [["flops", "FLOPs (training + inference)"], ["cost", "USD (training + serving)"]], value: "flops" },
+    ],
+    presets: [
+      { label: "GPT-3 175B: what its next 10x buys", set: { model: "gpt-3-175b", fit: "besiroglu2024" } },
+      { label: "The same under Chinchilla's printed fit", set: { model: "gpt-3-175b", fit: "hoffmann2022" } },
+      { label: "Llama 2 7B served for 10T tokens", set: { plan_target: "model", plan_model: "llama-2-7b", inference_tokens: "10000000000000" } },
+    ],
+    action: "Estimate",
+    run: runScale,
+  },
   check: {
     title: "Check a plan",
     lede: "Paste or upload a deployment plan (the body of POST /v1/check, as JSON or TOML) and see the verdict per rule.",
@@ -596,6 +641,21 @@ const VIEWS = {
       { name: "api", label: "API price", options: options.apiPrice, value: "openai/gpt-4o-mini" },
       { name: "max_ttft_ms", label: "Max TTFT (ms)", type: "number", value: "2000", min: 1 },
       { name: "max_tpot_ms", label: "Max TPOT (ms)", type: "number", value: "50", min: 1 },
+    ],
+    presets: [
+      // The founding document's cloud services, where the catalog prices them.
+      // Each names the ids it prefers, then any price that matches.
+      ...[
+        ["GPT-4 Turbo", ["openai/gpt-4-turbo"], /^openai\/gpt-4-turbo/],
+        ["GPT-3.5 Turbo", ["openai/gpt-3.5-turbo"], /^openai\/gpt-3\.5-turbo/],
+        ["GPT-3 davinci (2020)", ["openai/davinci"], /davinci/],
+        ["Azure OpenAI", ["azure-openai/gpt-4-turbo"], /azure/],
+        ["ERNIE 4.0", ["baidu/ernie-4.0-8k"], /ernie-4\.0/],
+        ["ERNIE Speed", ["baidu/ernie-speed-8k-2024-05"], /ernie-speed/],
+      ].map(([label, ids, pattern]) => ({ label: `Against ${label}`, set: () => {
+        const found = catalog.apiPrices.find((p) => ids.includes(p.id)) || catalog.apiPrices.find((p) => pattern.test(`${p.id} ${p.provider}`.toLowerCase()));
+        return found ? { api: found.id } : null;
+      } })),
     ],
     action: "Compare",
     run: runCost,
@@ -1092,6 +1152,261 @@ async function runTraining(p, out) {
   );
 }
 
+// What does scale buy? ---------------------------------------------------------
+
+/** Families the founding story names: GPT-2, GPT-3, Chinchilla (and Gopher beside it), Llama. */
+const STORY = /^(gpt-2|gpt-3|chinchilla|gopher|llama-\d)/;
+
+/** The body of POST /v1/estimate/scaling for a catalog model under a fit, priced on the view's device. */
+function scalingBody(p, fit, model) {
+  const body = { fit, model, hardware: p.hardware };
+  if (p.devices) body.devices = int(p.devices);
+  return body;
+}
+
+/** The body of POST /v1/plan/scaling from the view's lifetime-plan inputs. */
+function scalingPlanBody(p) {
+  return {
+    fit: p.fit,
+    target: p.plan_target === "loss" ? { loss: float(p.plan_loss) } : { model: p.plan_model },
+    inference_tokens: float(p.inference_tokens),
+    objective: p.objective,
+    hardware: p.hardware,
+    serving_hardware: p.hardware,
+  };
+}
+
+/** A log axis's tick: 1e21 for a power of ten, else as `round` writes it. */
+const powerOfTen = (t) => (Number.isInteger(Math.log10(t)) ? `1e${Math.log10(t)}` : round(t, 2));
+/** A fit record's constants (the additive and Kaplan forms). */
+const FIT_CONSTANTS = ["e", "a", "b", "alpha", "beta", "n_c", "d_c", "alpha_n", "alpha_d"];
+const signed = (x, d = 3) => (Number.isFinite(x) ? `${x > 0 ? "+" : x < 0 ? "−" : ""}${sig(Math.abs(x), d)}` : "–");
+/** A run's dollars: `null` cost is a run the engine could not price or place; `null` usd, no price. */
+const runUsd = (cost) => (!cost ? "not run" : cost.usd === null || cost.usd === undefined ? "no price" : fmt.money(cost.usd));
+
+async function runScale(p, out) {
+  const fits = catalog.scalingFits;
+  const fit = fits.find((f) => f.id === p.fit) || { id: p.fit, name: p.fit };
+  // The models marked: the story's families (or every model) with published training tokens,
+  // and the chosen model whatever its family.
+  const marked = catalog.models.filter((m) => m.training_tokens > 0 && (p.marked === "all" || STORY.test(m.family) || m.id === p.model));
+  if (!marked.some((m) => m.id === p.model)) marked.push({ id: p.model, name: p.model, nominal_size: "" });
+  const [perFit, perModel, plan] = await Promise.all([
+    // Each fit's frontier (the chosen model's answer under each fit carries it).
+    settle(fits.map((f) => api("POST", "/v1/estimate/scaling", scalingBody(p, f.id, p.model)))),
+    // Each marked model under the chosen fit.
+    settle(marked.map((m) => api("POST", "/v1/estimate/scaling", scalingBody(p, p.fit, m.id)))),
+    api("POST", "/v1/plan/scaling", scalingPlanBody(p)).catch((error) => ({ error })),
+  ]);
+  const chosen = perModel[marked.findIndex((m) => m.id === p.model)];
+  if (chosen.error) throw chosen.error;
+  const e = chosen;
+  const modelName = catalog.models.find((m) => m.id === p.model)?.name || p.model;
+
+  // The chart: frontiers (the chosen fit solid, the others dashed), the models, the ladder.
+  const frontiers = fits
+    .map((f, i) => ({ f, r: perFit[i] }))
+    .filter(({ r }) => !r.error)
+    .map(({ f, r }) => ({
+      key: `frontier ${f.id}`,
+      name: `${f.name}: compute-optimal (loss on ${f.loss_measured_on})`,
+      dash: f.id === p.fit ? null : "5 4",
+      radius: 2.5,
+      points: r.frontier.map((pt) => ({ x: pt.training_flops, y: pt.loss, label: `${f.id}: ${fmt.flops(pt.training_flops)} → loss ${sig(pt.loss, 4)} (${fmt.params(pt.parameters)}, ${fmt.tokens(pt.tokens)} tokens)` })),
+    }));
+  const answered = marked.map((m, i) => ({ m, r: perModel[i] })).filter(({ r }) => !r.error);
+  const select = (id) => {
+    state.params.model = id;
+    writeUrl(true);
+    render();
+  };
+  add(
+    out,
+    h("p", { class: "note", "data-fit": fit.id }, h("strong", {}, fit.name), `: loss is measured on ${fit.loss_measured_on}; parameters counted: ${fit.parameters_counted}. Losses of different fits are on different data: compare a model with itself across compute, not one fit's loss with another's.`),
+    h(
+      "details",
+      { class: "note" },
+      h("summary", {}, `The fit's constants, source and caveats`),
+      h(
+        "ul",
+        {},
+        h("li", {}, `Form ${fit.form}; from ${fit.equation}. Source: ${fit.source}.`),
+        h("li", {}, FIT_CONSTANTS.filter((k) => fit[k] !== undefined).map((k) => `${k} = ${fit[k]}`).join(", ")),
+        ["standard_error", "interval_95", "repetition"].filter((k) => fit[k]).map((k) => h("li", { "data-field": k }, h("code", {}, k), ` ${JSON.stringify(fit[k])}`)),
+        fit.notes ? h("li", {}, fit.notes) : null,
+      ),
+    ),
+    chart({
+      id: "scale-frontier",
+      title: `Loss against training compute (models under ${fit.id})`,
+      xLabel: "training FLOPs",
+      yLabel: "loss (nats per token)",
+      xLog: true,
+      yLog: true,
+      xTicks: powerOfTen,
+      series: [
+        ...frontiers,
+        { key: "models", name: `catalog models, trained as published (${fit.id})`, color: "#1b1f24", line: false, points: answered.map(({ m, r }) => ({ x: r.training_flops, y: r.loss, highlight: m.id === p.model, label: `${m.name || m.id}: ${fmt.flops(r.training_flops)}, loss ${sig(r.loss, 4)}, ${sig(r.tokens_per_parameter)} tokens per parameter`, onClick: () => select(m.id) })) },
+        { key: "ladder", name: `${modelName}: 1x, 10x, 100x, 1000x compute`, color: "#be185d", dash: "2 3", points: e.ladder.map((rung) => ({ x: rung.training_flops, y: rung.loss, label: `${rung.compute_multiplier}x: loss ${sig(rung.loss, 4)} (${signed(rung.delta_loss)}), ${rung.usd === null ? "no price" : fmt.money(rung.usd)}` })) },
+      ],
+      markers: [{ x: e.training_flops, y: e.loss, label: modelName }],
+    }),
+  );
+
+  // The chosen model: its loss, its compute-optimal twin, and what the next 10x buys.
+  const next = e.next_10x;
+  add(
+    out,
+    h("h3", {}, `${modelName}: ${fmt.params(e.parameters)} parameters on ${fmt.tokens(e.tokens)} tokens (${fit.id})`),
+    h(
+      "div",
+      { class: "cards" },
+      card("Loss (nats per token)", sig(e.loss, 4), e, "scaling.loss", null, "scale_loss"),
+      card("Training compute", fmt.flops(e.training_flops), e, "scaling.training_flops", null, "scale_training_flops"),
+      card("Tokens per parameter", sig(e.tokens_per_parameter), null, null, null, "scale_tokens_per_parameter"),
+      card("Compute-optimal twin (same compute)", `${fmt.params(e.compute_optimal.parameters)} on ${fmt.tokens(e.compute_optimal.tokens)} tokens: loss ${sig(e.compute_optimal.loss, 4)}`, e, "scaling.compute_optimal", null, "scale_compute_optimal"),
+      card("Next 10x compute: loss", sig(next.loss, 4), e, "scaling.next_10x", null, "next_10x_loss"),
+      card("Next 10x: change in loss", signed(next.delta_loss), e, "scaling.next_10x", null, "next_10x_delta_loss"),
+      card("Next 10x: reducible loss multiplied by", `${sig(next.reducible_loss_multiplier)}×`, e, "scaling.next_10x", null, "next_10x_multiplier"),
+      card(`This run on ${e.cost ? `${fmt.count(e.cost.devices)} × ${e.cost.hardware}` : p.hardware}`, e.cost ? `${runUsd(e.cost)}, ${sig(e.cost.wall_clock_days)} days` : "not run", null, null, null, "run_usd"),
+      card(`The next 10x${next.cost ? ` on ${fmt.count(next.cost.devices)} × ${next.cost.hardware}` : ""}`, next.cost ? `${runUsd(next.cost)}, ${sig(next.cost.wall_clock_days)} days` : "not run", null, null, null, "next_10x_usd"),
+    ),
+    h("p", { class: "note" }, `Irreducible loss ${sig(e.irreducible_loss, 4)} of this fit; reducible ${sig(e.reducible_loss, 4)}. Each rung is ten times the compute of the one before, spent compute-optimally; the loss it gains shrinks while its dollars grow tenfold: diminishing returns, in money.`),
+    h(
+      "div",
+      { class: "stack" },
+      table(
+        "scale-ladder",
+        [
+          { key: "compute_multiplier", label: "Compute", fmt: (v) => `${v}x` },
+          { key: "training_flops", label: "Training FLOPs", fmt: fmt.flops },
+          { key: "parameters", label: "Parameters", fmt: fmt.params },
+          { key: "tokens", label: "Tokens", fmt: fmt.tokens },
+          { key: "loss", label: "Loss", fmt: (v) => sig(v, 4) },
+          { key: "delta_loss", label: "Change in loss", fmt: (v) => signed(v) },
+          { key: "usd", label: "USD", fmt: (v) => (v === null || v === undefined ? "no price" : fmt.money(v)) },
+          { key: "usd_per_loss_removed", label: "USD per unit of loss removed", fmt: (v) => (v === null || v === undefined ? "–" : fmt.money(v)) },
+        ],
+        e.ladder.map((rung) => ({ ...rung })),
+      ),
+      chart({
+        id: "scale-money",
+        title: `Loss against dollars on ${e.cost?.hardware || p.hardware}`,
+        xLabel: "USD",
+        yLabel: "loss (nats per token)",
+        xLog: true,
+        xTicks: (t) => fmt.money(t).replace(/ (billion|million|thousand)$/, (_, w) => w[0].toUpperCase()),
+        yZero: false,
+        yTicks: (t) => sig(t, 3),
+        series: [{ key: "ladder-usd", name: `${modelName}: 1x to 1000x`, points: e.ladder.filter((rung) => Number.isFinite(rung.usd) && rung.usd > 0).map((rung) => ({ x: rung.usd, y: rung.loss, label: `${rung.compute_multiplier}x: ${fmt.money(rung.usd)} → loss ${sig(rung.loss, 4)}` })) }],
+      }),
+    ),
+    notes(e, `${modelName} under ${fit.id}`),
+    h("h3", {}, `Every marked model under ${fit.id}`),
+    table(
+      "scale-models",
+      [
+        { key: "model", label: "Model", text: true },
+        { key: "parameters", label: "Parameters", fmt: fmt.params },
+        { key: "tokens", label: "Tokens", fmt: fmt.tokens },
+        { key: "tokens_per_parameter", label: "Tokens / parameter" },
+        { key: "training_flops", label: "Training FLOPs", fmt: fmt.flops },
+        { key: "loss", label: "Loss", fmt: (v) => sig(v, 4), rule: "scaling.loss" },
+        { key: "optimal_loss", label: "Compute-optimal loss", fmt: (v) => sig(v, 4) },
+        { key: "next_10x_delta_loss", label: "Next 10x: change in loss", fmt: (v) => signed(v) },
+        { key: "usd", label: "Run USD", fmt: (v) => (v === null || v === undefined ? "–" : fmt.money(v)) },
+        { key: "next_10x_usd", label: "Next 10x USD", fmt: (v) => (v === null || v === undefined ? "–" : fmt.money(v)) },
+        { key: "warnings", label: "Warnings", message: true },
+      ],
+      answered.map(({ m, r }) =>
+        withAnswer(
+          {
+            model: m.id,
+            parameters: r.parameters,
+            tokens: r.tokens,
+            tokens_per_parameter: r.tokens_per_parameter,
+            training_flops: r.training_flops,
+            loss: r.loss,
+            optimal_loss: r.compute_optimal.loss,
+            next_10x_delta_loss: r.next_10x.delta_loss,
+            usd: r.cost?.usd ?? null,
+            next_10x_usd: r.next_10x.cost?.usd ?? null,
+            warnings: r.warnings.map((w) => w.code).join(", "),
+          },
+          r,
+        ),
+      ),
+      { onRowClick: (row) => select(row.model) },
+    ),
+  );
+  for (const [i, r] of perFit.entries()) if (r.error) add(out, h("p", {}, `${fits[i].id}: `), problemBox(r.error));
+  for (const [i, r] of perModel.entries()) if (r.error) add(out, h("p", {}, `${marked[i].id}: `), problemBox(r.error));
+
+  // The lifetime-optimal model: training plus the inference it will serve.
+  add(out, h("h3", {}, "Lifetime-optimal: the cheapest model to train and serve at this quality"));
+  const section = h("section", { "data-scale-plan": "" });
+  add(out, section);
+  if (plan.error) {
+    add(section, problemBox(plan.error));
+    return;
+  }
+  const objective = plan.objective === "cost" ? "USD" : "FLOPs";
+  const target = plan.target.model ? `${plan.target.model}'s loss, ${sig(plan.target.loss, 4)}` : `loss ${sig(plan.target.loss, 4)}`;
+  const rows = [
+    { which: "lifetime-optimal", ...plan.optimal },
+    { which: "compute-optimal twin", ...plan.compute_optimal_twin },
+  ];
+  // The curve in the objective's unit where the API prices its points, else in FLOPs (said so).
+  const inUsd = plan.objective === "cost" && (plan.curve || []).some((c) => Number.isFinite(c.total_usd));
+  const curveY = inUsd ? "total_usd" : "total_flops";
+  add(
+    section,
+    h("p", {}, `To reach ${target} under ${plan.fit.id} and serve ${fmt.tokens(plan.inference_tokens)} tokens over its life, minimising ${objective} of training and inference together:`),
+    h(
+      "div",
+      { class: "cards" },
+      card("Lifetime-optimal model", `${fmt.params(plan.optimal.parameters)} on ${fmt.tokens(plan.optimal.tokens)} tokens (${sig(plan.optimal.tokens_per_parameter)} per parameter)`, null, null, null, "plan_optimal"),
+      card("Compute-optimal twin", `${fmt.params(plan.compute_optimal_twin.parameters)} on ${fmt.tokens(plan.compute_optimal_twin.tokens)} tokens (${sig(plan.compute_optimal_twin.tokens_per_parameter)} per parameter)`, null, null, null, "plan_twin"),
+      card(`Saving against the twin (${objective})`, fmt.pct(plan.saving_fraction), null, null, null, "plan_saving_fraction"),
+    ),
+    table(
+      "scale-plan",
+      [
+        { key: "which", label: "Model", text: true },
+        { key: "parameters", label: "Parameters", fmt: fmt.params },
+        { key: "tokens", label: "Training tokens", fmt: fmt.tokens },
+        { key: "tokens_per_parameter", label: "Tokens / parameter" },
+        { key: "training_flops", label: "Training FLOPs", fmt: fmt.flops },
+        { key: "inference_flops", label: "Inference FLOPs", fmt: fmt.flops },
+        { key: "total_flops", label: "Total FLOPs", fmt: fmt.flops },
+        { key: "training_usd", label: "Training USD", fmt: (v) => (v === null || v === undefined ? "–" : fmt.money(v)) },
+        { key: "inference_usd", label: "Inference USD", fmt: (v) => (v === null || v === undefined ? "–" : fmt.money(v)) },
+        { key: "total_usd", label: "Total USD", fmt: (v) => (v === null || v === undefined ? "–" : fmt.money(v)) },
+      ],
+      rows,
+    ),
+    plan.curve?.length
+      ? chart({
+          id: "scale-plan-curve",
+          title: `Lifetime ${inUsd ? "USD" : "FLOPs"} along the models that reach this loss${plan.objective === "cost" && !inUsd ? " (the API's curve carries no dollars)" : ""}`,
+          xLabel: "parameters",
+          yLabel: inUsd ? "training + serving USD" : "training + inference FLOPs",
+          xLog: true,
+          yLog: true,
+          xTicks: (t) => fmt.params(t),
+          yTicks: inUsd ? (t) => fmt.money(t) : powerOfTen,
+          // The part of the curve within 3x of the optimum's objective: where the choice is.
+          series: [{ key: "curve", name: "same loss, more or fewer parameters (within 3x of the optimum)", points: plan.curve.filter((c) => Number.isFinite(c[curveY]) && c[curveY] <= 3 * plan.optimal[curveY]).map((c) => ({ x: c.parameters, y: c[curveY], label: `${fmt.params(c.parameters)} on ${fmt.tokens(c.tokens)} tokens: ${inUsd ? fmt.money(c[curveY]) : fmt.flops(c[curveY])}` })) }],
+          markers: [
+            { x: plan.optimal.parameters, y: plan.optimal[curveY], label: "lifetime-optimal" },
+            { x: plan.compute_optimal_twin.parameters, y: plan.compute_optimal_twin[curveY], label: "compute-optimal" },
+          ],
+        })
+      : null,
+    notes(plan, "lifetime plan"),
+  );
+}
+
 // Check -----------------------------------------------------------------------
 
 async function runCheck(p, out) {
@@ -1181,6 +1496,7 @@ async function runCost(p, out) {
   const monthlyTokens = float(p.requests_per_s) * int(p.output_tokens) * 3600 * HOURS_PER_MONTH;
   const best = plan.best?.inference;
   const comparisons = plan.api_comparison || [];
+  add(out, apiService(p.api, comparisons[0]));
   if (!best || !comparisons.length) {
     add(out, h("p", {}, "No configuration of these devices meets the requirements, so there is nothing to compare."), table("rejected", [{ key: "reason", label: "Rejected for", text: true }, { key: "count", label: "Configurations", fmt: fmt.count }], plan.rejected));
     return;
@@ -1268,6 +1584,90 @@ async function runCost(p, out) {
     ),
     h("p", { class: "note" }, "Self-hosted cost per month is the API's fixed part (rent around the clock, or purchase and hosting) plus its per-token part (electricity when owning); the break-even is where that line crosses the API's price. Costs inherit the throughput estimate's error band."),
   );
+  add(out, apiServices());
+}
+
+/** Fields of an API price record the page names itself; any other (a currency, a conversion) is listed as given. */
+const API_PRICE_FIELDS = new Set(["id", "provider", "model", "open_weights", "usd_per_million_input_tokens", "usd_per_million_output_tokens", "as_of", "source", "verified", "notes", "currency", "per_million_input_tokens", "per_million_output_tokens", "exchange_rate", "valid_from", "valid_until", "assumptions"]);
+
+/**
+ * The API service compared against, as the catalog prices it: provider, USD per million tokens,
+ * the date and source, closed or open weights, and whatever else the record carries (a price
+ * published in another currency, its exchange rate and date), as the API gives it.
+ */
+function apiService(id, comparison) {
+  const record = catalog.apiPrices.find((r) => r.id === id);
+  if (!record) return h("p", { class: "note" }, `The catalog has no API price ${id}.`);
+  const extra = Object.entries(record).filter(([key]) => !API_PRICE_FIELDS.has(key));
+  const value = (v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
+  const foreign = record.currency && record.currency !== "USD";
+  const rate = record.exchange_rate;
+  return h(
+    "section",
+    { class: "notes", "data-api-service": record.id },
+    h("h4", {}, `The API: ${record.provider}, ${record.model}`),
+    h(
+      "div",
+      { class: "cards" },
+      card("API price, input", `${fmt.usd(record.usd_per_million_input_tokens)} / M tokens`, null, null, null, "api_input"),
+      card("API price, output", `${fmt.usd(record.usd_per_million_output_tokens)} / M tokens`, null, null, null, "api_output"),
+      foreign ? card(`Published in ${record.currency}`, `${sig(record.per_million_input_tokens, 4)} in / ${sig(record.per_million_output_tokens, 4)} out ${record.currency} per M tokens`, null, null, null, "api_published") : null,
+      foreign && rate ? card("Converted at", `${sig(rate.units_per_usd, 4)} ${rate.currency} per USD (${rate.as_of})`, null, null, null, "api_exchange_rate") : null,
+      card("Priced as of", record.as_of, null, null, null, "api_as_of"),
+      record.valid_from || record.valid_until ? card("Applied", `${record.valid_from ? `from ${record.valid_from}` : ""}${record.valid_from && record.valid_until ? " " : ""}${record.valid_until ? `until ${record.valid_until}` : " (still applies)"}`, null, null, null, "api_valid") : null,
+      card("Weights", record.open_weights ? "open (can be self-hosted)" : "closed (priced for comparison only)", null, null, null, "api_weights"),
+    ),
+    record.valid_until
+      ? h("p", { class: "note", "data-history": record.valid_until }, `A past price (dated history): it applied until ${record.valid_until}. The comparison shows what the API cost then against self-hosting at today's device prices.`)
+      : null,
+    h(
+      "ul",
+      {},
+      h("li", {}, "Source: ", record.source, record.verified ? "" : " (unverified: see the notes)"),
+      record.notes ? h("li", {}, record.notes) : null,
+      foreign && rate ? h("li", { "data-exchange-rate": "" }, `Exchange rate: ${rate.units_per_usd} ${rate.currency} per USD, ${rate.as_of}; ${rate.source}`) : null,
+      (record.assumptions || []).map((a) => h("li", { "data-assumption": a.field }, "Assumed: ", h("code", {}, a.field), ` = ${a.value}: ${a.reason}`)),
+      extra.map(([key, v]) => h("li", { "data-field": key }, h("code", {}, key), ` = ${value(v)}`)),
+      comparison ? h("li", { "data-comparison-source": "" }, `The plan's comparison read: ${comparison.source}`) : null,
+    ),
+    record.open_weights
+      ? null
+      : h("p", { class: "note", "data-closed": "" }, `${record.model} is a closed model: its price is compared with serving the model you chose, which is not the same model; the quality may differ.`),
+  );
+}
+
+/** Every hosted-API price in the catalog, by provider; a row makes it the one compared against. */
+function apiServices() {
+  return h(
+    "details",
+    { class: "api-services" },
+    h("summary", {}, `All ${catalog.apiPrices.length} API prices in the catalog, by provider (click one to compare against it)`),
+    table(
+      "api-prices",
+      [
+        { key: "provider", label: "Provider", text: true },
+        { key: "model", label: "Model", text: true },
+        { key: "open_weights", label: "Weights", text: true, fmt: (v) => (v ? "open" : "closed") },
+        { key: "usd_per_million_input_tokens", label: "USD / M in", fmt: fmt.usd },
+        { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd },
+        { key: "currency", label: "Published in", text: true, fmt: (v) => v || "USD" },
+        { key: "valid_from", label: "From", text: true, fmt: (v) => v || "" },
+        { key: "valid_until", label: "Until", text: true, fmt: (v) => v || "" },
+        { key: "as_of", label: "As of", text: true },
+        { key: "verified", label: "Verified", text: true, fmt: (v) => (v ? "yes" : "no") },
+        { key: "id", label: "Id", text: true },
+      ],
+      catalog.apiPrices.map((r) => ({ ...r })),
+      {
+        rowClass: (row) => (row.id === state.params.api ? "pareto" : ""),
+        onRowClick: (row) => {
+          state.params.api = row.id;
+          writeUrl(true);
+          render();
+        },
+      },
+    ),
+  );
 }
 
 // ---------------------------------------------------------------- state, URL, rendering
@@ -1306,11 +1706,37 @@ function input(field, value) {
   } else if (field.options) {
     const choices = field.options();
     if (!choices.some(([v]) => v === value)) choices.unshift([value, value]);
-    control = h("select", { id, name: field.name }, choices.map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
+    const option = ([v, text]) => h("option", { value: v, selected: v === value }, text);
+    // Choices with a third element (a group) are grouped, in the order the groups first appear.
+    const groups = new Map();
+    for (const choice of choices) {
+      const group = choice[2] ?? "";
+      if (!groups.has(group)) groups.set(group, []);
+      groups.get(group).push(choice);
+    }
+    const grouped = choices.some((c) => c[2] !== undefined);
+    control = h(
+      "select",
+      { id, name: field.name },
+      grouped ? [...groups].map(([group, members]) => (group ? h("optgroup", { label: group }, members.map(option)) : members.map(option))) : choices.map(option),
+    );
   } else {
     control = h("input", { id, name: field.name, type: field.type || "text", value, min: field.min, step: field.step });
   }
   return h("label", { for: id, class: field.wide ? "wide" : null }, field.label, control);
+}
+
+/** A view's presets that apply: one may depend on the catalog (a price that is there or not). */
+function presetButtons(view) {
+  const buttons = (view.presets || [])
+    .map((preset) => ({ label: preset.label, set: typeof preset.set === "function" ? preset.set() : preset.set }))
+    .filter((preset) => preset.set)
+    .map((preset) => h("button", { type: "button", onclick: () => {
+      Object.assign(state.params, preset.set);
+      writeUrl(true);
+      render();
+    } }, preset.label));
+  return buttons.length ? h("div", { class: "presets" }, h("span", {}, "Try:"), buttons) : null;
 }
 
 let generation = 0;
@@ -1352,13 +1778,7 @@ async function render(focus) {
     main,
     h("h2", {}, view.title),
     h("p", { class: "lede" }, view.lede),
-    view.presets
-      ? h("div", { class: "presets" }, h("span", {}, "Try:"), view.presets.map((preset) => h("button", { type: "button", onclick: () => {
-          Object.assign(state.params, preset.set);
-          writeUrl(true);
-          render();
-        } }, preset.label)))
-      : null,
+    presetButtons(view),
     form,
     results,
   );

@@ -35,6 +35,13 @@ const ok = async (...args) => {
 
 // The page's own number formatting (web/app.js `sig`), so expected text can be derived.
 const sig = (x, d = 3) => Number(x.toPrecision(d)).toLocaleString("en-US");
+// web/app.js `fmt.money`, `fmt.pct` and `signed`.
+const money = (x) => (x >= 1e9 ? `$${sig(x / 1e9)} billion` : x >= 1e6 ? `$${sig(x / 1e6)} million` : x >= 1e3 ? `$${sig(x / 1e3)} thousand` : `$${sig(x)}`);
+const pct = (x) => `${sig(x * 100, 3)}%`;
+const signed = (x) => `${x > 0 ? "+" : x < 0 ? "−" : ""}${sig(Math.abs(x))}`;
+
+/** Every view (tab) of the page. */
+const VIEWS = ["model", "serving", "plan", "training", "scale", "check", "cost"];
 
 // ---------------------------------------------------------------- harness
 
@@ -372,6 +379,155 @@ await test("local vs cloud vs API: break-even points and cost curves", async () 
   return p;
 });
 
+await test("local vs API: every API service is offered, grouped by provider, closed models with their date and source", async () => {
+  const p = await page("/?view=cost");
+  const prices = (await ok("GET", "/v1/prices/api?limit=200")).items;
+  const providers = [...new Set(prices.map((r) => r.provider))];
+  assert.equal(await p.locator("#f-api option").count(), prices.length);
+  const groups = await p.locator("#f-api optgroup").evaluateAll((gs) => gs.map((g) => [g.label, g.querySelectorAll("option").length]));
+  assert.deepEqual(groups.map(([label]) => label).sort(), [...providers].sort());
+  for (const [label, count] of groups) assert.equal(count, prices.filter((r) => r.provider === label).length, label);
+  assert.equal(await p.locator("[data-table=api-prices] tbody tr").count(), prices.length);
+  // A closed model (GPT-4 Turbo where the catalog prices it): the plan compares against its price.
+  const closed = prices.find((r) => r.id === "openai/gpt-4-turbo") || prices.find((r) => !r.open_weights);
+  assert.ok(closed, "the catalog prices a closed model");
+  await p.selectOption("#f-api", closed.id);
+  await p.click("button.run");
+  await ready(p);
+  assert.equal(param(p, "api"), closed.id);
+  assert.equal(await p.locator("[data-api-service]").getAttribute("data-api-service"), closed.id);
+  assert.equal(await cardValue(p, "api_output"), `$${sig(closed.usd_per_million_output_tokens)} / M tokens`);
+  assert.equal(await cardValue(p, "api_as_of"), closed.as_of);
+  assert.equal(await p.locator("[data-api-service] [data-closed]").count(), 1);
+  const plan = await ok("POST", "/v1/plan", { models: ["llama-3.1-8b"], workload: { requests_per_s: 0.5, input_tokens: 1000, output_tokens: 250 }, requirements: { max_ttft_ms: 2000, max_tpot_ms: 50 }, search: { hardware: ["nvidia-rtx-4090", "nvidia-h100-sxm-80gb"] }, prices: { "nvidia-rtx-4090": { basis: "own", electricity_usd_per_kwh: 0.2 }, "nvidia-h100-sxm-80gb": { basis: "rent" } }, api_price_id: closed.id, limit: 20 });
+  assert.ok(plan.api_comparison.length >= 1);
+  for (const [i, c] of plan.api_comparison.entries()) {
+    assert.equal(c.api, closed.id);
+    assert.equal(await p.locator("[data-table=api-comparison] tbody tr").nth(i).locator("td[data-key=api]").innerText(), closed.id);
+    assert.equal(await p.locator("[data-table=api-comparison] tbody tr").nth(i).locator("td[data-key=api_usd_per_million_output_tokens]").innerText(), `$${sig(c.api_usd_per_million_output_tokens)}`);
+  }
+  await shot(p, "cost-closed-api");
+  // The founding document's services are one click away where the catalog prices them.
+  for (const [label, id] of [["GPT-4 Turbo", "openai/gpt-4-turbo"], ["GPT-3.5 Turbo", "openai/gpt-3.5-turbo"], ["GPT-3 davinci (2020)", "openai/davinci"], ["Azure OpenAI", "azure-openai/gpt-4-turbo"], ["ERNIE 4.0", "baidu/ernie-4.0-8k"]]) {
+    if (!prices.some((r) => r.id === id)) continue;
+    await p.getByRole("button", { name: `Against ${label}` }).click();
+    await ready(p);
+    assert.equal(param(p, "api"), id, label);
+    assert.equal(await p.locator("[data-api-service]").getAttribute("data-api-service"), id);
+  }
+  // A price published in another currency: the published figures, the rate, the conversion
+  // assumed, and the USD answer the comparison uses.
+  const foreign = prices.find((r) => r.currency && r.currency !== "USD" && !r.valid_until);
+  if (foreign) {
+    await open(p, `/?view=cost&api=${encodeURIComponent(foreign.id)}`);
+    assert.equal(await cardValue(p, "api_output"), `$${sig(foreign.usd_per_million_output_tokens)} / M tokens`);
+    assert.equal(await cardValue(p, "api_published"), `${sig(foreign.per_million_input_tokens, 4)} in / ${sig(foreign.per_million_output_tokens, 4)} out ${foreign.currency} per M tokens`);
+    assert.equal(await cardValue(p, "api_exchange_rate"), `${sig(foreign.exchange_rate.units_per_usd, 4)} ${foreign.exchange_rate.currency} per USD (${foreign.exchange_rate.as_of})`);
+    assert.ok(foreign.assumptions.length >= 1, "the conversion is an assumption");
+    assert.equal(await p.locator("[data-api-service] [data-assumption]").count(), foreign.assumptions.length);
+    await shot(p, "cost-foreign-currency");
+  }
+  // A past price is said to be one.
+  const past = prices.find((r) => r.valid_until);
+  if (past) {
+    await open(p, `/?view=cost&api=${encodeURIComponent(past.id)}`);
+    assert.equal(await p.locator("[data-api-service] [data-history]").getAttribute("data-history"), past.valid_until);
+  }
+  // Anything else a record carries is shown as the API gives it.
+  const known = ["id", "provider", "model", "open_weights", "usd_per_million_input_tokens", "usd_per_million_output_tokens", "as_of", "source", "verified", "notes", "currency", "per_million_input_tokens", "per_million_output_tokens", "exchange_rate", "valid_from", "valid_until", "assumptions"];
+  const other = prices.find((r) => Object.keys(r).some((k) => !known.includes(k)));
+  if (other) {
+    await open(p, `/?view=cost&api=${encodeURIComponent(other.id)}`);
+    for (const key of Object.keys(other).filter((k) => !known.includes(k))) {
+      assert.equal(await p.locator(`[data-api-service] [data-field="${key}"]`).count(), 1, key);
+    }
+  }
+  return p;
+});
+
+await test("what does scale buy: loss against compute for each fit, the models marked, the next 10x in loss and dollars", async () => {
+  const p = await page("/?view=scale", { allowHttpErrors: true });
+  const fits = (await ok("GET", "/v1/scaling/fits")).items;
+  assert.ok(fits.length >= 4, "four fits");
+  assert.equal(await p.locator("#f-fit option").count(), fits.length);
+  assert.equal(await p.inputValue("#f-fit"), fits.find((f) => f.default).id);
+  const body = { fit: "besiroglu2024", model: "gpt-3-175b", hardware: "nvidia-h100-sxm-80gb" };
+  const e = await ok("POST", "/v1/estimate/scaling", body);
+  // Each fit's compute-optimal frontier, point for point as the API answers it.
+  for (const f of fits) {
+    const r = await ok("POST", "/v1/estimate/scaling", { ...body, fit: f.id });
+    assert.ok(r.frontier.length > 5, `${f.id} has a frontier`);
+    const drawn = await p.locator(`[data-chart=scale-frontier] circle[data-series="frontier ${f.id}"]`).evaluateAll((cs) => cs.map((c) => [Number(c.dataset.x), Number(c.dataset.y)]));
+    assert.deepEqual(drawn, r.frontier.map((pt) => [pt.training_flops, pt.loss]), f.id);
+  }
+  // The chosen model: loss, tokens per parameter, twin, what the next 10x buys and costs.
+  assert.equal(await cardValue(p, "scale_loss"), sig(e.loss, 4));
+  assert.equal(await cardValue(p, "scale_tokens_per_parameter"), sig(e.tokens_per_parameter));
+  assert.equal(await cardValue(p, "next_10x_loss"), sig(e.next_10x.loss, 4));
+  assert.equal(await cardValue(p, "next_10x_delta_loss"), signed(e.next_10x.delta_loss));
+  assert.equal(await cardValue(p, "next_10x_multiplier"), `${sig(e.next_10x.reducible_loss_multiplier)}×`);
+  assert.ok(e.next_10x.delta_loss < 0, "ten times the compute lowers the loss");
+  if (e.cost?.usd) assert.equal(await cardValue(p, "run_usd"), `${money(e.cost.usd)}, ${sig(e.cost.wall_clock_days)} days`);
+  if (e.next_10x.cost?.usd) assert.equal(await cardValue(p, "next_10x_usd"), `${money(e.next_10x.cost.usd)}, ${sig(e.next_10x.cost.wall_clock_days)} days`);
+  assert.match(await cardValue(p, "scale_compute_optimal"), new RegExp(`loss ${sig(e.compute_optimal.loss, 4).replace(".", "\\.")}$`));
+  // The ladder: each rung's loss, the loss it gains and its dollars.
+  const rungs = p.locator("[data-table=scale-ladder] tbody tr");
+  assert.equal(await rungs.count(), e.ladder.length);
+  for (const [i, rung] of e.ladder.entries()) {
+    assert.equal(await rungs.nth(i).locator("td[data-key=compute_multiplier]").innerText(), `${rung.compute_multiplier}x`);
+    assert.equal(await rungs.nth(i).locator("td[data-key=loss]").innerText(), sig(rung.loss, 4));
+    assert.equal(await rungs.nth(i).locator("td[data-key=delta_loss]").innerText(), signed(rung.delta_loss));
+    assert.equal(await rungs.nth(i).locator("td[data-key=usd]").innerText(), rung.usd === null ? "no price" : money(rung.usd));
+  }
+  // The catalog's models with published training tokens, each where the API puts it.
+  const models = (await ok("GET", "/v1/models?limit=200")).items.filter((m) => m.training_tokens > 0 && /^(gpt-2|gpt-3|chinchilla|gopher|llama-\d)/.test(m.family));
+  assert.ok(models.some((m) => m.id === "gpt-3-175b"));
+  const points = await p.locator('[data-chart=scale-frontier] circle[data-series="models"]').evaluateAll((cs) => cs.map((c) => [Number(c.dataset.x), Number(c.dataset.y)]));
+  const answers = await Promise.all(models.map((m) => api("POST", "/v1/estimate/scaling", { ...body, model: m.id })));
+  const answered = answers.filter((a) => a.status === 200).map((a) => a.json);
+  assert.deepEqual(points, answered.map((a) => [a.training_flops, a.loss]));
+  assert.equal(await p.locator("[data-table=scale-models] tbody tr").count(), answered.length);
+  const name = (await ok("GET", "/v1/models/gpt-3-175b")).name;
+  assert.equal(await p.locator(`[data-chart=scale-frontier] [data-marker="${name}"]`).count(), 1);
+  // Warnings and assumptions, never hidden.
+  const notesOf = p.locator(`[data-notes="${name} under besiroglu2024"]`);
+  assert.equal(await notesOf.locator("li[data-code]").count(), e.warnings.length);
+  for (const w of e.warnings) assert.equal(await notesOf.locator(`li[data-code="${w.code}"] .message`).first().innerText(), w.message);
+  assert.equal(await notesOf.locator("details.assumptions li").count(), e.assumptions.length);
+  // The lifetime-optimal plan: the API's answer, or its problem with the pointer.
+  const planBody = { fit: "besiroglu2024", target: { model: "llama-2-7b" }, inference_tokens: 2e12, objective: "flops", hardware: "nvidia-h100-sxm-80gb", serving_hardware: "nvidia-h100-sxm-80gb" };
+  const plan = await api("POST", "/v1/plan/scaling", planBody);
+  if (plan.status === 200) {
+    assert.equal(await cardValue(p, "plan_saving_fraction"), pct(plan.json.saving_fraction));
+    const rows = p.locator("[data-table=scale-plan] tbody tr");
+    assert.equal(await rows.nth(0).locator("td[data-key=tokens_per_parameter]").innerText(), sig(plan.json.optimal.tokens_per_parameter, 4));
+    assert.equal(await rows.nth(1).locator("td[data-key=tokens_per_parameter]").innerText(), sig(plan.json.compute_optimal_twin.tokens_per_parameter, 4));
+    assert.equal(await p.locator("[data-notes='lifetime plan'] li[data-code]").count(), plan.json.warnings.length);
+  } else {
+    assert.equal(await text(p, "[data-scale-plan] .error code"), plan.json.errors[0].pointer);
+  }
+  await shot(p, "scale");
+  // Another fit: the URL follows, the numbers are that fit's.
+  await p.selectOption("#f-fit", "hoffmann2022");
+  await p.click("button.run");
+  await ready(p);
+  assert.equal(param(p, "fit"), "hoffmann2022");
+  const chinchilla = await ok("POST", "/v1/estimate/scaling", { ...body, fit: "hoffmann2022" });
+  assert.equal(await cardValue(p, "scale_loss"), sig(chinchilla.loss, 4));
+  assert.equal(await p.locator('[data-chart=scale-frontier] circle[data-series="ladder"]').count(), chinchilla.ladder.length);
+  // A model's row makes it the chosen one.
+  const other = answered.find((a) => a.model !== "gpt-3-175b");
+  if (other) {
+    const exact = new RegExp(`^${other.model.replace(/[.]/g, "\\.")}$`);
+    await p.locator("[data-table=scale-models] tbody tr").filter({ has: p.locator("td[data-key=model]", { hasText: exact }) }).click();
+    await ready(p);
+    assert.equal(param(p, "model"), other.model);
+    const again = await ok("POST", "/v1/estimate/scaling", { ...body, fit: "hoffmann2022", model: other.model });
+    assert.equal(await cardValue(p, "scale_loss"), sig(again.loss, 4));
+  }
+  return p;
+});
+
 await test("export: every table downloads as CSV and JSON with the shown rows", async () => {
   const p = await page("/?view=training");
   const rows = await p.locator("[data-table=training] tbody tr").count();
@@ -387,7 +543,7 @@ await test("export: every table downloads as CSV and JSON with the shown rows", 
   assert.equal(json[0].wall_clock_days, api64.time.wall_clock_days);
   assert.equal(Number(csvText[1].split(",")[8]), api64.time.wall_clock_days);
   // Every table on every view has both buttons.
-  for (const view of ["model", "serving", "plan", "training", "check", "cost"]) {
+  for (const view of VIEWS) {
     await open(p, `/?view=${view}`);
     const tables = await p.locator("[data-table]").count();
     assert.ok(tables > 0, `${view} has no table`);
@@ -413,7 +569,7 @@ await test("keyboard: tabs by arrow keys, the URL follows, back returns", async 
   assert.equal(param(p, "view"), "serving");
   assert.equal(await p.getAttribute("#tab-serving", "aria-selected"), "true");
   // Every input has a label.
-  for (const view of ["model", "serving", "plan", "training", "check", "cost"]) {
+  for (const view of VIEWS) {
     await open(p, `/?view=${view}`);
     const unlabelled = await p.locator("form.inputs input, form.inputs select, form.inputs textarea").evaluateAll((controls) => controls.filter((c) => !c.labels || c.labels.length === 0).map((c) => c.name));
     assert.deepEqual(unlabelled, [], `${view} has unlabelled inputs`);
@@ -423,7 +579,7 @@ await test("keyboard: tabs by arrow keys, the URL follows, back returns", async 
 
 await test("phone width: no sideways scrolling of the page", async () => {
   const p = await page("/?view=model", { viewport: { width: 390, height: 844 } });
-  for (const view of ["model", "serving", "plan", "training", "check", "cost"]) {
+  for (const view of VIEWS) {
     await open(p, `/?view=${view}`);
     const width = await p.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 391, `${view} is ${width} px wide at 390`);

@@ -23,7 +23,7 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
         assert!(!asset.text().await.unwrap().is_empty(), "{path}");
     }
     // Every view is a tab on the one page.
-    for view in ["model", "serving", "plan", "training", "check", "cost"] {
+    for view in ["model", "serving", "plan", "training", "scale", "check", "cost"] {
         assert!(html.contains(&format!("data-view=\"{view}\"")), "no {view} tab");
     }
     // The query string carries the view's state; the server ignores it.
