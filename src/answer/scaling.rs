@@ -33,7 +33,7 @@ const DEFAULT_SPLIT: (u64, u64) = (70, 215);
 
 /// The fit an answer used.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct FitBody {
+pub struct ScalingFitBody {
     /// Fit id.
     pub id: String,
     /// Display name.
@@ -46,9 +46,9 @@ pub struct FitBody {
     pub source: String,
 }
 
-impl From<&ScalingFitRecord> for FitBody {
+impl From<&ScalingFitRecord> for ScalingFitBody {
     fn from(r: &ScalingFitRecord) -> Self {
-        FitBody {
+        ScalingFitBody {
             id: r.id.clone(),
             name: r.name.clone(),
             loss_measured_on: r.loss_measured_on.clone(),
@@ -163,7 +163,7 @@ pub struct FrontierPoint {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScalingResponse {
     /// The fit.
-    pub fit: FitBody,
+    pub fit: ScalingFitBody,
     /// The catalog model, when one was named.
     pub model: Option<String>,
     /// Parameters as the fit counts them.
@@ -511,7 +511,7 @@ impl ScalingResponse {
             ),
         ];
         ScalingResponse {
-            fit: FitBody::from(&s.fit.record),
+            fit: ScalingFitBody::from(&s.fit.record),
             model: s.model.clone(),
             parameters: finite(s.parameters),
             tokens: finite(s.tokens),
@@ -584,7 +584,7 @@ pub struct TargetBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScalingPlanResponse {
     /// The fit.
-    pub fit: FitBody,
+    pub fit: ScalingFitBody,
     /// `flops` or `cost`.
     pub objective: ScalingObjective,
     /// The quality to reach.
@@ -766,7 +766,7 @@ impl ScalingPlanResponse {
             });
         }
         Ok(ScalingPlanResponse {
-            fit: FitBody::from(&s.fit.record),
+            fit: ScalingFitBody::from(&s.fit.record),
             objective: s.objective,
             target: TargetBody { loss: finite(s.target_loss), model: s.target_model.clone() },
             inference_tokens: finite(demand),

@@ -163,6 +163,22 @@ pub struct Context<'a> {
     pub strict: bool,
 }
 
+/// The ranges of `body`'s numbers, checked without a device (the scaling requests price many
+/// runs from one `cost`, and refuse a bad one before running any): every bad field at once,
+/// under `pointer`.
+pub fn check_ranges(body: &CostChoice, pointer: &str) -> Result<(), Error> {
+    let at = |field: &str| format!("{pointer}/{field}");
+    let mut checks = Checks::default();
+    checks.number(at("usd_per_device_hour"), range::USD_PER_DEVICE_HOUR, body.usd_per_device_hour);
+    checks.number(at("purchase_usd"), range::PURCHASE_USD, body.purchase_usd);
+    checks.number(at("amortization_years"), range::AMORTIZATION_YEARS, body.amortization_years);
+    checks.number(at("electricity_usd_per_kwh"), range::USD_PER_KWH, body.electricity_usd_per_kwh);
+    checks.number(at("pue"), range::PUE, body.pue);
+    checks.number(at("utilization"), range::UTILIZATION, body.utilization);
+    checks.number(at("hosting_usd_per_month"), range::HOSTING_USD_PER_MONTH, body.hosting_usd_per_month);
+    checks.finish()
+}
+
 /// Resolves `body` for a device; a request that names a provider or term the device is not
 /// rented at is a 422 that lists the ones it is.
 pub fn resolve(body: &CostChoice, cx: &Context<'_>, assumed: &mut Assumptions) -> Result<CostPlan, Error> {

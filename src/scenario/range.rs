@@ -407,6 +407,7 @@ pub const DECLARED: &[Declared] = &[
     query("/v1/families", "limit", PAGE_LIMIT),
     query("/v1/prices/devices", "limit", PAGE_LIMIT),
     query("/v1/prices/api", "limit", PAGE_LIMIT),
+    query("/v1/scaling/fits", "limit", PAGE_LIMIT),
     query("/v1/hardware", "min_memory_gib", MEMORY_GIB),
     query("/v1/hardware", "max_memory_gib", MEMORY_GIB),
     query("/v1/models", "min_parameters_b", PARAMETERS_B),

@@ -178,6 +178,15 @@ pub struct ScalingPlanScenario {
     pub assumptions: Assumptions,
 }
 
+/// Records the bad numbers of a request's `cost` among `checks`.
+fn check_cost(checks: &mut Checks, cost: Option<&CostChoice>) {
+    if let Some(Err(Error::InvalidRequest(fields))) = cost.map(|c| super::cost::check_ranges(c, "/cost")) {
+        for f in fields {
+            checks.push(f.pointer, f.detail);
+        }
+    }
+}
+
 fn fit(catalog: &Catalog, id: Option<&str>, assumptions: &mut Assumptions) -> Result<CatalogFit, Error> {
     match id {
         Some(id) => catalog.scaling_fit(id).cloned().ok_or_else(|| {
@@ -255,6 +264,7 @@ impl ScalingScenario {
         if let Some(d) = request.devices {
             checks.int32("/devices", range::TRAINING_DEVICES, d);
         }
+        check_cost(&mut checks, request.cost.as_ref());
         match (&request.model, request.parameters) {
             (Some(_), Some(_)) => checks.push("/parameters", "give `model` or `parameters`, not both"),
             (None, None) => checks.push("/parameters", "required unless `model` names a catalog model"),
@@ -305,6 +315,7 @@ impl ScalingPlanScenario {
             checks.push("/target/tokens", "`tokens` goes with `model` or `parameters`, not `loss`");
         }
         checks.number("/inference_tokens", range::SCALING_INFERENCE_TOKENS, request.inference_tokens);
+        check_cost(&mut checks, request.cost.as_ref());
         if let Some(r) = request.requests {
             checks.int("/requests/count", range::SCALING_REQUESTS, r.count);
             checks.int("/requests/input_tokens", range::INPUT_TOKENS, r.input_tokens);

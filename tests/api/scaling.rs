@@ -250,6 +250,8 @@ async fn bad_requests_get_pointed_problems() {
         ("/v1/estimate/scaling", json!({"model": "mistral-7b-v0.1"}), 422, "/model"),
         ("/v1/estimate/scaling", json!({"model": "gpt-3-175b", "hardware": "h900"}), 404, "/hardware"),
         ("/v1/plan/scaling", json!({"target": {"loss": 1.5}}), 422, "/target/loss"),
+        ("/v1/plan/scaling", json!({"target": {"loss": 2.0}, "cost": {"utilization": -0.5}}), 400, "/cost/utilization"),
+        ("/v1/estimate/scaling", json!({"model": "gpt-3-175b", "cost": {"pue": 9.0}}), 400, "/cost/pue"),
         ("/v1/plan/scaling", json!({"target": {}}), 400, "/target"),
         ("/v1/plan/scaling", json!({"target": {"loss": 2.0, "model": "gpt2"}}), 400, "/target"),
         (
