@@ -276,17 +276,18 @@ pub const MAX_POSITIONS: Range = Range::int(1, 16_777_216);
 /// A model-size filter, billions of parameters.
 pub const PARAMETERS_B: Range = Range::number(0.0, 1e5);
 
-// Scaling laws.
+// Scaling laws. Maxima stay below 2^53 (about 9.007e15), where every integer is an f64, so a
+// client's integer just above a maximum cannot round onto it and be accepted.
 /// Parameters of a run a fit judges.
-pub const SCALING_PARAMETERS: Range = Range::number(1e3, 1e16);
+pub const SCALING_PARAMETERS: Range = Range::number(1e3, 1e15);
 /// Training (or unique) tokens of a run.
-pub const SCALING_TOKENS: Range = Range::number(1e3, 1e17);
+pub const SCALING_TOKENS: Range = Range::number(1e3, 9e15);
 /// A target loss, nats per token.
 pub const SCALING_LOSS: Range = Range::above(0.0, 100.0);
 /// Lifetime inference tokens.
-pub const SCALING_INFERENCE_TOKENS: Range = Range::number(0.0, 1e20);
+pub const SCALING_INFERENCE_TOKENS: Range = Range::number(0.0, 9e15);
 /// Lifetime requests.
-pub const SCALING_REQUESTS: Range = Range::int(0, 10_000_000_000_000_000);
+pub const SCALING_REQUESTS: Range = Range::int(0, 1_000_000_000_000_000);
 
 // Calibration.
 /// A measured latency, ms.
