@@ -57,6 +57,14 @@ let opened = [];
 
 async function page(url, { viewport = { width: 1280, height: 900 }, allowHttpErrors = false } = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
+  // WEB=web serves the working tree's page files instead of the binary's embedded copy (to
+  // try a change to web/ without rebuilding; CI leaves it unset and tests what is served).
+  if (process.env.WEB) {
+    await context.route(/\/assets\/(app\.js|style\.css)(\?.*)?$/, (route) => {
+      const name = new URL(route.request().url()).pathname.split("/").pop();
+      route.fulfill({ status: 200, contentType: name.endsWith(".js") ? "text/javascript" : "text/css", body: readFileSync(join(process.env.WEB, name), "utf8") });
+    });
+  }
   const p = await context.newPage();
   opened.push(p);
   p.problems = [];
