@@ -343,18 +343,24 @@ function notes(answer, label) {
     "section",
     { class: `notes${warnings.length ? " has-warnings" : ""}`, "data-notes": label || "" },
     verdict,
-    h("h4", {}, label ? `Warnings (${label})` : "Warnings"),
+    // Warnings in full; an answer without any says so in one line with its assumptions.
     warnings.length
-      ? h("ul", { class: "warnings" }, warnings.map((w) => h("li", { "data-code": w.code }, h("code", {}, w.code), " ", h("span", { class: "message" }, w.message))))
-      : h("p", { class: "note" }, "No warnings."),
-    assumptions.length
-      ? h(
-          "details",
-          { class: "assumptions", open: emptied.length > 0 },
-          h("summary", {}, `Assumed: ${assumptions.length} default${assumptions.length === 1 ? "" : "s"} the request left out${emptied.length ? ` (${emptied.length} for a field left empty)` : ""}`),
-          h("ul", {}, assumed),
-        )
+      ? [
+          h("h4", {}, label ? `Warnings (${label})` : "Warnings"),
+          h("ul", { class: "warnings" }, warnings.map((w) => h("li", { "data-code": w.code }, h("code", {}, w.code), " ", h("span", { class: "message" }, w.message)))),
+        ]
       : null,
+    h(
+      "details",
+      { class: "assumptions", open: emptied.length > 0 },
+      h(
+        "summary",
+        {},
+        warnings.length ? "" : h("span", { class: "no-warnings" }, `${label ? `${label}: ` : ""}no warnings; `),
+        `assumed ${assumptions.length} default${assumptions.length === 1 ? "" : "s"} the request left out${emptied.length ? ` (${emptied.length} for a field left empty)` : ""}`,
+      ),
+      h("ul", {}, assumed),
+    ),
   );
 }
 
@@ -1559,8 +1565,11 @@ async function runCheck(p, out) {
   // The pointers of a refusal are into the pasted plan: they name the "Plan" field.
   const report = await from({ "/": "plan" }, api("POST", "/v1/check", p.plan, contentType));
   const e = report.inference;
+  // The deployment's verdict and warnings, with the report's assumptions (the estimate's and
+  // the check's own: how the requirements were judged).
+  const judged = e || report.training || {};
   add(out,
-    notes(e || report.training || report, "check"),
+    notes({ ...judged, assumptions: report.assumptions || judged.assumptions, [FIELDS]: { "/": "plan" } }, "check"),
     h("p", { "data-verdict": report.verdict }, badge(report.verdict, report.verdict), " ", report.summary),
     table(
       "check",
