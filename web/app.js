@@ -206,9 +206,8 @@ function from(fields, promise) {
 /**
  * The form field of the current view a request's JSON pointer (or an assumption's field, the
  * same path without its leading slash) names: the request's own map first (the longest prefix
- * wins), then the fields' `at` pointers, then a field named like the pointer's last word
- * (/workload/input_tokens: "input_tokens"). `value` (an unknown id) picks, among several, the
- * field that holds it.
+ * wins), then the one field holding `value` (an unknown id), then a field named like the
+ * pointer's last word (/workload/input_tokens: "input_tokens") or its first.
  */
 function fieldFor(pointer, fields = {}, value) {
   const view = VIEWS[state.view];
@@ -221,14 +220,16 @@ function fieldFor(pointer, fields = {}, value) {
   };
   const own = longest(Object.entries(fields || {}));
   if (own) return own;
-  if (value !== undefined) {
-    const holding = view.fields.filter((f) => f.url !== false && (state.params[f.name] === value || list(state.params[f.name]).includes(value)));
-    if (holding.length === 1) return holding[0];
-  }
-  const declared = longest(view.fields.flatMap((f) => (f.at || []).map((at) => [at, f.name])));
-  if (declared) return declared;
+  const holding = value !== undefined ? fieldHolding(value) : null;
+  if (holding) return holding;
   const words = path.split("/").filter((w) => w && !/^\d+$/.test(w));
   return byName(words[words.length - 1]) || byName(words[0]);
+}
+
+/** The one field of the current view whose value (or one item of its list) is `value`. */
+function fieldHolding(value) {
+  const holding = VIEWS[state.view].fields.filter((f) => f.url !== false && (state.params[f.name] === value || list(state.params[f.name]).includes(value)));
+  return holding.length === 1 ? holding[0] : null;
 }
 
 /**
@@ -258,9 +259,11 @@ function problemBox(error) {
   const problem = error.problem || { detail: String(error?.message || error) };
   const fields = error.fields || {};
   const errors = problem.errors?.length ? problem.errors : [];
-  const item = (pointer, detail) => {
+  const item = (pointer, detail, name) => {
     const suggested = suggestionsIn(detail);
-    const field = pointer !== undefined ? fieldFor(pointer, fields, suggested?.id) : null;
+    // The page's own refusal names its field; a problem without a pointer (an unknown id in a
+    // path) names the field holding the id.
+    const field = name ? VIEWS[state.view].fields.find((f) => f.name === name) : pointer !== undefined ? fieldFor(pointer, fields, suggested?.id) : suggested ? fieldHolding(suggested.id) : null;
     return h(
       "li",
       { "data-pointer": pointer ?? null, "data-field": field?.name ?? null },
@@ -282,7 +285,7 @@ function problemBox(error) {
     "div",
     { class: "error", role: "alert", "data-problem": problem.code || "" },
     h("strong", {}, problem.title || "Error"),
-    errors.length ? h("ul", {}, errors.map((e) => item(e.pointer, e.detail))) : h("ul", {}, item(undefined, problem.detail || "")),
+    errors.length ? h("ul", {}, errors.map((e) => item(e.pointer, e.detail, e.field))) : h("ul", {}, item(undefined, problem.detail || "")),
   );
 }
 
@@ -1918,7 +1921,7 @@ async function render(focus) {
     // as absent (which would be the API's default, silently).
     const unreadable = view.fields.filter((f) => f.url !== false && form.elements[f.name].validity?.badInput);
     if (unreadable.length) {
-      refuse({ title: "Invalid input", code: "not-a-number", errors: unreadable.map((f) => ({ pointer: f.at?.[0] ?? `/${f.name}`, detail: "is not a number" })) }, Object.fromEntries(unreadable.map((f) => [f.at?.[0] ?? `/${f.name}`, f.name])));
+      refuse({ title: "Invalid input", code: "not-a-number", errors: unreadable.map((f) => ({ field: f.name, detail: "is not a number" })) });
       return;
     }
     run();
@@ -1947,10 +1950,9 @@ async function render(focus) {
 }
 
 /** A refusal the page makes itself: the results give way to it, as to the API's own. */
-function refuse(problem, fields) {
+function refuse(problem) {
   ++generation;
   const error = new ApiError(problem, 400);
-  error.fields = fields;
   const results = document.getElementById("results");
   results.replaceChildren(problemBox(error));
   results.removeAttribute("aria-busy");

@@ -343,6 +343,21 @@ await test("refused input: the problem replaces the results, under the field's f
   assert.equal(await text(p, `#results .error li[data-pointer="${slo.json.errors[0].pointer}"] .field-label`), "TTFT SLO, p90 (ms)");
   assert.equal(await p.locator("#results [data-table]").count(), 0);
   await shot(p, "refused-input");
+  // What is not a number in a number field reads as empty: refused by the page, never sent as
+  // absent (the API's default, silently).
+  await p.fill("#f-ttft_slo_ms", "2000");
+  await p.click("button.run");
+  await ready(p);
+  assert.ok((await p.locator("[data-table=serving] tbody tr").count()) > 0);
+  await p.fill("#f-requests", "");
+  await p.focus("#f-requests");
+  await p.keyboard.type("3e");
+  assert.equal(await p.evaluate(() => document.querySelector("#f-requests").validity.badInput), true);
+  await p.click("button.run");
+  await ready(p);
+  assert.equal(await p.locator("#results [data-table], #results [data-chart]").count(), 0);
+  assert.equal(await text(p, '#results .error li[data-field="requests"] .field-label'), "Requests replayed per rate");
+  assert.equal(await text(p, '#results .error li[data-field="requests"] .detail'), "is not a number");
   // The model view: a device every format shares is refused once, not once per format.
   await open(p, "/?view=model&hardware=nvidia-h100-sxm-8gb&formats=bf16,fp8,int4");
   assert.equal(await p.locator("#results .error").count(), 1);
@@ -375,6 +390,17 @@ await test("did you mean: a suggested id is a button that fills the field and ru
   await ready(p);
   assert.equal(param(p, "hardware"), "nvidia-l40s,nvidia-h100-sxm-80gb");
   assert.ok((await p.locator("[data-table=plan] tbody tr").count()) > 0);
+  // An unknown model in a path (GET /v1/models/{id}/parameters: no pointer) names its field too.
+  await open(p, "/?view=model&model=llama-3.1-8");
+  const path = await api("GET", "/v1/models/llama-3.1-8/parameters");
+  assert.equal(path.status, 404);
+  assert.equal(await p.locator("#results .error").count(), 1);
+  assert.equal(await text(p, "#results .error .field-label"), "Model");
+  await p.click('#results .error button[data-suggestion="llama-3.1-8b"]');
+  await ready(p);
+  assert.equal(param(p, "model"), "llama-3.1-8b");
+  const anatomy = await ok("GET", "/v1/models/llama-3.1-8b/parameters");
+  assert.equal(await cardValue(p, "total_parameters"), `${sig(anatomy.total_parameters / 1e9, 4)} B`);
   return p;
 });
 
