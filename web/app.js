@@ -1002,6 +1002,8 @@ async function runServing(p, out) {
         { key: "tpot_p99_ms", label: "TPOT p99", fmt: fmt.ms, rule: "serving.tpot", output: "tpot_ms.mean" },
         { key: "regime", label: "Regime", text: true, cell: (r) => badge(r.regime, r.regime) },
         { key: "preemptions", label: "Preemptions", fmt: fmt.count },
+        // Each rate's own warnings (an overloaded queue): their codes here, their words below.
+        { key: "warnings", label: "Warnings", text: true, cell: (row) => (row[ANSWER]?.warnings || []).map((w, i) => [i ? ", " : "", h("code", { class: "warning", "data-code": w.code }, w.code)]) },
       ],
       points.map(({ rate, r }) => withAnswer({
         requests_per_s: rate,
@@ -1015,8 +1017,17 @@ async function runServing(p, out) {
         tpot_p99_ms: r.tpot_ms.p99,
         regime: r.regime,
         preemptions: r.preemptions,
+        warnings: (r.warnings || []).map((w) => `${w.code}: ${w.message}`).join("; "),
       }, r)),
     ),
+    points.some(({ r }) => r.warnings?.length)
+      ? h(
+          "section",
+          { class: "notes has-warnings", "data-rate-warnings": "" },
+          h("h4", {}, "Warnings of the replayed rates"),
+          h("ul", { class: "warnings" }, points.flatMap(({ rate, r }) => (r.warnings || []).map((w) => h("li", { "data-rate": rate, "data-code": w.code }, `${rate} req/s: `, h("code", {}, w.code), " ", h("span", { class: "message" }, w.message))))),
+        )
+      : null,
     h("p", { class: "note" }, `Each rate replays ${p.requests} Poisson arrivals on one replica; the capacity is the serving estimate's own search for the highest rate whose p90 TTFT and TPOT meet the SLO.`),
   );
   add(out, problemBoxes(runs.filter((r) => r.error).map((r) => r.error)));

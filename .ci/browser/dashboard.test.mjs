@@ -190,6 +190,11 @@ await test("serving: throughput and percentiles against rate, SLO and capacity",
     const run = await ok("POST", "/v1/estimate/serving", body(rates[i]));
     assert.equal(await rows.nth(i).locator("td[data-key=ttft_p90_ms]").innerText(), `${sig(run.ttft_ms.p90)} ms`);
     assert.equal(await rows.nth(i).locator("td[data-key=tpot_p99_ms]").innerText(), `${sig(run.tpot_ms.p99)} ms`);
+    // Each rate's warnings (an overloaded queue above capacity), in the API's words.
+    const warned = await rows.nth(i).locator("td[data-key=warnings] .warning").evaluateAll((ws) => ws.map((w) => w.dataset.code));
+    assert.deepEqual(warned, run.warnings.map((w) => w.code));
+    const words = await p.locator(`[data-rate-warnings] li[data-rate="${rates[i]}"]`).evaluateAll((lis) => lis.map((li) => [li.dataset.code, li.querySelector(".message").textContent]));
+    assert.deepEqual(words, run.warnings.map((w) => [w.code, w.message]));
     const plotted = await p.locator(`[data-chart=serving-throughput] circle[data-x="${rates[i]}"]`).getAttribute("data-y");
     assert.equal(Number(plotted), run.throughput.output_tokens_per_s);
   }
