@@ -819,7 +819,7 @@ async function runModel(p, out) {
   const [anatomy, ...estimates] = await Promise.all([
     api("GET", `/v1/models/${encodeURIComponent(p.model)}/parameters`),
     ...formats.map((weights) =>
-      api("POST", "/v1/estimate/inference", { model: p.model, hardware: p.hardware, devices: int(p.devices), weights, batch_size: int(p.batch_size), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) }).catch((error) => ({ error, weights })),
+      from({ "/weights": "formats" }, api("POST", "/v1/estimate/inference", { model: p.model, hardware: p.hardware, devices: int(p.devices), weights, batch_size: int(p.batch_size), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) })).catch((error) => ({ error, weights })),
     ),
   ]);
   // A refusal every format shares (an unknown device, a bad count) is the view's one answer.

@@ -429,6 +429,18 @@ await test("an emptied field: sent as absent, the API's default shown under its 
   const again = await page(new URL(p.url()).search ? `/${new URL(p.url()).search}` : "/");
   assert.equal(await again.inputValue("#f-batch_size"), "");
   assert.equal(await again.getAttribute("#f-batch_size", "placeholder"), `${assumed.value} (assumed)`);
+  // No weight format: one estimate in the API's default format, said to be assumed.
+  await p.fill("#f-batch_size", "8");
+  await p.fill("#f-formats", "");
+  await p.click("button.run");
+  await ready(p);
+  const plain = await ok("POST", "/v1/estimate/inference", { model: "llama-3.1-8b", hardware: "nvidia-h100-sxm-80gb", devices: 1, batch_size: 8, input_tokens: 2048, output_tokens: 256 });
+  const format = plain.assumptions.find((a) => a.field === "weights");
+  assert.ok(format, "the API assumes a weight format");
+  assert.deepEqual(await shownNotes(p, plain.weights), apiNotes(plain));
+  assert.match(await p.locator(`[data-notes="${plain.weights}"] li[data-emptied="formats"]`).innerText(), /^Weight formats \(comma-separated\) left empty: weights = /);
+  assert.equal(await p.getAttribute("#f-formats", "placeholder"), `${format.value} (assumed)`);
+  assert.equal(await p.locator("[data-table=memory-by-format] tbody tr").count(), 1);
   return p;
 });
 
