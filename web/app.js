@@ -486,8 +486,8 @@ function extent(values, log, zero) {
  */
 function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = [], vlines = [], markers = [], xTicks = (t) => round(t, 2), yTicks = (t) => round(t, 2), yZero = true }) {
   const W = 560, H = 300, L = 64, R = 16, T = 12, B = 44;
-  const xs = series.flatMap((se) => se.points.map((p) => p.x)).concat(vlines.map((v) => v.at), markers.map((m) => m.x));
-  const ys = series.flatMap((se) => se.points.map((p) => p.y)).concat(hlines.map((v) => v.at), markers.map((m) => m.y));
+  const xs = series.flatMap((se) => se.points.map((p) => p.x)).concat(vlines.map((v) => v.at), markers.map((m) => m.x)).filter(Number.isFinite);
+  const ys = series.flatMap((se) => se.points.map((p) => p.y)).concat(hlines.map((v) => v.at), markers.map((m) => m.y)).filter(Number.isFinite);
   const x = scale(extent(xs, xLog, true), [L, W - R], xLog);
   const y = scale(extent(ys, yLog, yZero), [H - B, T], yLog);
   const xd = extent(xs, xLog, true), yd = extent(ys, yLog, yZero);
@@ -506,11 +506,12 @@ function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = [], vli
     s("text", { x: 12, y: (T + H - B) / 2, transform: `rotate(-90 12 ${(T + H - B) / 2})`, "text-anchor": "middle" }, yLabel),
   );
   const clip = (v, d) => Math.min(Math.max(v, d[0]), d[1]);
-  for (const line of hlines) {
+  // A line at no number (an input left empty) is not drawn.
+  for (const line of hlines.filter((l) => Number.isFinite(l.at))) {
     const at = y(clip(line.at, yd));
     svg.append(s("line", { x1: L, x2: W - R, y1: at, y2: at, stroke: line.color || "#b3261e", "stroke-dasharray": "6 4", "data-hline": line.label }), s("text", { x: L + 4, y: at - 4, fill: line.color || "#b3261e" }, line.label));
   }
-  for (const line of vlines) {
+  for (const line of vlines.filter((l) => Number.isFinite(l.at))) {
     const at = x(clip(line.at, xd));
     svg.append(s("line", { x1: at, x2: at, y1: T, y2: H - B, stroke: line.color || "#0a6b2d", "stroke-dasharray": "6 4", "data-vline": line.label }), s("text", { x: at + 4, y: T + 12, fill: line.color || "#0a6b2d" }, line.label));
   }
@@ -698,7 +699,7 @@ const VIEWS = {
       { name: "output_tokens", label: "Output tokens", type: "number", value: "200", min: 1 },
       { name: "max_ttft_ms", label: "Max TTFT (ms)", type: "number", value: "2000", min: 1 },
       { name: "max_tpot_ms", label: "Max TPOT (ms)", type: "number", value: "50", min: 1 },
-      { name: "hardware", label: "Devices to search (ids, comma-separated; empty: all)", value: "" },
+      { name: "hardware", label: "Devices to search (ids, comma-separated; empty: all)", value: "", empty: "every device" },
       { name: "limit", label: "Rows", type: "number", value: "40", min: 1 },
     ],
     action: "Plan",
@@ -1216,7 +1217,8 @@ async function runTraining(p, out) {
   // show only the runs that fit, the table says why the others cannot run.
   const running = ok.filter(({ r }) => r.verdict !== "does_not_fit");
   const series = (name, f) => ({ name, points: running.map(({ devices, r }) => ({ x: devices, y: f(r), label: `${devices} devices: ${round(f(r))}` })) });
-  add(out, h("h3", {}, `Pre-training ${p.model} on ${sig(float(p.tokens))} tokens`));
+  // The tokens the runs answered for (the API's compute-optimal count when the field is empty).
+  add(out, h("h3", {}, `Pre-training ${p.model} on ${sig(ok[0]?.r.tokens ?? float(p.tokens))} tokens`));
   // The verdicts, warnings and assumptions of the runs first (those of the last device count
   // stand for the sweep's assumptions; every run's warnings are its own), then any refusal once.
   add(out, h("div", { class: "answer-notes" }, ok.map(({ devices, r }) => notes(r, `${devices} devices`))), problemBoxes(runs.filter((r) => r.error).map((r) => r.error)));
@@ -1960,6 +1962,23 @@ async function render(focus) {
   await run();
 }
 
+/**
+ * Fields left empty that no answer of the view lists as assumed: they were sent without a
+ * value, and the page says so rather than let an empty field pass for a value it does not know.
+ * (A field whose label says what empty means, such as "empty: all", is not listed.)
+ */
+function unassumed(out) {
+  const view = VIEWS[state.view];
+  const assumed = new Set([...out.querySelectorAll("[data-emptied]")].map((li) => li.dataset.emptied));
+  const left = view.fields.filter((f) => f.url !== false && !f.options && !f.empty && blank(state.params[f.name]) && !assumed.has(f.name));
+  if (!left.length) return null;
+  return h(
+    "p",
+    { class: "note unassumed", "data-unassumed": left.map((f) => f.name).join(",") },
+    `Left empty and sent without a value: ${left.map((f) => f.label).join("; ")}. No answer here names a value the API assumed for ${left.length === 1 ? "it" : "them"}.`,
+  );
+}
+
 /** A refusal the page makes itself: the results give way to it, as to the API's own. */
 function refuse(problem) {
   ++generation;
@@ -1981,6 +2000,7 @@ async function run() {
   try {
     await VIEWS[state.view].run({ ...state.params }, out);
     if (mine !== generation) return;
+    out.prepend(...[unassumed(out)].filter(Boolean));
     results.replaceChildren(...out.childNodes);
     status("ready");
   } catch (error) {
