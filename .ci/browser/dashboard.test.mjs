@@ -788,12 +788,19 @@ await test("keyboard: tabs by arrow keys, the URL follows, back returns", async 
 });
 
 await test("phone width: no sideways scrolling of the page", async () => {
-  const p = await page("/?view=model", { viewport: { width: 390, height: 844 } });
+  const p = await page("/?view=model", { viewport: { width: 390, height: 844 }, allowHttpErrors: true });
   for (const view of VIEWS) {
     await open(p, `/?view=${view}`);
     const width = await p.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 391, `${view} is ${width} px wide at 390`);
   }
+  // A refusal with its suggestions, and a verdict with its warnings, fit the width too.
+  for (const url of ["/?view=serving&hardware=nvidia-h100-sxm-8gb", "/?view=serving&model=llama-3.1-405b&hardware=nvidia-rtx-4090"]) {
+    await open(p, url);
+    const width = await p.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 391, `${url} is ${width} px wide at 390`);
+  }
+  await shot(p, "phone-does-not-fit");
   await open(p, "/?view=model");
   await shot(p, "phone-model");
   return p;
