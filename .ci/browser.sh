@@ -2,7 +2,8 @@
 # The dashboard in a real browser: installs Debian's Chromium (when missing) and playwright-core
 # (from .ci/browser/package-lock.json; it drives the system Chromium and downloads no browser),
 # starts the release binary on a free port, and runs .ci/browser/dashboard.test.mjs against it.
-# Screenshots of every view land in target/screenshots/.
+# Screenshots of every view land in target/screenshots/. WEB=web serves the working tree's web/ files
+# to the browser instead of the binary's embedded copy (to try a page change without rebuilding).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

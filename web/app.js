@@ -183,31 +183,123 @@ function badge(kind, text) {
   return h("span", { class: `badge ${kind}` }, text);
 }
 
+// ---------------------------------------------------------------- problems (refused input)
+
+/** Where a request's fields came from, when not the view's own names (see `fieldFor`). */
+const FIELDS = Symbol("fields");
+
+/**
+ * `promise` (an API call) with the form fields its request was built from: `fields` maps a JSON
+ * pointer of the request (or a prefix of one) to the name of the form field that filled it. The
+ * map travels on the answer (for its assumptions) and on a refusal (for its pointers).
+ */
+function from(fields, promise) {
+  return promise.then(
+    (answer) => Object.assign(answer, { [FIELDS]: fields }),
+    (error) => {
+      if (error instanceof ApiError) error.fields = fields;
+      throw error;
+    },
+  );
+}
+
+/**
+ * The form field of the current view a request's JSON pointer (or an assumption's field, the
+ * same path without its leading slash) names: the request's own map first (the longest prefix
+ * wins), then the one field holding `value` (an unknown id), then a field named like the
+ * pointer's last word (/workload/input_tokens: "input_tokens") or its first.
+ */
+function fieldFor(pointer, fields = {}, value) {
+  const view = VIEWS[state.view];
+  const path = `/${String(pointer ?? "").replace(/^\//, "")}`;
+  const byName = (name) => view.fields.find((f) => f.name === name) || null;
+  const longest = (pairs) => {
+    let best = null;
+    for (const [at, name] of pairs) if ((at === "/" || path === at || path.startsWith(`${at}/`)) && (!best || at.length > best[0].length)) best = [at, name];
+    return best ? byName(best[1]) : null;
+  };
+  const own = longest(Object.entries(fields || {}));
+  if (own) return own;
+  const holding = value !== undefined ? fieldHolding(value) : null;
+  if (holding) return holding;
+  const words = path.split("/").filter((w) => w && !/^\d+$/.test(w));
+  return byName(words[words.length - 1]) || byName(words[0]);
+}
+
+/** The one field of the current view whose value (or one item of its list) is `value`. */
+function fieldHolding(value) {
+  const holding = VIEWS[state.view].fields.filter((f) => f.url !== false && (state.params[f.name] === value || list(state.params[f.name]).includes(value)));
+  return holding.length === 1 ? holding[0] : null;
+}
+
+/**
+ * "did you mean" in a problem's words: the unknown id and the ids the API suggests
+ * (`unknown hardware "h100"; did you mean nvidia-h100-sxm-80gb or ...?`).
+ */
+function suggestionsIn(detail) {
+  const found = /unknown [\w -]+ "([^"]*)"; did you mean (.+)\?$/.exec(detail || "");
+  return found ? { id: found[1], ids: found[2].split(" or ").map((x) => x.trim()).filter(Boolean) } : null;
+}
+
+/** Puts `suggested` in place of the unknown `id` in a field (in its list, when it is one) and runs again. */
+function acceptSuggestion(field, id, suggested) {
+  const value = state.params[field.name] ?? "";
+  const items = list(value);
+  state.params[field.name] = items.length > 1 && items.includes(id) ? items.map((x) => (x === id ? suggested : x)).join(",") : suggested;
+  writeUrl(true);
+  render();
+}
+
+/**
+ * A refused request, said once: the problem's title, then each field error under the form
+ * label of the field it names (its pointer beside it), with the API's words; an unknown id's
+ * "did you mean" suggestions are buttons that fill the field and run the view again.
+ */
 function problemBox(error) {
-  const problem = error.problem || { detail: String(error) };
-  const pointers = (problem.errors || []).map((e) => h("li", {}, h("code", {}, e.pointer || "/"), " ", e.detail));
-  return h("div", { class: "error", role: "alert" }, h("strong", {}, problem.title || "Error"), " ", problem.detail || "", pointers.length ? h("ul", {}, pointers) : null);
+  const problem = error.problem || { detail: String(error?.message || error) };
+  const fields = error.fields || {};
+  const errors = problem.errors?.length ? problem.errors : [];
+  const item = (pointer, detail, name) => {
+    const suggested = suggestionsIn(detail);
+    // The page's own refusal names its field; a problem without a pointer (an unknown id in a
+    // path) names the field holding the id.
+    const field = name ? VIEWS[state.view].fields.find((f) => f.name === name) : pointer !== undefined ? fieldFor(pointer, fields, suggested?.id) : suggested ? fieldHolding(suggested.id) : null;
+    return h(
+      "li",
+      { "data-pointer": pointer ?? null, "data-field": field?.name ?? null },
+      field ? [h("strong", { class: "field-label" }, field.label), " "] : null,
+      pointer !== undefined ? [h("code", {}, pointer || "/"), " "] : null,
+      h("span", { class: "detail" }, detail),
+      suggested && field
+        ? h(
+            "span",
+            { class: "suggestions" },
+            " Use: ",
+            suggested.ids.map((id) => h("button", { type: "button", class: "suggestion", "data-suggestion": id, onclick: () => acceptSuggestion(field, suggested.id, id) }, id)),
+          )
+        : null,
+    );
+  };
+  // The top-level detail repeats the field errors' words: it is shown only when there are none.
+  return h(
+    "div",
+    { class: "error", role: "alert", "data-problem": problem.code || "" },
+    h("strong", {}, problem.title || "Error"),
+    errors.length ? h("ul", {}, errors.map((e) => item(e.pointer, e.detail, e.field))) : h("ul", {}, item(undefined, problem.detail || "")),
+  );
+}
+
+/** Problems of several requests of one view, each different one once. */
+function problemBoxes(errors) {
+  const seen = new Set();
+  return errors.filter((error) => {
+    const key = JSON.stringify(error?.problem || String(error));
+    return !seen.has(key) && seen.add(key);
+  }).map(problemBox);
 }
 
 /** A number of a run the API left out (`null`: the deployment does not fit) is never shown as one. */
 const ran = (format) => (x) => (x === null || x === undefined ? "not run" : format(x));
-
-/**
- * An answer's verdict, said first and prominently when it does not fit: the API's reason (the
- * GB needed against the GB usable per device, and the fix). Nothing when it fits.
- */
-function verdictBox(answer, label) {
-  if (!answer || answer.verdict !== "does_not_fit") return null;
-  return h(
-    "div",
-    { class: "verdict-box", role: "alert", "data-not-run": label || "" },
-    badge("no-fit", "does not fit"),
-    " ",
-    h("strong", {}, label ? `${label}: ` : ""),
-    h("span", { class: "reason" }, answer.not_run?.reason || ""),
-    h("p", { class: "note" }, `Left out (not run): ${(answer.not_run?.left_out || []).join(", ")}.`),
-  );
-}
 
 /** The layout the API chose (the answer's parallelism). */
 function layoutText(answer) {
@@ -215,22 +307,62 @@ function layoutText(answer) {
   return `${answer.devices} × ${answer.hardware}: tensor ${p.tensor ?? 1} × pipeline ${p.pipeline ?? 1} × expert ${p.expert ?? 1} × data ${p.data ?? 1} (replicas)`;
 }
 
-/** An answer's warnings (every one, as the API words them) and the defaults it assumed. */
+/**
+ * What an answer says about itself, in the API's words, for every view to put first: a
+ * does-not-fit verdict with `not_run.reason` (and what was left out), every warning (code and
+ * message) and every assumption (field, value, reason). An assumption about a form field the
+ * user left empty names the field's label, is listed open, and becomes the field's placeholder:
+ * the value the API used in its place.
+ */
 function notes(answer, label) {
-  const warnings = answer?.warnings || [];
-  const assumptions = answer?.assumptions || [];
+  if (!answer) return null;
+  const warnings = answer.warnings || [];
+  const assumptions = answer.assumptions || [];
+  const fields = answer[FIELDS] || {};
+  const emptied = [];
+  const assumed = assumptions.map((a) => {
+    const field = fieldFor(a.field, fields);
+    const control = field && field.url !== false ? document.getElementById(`f-${field.name}`) : null;
+    const left = control && control.value.trim() === "" && (state.params[field.name] ?? "") === "";
+    if (left) {
+      control.placeholder = `${a.value} (assumed)`;
+      emptied.push(a.field);
+    }
+    return h("li", { "data-field": a.field, "data-emptied": left ? field.name : null }, left ? [h("strong", { class: "field-label" }, field.label), " left empty: "] : null, h("code", {}, a.field), " = ", h("span", { class: "value" }, a.value), ": ", h("span", { class: "reason" }, a.reason));
+  });
+  const verdict =
+    answer.verdict === "does_not_fit"
+      ? h(
+          "div",
+          { class: "verdict-box", role: "alert", "data-not-run": label || "" },
+          badge("no-fit", "does not fit"),
+          " ",
+          h("strong", {}, label ? `${label}: ` : ""),
+          h("span", { class: "reason" }, answer.not_run?.reason || ""),
+          answer.not_run?.left_out?.length ? h("p", { class: "note" }, `Left out (not run): ${answer.not_run.left_out.join(", ")}.`) : null,
+        )
+      : null;
   return h(
     "section",
-    { class: "notes", "data-notes": label || "" },
-    h("h4", {}, label ? `Warnings (${label})` : "Warnings"),
+    { class: `notes${warnings.length ? " has-warnings" : ""}`, "data-notes": label || "" },
+    verdict,
+    // Warnings in full; an answer without any says so in one line with its assumptions.
     warnings.length
-      ? h("ul", { class: "warnings" }, warnings.map((w) => h("li", { "data-code": w.code }, h("code", {}, w.code), " ", h("span", { class: "message" }, w.message))))
-      : h("p", { class: "note" }, "No warnings."),
+      ? [
+          h("h4", {}, label ? `Warnings (${label})` : "Warnings"),
+          h("ul", { class: "warnings" }, warnings.map((w) => h("li", { "data-code": w.code }, h("code", {}, w.code), " ", h("span", { class: "message" }, w.message)))),
+        ]
+      : null,
     h(
       "details",
-      { class: "assumptions" },
-      h("summary", {}, `Assumed: ${assumptions.length} default${assumptions.length === 1 ? "" : "s"} the request left out`),
-      h("ul", {}, assumptions.map((a) => h("li", {}, h("code", {}, a.field), ` = ${a.value}: ${a.reason}`))),
+      { class: "assumptions", open: emptied.length > 0 },
+      h(
+        "summary",
+        {},
+        warnings.length ? "" : h("span", { class: "no-warnings" }, `${label ? `${label}: ` : ""}no warnings; `),
+        `assumed ${assumptions.length} default${assumptions.length === 1 ? "" : "s"} the request left out${emptied.length ? ` (${emptied.length} for a field left empty)` : ""}`,
+      ),
+      h("ul", {}, assumed),
     ),
   );
 }
@@ -354,8 +486,8 @@ function extent(values, log, zero) {
  */
 function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = [], vlines = [], markers = [], xTicks = (t) => round(t, 2), yTicks = (t) => round(t, 2), yZero = true }) {
   const W = 560, H = 300, L = 64, R = 16, T = 12, B = 44;
-  const xs = series.flatMap((se) => se.points.map((p) => p.x)).concat(vlines.map((v) => v.at), markers.map((m) => m.x));
-  const ys = series.flatMap((se) => se.points.map((p) => p.y)).concat(hlines.map((v) => v.at), markers.map((m) => m.y));
+  const xs = series.flatMap((se) => se.points.map((p) => p.x)).concat(vlines.map((v) => v.at), markers.map((m) => m.x)).filter(Number.isFinite);
+  const ys = series.flatMap((se) => se.points.map((p) => p.y)).concat(hlines.map((v) => v.at), markers.map((m) => m.y)).filter(Number.isFinite);
   const x = scale(extent(xs, xLog, true), [L, W - R], xLog);
   const y = scale(extent(ys, yLog, yZero), [H - B, T], yLog);
   const xd = extent(xs, xLog, true), yd = extent(ys, yLog, yZero);
@@ -374,11 +506,12 @@ function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = [], vli
     s("text", { x: 12, y: (T + H - B) / 2, transform: `rotate(-90 12 ${(T + H - B) / 2})`, "text-anchor": "middle" }, yLabel),
   );
   const clip = (v, d) => Math.min(Math.max(v, d[0]), d[1]);
-  for (const line of hlines) {
+  // A line at no number (an input left empty) is not drawn.
+  for (const line of hlines.filter((l) => Number.isFinite(l.at))) {
     const at = y(clip(line.at, yd));
     svg.append(s("line", { x1: L, x2: W - R, y1: at, y2: at, stroke: line.color || "#b3261e", "stroke-dasharray": "6 4", "data-hline": line.label }), s("text", { x: L + 4, y: at - 4, fill: line.color || "#b3261e" }, line.label));
   }
-  for (const line of vlines) {
+  for (const line of vlines.filter((l) => Number.isFinite(l.at))) {
     const at = x(clip(line.at, xd));
     svg.append(s("line", { x1: at, x2: at, y1: T, y2: H - B, stroke: line.color || "#0a6b2d", "stroke-dasharray": "6 4", "data-vline": line.label }), s("text", { x: at + 4, y: T + 12, fill: line.color || "#0a6b2d" }, line.label));
   }
@@ -566,7 +699,7 @@ const VIEWS = {
       { name: "output_tokens", label: "Output tokens", type: "number", value: "200", min: 1 },
       { name: "max_ttft_ms", label: "Max TTFT (ms)", type: "number", value: "2000", min: 1 },
       { name: "max_tpot_ms", label: "Max TPOT (ms)", type: "number", value: "50", min: 1 },
-      { name: "hardware", label: "Devices to search (ids, comma-separated; empty: all)", value: "" },
+      { name: "hardware", label: "Devices to search (ids, comma-separated; empty: all)", value: "", empty: "every device" },
       { name: "limit", label: "Rows", type: "number", value: "40", min: 1 },
     ],
     action: "Plan",
@@ -662,8 +795,15 @@ const VIEWS = {
   },
 };
 
-const int = (v) => Number.parseInt(v, 10);
-const float = (v) => Number.parseFloat(v);
+/**
+ * A form value as a request's number. An emptied field is `undefined`, which JSON leaves out:
+ * the request omits it, the API assumes its default and says so (`assumptions`), and the page
+ * shows that assumption under the field's label and as the field's placeholder; a field the
+ * API requires is refused, naming the field.
+ */
+const blank = (v) => v === undefined || v === null || String(v).trim() === "";
+const int = (v) => (blank(v) ? undefined : Number.parseInt(v, 10));
+const float = (v) => (blank(v) ? undefined : Number.parseFloat(v));
 const list = (v) => String(v || "").split(",").map((x) => x.trim()).filter(Boolean);
 
 /** Runs requests side by side; a failed one becomes `{error}` instead of failing the view. */
@@ -675,13 +815,17 @@ async function settle(promises) {
 // Model and hardware ----------------------------------------------------------
 
 async function runModel(p, out) {
-  const formats = list(p.formats);
+  // No format given: one estimate in the API's default format (an assumption it names).
+  const formats = list(p.formats).length ? list(p.formats) : [undefined];
   const [anatomy, ...estimates] = await Promise.all([
     api("GET", `/v1/models/${encodeURIComponent(p.model)}/parameters`),
     ...formats.map((weights) =>
-      api("POST", "/v1/estimate/inference", { model: p.model, hardware: p.hardware, devices: int(p.devices), weights, batch_size: int(p.batch_size), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) }).catch((error) => ({ error, weights })),
+      from({ "/weights": "formats" }, api("POST", "/v1/estimate/inference", { model: p.model, hardware: p.hardware, devices: int(p.devices), weights, batch_size: int(p.batch_size), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) })).catch((error) => ({ error, weights })),
     ),
   ]);
+  // A refusal every format shares (an unknown device, a bad count) is the view's one answer.
+  if (estimates.every((e) => e.error)) throw estimates[0].error;
+  const ok = estimates.filter((e) => !e.error);
   const device = catalog.hardware.find((d) => d.id === p.hardware);
   const groups = Object.entries(anatomy.by_group).filter(([, v]) => v > 0);
   const anatomyExplain = {
@@ -692,6 +836,9 @@ async function runModel(p, out) {
     ],
     error_band: { status: "exact", metrics: [] },
   };
+  // First: each format's verdict (a format that does not fit says so with the API's reason),
+  // warnings and assumptions; then a format the API refused, once.
+  add(out, h("div", { class: "answer-notes" }, ok.map((e) => notes(e, e.weights)), problemBoxes(estimates.filter((e) => e.error).map((e) => e.error))));
   add(out, 
     h("h3", {}, `Where ${anatomy.nominal_size} parameters go: ${anatomy.model}`),
     h(
@@ -721,10 +868,7 @@ async function runModel(p, out) {
       ], anatomy.components)),
   );
 
-  const ok = estimates.filter((e) => !e.error);
-  add(out, h("h3", {}, `Memory per device on ${p.devices} × ${device ? device.name : p.hardware}`));
-  for (const failed of estimates.filter((e) => e.error)) add(out, h("p", {}, `${failed.weights}: `), problemBox(failed.error));
-  if (!ok.length) return;
+  add(out, h("h3", {}, `Memory per device on ${ok[0].devices} × ${device ? device.name : p.hardware}`));
   add(out, 
     stackedBars({
       id: "memory",
@@ -734,8 +878,6 @@ async function runModel(p, out) {
     }),
   );
   const first = ok[0];
-  // A format that does not fit says so first, with the API's reason; its run is not shown.
-  for (const e of ok) add(out, verdictBox(e, e.weights));
   const notRun = (value, format) => (value === null || value === undefined ? "not run (does not fit)" : format(value));
   // A run that cannot happen has no rule or error band to open.
   const ranFirst = first.verdict === "fits" ? first : null;
@@ -771,11 +913,13 @@ async function runModel(p, out) {
       ],
       ok.map((e) => withAnswer({ weights: e.weights, ...e.memory.per_device, capacity_bytes: e.memory.capacity_bytes, fits: e.memory.fits, ttft_ms: e.latency?.ttft_ms ?? null, tpot_ms: e.latency?.tpot_ms ?? null, output_tokens_per_s: e.throughput?.output_tokens_per_s ?? null, usd_per_million_output_tokens: e.cost ? e.cost.usd_per_million_output_tokens : null }, e)),
     ),
-    ...ok.map((e) => notes(e, e.weights)),
   );
 }
 
 // Serving ---------------------------------------------------------------------
+
+/** The serving view's request fields named otherwise than its form's. */
+const SERVING_FIELDS = { "/slo/ttft_ms": "ttft_slo_ms", "/slo/tpot_ms": "tpot_slo_ms" };
 
 async function runServing(p, out) {
   const slo = { ttft_ms: float(p.ttft_slo_ms), tpot_ms: float(p.tpot_slo_ms) };
@@ -788,8 +932,8 @@ async function runServing(p, out) {
     workload: { arrival: "poisson", requests_per_s: rate, requests: int(p.requests), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) },
     slo,
   });
-  const probe = await api("POST", "/v1/estimate/serving", body(1));
-  add(out, verdictBox(probe), h("p", { "data-layout": "" }, `Layout: ${layoutText(probe)}`));
+  const probe = await from(SERVING_FIELDS, api("POST", "/v1/estimate/serving", body(1)));
+  add(out, notes(probe, "the replay at 1 req/s"), h("p", { "data-layout": "" }, `Layout: ${layoutText(probe)}`));
   if (probe.verdict === "does_not_fit") {
     // Nothing to replay: what it would need, the API's reason, warnings and assumptions.
     const m = probe.memory;
@@ -803,7 +947,6 @@ async function runServing(p, out) {
         card("Highest rate within the SLO", "not run (does not fit)", null, null, null, "capacity"),
       ),
       h("p", { class: "note" }, "The replay at each request rate is not run: one request of this workload cannot be held on this deployment."),
-      notes(probe),
     );
     return;
   }
@@ -860,6 +1003,8 @@ async function runServing(p, out) {
         { key: "tpot_p99_ms", label: "TPOT p99", fmt: fmt.ms, rule: "serving.tpot", output: "tpot_ms.mean" },
         { key: "regime", label: "Regime", text: true, cell: (r) => badge(r.regime, r.regime) },
         { key: "preemptions", label: "Preemptions", fmt: fmt.count },
+        // Each rate's own warnings (an overloaded queue): their codes here, their words below.
+        { key: "warnings", label: "Warnings", text: true, cell: (row) => (row[ANSWER]?.warnings || []).map((w, i) => [i ? ", " : "", h("code", { class: "warning", "data-code": w.code }, w.code)]) },
       ],
       points.map(({ rate, r }) => withAnswer({
         requests_per_s: rate,
@@ -873,12 +1018,20 @@ async function runServing(p, out) {
         tpot_p99_ms: r.tpot_ms.p99,
         regime: r.regime,
         preemptions: r.preemptions,
+        warnings: (r.warnings || []).map((w) => `${w.code}: ${w.message}`).join("; "),
       }, r)),
     ),
+    points.some(({ r }) => r.warnings?.length)
+      ? h(
+          "section",
+          { class: "notes has-warnings", "data-rate-warnings": "" },
+          h("h4", {}, "Warnings of the replayed rates"),
+          h("ul", { class: "warnings" }, points.flatMap(({ rate, r }) => (r.warnings || []).map((w) => h("li", { "data-rate": rate, "data-code": w.code }, `${rate} req/s: `, h("code", {}, w.code), " ", h("span", { class: "message" }, w.message))))),
+        )
+      : null,
     h("p", { class: "note" }, `Each rate replays ${p.requests} Poisson arrivals on one replica; the capacity is the serving estimate's own search for the highest rate whose p90 TTFT and TPOT meet the SLO.`),
-    notes(probe, "the replay at 1 req/s"),
   );
-  for (const [i, r] of runs.entries()) if (r.error) add(out, h("p", {}, `${rates[i]} req/s: `), problemBox(r.error));
+  add(out, problemBoxes(runs.filter((r) => r.error).map((r) => r.error)));
 }
 
 // Plan ------------------------------------------------------------------------
@@ -933,8 +1086,8 @@ async function showEstimate(row) {
     slot.replaceChildren(
       h("h3", {}, `${e.devices} × ${e.hardware}, ${e.weights}, batch ${e.batch_size}, ${e.engine}`),
       h("p", { "data-layout": "" }, `Layout: ${layoutText(e)}`),
-      verdictBox(e, "static estimate") || "",
-      verdictBox(load, "under the workload") || "",
+      notes(e, "static estimate"),
+      notes(load, "under the workload"),
       h(
         "div",
         { class: "cards", "data-estimate": rowKey(row) },
@@ -947,14 +1100,15 @@ async function showEstimate(row) {
         card("TPOT at a full batch (static)", notRun(e.latency?.tpot_ms, fmt.ms), e, "time.decode_step", "latency.tpot_ms", "tpot_ms"),
       ),
       h("p", { class: "note" }, `Under the workload: the serving replay of ${load.requests} Poisson arrivals per replica (${load.regime}); static: the inference estimate of one batch of ${e.batch_size} arriving together, the worst case a capacity check judges.`),
-      notes(e, "static estimate"),
-      notes(load, "under the workload"),
     );
     slot.scrollIntoView({ block: "nearest" });
   } catch (error) {
     slot.replaceChildren(problemBox(error));
   }
 }
+
+/** The plan view's request fields named otherwise than its form's. */
+const PLAN_FIELDS = { "/models": "model", "/search/hardware": "hardware" };
 
 async function runPlan(p, out) {
   const body = {
@@ -965,9 +1119,10 @@ async function runPlan(p, out) {
   };
   const hardware = list(p.hardware);
   if (hardware.length) body.search = { hardware };
-  const plan = await api("POST", "/v1/plan", body);
+  const plan = await from(PLAN_FIELDS, api("POST", "/v1/plan", body));
   const pareto = new Set(plan.pareto.map(rowKey));
   const open = (row) => showEstimate(row);
+  add(out, notes(plan, "plan"));
   add(out, 
     h("p", {}, `${fmt.count(plan.evaluated)} of ${fmt.count(plan.search_space)} configurations evaluated, ${fmt.count(plan.feasible)} meet the requirements (${sig(plan.elapsed_ms)} ms). `, plan.best ? ["The first one's capacity check (latencies under the workload): ", badge(plan.best.verdict, plan.best.verdict), " ", plan.best.summary] : "No configuration meets the requirements."),
     plan.notes.length ? h("details", { class: "note" }, h("summary", {}, "How the planner ranked them"), h("ul", {}, plan.notes.map((n) => h("li", {}, n)))) : null,
@@ -1045,18 +1200,28 @@ async function runPlan(p, out) {
 
 // Training and fine-tuning ----------------------------------------------------
 
+/** The fine-tune's request: its fields are the form's "Fine-tune: ..." ones. */
+const FINETUNE_FIELDS = { "/model": "ft_model", "/hardware": "ft_hardware", "/engine": "ft_engine", "/method": "ft_method", "/tokens": "ft_tokens" };
+
 async function runTraining(p, out) {
   const counts = list(p.device_counts).map(int).filter((n) => n > 0);
   const [runs, ft] = await Promise.all([
-    settle(counts.map((devices) => api("POST", "/v1/estimate/training", { model: p.model, hardware: p.hardware, devices, tokens: float(p.tokens), sharding: p.sharding }))),
-    api("POST", "/v1/estimate/training", { model: p.ft_model, hardware: p.ft_hardware, devices: 1, tokens: float(p.ft_tokens), engine: p.ft_engine, method: p.ft_method }).catch((error) => ({ error })),
+    settle(counts.map((devices) => from({ "/devices": "device_counts" }, api("POST", "/v1/estimate/training", { model: p.model, hardware: p.hardware, devices, tokens: float(p.tokens), sharding: p.sharding })))),
+    from(FINETUNE_FIELDS, api("POST", "/v1/estimate/training", { model: p.ft_model, hardware: p.ft_hardware, devices: 1, tokens: float(p.ft_tokens), engine: p.ft_engine, method: p.ft_method })).catch((error) => ({ error })),
   ]);
+  // One refusal shared by every request is the view's one answer.
+  const failures = [...runs, ft].filter((r) => r.error).map((r) => r.error);
+  if (failures.length === runs.length + 1 && problemBoxes(failures).length === 1) throw failures[0];
   const ok = runs.map((r, i) => ({ devices: counts[i], r })).filter((x) => !x.r.error);
   // A run that does not fit has no time, cost or speed (null in the answer): charts and cards
   // show only the runs that fit, the table says why the others cannot run.
   const running = ok.filter(({ r }) => r.verdict !== "does_not_fit");
   const series = (name, f) => ({ name, points: running.map(({ devices, r }) => ({ x: devices, y: f(r), label: `${devices} devices: ${round(f(r))}` })) });
-  add(out, h("h3", {}, `Pre-training ${p.model} on ${sig(float(p.tokens))} tokens`));
+  // The tokens the runs answered for (the API's compute-optimal count when the field is empty).
+  add(out, h("h3", {}, `Pre-training ${p.model} on ${sig(ok[0]?.r.tokens ?? float(p.tokens))} tokens`));
+  // The verdicts, warnings and assumptions of the runs first (those of the last device count
+  // stand for the sweep's assumptions; every run's warnings are its own), then any refusal once.
+  add(out, h("div", { class: "answer-notes" }, ok.map(({ devices, r }) => notes(r, `${devices} devices`))), problemBoxes(runs.filter((r) => r.error).map((r) => r.error)));
   if (ok.length) {
     const last = running.length ? running[running.length - 1].r : null;
     add(out,
@@ -1096,7 +1261,6 @@ async function runTraining(p, out) {
       ),
     );
   }
-  for (const [i, r] of runs.entries()) if (r.error) add(out, h("p", {}, `${counts[i]} devices: `), problemBox(r.error));
 
   add(out, h("h3", {}, `Fine-tuning ${p.ft_model} with ${p.ft_engine} (${p.ft_method}) on one ${p.ft_hardware}`));
   if (ft.error) {
@@ -1104,6 +1268,7 @@ async function runTraining(p, out) {
     return;
   }
   const m = ft.memory;
+  add(out, notes(ft, "fine-tune"));
   add(out, 
     h("p", { "data-verdict": m.fits ? "fits" : "no-fit" }, badge(m.fits ? "fits" : "no-fit", m.fits ? "fits" : "does not fit"), ft.not_run ? ` ${ft.not_run.reason};` : "", ` peak in the ${m.phases.peak.replace("_", " ")} phase`, m.per_device.host_bytes > 0 ? `; ${fmt.gb(m.per_device.host_bytes)} in host memory (not on the device)` : ""),
     stackedBars({
@@ -1184,6 +1349,9 @@ const signed = (x, d = 3) => (Number.isFinite(x) ? `${x > 0 ? "+" : x < 0 ? "−
 /** A run's dollars: `null` cost is a run the engine could not price or place; `null` usd, no price. */
 const runUsd = (cost) => (!cost ? "not run" : cost.usd === null || cost.usd === undefined ? "no price" : fmt.money(cost.usd));
 
+/** The lifetime plan's request fields named otherwise than the form's. */
+const SCALE_PLAN_FIELDS = { "/target/model": "plan_model", "/target/loss": "plan_loss", "/target": "plan_target", "/serving_hardware": "hardware" };
+
 async function runScale(p, out) {
   const fits = catalog.scalingFits;
   const fit = fits.find((f) => f.id === p.fit) || { id: p.fit, name: p.fit };
@@ -1196,7 +1364,7 @@ async function runScale(p, out) {
     settle(fits.map((f) => api("POST", "/v1/estimate/scaling", scalingBody(p, f.id, p.model)))),
     // Each marked model under the chosen fit.
     settle(marked.map((m) => api("POST", "/v1/estimate/scaling", scalingBody(p, p.fit, m.id)))),
-    api("POST", "/v1/plan/scaling", scalingPlanBody(p)).catch((error) => ({ error })),
+    from(SCALE_PLAN_FIELDS, api("POST", "/v1/plan/scaling", scalingPlanBody(p))).catch((error) => ({ error })),
   ]);
   const chosen = perModel[marked.findIndex((m) => m.id === p.model)];
   if (chosen.error) throw chosen.error;
@@ -1257,6 +1425,7 @@ async function runScale(p, out) {
   const next = e.next_10x;
   add(
     out,
+    notes(e, `${modelName} under ${fit.id}`),
     h("h3", {}, `${modelName}: ${fmt.params(e.parameters)} parameters on ${fmt.tokens(e.tokens)} tokens (${fit.id})`),
     h(
       "div",
@@ -1301,7 +1470,6 @@ async function runScale(p, out) {
         series: [{ key: "ladder-usd", name: `${modelName}: 1x to 1000x`, points: e.ladder.filter((rung) => Number.isFinite(rung.usd) && rung.usd > 0).map((rung) => ({ x: rung.usd, y: rung.loss, label: `${rung.compute_multiplier}x: ${fmt.money(rung.usd)} → loss ${sig(rung.loss, 4)}` })) }],
       }),
     ),
-    notes(e, `${modelName} under ${fit.id}`),
     h("h3", {}, `Every marked model under ${fit.id}`),
     table(
       "scale-models",
@@ -1339,8 +1507,7 @@ async function runScale(p, out) {
       { onRowClick: (row) => select(row.model) },
     ),
   );
-  for (const [i, r] of perFit.entries()) if (r.error) add(out, h("p", {}, `${fits[i].id}: `), problemBox(r.error));
-  for (const [i, r] of perModel.entries()) if (r.error) add(out, h("p", {}, `${marked[i].id}: `), problemBox(r.error));
+  add(out, problemBoxes([...perFit, ...perModel].filter((r) => r.error).map((r) => r.error)));
 
   // The lifetime-optimal model: training plus the inference it will serve.
   add(out, h("h3", {}, "Lifetime-optimal: the cheapest model to train and serve at this quality"));
@@ -1361,6 +1528,7 @@ async function runScale(p, out) {
   const curveY = inUsd ? "total_usd" : "total_flops";
   add(
     section,
+    notes(plan, "lifetime plan"),
     h("p", {}, `To reach ${target} under ${plan.fit.id} and serve ${fmt.tokens(plan.inference_tokens)} tokens over its life, minimising ${objective} of training and inference together:`),
     h(
       "div",
@@ -1403,7 +1571,6 @@ async function runScale(p, out) {
           ],
         })
       : null,
-    notes(plan, "lifetime plan"),
   );
 }
 
@@ -1411,15 +1578,14 @@ async function runScale(p, out) {
 
 async function runCheck(p, out) {
   const contentType = p.syntax === "toml" ? "application/toml" : "application/json";
-  let report;
-  try {
-    report = await api("POST", "/v1/check", p.plan, contentType);
-  } catch (error) {
-    add(out, problemBox(error));
-    return;
-  }
+  // The pointers of a refusal are into the pasted plan: they name the "Plan" field.
+  const report = await from({ "/": "plan" }, api("POST", "/v1/check", p.plan, contentType));
   const e = report.inference;
-  add(out, 
+  // The deployment's verdict and warnings, with the report's assumptions (the estimate's and
+  // the check's own: how the requirements were judged).
+  const judged = e || report.training || {};
+  add(out,
+    notes({ ...judged, assumptions: report.assumptions || judged.assumptions, [FIELDS]: { "/": "plan" } }, "check"),
     h("p", { "data-verdict": report.verdict }, badge(report.verdict, report.verdict), " ", report.summary),
     table(
       "check",
@@ -1435,7 +1601,6 @@ async function runCheck(p, out) {
       ],
       report.rules,
     ),
-    verdictBox(e, "the deployment") || "",
     report.under_load ? underLoad(report.under_load) : null,
     e
       ? h(
@@ -1446,7 +1611,6 @@ async function runCheck(p, out) {
           e.latency ? card("Static full batch: time per output token", fmt.ms(e.latency.tpot_ms), e, "time.decode_step", "latency.tpot_ms", "tpot_ms") : null,
         )
       : null,
-    notes(e || report.training || report, "check"),
   );
 }
 
@@ -1479,10 +1643,13 @@ function underLoad(load) {
 
 // Local vs cloud vs API ---------------------------------------------------------
 
+/** The comparison's request fields named otherwise than its form's. */
+const COST_FIELDS = { "/models": "model", "/api_price_id": "api" };
+
 async function runCost(p, out) {
   const prices = { [p.own]: { basis: "own", electricity_usd_per_kwh: float(p.electricity_usd_per_kwh) } };
   if (p.rent !== p.own) prices[p.rent] = { basis: "rent" };
-  const plan = await api("POST", "/v1/plan", {
+  const plan = await from(COST_FIELDS, api("POST", "/v1/plan", {
     models: [p.model],
     workload: { requests_per_s: float(p.requests_per_s), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) },
     requirements: { max_ttft_ms: float(p.max_ttft_ms), max_tpot_ms: float(p.max_tpot_ms) },
@@ -1490,13 +1657,13 @@ async function runCost(p, out) {
     prices,
     api_price_id: p.api,
     limit: 20,
-  });
+  }));
   // The API's month: 365.25 x 24 / 12 hours.
   const HOURS_PER_MONTH = 730.5;
   const monthlyTokens = float(p.requests_per_s) * int(p.output_tokens) * 3600 * HOURS_PER_MONTH;
   const best = plan.best?.inference;
   const comparisons = plan.api_comparison || [];
-  add(out, apiService(p.api, comparisons[0]));
+  add(out, notes(plan, "plan"), best ? notes(plan.best.inference, "the best configuration") : null, apiService(p.api, comparisons[0]));
   if (!best || !comparisons.length) {
     add(out, h("p", {}, "No configuration of these devices meets the requirements, so there is nothing to compare."), table("rejected", [{ key: "reason", label: "Rejected for", text: true }, { key: "count", label: "Configurations", fmt: fmt.count }], plan.rejected));
     return;
@@ -1751,9 +1918,11 @@ async function render(focus) {
   const main = document.getElementById("view");
   main.setAttribute("aria-labelledby", `tab-${state.view}`);
   const results = h("div", { id: "results", "data-view": state.view });
+  // `novalidate`: the API judges every input (the browser would keep the old results on screen
+  // beside a tooltip); what the page cannot send (text in a number field) it refuses itself.
   const form = h(
     "form",
-    { class: "inputs", "aria-label": `${view.title} inputs` },
+    { class: "inputs", "aria-label": `${view.title} inputs`, novalidate: true },
     view.fields.map((f) => input(f, state.params[f.name])),
     h("div", {}, h("button", { type: "submit", class: "run" }, view.action || "Estimate")),
   );
@@ -1761,6 +1930,13 @@ async function render(focus) {
     event.preventDefault();
     for (const f of view.fields) if (f.url !== false) state.params[f.name] = form.elements[f.name].value;
     writeUrl(false);
+    // A number field holding what is not a number reads as empty: refused here, never sent
+    // as absent (which would be the API's default, silently).
+    const unreadable = view.fields.filter((f) => f.url !== false && form.elements[f.name].validity?.badInput);
+    if (unreadable.length) {
+      refuse({ title: "Invalid input", code: "not-a-number", errors: unreadable.map((f) => ({ field: f.name, detail: "is not a number" })) });
+      return;
+    }
     run();
   });
   const file = form.elements.file;
@@ -1786,6 +1962,34 @@ async function render(focus) {
   await run();
 }
 
+/**
+ * Fields left empty that no answer of the view lists as assumed: they were sent without a
+ * value, and the page says so rather than let an empty field pass for a value it does not know.
+ * (A field whose label says what empty means, such as "empty: all", is not listed.)
+ */
+function unassumed(out) {
+  const view = VIEWS[state.view];
+  const assumed = new Set([...out.querySelectorAll("[data-emptied]")].map((li) => li.dataset.emptied));
+  const left = view.fields.filter((f) => f.url !== false && !f.options && !f.empty && blank(state.params[f.name]) && !assumed.has(f.name));
+  if (!left.length) return null;
+  return h(
+    "p",
+    { class: "note unassumed", "data-unassumed": left.map((f) => f.name).join(",") },
+    `Left empty and sent without a value: ${left.map((f) => f.label).join("; ")}. No answer here names a value the API assumed for ${left.length === 1 ? "it" : "them"}.`,
+  );
+}
+
+/** A refusal the page makes itself: the results give way to it, as to the API's own. */
+function refuse(problem) {
+  ++generation;
+  const error = new ApiError(problem, 400);
+  const results = document.getElementById("results");
+  results.replaceChildren(problemBox(error));
+  results.removeAttribute("aria-busy");
+  results.dataset.ready = "true";
+  status("error");
+}
+
 async function run() {
   const mine = ++generation;
   const results = document.getElementById("results");
@@ -1796,6 +2000,7 @@ async function run() {
   try {
     await VIEWS[state.view].run({ ...state.params }, out);
     if (mine !== generation) return;
+    out.prepend(...[unassumed(out)].filter(Boolean));
     results.replaceChildren(...out.childNodes);
     status("ready");
   } catch (error) {
