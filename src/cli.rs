@@ -268,7 +268,7 @@ pub struct ScalingPlanArgs {
     pub inference_tokens: Option<f64>,
     /// `flops` or `cost`.
     #[arg(long, value_enum)]
-    pub objective: Option<ScalingObjectiveArg>,
+    pub objective: Option<ScalingObjective>,
     /// Training device.
     #[arg(long)]
     pub hardware: Option<String>,
@@ -281,15 +281,6 @@ pub struct ScalingPlanArgs {
     /// Load the catalog from this directory instead of the embedded copy.
     #[arg(long, env = "HWCOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-}
-
-/// `--objective` values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ScalingObjectiveArg {
-    /// Training plus inference FLOPs.
-    Flops,
-    /// Training plus serving dollars.
-    Cost,
 }
 
 /// Flags of `hwcost estimate serving`. `--request` takes the very body `POST
@@ -1064,12 +1055,7 @@ fn plan_scaling(args: &ScalingPlanArgs) -> ExitCode {
             set(&mut r.inference_tokens, &args.inference_tokens);
             set(&mut r.hardware, &args.hardware);
             set(&mut r.serving_hardware, &args.serving_hardware);
-            if let Some(o) = args.objective {
-                r.objective = Some(match o {
-                    ScalingObjectiveArg::Flops => ScalingObjective::Flops,
-                    ScalingObjectiveArg::Cost => ScalingObjective::Cost,
-                });
-            }
+            set(&mut r.objective, &args.objective);
             r
         })
         .and_then(|request| ScalingPlanScenario::parse(&ctx.catalog, &request))

@@ -211,6 +211,22 @@ pub enum Counted {
     NonEmbedding,
 }
 
+impl Counted {
+    /// What `fit`'s parameter counts count.
+    fn by(fit: &crate::catalog::scaling::CatalogFit) -> Self {
+        match fit.record.form {
+            crate::catalog::scaling::FitForm::Kaplan => Counted::NonEmbedding,
+            crate::catalog::scaling::FitForm::Additive => Counted::Total,
+        }
+    }
+}
+
+/// Memory of one `hardware` device, for sizing device counts (80 GB when the id is unknown,
+/// which the parsers then refuse).
+fn device_memory(ctx: &Context, hardware: &str) -> f64 {
+    ctx.catalog.device(hardware).map(|d| d.device.memory.0).unwrap_or(80e9).max(1e9)
+}
+
 /// The stand-in sizes hwcost can build: one layer of the narrowest width up to 1024 layers of
 /// the widest (`hidden_size` at most 65,536).
 const STAND_IN_PARAMETERS: (f64, f64) = (2e7, 5e13);
@@ -298,7 +314,7 @@ fn run_cost(
     };
     // Mixed-precision Adam keeps about 16 bytes per parameter (weights, gradients, master
     // weights, two moments): start where fully sharded states fit in 80% of the devices.
-    let memory = ctx.catalog.device(hardware).map(|d| d.device.memory.0).unwrap_or(80e9).max(1e9);
+    let memory = device_memory(ctx, hardware);
     let least =
         ((parameters * 16.0 / (0.8 * memory)).ceil().clamp(8.0, MOST_DEVICES as f64) as u64).next_power_of_two();
     let response = match devices {
@@ -384,10 +400,7 @@ impl ScalingResponse {
                     .into(),
             });
         }
-        let counted = match s.fit.record.form {
-            crate::catalog::scaling::FitForm::Kaplan => Counted::NonEmbedding,
-            crate::catalog::scaling::FitForm::Additive => Counted::Total,
-        };
+        let counted = Counted::by(&s.fit);
         // With a unique-data limit every budget is spent under it (repeat, or grow the model).
         let optimum = |c: f64| match s.unique_tokens {
             Some(u) => fit.compute_optimal_repeated(c, u),
@@ -620,7 +633,7 @@ fn serving_usd_per_request(
     let (config, _) = decoder_config(parameters, Counted::Total)?;
     // Enough devices to hold 16-bit weights at half their memory; the deployment's automatic
     // layout takes the fewest per replica that hold the workload and makes the rest replicas.
-    let memory = ctx.catalog.device(hardware).map(|d| d.device.memory.0).unwrap_or(80e9).max(1e9);
+    let memory = device_memory(ctx, hardware);
     let devices = ((parameters * 2.0 / (0.5 * memory)).ceil().clamp(1.0, 4096.0) as u64).next_power_of_two();
     let mut body = json!({
         "model": config, "hardware": hardware, "devices": devices, "batch_size": "max",
@@ -659,10 +672,7 @@ impl ScalingPlanResponse {
             }
         };
         let requests = demand / (split.0 + split.1).max(1) as f64;
-        let counted = match s.fit.record.form {
-            crate::catalog::scaling::FitForm::Kaplan => Counted::NonEmbedding,
-            crate::catalog::scaling::FitForm::Additive => Counted::Total,
-        };
+        let counted = Counted::by(&s.fit);
         let flops_of =
             |n: f64, d: f64| scaling::training_flops(n, d) + scaling::INFERENCE_FLOPS_PER_PARAMETER_TOKEN * n * demand;
         let train_usd = |n: f64, d: f64| run_cost(ctx, &s.hardware, None, s.cost.as_ref(), None, n, counted, d)?.usd;
@@ -686,28 +696,37 @@ impl ScalingPlanResponse {
             ),
             pointer: Some(pointer.into()),
         };
-        let objective = |a: &Allocation| match s.objective {
-            ScalingObjective::Flops => flops_of(a.parameters, a.tokens),
-            ScalingObjective::Cost => usd_of(a.parameters, a.tokens).map_or(f64::INFINITY, |(t, i)| t + i),
-        };
-        if s.objective == ScalingObjective::Cost {
-            train_usd(twin.parameters, twin.tokens).ok_or_else(|| unpriced(&s.hardware, "training", "/hardware"))?;
-            serve_usd(twin.parameters)
-                .ok_or_else(|| unpriced(&s.serving_hardware, "inference", "/serving_hardware"))?;
-        }
-        let found = match s.objective {
-            ScalingObjective::Flops => fit.cheapest_on_iso_loss(s.target_loss, flops_of),
-            ScalingObjective::Cost => fit
-                .cheapest_on_iso_loss(s.target_loss, |n, d| usd_of(n, d).map(|(t, i)| t + i).unwrap_or(f64::INFINITY)),
-        };
-        // The twin is on the curve too: the search never answers worse than it.
-        let optimal = match found {
-            Some(a) if objective(&a) <= objective(&twin) => a,
-            _ => twin,
-        };
         let with_cost = s.objective == ScalingObjective::Cost;
-        let body = |a: Allocation| {
-            let usd = if with_cost { usd_of(a.parameters, a.tokens) } else { None };
+        // Each model's dollars are priced once: the twin's (whose failure names the device), the
+        // search's answer's, and nothing again for the response.
+        let twin_usd = if with_cost {
+            let train = train_usd(twin.parameters, twin.tokens)
+                .ok_or_else(|| unpriced(&s.hardware, "training", "/hardware"))?;
+            let serve = serve_usd(twin.parameters)
+                .ok_or_else(|| unpriced(&s.serving_hardware, "inference", "/serving_hardware"))?;
+            Some((train, serve))
+        } else {
+            None
+        };
+        let total = |usd: Option<(f64, f64)>| usd.map_or(f64::INFINITY, |(t, i)| t + i);
+        let (optimal, optimal_usd) = match s.objective {
+            ScalingObjective::Flops => {
+                let found = fit.cheapest_on_iso_loss(s.target_loss, flops_of);
+                // The twin is on the curve too: the search never answers worse than it.
+                match found {
+                    Some(a) if flops_of(a.parameters, a.tokens) <= flops_of(twin.parameters, twin.tokens) => (a, None),
+                    _ => (twin, None),
+                }
+            }
+            ScalingObjective::Cost => {
+                let found = fit.cheapest_on_iso_loss(s.target_loss, |n, d| total(usd_of(n, d)));
+                match found.map(|a| (a, usd_of(a.parameters, a.tokens))) {
+                    Some((a, usd)) if total(usd) <= total(twin_usd) => (a, usd),
+                    _ => (twin, twin_usd),
+                }
+            }
+        };
+        let body = |a: Allocation, usd: Option<(f64, f64)>| {
             let inference_flops = scaling::INFERENCE_FLOPS_PER_PARAMETER_TOKEN * a.parameters * demand;
             LifetimeBody {
                 parameters: finite(a.parameters),
@@ -722,8 +741,8 @@ impl ScalingPlanResponse {
                 total_usd: usd.map(|u| finite(u.0 + u.1)),
             }
         };
-        let optimal_body = body(optimal);
-        let twin_body = body(twin);
+        let optimal_body = body(optimal, optimal_usd);
+        let twin_body = body(twin, twin_usd);
         let saving_fraction = match s.objective {
             ScalingObjective::Flops => 1.0 - optimal_body.total_flops / twin_body.total_flops,
             ScalingObjective::Cost => match (optimal_body.total_usd, twin_body.total_usd) {
