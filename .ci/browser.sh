@@ -32,5 +32,5 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-echo "dashboard assets: $(cat web/index.html web/app.js web/style.css | wc -c) bytes uncompressed"
+echo "dashboard assets: $(find web -type f -exec cat {} + | wc -c) bytes uncompressed"
 SHOTS="${shots}" node .ci/browser/dashboard.test.mjs "http://127.0.0.1:${port}"

@@ -291,7 +291,7 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<(Server, Ar
             })
             .route("/docs", web::get().to(docs_redirect))
             .route("/", web::get().to(api::dashboard::index))
-            .route("/assets/{file}", web::get().to(api::dashboard::asset))
+            .route("/assets/{file:.*}", web::get().to(api::dashboard::asset))
             .default_service(web::to(not_found))
             .into_app()
     })

@@ -19,8 +19,8 @@ struct Asset {
 }
 
 impl Asset {
-    const fn new(name: &'static str, content_type: &'static str, body: &'static str) -> Self {
-        Self { name, content_type, body, hash: fnv1a(body) }
+    const fn new(name: &'static str, body: &'static str) -> Self {
+        Self { name, content_type: media_type(name), body, hash: fnv1a(body) }
     }
 
     /// A strong validator: the content's hash, quoted.
@@ -29,13 +29,70 @@ impl Asset {
     }
 }
 
-const INDEX: Asset = Asset::new("index.html", "text/html; charset=utf-8", include_str!("../../web/index.html"));
+/// Every file under `web/` (`build.rs` lists them): `(path relative to web/, contents)`.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_web.rs"));
+}
 
-/// The files under `/assets/`.
-const ASSETS: &[Asset] = &[
-    Asset::new("app.js", "text/javascript; charset=utf-8", include_str!("../../web/app.js")),
-    Asset::new("style.css", "text/css; charset=utf-8", include_str!("../../web/style.css")),
-];
+/// The embedded files as assets, hashed at compile time (a `const` loop: no request hashes a
+/// body, and no list here can forget a file that `web/` holds).
+const ALL: [Asset; embedded::FILES.len()] = {
+    let mut all = [const { Asset::new("", "") }; embedded::FILES.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = Asset::new(embedded::FILES[i].0, embedded::FILES[i].1);
+        i += 1;
+    }
+    all
+};
+
+const INDEX: &Asset = find("index.html");
+
+/// The files under `/assets/`: every embedded file but the page itself.
+fn assets() -> impl Iterator<Item = &'static Asset> {
+    ALL.iter().filter(|a| a.name != INDEX.name)
+}
+
+/// The embedded file of that name (a build without it does not compile).
+const fn find(name: &str) -> &'static Asset {
+    let mut i = 0;
+    while i < ALL.len() {
+        if same(ALL[i].name.as_bytes(), name.as_bytes()) {
+            return &ALL[i];
+        }
+        i += 1;
+    }
+    panic!("web/ lacks a file the dashboard serves")
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn ends_with(name: &[u8], suffix: &[u8]) -> bool {
+    name.len() >= suffix.len() && same(name.split_at(name.len() - suffix.len()).1, suffix)
+}
+
+/// The media type of a page file, by its extension (`build.rs` embeds only these three).
+const fn media_type(name: &str) -> &'static str {
+    if ends_with(name.as_bytes(), b".js") {
+        "text/javascript; charset=utf-8"
+    } else if ends_with(name.as_bytes(), b".css") {
+        "text/css; charset=utf-8"
+    } else {
+        "text/html; charset=utf-8"
+    }
+}
 
 /// The page's policy: its own script, styles and API calls, nothing from elsewhere, no inline
 /// code (styles are set through the CSSOM, which the policy allows), downloads as blob URLs.
@@ -44,16 +101,16 @@ img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; form-action
 
 /// Routes the dashboard serves (registered beside the documentation in `startup`), for the
 /// 405 table.
-pub const ROUTES: &[(&str, &str)] = &[("/", "GET"), ("/assets/{file}", "GET")];
+pub const ROUTES: &[(&str, &str)] = &[("/", "GET"), ("/assets/{file:.*}", "GET")];
 
 /// `GET /`: the page.
 pub async fn index(req: HttpRequest) -> HttpResponse {
-    serve(&req, &INDEX)
+    serve(&req, INDEX)
 }
 
-/// `GET /assets/{file}`: its script and styles.
+/// `GET /assets/{file}`: its script modules and styles (`views/serving.js` included).
 pub async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let found = ASSETS.iter().find(|a| a.name == file.as_str());
+    let found = assets().find(|a| a.name == file.as_str());
     found.map(|a| serve(&req, a)).ok_or_else(|| ApiError::RouteNotFound(req.path().chars().take(200).collect()))
 }
 
@@ -89,25 +146,63 @@ const fn fnv1a(body: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{ASSETS, Asset, INDEX, fnv1a};
+    use super::{ALL, Asset, INDEX, assets, fnv1a, media_type};
 
     #[test]
     fn the_page_loads_only_embedded_assets() {
         for reference in ["/assets/app.js", "/assets/style.css"] {
             assert!(INDEX.body.contains(reference), "index.html does not load {reference}");
             let name = reference.trim_start_matches("/assets/");
-            assert!(ASSETS.iter().any(|a| a.name == name), "{name} is loaded but not embedded");
+            assert!(assets().any(|a| a.name == name), "{name} is loaded but not embedded");
         }
-        for asset in std::iter::once(&INDEX).chain(ASSETS) {
+        // Every module a script imports is embedded (a relative import resolves under /assets/).
+        for script in assets().filter(|a| a.name.ends_with(".js")) {
+            let dir = script.name.rsplit_once('/').map_or("", |(d, _)| d);
+            for line in script.body.lines().filter(|l| l.starts_with("import ")) {
+                let target = line
+                    .rsplit_once(" from \"")
+                    .and_then(|(_, t)| t.strip_suffix("\";"))
+                    .expect("import ... from \"...\";");
+                let resolved = resolve(dir, target);
+                assert!(
+                    assets().any(|a| a.name == resolved),
+                    "{} imports {target} ({resolved}), which is not embedded",
+                    script.name
+                );
+            }
+        }
+        for asset in &ALL {
             for outside in ["src=\"http", "href=\"http", "url(http", "fetch(\"http", "//cdn"] {
                 assert!(!asset.body.contains(outside), "{} loads from elsewhere ({outside})", asset.name);
             }
         }
     }
 
+    /// `./x.js` and `../x.js` against a module's folder.
+    fn resolve(dir: &str, target: &str) -> String {
+        let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+        for part in target.split('/') {
+            match part {
+                "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                p => parts.push(p),
+            }
+        }
+        parts.join("/")
+    }
+
+    #[test]
+    fn media_types_follow_the_extension() {
+        assert_eq!(media_type("views/serving.js"), "text/javascript; charset=utf-8");
+        assert_eq!(media_type("style.css"), "text/css; charset=utf-8");
+        assert_eq!(media_type("index.html"), "text/html; charset=utf-8");
+    }
+
     #[test]
     fn etags_follow_the_content() {
-        let tag = |body| Asset::new("x", "text/plain", body).etag();
+        let tag = |body| Asset::new("x", body).etag();
         assert_eq!(tag("a"), tag("a"));
         assert_ne!(tag("a"), tag("b"));
         // FNV-1a's published test vectors (64-bit): the empty string and "a".
