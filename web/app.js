@@ -5,8 +5,9 @@
 // its inputs live in the URL (?view=...&field=...), so a link reproduces what is on screen.
 // No framework and no build step: the server embeds these files as they are.
 
-import { VIEWS, onRender, readUrl, state, writeUrl } from "./state.js";
-import { ApiError, add, blank, h, loadCatalog, problemBox, status } from "./lib.js";
+import { VIEWS, carriedParams, onRender, readUrl, remember, state, writeUrl } from "./state.js";
+import { ApiError, add, blank, closeExplain, h, loadCatalog, problemBox, status } from "./lib.js";
+import { view as holdView } from "./views/hold.js";
 import { view as modelView } from "./views/model.js";
 import { view as servingView } from "./views/serving.js";
 import { view as planView } from "./views/plan.js";
@@ -15,13 +16,13 @@ import { view as scaleView } from "./views/scale.js";
 import { view as checkView } from "./views/check.js";
 import { view as costView } from "./views/cost.js";
 
-Object.assign(VIEWS, { model: modelView, serving: servingView, plan: planView, training: trainingView, scale: scaleView, check: checkView, cost: costView });
+Object.assign(VIEWS, { hold: holdView, model: modelView, serving: servingView, plan: planView, training: trainingView, scale: scaleView, check: checkView, cost: costView });
 
 function input(field, value) {
   const id = `f-${field.name}`;
   let control;
   if (field.type === "textarea") {
-    control = h("textarea", { id, name: field.name, spellcheck: "false" }, value);
+    control = h("textarea", { id, name: field.name, spellcheck: "false", rows: field.rows, class: field.rows ? "short" : null }, value ?? "");
   } else if (field.type === "file") {
     control = h("input", { id, name: field.name, type: "file", accept: field.accept });
   } else if (field.options) {
@@ -82,7 +83,8 @@ async function render(focus) {
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    for (const f of view.fields) if (f.url !== false) state.params[f.name] = form.elements[f.name].value;
+    for (const f of view.fields) if (f.type !== "file") state.params[f.name] = form.elements[f.name].value;
+    remember();
     writeUrl(false);
     // A number field holding what is not a number reads as empty: refused here, never sent
     // as absent (which would be the API's default, silently).
@@ -103,15 +105,19 @@ async function render(focus) {
       form.requestSubmit();
     });
   }
-  main.replaceChildren();
-  add(
-    main,
-    h("h2", {}, view.title),
-    h("p", { class: "lede" }, view.lede),
+  // On a phone the inputs fold into one line that names them, so the answer starts on the
+  // first screen; the line opens the form.
+  const narrow = window.matchMedia("(max-width: 600px)").matches;
+  const shown = view.fields.filter((f) => f.url !== false && f.type !== "textarea" && !blank(state.params[f.name]));
+  const inputs = h(
+    "details",
+    { class: "inputs-box", open: !narrow },
+    h("summary", {}, h("span", { class: "inputs-title" }, "Inputs"), " ", h("span", { class: "inputs-summary" }, shown.map((f) => `${f.label.replace(/ \(.*\)$/, "")}: ${state.params[f.name]}`).join(" · "))),
     presetButtons(view),
     form,
-    results,
   );
+  main.replaceChildren();
+  add(main, h("h2", {}, view.title), h("p", { class: "lede" }, view.lede), inputs, results);
   if (focus) main.focus();
   await run();
 }
@@ -171,8 +177,9 @@ async function run() {
 
 function selectView(view, focus) {
   if (view === state.view) return;
+  remember();
   state.view = view;
-  state.params = Object.fromEntries(VIEWS[view].fields.filter((f) => f.url !== false).map((f) => [f.name, f.value]));
+  state.params = carriedParams(view);
   writeUrl(true);
   render(focus);
 }
@@ -192,9 +199,8 @@ async function start() {
       selectView(target.dataset.view, false);
     });
   }
-  const panel = document.getElementById("explain");
-  document.getElementById("explain-close").addEventListener("click", () => (panel.hidden = true));
-  document.addEventListener("keydown", (event) => event.key === "Escape" && (panel.hidden = true));
+  document.getElementById("explain-close").addEventListener("click", closeExplain);
+  document.addEventListener("keydown", (event) => event.key === "Escape" && closeExplain());
   window.addEventListener("popstate", () => {
     Object.assign(state, readUrl());
     render();

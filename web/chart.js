@@ -14,16 +14,25 @@ export function scale(domain, range, log) {
   const f = (v) => range[0] + ((((log ? Math.log10(v) : v) - d0) / (d1 - d0)) * (range[1] - range[0]));
   f.ticks = () => {
     if (log) {
-      // Powers of ten; 1-2-5 steps when the axis spans less than about two decades.
-      const steps = d1 - d0 < 2 ? [1, 2, 5] : [1];
-      const out = [];
-      for (let e = Math.floor(d0); e <= Math.ceil(d1); e++) {
-        for (const m of steps) {
-          const t = m * 10 ** e;
-          if (Math.log10(t) >= d0 - 1e-9 && Math.log10(t) <= d1 + 1e-9) out.push(t);
+      // Powers of ten; then 1-2-5 and 1-9 steps until the axis has at least four ticks (a
+      // one-decade axis with two labels cannot be read). Over many decades, every other power.
+      const within = (steps) => {
+        const out = [];
+        for (let e = Math.floor(d0); e <= Math.ceil(d1); e++) {
+          for (const m of steps) {
+            const t = m * 10 ** e;
+            if (Math.log10(t) >= d0 - 1e-9 && Math.log10(t) <= d1 + 1e-9) out.push(Number(t.toPrecision(12)));
+          }
         }
+        return out;
+      };
+      const decades = within([1]);
+      if (decades.length > 8) return decades.filter((t) => Math.round(Math.log10(t)) % 2 === 0);
+      for (const steps of [[1], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]]) {
+        const out = within(steps);
+        if (out.length >= 4) return out;
       }
-      return out;
+      return within([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     }
     const step = 10 ** Math.floor(Math.log10((d1 - d0) / 4 || 1));
     const nice = [1, 2, 5, 10].map((m) => m * step).find((st) => (d1 - d0) / st <= 6) || step * 10;
@@ -53,11 +62,63 @@ export function extent(values, log, zero) {
 
 /**
  * A chart of lines and points. `series`: {name, key? (its data-series), points: [{x, y, label?,
- * onClick?, highlight?}], line?: bool, dash?, radius?}; `hlines`/`vlines`: {at, label}; axes
+ * tag? (short text drawn beside the point), onClick?, highlight?}], line?: bool, dash?, radius?};
+ * `hlines`/`vlines`: {at, label}; axes
  * linear or log, tick labels by `xTicks`/`yTicks`; `yZero: false` fits the y axis to the data.
  */
+/**
+ * The drawing width in SVG units: the chart's text is 11 units high, so on a phone the chart is
+ * drawn narrower (not scaled down) and its text stays about 11 px.
+ */
+export function drawingWidth(wide = 560) {
+  const screen = typeof window === "undefined" ? wide : window.innerWidth;
+  return Math.round(Math.min(wide, Math.max(300, screen - 40)));
+}
+
+/** Point labels that do not overlap one another (about 6.2 units per character, 13 high). */
+function placeLabels(svg, labels, W) {
+  const placed = [];
+  for (const l of labels) {
+    const width = l.text.length * 6.2;
+    const right = l.x + 8 + width <= W - 4;
+    const box = { x0: right ? l.x + 7 : l.x - 7 - width, x1: right ? l.x + 7 + width : l.x - 7, y0: l.y - 15, y1: l.y - 2 };
+    if (placed.some((b) => b.x0 < box.x1 && box.x0 < b.x1 && b.y0 < box.y1 && box.y0 < b.y1)) continue;
+    placed.push(box);
+    svg.append(s("text", { class: "tag", x: right ? l.x + 7 : l.x - 7, y: l.y - 5, "text-anchor": right ? "start" : "end", "data-tag": l.text }, l.text));
+  }
+}
+
+/** A legend entry drawn as the series is: its line (dashed or not) and its point. */
+function legendSample(se, color) {
+  return s(
+    "svg",
+    { class: "sample", width: 26, height: 12, viewBox: "0 0 26 12", "aria-hidden": "true" },
+    se.line === false ? null : s("line", { x1: 1, x2: 25, y1: 6, y2: 6, stroke: color, "stroke-width": 2, "stroke-dasharray": se.dash || null }),
+    s("circle", { cx: 13, cy: 6, r: 3.5, fill: "#fff", stroke: color, "stroke-width": 2 }),
+  );
+}
+
+/**
+ * Clickable points are one tab stop: Tab reaches the first, arrow keys move between them
+ * (in x order), Enter or Space opens one.
+ */
+function roving(svg) {
+  const points = [...svg.querySelectorAll("circle.point")].sort((a, b) => Number(a.getAttribute("cx")) - Number(b.getAttribute("cx")));
+  points.forEach((p, i) => {
+    p.setAttribute("tabindex", i === 0 ? "0" : "-1");
+    p.addEventListener("keydown", (e) => {
+      const next = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: points.length - 1 }[e.key];
+      if (next === undefined || next < 0 || next >= points.length) return;
+      e.preventDefault();
+      p.setAttribute("tabindex", "-1");
+      points[next].setAttribute("tabindex", "0");
+      points[next].focus();
+    });
+  });
+}
+
 export function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = [], vlines = [], markers = [], xTicks = (t) => round(t, 2), yTicks = (t) => round(t, 2), yZero = true }) {
-  const W = 560, H = 300, L = 64, R = 16, T = 12, B = 44;
+  const W = drawingWidth(), H = 300, L = 64, R = 16, T = 12, B = 44;
   const xs = series.flatMap((se) => se.points.map((p) => p.x)).concat(vlines.map((v) => v.at), markers.map((m) => m.x)).filter(Number.isFinite);
   const ys = series.flatMap((se) => se.points.map((p) => p.y)).concat(hlines.map((v) => v.at), markers.map((m) => m.y)).filter(Number.isFinite);
   const x = scale(extent(xs, xLog, true), [L, W - R], xLog);
@@ -65,9 +126,14 @@ export function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = 
   const xd = extent(xs, xLog, true), yd = extent(ys, yLog, yZero);
   const inside = (p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!xLog || p.x > 0) && (!yLog || p.y > 0);
   const svg = s("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, "data-chart": id });
-  for (const t of x.ticks()) {
-    svg.append(s("line", { class: "grid", x1: x(t), x2: x(t), y1: T, y2: H - B }), s("text", { x: x(t), y: H - B + 14, "text-anchor": "middle" }, xTicks(t)));
-  }
+  // Every x tick keeps its grid line; labels are thinned so that they do not run into one another.
+  const xt = x.ticks();
+  const widest = Math.max(...xt.map((t) => String(xTicks(t)).length), 1) * 6.2 + 6;
+  const every = Math.max(1, Math.ceil((widest * xt.length) / (W - L - R)));
+  xt.forEach((t, i) => {
+    svg.append(s("line", { class: "grid", x1: x(t), x2: x(t), y1: T, y2: H - B }));
+    if (i % every === 0) svg.append(s("text", { x: x(t), y: H - B + 14, "text-anchor": "middle" }, xTicks(t)));
+  });
   for (const t of y.ticks()) {
     svg.append(s("line", { class: "grid", x1: L, x2: W - R, y1: y(t), y2: y(t) }), s("text", { x: L - 4, y: y(t) + 4, "text-anchor": "end" }, yTicks(t)));
   }
@@ -87,9 +153,11 @@ export function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = 
     const at = x(clip(line.at, xd));
     svg.append(s("line", { x1: at, x2: at, y1: T, y2: H - B, stroke: line.color || "#0a6b2d", "stroke-dasharray": "6 4", "data-vline": line.label }), s("text", { x: at + 4, y: T + 12, fill: line.color || "#0a6b2d" }, line.label));
   }
+  const tags = [];
   series.forEach((se, i) => {
     const color = se.color || PALETTE[i % PALETTE.length];
     const points = se.points.filter(inside);
+    for (const p of points) if (p.tag) tags.push({ x: x(p.x), y: y(p.y), text: p.tag });
     if (se.line !== false && points.length > 1) {
       svg.append(s("polyline", { fill: "none", stroke: color, "stroke-width": 2, "stroke-dasharray": se.dash || null, points: points.map((p) => `${x(p.x)},${y(p.y)}`).join(" ") }));
     }
@@ -118,17 +186,19 @@ export function chart({ id, title, series, xLabel, yLabel, xLog, yLog, hlines = 
       svg.append(dot);
     }
   });
+  placeLabels(svg, tags, W);
+  roving(svg);
   for (const m of markers) {
     if (!inside(m)) continue;
     svg.append(s("path", { d: `M${x(m.x) - 6},${y(m.y)} L${x(m.x)},${y(m.y) - 7} L${x(m.x) + 6},${y(m.y)} L${x(m.x)},${y(m.y) + 7} Z`, fill: "#1b1f24", "data-marker": m.label }, s("title", {}, m.label)), s("text", { x: x(m.x) > W * 0.6 ? x(m.x) - 8 : x(m.x) + 8, y: y(m.y) - 8, fill: "#1b1f24", "text-anchor": x(m.x) > W * 0.6 ? "end" : "start" }, m.label));
   }
-  const legend = h("div", { class: "legend" }, series.map((se, i) => h("span", {}, h("i", { style: `background:${se.color || PALETTE[i % PALETTE.length]}` }), se.name)));
+  const legend = h("div", { class: "legend" }, series.map((se, i) => h("span", { "data-legend": se.key || se.name }, legendSample(se, se.color || PALETTE[i % PALETTE.length]), se.name)));
   return h("figure", { "data-figure": id }, h("figcaption", {}, title), svg, legend);
 }
 
 /** Horizontal stacked bars (one per `bars[]`), each with a capacity mark. */
 export function stackedBars({ id, title, bars, parts, unit = 1e9, unitLabel = "GB" }) {
-  const W = 560, rowH = 34, L = 110, R = 16, T = 8;
+  const W = drawingWidth(), rowH = 34, L = 110, R = 56, T = 8;
   const H = T + bars.length * rowH + 30;
   const max = Math.max(...bars.map((b) => Math.max(b.capacity || 0, parts.reduce((sum, p) => sum + (b.values[p.key] || 0), 0)))) || 1;
   const x = scale([0, max * 1.05], [L, W - R], false);
@@ -141,9 +211,15 @@ export function stackedBars({ id, title, bars, parts, unit = 1e9, unitLabel = "G
     parts.forEach((part, i) => {
       const value = bar.values[part.key] || 0;
       if (value <= 0) return;
-      svg.append(s("rect", { x: x(at), y: top, width: Math.max(0, x(at + value) - x(at)), height: 20, fill: part.color || PALETTE[i], "data-part": part.key, "data-bytes": value }, s("title", {}, `${bar.label} ${part.label}: ${round(value / unit)} ${unitLabel}`)));
+      const width = Math.max(0, x(at + value) - x(at));
+      svg.append(s("rect", { x: x(at), y: top, width, height: 20, fill: part.color || PALETTE[i], "data-part": part.key, "data-bytes": value }, s("title", {}, `${bar.label} ${part.label}: ${round(value / unit)} ${unitLabel}`)));
+      // The part's value on it, where it has room.
+      const text = String(round(value / unit, 3));
+      if (width >= text.length * 6.6 + 6) svg.append(s("text", { class: "on-bar", x: x(at) + width / 2, y: top + 14, "text-anchor": "middle" }, text));
       at += value;
     });
+    // The bar's total at its end.
+    svg.append(s("text", { class: "bar-total", x: x(at) + 4, y: top + 14, "data-total": at }, `${round(at / unit, 3)} ${unitLabel}`));
     if (bar.capacity) {
       svg.append(s("line", { x1: x(bar.capacity), x2: x(bar.capacity), y1: top - 4, y2: top + 24, stroke: "#b3261e", "stroke-width": 2, "data-capacity": bar.capacity }, s("title", {}, `capacity ${round(bar.capacity / unit)} ${unitLabel}`)));
     }

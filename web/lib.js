@@ -126,8 +126,12 @@ export function bandText(answer, output) {
   return "no published measurement of this output to give it a band";
 }
 
+/** The control that opened the explain panel: focus returns to it when the panel closes. */
+let opener = null;
+
 export function openExplain(entry, band, answer) {
   const panel = document.getElementById("explain");
+  if (panel.hidden) opener = document.activeElement;
   const body = document.getElementById("explain-body");
   body.replaceChildren();
   add(
@@ -143,6 +147,15 @@ export function openExplain(entry, band, answer) {
   );
   panel.hidden = false;
   document.getElementById("explain-close").focus();
+}
+
+/** Closes the explain panel and gives focus back to the number that opened it. */
+export function closeExplain() {
+  const panel = document.getElementById("explain");
+  if (panel.hidden) return;
+  panel.hidden = true;
+  if (opener && opener.isConnected) opener.focus();
+  opener = null;
 }
 
 /**
@@ -230,12 +243,11 @@ export function fieldHolding(value) {
 }
 
 /**
- * "did you mean" in a problem's words: the unknown id and the ids the API suggests
- * (`unknown hardware "h100"; did you mean nvidia-h100-sxm-80gb or ...?`).
+ * "did you mean" as the API gives it: the unknown id and the close catalog ids, from a field
+ * error or (an id in a path) the problem itself (`unknown_id`, `suggestions`).
  */
-export function suggestionsIn(detail) {
-  const found = /unknown [\w -]+ "([^"]*)"; did you mean (.+)\?$/.exec(detail || "");
-  return found ? { id: found[1], ids: found[2].split(" or ").map((x) => x.trim()).filter(Boolean) } : null;
+export function suggestionsIn(error) {
+  return error?.unknown_id && error.suggestions?.length ? { id: error.unknown_id, ids: error.suggestions } : null;
 }
 
 /** Puts `suggested` in place of the unknown `id` in a field (in its list, when it is one) and runs again. */
@@ -256,8 +268,8 @@ export function problemBox(error) {
   const problem = error.problem || { detail: String(error?.message || error) };
   const fields = error.fields || {};
   const errors = problem.errors?.length ? problem.errors : [];
-  const item = (pointer, detail, name) => {
-    const suggested = suggestionsIn(detail);
+  const item = (pointer, detail, name, unknown) => {
+    const suggested = suggestionsIn(unknown);
     // The page's own refusal names its field; a problem without a pointer (an unknown id in a
     // path) names the field holding the id.
     const field = name ? VIEWS[state.view].fields.find((f) => f.name === name) : pointer !== undefined ? fieldFor(pointer, fields, suggested?.id) : suggested ? fieldHolding(suggested.id) : null;
@@ -282,7 +294,7 @@ export function problemBox(error) {
     "div",
     { class: "error", role: "alert", "data-problem": problem.code || "" },
     h("strong", {}, problem.title || "Error"),
-    errors.length ? h("ul", {}, errors.map((e) => item(e.pointer, e.detail, e.field))) : h("ul", {}, item(undefined, problem.detail || "")),
+    errors.length ? h("ul", {}, errors.map((e) => item(e.pointer, e.detail, e.field, e))) : h("ul", {}, item(undefined, problem.detail || "", undefined, problem)),
   );
 }
 

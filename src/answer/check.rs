@@ -219,7 +219,7 @@ pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requir
             rule.value = None;
         }
     }
-    checked.under_load = Some(UnderLoadBody::new(&load, rate));
+    checked.under_load = Some(UnderLoadBody::new(&load, rate, observed.usd_per_million_output_tokens));
     checked
 }
 
@@ -300,12 +300,20 @@ pub struct UnderLoadBody {
     pub requests: u64,
     /// Of those, how many finished (0: no request fits the deployment, nothing ran).
     pub completed: u64,
+    /// Output tokens per second the replay served, all replicas.
+    pub output_tokens_per_s: f64,
+    /// USD per million output tokens at that throughput: the devices' price per hour over
+    /// what they served (the figure the `usd_per_million_output_tokens` rule judges and the
+    /// planner ranks by); null without a price or a rate.
+    pub usd_per_million_output_tokens: Option<f64>,
 }
 
 impl UnderLoadBody {
-    fn new(load: &capacity::Assessment, rate: Option<f64>) -> Self {
+    fn new(load: &capacity::Assessment, rate: Option<f64>, usd_per_million_output_tokens: Option<f64>) -> Self {
         let r = &load.replay;
         Self {
+            output_tokens_per_s: finite(r.output_tokens_per_s),
+            usd_per_million_output_tokens: rate.and(usd_per_million_output_tokens).filter(|u| u.is_finite()),
             requests_per_s: rate.map(finite),
             capacity_requests_per_s: finite(load.capacity.requests_per_s),
             offline_requests_per_s: finite(load.capacity.offline_requests_per_s),

@@ -48,6 +48,13 @@ pub struct Problem {
     /// Field-level errors, each with the JSON pointer of the bad value.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// An unknown id in the path (`GET /v1/models/{id}`), as sent; in a body the field error
+    /// carries it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_id: Option<String>,
+    /// Catalog ids close to that unknown id, best first; absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
 }
 
 /// Every error the API can return: a request that cannot become a scenario (the domain's
@@ -200,6 +207,14 @@ impl ApiError {
             detail: self.to_string(),
             code: self.code().to_owned(),
             errors: self.field_errors(),
+            unknown_id: match self {
+                Self::Request(Error::UnknownId { pointer: None, id, .. }) => Some(id.clone()),
+                _ => None,
+            },
+            suggestions: match self {
+                Self::Request(Error::UnknownId { pointer: None, suggestions, .. }) => suggestions.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 }
@@ -349,6 +364,22 @@ mod tests {
             error.to_string(),
             "unknown hardware \"h100\"; did you mean nvidia-h100-sxm-80gb or nvidia-h100-pcie-80gb?"
         );
+        // The same suggestions as data, for a client to offer as choices: at the top level for
+        // an id in the path, in the field error for an id in a body.
+        let problem = error.problem();
+        assert_eq!(problem.unknown_id.as_deref(), Some("h100"));
+        assert_eq!(problem.suggestions, ["nvidia-h100-sxm-80gb", "nvidia-h100-pcie-80gb"]);
+        let at_field = ApiError::from(Error::UnknownId {
+            kind: "hardware",
+            id: "h100".into(),
+            suggestions: vec!["nvidia-h100-sxm-80gb".into()],
+            pointer: Some("/hardware".into()),
+        })
+        .problem();
+        assert!(at_field.suggestions.is_empty());
+        assert_eq!(at_field.errors[0].pointer, "/hardware");
+        assert_eq!(at_field.errors[0].unknown_id.as_deref(), Some("h100"));
+        assert_eq!(at_field.errors[0].suggestions, ["nvidia-h100-sxm-80gb"]);
     }
 
     #[test]

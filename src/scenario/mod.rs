@@ -64,12 +64,20 @@ pub struct FieldError {
     pub pointer: String,
     /// What was wrong and what is accepted, lowercase, no trailing period.
     pub detail: String,
+    /// An id the catalog does not know, as sent (only on unknown-id errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "h100")]
+    pub unknown_id: Option<String>,
+    /// Catalog ids close to `unknown_id`, best first (the "did you mean" of `detail`, for a
+    /// client to offer as choices); absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
 }
 
 impl FieldError {
     /// A field error at `pointer`.
     pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { pointer: pointer.into(), detail: detail.into() }
+        Self { pointer: pointer.into(), detail: detail.into(), unknown_id: None, suggestions: Vec::new() }
     }
 }
 
@@ -152,7 +160,11 @@ impl Error {
                 vec![FieldError::new(pointer.clone(), detail.clone())]
             }
             Self::Layout(e) => vec![FieldError::new(e.pointer.clone(), e.detail.clone())],
-            Self::UnknownId { pointer: Some(pointer), .. } => vec![FieldError::new(pointer.clone(), self.to_string())],
+            Self::UnknownId { pointer: Some(pointer), id, suggestions, .. } => vec![FieldError {
+                unknown_id: Some(id.clone()),
+                suggestions: suggestions.clone(),
+                ..FieldError::new(pointer.clone(), self.to_string())
+            }],
             _ => Vec::new(),
         }
     }

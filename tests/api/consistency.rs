@@ -125,6 +125,22 @@ async fn a_capacity_is_a_rate_the_replay_sustains_and_the_check_reads_the_same_o
     assert_ne!(ok["verdict"], "fail", "{ok}");
     let (_, over) = app.post_json("/v1/check", &check(capacity * 1.2)).await;
     assert_ne!(rule(&over, "request_rate").unwrap()["status"], "pass", "{over}");
+
+    // The cost at the rate judged: the devices' price per hour over what the replay served,
+    // the one figure the cost rule judges (and the dashboard's "Will it hold?" shows).
+    let load = &ok["under_load"];
+    let served = load["output_tokens_per_s"].as_f64().unwrap();
+    let per_hour = ok["inference"]["cost"]["usd_per_hour"].as_f64().unwrap();
+    let usd = load["usd_per_million_output_tokens"].as_f64().unwrap();
+    assert!(
+        (usd - per_hour / (served * 3600.0) * 1e6).abs() <= 1e-9 * usd,
+        "{usd} from {per_hour} $/h at {served} tok/s"
+    );
+    let mut priced = check(capacity * 0.9);
+    priced["requirements"]["max_usd_per_million_output_tokens"] = json!(1e6);
+    let (_, priced) = app.post_json("/v1/check", &priced).await;
+    let judged = rule(&priced, "cost_per_million_tokens").unwrap()["value"].as_f64().unwrap();
+    assert!((judged - usd).abs() <= 1e-9 * usd, "rule {judged} vs under_load {usd}");
 }
 
 /// Issue 24's second case through two doors: Llama-3.1-70B in FP8 on 4 x H100, checked at

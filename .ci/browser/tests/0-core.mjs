@@ -13,7 +13,9 @@ await test("first load: page, catalog and first view", async () => {
   timings.load_event_ms = Math.round(loaded);
   timings.first_view_ready_ms = Date.now() - started;
   assert.equal(await p.title(), "hwcost: what a model needs, how fast, at what cost");
-  assert.equal(param(p, "view"), "model");
+  // The landing task is "Will it hold?".
+  assert.equal(param(p, "view"), "hold");
+  assert.equal(await p.getAttribute("#tab-hold", "aria-selected"), "true");
   // The model list is the whole catalog, paged through.
   const models = (await ok("GET", "/v1/models?limit=1")).total;
   assert.equal(await p.locator("#f-model option").count(), models);
