@@ -166,7 +166,7 @@ async function runModel(p, out) {
   const layouts = ok.map((e) => layoutOf(e, available));
   add(out, h("h3", {}, `Memory per device with ${available} × ${device ? device.name : p.hardware} available`));
   add(out,
-    h("p", { class: "note", "data-layouts": "" }, "Devices is the number available: with no parallelism given, the API chooses each format's layout (the fewest devices per replica that hold it, the rest replicas), so formats may split the model differently. ",
+    h("p", { class: "note", "data-layouts": "" }, "“Devices available” is what the API may use: with no parallelism given, the API chooses each format's layout (the fewest devices per replica that hold it, the rest replicas), so formats may split the model differently. ",
       ok.map((e, i) => h("span", { "data-layout-of": e.weights }, `${e.weights}: ${layoutSentence(layouts[i])}. `))),
     subLabels(
       stackedBars({
@@ -251,7 +251,7 @@ export const view = {
   fields: [
     { name: "model", label: "Model", options: options.model, value: "gpt-3-175b" },
     { name: "hardware", label: "Device", options: options.hardware, value: "nvidia-h100-sxm-80gb" },
-    { name: "devices", label: "Devices", type: "number", value: "8", min: 1 },
+    { name: "devices", label: "Devices available", type: "number", value: "8", min: 1 },
     { name: "formats", label: "Weight formats (comma-separated)", value: "bf16,fp8,int4" },
     { name: "batch_size", label: "Batch size", type: "number", value: "8", min: 1 },
     { name: "input_tokens", label: "Prompt tokens", type: "number", value: "2048", min: 1 },

@@ -71,7 +71,7 @@ async function runTraining(p, out) {
           { key: "data", label: "DP" },
           { key: "fits", label: "Fits", text: true, cell: (r) => badge(r.fits ? "fits" : "no-fit", r.fits ? "yes" : "no") },
           { key: "not_run", label: "Why it cannot run", message: true },
-          { key: "memory_per_device_bytes", label: "Memory/device", fmt: fmt.gb, rule: "memory.reserved", output: "memory.per_device.total_bytes" },
+          { key: "memory_per_device_bytes", label: "Peak per device", fmt: fmt.gb, rule: "memory.total", output: "memory.per_device.total_bytes" },
           { key: "mfu", label: "MFU", fmt: fmt.pct, rule: "utilization.mfu", output: "utilization.mfu" },
           { key: "wall_clock_days", label: "Days", rule: "time.wall_clock", output: "time.wall_clock_s" },
           { key: "device_hours", label: "Device-hours", fmt: fmt.count, rule: "time.gpu_hours", output: "time.gpu_hours" },
@@ -132,7 +132,7 @@ async function runTraining(p, out) {
           "finetune-changes",
           [
             { key: "change", label: "Change", text: true },
-            { key: "total_bytes", label: "Peak", fmt: fmt.gb },
+            { key: "total_bytes", label: "Peak on the device", fmt: fmt.gb },
             { key: "fits", label: "Fits", text: true, cell: (r) => badge(r.fits ? "fits" : "no-fit", r.fits ? "yes" : "no") },
             { key: "tokens_per_s_per_device", label: "Tokens/s" },
             { key: "slowdown", label: "Slowdown" },

@@ -66,7 +66,7 @@ await test("model: each format's layout as the API chose it, out of the devices 
   }
   // Different layouts: the page does not leave bf16 and fp8 looking like the same split.
   assert.notDeepEqual(estimates[0].parallelism, estimates[1].parallelism);
-  assert.match(await text(p, "[data-layouts]"), /Devices is the number available/);
+  assert.match(await text(p, "[data-layouts]"), /“Devices available” is what the API may use/);
   await shot(p, "model-layouts");
 });
 
@@ -163,4 +163,8 @@ await test("task: what GPT-3's 175B parameters weigh and where they sit, in at m
   assert.equal(await text(p, "[data-answer=weigh]"), expected);
   assert.ok(await before(p, "[data-answer=weigh]", "[data-figure=memory]"), "the answer comes first");
   await shot(p, "task-gpt3-weights");
+  // The answer at a phone's width, for the screenshots.
+  await p.setViewportSize({ width: 390, height: 844 });
+  await p.locator("[data-answer]").scrollIntoViewIfNeeded();
+  await shot(p, "task-gpt3-weights-390");
 });

@@ -136,4 +136,8 @@ await test("task: can I LoRA a 7B on one 4090 at batch 4 and sequence 2048, in a
   assert.equal(await text(p, "[data-answer=finetune]"), expected);
   assert.ok(await before(p, "[data-answer=finetune]", "[data-table=training]"), "the answer comes first");
   await shot(p, "task-lora-7b-4090");
+  // The answer at a phone's width, for the screenshots.
+  await p.setViewportSize({ width: 390, height: 844 });
+  await p.locator("[data-answer]").scrollIntoViewIfNeeded();
+  await shot(p, "task-lora-7b-4090-390");
 });
