@@ -524,6 +524,15 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         });
     }
     let per_million = |rate: f64| usd_per_hour.filter(|_| rate > 0.0).map(|usd| usd / (rate * 3600.0) * 1e6);
+    let usd_per_million_output_tokens = per_million(output_tokens_per_s).map(|usd| {
+        trace.record(
+            "cost.usd_per_million_output_tokens",
+            "USD per hour / (output tokens per second x 3600) x 1e6 (the whole deployment's price over the output tokens alone: input tokens are not charged apart)",
+            &[("usd_per_hour", usd_per_hour.unwrap_or(0.0)), ("output_tokens_per_s", output_tokens_per_s)],
+            usd,
+            "USD/Mtok",
+        )
+    });
     let joules_per_output_token = device.tdp_w.filter(|_| output_tokens_per_s > 0.0).map(|tdp| {
         trace.record(
             "energy.joules_per_output_token",
@@ -568,7 +577,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         output_tokens_per_s_per_user: per_user,
         prefill_tokens_per_s,
         usd_per_hour,
-        usd_per_million_output_tokens: per_million(output_tokens_per_s),
+        usd_per_million_output_tokens,
         usd_per_million_input_tokens: per_million(prefill_tokens_per_s),
         joules_per_output_token,
         warnings,

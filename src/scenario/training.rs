@@ -724,6 +724,12 @@ impl TrainingSpec {
         let sequence_length =
             checks.int(at("sequence_length"), range::SEQUENCE_LENGTH, request.sequence_length.unwrap_or(2048));
         let micro_batch = checks.int(at("micro_batch_size"), range::MICRO_BATCH, request.micro_batch_size.unwrap_or(1));
+        if request.sequence_length.is_none() {
+            assumed.push("sequence_length", sequence_length, "the default sequence length");
+        }
+        if request.micro_batch_size.is_none() {
+            assumed.push("micro_batch_size", micro_batch, "one sequence per micro-batch unless a batch is given");
+        }
         let steps = checks.opt_int(at("steps"), range::STEPS, request.steps);
         let lora_rank = checks.int32(at("lora_rank"), range::LORA_RANK, request.lora_rank.unwrap_or(16));
         let hsdp_group = checks.int32(at("hsdp_group"), range::RANKS, request.hsdp_group.unwrap_or(8));

@@ -210,3 +210,25 @@ async fn int4_group_size_sets_the_bits_per_weight() {
     .await;
     assert_eq!(status, 422);
 }
+
+/// The model view's "USD per million output tokens" card opens its own explain entry (issue 27,
+/// item 5), whose value is the answer's figure.
+#[tokio::test]
+async fn usd_per_million_output_tokens_has_its_own_explain_entry() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post_json(
+            "/v1/estimate/inference",
+            &json!({"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "devices": 1, "batch_size": 8}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let entry = body["explain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["rule"] == "cost.usd_per_million_output_tokens")
+        .expect("an entry");
+    let figure = body["cost"]["usd_per_million_output_tokens"].as_f64().unwrap();
+    assert!((entry["value"].as_f64().unwrap() - figure).abs() <= 1e-9 * figure.max(1.0), "{entry} vs {figure}");
+}

@@ -136,3 +136,47 @@ async fn serving_counts_requests_over_all_replicas() {
     assert_eq!(replay["workload"]["requests"], 2000, "{}", replay["workload"]);
     assert_eq!(replay["workload"]["requests_per_replica"], 250, "{}", replay["workload"]);
 }
+
+/// "Devices" are the devices available: with no parallelism given, every weight format gets the
+/// layout that holds it, and the automatic layout accepts whenever an explicit split of the same
+/// devices fits (issue 27: int4 must never be "does not fit" where bf16 fits). For GPT-3 175B
+/// and Llama 3.1 70B on 8 H100, each format and each explicit `tensor x pipeline` split of the
+/// 8 devices (the rest replicas): if the explicit one fits, so does the automatic one, using at
+/// most as many devices per replica; and a narrower format never fits less.
+#[tokio::test]
+async fn the_automatic_layout_fits_whenever_an_explicit_one_of_the_same_devices_does() {
+    let app = spawn_app().await;
+    for model in ["gpt-3-175b", "llama-3.1-70b"] {
+        let mut fitted = Vec::new();
+        for weights in ["bf16", "fp8", "int4"] {
+            let base = json!({"model": model, "hardware": "nvidia-h100-sxm-80gb", "devices": 8, "weights": weights,
+                "batch_size": 8, "input_tokens": 2048, "output_tokens": 256});
+            let (status, auto) = app.post_json("/v1/estimate/inference", &base).await;
+            let auto_fits = status == 200 && auto["memory"]["fits"] == true;
+            if status == 200 {
+                let (t, p, e, d) = degrees(&auto);
+                assert_eq!(t * p * e * d, 8, "{model} {weights}: {}", auto["parallelism"]);
+                assert!(said_why(&auto), "{}", auto["assumptions"]);
+            }
+            for (tensor, pipeline) in [(1, 1), (2, 1), (4, 1), (8, 1), (1, 2), (2, 2), (4, 2), (1, 4), (2, 4), (1, 8)] {
+                let mut explicit = base.clone();
+                explicit["parallelism"] = json!({"tensor": tensor, "pipeline": pipeline});
+                let (status, given) = app.post_json("/v1/estimate/inference", &explicit).await;
+                if status == 200 && given["memory"]["fits"] == true {
+                    assert!(
+                        auto_fits,
+                        "{model} {weights}: tensor {tensor} x pipeline {pipeline} fits, the automatic layout does not: {auto}"
+                    );
+                    let (t, p, e, _) = degrees(&auto);
+                    assert!(
+                        t * p * e <= tensor * pipeline,
+                        "{model} {weights}: {} uses more devices per replica than {tensor} x {pipeline}",
+                        auto["parallelism"]
+                    );
+                }
+            }
+            fitted.push(auto_fits);
+        }
+        assert_eq!(fitted, [true, true, true], "{model}: bf16, fp8, int4 on 8 H100");
+    }
+}

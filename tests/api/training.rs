@@ -428,3 +428,88 @@ async fn a_run_that_does_not_fit_has_a_verdict_a_reason_and_no_time_or_cost() {
     let devices = body["assumptions"].as_array().unwrap().iter().find(|a| a["field"] == "devices").unwrap();
     assert!(devices["value"].as_str().unwrap().contains("a layout fits from"), "{devices}");
 }
+
+/// One figure for a fine-tune that does not fit (issue 27: a 295 GB "peak" beside a 157 GB
+/// chart). Llama 2 70B, full fine-tune with torchtune's paged 8-bit optimizer on one RTX 4090:
+/// the does-not-fit warning's parts add up to the figure it names, which is
+/// `memory.per_device.total_bytes` and the explain entry `memory.total`; the paged optimizer
+/// states (which would live in host memory) are named apart, not in the sum.
+#[tokio::test]
+async fn a_fine_tune_that_does_not_fit_gives_one_peak_and_parts_that_add_up_to_it() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post_json(
+            "/v1/estimate/training",
+            &json!({"model": "llama-2-70b", "hardware": "nvidia-rtx-4090", "devices": 1, "tokens": 1e7,
+                "engine": "torchtune", "method": "full"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["verdict"], "does_not_fit");
+    // The batch and sequence it ran at, left out, are named among the assumptions.
+    let assumed = |field: &str| {
+        body["assumptions"].as_array().unwrap().iter().find(|a| a["field"] == field).map(|a| a["value"].clone())
+    };
+    assert_eq!(assumed("sequence_length"), Some(json!(body["sequence_length"].to_string())), "{}", body["assumptions"]);
+    assert_eq!(
+        assumed("micro_batch_size"),
+        Some(json!(body["micro_batch_size"].to_string())),
+        "{}",
+        body["assumptions"]
+    );
+    let m = &body["memory"];
+    let total_gb = m["per_device"]["total_bytes"].as_f64().unwrap() / 1e9;
+    let warning = body["warnings"].as_array().unwrap().iter().find(|w| w["code"] == "does-not-fit").unwrap();
+    let message = warning["message"].as_str().unwrap();
+    let numbers = |text: &str| -> Vec<f64> {
+        text.split(|c: char| !(c.is_ascii_digit() || c == '.')).filter_map(|t| t.parse::<f64>().ok()).collect()
+    };
+    let needs = numbers(message.split(" GB per device").next().unwrap())[0];
+    assert!((needs - total_gb).abs() < 0.06, "{message} vs total_bytes {total_gb}");
+    let inside = message.split_once('(').unwrap().1.split_once(')').unwrap().0;
+    let parts: f64 = numbers(inside).iter().sum();
+    assert!((parts - needs).abs() < 0.35, "the parts ({parts}) must add up to {needs}: {message}");
+    let paged = m["per_device"]["paged_optimizer_bytes"].as_f64().unwrap() / 1e9;
+    assert!(paged > 100.0, "{m}");
+    assert!(message.contains(&format!("paged optimizer states ({paged:.1} GB) are not in this figure")), "{message}");
+    let rule = |name: &str| {
+        body["explain"].as_array().unwrap().iter().find(|e| e["rule"] == name).unwrap_or_else(|| panic!("no {name}"))["value"].as_f64().unwrap()
+    };
+    assert!((rule("memory.total") - m["per_device"]["total_bytes"].as_f64().unwrap()).abs() < 1.0);
+    assert!((rule("memory.capacity") - m["capacity_bytes"].as_f64().unwrap()).abs() < 1.0);
+    assert_eq!(rule("memory.max_micro_batch_size") as u64, m["max_micro_batch_size"].as_u64().unwrap());
+    assert_eq!(rule("memory.max_sequence_length") as u64, m["max_sequence_length"].as_u64().unwrap());
+}
+
+/// A fine-tune at a given micro-batch and sequence length (issue 27, item 4): the answer runs
+/// at them and its largest micro-batch and sequence open explain entries of their own.
+#[tokio::test]
+async fn a_fine_tune_at_its_batch_and_sequence_explains_its_largest_batch_and_sequence() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post_json(
+            "/v1/estimate/training",
+            &json!({"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "devices": 1, "engine": "torchtune",
+                "method": "lora", "micro_batch_size": 4, "sequence_length": 2048}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["micro_batch_size"], 4);
+    assert_eq!(body["sequence_length"], 2048);
+    assert!(
+        body["assumptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["field"] != "micro_batch_size" && a["field"] != "sequence_length"),
+        "{}",
+        body["assumptions"]
+    );
+    let m = &body["memory"];
+    let rule = |name: &str| {
+        body["explain"].as_array().unwrap().iter().find(|e| e["rule"] == name).unwrap_or_else(|| panic!("no {name}"))["value"].as_f64().unwrap()
+    };
+    assert!(m["max_micro_batch_size"].as_u64().unwrap() >= 4, "{m}");
+    assert_eq!(rule("memory.max_micro_batch_size") as u64, m["max_micro_batch_size"].as_u64().unwrap());
+    assert_eq!(rule("memory.max_sequence_length") as u64, m["max_sequence_length"].as_u64().unwrap());
+}

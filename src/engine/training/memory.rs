@@ -731,21 +731,61 @@ pub fn memory(input: &TrainingInput<'_>, trace: &mut Trace) -> TrainingMemory {
         "bytes",
     );
     let paged = if st.paged { optimizer } else { 0.0 };
-    let capacity = capacity(input);
+    let capacity = trace.record(
+        "memory.capacity",
+        "device memory x the share the engine may use",
+        &[("device_memory_bytes", input.device.memory.0), ("fraction", input.profile.memory_fraction)],
+        capacity(input),
+        "bytes",
+    );
     let fixed = reserved + context;
     let fits = fixed <= capacity;
     // Paged states fill what the rest leaves and spill the remainder to host memory; when the
     // rest does not fit, the device's need is the rest alone (the states could all spill).
     let spilled = if fits { (fixed + paged - capacity).max(0.0) } else { paged };
-    let total = fixed + paged - spilled;
+    let total = trace.record(
+        "memory.total",
+        "what the device holds at its peak: reserved + context + the paged optimizer states that stay on the device (those that do not fit beside the rest spill to host memory, and all of them when the rest alone does not fit)",
+        &[("reserved_bytes", reserved), ("context_bytes", context), ("paged_optimizer_bytes", paged), ("spilled_bytes", spilled)],
+        fixed + paged - spilled,
+        "bytes",
+    );
     let offloaded = st.host + act.offloaded;
     let max_micro_batch = largest(MICRO_BATCH_LIMIT, capacity, |mb| fixed_demand(input, &st, s, mb as f64));
+    let max_micro_batch = trace.record(
+        "memory.max_micro_batch_size",
+        "the largest micro-batch (sequences) at this sequence length whose peak allocated x (1 + allocator share) + context is within the usable memory (paged optimizer states may spill); 0 when not even one fits",
+        &[("sequence_length", s), ("capacity_bytes", capacity), ("allocator_share", input.profile.allocator_overhead), ("context_bytes", context)],
+        max_micro_batch as f64,
+        "sequences",
+    ) as u64;
     let max_sequence_length = largest(SEQUENCE_LIMIT, capacity, |len| fixed_demand(input, &st, len as f64, b));
+    let max_sequence_length = trace.record(
+        "memory.max_sequence_length",
+        "the longest sequence (tokens) at this micro-batch whose peak allocated x (1 + allocator share) + context is within the usable memory (paged optimizer states may spill); 0 when not even one token fits",
+        &[("micro_batch_sequences", b), ("capacity_bytes", capacity), ("allocator_share", input.profile.allocator_overhead), ("context_bytes", context)],
+        max_sequence_length as f64,
+        "tokens",
+    ) as u64;
     if !fits {
-        trace.warn("does-not-fit", || format!(
-            "needs {:.1} GB per device at its peak ({}: weights {:.1}, master {:.1}, gradients {:.1}, optimizer {:.1}, activations {:.1}, logits {:.1}, allocator reserve and context {:.1}) but {:.1} GB is usable; see fit.changes for what makes it fit",
-            fixed / 1e9, peak_phase.as_str(), weights / 1e9, master_weights / 1e9, gradients / 1e9, optimizer / 1e9, activations / 1e9, logits / 1e9, (fixed - allocated) / 1e9, capacity / 1e9
-        ));
+        // The parts add up to the figure (`memory.per_device.total_bytes`): what the peak phase
+        // allocates (the states that stay allocated, then what lives only in that phase), the
+        // allocator's reserve and context. Paged optimizer states are outside the allocator and
+        // would spill to host memory, so they are named apart, never in the sum.
+        trace.warn("does-not-fit", || {
+            let resident_optimizer = if st.paged { 0.0 } else { optimizer };
+            let persistent = weights + master_weights + resident_optimizer + st.reference;
+            let reference = if st.reference > 0.0 { format!(", reference model {:.1}", st.reference / 1e9) } else { String::new() };
+            let outside = if paged > 0.0 {
+                format!("; the paged optimizer states ({:.1} GB) are not in this figure: they would live in host memory", paged / 1e9)
+            } else {
+                String::new()
+            };
+            format!(
+                "needs {:.1} GB per device at its peak ({} phase: weights {:.1}, master {:.1}, optimizer {:.1}{reference}, gradients, activations and logits live in the phase {:.1}, allocator reserve and context {:.1}) but {:.1} GB is usable{outside}; see fit.changes for what makes it fit",
+                fixed / 1e9, peak_phase.as_str(), weights / 1e9, master_weights / 1e9, resident_optimizer / 1e9, (allocated - persistent).max(0.0) / 1e9, (fixed - allocated) / 1e9, capacity / 1e9
+            )
+        });
     }
     if fits && spilled > 0.0 {
         trace.warn("paged-optimizer-spills", || {
