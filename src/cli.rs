@@ -308,6 +308,13 @@ pub struct ServingArgs {
     /// Requests to simulate.
     #[arg(long)]
     pub requests: Option<u64>,
+    /// Return the replay over time (`detail.timeline`: KV-cache use, running sequences, queue
+    /// depth); shown with `--json`.
+    #[arg(long)]
+    pub timeline: bool,
+    /// Return per-request latency histograms (`detail.histograms`); shown with `--json`.
+    #[arg(long)]
+    pub histograms: bool,
     /// Print the whole response as JSON.
     #[arg(long)]
     pub json: bool,
@@ -961,6 +968,15 @@ fn serving_request(args: &ServingArgs) -> Result<ServingRequest, Error> {
     set(&mut w.requests_per_s, &args.requests_per_s);
     set(&mut w.concurrency, &args.concurrency);
     set(&mut w.requests, &args.requests);
+    if args.timeline || args.histograms {
+        let detail = r.load.detail.get_or_insert_with(Default::default);
+        if args.timeline {
+            detail.timeline = Some(true);
+        }
+        if args.histograms {
+            detail.histograms = Some(true);
+        }
+    }
     Ok(r)
 }
 

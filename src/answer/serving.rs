@@ -210,6 +210,10 @@ pub struct ServingResponse {
     /// How the capacity was found; present when an SLO was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<CapacityBody>,
+    /// Whether this replay meets the SLO at the rate asked, target by target; present when an
+    /// SLO was given and the deployment fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo_verdict: Option<SloVerdict>,
     /// Whether one request fits the KV cache.
     pub fits: bool,
     /// The scheduler as run.
@@ -233,6 +237,111 @@ pub struct ServingResponse {
     pub assumptions: Vec<Assumption>,
     /// Measured error of the simulator on published serving measurements.
     pub error_band: ErrorBand,
+    /// The replay over time, present when `detail.timeline` asked for it and the deployment
+    /// fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<ServingTimeline>,
+    /// Latency histograms, present when `detail.histograms` asked for them and the deployment
+    /// fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<ServingHistograms>,
+}
+
+/// The replay of one replica over time (`detail.timeline`): equal time buckets from the first
+/// arrival, each point the largest value any step starting in its bucket saw (so peaks are
+/// kept), buckets where nothing happened left out; at most 200 points. The arrays are parallel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServingTimeline {
+    /// Width of a time bucket, seconds.
+    pub bucket_s: f64,
+    /// Start of each point's bucket, seconds from the first arrival.
+    pub t_s: Vec<f64>,
+    /// KV-cache tokens held during the step (allocated blocks x block size, what
+    /// `kv_cache.capacity_tokens` bounds); its largest value is `kv_cache.peak_used_tokens`.
+    pub kv_cache_used_tokens: Vec<u64>,
+    /// Sequences in the step (prefill chunks and decodes); its largest value is
+    /// `concurrency.running_max`.
+    pub running: Vec<u64>,
+    /// Requests that had arrived and were not scheduled during the step (the queue depth).
+    pub waiting: Vec<u64>,
+}
+
+/// A histogram on log-spaced bins, ms: `counts[i]` requests in `[edges_ms[i], edges_ms[i +
+/// 1])`, the last bin closed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LatencyHistogram {
+    /// Bin edges, one more than the bins, increasing (empty without samples).
+    pub edges_ms: Vec<f64>,
+    /// Requests per bin.
+    pub counts: Vec<u64>,
+}
+
+impl From<serving::Histogram> for LatencyHistogram {
+    fn from(h: serving::Histogram) -> Self {
+        Self { edges_ms: h.edges.iter().map(|s| finite(s * 1e3)).collect(), counts: h.counts }
+    }
+}
+
+/// Per-request latency histograms of the finished requests (`detail.histograms`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServingHistograms {
+    /// Time to first token; counts sum to `completed`.
+    pub ttft_ms: LatencyHistogram,
+    /// Time per output token; counts sum to the finished requests of more than one output
+    /// token.
+    pub tpot_ms: LatencyHistogram,
+    /// End to end; counts sum to `completed`.
+    pub e2e_ms: LatencyHistogram,
+}
+
+/// One SLO target judged on this replay.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SloTargetVerdict {
+    /// The latency: `ttft_ms`, `tpot_ms` or `e2e_ms` (the section of the answer it reads).
+    pub metric: &'static str,
+    /// The percentile held: 50, 90 or 99.
+    pub percentile: u8,
+    /// The target, ms.
+    pub limit_ms: f64,
+    /// This replay's value at that percentile, ms.
+    pub value_ms: f64,
+    /// Whether the value is within the target.
+    pub met: bool,
+}
+
+/// Whether this replay, at the rate asked, meets the SLO: every target's percentile within its
+/// limit, and the queue not growing (`regime` not `overloaded`). Present when an SLO is given
+/// and the deployment fits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SloVerdict {
+    /// Every target met and not overloaded.
+    pub met: bool,
+    /// Whether the rate overloads the deployment (then the latencies grow with the run).
+    pub overloaded: bool,
+    /// Each target, in the order ttft, tpot, e2e.
+    pub targets: Vec<SloTargetVerdict>,
+}
+
+impl SloVerdict {
+    fn of(slo: &serving::Slo, e: &ServingEstimate) -> Self {
+        let mut targets = Vec::new();
+        for (metric, list, p) in
+            [("ttft_ms", &slo.ttft, &e.ttft), ("tpot_ms", &slo.tpot, &e.tpot), ("e2e_ms", &slo.e2e, &e.e2e)]
+        {
+            for t in list {
+                let value = p.at(t.percentile);
+                targets.push(SloTargetVerdict {
+                    metric,
+                    percentile: t.percentile,
+                    limit_ms: finite(t.max * 1e3),
+                    value_ms: finite(value * 1e3),
+                    met: value <= t.max,
+                });
+            }
+        }
+        let overloaded = e.regime == serving::Regime::Overloaded;
+        Self { met: !overloaded && e.completed > 0 && targets.iter().all(|t| t.met), overloaded, targets }
+    }
 }
 
 /// How a capacity was found.
@@ -267,7 +376,12 @@ fn offered(arrival: &crate::engine::serving::workload::Arrival) -> Option<f64> {
 impl ServingResponse {
     /// Replays `scenario` (and searches the SLO capacity when it has one).
     pub fn new(ctx: &Context, scenario: &ServingScenario) -> Self {
-        let e = serving::simulate_with_slo(&scenario.inference.input(), &scenario.workload, scenario.slo.as_ref());
+        let e = serving::simulate_with_slo(
+            &scenario.inference.input(),
+            &scenario.workload,
+            scenario.slo.as_ref(),
+            scenario.detail,
+        );
         Self::from_estimate(ctx, scenario, e)
     }
 
@@ -312,6 +426,7 @@ impl ServingResponse {
             },
             left_out: Self::LEFT_OUT.to_vec(),
         });
+        let slo_verdict = scenario.slo.as_ref().filter(|_| fits).map(|slo| SloVerdict::of(slo, &e));
         let mut warnings: Vec<WarningBody> = e.warnings.into_iter().map(WarningBody::from).collect();
         if let Some(n) = &not_run {
             verdict::lead_with(&mut warnings, &n.reason);
@@ -373,6 +488,7 @@ impl ServingResponse {
                 stable_share: capacity::STABLE_SHARE,
                 bound: c.bound.as_str(),
             }),
+            slo_verdict,
             fits: e.fits,
             scheduler: SchedulerBody {
                 max_num_seqs: e.max_num_seqs,
@@ -402,6 +518,18 @@ impl ServingResponse {
             warnings,
             explain: e.explain.into_iter().map(ExplainBody::from).collect(),
             assumptions: scenario.assumptions.0.clone(),
+            timeline: e.timeline.filter(|_| fits).map(|t| ServingTimeline {
+                bucket_s: finite(t.bucket_s),
+                t_s: t.t_s.into_iter().map(finite).collect(),
+                kv_cache_used_tokens: t.kv_used_tokens,
+                running: t.running,
+                waiting: t.waiting,
+            }),
+            histograms: e.histograms.filter(|_| fits).map(|h| ServingHistograms {
+                ttft_ms: h.ttft.into(),
+                tpot_ms: h.tpot.into(),
+                e2e_ms: h.e2e.into(),
+            }),
             error_band: ErrorBand::from_report(
                 &ctx.validation,
                 Side::Inference,

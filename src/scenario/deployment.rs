@@ -189,6 +189,13 @@ impl Deployment {
                     range::INFERENCE_DEVICES.max as u64,
                     prefix,
                 )?;
+                if devices.is_none() {
+                    assumed.push(
+                        "devices",
+                        layout.devices,
+                        "the product of the parallel degrees given (tensor x pipeline x expert x data; 1 each when not given)",
+                    );
+                }
                 if p.data.is_none() && layout.data > 1 {
                     assumed.push(
                         "parallelism/data",

@@ -15,7 +15,7 @@ use super::range::{self, Checks, Range};
 use super::{Assumptions, Error};
 use crate::catalog::Catalog;
 use crate::engine::inference::Batch;
-use crate::engine::serving::{Arrival, Lengths, Slo, SloTarget, TraceRequest, Workload};
+use crate::engine::serving::{Arrival, Detail, Lengths, Slo, SloTarget, TraceRequest, Workload};
 
 /// Tokens one replay may process (requests x longest request, prompt and output).
 pub const MAX_OUTPUT_TOKENS: f64 = 2e8;
@@ -189,6 +189,23 @@ pub struct ServingLoad {
     /// Latency targets.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub slo: Option<SloBody>,
+    /// What the answer carries beyond its summary (nothing by default: the replay over time
+    /// and the latency histograms cost memory and bytes).
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub detail: Option<DetailBody>,
+}
+
+/// Detail of the replay to return, each off by default.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"timeline": true, "histograms": true}))]
+pub struct DetailBody {
+    /// The replay over time (`timeline`): KV-cache tokens held, running sequences and queued
+    /// requests, at most 200 points, each the largest value of its time bucket.
+    pub timeline: Option<bool>,
+    /// Per-request histograms of TTFT, TPOT and end-to-end latency (`histograms`), 24
+    /// log-spaced bins each.
+    pub histograms: Option<bool>,
 }
 
 deployment_request!(
@@ -200,7 +217,8 @@ deployment_request!(
         "model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8",
         "engine": "vllm",
         "workload": {"input_tokens": 1000, "output_tokens": 200, "arrival": "poisson", "requests_per_s": 10, "requests": 500},
-        "slo": {"ttft_ms": {"max": 500, "percentile": 99}, "tpot_ms": 50}
+        "slo": {"ttft_ms": {"max": 500, "percentile": 99}, "tpot_ms": 50},
+        "detail": {"timeline": true, "histograms": true}
     })
 );
 
@@ -213,6 +231,8 @@ pub struct ServingScenario {
     pub workload: Workload,
     /// Latency targets.
     pub slo: Option<Slo>,
+    /// What the replay records beyond its summary.
+    pub detail: Detail,
     /// Every default applied.
     pub assumptions: Assumptions,
 }
@@ -274,12 +294,28 @@ fn lengths(checks: &mut Checks, pointer: &str, count: Option<&TokenCount>, defau
     }
 }
 
-fn target(checks: &mut Checks, pointer: &str, body: Option<&SloTargetBody>) -> Option<SloTarget> {
-    let (max, percentile) = match body? {
+/// One target of the SLO; `field` is its path relative to the request (`slo/ttft_ms`). A target
+/// left out, or a limit without a percentile, is listed among the assumptions.
+fn target(
+    checks: &mut Checks,
+    assumed: &mut Assumptions,
+    prefix: &str,
+    field: &str,
+    body: Option<&SloTargetBody>,
+) -> Option<SloTarget> {
+    let pointer = format!("{prefix}/{field}");
+    let Some(body) = body else {
+        assumed.push(field, "none", "no target given: this latency does not limit the capacity");
+        return None;
+    };
+    let (max, percentile) = match body {
         SloTargetBody::Limit(max) => (*max, None),
         SloTargetBody::Target { max, percentile } => (*max, *percentile),
     };
-    let max = checks.number(pointer.to_owned(), range::LATENCY_MS, Some(max)).unwrap_or(0.0);
+    let max = checks.number(pointer.clone(), range::LATENCY_MS, Some(max)).unwrap_or(0.0);
+    if percentile.is_none() {
+        assumed.push(format!("{field}/percentile"), 90, "a limit without a percentile holds the 90th percentile");
+    }
     let percentile = percentile.unwrap_or(90);
     if !matches!(percentile, 50 | 90 | 99) {
         checks.push(format!("{pointer}/percentile"), format!("must be 50, 90 or 99, got {percentile}"));
@@ -331,11 +367,20 @@ impl ServingScenario {
         let block = checks.opt_int(at("scheduler/kv_block_tokens"), range::KV_BLOCK_TOKENS, s.kv_block_tokens);
         let kv_fraction = checks.number(at("scheduler/kv_fraction"), range::SHARE, s.kv_fraction);
         let slo_body = request.load.slo.clone().unwrap_or_default();
-        let slo = request.load.slo.as_ref().map(|_| Slo {
-            ttft: target(&mut checks, &at("slo/ttft_ms"), slo_body.ttft_ms.as_ref()).into_iter().collect(),
-            tpot: target(&mut checks, &at("slo/tpot_ms"), slo_body.tpot_ms.as_ref()).into_iter().collect(),
-            e2e: target(&mut checks, &at("slo/e2e_ms"), slo_body.e2e_ms.as_ref()).into_iter().collect(),
+        let mut slo_assumed = Assumptions::default();
+        let slo = request.load.slo.as_ref().map(|_| {
+            let mut one = |field: &str, body: Option<&SloTargetBody>| {
+                target(&mut checks, &mut slo_assumed, prefix, field, body).into_iter().collect()
+            };
+            Slo {
+                ttft: one("slo/ttft_ms", slo_body.ttft_ms.as_ref()),
+                tpot: one("slo/tpot_ms", slo_body.tpot_ms.as_ref()),
+                e2e: one("slo/e2e_ms", slo_body.e2e_ms.as_ref()),
+            }
         });
+        let detail = request.load.detail.clone().unwrap_or_default();
+        let detail =
+            Detail { timeline: detail.timeline.unwrap_or(false), histograms: detail.histograms.unwrap_or(false) };
         checks.finish()?;
 
         let arrival_id = match (w.arrival, rate, clients, &w.trace) {
@@ -440,6 +485,7 @@ impl ServingScenario {
             }
         }
         assumed.0.extend(inference.assumptions.0.iter().cloned());
+        assumed.0.extend(slo_assumed.0);
         if w.seed.is_none() && !matches!(arrival, Arrival::Offline | Arrival::Concurrency { .. })
             || w.seed.is_none() && !matches!(input_tokens, Lengths::Fixed(_))
         {
@@ -469,6 +515,7 @@ impl ServingScenario {
             },
             inference,
             slo,
+            detail,
             assumptions: assumed,
         })
     }
@@ -577,6 +624,78 @@ mod tests {
         assert!((two.ttft.p99 - (overhead + service + prefill)).abs() < 1e-6 * service + 1e-9);
         assert_eq!(two.running_max, 1);
         assert_eq!(two.concurrency_max, 2);
+    }
+
+    fn detailed(body: serde_json::Value) -> ServingEstimate {
+        detailed_with(body).1
+    }
+
+    fn detailed_with(body: serde_json::Value) -> (ServingScenario, ServingEstimate) {
+        let catalog = Catalog::embedded().unwrap();
+        let request: ServingRequest = serde_json::from_value(body).unwrap();
+        let scenario = ServingScenario::parse(&catalog, &request, "").unwrap();
+        let e =
+            crate::engine::serving::simulate_detailed(&scenario.inference.input(), &scenario.workload, scenario.detail);
+        (scenario, e)
+    }
+
+    /// One request alone, one-token KV blocks: it reaches the scheduler after the engine's
+    /// request overhead (an idle first point at 0), then nobody waits, one sequence runs every
+    /// step, and the cache holds the prompt after the prefill, then one more token per decode
+    /// step (each decode writes the token sampled by the step before), up to input + output - 1.
+    #[test]
+    fn a_lone_requests_timeline_computed_by_hand() {
+        let mut body = llama(serde_json::json!({"input_tokens": 100, "output_tokens": 10, "requests": 1}));
+        body["scheduler"] = serde_json::json!({"kv_block_tokens": 1});
+        body["detail"] = serde_json::json!({"timeline": true, "histograms": true});
+        let (s, e) = detailed_with(body);
+        let overhead = s.inference.profile.request_overhead.0;
+        assert!(overhead > 0.0);
+        let t = e.timeline.expect("a timeline was asked for");
+        assert_eq!(t.kv_used_tokens, [0].into_iter().chain(100..110).collect::<Vec<u64>>());
+        assert_eq!(t.running, [0].into_iter().chain([1; 10]).collect::<Vec<u64>>());
+        assert_eq!(t.waiting, vec![0; 11]);
+        assert_eq!(t.t_s[0], 0.0);
+        // The prefill starts when the request is ready, in the bucket that holds the overhead.
+        assert!(t.t_s[1] <= overhead && overhead < t.t_s[1] + t.bucket_s, "{:?} vs {overhead}", t.t_s);
+        assert_eq!(e.kv_peak_used_tokens, 109);
+        let h = e.histograms.expect("histograms were asked for");
+        for (name, hist) in [("ttft", &h.ttft), ("tpot", &h.tpot), ("e2e", &h.e2e)] {
+            assert_eq!(hist.counts.iter().sum::<u64>(), 1, "{name}");
+            assert!(hist.edges[0] < hist.edges[hist.edges.len() - 1], "{name}");
+        }
+        // The one sample lies inside its histogram's range.
+        assert!(h.e2e.edges[0] <= e.e2e.mean && e.e2e.mean <= h.e2e.edges[h.e2e.edges.len() - 1]);
+    }
+
+    /// Under load: at most 200 points, whose maxima are the replay's own peak KV use and most
+    /// running sequences (one answer); the histograms count every finished request.
+    #[test]
+    fn a_loaded_timeline_agrees_with_the_replays_peaks_and_histograms_count_every_request() {
+        let workload = serde_json::json!({"input_tokens": {"distribution": "lognormal", "mean": 600, "stddev": 400},
+            "output_tokens": {"distribution": "exponential", "mean": 150}, "requests_per_s": 40, "requests": 800, "seed": 5});
+        let mut body = llama(workload);
+        body["detail"] = serde_json::json!({"timeline": true, "histograms": true});
+        let e = detailed(body.clone());
+        let t = e.timeline.as_ref().unwrap();
+        assert!(!t.t_s.is_empty() && t.t_s.len() <= crate::engine::serving::simulate::TIMELINE_POINTS);
+        assert_eq!(t.kv_used_tokens.iter().max(), Some(&e.kv_peak_used_tokens));
+        assert_eq!(t.running.iter().max(), Some(&e.running_max));
+        assert!(t.waiting.iter().all(|&w| w < e.requests));
+        assert!(t.t_s.iter().all(|x| x.is_finite() && *x >= 0.0 && *x <= e.makespan));
+        let h = e.histograms.as_ref().unwrap();
+        assert_eq!(h.ttft.counts.iter().sum::<u64>(), e.completed);
+        assert_eq!(h.e2e.counts.iter().sum::<u64>(), e.completed);
+        assert!(h.tpot.counts.iter().sum::<u64>() <= e.completed);
+        for hist in [&h.ttft, &h.tpot, &h.e2e] {
+            assert_eq!(hist.edges.len(), hist.counts.len() + 1);
+            assert!(hist.edges.iter().all(|x| x.is_finite() && *x > 0.0));
+        }
+        // Recorded only when asked, and asking changes no other number.
+        body["detail"] = serde_json::json!({});
+        let plain = detailed(body);
+        assert_eq!((plain.timeline.as_ref(), plain.histograms.as_ref()), (None, None));
+        assert_eq!(ServingEstimate { timeline: None, histograms: None, ..e }, plain);
     }
 
     #[test]

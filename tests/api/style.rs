@@ -15,6 +15,8 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[
     ("Variant", "memory_gib", "the catalog record echoes the datasheet's unit"),
     ("SearchBody", "min_memory_gib", "a request filter in the unit people shop in, as the list's query filter"),
     ("TrainingSearchBody", "min_memory_gib", "a request filter in the unit people shop in"),
+    ("ServingTimeline", "t_s", "a series: an array of numbers in seconds, one per point of the timeline"),
+    ("LatencyHistogram", "edges_ms", "a series: an array of numbers in ms, the bin edges"),
 ];
 
 /// Spellings of the other variant of English; names use one (American, as HTTP and most APIs).

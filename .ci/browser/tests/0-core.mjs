@@ -228,17 +228,19 @@ await test("an emptied field: sent as absent, the API's default shown under its 
   assert.match(await p.locator(`[data-notes="${plain.weights}"] li[data-emptied="formats"]`).innerText(), /^Weight formats \(comma-separated\) left empty: weights = /);
   assert.equal(await p.getAttribute("#f-formats", "placeholder"), `${format.value} (assumed)`);
   assert.equal(await p.locator("[data-table=memory-by-format] tbody tr").count(), 1);
-  // A field the answer names no default for (no TTFT limit) is said to have been sent empty,
-  // and its SLO line is not drawn at a number nobody gave.
+  // An SLO target left empty: the API says it assumed none (the latency does not limit the
+  // capacity), shown under the field's label and as its placeholder; its SLO lines are not
+  // drawn at a number nobody gave.
   await open(p, "/?view=serving&ttft_slo_ms=");
   const noTtft = await ok("POST", "/v1/estimate/serving", { model: "llama-3.1-8b", hardware: "nvidia-h100-sxm-80gb", devices: 1, weights: "bf16", engine: "vllm", workload: { arrival: "poisson", requests_per_s: 1, requests: 300, input_tokens: 1000, output_tokens: 200 }, slo: { tpot_ms: 50 } });
-  if (noTtft.assumptions.some((a) => a.field === "slo/ttft_ms")) {
-    assert.equal(await p.locator('[data-emptied="ttft_slo_ms"]').count(), 1);
-  } else {
-    assert.equal(await p.locator("[data-unassumed]").getAttribute("data-unassumed"), "ttft_slo_ms");
-    assert.match(await text(p, "[data-unassumed]"), /TTFT SLO, p90 \(ms\)/);
-  }
+  const noTarget = noTtft.assumptions.find((a) => a.field === "slo/ttft_ms");
+  assert.ok(noTarget, "the API lists the missing TTFT target among its assumptions");
+  assert.deepEqual(await shownNotes(p, "the replay at 1 req/s"), apiNotes(noTtft));
+  assert.match(await p.locator('[data-emptied="ttft_slo_ms"]').innerText(), new RegExp(`^TTFT SLO, p90 \\(ms\\) left empty: slo/ttft_ms = ${noTarget.value}: `));
+  assert.equal(await p.getAttribute("#f-ttft_slo_ms", "placeholder"), `${noTarget.value} (assumed)`);
+  assert.equal(await p.locator("[data-unassumed]").count(), 0);
   assert.equal(await p.locator("[data-chart=serving-ttft] [data-hline]").count(), 0);
+  assert.equal(await p.locator("[data-chart=serving-ttft-histogram] [data-vline]").count(), 0);
   assert.equal(await cardValue(p, "capacity"), noTtft.max_requests_per_s_within_slo ? `${sig(noTtft.max_requests_per_s_within_slo)} req/s` : "none");
   return p;
 });

@@ -20,6 +20,7 @@ pub mod step;
 pub mod workload;
 
 pub use simulate::{
-    Percentiles, Regime, ServingEstimate, Slo, SloTarget, simulate, simulate_bounded, simulate_with_slo,
+    Detail, Histogram, Histograms, Percentiles, Regime, ServingEstimate, Slo, SloTarget, Timeline, simulate,
+    simulate_bounded, simulate_detailed, simulate_with_slo,
 };
 pub use workload::{Arrival, Lengths, TraceRequest, Workload};

@@ -146,6 +146,155 @@ impl Slo {
     }
 }
 
+/// What a replay records beyond its summary, when asked (nothing by default: the plain replay
+/// and every search replay keep their speed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Detail {
+    /// The replay over time ([`Timeline`]).
+    pub timeline: bool,
+    /// Per-request latency histograms ([`Histograms`]).
+    pub histograms: bool,
+}
+
+/// Most points of a [`Timeline`].
+pub const TIMELINE_POINTS: usize = 200;
+
+/// Bins of each latency [`Histogram`].
+pub const HISTOGRAM_BINS: usize = 24;
+
+/// The replay of one replica over time, in equal time buckets of `bucket_s` from the first
+/// arrival; each point is the largest value any step (or idle wait) starting in its bucket
+/// saw, so no peak is lost; buckets where nothing happened are left out. At most
+/// [`TIMELINE_POINTS`] points: the bucket width doubles (neighbours merged by their maximum)
+/// whenever the run outgrows them, so recording is O(1) per step in fixed memory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timeline {
+    /// Width of a bucket, seconds.
+    pub bucket_s: f64,
+    /// Start of each point's bucket, seconds from the first arrival.
+    pub t_s: Vec<f64>,
+    /// KV-cache tokens held during the step (allocated blocks x block size: what the
+    /// capacity bounds), the largest in the bucket.
+    pub kv_used_tokens: Vec<u64>,
+    /// Sequences in the step (prefill chunks and decodes), the largest in the bucket.
+    pub running: Vec<u64>,
+    /// Requests that had arrived and were not scheduled during the step (the queue), the
+    /// largest in the bucket.
+    pub waiting: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    kv_blocks: u64,
+    running: u64,
+    waiting: u64,
+}
+
+/// Records a [`Timeline`] into doubling time buckets.
+#[derive(Debug)]
+struct Recorder {
+    width: f64,
+    buckets: Vec<Option<Sample>>,
+}
+
+impl Recorder {
+    /// The first bucket width: a tenth of a millisecond, below any step's time in practice.
+    const FIRST_WIDTH_S: f64 = 1e-4;
+
+    fn new() -> Self {
+        Self { width: Self::FIRST_WIDTH_S, buckets: vec![None; TIMELINE_POINTS] }
+    }
+
+    fn record(&mut self, t: f64, sample: Sample) {
+        let t = if t.is_finite() { t.max(0.0) } else { 0.0 };
+        while t >= self.width * TIMELINE_POINTS as f64 {
+            // Twice as wide: bucket i becomes the maximum of buckets 2i and 2i + 1.
+            for i in 0..TIMELINE_POINTS {
+                let pair = [2 * i, 2 * i + 1].map(|j| self.buckets.get(j).copied().flatten());
+                self.buckets[i] = match pair {
+                    [Some(a), Some(b)] => Some(max_of(a, b)),
+                    [a, b] => a.or(b),
+                };
+            }
+            self.width *= 2.0;
+        }
+        let i = ((t / self.width) as usize).min(TIMELINE_POINTS - 1);
+        self.buckets[i] = Some(self.buckets[i].map_or(sample, |b| max_of(b, sample)));
+    }
+
+    fn finish(self, block: u64) -> Timeline {
+        let mut timeline = Timeline { bucket_s: self.width, ..Timeline::default() };
+        for (i, b) in self.buckets.iter().enumerate() {
+            if let Some(b) = b {
+                timeline.t_s.push(i as f64 * self.width);
+                timeline.kv_used_tokens.push(b.kv_blocks.saturating_mul(block));
+                timeline.running.push(b.running);
+                timeline.waiting.push(b.waiting);
+            }
+        }
+        timeline
+    }
+}
+
+fn max_of(a: Sample, b: Sample) -> Sample {
+    Sample {
+        kv_blocks: a.kv_blocks.max(b.kv_blocks),
+        running: a.running.max(b.running),
+        waiting: a.waiting.max(b.waiting),
+    }
+}
+
+/// A histogram on log-spaced bins: `counts[i]` samples in `[edges[i], edges[i + 1])` (the last
+/// bin closed), seconds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Histogram {
+    /// `counts.len() + 1` bin edges, increasing; empty when there are no samples.
+    pub edges: Vec<f64>,
+    /// Samples per bin; they sum to the number of samples.
+    pub counts: Vec<u64>,
+}
+
+impl Histogram {
+    /// `bins` log-spaced bins from the smallest to the largest sample (widened by 10% each way
+    /// when they are equal). A sample that is not positive and finite counts in the first bin.
+    pub fn log_spaced(samples: &[f64], bins: usize) -> Self {
+        let bins = bins.max(1);
+        if samples.is_empty() {
+            return Self::default();
+        }
+        let positive = samples.iter().copied().filter(|x| x.is_finite() && *x > 0.0);
+        let (mut lo, mut hi) = positive.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        if !lo.is_finite() {
+            (lo, hi) = (1e-9, 1e-9);
+        }
+        if hi <= lo * (1.0 + 1e-9) {
+            (lo, hi) = (lo / 1.1, hi * 1.1);
+        }
+        let span = (hi / lo).ln();
+        let mut edges: Vec<f64> = (0..=bins).map(|i| lo * (span * i as f64 / bins as f64).exp()).collect();
+        edges[0] = lo;
+        edges[bins] = hi;
+        let mut counts = vec![0u64; bins];
+        for &x in samples {
+            let i = if x.is_finite() && x > lo { ((x / lo).ln() / span * bins as f64) as usize } else { 0 };
+            counts[i.min(bins - 1)] += 1;
+        }
+        Self { edges, counts }
+    }
+}
+
+/// Per-request latency histograms of a replay (finished requests).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Histograms {
+    /// Time to first token; counts sum to the finished requests.
+    pub ttft: Histogram,
+    /// Time per output token; counts sum to the finished requests of more than one output
+    /// token.
+    pub tpot: Histogram,
+    /// End to end; counts sum to the finished requests.
+    pub e2e: Histogram,
+}
+
 /// The result of a replay (all replicas together where it says so).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServingEstimate {
@@ -212,6 +361,12 @@ pub struct ServingEstimate {
     pub usd_per_million_output_tokens: Option<f64>,
     /// Energy per output token.
     pub joules_per_output_token: Option<f64>,
+    /// Share of the run during which some arrived request waited for a slot.
+    pub waiting_share: f64,
+    /// The replay over time, when asked ([`Detail::timeline`]).
+    pub timeline: Option<Timeline>,
+    /// Latency histograms, when asked ([`Detail::histograms`]).
+    pub histograms: Option<Histograms>,
     /// Caveats.
     pub warnings: Vec<Warning>,
     /// How the numbers were made.
@@ -313,6 +468,7 @@ struct Replay {
     preemptions: u64,
     waiting_time: f64,
     time: StepTime,
+    timeline: Option<Recorder>,
 }
 
 /// Replays one workload; `input` is the deployment (its batch and lengths are ignored).
@@ -322,6 +478,15 @@ pub fn simulate(input: &InferenceInput<'_>, workload: &Workload) -> ServingEstim
 
 /// [`simulate`] with at most `max_steps` steps.
 pub fn simulate_bounded(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64) -> ServingEstimate {
+    replay(input, workload, max_steps, Detail::default())
+}
+
+/// [`simulate`], recording the `detail` asked (a timeline, latency histograms).
+pub fn simulate_detailed(input: &InferenceInput<'_>, workload: &Workload, detail: Detail) -> ServingEstimate {
+    replay(input, workload, MAX_STEPS, detail)
+}
+
+fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detail: Detail) -> ServingEstimate {
     let mut trace = Trace::new(input.explain);
     let profile = input.profile;
     let sched = profile.scheduler;
@@ -396,6 +561,7 @@ pub fn simulate_bounded(input: &InferenceInput<'_>, workload: &Workload, max_ste
             max_tokens,
             profile.request_overhead.0,
             max_steps,
+            detail.timeline,
         )
     } else {
         None
@@ -441,6 +607,12 @@ pub fn simulate_bounded(input: &InferenceInput<'_>, workload: &Workload, max_ste
         _ => None,
     };
     let waiting_share = r.waiting_time / span;
+    let histograms = detail.histograms.then(|| Histograms {
+        ttft: Histogram::log_spaced(&r.ttft, HISTOGRAM_BINS),
+        tpot: Histogram::log_spaced(&r.tpot, HISTOGRAM_BINS),
+        e2e: Histogram::log_spaced(&r.e2e, HISTOGRAM_BINS),
+    });
+    let timeline = r.timeline.map(|t| t.finish(block));
     let (mut ttft, mut tpot, mut e2e, mut queue, mut itl) = (r.ttft, r.tpot, r.e2e, r.queue, r.itl);
     let (ttft, tpot, e2e, queue, itl) = (
         Percentiles::of(&mut ttft),
@@ -560,6 +732,9 @@ pub fn simulate_bounded(input: &InferenceInput<'_>, workload: &Workload, max_ste
         joules_per_output_token,
         warnings,
         explain,
+        waiting_share: if waiting_share.is_finite() { waiting_share } else { 0.0 },
+        timeline,
+        histograms,
     }
 }
 
@@ -606,6 +781,9 @@ fn empty(
         joules_per_output_token: None,
         warnings,
         explain,
+        waiting_share: 0.0,
+        timeline: None,
+        histograms: None,
     }
 }
 
@@ -622,6 +800,7 @@ fn run(
     max_tokens: u64,
     request_overhead: f64,
     max_steps: u64,
+    timeline: bool,
 ) -> Option<Replay> {
     let closed = match w.arrival {
         Arrival::Concurrency { clients } => Some(clients.max(1)),
@@ -688,6 +867,7 @@ fn run(
         preemptions: 0,
         waiting_time: 0.0,
         time: StepTime::default(),
+        timeline: timeline.then(Recorder::new),
     };
     while (r.completed as usize) < n && r.steps < max_steps {
         // Arrivals that are ready join the queue.
@@ -703,6 +883,10 @@ fn run(
             if next < released {
                 // Idle until the next arrival is ready.
                 let t = reqs[next].ready.max(now);
+                if let Some(timeline) = r.timeline.as_mut() {
+                    let kv_blocks = total_blocks.saturating_sub(free);
+                    timeline.record(now - r.start, Sample { kv_blocks, running: 0, waiting: 0 });
+                }
                 r.in_system_time += in_system as f64 * (t - now);
                 now = t;
                 continue;
@@ -842,6 +1026,10 @@ fn run(
             // Nothing can run: wait for an arrival, or give up if none will come.
             if next < released {
                 let t = reqs[next].ready.max(now);
+                if let Some(timeline) = r.timeline.as_mut() {
+                    let kv_blocks = total_blocks.saturating_sub(free);
+                    timeline.record(now - r.start, Sample { kv_blocks, running: 0, waiting: waiting.len() as u64 });
+                }
                 r.in_system_time += in_system as f64 * (t - now);
                 r.waiting_time += if waiting.is_empty() { 0.0 } else { t - now };
                 now = t;
@@ -865,14 +1053,26 @@ fn run(
         if !waiting.is_empty() {
             r.waiting_time += dt;
         }
+        let started = now;
         now += dt;
         r.total_tokens += shape.prefill_tokens + shape.decode_sequences;
 
+        // Decodes take the blocks of the tokens they write; then the step holds its most blocks
+        // (before finished requests give theirs back): the peak, and the timeline's sample.
+        if decode_now && !sched.kv_reserve_full {
+            free -= buckets[(decoded % block) as usize].min(free);
+        }
+        let in_use = total_blocks.saturating_sub(free);
+        r.peak_blocks = r.peak_blocks.max(in_use);
+        if let Some(timeline) = r.timeline.as_mut() {
+            timeline.record(
+                started - r.start,
+                Sample { kv_blocks: in_use, running: in_step, waiting: waiting.len() as u64 },
+            );
+        }
+
         // Decodes: every decoding sequence got a token.
         if decode_now {
-            if !sched.kv_reserve_full {
-                free -= buckets[(decoded % block) as usize].min(free);
-            }
             r.itl.push((dt, decoding as f64));
             decoded += 1;
             context_sum += decoding;
@@ -934,7 +1134,6 @@ fn run(
         // Block credits never exceed the pool (a decode that found no block to take and no
         // sequence to preempt ran over it; the engine would have refused it instead).
         free = free.min(total_blocks);
-        r.peak_blocks = r.peak_blocks.max(total_blocks - free);
     }
     r.makespan = now - r.start;
     Some(r)
@@ -986,32 +1185,97 @@ fn release_next(reqs: &mut [Request], released: &mut usize, now: f64, overhead: 
     }
 }
 
-/// [`simulate`], plus the highest Poisson rate at which the deployment is stable and meets
-/// `slo` ([`super::capacity::capacity`], the one definition every door reads). A Poisson rate
-/// above the stable share of the saturated throughput is `overloaded` whatever a finite replay
-/// shows: its queue grows in a longer run (the capacity search applies the same bound).
-pub fn simulate_with_slo(input: &InferenceInput<'_>, workload: &Workload, slo: Option<&Slo>) -> ServingEstimate {
+/// [`simulate`] (with the `detail` asked), plus the highest Poisson rate at which the
+/// deployment is stable and meets `slo` ([`super::capacity::capacity`], the one definition
+/// every door reads).
+///
+/// Whether a Poisson rate overloads the deployment is judged the one way the capacity judges
+/// it, so that the two never contradict each other: a rate at or below the capacity found is
+/// not overloaded; above it, a rate is overloaded when it exceeds the stable share of the
+/// saturated throughput, or when the capacity search's own probe at that rate (its request
+/// count and seed) finishes requests more slowly than they arrive. The replay of the request's
+/// own count does not decide it: its throughput counts the final drain (the last requests in
+/// service after arrivals stop), a share of the run that grows as the run shortens, so a short
+/// replay of a stable rate reads as overloaded (then a `short-replay` warning says so).
+pub fn simulate_with_slo(
+    input: &InferenceInput<'_>,
+    workload: &Workload,
+    slo: Option<&Slo>,
+    detail: Detail,
+) -> ServingEstimate {
     use super::capacity::{self, STABLE_SHARE};
-    let mut estimate = simulate(input, workload);
+    let mut estimate = simulate_detailed(input, workload, detail);
     let found = slo.map(|slo| capacity::capacity(input, workload, Some(slo)));
     if let Arrival::Poisson { requests_per_s } = workload.arrival
         && estimate.fits
-        && estimate.regime != Regime::Overloaded
     {
         let saturated = found.map_or_else(|| capacity::saturated(input, workload), |c| c.offline_requests_per_s);
-        if requests_per_s > saturated * STABLE_SHARE {
+        let replicas = estimate.replicas.max(1);
+        let probe_requests = capacity::probe_requests(workload.output_tokens.mean()).saturating_mul(replicas);
+        let within = found.is_some_and(|c| requests_per_s <= c.requests_per_s);
+        let above_saturated = requests_per_s > saturated * STABLE_SHARE;
+        let own = estimate.regime == Regime::Overloaded;
+        let probe = (!within && !above_saturated).then(|| {
+            if workload.requests == probe_requests {
+                (own, estimate.requests_per_s)
+            } else {
+                let quiet = InferenceInput { explain: false, ..*input };
+                let replay = capacity::replay_at(&quiet, workload, Some(requests_per_s));
+                (replay.regime == Regime::Overloaded, replay.requests_per_s)
+            }
+        });
+        let probe_grows = probe.is_some_and(|p| p.0);
+        let served = estimate.requests_per_s;
+        let replayed = estimate.requests.saturating_mul(replicas);
+        if !within && (above_saturated || probe_grows) {
             estimate.regime = Regime::Overloaded;
+            if !own {
+                estimate.warnings.push(Warning {
+                    code: "overloaded",
+                    message: if above_saturated {
+                        format!(
+                            "requests arrive at {requests_per_s:.3}/s, above {:.0}% of the {saturated:.3}/s this deployment serves saturated: the queue grows with the length of the run, whatever this replay of {replayed} requests shows",
+                            STABLE_SHARE * 100.0,
+                        )
+                    } else {
+                        format!(
+                            "requests arrive at {requests_per_s:.3}/s but the capacity search's replay of {probe_requests} requests at this rate finishes them at {:.3}/s: the queue grows with the length of the run, whatever this replay of {replayed} requests shows",
+                            probe.map_or(0.0, |p| p.1),
+                        )
+                    },
+                });
+            }
+        } else if own {
+            // A stable rate whose short replay ends in its drain: not overloaded, said so.
+            estimate.regime = if estimate.waiting_share > 0.5 { Regime::Saturated } else { Regime::Stable };
+            estimate.warnings.retain(|w| w.code != "overloaded");
+            let why = match found {
+                Some(c) if within => format!("at or below the capacity of {:.3}/s within the SLO", c.requests_per_s),
+                _ => format!("stable on the capacity search's replay of {probe_requests} requests at this rate"),
+            };
             estimate.warnings.push(Warning {
-                code: "overloaded",
+                code: "short-replay",
                 message: format!(
-                    "requests arrive at {requests_per_s:.3}/s, above {:.0}% of the {saturated:.3}/s this deployment serves saturated: the queue grows with the length of the run, whatever this replay of {} requests shows",
-                    STABLE_SHARE * 100.0,
-                    estimate.requests.saturating_mul(estimate.replicas.max(1)),
+                    "this replay of {replayed} requests finished them at {served:.3}/s against {requests_per_s:.3}/s offered because its last requests were still in service when arrivals stopped (a short run's drain, not a growing queue): the rate is {why}; replay more requests for a throughput closer to the rate offered"
                 ),
             });
         }
     }
     let Some(capacity) = found else { return estimate };
+    let mut trace = Trace::new(input.explain);
+    trace.record(
+        "serving.max_requests_per_s_within_slo",
+        "the highest Poisson arrival rate (all replicas) at which a replay of probe_requests requests of the workload's lengths and seed is stable (finishes requests as fast as they arrive) and meets every SLO target, never above stable_share x the saturated request throughput (every request queued at time 0); found by geometric bisection, certified to hold at the rate and at 0.9 x and not at 1.2 x; bound_by_slo is 1 when a latency target limits it, 0 when the queue does",
+        &[
+            ("offline_requests_per_s", capacity.offline_requests_per_s),
+            ("stable_share", STABLE_SHARE),
+            ("probe_requests", capacity::probe_requests(workload.output_tokens.mean()) as f64 * estimate.replicas.max(1) as f64),
+            ("bound_by_slo", if capacity.bound == capacity::Bound::Slo { 1.0 } else { 0.0 }),
+        ],
+        capacity.requests_per_s,
+        "requests/s",
+    );
+    estimate.explain.extend(trace.finish().1);
     estimate.max_requests_per_s_within_slo = Some(capacity.requests_per_s);
     estimate.capacity = Some(capacity);
     if capacity.requests_per_s == 0.0 {
@@ -1068,5 +1332,60 @@ mod percentile_tests {
             let got = Percentiles::weighted(&mut pairs);
             prop_assert_eq!((got.p50, got.p90, got.p99), (weighted.p50, weighted.p90, weighted.p99));
         }
+    }
+}
+
+#[cfg(test)]
+mod detail_tests {
+    use super::{HISTOGRAM_BINS, Histogram, Recorder, Sample, TIMELINE_POINTS};
+
+    #[test]
+    fn a_histogram_covers_its_samples_on_log_bins() {
+        let samples: Vec<f64> = (1..=1000).map(|i| f64::from(i) * 1e-3).collect();
+        let h = Histogram::log_spaced(&samples, HISTOGRAM_BINS);
+        assert_eq!(h.counts.len(), HISTOGRAM_BINS);
+        assert_eq!(h.edges.len(), HISTOGRAM_BINS + 1);
+        assert_eq!(h.counts.iter().sum::<u64>(), 1000);
+        assert_eq!((h.edges[0], h.edges[HISTOGRAM_BINS]), (1e-3, 1.0));
+        // Log-spaced: every bin spans the same ratio (1000^(1/24)).
+        let ratio = 1000f64.powf(1.0 / HISTOGRAM_BINS as f64);
+        assert!(h.edges.windows(2).all(|w| (w[1] / w[0] - ratio).abs() < 1e-9), "{:?}", h.edges);
+        // Each sample in the bin whose edges hold it (the last bin closed).
+        for &x in &samples {
+            let i = h.edges.windows(2).position(|w| x >= w[0] && x < w[1]).unwrap_or(HISTOGRAM_BINS - 1);
+            assert!(h.counts[i] > 0, "{x}");
+        }
+        assert_eq!(h.counts[0], 1, "1 ms alone below 1000^(1/24) ms");
+        // Equal samples: one widened range, every sample counted; none: no bins.
+        let same = Histogram::log_spaced(&[0.5; 7], HISTOGRAM_BINS);
+        assert_eq!(same.counts.iter().sum::<u64>(), 7);
+        assert!(same.edges[0] < 0.5 && same.edges[HISTOGRAM_BINS] > 0.5);
+        assert_eq!(Histogram::log_spaced(&[], HISTOGRAM_BINS), Histogram::default());
+        let odd = Histogram::log_spaced(&[0.0, f64::NAN, 2.0, 3.0], HISTOGRAM_BINS);
+        assert_eq!(odd.counts.iter().sum::<u64>(), 4);
+        assert!(odd.edges.iter().all(|e| e.is_finite() && *e > 0.0));
+    }
+
+    #[test]
+    fn a_timeline_keeps_each_buckets_peak_in_at_most_its_points() {
+        let mut r = Recorder::new();
+        // 10,000 steps of 1 ms; one spike of KV use and queue at step 4,321.
+        for i in 0..10_000u64 {
+            let spike = i == 4321;
+            let sample =
+                Sample { kv_blocks: if spike { 999 } else { i % 7 }, running: i % 5, waiting: u64::from(spike) * 50 };
+            r.record(i as f64 * 1e-3, sample);
+        }
+        let t = r.finish(16);
+        assert!(t.t_s.len() <= TIMELINE_POINTS && t.t_s.len() > TIMELINE_POINTS / 2, "{}", t.t_s.len());
+        assert!(t.t_s.windows(2).all(|w| w[1] > w[0]));
+        assert_eq!(t.kv_used_tokens.iter().max(), Some(&(999 * 16)));
+        assert_eq!(t.waiting.iter().max(), Some(&50));
+        assert_eq!(t.running.iter().max(), Some(&4));
+        // The spike sits in the bucket that holds its time.
+        let at = t.kv_used_tokens.iter().position(|&k| k == 999 * 16).unwrap();
+        assert!(t.t_s[at] <= 4.321 && 4.321 < t.t_s[at] + t.bucket_s);
+        assert_eq!(t.kv_used_tokens.len(), t.running.len());
+        assert_eq!(t.waiting.len(), t.t_s.len());
     }
 }
