@@ -68,7 +68,7 @@ function links(p, request) {
   return h(
     "nav",
     { class: "carry", "aria-label": "The same inputs in the other views" },
-    h("a", { href: link("serving", { ...common, hardware: p.hardware, devices: p.devices, weights: p.weights, engine: p.engine, requests_per_s: p.requests_per_s, ttft_slo_ms: p.ttft_ms, tpot_slo_ms: p.tpot_ms }), "data-carry": "serving" }, "Replay it in Serving: latency against rate"),
+    h("a", { href: link("serving", { ...common, hardware: p.hardware, devices: p.devices, weights: p.weights, engine: p.engine, rate: p.requests_per_s, ttft_slo_ms: p.ttft_ms, tpot_slo_ms: p.tpot_ms }), "data-carry": "serving" }, "Replay it in Serving: latency against rate"),
     h("a", { href: link("plan", { ...common, requests_per_s: p.requests_per_s, max_ttft_ms: p.ttft_ms, max_tpot_ms: p.tpot_ms }), "data-carry": "plan" }, "Plan: the cheapest deployments that hold"),
     h("a", { href: link("check", { syntax: "json", plan: JSON.stringify(request, null, 2) }), "data-carry": "check" }, "Open as a check (JSON, for CI)"),
   );

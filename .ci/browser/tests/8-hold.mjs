@@ -59,7 +59,7 @@ await test("will it hold: the links carry the same inputs to serving, plan and c
   await p.click('[data-carry="serving"]');
   await ready(p);
   assert.equal(param(p, "view"), "serving");
-  for (const [field, value] of [["model", "llama-3.1-8b"], ["hardware", "nvidia-l40s"], ["devices", "2"], ["weights", "bf16"], ["input_tokens", "1500"], ["output_tokens", "300"], ["ttft_slo_ms", "1500"], ["tpot_slo_ms", "60"]]) {
+  for (const [field, value] of [["model", "llama-3.1-8b"], ["hardware", "nvidia-l40s"], ["devices", "2"], ["weights", "bf16"], ["rate", "3"], ["input_tokens", "1500"], ["output_tokens", "300"], ["ttft_slo_ms", "1500"], ["tpot_slo_ms", "60"]]) {
     assert.equal(await p.inputValue(`#f-${field}`), value, `serving ${field}`);
   }
   await p.goBack();
@@ -96,7 +96,7 @@ await test("carried between views: inputs asked once follow the planner from tab
   const p = await page("/?view=hold&model=llama-3.1-8b&hardware=nvidia-a100-sxm4-80gb&devices=2&weights=bf16&requests_per_s=4&input_tokens=700&output_tokens=150&ttft_ms=900");
   await p.click("#tab-serving");
   await ready(p);
-  for (const [field, value] of [["model", "llama-3.1-8b"], ["hardware", "nvidia-a100-sxm4-80gb"], ["devices", "2"], ["input_tokens", "700"], ["output_tokens", "150"], ["ttft_slo_ms", "900"]]) {
+  for (const [field, value] of [["model", "llama-3.1-8b"], ["hardware", "nvidia-a100-sxm4-80gb"], ["devices", "2"], ["rate", "4"], ["input_tokens", "700"], ["output_tokens", "150"], ["ttft_slo_ms", "900"]]) {
     assert.equal(await p.inputValue(`#f-${field}`), value, `serving ${field}`);
   }
   // A change made in one view is what the next one opens with.
