@@ -109,8 +109,8 @@ async function runTraining(p, out) {
         { key: "allocated", label: "peak allocated", color: "#0b57d0" },
         { key: "reserve", label: "allocator reserve", color: "#0f766e" },
         { key: "context", label: "CUDA context", color: "#6b21a8" },
-        { key: "paged", label: "paged optimizer states on the device", color: "#a16207" },
-      ],
+        m.per_device.total_bytes - m.per_device.reserved_bytes - m.per_device.context_bytes > 0 ? { key: "paged", label: "paged optimizer states on the device", color: "#a16207" } : null,
+      ].filter(Boolean),
     }),
     m.per_device.host_bytes > 0
       ? h("p", { class: "note", "data-host": m.per_device.host_bytes }, `Not on the device, not in the peak: ${fmt.gb(m.per_device.host_bytes)} in host memory (${m.spilled_bytes > 0 ? `${fmt.gb(m.spilled_bytes)} of paged optimizer states that do not fit` : ""}${m.spilled_bytes > 0 && m.per_device.offloaded_bytes > 0 ? " and " : ""}${m.per_device.offloaded_bytes > 0 ? `${fmt.gb(m.per_device.offloaded_bytes)} offloaded by the recipe` : ""}).`)
