@@ -15,6 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::check::{self, CheckResponse};
+use super::inference::ExplainBody;
 use super::{Context, finite};
 use crate::engine::inference::Batch;
 use crate::engine::parallelism::Parallelism;
@@ -138,8 +139,17 @@ pub struct ApiComparisonBody {
     pub source: String,
     /// API cost of one request, USD.
     pub api_usd_per_request: f64,
-    /// API cost per million output tokens, prompts included, USD.
+    /// API cost per million output tokens, prompts included, USD: a blended price,
+    /// `api_price_usd_per_million_output_tokens` + `api_price_usd_per_million_input_tokens` x
+    /// `input_tokens_per_output_token`.
     pub api_usd_per_million_output_tokens: f64,
+    /// The API's own price per million prompt tokens, USD (as listed, converted to USD).
+    pub api_price_usd_per_million_input_tokens: f64,
+    /// The API's own price per million output tokens, USD (as listed, converted to USD).
+    pub api_price_usd_per_million_output_tokens: f64,
+    /// Prompt tokens per output token of the workload: the weight of the input price in the
+    /// blended price per output token.
+    pub input_tokens_per_output_token: f64,
     /// Self-hosted cost per million output tokens at the planned utilization, USD.
     pub self_hosted_usd_per_million_output_tokens: f64,
     /// Self-hosted cost per million output tokens at full utilization, USD.
@@ -162,6 +172,10 @@ pub struct ApiComparisonBody {
     /// What the comparison assumed about the API price: its conversion to USD when the provider
     /// publishes it in another currency (empty otherwise).
     pub assumptions: Vec<Assumption>,
+    /// The rules of the headline figures: `breakeven.api_usd_per_million_output_tokens` (the
+    /// blended API price), `breakeven.self_hosted_usd_per_million_output_tokens` and
+    /// `breakeven.volume` (only when there is a break-even).
+    pub explain: Vec<ExplainBody>,
 }
 
 /// A rejection reason and how many configurations it rejected.
@@ -353,6 +367,9 @@ fn comparisons(
                 basis,
                 api_usd_per_request: finite(c.api_usd_per_request),
                 api_usd_per_million_output_tokens: finite(c.api_usd_per_million_output_tokens),
+                api_price_usd_per_million_input_tokens: finite(price.usd_per_million_input_tokens),
+                api_price_usd_per_million_output_tokens: finite(price.usd_per_million_output_tokens),
+                input_tokens_per_output_token: finite(c.input_tokens_per_output_token),
                 self_hosted_usd_per_million_output_tokens: finite(c.self_hosted_usd_per_million_output_tokens),
                 self_hosted_floor_usd_per_million_output_tokens: finite(
                     c.self_hosted_floor_usd_per_million_output_tokens,
@@ -366,6 +383,7 @@ fn comparisons(
                 break_even_output_tokens_per_month: c.break_even_output_tokens_per_month.map(finite),
                 self_hosting_cheaper: c.self_hosting_cheaper,
                 assumptions,
+                explain: c.explain.into_iter().map(ExplainBody::from).collect(),
             })
         })
         .collect())

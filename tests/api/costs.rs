@@ -236,6 +236,23 @@ async fn the_planner_ranks_owned_and_rented_devices_and_inline_ones_against_apis
             let hosted = fixed + marginal * volume / 1e6;
             assert!((hosted - api * volume / 1e6).abs() / hosted < 1e-9, "{c}");
         }
+        // The blended API price says how it was blended: the list prices and the workload's
+        // prompt tokens per output token, and each headline figure has its explain entry.
+        let ratio = f(c, "/input_tokens_per_output_token");
+        let workload = &request["workload"];
+        assert_eq!(ratio, f(workload, "/input_tokens") / f(workload, "/output_tokens"), "{c}");
+        let blended = f(c, "/api_price_usd_per_million_output_tokens") + f(c, "/api_price_usd_per_million_input_tokens") * ratio;
+        assert!((blended - f(c, "/api_usd_per_million_output_tokens")).abs() / blended < 1e-9, "{c}");
+        let rule = |name: &str| c["explain"].as_array().unwrap().iter().find(|e| e["rule"] == name).cloned();
+        let api_rule = rule("breakeven.api_usd_per_million_output_tokens").expect("blended price rule");
+        assert_eq!(api_rule["value"], c["api_usd_per_million_output_tokens"], "{c}");
+        assert_eq!(api_rule["inputs"]["input_tokens_per_output_token"], c["input_tokens_per_output_token"], "{c}");
+        let hosted_rule = rule("breakeven.self_hosted_usd_per_million_output_tokens").expect("self-hosted rule");
+        assert_eq!(hosted_rule["value"], c["self_hosted_usd_per_million_output_tokens"], "{c}");
+        match c["break_even_output_tokens_per_month"].as_f64() {
+            Some(_) => assert_eq!(rule("breakeven.volume").unwrap()["value"], c["break_even_output_tokens_per_month"]),
+            None => assert!(rule("breakeven.volume").is_none(), "{c}"),
+        }
     }
 
     // A price override for one device moves it: a free H100 ranks first.
