@@ -108,12 +108,12 @@ async function runCost(p, out) {
         vlines: [{ at: monthlyTokens, label: "this workload" }],
       }),
     ),
+    h("h3", {}, `Self-hosted against ${reference.api}`),
     table(
       "api-comparison",
       [
-        { key: "basis", label: "Self-hosted", text: true },
+        { key: "basis", label: "Paid by", text: true },
         { key: "device", label: "Devices", text: true },
-        { key: "api", label: "API", text: true },
         { key: "api_usd_per_million_output_tokens", label: "API USD / M out", fmt: fmt.usd, rule: "breakeven.api_usd_per_million_output_tokens" },
         { key: "self_hosted_usd_per_million_output_tokens", label: "Self-hosted USD / M out", fmt: fmt.usd, rule: "breakeven.self_hosted_usd_per_million_output_tokens" },
         { key: "self_hosted_floor_usd_per_million_output_tokens", label: "At full use", fmt: fmt.usd },
@@ -196,7 +196,7 @@ function ownedDevice(s) {
       { class: "cards" },
       card("Purchase price per device", fmt.usd(b.purchase_usd), e, "cost.usd_per_hour", null, "purchase_usd"),
       card("Amortised over", `${sig(b.amortization_years)} years at ${fmt.pct(b.utilization)} use`, e, "cost.usd_per_hour", null, "amortization"),
-      card("Per device-hour", `${fmt.usd(b.usd_per_device_hour)} = ${fmt.usd(b.capital_usd_per_device_hour)} purchase + ${fmt.usd(b.energy_usd_per_device_hour)} electricity + ${fmt.usd(b.hosting_usd_per_device_hour)} hosting`, e, "cost.usd_per_hour", null, "owned_usd_per_device_hour"),
+      card(`Per device-hour: ${fmt.usd(b.capital_usd_per_device_hour)} purchase + ${fmt.usd(b.energy_usd_per_device_hour)} electricity + ${fmt.usd(b.hosting_usd_per_device_hour)} hosting`, fmt.usd(b.usd_per_device_hour), e, "cost.usd_per_hour", null, "owned_usd_per_device_hour"),
     ),
     h(
       "p",
