@@ -159,5 +159,9 @@ await test("task: the cheapest hardware for an 8B at 5 requests/s and how it com
   // The answer comes before everything else of the results.
   assert.equal(await p.evaluate(() => document.querySelector("#results > *:not(.unassumed)").classList.contains("answer")), true);
   await shot(p, "task-cheapest-8b");
+  // At a phone's width the answer is still first, and the page does not scroll sideways.
+  await p.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), "the page scrolls sideways at 390 px");
+  await shot(p, "task-cheapest-8b-390");
   return p;
 });

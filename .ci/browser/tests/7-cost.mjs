@@ -95,6 +95,10 @@ await test("task: own a 4090 vs rent vs an API, in 3 steps", async () => {
   assert.equal(await p.locator(".answer[data-answer]").innerText(), expected);
   assert.equal(await p.evaluate(() => document.querySelector("#results > *:not(.unassumed)").classList.contains("answer")), true, "the answer comes first");
   await shot(p, "task-own-rent-api");
+  // At a phone's width the answer is still first, and the page does not scroll sideways.
+  await p.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), "the page scrolls sideways at 390 px");
+  await shot(p, "task-own-rent-api-390");
   return p;
 });
 
