@@ -241,7 +241,8 @@ async fn the_planner_ranks_owned_and_rented_devices_and_inline_ones_against_apis
         let ratio = f(c, "/input_tokens_per_output_token");
         let workload = &request["workload"];
         assert_eq!(ratio, f(workload, "/input_tokens") / f(workload, "/output_tokens"), "{c}");
-        let blended = f(c, "/api_price_usd_per_million_output_tokens") + f(c, "/api_price_usd_per_million_input_tokens") * ratio;
+        let blended =
+            f(c, "/api_price_usd_per_million_output_tokens") + f(c, "/api_price_usd_per_million_input_tokens") * ratio;
         assert!((blended - f(c, "/api_usd_per_million_output_tokens")).abs() / blended < 1e-9, "{c}");
         let rule = |name: &str| c["explain"].as_array().unwrap().iter().find(|e| e["rule"] == name).cloned();
         let api_rule = rule("breakeven.api_usd_per_million_output_tokens").expect("blended price rule");
