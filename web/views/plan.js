@@ -123,14 +123,14 @@ function answerSentence(sides, p) {
   return h(
     "div",
     { class: "answer" },
-    ranked.map((s, i) => {
+    ranked.map((s) => {
       const r = s.plan.ranked[0];
       const c = comparisonOf(s.plan, s.basis);
       const usd = r.cost.usd_per_million_output_tokens;
       return h(
         "p",
         { "data-answer": s.basis, "data-config": rowKey(r) },
-        h("strong", {}, `${i === 0 ? "Cheapest" : "Cheapest"} ${SIDE[s.basis]}: `),
+        h("strong", {}, `Cheapest ${SIDE[s.basis]}: `),
         `${r.devices} × ${nameOf(r.hardware)} (${r.weights}, ${r.engine}) at ${fmt.usd(usd)} per million output tokens`,
         c
           ? [
