@@ -63,6 +63,9 @@ pub struct ConfigBody {
     pub cost: PlanCost,
     /// Memory per device and the usable context.
     pub memory: PlanMemory,
+    /// The rules of its cost (when priced): `plan.usd_per_hour` and
+    /// `plan.usd_per_million_output_tokens`.
+    pub explain: Vec<ExplainBody>,
 }
 
 /// A plan row's layout.
@@ -258,7 +261,47 @@ fn config(r: &PlanScenario, c: &Candidate) -> ConfigBody {
             per_device: PlanPerDevice { total_bytes: finite(c.memory_bytes) },
             max_context_tokens: c.max_context_tokens,
         },
+        explain: cost_rules(&r.costs[c.choice.hardware], c),
     }
+}
+
+/// What a device-hour costs the search: paid whatever the load (rent; or purchase and hosting),
+/// and paid while working (electricity when owning), USD.
+fn device_hour(cost: &crate::scenario::cost::CostPlan) -> (Option<f64>, f64) {
+    match cost.owned {
+        Some(owned) => (Some(owned.fixed_usd_per_hour()), owned.energy_usd_per_hour_working()),
+        None => (cost.usd_per_device_hour(), 0.0),
+    }
+}
+
+/// The rules of a row's cost, with the figures the search used.
+fn cost_rules(cost: &crate::scenario::cost::CostPlan, c: &Candidate) -> Vec<ExplainBody> {
+    let (Some(fixed), working) = device_hour(cost) else { return Vec::new() };
+    let mut trace = crate::engine::explain::Trace::new(true);
+    if let Some(usd) = c.usd_per_hour {
+        trace.record(
+            "plan.usd_per_hour",
+            "devices x (USD per device-hour paid whatever the load + USD per device-hour while working x utilization); rent is all of the first, owning is purchase / life / use + hosting, and electricity while working",
+            &[
+                ("devices", c.devices as f64),
+                ("fixed_usd_per_device_hour", fixed),
+                ("working_usd_per_device_hour", working),
+                ("utilization", c.utilization),
+            ],
+            usd,
+            "USD/h",
+        );
+    }
+    if let (Some(usd), Some(per_million)) = (c.usd_per_hour, c.usd_per_million_output_tokens) {
+        trace.record(
+            "plan.usd_per_million_output_tokens",
+            "USD per hour / (output tokens served per second x 3600) x 1e6; served: what the replay at the workload delivered (the capacity search's replay, or the closed form's steady state before replaying)",
+            &[("usd_per_hour", usd), ("served_output_tokens_per_s", c.served_output_tokens_per_s)],
+            per_million,
+            "USD per million output tokens",
+        );
+    }
+    trace.finish().1.into_iter().map(ExplainBody::from).collect()
 }
 
 /// The scenario of a configuration: the same engine inputs the search evaluated, with full
@@ -440,17 +483,9 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
             .hardware
             .iter()
             .zip(&r.costs)
-            .map(|(d, cost)| match cost.owned {
-                Some(owned) => HardwareChoice {
-                    device: &d.device,
-                    usd_per_hour: Some(owned.fixed_usd_per_hour()),
-                    usd_per_hour_working: owned.energy_usd_per_hour_working(),
-                },
-                None => HardwareChoice {
-                    device: &d.device,
-                    usd_per_hour: cost.usd_per_device_hour(),
-                    usd_per_hour_working: 0.0,
-                },
+            .map(|(d, cost)| {
+                let (usd_per_hour, usd_per_hour_working) = device_hour(cost);
+                HardwareChoice { device: &d.device, usd_per_hour, usd_per_hour_working }
             })
             .collect(),
         tensor: r.tensor.clone(),

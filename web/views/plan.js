@@ -1,7 +1,7 @@
 // Plan ------------------------------------------------------------------------
 
 import { state } from "../state.js";
-import { add, api, badge, card, catalog, float, fmt, from, h, int, layoutText, list, notes, num, options, problemBox, s, sig, table } from "../lib.js";
+import { ANSWER, add, api, badge, card, catalog, float, fmt, from, h, int, layoutText, list, notes, num, options, problemBox, s, sig, table } from "../lib.js";
 import { chart } from "../chart.js";
 
 /** The ranked configuration a plan table row shows (not exported). */
@@ -180,6 +180,8 @@ function rankingTable(basis, plan, open) {
     pareto: pareto.has(rowKey(r)) ? "yes" : "",
     verdict: r.verdict,
     same: member ? "" : group.rows.length,
+    // The row's cost opens its rules (the row carries them: `explain`).
+    [ANSWER]: r,
     [PLAN_ROW]: r,
     [GROUP]: { id: `${basis}-${group.rank}`, member, size: group.rows.length },
   });
@@ -205,8 +207,8 @@ function rankingTable(basis, plan, open) {
       { key: "tpot_ms", label: "TPOT", fmt: fmt.ms },
       { key: "e2e_ms", label: "E2E", fmt: fmt.ms },
       { key: "output_tokens_per_s", label: "Output tok/s" },
-      { key: "usd_per_hour", label: "USD/h", fmt: fmt.usd },
-      { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd },
+      { key: "usd_per_hour", label: "USD/h", fmt: fmt.usd, rule: "plan.usd_per_hour" },
+      { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd, rule: "plan.usd_per_million_output_tokens" },
       { key: "memory_per_device_bytes", label: "Mem./device", fmt: fmt.gb },
       { key: "verdict", label: "Check", text: true, cell: (r) => badge(r.verdict, r.verdict) },
       { key: "same", label: "Alike", text: true, cell: (r) => (r[GROUP].member ? "" : r[GROUP].size > 1 ? h("button", { type: "button", class: "alike", "aria-expanded": "false", title: "rows that differ only in batch size or engine, with the same cost and latencies", onclick: toggle(r) }, `${r[GROUP].size} rows`) : "1") },
@@ -214,6 +216,8 @@ function rankingTable(basis, plan, open) {
     rows,
     { onRowClick: (row) => open(row[PLAN_ROW]), rowClass: (row) => [row.pareto ? "pareto" : "", row[GROUP].member ? "member" : ""].join(" ").trim() },
   );
+  // A number opens its rule without opening the row's estimate too.
+  for (const button of block.querySelectorAll("tbody button.num")) button.addEventListener("click", (event) => event.stopPropagation());
   // Members of a group start folded behind their first row.
   const trs = block.querySelectorAll("tbody tr");
   rows.forEach((row, i) => {

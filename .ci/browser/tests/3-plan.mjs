@@ -39,6 +39,14 @@ await test("plan: rented and owned ranked apart, rows alike collapsed, frontier 
     assert.equal(await rows.first().locator("td[data-key=hardware]").innerText(), first.hardware);
     assert.equal(await rows.first().locator("td[data-key=usd_per_million_output_tokens]").innerText(), usd(first.cost.usd_per_million_output_tokens));
     assert.equal(await rows.first().locator("td[data-key=verdict]").innerText(), first.verdict);
+    // The row's cost opens its own rules, with the numbers the row shows.
+    for (const [column, rule, value] of [["usd_per_million_output_tokens", "plan.usd_per_million_output_tokens", first.cost.usd_per_million_output_tokens], ["usd_per_hour", "plan.usd_per_hour", first.cost.usd_per_hour]]) {
+      assert.equal(first.explain.find((e) => e.rule === rule).value, value, rule);
+      await rows.first().locator(`td[data-key=${column}] button.num`).click();
+      assert.equal(await p.locator("#explain-body strong").first().innerText(), rule);
+      assert.equal(await p.locator("#explain-body .explain-value").innerText(), sig(value, 4));
+      await p.keyboard.press("Escape");
+    }
     // A group of several rows expands to show them.
     const big = [...groups].find(([, n]) => n > 1);
     if (big) {
