@@ -286,7 +286,7 @@ function picker(name, legend, items, hint) {
     if (!groups.has(item.group)) groups.set(item.group, []);
     groups.get(item.group).push(item);
   }
-  const filter = items.length > 20 ? h("input", { type: "search", class: "picker-filter", placeholder: "filter by name", "aria-label": `${legend}: filter` }) : null;
+  const filter = items.length > 20 ? h("input", { type: "search", class: "picker-filter", placeholder: "a name or id" }) : null;
   const body = h(
     "div",
     { class: "picker-list" },
@@ -310,7 +310,7 @@ function picker(name, legend, items, hint) {
   });
   const clear = h("button", { type: "button", class: "picker-clear", onclick: () => { for (const b of boxes) b.checked = false; update(); } }, "Clear");
   label.hidden = true;
-  label.after(h("fieldset", { class: "picker wide", "data-picker": name }, h("legend", {}, legend), h("div", { class: "picker-bar" }, filter, clear, summary), body));
+  label.after(h("fieldset", { class: "picker wide", "data-picker": name }, h("legend", {}, legend), h("div", { class: "picker-bar" }, filter ? h("label", { class: "picker-filter-label" }, "Filter", filter) : null, clear, summary), body));
   update();
 }
 
@@ -370,8 +370,9 @@ export const view = {
     { name: "max_devices_per_replica", label: "Most devices per replica (empty: 8)", type: "number", value: "", min: 1, empty: "the API's default" },
     { name: "api", label: "API to compare with", options: () => [["", "the cheapest the catalog has for the model"], ...options.apiPrice()], value: "" },
     { name: "limit", label: "Rows", type: "number", value: "40", min: 1 },
-    { name: "hardware", label: "Devices to search", type: "hidden", value: "", empty: "every device" },
-    { name: "weights", label: "Weight formats", type: "hidden", value: "", empty: "the API's default formats" },
+    // Text fields the pickers (drawn when the view runs) fill and hide: the URL keeps their ids.
+    { name: "hardware", label: "Devices to search", value: "", empty: "every device" },
+    { name: "weights", label: "Weight formats", value: "", empty: "the API's default formats" },
   ],
   action: "Plan",
   run: runPlan,
