@@ -187,7 +187,7 @@ pub struct WarningBody {
 }
 
 /// One rule of the estimate.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ExplainBody {
     /// Rule id.
     #[schema(example = "memory.weights")]

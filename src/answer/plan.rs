@@ -15,6 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::check::{self, CheckResponse};
+use super::inference::ExplainBody;
 use super::{Context, finite};
 use crate::engine::inference::Batch;
 use crate::engine::parallelism::Parallelism;
@@ -62,6 +63,9 @@ pub struct ConfigBody {
     pub cost: PlanCost,
     /// Memory per device and the usable context.
     pub memory: PlanMemory,
+    /// The rules of its cost (when priced): `plan.usd_per_hour` and
+    /// `plan.usd_per_million_output_tokens`.
+    pub explain: Vec<ExplainBody>,
 }
 
 /// A plan row's layout.
@@ -138,8 +142,17 @@ pub struct ApiComparisonBody {
     pub source: String,
     /// API cost of one request, USD.
     pub api_usd_per_request: f64,
-    /// API cost per million output tokens, prompts included, USD.
+    /// API cost per million output tokens, prompts included, USD: a blended price,
+    /// `api_price_usd_per_million_output_tokens` + `api_price_usd_per_million_input_tokens` x
+    /// `input_tokens_per_output_token`.
     pub api_usd_per_million_output_tokens: f64,
+    /// The API's own price per million prompt tokens, USD (as listed, converted to USD).
+    pub api_price_usd_per_million_input_tokens: f64,
+    /// The API's own price per million output tokens, USD (as listed, converted to USD).
+    pub api_price_usd_per_million_output_tokens: f64,
+    /// Prompt tokens per output token of the workload: the weight of the input price in the
+    /// blended price per output token.
+    pub input_tokens_per_output_token: f64,
     /// Self-hosted cost per million output tokens at the planned utilization, USD.
     pub self_hosted_usd_per_million_output_tokens: f64,
     /// Self-hosted cost per million output tokens at full utilization, USD.
@@ -162,6 +175,10 @@ pub struct ApiComparisonBody {
     /// What the comparison assumed about the API price: its conversion to USD when the provider
     /// publishes it in another currency (empty otherwise).
     pub assumptions: Vec<Assumption>,
+    /// The rules of the headline figures: `breakeven.api_usd_per_million_output_tokens` (the
+    /// blended API price), `breakeven.self_hosted_usd_per_million_output_tokens` and
+    /// `breakeven.volume` (only when there is a break-even).
+    pub explain: Vec<ExplainBody>,
 }
 
 /// A rejection reason and how many configurations it rejected.
@@ -244,7 +261,47 @@ fn config(r: &PlanScenario, c: &Candidate) -> ConfigBody {
             per_device: PlanPerDevice { total_bytes: finite(c.memory_bytes) },
             max_context_tokens: c.max_context_tokens,
         },
+        explain: cost_rules(&r.costs[c.choice.hardware], c),
     }
+}
+
+/// What a device-hour costs the search: paid whatever the load (rent; or purchase and hosting),
+/// and paid while working (electricity when owning), USD.
+fn device_hour(cost: &crate::scenario::cost::CostPlan) -> (Option<f64>, f64) {
+    match cost.owned {
+        Some(owned) => (Some(owned.fixed_usd_per_hour()), owned.energy_usd_per_hour_working()),
+        None => (cost.usd_per_device_hour(), 0.0),
+    }
+}
+
+/// The rules of a row's cost, with the figures the search used.
+fn cost_rules(cost: &crate::scenario::cost::CostPlan, c: &Candidate) -> Vec<ExplainBody> {
+    let (Some(fixed), working) = device_hour(cost) else { return Vec::new() };
+    let mut trace = crate::engine::explain::Trace::new(true);
+    if let Some(usd) = c.usd_per_hour {
+        trace.record(
+            "plan.usd_per_hour",
+            "devices x (USD per device-hour paid whatever the load + USD per device-hour while working x utilization); rent is all of the first, owning is purchase / life / use + hosting, and electricity while working",
+            &[
+                ("devices", c.devices as f64),
+                ("fixed_usd_per_device_hour", fixed),
+                ("working_usd_per_device_hour", working),
+                ("utilization", c.utilization),
+            ],
+            usd,
+            "USD/h",
+        );
+    }
+    if let (Some(usd), Some(per_million)) = (c.usd_per_hour, c.usd_per_million_output_tokens) {
+        trace.record(
+            "plan.usd_per_million_output_tokens",
+            "USD per hour / (output tokens served per second x 3600) x 1e6; served: what the replay at the workload delivered (the capacity search's replay, or the closed form's steady state before replaying)",
+            &[("usd_per_hour", usd), ("served_output_tokens_per_s", c.served_output_tokens_per_s)],
+            per_million,
+            "USD per million output tokens",
+        );
+    }
+    trace.finish().1.into_iter().map(ExplainBody::from).collect()
 }
 
 /// The scenario of a configuration: the same engine inputs the search evaluated, with full
@@ -353,6 +410,9 @@ fn comparisons(
                 basis,
                 api_usd_per_request: finite(c.api_usd_per_request),
                 api_usd_per_million_output_tokens: finite(c.api_usd_per_million_output_tokens),
+                api_price_usd_per_million_input_tokens: finite(price.usd_per_million_input_tokens),
+                api_price_usd_per_million_output_tokens: finite(price.usd_per_million_output_tokens),
+                input_tokens_per_output_token: finite(c.input_tokens_per_output_token),
                 self_hosted_usd_per_million_output_tokens: finite(c.self_hosted_usd_per_million_output_tokens),
                 self_hosted_floor_usd_per_million_output_tokens: finite(
                     c.self_hosted_floor_usd_per_million_output_tokens,
@@ -366,6 +426,7 @@ fn comparisons(
                 break_even_output_tokens_per_month: c.break_even_output_tokens_per_month.map(finite),
                 self_hosting_cheaper: c.self_hosting_cheaper,
                 assumptions,
+                explain: c.explain.into_iter().map(ExplainBody::from).collect(),
             })
         })
         .collect())
@@ -422,17 +483,9 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
             .hardware
             .iter()
             .zip(&r.costs)
-            .map(|(d, cost)| match cost.owned {
-                Some(owned) => HardwareChoice {
-                    device: &d.device,
-                    usd_per_hour: Some(owned.fixed_usd_per_hour()),
-                    usd_per_hour_working: owned.energy_usd_per_hour_working(),
-                },
-                None => HardwareChoice {
-                    device: &d.device,
-                    usd_per_hour: cost.usd_per_device_hour(),
-                    usd_per_hour_working: 0.0,
-                },
+            .map(|(d, cost)| {
+                let (usd_per_hour, usd_per_hour_working) = device_hour(cost);
+                HardwareChoice { device: &d.device, usd_per_hour, usd_per_hour_working }
             })
             .collect(),
         tensor: r.tensor.clone(),

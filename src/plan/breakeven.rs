@@ -8,6 +8,7 @@
 //! below the API price.
 
 pub use crate::engine::cost::HOURS_PER_MONTH;
+use crate::engine::explain::{Explanation, Trace};
 
 /// What self-hosting costs: a fixed amount per hour and an amount per output token served.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,7 +29,7 @@ pub struct ApiPrice {
 }
 
 /// The comparison for one deployment and workload.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     /// API cost of one request, USD.
     pub api_usd_per_request: f64,
@@ -52,6 +53,13 @@ pub struct Comparison {
     pub break_even_output_tokens_per_month: Option<f64>,
     /// Whether self-hosting is cheaper at the planned volume.
     pub self_hosting_cheaper: bool,
+    /// Prompt tokens per output token of the workload: the weight of the API's input price in
+    /// its blended price per output token.
+    pub input_tokens_per_output_token: f64,
+    /// The rules behind the blended API price, the self-hosted price and the break-even
+    /// (`breakeven.api_usd_per_million_output_tokens`, `breakeven.self_hosted_usd_per_million_output_tokens`,
+    /// `breakeven.volume`; the last only when there is one).
+    pub explain: Vec<Explanation>,
 }
 
 /// Compares a deployment costing `hosted`, able to serve `capacity_output_tokens_per_s`,
@@ -69,6 +77,8 @@ pub fn compare(
         return None;
     }
     let (n_in, n_out) = (input_tokens as f64, output_tokens as f64);
+    let mut trace = Trace::new(true);
+    let ratio = n_in / n_out;
     let api_usd_per_request =
         (n_in * price.usd_per_million_input_tokens + n_out * price.usd_per_million_output_tokens) / 1e6;
     let api_per_output_token = api_usd_per_request / n_out;
@@ -87,6 +97,47 @@ pub fn compare(
     if !per_million(served_output_tokens_per_s).is_finite() || !floor.is_finite() {
         return None;
     }
+    trace.record(
+        "breakeven.api_usd_per_million_output_tokens",
+        "API price per million output tokens with the prompts folded in: output price + input price x prompt tokens per output token (the workload's input_tokens / output_tokens)",
+        &[
+            ("usd_per_million_input_tokens", price.usd_per_million_input_tokens),
+            ("usd_per_million_output_tokens", price.usd_per_million_output_tokens),
+            ("input_tokens", n_in),
+            ("output_tokens", n_out),
+            ("input_tokens_per_output_token", ratio),
+        ],
+        api_per_output_token * 1e6,
+        "USD per million output tokens",
+    );
+    trace.record(
+        "breakeven.self_hosted_usd_per_million_output_tokens",
+        "self-hosted price per million output tokens at the planned volume: (fixed USD per hour / output tokens served per hour + USD per output token served) x 1e6; fixed is rent, or purchase / life / use + hosting; per token is electricity when owning",
+        &[
+            ("fixed_usd_per_hour", fixed_usd_per_hour),
+            ("served_output_tokens_per_s", served_output_tokens_per_s),
+            ("usd_per_million_output_tokens_served", usd_per_output_token * 1e6),
+            ("capacity_output_tokens_per_s", capacity_output_tokens_per_s),
+        ],
+        per_million(served_output_tokens_per_s),
+        "USD per million output tokens",
+    );
+    if let Some(volume) = break_even {
+        trace.record(
+            "breakeven.volume",
+            "break-even volume: the monthly output tokens where the fixed cost plus the per-token cost equals the API's: fixed USD per month / (API USD per output token - self-hosted USD per output token served); self-hosting is cheaper above it, up to the capacity",
+            &[
+                ("fixed_usd_per_month", fixed_month),
+                ("hours_per_month", HOURS_PER_MONTH),
+                ("api_usd_per_million_output_tokens", api_per_output_token * 1e6),
+                ("self_hosted_usd_per_million_output_tokens_served", usd_per_output_token * 1e6),
+                ("capacity_output_tokens_per_month", capacity_month),
+            ],
+            volume,
+            "output tokens per month",
+        );
+    }
+    let (_, explain) = trace.finish();
     Some(Comparison {
         api_usd_per_request,
         api_usd_per_million_output_tokens: api_per_output_token * 1e6,
@@ -98,6 +149,8 @@ pub fn compare(
         capacity_output_tokens_per_month: capacity_month,
         break_even_output_tokens_per_month: break_even,
         self_hosting_cheaper: break_even.is_some_and(|v| served_month >= v),
+        input_tokens_per_output_token: ratio,
+        explain,
     })
 }
 
@@ -152,6 +205,27 @@ mod tests {
         // Electricity dearer than the API: never cheaper.
         let dear = SelfHosted { usd_per_output_token: 4e-6, ..hosted };
         assert!(compare(price, 1000, 1000, dear, 1000.0, 100.0).unwrap().break_even_output_tokens_per_month.is_none());
+    }
+
+    #[test]
+    fn each_headline_figure_has_its_rule_with_the_value_reported() {
+        // Prompts folded in at 5 prompt tokens per output token: $2 + 5 x $1 = $7 per million.
+        let price = ApiPrice { usd_per_million_input_tokens: 1.0, usd_per_million_output_tokens: 2.0 };
+        let c = compare(price, 1000, 200, rented(1.0), 1000.0, 500.0).unwrap();
+        assert!((c.input_tokens_per_output_token - 5.0).abs() < 1e-12);
+        let rule = |name: &str| c.explain.iter().find(|e| e.rule == name).unwrap_or_else(|| panic!("{name}"));
+        let api = rule("breakeven.api_usd_per_million_output_tokens");
+        assert!((api.value - 7.0).abs() < 1e-9);
+        assert!((api.value - c.api_usd_per_million_output_tokens).abs() < 1e-12);
+        assert!(api.inputs.contains(&("input_tokens_per_output_token", 5.0)));
+        let hosted = rule("breakeven.self_hosted_usd_per_million_output_tokens");
+        assert_eq!(hosted.value, c.self_hosted_usd_per_million_output_tokens);
+        assert_eq!(rule("breakeven.volume").value, c.break_even_output_tokens_per_month.unwrap());
+        // No break-even, no rule for it.
+        let cheap = ApiPrice { usd_per_million_input_tokens: 0.0, usd_per_million_output_tokens: 1e-6 };
+        let never = compare(cheap, 1000, 200, rented(1.0), 1000.0, 500.0).unwrap();
+        assert!(never.break_even_output_tokens_per_month.is_none());
+        assert!(never.explain.iter().all(|e| e.rule != "breakeven.volume"));
     }
 
     fn rented(usd_per_hour: f64) -> SelfHosted {

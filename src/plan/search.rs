@@ -184,6 +184,9 @@ pub struct Candidate {
     pub capacity_output_tokens_per_s: f64,
     /// Share of that capacity the target uses (1 without a target).
     pub utilization: f64,
+    /// Output tokens per second served at the workload (the replay's, once replayed): what
+    /// `usd_per_million_output_tokens` divides the hour's cost by.
+    pub served_output_tokens_per_s: f64,
     /// USD per hour, all devices.
     pub usd_per_hour: Option<f64>,
     /// USD per million output tokens at the planned utilization.
@@ -431,6 +434,7 @@ pub fn evaluate(
         e2e_s: load.ttft_s - e.ttft.0 + e.e2e.0,
         capacity_output_tokens_per_s: capacity,
         utilization,
+        served_output_tokens_per_s: served,
         usd_per_hour,
         usd_per_million_output_tokens: usd_per_million,
         max_context_tokens: full.memory.max_context_tokens,
@@ -588,6 +592,7 @@ pub fn simulate_candidate(
             e2e_s: load.replay.e2e.mean,
             capacity_output_tokens_per_s: capacity_tokens,
             utilization,
+            served_output_tokens_per_s: served,
             usd_per_hour,
             usd_per_million_output_tokens: usd_per_million,
             ..*c
@@ -640,6 +645,7 @@ pub fn simulate_candidate(
         tpot_s: replay.tpot.mean,
         e2e_s: replay.e2e.mean,
         utilization,
+        served_output_tokens_per_s: served,
         usd_per_million_output_tokens: usd_per_million,
         ..*c
     })

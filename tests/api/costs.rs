@@ -216,6 +216,22 @@ async fn the_planner_ranks_owned_and_rented_devices_and_inline_ones_against_apis
     assert!(hardware.contains(&"nvidia-rtx-4090") && hardware.contains(&"nvidia-h100-sxm-80gb"), "{hardware:?}");
     let costs: Vec<f64> = ranked.iter().map(|c| c["cost"]["usd_per_million_output_tokens"].as_f64().unwrap()).collect();
     assert!(costs.windows(2).all(|w| w[0] <= w[1]), "{costs:?}");
+    // Each row's cost carries its rules, with the figures the row reports.
+    for row in ranked {
+        let rule = |name: &str| row["explain"].as_array().unwrap().iter().find(|e| e["rule"] == name).cloned().unwrap();
+        let hourly = rule("plan.usd_per_hour");
+        assert_eq!(hourly["value"], row["cost"]["usd_per_hour"], "{row}");
+        let inputs = &hourly["inputs"];
+        let by_hand = f(inputs, "/devices")
+            * (f(inputs, "/fixed_usd_per_device_hour")
+                + f(inputs, "/working_usd_per_device_hour") * f(inputs, "/utilization"));
+        assert!((by_hand - f(row, "/cost/usd_per_hour")).abs() <= 1e-9 * by_hand, "{row}");
+        let per_million = rule("plan.usd_per_million_output_tokens");
+        assert_eq!(per_million["value"], row["cost"]["usd_per_million_output_tokens"], "{row}");
+        let served = f(&per_million["inputs"], "/served_output_tokens_per_s");
+        let by_hand = f(row, "/cost/usd_per_hour") / (served * 3600.0) * 1e6;
+        assert!((by_hand - f(row, "/cost/usd_per_million_output_tokens")).abs() <= 1e-9 * by_hand, "{row}");
+    }
     let bases: Vec<&str> =
         plan["api_comparison"].as_array().unwrap().iter().map(|c| c["basis"].as_str().unwrap()).collect();
     assert!(!bases.is_empty(), "{plan}");
@@ -235,6 +251,24 @@ async fn the_planner_ranks_owned_and_rented_devices_and_inline_ones_against_apis
             let api = c["api_usd_per_million_output_tokens"].as_f64().unwrap();
             let hosted = fixed + marginal * volume / 1e6;
             assert!((hosted - api * volume / 1e6).abs() / hosted < 1e-9, "{c}");
+        }
+        // The blended API price says how it was blended: the list prices and the workload's
+        // prompt tokens per output token, and each headline figure has its explain entry.
+        let ratio = f(c, "/input_tokens_per_output_token");
+        let workload = &request["workload"];
+        assert_eq!(ratio, f(workload, "/input_tokens") / f(workload, "/output_tokens"), "{c}");
+        let blended =
+            f(c, "/api_price_usd_per_million_output_tokens") + f(c, "/api_price_usd_per_million_input_tokens") * ratio;
+        assert!((blended - f(c, "/api_usd_per_million_output_tokens")).abs() / blended < 1e-9, "{c}");
+        let rule = |name: &str| c["explain"].as_array().unwrap().iter().find(|e| e["rule"] == name).cloned();
+        let api_rule = rule("breakeven.api_usd_per_million_output_tokens").expect("blended price rule");
+        assert_eq!(api_rule["value"], c["api_usd_per_million_output_tokens"], "{c}");
+        assert_eq!(api_rule["inputs"]["input_tokens_per_output_token"], c["input_tokens_per_output_token"], "{c}");
+        let hosted_rule = rule("breakeven.self_hosted_usd_per_million_output_tokens").expect("self-hosted rule");
+        assert_eq!(hosted_rule["value"], c["self_hosted_usd_per_million_output_tokens"], "{c}");
+        match c["break_even_output_tokens_per_month"].as_f64() {
+            Some(_) => assert_eq!(rule("breakeven.volume").unwrap()["value"], c["break_even_output_tokens_per_month"]),
+            None => assert!(rule("breakeven.volume").is_none(), "{c}"),
         }
     }
 

@@ -1,51 +1,82 @@
 // Local vs cloud vs API ---------------------------------------------------------
 
 import { rerender, state, writeUrl } from "../state.js";
-import { add, api, card, catalog, float, fmt, from, h, int, notes, options, sig, table } from "../lib.js";
+import { add, api, card, catalog, float, fmt, from, h, int, notes, num, options, sig, table, withAnswer } from "../lib.js";
 import { chart } from "../chart.js";
 
 /** The comparison's request fields named otherwise than its form's. */
-const COST_FIELDS = { "/models": "model", "/api_price_id": "api" };
+const COST_FIELDS = { "/models": "model", "/api_price_id": "api", "/cost/purchase_usd": "purchase_usd", "/cost/amortization_years": "amortization_years" };
 
-async function runCost(p, out) {
-  const prices = { [p.own]: { basis: "own", electricity_usd_per_kwh: float(p.electricity_usd_per_kwh) } };
-  if (p.rent !== p.own) prices[p.rent] = { basis: "rent" };
-  const plan = await from(COST_FIELDS, api("POST", "/v1/plan", {
+/** A catalog device's name (its id when the catalog has none). */
+const nameOf = (id) => catalog.hardware.find((d) => d.id === id)?.name || id;
+
+/**
+ * One side of the comparison: a plan of one device, paid one way (`own` or `rent`), against the
+ * chosen API. Each side is its own request, so the "rent" figures are the rented device's.
+ */
+function sideBody(p, device, cost) {
+  return {
     models: [p.model],
     workload: { requests_per_s: float(p.requests_per_s), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) },
     requirements: { max_ttft_ms: float(p.max_ttft_ms), max_tpot_ms: float(p.max_tpot_ms) },
-    search: { hardware: [...new Set([p.own, p.rent])] },
-    prices,
+    search: { hardware: [device] },
+    cost,
     api_price_id: p.api,
     limit: 20,
-  }));
+  };
+}
+
+/** The requests the view sends: owning the owned device, renting the rented one. */
+export function costBodies(p) {
+  const own = { basis: "own", electricity_usd_per_kwh: float(p.electricity_usd_per_kwh), purchase_usd: float(p.purchase_usd), amortization_years: float(p.amortization_years) };
+  return { own: sideBody(p, p.own, own), rent: sideBody(p, p.rent, { basis: "rent" }) };
+}
+
+/** A side's plan, its best configuration and its comparison with the API on its own basis. */
+function side(basis, plan) {
+  const best = plan.best?.inference || null;
+  const comparison = (plan.api_comparison || []).find((c) => c.basis === basis) || null;
+  return { basis, plan, best, comparison, row: plan.ranked[0] || null };
+}
+
+const sideName = (s) => `${s.basis === "own" ? "owning" : "renting"} ${s.best.devices} × ${nameOf(s.best.hardware)}`;
+
+async function runCost(p, out) {
+  const bodies = costBodies(p);
+  const [ownPlan, rentPlan] = await Promise.all([from(COST_FIELDS, api("POST", "/v1/plan", bodies.own)), from(COST_FIELDS, api("POST", "/v1/plan", bodies.rent))]);
+  const own = side("own", ownPlan);
+  const rent = side("rent", rentPlan);
+  const sides = [own, rent].filter((s) => s.best && s.comparison);
   // The API's month: 365.25 x 24 / 12 hours.
   const HOURS_PER_MONTH = 730.5;
   const monthlyTokens = float(p.requests_per_s) * int(p.output_tokens) * 3600 * HOURS_PER_MONTH;
-  const best = plan.best?.inference;
-  const comparisons = plan.api_comparison || [];
-  add(out, notes(plan, "plan"), best ? notes(plan.best.inference, "the best configuration") : null, apiService(p.api, comparisons[0]));
-  if (!best || !comparisons.length) {
-    add(out, h("p", {}, "No configuration of these devices meets the requirements, so there is nothing to compare."), table("rejected", [{ key: "reason", label: "Rejected for", text: true }, { key: "count", label: "Configurations", fmt: fmt.count }], plan.rejected));
-    return;
+  const reference = sides[0]?.comparison;
+  add(out, answerSentence(own, rent, reference, monthlyTokens));
+  add(out, notes(ownPlan, "owning"), own.best ? notes(own.best, "owning: the best configuration") : null, notes(rentPlan, "renting"), rent.best ? notes(rent.best, "renting: the best configuration") : null);
+  add(out, apiService(p.api, reference));
+  for (const s of [own, rent].filter((s) => !s.best)) {
+    add(out, h("p", { "data-no-config": s.basis }, `${s.basis === "own" ? `Owning ${nameOf(p.own)}` : `Renting ${nameOf(p.rent)}`}: no configuration meets the requirements, so there is nothing to compare.`), table(`rejected-${s.basis}`, [{ key: "reason", label: "Rejected for", text: true }, { key: "count", label: "Configurations", fmt: fmt.count }], s.plan.rejected));
   }
-  // Other rented devices' best configurations, around the clock: a flat month up to their capacity.
-  const rented = plan.best_per_hardware.filter((r) => r.cost.basis === "rent" && r.hardware !== best.hardware && Number.isFinite(r.cost.usd_per_hour));
-  const apiPerToken = comparisons[0].api_usd_per_million_output_tokens / 1e6;
-  const capacity = comparisons[0].capacity_output_tokens_per_month;
+  if (!sides.length) return;
+  const apiPerToken = reference.api_usd_per_million_output_tokens / 1e6;
   const volumes = [];
-  for (let v = 1e6; v <= Math.max(capacity, monthlyTokens) * 1.01; v *= 10 ** 0.25) volumes.push(v);
+  const top = Math.max(...sides.map((s) => s.comparison.capacity_output_tokens_per_month), monthlyTokens);
+  for (let v = 1e6; v <= top * 1.01; v *= 10 ** 0.25) volumes.push(v);
   const selfHosted = (c, v) => c.self_hosted_fixed_usd_per_month + (c.self_hosted_marginal_usd_per_million_output_tokens * v) / 1e6;
-  const label = (c) => `${c.basis === "own" ? "own" : "rent"} ${best.devices} × ${best.hardware}`;
-  const markers = comparisons.filter((c) => c.break_even_output_tokens_per_month).map((c) => ({ x: c.break_even_output_tokens_per_month, y: apiPerToken * c.break_even_output_tokens_per_month, label: `break-even (${c.basis}) ${sig(c.break_even_output_tokens_per_month / 1e6)} M tok/month` }));
-  add(out, 
+  const markers = sides.filter((s) => s.comparison.break_even_output_tokens_per_month).map(({ basis, comparison: c }) => ({ x: c.break_even_output_tokens_per_month, y: apiPerToken * c.break_even_output_tokens_per_month, label: `break-even (${basis}) ${sig(c.break_even_output_tokens_per_month / 1e6)} M tok/month` }));
+  add(out,
     h(
       "div",
       { class: "cards" },
-      ...comparisons.map((c) => card(`Break-even against ${c.api}, ${label(c)}`, c.break_even_output_tokens_per_month ? `${sig(c.break_even_output_tokens_per_month / 1e6)} M output tokens/month` : "never", best, "cost.usd_per_hour", "throughput.output_tokens_per_s", `break_even_${c.basis}`)),
-      ...comparisons.map((c) => card(`Self-hosted (${c.basis}) at this volume`, `${fmt.usd(c.self_hosted_usd_per_million_output_tokens)} / M out, ${fmt.usd(c.self_hosted_usd_per_month)} / month`, best, "cost.usd_per_hour", "throughput.output_tokens_per_s", `self_hosted_${c.basis}`)),
-      card(`API ${comparisons[0].api}`, `${fmt.usd(comparisons[0].api_usd_per_million_output_tokens)} / M out, ${fmt.usd(apiPerToken * monthlyTokens)} / month`, null, null, null, "api"),
+      ...sides.map((s) => card(`Break-even against ${s.comparison.api}, ${sideName(s)}`, s.comparison.break_even_output_tokens_per_month ? `${sig(s.comparison.break_even_output_tokens_per_month / 1e6)} M output tokens/month` : "never", s.comparison, "breakeven.volume", null, `break_even_${s.basis}`)),
+      ...sides.map((s) => card(`Self-hosted, ${sideName(s)}, at this volume`, `${fmt.usd(s.comparison.self_hosted_usd_per_million_output_tokens)} / M out`, s.comparison, "breakeven.self_hosted_usd_per_million_output_tokens", null, `self_hosted_${s.basis}`)),
+      ...sides.map((s) => card(`Self-hosted per month, ${sideName(s)}`, `${fmt.usd(s.comparison.self_hosted_usd_per_month)} / month`, null, null, null, `self_hosted_month_${s.basis}`)),
+      card(`API ${reference.api}, prompts included`, `${fmt.usd(reference.api_usd_per_million_output_tokens)} / M out`, reference, "breakeven.api_usd_per_million_output_tokens", null, "api"),
+      card(`API ${reference.api} per month at this volume`, `${fmt.usd(apiPerToken * monthlyTokens)} / month`, null, null, null, "api_month"),
     ),
+    blendNote(reference),
+    own.best ? ownedDevice(own) : null,
+    rent.best ? rentedDevice(rent) : null,
     h(
       "div",
       { class: "row" },
@@ -57,9 +88,8 @@ async function runCost(p, out) {
         xLog: true,
         yLog: true,
         series: [
-          { name: `API ${comparisons[0].api}`, points: volumes.map((v) => ({ x: v, y: apiPerToken * v })) },
-          ...comparisons.map((c) => ({ name: label(c), points: volumes.filter((v) => v <= c.capacity_output_tokens_per_month * 1.001).map((v) => ({ x: v, y: selfHosted(c, v) })) })),
-          ...rented.map((r) => ({ name: `rent ${r.devices} × ${r.hardware}`, dash: "5 3", points: volumes.filter((v) => v <= r.throughput.output_tokens_per_s * 3600 * HOURS_PER_MONTH * 1.001).map((v) => ({ x: v, y: r.cost.usd_per_hour * HOURS_PER_MONTH })) })),
+          { name: `API ${reference.api}`, points: volumes.map((v) => ({ x: v, y: apiPerToken * v })) },
+          ...sides.map((s) => ({ name: sideName(s), points: volumes.filter((v) => v <= s.comparison.capacity_output_tokens_per_month * 1.001).map((v) => ({ x: v, y: selfHosted(s.comparison, v) })) })),
         ],
         vlines: [{ at: monthlyTokens, label: "this workload" }],
         markers,
@@ -72,30 +102,30 @@ async function runCost(p, out) {
         xLog: true,
         yLog: true,
         series: [
-          { name: `API ${comparisons[0].api}`, points: volumes.map((v) => ({ x: v, y: apiPerToken * 1e6 })) },
-          ...comparisons.map((c) => ({ name: label(c), points: volumes.filter((v) => v <= c.capacity_output_tokens_per_month * 1.001).map((v) => ({ x: v, y: (selfHosted(c, v) / v) * 1e6 })) })),
-          ...rented.map((r) => ({ name: `rent ${r.devices} × ${r.hardware}`, dash: "5 3", points: volumes.filter((v) => v <= r.throughput.output_tokens_per_s * 3600 * HOURS_PER_MONTH * 1.001).map((v) => ({ x: v, y: ((r.cost.usd_per_hour * HOURS_PER_MONTH) / v) * 1e6 })) })),
+          { name: `API ${reference.api}`, points: volumes.map((v) => ({ x: v, y: apiPerToken * 1e6 })) },
+          ...sides.map((s) => ({ name: sideName(s), points: volumes.filter((v) => v <= s.comparison.capacity_output_tokens_per_month * 1.001).map((v) => ({ x: v, y: (selfHosted(s.comparison, v) / v) * 1e6 })) })),
         ],
         vlines: [{ at: monthlyTokens, label: "this workload" }],
       }),
     ),
+    h("h3", {}, `Self-hosted against ${reference.api}`),
     table(
       "api-comparison",
       [
-        { key: "basis", label: "Self-hosted", text: true },
-        { key: "api", label: "API", text: true },
-        { key: "api_usd_per_million_output_tokens", label: "API USD / M out", fmt: fmt.usd },
-        { key: "self_hosted_usd_per_million_output_tokens", label: "Self-hosted USD / M out", fmt: fmt.usd },
+        { key: "basis", label: "Paid by", text: true },
+        { key: "device", label: "Devices", text: true },
+        { key: "api_usd_per_million_output_tokens", label: "API USD / M out", fmt: fmt.usd, rule: "breakeven.api_usd_per_million_output_tokens" },
+        { key: "self_hosted_usd_per_million_output_tokens", label: "Self-hosted USD / M out", fmt: fmt.usd, rule: "breakeven.self_hosted_usd_per_million_output_tokens" },
         { key: "self_hosted_floor_usd_per_million_output_tokens", label: "At full use", fmt: fmt.usd },
         { key: "self_hosted_fixed_usd_per_month", label: "Fixed USD / month", fmt: fmt.usd },
         { key: "self_hosted_marginal_usd_per_million_output_tokens", label: "Per M tokens served", fmt: fmt.usd },
         { key: "self_hosted_usd_per_month", label: "USD / month", fmt: fmt.usd },
-        { key: "break_even_output_tokens_per_month", label: "Break-even tok/month" },
+        { key: "break_even_output_tokens_per_month", label: "Break-even tok/month", rule: "breakeven.volume" },
         { key: "self_hosting_cheaper", label: "Self-hosting cheaper", text: true, fmt: (v) => (v ? "yes" : "no") },
       ],
-      comparisons,
+      sides.map((s) => withAnswer({ ...s.comparison, device: `${s.best.devices} × ${s.best.hardware}` }, s.comparison)),
     ),
-    h("h3", {}, "Best configuration of each device"),
+    h("h3", {}, "The best configuration of each device"),
     table(
       "best-per-device",
       [
@@ -103,16 +133,98 @@ async function runCost(p, out) {
         { key: "devices", label: "Devices" },
         { key: "weights", label: "Weights", text: true },
         { key: "basis", label: "Paid by", text: true },
-        { key: "usd_per_hour", label: "USD/h", fmt: fmt.usd },
+        { key: "usd_per_hour", label: "USD/h", fmt: fmt.usd, rule: "cost.usd_per_hour", output: "throughput.output_tokens_per_s" },
         { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd },
         { key: "output_tokens_per_s", label: "Capacity tok/s" },
         { key: "utilization", label: "Utilization", fmt: fmt.pct },
       ],
-      plan.best_per_hardware.map((r) => ({ hardware: r.hardware, devices: r.devices, weights: r.weights, basis: r.cost.basis, usd_per_hour: r.cost.usd_per_hour, usd_per_million_output_tokens: r.cost.usd_per_million_output_tokens, output_tokens_per_s: r.throughput.output_tokens_per_s, utilization: r.throughput.utilization })),
+      // Each row links to its plan's best estimate where it is that configuration.
+      [own, rent].filter((s) => s.row).map((s) => {
+        const r = s.row;
+        const row = { hardware: r.hardware, devices: r.devices, weights: r.weights, basis: r.cost.basis, usd_per_hour: r.cost.usd_per_hour, usd_per_million_output_tokens: r.cost.usd_per_million_output_tokens, output_tokens_per_s: r.throughput.output_tokens_per_s, utilization: r.throughput.utilization };
+        return s.best ? withAnswer(row, s.plan.best.inference) : row;
+      }),
     ),
     h("p", { class: "note" }, "Self-hosted cost per month is the API's fixed part (rent around the clock, or purchase and hosting) plus its per-token part (electricity when owning); the break-even is where that line crosses the API's price. Costs inherit the throughput estimate's error band."),
   );
   add(out, apiServices());
+}
+
+/**
+ * The answer in one sentence, at the top: what a million output tokens costs owning, renting
+ * and from the API at this volume, each number the comparison's own (and opening its rule),
+ * and which is cheapest.
+ */
+function answerSentence(own, rent, reference, monthlyTokens) {
+  const sides = [own, rent].filter((s) => s.best && s.comparison);
+  if (!sides.length || !reference) return h("p", { class: "answer", "data-answer": "none" }, "No configuration of either device meets the requirements: nothing to compare with the API.");
+  const figure = (s) => num(`${fmt.usd(s.comparison.self_hosted_usd_per_million_output_tokens)}`, s.comparison, "breakeven.self_hosted_usd_per_million_output_tokens");
+  const choices = [...sides.map((s) => ({ name: sideName(s), usd: s.comparison.self_hosted_usd_per_million_output_tokens })), { name: `the API (${reference.api})`, usd: reference.api_usd_per_million_output_tokens }];
+  const cheapest = choices.reduce((a, b) => (b.usd < a.usd ? b : a));
+  return h(
+    "p",
+    { class: "answer", "data-answer": cheapest.name },
+    `At ${sig(monthlyTokens / 1e6)} M output tokens a month, per million output tokens: `,
+    sides.map((s) => [h("span", { "data-side": s.basis }, `${sideName(s)} `, figure(s)), "; "]),
+    h("span", { "data-side": "api" }, `the API ${reference.api} `, num(fmt.usd(reference.api_usd_per_million_output_tokens), reference, "breakeven.api_usd_per_million_output_tokens"), " (prompts included)"),
+    `. Cheapest: ${cheapest.name}.`,
+  );
+}
+
+/** How the API's price per output token folds the prompts in, in the comparison's own figures. */
+function blendNote(c) {
+  return h(
+    "p",
+    { class: "note", "data-blend": c.api },
+    `The API charges ${fmt.usd(c.api_price_usd_per_million_input_tokens)} per million prompt tokens and ${fmt.usd(c.api_price_usd_per_million_output_tokens)} per million output tokens. `,
+    `This workload sends ${sig(c.input_tokens_per_output_token)} prompt tokens per output token, so the comparison folds the prompts into one price per output token: `,
+    `${fmt.usd(c.api_price_usd_per_million_output_tokens)} + ${sig(c.input_tokens_per_output_token)} × ${fmt.usd(c.api_price_usd_per_million_input_tokens)} = ${fmt.usd(c.api_usd_per_million_output_tokens)} per million output tokens.`,
+  );
+}
+
+/** The owned device's purchase and amortisation, as the best configuration's estimate priced it. */
+function ownedDevice(s) {
+  const e = s.best;
+  const b = e.cost?.basis;
+  if (!b || b.basis !== "own") return null;
+  return h(
+    "section",
+    { "data-owned": e.hardware },
+    h("h3", {}, `Owning ${e.devices} × ${nameOf(e.hardware)}`),
+    h(
+      "div",
+      { class: "cards" },
+      card("Purchase price per device", fmt.usd(b.purchase_usd), e, "cost.usd_per_hour", null, "purchase_usd"),
+      card("Amortised over", `${sig(b.amortization_years)} years at ${fmt.pct(b.utilization)} use`, e, "cost.usd_per_hour", null, "amortization"),
+      card(`Per device-hour: ${fmt.usd(b.capital_usd_per_device_hour)} purchase + ${fmt.usd(b.energy_usd_per_device_hour)} electricity + ${fmt.usd(b.hosting_usd_per_device_hour)} hosting`, fmt.usd(b.usd_per_device_hour), e, "cost.usd_per_hour", null, "owned_usd_per_device_hour"),
+    ),
+    h(
+      "p",
+      { class: "note" },
+      `Included: the purchase (${fmt.usd(b.purchase_usd)} per device${b.offering ? `, ${b.offering}` : ""}${b.checked_on ? `, ${b.checked_on}` : ""}) spread over ${sig(b.amortization_years)} years of ${fmt.pct(b.utilization)} use; `,
+      `electricity at ${sig(b.power_w)} W, ${fmt.usd(b.electricity_usd_per_kwh)} per kWh, PUE ${sig(b.pue)}; hosting ${fmt.usd(b.hosting_usd_per_month)} per month. `,
+      b.source ? ["Source: ", b.source] : null,
+    ),
+  );
+}
+
+/** The rented device's price, as the best configuration's estimate priced it. */
+function rentedDevice(s) {
+  const e = s.best;
+  const b = e.cost?.basis;
+  if (!b || b.basis !== "rent") return null;
+  return h(
+    "section",
+    { "data-rented": e.hardware },
+    h("h3", {}, `Renting ${e.devices} × ${nameOf(e.hardware)}`),
+    h(
+      "div",
+      { class: "cards" },
+      card("Rent per device-hour", fmt.usd(b.usd_per_device_hour), e, "cost.usd_per_hour", null, "rent_usd_per_device_hour"),
+      card("Provider", `${b.provider || "–"}${b.term ? ` (${b.term})` : ""}`, null, null, null, "rent_provider"),
+    ),
+    h("p", { class: "note" }, `Rented around the clock${b.offering ? `: ${b.offering}` : ""}${b.checked_on ? `, ${b.checked_on}` : ""}. `, b.source ? ["Source: ", b.source] : null),
+  );
 }
 
 /** Fields of an API price record the page names itself; any other (a currency, a conversion) is listed as given. */
@@ -206,9 +318,12 @@ export const view = {
     { name: "requests_per_s", label: "Requests per second", type: "number", value: "0.5", step: "any", min: 0 },
     { name: "input_tokens", label: "Prompt tokens", type: "number", value: "1000", min: 1 },
     { name: "output_tokens", label: "Output tokens", type: "number", value: "250", min: 1 },
-    { name: "own", label: "Device you own", options: options.hardware, value: "nvidia-rtx-4090" },
-    { name: "rent", label: "Device you rent", options: options.hardware, value: "nvidia-h100-sxm-80gb" },
+    // Devices with a purchase price to own, with a rental price to rent.
+    { name: "own", label: "Device you own", options: () => catalog.hardware.filter((d) => d.purchase_usd != null).map((d) => [d.id, d.name, d.vendor]), value: "nvidia-rtx-4090" },
+    { name: "purchase_usd", label: "Purchase price per device (USD; empty: the catalog's)", type: "number", value: "", step: "any", min: 0, empty: "the catalog's price" },
+    { name: "amortization_years", label: "Years to pay it off (empty: the default)", type: "number", value: "", step: "any", min: 0, empty: "the catalog's default" },
     { name: "electricity_usd_per_kwh", label: "Electricity (USD/kWh)", type: "number", value: "0.20", step: "any", min: 0 },
+    { name: "rent", label: "Device you rent", options: () => catalog.hardware.filter((d) => d.usd_per_hour != null).map((d) => [d.id, d.name, d.vendor]), value: "nvidia-h100-sxm-80gb" },
     { name: "api", label: "API price", options: options.apiPrice, value: "openai/gpt-4o-mini" },
     { name: "max_ttft_ms", label: "Max TTFT (ms)", type: "number", value: "2000", min: 1 },
     { name: "max_tpot_ms", label: "Max TPOT (ms)", type: "number", value: "50", min: 1 },

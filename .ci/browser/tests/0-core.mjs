@@ -93,12 +93,16 @@ await test("warnings and assumptions: every view shows its answers' in the API's
   assert.ok(await before(p, '[data-notes="fine-tune"]', '[data-figure="finetune-phases"]'));
   // Plan and the local-vs-API comparison: the plan's assumptions (and the best one's notes).
   await open(p, "/?view=plan&hardware=nvidia-l40s");
-  const plan = await ok("POST", "/v1/plan", { models: ["llama-3.1-70b"], workload: { requests_per_s: 10, input_tokens: 1000, output_tokens: 200 }, requirements: { max_ttft_ms: 2000, max_tpot_ms: 50 }, limit: 40, search: { hardware: ["nvidia-l40s"] } });
-  assert.deepEqual(await shownNotes(p, "plan"), apiNotes(plan));
+  for (const [basis, label] of [["rent", "plan, rented"], ["own", "plan, owned"]]) {
+    const plan = await ok("POST", "/v1/plan", { models: ["llama-3.1-70b"], workload: { requests_per_s: 10, input_tokens: 1000, output_tokens: 200 }, requirements: { max_ttft_ms: 2000, max_tpot_ms: 50 }, limit: 40, search: { hardware: ["nvidia-l40s"] }, cost: { basis } });
+    assert.deepEqual(await shownNotes(p, label), apiNotes(plan));
+  }
   await open(p, "/?view=cost");
-  const cost = await ok("POST", "/v1/plan", { models: ["llama-3.1-8b"], workload: { requests_per_s: 0.5, input_tokens: 1000, output_tokens: 250 }, requirements: { max_ttft_ms: 2000, max_tpot_ms: 50 }, search: { hardware: ["nvidia-rtx-4090", "nvidia-h100-sxm-80gb"] }, prices: { "nvidia-rtx-4090": { basis: "own", electricity_usd_per_kwh: 0.2 }, "nvidia-h100-sxm-80gb": { basis: "rent" } }, api_price_id: "openai/gpt-4o-mini", limit: 20 });
-  assert.deepEqual(await shownNotes(p, "plan"), apiNotes(cost));
-  assert.deepEqual(await shownNotes(p, "the best configuration"), apiNotes(cost.best.inference));
+  for (const [device, cost, label] of [["nvidia-rtx-4090", { basis: "own", electricity_usd_per_kwh: 0.2 }, "owning"], ["nvidia-h100-sxm-80gb", { basis: "rent" }, "renting"]]) {
+    const plan = await ok("POST", "/v1/plan", { models: ["llama-3.1-8b"], workload: { requests_per_s: 0.5, input_tokens: 1000, output_tokens: 250 }, requirements: { max_ttft_ms: 2000, max_tpot_ms: 50 }, search: { hardware: [device] }, cost, api_price_id: "openai/gpt-4o-mini", limit: 20 });
+    assert.deepEqual(await shownNotes(p, label), apiNotes(plan));
+    assert.deepEqual(await shownNotes(p, `${label}: the best configuration`), apiNotes(plan.best.inference));
+  }
   // Check: the deployment's notes, its not-run reason where it does not fit.
   await open(p, "/?view=check");
   await p.getByRole("button", { name: "Example (TOML): 70B on one H100" }).click();
@@ -176,12 +180,12 @@ await test("did you mean: a suggested id is a button that fills the field and ru
   assert.ok((await p.locator("[data-table=serving] tbody tr").count()) > 0, "the suggestion produced results");
   // A typed list of ids: the suggestion replaces the unknown one only.
   await open(p, `/?view=plan&hardware=${encodeURIComponent("nvidia-l40s,nvidia-h100-sxm-8gb")}`);
-  assert.equal(await p.locator("#results [data-table=plan]").count(), 0);
+  assert.equal(await p.locator("#results [data-table^=plan-]").count(), 0);
   assert.match(await text(p, "#results .error .field-label"), /^Devices to search/);
   await p.click('#results .error button[data-suggestion="nvidia-h100-sxm-80gb"]');
   await ready(p);
   assert.equal(param(p, "hardware"), "nvidia-l40s,nvidia-h100-sxm-80gb");
-  assert.ok((await p.locator("[data-table=plan] tbody tr").count()) > 0);
+  assert.ok((await p.locator("[data-table^=plan-] tbody tr").count()) > 0);
   // An unknown model in a path (GET /v1/models/{id}/parameters: no pointer) names its field too.
   await open(p, "/?view=model&model=llama-3.1-8");
   const path = await api("GET", "/v1/models/llama-3.1-8/parameters");
