@@ -388,7 +388,9 @@ fn comparisons(
             ctx.catalog.api_prices().iter().filter(|p| p.model == model_id && p.valid_until.is_none()).map(from_record),
         );
     }
-    let served = w.requests_per_s.map_or(best.capacity_output_tokens_per_s, |rate| rate * w.output_tokens as f64);
+    // The rate the best row's own cost divides by (the replay's served tokens, not the nominal
+    // rate): one figure for self-hosting, in the row and in the comparison.
+    let served = w.requests_per_s.map_or(best.capacity_output_tokens_per_s, |_| best.served_output_tokens_per_s);
     let hosted = self_hosted(ctx, r, best);
     Ok(prices
         .into_iter()

@@ -577,7 +577,9 @@ pub fn simulate_candidate(
         let devices = replicas * per_replica;
         let capacity_tokens = load.capacity.requests_per_s * out;
         let served = load.replay.output_tokens_per_s;
-        let utilization = if capacity_tokens > 0.0 { (rate * out / capacity_tokens).min(1.0) } else { 0.0 };
+        // The share of the capacity the replay kept the devices working: what they served, as
+        // in the other paths and in the API comparison (one figure for self-hosting).
+        let utilization = if capacity_tokens > 0.0 { (served / capacity_tokens).min(1.0) } else { 0.0 };
         let (usd_per_hour, usd_per_million) = cost(devices, utilization, served);
         let observed = Observed { devices, usd_per_hour, usd_per_million_output_tokens: usd_per_million, ..base }
             .under_load(&load, workload.output_tokens);

@@ -240,6 +240,14 @@ async fn the_planner_ranks_owned_and_rented_devices_and_inline_ones_against_apis
     // cross the API's price at the break-even.
     let planned = plan["ranked"][0]["throughput"]["output_tokens_per_s"].as_f64().unwrap();
     assert!(planned > 0.0);
+    // One figure for self-hosting: the comparison paid the way the best row is paid reports
+    // that row's own cost per million output tokens (the rate its replay served, not the
+    // nominal one).
+    let best = &plan["ranked"][0];
+    let same = plan["api_comparison"].as_array().unwrap().iter().find(|c| c["basis"] == best["cost"]["basis"]).unwrap();
+    let (row, compared) =
+        (f(best, "/cost/usd_per_million_output_tokens"), f(same, "/self_hosted_usd_per_million_output_tokens"));
+    assert!((row - compared).abs() <= 1e-6 * row, "row {row} vs comparison {compared}");
     for c in plan["api_comparison"].as_array().unwrap() {
         let fixed = c["self_hosted_fixed_usd_per_month"].as_f64().unwrap();
         let marginal = c["self_hosted_marginal_usd_per_million_output_tokens"].as_f64().unwrap();

@@ -1,5 +1,5 @@
 import { ANSWER, add, api, badge, bandText, card, catalog, fmt, from, h, int, layoutText, list, notes, num, openExplain, options, problemBoxes, ran, round, s, status, table, withAnswer } from "../lib.js";
-import { PALETTE, scale, stackedBars } from "../chart.js";
+import { PALETTE, drawingWidth, scale, stackedBars } from "../chart.js";
 
 const MEMORY_PARTS = [
   { key: "weights_bytes", label: "weights", color: "#0b57d0" },
@@ -50,7 +50,7 @@ const PHASES = [
  * on it and opening the phase's explain entry; each group names the bound the API found.
  */
 function timeBars(phase, estimates) {
-  const W = 560, L = 150, R = 70, T = 8, barH = 14, gap = 10;
+  const W = drawingWidth(), L = 150, R = 70, T = 8, barH = 14, gap = 10;
   const groupH = TIME_PARTS.length * barH + gap;
   const H = T + estimates.length * groupH + 28;
   const max = Math.max(...estimates.flatMap((e) => TIME_PARTS.map((part) => e.compute[phase.key][part.key]))) || 1;

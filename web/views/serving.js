@@ -1,7 +1,7 @@
 // Serving ---------------------------------------------------------------------
 
 import { ANSWER, add, api, badge, card, float, fmt, from, h, int, layoutText, notes, options, problemBoxes, round, s, settle, sig, table, withAnswer } from "../lib.js";
-import { PALETTE, chart, scale } from "../chart.js";
+import { PALETTE, chart, drawingWidth, scale } from "../chart.js";
 
 /** The serving view's request fields named otherwise than its form's. */
 const SERVING_FIELDS = { "/slo/ttft_ms": "ttft_slo_ms", "/slo/tpot_ms": "tpot_slo_ms", "/workload/requests_per_s": "rate" };
@@ -21,7 +21,7 @@ const LATENCIES = [
  * numeric axis are drawn here.
  */
 function histogram({ id, title, bins, limit, limitLabel }) {
-  const W = 560, H = 260, L = 52, R = 16, T = 14, B = 44;
+  const W = drawingWidth(), H = 260, L = 52, R = 16, T = 14, B = 44;
   const edges = bins.edges_ms;
   const counts = bins.counts;
   if (!counts.length) return h("figure", { "data-figure": id }, h("figcaption", {}, title), h("p", { class: "note" }, "No request to count (none had more than one output token)."));
