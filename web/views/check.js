@@ -25,6 +25,24 @@ max_tpot_ms = 50
 
 // Check -----------------------------------------------------------------------
 
+/** A check's rules as a table: status, value against limit, margin, error band, and why. */
+export function rulesTable(name, rules) {
+  return table(
+    name,
+    [
+      { key: "rule", label: "Rule", text: true },
+      { key: "status", label: "Status", text: true, cell: (r) => badge(r.status, r.status) },
+      { key: "value", label: "Value" },
+      { key: "limit", label: "Limit" },
+      { key: "unit", label: "Unit", text: true },
+      { key: "margin", label: "Margin", fmt: fmt.pct },
+      { key: "error_band", label: "Error band", fmt: fmt.pct },
+      { key: "message", label: "Why", message: true },
+    ],
+    rules,
+  );
+}
+
 async function runCheck(p, out) {
   const contentType = p.syntax === "toml" ? "application/toml" : "application/json";
   // The pointers of a refusal are into the pasted plan: they name the "Plan" field.
@@ -36,20 +54,7 @@ async function runCheck(p, out) {
   add(out,
     notes({ ...judged, assumptions: report.assumptions || judged.assumptions, [FIELDS]: { "/": "plan" } }, "check"),
     h("p", { "data-verdict": report.verdict }, badge(report.verdict, report.verdict), " ", report.summary),
-    table(
-      "check",
-      [
-        { key: "rule", label: "Rule", text: true },
-        { key: "status", label: "Status", text: true, cell: (r) => badge(r.status, r.status) },
-        { key: "value", label: "Value" },
-        { key: "limit", label: "Limit" },
-        { key: "unit", label: "Unit", text: true },
-        { key: "margin", label: "Margin", fmt: fmt.pct },
-        { key: "error_band", label: "Error band", fmt: fmt.pct },
-        { key: "message", label: "Why", message: true },
-      ],
-      report.rules,
-    ),
+    rulesTable("check", report.rules),
     report.under_load ? underLoad(report.under_load) : null,
     e
       ? h(

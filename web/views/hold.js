@@ -6,7 +6,8 @@
 // ones first), the layout it chose, the capacity, latency and cost at my rate, and links that
 // carry the same inputs to the serving, plan and check views.
 
-import { FIELDS, add, api, badge, card, catalog, float, fmt, from, h, int, layoutText, notes, options, sig, table } from "../lib.js";
+import { FIELDS, add, api, badge, card, catalog, float, fmt, from, h, int, layoutText, notes, options, sig } from "../lib.js";
+import { rulesTable } from "./check.js";
 
 /** The request's fields named otherwise than the form's. */
 const HOLD_FIELDS = {
@@ -131,19 +132,7 @@ async function runHold(p, out) {
       "details",
       { class: "all-rules" },
       h("summary", {}, `Every rule the check judged (${report.rules.length})`),
-      table(
-        "hold-rules",
-        [
-          { key: "rule", label: "Rule", text: true },
-          { key: "status", label: "Status", text: true, cell: (r) => badge(r.status, r.status) },
-          { key: "value", label: "Value" },
-          { key: "limit", label: "Limit" },
-          { key: "unit", label: "Unit", text: true },
-          { key: "margin", label: "Margin", fmt: fmt.pct },
-          { key: "message", label: "Why", message: true },
-        ],
-        rules,
-      ),
+      rulesTable("hold-rules", rules),
     ),
   );
 }
