@@ -165,6 +165,8 @@ pub fn predict(
         profile,
         usd_per_device_hour: None,
         explain: false,
+        network: None,
+        techniques: Default::default(),
     });
     Some(((e.prefill.time.0), e.decode.time.0))
 }

@@ -21,7 +21,7 @@ use super::inference::{
 };
 use super::layout::{self, Degrees, ExpertRanks, Layout};
 use super::range::{self, Checks};
-use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel};
+use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel, ResolvedNetwork};
 use super::{Assumptions, Error};
 use crate::catalog::Catalog;
 use crate::engine::format::Format;
@@ -63,6 +63,11 @@ pub struct DeploymentBody {
     /// hosting).
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub cost: Option<CostChoice>,
+    /// The network between nodes (`GET /v1/networks`; default `infiniband-ndr`): what
+    /// collectives cross once a replica spans more devices than one node joins
+    /// (`interconnect.node_devices` of the hardware).
+    #[schema(example = "infiniband-ndr")]
+    pub network: Option<String>,
 }
 
 /// How the devices split the model: given by the request, or left to hwcost.
@@ -102,6 +107,11 @@ pub struct Deployment {
     pub assumptions: Assumptions,
     /// The request's pointer in its document.
     pub prefix: String,
+    /// The network between nodes (the catalog's default when the request names none).
+    pub network: Option<ResolvedNetwork>,
+    /// Whether the request named the network (else it is the default, listed as an assumption
+    /// where it matters).
+    pub network_given: bool,
 }
 
 impl Deployment {
@@ -110,6 +120,7 @@ impl Deployment {
     /// out-of-range value is reported together.
     pub fn parse(catalog: &Catalog, body: &DeploymentBody, prefix: &str, mut checks: Checks) -> Result<Self, Error> {
         let (model, device) = resolve::references(catalog, &body.model, &body.hardware, prefix)?;
+        let network = resolve::network(catalog, body.network.as_deref(), &format!("{prefix}/network"))?;
         let mut assumed = Assumptions::default();
         let at = |field: &str| format!("{prefix}/{field}");
 
@@ -217,6 +228,8 @@ impl Deployment {
             cost,
             assumptions: assumed,
             prefix: prefix.to_owned(),
+            network,
+            network_given: body.network.is_some(),
         })
     }
 }
@@ -263,6 +276,8 @@ impl Deployment {
             profile: &self.profile,
             usd_per_device_hour: None,
             explain: false,
+            network: self.network.as_ref().map(|n| n.engine),
+            techniques: Default::default(),
         });
         let m = estimate.memory;
         Some(Trial { layout, total: m.per_device.total.0, capacity: m.capacity.0, fits: m.fits })

@@ -209,6 +209,8 @@ pub struct PlanScenario {
     pub objective: ObjectiveId,
     /// The API price given inline, checked.
     pub api_price: Option<ApiPriceBody>,
+    /// The network between nodes the candidates use (the catalog's default).
+    pub network: Option<super::resolve::ResolvedNetwork>,
 }
 
 /// A request's list, or `default`; 1 to `max` entries.
@@ -377,6 +379,7 @@ impl PlanScenario {
             requirements,
             objective,
             api_price: request.api_price,
+            network: super::resolve::network(catalog, None, "/network")?,
         })
     }
 }

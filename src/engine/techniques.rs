@@ -1,0 +1,9 @@
+//! The serving techniques a deployment may add to plain continuous batching (speculative
+//! decoding, a tiered KV cache, expert parallelism at scale...): one struct, one field per
+//! technique, each defined in its own module. `Techniques::default()` is plain serving, so the
+//! places that build an [`crate::engine::inference::InferenceInput`] for a sweep need no edit
+//! when a technique is added.
+
+/// Techniques in use; the default is none.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Techniques {}
