@@ -338,6 +338,7 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
         cost,
         assumptions,
         network: r.network.clone(),
+        moe: Default::default(),
     })
 }
 

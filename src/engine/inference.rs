@@ -218,6 +218,17 @@ fn attention_width(arch: &Architecture) -> f64 {
     (arch.heads * (qk + v)) as f64 / 2.0
 }
 
+/// Decode attention width (FLOPs per token-layer attended / 4): MLA's absorbed path attends over
+/// the compressed latent with the per-head up-projections folded into the query and output,
+/// `heads x (kv_lora_rank + qk_rope_head_dim)` (DeepSeek-V2 section 2.1.2, as vLLM, SGLang and
+/// TensorRT-LLM decode it); other attention as [`attention_width`].
+pub fn decode_attention_width(arch: &Architecture) -> f64 {
+    match arch.mla {
+        Some(mla) => (arch.heads * (mla.kv_lora_rank + mla.qk_rope_head_dim)) as f64,
+        None => attention_width(arch),
+    }
+}
+
 /// Estimates an inference workload. Total: every validated input gives finite, non-negative
 /// numbers.
 pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
@@ -353,11 +364,23 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         2.0 * (p_mm - head) * n_in + 2.0 * head * n_in.min(1.0) + attention_per_token(n_in) * n_in / 2.0,
         "FLOPs",
     );
+    // MLA decodes on the absorbed path: attention over the latent, 4 x heads x (kv_lora_rank +
+    // rope) per token-layer attended, instead of the expanded heads x (qk + v) x 2.
+    if arch.mla.is_some() {
+        trace.record(
+            "compute.mla_absorbed_width",
+            "MLA absorbed decode: heads x (kv_lora_rank + qk_rope_head_dim); attention FLOPs per token-layer of context = 4 x this (QK^T and AV over the latent, 2 FLOPs per multiply-add)",
+            &[("heads", arch.heads as f64)],
+            decode_attention_width(arch),
+            "elements",
+        );
+    }
+    let decode_attention_per_token = |c: f64| 4.0 * decode_attention_width(arch) * kv_cache::token_layers(arch, c);
     let decode_flops = trace.record(
         "compute.decode_flops_per_step",
-        "batch x (2 x matmul parameters + attention over the mean context)",
+        "batch x (2 x matmul parameters + attention over the mean context; MLA: the absorbed path)",
         &[("batch", b), ("matmul_parameters", p_mm), ("mean_context_tokens", mean_context)],
-        b * (2.0 * p_mm + attention_per_token(mean_context)),
+        b * (2.0 * p_mm + decode_attention_per_token(mean_context)),
         "FLOPs",
     );
 
@@ -388,7 +411,14 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
             )
         });
     }
+    let exchange = super::moe::Exchange::of(input, {
+        let l = super::moe::expert_fabric(input);
+        let factor = if l.over_pcie { profile.pcie_collective_efficiency } else { 1.0 };
+        super::parallelism::Link { bandwidth: BytesPerSecond(l.bandwidth.0 * factor), ..l }
+    });
+    // `tokens` are one expert rank's; the exchange takes the replica's pass.
     let collective = |tokens: f64| {
+        let expert = exchange.seconds(tokens * ep);
         let message = Bytes(tokens * hidden * 2.0);
         let tensor = all_reduce(message, par.tensor, link, profile.collective_latency).0 * 2.0 * layers;
         let handoff = if par.pipeline > 1 {
@@ -396,7 +426,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         } else {
             0.0
         };
-        Seconds(tensor + handoff)
+        Seconds(tensor + handoff + expert)
     };
     let phase = |flops: f64, bytes: f64, tokens: f64, comm: Seconds| {
         let achievable = FlopsPerSecond(peak * profile.gemm_efficiency(compute_eff, tokens));

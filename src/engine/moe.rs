@@ -1,4 +1,8 @@
-//! Which experts a batch touches.
+//! Which experts a batch touches, and what expert parallelism costs: the all-to-all dispatch
+//! and combine across nodes and the wait for the most loaded rank.
+
+use super::inference::InferenceInput;
+use super::parallelism::Link;
 
 /// Expected number of distinct experts used in one MoE layer when `tokens` tokens each pick
 /// `k` of `experts` experts: `E x (1 - (1 - k/E)^T)`.
@@ -10,6 +14,145 @@ pub fn expected_distinct_experts(experts: u64, k: u64, tokens: f64) -> f64 {
     let (e, k) = (experts.max(1) as f64, k.min(experts).max(1) as f64);
     let miss = (1.0 - k / e).powf(tokens.max(1.0));
     (e * (1.0 - miss)).clamp(k.min(e), e)
+}
+
+/// Expert parallelism at scale: how unevenly the router loads the expert-parallel ranks.
+///
+/// Every MoE layer waits for its slowest rank, the one whose experts received the most
+/// tokens. `hottest_rank_load` is that rank's routed tokens over the mean rank's (1 = uniform
+/// routing); its expert GEMMs and its share of the dispatch and combine scale by it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExpertParallel {
+    /// The hottest expert-parallel rank's routed tokens / the mean rank's, at least 1.
+    pub hottest_rank_load: f64,
+}
+
+impl Default for ExpertParallel {
+    /// Uniform routing: every rank gets the mean.
+    fn default() -> Self {
+        ExpertParallel { hottest_rank_load: 1.0 }
+    }
+}
+
+impl ExpertParallel {
+    /// The load factor the step waits for (1 when not given sensibly).
+    pub fn load(&self) -> f64 {
+        if self.hottest_rank_load.is_finite() { self.hottest_rank_load.max(1.0) } else { 1.0 }
+    }
+}
+
+/// One all-to-all (an expert dispatch or combine) over `ranks` expert-parallel ranks, each
+/// rank sending `bytes` in all (its tokens' copies for every expert they are routed to).
+///
+/// Model: routing is uniform, so `1 / ranks` of a rank's traffic stays on the rank, the share
+/// `(in_node - 1) / ranks` goes to peers inside its node over the device fabric and the share
+/// `(ranks - in_node) / ranks` crosses the network (`in_node` = the ranks one node holds, at
+/// most `ranks`). The two paths run at once, so the slower bounds the collective; each pays
+/// its fixed latency (the fabric's collective latency, plus the network's one-way latency when
+/// any traffic leaves the node). Without a network every peer counts as inside the node.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AllToAll {
+    /// Bytes one rank sends to peers inside its node.
+    pub intra_node_bytes: f64,
+    /// Bytes one rank sends across the network.
+    pub inter_node_bytes: f64,
+    /// Time of the collective, seconds.
+    pub seconds: f64,
+}
+
+/// The all-to-all's cost; see [`AllToAll`]. `fabric` is the device fabric's one-direction
+/// bandwidth (bytes/s), `network` the network's bandwidth and latency per device.
+pub fn all_to_all(
+    bytes: f64,
+    ranks: u32,
+    in_node: u32,
+    fabric: f64,
+    fabric_latency: f64,
+    network: Option<(f64, f64)>,
+) -> AllToAll {
+    if ranks <= 1 || bytes <= 0.0 {
+        return AllToAll { intra_node_bytes: 0.0, inter_node_bytes: 0.0, seconds: 0.0 };
+    }
+    let n = f64::from(ranks);
+    let local = match network {
+        Some(_) => f64::from(in_node.clamp(1, ranks)),
+        None => n,
+    };
+    let intra = bytes * (local - 1.0) / n;
+    let inter = bytes * (n - local) / n;
+    let time = |b: f64, bw: f64| if b > 0.0 && bw > 0.0 { b / bw } else { 0.0 };
+    let (net_bw, net_latency) = network.unwrap_or((0.0, 0.0));
+    let seconds = time(intra, fabric).max(time(inter, net_bw))
+        + fabric_latency
+        + if inter > 0.0 { net_latency } else { 0.0 };
+    AllToAll { intra_node_bytes: intra, inter_node_bytes: inter, seconds }
+}
+
+/// The expert-parallel exchange of a deployment: what one pass's dispatch and combine cost,
+/// built once from the deployment (the step model and the static estimate share it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exchange {
+    /// Expert-parallel ranks.
+    pub ranks: u32,
+    /// Expert ranks one node holds (each rank is `tensor` devices).
+    pub ranks_per_node: u32,
+    /// Whether the ranks span more than one node and a network joins them.
+    pub crosses_network: bool,
+    /// The hottest rank's load (1 without expert parallelism).
+    pub load: f64,
+    fabric: f64,
+    fabric_latency: f64,
+    network: Option<(f64, f64)>,
+    moe_layers: f64,
+    experts_per_token: f64,
+    hidden: f64,
+}
+
+impl Exchange {
+    /// The exchange of `input`'s deployment; `fabric` is the device fabric's link among the
+    /// devices of one node (the caller applies the engine's PCIe collective efficiency).
+    pub fn of(input: &InferenceInput<'_>, fabric: Link) -> Self {
+        let (arch, par) = (input.arch, input.parallelism);
+        let node = input.device.interconnect.and_then(|ic| ic.node);
+        let devices = par.expert.saturating_mul(par.tensor.max(1));
+        let crosses = input.network.is_some() && node.is_some_and(|n| devices > n);
+        Exchange {
+            ranks: par.expert.max(1),
+            ranks_per_node: node.map_or(par.expert, |n| (n / par.tensor.max(1)).clamp(1, par.expert.max(1))),
+            crosses_network: crosses,
+            load: if par.expert > 1 { input.techniques.moe.load() } else { 1.0 },
+            fabric: fabric.bandwidth.0,
+            fabric_latency: input.profile.collective_latency.0,
+            network: input.network.filter(|_| crosses).map(|n| (n.bandwidth.0, n.latency.0)),
+            moe_layers: f64::from(arch.moe_layers()),
+            experts_per_token: arch.moe.map_or(0.0, |m| m.experts_per_token as f64),
+            hidden: arch.hidden as f64,
+        }
+    }
+
+    /// One all-to-all for a pass of `rows` tokens over the whole replica: each rank sends its
+    /// `rows / ranks` tokens' 16-bit hidden states to the experts each routes to, the hottest
+    /// rank `load` x the mean.
+    pub fn one(&self, rows: f64) -> AllToAll {
+        if self.ranks <= 1 || self.experts_per_token <= 0.0 {
+            return all_to_all(0.0, 1, 1, 0.0, 0.0, None);
+        }
+        let bytes = rows / f64::from(self.ranks) * self.experts_per_token * self.hidden * 2.0 * self.load;
+        all_to_all(bytes, self.ranks, self.ranks_per_node, self.fabric, self.fabric_latency, self.network)
+    }
+
+    /// Dispatch and combine over every MoE layer for a pass of `rows` tokens, seconds.
+    pub fn seconds(&self, rows: f64) -> f64 {
+        if self.ranks <= 1 { 0.0 } else { 2.0 * self.moe_layers * self.one(rows).seconds }
+    }
+}
+
+/// The device fabric the expert ranks of one node share (PCIe rate as the fabric gives it,
+/// before any engine efficiency): the link among `expert x tensor` devices, at most a node's.
+pub fn expert_fabric(input: &InferenceInput<'_>) -> Link {
+    let par = input.parallelism;
+    let node = input.device.interconnect.and_then(|ic| ic.node).unwrap_or(u32::MAX);
+    super::parallelism::link(input.device, par.expert.saturating_mul(par.tensor.max(1)).min(node), None)
 }
 
 #[cfg(test)]

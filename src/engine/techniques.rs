@@ -4,6 +4,11 @@
 //! places that build an [`crate::engine::inference::InferenceInput`] for a sweep need no edit
 //! when a technique is added.
 
+use super::moe::ExpertParallel;
+
 /// Techniques in use; the default is none.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Techniques {}
+pub struct Techniques {
+    /// Expert parallelism: the load of the hottest rank (uniform by default).
+    pub moe: ExpertParallel,
+}

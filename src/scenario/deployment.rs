@@ -68,6 +68,20 @@ pub struct DeploymentBody {
     /// (`interconnect.node_devices` of the hardware).
     #[schema(example = "infiniband-ndr")]
     pub network: Option<String>,
+    /// Mixture-of-experts serving at scale (MoE models only).
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub moe: Option<MoeBody>,
+}
+
+/// How a mixture-of-experts model runs over its expert ranks.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoeBody {
+    /// The hottest expert-parallel rank's routed tokens over the mean rank's (1 = perfectly
+    /// balanced routing; default 1): every MoE layer waits for that rank, whose expert GEMMs
+    /// and dispatch/combine traffic scale by it. Applies with `parallelism.expert` above 1.
+    #[schema(example = 1.3)]
+    pub hottest_expert_load: Option<f64>,
 }
 
 /// How the devices split the model: given by the request, or left to hwcost.
@@ -112,6 +126,11 @@ pub struct Deployment {
     /// Whether the request named the network (else it is the default, listed as an assumption
     /// where it matters).
     pub network_given: bool,
+    /// Expert parallelism's load imbalance.
+    pub moe: crate::engine::moe::ExpertParallel,
+    /// The imbalance the request gave, if any (else the default, listed as an assumption where
+    /// it matters).
+    pub moe_given: Option<f64>,
 }
 
 impl Deployment {
@@ -138,6 +157,11 @@ impl Deployment {
             checks.number(at("overrides/memory_efficiency"), range::SHARE, overrides.memory_efficiency);
         let memory_fraction =
             checks.number(at("overrides/memory_fraction"), range::FRACTION, overrides.memory_fraction);
+        let hottest = checks.number(
+            at("moe/hottest_expert_load"),
+            range::HOTTEST_EXPERT_LOAD,
+            body.moe.as_ref().and_then(|m| m.hottest_expert_load),
+        );
         let price = checks.number(
             at("overrides/usd_per_device_hour"),
             range::USD_PER_DEVICE_HOUR,
@@ -145,6 +169,9 @@ impl Deployment {
         );
         checks.finish()?;
 
+        if body.moe.is_some() && model.architecture.moe.is_none() {
+            return Err(Error::unprocessable(at("moe"), "moe applies to mixture-of-experts models only"));
+        }
         let weights_id = assumed.or(body.weights, "weights", FormatId::Bf16, "the default weight format");
         let kv_id = assumed.or(
             body.kv_cache,
@@ -230,6 +257,8 @@ impl Deployment {
             prefix: prefix.to_owned(),
             network,
             network_given: body.network.is_some(),
+            moe: crate::engine::moe::ExpertParallel { hottest_rank_load: hottest.unwrap_or(1.0) },
+            moe_given: hottest,
         })
     }
 }

@@ -241,7 +241,11 @@ pub struct ParallelismBody {
     pub tensor: Option<u32>,
     /// Pipeline stages; at most the number of layers.
     pub pipeline: Option<u32>,
-    /// Expert parallel degree (MoE only); must divide the number of experts.
+    /// Expert parallel degree (MoE only); must divide the number of experts. Each expert rank
+    /// (a group of `tensor` devices) holds `experts / expert` routed experts and its own
+    /// sequences and KV cache: attention and the dense layers run data-parallel across the
+    /// ranks (attention data parallelism, TensorRT-LLM's `enable_attention_dp`, vLLM's and
+    /// SGLang's DP attention), their weights replicated on each rank, tensor-parallel within it.
     pub expert: Option<u32>,
     /// Independent replicas (default: the devices left by the other degrees).
     pub data: Option<u32>,
@@ -369,6 +373,8 @@ pub struct InferenceScenario {
     pub assumptions: Assumptions,
     /// The network between nodes.
     pub network: Option<ResolvedNetwork>,
+    /// Expert parallelism's load imbalance (the hottest rank's load).
+    pub moe: crate::engine::moe::ExpertParallel,
 }
 
 impl InferenceScenario {
@@ -388,7 +394,7 @@ impl InferenceScenario {
             usd_per_device_hour: self.cost.usd_per_device_hour(),
             explain: true,
             network: self.network.as_ref().map(|n| n.engine),
-            techniques: Default::default(),
+            techniques: crate::engine::techniques::Techniques { moe: self.moe, ..Default::default() },
         }
     }
 
@@ -460,7 +466,14 @@ impl InferenceScenario {
                 "the default network between nodes: a replica spans more devices than one node joins",
             );
         }
-        let Deployment { model, device, weights, kv_cache, engine, profile, cost, network, .. } = deployment;
+        if layout.expert > 1 && deployment.moe_given.is_none() {
+            assumed.push(
+                "moe/hottest_expert_load",
+                deployment.moe.hottest_rank_load,
+                "uniform routing across the expert ranks (no measured imbalance is the default; give moe.hottest_expert_load)",
+            );
+        }
+        let Deployment { model, device, weights, kv_cache, engine, profile, cost, network, moe, .. } = deployment;
         Ok(Self {
             weights,
             kv_cache,
@@ -480,6 +493,7 @@ impl InferenceScenario {
             cost,
             assumptions: assumed,
             network,
+            moe,
         })
     }
 }

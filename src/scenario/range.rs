@@ -144,6 +144,8 @@ const fn query(path: &'static str, parameter: &'static str, range: Range) -> Dec
 pub const INFERENCE_DEVICES: Range = Range::int(1, 65_536);
 /// A model-parallel degree (tensor, pipeline, expert, context).
 pub const DEGREE: Range = Range::int(1, 1024);
+/// The hottest expert rank's load over the mean (1 = balanced; 64 = one rank takes 64x).
+pub const HOTTEST_EXPERT_LOAD: Range = Range::number(1.0, 64.0);
 /// Inference replicas.
 pub const REPLICAS: Range = Range::int(1, 65_536);
 /// Group size of int4 weights.
@@ -318,6 +320,7 @@ pub const DECLARED: &[Declared] = &[
     on("ParallelismBody", "pipeline", DEGREE),
     on("ParallelismBody", "expert", DEGREE),
     on("ParallelismBody", "data", REPLICAS),
+    on("MoeBody", "hottest_expert_load", HOTTEST_EXPERT_LOAD),
     on("InferenceOverrides", "compute_efficiency", SHARE),
     on("InferenceOverrides", "memory_efficiency", SHARE),
     on("InferenceOverrides", "memory_fraction", FRACTION),

@@ -528,12 +528,17 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
     };
     let block = sched.kv_block_tokens.max(1);
     let total_blocks = (kv_capacity_tokens * window_stretch / block as f64).floor() as u64;
+    // Attention data parallelism: each expert rank schedules its own sequences, up to the
+    // engine's limits (TensorRT-LLM's max_batch_size and max_num_tokens apply per attention-DP
+    // rank; so do vLLM's with data-parallel attention).
     let (max_seqs, max_tokens) =
         limits(&sched, kv_capacity_tokens, w.input_tokens.mean(), w.output_tokens.mean(), u64::from(par.pipeline));
+    let dp_ranks = u64::from(par.expert.max(1));
+    let (max_seqs, max_tokens) = (max_seqs.saturating_mul(dp_ranks), max_tokens.saturating_mul(dp_ranks));
     trace.record(
         "serving.max_num_seqs",
-        "the engine's sequence limit per step (per pipeline micro-batch where the engine says so), or trtllm-bench's: KV capacity / mean (input + output), at most 4096, per stage, rounded up",
-        &[("kv_capacity_tokens", kv_capacity_tokens), ("mean_input_tokens", w.input_tokens.mean()), ("mean_output_tokens", w.output_tokens.mean())],
+        "the engine's sequence limit per step (per pipeline micro-batch where the engine says so), or trtllm-bench's: KV capacity / mean (input + output), at most 4096, per stage, rounded up; x expert ranks (each attention-data-parallel rank schedules its own batch)",
+        &[("kv_capacity_tokens", kv_capacity_tokens), ("mean_input_tokens", w.input_tokens.mean()), ("mean_output_tokens", w.output_tokens.mean()), ("attention_data_parallel_ranks", dp_ranks as f64)],
         max_seqs as f64,
         "sequences",
     );
@@ -1045,6 +1050,7 @@ fn run(
         r.time.attention += t.attention;
         r.time.communication += t.communication;
         r.time.overhead += t.overhead;
+        r.time.expert_all_to_all += t.expert_all_to_all;
         r.steps += 1;
         let in_step = shape.decode_sequences as u64 + chunks.len() as u64;
         r.running_time += in_step as f64 * dt;

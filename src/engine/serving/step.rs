@@ -9,7 +9,15 @@
 //!   cached or already-computed prefix as keys); decode attention reads each sequence's own KV
 //!   cache. Each is `max(compute, memory)` at the attention kernels' own efficiencies.
 //! - **Communication**: two tensor-parallel all-reduces per layer, expert-parallel dispatch and
-//!   combine, pipeline hand-offs.
+//!   combine (an all-to-all each per MoE layer, over the device fabric inside a node and the
+//!   network beyond it: [`crate::engine::moe::all_to_all`]), pipeline hand-offs.
+//! - **Expert parallelism**: each expert rank holds its own sequences (attention runs
+//!   data-parallel across ranks) and `experts / ranks` experts; the experts touched are those all
+//!   the step's tokens route to; the step waits for the hottest rank, whose expert GEMMs and
+//!   all-to-all traffic scale by the deployment's `hottest_rank_load`.
+//! - **MLA** (DeepSeek): decode runs the absorbed path, attending over the compressed latent with
+//!   the per-head projections folded into the query: `4 x heads x (kv_lora_rank + rope)` FLOPs
+//!   per token-layer of context; prefill runs the expanded path (`2 x heads x (qk + v)`).
 //! - **Overheads**: fixed per step, per layer and per sequence in the step (sampling, scheduling,
 //!   detokenisation).
 //!
@@ -22,7 +30,7 @@ use crate::engine::anatomy::Group;
 use crate::engine::device::ComputeType;
 use crate::engine::inference::{InferenceInput, lookup_params, matmul_params};
 use crate::engine::kv_cache;
-use crate::engine::moe::expected_distinct_experts;
+use crate::engine::moe::{Exchange, expected_distinct_experts, expert_fabric};
 use crate::engine::parallelism::{Link, all_reduce, link};
 use crate::engine::units::{Bytes, Seconds};
 
@@ -52,6 +60,8 @@ pub struct StepTime {
     pub communication: f64,
     /// Fixed per-step, per-layer and per-sequence overheads.
     pub overhead: f64,
+    /// Of `communication`: the expert-parallel dispatch and combine (all-to-alls).
+    pub expert_all_to_all: f64,
 }
 
 impl StepTime {
@@ -85,10 +95,15 @@ pub struct StepModel {
     expert_bytes: f64,
     moe: Option<(u64, u64)>,
     attention_width: f64,
+    /// Decode attention width: MLA's absorbed path, else the same as `attention_width`.
+    decode_attention_width: f64,
     kv_bytes_per_token_layer: f64,
     windowed: bool,
     arch_window: Option<(f64, f64)>,
     link: Link,
+    /// The expert-parallel dispatch and combine.
+    exchange: Exchange,
+    ep_load: f64,
     collective_latency: f64,
     step_overhead: f64,
     sequence_overhead: f64,
@@ -122,6 +137,13 @@ impl StepModel {
             arch.moe.map_or(0.0, |m| expert_params * m.experts_per_token as f64 / m.experts.max(1) as f64);
         let width = arch.hidden as f64 / tp;
         let (qk, v) = arch.attention_dims();
+        let pcie_factor = |l: Link| {
+            // Collectives over PCIe reach only part of the link rate (NCCL ring all-reduce
+            // through the host's root complex).
+            let factor = if l.over_pcie { profile.pcie_collective_efficiency } else { 1.0 };
+            Link { bandwidth: crate::engine::units::BytesPerSecond(l.bandwidth.0 * factor), ..l }
+        };
+        let exchange = Exchange::of(input, pcie_factor(expert_fabric(input)));
         Self {
             tp,
             pp,
@@ -142,18 +164,15 @@ impl StepModel {
             expert_bytes: expert_params * weight_bytes / (tp * ep),
             moe: arch.moe.map(|m| (m.experts, m.experts_per_token)),
             attention_width: (arch.heads * (qk + v)) as f64 / 2.0,
+            decode_attention_width: crate::engine::inference::decode_attention_width(arch),
             kv_bytes_per_token_layer: kv_cache::elements_per_token_per_layer_per_device(arch, par.tensor)
                 * input.kv_cache.bits.0
                 / 8.0,
             windowed: windowed_kv,
             arch_window: arch.sliding_window.map(|w| (w.tokens as f64, f64::from(w.layers.min(arch.layers)))),
-            link: {
-                // Collectives over PCIe reach only part of the link rate (NCCL ring all-reduce
-                // through the host's root complex).
-                let l = link(device, par.tensor.max(par.pipeline).max(par.expert), input.network.as_ref());
-                let factor = if l.over_pcie { profile.pcie_collective_efficiency } else { 1.0 };
-                Link { bandwidth: crate::engine::units::BytesPerSecond(l.bandwidth.0 * factor), ..l }
-            },
+            link: pcie_factor(link(device, par.tensor.max(par.pipeline), input.network.as_ref())),
+            ep_load: exchange.load,
+            exchange,
             collective_latency: profile.collective_latency.0,
             step_overhead: profile.step_overhead.0 + profile.layer_overhead.0 * f64::from(arch.layers),
             sequence_overhead: profile.sequence_overhead.0,
@@ -192,12 +211,16 @@ impl StepModel {
         // GEMMs: the body over every token, the LM head over the sequences that sample.
         let logits_rows = s.decode_sequences + s.prefill_completions;
         let dense_flops = (2.0 * self.body_params * tokens + 2.0 * self.head_params * logits_rows) / per_device;
-        let expert_flops = 2.0 * self.expert_active_params * tokens / per_device;
+        // The hottest expert rank multiplies `load` x the mean rank's routed tokens.
+        let load = self.ep_load;
+        let expert_flops = 2.0 * self.expert_active_params * tokens / per_device * load;
         let (touched, expert_rows) = self.moe.map_or((1.0, rows), |(experts, k)| {
-            let distinct = expected_distinct_experts(experts, k, rows / ep);
+            // Every rank's experts receive tokens from all ranks: the experts touched are those
+            // all the step's rows route to.
+            let distinct = expected_distinct_experts(experts, k, rows);
             // Each expert multiplies only the tokens routed to it: rows x k spread over the
             // experts touched, a much thinner GEMM than the dense layers'.
-            (distinct / experts.max(1) as f64, rows * k as f64 / distinct.max(1.0))
+            (distinct / experts.max(1) as f64, rows * k as f64 / distinct.max(1.0) * load)
         });
         let weights = self.dense_bytes + self.expert_bytes * touched;
         let compute = |flops: f64, rows: f64| {
@@ -208,7 +231,7 @@ impl StepModel {
 
         // Attention: prefill arithmetic over causal pairs, decode KV reads.
         let attention_flops = 4.0 * self.attention_width * self.layers * s.prefill_attention_pairs / per_device
-            + 4.0 * self.attention_width * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
+            + 4.0 * self.decode_attention_width * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
                 / per_device;
         let kv_read = self.kv_bytes_per_token_layer * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
             / (pp * ep);
@@ -220,17 +243,20 @@ impl StepModel {
         let message = Bytes(rows * self.hidden * 2.0 / ep);
         let latency = Seconds(self.collective_latency);
         let mut communication = 2.0 * self.layers * all_reduce(message, self.tp as u32, self.link, latency).0;
-        if let Some((_, k)) = self.moe
-            && ep > 1.0
-        {
-            let sent = rows * k as f64 * self.hidden * 2.0 / ep * (ep - 1.0) / ep;
-            communication += 2.0 * self.layers * (sent / self.link.bandwidth.0 + self.collective_latency);
-        }
+        // Expert dispatch and combine: the hottest rank receives and sends back `load` x the mean.
+        let expert_all_to_all = self.exchange.seconds(rows);
+        communication += expert_all_to_all;
         if pp > 1.0 {
             communication += (pp - 1.0) * (rows * self.hidden * 2.0 / self.link.bandwidth.0 + self.collective_latency);
         }
 
         let sequences = s.decode_sequences + s.prefill_completions;
-        StepTime { gemm, attention, communication, overhead: self.step_overhead + self.sequence_overhead * sequences }
+        StepTime {
+            gemm,
+            attention,
+            communication,
+            overhead: self.step_overhead + self.sequence_overhead * sequences,
+            expert_all_to_all,
+        }
     }
 }
