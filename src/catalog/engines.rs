@@ -113,6 +113,9 @@ pub struct ServingRecord {
     pub sequence_overhead_us: f64,
     /// Share of a PCIe link's rate that collectives reach.
     pub pcie_collective_efficiency: f64,
+    /// Routed-expert (grouped) GEMMs' efficiency relative to the dense GEMMs' at the same rows
+    /// (1 = as efficient).
+    pub expert_gemm_efficiency: f64,
     /// The scheduler.
     pub scheduler: SchedulerRecord,
 }
@@ -125,6 +128,7 @@ impl Default for ServingRecord {
             attention_memory_efficiency: 0.7,
             sequence_overhead_us: 10.0,
             pcie_collective_efficiency: 0.5,
+            expert_gemm_efficiency: 1.0,
             scheduler: SchedulerRecord::default(),
         }
     }
@@ -289,6 +293,7 @@ impl EngineRecord {
         non_negative(&mut p, "serving.sequence_overhead_us", sv.sequence_overhead_us, 1e6);
         fraction(&mut p, "serving.scheduler.kv_fraction", sv.scheduler.kv_fraction);
         fraction(&mut p, "serving.pcie_collective_efficiency", sv.pcie_collective_efficiency);
+        fraction(&mut p, "serving.expert_gemm_efficiency", sv.expert_gemm_efficiency);
         let sc = &sv.scheduler;
         if sc.max_num_seqs == 0 || sc.max_num_tokens == 0 || sc.kv_block_tokens == 0 || sc.kv_block_tokens > 4096 {
             p.push(
@@ -335,6 +340,7 @@ impl EngineRecord {
             attention_memory_efficiency: sv.attention_memory_efficiency,
             sequence_overhead: Seconds(sv.sequence_overhead_us * 1e-6),
             pcie_collective_efficiency: sv.pcie_collective_efficiency,
+            expert_gemm_efficiency: sv.expert_gemm_efficiency,
             scheduler: sv.scheduler.to_engine(),
             auto_split: match self.auto_split {
                 AutoSplitId::Layers => AutoSplit::Layers,

@@ -166,4 +166,32 @@ mod tests {
         let mid = expected_distinct_experts(128, 8, 16.0);
         assert!(mid > 8.0 && mid < 128.0, "{mid}");
     }
+
+    /// By hand: 8 MB per rank over 16 ranks, 8 per node, a 450 GB/s fabric with 5 us per
+    /// collective, a 50 GB/s network with 3 us. Inside the node 7/16 of the bytes (3.5 MB, 7.78
+    /// us), across it 8/16 (4 MB, 80 us): the network bounds it, 80 + 5 + 3 = 88 us. The same
+    /// exchange among the 8 ranks of one node: 7/8 of the bytes over the fabric, 15.56 + 5 us.
+    #[test]
+    fn all_to_all_across_nodes_and_within_one_by_hand() {
+        let across = all_to_all(8e6, 16, 8, 450e9, 5e-6, Some((50e9, 3e-6)));
+        assert!((across.intra_node_bytes - 3.5e6).abs() < 1e-3);
+        assert!((across.inter_node_bytes - 4e6).abs() < 1e-3);
+        assert!((across.seconds - 88e-6).abs() < 1e-12, "{}", across.seconds);
+        let within = all_to_all(8e6, 8, 8, 450e9, 5e-6, Some((50e9, 3e-6)));
+        assert_eq!(within.inter_node_bytes, 0.0);
+        assert!((within.seconds - (7e6 / 450e9 + 5e-6)).abs() < 1e-12, "{}", within.seconds);
+        // No network named: every peer counts as inside the node.
+        let flat = all_to_all(8e6, 16, 8, 450e9, 5e-6, None);
+        assert!((flat.seconds - (7.5e6 / 450e9 + 5e-6)).abs() < 1e-12);
+        // One rank exchanges nothing.
+        assert_eq!(all_to_all(8e6, 1, 8, 450e9, 5e-6, None).seconds, 0.0);
+    }
+
+    #[test]
+    fn the_load_is_at_least_one() {
+        assert_eq!(ExpertParallel::default().load(), 1.0);
+        assert_eq!(ExpertParallel { hottest_rank_load: 0.5 }.load(), 1.0);
+        assert_eq!(ExpertParallel { hottest_rank_load: f64::NAN }.load(), 1.0);
+        assert_eq!(ExpertParallel { hottest_rank_load: 1.3 }.load(), 1.3);
+    }
 }

@@ -71,6 +71,8 @@ pub struct EngineProfile {
     pub sequence_overhead: Seconds,
     /// Share of a PCIe link's rate that collectives reach.
     pub pcie_collective_efficiency: f64,
+    /// Routed-expert (grouped) GEMMs' efficiency relative to the dense GEMMs' (serving step).
+    pub expert_gemm_efficiency: f64,
     /// How the engine batches requests under load.
     pub scheduler: Scheduler,
     /// How the engine splits a model over several devices when it is not told.

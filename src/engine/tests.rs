@@ -36,6 +36,7 @@ fn profile() -> EngineProfile {
         attention_memory_efficiency: 0.7,
         sequence_overhead: Seconds(1e-5),
         pcie_collective_efficiency: 0.5,
+        expert_gemm_efficiency: 1.0,
         scheduler: crate::catalog::engines::SchedulerRecord::default().to_engine(),
         auto_split: crate::engine::profile::AutoSplit::TensorThenPipeline,
     }

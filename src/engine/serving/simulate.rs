@@ -1022,6 +1022,7 @@ fn run(
         for &(i, chunk) in &chunks {
             let q = &reqs[i];
             shape.prefill_tokens += chunk as f64;
+            shape.largest_prefill_chunk = shape.largest_prefill_chunk.max(chunk as f64);
             shape.prefill_attention_pairs += chunk as f64 * (q.computed as f64 + chunk as f64 / 2.0);
             if q.computed + chunk >= q.prompt {
                 shape.prefill_completions += 1.0;

@@ -47,6 +47,9 @@ pub struct StepShape {
     pub prefill_attention_pairs: f64,
     /// Sequences whose prompt completes in this step (their last position gets logits).
     pub prefill_completions: f64,
+    /// The largest prefill chunk of the step, tokens (a chunk runs whole on one
+    /// attention-data-parallel rank).
+    pub largest_prefill_chunk: f64,
 }
 
 /// A step's time by component.
@@ -87,6 +90,7 @@ pub struct StepModel {
     gemm_peak: f64,
     gemm_efficiency: f64,
     gemm_half_tokens: f64,
+    expert_gemm_efficiency: f64,
     width_factor: f64,
     attention_peak: f64,
     bandwidth: f64,
@@ -156,6 +160,7 @@ impl StepModel {
             gemm_peak: device.peak(compute_type).unwrap_or(0.0),
             gemm_efficiency: compute_eff,
             gemm_half_tokens: profile.gemm_half_tokens.max(0.0),
+            expert_gemm_efficiency: profile.expert_gemm_efficiency.clamp(0.01, 1.0),
             width_factor: width / (width + profile.gemm_half_width.max(0.0)),
             attention_peak: device.peak(attention_type).unwrap_or(0.0) * profile.attention_efficiency,
             bandwidth: device.memory_bandwidth_bytes_per_s * memory_eff,
@@ -208,9 +213,15 @@ impl StepModel {
         let rows = tokens / pp;
         let per_device = tp * pp * ep;
 
+        // Attention data parallelism: each expert rank runs attention and the dense layers over
+        // its own sequences, and every MoE layer's all-to-all waits for the busiest rank. A
+        // prefill chunk runs whole on one rank, so that rank has at least the largest chunk:
+        // its share of the step is max(tokens / ranks, largest chunk) / (tokens / ranks).
+        let busiest = if ep > 1.0 { (s.largest_prefill_chunk * ep / tokens).max(1.0) } else { 1.0 };
         // GEMMs: the body over every token, the LM head over the sequences that sample.
         let logits_rows = s.decode_sequences + s.prefill_completions;
-        let dense_flops = (2.0 * self.body_params * tokens + 2.0 * self.head_params * logits_rows) / per_device;
+        let dense_flops =
+            (2.0 * self.body_params * tokens + 2.0 * self.head_params * logits_rows) / per_device * busiest;
         // The hottest expert rank multiplies `load` x the mean rank's routed tokens.
         let load = self.ep_load;
         let expert_flops = 2.0 * self.expert_active_params * tokens / per_device * load;
@@ -227,10 +238,11 @@ impl StepModel {
             let rate = self.gemm_rate(rows);
             if rate > 0.0 { flops / rate } else { 0.0 }
         };
-        let gemm = (compute(dense_flops, rows / ep) + compute(expert_flops, expert_rows)).max(weights / self.bandwidth);
+        let gemm =
+            (compute(dense_flops, rows / ep * busiest) + compute(expert_flops / self.expert_gemm_efficiency, expert_rows)).max(weights / self.bandwidth);
 
         // Attention: prefill arithmetic over causal pairs, decode KV reads.
-        let attention_flops = 4.0 * self.attention_width * self.layers * s.prefill_attention_pairs / per_device
+        let attention_flops = 4.0 * self.attention_width * self.layers * s.prefill_attention_pairs / per_device * busiest
             + 4.0 * self.decode_attention_width * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
                 / per_device;
         let kv_read = self.kv_bytes_per_token_layer * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
