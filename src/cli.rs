@@ -373,6 +373,12 @@ pub struct DeploymentArgs {
     /// Price of one device-hour, USD (`overrides.usd_per_device_hour`).
     #[arg(long)]
     pub usd_per_device_hour: Option<f64>,
+    /// The network between nodes (`network`: an id of `GET /v1/networks`).
+    #[arg(long)]
+    pub network: Option<String>,
+    /// The hottest expert rank's routed tokens over the mean rank's (`moe.hottest_expert_load`).
+    #[arg(long)]
+    pub hottest_expert_load: Option<f64>,
     /// How the devices are paid for.
     #[command(flatten)]
     pub cost: CostArgs,
@@ -408,6 +414,11 @@ impl DeploymentArgs {
             set(&mut o.memory_efficiency, &self.memory_efficiency);
             set(&mut o.memory_fraction, &self.memory_fraction);
             set(&mut o.usd_per_device_hour, &self.usd_per_device_hour);
+        }
+        set(&mut d.network, &self.network);
+        if self.hottest_expert_load.is_some() {
+            let m = d.moe.get_or_insert_with(Default::default);
+            set(&mut m.hottest_expert_load, &self.hottest_expert_load);
         }
         d.cost = self.cost.over(d.cost.take())?;
         Ok(())

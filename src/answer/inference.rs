@@ -254,6 +254,10 @@ pub struct InferenceResponse {
     pub explain: Vec<ExplainBody>,
     /// The defaults applied because the request left fields out.
     pub assumptions: Vec<Assumption>,
+    /// Expert parallelism (MoE with `parallelism.expert` above 1): the layout over expert
+    /// ranks, the dispatch and combine of one decode step, the imbalance used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expert_parallel: Option<super::moe::ExpertParallelBody>,
     /// Measured error of this kind of estimate.
     pub error_band: ErrorBand,
 }
@@ -390,6 +394,7 @@ impl InferenceResponse {
             }),
             not_run,
             warnings,
+            expert_parallel: super::moe::ExpertParallelBody::of(parsed, e.decode_expert_all_to_all.0, None),
             explain: e.explain.into_iter().map(ExplainBody::from).collect(),
             assumptions: parsed.assumptions.0.clone(),
             error_band: band(ctx, parsed),

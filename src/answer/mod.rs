@@ -21,6 +21,7 @@ pub mod check;
 mod consistency;
 pub mod error_band;
 pub mod inference;
+pub mod moe;
 pub mod plan;
 pub mod plan_training;
 pub mod scaling;

@@ -224,6 +224,10 @@ pub struct ServingResponse {
     pub makespan_ms: f64,
     /// Where the time went.
     pub time_by_component: TimeByComponent,
+    /// Expert parallelism (MoE with `parallelism.expert` above 1): the layout over expert
+    /// ranks, the dispatch and combine per step, the imbalance used and the KV cache per rank.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expert_parallel: Option<super::moe::ExpertParallelBody>,
     /// Cost (null when it does not fit).
     #[schema(required = true)]
     pub cost: Option<ServingCost>,
@@ -500,6 +504,11 @@ impl ServingResponse {
             },
             steps: e.steps,
             makespan_ms: finite(e.makespan * 1e3),
+            expert_parallel: super::moe::ExpertParallelBody::of(
+                s,
+                e.time_by_component.expert_all_to_all / e.steps.max(1) as f64,
+                Some((e.kv_capacity_tokens, e.max_num_seqs)),
+            ),
             time_by_component: TimeByComponent {
                 gemm_ms: finite(e.time_by_component.gemm * 1e3),
                 attention_ms: finite(e.time_by_component.attention * 1e3),

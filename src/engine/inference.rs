@@ -183,6 +183,8 @@ pub struct InferenceEstimate {
     pub output_tokens_per_s_per_user: f64,
     /// Prompt tokens per second, all replicas.
     pub prefill_tokens_per_s: f64,
+    /// Expert-parallel dispatch and combine in one decode step (0 without expert ranks).
+    pub decode_expert_all_to_all: Seconds,
     /// USD per hour for all devices.
     pub usd_per_hour: Option<f64>,
     /// USD per million output tokens at this throughput.
@@ -507,6 +509,23 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         + expert_slice * experts_touched
         + b / ep * kv_slice_per_token * kv_cache::token_layers(arch, mean_context);
     let decode = phase(decode_flops / (tp * ep), decode_bytes, b / ep, collective(b / ep));
+    let decode_all_to_all = if par.expert > 1 {
+        trace.record(
+            "moe.dispatch_combine",
+            "per decode step: 2 all-to-alls (dispatch, combine) per MoE layer; each rank sends its sequences' 16-bit hidden states to the k experts each routes to, the hottest rank load x the mean; inside a node over the device fabric, the share (expert ranks - ranks per node) / expert ranks across the network, the slower path bounding each, plus each path's latency",
+            &[
+                ("expert_ranks", ep),
+                ("ranks_per_node", f64::from(exchange.ranks_per_node)),
+                ("crosses_network", if exchange.crosses_network { 1.0 } else { 0.0 }),
+                ("hottest_expert_load", exchange.load),
+                ("batch", b),
+            ],
+            exchange.seconds(b),
+            "s",
+        )
+    } else {
+        0.0
+    };
     let decode = Phase { time: decode.time + pass_overhead, ..decode };
     trace.record(
         "time.decode_step",
@@ -613,6 +632,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         output_tokens_per_s,
         output_tokens_per_s_per_user: per_user,
         prefill_tokens_per_s,
+        decode_expert_all_to_all: Seconds(decode_all_to_all),
         usd_per_hour,
         usd_per_million_output_tokens,
         usd_per_million_input_tokens: per_million(prefill_tokens_per_s),

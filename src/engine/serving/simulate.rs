@@ -654,6 +654,22 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
         tpot.mean,
         "s",
     );
+    if par.expert > 1 {
+        let x = model.exchange();
+        trace.record(
+            "moe.dispatch_combine",
+            "per step: 2 all-to-alls (dispatch, combine) per MoE layer; each rank sends its tokens' 16-bit hidden states to the k experts each routes to, the hottest rank load x the mean; inside a node over the device fabric, the share (expert ranks - ranks per node) / expert ranks across the network, the slower path bounding each, plus each path's latency",
+            &[
+                ("expert_ranks", f64::from(x.ranks)),
+                ("ranks_per_node", f64::from(x.ranks_per_node)),
+                ("crosses_network", if x.crosses_network { 1.0 } else { 0.0 }),
+                ("hottest_expert_load", x.load),
+                ("steps", steps),
+            ],
+            r.time.expert_all_to_all / steps,
+            "s",
+        );
+    }
     // Overloaded: the queue grows with the run (later requests wait much longer than earlier
     // ones) and completions fall behind arrivals.
     let overloaded = offered.is_some_and(|o| requests_per_s < 0.9 * o);

@@ -185,6 +185,11 @@ impl StepModel {
         }
     }
 
+    /// The expert-parallel exchange this model charges.
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
     /// Token-layers of KV the decodes read: each sequence's context over every layer, or the
     /// window on windowed layers (with the mean context standing in for each sequence's own).
     fn kv_token_layers(&self, sequences: f64, context_tokens: f64) -> f64 {
