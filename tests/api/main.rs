@@ -15,6 +15,7 @@ mod host;
 mod import;
 mod inference;
 mod layout;
+mod moe;
 mod openapi;
 mod ops;
 mod readme;
