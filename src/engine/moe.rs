@@ -82,9 +82,8 @@ pub fn all_to_all(
     let inter = bytes * (n - local) / n;
     let time = |b: f64, bw: f64| if b > 0.0 && bw > 0.0 { b / bw } else { 0.0 };
     let (net_bw, net_latency) = network.unwrap_or((0.0, 0.0));
-    let seconds = time(intra, fabric).max(time(inter, net_bw))
-        + fabric_latency
-        + if inter > 0.0 { net_latency } else { 0.0 };
+    let seconds =
+        time(intra, fabric).max(time(inter, net_bw)) + fabric_latency + if inter > 0.0 { net_latency } else { 0.0 };
     AllToAll { intra_node_bytes: intra, inter_node_bytes: inter, seconds }
 }
 

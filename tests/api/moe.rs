@@ -37,9 +37,13 @@ async fn an_imbalance_of_one_is_the_uniform_answer_and_more_is_slower() {
     assert_eq!(ep["expert_ranks"], 8);
     assert_eq!(ep["attention_data_parallel_ranks"], 8);
     assert_eq!(ep["experts_per_rank"], 16.0);
-    assert!(ep["dispatch_combine_ms_per_step"].as_f64().unwrap() > one["expert_parallel"]["dispatch_combine_ms_per_step"].as_f64().unwrap());
+    assert!(
+        ep["dispatch_combine_ms_per_step"].as_f64().unwrap()
+            > one["expert_parallel"]["dispatch_combine_ms_per_step"].as_f64().unwrap()
+    );
     // The uniform default is listed as an assumption; a given load is not.
-    let assumed = |a: &Value| a["assumptions"].as_array().unwrap().iter().any(|x| x["field"] == "moe/hottest_expert_load");
+    let assumed =
+        |a: &Value| a["assumptions"].as_array().unwrap().iter().any(|x| x["field"] == "moe/hottest_expert_load");
     assert!(assumed(&plain));
     assert!(!assumed(&one));
     assert!(plain["explain"].as_array().unwrap().iter().any(|e| e["rule"] == "moe.dispatch_combine"));
@@ -104,11 +108,7 @@ async fn bad_moe_input_is_refused_at_its_pointer() {
         (serving(json!({"expert": 8}), json!({"moe": {"hottest_expert_load": 0.5}})), "/moe/hottest_expert_load", 400),
         (serving(json!({"expert": 8}), json!({"moe": {"hottest_expert_load": 1000}})), "/moe/hottest_expert_load", 400),
         (serving(json!({"expert": 8}), json!({"moe": {"hottest": 1.2}})), "/moe/hottest", 400),
-        (
-            json!({"model": "llama-3.1-8b", "hardware": "h100", "moe": {"hottest_expert_load": 1.2}}),
-            "/moe",
-            422,
-        ),
+        (json!({"model": "llama-3.1-8b", "hardware": "h100", "moe": {"hottest_expert_load": 1.2}}), "/moe", 422),
     ] {
         let (got, problem) = app.post_json("/v1/estimate/serving", &body).await;
         assert_eq!(got, status, "{body}: {problem}");

@@ -243,11 +243,13 @@ impl StepModel {
             let rate = self.gemm_rate(rows);
             if rate > 0.0 { flops / rate } else { 0.0 }
         };
-        let gemm =
-            (compute(dense_flops, rows / ep * busiest) + compute(expert_flops / self.expert_gemm_efficiency, expert_rows)).max(weights / self.bandwidth);
+        let gemm = (compute(dense_flops, rows / ep * busiest)
+            + compute(expert_flops / self.expert_gemm_efficiency, expert_rows))
+        .max(weights / self.bandwidth);
 
         // Attention: prefill arithmetic over causal pairs, decode KV reads.
-        let attention_flops = 4.0 * self.attention_width * self.layers * s.prefill_attention_pairs / per_device * busiest
+        let attention_flops = 4.0 * self.attention_width * self.layers * s.prefill_attention_pairs / per_device
+            * busiest
             + 4.0 * self.decode_attention_width * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
                 / per_device;
         let kv_read = self.kv_bytes_per_token_layer * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
