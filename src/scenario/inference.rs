@@ -379,6 +379,8 @@ pub struct InferenceScenario {
 
 impl InferenceScenario {
     /// The engine input borrowing from this, with explanations.
+    // The other techniques keep their defaults once they exist (`..Default::default()`).
+    #[allow(clippy::needless_update)]
     pub fn input(&self) -> InferenceInput<'_> {
         InferenceInput {
             arch: &self.model.architecture,
