@@ -336,6 +336,7 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
         engine: engine.into(),
         profile,
         cost,
+        techniques: crate::engine::techniques::Techniques::default(),
         assumptions,
     })
 }

@@ -16,6 +16,7 @@ pub mod lookup;
 pub mod models;
 pub mod prices;
 pub mod scaling;
+pub mod speculative;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -138,6 +139,7 @@ pub struct CatalogTraining {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     training: Vec<CatalogTraining>,
+    speculative: Vec<speculative::SpeculativeRecord>,
     scaling_fits: Vec<scaling::CatalogFit>,
     api_prices: Vec<ApiPriceRecord>,
     exchange_rates: Vec<ExchangeRate>,
@@ -237,6 +239,19 @@ impl Catalog {
             embedded::FILES.iter().find(|(n, _)| *n == "scaling.toml").map(|(_, t)| (*t).to_owned()).unwrap_or_default()
         };
         files.push(("scaling.toml".to_owned(), scaling_text));
+        // Speculation defaults are published figures too: the embedded ones unless the
+        // directory has its own.
+        let speculative = dir.join("speculative.toml");
+        let speculative_text = if speculative.is_file() {
+            read(&speculative)?
+        } else {
+            embedded::FILES
+                .iter()
+                .find(|(n, _)| *n == "speculative.toml")
+                .map(|(_, t)| (*t).to_owned())
+                .unwrap_or_default()
+        };
+        files.push(("speculative.toml".to_owned(), speculative_text));
         Self::from_files(files)
     }
 
@@ -252,6 +267,7 @@ impl Catalog {
         let mut device_prices = Vec::new();
         let mut ownership = OwnershipDefaults::default();
         let mut scaling_fits = Vec::new();
+        let mut speculative = Vec::new();
         for (name, text) in files {
             let fail = |message: String| CatalogError { file: name.clone(), entry: None, message };
             if name.starts_with("hardware/") {
@@ -332,6 +348,15 @@ impl Catalog {
                 if scaling_fits.iter().filter(|f| f.record.default).count() != 1 {
                     return Err(fail("exactly one fit must be the default".into()));
                 }
+            } else if name == "speculative.toml" {
+                let file: speculative::SpeculativeFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                for record in file.method {
+                    record.validate().map_err(|m| entry_error(&name, &record.id, m))?;
+                    if speculative.iter().any(|r: &speculative::SpeculativeRecord| r.id == record.id) {
+                        return Err(entry_error(&name, &record.id, "one entry per method".into()));
+                    }
+                    speculative.push(record);
+                }
             } else if name == "prices/api.toml" {
                 let file: ApiPricesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
                 // Resolved below, once the exchange rates are read whatever the file order.
@@ -355,7 +380,7 @@ impl Catalog {
                 device_prices.extend(entries.into_iter().map(|e| (name.clone(), e)));
             } else {
                 return Err(fail(
-                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml, formats.toml or scaling.toml)"
+                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml, formats.toml, scaling.toml or speculative.toml)"
                         .into(),
                 ));
             }
@@ -414,6 +439,7 @@ impl Catalog {
         }
         Ok(Self {
             training,
+            speculative,
             scaling_fits,
             api_prices,
             exchange_rates,
@@ -426,6 +452,11 @@ impl Catalog {
             model_index,
             embedded: false,
         })
+    }
+
+    /// The speculative-decoding defaults of a method (`data/speculative.toml`).
+    pub fn speculative(&self, method: &str) -> Option<&speculative::SpeculativeRecord> {
+        self.speculative.iter().find(|r| r.id == method)
     }
 
     /// Scaling-law fits, in file order.

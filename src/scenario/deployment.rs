@@ -22,12 +22,14 @@ use super::inference::{
 use super::layout::{self, Degrees, ExpertRanks, Layout};
 use super::range::{self, Checks};
 use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel};
+use super::speculative::{self, SpeculativeBody};
 use super::{Assumptions, Error};
 use crate::catalog::Catalog;
 use crate::engine::format::Format;
 use crate::engine::inference::{self, Batch, InferenceInput};
 use crate::engine::parallelism::Parallelism;
 use crate::engine::profile::{AutoSplit, EngineProfile};
+use crate::engine::techniques::Techniques;
 use crate::engine::units::BitsPerWeight;
 
 /// The deployment's fields, at the top level of an inference or a serving request.
@@ -63,6 +65,10 @@ pub struct DeploymentBody {
     /// hosting).
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub cost: Option<CostChoice>,
+    /// Speculative decoding (default none): a drafter proposes tokens that the model verifies in
+    /// one step; each answer's `speculation` says what it buys and at which batch it stops paying.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub speculative: Option<SpeculativeBody>,
 }
 
 /// How the devices split the model: given by the request, or left to hwcost.
@@ -98,6 +104,8 @@ pub struct Deployment {
     pub profile: EngineProfile,
     /// How the devices are paid for, and the price of a device-hour.
     pub cost: CostPlan,
+    /// Serving techniques (speculative decoding).
+    pub techniques: Techniques,
     /// The defaults the parser applied.
     pub assumptions: Assumptions,
     /// The request's pointer in its document.
@@ -132,6 +140,8 @@ impl Deployment {
             range::USD_PER_DEVICE_HOUR,
             overrides.usd_per_device_hour,
         );
+        let speculative_checked =
+            body.speculative.as_ref().map(|s| speculative::check(&mut checks, s, &at("speculative")));
         checks.finish()?;
 
         let weights_id = assumed.or(body.weights, "weights", FormatId::Bf16, "the default weight format");
@@ -206,9 +216,23 @@ impl Deployment {
                 LayoutChoice::Given(layout)
             }
         };
+        let kv_cache = format(catalog, kv_id)?;
+        let speculation = match (&body.speculative, speculative_checked) {
+            (Some(s), Some(checked)) => Some(speculative::parse(
+                catalog,
+                s,
+                checked,
+                &model,
+                (weights.bits.0, kv_cache.bits.0),
+                &at("speculative"),
+                &mut assumed,
+            )?),
+            _ => None,
+        };
         Ok(Self {
             weights,
-            kv_cache: format(catalog, kv_id)?,
+            kv_cache,
+            techniques: Techniques { speculation },
             model,
             device,
             layout,
@@ -263,6 +287,7 @@ impl Deployment {
             profile: &self.profile,
             usd_per_device_hour: None,
             explain: false,
+            techniques: self.techniques,
         });
         let m = estimate.memory;
         Some(Trial { layout, total: m.per_device.total.0, capacity: m.capacity.0, fits: m.fits })

@@ -18,6 +18,7 @@ use crate::engine::format::Format;
 use crate::engine::inference::{Batch, InferenceInput};
 use crate::engine::parallelism::Parallelism;
 use crate::engine::profile::EngineProfile;
+use crate::engine::techniques::Techniques;
 
 /// Weight and KV-cache formats (bits per element in `data/formats.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
@@ -365,6 +366,8 @@ pub struct InferenceScenario {
     pub profile: EngineProfile,
     /// How the devices are paid for, and the price of a device-hour.
     pub cost: CostPlan,
+    /// Serving techniques (speculative decoding).
+    pub techniques: Techniques,
     /// The defaults the parser applied.
     pub assumptions: Assumptions,
 }
@@ -385,6 +388,7 @@ impl InferenceScenario {
             profile: &self.profile,
             usd_per_device_hour: self.cost.usd_per_device_hour(),
             explain: true,
+            techniques: self.techniques,
         }
     }
 
@@ -444,7 +448,7 @@ impl InferenceScenario {
                 layout
             }
         };
-        let Deployment { model, device, weights, kv_cache, engine, profile, cost, .. } = deployment;
+        let Deployment { model, device, weights, kv_cache, engine, profile, cost, techniques, .. } = deployment;
         Ok(Self {
             weights,
             kv_cache,
@@ -462,6 +466,7 @@ impl InferenceScenario {
             engine,
             profile,
             cost,
+            techniques,
             assumptions: assumed,
         })
     }

@@ -24,6 +24,7 @@ use crate::engine::inference::{InferenceInput, lookup_params, matmul_params};
 use crate::engine::kv_cache;
 use crate::engine::moe::expected_distinct_experts;
 use crate::engine::parallelism::{Link, all_reduce, link};
+use crate::engine::speculative::Drafter;
 use crate::engine::units::{Bytes, Seconds};
 
 /// What the scheduler put into one step.
@@ -39,6 +40,10 @@ pub struct StepShape {
     pub prefill_attention_pairs: f64,
     /// Sequences whose prompt completes in this step (their last position gets logits).
     pub prefill_completions: f64,
+    /// Draft tokens each decoding sequence brings to be verified (0 without speculation): its
+    /// GEMM rows, LM-head rows and attention queries are `1 + speculative_rows`, its KV cache is
+    /// read once.
+    pub speculative_rows: f64,
 }
 
 /// A step's time by component.
@@ -77,6 +82,7 @@ pub struct StepModel {
     gemm_peak: f64,
     gemm_efficiency: f64,
     gemm_half_tokens: f64,
+    gemm_half_width: f64,
     width_factor: f64,
     attention_peak: f64,
     bandwidth: f64,
@@ -91,6 +97,8 @@ pub struct StepModel {
     link: Link,
     collective_latency: f64,
     step_overhead: f64,
+    layer_overhead: f64,
+    layer_overhead_total: f64,
     sequence_overhead: f64,
     /// GEMM data type after the device and engine had their say.
     pub compute_type: ComputeType,
@@ -134,6 +142,7 @@ impl StepModel {
             gemm_peak: device.peak(compute_type).unwrap_or(0.0),
             gemm_efficiency: compute_eff,
             gemm_half_tokens: profile.gemm_half_tokens.max(0.0),
+            gemm_half_width: profile.gemm_half_width.max(0.0),
             width_factor: width / (width + profile.gemm_half_width.max(0.0)),
             attention_peak: device.peak(attention_type).unwrap_or(0.0) * profile.attention_efficiency,
             bandwidth: device.memory_bandwidth_bytes_per_s * memory_eff,
@@ -156,6 +165,8 @@ impl StepModel {
             },
             collective_latency: profile.collective_latency.0,
             step_overhead: profile.step_overhead.0 + profile.layer_overhead.0 * f64::from(arch.layers),
+            layer_overhead: profile.layer_overhead.0,
+            layer_overhead_total: profile.layer_overhead.0 * f64::from(arch.layers),
             sequence_overhead: profile.sequence_overhead.0,
             compute_type,
         }
@@ -179,9 +190,35 @@ impl StepModel {
         self.gemm_peak * self.gemm_efficiency * m / (m + self.gemm_half_tokens) * self.width_factor
     }
 
+    /// The step model of a drafter on the same devices, engine and layout: its own shape, the
+    /// deployment's rates, links and overheads (per layer: its own layers).
+    pub fn drafter(&self, d: &Drafter) -> StepModel {
+        let width = d.hidden / self.tp;
+        let tp = self.tp;
+        StepModel {
+            layers: f64::from(d.layers),
+            hidden: d.hidden,
+            body_params: d.body_params,
+            expert_active_params: d.expert_active_params,
+            head_params: d.head_params,
+            width_factor: if width > 0.0 { width / (width + self.gemm_half_width) } else { 0.0 },
+            dense_bytes: d.dense_bytes / tp,
+            expert_bytes: d.expert_bytes / (tp * self.ep),
+            moe: d.moe,
+            attention_width: d.attention_width,
+            kv_bytes_per_token_layer: d.kv_bytes_per_token_layer / tp,
+            arch_window: None,
+            step_overhead: self.step_overhead - self.layer_overhead_total + self.layer_overhead * f64::from(d.layers),
+            layer_overhead_total: self.layer_overhead * f64::from(d.layers),
+            ..self.clone()
+        }
+    }
+
     /// Time of one step.
     pub fn time(&self, s: &StepShape) -> StepTime {
-        let tokens = s.decode_sequences + s.prefill_tokens;
+        let rows_per_decode = 1.0 + s.speculative_rows.max(0.0);
+        let decode_rows = s.decode_sequences * rows_per_decode;
+        let tokens = decode_rows + s.prefill_tokens;
         if tokens <= 0.0 {
             return StepTime::default();
         }
@@ -190,7 +227,7 @@ impl StepModel {
         let per_device = tp * pp * ep;
 
         // GEMMs: the body over every token, the LM head over the sequences that sample.
-        let logits_rows = s.decode_sequences + s.prefill_completions;
+        let logits_rows = decode_rows + s.prefill_completions;
         let dense_flops = (2.0 * self.body_params * tokens + 2.0 * self.head_params * logits_rows) / per_device;
         let expert_flops = 2.0 * self.expert_active_params * tokens / per_device;
         let (touched, expert_rows) = self.moe.map_or((1.0, rows), |(experts, k)| {
@@ -208,7 +245,10 @@ impl StepModel {
 
         // Attention: prefill arithmetic over causal pairs, decode KV reads.
         let attention_flops = 4.0 * self.attention_width * self.layers * s.prefill_attention_pairs / per_device
-            + 4.0 * self.attention_width * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
+            + 4.0
+                * self.attention_width
+                * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
+                * rows_per_decode
                 / per_device;
         let kv_read = self.kv_bytes_per_token_layer * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
             / (pp * ep);
