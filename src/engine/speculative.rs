@@ -287,6 +287,7 @@ impl SpeculativeStep {
         };
         let (plain, verify, draft) = at(batch);
         Assessment {
+            batch: batch.max(1),
             tokens_per_step: per_step,
             plain_step_s: plain,
             verify_step_s: verify,
@@ -329,6 +330,8 @@ pub fn stops_paying(speedup: &impl Fn(u64) -> f64, max_batch: u64) -> Option<u64
 /// What speculation does to one decode step at a batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Assessment {
+    /// Decoding sequences per step it was judged at.
+    pub batch: u64,
     /// Expected tokens per verifier step.
     pub tokens_per_step: f64,
     /// A plain decode step at the batch, seconds.
@@ -381,5 +384,105 @@ mod tests {
         assert_eq!(stops_paying(&falling, 64), None);
         assert_eq!(stops_paying(&|_| 0.9, 4096), Some(1));
         assert_eq!(stops_paying(&|b: u64| 2.0 - b as f64 / 1000.0, 1000), Some(1000));
+    }
+
+    /// A deployment from the embedded catalog: `model` on one H100 in bf16 under TensorRT-LLM.
+    fn deployment(
+        model: &str,
+        tensor: u32,
+    ) -> (
+        crate::catalog::CatalogModel,
+        crate::engine::device::Device,
+        crate::engine::format::Format,
+        crate::engine::profile::EngineProfile,
+        crate::engine::parallelism::Parallelism,
+    ) {
+        let catalog = crate::catalog::Catalog::embedded().unwrap();
+        let m = catalog.model(model).unwrap().clone();
+        let d = catalog.device("nvidia-h100-sxm-80gb").unwrap().device.clone();
+        let f = catalog.format("bf16").unwrap().to_engine();
+        let p = catalog.engine("tensorrt-llm").unwrap().profile.clone();
+        (
+            m,
+            d,
+            f,
+            p,
+            crate::engine::parallelism::Parallelism { tensor, ..crate::engine::parallelism::Parallelism::SINGLE },
+        )
+    }
+
+    fn assess_with(
+        model: &str,
+        tensor: u32,
+        method: Method,
+        draft: Option<&str>,
+        a: f64,
+        k: u32,
+        batch: u64,
+    ) -> Assessment {
+        let (m, d, f, p, par) = deployment(model, tensor);
+        let input = crate::engine::inference::InferenceInput {
+            arch: &m.architecture,
+            anatomy: &m.anatomy,
+            device: &d,
+            parallelism: par,
+            weights: &f,
+            kv_cache: &f,
+            batch: crate::engine::inference::Batch::Fixed(batch),
+            input_tokens: 1024,
+            output_tokens: 256,
+            profile: &p,
+            usd_per_device_hour: None,
+            explain: false,
+            techniques: crate::engine::techniques::Techniques::default(),
+        };
+        let model_step = StepModel::new(&input, false);
+        let drafter = match (method, draft) {
+            (Method::Ngram, _) => None,
+            (Method::Draft, Some(id)) => {
+                let catalog = crate::catalog::Catalog::embedded().unwrap();
+                let dm = catalog.model(id).unwrap();
+                Some(Drafter::model(&dm.architecture, &dm.anatomy, 16.0, 16.0))
+            }
+            _ => Some(Drafter::head(method, &m.architecture, &m.anatomy, 16.0, 16.0)),
+        };
+        let spec = Speculation { method, tokens: k, acceptance_rate: a, drafter };
+        SpeculativeStep::new(&model_step, spec).assess(&model_step, batch, 1152.0, 4096)
+    }
+
+    /// On a memory-bound device at batch 1, verifying k + 1 rows per sequence costs about one
+    /// plain decode step (the weights are streamed once either way); at a large batch the step
+    /// is compute-bound and the verifier costs several plain steps.
+    #[test]
+    fn a_verifier_at_batch_one_costs_about_one_decode_step() {
+        let one = assess_with("llama-3.1-70b", 4, Method::Draft, Some("llama-3.2-1b"), 0.75, 4, 1);
+        let ratio = one.verify_step_s / one.plain_step_s;
+        assert!((1.0..1.05).contains(&ratio), "verifier / plain at batch 1: {ratio}");
+        let wide = assess_with("llama-3.1-70b", 4, Method::Draft, Some("llama-3.2-1b"), 0.75, 4, 512);
+        assert!(wide.verify_step_s / wide.plain_step_s > 2.5, "{wide:?}");
+        assert!(wide.speedup < 1.0 && one.speedup > 2.0, "{one:?} {wide:?}");
+        // The speedup is tokens per step x plain / (verifier + drafter), by hand from the parts.
+        let by_hand = one.tokens_per_step * one.plain_step_s / (one.verify_step_s + one.draft_s);
+        assert!((one.speedup - by_hand).abs() < 1e-12);
+        // Prompt lookup has no drafter cost.
+        assert_eq!(assess_with("llama-3.1-8b", 1, Method::Ngram, None, 0.5, 3, 1).draft_s, 0.0);
+    }
+
+    /// A higher acceptance rate keeps speculation paying to a larger batch; more draft tokens
+    /// (more rows to verify, more drafter forwards) make it stop at a smaller one.
+    #[test]
+    fn the_stop_batch_moves_with_acceptance_and_draft_length() {
+        let stop = |a: f64, k: u32| {
+            assess_with("llama-3.1-70b", 4, Method::Draft, Some("llama-3.2-1b"), a, k, 1)
+                .stops_paying_at_batch
+                .unwrap_or(u64::MAX)
+        };
+        let (low, mid, high) = (stop(0.6, 4), stop(0.75, 4), stop(0.9, 4));
+        assert!(low < mid && mid < high, "a 0.6 / 0.75 / 0.9: {low} {mid} {high}");
+        let (short, long) = (stop(0.75, 2), stop(0.75, 8));
+        assert!(short > long, "k 2 / 8: {short} {long}");
+        // Where it stops, it no longer pays; one batch before, it still does.
+        let at = |b: u64| assess_with("llama-3.1-70b", 4, Method::Draft, Some("llama-3.2-1b"), 0.75, 4, b).speedup;
+        assert!(at(mid) <= 1.0 && at(mid - 1) > 1.0, "{mid}: {} {}", at(mid), at(mid - 1));
     }
 }

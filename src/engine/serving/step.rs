@@ -98,7 +98,6 @@ pub struct StepModel {
     collective_latency: f64,
     step_overhead: f64,
     layer_overhead: f64,
-    layer_overhead_total: f64,
     sequence_overhead: f64,
     /// GEMM data type after the device and engine had their say.
     pub compute_type: ComputeType,
@@ -166,7 +165,6 @@ impl StepModel {
             collective_latency: profile.collective_latency.0,
             step_overhead: profile.step_overhead.0 + profile.layer_overhead.0 * f64::from(arch.layers),
             layer_overhead: profile.layer_overhead.0,
-            layer_overhead_total: profile.layer_overhead.0 * f64::from(arch.layers),
             sequence_overhead: profile.sequence_overhead.0,
             compute_type,
         }
@@ -191,7 +189,8 @@ impl StepModel {
     }
 
     /// The step model of a drafter on the same devices, engine and layout: its own shape, the
-    /// deployment's rates, links and overheads (per layer: its own layers).
+    /// deployment's rates and links, and per-layer overheads for its own layers (its forwards
+    /// run inside the engine's iteration, so no fixed step or per-sequence overhead).
     pub fn drafter(&self, d: &Drafter) -> StepModel {
         let width = d.hidden / self.tp;
         let tp = self.tp;
@@ -208,8 +207,10 @@ impl StepModel {
             attention_width: d.attention_width,
             kv_bytes_per_token_layer: d.kv_bytes_per_token_layer / tp,
             arch_window: None,
-            step_overhead: self.step_overhead - self.layer_overhead_total + self.layer_overhead * f64::from(d.layers),
-            layer_overhead_total: self.layer_overhead * f64::from(d.layers),
+            // The drafter's forwards run inside the engine's iteration: no scheduling, sampling
+            // bookkeeping or detokenisation of their own, only their layers' launches.
+            step_overhead: self.layer_overhead * f64::from(d.layers),
+            sequence_overhead: 0.0,
             ..self.clone()
         }
     }
