@@ -353,10 +353,11 @@ mod tests {
     use super::*;
 
     /// Hand-computed: a = 0.8, k = 3: 1 + 0.8 + 0.64 + 0.512 = 2.952; a = 0.5, k = 1: 1.5;
-    /// a = 0.875, k = 1 (DeepSeek-V3's MTP): 1.875; a -> 1 gives k + 1.
+    /// a = 0.875, k = 1 (DeepSeek-V3's MTP): 1.875; a = 0.6, k = 4: 1 + 0.6 + 0.36 + 0.216 + 0.1296
+    /// = 2.3056; a -> 1 gives k + 1.
     #[test]
     fn tokens_per_step_by_hand() {
-        for (a, k, want) in [(0.8, 3, 2.952), (0.5, 1, 1.5), (0.875, 1, 1.875), (0.6, 4, 2.30176), (1.0, 4, 5.0)] {
+        for (a, k, want) in [(0.8, 3, 2.952), (0.5, 1, 1.5), (0.875, 1, 1.875), (0.6, 4, 2.3056), (1.0, 4, 5.0)] {
             let got = tokens_per_step(a, k);
             assert!((got - want).abs() < 1e-9, "a {a} k {k}: {got} vs {want}");
         }

@@ -3,6 +3,7 @@
 //! CLI).
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::range::{self, Checks};
@@ -15,6 +16,7 @@ use crate::engine::speculative::{Drafter, Method, Speculation};
 /// them in one step.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"method": "draft", "draft_model": "llama-3.2-1b", "tokens": 4, "acceptance_rate": 0.75}))]
 pub struct SpeculativeBody {
     /// Where draft tokens come from: `draft` (a smaller catalog model, `draft_model`), `eagle` or
     /// `eagle3` (an EAGLE head: one decoder layer and the model's LM head), `mtp` (DeepSeek-V3's
@@ -31,7 +33,7 @@ pub struct SpeculativeBody {
 }
 
 /// A speculation method on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum SpeculativeMethod {
     /// A separate draft model.
