@@ -198,7 +198,7 @@ pub fn tokens_per_step(acceptance_rate: f64, k: u32) -> f64 {
 /// [`tokens_per_step`] by bisection. Lengths at or beyond `[1, k + 1]` give 0 or 1.
 pub fn acceptance_rate_for_length(length: f64, k: u32) -> f64 {
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
-    if !(length > 1.0) {
+    if length.is_nan() || length <= 1.0 {
         return 0.0;
     }
     if length >= f64::from(k) + 1.0 {

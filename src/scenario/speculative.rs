@@ -3,7 +3,6 @@
 //! CLI).
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::range::{self, Checks};
