@@ -267,6 +267,17 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         kv_elements * kv_cache::token_layers(arch, context) / pp * kv_bytes,
         "bytes",
     );
+    // The drafter keeps its own KV cache of the context (a head: one layer's).
+    let kv_per_sequence = kv_per_sequence
+        + speculation.and_then(|s| s.drafter).map_or(0.0, |d| {
+            trace.record(
+                "memory.draft_kv_cache_per_sequence",
+                "the drafter's KV bytes per token per layer x its layers x context tokens / tensor (its own cache of the context, beside the model's)",
+                &[("drafter_kv_bytes_per_token_layer", d.kv_bytes_per_token_layer), ("drafter_layers", f64::from(d.layers)), ("context_tokens", context), ("tensor", tp)],
+                d.kv_bytes_per_token_layer * f64::from(d.layers) * context / tp,
+                "bytes",
+            )
+        });
     let inner = match arch.moe {
         Some(moe) => (moe.expert_intermediate * moe.experts_per_token) as f64,
         None => arch.intermediate as f64,

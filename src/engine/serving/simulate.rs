@@ -513,7 +513,11 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
     };
     let per_token = kv_cache::elements_per_token_per_layer_per_device(arch, par.tensor) * input.kv_cache.bits.0 / 8.0
         * f64::from(arch.layers)
-        / f64::from(par.pipeline.max(1));
+        / f64::from(par.pipeline.max(1))
+        // A drafter's own KV cache grows with the same tokens.
+        + input.techniques.speculation.and_then(|s| s.drafter).map_or(0.0, |d| {
+            d.kv_bytes_per_token_layer * f64::from(d.layers) / f64::from(par.tensor.max(1))
+        });
     let kv_capacity_tokens = trace.record(
         "serving.kv_capacity_tokens",
         "KV bytes per device (the engine's fraction of free memory after weights, activations and runtime, or of device memory less those) / KV bytes per token on one device x expert ranks",
