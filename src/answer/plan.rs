@@ -352,6 +352,7 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
             }),
         },
         assumptions,
+        network: r.network.clone(),
     })
 }
 

@@ -14,6 +14,7 @@ pub mod formats;
 pub mod hardware;
 pub mod lookup;
 pub mod models;
+pub mod networks;
 pub mod prices;
 pub mod scaling;
 pub mod speculative;
@@ -140,6 +141,7 @@ pub struct CatalogTraining {
 pub struct Catalog {
     training: Vec<CatalogTraining>,
     speculative: Vec<speculative::SpeculativeRecord>,
+    networks: Vec<networks::CatalogNetwork>,
     scaling_fits: Vec<scaling::CatalogFit>,
     api_prices: Vec<ApiPriceRecord>,
     exchange_rates: Vec<ExchangeRate>,
@@ -252,6 +254,19 @@ impl Catalog {
                 .unwrap_or_default()
         };
         files.push(("speculative.toml".to_owned(), speculative_text));
+        // Networks, like the fits, are published figures: the embedded file unless the directory
+        // has its own.
+        let networks = dir.join("networks.toml");
+        let networks_text = if networks.is_file() {
+            read(&networks)?
+        } else {
+            embedded::FILES
+                .iter()
+                .find(|(n, _)| *n == "networks.toml")
+                .map(|(_, t)| (*t).to_owned())
+                .unwrap_or_default()
+        };
+        files.push(("networks.toml".to_owned(), networks_text));
         Self::from_files(files)
     }
 
@@ -268,6 +283,7 @@ impl Catalog {
         let mut ownership = OwnershipDefaults::default();
         let mut scaling_fits = Vec::new();
         let mut speculative = Vec::new();
+        let mut network_list: Vec<networks::CatalogNetwork> = Vec::new();
         for (name, text) in files {
             let fail = |message: String| CatalogError { file: name.clone(), entry: None, message };
             if name.starts_with("hardware/") {
@@ -357,6 +373,18 @@ impl Catalog {
                     }
                     speculative.push(record);
                 }
+            } else if name == "networks.toml" {
+                let file: networks::NetworksFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                for record in file.network {
+                    let network = record.to_engine().map_err(|m| entry_error(&name, &record.id, m))?;
+                    if network_list.iter().any(|n| n.record.id == record.id) {
+                        return Err(entry_error(&name, &record.id, "duplicate network id".into()));
+                    }
+                    network_list.push(networks::CatalogNetwork { record, network });
+                }
+                if network_list.iter().filter(|n| n.record.default).count() != 1 {
+                    return Err(fail("exactly one network must be the default".into()));
+                }
             } else if name == "prices/api.toml" {
                 let file: ApiPricesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
                 // Resolved below, once the exchange rates are read whatever the file order.
@@ -380,7 +408,7 @@ impl Catalog {
                 device_prices.extend(entries.into_iter().map(|e| (name.clone(), e)));
             } else {
                 return Err(fail(
-                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml, formats.toml, scaling.toml or speculative.toml)"
+                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml, formats.toml, networks.toml, scaling.toml or speculative.toml)"
                         .into(),
                 ));
             }
@@ -440,6 +468,7 @@ impl Catalog {
         Ok(Self {
             training,
             speculative,
+            networks: network_list,
             scaling_fits,
             api_prices,
             exchange_rates,
@@ -457,6 +486,21 @@ impl Catalog {
     /// The speculative-decoding defaults of a method (`data/speculative.toml`).
     pub fn speculative(&self, method: &str) -> Option<&speculative::SpeculativeRecord> {
         self.speculative.iter().find(|r| r.id == method)
+    }
+
+    /// Scale-out networks, in file order.
+    pub fn networks(&self) -> &[networks::CatalogNetwork] {
+        &self.networks
+    }
+
+    /// The network with this id (case-insensitive).
+    pub fn network(&self, id: &str) -> Option<&networks::CatalogNetwork> {
+        self.networks.iter().find(|n| n.record.id.eq_ignore_ascii_case(id))
+    }
+
+    /// The network requests assume when they name none (a catalog without networks has none).
+    pub fn default_network(&self) -> Option<&networks::CatalogNetwork> {
+        self.networks.iter().find(|n| n.record.default)
     }
 
     /// Scaling-law fits, in file order.

@@ -13,7 +13,8 @@
 //! - [`anatomy`]: where a model's parameters sit, computed from its architecture.
 //! - [`device`]: a hardware device's capabilities.
 //! - [`profile`]: a serving engine's efficiencies.
-//! - [`parallelism`], [`kv_cache`], [`moe`]: the pieces of an inference estimate.
+//! - [`parallelism`], [`network`], [`kv_cache`], [`moe`]: the pieces of an inference estimate.
+//! - [`techniques`]: serving techniques beyond plain continuous batching.
 //! - [`inference`]: memory, FLOPs, latency, throughput, cost and energy of serving.
 //! - [`serving`]: continuous batching under load, replayed step by step.
 //! - [`techniques`]: serving techniques beyond plain decoding; [`speculative`]: speculative
@@ -31,6 +32,7 @@ pub mod format;
 pub mod inference;
 pub mod kv_cache;
 pub mod moe;
+pub mod network;
 pub mod parallelism;
 pub mod profile;
 pub mod scaling;

@@ -435,6 +435,7 @@ mod tests {
             profile: &p,
             usd_per_device_hour: None,
             explain: false,
+            network: None,
             techniques: crate::engine::techniques::Techniques::default(),
         };
         let model_step = StepModel::new(&input, false);

@@ -1,10 +1,12 @@
-//! Serving techniques beyond plain decoding, one field each, all off by default: every place that
-//! builds an [`super::inference::InferenceInput`] without naming them (`..` or
-//! `Techniques::default()`) runs plain decoding.
+//! The serving techniques a deployment may add to plain continuous batching (speculative
+//! decoding, a tiered KV cache, expert parallelism at scale...): one struct, one field per
+//! technique, each defined in its own module. `Techniques::default()` is plain serving, so the
+//! places that build an [`crate::engine::inference::InferenceInput`] for a sweep need no edit
+//! when a technique is added.
 
 use super::speculative::Speculation;
 
-/// The serving techniques a deployment uses.
+/// Techniques in use; the default is none.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Techniques {
     /// Speculative decoding: a drafter proposes tokens, the model verifies them in one step.

@@ -410,6 +410,7 @@ pub fn evaluate(
         profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
+        network: None,
         techniques,
     };
     let full = estimate(&input(batch));
@@ -569,6 +570,7 @@ pub fn simulate_candidate(
         profile: &profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
+        network: None,
         techniques: crate::engine::techniques::Techniques {
             speculation: space.speculation.get(choice.speculation).copied().flatten().map(|s| s.on(model, format)),
         },
@@ -582,7 +584,7 @@ pub fn simulate_candidate(
         model_max_context: model.arch.max_context,
         native_format: c.native_format,
         tensor_parallel_over_pcie: tensor > 1
-            && crate::engine::parallelism::link(hardware.device, tensor.max(pipeline)).over_pcie,
+            && crate::engine::parallelism::link(hardware.device, tensor.max(pipeline), None).over_pcie,
         ..Observed::default()
     };
     let cost = |devices: u64, utilization: f64, served: f64| {

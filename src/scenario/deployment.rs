@@ -21,7 +21,7 @@ use super::inference::{
 };
 use super::layout::{self, Degrees, ExpertRanks, Layout};
 use super::range::{self, Checks};
-use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel};
+use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel, ResolvedNetwork};
 use super::speculative::{self, SpeculativeBody};
 use super::{Assumptions, Error};
 use crate::catalog::Catalog;
@@ -65,6 +65,11 @@ pub struct DeploymentBody {
     /// hosting).
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub cost: Option<CostChoice>,
+    /// The network between nodes (`GET /v1/networks`; default `infiniband-ndr`): what
+    /// collectives cross once a replica spans more devices than one node joins
+    /// (`interconnect.node_devices` of the hardware).
+    #[schema(example = "infiniband-ndr")]
+    pub network: Option<String>,
     /// Speculative decoding (default none): a drafter proposes tokens that the model verifies in
     /// one step; each answer's `speculation` says what it buys and at which batch it stops paying.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
@@ -110,6 +115,11 @@ pub struct Deployment {
     pub assumptions: Assumptions,
     /// The request's pointer in its document.
     pub prefix: String,
+    /// The network between nodes (the catalog's default when the request names none).
+    pub network: Option<ResolvedNetwork>,
+    /// Whether the request named the network (else it is the default, listed as an assumption
+    /// where it matters).
+    pub network_given: bool,
 }
 
 impl Deployment {
@@ -118,6 +128,7 @@ impl Deployment {
     /// out-of-range value is reported together.
     pub fn parse(catalog: &Catalog, body: &DeploymentBody, prefix: &str, mut checks: Checks) -> Result<Self, Error> {
         let (model, device) = resolve::references(catalog, &body.model, &body.hardware, prefix)?;
+        let network = resolve::network(catalog, body.network.as_deref(), &format!("{prefix}/network"))?;
         let mut assumed = Assumptions::default();
         let at = |field: &str| format!("{prefix}/{field}");
 
@@ -241,6 +252,8 @@ impl Deployment {
             cost,
             assumptions: assumed,
             prefix: prefix.to_owned(),
+            network,
+            network_given: body.network.is_some(),
         })
     }
 }
@@ -287,6 +300,7 @@ impl Deployment {
             profile: &self.profile,
             usd_per_device_hour: None,
             explain: false,
+            network: self.network.as_ref().map(|n| n.engine),
             techniques: self.techniques,
         });
         let m = estimate.memory;

@@ -226,6 +226,8 @@ pub struct PlanScenario {
     pub api_price: Option<ApiPriceBody>,
     /// Speculative decoding to try (`[None]` unless the search asked for more).
     pub speculation: Vec<Option<SpeculationChoice>>,
+    /// The network between nodes the candidates use (the catalog's default).
+    pub network: Option<super::resolve::ResolvedNetwork>,
 }
 
 /// A request's list, or `default`; 1 to `max` entries.
@@ -397,6 +399,7 @@ impl PlanScenario {
             objective,
             api_price: request.api_price,
             speculation,
+            network: super::resolve::network(catalog, None, "/network")?,
         })
     }
 }
