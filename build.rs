@@ -6,7 +6,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const EMBEDDED: &[&str] = &["hardware", "models", "engines", "prices", "formats.toml", "networks.toml", "scaling.toml"];
+const EMBEDDED: &[&str] =
+    &["hardware", "models", "engines", "prices", "formats.toml", "networks.toml", "scaling.toml", "speculative.toml"];
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

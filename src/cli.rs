@@ -30,6 +30,7 @@ use crate::scenario::scaling::{
     ScalingObjective, ScalingPlanRequest, ScalingPlanScenario, ScalingRequest, ScalingScenario,
 };
 use crate::scenario::serving::{ServingLoad, ServingRequest, ServingScenario, TokenCount};
+use crate::scenario::speculative::{SpeculativeBody, SpeculativeMethod};
 use crate::scenario::training::{
     CheckpointingId, ComputeOptimal, MethodId, OptimizerId, PrecisionId, ShardingId, TokensSpec, TrainingEngineId,
     TrainingRequest, TrainingScenario,
@@ -382,6 +383,18 @@ pub struct DeploymentArgs {
     /// How the devices are paid for.
     #[command(flatten)]
     pub cost: CostArgs,
+    /// Speculative decoding method (`speculative.method`): draft, eagle, eagle3, mtp, ngram.
+    #[arg(long, value_enum)]
+    pub speculative: Option<SpeculativeMethod>,
+    /// The draft model's id, for `--speculative draft` (`speculative.draft_model`).
+    #[arg(long)]
+    pub draft_model: Option<String>,
+    /// Draft tokens per step, k (`speculative.tokens`).
+    #[arg(long)]
+    pub speculative_tokens: Option<u32>,
+    /// Probability that a draft token is accepted (`speculative.acceptance_rate`).
+    #[arg(long)]
+    pub acceptance_rate: Option<f64>,
 }
 
 impl DeploymentArgs {
@@ -421,6 +434,31 @@ impl DeploymentArgs {
             set(&mut m.hottest_expert_load, &self.hottest_expert_load);
         }
         d.cost = self.cost.over(d.cost.take())?;
+        if let Some(method) = self.speculative {
+            let s = d.speculative.get_or_insert(SpeculativeBody {
+                method,
+                draft_model: None,
+                tokens: None,
+                acceptance_rate: None,
+            });
+            s.method = method;
+        }
+        let refinements =
+            self.draft_model.is_some() || self.speculative_tokens.is_some() || self.acceptance_rate.is_some();
+        match d.speculative.as_mut() {
+            Some(s) => {
+                set(&mut s.draft_model, &self.draft_model);
+                set(&mut s.tokens, &self.speculative_tokens);
+                set(&mut s.acceptance_rate, &self.acceptance_rate);
+            }
+            None if refinements => {
+                return Err(Error::field(
+                    "/speculative/method",
+                    "--draft-model, --speculative-tokens and --acceptance-rate need --speculative METHOD",
+                ));
+            }
+            None => {}
+        }
         Ok(())
     }
 }

@@ -165,8 +165,28 @@ pub fn inference_table(r: &InferenceResponse) -> String {
             },
         ));
     }
+    if let Some(s) = &r.speculation {
+        rows.push(("speculation", speculation(s)));
+    }
     opening(inference_misfit(r))
         + &render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
+}
+
+/// The speculation line of a table: what it buys at the batch and where it stops paying.
+fn speculation(s: &crate::answer::speculative::SpeculationBody) -> String {
+    format!(
+        "{} (k {}, a {}): {:.2} tokens per step, {:.2}x at batch {}, {}",
+        s.method,
+        s.tokens,
+        s.acceptance_rate,
+        s.tokens_per_step,
+        s.speedup,
+        s.batch_size,
+        match s.stops_paying_at_batch {
+            Some(b) => format!("stops paying at batch {b}"),
+            None => "pays up to the engine's batch limit".to_owned(),
+        }
+    )
 }
 
 /// `hwcost estimate serving` without `--json`.
@@ -240,6 +260,9 @@ pub fn serving_table(r: &ServingResponse) -> String {
     }
     if let Some(rate) = r.max_requests_per_s_within_slo {
         rows.push(("capacity within SLO", format!("{rate:.3} requests/s")));
+    }
+    if let Some(s) = &r.speculation {
+        rows.push(("speculation", speculation(s)));
     }
     opening(serving_misfit(r)) + &render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }

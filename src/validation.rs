@@ -186,11 +186,13 @@ pub enum Metric {
     ServingTtftMs,
     /// Mean inter-token latency under a stated load, ms.
     ServingItlMs,
+    /// Per-user decode speed with speculative decoding (the request's `speculative`), tokens/s.
+    SpeculativeDecodeTokensPerSPerUser,
 }
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 8] = [
         Metric::DecodeTokensPerSPerUser,
         Metric::PrefillTokensPerS,
         Metric::TtftMs,
@@ -198,6 +200,7 @@ impl Metric {
         Metric::OutputThroughputTotal,
         Metric::ServingTtftMs,
         Metric::ServingItlMs,
+        Metric::SpeculativeDecodeTokensPerSPerUser,
     ];
 
     /// Wire name.
@@ -210,6 +213,7 @@ impl Metric {
             Metric::TtftMs => "ttft_ms",
             Metric::ServingTtftMs => "serving_ttft_ms",
             Metric::ServingItlMs => "serving_itl_ms",
+            Metric::SpeculativeDecodeTokensPerSPerUser => "speculative_decode_tokens_per_s_per_user",
         }
     }
 
@@ -218,7 +222,9 @@ impl Metric {
         match self {
             Metric::OutputThroughputTotal => e.output_tokens_per_s,
             Metric::OutputThroughputPerGpu => e.output_tokens_per_s / s.inference.parallelism.devices().max(1) as f64,
-            Metric::DecodeTokensPerSPerUser => 1.0 / e.tpot.mean.max(1e-12),
+            Metric::DecodeTokensPerSPerUser | Metric::SpeculativeDecodeTokensPerSPerUser => {
+                1.0 / e.tpot.mean.max(1e-12)
+            }
             Metric::PrefillTokensPerS => e.total_tokens_per_s - e.output_tokens_per_s,
             Metric::TtftMs | Metric::ServingTtftMs => e.ttft.mean * 1e3,
             Metric::ServingItlMs => e.itl.mean * 1e3,
@@ -230,7 +236,9 @@ impl Metric {
         match self {
             Metric::OutputThroughputTotal => e.output_tokens_per_s,
             Metric::OutputThroughputPerGpu => e.output_tokens_per_s / s.parallelism.devices().max(1) as f64,
-            Metric::DecodeTokensPerSPerUser => e.output_tokens_per_s_per_user,
+            Metric::DecodeTokensPerSPerUser | Metric::SpeculativeDecodeTokensPerSPerUser => {
+                e.output_tokens_per_s_per_user
+            }
             Metric::PrefillTokensPerS => e.prefill_tokens_per_s,
             // Load metrics without a replay: the static estimate's one-request figures.
             Metric::TtftMs | Metric::ServingTtftMs => e.ttft.0 * 1e3,

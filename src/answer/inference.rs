@@ -260,6 +260,11 @@ pub struct InferenceResponse {
     pub expert_parallel: Option<super::moe::ExpertParallelBody>,
     /// Measured error of this kind of estimate.
     pub error_band: ErrorBand,
+    /// Speculative decoding at this batch: tokens per step, speedup, where it stops paying
+    /// (present when the request's `speculative` asked for it; `latency.tpot_ms` and the
+    /// throughput already include it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speculation: Option<super::speculative::SpeculationBody>,
 }
 
 fn ms(s: crate::engine::units::Seconds) -> f64 {
@@ -344,7 +349,13 @@ impl InferenceResponse {
         if let Some(n) = &not_run {
             verdict::lead_with(&mut warnings, &n.reason);
         }
+        let speculation = parsed
+            .techniques
+            .speculation
+            .zip(e.speculation)
+            .map(|(s, a)| super::speculative::SpeculationBody::new(&s, &a));
         Self {
+            speculation,
             verdict: verdict::verdict(fits),
             model: parsed.model.id.clone(),
             hardware: parsed.device.id.clone(),

@@ -26,6 +26,7 @@ pub mod plan;
 pub mod plan_training;
 pub mod scaling;
 pub mod serving;
+pub mod speculative;
 pub mod training;
 pub mod verdict;
 

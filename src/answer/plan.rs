@@ -49,6 +49,10 @@ pub struct ConfigBody {
     pub batch_size: u64,
     /// Engine.
     pub engine: &'static str,
+    /// The speculative decoding method this row uses (`eagle3`, ...), or `none` for plain
+    /// decoding; present only when the plan's `search.speculative` asked to try it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speculative: Option<&'static str>,
     /// Whether the device computes the weight format natively.
     pub native_format: bool,
     /// What `POST /v1/check` says of this configuration with the plan's requirements at the
@@ -241,6 +245,8 @@ fn config(r: &PlanScenario, c: &Candidate) -> ConfigBody {
         kv_cache: kv.as_str(),
         batch_size: r.batch_sizes[c.choice.batch],
         engine: r.engines[c.choice.engine].as_str(),
+        speculative: (r.speculation.len() > 1)
+            .then(|| r.speculation.get(c.choice.speculation).copied().flatten().map_or("none", |s| s.method.as_str())),
         native_format: c.native_format,
         verdict: c.verdict.as_str(),
         latency: PlanLatency {
@@ -336,9 +342,18 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
         engine: engine.into(),
         profile,
         cost,
+        techniques: crate::engine::techniques::Techniques {
+            speculation: r.speculation.get(c.choice.speculation).copied().flatten().map(|s| {
+                let model = &r.models[c.choice.model];
+                s.on(
+                    crate::plan::search::ModelChoice { arch: &model.architecture, anatomy: &model.anatomy },
+                    crate::plan::search::FormatChoice { weights, kv_cache },
+                )
+            }),
+            ..Default::default()
+        },
         assumptions,
         network: r.network.clone(),
-        moe: Default::default(),
     })
 }
 
@@ -497,6 +512,7 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
         formats: r.formats.iter().map(|(_, _, weights, kv)| FormatChoice { weights, kv_cache: kv }).collect(),
         batch_sizes: r.batch_sizes.clone(),
         engines: profiles,
+        speculation: r.speculation.clone(),
     };
     // The clock is read here, at the edge; the search only asks whether time is up. Without a
     // deadline it never is: the same request gets the same answer however busy the server.

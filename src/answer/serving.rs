@@ -241,6 +241,11 @@ pub struct ServingResponse {
     pub assumptions: Vec<Assumption>,
     /// Measured error of the simulator on published serving measurements.
     pub error_band: ErrorBand,
+    /// Speculative decoding at the replay's mean running batch: tokens per step, speedup,
+    /// where it stops paying (present when the request's `speculative` asked for it; the
+    /// replay's steps already advance each sequence by `tokens_per_step`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speculation: Option<super::speculative::SpeculationBody>,
     /// The replay over time, present when `detail.timeline` asked for it and the deployment
     /// fits.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -435,7 +440,13 @@ impl ServingResponse {
         if let Some(n) = &not_run {
             verdict::lead_with(&mut warnings, &n.reason);
         }
+        let speculation = s
+            .techniques
+            .speculation
+            .zip(e.speculation)
+            .map(|(spec, a)| super::speculative::SpeculationBody::new(&spec, &a));
         Self {
+            speculation,
             verdict: verdict::verdict(fits),
             not_run,
             memory: MemoryBody::new(&single.memory, s),

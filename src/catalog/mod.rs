@@ -17,6 +17,7 @@ pub mod models;
 pub mod networks;
 pub mod prices;
 pub mod scaling;
+pub mod speculative;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -139,6 +140,7 @@ pub struct CatalogTraining {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     training: Vec<CatalogTraining>,
+    speculative: Vec<speculative::SpeculativeRecord>,
     networks: Vec<networks::CatalogNetwork>,
     scaling_fits: Vec<scaling::CatalogFit>,
     api_prices: Vec<ApiPriceRecord>,
@@ -239,6 +241,19 @@ impl Catalog {
             embedded::FILES.iter().find(|(n, _)| *n == "scaling.toml").map(|(_, t)| (*t).to_owned()).unwrap_or_default()
         };
         files.push(("scaling.toml".to_owned(), scaling_text));
+        // Speculation defaults are published figures too: the embedded ones unless the
+        // directory has its own.
+        let speculative = dir.join("speculative.toml");
+        let speculative_text = if speculative.is_file() {
+            read(&speculative)?
+        } else {
+            embedded::FILES
+                .iter()
+                .find(|(n, _)| *n == "speculative.toml")
+                .map(|(_, t)| (*t).to_owned())
+                .unwrap_or_default()
+        };
+        files.push(("speculative.toml".to_owned(), speculative_text));
         // Networks, like the fits, are published figures: the embedded file unless the directory
         // has its own.
         let networks = dir.join("networks.toml");
@@ -267,6 +282,7 @@ impl Catalog {
         let mut device_prices = Vec::new();
         let mut ownership = OwnershipDefaults::default();
         let mut scaling_fits = Vec::new();
+        let mut speculative = Vec::new();
         let mut network_list: Vec<networks::CatalogNetwork> = Vec::new();
         for (name, text) in files {
             let fail = |message: String| CatalogError { file: name.clone(), entry: None, message };
@@ -348,6 +364,15 @@ impl Catalog {
                 if scaling_fits.iter().filter(|f| f.record.default).count() != 1 {
                     return Err(fail("exactly one fit must be the default".into()));
                 }
+            } else if name == "speculative.toml" {
+                let file: speculative::SpeculativeFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                for record in file.method {
+                    record.validate().map_err(|m| entry_error(&name, &record.id, m))?;
+                    if speculative.iter().any(|r: &speculative::SpeculativeRecord| r.id == record.id) {
+                        return Err(entry_error(&name, &record.id, "one entry per method".into()));
+                    }
+                    speculative.push(record);
+                }
             } else if name == "networks.toml" {
                 let file: networks::NetworksFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
                 for record in file.network {
@@ -383,7 +408,7 @@ impl Catalog {
                 device_prices.extend(entries.into_iter().map(|e| (name.clone(), e)));
             } else {
                 return Err(fail(
-                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml, formats.toml, networks.toml or scaling.toml)"
+                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml, formats.toml, networks.toml, scaling.toml or speculative.toml)"
                         .into(),
                 ));
             }
@@ -442,6 +467,7 @@ impl Catalog {
         }
         Ok(Self {
             training,
+            speculative,
             networks: network_list,
             scaling_fits,
             api_prices,
@@ -455,6 +481,11 @@ impl Catalog {
             model_index,
             embedded: false,
         })
+    }
+
+    /// The speculative-decoding defaults of a method (`data/speculative.toml`).
+    pub fn speculative(&self, method: &str) -> Option<&speculative::SpeculativeRecord> {
+        self.speculative.iter().find(|r| r.id == method)
     }
 
     /// Scale-out networks, in file order.

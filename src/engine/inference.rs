@@ -21,6 +21,8 @@ use super::moe::expected_distinct_experts;
 use super::network::Network;
 use super::parallelism::{Parallelism, all_reduce, link};
 use super::profile::EngineProfile;
+use super::serving::step::StepModel;
+use super::speculative::{Assessment, SpeculativeStep};
 use super::techniques::Techniques;
 use super::units::{Bytes, BytesPerSecond, Flops, FlopsPerSecond, Seconds};
 
@@ -197,6 +199,8 @@ pub struct InferenceEstimate {
     pub warnings: Vec<Warning>,
     /// How every number was made.
     pub explain: Vec<Explanation>,
+    /// What speculative decoding does at this batch (`None` without speculation).
+    pub speculation: Option<Assessment>,
 }
 
 /// Parameters used in matrix multiplies per token: the anatomy's active parameters, which
@@ -255,6 +259,17 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         (dense_params / (tp * pp) + expert_params / (tp * pp * ep)) * weight_bytes,
         "bytes",
     );
+    let speculation = input.techniques.speculation;
+    let weights = weights
+        + speculation.and_then(|s| s.drafter).map_or(0.0, |d| {
+            trace.record(
+                "memory.draft_weights",
+                "the drafter's weights / tensor: a separate draft model whole; a speculation head (EAGLE, MTP) one decoder layer and its fusion projection, the embedding and LM head shared with the model",
+                &[("drafter_weight_bytes", d.resident_bytes), ("tensor", tp)],
+                d.resident_bytes / tp,
+                "bytes",
+            )
+        });
     let kv_elements = kv_cache::elements_per_token_per_layer_per_device(arch, par.tensor);
     if arch.mla.is_none() && arch.kv_heads < u64::from(par.tensor) {
         trace.warn("kv-heads-replicated", || format!(
@@ -269,6 +284,17 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         kv_elements * kv_cache::token_layers(arch, context) / pp * kv_bytes,
         "bytes",
     );
+    // The drafter keeps its own KV cache of the context (a head: one layer's).
+    let kv_per_sequence = kv_per_sequence
+        + speculation.and_then(|s| s.drafter).map_or(0.0, |d| {
+            trace.record(
+                "memory.draft_kv_cache_per_sequence",
+                "the drafter's KV bytes per token per layer x its layers x context tokens / tensor (its own cache of the context, beside the model's)",
+                &[("drafter_kv_bytes_per_token_layer", d.kv_bytes_per_token_layer), ("drafter_layers", f64::from(d.layers)), ("context_tokens", context), ("tensor", tp)],
+                d.kv_bytes_per_token_layer * f64::from(d.layers) * context / tp,
+                "bytes",
+            )
+        });
     let inner = match arch.moe {
         Some(moe) => (moe.expert_intermediate * moe.experts_per_token) as f64,
         None => arch.intermediate as f64,
@@ -535,8 +561,26 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         "s",
     );
 
+    // Speculation: the same decode step, verified with k + 1 rows per sequence and drafted by
+    // k drafter forwards, yields tokens_per_step tokens; the time per token falls by the speedup.
+    let speculation = speculation.map(|s| {
+        let model = StepModel::new(input, profile.scheduler.windowed_kv);
+        let assessment = SpeculativeStep::new(&model, s).assess(&model, batch, mean_context, profile.max_batch_size);
+        record_speculation(&mut trace, &s, &assessment, batch, profile.max_batch_size);
+        assessment
+    });
     let ttft = prefill.time + profile.request_overhead;
-    let tpot = if input.output_tokens == 0 { Seconds(0.0) } else { decode.time };
+    let tpot = match speculation {
+        _ if input.output_tokens == 0 => Seconds(0.0),
+        Some(a) if a.speedup > 0.0 => Seconds(trace.record(
+            "latency.tpot_speculative",
+            "decode step / speculation speedup: the step's time per token when each verifier step yields tokens_per_step tokens",
+            &[("decode_step_s", decode.time.0), ("speedup", a.speedup)],
+            decode.time.0 / a.speedup,
+            "s",
+        )),
+        _ => decode.time,
+    };
     let e2e = ttft + tpot * (n_out - 1.0).max(0.0);
     trace.record(
         "latency.ttft",
@@ -639,5 +683,53 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         joules_per_output_token,
         warnings,
         explain,
+        speculation,
+    }
+}
+
+/// The explain entries of a speculation assessment (one rule per number a response shows).
+pub(crate) fn record_speculation(
+    trace: &mut Trace,
+    s: &super::speculative::Speculation,
+    a: &Assessment,
+    batch: u64,
+    max_batch: u64,
+) {
+    trace.record(
+        "speculation.tokens_per_step",
+        "(1 - a^(k+1)) / (1 - a): the accepted prefix of k draft tokens, each accepted with probability a independently, plus the verifier's own token (Leviathan et al. 2023, eq. 1)",
+        &[("acceptance_rate", s.acceptance_rate), ("speculative_tokens", f64::from(s.tokens))],
+        a.tokens_per_step,
+        "tokens",
+    );
+    trace.record(
+        "speculation.verify_step",
+        "one decode step whose GEMMs, LM head and attention queries carry k + 1 rows per sequence, the KV cache read once per sequence",
+        &[("batch", batch as f64), ("rows_per_sequence", f64::from(s.tokens) + 1.0), ("plain_step_s", a.plain_step_s)],
+        a.verify_step_s,
+        "s",
+    );
+    trace.record(
+        "speculation.draft_time",
+        "k drafter forwards one after another at the batch, each a decode step of the drafter on the same devices (0 for prompt lookup)",
+        &[("batch", batch as f64), ("speculative_tokens", f64::from(s.tokens))],
+        a.draft_s,
+        "s",
+    );
+    trace.record(
+        "speculation.speedup",
+        "tokens per step x plain decode step / (verifier step + drafter time): output tokens per second with speculation over without",
+        &[("tokens_per_step", a.tokens_per_step), ("plain_step_s", a.plain_step_s), ("verify_step_s", a.verify_step_s), ("draft_s", a.draft_s)],
+        a.speedup,
+        "ratio",
+    );
+    if let Some(at) = a.stops_paying_at_batch {
+        trace.record(
+            "speculation.stops_paying_at_batch",
+            "the smallest batch at which the speedup falls to 1 (doubling, then bisection, over the same step model at the same context)",
+            &[("max_batch", max_batch as f64)],
+            at as f64,
+            "sequences",
+        );
     }
 }

@@ -17,6 +17,8 @@
 //! - [`techniques`]: serving techniques beyond plain continuous batching.
 //! - [`inference`]: memory, FLOPs, latency, throughput, cost and energy of serving.
 //! - [`serving`]: continuous batching under load, replayed step by step.
+//! - [`techniques`]: serving techniques beyond plain decoding; [`speculative`]: speculative
+//!   decoding (tokens per step, the verifier's and the drafter's cost, where it stops paying).
 //! - [`training`]: memory, FLOPs, step time, MFU, GPU-hours, cost and energy of training.
 //! - [`cost`]: what a device-hour costs, rented or owned.
 //! - [`explain`]: the rule trace and warnings every estimate carries.
@@ -35,6 +37,7 @@ pub mod parallelism;
 pub mod profile;
 pub mod scaling;
 pub mod serving;
+pub mod speculative;
 pub mod techniques;
 pub mod training;
 pub mod units;

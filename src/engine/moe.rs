@@ -140,6 +140,11 @@ impl Exchange {
         all_to_all(bytes, self.ranks, self.ranks_per_node, self.fabric, self.fabric_latency, self.network)
     }
 
+    /// The same exchange for a model of `moe_layers` MoE layers on the same ranks (a drafter).
+    pub fn with_moe_layers(&self, moe_layers: u32) -> Self {
+        Exchange { moe_layers: f64::from(moe_layers), ..self.clone() }
+    }
+
     /// Dispatch and combine over every MoE layer for a pass of `rows` tokens, seconds.
     pub fn seconds(&self, rows: f64) -> f64 {
         if self.ranks <= 1 { 0.0 } else { 2.0 * self.moe_layers * self.one(rows).seconds }

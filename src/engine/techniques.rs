@@ -5,10 +5,13 @@
 //! when a technique is added.
 
 use super::moe::ExpertParallel;
+use super::speculative::Speculation;
 
 /// Techniques in use; the default is none.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Techniques {
     /// Expert parallelism: the load of the hottest rank (uniform by default).
     pub moe: ExpertParallel,
+    /// Speculative decoding: a drafter proposes tokens, the model verifies them in one step.
+    pub speculation: Option<Speculation>,
 }

@@ -56,6 +56,29 @@ pub struct FormatChoice<'a> {
     pub kv_cache: &'a Format,
 }
 
+/// Speculative decoding the search may try: a method that needs no separate model, with its
+/// draft length and acceptance rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpeculationChoice {
+    /// Method (a head on the model itself, or prompt lookup).
+    pub method: crate::engine::speculative::Method,
+    /// Draft tokens per step.
+    pub tokens: u32,
+    /// Acceptance rate per draft token.
+    pub acceptance_rate: f64,
+}
+
+impl SpeculationChoice {
+    /// The engine's speculation for `model` stored in `format` (no allocation).
+    pub fn on(&self, model: ModelChoice<'_>, format: FormatChoice<'_>) -> crate::engine::speculative::Speculation {
+        use crate::engine::speculative::{Drafter, Method, Speculation};
+        let drafter = (self.method != Method::Ngram).then(|| {
+            Drafter::head(self.method, model.arch, model.anatomy, format.weights.bits.0, format.kv_cache.bits.0)
+        });
+        Speculation { method: self.method, tokens: self.tokens, acceptance_rate: self.acceptance_rate, drafter }
+    }
+}
+
 /// The choice lists; the search is their product.
 #[derive(Debug, Clone)]
 pub struct Space<'a> {
@@ -73,6 +96,8 @@ pub struct Space<'a> {
     pub batch_sizes: Vec<u64>,
     /// Engines.
     pub engines: Vec<&'a EngineProfile>,
+    /// Speculative decoding to try (`None`: plain decoding); empty means plain decoding only.
+    pub speculation: Vec<Option<SpeculationChoice>>,
 }
 
 impl Space<'_> {
@@ -86,6 +111,7 @@ impl Space<'_> {
             self.formats.len(),
             self.batch_sizes.len(),
             self.engines.len(),
+            self.speculation.len().max(1),
         ]
         .iter()
         .map(|&n| n as u128)
@@ -100,13 +126,14 @@ impl Space<'_> {
             i
         };
         let batch = next(self.batch_sizes.len());
+        let speculation = next(self.speculation.len());
         let format = next(self.formats.len());
         let pipeline = next(self.pipeline.len());
         let tensor = next(self.tensor.len());
         let engine = next(self.engines.len());
         let hardware = next(self.hardware.len());
         let model = next(self.models.len());
-        Choice { model, hardware, tensor, pipeline, format, batch, engine }
+        Choice { model, hardware, tensor, pipeline, format, batch, engine, speculation }
     }
 }
 
@@ -127,6 +154,8 @@ pub struct Choice {
     pub batch: usize,
     /// Into `engines`.
     pub engine: usize,
+    /// Into `speculation` (0 when it is empty).
+    pub speculation: usize,
 }
 
 /// The traffic to serve.
@@ -365,6 +394,10 @@ pub fn evaluate(
         return Err(Rejection::InvalidLayout);
     }
     let parallelism = Parallelism { tensor, pipeline, expert: 1, data: 1 };
+    let techniques = crate::engine::techniques::Techniques {
+        speculation: space.speculation.get(choice.speculation).copied().flatten().map(|c| c.on(model, format)),
+        ..Default::default()
+    };
     let input = |batch: u64| InferenceInput {
         arch: model.arch,
         anatomy: model.anatomy,
@@ -379,7 +412,7 @@ pub fn evaluate(
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
         network: None,
-        techniques: Default::default(),
+        techniques,
     };
     let full = estimate(&input(batch));
     let replica_tokens_per_s = full.output_tokens_per_s;
@@ -539,7 +572,10 @@ pub fn simulate_candidate(
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
         network: None,
-        techniques: Default::default(),
+        techniques: crate::engine::techniques::Techniques {
+            speculation: space.speculation.get(choice.speculation).copied().flatten().map(|s| s.on(model, format)),
+            ..Default::default()
+        },
     };
     let out = workload.output_tokens.max(1) as f64;
     let base = Observed {
@@ -840,6 +876,7 @@ mod tests {
             formats: formats.iter().map(|f| FormatChoice { weights: f, kv_cache: &formats[0] }).collect(),
             batch_sizes: vec![1, 16, 128],
             engines: vec![&catalog.engine("vllm").unwrap().profile],
+            speculation: Vec::new(),
         };
         let req = Requirements { max_tpot_s: Some(0.05), ..Requirements::default() };
         let limits = Limits { max_devices_per_replica: 8, max_replicas: 4096, keep: 3 };
@@ -886,6 +923,7 @@ mod tests {
             formats: vec![FormatChoice { weights: &format, kv_cache: &format }],
             batch_sizes: vec![1, 4, 16, 64, 256],
             engines: vec![&catalog.engine("generic").unwrap().profile],
+            speculation: Vec::new(),
         };
         let workload =
             Workload { input_tokens: 1000, output_tokens: 200, requests_per_s: Some(10.0), concurrency: None };
@@ -931,6 +969,7 @@ mod tests {
                 formats: vec![FormatChoice { weights: &fp8, kv_cache: &fp8 }],
                 batch_sizes: vec![8, 64, 256],
                 engines: vec![&catalog.engine("vllm").unwrap().profile],
+                speculation: Vec::new(),
             };
             let limits = Limits { max_devices_per_replica: 8, max_replicas: 64, keep: 5 };
             let req = Requirements::default();

@@ -22,12 +22,14 @@ use super::inference::{
 use super::layout::{self, Degrees, ExpertRanks, Layout};
 use super::range::{self, Checks};
 use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel, ResolvedNetwork};
+use super::speculative::{self, SpeculativeBody};
 use super::{Assumptions, Error};
 use crate::catalog::Catalog;
 use crate::engine::format::Format;
 use crate::engine::inference::{self, Batch, InferenceInput};
 use crate::engine::parallelism::Parallelism;
 use crate::engine::profile::{AutoSplit, EngineProfile};
+use crate::engine::techniques::Techniques;
 use crate::engine::units::BitsPerWeight;
 
 /// The deployment's fields, at the top level of an inference or a serving request.
@@ -68,6 +70,10 @@ pub struct DeploymentBody {
     /// (`interconnect.node_devices` of the hardware).
     #[schema(example = "infiniband-ndr")]
     pub network: Option<String>,
+    /// Speculative decoding (default none): a drafter proposes tokens that the model verifies in
+    /// one step; each answer's `speculation` says what it buys and at which batch it stops paying.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub speculative: Option<SpeculativeBody>,
     /// Mixture-of-experts serving at scale (MoE models only).
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub moe: Option<MoeBody>,
@@ -117,6 +123,8 @@ pub struct Deployment {
     pub profile: EngineProfile,
     /// How the devices are paid for, and the price of a device-hour.
     pub cost: CostPlan,
+    /// Serving techniques (speculative decoding, expert parallelism's load).
+    pub techniques: Techniques,
     /// The defaults the parser applied.
     pub assumptions: Assumptions,
     /// The request's pointer in its document.
@@ -126,8 +134,6 @@ pub struct Deployment {
     /// Whether the request named the network (else it is the default, listed as an assumption
     /// where it matters).
     pub network_given: bool,
-    /// Expert parallelism's load imbalance.
-    pub moe: crate::engine::moe::ExpertParallel,
     /// The imbalance the request gave, if any (else the default, listed as an assumption where
     /// it matters).
     pub moe_given: Option<f64>,
@@ -167,6 +173,8 @@ impl Deployment {
             range::USD_PER_DEVICE_HOUR,
             overrides.usd_per_device_hour,
         );
+        let speculative_checked =
+            body.speculative.as_ref().map(|s| speculative::check(&mut checks, s, &at("speculative")));
         checks.finish()?;
 
         if body.moe.is_some() && model.architecture.moe.is_none() {
@@ -244,9 +252,26 @@ impl Deployment {
                 LayoutChoice::Given(layout)
             }
         };
+        let kv_cache = format(catalog, kv_id)?;
+        let speculation = match (&body.speculative, speculative_checked) {
+            (Some(s), Some(checked)) => Some(speculative::parse(
+                catalog,
+                s,
+                checked,
+                &model,
+                (weights.bits.0, kv_cache.bits.0),
+                &at("speculative"),
+                &mut assumed,
+            )?),
+            _ => None,
+        };
         Ok(Self {
             weights,
-            kv_cache: format(catalog, kv_id)?,
+            kv_cache,
+            techniques: Techniques {
+                speculation,
+                moe: crate::engine::moe::ExpertParallel { hottest_rank_load: hottest.unwrap_or(1.0) },
+            },
             model,
             device,
             layout,
@@ -257,7 +282,6 @@ impl Deployment {
             prefix: prefix.to_owned(),
             network,
             network_given: body.network.is_some(),
-            moe: crate::engine::moe::ExpertParallel { hottest_rank_load: hottest.unwrap_or(1.0) },
             moe_given: hottest,
         })
     }
@@ -306,7 +330,7 @@ impl Deployment {
             usd_per_device_hour: None,
             explain: false,
             network: self.network.as_ref().map(|n| n.engine),
-            techniques: Default::default(),
+            techniques: self.techniques,
         });
         let m = estimate.memory;
         Some(Trial { layout, total: m.per_device.total.0, capacity: m.capacity.0, fits: m.fits })

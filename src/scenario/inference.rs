@@ -18,6 +18,7 @@ use crate::engine::format::Format;
 use crate::engine::inference::{Batch, InferenceInput};
 use crate::engine::parallelism::Parallelism;
 use crate::engine::profile::EngineProfile;
+use crate::engine::techniques::Techniques;
 
 /// Weight and KV-cache formats (bits per element in `data/formats.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
@@ -369,18 +370,16 @@ pub struct InferenceScenario {
     pub profile: EngineProfile,
     /// How the devices are paid for, and the price of a device-hour.
     pub cost: CostPlan,
+    /// Serving techniques (speculative decoding, expert parallelism's load).
+    pub techniques: Techniques,
     /// The defaults the parser applied.
     pub assumptions: Assumptions,
     /// The network between nodes.
     pub network: Option<ResolvedNetwork>,
-    /// Expert parallelism's load imbalance (the hottest rank's load).
-    pub moe: crate::engine::moe::ExpertParallel,
 }
 
 impl InferenceScenario {
     /// The engine input borrowing from this, with explanations.
-    // The other techniques keep their defaults once they exist (`..Default::default()`).
-    #[allow(clippy::needless_update)]
     pub fn input(&self) -> InferenceInput<'_> {
         InferenceInput {
             arch: &self.model.architecture,
@@ -396,7 +395,7 @@ impl InferenceScenario {
             usd_per_device_hour: self.cost.usd_per_device_hour(),
             explain: true,
             network: self.network.as_ref().map(|n| n.engine),
-            techniques: crate::engine::techniques::Techniques { moe: self.moe, ..Default::default() },
+            techniques: self.techniques,
         }
     }
 
@@ -471,11 +470,12 @@ impl InferenceScenario {
         if layout.expert > 1 && deployment.moe_given.is_none() {
             assumed.push(
                 "moe/hottest_expert_load",
-                deployment.moe.hottest_rank_load,
+                deployment.techniques.moe.hottest_rank_load,
                 "uniform routing across the expert ranks (no measured imbalance is the default; give moe.hottest_expert_load)",
             );
         }
-        let Deployment { model, device, weights, kv_cache, engine, profile, cost, network, moe, .. } = deployment;
+        let Deployment { model, device, weights, kv_cache, engine, profile, cost, network, techniques, .. } =
+            deployment;
         Ok(Self {
             weights,
             kv_cache,
@@ -493,9 +493,9 @@ impl InferenceScenario {
             engine,
             profile,
             cost,
+            techniques,
             assumptions: assumed,
             network,
-            moe,
         })
     }
 }

@@ -49,6 +49,7 @@ pub mod requirements;
 pub mod resolve;
 pub mod scaling;
 pub mod serving;
+pub mod speculative;
 pub mod training;
 pub mod training_layout;
 

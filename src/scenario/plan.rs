@@ -19,7 +19,7 @@ use crate::catalog::hardware::Kind;
 use crate::catalog::{Catalog, DeviceFilter};
 use crate::engine::format::Format;
 use crate::plan::rules::Requirements;
-use crate::plan::search::{Limits, Objective, Workload};
+use crate::plan::search::{Limits, Objective, SpeculationChoice, Workload};
 
 /// The traffic to plan for.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
@@ -65,6 +65,21 @@ pub struct SearchBody {
     pub max_devices_per_replica: Option<u64>,
     /// Replicas the target may need (default 4096).
     pub max_replicas: Option<u64>,
+    /// Also try speculative decoding (default: no): `true` tries `eagle3`, or a list of methods
+    /// that need no separate model (`eagle`, `eagle3`, `mtp`, `ngram`), each at its default draft
+    /// length and acceptance rate (`data/speculative.toml`). Every configuration is evaluated
+    /// with and without; a row's `speculative` says which it used.
+    pub speculative: Option<SpeculativeSearch>,
+}
+
+/// Which speculation methods a plan tries.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SpeculativeSearch {
+    /// `true`: `eagle3`; `false`: none.
+    Enabled(bool),
+    /// These methods.
+    Methods(Vec<crate::scenario::speculative::SpeculativeMethod>),
 }
 
 display_as_wire!(ObjectiveId);
@@ -209,6 +224,8 @@ pub struct PlanScenario {
     pub objective: ObjectiveId,
     /// The API price given inline, checked.
     pub api_price: Option<ApiPriceBody>,
+    /// Speculative decoding to try (`[None]` unless the search asked for more).
+    pub speculation: Vec<Option<SpeculationChoice>>,
     /// The network between nodes the candidates use (the catalog's default).
     pub network: Option<super::resolve::ResolvedNetwork>,
 }
@@ -332,6 +349,7 @@ impl PlanScenario {
             }
         }
         checks.finish()?;
+        let speculation = speculation(catalog, search.speculative.as_ref())?;
         if hardware.is_empty() {
             return Err(Error::unprocessable("/search", "no catalog device matches the filters"));
         }
@@ -343,6 +361,7 @@ impl PlanScenario {
             formats.len(),
             batch_sizes.len(),
             engines.len(),
+            speculation.len(),
         ]
         .iter()
         .map(|&n| n as u128)
@@ -379,9 +398,39 @@ impl PlanScenario {
             requirements,
             objective,
             api_price: request.api_price,
+            speculation,
             network: super::resolve::network(catalog, None, "/network")?,
         })
     }
+}
+
+/// The speculation a plan tries: plain decoding, then each method asked for at its catalog
+/// defaults. A separate draft model is a deployment's choice, not searched.
+fn speculation(catalog: &Catalog, body: Option<&SpeculativeSearch>) -> Result<Vec<Option<SpeculationChoice>>, Error> {
+    use crate::scenario::speculative::SpeculativeMethod;
+    let methods = match body {
+        None | Some(SpeculativeSearch::Enabled(false)) => Vec::new(),
+        Some(SpeculativeSearch::Enabled(true)) => vec![SpeculativeMethod::Eagle3],
+        Some(SpeculativeSearch::Methods(list)) => list.clone(),
+    };
+    let mut out = vec![None];
+    for (i, m) in methods.into_iter().enumerate() {
+        let method = crate::engine::speculative::Method::from(m);
+        if method == crate::engine::speculative::Method::Draft {
+            return Err(Error::unprocessable(
+                format!("/search/speculative/{i}"),
+                "the planner tries speculation heads and prompt lookup (eagle, eagle3, mtp, ngram); a separate draft model is set per deployment in an estimate",
+            ));
+        }
+        let defaults = catalog.speculative(method.as_str()).ok_or_else(|| {
+            Error::Internal(format!("speculation method {} missing from the catalog", method.as_str()))
+        })?;
+        let choice = SpeculationChoice { method, tokens: defaults.tokens, acceptance_rate: defaults.acceptance_rate };
+        if !out.contains(&Some(choice)) {
+            out.push(Some(choice));
+        }
+    }
+    Ok(out)
 }
 
 /// How each device is paid for: the plan's `cost`, with a device's entry of `prices` over it.

@@ -297,6 +297,12 @@ pub const MEASURED_MS: Range = Range::above(0.0, 1e9);
 /// A measured rate.
 pub const MEASURED_RATE: Range = Range::above(0.0, 1e12);
 
+// Speculative decoding.
+/// Draft tokens per verifier step.
+pub const SPECULATIVE_TOKENS: Range = Range::int(1, 16);
+/// Probability that a draft token is accepted (1 would make every draft free).
+pub const ACCEPTANCE_RATE: Range = Range::above(0.0, 0.99);
+
 /// Where each range appears in the OpenAPI document.
 pub const DECLARED: &[Declared] = &[
     on("ScalingRequest", "parameters", SCALING_PARAMETERS),
@@ -316,6 +322,8 @@ pub const DECLARED: &[Declared] = &[
     on("InferenceRequest", "output_tokens", OUTPUT_TOKENS),
     on("ServingRequest", "devices", INFERENCE_DEVICES),
     on("ServingRequest", "weights_group_size", GROUP_SIZE),
+    on("SpeculativeBody", "tokens", SPECULATIVE_TOKENS),
+    on("SpeculativeBody", "acceptance_rate", ACCEPTANCE_RATE),
     on("ParallelismBody", "tensor", DEGREE),
     on("ParallelismBody", "pipeline", DEGREE),
     on("ParallelismBody", "expert", DEGREE),

@@ -21,6 +21,7 @@ mod ops;
 mod readme;
 mod scaling;
 mod serving;
+mod speculative;
 mod style;
 mod training;
 mod verdict;

@@ -1,5 +1,6 @@
 import { ANSWER, add, api, badge, bandText, card, catalog, fmt, from, h, int, layoutText, list, notes, num, openExplain, options, problemBoxes, ran, round, s, status, table, withAnswer } from "../lib.js";
 import { PALETTE, drawingWidth, scale, stackedBars } from "../chart.js";
+import { SPECULATIVE_FIELDS, SPECULATIVE_POINTERS, speculationCards, speculativeBody } from "./speculative.js";
 
 const MEMORY_PARTS = [
   { key: "weights_bytes", label: "weights", color: "#0b57d0" },
@@ -112,7 +113,7 @@ async function runModel(p, out) {
   const [anatomy, ...estimates] = await Promise.all([
     api("GET", `/v1/models/${encodeURIComponent(p.model)}/parameters`),
     ...formats.map((weights) =>
-      from({ "/weights": "formats" }, api("POST", "/v1/estimate/inference", { model: p.model, hardware: p.hardware, devices: int(p.devices), weights, batch_size: int(p.batch_size), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens) })).catch((error) => ({ error, weights })),
+      from({ "/weights": "formats", ...SPECULATIVE_POINTERS }, api("POST", "/v1/estimate/inference", { model: p.model, hardware: p.hardware, devices: int(p.devices), weights, batch_size: int(p.batch_size), input_tokens: int(p.input_tokens), output_tokens: int(p.output_tokens), speculative: speculativeBody(p) })).catch((error) => ({ error, weights })),
     ),
   ]);
   // A refusal every format shares (an unknown device, a bad count) is the view's one answer.
@@ -132,7 +133,7 @@ async function runModel(p, out) {
   add(out, h("p", { class: "answer-sentence", "data-answer": "weigh" }, weighSentence(anatomy, ok[0], device)));
   // Then: each format's verdict (a format that does not fit says so with the API's reason),
   // warnings and assumptions; then a format the API refused, once.
-  add(out, h("div", { class: "answer-notes" }, ok.map((e) => notes(e, e.weights)), problemBoxes(estimates.filter((e) => e.error).map((e) => e.error))));
+  add(out, h("div", { class: "answer-notes" }, ok.map((e) => notes(e, e.weights)), problemBoxes(estimates.filter((e) => e.error).map((e) => e.error))), speculationCards(ok[0]));
   add(out, 
     h("h3", {}, `Where ${anatomy.nominal_size} parameters go: ${anatomy.model}`),
     h(
@@ -256,6 +257,7 @@ export const view = {
     { name: "batch_size", label: "Batch size", type: "number", value: "8", min: 1 },
     { name: "input_tokens", label: "Prompt tokens", type: "number", value: "2048", min: 1 },
     { name: "output_tokens", label: "Output tokens", type: "number", value: "256", min: 1 },
+    ...SPECULATIVE_FIELDS,
   ],
   presets: [
     { label: "GPT-3 175B on 8 × H100", set: { model: "gpt-3-175b", hardware: "nvidia-h100-sxm-80gb", devices: "8" } },

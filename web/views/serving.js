@@ -3,9 +3,10 @@
 import { ANSWER, add, api, badge, card, float, fmt, from, h, int, layoutText, notes, options, problemBoxes, round, s, settle, sig, table, withAnswer } from "../lib.js";
 import { PALETTE, chart, drawingWidth, scale } from "../chart.js";
 import { MOE_FIELDS, moeBody, moeSection } from "./moe.js";
+import { SPECULATIVE_FIELDS, SPECULATIVE_POINTERS, speculationCards, speculativeBody } from "./speculative.js";
 
 /** The serving view's request fields named otherwise than its form's. */
-const SERVING_FIELDS = { "/slo/ttft_ms": "ttft_slo_ms", "/slo/tpot_ms": "tpot_slo_ms", "/workload/requests_per_s": "rate" };
+const SERVING_FIELDS = { "/slo/ttft_ms": "ttft_slo_ms", "/slo/tpot_ms": "tpot_slo_ms", "/workload/requests_per_s": "rate", ...SPECULATIVE_POINTERS };
 
 /** The rates of the sweep, as shares of the capacity (or of 1 req/s without one). */
 const SHARES = [0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5];
@@ -94,9 +95,10 @@ async function runServing(p, out) {
     slo,
     detail,
     ...moeBody(p),
+    speculative: speculativeBody(p),
   });
   const mine = await from(SERVING_FIELDS, api("POST", "/v1/estimate/serving", body(myRate, { timeline: true, histograms: true })));
-  add(out, notes(mine, `the replay at ${myRate} req/s`), h("p", { "data-layout": "" }, `Layout: ${layoutText(mine)}`), moeSection(mine));
+  add(out, notes(mine, `the replay at ${myRate} req/s`), h("p", { "data-layout": "" }, `Layout: ${layoutText(mine)}`), moeSection(mine), speculationCards(mine));
   if (mine.verdict === "does_not_fit") {
     // Nothing to replay: what it would need, the API's reason, warnings and assumptions.
     const m = mine.memory;
@@ -261,6 +263,7 @@ export const view = {
     { name: "tpot_slo_ms", label: "TPOT SLO, p90 (ms)", type: "number", value: "50", min: 1 },
     { name: "requests", label: "Requests replayed per rate", type: "number", value: "300", min: 10 },
     ...MOE_FIELDS,
+    ...SPECULATIVE_FIELDS,
   ],
   run: runServing,
 };

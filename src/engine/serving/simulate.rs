@@ -19,6 +19,7 @@ use crate::engine::explain::{Explanation, Trace, Warning};
 use crate::engine::inference::{self, Batch, InferenceInput};
 use crate::engine::kv_cache;
 use crate::engine::profile::Scheduler;
+use crate::engine::speculative::{Assessment, SpeculativeStep};
 
 /// Most steps one replay may take (about a third of a second); requests beyond it are
 /// reported unfinished, with a warning.
@@ -371,6 +372,8 @@ pub struct ServingEstimate {
     pub warnings: Vec<Warning>,
     /// How the numbers were made.
     pub explain: Vec<Explanation>,
+    /// What speculative decoding did at the replay's mean running batch (`None` without it).
+    pub speculation: Option<Assessment>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -510,7 +513,11 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
     };
     let per_token = kv_cache::elements_per_token_per_layer_per_device(arch, par.tensor) * input.kv_cache.bits.0 / 8.0
         * f64::from(arch.layers)
-        / f64::from(par.pipeline.max(1));
+        / f64::from(par.pipeline.max(1))
+        // A drafter's own KV cache grows with the same tokens.
+        + input.techniques.speculation.and_then(|s| s.drafter).map_or(0.0, |d| {
+            d.kv_bytes_per_token_layer * f64::from(d.layers) / f64::from(par.tensor.max(1))
+        });
     let kv_capacity_tokens = trace.record(
         "serving.kv_capacity_tokens",
         "KV bytes per device (the engine's fraction of free memory after weights, activations and runtime, or of device memory less those) / KV bytes per token on one device x expert ranks",
@@ -544,6 +551,7 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
     );
 
     let model = StepModel::new(input, sched.windowed_kv);
+    let speculative = input.techniques.speculation.map(|s| SpeculativeStep::new(&model, s));
     let arrivals = w.requests();
     let longest = arrivals.iter().map(|a| a.input_tokens + a.output_tokens).max().unwrap_or(0);
     let fits = longest.div_ceil(block) <= total_blocks && total_blocks > 0;
@@ -557,6 +565,7 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
     let replay = if fits {
         run(
             &model,
+            speculative.as_ref(),
             &sched,
             &w,
             &arrivals,
@@ -716,6 +725,15 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
             "J/token",
         )
     });
+    // Speculation judged at the batch the replay ran (its time-weighted mean of sequences in a
+    // step), at the workload's mean decode context, up to the scheduler's sequence limit.
+    let speculation = speculative.as_ref().map(|spec| {
+        let batch = (r.running_time / span).round().max(1.0) as u64;
+        let context = w.input_tokens.mean() + w.output_tokens.mean() / 2.0;
+        let assessment = spec.assess(&model, batch, context, max_seqs);
+        inference::record_speculation(&mut trace, &spec.speculation, &assessment, batch, max_seqs);
+        assessment
+    });
     let (warnings, explain) = trace.finish();
     ServingEstimate {
         replicas,
@@ -753,6 +771,7 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
         joules_per_output_token,
         warnings,
         explain,
+        speculation,
         waiting_share: if waiting_share.is_finite() { waiting_share } else { 0.0 },
         timeline,
         histograms,
@@ -802,6 +821,7 @@ fn empty(
         joules_per_output_token: None,
         warnings,
         explain,
+        speculation: None,
         waiting_share: 0.0,
         timeline: None,
         histograms: None,
@@ -812,6 +832,7 @@ fn empty(
 #[allow(clippy::too_many_arguments)]
 fn run(
     model: &StepModel,
+    speculative: Option<&SpeculativeStep>,
     sched: &Scheduler,
     w: &Workload,
     arrivals: &[Arriving],
@@ -858,6 +879,15 @@ fn run(
         None => n,
     };
     let blocks_for = |tokens: u64| tokens.div_ceil(block);
+    // Speculation: each decode step yields `per_step` tokens per sequence (fractional
+    // accounting): a sequence needs ceil(tokens / per_step) steps, its context grows by
+    // `per_step` a step, and the KV blocks of the extra tokens are taken as they accrue.
+    let per_step = speculative.map_or(1.0, |s| s.speculation.tokens_per_step()).max(1.0);
+    let steps_for = |tokens: u64| if per_step > 1.0 { (tokens as f64 / per_step).ceil() as u64 } else { tokens };
+    let token_context =
+        |q: &Request, decoded: u64| q.context0 + (((decoded - q.joined) as f64) * per_step).floor() as u64;
+    let mut joined_sum = 0u64; // sum of `joined` over decoding sequences
+    let mut extra_kv = 0.0f64; // KV tokens written beyond one per step, not yet in blocks
 
     let mut now = 0.0f64;
     let mut next = 0usize; // next request (in arrival order) not yet in `waiting`
@@ -964,9 +994,10 @@ fn run(
                     let context = q.context0 + (decoded - q.joined);
                     decoding -= 1;
                     context_sum -= context;
+                    joined_sum -= q.joined;
                     buckets[bucket(q.joined, q.context0, block)] -= 1;
                     q.prompt = q.input + q.generated;
-                    free += held(q, context, &blocks_for, false);
+                    free += held(q, token_context(q, decoded), &blocks_for, false);
                 } else {
                     prefilling.retain(|&i| i != victim);
                     free += q.blocks;
@@ -982,7 +1013,9 @@ fn run(
         }
         if decode_now {
             shape.decode_sequences = decoding as f64;
-            shape.decode_context_tokens = context_sum as f64;
+            // Context in tokens: each step since joining wrote `per_step` tokens, not one.
+            shape.decode_context_tokens =
+                context_sum as f64 + (per_step - 1.0) * (decoding * decoded - joined_sum) as f64;
             budget = budget.saturating_sub(decoding);
         }
         // Prefill chunks: continuing prompts first, then new admissions in arrival order.
@@ -1061,7 +1094,10 @@ fn run(
         }
 
         // --- Run it -------------------------------------------------------------------------
-        let t = model.time(&shape);
+        let t = match speculative {
+            Some(spec) => spec.time(model, &shape),
+            None => model.time(&shape),
+        };
         let dt = t.total().max(1e-9);
         r.time.gemm += t.gemm;
         r.time.attention += t.attention;
@@ -1078,12 +1114,18 @@ fn run(
         }
         let started = now;
         now += dt;
-        r.total_tokens += shape.prefill_tokens + shape.decode_sequences;
+        r.total_tokens += shape.prefill_tokens + shape.decode_sequences * per_step;
 
         // Decodes take the blocks of the tokens they write; then the step holds its most blocks
         // (before finished requests give theirs back): the peak, and the timeline's sample.
         if decode_now && !sched.kv_reserve_full {
             free -= buckets[(decoded % block) as usize].min(free);
+            if per_step > 1.0 {
+                extra_kv += decoding as f64 * (per_step - 1.0);
+                let blocks = (extra_kv / block as f64).floor();
+                extra_kv -= blocks * block as f64;
+                free -= (blocks as u64).min(free);
+            }
         }
         let in_use = total_blocks.saturating_sub(free);
         r.peak_blocks = r.peak_blocks.max(in_use);
@@ -1096,10 +1138,10 @@ fn run(
 
         // Decodes: every decoding sequence got a token.
         if decode_now {
-            r.itl.push((dt, decoding as f64));
+            r.itl.push((dt / per_step, decoding as f64 * per_step));
             decoded += 1;
             context_sum += decoding;
-            r.output_tokens += decoding as f64;
+            r.output_tokens += decoding as f64 * per_step;
             while let Some(&Reverse((at, i, epoch))) = heap.peek() {
                 if at > decoded {
                     break;
@@ -1112,9 +1154,13 @@ fn run(
                 let context = q.context0 + (decoded - q.joined);
                 decoding -= 1;
                 context_sum -= context;
+                joined_sum -= q.joined;
                 buckets[bucket(q.joined, q.context0, block)] -= 1;
+                // The last step yielded fewer tokens than `per_step`: count exactly the output.
+                let remaining = q.output - q.generated;
+                r.output_tokens -= steps_for(remaining) as f64 * per_step - remaining as f64;
                 q.generated = q.output;
-                free += held(q, context, &blocks_for, sched.kv_reserve_full);
+                free += held(q, token_context(q, decoded), &blocks_for, sched.kv_reserve_full);
                 finish(q, now, &mut r);
                 if let Some(c) = closed {
                     release_next(&mut reqs, &mut released, now, request_overhead, c);
@@ -1151,8 +1197,9 @@ fn run(
             }
             decoding += 1;
             context_sum += q.context0;
+            joined_sum += q.joined;
             buckets[bucket(q.joined, q.context0, block)] += 1;
-            heap.push(Reverse((decoded + (q.output - q.generated), i, q.epoch)));
+            heap.push(Reverse((decoded + steps_for(q.output - q.generated), i, q.epoch)));
         }
         // Block credits never exceed the pool (a decode that found no block to take and no
         // sequence to preempt ran over it; the engine would have refused it instead).

@@ -32,6 +32,7 @@ use crate::engine::inference::{InferenceInput, lookup_params, matmul_params};
 use crate::engine::kv_cache;
 use crate::engine::moe::{Exchange, expected_distinct_experts, expert_fabric};
 use crate::engine::parallelism::{Link, all_reduce, link};
+use crate::engine::speculative::Drafter;
 use crate::engine::units::{Bytes, Seconds};
 
 /// What the scheduler put into one step.
@@ -50,6 +51,10 @@ pub struct StepShape {
     /// The largest prefill chunk of the step, tokens (a chunk runs whole on one
     /// attention-data-parallel rank).
     pub largest_prefill_chunk: f64,
+    /// Draft tokens each decoding sequence brings to be verified (0 without speculation): its
+    /// GEMM rows, LM-head rows and attention queries are `1 + speculative_rows`, its KV cache is
+    /// read once.
+    pub speculative_rows: f64,
 }
 
 /// A step's time by component.
@@ -91,6 +96,7 @@ pub struct StepModel {
     gemm_efficiency: f64,
     gemm_half_tokens: f64,
     expert_gemm_efficiency: f64,
+    gemm_half_width: f64,
     width_factor: f64,
     attention_peak: f64,
     bandwidth: f64,
@@ -110,6 +116,7 @@ pub struct StepModel {
     ep_load: f64,
     collective_latency: f64,
     step_overhead: f64,
+    layer_overhead: f64,
     sequence_overhead: f64,
     /// GEMM data type after the device and engine had their say.
     pub compute_type: ComputeType,
@@ -161,6 +168,7 @@ impl StepModel {
             gemm_efficiency: compute_eff,
             gemm_half_tokens: profile.gemm_half_tokens.max(0.0),
             expert_gemm_efficiency: profile.expert_gemm_efficiency.clamp(0.01, 1.0),
+            gemm_half_width: profile.gemm_half_width.max(0.0),
             width_factor: width / (width + profile.gemm_half_width.max(0.0)),
             attention_peak: device.peak(attention_type).unwrap_or(0.0) * profile.attention_efficiency,
             bandwidth: device.memory_bandwidth_bytes_per_s * memory_eff,
@@ -180,6 +188,7 @@ impl StepModel {
             exchange,
             collective_latency: profile.collective_latency.0,
             step_overhead: profile.step_overhead.0 + profile.layer_overhead.0 * f64::from(arch.layers),
+            layer_overhead: profile.layer_overhead.0,
             sequence_overhead: profile.sequence_overhead.0,
             compute_type,
         }
@@ -208,9 +217,42 @@ impl StepModel {
         self.gemm_peak * self.gemm_efficiency * m / (m + self.gemm_half_tokens) * self.width_factor
     }
 
+    /// The step model of a drafter on the same devices, engine and layout: its own shape, the
+    /// deployment's rates and links, and per-layer overheads for its own layers (its forwards
+    /// run inside the engine's iteration, so no fixed step or per-sequence overhead).
+    pub fn drafter(&self, d: &Drafter) -> StepModel {
+        let width = d.hidden / self.tp;
+        let tp = self.tp;
+        StepModel {
+            layers: f64::from(d.layers),
+            hidden: d.hidden,
+            body_params: d.body_params,
+            expert_active_params: d.expert_active_params,
+            head_params: d.head_params,
+            width_factor: if width > 0.0 { width / (width + self.gemm_half_width) } else { 0.0 },
+            dense_bytes: d.dense_bytes / tp,
+            expert_bytes: d.expert_bytes / (tp * self.ep),
+            moe: d.moe,
+            attention_width: d.attention_width,
+            // The drafter's own attention (no absorbed MLA path) and its own MoE layers, if any,
+            // exchanged over the same ranks.
+            decode_attention_width: d.attention_width,
+            exchange: self.exchange.with_moe_layers(if d.moe.is_some() { d.layers } else { 0 }),
+            kv_bytes_per_token_layer: d.kv_bytes_per_token_layer / tp,
+            arch_window: None,
+            // The drafter's forwards run inside the engine's iteration: no scheduling, sampling
+            // bookkeeping or detokenisation of their own, only their layers' launches.
+            step_overhead: self.layer_overhead * f64::from(d.layers),
+            sequence_overhead: 0.0,
+            ..self.clone()
+        }
+    }
+
     /// Time of one step.
     pub fn time(&self, s: &StepShape) -> StepTime {
-        let tokens = s.decode_sequences + s.prefill_tokens;
+        let rows_per_decode = 1.0 + s.speculative_rows.max(0.0);
+        let decode_rows = s.decode_sequences * rows_per_decode;
+        let tokens = decode_rows + s.prefill_tokens;
         if tokens <= 0.0 {
             return StepTime::default();
         }
@@ -223,8 +265,9 @@ impl StepModel {
         // prefill chunk runs whole on one rank, so that rank has at least the largest chunk:
         // its share of the step is max(tokens / ranks, largest chunk) / (tokens / ranks).
         let busiest = if ep > 1.0 { (s.largest_prefill_chunk * ep / tokens).max(1.0) } else { 1.0 };
-        // GEMMs: the body over every token, the LM head over the sequences that sample.
-        let logits_rows = s.decode_sequences + s.prefill_completions;
+        // GEMMs: the body over every token (a verifier's draft rows included), the LM head over
+        // the rows that sample.
+        let logits_rows = decode_rows + s.prefill_completions;
         let dense_flops =
             (2.0 * self.body_params * tokens + 2.0 * self.head_params * logits_rows) / per_device * busiest;
         // The hottest expert rank multiplies `load` x the mean rank's routed tokens.
@@ -247,10 +290,14 @@ impl StepModel {
             + compute(expert_flops / self.expert_gemm_efficiency, expert_rows))
         .max(weights / self.bandwidth);
 
-        // Attention: prefill arithmetic over causal pairs, decode KV reads.
+        // Attention: prefill arithmetic over causal pairs, decode KV reads (a verifier's queries
+        // attend over the context read once).
         let attention_flops = 4.0 * self.attention_width * self.layers * s.prefill_attention_pairs / per_device
             * busiest
-            + 4.0 * self.decode_attention_width * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
+            + 4.0
+                * self.decode_attention_width
+                * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
+                * rows_per_decode
                 / per_device;
         let kv_read = self.kv_bytes_per_token_layer * self.kv_token_layers(s.decode_sequences, s.decode_context_tokens)
             / (pp * ep);
