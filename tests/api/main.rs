@@ -7,6 +7,7 @@ mod catalog;
 mod consistency;
 mod costs;
 mod dashboard;
+mod disaggregated;
 pub mod decisions;
 mod errors;
 mod hardening;
