@@ -90,8 +90,14 @@ async fn bad_pools_are_problems_with_their_pointer() {
     let app = spawn_app().await;
     for (disaggregation, pointer) in [
         (json!({"prefill": {"devices": 0}, "decode": {"devices": 1}}), "/disaggregation/prefill/devices"),
-        (json!({"prefill": {"devices": 1}, "decode": {"devices": 1}, "network": "smoke-signals"}), "/disaggregation/network"),
-        (json!({"prefill": {"devices": 1}, "decode": {"hardware": "no-such-gpu", "devices": 1}}), "/disaggregation/decode/hardware"),
+        (
+            json!({"prefill": {"devices": 1}, "decode": {"devices": 1}, "network": "smoke-signals"}),
+            "/disaggregation/network",
+        ),
+        (
+            json!({"prefill": {"devices": 1}, "decode": {"hardware": "no-such-gpu", "devices": 1}}),
+            "/disaggregation/decode/hardware",
+        ),
         (json!({"prefill": {"devices": 1}, "decode": {"devices": 1, "replicas": 2}}), "/disaggregation/decode"),
     ] {
         let (status, problem) = app.post_json("/v1/estimate/serving", &serving(disaggregation.clone())).await;
@@ -100,7 +106,8 @@ async fn bad_pools_are_problems_with_their_pointer() {
         assert!(got.starts_with(pointer), "{disaggregation}: {got} in {problem}");
     }
     // A pool that cannot hold the model: 70B in 16-bit on one L4.
-    let mut body = serving(json!({"prefill": {"hardware": "nvidia-h200-sxm-141gb", "devices": 2, "parallelism": {"tensor": 2}},
+    let mut body =
+        serving(json!({"prefill": {"hardware": "nvidia-h200-sxm-141gb", "devices": 2, "parallelism": {"tensor": 2}},
         "decode": {"hardware": "nvidia-l4", "devices": 1}}));
     body["model"] = json!("llama-3.1-70b");
     body["weights"] = json!("bf16");
