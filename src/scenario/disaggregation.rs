@@ -132,7 +132,7 @@ impl DisaggregatedScenario {
                     format!("{pointer}/devices"),
                     format!(
                         "one {name} replica ({} devices of {}) cannot hold the weights and one request of {} tokens; give the pool more devices per replica or a smaller format",
-                        scenario.parallelism.devices(),
+                        scenario.parallelism.devices() / u64::from(scenario.parallelism.data.max(1)),
                         scenario.device.device.id,
                         input_tokens + output_tokens
                     ),

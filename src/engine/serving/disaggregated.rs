@@ -62,9 +62,9 @@ impl KvLink {
 /// starts in microseconds); else `network` (per device, its latency). Lanes: the fewer devices
 /// of one prefill replica and one decode replica.
 pub fn kv_link(prefill: &InferenceInput<'_>, decode: &InferenceInput<'_>, network: Option<&Network>) -> KvLink {
-    let lanes = prefill.parallelism.devices().min(decode.parallelism.devices()).clamp(1, u64::from(u32::MAX)) as u32;
-    let all = prefill.parallelism.devices() * u64::from(prefill.parallelism.data.max(1))
-        + decode.parallelism.devices() * u64::from(decode.parallelism.data.max(1));
+    let replica = |i: &InferenceInput<'_>| i.parallelism.devices() / u64::from(i.parallelism.data.max(1));
+    let lanes = replica(prefill).min(replica(decode)).clamp(1, u64::from(u32::MAX)) as u32;
+    let all = prefill.parallelism.devices() + decode.parallelism.devices();
     let fabric = prefill
         .device
         .interconnect
@@ -105,8 +105,7 @@ pub struct Pools<'a> {
 impl Pools<'_> {
     /// Devices of both pools.
     pub fn devices(&self) -> u64 {
-        let pool = |i: &InferenceInput<'_>| i.parallelism.devices() * u64::from(i.parallelism.data.max(1));
-        pool(&self.prefill) + pool(&self.decode)
+        self.prefill.parallelism.devices() + self.decode.parallelism.devices()
     }
 }
 
@@ -176,7 +175,7 @@ fn per_replica(w: &Workload, replicas: u64, requests: u64) -> Workload {
 }
 
 fn pool_replay(e: &ServingEstimate, input: &InferenceInput<'_>, tokens_per_s: f64, mean_latency_s: f64) -> PoolReplay {
-    let devices = input.parallelism.devices() * e.replicas.max(1);
+    let devices = input.parallelism.devices();
     PoolReplay {
         replicas: e.replicas,
         devices,
