@@ -74,6 +74,7 @@ impl DisaggregatedScenario {
     /// `like` is the parsed base scenario whose engine profile (scheduler overrides applied)
     /// both pools run; `lengths` the workload's longest request (that must fit each pool) and
     /// mean lengths.
+    #[allow(clippy::too_many_arguments)]
     pub fn parse(
         catalog: &Catalog,
         base: &DeploymentBody,
@@ -87,14 +88,14 @@ impl DisaggregatedScenario {
         let at = format!("{prefix}/disaggregation");
         let network_id = body.network.as_deref().or(base.network.as_deref());
         let network = resolve::network(catalog, network_id, &format!("{at}/network"))?;
-        if network_id.is_none() {
-            if let Some(n) = &network {
-                assumed.push(
-                    "disaggregation/network",
-                    n.id.as_str(),
-                    "the default network between the pools (unless both sit in one NVLink domain)",
-                );
-            }
+        if network_id.is_none()
+            && let Some(n) = &network
+        {
+            assumed.push(
+                "disaggregation/network",
+                n.id.as_str(),
+                "the default network between the pools (unless both sit in one NVLink domain)",
+            );
         }
         let pool = |name: &str, p: &PoolBody| -> Result<InferenceScenario, Error> {
             let pointer = format!("{at}/{name}");
