@@ -316,6 +316,22 @@ pub struct ServingArgs {
     /// Return per-request latency histograms (`detail.histograms`); shown with `--json`.
     #[arg(long)]
     pub histograms: bool,
+    /// Disaggregated prefill and decode: devices of the prefill pool
+    /// (`disaggregation.prefill.devices`; with `--decode-devices`).
+    #[arg(long, requires = "decode_devices")]
+    pub prefill_devices: Option<u32>,
+    /// Devices of the decode pool (`disaggregation.decode.devices`).
+    #[arg(long, requires = "prefill_devices")]
+    pub decode_devices: Option<u32>,
+    /// Device of the prefill pool (`disaggregation.prefill.hardware`; default `--hardware`).
+    #[arg(long)]
+    pub prefill_hardware: Option<String>,
+    /// Device of the decode pool (`disaggregation.decode.hardware`; default `--hardware`).
+    #[arg(long)]
+    pub decode_hardware: Option<String>,
+    /// Network between the pools (`disaggregation.network`, `GET /v1/networks`).
+    #[arg(long)]
+    pub kv_network: Option<String>,
     /// Print the whole response as JSON.
     #[arg(long)]
     pub json: bool,
@@ -1025,6 +1041,22 @@ fn serving_request(args: &ServingArgs) -> Result<ServingRequest, Error> {
         if args.histograms {
             detail.histograms = Some(true);
         }
+    }
+    if args.prefill_devices.is_some()
+        || args.prefill_hardware.is_some()
+        || args.decode_hardware.is_some()
+        || args.kv_network.is_some()
+    {
+        let d = r.load.disaggregation.get_or_insert_with(Default::default);
+        set(&mut d.prefill.devices, &args.prefill_devices);
+        set(&mut d.decode.devices, &args.decode_devices);
+        if let Some(h) = &args.prefill_hardware {
+            d.prefill.hardware = Some(serde_json::Value::String(h.clone()));
+        }
+        if let Some(h) = &args.decode_hardware {
+            d.decode.hardware = Some(serde_json::Value::String(h.clone()));
+        }
+        set(&mut d.network, &args.kv_network);
     }
     Ok(r)
 }

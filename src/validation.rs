@@ -521,9 +521,20 @@ pub fn validate(catalog: &Catalog) -> Result<Report, String> {
             let class = device_class(catalog, &p.request.deployment.hardware);
             let predicted = match &p.serving {
                 Some(serving) => ServingScenario::parse(catalog, serving, "")
-                    .map(|s| {
-                        let input = InferenceInput { explain: false, ..s.inference.input() };
-                        p.metric.pick_serving(&s, &serving::simulate(&input, &s.workload))
+                    .map(|s| match &s.disaggregation {
+                        // A disaggregated point replays both pools; its end-to-end figures are
+                        // read like any replay's.
+                        Some(d) => {
+                            let mut pools = d.pools();
+                            pools.prefill.explain = false;
+                            pools.decode.explain = false;
+                            let e = serving::disaggregated::simulate(&pools, &s.workload);
+                            p.metric.pick_serving(&s, &e.serving)
+                        }
+                        None => {
+                            let input = InferenceInput { explain: false, ..s.inference.input() };
+                            p.metric.pick_serving(&s, &serving::simulate(&input, &s.workload))
+                        }
                     })
                     .map_err(|e| e.to_string()),
                 None => InferenceScenario::parse(catalog, &p.request, "")

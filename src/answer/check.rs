@@ -156,7 +156,53 @@ pub fn check(ctx: &Context, request: &CheckRequest) -> Result<CheckResponse, Err
         CheckScenario::Inference(scenario) => check_inference(ctx, &scenario, &requirements),
         CheckScenario::Training(scenario) => check_training(ctx, &scenario, &requirements),
         CheckScenario::InvalidLayout(e) => layout_failure(&e),
+        CheckScenario::Disaggregated(scenario, pools) => {
+            let load = assess_disaggregated(&scenario, &pools, &requirements);
+            let decode = InferenceScenario { batch: scenario.batch, ..pools.decode.clone() };
+            let mut response = check_inference_under(ctx, &decode, &requirements, load);
+            if let Some(i) = response.inference.as_mut() {
+                i.assumptions.extend(scenario.assumptions.0.iter().cloned());
+            }
+            response
+        }
     })
+}
+
+/// The assessment under load of a disaggregated deployment: the pair's capacity within the
+/// requirements' latency limits ([`crate::engine::serving::disaggregated::capacity`], the one
+/// `POST /v1/estimate/serving` reports) and its replay at their load rate; the plan's batch
+/// is each pool's limit on concurrent sequences.
+pub fn assess_disaggregated(
+    scenario: &InferenceScenario,
+    pools: &crate::scenario::disaggregation::DisaggregatedScenario,
+    req: &Requirements,
+) -> capacity::Assessment {
+    use crate::engine::serving::disaggregated;
+    let limit = match scenario.batch {
+        Batch::Fixed(b) => Some(b),
+        Batch::Max => None,
+    };
+    let (prefill_profile, decode_profile) = (
+        capacity::with_sequence_limit(&pools.prefill.profile, limit),
+        capacity::with_sequence_limit(&pools.decode.profile, limit),
+    );
+    let mut p = pools.pools();
+    p.prefill = InferenceInput { profile: &prefill_profile, explain: false, ..p.prefill };
+    p.decode = InferenceInput { profile: &decode_profile, explain: false, ..p.decode };
+    let workload = capacity::fixed_lengths(scenario.input_tokens, scenario.output_tokens);
+    let slo = req.slo();
+    let found = disaggregated::capacity(&p, &workload, Some(&slo));
+    let (holds, replay) = match req.load_rate() {
+        Some(rate) => {
+            let (ok, r) = disaggregated::judge(&p, &workload, Some(&slo), rate, found.offline_requests_per_s);
+            (ok, r.serving)
+        }
+        None => {
+            let r = disaggregated::replay_at(&p, &workload, None).serving;
+            (capacity::holds(&r, Some(&slo)), r)
+        }
+    };
+    capacity::Assessment { capacity: found, replay, holds }
 }
 
 /// Judges an inference scenario against `req`. Memory, context, format and cost per hour come
@@ -166,8 +212,17 @@ pub fn check(ctx: &Context, request: &CheckRequest) -> Result<CheckResponse, Err
 /// the latency limits, and the continuous-batching replay at the forecast rate, with the
 /// plan's `batch_size` as the engine's limit on concurrent sequences.
 pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requirements) -> CheckResponse {
+    check_inference_under(ctx, scenario, req, assess(scenario, req))
+}
+
+/// [`check_inference`] with the assessment under load given (a disaggregated deployment's).
+fn check_inference_under(
+    ctx: &Context,
+    scenario: &InferenceScenario,
+    req: &Requirements,
+    load: capacity::Assessment,
+) -> CheckResponse {
     let e = inference::estimate(&scenario.input());
-    let load = assess(scenario, req);
     let (input, output) = (scenario.input_tokens, scenario.output_tokens);
     let observed = Observed {
         memory_bytes: e.memory.per_device.total.0,

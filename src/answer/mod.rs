@@ -19,6 +19,7 @@ pub mod calibrate;
 pub mod check;
 #[cfg(test)]
 mod consistency;
+pub mod disaggregation;
 pub mod error_band;
 pub mod inference;
 pub mod moe;

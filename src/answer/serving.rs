@@ -254,6 +254,11 @@ pub struct ServingResponse {
     /// fits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub histograms: Option<ServingHistograms>,
+    /// The pools of a disaggregated deployment, present when the request gave
+    /// `disaggregation`: each pool's devices, layout, rate, utilisation and latency share, and
+    /// the KV transfer between them (the end-to-end figures above describe the pair).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disaggregation: Option<super::disaggregation::DisaggregationAnswer>,
 }
 
 /// The replay of one replica over time (`detail.timeline`): equal time buckets from the first
@@ -385,6 +390,9 @@ fn offered(arrival: &crate::engine::serving::workload::Arrival) -> Option<f64> {
 impl ServingResponse {
     /// Replays `scenario` (and searches the SLO capacity when it has one).
     pub fn new(ctx: &Context, scenario: &ServingScenario) -> Self {
+        if let Some(answer) = super::disaggregation::respond(ctx, scenario) {
+            return answer;
+        }
         let e = serving::simulate_with_slo(
             &scenario.inference.input(),
             &scenario.workload,
@@ -550,6 +558,7 @@ impl ServingResponse {
                 tpot_ms: h.tpot.into(),
                 e2e_ms: h.e2e.into(),
             }),
+            disaggregation: None,
             error_band: ErrorBand::from_report(
                 &ctx.validation,
                 Side::Inference,

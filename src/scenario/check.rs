@@ -31,6 +31,11 @@ pub struct CheckRequest {
     /// What it must achieve (default: only that it fits and is valid).
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub requirements: Option<RequirementsBody>,
+    /// Serve `inference` disaggregated: a prefill pool and a decode pool (as in
+    /// `POST /v1/estimate/serving`); the latency, request-rate and throughput rules then read
+    /// the pair's replay and capacity.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub disaggregation: Option<super::disaggregation::DisaggregationBody>,
 }
 
 /// What a check judges.
@@ -42,6 +47,8 @@ pub enum CheckScenario {
     Training(Box<TrainingScenario>),
     /// A plan whose layout the model cannot take: a failed rule.
     InvalidLayout(LayoutError),
+    /// An inference deployment served disaggregated (the request's deployment, and its pools).
+    Disaggregated(Box<InferenceScenario>, Box<super::disaggregation::DisaggregatedScenario>),
 }
 
 impl CheckScenario {
@@ -71,6 +78,9 @@ impl CheckScenario {
                     Self::Inference(Box::new(s))
                 }))?
             }
+            (None, Some(_)) if request.disaggregation.is_some() => {
+                return Err(Error::field("/disaggregation", "disaggregation applies to an inference plan"));
+            }
             (None, Some(plan)) => {
                 layout(TrainingScenario::parse(catalog, plan, "/training").map(|s| Self::Training(Box::new(s))))?
             }
@@ -78,6 +88,25 @@ impl CheckScenario {
                 return Err(Error::field("/training", "give either inference or training, not both"));
             }
             (None, None) => return Err(Error::field("", "give an inference or a training plan")),
+        };
+        let plan = match (plan, &request.disaggregation, &request.inference) {
+            (Self::Inference(s), Some(body), Some(inference)) => {
+                let mut assumed = super::Assumptions::default();
+                let d = super::disaggregation::DisaggregatedScenario::parse(
+                    catalog,
+                    &inference.deployment,
+                    body,
+                    "",
+                    &s,
+                    (s.input_tokens, s.output_tokens.max(1)),
+                    (s.input_tokens, s.output_tokens.max(1)),
+                    &mut assumed,
+                )?;
+                let mut s = s;
+                s.assumptions.0.extend(assumed.0);
+                Self::Disaggregated(s, Box::new(d))
+            }
+            (plan, ..) => plan,
         };
         Ok((plan, requirements))
     }

@@ -39,6 +39,7 @@ pub mod check;
 pub mod config;
 pub mod cost;
 pub mod deployment;
+pub mod disaggregation;
 pub mod document;
 pub mod inference;
 pub mod layout;

@@ -193,6 +193,11 @@ pub struct ServingLoad {
     /// and the latency histograms cost memory and bytes).
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub detail: Option<DetailBody>,
+    /// Disaggregated prefill and decode: a prefill pool and a decode pool, each with its own
+    /// device, count and layout, and the network the KV cache crosses between them. The answer
+    /// then replays both pools (its `disaggregation` says each one's share).
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub disaggregation: Option<super::disaggregation::DisaggregationBody>,
 }
 
 /// Detail of the replay to return, each off by default.
@@ -235,6 +240,8 @@ pub struct ServingScenario {
     pub detail: Detail,
     /// Every default applied.
     pub assumptions: Assumptions,
+    /// The two pools of a disaggregated deployment, when the request gives them.
+    pub disaggregation: Option<super::disaggregation::DisaggregatedScenario>,
 }
 
 fn lengths(checks: &mut Checks, pointer: &str, count: Option<&TokenCount>, default: u64, range: Range) -> Lengths {
@@ -504,7 +511,33 @@ impl ServingScenario {
             }
             _ => requests,
         };
+        let disaggregation = match &request.load.disaggregation {
+            None => None,
+            Some(body) => {
+                if matches!(arrival, Arrival::Concurrency { .. }) {
+                    return Err(Error::unprocessable(
+                        at("workload/arrival"),
+                        "a disaggregated deployment replays open-loop arrivals (poisson, trace) or offline runs, not a closed loop",
+                    ));
+                }
+                let longest_input = match &arrival {
+                    Arrival::Trace(t) => t.iter().map(|r| r.input_tokens).max().unwrap_or(1),
+                    _ => input_tokens.max(),
+                };
+                Some(super::disaggregation::DisaggregatedScenario::parse(
+                    catalog,
+                    &request.deployment,
+                    body,
+                    prefix,
+                    &inference,
+                    (longest_input, longest.saturating_sub(longest_input).max(1)),
+                    (mean_in.round() as u64, (mean_out.round() as u64).max(1)),
+                    &mut assumed,
+                )?)
+            }
+        };
         Ok(Self {
+            disaggregation,
             workload: Workload {
                 arrival,
                 input_tokens,

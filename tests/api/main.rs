@@ -8,6 +8,7 @@ mod consistency;
 mod costs;
 mod dashboard;
 pub mod decisions;
+mod disaggregated;
 mod errors;
 mod hardening;
 mod helpers;

@@ -160,11 +160,20 @@ pub fn capacity(input: &InferenceInput<'_>, workload: &Workload, slo: Option<&Sl
     }
     let quiet = InferenceInput { explain: false, ..*input };
     let saturated = saturated(&quiet, workload);
+    search(saturated, slo.is_some(), |rate, with_slo| {
+        judge(&quiet, workload, if with_slo { slo } else { None }, rate, saturated).0
+    })
+}
+
+/// The search behind [`capacity`], for any deployment whose saturated request throughput is
+/// `saturated` and whose judgement at a rate is `ok(rate, with_slo)` (the SLO's targets
+/// counted or not): a disaggregated pair uses it with its own replay.
+pub fn search(saturated: f64, slo_given: bool, ok: impl Fn(f64, bool) -> bool) -> Capacity {
     let ceiling = saturated * STABLE_SHARE;
-    let ok = |rate: f64| judge(&quiet, workload, slo, rate, saturated).0;
+    let ok_slo = |rate: f64| ok(rate, true);
     let unreachable = Capacity { requests_per_s: 0.0, offline_requests_per_s: saturated, bound: Bound::Unreachable };
     let lowest = ceiling * LOWEST_SHARE;
-    if !ceiling.is_finite() || ceiling <= 0.0 || !ok(lowest) {
+    if !ceiling.is_finite() || ceiling <= 0.0 || !ok_slo(lowest) {
         return unreachable;
     }
     let bisect = |mut lo: f64, mut hi: f64| {
@@ -173,29 +182,29 @@ pub fn capacity(input: &InferenceInput<'_>, workload: &Workload, slo: Option<&Sl
                 break;
             }
             let mid = (lo * hi).sqrt();
-            if ok(mid) { lo = mid } else { hi = mid }
+            if ok_slo(mid) { lo = mid } else { hi = mid }
         }
         lo
     };
-    let mut best = if ok(ceiling) { ceiling } else { bisect(lowest, ceiling) };
+    let mut best = if ok_slo(ceiling) { ceiling } else { bisect(lowest, ceiling) };
     // Certification: holds at 0.9 x and not at 1.2 x on the same probe, or search again.
     for _ in 0..CERTIFICATION_ROUNDS {
-        if !ok(0.9 * best) {
+        if !ok_slo(0.9 * best) {
             if 0.9 * best <= lowest {
                 return unreachable;
             }
             best = bisect(lowest, 0.9 * best);
-        } else if best * 1.2 <= ceiling && ok(1.2 * best) {
+        } else if best * 1.2 <= ceiling && ok_slo(1.2 * best) {
             let above = 1.2 * best;
-            best = if ok(ceiling) { ceiling } else { bisect(above, ceiling) };
+            best = if ok_slo(ceiling) { ceiling } else { bisect(above, ceiling) };
         } else {
             break;
         }
     }
-    let bound = if slo.is_some() && best < ceiling * 0.999 {
+    let bound = if slo_given && best < ceiling * 0.999 {
         // Below the ceiling something other than the offline bound failed: a latency target,
         // or the replay's own queue growth (reported as stability when there is no SLO).
-        if judge(&quiet, workload, None, best * 1.2, saturated).0 { Bound::Slo } else { Bound::Stability }
+        if ok(best * 1.2, false) { Bound::Slo } else { Bound::Stability }
     } else {
         Bound::Stability
     };

@@ -15,6 +15,7 @@
 //! one replica is simulated and the throughputs are multiplied back.
 
 pub mod capacity;
+pub mod disaggregated;
 pub mod simulate;
 pub mod step;
 pub mod workload;

@@ -472,6 +472,23 @@ struct Replay {
     waiting_time: f64,
     time: StepTime,
     timeline: Option<Recorder>,
+    /// Each request's first-token time, in the order of the arrivals given (NaN when it did
+    /// not get one): what a disaggregated replay hands from the prefill pool to the decode pool.
+    first_tokens: Vec<f64>,
+}
+
+/// Requests handed to a replay instead of the workload's own draw: a disaggregated deployment's
+/// prefill pool replays the workload's requests with one output token each, its decode pool
+/// replays them arriving with their prompt already in the KV cache.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Feed<'a> {
+    /// The requests, in the order `ready` gives (arrival order when `ready` is `None`).
+    pub arrivals: &'a [Arriving],
+    /// When each request's prompt KV is in place, seconds, non-decreasing: each then arrives
+    /// prefilled (its first token made elsewhere, its prompt in the KV cache) and joins the
+    /// decoding sequences as soon as a slot and its blocks are free. `None`: requests arrive
+    /// at `arrival_s` and are prefilled here.
+    pub ready: Option<&'a [f64]>,
 }
 
 /// Replays one workload; `input` is the deployment (its batch and lengths are ignored).
@@ -490,6 +507,18 @@ pub fn simulate_detailed(input: &InferenceInput<'_>, workload: &Workload, detail
 }
 
 fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detail: Detail) -> ServingEstimate {
+    replay_fed(input, workload, max_steps, detail, None).0
+}
+
+/// [`replay`] of the requests `feed` gives (else the workload's own draw); also returns each
+/// request's first-token time (seconds, NaN when it got none), in the order of the arrivals.
+pub(crate) fn replay_fed(
+    input: &InferenceInput<'_>,
+    workload: &Workload,
+    max_steps: u64,
+    detail: Detail,
+    feed: Option<Feed<'_>>,
+) -> (ServingEstimate, Vec<f64>) {
     let mut trace = Trace::new(input.explain);
     let profile = input.profile;
     let sched = profile.scheduler;
@@ -552,7 +581,7 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
 
     let model = StepModel::new(input, sched.windowed_kv);
     let speculative = input.techniques.speculation.map(|s| SpeculativeStep::new(&model, s));
-    let arrivals = w.requests();
+    let arrivals = feed.map_or_else(|| w.requests(), |f| f.arrivals.to_vec());
     let longest = arrivals.iter().map(|a| a.input_tokens + a.output_tokens).max().unwrap_or(0);
     let fits = longest.div_ceil(block) <= total_blocks && total_blocks > 0;
     if !fits {
@@ -576,22 +605,20 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
             profile.request_overhead.0,
             max_steps,
             detail.timeline,
+            feed.and_then(|f| f.ready),
         )
     } else {
         None
     };
-    let Some(r) = replay else {
+    let Some(mut r) = replay else {
         let (warnings, explain) = trace.finish();
-        return empty(
-            replicas,
-            arrivals.len() as u64,
-            kv_capacity_tokens as u64,
-            max_seqs,
-            max_tokens,
-            warnings,
-            explain,
+        let none = vec![f64::NAN; arrivals.len()];
+        return (
+            empty(replicas, arrivals.len() as u64, kv_capacity_tokens as u64, max_seqs, max_tokens, warnings, explain),
+            none,
         );
     };
+    let first_tokens = std::mem::take(&mut r.first_tokens);
     if r.completed < arrivals.len() as u64 {
         trace.warn("simulation-truncated", || {
             format!(
@@ -735,7 +762,7 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
         assessment
     });
     let (warnings, explain) = trace.finish();
-    ServingEstimate {
+    let estimate = ServingEstimate {
         replicas,
         requests: arrivals.len() as u64,
         completed: r.completed,
@@ -775,7 +802,8 @@ fn replay(input: &InferenceInput<'_>, workload: &Workload, max_steps: u64, detai
         waiting_share: if waiting_share.is_finite() { waiting_share } else { 0.0 },
         timeline,
         histograms,
-    }
+    };
+    (estimate, first_tokens)
 }
 
 fn empty(
@@ -843,6 +871,7 @@ fn run(
     request_overhead: f64,
     max_steps: u64,
     timeline: bool,
+    prefilled: Option<&[f64]>,
 ) -> Option<Replay> {
     let closed = match w.arrival {
         Arrival::Concurrency { clients } => Some(clients.max(1)),
@@ -873,6 +902,14 @@ fn run(
             }
         })
         .collect();
+    if let Some(ready) = prefilled {
+        // Prefilled elsewhere: the prompt is in the KV cache and the first token made.
+        for (q, &t) in reqs.iter_mut().zip(ready) {
+            q.ready = t;
+            q.computed = q.prompt;
+            q.generated = 1;
+        }
+    }
     let n = reqs.len();
     let mut released = match closed {
         Some(c) => (c as usize).min(n),
@@ -902,7 +939,7 @@ fn run(
         completed: 0,
         steps: 0,
         makespan: 0.0,
-        start: reqs.first().map_or(0.0, |q| q.arrival),
+        start: reqs.iter().map(|q| q.arrival).reduce(f64::min).unwrap_or(0.0),
         output_tokens: 0.0,
         total_tokens: 0.0,
         ttft: Vec::with_capacity(n),
@@ -919,6 +956,7 @@ fn run(
         waiting_time: 0.0,
         time: StepTime::default(),
         timeline: timeline.then(Recorder::new),
+        first_tokens: Vec::new(),
     };
     while (r.completed as usize) < n && r.steps < max_steps {
         // Arrivals that are ready join the queue.
@@ -926,6 +964,43 @@ fn run(
             reqs[next].phase = Phase::Waiting;
             waiting.push_back(next);
             next += 1;
+        }
+        // Prefilled arrivals join the decoding sequences in order, as slots and blocks allow
+        // (a preempted one is recomputed here like any other).
+        while let Some(&head) = waiting.front() {
+            let q = &reqs[head];
+            if q.computed < q.prompt || decoding + prefilling.len() as u64 >= max_seqs {
+                break;
+            }
+            let need = if sched.kv_reserve_full {
+                blocks_for(q.prompt + q.output - q.generated)
+            } else {
+                blocks_for(q.prompt)
+            };
+            if need > free {
+                break;
+            }
+            waiting.pop_front();
+            free -= need;
+            let q = &mut reqs[head];
+            q.blocks = need;
+            q.scheduled = now;
+            q.first_token = now;
+            r.output_tokens += 1.0;
+            if q.generated >= q.output {
+                free += q.blocks;
+                finish(q, now, &mut r);
+                continue;
+            }
+            q.epoch += 1;
+            order.push((head, q.epoch));
+            q.phase = Phase::Decoding;
+            q.joined = decoded;
+            q.context0 = q.prompt + 1;
+            decoding += 1;
+            context_sum += q.context0;
+            buckets[bucket(q.joined, q.context0, block)] += 1;
+            heap.push(Reverse((decoded + (q.output - q.generated), head, q.epoch)));
         }
         let in_system = (next as u64).saturating_sub(r.completed);
         r.concurrency_max = r.concurrency_max.max(in_system);
@@ -942,6 +1017,7 @@ fn run(
                 now = t;
                 continue;
             }
+            r.first_tokens = reqs.iter().map(|q| q.first_token).collect();
             return (r.completed > 0).then_some(r);
         }
 
@@ -1090,6 +1166,7 @@ fn run(
                 now = t;
                 continue;
             }
+            r.first_tokens = reqs.iter().map(|q| q.first_token).collect();
             return (r.completed > 0).then_some(r);
         }
 
@@ -1206,6 +1283,7 @@ fn run(
         free = free.min(total_blocks);
     }
     r.makespan = now - r.start;
+    r.first_tokens = reqs.iter().map(|q| q.first_token).collect();
     Some(r)
 }
 
