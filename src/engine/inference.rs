@@ -20,6 +20,7 @@ use super::kv_cache;
 use super::moe::expected_distinct_experts;
 use super::parallelism::{Parallelism, all_reduce, link};
 use super::profile::EngineProfile;
+use super::techniques::Techniques;
 use super::units::{Bytes, BytesPerSecond, Flops, FlopsPerSecond, Seconds};
 
 /// Concurrent sequences per model replica.
@@ -58,6 +59,8 @@ pub struct InferenceInput<'a> {
     pub usd_per_device_hour: Option<f64>,
     /// Keep explanations and warnings (false: numbers only, no allocation, for sweeps).
     pub explain: bool,
+    /// Serving techniques beyond plain continuous batching (none by default).
+    pub techniques: Techniques,
 }
 
 /// Memory of one device.

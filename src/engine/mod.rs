@@ -14,6 +14,7 @@
 //! - [`device`]: a hardware device's capabilities.
 //! - [`profile`]: a serving engine's efficiencies.
 //! - [`parallelism`], [`kv_cache`], [`moe`]: the pieces of an inference estimate.
+//! - [`techniques`], [`kv_offload`]: serving techniques (KV tiers beyond device memory, prefix reuse).
 //! - [`inference`]: memory, FLOPs, latency, throughput, cost and energy of serving.
 //! - [`serving`]: continuous batching under load, replayed step by step.
 //! - [`training`]: memory, FLOPs, step time, MFU, GPU-hours, cost and energy of training.
@@ -28,11 +29,13 @@ pub mod explain;
 pub mod format;
 pub mod inference;
 pub mod kv_cache;
+pub mod kv_offload;
 pub mod moe;
 pub mod parallelism;
 pub mod profile;
 pub mod scaling;
 pub mod serving;
+pub mod techniques;
 pub mod training;
 pub mod units;
 

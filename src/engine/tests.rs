@@ -86,6 +86,7 @@ fn run(arch: &Architecture, device: &Device, batch: u64, input: u64, output: u64
         profile: &profile,
         usd_per_device_hour: Some(2.0),
         explain: true,
+        techniques: crate::engine::techniques::Techniques::default(),
     })
 }
 

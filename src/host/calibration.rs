@@ -165,6 +165,7 @@ pub fn predict(
         profile,
         usd_per_device_hour: None,
         explain: false,
+        techniques: crate::engine::techniques::Techniques::default(),
     });
     Some(((e.prefill.time.0), e.decode.time.0))
 }

@@ -378,6 +378,7 @@ pub fn evaluate(
         profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
+        techniques: crate::engine::techniques::Techniques::default(),
     };
     let full = estimate(&input(batch));
     let replica_tokens_per_s = full.output_tokens_per_s;
@@ -536,6 +537,7 @@ pub fn simulate_candidate(
         profile: &profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
+        techniques: crate::engine::techniques::Techniques::default(),
     };
     let out = workload.output_tokens.max(1) as f64;
     let base = Observed {
@@ -613,6 +615,7 @@ pub fn simulate_candidate(
             output_tokens: Lengths::Fixed(workload.output_tokens.max(1)),
             requests,
             prefix_cache_hit_rate: 0.0,
+            prefix: None,
             seed: 0,
         },
         // A bounded replay (about 15 ms at most): the planner replays up to 50 of them.

@@ -263,6 +263,7 @@ impl Deployment {
             profile: &self.profile,
             usd_per_device_hour: None,
             explain: false,
+            techniques: crate::engine::techniques::Techniques::default(),
         });
         let m = estimate.memory;
         Some(Trial { layout, total: m.per_device.total.0, capacity: m.capacity.0, fits: m.fits })

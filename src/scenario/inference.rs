@@ -385,6 +385,7 @@ impl InferenceScenario {
             profile: &self.profile,
             usd_per_device_hour: self.cost.usd_per_device_hour(),
             explain: true,
+            techniques: crate::engine::techniques::Techniques::default(),
         }
     }
 

@@ -511,6 +511,7 @@ impl ServingScenario {
                 output_tokens,
                 requests,
                 prefix_cache_hit_rate: hit.unwrap_or(0.0),
+                prefix: None,
                 seed: w.seed.unwrap_or(0),
             },
             inference,

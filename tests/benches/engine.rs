@@ -30,6 +30,7 @@ fn inference(c: &mut Criterion) {
         profile,
         usd_per_device_hour: Some(3.0),
         explain: true,
+        techniques: hwcost::engine::techniques::Techniques::default(),
     };
     c.bench_function("inference_estimate_llama70b_4xh100", |b| b.iter(|| estimate(black_box(&input))));
 
@@ -46,6 +47,7 @@ fn inference(c: &mut Criterion) {
             output_tokens: Lengths::Fixed(200),
             requests: 1000,
             prefix_cache_hit_rate: 0.0,
+            prefix: None,
             seed: 0,
         };
         c.bench_function(name, |b| b.iter(|| simulate(black_box(&quiet), black_box(&workload))));
