@@ -337,6 +337,7 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
         profile,
         cost,
         assumptions,
+        techniques: crate::engine::techniques::Techniques::default(),
     })
 }
 

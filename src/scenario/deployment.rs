@@ -28,6 +28,7 @@ use crate::engine::format::Format;
 use crate::engine::inference::{self, Batch, InferenceInput};
 use crate::engine::parallelism::Parallelism;
 use crate::engine::profile::{AutoSplit, EngineProfile};
+use crate::engine::techniques::Techniques;
 use crate::engine::units::BitsPerWeight;
 
 /// The deployment's fields, at the top level of an inference or a serving request.
@@ -63,6 +64,9 @@ pub struct DeploymentBody {
     /// hosting).
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub cost: Option<CostChoice>,
+    /// KV-cache tiers beyond device memory (host memory, optionally disk), per device.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub kv_offload: Option<super::kv_offload::KvOffloadBody>,
 }
 
 /// How the devices split the model: given by the request, or left to hwcost.
@@ -102,6 +106,8 @@ pub struct Deployment {
     pub assumptions: Assumptions,
     /// The request's pointer in its document.
     pub prefix: String,
+    /// Serving techniques beyond plain continuous batching.
+    pub techniques: Techniques,
 }
 
 impl Deployment {
@@ -206,7 +212,12 @@ impl Deployment {
                 LayoutChoice::Given(layout)
             }
         };
+        let kv_offload = match &body.kv_offload {
+            Some(o) => Some(super::kv_offload::parse(catalog, o, &device, &at("kv_offload"), &mut assumed)?),
+            None => None,
+        };
         Ok(Self {
+            techniques: Techniques { kv_offload, ..Techniques::default() },
             weights,
             kv_cache: format(catalog, kv_id)?,
             model,

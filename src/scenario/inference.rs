@@ -367,6 +367,8 @@ pub struct InferenceScenario {
     pub cost: CostPlan,
     /// The defaults the parser applied.
     pub assumptions: Assumptions,
+    /// Serving techniques beyond plain continuous batching.
+    pub techniques: crate::engine::techniques::Techniques,
 }
 
 impl InferenceScenario {
@@ -385,7 +387,7 @@ impl InferenceScenario {
             profile: &self.profile,
             usd_per_device_hour: self.cost.usd_per_device_hour(),
             explain: true,
-            techniques: crate::engine::techniques::Techniques::default(),
+            techniques: self.techniques,
         }
     }
 
@@ -445,8 +447,9 @@ impl InferenceScenario {
                 layout
             }
         };
-        let Deployment { model, device, weights, kv_cache, engine, profile, cost, .. } = deployment;
+        let Deployment { model, device, weights, kv_cache, engine, profile, cost, techniques, .. } = deployment;
         Ok(Self {
+            techniques,
             weights,
             kv_cache,
             model,

@@ -41,6 +41,7 @@ pub mod cost;
 pub mod deployment;
 pub mod document;
 pub mod inference;
+pub mod kv_offload;
 pub mod layout;
 pub mod plan;
 pub mod plan_training;
