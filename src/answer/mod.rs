@@ -21,6 +21,7 @@ pub mod check;
 mod consistency;
 pub mod error_band;
 pub mod inference;
+pub mod kv_offload;
 pub mod plan;
 pub mod plan_training;
 pub mod scaling;
