@@ -337,7 +337,10 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
         profile,
         cost,
         assumptions,
-        techniques: crate::engine::techniques::Techniques::default(),
+        techniques: crate::engine::techniques::Techniques {
+            kv_offload: r.kv_offload[c.choice.hardware],
+            ..crate::engine::techniques::Techniques::default()
+        },
     })
 }
 
@@ -486,9 +489,10 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
             .hardware
             .iter()
             .zip(&r.costs)
-            .map(|(d, cost)| {
+            .zip(&r.kv_offload)
+            .map(|((d, cost), kv_offload)| {
                 let (usd_per_hour, usd_per_hour_working) = device_hour(cost);
-                HardwareChoice { device: &d.device, usd_per_hour, usd_per_hour_working }
+                HardwareChoice { device: &d.device, usd_per_hour, usd_per_hour_working, kv_offload: *kv_offload }
             })
             .collect(),
         tensor: r.tensor.clone(),

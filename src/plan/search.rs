@@ -38,12 +38,19 @@ pub struct HardwareChoice<'a> {
     /// Added per device-hour of work (an owned device's electricity; 0 when renting), so an
     /// owned device's cost follows the load it carries.
     pub usd_per_hour_working: f64,
+    /// KV tiers beyond device memory (`search.kv_offload`), with this device's host link.
+    pub kv_offload: Option<crate::engine::kv_offload::KvOffload>,
 }
 
 impl<'a> From<&'a crate::catalog::CatalogDevice> for HardwareChoice<'a> {
     /// A catalog device as the planner sees it: its engine view and lowest published price.
     fn from(d: &'a crate::catalog::CatalogDevice) -> Self {
-        Self { device: &d.device, usd_per_hour: d.record.lowest_usd_per_hour(), usd_per_hour_working: 0.0 }
+        Self {
+            device: &d.device,
+            usd_per_hour: d.record.lowest_usd_per_hour(),
+            usd_per_hour_working: 0.0,
+            kv_offload: None,
+        }
     }
 }
 
@@ -378,7 +385,10 @@ pub fn evaluate(
         profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
-        techniques: crate::engine::techniques::Techniques::default(),
+        techniques: crate::engine::techniques::Techniques {
+            kv_offload: hardware.kv_offload,
+            ..crate::engine::techniques::Techniques::default()
+        },
     };
     let full = estimate(&input(batch));
     let replica_tokens_per_s = full.output_tokens_per_s;
@@ -537,7 +547,10 @@ pub fn simulate_candidate(
         profile: &profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
-        techniques: crate::engine::techniques::Techniques::default(),
+        techniques: crate::engine::techniques::Techniques {
+            kv_offload: hardware.kv_offload,
+            ..crate::engine::techniques::Techniques::default()
+        },
     };
     let out = workload.output_tokens.max(1) as f64;
     let base = Observed {

@@ -65,6 +65,11 @@ pub struct SearchBody {
     pub max_devices_per_replica: Option<u64>,
     /// Replicas the target may need (default 4096).
     pub max_replicas: Option<u64>,
+    /// KV-cache tiers beyond device memory to evaluate every candidate with (each device's
+    /// own host link unless `host_gb_per_s` is given); left out, candidates keep their KV in
+    /// device memory only and the search runs as fast as without it.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub kv_offload: Option<super::kv_offload::KvOffloadBody>,
 }
 
 display_as_wire!(ObjectiveId);
@@ -209,6 +214,9 @@ pub struct PlanScenario {
     pub objective: ObjectiveId,
     /// The API price given inline, checked.
     pub api_price: Option<ApiPriceBody>,
+    /// KV tiers beyond device memory for each device of `hardware` (all `None` unless
+    /// `search.kv_offload` asks).
+    pub kv_offload: Vec<Option<crate::engine::kv_offload::KvOffload>>,
 }
 
 /// A request's list, or `default`; 1 to `max` entries.
@@ -355,6 +363,29 @@ impl PlanScenario {
             ));
         }
         let (costs, cost_bodies) = device_costs(catalog, request, &hardware, &mut assumed)?;
+        let kv_offload = match &search.kv_offload {
+            None => vec![None; hardware.len()],
+            Some(body) => {
+                let mut each = Assumptions::default();
+                let tiers = hardware
+                    .iter()
+                    .map(|d| super::kv_offload::parse(catalog, body, d, "/search/kv_offload", &mut each).map(Some))
+                    .collect::<Result<Vec<_>, Error>>()?;
+                for a in each.0.into_iter().filter(|a| a.field != "kv_offload/host_gb_per_s") {
+                    if !assumed.0.iter().any(|b| b.field == format!("search/{}", a.field)) {
+                        assumed.push(format!("search/{}", a.field), a.value, a.reason);
+                    }
+                }
+                if body.host_gb_per_s.is_none() {
+                    assumed.push(
+                        "search/kv_offload/host_gb_per_s",
+                        "each device's host link x copy efficiency",
+                        "the device's host link in the catalog x the share of it a pinned-memory copy reaches (data/serving/kv_offload.toml)",
+                    );
+                }
+                tiers
+            }
+        };
         let workload = workload(&request.workload.clone().unwrap_or_default(), &mut assumed)?;
         let objective = request.objective.unwrap_or_default();
         if request.objective.is_none() {
@@ -377,6 +408,7 @@ impl PlanScenario {
             requirements,
             objective,
             api_price: request.api_price,
+            kv_offload,
         })
     }
 }
