@@ -14,6 +14,7 @@ mod helpers;
 mod host;
 mod import;
 mod inference;
+mod kv_offload;
 mod layout;
 mod openapi;
 mod ops;
