@@ -186,11 +186,14 @@ pub enum Metric {
     ServingTtftMs,
     /// Mean inter-token latency under a stated load, ms.
     ServingItlMs,
+    /// Time to first token of a request whose prompt prefix is served from a KV tier beyond
+    /// device memory (host memory, disk), replayed with the tier, ms.
+    KvOffloadTtftMs,
 }
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 8] = [
         Metric::DecodeTokensPerSPerUser,
         Metric::PrefillTokensPerS,
         Metric::TtftMs,
@@ -198,6 +201,7 @@ impl Metric {
         Metric::OutputThroughputTotal,
         Metric::ServingTtftMs,
         Metric::ServingItlMs,
+        Metric::KvOffloadTtftMs,
     ];
 
     /// Wire name.
@@ -210,6 +214,7 @@ impl Metric {
             Metric::TtftMs => "ttft_ms",
             Metric::ServingTtftMs => "serving_ttft_ms",
             Metric::ServingItlMs => "serving_itl_ms",
+            Metric::KvOffloadTtftMs => "kv_offload_ttft_ms",
         }
     }
 
@@ -220,7 +225,7 @@ impl Metric {
             Metric::OutputThroughputPerGpu => e.output_tokens_per_s / s.inference.parallelism.devices().max(1) as f64,
             Metric::DecodeTokensPerSPerUser => 1.0 / e.tpot.mean.max(1e-12),
             Metric::PrefillTokensPerS => e.total_tokens_per_s - e.output_tokens_per_s,
-            Metric::TtftMs | Metric::ServingTtftMs => e.ttft.mean * 1e3,
+            Metric::TtftMs | Metric::ServingTtftMs | Metric::KvOffloadTtftMs => e.ttft.mean * 1e3,
             Metric::ServingItlMs => e.itl.mean * 1e3,
         }
     }
@@ -233,7 +238,7 @@ impl Metric {
             Metric::DecodeTokensPerSPerUser => e.output_tokens_per_s_per_user,
             Metric::PrefillTokensPerS => e.prefill_tokens_per_s,
             // Load metrics without a replay: the static estimate's one-request figures.
-            Metric::TtftMs | Metric::ServingTtftMs => e.ttft.0 * 1e3,
+            Metric::TtftMs | Metric::ServingTtftMs | Metric::KvOffloadTtftMs => e.ttft.0 * 1e3,
             Metric::ServingItlMs => e.tpot.0 * 1e3,
         }
     }

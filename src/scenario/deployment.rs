@@ -213,7 +213,7 @@ impl Deployment {
             }
         };
         let kv_offload = match &body.kv_offload {
-            Some(o) => Some(super::kv_offload::parse(catalog, o, &device, &at("kv_offload"), &mut assumed)?),
+            Some(o) => Some(super::kv_offload::parse(o, &device, &at("kv_offload"), &mut assumed)?),
             None => None,
         };
         Ok(Self {

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::range::{self, Checks};
 use super::resolve::ResolvedDevice;
 use super::{Assumptions, Error};
-use crate::catalog::Catalog;
+
 use crate::engine::kv_offload::{KvOffload, Tier};
 use crate::engine::units::{Bytes, BytesPerSecond};
 
@@ -76,11 +76,11 @@ fn defaults() -> &'static Defaults {
     })
 }
 
-/// The device's host link (its catalog `host_link`, or the default link) and its one-direction
-/// bandwidth, GB/s, before the copy efficiency.
-pub fn host_link(catalog: &Catalog, device: &ResolvedDevice) -> (String, f64, bool) {
+/// The device's host link (its record's `host_link`, or the default link) and its
+/// one-direction bandwidth, GB/s, before the copy efficiency.
+pub fn host_link(device: &ResolvedDevice) -> (String, f64, bool) {
     let d = defaults();
-    let named = catalog.device(&device.id).ok().and_then(|c| c.record.host_link.clone());
+    let named = device.host_link.clone();
     let find = |id: &str| d.host_link.iter().find(|l| l.id.eq_ignore_ascii_case(id));
     match named.as_deref().and_then(|id| find(id).map(|l| (id.to_owned(), l.gb_per_s))) {
         Some((id, gbps)) => (id, gbps, true),
@@ -93,7 +93,6 @@ pub fn host_link(catalog: &Catalog, device: &ResolvedDevice) -> (String, f64, bo
 
 /// Parses `kv_offload` found at `pointer` for `device`, recording its defaults.
 pub fn parse(
-    catalog: &Catalog,
     body: &KvOffloadBody,
     device: &ResolvedDevice,
     pointer: &str,
@@ -116,7 +115,7 @@ pub fn parse(
     let host_bandwidth = match host_gbps {
         Some(v) => v,
         None => {
-            let (link, gbps, named) = host_link(catalog, device);
+            let (link, gbps, named) = host_link(device);
             let v = gbps * d.copy_efficiency;
             assumed.push(
                 "kv_offload/host_gb_per_s",
@@ -155,6 +154,7 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Catalog;
 
     #[test]
     fn the_defaults_parse_and_name_every_catalog_host_link() {
@@ -177,7 +177,7 @@ mod tests {
             let device = ResolvedDevice::from(catalog.device(id).unwrap());
             let mut assumed = Assumptions::default();
             let body = KvOffloadBody { host_gb: Some(100.0), ..KvOffloadBody::default() };
-            let o = parse(&catalog, &body, &device, "/kv_offload", &mut assumed).unwrap();
+            let o = parse(&body, &device, "/kv_offload", &mut assumed).unwrap();
             assert!((o.host.bandwidth.0 - want).abs() < 1.0, "{id}: {}", o.host.bandwidth.0);
             assert_eq!(o.host.capacity.0, 100e9);
             assert!(o.disk.is_none() && o.swap_preempted);

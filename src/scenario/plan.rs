@@ -369,7 +369,7 @@ impl PlanScenario {
                 let mut each = Assumptions::default();
                 let tiers = hardware
                     .iter()
-                    .map(|d| super::kv_offload::parse(catalog, body, d, "/search/kv_offload", &mut each).map(Some))
+                    .map(|d| super::kv_offload::parse(body, d, "/search/kv_offload", &mut each).map(Some))
                     .collect::<Result<Vec<_>, Error>>()?;
                 for a in each.0.into_iter().filter(|a| a.field != "kv_offload/host_gb_per_s") {
                     if !assumed.0.iter().any(|b| b.field == format!("search/{}", a.field)) {
