@@ -240,7 +240,7 @@ pub fn serving_table(r: &ServingResponse) -> String {
             format!(
                 "host {} tokens{}, {} swaps; without it: TTFT mean {:.1} ms, {} preemptions, {} sequences held (with it {})",
                 o.host_capacity_tokens,
-                o.disk_gb.map_or(String::new(), |_| format!(", disk {} tokens", o.disk_capacity_tokens)),
+                o.disk_bytes.map_or(String::new(), |_| format!(", disk {} tokens", o.disk_capacity_tokens)),
                 o.swaps,
                 o.without.ttft_mean_ms,
                 o.without.preemptions,

@@ -73,12 +73,12 @@ pub struct WithoutTiers {
 /// KV tiers beyond device memory (`kv_offload`), per replica.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KvTiersBody {
-    /// Host memory for KV per device, GB.
-    pub host_gb: f64,
+    /// Host memory for KV per device, bytes (`kv_offload.host_gb` x 1e9).
+    pub host_bytes: u64,
     /// Host link bandwidth as copies reach it, per device, one direction, GB/s.
     pub host_gb_per_s: f64,
-    /// Disk for KV per device, GB (null without a disk tier).
-    pub disk_gb: Option<f64>,
+    /// Disk for KV per device, bytes (null without a disk tier).
+    pub disk_bytes: Option<u64>,
     /// Disk read rate per device, GB/s (null without a disk tier).
     pub disk_gb_per_s: Option<f64>,
     /// Tokens the host tier holds (also `kv_cache.host_capacity_tokens`).
@@ -179,9 +179,9 @@ pub fn report(scenario: &ServingScenario, e: &ServingEstimate) -> Report {
             "sequences",
         );
         KvTiersBody {
-            host_gb: finite(o.host.capacity.0 / 1e9),
+            host_bytes: o.host.capacity.0.round().clamp(0.0, u64::MAX as f64) as u64,
             host_gb_per_s: finite(o.host.bandwidth.0 / 1e9),
-            disk_gb: o.disk.map(|d| finite(d.capacity.0 / 1e9)),
+            disk_bytes: o.disk.map(|d| d.capacity.0.round().clamp(0.0, u64::MAX as f64) as u64),
             disk_gb_per_s: o.disk.map(|d| finite(d.bandwidth.0 / 1e9)),
             host_capacity_tokens: tiers.capacity.host as u64,
             disk_capacity_tokens: tiers.capacity.disk as u64,

@@ -55,7 +55,7 @@ export function kvCards(answer) {
   if (o) {
     cards.push(
       card("Host tier capacity", `${fmt.count(answer.kv_cache.host_capacity_tokens)} tokens`, answer, "serving.kv_host_capacity_tokens", null, "kv_host_capacity_tokens"),
-      o.disk_gb !== null ? card("Disk tier capacity", `${fmt.count(answer.kv_cache.disk_capacity_tokens)} tokens`, answer, "serving.kv_disk_capacity_tokens", null, "kv_disk_capacity_tokens") : null,
+      o.disk_bytes !== null ? card("Disk tier capacity", `${fmt.count(answer.kv_cache.disk_capacity_tokens)} tokens`, answer, "serving.kv_disk_capacity_tokens", null, "kv_disk_capacity_tokens") : null,
       card("Largest concurrency with the host tier", `${fmt.count(o.largest_concurrency)} (device only ${fmt.count(o.without.largest_concurrency)})`, answer, "serving.largest_concurrency_with_host", null, "kv_largest_concurrency"),
       card("Preemptions swapped to host", `${fmt.count(o.swaps)} of ${fmt.count(answer.preemptions)} (without the tier: ${fmt.count(o.without.preemptions)} recomputed)`, null, null, null, "kv_swaps"),
     );
