@@ -11,7 +11,6 @@ use super::inference::ExplainBody;
 use crate::engine::explain::Trace;
 use crate::engine::inference::InferenceInput;
 use crate::engine::serving::{self, ServingEstimate};
-use crate::engine::techniques::Techniques;
 use crate::scenario::serving::ServingScenario;
 
 /// Share of prefix hits each tier serves; they sum to 1.
@@ -129,8 +128,7 @@ pub fn report(scenario: &ServingScenario, e: &ServingEstimate) -> Report {
         workload.prefix = None;
         workload.prefix_cache_hit_rate = 0.0;
     }
-    let plain =
-        InferenceInput { techniques: Techniques { kv_offload: None, ..input.techniques }, explain: false, ..input };
+    let plain = InferenceInput { techniques: input.techniques.with_kv_offload(None), explain: false, ..input };
     let base = serving::simulate(&plain, &workload);
     let mut trace = Trace::new(true);
     let mean_context = (scenario.workload.input_tokens.mean() + scenario.workload.output_tokens.mean()).max(1.0);

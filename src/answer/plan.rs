@@ -337,10 +337,7 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
         profile,
         cost,
         assumptions,
-        techniques: crate::engine::techniques::Techniques {
-            kv_offload: r.kv_offload[c.choice.hardware],
-            ..crate::engine::techniques::Techniques::default()
-        },
+        techniques: crate::engine::techniques::Techniques::default().with_kv_offload(r.kv_offload[c.choice.hardware]),
     })
 }
 

@@ -10,3 +10,12 @@ pub struct Techniques {
     /// KV-cache tiers beyond device memory (host memory, optionally disk).
     pub kv_offload: Option<KvOffload>,
 }
+
+impl Techniques {
+    /// These techniques with `kv_offload` as the KV tiers (the others kept).
+    #[must_use]
+    pub fn with_kv_offload(mut self, kv_offload: Option<KvOffload>) -> Self {
+        self.kv_offload = kv_offload;
+        self
+    }
+}

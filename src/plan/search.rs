@@ -385,10 +385,7 @@ pub fn evaluate(
         profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
-        techniques: crate::engine::techniques::Techniques {
-            kv_offload: hardware.kv_offload,
-            ..crate::engine::techniques::Techniques::default()
-        },
+        techniques: crate::engine::techniques::Techniques::default().with_kv_offload(hardware.kv_offload),
     };
     let full = estimate(&input(batch));
     let replica_tokens_per_s = full.output_tokens_per_s;
@@ -547,10 +544,7 @@ pub fn simulate_candidate(
         profile: &profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
-        techniques: crate::engine::techniques::Techniques {
-            kv_offload: hardware.kv_offload,
-            ..crate::engine::techniques::Techniques::default()
-        },
+        techniques: crate::engine::techniques::Techniques::default().with_kv_offload(hardware.kv_offload),
     };
     let out = workload.output_tokens.max(1) as f64;
     let base = Observed {

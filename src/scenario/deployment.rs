@@ -217,7 +217,7 @@ impl Deployment {
             None => None,
         };
         Ok(Self {
-            techniques: Techniques { kv_offload, ..Techniques::default() },
+            techniques: Techniques::default().with_kv_offload(kv_offload),
             weights,
             kv_cache: format(catalog, kv_id)?,
             model,
