@@ -1,4 +1,4 @@
-//! Embeds the catalog (`data/hardware`, `data/models`, `data/engines`, `data/prices`, `data/formats.toml`, `data/scaling.toml`) and
+//! Embeds the catalog (`data/hardware`, `data/models`, `data/engines`, `data/prices`, `data/formats.toml`, `data/networks.toml`, `data/scaling.toml`) and
 //! the dashboard (`web/`) into the binary, so `cargo run` needs no files beside it. Generates
 //! `$OUT_DIR/embedded_catalog.rs` and `$OUT_DIR/embedded_web.rs`, each holding
 //! `(relative path, contents)` pairs in sorted order, via `include_str!` so cargo tracks them.
@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const EMBEDDED: &[&str] = &["hardware", "models", "engines", "prices", "formats.toml", "scaling.toml"];
+const EMBEDDED: &[&str] = &["hardware", "models", "engines", "prices", "formats.toml", "networks.toml", "scaling.toml"];
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

@@ -69,6 +69,12 @@ async function render(focus) {
     const selected = tab.dataset.view === state.view;
     tab.setAttribute("aria-selected", String(selected));
     tab.tabIndex = selected ? 0 : -1;
+    // On a phone the tabs are one row that scrolls sideways: keep the open one in sight (the
+    // row only: the page keeps its own scroll).
+    if (selected) {
+      const row = tab.parentElement.getBoundingClientRect(), own = tab.getBoundingClientRect();
+      if (own.left < row.left || own.right > row.right) tab.parentElement.scrollLeft += own.left - row.left - 8;
+    }
   }
   const main = document.getElementById("view");
   main.setAttribute("aria-labelledby", `tab-${state.view}`);

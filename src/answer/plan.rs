@@ -337,6 +337,7 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
         profile,
         cost,
         assumptions,
+        network: r.network.clone(),
         techniques: crate::engine::techniques::Techniques::default().with_kv_offload(r.kv_offload[c.choice.hardware]),
     })
 }

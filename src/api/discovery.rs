@@ -1,5 +1,5 @@
-//! `GET /v1/engines`, `GET /v1/formats` and `GET /v1/families`: every id a request may name,
-//! listable, so a dashboard never hard-codes one.
+//! `GET /v1/engines`, `GET /v1/formats`, `GET /v1/networks` and `GET /v1/families`: every id a
+//! request may name, listable, so a dashboard never hard-codes one.
 
 use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::catalog::Catalog;
 use crate::catalog::formats::ComputeName;
+use crate::catalog::networks::NetworkRecord;
 
 /// What an engine profile estimates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
@@ -232,4 +233,39 @@ pub fn list_families(catalog: &Catalog, page: &PageQuery) -> Result<ModelFamilyL
             text
         })?
         .into())
+}
+
+/// Filters for the network list (none yet; the struct keeps unknown parameters a 400).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NetworkFilters {}
+
+crate::list_body!(
+    /// A page of networks between nodes, in catalog order (the default first).
+    NetworkList,
+    NetworkRecord
+);
+
+/// Lists the networks between nodes: the ids a deployment's `network` names.
+#[utoipa::path(operation_id = "list_networks",
+    tag = "catalog",
+    params(NetworkFilters, PageQuery),
+    responses(
+        (status = 200, description = "Networks between nodes, per device, with sources", body = NetworkList),
+        (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/networks")]
+pub async fn networks(
+    state: web::Data<AppState>,
+    Listing { filters: NetworkFilters {}, page }: Listing<NetworkFilters>,
+) -> Result<web::Json<NetworkList>, ApiError> {
+    list_networks(&state.catalog, &page).map(web::Json)
+}
+
+/// The network list.
+pub fn list_networks(catalog: &Catalog, page: &PageQuery) -> Result<NetworkList, ApiError> {
+    let items: Vec<NetworkRecord> = catalog.networks().iter().map(|n| n.record.clone()).collect();
+    Ok(page.apply(items, |n| vec![n.id.clone(), n.name.clone(), n.kind.clone()])?.into())
 }

@@ -82,6 +82,11 @@ fn examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
             )),
         ),
         (
+            "/v1/networks",
+            "get",
+            to_value(discovery::list_networks(catalog, &PageQuery { limit: Some(2), ..Default::default() })),
+        ),
+        (
             "/v1/families",
             "get",
             to_value(discovery::list_families(catalog, &PageQuery { q: Some("llama".into()), limit: Some(2), ..Default::default() })),

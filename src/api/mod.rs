@@ -103,6 +103,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(models::list)
         .service(discovery::engines)
         .service(discovery::formats)
+        .service(discovery::networks)
         .service(discovery::families)
         .service(prices::devices)
         .service(prices::api)

@@ -118,6 +118,12 @@ pub struct Interconnect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 2, maximum = 100000)]
     pub group_size: Option<u32>,
+    /// Devices one node joins on this fabric (an HGX board: 8; a GB200 NVL72 rack: 72); traffic
+    /// among more devices crosses the request's `network`. Absent when unknown: a layout is then
+    /// taken to stay within one node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 100000)]
+    pub node_devices: Option<u32>,
 }
 
 /// How long a rental is committed for.
@@ -453,6 +459,7 @@ impl DeviceRecord {
                 bidirectional_bytes_per_s: link.bandwidth_gb_per_s_bidirectional * 1e9,
                 pcie: link.kind == "pcie",
                 group: link.group_size,
+                node: link.node_devices,
             }),
             tdp_w: self.tdp_w,
         })

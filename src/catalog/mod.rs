@@ -14,6 +14,7 @@ pub mod formats;
 pub mod hardware;
 pub mod lookup;
 pub mod models;
+pub mod networks;
 pub mod prices;
 pub mod scaling;
 
@@ -138,6 +139,7 @@ pub struct CatalogTraining {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     training: Vec<CatalogTraining>,
+    networks: Vec<networks::CatalogNetwork>,
     scaling_fits: Vec<scaling::CatalogFit>,
     api_prices: Vec<ApiPriceRecord>,
     exchange_rates: Vec<ExchangeRate>,
@@ -237,6 +239,19 @@ impl Catalog {
             embedded::FILES.iter().find(|(n, _)| *n == "scaling.toml").map(|(_, t)| (*t).to_owned()).unwrap_or_default()
         };
         files.push(("scaling.toml".to_owned(), scaling_text));
+        // Networks, like the fits, are published figures: the embedded file unless the directory
+        // has its own.
+        let networks = dir.join("networks.toml");
+        let networks_text = if networks.is_file() {
+            read(&networks)?
+        } else {
+            embedded::FILES
+                .iter()
+                .find(|(n, _)| *n == "networks.toml")
+                .map(|(_, t)| (*t).to_owned())
+                .unwrap_or_default()
+        };
+        files.push(("networks.toml".to_owned(), networks_text));
         Self::from_files(files)
     }
 
@@ -252,6 +267,7 @@ impl Catalog {
         let mut device_prices = Vec::new();
         let mut ownership = OwnershipDefaults::default();
         let mut scaling_fits = Vec::new();
+        let mut network_list: Vec<networks::CatalogNetwork> = Vec::new();
         for (name, text) in files {
             let fail = |message: String| CatalogError { file: name.clone(), entry: None, message };
             if name.starts_with("hardware/") {
@@ -332,6 +348,18 @@ impl Catalog {
                 if scaling_fits.iter().filter(|f| f.record.default).count() != 1 {
                     return Err(fail("exactly one fit must be the default".into()));
                 }
+            } else if name == "networks.toml" {
+                let file: networks::NetworksFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                for record in file.network {
+                    let network = record.to_engine().map_err(|m| entry_error(&name, &record.id, m))?;
+                    if network_list.iter().any(|n| n.record.id == record.id) {
+                        return Err(entry_error(&name, &record.id, "duplicate network id".into()));
+                    }
+                    network_list.push(networks::CatalogNetwork { record, network });
+                }
+                if network_list.iter().filter(|n| n.record.default).count() != 1 {
+                    return Err(fail("exactly one network must be the default".into()));
+                }
             } else if name == "prices/api.toml" {
                 let file: ApiPricesFile = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
                 // Resolved below, once the exchange rates are read whatever the file order.
@@ -355,7 +383,7 @@ impl Catalog {
                 device_prices.extend(entries.into_iter().map(|e| (name.clone(), e)));
             } else {
                 return Err(fail(
-                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml, formats.toml or scaling.toml)"
+                    "not a catalog file (expected hardware/*.toml, models/*.toml, engines/*.toml, prices/*.toml, formats.toml, networks.toml or scaling.toml)"
                         .into(),
                 ));
             }
@@ -414,6 +442,7 @@ impl Catalog {
         }
         Ok(Self {
             training,
+            networks: network_list,
             scaling_fits,
             api_prices,
             exchange_rates,
@@ -426,6 +455,21 @@ impl Catalog {
             model_index,
             embedded: false,
         })
+    }
+
+    /// Scale-out networks, in file order.
+    pub fn networks(&self) -> &[networks::CatalogNetwork] {
+        &self.networks
+    }
+
+    /// The network with this id (case-insensitive).
+    pub fn network(&self, id: &str) -> Option<&networks::CatalogNetwork> {
+        self.networks.iter().find(|n| n.record.id.eq_ignore_ascii_case(id))
+    }
+
+    /// The network requests assume when they name none (a catalog without networks has none).
+    pub fn default_network(&self) -> Option<&networks::CatalogNetwork> {
+        self.networks.iter().find(|n| n.record.default)
     }
 
     /// Scaling-law fits, in file order.

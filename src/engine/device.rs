@@ -45,6 +45,9 @@ pub struct Interconnect {
     pub pcie: bool,
     /// Devices the fabric joins directly (NVLink bridges: 2); `None` for a whole node.
     pub group: Option<u32>,
+    /// Devices one node joins on this fabric (an HGX board: 8; a GB200 NVL72 rack: 72); beyond
+    /// them traffic crosses the network. `None` when unknown: a layout never leaves the node.
+    pub node: Option<u32>,
 }
 
 /// One device of a catalog entry.

@@ -18,6 +18,7 @@ use super::explain::{Explanation, Trace, Warning};
 use super::format::Format;
 use super::kv_cache;
 use super::moe::expected_distinct_experts;
+use super::network::Network;
 use super::parallelism::{Parallelism, all_reduce, link};
 use super::profile::EngineProfile;
 use super::techniques::Techniques;
@@ -59,7 +60,10 @@ pub struct InferenceInput<'a> {
     pub usd_per_device_hour: Option<f64>,
     /// Keep explanations and warnings (false: numbers only, no allocation, for sweeps).
     pub explain: bool,
-    /// Serving techniques beyond plain continuous batching (none by default).
+    /// The network between nodes, when the deployment names one (else a layout never leaves a
+    /// node).
+    pub network: Option<Network>,
+    /// Serving techniques beyond plain continuous batching.
     pub techniques: Techniques,
 }
 
@@ -375,7 +379,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     let peak = device.peak(compute_type).unwrap_or(0.0);
     let (compute_eff, memory_eff) = profile.efficiencies(device.kind, compute_type);
     let bandwidth = BytesPerSecond(device.memory_bandwidth_bytes_per_s * memory_eff);
-    let link = link(device, par.tensor.max(par.pipeline));
+    let link = link(device, par.tensor.max(par.pipeline), input.network.as_ref());
     if par.tensor > 1 && link.over_pcie {
         trace.warn("tensor-parallel-over-pcie", || {
             format!(

@@ -13,8 +13,9 @@
 //! - [`anatomy`]: where a model's parameters sit, computed from its architecture.
 //! - [`device`]: a hardware device's capabilities.
 //! - [`profile`]: a serving engine's efficiencies.
-//! - [`parallelism`], [`kv_cache`], [`moe`]: the pieces of an inference estimate.
-//! - [`techniques`], [`kv_offload`]: serving techniques (KV tiers beyond device memory, prefix reuse).
+//! - [`parallelism`], [`network`], [`kv_cache`], [`moe`]: the pieces of an inference estimate.
+//! - [`techniques`], [`kv_offload`]: serving techniques beyond plain continuous batching (KV tiers
+//!   beyond device memory and prefix reuse).
 //! - [`inference`]: memory, FLOPs, latency, throughput, cost and energy of serving.
 //! - [`serving`]: continuous batching under load, replayed step by step.
 //! - [`training`]: memory, FLOPs, step time, MFU, GPU-hours, cost and energy of training.
@@ -31,6 +32,7 @@ pub mod inference;
 pub mod kv_cache;
 pub mod kv_offload;
 pub mod moe;
+pub mod network;
 pub mod parallelism;
 pub mod profile;
 pub mod scaling;

@@ -1,6 +1,7 @@
 //! How devices split a model, and what the split costs in communication.
 
 use super::device::Device;
+use super::network::Network;
 use super::units::{Bytes, BytesPerSecond, Seconds};
 
 /// Degrees of parallelism. `devices = tensor x pipeline x expert x data`.
@@ -40,9 +41,16 @@ pub struct Link {
 /// 128/130 encoding = 31.5 GB/s (PCI-SIG PCIe 4.0 spec).
 const PCIE4_X16_BYTES_PER_S: f64 = 31.5e9;
 
-/// The link a collective over `ranks` devices uses on `device`: its fabric when the fabric
-/// joins that many devices (NVLink bridges join only pairs), else PCIe.
-pub fn link(device: &Device, ranks: u32) -> Link {
+/// The link a collective over `ranks` devices uses on `device`: the network when the ranks span
+/// more devices than one node joins and a network is given (the slowest hop bounds a ring or an
+/// all-to-all); else its fabric when the fabric joins that many devices (NVLink bridges join only
+/// pairs), else PCIe.
+pub fn link(device: &Device, ranks: u32, network: Option<&Network>) -> Link {
+    if let (Some(net), Some(node)) = (network, device.interconnect.and_then(|ic| ic.node))
+        && ranks > node
+    {
+        return Link { bandwidth: net.bandwidth, over_pcie: false };
+    }
     match device.interconnect {
         Some(ic) if !ic.pcie && ic.group.is_none_or(|g| ranks <= g) => {
             Link { bandwidth: BytesPerSecond(ic.bidirectional_bytes_per_s / 2.0), over_pcie: false }

@@ -1,10 +1,12 @@
-//! Serving techniques a deployment may use beyond plain continuous batching: one struct where
-//! each technique adds its own field, so the places that build an
-//! [`InferenceInput`](super::inference::InferenceInput) take the default and need no edit.
+//! The serving techniques a deployment may add to plain continuous batching (speculative
+//! decoding, a tiered KV cache, expert parallelism at scale...): one struct, one field per
+//! technique, each defined in its own module. `Techniques::default()` is plain serving, so the
+//! places that build an [`crate::engine::inference::InferenceInput`] for a sweep need no edit
+//! when a technique is added.
 
 use super::kv_offload::KvOffload;
 
-/// The serving techniques of a deployment; the default is none of them.
+/// Techniques in use; the default is none.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Techniques {
     /// KV-cache tiers beyond device memory (host memory, optionally disk).

@@ -49,7 +49,7 @@ pub(super) fn device(bandwidth: f64) -> Device {
         memory_bandwidth_bytes_per_s: bandwidth,
         dense_peak_flops_per_s: vec![(ComputeType::Bf16, 1e15), (ComputeType::Fp32, 6e13)],
         unified_memory: false,
-        interconnect: Some(Interconnect { bidirectional_bytes_per_s: 9e11, pcie: false, group: None }),
+        interconnect: Some(Interconnect { bidirectional_bytes_per_s: 9e11, pcie: false, group: None, node: None }),
         tdp_w: Some(700.0),
     }
 }
@@ -86,7 +86,8 @@ fn run(arch: &Architecture, device: &Device, batch: u64, input: u64, output: u64
         profile: &profile,
         usd_per_device_hour: Some(2.0),
         explain: true,
-        techniques: crate::engine::techniques::Techniques::default(),
+        network: None,
+        techniques: Default::default(),
     })
 }
 
@@ -249,4 +250,21 @@ mod training {
             prop_assert!(e.explain.iter().all(|x| x.value.is_finite()));
         }
     }
+}
+
+#[test]
+fn collectives_beyond_a_node_cross_the_network() {
+    use super::network::Network;
+    use super::parallelism::link;
+    use super::units::{BytesPerSecond, Seconds};
+    let mut gpu = device(3.35e12);
+    gpu.interconnect = Some(Interconnect { bidirectional_bytes_per_s: 9e11, pcie: false, group: None, node: Some(8) });
+    let ndr = Network { bandwidth: BytesPerSecond(45e9), latency: Seconds(2e-6) };
+    // Inside the node: NVLink, half the bidirectional figure each way.
+    assert_eq!(link(&gpu, 8, Some(&ndr)).bandwidth.0, 4.5e11);
+    // Sixteen ranks span two nodes: the network bounds the collective.
+    assert_eq!(link(&gpu, 16, Some(&ndr)).bandwidth.0, 45e9);
+    // No network given, or a node of unknown size: today's single-node answer.
+    assert_eq!(link(&gpu, 16, None).bandwidth.0, 4.5e11);
+    assert_eq!(link(&device(3.35e12), 16, Some(&ndr)).bandwidth.0, 4.5e11);
 }

@@ -411,7 +411,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         (elementwise + optimizer_step) / (device.memory_bandwidth_bytes_per_s * profile.memory_efficiency).max(1.0),
         "s",
     );
-    let link = link(device, par.tensor);
+    let link = link(device, par.tensor, None);
     // Tensor parallel: 2 all-reduces forward and 2 backward per layer of s x b x h 16-bit values
     // (Megatron, Narayanan et al. 2021 section 3.2); not overlapped.
     let tp_message = Bytes(seq * b * h * 2.0);

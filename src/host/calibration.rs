@@ -165,7 +165,8 @@ pub fn predict(
         profile,
         usd_per_device_hour: None,
         explain: false,
-        techniques: crate::engine::techniques::Techniques::default(),
+        network: None,
+        techniques: Default::default(),
     });
     Some(((e.prefill.time.0), e.decode.time.0))
 }

@@ -385,6 +385,7 @@ pub fn evaluate(
         profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
+        network: None,
         techniques: crate::engine::techniques::Techniques::default().with_kv_offload(hardware.kv_offload),
     };
     let full = estimate(&input(batch));
@@ -544,6 +545,7 @@ pub fn simulate_candidate(
         profile: &profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
+        network: None,
         techniques: crate::engine::techniques::Techniques::default().with_kv_offload(hardware.kv_offload),
     };
     let out = workload.output_tokens.max(1) as f64;
@@ -555,7 +557,7 @@ pub fn simulate_candidate(
         model_max_context: model.arch.max_context,
         native_format: c.native_format,
         tensor_parallel_over_pcie: tensor > 1
-            && crate::engine::parallelism::link(hardware.device, tensor.max(pipeline)).over_pcie,
+            && crate::engine::parallelism::link(hardware.device, tensor.max(pipeline), None).over_pcie,
         ..Observed::default()
     };
     let cost = |devices: u64, utilization: f64, served: f64| {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Error;
-use super::inference::{InferenceRequest, InferenceScenario};
+use super::inference::{BatchSize, InferenceRequest, InferenceScenario, MaxKeyword};
 use super::layout::LayoutError;
 use super::requirements::RequirementsBody;
 use super::training::{TrainingRequest, TrainingScenario};
@@ -54,7 +54,22 @@ impl CheckScenario {
         };
         let plan = match (&request.inference, &request.training) {
             (Some(plan), None) => {
-                layout(InferenceScenario::parse(catalog, plan, "/inference").map(|s| Self::Inference(Box::new(s))))?
+                // A check judges a deployment as its engine runs it: without a batch size, the
+                // engine's own sequence limit (what POST /v1/estimate/serving replays), not one
+                // sequence at a time.
+                let omitted = plan.run.batch_size.is_none();
+                let mut plan = plan.clone();
+                plan.run.batch_size.get_or_insert(BatchSize::Max(MaxKeyword::Max));
+                layout(InferenceScenario::parse(catalog, &plan, "/inference").map(|mut s| {
+                    if omitted {
+                        s.assumptions.push(
+                            "batch_size",
+                            "max",
+                            "a check judges the deployment as its engine runs it: as many sequences as the engine's limit and its KV cache allow",
+                        );
+                    }
+                    Self::Inference(Box::new(s))
+                }))?
             }
             (None, Some(plan)) => {
                 layout(TrainingScenario::parse(catalog, plan, "/training").map(|s| Self::Training(Box::new(s))))?

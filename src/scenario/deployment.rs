@@ -21,7 +21,7 @@ use super::inference::{
 };
 use super::layout::{self, Degrees, ExpertRanks, Layout};
 use super::range::{self, Checks};
-use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel};
+use super::resolve::{self, HardwareRef, ModelRef, ResolvedDevice, ResolvedModel, ResolvedNetwork};
 use super::{Assumptions, Error};
 use crate::catalog::Catalog;
 use crate::engine::format::Format;
@@ -67,6 +67,11 @@ pub struct DeploymentBody {
     /// KV-cache tiers beyond device memory (host memory, optionally disk), per device.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub kv_offload: Option<super::kv_offload::KvOffloadBody>,
+    /// The network between nodes (`GET /v1/networks`; default `infiniband-ndr`): what
+    /// collectives cross once a replica spans more devices than one node joins
+    /// (`interconnect.node_devices` of the hardware).
+    #[schema(example = "infiniband-ndr")]
+    pub network: Option<String>,
 }
 
 /// How the devices split the model: given by the request, or left to hwcost.
@@ -108,6 +113,11 @@ pub struct Deployment {
     pub prefix: String,
     /// Serving techniques beyond plain continuous batching.
     pub techniques: Techniques,
+    /// The network between nodes (the catalog's default when the request names none).
+    pub network: Option<ResolvedNetwork>,
+    /// Whether the request named the network (else it is the default, listed as an assumption
+    /// where it matters).
+    pub network_given: bool,
 }
 
 impl Deployment {
@@ -116,6 +126,7 @@ impl Deployment {
     /// out-of-range value is reported together.
     pub fn parse(catalog: &Catalog, body: &DeploymentBody, prefix: &str, mut checks: Checks) -> Result<Self, Error> {
         let (model, device) = resolve::references(catalog, &body.model, &body.hardware, prefix)?;
+        let network = resolve::network(catalog, body.network.as_deref(), &format!("{prefix}/network"))?;
         let mut assumed = Assumptions::default();
         let at = |field: &str| format!("{prefix}/{field}");
 
@@ -228,6 +239,8 @@ impl Deployment {
             cost,
             assumptions: assumed,
             prefix: prefix.to_owned(),
+            network,
+            network_given: body.network.is_some(),
         })
     }
 }
@@ -274,7 +287,8 @@ impl Deployment {
             profile: &self.profile,
             usd_per_device_hour: None,
             explain: false,
-            techniques: crate::engine::techniques::Techniques::default(),
+            network: self.network.as_ref().map(|n| n.engine),
+            techniques: Default::default(),
         });
         let m = estimate.memory;
         Some(Trial { layout, total: m.per_device.total.0, capacity: m.capacity.0, fits: m.fits })

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::cost::CostPlan;
 use super::deployment::{Deployment, DeploymentBody, LayoutChoice, deployment_request};
 use super::range::{self, Checks};
-use super::resolve::{ResolvedDevice, ResolvedModel};
+use super::resolve::{ResolvedDevice, ResolvedModel, ResolvedNetwork};
 use super::{Assumptions, Error};
 use crate::catalog::Catalog;
 use crate::engine::format::Format;
@@ -369,6 +369,8 @@ pub struct InferenceScenario {
     pub assumptions: Assumptions,
     /// Serving techniques beyond plain continuous batching.
     pub techniques: crate::engine::techniques::Techniques,
+    /// The network between nodes.
+    pub network: Option<ResolvedNetwork>,
 }
 
 impl InferenceScenario {
@@ -387,6 +389,7 @@ impl InferenceScenario {
             profile: &self.profile,
             usd_per_device_hour: self.cost.usd_per_device_hour(),
             explain: true,
+            network: self.network.as_ref().map(|n| n.engine),
             techniques: self.techniques,
         }
     }
@@ -447,7 +450,20 @@ impl InferenceScenario {
                 layout
             }
         };
-        let Deployment { model, device, weights, kv_cache, engine, profile, cost, techniques, .. } = deployment;
+        let replica = u64::from(layout.tensor) * u64::from(layout.pipeline) * u64::from(layout.expert);
+        if let (Some(net), Some(node)) =
+            (&deployment.network, deployment.device.device.interconnect.and_then(|ic| ic.node))
+            && replica > u64::from(node)
+            && !deployment.network_given
+        {
+            assumed.push(
+                "network",
+                net.id.as_str(),
+                "the default network between nodes: a replica spans more devices than one node joins",
+            );
+        }
+        let Deployment { model, device, weights, kv_cache, engine, profile, cost, network, techniques, .. } =
+            deployment;
         Ok(Self {
             techniques,
             weights,
@@ -467,6 +483,7 @@ impl InferenceScenario {
             profile,
             cost,
             assumptions: assumed,
+            network,
         })
     }
 }

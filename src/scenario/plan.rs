@@ -217,6 +217,8 @@ pub struct PlanScenario {
     /// KV tiers beyond device memory for each device of `hardware` (all `None` unless
     /// `search.kv_offload` asks).
     pub kv_offload: Vec<Option<crate::engine::kv_offload::KvOffload>>,
+    /// The network between nodes the candidates use (the catalog's default).
+    pub network: Option<super::resolve::ResolvedNetwork>,
 }
 
 /// A request's list, or `default`; 1 to `max` entries.
@@ -409,6 +411,7 @@ impl PlanScenario {
             objective,
             api_price: request.api_price,
             kv_offload,
+            network: super::resolve::network(catalog, None, "/network")?,
         })
     }
 }

@@ -210,3 +210,28 @@ mod tests {
         assert_eq!(inline.pricing.rentals.len(), 1);
     }
 }
+
+/// A resolved network between nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedNetwork {
+    /// Catalog id.
+    pub id: String,
+    /// Engine view.
+    pub engine: crate::engine::network::Network,
+}
+
+/// The network a request names at `pointer` (a catalog id, any case), or the catalog's default;
+/// `None` only for a catalog without networks.
+pub fn network(catalog: &Catalog, id: Option<&str>, pointer: &str) -> Result<Option<ResolvedNetwork>, Error> {
+    let found = match id {
+        Some(id) => Some(catalog.network(id).ok_or_else(|| {
+            let known: Vec<&str> = catalog.networks().iter().map(|n| n.record.id.as_str()).collect();
+            Error::unprocessable(
+                pointer.to_owned(),
+                format!("unknown network {id:?}; known networks: {} (GET /v1/networks)", known.join(", ")),
+            )
+        })?),
+        None => catalog.default_network(),
+    };
+    Ok(found.map(|n| ResolvedNetwork { id: n.record.id.clone(), engine: n.network }))
+}

@@ -120,6 +120,24 @@ async fn a_capacity_is_a_rate_the_replay_sustains_and_the_check_reads_the_same_o
     assert_eq!(status, 200, "{ok}");
     let read = ok["under_load"]["capacity_requests_per_s"].as_f64().unwrap();
     assert!((read - capacity).abs() <= 1e-9 * capacity, "check {read} vs serving {capacity}");
+    // Without a batch size the check judges as the engine runs (its own limit), not one
+    // sequence at a time, and says so.
+    let mut unbatched = deployment.clone();
+    unbatched.as_object_mut().unwrap().remove("batch_size");
+    let (_, plain) = app
+        .post_json("/v1/check", &json!({"inference": unbatched, "requirements": {"max_ttft_p90_ms": 2000, "forecast_requests_per_s": capacity * 0.9}}))
+        .await;
+    let read = plain["under_load"]["capacity_requests_per_s"].as_f64().unwrap();
+    assert!((read - capacity).abs() <= 1e-9 * capacity, "check without batch_size {read} vs serving {capacity}");
+    assert!(
+        plain["assumptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["field"].as_str().unwrap().ends_with("batch_size") && a["value"] == "max"),
+        "{}",
+        plain["assumptions"]
+    );
     // Within the throughput family's measured error of its limit, so `at_risk` at 0.9 x.
     assert_ne!(rule(&ok, "request_rate").unwrap()["status"], "fail", "{ok}");
     assert_ne!(ok["verdict"], "fail", "{ok}");

@@ -278,6 +278,28 @@ async fn discovery_lists_every_id_a_request_names() {
     for id in ["fp32", "bf16", "fp8", "int4", "nvfp4", "q4_k_m"] {
         assert!(ids.contains(&id), "{id} in {ids:?}");
     }
+    let (_, networks) = app.get_json("/v1/networks").await;
+    let networks = networks["items"].as_array().unwrap();
+    let defaults: Vec<&serde_json::Value> = networks.iter().filter(|n| n["default"] == true).collect();
+    assert_eq!(defaults.len(), 1, "one default network: {networks:?}");
+    assert!(networks.iter().all(|n| !n["sources"].as_array().unwrap().is_empty()), "every network has a source");
+    // A deployment names one by id; an unknown id is refused at its pointer, with the known ones.
+    let (status, problem) = app
+        .post_json(
+            "/v1/estimate/inference",
+            &serde_json::json!({"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "network": "carrier-pigeon"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/network", "{problem}");
+    assert!(problem["errors"][0]["detail"].as_str().unwrap().contains("infiniband-ndr"), "{problem}");
+    let (status, _) = app
+        .post_json(
+            "/v1/estimate/inference",
+            &serde_json::json!({"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "network": "RoCE-400G"}),
+        )
+        .await;
+    assert_eq!(status, 200, "network ids in any case");
     let (_, families) = app.get_json("/v1/families?q=llama-2").await;
     let family = &families["items"][0];
     assert_eq!(family["id"], "llama-2");

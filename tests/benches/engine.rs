@@ -30,7 +30,8 @@ fn inference(c: &mut Criterion) {
         profile,
         usd_per_device_hour: Some(3.0),
         explain: true,
-        techniques: hwcost::engine::techniques::Techniques::default(),
+        network: None,
+        techniques: Default::default(),
     };
     c.bench_function("inference_estimate_llama70b_4xh100", |b| b.iter(|| estimate(black_box(&input))));
 

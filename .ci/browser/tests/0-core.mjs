@@ -304,6 +304,15 @@ await test("phone width: no sideways scrolling of the page", async () => {
     await open(p, `/?view=${view}`);
     const width = await p.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 391, `${view} is ${width} px wide at 390`);
+    // The tabs are one row (it scrolls sideways on its own), with the open tab in sight.
+    const tabs = await p.evaluate(() => {
+      const row = document.querySelector("[role=tablist]").getBoundingClientRect();
+      const all = [...document.querySelectorAll("[role=tab]")].map((t) => t.getBoundingClientRect());
+      const open = document.querySelector("[role=tab][aria-selected=true]").getBoundingClientRect();
+      return { tops: new Set(all.map((r) => Math.round(r.top))).size, inSight: open.left >= row.left - 1 && open.right <= row.right + 1 };
+    });
+    assert.equal(tabs.tops, 1, `${view}: the tabs wrap onto ${tabs.tops} lines at 390`);
+    assert.ok(tabs.inSight, `${view}: the open tab is scrolled out of sight`);
   }
   // A refusal with its suggestions, and a verdict with its warnings, fit the width too.
   for (const url of ["/?view=serving&hardware=nvidia-h100-sxm-8gb", "/?view=serving&model=llama-3.1-405b&hardware=nvidia-rtx-4090"]) {

@@ -150,7 +150,7 @@ impl StepModel {
             link: {
                 // Collectives over PCIe reach only part of the link rate (NCCL ring all-reduce
                 // through the host's root complex).
-                let l = link(device, par.tensor.max(par.pipeline).max(par.expert));
+                let l = link(device, par.tensor.max(par.pipeline).max(par.expert), input.network.as_ref());
                 let factor = if l.over_pcie { profile.pcie_collective_efficiency } else { 1.0 };
                 Link { bandwidth: crate::engine::units::BytesPerSecond(l.bandwidth.0 * factor), ..l }
             },
