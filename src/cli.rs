@@ -309,6 +309,12 @@ pub struct ServingArgs {
     /// Requests to simulate.
     #[arg(long)]
     pub requests: Option<u64>,
+    /// Shared prompt-prefix tokens per request (`workload.prefix.tokens`).
+    #[arg(long)]
+    pub prefix_tokens: Option<u64>,
+    /// Distinct live prefixes (`workload.prefix.distinct`).
+    #[arg(long)]
+    pub prefix_distinct: Option<u64>,
     /// Return the replay over time (`detail.timeline`: KV-cache use, running sequences, queue
     /// depth); shown with `--json`.
     #[arg(long)]
@@ -411,6 +417,44 @@ pub struct DeploymentArgs {
     /// Probability that a draft token is accepted (`speculative.acceptance_rate`).
     #[arg(long)]
     pub acceptance_rate: Option<f64>,
+    /// KV-cache tiers beyond device memory.
+    #[command(flatten)]
+    pub kv_offload: KvOffloadArgs,
+}
+
+/// The flags of `kv_offload` (`--kv-offload-host-gb` is `kv_offload.host_gb`, and so on).
+#[derive(Debug, Clone, Default, Args)]
+pub struct KvOffloadArgs {
+    /// Host memory for KV per device, GB (`kv_offload.host_gb`).
+    #[arg(long)]
+    pub kv_offload_host_gb: Option<f64>,
+    /// Host link bandwidth per device, GB/s (`kv_offload.host_gb_per_s`).
+    #[arg(long)]
+    pub kv_offload_host_gb_per_s: Option<f64>,
+    /// Disk for KV per device, GB (`kv_offload.disk_gb`).
+    #[arg(long)]
+    pub kv_offload_disk_gb: Option<f64>,
+    /// Disk read rate per device, GB/s (`kv_offload.disk_gb_per_s`).
+    #[arg(long)]
+    pub kv_offload_disk_gb_per_s: Option<f64>,
+}
+
+impl KvOffloadArgs {
+    fn over(&self, d: &mut DeploymentBody) {
+        let given = [
+            self.kv_offload_host_gb,
+            self.kv_offload_host_gb_per_s,
+            self.kv_offload_disk_gb,
+            self.kv_offload_disk_gb_per_s,
+        ];
+        if given.iter().any(Option::is_some) {
+            let o = d.kv_offload.get_or_insert_with(Default::default);
+            set(&mut o.host_gb, &self.kv_offload_host_gb);
+            set(&mut o.host_gb_per_s, &self.kv_offload_host_gb_per_s);
+            set(&mut o.disk_gb, &self.kv_offload_disk_gb);
+            set(&mut o.disk_gb_per_s, &self.kv_offload_disk_gb_per_s);
+        }
+    }
 }
 
 impl DeploymentArgs {
@@ -475,6 +519,7 @@ impl DeploymentArgs {
             }
             None => {}
         }
+        self.kv_offload.over(d);
         Ok(())
     }
 }
@@ -1033,6 +1078,11 @@ fn serving_request(args: &ServingArgs) -> Result<ServingRequest, Error> {
     set(&mut w.requests_per_s, &args.requests_per_s);
     set(&mut w.concurrency, &args.concurrency);
     set(&mut w.requests, &args.requests);
+    if args.prefix_tokens.is_some() || args.prefix_distinct.is_some() {
+        let p = w.prefix.get_or_insert_with(Default::default);
+        set(&mut p.tokens, &args.prefix_tokens);
+        set(&mut p.distinct, &args.prefix_distinct);
+    }
     if args.timeline || args.histograms {
         let detail = r.load.detail.get_or_insert_with(Default::default);
         if args.timeline {

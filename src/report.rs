@@ -254,6 +254,35 @@ pub fn serving_table(r: &ServingResponse) -> String {
             r.kv_cache.capacity_tokens, r.kv_cache.peak_used_tokens, r.preemptions
         ),
     ));
+    if let Some(o) = &r.kv_offload {
+        rows.push((
+            "kv offload",
+            format!(
+                "host {} tokens{}, {} swaps; without it: TTFT mean {:.1} ms, {} preemptions, {} sequences held (with it {})",
+                o.host_capacity_tokens,
+                o.disk_bytes.map_or(String::new(), |_| format!(", disk {} tokens", o.disk_capacity_tokens)),
+                o.swaps,
+                o.without.ttft_mean_ms,
+                o.without.preemptions,
+                o.without.largest_concurrency,
+                o.largest_concurrency
+            ),
+        ));
+    }
+    if let Some(p) = &r.prefix_cache {
+        rows.push((
+            "prefix cache",
+            format!(
+                "hits: device {:.0}%, host {:.0}%, disk {:.0}%, miss {:.0}%; {:.1} ms per host hit; TTFT saved {:.1} ms",
+                p.hit_share.device * 100.0,
+                p.hit_share.host * 100.0,
+                p.hit_share.disk * 100.0,
+                p.hit_share.miss * 100.0,
+                p.host_transfer_ms_per_hit,
+                p.ttft_saved_ms
+            ),
+        ));
+    }
     if let Some(c) = &r.cost {
         rows.push(("cost", money(c.usd_per_million_output_tokens, "per million output tokens")));
         rows.push(("cost basis", basis(&c.basis)));

@@ -188,11 +188,14 @@ pub enum Metric {
     ServingItlMs,
     /// Per-user decode speed with speculative decoding (the request's `speculative`), tokens/s.
     SpeculativeDecodeTokensPerSPerUser,
+    /// Time to first token of a request whose prompt prefix is served from a KV tier beyond
+    /// device memory (host memory, disk), replayed with the tier, ms.
+    KvOffloadTtftMs,
 }
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 9] = [
         Metric::DecodeTokensPerSPerUser,
         Metric::PrefillTokensPerS,
         Metric::TtftMs,
@@ -201,6 +204,7 @@ impl Metric {
         Metric::ServingTtftMs,
         Metric::ServingItlMs,
         Metric::SpeculativeDecodeTokensPerSPerUser,
+        Metric::KvOffloadTtftMs,
     ];
 
     /// Wire name.
@@ -214,6 +218,7 @@ impl Metric {
             Metric::ServingTtftMs => "serving_ttft_ms",
             Metric::ServingItlMs => "serving_itl_ms",
             Metric::SpeculativeDecodeTokensPerSPerUser => "speculative_decode_tokens_per_s_per_user",
+            Metric::KvOffloadTtftMs => "kv_offload_ttft_ms",
         }
     }
 
@@ -226,7 +231,7 @@ impl Metric {
                 1.0 / e.tpot.mean.max(1e-12)
             }
             Metric::PrefillTokensPerS => e.total_tokens_per_s - e.output_tokens_per_s,
-            Metric::TtftMs | Metric::ServingTtftMs => e.ttft.mean * 1e3,
+            Metric::TtftMs | Metric::ServingTtftMs | Metric::KvOffloadTtftMs => e.ttft.mean * 1e3,
             Metric::ServingItlMs => e.itl.mean * 1e3,
         }
     }
@@ -241,7 +246,7 @@ impl Metric {
             }
             Metric::PrefillTokensPerS => e.prefill_tokens_per_s,
             // Load metrics without a replay: the static estimate's one-request figures.
-            Metric::TtftMs | Metric::ServingTtftMs => e.ttft.0 * 1e3,
+            Metric::TtftMs | Metric::ServingTtftMs | Metric::KvOffloadTtftMs => e.ttft.0 * 1e3,
             Metric::ServingItlMs => e.tpot.0 * 1e3,
         }
     }

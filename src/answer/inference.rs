@@ -55,6 +55,13 @@ pub struct KvBytesPerToken {
     /// replicated when there are fewer kv heads than ranks), an MLA latent whole on every rank,
     /// layers split over the pipeline stages.
     pub bytes_per_token_per_device: f64,
+    /// Tokens the host-memory tier holds (`kv_offload.host_gb` per device / bytes per token per
+    /// device x expert ranks); present with `kv_offload`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_capacity_tokens: Option<u64>,
+    /// Tokens the disk tier holds, the same way; present with `kv_offload.disk_gb`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_capacity_tokens: Option<u64>,
 }
 
 impl KvBytesPerToken {
@@ -66,7 +73,14 @@ impl KvBytesPerToken {
             s.parallelism.pipeline,
             s.kv_cache.bits.0 / 8.0,
         );
-        Self { bytes_per_token: finite(b.whole_model), bytes_per_token_per_device: finite(b.per_device) }
+        let offload = s.techniques.kv_offload;
+        let tokens = |c| crate::engine::kv_offload::capacity_tokens(c, b.per_device, s.parallelism.expert) as u64;
+        Self {
+            bytes_per_token: finite(b.whole_model),
+            bytes_per_token_per_device: finite(b.per_device),
+            host_capacity_tokens: offload.map(|o| tokens(o.host.capacity)),
+            disk_capacity_tokens: offload.and_then(|o| o.disk).map(|d| tokens(d.capacity)),
+        }
     }
 }
 

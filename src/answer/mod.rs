@@ -22,6 +22,7 @@ mod consistency;
 pub mod disaggregation;
 pub mod error_band;
 pub mod inference;
+pub mod kv_offload;
 pub mod moe;
 pub mod plan;
 pub mod plan_training;

@@ -350,6 +350,7 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
                     crate::plan::search::FormatChoice { weights, kv_cache },
                 )
             }),
+            kv_offload: r.kv_offload[c.choice.hardware],
             ..Default::default()
         },
         assumptions,
@@ -502,9 +503,10 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
             .hardware
             .iter()
             .zip(&r.costs)
-            .map(|(d, cost)| {
+            .zip(&r.kv_offload)
+            .map(|((d, cost), kv_offload)| {
                 let (usd_per_hour, usd_per_hour_working) = device_hour(cost);
-                HardwareChoice { device: &d.device, usd_per_hour, usd_per_hour_working }
+                HardwareChoice { device: &d.device, usd_per_hour, usd_per_hour_working, kv_offload: *kv_offload }
             })
             .collect(),
         tensor: r.tensor.clone(),

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::error_band::ErrorBand;
 use super::inference::{ExplainBody, KvBytesPerToken, MemoryBody, WarningBody};
+use super::kv_offload::{self, KvTiersBody, PrefixCacheBody};
 use super::verdict::{self, NotRun};
 use super::{Context, finite};
 use crate::engine::cost::JOULES_PER_KWH;
@@ -82,6 +83,12 @@ pub struct ServingKvCache {
     /// KV-cache bytes per token on one device (kv heads split over tensor ranks, an MLA latent
     /// on every rank, layers over pipeline stages).
     pub bytes_per_token_per_device: f64,
+    /// Tokens the host-memory tier holds (`kv_offload.host_gb`); present with `kv_offload`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_capacity_tokens: Option<u64>,
+    /// Tokens the disk tier holds (`kv_offload.disk_gb`); present with a disk tier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_capacity_tokens: Option<u64>,
 }
 
 /// The requests of the workload.
@@ -259,6 +266,14 @@ pub struct ServingResponse {
     /// the KV transfer between them (the end-to-end figures above describe the pair).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disaggregation: Option<super::disaggregation::DisaggregationAnswer>,
+    /// Prefix reuse across the KV tiers: hit share per tier, copy per hit, TTFT saved; present
+    /// when `workload.prefix` describes the reuse and the deployment fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_cache: Option<PrefixCacheBody>,
+    /// The KV tiers beyond device memory as replayed, and the same replay without them;
+    /// present with `kv_offload` when the deployment fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kv_offload: Option<KvTiersBody>,
 }
 
 /// The replay of one replica over time (`detail.timeline`): equal time buckets from the first
@@ -399,7 +414,14 @@ impl ServingResponse {
             scenario.slo.as_ref(),
             scenario.detail,
         );
-        Self::from_estimate(ctx, scenario, e)
+        let tiers = kv_offload::report(scenario, &e);
+        let mut answer = Self::from_estimate(ctx, scenario, e);
+        answer.kv_cache.host_capacity_tokens = tiers.host_capacity_tokens;
+        answer.kv_cache.disk_capacity_tokens = tiers.disk_capacity_tokens;
+        answer.prefix_cache = tiers.prefix_cache;
+        answer.kv_offload = tiers.kv_offload;
+        answer.explain.extend(tiers.explain);
+        answer
     }
 
     /// The sections an answer that does not fit leaves out (serialized as null).
@@ -501,6 +523,8 @@ impl ServingResponse {
                 block_tokens: sched.kv_block_tokens,
                 bytes_per_token: kv_per_token.bytes_per_token,
                 bytes_per_token_per_device: kv_per_token.bytes_per_token_per_device,
+                host_capacity_tokens: None,
+                disk_capacity_tokens: None,
             },
             preemptions: e.preemptions,
             regime: e.regime.as_str(),
@@ -559,6 +583,8 @@ impl ServingResponse {
                 e2e_ms: h.e2e.into(),
             }),
             disaggregation: None,
+            prefix_cache: None,
+            kv_offload: None,
             error_band: ErrorBand::from_report(
                 &ctx.validation,
                 Side::Inference,

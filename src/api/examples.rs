@@ -127,7 +127,9 @@ fn examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
             "/v1/estimate/serving",
             "post",
             document::from_value(json!({"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8",
-                "engine": "vllm", "workload": {"input_tokens": 1000, "output_tokens": 200, "requests_per_s": 10, "requests": 200}}))
+                "engine": "vllm", "kv_offload": {"host_gb": 200},
+                "workload": {"input_tokens": 1000, "output_tokens": 200, "requests_per_s": 10, "requests": 200,
+                             "prefix": {"tokens": 800, "distinct": 2000}}}))
             .and_then(|r| crate::scenario::serving::ServingScenario::parse(catalog, &r, ""))
             .ok()
             .and_then(|s| to_value::<_, ()>(Ok(crate::answer::serving::ServingResponse::new(ctx, &s)))),

@@ -14,7 +14,8 @@
 //! - [`device`]: a hardware device's capabilities.
 //! - [`profile`]: a serving engine's efficiencies.
 //! - [`parallelism`], [`network`], [`kv_cache`], [`moe`]: the pieces of an inference estimate.
-//! - [`techniques`]: serving techniques beyond plain continuous batching.
+//! - [`techniques`], [`kv_offload`]: serving techniques beyond plain continuous batching (KV tiers
+//!   beyond device memory and prefix reuse).
 //! - [`inference`]: memory, FLOPs, latency, throughput, cost and energy of serving.
 //! - [`serving`]: continuous batching under load, replayed step by step.
 //! - [`techniques`]: serving techniques beyond plain decoding; [`speculative`]: speculative
@@ -31,6 +32,7 @@ pub mod explain;
 pub mod format;
 pub mod inference;
 pub mod kv_cache;
+pub mod kv_offload;
 pub mod moe;
 pub mod network;
 pub mod parallelism;

@@ -4,6 +4,7 @@
 //! places that build an [`crate::engine::inference::InferenceInput`] for a sweep need no edit
 //! when a technique is added.
 
+use super::kv_offload::KvOffload;
 use super::moe::ExpertParallel;
 use super::speculative::Speculation;
 
@@ -14,4 +15,15 @@ pub struct Techniques {
     pub moe: ExpertParallel,
     /// Speculative decoding: a drafter proposes tokens, the model verifies them in one step.
     pub speculation: Option<Speculation>,
+    /// KV-cache tiers beyond device memory (host memory, optionally disk).
+    pub kv_offload: Option<KvOffload>,
+}
+
+impl Techniques {
+    /// These techniques with `kv_offload` as the KV tiers (the others kept).
+    #[must_use]
+    pub fn with_kv_offload(mut self, kv_offload: Option<KvOffload>) -> Self {
+        self.kv_offload = kv_offload;
+        self
+    }
 }

@@ -38,12 +38,19 @@ pub struct HardwareChoice<'a> {
     /// Added per device-hour of work (an owned device's electricity; 0 when renting), so an
     /// owned device's cost follows the load it carries.
     pub usd_per_hour_working: f64,
+    /// KV tiers beyond device memory (`search.kv_offload`), with this device's host link.
+    pub kv_offload: Option<crate::engine::kv_offload::KvOffload>,
 }
 
 impl<'a> From<&'a crate::catalog::CatalogDevice> for HardwareChoice<'a> {
     /// A catalog device as the planner sees it: its engine view and lowest published price.
     fn from(d: &'a crate::catalog::CatalogDevice) -> Self {
-        Self { device: &d.device, usd_per_hour: d.record.lowest_usd_per_hour(), usd_per_hour_working: 0.0 }
+        Self {
+            device: &d.device,
+            usd_per_hour: d.record.lowest_usd_per_hour(),
+            usd_per_hour_working: 0.0,
+            kv_offload: None,
+        }
     }
 }
 
@@ -396,6 +403,7 @@ pub fn evaluate(
     let parallelism = Parallelism { tensor, pipeline, expert: 1, data: 1 };
     let techniques = crate::engine::techniques::Techniques {
         speculation: space.speculation.get(choice.speculation).copied().flatten().map(|c| c.on(model, format)),
+        kv_offload: hardware.kv_offload,
         ..Default::default()
     };
     let input = |batch: u64| InferenceInput {
@@ -574,6 +582,7 @@ pub fn simulate_candidate(
         network: None,
         techniques: crate::engine::techniques::Techniques {
             speculation: space.speculation.get(choice.speculation).copied().flatten().map(|s| s.on(model, format)),
+            kv_offload: hardware.kv_offload,
             ..Default::default()
         },
     };
@@ -653,6 +662,7 @@ pub fn simulate_candidate(
             output_tokens: Lengths::Fixed(workload.output_tokens.max(1)),
             requests,
             prefix_cache_hit_rate: 0.0,
+            prefix: None,
             seed: 0,
         },
         // A bounded replay (about 15 ms at most): the planner replays up to 50 of them.

@@ -65,6 +65,9 @@ pub struct DeploymentBody {
     /// hosting).
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub cost: Option<CostChoice>,
+    /// KV-cache tiers beyond device memory (host memory, optionally disk), per device.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub kv_offload: Option<super::kv_offload::KvOffloadBody>,
     /// The network between nodes (`GET /v1/networks`; default `infiniband-ndr`): what
     /// collectives cross once a replica spans more devices than one node joins
     /// (`interconnect.node_devices` of the hardware).
@@ -123,7 +126,7 @@ pub struct Deployment {
     pub profile: EngineProfile,
     /// How the devices are paid for, and the price of a device-hour.
     pub cost: CostPlan,
-    /// Serving techniques (speculative decoding, expert parallelism's load).
+    /// Serving techniques (speculative decoding, expert parallelism's load, KV tiers).
     pub techniques: Techniques,
     /// The defaults the parser applied.
     pub assumptions: Assumptions,
@@ -265,12 +268,17 @@ impl Deployment {
             )?),
             _ => None,
         };
+        let kv_offload = match &body.kv_offload {
+            Some(o) => Some(super::kv_offload::parse(o, &device, &at("kv_offload"), &mut assumed)?),
+            None => None,
+        };
         Ok(Self {
             weights,
             kv_cache,
             techniques: Techniques {
                 speculation,
                 moe: crate::engine::moe::ExpertParallel { hottest_rank_load: hottest.unwrap_or(1.0) },
+                kv_offload,
             },
             model,
             device,

@@ -370,7 +370,7 @@ pub struct InferenceScenario {
     pub profile: EngineProfile,
     /// How the devices are paid for, and the price of a device-hour.
     pub cost: CostPlan,
-    /// Serving techniques (speculative decoding, expert parallelism's load).
+    /// Serving techniques (speculative decoding, expert parallelism's load, KV tiers).
     pub techniques: Techniques,
     /// The defaults the parser applied.
     pub assumptions: Assumptions,

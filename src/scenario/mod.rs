@@ -42,6 +42,7 @@ pub mod deployment;
 pub mod disaggregation;
 pub mod document;
 pub mod inference;
+pub mod kv_offload;
 pub mod layout;
 pub mod plan;
 pub mod plan_training;

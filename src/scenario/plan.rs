@@ -65,6 +65,11 @@ pub struct SearchBody {
     pub max_devices_per_replica: Option<u64>,
     /// Replicas the target may need (default 4096).
     pub max_replicas: Option<u64>,
+    /// KV-cache tiers beyond device memory to evaluate every candidate with (each device's
+    /// own host link unless `host_gb_per_s` is given); left out, candidates keep their KV in
+    /// device memory only and the search runs as fast as without it.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub kv_offload: Option<super::kv_offload::KvOffloadBody>,
     /// Also try speculative decoding (default: no): `true` tries `eagle3`, or a list of methods
     /// that need no separate model (`eagle`, `eagle3`, `mtp`, `ngram`), each at its default draft
     /// length and acceptance rate (`data/speculative.toml`). Every configuration is evaluated
@@ -226,6 +231,9 @@ pub struct PlanScenario {
     pub api_price: Option<ApiPriceBody>,
     /// Speculative decoding to try (`[None]` unless the search asked for more).
     pub speculation: Vec<Option<SpeculationChoice>>,
+    /// KV tiers beyond device memory for each device of `hardware` (all `None` unless
+    /// `search.kv_offload` asks).
+    pub kv_offload: Vec<Option<crate::engine::kv_offload::KvOffload>>,
     /// The network between nodes the candidates use (the catalog's default).
     pub network: Option<super::resolve::ResolvedNetwork>,
 }
@@ -376,6 +384,29 @@ impl PlanScenario {
             ));
         }
         let (costs, cost_bodies) = device_costs(catalog, request, &hardware, &mut assumed)?;
+        let kv_offload = match &search.kv_offload {
+            None => vec![None; hardware.len()],
+            Some(body) => {
+                let mut each = Assumptions::default();
+                let tiers = hardware
+                    .iter()
+                    .map(|d| super::kv_offload::parse(body, d, "/search/kv_offload", &mut each).map(Some))
+                    .collect::<Result<Vec<_>, Error>>()?;
+                for a in each.0.into_iter().filter(|a| a.field != "kv_offload/host_gb_per_s") {
+                    if !assumed.0.iter().any(|b| b.field == format!("search/{}", a.field)) {
+                        assumed.push(format!("search/{}", a.field), a.value, a.reason);
+                    }
+                }
+                if body.host_gb_per_s.is_none() {
+                    assumed.push(
+                        "search/kv_offload/host_gb_per_s",
+                        "each device's host link x copy efficiency",
+                        "the device's host link in the catalog x the share of it a pinned-memory copy reaches (data/serving/kv_offload.toml)",
+                    );
+                }
+                tiers
+            }
+        };
         let workload = workload(&request.workload.clone().unwrap_or_default(), &mut assumed)?;
         let objective = request.objective.unwrap_or_default();
         if request.objective.is_none() {
@@ -399,6 +430,7 @@ impl PlanScenario {
             objective,
             api_price: request.api_price,
             speculation,
+            kv_offload,
             network: super::resolve::network(catalog, None, "/network")?,
         })
     }

@@ -302,6 +302,15 @@ pub const MEASURED_RATE: Range = Range::above(0.0, 1e12);
 pub const SPECULATIVE_TOKENS: Range = Range::int(1, 16);
 /// Probability that a draft token is accepted (1 would make every draft free).
 pub const ACCEPTANCE_RATE: Range = Range::above(0.0, 0.99);
+// KV-cache tiers and prefix reuse.
+/// Memory or disk of a KV tier per device, GB.
+pub const KV_TIER_GB: Range = Range::number(0.0, 1e6);
+/// A KV tier's bandwidth per device, GB/s.
+pub const KV_TIER_GB_PER_S: Range = Range::above(0.0, 1e4);
+/// Shared prefix tokens per request.
+pub const PREFIX_TOKENS: Range = Range::int(1, 10_000_000);
+/// Distinct live prefixes.
+pub const PREFIX_DISTINCT: Range = Range::int(1, 1_000_000_000);
 
 /// Where each range appears in the OpenAPI document.
 pub const DECLARED: &[Declared] = &[
@@ -379,6 +388,12 @@ pub const DECLARED: &[Declared] = &[
     on("ServingWorkload", "requests_per_s", ARRIVAL_RATE),
     on("ServingWorkload", "concurrency", CONCURRENCY),
     on("ServingWorkload", "prefix_cache_hit_rate", PREFIX_HIT_RATE),
+    on("PrefixBody", "tokens", PREFIX_TOKENS),
+    on("PrefixBody", "distinct", PREFIX_DISTINCT),
+    on("KvOffloadBody", "host_gb", KV_TIER_GB),
+    on("KvOffloadBody", "host_gb_per_s", KV_TIER_GB_PER_S),
+    on("KvOffloadBody", "disk_gb", KV_TIER_GB),
+    on("KvOffloadBody", "disk_gb_per_s", KV_TIER_GB_PER_S),
     on("SchedulerOverrides", "max_num_seqs", SCHEDULER_LIMIT),
     on("SchedulerOverrides", "max_num_tokens", SCHEDULER_LIMIT),
     on("SchedulerOverrides", "kv_block_tokens", KV_BLOCK_TOKENS),

@@ -102,11 +102,18 @@ pub struct ResolvedDevice {
     pub device: Device,
     /// Published prices: the catalog's own, shared (an inline record's are its own).
     pub pricing: Arc<Pricing>,
+    /// The record's host link (`pcie-gen5-x16`, `nvlink-c2c`), if it names one.
+    pub host_link: Option<String>,
 }
 
 impl From<&CatalogDevice> for ResolvedDevice {
     fn from(d: &CatalogDevice) -> Self {
-        Self { id: d.record.id.clone(), device: d.device.clone(), pricing: Arc::clone(&d.pricing) }
+        Self {
+            id: d.record.id.clone(),
+            device: d.device.clone(),
+            pricing: Arc::clone(&d.pricing),
+            host_link: d.record.host_link.clone(),
+        }
     }
 }
 
@@ -142,7 +149,7 @@ pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Re
     let device = record
         .to_engine()
         .map_err(|problems| Error::Unprocessable { detail: problems.join("; "), pointer: Some(pointer.to_owned()) })?;
-    Ok(ResolvedDevice { id: record.id.clone(), device, pricing })
+    Ok(ResolvedDevice { id: record.id.clone(), device, pricing, host_link: record.host_link.clone() })
 }
 
 /// Resolves a request's `model` and `hardware` fields (raw JSON, so both the id and the inline

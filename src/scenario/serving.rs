@@ -107,10 +107,29 @@ pub struct ServingWorkload {
     pub requests: Option<u64>,
     /// Explicit requests for `trace`.
     pub trace: Option<Vec<TraceEntry>>,
-    /// Share of each prompt served from the prefix cache, 0 to 0.99 (default 0).
+    /// Share of each prompt served from the prefix cache, 0 to 0.99 (default 0); leave it out
+    /// when `prefix` describes the reuse.
     pub prefix_cache_hit_rate: Option<f64>,
+    /// Prompt prefixes shared between requests (system prompts, conversation history,
+    /// documents): the share of hits each KV tier serves follows from their working set
+    /// (`distinct` x `tokens`) against the tiers' capacities.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub prefix: Option<PrefixBody>,
     /// Seed of the random arrivals and lengths (default 0).
     pub seed: Option<u64>,
+}
+
+/// Prompt prefixes shared between requests.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"tokens": 4000, "distinct": 200}))]
+pub struct PrefixBody {
+    /// Shared tokens at the start of each request's prompt (a system prompt, a conversation's
+    /// history, a document); a prompt shorter than this shares all but its last token.
+    pub tokens: Option<u64>,
+    /// Distinct prefixes live at once (users, conversations, documents), each reused about as
+    /// often as the others (default 1: one system prompt for every request).
+    pub distinct: Option<u64>,
 }
 
 /// Scheduler settings that replace the engine's.
@@ -350,6 +369,30 @@ impl ServingScenario {
         let clients = checks.opt_int(at("workload/concurrency"), range::CONCURRENCY, w.concurrency);
         let requests = checks.opt_int(at("workload/requests"), range::REPLAY_REQUESTS, w.requests);
         let hit = checks.number(at("workload/prefix_cache_hit_rate"), range::PREFIX_HIT_RATE, w.prefix_cache_hit_rate);
+        let shared = match &w.prefix {
+            Some(p) => {
+                let Some(tokens) = p.tokens else {
+                    return Err(Error::field(
+                        at("workload/prefix/tokens"),
+                        "is required: the shared prefix tokens per request",
+                    ));
+                };
+                if hit.is_some() {
+                    return Err(Error::field(
+                        at("workload/prefix_cache_hit_rate"),
+                        "give either prefix_cache_hit_rate or prefix: the prefix's hits follow from its working set",
+                    ));
+                }
+                let tokens = checks.int(at("workload/prefix/tokens"), range::PREFIX_TOKENS, tokens);
+                let distinct =
+                    checks.int(at("workload/prefix/distinct"), range::PREFIX_DISTINCT, p.distinct.unwrap_or(1));
+                if p.distinct.is_none() {
+                    assumed.push("workload/prefix/distinct", 1, "one prefix shared by every request (a system prompt)");
+                }
+                Some(crate::engine::kv_offload::Prefix { tokens, distinct })
+            }
+            None => None,
+        };
         let mut trace = Vec::new();
         if let Some(entries) = &w.trace {
             if entries.is_empty() || entries.len() as f64 > range::REPLAY_REQUESTS.max {
@@ -544,6 +587,7 @@ impl ServingScenario {
                 output_tokens,
                 requests,
                 prefix_cache_hit_rate: hit.unwrap_or(0.0),
+                prefix: shared,
                 seed: w.seed.unwrap_or(0),
             },
             inference,

@@ -15,6 +15,7 @@ mod helpers;
 mod host;
 mod import;
 mod inference;
+mod kv_offload;
 mod layout;
 mod moe;
 mod openapi;

@@ -17,6 +17,16 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[
     ("TrainingSearchBody", "min_memory_gib", "a request filter in the unit people shop in"),
     ("ServingTimeline", "t_s", "a series: an array of numbers in seconds, one per point of the timeline"),
     ("LatencyHistogram", "edges_ms", "a series: an array of numbers in ms, the bin edges"),
+    (
+        "KvOffloadBody",
+        "host_gb",
+        "a request setting in the unit the engines size it in (LMCache max_local_cpu_size, vLLM swap_space), as issue 28 names it",
+    ),
+    (
+        "KvOffloadBody",
+        "disk_gb",
+        "a request setting in the unit the engines size it in (LMCache max_local_disk_size), as issue 28 names it",
+    ),
 ];
 
 /// Spellings of the other variant of English; names use one (American, as HTTP and most APIs).

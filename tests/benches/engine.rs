@@ -48,6 +48,7 @@ fn inference(c: &mut Criterion) {
             output_tokens: Lengths::Fixed(200),
             requests: 1000,
             prefix_cache_hit_rate: 0.0,
+            prefix: None,
             seed: 0,
         };
         c.bench_function(name, |b| b.iter(|| simulate(black_box(&quiet), black_box(&workload))));
@@ -67,6 +68,7 @@ fn inference(c: &mut Criterion) {
         output_tokens: Lengths::Fixed(200),
         requests: 1000,
         prefix_cache_hit_rate: 0.0,
+        prefix: None,
         seed: 0,
     };
     c.bench_function("serving_disaggregated_1000", |b| {

@@ -251,6 +251,7 @@ pub fn fixed_lengths(input_tokens: u64, output_tokens: u64) -> Workload {
         output_tokens: Lengths::Fixed(output_tokens.max(1)),
         requests: 1,
         prefix_cache_hit_rate: 0.0,
+        prefix: None,
         seed: 0,
     }
 }

@@ -21,7 +21,7 @@ pub mod step;
 pub mod workload;
 
 pub use simulate::{
-    Detail, Histogram, Histograms, Percentiles, Regime, ServingEstimate, Slo, SloTarget, Timeline, simulate,
+    Detail, Histogram, Histograms, Percentiles, Regime, ServingEstimate, Slo, SloTarget, Tiers, Timeline, simulate,
     simulate_bounded, simulate_detailed, simulate_with_slo,
 };
 pub use workload::{Arrival, Lengths, TraceRequest, Workload};

@@ -18,6 +18,7 @@ use super::workload::{Arrival, Arriving, Workload};
 use crate::engine::explain::{Explanation, Trace, Warning};
 use crate::engine::inference::{self, Batch, InferenceInput};
 use crate::engine::kv_cache;
+use crate::engine::kv_offload::{self, Hit, HitShares, Prefix, TierTokens};
 use crate::engine::profile::Scheduler;
 use crate::engine::speculative::{Assessment, SpeculativeStep};
 
@@ -340,8 +341,13 @@ pub struct ServingEstimate {
     pub max_num_seqs: u64,
     /// The scheduler's token limit per step used.
     pub max_num_tokens: u64,
-    /// Sequences preempted (and later recomputed) because KV blocks ran out.
+    /// Sequences preempted (and later recomputed, or swapped back) because KV blocks ran out.
     pub preemptions: u64,
+    /// Of those, how many were swapped to host memory and back instead of recomputed.
+    pub swaps: u64,
+    /// KV tiers beyond device memory and prefix reuse, when the deployment or the workload
+    /// has them.
+    pub tiers: Option<Tiers>,
     /// Load regime.
     pub regime: Regime,
     /// Steps replayed.
@@ -376,6 +382,41 @@ pub struct ServingEstimate {
     pub speculation: Option<Assessment>,
 }
 
+/// The KV tiers of a replay and how prefix reuse fell across them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tiers {
+    /// KV bytes one device holds per token.
+    pub kv_bytes_per_token: f64,
+    /// Capacity of each tier, tokens (device: the engine's KV pool).
+    pub capacity: TierTokens,
+    /// The workload's shared prefixes, if it described them.
+    pub prefix: Option<Prefix>,
+    /// Share of prefix reuses each tier served (with a described prefix).
+    pub shares: Option<HitShares>,
+    /// Time to bring one host hit's prefix into device memory, seconds.
+    pub host_transfer_s: f64,
+    /// Time to bring one disk hit's prefix into device memory, seconds.
+    pub disk_transfer_s: f64,
+    /// Host tokens left for swapped sequences (the host capacity less the prefixes it holds).
+    pub swap_capacity_tokens: f64,
+    /// Copies into device memory during the replay (prefix hits and swap-ins).
+    pub loads: u64,
+    /// Time the host link spent on them, seconds.
+    pub load_s: f64,
+}
+
+/// What the replay needs to know of reuse and tiers, per token.
+#[derive(Debug, Clone, Copy, Default)]
+struct Reuse {
+    shares: Option<HitShares>,
+    prefix_tokens: u64,
+    host_s_per_token: f64,
+    disk_s_per_token: f64,
+    /// Seconds per token to swap a sequence back in, when preempted sequences swap.
+    swap_s_per_token: Option<f64>,
+    swap_capacity_tokens: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Pending,
@@ -402,6 +443,14 @@ struct Request {
     scheduled: f64,
     first_token: f64,
     finish: f64,
+    /// Seconds of copy into device memory before its next chunk (prefix from host or disk,
+    /// or its own KV swapped out), the copy of its prefix alone, and when the copy running now
+    /// ends (NaN: none).
+    load_s: f64,
+    load_prefix_s: f64,
+    loaded_at: f64,
+    /// Tokens of its KV held in host memory after a swap-out.
+    swapped: u64,
     /// Decode counter when it joined the decoding set, and its context then.
     joined: u64,
     context0: u64,
@@ -469,6 +518,9 @@ struct Replay {
     running_max: u64,
     peak_blocks: u64,
     preemptions: u64,
+    swaps: u64,
+    loads: u64,
+    load_time: f64,
     waiting_time: f64,
     time: StepTime,
     timeline: Option<Recorder>,
@@ -554,6 +606,7 @@ pub(crate) fn replay_fed(
         if per_token > 0.0 { (kv_bytes_per_device / per_token * f64::from(par.expert)).floor().min(1e12) } else { 0.0 },
         "tokens",
     );
+    let (tiers, reuse) = tiers(&mut trace, input, &w, per_token, kv_capacity_tokens);
     // Engines that keep only the window on sliding-window layers hold fewer token-layers per
     // token: the capacity stretches by the ratio at the workload's mean context.
     let mean_context = w.input_tokens.mean() + w.output_tokens.mean();
@@ -606,6 +659,7 @@ pub(crate) fn replay_fed(
             max_steps,
             detail.timeline,
             feed.and_then(|f| f.ready),
+            &reuse,
         )
     } else {
         None
@@ -613,10 +667,10 @@ pub(crate) fn replay_fed(
     let Some(mut r) = replay else {
         let (warnings, explain) = trace.finish();
         let none = vec![f64::NAN; arrivals.len()];
-        return (
-            empty(replicas, arrivals.len() as u64, kv_capacity_tokens as u64, max_seqs, max_tokens, warnings, explain),
-            none,
-        );
+        let mut e =
+            empty(replicas, arrivals.len() as u64, kv_capacity_tokens as u64, max_seqs, max_tokens, warnings, explain);
+        e.tiers = tiers;
+        return (e, none);
     };
     let first_tokens = std::mem::take(&mut r.first_tokens);
     if r.completed < arrivals.len() as u64 {
@@ -732,11 +786,21 @@ pub(crate) fn replay_fed(
             )
         });
     }
-    if r.preemptions > 0 {
+    if r.preemptions > r.swaps {
         trace.warn("preemptions", || {
-            format!("{} sequences were preempted when KV blocks ran out and recomputed later", r.preemptions)
+            format!("{} sequences were preempted when KV blocks ran out and recomputed later", r.preemptions - r.swaps)
         });
     }
+    if r.swaps > 0 {
+        trace.record(
+            "serving.kv_swaps",
+            "preempted sequences whose KV was copied to host memory (while the host tier had room) and copied back before they resumed, instead of being recomputed",
+            &[("preemptions", r.preemptions as f64), ("swap_capacity_tokens", reuse.swap_capacity_tokens as f64)],
+            r.swaps as f64,
+            "sequences",
+        );
+    }
+    let tiers = tiers.map(|t| Tiers { loads: r.loads, load_s: r.load_time, ..t });
 
     let devices = par.devices() as f64;
     let usd_per_hour = input.usd_per_device_hour.map(|p| p * devices);
@@ -786,6 +850,8 @@ pub(crate) fn replay_fed(
         max_num_seqs: max_seqs,
         max_num_tokens: max_tokens,
         preemptions: r.preemptions,
+        swaps: r.swaps,
+        tiers,
         regime,
         steps: r.steps,
         makespan: r.makespan,
@@ -804,6 +870,116 @@ pub(crate) fn replay_fed(
         histograms,
     };
     (estimate, first_tokens)
+}
+
+/// The tiers of a replay and what the replay needs of them: `None` and no reuse beyond
+/// `prefix_cache_hit_rate` when the deployment has no tier beyond device memory and the
+/// workload no described prefix.
+fn tiers(
+    trace: &mut Trace,
+    input: &InferenceInput<'_>,
+    w: &Workload,
+    per_token: f64,
+    device_tokens: f64,
+) -> (Option<Tiers>, Reuse) {
+    let offload = input.techniques.kv_offload;
+    if offload.is_none() && w.prefix.is_none() {
+        return (None, Reuse::default());
+    }
+    let expert = input.parallelism.expert;
+    let host = offload.map_or(0.0, |o| {
+        trace.record(
+            "serving.kv_host_capacity_tokens",
+            "host memory for KV per device / KV bytes per token on one device x expert ranks",
+            &[
+                ("host_bytes_per_device", o.host.capacity.0),
+                ("kv_bytes_per_token", per_token),
+                ("expert", f64::from(expert)),
+            ],
+            kv_offload::capacity_tokens(o.host.capacity, per_token, expert),
+            "tokens",
+        )
+    });
+    let disk = offload.and_then(|o| o.disk).map_or(0.0, |d| {
+        trace.record(
+            "serving.kv_disk_capacity_tokens",
+            "disk for KV per device / KV bytes per token on one device x expert ranks",
+            &[
+                ("disk_bytes_per_device", d.capacity.0),
+                ("kv_bytes_per_token", per_token),
+                ("expert", f64::from(expert)),
+            ],
+            kv_offload::capacity_tokens(d.capacity, per_token, expert),
+            "tokens",
+        )
+    });
+    let capacity = TierTokens { device: device_tokens, host, disk };
+    let mean_input = w.input_tokens.mean();
+    let hit_tokens = |p: &Prefix| (p.tokens as f64).min((mean_input - 1.0).max(0.0));
+    let host_s_per_token = offload.map_or(0.0, |o| o.host_load(1.0, per_token).0);
+    let disk_s_per_token = offload.map_or(0.0, |o| o.disk_load(1.0, per_token).0);
+    let shares = w.prefix.map(|p| {
+        let working_set = p.working_set_tokens();
+        let s = kv_offload::hit_shares(working_set, capacity);
+        let inputs = [
+            ("working_set_tokens", working_set),
+            ("device_tokens", capacity.device),
+            ("host_tokens", capacity.host),
+            ("disk_tokens", capacity.disk),
+        ];
+        let rule = "exclusive tiers, LRU over uniform reuse of the distinct prefixes: the tiers up to this one hold min(1, their tokens / working set (distinct x prefix tokens)) of the prefixes; this tier serves what the faster ones leave";
+        trace.record("serving.prefix_hit_share_device", rule, &inputs, s.device, "fraction");
+        if offload.is_some() {
+            trace.record("serving.prefix_hit_share_host", rule, &inputs, s.host, "fraction");
+        }
+        if disk > 0.0 {
+            trace.record("serving.prefix_hit_share_disk", rule, &inputs, s.disk, "fraction");
+        }
+        s
+    });
+    let host_transfer_s = match (w.prefix, offload) {
+        (Some(p), Some(o)) => trace.record(
+            "serving.prefix_host_transfer_s",
+            "prefix tokens of a hit x KV bytes per token on one device / host link bandwidth x copy efficiency (not overlapped with the request's own prefill; overlapped with the other requests' steps)",
+            &[("tokens", hit_tokens(&p)), ("kv_bytes_per_token", per_token), ("host_bytes_per_s", o.host.bandwidth.0)],
+            o.host_load(hit_tokens(&p), per_token).0,
+            "s",
+        ),
+        _ => 0.0,
+    };
+    let disk_transfer_s = match (w.prefix, offload.and_then(|o| o.disk_bandwidth())) {
+        (Some(p), Some(bw)) => trace.record(
+            "serving.prefix_disk_transfer_s",
+            "prefix tokens of a hit x KV bytes per token on one device / the slower of the disk's read rate and the host link (pipelined through host memory)",
+            &[("tokens", hit_tokens(&p)), ("kv_bytes_per_token", per_token), ("bytes_per_s", bw.0)],
+            kv_offload::transfer(hit_tokens(&p), per_token, bw).0,
+            "s",
+        ),
+        _ => 0.0,
+    };
+    // Host memory the prefixes occupy is not free for swapped sequences.
+    let prefixes_in_host = w.prefix.map_or(0.0, |p| (p.working_set_tokens() - device_tokens).clamp(0.0, host));
+    let swap_capacity_tokens = (host - prefixes_in_host).max(0.0);
+    let reuse = Reuse {
+        shares,
+        prefix_tokens: w.prefix.map_or(0, |p| p.tokens),
+        host_s_per_token,
+        disk_s_per_token,
+        swap_s_per_token: offload.filter(|o| o.swap_preempted).map(|_| host_s_per_token),
+        swap_capacity_tokens: swap_capacity_tokens.min(1e15) as u64,
+    };
+    let tiers = Tiers {
+        kv_bytes_per_token: per_token,
+        capacity,
+        prefix: w.prefix,
+        shares,
+        host_transfer_s,
+        disk_transfer_s,
+        swap_capacity_tokens,
+        loads: 0,
+        load_s: 0.0,
+    };
+    (Some(tiers), reuse)
 }
 
 fn empty(
@@ -837,6 +1013,8 @@ fn empty(
         max_num_seqs,
         max_num_tokens,
         preemptions: 0,
+        swaps: 0,
+        tiers: None,
         regime: Regime::Overloaded,
         steps: 0,
         makespan: 0.0,
@@ -872,6 +1050,7 @@ fn run(
     max_steps: u64,
     timeline: bool,
     prefilled: Option<&[f64]>,
+    reuse: &Reuse,
 ) -> Option<Replay> {
     let closed = match w.arrival {
         Arrival::Concurrency { clients } => Some(clients.max(1)),
@@ -880,8 +1059,20 @@ fn run(
     let hit = w.prefix_cache_hit_rate.clamp(0.0, 1.0);
     let mut reqs: Vec<Request> = arrivals
         .iter()
-        .map(|a| {
-            let cached = ((a.input_tokens as f64 * hit).floor() as u64).min(a.input_tokens.saturating_sub(1));
+        .enumerate()
+        .map(|(i, a)| {
+            let (cached, load) = match reuse.shares {
+                Some(shares) => {
+                    let tokens = reuse.prefix_tokens.min(a.input_tokens.saturating_sub(1));
+                    match kv_offload::tier_of(i as u64, &shares) {
+                        Hit::Device => (tokens, 0.0),
+                        Hit::Host => (tokens, tokens as f64 * reuse.host_s_per_token),
+                        Hit::Disk => (tokens, tokens as f64 * reuse.disk_s_per_token),
+                        Hit::Miss => (0, 0.0),
+                    }
+                }
+                None => (((a.input_tokens as f64 * hit).floor() as u64).min(a.input_tokens.saturating_sub(1)), 0.0),
+            };
             Request {
                 arrival: a.arrival_s,
                 ready: a.arrival_s + request_overhead,
@@ -890,6 +1081,10 @@ fn run(
                 cached,
                 prompt: a.input_tokens,
                 computed: cached,
+                load_s: load,
+                load_prefix_s: load,
+                loaded_at: f64::NAN,
+                swapped: 0,
                 generated: 0,
                 blocks: 0,
                 scheduled: f64::NAN,
@@ -935,6 +1130,8 @@ fn run(
     let mut buckets = vec![0u64; block as usize];
     let (mut decoding, mut context_sum, mut decoded) = (0u64, 0u64, 0u64);
     let mut free = total_blocks;
+    // The host link: copies into device memory run one after another on it.
+    let (mut link_free, mut swap_used) = (0.0f64, 0u64);
     let mut r = Replay {
         completed: 0,
         steps: 0,
@@ -953,6 +1150,9 @@ fn run(
         running_max: 0,
         peak_blocks: 0,
         preemptions: 0,
+        swaps: 0,
+        loads: 0,
+        load_time: 0.0,
         waiting_time: 0.0,
         time: StepTime::default(),
         timeline: timeline.then(Recorder::new),
@@ -1066,20 +1266,52 @@ fn run(
                 let Some(victim) = pop_newest(&mut order, &reqs) else { break };
                 r.preemptions += 1;
                 let q = &mut reqs[victim];
+                // KV tokens it holds now (none usable while its own copy is still running), and
+                // the tokens it decoded since it joined.
+                let (mut kept, mut advanced) = (0, 0);
                 if q.phase == Phase::Decoding {
                     let context = q.context0 + (decoded - q.joined);
                     decoding -= 1;
                     context_sum -= context;
                     joined_sum -= q.joined;
                     buckets[bucket(q.joined, q.context0, block)] -= 1;
-                    q.prompt = q.input + q.generated;
-                    free += held(q, token_context(q, decoded), &blocks_for, false);
+                    // With speculation a step wrote `per_step` tokens: the KV held and the
+                    // tokens made since joining are counted in tokens, not steps.
+                    let held_context = token_context(q, decoded);
+                    advanced = held_context - q.context0;
+                    kept = held_context.saturating_sub(1);
+                    free += held(q, held_context, &blocks_for, false);
                 } else {
                     prefilling.retain(|&i| i != victim);
+                    if q.loaded_at.is_nan() || q.loaded_at <= now {
+                        kept = q.computed;
+                    }
                     free += q.blocks;
                 }
+                let swap = reuse
+                    .swap_s_per_token
+                    .filter(|_| kept > 0 && swap_used.saturating_add(kept) <= reuse.swap_capacity_tokens);
+                if let Some(s_per_token) = swap {
+                    // Swapped out: its KV waits in host memory and is copied back before it
+                    // resumes; the decodes it made are kept.
+                    if q.phase == Phase::Decoding {
+                        q.generated = (q.generated + advanced).min(q.output);
+                        q.prompt = q.input + q.generated;
+                    }
+                    q.computed = kept.min(q.prompt.saturating_sub(1));
+                    q.load_s = q.computed as f64 * s_per_token;
+                    q.swapped = q.computed;
+                    swap_used += q.computed;
+                    r.swaps += 1;
+                } else {
+                    if q.phase == Phase::Decoding {
+                        q.prompt = q.input + q.generated;
+                    }
+                    q.computed = q.cached.min(q.prompt);
+                    q.load_s = q.load_prefix_s;
+                }
+                q.loaded_at = f64::NAN;
                 q.blocks = 0;
-                q.computed = q.cached.min(q.prompt);
                 q.epoch += 1;
                 q.phase = Phase::Waiting;
                 waiting.push_front(victim);
@@ -1103,6 +1335,9 @@ fn run(
                     break;
                 }
                 let q = &reqs[i];
+                if q.loaded_at > now {
+                    continue;
+                }
                 let chunk = (q.prompt - q.computed).min(budget);
                 let need =
                     if sched.kv_reserve_full { 0 } else { blocks_for(q.computed + chunk).saturating_sub(q.blocks) };
@@ -1120,6 +1355,39 @@ fn run(
                 }
                 let empty_step = shape.decode_sequences == 0.0 && chunks.is_empty();
                 let Some(chunk) = admissible(&reqs[head], free, budget, seqs, empty_step) else { break };
+                if reqs[head].load_s > 0.0 {
+                    // Its blocks are taken now and its KV copied in on the host link (after the
+                    // copies before it); it computes once the copy ends.
+                    let q = &reqs[head];
+                    let need = if sched.kv_reserve_full {
+                        blocks_for(q.prompt + q.output - q.generated)
+                    } else {
+                        blocks_for(q.computed)
+                    };
+                    if need > free {
+                        break;
+                    }
+                    waiting.pop_front();
+                    let q = &mut reqs[head];
+                    free -= need;
+                    q.blocks = need;
+                    if q.scheduled.is_nan() {
+                        q.scheduled = now;
+                    }
+                    q.loaded_at = link_free.max(now) + q.load_s;
+                    link_free = q.loaded_at;
+                    r.loads += 1;
+                    r.load_time += q.load_s;
+                    q.load_s = 0.0;
+                    swap_used -= q.swapped.min(swap_used);
+                    q.swapped = 0;
+                    q.phase = Phase::Prefilling;
+                    q.epoch += 1;
+                    order.push((head, q.epoch));
+                    prefilling.push(head);
+                    seqs += 1;
+                    continue;
+                }
                 waiting.pop_front();
                 let q = &mut reqs[head];
                 let need = if sched.kv_reserve_full {
@@ -1154,9 +1422,12 @@ fn run(
             }
         }
         if shape.decode_sequences == 0.0 && chunks.is_empty() {
-            // Nothing can run: wait for an arrival, or give up if none will come.
-            if next < released {
-                let t = reqs[next].ready.max(now);
+            // Nothing can run: wait for an arrival or a copy to end, or give up if none will come.
+            let copied =
+                prefilling.iter().map(|&i| reqs[i].loaded_at).filter(|&t| t > now).fold(f64::INFINITY, f64::min);
+            let arrival = if next < released { reqs[next].ready.max(now) } else { f64::INFINITY };
+            if arrival.min(copied).is_finite() {
+                let t = arrival.min(copied);
                 if let Some(timeline) = r.timeline.as_mut() {
                     let kv_blocks = total_blocks.saturating_sub(free);
                     timeline.record(now - r.start, Sample { kv_blocks, running: 0, waiting: waiting.len() as u64 });

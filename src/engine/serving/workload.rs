@@ -131,8 +131,11 @@ pub struct Workload {
     pub output_tokens: Lengths,
     /// Requests to simulate (a trace simulates its own).
     pub requests: u64,
-    /// Share of each prompt found in the prefix cache, 0 to 1.
+    /// Share of each prompt found in the prefix cache (device memory), 0 to 1; ignored when
+    /// `prefix` describes the reuse.
     pub prefix_cache_hit_rate: f64,
+    /// Shared prompt prefixes: the tiers' hit shares follow from their working set.
+    pub prefix: Option<crate::engine::kv_offload::Prefix>,
     /// Seed of the generator.
     pub seed: u64,
 }
@@ -225,6 +228,7 @@ mod tests {
             output_tokens: Lengths::Fixed(10),
             requests: 20_000,
             prefix_cache_hit_rate: 0.0,
+            prefix: None,
             seed: 7,
         }
     }
