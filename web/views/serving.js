@@ -5,6 +5,7 @@ import { PALETTE, chart, drawingWidth, scale } from "../chart.js";
 import { MOE_FIELDS, moeBody, moeSection } from "./moe.js";
 import { SPECULATIVE_FIELDS, SPECULATIVE_POINTERS, speculationCards, speculativeBody } from "./speculative.js";
 import { KV_FIELDS, KV_POINTERS, kvCards, kvFieldset, withKv } from "./kv-offload.js";
+import { DISAGG_FIELDS, DISAGG_POINTERS, disaggCards, disaggFieldset, disaggregationBody } from "./disaggregated.js";
 
 /** The serving view's request fields named otherwise than its form's. */
 const SERVING_FIELDS = { "/slo/ttft_ms": "ttft_slo_ms", "/slo/tpot_ms": "tpot_slo_ms", "/workload/requests_per_s": "rate", ...SPECULATIVE_POINTERS };
@@ -87,6 +88,7 @@ async function runServing(p, out) {
   const slo = { ttft_ms: float(p.ttft_slo_ms), tpot_ms: float(p.tpot_slo_ms) };
   const myRate = float(p.rate);
   kvFieldset();
+  await disaggFieldset();
   const body = (rate, detail) => withKv(p, {
     model: p.model,
     hardware: p.hardware,
@@ -98,8 +100,9 @@ async function runServing(p, out) {
     detail,
     ...moeBody(p),
     speculative: speculativeBody(p),
+    disaggregation: disaggregationBody(p),
   });
-  const mine = await from({ ...SERVING_FIELDS, ...KV_POINTERS }, api("POST", "/v1/estimate/serving", body(myRate, { timeline: true, histograms: true })));
+  const mine = await from({ ...SERVING_FIELDS, ...KV_POINTERS, ...DISAGG_POINTERS }, api("POST", "/v1/estimate/serving", body(myRate, { timeline: true, histograms: true })));
   add(out, notes(mine, `the replay at ${myRate} req/s`), h("p", { "data-layout": "" }, `Layout: ${layoutText(mine)}`), moeSection(mine), speculationCards(mine));
   if (mine.verdict === "does_not_fit") {
     // Nothing to replay: what it would need, the API's reason, warnings and assumptions.
@@ -129,6 +132,7 @@ async function runServing(p, out) {
     h("h3", { class: "section", "data-section": "my-rate" }, `At my rate: ${sig(myRate)} req/s`),
     verdictBox(mine, myRate),
     kvCards(mine),
+    disaggCards(mine),
     h("div", { class: "cards" }, card("Highest rate within the SLO", capacity ? `${sig(capacity)} req/s` : "none", mine, "serving.max_requests_per_s_within_slo", null, "capacity")),
     LATENCIES.map(([key, name, rule, output]) =>
       h("div", { class: "cards percentiles", "data-latency": key }, ["p50", "p90", "p99"].map((q) => card(`${name} ${q} at my rate`, fmt.ms(mine[key][q]), rule ? mine : null, rule, output, `${key.replace("_ms", "")}_${q}_ms`))),
@@ -268,6 +272,7 @@ export const view = {
     ...MOE_FIELDS,
     ...SPECULATIVE_FIELDS,
     ...KV_FIELDS,
+    ...DISAGG_FIELDS,
   ],
   run: runServing,
 };
