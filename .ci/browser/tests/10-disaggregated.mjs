@@ -1,0 +1,69 @@
+// The dashboard in Chromium: disaggregated prefill and decode in the serving view (web/views/disaggregated.js).
+
+import assert from "node:assert/strict";
+import { ok, page, pct, shot, sig, test } from "../harness.mjs";
+
+const ms = (x) => `${sig(x)} ms`;
+
+await test("serving disaggregated: the pool cards and the KV transfer are the API's answer", async () => {
+  const q = "rate=2&requests=100&input_tokens=2000&output_tokens=100&prefill_devices=1&decode_devices=2&prefill_hardware=nvidia-h200-sxm-141gb&kv_network=roce-400g";
+  const p = await page(`/?view=serving&${q}`);
+  // The five fields sit in one fieldset of the form; the network list is the API's.
+  const grouped = await p.locator('fieldset[data-fieldset="disaggregation"] :is(input, select)').evaluateAll((els) => els.map((e) => e.name));
+  assert.deepEqual(grouped, ["prefill_devices", "decode_devices", "prefill_hardware", "decode_hardware", "kv_network"]);
+  const networks = (await ok("GET", "/v1/networks?limit=200")).items.map((n) => n.id);
+  const listed = await p.locator("#f-kv_network option").evaluateAll((els) => els.map((e) => e.value));
+  assert.deepEqual(listed, ["", ...networks]);
+
+  const answer = await ok("POST", "/v1/estimate/serving", {
+    model: "llama-3.1-8b", hardware: "nvidia-h100-sxm-80gb", devices: 1, weights: "bf16", engine: "vllm",
+    workload: { arrival: "poisson", requests_per_s: 2, requests: 100, input_tokens: 2000, output_tokens: 100 },
+    slo: { ttft_ms: 2000, tpot_ms: 50 }, detail: { timeline: true, histograms: true },
+    disaggregation: { prefill: { hardware: "nvidia-h200-sxm-141gb", devices: 1 }, decode: { devices: 2 }, network: "roce-400g" },
+  });
+  const d = answer.disaggregation;
+  assert.ok(d, "the answer has a disaggregation section");
+  const card = (metric) => p.locator(`[data-section="disaggregation"] [data-metric="${metric}"] .value`).first().innerText();
+  const e2e = answer.e2e_ms.mean;
+  for (const [name, pool] of [["prefill", d.prefill], ["decode", d.decode]]) {
+    const layout = await card(`disagg_${name}_layout`);
+    assert.ok(layout.startsWith(`${pool.devices} × ${pool.hardware}: ${pool.replicas} replica`), `${name}: ${layout}`);
+    assert.ok(layout.includes(`tensor ${pool.parallelism.tensor}`), layout);
+    assert.equal(await card(`disagg_${name}_rate`), `${sig(pool.requests_per_s)} req/s · ${sig(pool.tokens_per_s_per_device)} ${pool.tokens} tok/s per device`);
+    assert.equal(await card(`disagg_${name}_utilization`), pct(pool.utilization));
+    assert.equal(await card(`disagg_${name}_latency_ms`), `${ms(pool.latency_ms)} (${pct(pool.latency_ms / e2e)} of E2E mean)`);
+  }
+  assert.equal(d.prefill.hardware, "nvidia-h200-sxm-141gb");
+  assert.equal(d.decode.devices, 2);
+  const t = d.kv_transfer;
+  assert.equal(await card("disagg_kv_bytes"), `${sig(t.bytes_per_request / 1e6)} MB`);
+  assert.equal(await card("disagg_kv_ms"), `p50 ${ms(t.ms.p50)} · p90 ${ms(t.ms.p90)} (${pct(t.ms.mean / e2e)} of E2E mean)`);
+  assert.equal(await card("disagg_kv_path"), t.on_fabric ? "the devices' own fabric (one NVLink domain)" : `network ${t.network}`);
+  assert.equal(t.on_fabric, false, "two device kinds: the KV cache crosses the network");
+  assert.equal(t.network, "roce-400g");
+  assert.equal(await card("disagg_output_per_device"), sig(d.output_tokens_per_s_per_device));
+  // The page's own answer carried the same pools (its request had the same fields).
+  assert.equal(await p.locator(`[data-section="disaggregation"] h3`).innerText(), `Disaggregated: ${d.prefill.devices} prefill + ${d.decode.devices} decode devices`);
+
+  // A number opens its rule, with the API's value.
+  await p.click('[data-metric="disagg_kv_ms"] button.num');
+  assert.equal(await p.locator("#explain-body strong").first().innerText(), "serving.disaggregated.kv_transfer_s");
+  const rule = answer.explain.find((e) => e.rule === "serving.disaggregated.kv_transfer_s");
+  assert.equal(await p.locator("#explain-body .explain-value").innerText(), sig(rule.value, 4));
+  await p.click("#explain-close");
+  await p.click('[data-metric="disagg_prefill_latency_ms"] button.num');
+  assert.equal(await p.locator("#explain-body strong").first().innerText(), "serving.disaggregated.prefill_latency_s");
+  await p.click("#explain-close");
+
+  // At a phone's width, for the screenshot: no sideways scroll.
+  await p.setViewportSize({ width: 390, height: 844 });
+  const width = await p.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 391, `the serving view is ${width} px wide at 390`);
+  await p.locator('[data-section="disaggregation"]').scrollIntoViewIfNeeded();
+  await p.locator('[data-section="disaggregation"]').screenshot({ path: `${process.env.SHOTS || "screenshots"}/disaggregated-390.png` });
+
+  // Without the fields, no section and no disaggregation in the request.
+  const plain = await page("/?view=serving&rate=2&requests=100");
+  assert.equal(await plain.locator('[data-section="disaggregation"]').count(), 0);
+  return p;
+});
