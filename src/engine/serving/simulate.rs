@@ -1199,8 +1199,9 @@ fn run(
             q.context0 = q.prompt + 1;
             decoding += 1;
             context_sum += q.context0;
+            joined_sum += q.joined;
             buckets[bucket(q.joined, q.context0, block)] += 1;
-            heap.push(Reverse((decoded + (q.output - q.generated), head, q.epoch)));
+            heap.push(Reverse((decoded + steps_for(q.output - q.generated), head, q.epoch)));
         }
         let in_system = (next as u64).saturating_sub(r.completed);
         r.concurrency_max = r.concurrency_max.max(in_system);
