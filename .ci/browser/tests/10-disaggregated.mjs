@@ -61,6 +61,7 @@ await test("serving disaggregated: the pool cards and the KV transfer are the AP
   assert.ok(width <= 391, `the serving view is ${width} px wide at 390`);
   await p.locator('[data-section="disaggregation"]').scrollIntoViewIfNeeded();
   await p.locator('[data-section="disaggregation"]').screenshot({ path: `${process.env.SHOTS || "screenshots"}/disaggregated-390.png` });
+  await p.locator('fieldset[data-fieldset="disaggregation"]').screenshot({ path: `${process.env.SHOTS || "screenshots"}/disaggregated-form-390.png` });
 
   // Without the fields, no section and no disaggregation in the request.
   const plain = await page("/?view=serving&rate=2&requests=100");
