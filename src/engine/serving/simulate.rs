@@ -1199,6 +1199,7 @@ fn run(
             q.context0 = q.prompt + 1;
             decoding += 1;
             context_sum += q.context0;
+            joined_sum += q.joined;
             buckets[bucket(q.joined, q.context0, block)] += 1;
             heap.push(Reverse((decoded + (q.output - q.generated), head, q.epoch)));
         }
