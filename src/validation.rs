@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::engine::inference::{self, InferenceEstimate, InferenceInput};
+use crate::engine::serving::disaggregated::DisaggregatedEstimate;
 use crate::engine::serving::{self, ServingEstimate};
 use crate::engine::training::{self, TrainingEstimate};
 use crate::scenario::inference::{InferenceRequest, InferenceScenario};
@@ -191,11 +192,17 @@ pub enum Metric {
     /// Time to first token of a request whose prompt prefix is served from a KV tier beyond
     /// device memory (host memory, disk), replayed with the tier, ms.
     KvOffloadTtftMs,
+    /// Input tokens/s per device of a disaggregated deployment's prefill pool, measured with the
+    /// decode side unconstrained (the request's `serving.disaggregation`), tokens/s.
+    DisaggregatedPrefillTokensPerSPerDevice,
+    /// Output tokens/s per device of a disaggregated deployment's decode pool, measured with the
+    /// prefill side unconstrained (the request's `serving.disaggregation`), tokens/s.
+    DisaggregatedDecodeTokensPerSPerDevice,
 }
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 11] = [
         Metric::DecodeTokensPerSPerUser,
         Metric::PrefillTokensPerS,
         Metric::TtftMs,
@@ -205,6 +212,8 @@ impl Metric {
         Metric::ServingItlMs,
         Metric::SpeculativeDecodeTokensPerSPerUser,
         Metric::KvOffloadTtftMs,
+        Metric::DisaggregatedPrefillTokensPerSPerDevice,
+        Metric::DisaggregatedDecodeTokensPerSPerDevice,
     ];
 
     /// Wire name.
@@ -219,6 +228,8 @@ impl Metric {
             Metric::ServingItlMs => "serving_itl_ms",
             Metric::SpeculativeDecodeTokensPerSPerUser => "speculative_decode_tokens_per_s_per_user",
             Metric::KvOffloadTtftMs => "kv_offload_ttft_ms",
+            Metric::DisaggregatedPrefillTokensPerSPerDevice => "disaggregated_prefill_tokens_per_s_per_device",
+            Metric::DisaggregatedDecodeTokensPerSPerDevice => "disaggregated_decode_tokens_per_s_per_device",
         }
     }
 
@@ -233,6 +244,23 @@ impl Metric {
             Metric::PrefillTokensPerS => e.total_tokens_per_s - e.output_tokens_per_s,
             Metric::TtftMs | Metric::ServingTtftMs | Metric::KvOffloadTtftMs => e.ttft.mean * 1e3,
             Metric::ServingItlMs => e.itl.mean * 1e3,
+            // Without pools, the one deployment does both.
+            Metric::DisaggregatedPrefillTokensPerSPerDevice => {
+                (e.total_tokens_per_s - e.output_tokens_per_s) / s.inference.parallelism.devices().max(1) as f64
+            }
+            Metric::DisaggregatedDecodeTokensPerSPerDevice => {
+                e.output_tokens_per_s / s.inference.parallelism.devices().max(1) as f64
+            }
+        }
+    }
+
+    /// A disaggregated replay's value for this metric: the pool metrics read their pool, the
+    /// others the end-to-end figures.
+    pub fn pick_disaggregated(self, s: &ServingScenario, e: &DisaggregatedEstimate) -> f64 {
+        match self {
+            Metric::DisaggregatedPrefillTokensPerSPerDevice => e.prefill.tokens_per_s_per_device,
+            Metric::DisaggregatedDecodeTokensPerSPerDevice => e.decode.tokens_per_s_per_device,
+            _ => self.pick_serving(s, &e.serving),
         }
     }
 
@@ -248,6 +276,12 @@ impl Metric {
             // Load metrics without a replay: the static estimate's one-request figures.
             Metric::TtftMs | Metric::ServingTtftMs | Metric::KvOffloadTtftMs => e.ttft.0 * 1e3,
             Metric::ServingItlMs => e.tpot.0 * 1e3,
+            Metric::DisaggregatedPrefillTokensPerSPerDevice => {
+                e.prefill_tokens_per_s / s.parallelism.devices().max(1) as f64
+            }
+            Metric::DisaggregatedDecodeTokensPerSPerDevice => {
+                e.output_tokens_per_s / s.parallelism.devices().max(1) as f64
+            }
         }
     }
 }
@@ -534,7 +568,7 @@ pub fn validate(catalog: &Catalog) -> Result<Report, String> {
                             pools.prefill.explain = false;
                             pools.decode.explain = false;
                             let e = serving::disaggregated::simulate(&pools, &s.workload);
-                            p.metric.pick_serving(&s, &e.serving)
+                            p.metric.pick_disaggregated(&s, &e)
                         }
                         None => {
                             let input = InferenceInput { explain: false, ..s.inference.input() };
