@@ -142,7 +142,7 @@ impl Exchange {
 
     /// The same exchange for a model of `moe_layers` MoE layers on the same ranks (a drafter).
     pub fn with_moe_layers(&self, moe_layers: u32) -> Self {
-        Exchange { moe_layers: f64::from(moe_layers), ..self.clone() }
+        Exchange { moe_layers: f64::from(moe_layers), ..*self }
     }
 
     /// Dispatch and combine over every MoE layer for a pass of `rows` tokens, seconds.
