@@ -79,6 +79,10 @@ pub struct PlanParallelism {
     pub tensor: u32,
     /// Pipeline-parallel degree.
     pub pipeline: u32,
+    /// Expert-parallel degree per replica (attention data-parallel ranks over which the
+    /// routed experts spread); present only when the plan's `search.expert_parallel` asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expert: Option<u32>,
     /// Replicas.
     pub data: u64,
 }
@@ -239,6 +243,7 @@ fn config(r: &PlanScenario, c: &Candidate) -> ConfigBody {
         parallelism: PlanParallelism {
             tensor: r.tensor[c.choice.tensor],
             pipeline: r.pipeline[c.choice.pipeline],
+            expert: (r.expert.len() > 1).then(|| r.expert[c.choice.expert]),
             data: c.replicas,
         },
         weights: weights.as_str(),
@@ -331,7 +336,7 @@ fn scenario(ctx: &Context, r: &PlanScenario, c: &Candidate) -> Result<InferenceS
         parallelism: Parallelism {
             tensor: r.tensor[c.choice.tensor],
             pipeline: r.pipeline[c.choice.pipeline],
-            expert: 1,
+            expert: r.expert.get(c.choice.expert).copied().unwrap_or(1),
             data: u32::try_from(c.replicas).unwrap_or(u32::MAX),
         },
         weights: weights.clone(),
@@ -515,6 +520,8 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
         batch_sizes: r.batch_sizes.clone(),
         engines: profiles,
         speculation: r.speculation.clone(),
+        expert: r.expert.clone(),
+        network: r.network.as_ref().map(|n| n.engine),
     };
     // The clock is read here, at the edge; the search only asks whether time is up. Without a
     // deadline it never is: the same request gets the same answer however busy the server.

@@ -105,6 +105,12 @@ pub struct Space<'a> {
     pub engines: Vec<&'a EngineProfile>,
     /// Speculative decoding to try (`None`: plain decoding); empty means plain decoding only.
     pub speculation: Vec<Option<SpeculationChoice>>,
+    /// Expert-parallel degrees (attention data-parallel ranks over which a mixture of experts
+    /// spreads its routed experts; `search.expert_parallel`); empty means 1 only.
+    pub expert: Vec<u32>,
+    /// The network between nodes, for layouts that leave a device's node (used only by
+    /// expert-parallel layouts, so plans without them are unchanged).
+    pub network: Option<crate::engine::network::Network>,
 }
 
 impl Space<'_> {
@@ -119,10 +125,22 @@ impl Space<'_> {
             self.batch_sizes.len(),
             self.engines.len(),
             self.speculation.len().max(1),
+            self.expert.len().max(1),
         ]
         .iter()
         .map(|&n| n as u128)
         .product()
+    }
+
+    /// The expert-parallel degree of `choice` (1 when the space has none).
+    pub fn expert_degree(&self, choice: &Choice) -> u32 {
+        self.expert.get(choice.expert).copied().unwrap_or(1)
+    }
+
+    /// The network a layout of `choice` uses beyond the node: the space's, for an expert
+    /// layout; none otherwise (as before expert layouts were searched).
+    fn network_for(&self, choice: &Choice) -> Option<crate::engine::network::Network> {
+        self.network.filter(|_| self.expert_degree(choice) > 1)
     }
 
     /// The choice indices of configuration `index` (batch varies fastest).
@@ -134,18 +152,19 @@ impl Space<'_> {
         };
         let batch = next(self.batch_sizes.len());
         let speculation = next(self.speculation.len());
+        let expert = next(self.expert.len());
         let format = next(self.formats.len());
         let pipeline = next(self.pipeline.len());
         let tensor = next(self.tensor.len());
         let engine = next(self.engines.len());
         let hardware = next(self.hardware.len());
         let model = next(self.models.len());
-        Choice { model, hardware, tensor, pipeline, format, batch, engine, speculation }
+        Choice { model, hardware, tensor, pipeline, format, batch, engine, speculation, expert }
     }
 }
 
 /// Indices into the choice lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Choice {
     /// Into `models`.
     pub model: usize,
@@ -163,6 +182,8 @@ pub struct Choice {
     pub engine: usize,
     /// Into `speculation` (0 when it is empty).
     pub speculation: usize,
+    /// Into `expert` (0 when it is empty).
+    pub expert: usize,
 }
 
 /// The traffic to serve.
@@ -393,14 +414,16 @@ pub fn evaluate(
     let format = space.formats[choice.format];
     let batch = space.batch_sizes[choice.batch];
     let profile = space.engines[choice.engine];
-    let per_replica = u64::from(tensor) * u64::from(pipeline);
+    let expert = space.expert_degree(&choice);
+    let per_replica = u64::from(tensor) * u64::from(pipeline) * u64::from(expert);
     if !model.arch.heads.is_multiple_of(u64::from(tensor))
         || pipeline > model.arch.layers
         || per_replica > limits.max_devices_per_replica
+        || !expert_fits(model.arch, expert)
     {
         return Err(Rejection::InvalidLayout);
     }
-    let parallelism = Parallelism { tensor, pipeline, expert: 1, data: 1 };
+    let parallelism = Parallelism { tensor, pipeline, expert, data: 1 };
     let techniques = crate::engine::techniques::Techniques {
         speculation: space.speculation.get(choice.speculation).copied().flatten().map(|c| c.on(model, format)),
         kv_offload: hardware.kv_offload,
@@ -419,7 +442,7 @@ pub fn evaluate(
         profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
-        network: None,
+        network: space.network_for(&choice),
         techniques,
     };
     let full = estimate(&input(batch));
@@ -486,6 +509,13 @@ pub fn evaluate(
         native_format: observed.native_format,
         verdict: rules::Status::Pass,
     })
+}
+
+/// Whether `expert` ranks suit the model: 1 always; more only for a mixture of experts whose
+/// routed experts they divide (the rules `POST /v1/estimate/inference` applies to
+/// `parallelism.expert`).
+fn expert_fits(arch: &Architecture, expert: u32) -> bool {
+    expert <= 1 || arch.moe.is_some_and(|moe| moe.experts.is_multiple_of(u64::from(expert)))
 }
 
 /// A replica at the load it carries, in closed form.
@@ -565,12 +595,13 @@ pub fn simulate_candidate(
     let batch = space.batch_sizes[choice.batch];
     let profile = capacity::with_sequence_limit(space.engines[choice.engine], Some(batch));
     let (tensor, pipeline) = (space.tensor[choice.tensor], space.pipeline[choice.pipeline]);
-    let per_replica = u64::from(tensor) * u64::from(pipeline);
+    let expert = space.expert_degree(&choice);
+    let per_replica = u64::from(tensor) * u64::from(pipeline) * u64::from(expert);
     let input = |replicas: u64| InferenceInput {
         arch: model.arch,
         anatomy: model.anatomy,
         device: hardware.device,
-        parallelism: Parallelism { tensor, pipeline, expert: 1, data: u32::try_from(replicas).unwrap_or(u32::MAX) },
+        parallelism: Parallelism { tensor, pipeline, expert, data: u32::try_from(replicas).unwrap_or(u32::MAX) },
         weights: format.weights,
         kv_cache: format.kv_cache,
         batch: Batch::Fixed(batch),
@@ -579,7 +610,7 @@ pub fn simulate_candidate(
         profile: &profile,
         usd_per_device_hour: hardware.usd_per_hour,
         explain: false,
-        network: None,
+        network: space.network_for(&choice),
         techniques: crate::engine::techniques::Techniques {
             speculation: space.speculation.get(choice.speculation).copied().flatten().map(|s| s.on(model, format)),
             kv_offload: hardware.kv_offload,
@@ -887,6 +918,8 @@ mod tests {
             batch_sizes: vec![1, 16, 128],
             engines: vec![&catalog.engine("vllm").unwrap().profile],
             speculation: Vec::new(),
+            expert: Vec::new(),
+            network: None,
         };
         let req = Requirements { max_tpot_s: Some(0.05), ..Requirements::default() };
         let limits = Limits { max_devices_per_replica: 8, max_replicas: 4096, keep: 3 };
@@ -934,6 +967,8 @@ mod tests {
             batch_sizes: vec![1, 4, 16, 64, 256],
             engines: vec![&catalog.engine("generic").unwrap().profile],
             speculation: Vec::new(),
+            expert: Vec::new(),
+            network: None,
         };
         let workload =
             Workload { input_tokens: 1000, output_tokens: 200, requests_per_s: Some(10.0), concurrency: None };
@@ -980,6 +1015,8 @@ mod tests {
                 batch_sizes: vec![8, 64, 256],
                 engines: vec![&catalog.engine("vllm").unwrap().profile],
                 speculation: Vec::new(),
+                expert: Vec::new(),
+                network: None,
             };
             let limits = Limits { max_devices_per_replica: 8, max_replicas: 64, keep: 5 };
             let req = Requirements::default();
@@ -1021,5 +1058,52 @@ mod tests {
         assert!(served_errors.len() >= 20);
         assert!(served <= 0.08, "cost per token: closed form {served:.3} from the replay");
         assert!(ttft <= 0.15, "ttft: closed form {ttft:.3} from the replay");
+    }
+
+    /// An expert layout that leaves the node exchanges tokens over the plan's network, and one
+    /// inside the node does not: on 8-GPU H100 nodes, 8 expert ranks of gpt-oss-120b decode at
+    /// the same speed over 25 GbE as over InfiniBand XDR, 16 ranks decode slower over 25 GbE.
+    /// A dense model takes no expert ranks.
+    #[test]
+    fn expert_layouts_beyond_the_node_use_the_network() {
+        let catalog = Catalog::embedded().unwrap();
+        let moe = catalog.model("gpt-oss-120b").unwrap();
+        let dense = catalog.model("llama-3.1-8b").unwrap();
+        let fp8 = catalog.format("fp8").unwrap().to_engine();
+        let h100 = catalog.device("nvidia-h100-sxm-80gb").unwrap();
+        let network = |id: &str| catalog.network(id).unwrap().network;
+        let space = |network| Space {
+            models: vec![
+                ModelChoice { arch: &moe.architecture, anatomy: &moe.anatomy },
+                ModelChoice { arch: &dense.architecture, anatomy: &dense.anatomy },
+            ],
+            hardware: vec![HardwareChoice::from(h100)],
+            tensor: vec![1],
+            pipeline: vec![1],
+            formats: vec![FormatChoice { weights: &fp8, kv_cache: &fp8 }],
+            batch_sizes: vec![64],
+            engines: vec![&catalog.engine("vllm").unwrap().profile],
+            speculation: Vec::new(),
+            expert: vec![1, 8, 16],
+            network: Some(network),
+        };
+        let (fast, slow) = (space(network("infiniband-xdr")), space(network("ethernet-25g")));
+        assert_eq!(fast.size(), 6);
+        let workload = Workload { input_tokens: 1024, output_tokens: 256, requests_per_s: None, concurrency: None };
+        let limits = Limits { max_devices_per_replica: 16, max_replicas: 4096, keep: 3 };
+        let req = Requirements::default();
+        let tpot = |space: &Space<'_>, model: usize, expert: usize| {
+            let choice = Choice { model, expert, ..Choice::default() };
+            evaluate(space, &workload, &req, &limits, choice).map(|c| (c.tpot_s, c.devices))
+        };
+        let (inside_fast, devices) = tpot(&fast, 0, 1).unwrap();
+        assert_eq!(devices, 8);
+        assert_eq!(tpot(&slow, 0, 1).unwrap().0, inside_fast);
+        let (beyond_fast, devices) = tpot(&fast, 0, 2).unwrap();
+        assert_eq!(devices, 16);
+        let beyond_slow = tpot(&slow, 0, 2).unwrap().0;
+        assert!(beyond_slow > beyond_fast * 1.05, "25 GbE {beyond_slow} s against XDR {beyond_fast} s");
+        assert_eq!(tpot(&fast, 1, 1), Err(Rejection::InvalidLayout));
+        assert_eq!(tpot(&fast, 1, 0).map(|(_, d)| d), Ok(1));
     }
 }

@@ -75,6 +75,25 @@ pub struct SearchBody {
     /// length and acceptance rate (`data/speculative.toml`). Every configuration is evaluated
     /// with and without; a row's `speculative` says which it used.
     pub speculative: Option<SpeculativeSearch>,
+    /// Also try expert-parallel layouts for mixture-of-experts models (default: no): `true`
+    /// tries 1, 2, 4, ... expert ranks (attention data-parallel, routed experts spread over
+    /// them) up to `max_devices_per_replica`, or `{"max_ranks": n}` up to n. A layout that
+    /// leaves the device's node exchanges tokens over the plan's network. A row's
+    /// `parallelism.expert` says which it used.
+    pub expert_parallel: Option<ExpertParallelSearch>,
+}
+
+/// Which expert-parallel degrees a plan tries.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ExpertParallelSearch {
+    /// `true`: powers of two up to `max_devices_per_replica`; `false`: none.
+    Enabled(bool),
+    /// Powers of two up to `max_ranks`.
+    Limit {
+        /// The most expert ranks a layout may use.
+        max_ranks: u64,
+    },
 }
 
 /// Which speculation methods a plan tries.
@@ -236,6 +255,9 @@ pub struct PlanScenario {
     pub kv_offload: Vec<Option<crate::engine::kv_offload::KvOffload>>,
     /// The network between nodes the candidates use (the catalog's default).
     pub network: Option<super::resolve::ResolvedNetwork>,
+    /// Expert-parallel degrees to try (`[1]` unless `search.expert_parallel` asks and a model
+    /// is a mixture of experts).
+    pub expert: Vec<u32>,
 }
 
 /// A request's list, or `default`; 1 to `max` entries.
@@ -346,6 +368,14 @@ impl PlanScenario {
             search.max_devices_per_replica.unwrap_or(8),
         );
         let max_replicas = checks.int("/search/max_replicas", range::MAX_REPLICAS, search.max_replicas.unwrap_or(4096));
+        let max_ranks = match &search.expert_parallel {
+            None | Some(ExpertParallelSearch::Enabled(false)) => 1,
+            Some(ExpertParallelSearch::Enabled(true)) => max_devices_per_replica,
+            Some(ExpertParallelSearch::Limit { max_ranks }) => {
+                checks.int("/search/expert_parallel/max_ranks", range::DEGREE, *max_ranks)
+            }
+        };
+        let expert = expert_degrees(&models, max_ranks);
         let keep = checks.int("/limit", range::LIMIT, u64::try_from(request.limit.unwrap_or(10)).unwrap_or(u64::MAX));
         let deadline_ms = checks.opt_int("/deadline_ms", range::DEADLINE_MS, request.deadline_ms);
         if let Some(p) = request.api_price {
@@ -370,6 +400,7 @@ impl PlanScenario {
             batch_sizes.len(),
             engines.len(),
             speculation.len(),
+            expert.len(),
         ]
         .iter()
         .map(|&n| n as u128)
@@ -432,8 +463,23 @@ impl PlanScenario {
             speculation,
             kv_offload,
             network: super::resolve::network(catalog, None, "/network")?,
+            expert,
         })
     }
+}
+
+/// The expert-parallel degrees a plan tries: 1, then the powers of two up to `max_ranks` that
+/// divide some model's routed experts (none without a mixture of experts).
+fn expert_degrees(models: &[ResolvedModel], max_ranks: u64) -> Vec<u32> {
+    let mut degrees = vec![1];
+    let mut d = 2u64;
+    while d <= max_ranks {
+        if models.iter().any(|m| m.architecture.moe.is_some_and(|moe| moe.experts.is_multiple_of(d))) {
+            degrees.push(u32::try_from(d).unwrap_or(u32::MAX));
+        }
+        d *= 2;
+    }
+    degrees
 }
 
 /// The speculation a plan tries: plain decoding, then each method asked for at its catalog

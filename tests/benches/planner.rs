@@ -34,6 +34,8 @@ fn planner(c: &mut Criterion) {
         batch_sizes: vec![1, 2, 4, 8, 16, 32, 64, 128, 256],
         engines: vec![&catalog.engine("vllm").expect("in the catalog").profile],
         speculation: Vec::new(),
+        expert: Vec::new(),
+        network: None,
     };
     let workload = Workload { input_tokens: 1000, output_tokens: 200, requests_per_s: Some(10.0), concurrency: None };
     let requirements = Requirements { max_ttft_s: Some(2.0), max_tpot_s: Some(0.05), ..Requirements::default() };
