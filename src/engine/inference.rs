@@ -227,7 +227,7 @@ fn attention_width(arch: &Architecture) -> f64 {
 /// Decode attention width (FLOPs per token-layer attended / 4): MLA's absorbed path attends over
 /// the compressed latent with the per-head up-projections folded into the query and output,
 /// `heads x (kv_lora_rank + qk_rope_head_dim)` (DeepSeek-V2 section 2.1.2, as vLLM, SGLang and
-/// TensorRT-LLM decode it); other attention as [`attention_width`].
+/// TensorRT-LLM decode it); other attention as `attention_width`.
 pub fn decode_attention_width(arch: &Architecture) -> f64 {
     match arch.mla {
         Some(mla) => (arch.heads * (mla.kv_lora_rank + mla.qk_rope_head_dim)) as f64,

@@ -2,7 +2,7 @@
 //! SGLang PD): a prefill pool runs prompts only, each request's KV cache then moves over the
 //! link between the pools, and a decode pool generates the rest.
 //!
-//! The replay is two replays of [`super::simulate`]'s one scheduler, chained per request:
+//! The replay is two replays of [`mod@super::simulate`]'s one scheduler, chained per request:
 //!
 //! 1. The prefill pool replays the workload's requests with one output token each (each request
 //!    ends when its prefill makes its first token), batched by the engine's token budget.
