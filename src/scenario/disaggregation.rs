@@ -41,8 +41,10 @@ pub struct PoolBody {
 #[schema(example = json!({"prefill": {"devices": 1}, "decode": {"devices": 1}, "network": "infiniband-ndr"}))]
 pub struct DisaggregationBody {
     /// The prefill pool.
+    #[serde(deserialize_with = "crate::wire::object")]
     pub prefill: PoolBody,
     /// The decode pool.
+    #[serde(deserialize_with = "crate::wire::object")]
     pub decode: PoolBody,
     /// The network the KV cache crosses between the pools (`GET /v1/networks`; default: the
     /// request's `network`, else `infiniband-ndr`). Pools of one device inside one NVLink

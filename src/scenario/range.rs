@@ -431,6 +431,7 @@ pub const DECLARED: &[Declared] = &[
     query("/v1/models", "limit", PAGE_LIMIT),
     query("/v1/engines", "limit", PAGE_LIMIT),
     query("/v1/formats", "limit", PAGE_LIMIT),
+    query("/v1/networks", "limit", PAGE_LIMIT),
     query("/v1/families", "limit", PAGE_LIMIT),
     query("/v1/prices/devices", "limit", PAGE_LIMIT),
     query("/v1/prices/api", "limit", PAGE_LIMIT),
