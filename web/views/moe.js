@@ -6,9 +6,9 @@ import { float, h, int } from "../lib.js";
 
 /** The fields, after the serving view's own; empty means the API's default. */
 export const MOE_FIELDS = [
-  { name: "expert", label: "Expert ranks (attention data parallel)", type: "number", value: "", min: 1 },
-  { name: "hottest_expert_load", label: "Hottest expert load (x mean)", type: "number", value: "", min: 1, step: "any" },
-  { name: "network", label: "Network between nodes (id)", value: "" },
+  { name: "expert", label: "Expert ranks (attention data parallel)", type: "number", value: "", min: 1, empty: "no expert parallelism" },
+  { name: "hottest_expert_load", label: "Hottest expert load (x mean)", type: "number", value: "", min: 1, step: "any", empty: "uniform routing" },
+  { name: "network", label: "Network between nodes (id)", value: "", empty: "the default network" },
 ];
 
 const given = (v) => v !== undefined && v !== null && String(v).trim() !== "";
