@@ -326,8 +326,10 @@ pub struct ServingArgs {
     /// (`disaggregation.prefill.devices`; with `--decode-devices`).
     #[arg(long, requires = "decode_devices")]
     pub prefill_devices: Option<u32>,
-    /// Devices of the decode pool (`disaggregation.decode.devices`).
-    #[arg(long, requires = "prefill_devices")]
+    /// Devices of the decode pool (`disaggregation.decode.devices`). Without `--prefill-devices`
+    /// and `--prefill-hardware`: the decode pool alone, fed prefilled requests (an unlimited
+    /// prefill side, no `disaggregation.prefill`).
+    #[arg(long)]
     pub decode_devices: Option<u32>,
     /// Device of the prefill pool (`disaggregation.prefill.hardware`; default `--hardware`).
     #[arg(long)]
@@ -1092,17 +1094,17 @@ fn serving_request(args: &ServingArgs) -> Result<ServingRequest, Error> {
             detail.histograms = Some(true);
         }
     }
-    if args.prefill_devices.is_some()
-        || args.prefill_hardware.is_some()
-        || args.decode_hardware.is_some()
-        || args.kv_network.is_some()
-    {
+    let prefill_given = args.prefill_devices.is_some() || args.prefill_hardware.is_some();
+    if prefill_given || args.decode_devices.is_some() || args.decode_hardware.is_some() || args.kv_network.is_some() {
         let d = r.load.disaggregation.get_or_insert_with(Default::default);
-        set(&mut d.prefill.devices, &args.prefill_devices);
-        set(&mut d.decode.devices, &args.decode_devices);
-        if let Some(h) = &args.prefill_hardware {
-            d.prefill.hardware = Some(serde_json::Value::String(h.clone()));
+        if prefill_given {
+            let p = d.prefill.get_or_insert_with(Default::default);
+            set(&mut p.devices, &args.prefill_devices);
+            if let Some(h) = &args.prefill_hardware {
+                p.hardware = Some(serde_json::Value::String(h.clone()));
+            }
         }
+        set(&mut d.decode.devices, &args.decode_devices);
         if let Some(h) = &args.decode_hardware {
             d.decode.hardware = Some(serde_json::Value::String(h.clone()));
         }

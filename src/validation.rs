@@ -258,7 +258,9 @@ impl Metric {
     /// others the end-to-end figures.
     pub fn pick_disaggregated(self, s: &ServingScenario, e: &DisaggregatedEstimate) -> f64 {
         match self {
-            Metric::DisaggregatedPrefillTokensPerSPerDevice => e.prefill.tokens_per_s_per_device,
+            Metric::DisaggregatedPrefillTokensPerSPerDevice => {
+                e.prefill.as_ref().map_or(0.0, |p| p.tokens_per_s_per_device)
+            }
             Metric::DisaggregatedDecodeTokensPerSPerDevice => e.decode.tokens_per_s_per_device,
             _ => self.pick_serving(s, &e.serving),
         }
@@ -565,7 +567,9 @@ pub fn validate(catalog: &Catalog) -> Result<Report, String> {
                         // read like any replay's.
                         Some(d) => {
                             let mut pools = d.pools();
-                            pools.prefill.explain = false;
+                            if let Some(p) = pools.prefill.as_mut() {
+                                p.explain = false;
+                            }
                             pools.decode.explain = false;
                             let e = serving::disaggregated::simulate(&pools, &s.workload);
                             p.metric.pick_disaggregated(&s, &e)

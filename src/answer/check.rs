@@ -183,11 +183,12 @@ pub fn assess_disaggregated(
         Batch::Max => None,
     };
     let (prefill_profile, decode_profile) = (
-        capacity::with_sequence_limit(&pools.prefill.profile, limit),
+        pools.prefill.as_ref().map(|s| capacity::with_sequence_limit(&s.profile, limit)),
         capacity::with_sequence_limit(&pools.decode.profile, limit),
     );
     let mut p = pools.pools();
-    p.prefill = InferenceInput { profile: &prefill_profile, explain: false, ..p.prefill };
+    p.prefill =
+        p.prefill.zip(prefill_profile.as_ref()).map(|(i, profile)| InferenceInput { profile, explain: false, ..i });
     p.decode = InferenceInput { profile: &decode_profile, explain: false, ..p.decode };
     let workload = capacity::fixed_lengths(scenario.input_tokens, scenario.output_tokens);
     let slo = req.slo();

@@ -79,15 +79,16 @@ pub struct KvTransferBody {
 /// pair.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DisaggregationAnswer {
-    /// The prefill pool.
-    pub prefill: PoolAnswer,
+    /// The prefill pool; null with an unlimited prefill side (the request gave no
+    /// `disaggregation.prefill`: a decode-only pool fed prefilled requests).
+    pub prefill: Option<PoolAnswer>,
     /// The decode pool.
     pub decode: PoolAnswer,
     /// The KV transfer between them.
     pub kv_transfer: KvTransferBody,
     /// Devices of both pools.
     pub devices: u64,
-    /// Prefill devices per decode device (the xPyD ratio).
+    /// Prefill devices per decode device (the xPyD ratio; 0 with an unlimited prefill side).
     pub prefill_devices_per_decode_device: f64,
     /// Output tokens per second per device of both pools (as published disaggregated results
     /// report throughput).
@@ -118,12 +119,17 @@ fn pool(s: &InferenceScenario, p: &PoolReplay, tokens: &'static str) -> PoolAnsw
     }
 }
 
+/// Devices of both pools (an unlimited prefill side counts none).
+fn pool_devices(e: &DisaggregatedEstimate) -> u64 {
+    e.prefill.as_ref().map_or(0, |p| p.devices) + e.decode.devices
+}
+
 impl DisaggregationAnswer {
     /// The pools' section of a disaggregated replay of `scenario`.
     pub fn new(scenario: &ServingScenario, e: &DisaggregatedEstimate) -> Option<Self> {
         let d = scenario.disaggregation.as_ref()?;
         Some(Self {
-            prefill: pool(&d.prefill, &e.prefill, "input"),
+            prefill: d.prefill.as_ref().zip(e.prefill.as_ref()).map(|(s, p)| pool(s, p, "input")),
             decode: pool(&d.decode, &e.decode, "output"),
             kv_transfer: KvTransferBody {
                 bytes_per_request: finite(e.kv_transfer_bytes_per_request),
@@ -135,7 +141,7 @@ impl DisaggregationAnswer {
                 latency_us: finite(e.link.latency_s * 1e6),
                 layerwise_pipelining: false,
             },
-            devices: e.prefill.devices + e.decode.devices,
+            devices: pool_devices(e),
             prefill_devices_per_decode_device: finite(e.prefill_devices_per_decode_device),
             output_tokens_per_s_per_device: finite(e.output_tokens_per_s_per_device),
         })
@@ -150,7 +156,7 @@ pub fn respond(ctx: &Context, scenario: &ServingScenario) -> Option<ServingRespo
     let e = disaggregated::simulate_with_slo(&d.pools(), &scenario.workload, scenario.slo.as_ref(), scenario.detail);
     let as_decode = ServingScenario { inference: d.decode.clone(), ..scenario.clone() };
     let mut answer = ServingResponse::from_estimate(ctx, &as_decode, e.serving.clone());
-    answer.devices = e.prefill.devices + e.decode.devices;
+    answer.devices = pool_devices(&e);
     if let Some(t) = answer.throughput.as_mut() {
         t.output_tokens_per_s_per_device = finite(e.output_tokens_per_s_per_device);
     }

@@ -35,14 +35,21 @@ pub struct PoolBody {
 /// Disaggregated prefill and decode (DistServe, Splitwise, Mooncake, NVIDIA Dynamo, llm-d,
 /// SGLang PD): prompts run on the prefill pool, each request's KV cache moves to the decode
 /// pool, which generates the rest. The request's model, weights, KV format, engine and cost
-/// apply to both pools; its own `devices` and `parallelism` are not used.
+/// apply to both pools; its own `devices` and `parallelism` are not used. Without `prefill`,
+/// the decode pool alone (an unlimited prefill side, as published decode-phase measurements
+/// run it): each request arrives prefilled at its workload arrival time plus its KV transfer
+/// over `network`, with no prefill queue or prefill time, so the answer is the decode pool's
+/// own capacity.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"prefill": {"devices": 1}, "decode": {"devices": 1}, "network": "infiniband-ndr"}))]
 pub struct DisaggregationBody {
-    /// The prefill pool.
-    #[serde(deserialize_with = "crate::wire::object")]
-    pub prefill: PoolBody,
+    /// The prefill pool. Omit it (or give null) for an unlimited prefill side: a decode-only
+    /// pool fed prefilled requests at the workload's arrival times; the KV transfer over
+    /// `network` is still counted (in TTFT), prefill queueing and prefill time are not, and
+    /// per-device figures count the decode devices only.
+    #[serde(default, deserialize_with = "crate::wire::optional_object")]
+    pub prefill: Option<PoolBody>,
     /// The decode pool.
     #[serde(deserialize_with = "crate::wire::object")]
     pub decode: PoolBody,
@@ -56,8 +63,8 @@ pub struct DisaggregationBody {
 /// A parsed disaggregated deployment.
 #[derive(Debug, Clone)]
 pub struct DisaggregatedScenario {
-    /// The prefill pool (its `parallelism.data`: its replicas).
-    pub prefill: InferenceScenario,
+    /// The prefill pool (its `parallelism.data`: its replicas); `None`: unlimited prefill.
+    pub prefill: Option<InferenceScenario>,
     /// The decode pool.
     pub decode: InferenceScenario,
     /// The network between the pools.
@@ -67,8 +74,8 @@ pub struct DisaggregatedScenario {
 impl DisaggregatedScenario {
     /// The engine's view, with explanations.
     pub fn pools(&self) -> Pools<'_> {
-        let (prefill, decode) = (self.prefill.input(), self.decode.input());
-        let link = kv_link(&prefill, &decode, self.network.as_ref().map(|n| &n.engine));
+        let (prefill, decode) = (self.prefill.as_ref().map(InferenceScenario::input), self.decode.input());
+        let link = kv_link(prefill.as_ref(), &decode, self.network.as_ref().map(|n| &n.engine));
         Pools { prefill, decode, link }
     }
 
@@ -143,10 +150,12 @@ impl DisaggregatedScenario {
             }
             Ok(scenario)
         };
-        let prefill = pool("prefill", &body.prefill)?;
+        let prefill = body.prefill.as_ref().map(|p| pool("prefill", p)).transpose()?;
         let decode = pool("decode", &body.decode)?;
-        for (name, s) in [("prefill", &prefill), ("decode", &decode)] {
-            if body_of(body, name).hardware.is_none() {
+        let pools =
+            [("prefill", body.prefill.as_ref().zip(prefill.as_ref())), ("decode", Some((&body.decode, &decode)))];
+        for (name, (b, s)) in pools.into_iter().filter_map(|(name, p)| Some((name, p?))) {
+            if b.hardware.is_none() {
                 assumed.push(
                     format!("disaggregation/{name}/hardware"),
                     s.device.device.id.as_str(),
@@ -154,12 +163,15 @@ impl DisaggregatedScenario {
                 );
             }
         }
+        if prefill.is_none() {
+            assumed.push(
+                "disaggregation/prefill",
+                "unlimited",
+                "no prefill pool: requests reach the decode pool prefilled at their arrival plus the KV transfer",
+            );
+        }
         Ok(Self { prefill, decode, network })
     }
-}
-
-fn body_of<'a>(body: &'a DisaggregationBody, name: &str) -> &'a PoolBody {
-    if name == "prefill" { &body.prefill } else { &body.decode }
 }
 
 #[cfg(test)]
@@ -227,14 +239,14 @@ mod tests {
             "engine": "vllm", "workload": {"input_tokens": 2000, "output_tokens": 1, "requests_per_s": 4, "requests": 200}}),
         );
         assert_eq!(e.serving.completed, 200);
-        assert!((e.prefill.mean_latency_s - prefill_only.ttft.mean).abs() < 1e-9);
+        assert!((e.prefill.as_ref().unwrap().mean_latency_s - prefill_only.ttft.mean).abs() < 1e-9);
         assert!(e.serving.ttft.mean >= prefill_only.ttft.mean + e.kv_transfer_s.mean - 1e-12);
         assert!(e.serving.ttft.p50 >= prefill_only.ttft.p50 + e.kv_transfer_s.p50 * 0.999);
         // Every output token counted once (the first made by the prefill pool).
         let tokens = e.serving.output_tokens_per_s * e.serving.makespan;
         assert!((tokens - 200.0 * 200.0).abs() < 1e-6 * tokens, "{tokens}");
         // The decode share of the latency closes the sum.
-        let sum = e.prefill.mean_latency_s + e.kv_transfer_s.mean + e.decode.mean_latency_s;
+        let sum = e.prefill.as_ref().unwrap().mean_latency_s + e.kv_transfer_s.mean + e.decode.mean_latency_s;
         assert!((sum - e.serving.e2e.mean).abs() < 1e-9);
     }
 
@@ -276,6 +288,49 @@ mod tests {
         for c in [one, two, four, eight] {
             assert!(c.0 <= c.1 * crate::engine::serving::capacity::STABLE_SHARE + 1e-9);
         }
+    }
+
+    /// By hand: no prefill pool, a decode pool of one 2 x H100 replica (tensor 2) over
+    /// InfiniBand NDR: each 1,000-token prompt's 131.072 MB of KV cache crosses 2 lanes of
+    /// 45 GB/s plus 2 us, 131.072e6 / 90e9 + 2e-6 = 1.458356 ms. One request alone reaches the
+    /// idle decode pool then, prefilled, with its first token: TTFT is the transfer alone, and
+    /// the devices counted are the decode pool's 2.
+    #[test]
+    fn a_decode_only_pool_takes_requests_prefilled_at_arrival_plus_the_transfer() {
+        let e = disaggregated(body(
+            json!({"input_tokens": 1000, "output_tokens": 50, "requests": 1}),
+            json!({"decode": {"devices": 2, "parallelism": {"tensor": 2}}, "network": "infiniband-ndr"}),
+        ));
+        let transfer = 131.072e6 / 90e9 + 2e-6;
+        assert!(e.prefill.is_none());
+        assert_eq!(e.link.lanes, 2);
+        assert!(!e.link.on_fabric);
+        assert!((e.kv_transfer_s.mean - transfer).abs() < 1e-12, "{}", e.kv_transfer_s.mean);
+        assert!((e.serving.ttft.mean - transfer).abs() < 1e-9, "{}", e.serving.ttft.mean);
+        assert_eq!(e.prefill_devices_per_decode_device, 0.0);
+        assert_eq!(e.decode.devices, 2);
+        let per_device = e.serving.output_tokens_per_s / 2.0;
+        assert!((e.output_tokens_per_s_per_device - per_device).abs() < 1e-9 * per_device);
+        // The decode share closes the sum with no prefill time.
+        assert!((e.kv_transfer_s.mean + e.decode.mean_latency_s - e.serving.e2e.mean).abs() < 1e-9);
+    }
+
+    #[test]
+    fn an_unlimited_prefill_side_bounds_the_capacity_by_the_decode_pool_alone() {
+        // The workload whose 1P4D capacity the prefill pool bounds (the_weaker_pool_bounds_the_capacity):
+        // without a prefill pool the decode pool's own saturated throughput is the ceiling, at
+        // least as high as with any real prefill pool.
+        let run = |pools: Value| {
+            let s = scenario(body(json!({"input_tokens": 8000, "output_tokens": 500}), pools));
+            let p = s.disaggregation.as_ref().unwrap().pools();
+            (disaggregated::capacity(&p, &s.workload, None).requests_per_s, disaggregated::saturated(&p, &s.workload))
+        };
+        let fed = run(json!({"prefill": {"devices": 1}, "decode": {"devices": 4}}));
+        let alone = run(json!({"decode": {"devices": 4}}));
+        let rich = run(json!({"prefill": {"devices": 8}, "decode": {"devices": 4}}));
+        assert!(alone.0 > 1.5 * fed.0, "decode only {alone:?}, 1P4D {fed:?}");
+        assert!(alone.1 >= rich.1 * 0.999, "decode only {alone:?}, 8P4D {rich:?}");
+        assert!(alone.0 <= alone.1 * crate::engine::serving::capacity::STABLE_SHARE + 1e-9);
     }
 
     #[test]

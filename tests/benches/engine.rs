@@ -58,7 +58,7 @@ fn inference(c: &mut Criterion) {
     // on a prefill pool of one 4 x H100 replica and a decode pool of one, the KV cache crossing
     // InfiniBand NDR (400 Gb/s x 0.9, 2 us).
     let pools = disaggregated::Pools {
-        prefill: quiet,
+        prefill: Some(quiet),
         decode: quiet,
         link: disaggregated::KvLink { bandwidth_bytes_per_s: 45e9, lanes: 4, latency_s: 2e-6, on_fabric: false },
     };

@@ -60,15 +60,19 @@ impl KvLink {
 /// the same device and all their devices fit in one fabric domain (`interconnect.node`:
 /// 8 on an HGX board, 72 in a GB200 NVL72 rack), with no latency worth a step (a fabric copy
 /// starts in microseconds); else `network` (per device, its latency). Lanes: the fewer devices
-/// of one prefill replica and one decode replica.
-pub fn kv_link(prefill: &InferenceInput<'_>, decode: &InferenceInput<'_>, network: Option<&Network>) -> KvLink {
+/// of one prefill replica and one decode replica. With an unlimited prefill side (`prefill`
+/// `None`) the prompts come from outside the decode pool's node: over `network`, lanes the
+/// devices of one decode replica.
+pub fn kv_link(prefill: Option<&InferenceInput<'_>>, decode: &InferenceInput<'_>, network: Option<&Network>) -> KvLink {
     let replica = |i: &InferenceInput<'_>| i.parallelism.devices() / u64::from(i.parallelism.data.max(1));
-    let lanes = replica(prefill).min(replica(decode)).clamp(1, u64::from(u32::MAX)) as u32;
-    let all = prefill.parallelism.devices() + decode.parallelism.devices();
-    let fabric = prefill
-        .device
-        .interconnect
-        .filter(|ic| !ic.pcie && prefill.device.id == decode.device.id && ic.node.is_some_and(|n| all <= u64::from(n)));
+    let lanes =
+        prefill.map_or(replica(decode), |p| replica(p).min(replica(decode))).clamp(1, u64::from(u32::MAX)) as u32;
+    let fabric = prefill.and_then(|prefill| {
+        let all = prefill.parallelism.devices() + decode.parallelism.devices();
+        prefill.device.interconnect.filter(|ic| {
+            !ic.pcie && prefill.device.id == decode.device.id && ic.node.is_some_and(|n| all <= u64::from(n))
+        })
+    });
     match (fabric, network) {
         (Some(ic), _) => {
             KvLink { bandwidth_bytes_per_s: ic.bidirectional_bytes_per_s / 2.0, lanes, latency_s: 0.0, on_fabric: true }
@@ -77,7 +81,7 @@ pub fn kv_link(prefill: &InferenceInput<'_>, decode: &InferenceInput<'_>, networ
             KvLink { bandwidth_bytes_per_s: net.bandwidth.0, lanes, latency_s: net.latency.0, on_fabric: false }
         }
         (None, None) => {
-            let link = crate::engine::parallelism::link(prefill.device, 1, None);
+            let link = crate::engine::parallelism::link(prefill.unwrap_or(decode).device, 1, None);
             KvLink { bandwidth_bytes_per_s: link.bandwidth.0, lanes, latency_s: 0.0, on_fabric: false }
         }
     }
@@ -94,8 +98,10 @@ pub fn kv_bytes_per_token(decode: &InferenceInput<'_>) -> f64 {
 /// in `parallelism.data`) and the link between them.
 #[derive(Debug, Clone, Copy)]
 pub struct Pools<'a> {
-    /// The prefill pool.
-    pub prefill: InferenceInput<'a>,
+    /// The prefill pool; `None` for an unlimited prefill side (a decode-only pool, as published
+    /// decode measurements run it): every request reaches the decode pool prefilled at its
+    /// arrival plus its KV transfer, with no prefill queue or prefill time.
+    pub prefill: Option<InferenceInput<'a>>,
     /// The decode pool.
     pub decode: InferenceInput<'a>,
     /// The link the KV cache crosses.
@@ -103,9 +109,9 @@ pub struct Pools<'a> {
 }
 
 impl Pools<'_> {
-    /// Devices of both pools.
+    /// Devices of both pools (an unlimited prefill side counts none).
     pub fn devices(&self) -> u64 {
-        self.prefill.parallelism.devices() + self.decode.parallelism.devices()
+        self.prefill.map_or(0, |p| p.parallelism.devices()) + self.decode.parallelism.devices()
     }
 }
 
@@ -146,8 +152,8 @@ pub struct PoolReplay {
 pub struct DisaggregatedEstimate {
     /// End to end: arrival at the prefill pool to the last token from the decode pool.
     pub serving: ServingEstimate,
-    /// The prefill pool.
-    pub prefill: PoolReplay,
+    /// The prefill pool; `None` with an unlimited prefill side.
+    pub prefill: Option<PoolReplay>,
     /// The decode pool.
     pub decode: PoolReplay,
     /// The link.
@@ -159,7 +165,7 @@ pub struct DisaggregatedEstimate {
     /// Output tokens per second per device of both pools (how published disaggregated results
     /// report throughput).
     pub output_tokens_per_s_per_device: f64,
-    /// Prefill devices per decode device.
+    /// Prefill devices per decode device (0 with an unlimited prefill side).
     pub prefill_devices_per_decode_device: f64,
 }
 
@@ -172,6 +178,61 @@ fn per_replica(w: &Workload, replicas: u64, requests: u64) -> Workload {
         ref other => other.clone(),
     };
     Workload { arrival, requests, ..w.clone() }
+}
+
+/// Replicas of a pool (its `parallelism.data`).
+fn replicas(input: &InferenceInput<'_>) -> u64 {
+    u64::from(input.parallelism.data.max(1))
+}
+
+/// Requests one replica of `replicas` replays: a trace's own requests, else its share of the
+/// workload's.
+fn requests_per_replica(workload: &Workload, replicas: u64) -> u64 {
+    if matches!(workload.arrival, Arrival::Trace(_)) {
+        workload.requests().len() as u64
+    } else {
+        workload.requests.div_ceil(replicas).max(1)
+    }
+}
+
+/// A replay's request throughput when every request fitted and finished, else 0.
+fn finished_rate(e: &ServingEstimate) -> f64 {
+    if e.fits && e.completed == e.requests { e.requests_per_s } else { 0.0 }
+}
+
+/// The prefill pool's replay: `requests` of `workload` on one replica of `replicas`, each
+/// ending with its first token (one output token each). Returns the replay, each request's
+/// first-token time and the arrivals replayed.
+fn prefill_replay(
+    input: &InferenceInput<'_>,
+    workload: &Workload,
+    requests: u64,
+    max_steps: u64,
+) -> (ServingEstimate, Vec<f64>, Vec<Arriving>) {
+    let w = per_replica(workload, replicas(input), requests);
+    let arrivals: Vec<Arriving> = w.requests().into_iter().map(|a| Arriving { output_tokens: 1, ..a }).collect();
+    let prompts_only = Workload { output_tokens: Lengths::Fixed(1), ..w };
+    let (e, first_tokens) = super::simulate::replay_fed(
+        &InferenceInput { explain: false, ..*input },
+        &prompts_only,
+        max_steps,
+        Detail::default(),
+        Some(Feed { arrivals: &arrivals, ready: None }),
+    );
+    (e, first_tokens, arrivals)
+}
+
+/// The decode pool's replay of one replica's `workload` (its arrival times and lengths), each
+/// request in `arrivals` joining prefilled at its `ready` time.
+fn decode_replay(
+    input: &InferenceInput<'_>,
+    workload: &Workload,
+    arrivals: &[Arriving],
+    ready: &[f64],
+    max_steps: u64,
+    detail: Detail,
+) -> ServingEstimate {
+    super::simulate::replay_fed(input, workload, max_steps, detail, Some(Feed { arrivals, ready: Some(ready) })).0
 }
 
 fn pool_replay(e: &ServingEstimate, input: &InferenceInput<'_>, tokens_per_s: f64, mean_latency_s: f64) -> PoolReplay {
@@ -197,39 +258,121 @@ pub fn simulate(pools: &Pools<'_>, workload: &Workload) -> DisaggregatedEstimate
     replay(pools, workload, MAX_STEPS, Detail::default())
 }
 
+/// The prefill side's share of the decode pool's feed: per decode request (in the decode
+/// replica's arrival order) its prefill latency, `None` where its prefill never ended.
+/// Unlimited prefill: 0 for every request.
+fn prefill_latencies(prefill: Option<&(ServingEstimate, Vec<f64>, Vec<Arriving>)>, n: usize) -> Vec<Option<f64>> {
+    match prefill {
+        None => vec![Some(0.0); n],
+        Some((_, first_tokens, arrivals)) => (0..n)
+            .map(|j| {
+                let done = first_tokens.get(j).copied().filter(|t| t.is_finite())?;
+                Some((done - arrivals[j].arrival_s).max(0.0))
+            })
+            .collect(),
+    }
+}
+
+/// The end-to-end figures of the pair, from the decode replay's (whose clock runs from each
+/// request's arrival) and the prefill replay's: fit, queue, cost and energy of both pools, and
+/// the regime judged on the rate offered.
+fn end_to_end(
+    serving: &mut ServingEstimate,
+    prefill: Option<&ServingEstimate>,
+    workload: &Workload,
+    requests: u64,
+    mean_input: f64,
+) {
+    serving.requests = requests;
+    serving.offered_requests_per_s = match workload.arrival {
+        Arrival::Poisson { requests_per_s } => Some(requests_per_s),
+        _ => None,
+    };
+    serving.total_tokens_per_s = serving.output_tokens_per_s + serving.requests_per_s * mean_input;
+    if let Some(prefill) = prefill {
+        serving.fits = serving.fits && prefill.fits;
+        serving.queue = prefill.queue;
+        serving.usd_per_hour = match (prefill.usd_per_hour, serving.usd_per_hour) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        serving.joules_per_output_token = match (prefill.joules_per_output_token, serving.joules_per_output_token) {
+            (Some(p), Some(d)) if serving.output_tokens_per_s > 0.0 => {
+                Some((p * prefill.output_tokens_per_s + d * serving.output_tokens_per_s) / serving.output_tokens_per_s)
+            }
+            _ => None,
+        };
+    }
+    serving.usd_per_million_output_tokens = serving
+        .usd_per_hour
+        .filter(|_| serving.output_tokens_per_s > 0.0)
+        .map(|usd| usd / (serving.output_tokens_per_s * 3600.0) * 1e6);
+    // The regime of the pair, judged on the rate offered (the decode replay's own arrivals are
+    // reordered by readiness, so its own reading is not used).
+    let prefill_rate = prefill.map_or(f64::INFINITY, |p| p.requests_per_s);
+    let overloaded =
+        serving.offered_requests_per_s.is_some_and(|o| prefill_rate < 0.9 * o || serving.requests_per_s < 0.9 * o);
+    serving.warnings.retain(|w| w.code != "overloaded");
+    let prefill_waits = prefill.is_some_and(|p| p.waiting_share > 0.5);
+    serving.regime = if overloaded {
+        let message = match prefill {
+            Some(p) => format!(
+                "requests arrive at {:.3}/s but the prefill pool finishes them at {:.3}/s and the decode pool at {:.3}/s: the queue grows with the run",
+                serving.offered_requests_per_s.unwrap_or(0.0),
+                p.requests_per_s,
+                serving.requests_per_s
+            ),
+            None => format!(
+                "requests arrive at {:.3}/s but the decode pool finishes them at {:.3}/s: the queue grows with the run",
+                serving.offered_requests_per_s.unwrap_or(0.0),
+                serving.requests_per_s
+            ),
+        };
+        serving.warnings.push(Warning { code: "overloaded", message });
+        Regime::Overloaded
+    } else if serving.offered_requests_per_s.is_none() || serving.waiting_share > 0.5 || prefill_waits {
+        Regime::Saturated
+    } else {
+        Regime::Stable
+    };
+    let Some(prefill) = prefill else { return };
+    for w in prefill.warnings.iter().filter(|w| w.code != "overloaded") {
+        serving.warnings.push(Warning { code: w.code, message: format!("prefill pool: {}", w.message) });
+    }
+    if !prefill.fits {
+        serving.warnings.push(Warning {
+            code: "does-not-fit",
+            message: "prefill pool: a prompt needs more KV cache than one prefill replica holds".into(),
+        });
+    }
+}
+
 /// [`simulate`] with at most `max_steps` steps per pool and the `detail` asked of the decode
 /// pool's replay (whose clock is the end-to-end one).
 pub fn replay(pools: &Pools<'_>, workload: &Workload, max_steps: u64, detail: Detail) -> DisaggregatedEstimate {
-    let (p_in, d_in) = (&pools.prefill, &pools.decode);
+    let d_in = &pools.decode;
     let mut trace = Trace::new(d_in.explain);
-    let rp = u64::from(p_in.parallelism.data.max(1));
-    let rd = u64::from(d_in.parallelism.data.max(1));
-    let traced = matches!(workload.arrival, Arrival::Trace(_));
-    let n_d = if traced { workload.requests().len() as u64 } else { workload.requests.div_ceil(rd).max(1) };
-    let n_p = if traced { n_d } else { workload.requests.div_ceil(rp).max(n_d) };
+    let n_d = requests_per_replica(workload, replicas(d_in));
     // The same draw (seed, lengths) at each pool's share of the rate.
-    let decode_w = per_replica(workload, rd, n_d);
+    let decode_w = per_replica(workload, replicas(d_in), n_d);
     let decode_arrivals = decode_w.requests();
-    let prefill_w = per_replica(workload, rp, n_p);
-    let prefill_arrivals: Vec<Arriving> =
-        prefill_w.requests().into_iter().map(|a| Arriving { output_tokens: 1, ..a }).collect();
-    let prefill_only = Workload { output_tokens: Lengths::Fixed(1), ..prefill_w };
-    let (prefill, first_tokens) = super::simulate::replay_fed(
-        &InferenceInput { explain: false, ..*p_in },
-        &prefill_only,
-        max_steps,
-        Detail::default(),
-        Some(Feed { arrivals: &prefill_arrivals, ready: None }),
-    );
+    let prefill = pools.prefill.as_ref().map(|p_in| {
+        let n_p = if matches!(workload.arrival, Arrival::Trace(_)) {
+            n_d
+        } else {
+            requests_per_replica(workload, replicas(p_in)).max(n_d)
+        };
+        prefill_replay(p_in, workload, n_p, max_steps)
+    });
 
     // Each decode request: its prefill latency (the same request of the prefill replay), then
     // the transfer of its prompt's KV cache.
     let per_token = kv_bytes_per_token(d_in);
+    let latencies = prefill_latencies(prefill.as_ref(), decode_arrivals.len());
     let mut fed: Vec<(f64, Arriving)> = Vec::with_capacity(decode_arrivals.len());
     let (mut prefill_s, mut transfer_s, mut bytes) = (Vec::new(), Vec::new(), 0.0);
-    for (j, a) in decode_arrivals.iter().enumerate() {
-        let Some(done) = first_tokens.get(j).copied().filter(|t| t.is_finite()) else { continue };
-        let latency = (done - prefill_arrivals[j].arrival_s).max(0.0);
+    for (a, latency) in decode_arrivals.iter().zip(latencies) {
+        let Some(latency) = latency else { continue };
         let b = per_token * a.input_tokens as f64;
         let t = pools.link.transfer_s(b);
         bytes += b;
@@ -240,81 +383,26 @@ pub fn replay(pools: &Pools<'_>, workload: &Workload, max_steps: u64, detail: De
     fed.sort_by(|x, y| x.0.total_cmp(&y.0));
     let ready: Vec<f64> = fed.iter().map(|f| f.0).collect();
     let arrivals: Vec<Arriving> = fed.iter().map(|f| f.1).collect();
-    let (mut serving, _) = super::simulate::replay_fed(
-        d_in,
-        &decode_w,
-        max_steps,
-        detail,
-        Some(Feed { arrivals: &arrivals, ready: Some(&ready) }),
-    );
+    let mut serving = decode_replay(d_in, &decode_w, &arrivals, &ready, max_steps, detail);
 
     let moved = prefill_s.len().max(1) as f64;
     let mean_prefill = prefill_s.iter().sum::<f64>() / moved;
     let transfer = Percentiles::of(&mut transfer_s);
     let kv_per_request = bytes / moved;
-    // End to end: the decode replay's clock runs from each request's arrival.
-    serving.requests = n_d;
-    serving.fits = serving.fits && prefill.fits;
-    serving.offered_requests_per_s = match workload.arrival {
-        Arrival::Poisson { requests_per_s } => Some(requests_per_s),
-        _ => None,
-    };
-    serving.queue = prefill.queue;
     let mean_input = decode_arrivals.iter().map(|a| a.input_tokens as f64).sum::<f64>() / n_d.max(1) as f64;
-    serving.total_tokens_per_s = serving.output_tokens_per_s + serving.requests_per_s * mean_input;
-    serving.usd_per_hour = match (prefill.usd_per_hour, serving.usd_per_hour) {
-        (Some(a), Some(b)) => Some(a + b),
-        _ => None,
-    };
-    serving.usd_per_million_output_tokens = serving
-        .usd_per_hour
-        .filter(|_| serving.output_tokens_per_s > 0.0)
-        .map(|usd| usd / (serving.output_tokens_per_s * 3600.0) * 1e6);
-    serving.joules_per_output_token = match (prefill.joules_per_output_token, serving.joules_per_output_token) {
-        (Some(p), Some(d)) if serving.output_tokens_per_s > 0.0 => {
-            Some((p * prefill.output_tokens_per_s + d * serving.output_tokens_per_s) / serving.output_tokens_per_s)
-        }
-        _ => None,
-    };
-    // The regime of the pair, judged on the rate offered (the decode replay's own arrivals are
-    // reordered by readiness, so its own reading is not used).
-    let overloaded = serving
-        .offered_requests_per_s
-        .is_some_and(|o| prefill.requests_per_s < 0.9 * o || serving.requests_per_s < 0.9 * o);
-    serving.warnings.retain(|w| w.code != "overloaded");
-    serving.regime = if overloaded {
-        serving.warnings.push(Warning {
-            code: "overloaded",
-            message: format!(
-                "requests arrive at {:.3}/s but the prefill pool finishes them at {:.3}/s and the decode pool at {:.3}/s: the queue grows with the run",
-                serving.offered_requests_per_s.unwrap_or(0.0),
-                prefill.requests_per_s,
-                serving.requests_per_s
-            ),
-        });
-        Regime::Overloaded
-    } else if serving.offered_requests_per_s.is_none() || serving.waiting_share > 0.5 || prefill.waiting_share > 0.5 {
-        Regime::Saturated
-    } else {
-        Regime::Stable
-    };
-    for w in prefill.warnings.iter().filter(|w| w.code != "overloaded") {
-        serving.warnings.push(Warning { code: w.code, message: format!("prefill pool: {}", w.message) });
-    }
-    if !prefill.fits {
-        serving.warnings.push(Warning {
-            code: "does-not-fit",
-            message: "prefill pool: a prompt needs more KV cache than one prefill replica holds".into(),
-        });
-    }
+    end_to_end(&mut serving, prefill.as_ref().map(|p| &p.0), workload, n_d, mean_input);
 
     let mean_e2e = serving.e2e.mean;
     let decode_latency = (mean_e2e - mean_prefill - transfer.mean).max(0.0);
-    let prefill_pool = pool_replay(&prefill, p_in, prefill.requests_per_s * mean_input, mean_prefill);
+    let prefill_pool = prefill
+        .as_ref()
+        .zip(pools.prefill.as_ref())
+        .map(|((p, _, _), p_in)| pool_replay(p, p_in, p.requests_per_s * mean_input, mean_prefill));
     let decode_pool = pool_replay(&serving, d_in, serving.output_tokens_per_s, decode_latency);
     let all_devices = pools.devices() as f64;
     let per_device = serving.output_tokens_per_s / all_devices.max(1.0);
-    let ratio = prefill_pool.devices as f64 / decode_pool.devices.max(1) as f64;
+    let prefill_devices = prefill_pool.as_ref().map_or(0, |p| p.devices);
+    let ratio = prefill_devices as f64 / decode_pool.devices.max(1) as f64;
 
     trace.record(
         "serving.disaggregated.kv_transfer_bytes_per_request",
@@ -325,7 +413,7 @@ pub fn replay(pools: &Pools<'_>, workload: &Workload, max_steps: u64, detail: De
     );
     trace.record(
         "serving.disaggregated.kv_transfer_s",
-        "per request: its KV bytes / (lane bandwidth x lanes) + latency, sent after its prefill ends (layer-wise pipelining not modelled); lanes are the fewer devices of one prefill and one decode replica; on_fabric is 1 when both pools sit in one NVLink domain (latency 0), 0 over the network",
+        "per request: its KV bytes / (lane bandwidth x lanes) + latency, sent after its prefill ends (layer-wise pipelining not modelled); lanes are the fewer devices of one prefill and one decode replica (an unlimited prefill side: one decode replica's); on_fabric is 1 when both pools sit in one NVLink domain (latency 0), 0 over the network",
         &[
             ("lane_bandwidth_bytes_per_s", pools.link.bandwidth_bytes_per_s),
             ("lanes", f64::from(pools.link.lanes)),
@@ -336,17 +424,26 @@ pub fn replay(pools: &Pools<'_>, workload: &Workload, max_steps: u64, detail: De
         transfer.mean,
         "s",
     );
-    trace.record(
-        "serving.disaggregated.prefill_latency_s",
-        "prefill pool: per request, its first token's time - its arrival in a replay of the prompts alone (one output token each) at the pool's share of the rate; the mean",
-        &[
-            ("prefill_replicas", prefill_pool.replicas as f64),
-            ("prefill_requests_per_s", prefill_pool.requests_per_s),
-            ("prefill_utilization", prefill_pool.utilization),
-        ],
-        mean_prefill,
-        "s",
-    );
+    match &prefill_pool {
+        Some(p) => trace.record(
+            "serving.disaggregated.prefill_latency_s",
+            "prefill pool: per request, its first token's time - its arrival in a replay of the prompts alone (one output token each) at the pool's share of the rate; the mean",
+            &[
+                ("prefill_replicas", p.replicas as f64),
+                ("prefill_requests_per_s", p.requests_per_s),
+                ("prefill_utilization", p.utilization),
+            ],
+            mean_prefill,
+            "s",
+        ),
+        None => trace.record(
+            "serving.disaggregated.prefill_latency_s",
+            "unlimited prefill side (no prefill pool given): every request reaches the decode pool prefilled at its arrival plus its KV transfer, with no prefill queue or prefill time",
+            &[],
+            0.0,
+            "s",
+        ),
+    };
     trace.record(
         "serving.disaggregated.decode_latency_s",
         "decode pool: mean end-to-end latency - mean prefill latency - mean KV transfer (the wait for a decode slot and the decode steps); TTFT = prefill + transfer + the wait for a decode slot",
@@ -361,10 +458,10 @@ pub fn replay(pools: &Pools<'_>, workload: &Workload, max_steps: u64, detail: De
     );
     trace.record(
         "serving.disaggregated.output_tokens_per_s_per_device",
-        "output tokens per second (all decode replicas) / devices of both pools",
+        "output tokens per second (all decode replicas) / devices of both pools (an unlimited prefill side counts none)",
         &[
             ("output_tokens_per_s", serving.output_tokens_per_s),
-            ("prefill_devices", prefill_pool.devices as f64),
+            ("prefill_devices", prefill_devices as f64),
             ("decode_devices", decode_pool.devices as f64),
         ],
         per_device,
@@ -386,44 +483,28 @@ pub fn replay(pools: &Pools<'_>, workload: &Workload, max_steps: u64, detail: De
 
 /// The saturated request throughput of the pair, all replicas: the lower of the prefill pool's
 /// (every prompt queued at time 0) and the decode pool's (every request arriving prefilled at
-/// time 0). 0 when either cannot finish its probe.
+/// time 0; the decode pool's alone with an unlimited prefill side). 0 when either cannot finish
+/// its probe.
 pub fn saturated(pools: &Pools<'_>, workload: &Workload) -> f64 {
     let quiet = quiet(pools);
-    let rd = u64::from(quiet.decode.parallelism.data.max(1));
-    let rp = u64::from(quiet.prefill.parallelism.data.max(1));
-    let probe = capacity::probe(workload, rd, Some(1.0));
+    let probe = capacity::probe(workload, replicas(&quiet.decode), Some(1.0));
     let offline = Workload { arrival: Arrival::Offline, ..probe };
     // Prefill: one replica's prompts, all queued.
-    let n_p = offline.requests.div_ceil(rp).max(1);
-    let pw = per_replica(&offline, rp, n_p);
-    let pa: Vec<Arriving> = pw.requests().into_iter().map(|a| Arriving { output_tokens: 1, ..a }).collect();
-    let (p, _) = super::simulate::replay_fed(
-        &quiet.prefill,
-        &Workload { output_tokens: Lengths::Fixed(1), ..pw },
-        MAX_STEPS_IN_SEARCH,
-        Detail::default(),
-        Some(Feed { arrivals: &pa, ready: None }),
-    );
-    let prefill_rate = if p.fits && p.completed == p.requests { p.requests_per_s } else { 0.0 };
+    let prefill_rate = quiet.prefill.as_ref().map_or(f64::INFINITY, |p| {
+        finished_rate(&prefill_replay(p, &offline, requests_per_replica(&offline, replicas(p)), MAX_STEPS_IN_SEARCH).0)
+    });
     // Decode: one replica's requests, all prefilled at time 0.
-    let n_d = offline.requests.div_ceil(rd).max(1);
-    let dw = per_replica(&offline, rd, n_d);
+    let rd = replicas(&quiet.decode);
+    let dw = per_replica(&offline, rd, requests_per_replica(&offline, rd));
     let da = dw.requests();
     let ready = vec![0.0; da.len()];
-    let (d, _) = super::simulate::replay_fed(
-        &quiet.decode,
-        &dw,
-        MAX_STEPS_IN_SEARCH,
-        Detail::default(),
-        Some(Feed { arrivals: &da, ready: Some(&ready) }),
-    );
-    let decode_rate = if d.fits && d.completed == d.requests { d.requests_per_s } else { 0.0 };
-    prefill_rate.min(decode_rate)
+    let d = decode_replay(&quiet.decode, &dw, &da, &ready, MAX_STEPS_IN_SEARCH, Detail::default());
+    prefill_rate.min(finished_rate(&d))
 }
 
 fn quiet<'a>(pools: &Pools<'a>) -> Pools<'a> {
     Pools {
-        prefill: InferenceInput { explain: false, ..pools.prefill },
+        prefill: pools.prefill.map(|p| InferenceInput { explain: false, ..p }),
         decode: InferenceInput { explain: false, ..pools.decode },
         link: pools.link,
     }
@@ -431,8 +512,8 @@ fn quiet<'a>(pools: &Pools<'a>) -> Pools<'a> {
 
 /// The replay of the pair under [`capacity::probe`] at `requests_per_s` (all replicas).
 pub fn replay_at(pools: &Pools<'_>, workload: &Workload, requests_per_s: Option<f64>) -> DisaggregatedEstimate {
-    let rd = u64::from(pools.decode.parallelism.data.max(1));
-    replay(&quiet(pools), &capacity::probe(workload, rd, requests_per_s), MAX_STEPS_IN_SEARCH, Detail::default())
+    let probe = capacity::probe(workload, replicas(&pools.decode), requests_per_s);
+    replay(&quiet(pools), &probe, MAX_STEPS_IN_SEARCH, Detail::default())
 }
 
 /// Whether the pair holds at `requests_per_s` ([`capacity::holds`] on the end-to-end replay,
