@@ -115,3 +115,43 @@ async fn bad_pools_are_problems_with_their_pointer() {
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["errors"][0]["pointer"], "/disaggregation/decode/devices", "{problem}");
 }
+
+#[tokio::test]
+async fn a_decode_only_pool_is_the_decode_pools_own_capacity() {
+    let app = spawn_app().await;
+    // No `prefill`: the decode pool alone, fed prefilled requests at their arrival plus the KV
+    // transfer (1 H100, 2,000 fp8 prompt tokens = 131.072 MB over InfiniBand NDR, 45 GB/s + 2 us).
+    let (status, body) = app
+        .post_json("/v1/estimate/serving", &serving(json!({"decode": {"devices": 1}, "network": "infiniband-ndr"})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let d = &body["disaggregation"];
+    assert!(d["prefill"].is_null(), "{d}");
+    assert_eq!(d["decode"]["devices"], 1);
+    assert_eq!(d["devices"], 1);
+    assert_eq!(body["devices"], 1);
+    assert_eq!(d["prefill_devices_per_decode_device"], 0.0);
+    let f = |v: &Value| v.as_f64().unwrap();
+    assert!((f(&d["kv_transfer"]["ms"]["mean"]) - (131.072e6 / 45e9 + 2e-6) * 1e3).abs() < 1e-9, "{d}");
+    assert!(f(&body["ttft_ms"]["p50"]) >= f(&d["kv_transfer"]["ms"]["p50"]) - 1e-9);
+    let assumed: Vec<&str> =
+        body["assumptions"].as_array().unwrap().iter().filter_map(|a| a["field"].as_str()).collect();
+    assert!(assumed.contains(&"disaggregation/prefill"), "{assumed:?}");
+    // With a real one-device prefill pool the same decode pool can carry no more.
+    let (_, paired) = app
+        .post_json(
+            "/v1/estimate/serving",
+            &serving(json!({"prefill": {"devices": 1}, "decode": {"devices": 1}, "network": "infiniband-ndr"})),
+        )
+        .await;
+    let alone = f(&body["max_requests_per_s_within_slo"]);
+    assert!(alone > 0.0 && alone >= f(&paired["max_requests_per_s_within_slo"]) * 0.99, "{alone} vs {paired}");
+    // The check reads the same capacity on the same decode-only pool.
+    let check = json!({"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8", "engine": "vllm",
+        "input_tokens": 2000, "output_tokens": 200},
+        "disaggregation": {"decode": {"devices": 1}, "network": "infiniband-ndr"},
+        "requirements": {"max_ttft_ms": 2000, "forecast_requests_per_s": 1.0}});
+    let (status, checked) = app.post_json("/v1/check", &check).await;
+    assert_eq!(status, 200, "{checked}");
+    assert!(f(&checked["under_load"]["capacity_requests_per_s"]) > 0.0, "{}", checked["under_load"]);
+}
