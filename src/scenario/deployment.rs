@@ -91,6 +91,13 @@ pub struct MoeBody {
     /// and dispatch/combine traffic scale by it. Applies with `parallelism.expert` above 1.
     #[schema(example = 1.3)]
     pub hottest_expert_load: Option<f64>,
+    /// Two-batch overlap (DeepSeek's inference system, SGLang `--enable-two-batch-overlap`):
+    /// each step splits its batch into two micro-batches so one's expert dispatch and combine
+    /// run under the other's GEMMs and attention; the step pays its compute at half-batch
+    /// GEMM efficiency twice and only the all-to-all time beyond it (default false). Applies
+    /// with `parallelism.expert` above 1.
+    #[schema(example = true)]
+    pub two_batch_overlap: Option<bool>,
 }
 
 /// How the devices split the model: given by the request, or left to hwcost.
@@ -140,6 +147,9 @@ pub struct Deployment {
     /// The imbalance the request gave, if any (else the default, listed as an assumption where
     /// it matters).
     pub moe_given: Option<f64>,
+    /// Whether the request said whether two-batch overlap runs (else off, listed as an
+    /// assumption where it matters).
+    pub two_batch_overlap_given: bool,
 }
 
 impl Deployment {
@@ -277,7 +287,10 @@ impl Deployment {
             kv_cache,
             techniques: Techniques {
                 speculation,
-                moe: crate::engine::moe::ExpertParallel { hottest_rank_load: hottest.unwrap_or(1.0) },
+                moe: crate::engine::moe::ExpertParallel {
+                    hottest_rank_load: hottest.unwrap_or(super::moe_defaults::hottest_expert_load()),
+                    two_batch_overlap: body.moe.as_ref().and_then(|m| m.two_batch_overlap).unwrap_or(false),
+                },
                 kv_offload,
             },
             model,
@@ -291,6 +304,7 @@ impl Deployment {
             network,
             network_given: body.network.is_some(),
             moe_given: hottest,
+            two_batch_overlap_given: body.moe.as_ref().is_some_and(|m| m.two_batch_overlap.is_some()),
         })
     }
 }

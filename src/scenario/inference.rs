@@ -471,7 +471,14 @@ impl InferenceScenario {
             assumed.push(
                 "moe/hottest_expert_load",
                 deployment.techniques.moe.hottest_rank_load,
-                "uniform routing across the expert ranks (no measured imbalance is the default; give moe.hottest_expert_load)",
+                "the hottest expert rank's load over the mean measured with an expert load balancer (EPLB; TensorRT-LLM, DeepSeek R1 EP32: 1.109; without EPLB 2.564, data/serving/moe.toml); give moe.hottest_expert_load (1 = uniform routing)",
+            );
+        }
+        if layout.expert > 1 && !deployment.two_batch_overlap_given {
+            assumed.push(
+                "moe/two_batch_overlap",
+                false,
+                "no two-batch overlap: the expert all-to-alls add to the step (give moe.two_batch_overlap: true for DeepSeek/SGLang TBO)",
             );
         }
         let Deployment { model, device, weights, kv_cache, engine, profile, cost, network, techniques, .. } =

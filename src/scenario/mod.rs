@@ -44,6 +44,7 @@ pub mod document;
 pub mod inference;
 pub mod kv_offload;
 pub mod layout;
+pub mod moe_defaults;
 pub mod plan;
 pub mod plan_training;
 pub mod range;

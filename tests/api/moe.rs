@@ -25,12 +25,16 @@ async fn replay(app: &TestApp, body: &Value) -> Value {
 async fn an_imbalance_of_one_is_the_uniform_answer_and_more_is_slower() {
     let app = spawn_app().await;
     let par = json!({"expert": 8});
+    let rate = |a: &Value| a["throughput"]["output_tokens_per_s"].as_f64().unwrap();
     let plain = replay(&app, &serving(par.clone(), json!({}))).await;
     let one = replay(&app, &serving(par.clone(), json!({"moe": {"hottest_expert_load": 1.0}}))).await;
     let hot = replay(&app, &serving(par.clone(), json!({"moe": {"hottest_expert_load": 1.5}}))).await;
-    assert_eq!(plain["throughput"], one["throughput"]);
-    assert_eq!(plain["time_by_component"], one["time_by_component"]);
-    let rate = |a: &Value| a["throughput"]["output_tokens_per_s"].as_f64().unwrap();
+    // The default is the load measured under EPLB (data/serving/moe.toml: 1.109).
+    let eplb = replay(&app, &serving(par.clone(), json!({"moe": {"hottest_expert_load": 1.109}}))).await;
+    assert_eq!(plain["throughput"], eplb["throughput"]);
+    assert_eq!(plain["time_by_component"], eplb["time_by_component"]);
+    assert_eq!(plain["expert_parallel"]["hottest_expert_load"], 1.109);
+    assert!(rate(&one) > rate(&plain));
     assert!(rate(&hot) < rate(&one), "{} vs {}", rate(&hot), rate(&one));
     let ep = &hot["expert_parallel"];
     assert_eq!(ep["hottest_expert_load"], 1.5);
@@ -123,4 +127,25 @@ async fn bad_moe_input_is_refused_at_its_pointer() {
         .await;
     assert_eq!(got, 400, "{problem}");
     assert_eq!(problem["errors"][0]["pointer"], "/moe/hottest_expert_load");
+}
+
+#[tokio::test]
+async fn two_batch_overlap_hides_the_all_to_all_under_the_other_micro_batchs_compute() {
+    let app = spawn_app().await;
+    // 16 ranks over two nodes: the all-to-all crosses InfiniBand.
+    let par = json!({"expert": 16});
+    let base = json!({"network": "infiniband-ndr", "moe": {"hottest_expert_load": 1.0}});
+    let mut tbo = base.clone();
+    tbo["moe"]["two_batch_overlap"] = json!(true);
+    let off = replay(&app, &serving(par.clone(), base)).await;
+    let on = replay(&app, &serving(par.clone(), tbo)).await;
+    let ms = |a: &Value, k: &str| a["time_by_component"][k].as_f64().unwrap();
+    let a2a = |a: &Value| a["expert_parallel"]["dispatch_combine_ms_per_step"].as_f64().unwrap();
+    // Less all-to-all shows; the halves' smaller GEMMs cost at least as much as the whole's.
+    assert!(a2a(&on) < a2a(&off), "{} vs {}", a2a(&on), a2a(&off));
+    assert!(ms(&on, "gemm_ms") >= ms(&off, "gemm_ms") * 0.999, "{on} {off}");
+    let assumed =
+        |a: &Value| a["assumptions"].as_array().unwrap().iter().any(|x| x["field"] == "moe/two_batch_overlap");
+    assert!(assumed(&off));
+    assert!(!assumed(&on));
 }
