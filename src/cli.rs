@@ -404,6 +404,9 @@ pub struct DeploymentArgs {
     /// The hottest expert rank's routed tokens over the mean rank's (`moe.hottest_expert_load`).
     #[arg(long)]
     pub hottest_expert_load: Option<f64>,
+    /// Two-batch overlap of the expert all-to-alls (`moe.two_batch_overlap: true`).
+    #[arg(long)]
+    pub two_batch_overlap: bool,
     /// How the devices are paid for.
     #[command(flatten)]
     pub cost: CostArgs,
@@ -494,6 +497,9 @@ impl DeploymentArgs {
         if self.hottest_expert_load.is_some() {
             let m = d.moe.get_or_insert_with(Default::default);
             set(&mut m.hottest_expert_load, &self.hottest_expert_load);
+        }
+        if self.two_batch_overlap {
+            d.moe.get_or_insert_with(Default::default).two_batch_overlap = Some(true);
         }
         d.cost = self.cost.over(d.cost.take())?;
         if let Some(method) = self.speculative {
