@@ -156,16 +156,36 @@ pub fn check(ctx: &Context, request: &CheckRequest) -> Result<CheckResponse, Err
         CheckScenario::Inference(scenario) => check_inference(ctx, &scenario, &requirements),
         CheckScenario::Training(scenario) => check_training(ctx, &scenario, &requirements),
         CheckScenario::InvalidLayout(e) => layout_failure(&e),
-        CheckScenario::Disaggregated(scenario, pools) => {
-            let load = assess_disaggregated(&scenario, &pools, &requirements);
-            let decode = InferenceScenario { batch: scenario.batch, ..pools.decode.clone() };
-            let mut response = check_inference_under(ctx, &decode, &requirements, load);
-            if let Some(i) = response.inference.as_mut() {
-                i.assumptions.extend(scenario.assumptions.0.iter().cloned());
-            }
-            response
-        }
+        CheckScenario::Disaggregated(scenario, pools) => check_disaggregated(ctx, &scenario, &pools, &requirements).0,
     })
+}
+
+/// Judges a disaggregated deployment against `req`: memory and format per the decode pool's
+/// static estimate, devices and cost over both pools, latency and rate rules from
+/// [`assess_disaggregated`]. The planner's disaggregated rows are judged by this call, so a
+/// row's verdict is the check's. Returns the pair's replay at the judged rate too.
+pub fn check_disaggregated(
+    ctx: &Context,
+    scenario: &InferenceScenario,
+    pools: &crate::scenario::disaggregation::DisaggregatedScenario,
+    req: &Requirements,
+) -> (CheckResponse, crate::engine::serving::disaggregated::DisaggregatedEstimate) {
+    let (load, replay) = assess_disaggregated(scenario, pools, req);
+    let decode = InferenceScenario { batch: scenario.batch, ..pools.decode.clone() };
+    let whole = Whole { devices: pools.devices(), usd_per_hour: pools.usd_per_hour() };
+    let mut response = check_inference_under(ctx, &decode, req, load, Some(whole));
+    if let Some(i) = response.inference.as_mut() {
+        i.assumptions.extend(scenario.assumptions.0.iter().cloned());
+    }
+    (response, replay)
+}
+
+/// What a check counts over a whole deployment when the scenario judged is one part of it
+/// (a disaggregated deployment's decode pool): its devices and price per hour.
+#[derive(Debug, Clone, Copy)]
+struct Whole {
+    devices: u64,
+    usd_per_hour: Option<f64>,
 }
 
 /// The assessment under load of a disaggregated deployment: the pair's capacity within the
@@ -176,7 +196,7 @@ pub fn assess_disaggregated(
     scenario: &InferenceScenario,
     pools: &crate::scenario::disaggregation::DisaggregatedScenario,
     req: &Requirements,
-) -> capacity::Assessment {
+) -> (capacity::Assessment, crate::engine::serving::disaggregated::DisaggregatedEstimate) {
     use crate::engine::serving::disaggregated;
     let limit = match scenario.batch {
         Batch::Fixed(b) => Some(b),
@@ -193,16 +213,13 @@ pub fn assess_disaggregated(
     let slo = req.slo();
     let found = disaggregated::capacity(&p, &workload, Some(&slo));
     let (holds, replay) = match req.load_rate() {
-        Some(rate) => {
-            let (ok, r) = disaggregated::judge(&p, &workload, Some(&slo), rate, found.offline_requests_per_s);
-            (ok, r.serving)
-        }
+        Some(rate) => disaggregated::judge(&p, &workload, Some(&slo), rate, found.offline_requests_per_s),
         None => {
-            let r = disaggregated::replay_at(&p, &workload, None).serving;
-            (capacity::holds(&r, Some(&slo)), r)
+            let r = disaggregated::replay_at(&p, &workload, None);
+            (capacity::holds(&r.serving, Some(&slo)), r)
         }
     };
-    capacity::Assessment { capacity: found, replay, holds }
+    (capacity::Assessment { capacity: found, replay: replay.serving.clone(), holds }, replay)
 }
 
 /// Judges an inference scenario against `req`. Memory, context, format and cost per hour come
@@ -212,7 +229,7 @@ pub fn assess_disaggregated(
 /// the latency limits, and the continuous-batching replay at the forecast rate, with the
 /// plan's `batch_size` as the engine's limit on concurrent sequences.
 pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requirements) -> CheckResponse {
-    check_inference_under(ctx, scenario, req, assess(scenario, req))
+    check_inference_under(ctx, scenario, req, assess(scenario, req), None)
 }
 
 /// [`check_inference`] with the assessment under load given (a disaggregated deployment's).
@@ -221,6 +238,7 @@ fn check_inference_under(
     scenario: &InferenceScenario,
     req: &Requirements,
     load: capacity::Assessment,
+    whole: Option<Whole>,
 ) -> CheckResponse {
     let e = inference::estimate(&scenario.input());
     let (input, output) = (scenario.input_tokens, scenario.output_tokens);
@@ -236,6 +254,20 @@ fn check_inference_under(
         native_format: e.compute_type == scenario.weights.compute,
         tensor_parallel_over_pcie: has_warning(&e.warnings, "tensor-parallel-over-pcie"),
         ..Observed::default()
+    };
+    let observed = match whole {
+        // The pair's cost per token at its capacity: a disaggregated deployment has no static
+        // full batch of its own.
+        Some(w) => Observed {
+            devices: w.devices,
+            usd_per_hour: w.usd_per_hour,
+            usd_per_million_output_tokens: w.usd_per_hour.and_then(|usd| {
+                let tokens_per_s = load.capacity.requests_per_s * output as f64;
+                (tokens_per_s > 0.0).then(|| usd / (tokens_per_s * 3600.0) * 1e6)
+            }),
+            ..observed
+        },
+        None => observed,
     }
     .under_load(&load, output);
     // Cost per token at the load judged (the plan prices a row the same way), else at the

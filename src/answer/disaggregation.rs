@@ -12,6 +12,7 @@ use super::finite;
 use super::serving::{LatencyPercentiles, ServingResponse};
 use crate::engine::serving::disaggregated::{self, DisaggregatedEstimate, PoolReplay};
 use crate::scenario::inference::{InferenceScenario, ParallelismBody};
+use crate::scenario::disaggregation::DisaggregatedScenario;
 use crate::scenario::serving::ServingScenario;
 
 /// One pool of a disaggregated replay.
@@ -121,8 +122,13 @@ fn pool(s: &InferenceScenario, p: &PoolReplay, tokens: &'static str) -> PoolAnsw
 impl DisaggregationAnswer {
     /// The pools' section of a disaggregated replay of `scenario`.
     pub fn new(scenario: &ServingScenario, e: &DisaggregatedEstimate) -> Option<Self> {
-        let d = scenario.disaggregation.as_ref()?;
-        Some(Self {
+        Some(Self::of(scenario.disaggregation.as_ref()?, e))
+    }
+
+    /// The pools' section of a disaggregated replay of the pools `d` (a serving request's or a
+    /// plan row's).
+    pub fn of(d: &DisaggregatedScenario, e: &DisaggregatedEstimate) -> Self {
+        Self {
             prefill: pool(&d.prefill, &e.prefill, "input"),
             decode: pool(&d.decode, &e.decode, "output"),
             kv_transfer: KvTransferBody {
@@ -138,7 +144,7 @@ impl DisaggregationAnswer {
             devices: e.prefill.devices + e.decode.devices,
             prefill_devices_per_decode_device: finite(e.prefill_devices_per_decode_device),
             output_tokens_per_s_per_device: finite(e.output_tokens_per_s_per_device),
-        })
+        }
     }
 }
 
