@@ -591,6 +591,28 @@ pub fn plan_table(r: &PlanResponse) -> String {
             c.verdict
         ));
     }
+    if let Some(rows) = r.disaggregated.as_ref().filter(|rows| !rows.is_empty()) {
+        out.push_str(&format!(
+            "\ndisaggregated prefill and decode pools:\n{:>3}  {:<8} {:<32} {:<32} {:>9} {:>9} {:>9} {:>10} {:>12}  {}\n",
+            "#", "pools", "prefill", "decode", "ttft ms", "tpot ms", "tok/s/dev", "USD/h", "USD/M tokens", "check"
+        ));
+        for (i, c) in rows.iter().enumerate() {
+            let (p, d) = (&c.disaggregation.prefill, &c.disaggregation.decode);
+            out.push_str(&format!(
+                "{:>3}  {:<8} {:<32} {:<32} {:>9.0} {:>9.1} {:>9.0} {:>10} {:>12}  {}\n",
+                i + 1,
+                c.xpyd,
+                format!("{} x {}", p.devices, p.hardware),
+                format!("{} x {}", d.devices, d.hardware),
+                c.latency.ttft_ms,
+                c.latency.tpot_ms,
+                c.disaggregation.output_tokens_per_s_per_device,
+                optional_money(c.cost.usd_per_hour),
+                optional_money(c.cost.usd_per_million_output_tokens),
+                c.verdict
+            ));
+        }
+    }
     if !r.rejected.is_empty() {
         let reasons: Vec<String> = r.rejected.iter().map(|x| format!("{} {}", x.count, x.reason)).collect();
         out.push_str(&format!("\nrejected: {}\n", reasons.join(", ")));

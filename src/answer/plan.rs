@@ -225,8 +225,8 @@ pub struct PlanResponse {
     pub best_per_hardware: Vec<ConfigBody>,
     /// Why the others were rejected.
     pub rejected: Vec<RejectionBody>,
-    /// The best configurations split into a prefill pool and a decode pool (xPyD), best first;
-    /// present only when `search.disaggregated` asks.
+    /// The best configurations split into a prefill pool and a decode pool (xPyD), best first
+    /// (up to `limit`, at most 10); present only when `search.disaggregated` asks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disaggregated: Option<Vec<PoolConfigBody>>,
     /// The best configuration's full estimate and capacity check (absent when none is feasible);

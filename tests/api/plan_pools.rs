@@ -144,3 +144,21 @@ async fn bad_pool_searches_are_refused_at_their_field() {
         assert_eq!(problem["errors"][0]["pointer"], pointer, "{value}: {problem}");
     }
 }
+
+/// The CLI's plan prints the pools and, as JSON, the API's rows.
+#[tokio::test]
+async fn the_cli_plan_prints_the_pools_the_api_answers() {
+    let app = spawn_app().await;
+    let request = plan(Some(json!({"configurations": 1, "prefill_replicas": [1], "decode_replicas": [1, 2]})));
+    let (status, api) = app.post_json("/v1/plan", &request).await;
+    assert_eq!(status, 200, "{api}");
+    let (code, stdout, stderr) = crate::decisions::hwcost(&["plan", "-", "--json"], &request.to_string());
+    assert_eq!(code, 0, "{stderr}");
+    let cli: Value = serde_json::from_str(&stdout).expect("--json prints JSON");
+    assert_eq!(cli["disaggregated"], api["disaggregated"]);
+    let (code, table, stderr) = crate::decisions::hwcost(&["plan", "-"], &request.to_string());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(table.contains("disaggregated prefill and decode pools"), "{table}");
+    let first = api["disaggregated"][0]["xpyd"].as_str().unwrap();
+    assert!(table.contains(&format!("  1  {first}")), "{table}");
+}

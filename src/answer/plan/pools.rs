@@ -28,6 +28,12 @@ use crate::scenario::disaggregation::{DisaggregatedScenario, holds_one_request};
 use crate::scenario::inference::InferenceScenario;
 use crate::scenario::plan::{PoolDevice, PoolSearch};
 
+/// Most disaggregated rows a plan lists (each is judged with a capacity search and a replay).
+pub const MAX_ROWS: usize = 10;
+
+/// Pairs judged beyond the rows listed, to take the places of those that break a rule.
+const SPARE_JUDGED: usize = 4;
+
 /// A disaggregated configuration of a plan.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PoolConfigBody {
@@ -186,14 +192,14 @@ pub fn rows(
     sized.sort_by(|a, b| estimate(a).total_cmp(&estimate(b)).then(devices(a).cmp(&devices(b))));
     // The best are judged as the check judges them; a unit short of the target once repeated
     // gets one more.
-    let keep = r.limits.keep;
+    let keep = r.limits.keep.min(MAX_ROWS);
     let requirements = Requirements {
         forecast_requests_per_s: r.requirements.forecast_requests_per_s.or(r.workload.requests_per_s),
         ..r.requirements
     };
     let judged: Vec<Option<Judged>> = sized
         .par_iter()
-        .take(keep.saturating_mul(2).max(4))
+        .take(keep + SPARE_JUDGED)
         .map(|s| {
             let t = &trials[s.trial];
             let mut last = None;
