@@ -10,12 +10,14 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::disaggregation::DisaggregationAnswer;
 use super::inference::InferenceResponse;
 use super::training::TrainingResponse;
 use super::{Context, finite};
 use crate::engine::explain::Warning;
 use crate::engine::inference::{Batch, InferenceInput};
 use crate::engine::serving::capacity;
+use crate::engine::serving::disaggregated::DisaggregatedEstimate;
 use crate::engine::{inference, training};
 use crate::plan::rules::{self, Bands, Observed, Outcome, Requirements, Rule, Status};
 use crate::scenario::check::{CheckRequest, CheckScenario};
@@ -157,11 +159,14 @@ pub fn check(ctx: &Context, request: &CheckRequest) -> Result<CheckResponse, Err
         CheckScenario::Training(scenario) => check_training(ctx, &scenario, &requirements),
         CheckScenario::InvalidLayout(e) => layout_failure(&e),
         CheckScenario::Disaggregated(scenario, pools) => {
-            let load = assess_disaggregated(&scenario, &pools, &requirements);
+            let (load, replay) = assess_disaggregated_pools(&scenario, &pools, &requirements);
             let decode = InferenceScenario { batch: scenario.batch, ..pools.decode.clone() };
             let mut response = check_inference_under(ctx, &decode, &requirements, load);
             if let Some(i) = response.inference.as_mut() {
                 i.assumptions.extend(scenario.assumptions.0.iter().cloned());
+            }
+            if let Some(u) = response.under_load.as_mut().filter(|u| u.completed > 0) {
+                u.disaggregation = Some(DisaggregationAnswer::of(&pools, &replay));
             }
             response
         }
@@ -177,6 +182,16 @@ pub fn assess_disaggregated(
     pools: &crate::scenario::disaggregation::DisaggregatedScenario,
     req: &Requirements,
 ) -> capacity::Assessment {
+    assess_disaggregated_pools(scenario, pools, req).0
+}
+
+/// [`assess_disaggregated`] with the pools' replay it judged (each pool's rate, utilisation and
+/// latency, the KV transfer), for `under_load.disaggregation`.
+fn assess_disaggregated_pools(
+    scenario: &InferenceScenario,
+    pools: &crate::scenario::disaggregation::DisaggregatedScenario,
+    req: &Requirements,
+) -> (capacity::Assessment, DisaggregatedEstimate) {
     use crate::engine::serving::disaggregated;
     let limit = match scenario.batch {
         Batch::Fixed(b) => Some(b),
@@ -193,16 +208,13 @@ pub fn assess_disaggregated(
     let slo = req.slo();
     let found = disaggregated::capacity(&p, &workload, Some(&slo));
     let (holds, replay) = match req.load_rate() {
-        Some(rate) => {
-            let (ok, r) = disaggregated::judge(&p, &workload, Some(&slo), rate, found.offline_requests_per_s);
-            (ok, r.serving)
-        }
+        Some(rate) => disaggregated::judge(&p, &workload, Some(&slo), rate, found.offline_requests_per_s),
         None => {
-            let r = disaggregated::replay_at(&p, &workload, None).serving;
-            (capacity::holds(&r, Some(&slo)), r)
+            let r = disaggregated::replay_at(&p, &workload, None);
+            (capacity::holds(&r.serving, Some(&slo)), r)
         }
     };
-    capacity::Assessment { capacity: found, replay, holds }
+    (capacity::Assessment { capacity: found, replay: replay.serving.clone(), holds }, replay)
 }
 
 /// Judges an inference scenario against `req`. Memory, context, format and cost per hour come
@@ -361,6 +373,12 @@ pub struct UnderLoadBody {
     /// what they served (the figure the `usd_per_million_output_tokens` rule judges and the
     /// planner ranks by); null without a price or a rate.
     pub usd_per_million_output_tokens: Option<f64>,
+    /// A disaggregated plan's pools in the replay judged: each pool's layout, the rate it
+    /// carried, its utilisation and latency, and the KV transfer between them (the shape of
+    /// `disaggregation` in `POST /v1/estimate/serving`); absent for one pool, or when nothing
+    /// ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disaggregation: Option<DisaggregationAnswer>,
 }
 
 impl UnderLoadBody {
@@ -380,6 +398,7 @@ impl UnderLoadBody {
             e2e_ms: LatencyMs::of(&r.e2e),
             requests: r.requests.saturating_mul(r.replicas.max(1)),
             completed: r.completed.saturating_mul(r.replicas.max(1)),
+            disaggregation: None,
         }
     }
 }
