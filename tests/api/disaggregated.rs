@@ -94,6 +94,14 @@ async fn a_check_judges_the_disaggregated_pair_by_its_capacity() {
     let carried = pools_judged["decode"]["requests_per_s"].as_f64().unwrap();
     let rate = ok["under_load"]["requests_per_s"].as_f64().unwrap();
     assert!((carried - rate).abs() <= 0.25 * rate, "decode pool carried {carried} req/s of {rate}");
+    // `hwcost check` says the same: its JSON is the answer's, its table names the pools.
+    let body = check(capacity * 0.8).to_string();
+    let (_, stdout, stderr) = crate::decisions::hwcost(&["check", "-", "--json"], &body);
+    let cli: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(cli["under_load"]["disaggregation"], ok["under_load"]["disaggregation"]);
+    let (_, table, _) = crate::decisions::hwcost(&["check", "-"], &body);
+    assert!(table.contains("disaggregated: prefill 1 x nvidia-h100-sxm-80gb ("), "{table}");
+    assert!(table.contains("KV transfer "), "{table}");
     let (_, over) = app.post_json("/v1/check", &check(capacity * 1.5)).await;
     assert_eq!(over["under_load"]["holds"], false, "{}", over["under_load"]);
     assert!(over["under_load"]["disaggregation"].is_object(), "{}", over["under_load"]);
