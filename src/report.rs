@@ -550,6 +550,27 @@ pub fn check_table(r: &CheckResponse) -> String {
             load.capacity_bound,
             significant(load.offline_requests_per_s),
         ));
+        if let Some(d) = &load.disaggregation {
+            let pool = |p: &crate::answer::disaggregation::PoolAnswer| {
+                format!(
+                    "{} x {} ({} req/s, {:.0}% busy, {} ms mean)",
+                    p.devices,
+                    p.hardware,
+                    significant(p.requests_per_s),
+                    p.utilization * 100.0,
+                    significant(p.latency_ms)
+                )
+            };
+            let t = &d.kv_transfer;
+            out.push_str(&format!(
+                "disaggregated: prefill {}, decode {}; KV transfer {} MB per request, p90 {} ms over {}\n",
+                pool(&d.prefill),
+                pool(&d.decode),
+                significant(t.bytes_per_request / 1e6),
+                significant(t.ms.p90),
+                t.network.as_deref().unwrap_or("the devices' fabric"),
+            ));
+        }
     }
     for rule in r.rules.iter().filter(|x| x.status != "pass") {
         out.push_str(&format!("{} [{}]: {}\n", rule.status, rule.rule, rule.message));

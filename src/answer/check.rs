@@ -10,12 +10,14 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::disaggregation::DisaggregationAnswer;
 use super::inference::InferenceResponse;
 use super::training::TrainingResponse;
 use super::{Context, finite};
 use crate::engine::explain::Warning;
 use crate::engine::inference::{Batch, InferenceInput};
 use crate::engine::serving::capacity;
+use crate::engine::serving::disaggregated::DisaggregatedEstimate;
 use crate::engine::{inference, training};
 use crate::plan::rules::{self, Bands, Observed, Outcome, Requirements, Rule, Status};
 use crate::scenario::check::{CheckRequest, CheckScenario};
@@ -169,13 +171,16 @@ pub fn check_disaggregated(
     scenario: &InferenceScenario,
     pools: &crate::scenario::disaggregation::DisaggregatedScenario,
     req: &Requirements,
-) -> (CheckResponse, crate::engine::serving::disaggregated::DisaggregatedEstimate) {
+) -> (CheckResponse, DisaggregatedEstimate) {
     let (load, replay) = assess_disaggregated(scenario, pools, req);
     let decode = InferenceScenario { batch: scenario.batch, ..pools.decode.clone() };
     let whole = Whole { devices: pools.devices(), usd_per_hour: pools.usd_per_hour() };
     let mut response = check_inference_under(ctx, &decode, req, load, Some(whole));
     if let Some(i) = response.inference.as_mut() {
         i.assumptions.extend(scenario.assumptions.0.iter().cloned());
+    }
+    if let Some(u) = response.under_load.as_mut().filter(|u| u.completed > 0) {
+        u.disaggregation = Some(DisaggregationAnswer::of(pools, &replay));
     }
     (response, replay)
 }
@@ -196,7 +201,7 @@ pub fn assess_disaggregated(
     scenario: &InferenceScenario,
     pools: &crate::scenario::disaggregation::DisaggregatedScenario,
     req: &Requirements,
-) -> (capacity::Assessment, crate::engine::serving::disaggregated::DisaggregatedEstimate) {
+) -> (capacity::Assessment, DisaggregatedEstimate) {
     use crate::engine::serving::disaggregated;
     let limit = match scenario.batch {
         Batch::Fixed(b) => Some(b),
@@ -393,6 +398,12 @@ pub struct UnderLoadBody {
     /// what they served (the figure the `usd_per_million_output_tokens` rule judges and the
     /// planner ranks by); null without a price or a rate.
     pub usd_per_million_output_tokens: Option<f64>,
+    /// A disaggregated plan's pools in the replay judged: each pool's layout, the rate it
+    /// carried, its utilisation and latency, and the KV transfer between them (the shape of
+    /// `disaggregation` in `POST /v1/estimate/serving`); absent for one pool, or when nothing
+    /// ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disaggregation: Option<DisaggregationAnswer>,
 }
 
 impl UnderLoadBody {
@@ -412,6 +423,7 @@ impl UnderLoadBody {
             e2e_ms: LatencyMs::of(&r.e2e),
             requests: r.requests.saturating_mul(r.replicas.max(1)),
             completed: r.completed.saturating_mul(r.replicas.max(1)),
+            disaggregation: None,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! `POST /v1/estimate/serving` and of the CLI's serving JSON): each pool's devices, layout,
 //! the rate it carries, its utilisation and its share of the latency, the KV transfer between
 //! them, and throughput per device the way published disaggregated results report it (output
-//! tokens per second over every device of both pools).
+//! tokens per second over every device of both pools). A check of a disaggregated plan reports
+//! the same section for the replay it judged (`under_load.disaggregation` of `POST /v1/check`).
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -11,12 +12,12 @@ use super::Context;
 use super::finite;
 use super::serving::{LatencyPercentiles, ServingResponse};
 use crate::engine::serving::disaggregated::{self, DisaggregatedEstimate, PoolReplay};
-use crate::scenario::inference::{InferenceScenario, ParallelismBody};
 use crate::scenario::disaggregation::DisaggregatedScenario;
+use crate::scenario::inference::{InferenceScenario, ParallelismBody};
 use crate::scenario::serving::ServingScenario;
 
 /// One pool of a disaggregated replay.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PoolAnswer {
     /// Device id.
     pub hardware: String,
@@ -52,7 +53,7 @@ pub struct PoolAnswer {
 }
 
 /// The KV cache's move from the prefill pool to the decode pool.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KvTransferBody {
     /// KV bytes per request (the whole model's KV bytes per token in the decode pool's KV
     /// format x prompt tokens), mean.
@@ -78,7 +79,7 @@ pub struct KvTransferBody {
 /// A disaggregated replay's pools and the transfer between them; the answer's end-to-end
 /// fields (`ttft_ms` includes prefill, transfer and the wait for a decode slot) describe the
 /// pair.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DisaggregationAnswer {
     /// The prefill pool.
     pub prefill: PoolAnswer,
@@ -122,11 +123,11 @@ fn pool(s: &InferenceScenario, p: &PoolReplay, tokens: &'static str) -> PoolAnsw
 impl DisaggregationAnswer {
     /// The pools' section of a disaggregated replay of `scenario`.
     pub fn new(scenario: &ServingScenario, e: &DisaggregatedEstimate) -> Option<Self> {
-        Some(Self::of(scenario.disaggregation.as_ref()?, e))
+        scenario.disaggregation.as_ref().map(|d| Self::of(d, e))
     }
 
-    /// The pools' section of a disaggregated replay of the pools `d` (a serving request's or a
-    /// plan row's).
+    /// The pools' section of a replay `e` of the pools `d` (a serving answer's, the one a check
+    /// judged under load, or a plan row's).
     pub fn of(d: &DisaggregatedScenario, e: &DisaggregatedEstimate) -> Self {
         Self {
             prefill: pool(&d.prefill, &e.prefill, "input"),

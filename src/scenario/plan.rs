@@ -583,11 +583,9 @@ fn pool_search(
     };
     let prefill = replicas("prefill_replicas", body.prefill_replicas.as_ref())?;
     let decode = replicas("decode_replicas", body.decode_replicas.as_ref())?;
-    let configurations = checks.int(
-        format!("{at}/configurations"),
-        range::POOL_CONFIGURATIONS,
-        body.configurations.unwrap_or(3),
-    ) as usize;
+    let configurations =
+        checks.int(format!("{at}/configurations"), range::POOL_CONFIGURATIONS, body.configurations.unwrap_or(3))
+            as usize;
     checks.finish()?;
     // Ascending, so the first pair of a ratio is its smallest.
     let sorted = |mut v: Vec<u32>| {
@@ -632,10 +630,7 @@ fn pool_search(
     };
     let prefill_hardware = devices("prefill_hardware", body.prefill_hardware.as_ref())?;
     let decode_hardware = devices("decode_hardware", body.decode_hardware.as_ref())?;
-    let pairs = configurations
-        * ratios.len()
-        * prefill_hardware.len().max(1)
-        * decode_hardware.len().max(1);
+    let pairs = configurations * ratios.len() * prefill_hardware.len().max(1) * decode_hardware.len().max(1);
     if pairs > MAX_POOL_PAIRS {
         return Err(Error::unprocessable(
             at,

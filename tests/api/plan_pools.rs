@@ -118,7 +118,12 @@ async fn true_tries_one_pair_per_ratio() {
     let app = spawn_app().await;
     let (status, answer) = app.post_json("/v1/plan", &plan(Some(json!({"configurations": 1})))).await;
     assert_eq!(status, 200, "{answer}");
-    let note = answer["notes"].as_array().unwrap().iter().filter_map(Value::as_str).find(|n| n.starts_with("disaggregated pools"));
+    let note = answer["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|n| n.starts_with("disaggregated pools"));
     assert!(note.is_some_and(|n| n.contains("11 pool pairs tried")), "{:?}", answer["notes"]);
     let rows = answer["disaggregated"].as_array().unwrap();
     assert!(rows.len() <= 4, "at most `limit` rows");

@@ -147,7 +147,12 @@ pub fn rows(
                     continue;
                 }
                 for &ratio in &search.ratios {
-                    trials.push(Trial { base: b, prefill: on(base, pd, ratio.0), decode: on(base, dd, ratio.1), ratio });
+                    trials.push(Trial {
+                        base: b,
+                        prefill: on(base, pd, ratio.0),
+                        decode: on(base, dd, ratio.1),
+                        ratio,
+                    });
                 }
             }
         }
