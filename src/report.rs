@@ -550,6 +550,27 @@ pub fn check_table(r: &CheckResponse) -> String {
             load.capacity_bound,
             significant(load.offline_requests_per_s),
         ));
+        if let Some(d) = &load.disaggregation {
+            let pool = |p: &crate::answer::disaggregation::PoolAnswer| {
+                format!(
+                    "{} x {} ({} req/s, {:.0}% busy, {} ms mean)",
+                    p.devices,
+                    p.hardware,
+                    significant(p.requests_per_s),
+                    p.utilization * 100.0,
+                    significant(p.latency_ms)
+                )
+            };
+            let t = &d.kv_transfer;
+            out.push_str(&format!(
+                "disaggregated: prefill {}, decode {}; KV transfer {} MB per request, p90 {} ms over {}\n",
+                d.prefill.as_ref().map_or_else(|| "unlimited".to_owned(), pool),
+                pool(&d.decode),
+                significant(t.bytes_per_request / 1e6),
+                significant(t.ms.p90),
+                t.network.as_deref().unwrap_or("the devices' fabric"),
+            ));
+        }
     }
     for rule in r.rules.iter().filter(|x| x.status != "pass") {
         out.push_str(&format!("{} [{}]: {}\n", rule.status, rule.rule, rule.message));
@@ -590,6 +611,28 @@ pub fn plan_table(r: &PlanResponse) -> String {
             optional_money(c.cost.usd_per_million_output_tokens),
             c.verdict
         ));
+    }
+    if let Some(rows) = r.disaggregated.as_ref().filter(|rows| !rows.is_empty()) {
+        out.push_str(&format!(
+            "\ndisaggregated prefill and decode pools:\n{:>3}  {:<8} {:<32} {:<32} {:>9} {:>9} {:>9} {:>10} {:>12}  {}\n",
+            "#", "pools", "prefill", "decode", "ttft ms", "tpot ms", "tok/s/dev", "USD/h", "USD/M tokens", "check"
+        ));
+        for (i, c) in rows.iter().enumerate() {
+            let (p, d) = (&c.disaggregation.prefill, &c.disaggregation.decode);
+            out.push_str(&format!(
+                "{:>3}  {:<8} {:<32} {:<32} {:>9.0} {:>9.1} {:>9.0} {:>10} {:>12}  {}\n",
+                i + 1,
+                c.xpyd,
+                p.as_ref().map_or_else(|| "unlimited".to_owned(), |p| format!("{} x {}", p.devices, p.hardware)),
+                format!("{} x {}", d.devices, d.hardware),
+                c.latency.ttft_ms,
+                c.latency.tpot_ms,
+                c.disaggregation.output_tokens_per_s_per_device,
+                optional_money(c.cost.usd_per_hour),
+                optional_money(c.cost.usd_per_million_output_tokens),
+                c.verdict
+            ));
+        }
     }
     if !r.rejected.is_empty() {
         let reasons: Vec<String> = r.rejected.iter().map(|x| format!("{} {}", x.count, x.reason)).collect();

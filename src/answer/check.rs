@@ -10,12 +10,14 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::disaggregation::DisaggregationAnswer;
 use super::inference::InferenceResponse;
 use super::training::TrainingResponse;
 use super::{Context, finite};
 use crate::engine::explain::Warning;
 use crate::engine::inference::{Batch, InferenceInput};
 use crate::engine::serving::capacity;
+use crate::engine::serving::disaggregated::DisaggregatedEstimate;
 use crate::engine::{inference, training};
 use crate::plan::rules::{self, Bands, Observed, Outcome, Requirements, Rule, Status};
 use crate::scenario::check::{CheckRequest, CheckScenario};
@@ -156,16 +158,39 @@ pub fn check(ctx: &Context, request: &CheckRequest) -> Result<CheckResponse, Err
         CheckScenario::Inference(scenario) => check_inference(ctx, &scenario, &requirements),
         CheckScenario::Training(scenario) => check_training(ctx, &scenario, &requirements),
         CheckScenario::InvalidLayout(e) => layout_failure(&e),
-        CheckScenario::Disaggregated(scenario, pools) => {
-            let load = assess_disaggregated(&scenario, &pools, &requirements);
-            let decode = InferenceScenario { batch: scenario.batch, ..pools.decode.clone() };
-            let mut response = check_inference_under(ctx, &decode, &requirements, load);
-            if let Some(i) = response.inference.as_mut() {
-                i.assumptions.extend(scenario.assumptions.0.iter().cloned());
-            }
-            response
-        }
+        CheckScenario::Disaggregated(scenario, pools) => check_disaggregated(ctx, &scenario, &pools, &requirements).0,
     })
+}
+
+/// Judges a disaggregated deployment against `req`: memory and format per the decode pool's
+/// static estimate, devices and cost over both pools, latency and rate rules from
+/// [`assess_disaggregated`]. The planner's disaggregated rows are judged by this call, so a
+/// row's verdict is the check's. Returns the pair's replay at the judged rate too.
+pub fn check_disaggregated(
+    ctx: &Context,
+    scenario: &InferenceScenario,
+    pools: &crate::scenario::disaggregation::DisaggregatedScenario,
+    req: &Requirements,
+) -> (CheckResponse, DisaggregatedEstimate) {
+    let (load, replay) = assess_disaggregated(scenario, pools, req);
+    let decode = InferenceScenario { batch: scenario.batch, ..pools.decode.clone() };
+    let whole = Whole { devices: pools.devices(), usd_per_hour: pools.usd_per_hour() };
+    let mut response = check_inference_under(ctx, &decode, req, load, Some(whole));
+    if let Some(i) = response.inference.as_mut() {
+        i.assumptions.extend(scenario.assumptions.0.iter().cloned());
+    }
+    if let Some(u) = response.under_load.as_mut().filter(|u| u.completed > 0) {
+        u.disaggregation = Some(DisaggregationAnswer::of(pools, &replay));
+    }
+    (response, replay)
+}
+
+/// What a check counts over a whole deployment when the scenario judged is one part of it
+/// (a disaggregated deployment's decode pool): its devices and price per hour.
+#[derive(Debug, Clone, Copy)]
+struct Whole {
+    devices: u64,
+    usd_per_hour: Option<f64>,
 }
 
 /// The assessment under load of a disaggregated deployment: the pair's capacity within the
@@ -176,7 +201,7 @@ pub fn assess_disaggregated(
     scenario: &InferenceScenario,
     pools: &crate::scenario::disaggregation::DisaggregatedScenario,
     req: &Requirements,
-) -> capacity::Assessment {
+) -> (capacity::Assessment, DisaggregatedEstimate) {
     use crate::engine::serving::disaggregated;
     let limit = match scenario.batch {
         Batch::Fixed(b) => Some(b),
@@ -194,16 +219,13 @@ pub fn assess_disaggregated(
     let slo = req.slo();
     let found = disaggregated::capacity(&p, &workload, Some(&slo));
     let (holds, replay) = match req.load_rate() {
-        Some(rate) => {
-            let (ok, r) = disaggregated::judge(&p, &workload, Some(&slo), rate, found.offline_requests_per_s);
-            (ok, r.serving)
-        }
+        Some(rate) => disaggregated::judge(&p, &workload, Some(&slo), rate, found.offline_requests_per_s),
         None => {
-            let r = disaggregated::replay_at(&p, &workload, None).serving;
-            (capacity::holds(&r, Some(&slo)), r)
+            let r = disaggregated::replay_at(&p, &workload, None);
+            (capacity::holds(&r.serving, Some(&slo)), r)
         }
     };
-    capacity::Assessment { capacity: found, replay, holds }
+    (capacity::Assessment { capacity: found, replay: replay.serving.clone(), holds }, replay)
 }
 
 /// Judges an inference scenario against `req`. Memory, context, format and cost per hour come
@@ -213,7 +235,7 @@ pub fn assess_disaggregated(
 /// the latency limits, and the continuous-batching replay at the forecast rate, with the
 /// plan's `batch_size` as the engine's limit on concurrent sequences.
 pub fn check_inference(ctx: &Context, scenario: &InferenceScenario, req: &Requirements) -> CheckResponse {
-    check_inference_under(ctx, scenario, req, assess(scenario, req))
+    check_inference_under(ctx, scenario, req, assess(scenario, req), None)
 }
 
 /// [`check_inference`] with the assessment under load given (a disaggregated deployment's).
@@ -222,6 +244,7 @@ fn check_inference_under(
     scenario: &InferenceScenario,
     req: &Requirements,
     load: capacity::Assessment,
+    whole: Option<Whole>,
 ) -> CheckResponse {
     let e = inference::estimate(&scenario.input());
     let (input, output) = (scenario.input_tokens, scenario.output_tokens);
@@ -237,6 +260,20 @@ fn check_inference_under(
         native_format: e.compute_type == scenario.weights.compute,
         tensor_parallel_over_pcie: has_warning(&e.warnings, "tensor-parallel-over-pcie"),
         ..Observed::default()
+    };
+    let observed = match whole {
+        // The pair's cost per token at its capacity: a disaggregated deployment has no static
+        // full batch of its own.
+        Some(w) => Observed {
+            devices: w.devices,
+            usd_per_hour: w.usd_per_hour,
+            usd_per_million_output_tokens: w.usd_per_hour.and_then(|usd| {
+                let tokens_per_s = load.capacity.requests_per_s * output as f64;
+                (tokens_per_s > 0.0).then(|| usd / (tokens_per_s * 3600.0) * 1e6)
+            }),
+            ..observed
+        },
+        None => observed,
     }
     .under_load(&load, output);
     // Cost per token at the load judged (the plan prices a row the same way), else at the
@@ -362,6 +399,12 @@ pub struct UnderLoadBody {
     /// what they served (the figure the `usd_per_million_output_tokens` rule judges and the
     /// planner ranks by); null without a price or a rate.
     pub usd_per_million_output_tokens: Option<f64>,
+    /// A disaggregated plan's pools in the replay judged: each pool's layout, the rate it
+    /// carried, its utilisation and latency, and the KV transfer between them (the shape of
+    /// `disaggregation` in `POST /v1/estimate/serving`); absent for one pool, or when nothing
+    /// ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disaggregation: Option<DisaggregationAnswer>,
 }
 
 impl UnderLoadBody {
@@ -381,6 +424,7 @@ impl UnderLoadBody {
             e2e_ms: LatencyMs::of(&r.e2e),
             requests: r.requests.saturating_mul(r.replicas.max(1)),
             completed: r.completed.saturating_mul(r.replicas.max(1)),
+            disaggregation: None,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! `POST /v1/estimate/serving` and of the CLI's serving JSON): each pool's devices, layout,
 //! the rate it carries, its utilisation and its share of the latency, the KV transfer between
 //! them, and throughput per device the way published disaggregated results report it (output
-//! tokens per second over every device of both pools).
+//! tokens per second over every device of both pools). A check of a disaggregated plan reports
+//! the same section for the replay it judged (`under_load.disaggregation` of `POST /v1/check`).
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -11,11 +12,12 @@ use super::Context;
 use super::finite;
 use super::serving::{LatencyPercentiles, ServingResponse};
 use crate::engine::serving::disaggregated::{self, DisaggregatedEstimate, PoolReplay};
+use crate::scenario::disaggregation::DisaggregatedScenario;
 use crate::scenario::inference::{InferenceScenario, ParallelismBody};
 use crate::scenario::serving::ServingScenario;
 
 /// One pool of a disaggregated replay.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PoolAnswer {
     /// Device id.
     pub hardware: String,
@@ -51,7 +53,7 @@ pub struct PoolAnswer {
 }
 
 /// The KV cache's move from the prefill pool to the decode pool.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KvTransferBody {
     /// KV bytes per request (the whole model's KV bytes per token in the decode pool's KV
     /// format x prompt tokens), mean.
@@ -77,7 +79,7 @@ pub struct KvTransferBody {
 /// A disaggregated replay's pools and the transfer between them; the answer's end-to-end
 /// fields (`ttft_ms` includes prefill, transfer and the wait for a decode slot) describe the
 /// pair.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DisaggregationAnswer {
     /// The prefill pool; null with an unlimited prefill side (the request gave no
     /// `disaggregation.prefill`: a decode-only pool fed prefilled requests).
@@ -127,8 +129,13 @@ fn pool_devices(e: &DisaggregatedEstimate) -> u64 {
 impl DisaggregationAnswer {
     /// The pools' section of a disaggregated replay of `scenario`.
     pub fn new(scenario: &ServingScenario, e: &DisaggregatedEstimate) -> Option<Self> {
-        let d = scenario.disaggregation.as_ref()?;
-        Some(Self {
+        scenario.disaggregation.as_ref().map(|d| Self::of(d, e))
+    }
+
+    /// The pools' section of a replay `e` of the pools `d` (a serving answer's, the one a check
+    /// judged under load, or a plan row's).
+    pub fn of(d: &DisaggregatedScenario, e: &DisaggregatedEstimate) -> Self {
+        Self {
             prefill: d.prefill.as_ref().zip(e.prefill.as_ref()).map(|(s, p)| pool(s, p, "input")),
             decode: pool(&d.decode, &e.decode, "output"),
             kv_transfer: KvTransferBody {
@@ -144,7 +151,7 @@ impl DisaggregationAnswer {
             devices: pool_devices(e),
             prefill_devices_per_decode_device: finite(e.prefill_devices_per_decode_device),
             output_tokens_per_s_per_device: finite(e.output_tokens_per_s_per_device),
-        })
+        }
     }
 }
 

@@ -11,6 +11,9 @@
 
 use std::time::Instant;
 
+mod pools;
+pub use pools::{PoolConfigBody, PoolThroughput};
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -222,6 +225,10 @@ pub struct PlanResponse {
     pub best_per_hardware: Vec<ConfigBody>,
     /// Why the others were rejected.
     pub rejected: Vec<RejectionBody>,
+    /// The best configurations split into a prefill pool and a decode pool (xPyD), best first
+    /// (up to `limit`, at most 10); present only when `search.disaggregated` asks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disaggregated: Option<Vec<PoolConfigBody>>,
     /// The best configuration's full estimate and capacity check (absent when none is feasible);
     /// its latency rules judge the replay at the workload that ranked it (see its `assumptions`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -576,6 +583,17 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
     if outcome.ranked.iter().any(|c| c.usd_per_million_output_tokens.is_none()) {
         notes.push("some devices have no catalog price: they rank last on cost; pass a hardware list with priced devices or use another objective".into());
     }
+    let disaggregated = match &r.pools {
+        None => None,
+        Some(search) => {
+            let (rows, n) = pools::rows(ctx, &r, search, &outcome.ranked, &|c| scenario(ctx, &r, c))?;
+            notes.push(format!(
+                "disaggregated pools: {} pool pairs tried ({} with a pool that cannot hold the weights and one request, {} with no rate within the latency limits, {} needing more replicas than max_replicas), each scaled to the target rate in units of its smallest ratio; {} judged pairs still broke a rule and were dropped",
+                n.tried, n.unfit, n.unreachable, n.too_many_replicas, n.broken
+            ));
+            Some(rows)
+        }
+    };
     let (best, api_comparison) = match outcome.ranked.first() {
         Some(c) => {
             // The best is checked as `POST /v1/check` would check it at the plan's rate: the
@@ -604,6 +622,7 @@ pub fn plan(ctx: &Context, request: &PlanRequest) -> Result<PlanResponse, Error>
             .iter()
             .map(|(reason, count)| RejectionBody { reason: reason.as_str(), count: *count })
             .collect(),
+        disaggregated,
         best,
         notes,
         assumptions: plan_assumptions(&r.assumptions.0, &api_comparison),

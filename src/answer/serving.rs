@@ -21,7 +21,7 @@ use crate::scenario::serving::ServingScenario;
 use crate::validation::Side;
 
 /// Mean and percentiles of a latency, ms.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LatencyPercentiles {
     /// Mean.
     pub mean: f64,

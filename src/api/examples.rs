@@ -178,7 +178,8 @@ fn decision_examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<V
         "models": ["llama-3.1-70b"],
         "workload": {"input_tokens": 1000, "output_tokens": 200, "requests_per_s": 10},
         "requirements": {"max_ttft_ms": 2000, "max_tpot_ms": 50},
-        "search": {"hardware": ["nvidia-h100-sxm-80gb", "nvidia-a100-sxm4-80gb", "nvidia-l40s"], "weights": ["bf16", "fp8"], "engines": ["vllm"]},
+        "search": {"hardware": ["nvidia-h100-sxm-80gb", "nvidia-a100-sxm4-80gb", "nvidia-l40s"], "weights": ["bf16", "fp8"], "engines": ["vllm"],
+                   "disaggregated": {"configurations": 1, "prefill_replicas": [1], "decode_replicas": [1, 2]}},
         "limit": 2,
         "api_price_id": "deepinfra/llama-3.1-70b"
     }));
@@ -212,6 +213,8 @@ fn decision_examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<V
                 let fields = answer.as_object_mut()?;
                 // The best configuration's check is long; its shape is the check endpoint's.
                 fields.remove("best");
+                // One disaggregated row shows its shape.
+                fields.get_mut("disaggregated")?.as_array_mut()?.truncate(1);
                 // A measured time would change the document on every build.
                 fields.insert("elapsed_ms".into(), json!(0.4));
                 Some(answer)

@@ -216,6 +216,42 @@ pub(super) fn lookup_params(anatomy: &Anatomy) -> f64 {
     anatomy.lookup_tables().as_f64()
 }
 
+/// A model's parameters as a decode step meets them, whole (before any tensor split): the
+/// matmul parameters per token split into the body, the routed experts a token is multiplied
+/// by and the LM head, and the parameters a forward streams (dense, lookup tables left out;
+/// routed experts). [`crate::engine::serving::step::StepModel`] and the speculative drafter
+/// share it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct ParamSplit {
+    /// Matmul parameters per token, without the LM head and the routed experts.
+    pub body: f64,
+    /// Routed-expert parameters a token is multiplied by.
+    pub expert_active: f64,
+    /// LM-head parameters.
+    pub head: f64,
+    /// Dense parameters a forward streams (lookup-only embedding tables left out).
+    pub dense_streamed: f64,
+    /// Routed-expert parameters, all experts.
+    pub experts: f64,
+}
+
+/// The [`ParamSplit`] of a model.
+pub(super) fn param_split(arch: &Architecture, anatomy: &Anatomy) -> ParamSplit {
+    let experts = anatomy.by_group(crate::engine::anatomy::Group::Experts).as_f64();
+    let dense = anatomy.total.as_f64() - experts;
+    let streamed_lookups = if arch.tied_embeddings { 0.0 } else { lookup_params(anatomy) };
+    let p_mm = matmul_params(anatomy);
+    let head = (arch.vocab as f64 * arch.hidden as f64).min(p_mm);
+    let expert_active = arch.moe.map_or(0.0, |m| experts * m.experts_per_token as f64 / m.experts.max(1) as f64);
+    ParamSplit {
+        body: (p_mm - head - expert_active).max(0.0),
+        expert_active,
+        head,
+        dense_streamed: (dense - streamed_lookups).max(0.0),
+        experts,
+    }
+}
+
 /// Attention width per layer as it enters the FLOP count: `(heads x (qk dim + v dim)) / 2`, so
 /// that `4 x width` is the FLOPs per token per attended key (QK^T: `2 h d_qk`, AV: `2 h d_v`).
 /// Equal to `heads x head_dim` for standard attention.

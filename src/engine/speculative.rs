@@ -22,7 +22,7 @@
 
 use super::anatomy::{Anatomy, Group};
 use super::architecture::Architecture;
-use super::inference::{lookup_params, matmul_params};
+use super::inference::param_split;
 use super::kv_cache;
 use super::serving::step::{StepModel, StepShape, StepTime};
 
@@ -101,20 +101,14 @@ impl Drafter {
     /// A separate draft model stored in `weight_bits` per weight, its KV in `kv_bits`.
     pub fn model(arch: &Architecture, anatomy: &Anatomy, weight_bits: f64, kv_bits: f64) -> Self {
         let bytes = weight_bits / 8.0;
-        let expert_params = anatomy.by_group(Group::Experts).as_f64();
-        let dense_params = anatomy.total.as_f64() - expert_params;
-        let streamed_lookups = if arch.tied_embeddings { 0.0 } else { lookup_params(anatomy) };
-        let p_mm = matmul_params(anatomy);
-        let head = (arch.vocab as f64 * arch.hidden as f64).min(p_mm);
-        let expert_active =
-            arch.moe.map_or(0.0, |m| expert_params * m.experts_per_token as f64 / m.experts.max(1) as f64);
+        let split = param_split(arch, anatomy);
         let (qk, v) = arch.attention_dims();
         Self {
-            body_params: (p_mm - head - expert_active).max(0.0),
-            expert_active_params: expert_active,
-            head_params: head,
-            dense_bytes: (dense_params - streamed_lookups).max(0.0) * bytes,
-            expert_bytes: expert_params * bytes,
+            body_params: split.body,
+            expert_active_params: split.expert_active,
+            head_params: split.head,
+            dense_bytes: split.dense_streamed * bytes,
+            expert_bytes: split.experts * bytes,
             resident_bytes: anatomy.total.as_f64() * bytes,
             moe: arch.moe.map(|m| (m.experts, m.experts_per_token)),
             layers: arch.layers,

@@ -79,6 +79,22 @@ impl DisaggregatedScenario {
         Pools { prefill, decode, link }
     }
 
+    /// Devices of both pools (an unlimited prefill side counts none).
+    pub fn devices(&self) -> u64 {
+        self.prefill.as_ref().map_or(0, |p| p.parallelism.devices()) + self.decode.parallelism.devices()
+    }
+
+    /// USD per hour of both pools' devices (null when either pool's device has no price; an
+    /// unlimited prefill side costs nothing here).
+    pub fn usd_per_hour(&self) -> Option<f64> {
+        let pool = |s: &InferenceScenario| s.cost.usd_per_device_hour().map(|usd| usd * s.parallelism.devices() as f64);
+        let prefill = match &self.prefill {
+            Some(p) => pool(p)?,
+            None => 0.0,
+        };
+        Some(prefill + pool(&self.decode)?)
+    }
+
     /// Parses `body` (at `{prefix}/disaggregation`) against the request's deployment `base`;
     /// `like` is the parsed base scenario whose engine profile (scheduler overrides applied)
     /// both pools run; `lengths` the workload's longest request (that must fit each pool) and
@@ -128,16 +144,8 @@ impl DisaggregatedScenario {
             scenario.profile = like.profile.clone();
             // The longest request must fit one replica of the pool (its prompt on the prefill
             // pool, prompt and output on the decode pool).
-            let (input_tokens, output_tokens) = if name == "prefill" { (longest.0, 1) } else { longest };
-            let memory = static_estimate::estimate(&InferenceInput {
-                batch: Batch::Fixed(1),
-                input_tokens,
-                output_tokens,
-                explain: false,
-                ..scenario.input()
-            })
-            .memory;
-            if !memory.fits {
+            if !holds_one_request(&scenario, name == "prefill", longest) {
+                let (input_tokens, output_tokens) = if name == "prefill" { (longest.0, 1) } else { longest };
                 return Err(Error::unprocessable(
                     format!("{pointer}/devices"),
                     format!(
@@ -172,6 +180,21 @@ impl DisaggregatedScenario {
         }
         Ok(Self { prefill, decode, network })
     }
+}
+
+/// Whether one replica of a pool holds the weights and the longest request (`longest`: its
+/// prompt and output tokens): a prefill pool holds the prompt, a decode pool the whole request.
+pub fn holds_one_request(pool: &InferenceScenario, prefill: bool, longest: (u64, u64)) -> bool {
+    let (input_tokens, output_tokens) = if prefill { (longest.0, 1) } else { longest };
+    static_estimate::estimate(&InferenceInput {
+        batch: Batch::Fixed(1),
+        input_tokens,
+        output_tokens,
+        explain: false,
+        ..pool.input()
+    })
+    .memory
+    .fits
 }
 
 #[cfg(test)]

@@ -81,7 +81,77 @@ pub struct SearchBody {
     /// leaves the device's node exchanges tokens over the plan's network. A row's
     /// `parallelism.expert` says which it used.
     pub expert_parallel: Option<ExpertParallelSearch>,
+    /// Also split the best configurations into disaggregated prefill and decode pools
+    /// (default: no): `true` tries 1 to 4 prefill replicas per 1 to 4 decode replicas of the
+    /// best three configurations' layouts on their own devices, or an object narrows or widens
+    /// that. Each pool pair is scaled to the target rate and judged as `POST /v1/check` judges a
+    /// deployment with `disaggregation`; the answer's `disaggregated` lists them. Leaving it out
+    /// keeps the search as fast as without it.
+    pub disaggregated: Option<DisaggregatedSearch>,
 }
+
+/// Which disaggregated pool sizes (xPyD) a plan tries.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DisaggregatedSearch {
+    /// `true`: the defaults of [`PoolSearchBody`]; `false`: none.
+    Enabled(bool),
+    /// These pools.
+    Pools(PoolSearchBody),
+}
+
+/// The pool sizes and devices a plan tries for disaggregated serving.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"prefill_replicas": [1, 2], "decode_replicas": [1, 2, 4], "decode_hardware": ["nvidia-h200-sxm-141gb"], "network": "infiniband-ndr"}))]
+pub struct PoolSearchBody {
+    /// Prefill replicas per unit, each with the configuration's layout (default 1, 2, 3, 4; at
+    /// most 8 values, each 1 to 64). Pairs of the same ratio (2P2D, 1P1D) are tried once, at the
+    /// smallest; a unit is repeated until it reaches the target rate.
+    pub prefill_replicas: Option<Vec<u32>>,
+    /// Decode replicas per unit (default 1, 2, 3, 4; at most 8 values, each 1 to 64).
+    pub decode_replicas: Option<Vec<u32>>,
+    /// Devices the prefill pool may use (default: the configuration's own; at most 4).
+    #[schema(value_type = Option<Vec<HardwareRef>>)]
+    pub prefill_hardware: Option<Vec<Value>>,
+    /// Devices the decode pool may use (default: the configuration's own; at most 4).
+    #[schema(value_type = Option<Vec<HardwareRef>>)]
+    pub decode_hardware: Option<Vec<Value>>,
+    /// The network the KV cache crosses between the pools (`GET /v1/networks`; default
+    /// `infiniband-ndr`); pools of one device inside one NVLink domain use the fabric.
+    pub network: Option<String>,
+    /// How many of the best colocated configurations (distinct model, device, format, engine
+    /// and layout) to split into pools, 1 to 10 (default 3).
+    pub configurations: Option<u64>,
+}
+
+/// A device a pool may use, with its price.
+#[derive(Debug, Clone)]
+pub struct PoolDevice {
+    /// The device.
+    pub device: ResolvedDevice,
+    /// How it is paid for (the plan's `cost`, with its `prices` entry over it).
+    pub cost: CostPlan,
+}
+
+/// The disaggregated pools a plan tries, parsed.
+#[derive(Debug, Clone)]
+pub struct PoolSearch {
+    /// (prefill, decode) replicas per unit, one pair per ratio.
+    pub ratios: Vec<(u32, u32)>,
+    /// Devices of the prefill pool (empty: each configuration's own).
+    pub prefill_hardware: Vec<PoolDevice>,
+    /// Devices of the decode pool (empty: each configuration's own).
+    pub decode_hardware: Vec<PoolDevice>,
+    /// The network between the pools.
+    pub network: Option<super::resolve::ResolvedNetwork>,
+    /// Best colocated configurations to split.
+    pub configurations: usize,
+}
+
+/// Most pool pairs a plan evaluates (configurations x device pairs x ratios), so a plan that
+/// searches pools stays within a second.
+pub const MAX_POOL_PAIRS: usize = 256;
 
 /// Which expert-parallel degrees a plan tries.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -258,6 +328,8 @@ pub struct PlanScenario {
     /// Expert-parallel degrees to try (`[1]` unless `search.expert_parallel` asks and a model
     /// is a mixture of experts).
     pub expert: Vec<u32>,
+    /// Disaggregated pools to try (`None` unless `search.disaggregated` asks).
+    pub pools: Option<PoolSearch>,
 }
 
 /// A request's list, or `default`; 1 to `max` entries.
@@ -438,6 +510,7 @@ impl PlanScenario {
                 tiers
             }
         };
+        let pools = pool_search(catalog, request, search.disaggregated.as_ref(), &hardware, &costs, &mut assumed)?;
         let workload = workload(&request.workload.clone().unwrap_or_default(), &mut assumed)?;
         let objective = request.objective.unwrap_or_default();
         if request.objective.is_none() {
@@ -464,6 +537,7 @@ impl PlanScenario {
             kv_offload,
             network: super::resolve::network(catalog, None, "/network")?,
             expert,
+            pools,
         })
     }
 }
@@ -480,6 +554,102 @@ fn expert_degrees(models: &[ResolvedModel], max_ranks: u64) -> Vec<u32> {
         d *= 2;
     }
     degrees
+}
+
+/// The disaggregated pools a plan tries (`None` unless asked); devices are priced as the
+/// plan's own are (`cost`, a `prices` entry over it).
+fn pool_search(
+    catalog: &Catalog,
+    request: &PlanRequest,
+    body: Option<&DisaggregatedSearch>,
+    hardware: &[ResolvedDevice],
+    costs: &[CostPlan],
+    assumed: &mut Assumptions,
+) -> Result<Option<PoolSearch>, Error> {
+    let body = match body {
+        None | Some(DisaggregatedSearch::Enabled(false)) => return Ok(None),
+        Some(DisaggregatedSearch::Enabled(true)) => PoolSearchBody::default(),
+        Some(DisaggregatedSearch::Pools(b)) => b.clone(),
+    };
+    let at = "/search/disaggregated";
+    let mut checks = Checks::default();
+    let mut replicas = |name: &str, values: Option<&Vec<u32>>| -> Result<Vec<u32>, Error> {
+        let pointer = format!("{at}/{name}");
+        Ok(list(values, &[1, 2, 3, 4], &pointer, 8)?
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| checks.int32(format!("{pointer}/{i}"), range::POOL_REPLICAS, v))
+            .collect())
+    };
+    let prefill = replicas("prefill_replicas", body.prefill_replicas.as_ref())?;
+    let decode = replicas("decode_replicas", body.decode_replicas.as_ref())?;
+    let configurations =
+        checks.int(format!("{at}/configurations"), range::POOL_CONFIGURATIONS, body.configurations.unwrap_or(3))
+            as usize;
+    checks.finish()?;
+    // Ascending, so the first pair of a ratio is its smallest.
+    let sorted = |mut v: Vec<u32>| {
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let mut ratios: Vec<(u32, u32)> = Vec::new();
+    for &p in &sorted(prefill) {
+        for &d in &sorted(decode.clone()) {
+            if !ratios.iter().any(|&(q, e)| u64::from(q) * u64::from(d) == u64::from(e) * u64::from(p)) {
+                ratios.push((p, d));
+            }
+        }
+    }
+    let plan_wide = request.cost.clone().unwrap_or_default();
+    let prices = request.prices.clone().unwrap_or_default();
+    let devices = |name: &str, values: Option<&Vec<Value>>| -> Result<Vec<PoolDevice>, Error> {
+        let Some(values) = values else { return Ok(Vec::new()) };
+        let pointer = format!("{at}/{name}");
+        list(Some(values), &[], &pointer, 4)?
+            .iter()
+            .enumerate()
+            .map(|(i, value)| {
+                let pointer = format!("{pointer}/{i}");
+                let reference: HardwareRef = serde_json::from_value(value.clone())
+                    .map_err(|e| Error::field(&pointer, format!("must be a device id or a device record: {e}")))?;
+                let device = resolve::hardware(catalog, &reference, &pointer)?;
+                let cost = match hardware.iter().position(|d| d.id == device.id) {
+                    Some(index) => costs[index].clone(),
+                    None => {
+                        let body = prices
+                            .iter()
+                            .find(|(key, _)| catalog.device(key).is_ok_and(|d| d.record.id == device.id))
+                            .map_or_else(|| plan_wide.clone(), |(_, b)| b.over(&plan_wide));
+                        device_cost(catalog, &body, &device, "/cost".into(), false, &mut Assumptions::default())?
+                    }
+                };
+                Ok(PoolDevice { device, cost })
+            })
+            .collect()
+    };
+    let prefill_hardware = devices("prefill_hardware", body.prefill_hardware.as_ref())?;
+    let decode_hardware = devices("decode_hardware", body.decode_hardware.as_ref())?;
+    let pairs = configurations * ratios.len() * prefill_hardware.len().max(1) * decode_hardware.len().max(1);
+    if pairs > MAX_POOL_PAIRS {
+        return Err(Error::unprocessable(
+            at,
+            format!(
+                "{pairs} pool pairs (configurations x prefill devices x decode devices x replica ratios); a plan evaluates at most {MAX_POOL_PAIRS}: narrow the lists"
+            ),
+        ));
+    }
+    let network = resolve::network(catalog, body.network.as_deref(), &format!("{at}/network"))?;
+    if body.network.is_none()
+        && let Some(n) = &network
+    {
+        assumed.push(
+            "search/disaggregated/network",
+            n.id.as_str(),
+            "the default network between the pools (unless both sit in one NVLink domain)",
+        );
+    }
+    Ok(Some(PoolSearch { ratios, prefill_hardware, decode_hardware, network, configurations }))
 }
 
 /// The speculation a plan tries: plain decoding, then each method asked for at its catalog

@@ -311,6 +311,11 @@ pub const KV_TIER_GB_PER_S: Range = Range::above(0.0, 1e4);
 pub const PREFIX_TOKENS: Range = Range::int(1, 10_000_000);
 /// Distinct live prefixes.
 pub const PREFIX_DISTINCT: Range = Range::int(1, 1_000_000_000);
+// Disaggregated pools in a plan.
+/// Prefill or decode replicas per unit of a plan's pool search.
+pub const POOL_REPLICAS: Range = Range::int(1, 64);
+/// Best colocated configurations a plan splits into pools.
+pub const POOL_CONFIGURATIONS: Range = Range::int(1, 10);
 
 /// Where each range appears in the OpenAPI document.
 pub const DECLARED: &[Declared] = &[
@@ -411,6 +416,9 @@ pub const DECLARED: &[Declared] = &[
     each("SearchBody", "batch_sizes", BATCH_SIZE),
     on("SearchBody", "max_devices_per_replica", DEVICES_PER_REPLICA),
     on("SearchBody", "max_replicas", MAX_REPLICAS),
+    each("PoolSearchBody", "prefill_replicas", POOL_REPLICAS),
+    each("PoolSearchBody", "decode_replicas", POOL_REPLICAS),
+    on("PoolSearchBody", "configurations", POOL_CONFIGURATIONS),
     on("ApiPriceBody", "usd_per_million_input_tokens", API_USD_PER_MILLION),
     on("ApiPriceBody", "usd_per_million_output_tokens", API_USD_PER_MILLION),
     on("PlanRequest", "limit", LIMIT),

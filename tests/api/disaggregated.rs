@@ -81,8 +81,36 @@ async fn a_check_judges_the_disaggregated_pair_by_its_capacity() {
     let judged = ok["under_load"]["capacity_requests_per_s"].as_f64().unwrap();
     assert!((judged - capacity).abs() <= 1e-9 * capacity, "check {judged} vs serving {capacity}");
     assert_eq!(ok["under_load"]["holds"], true, "{}", ok["under_load"]);
+    // The pools of the replay judged, in the serving answer's shape: the same pair, the same
+    // KV bytes per request (the workload's prompt), the rate the check replayed carried.
+    let pools_judged = &ok["under_load"]["disaggregation"];
+    let served = &estimate["disaggregation"];
+    for pool in ["prefill", "decode"] {
+        assert_eq!(pools_judged[pool]["devices"], served[pool]["devices"], "{pools_judged}");
+        assert_eq!(pools_judged[pool]["hardware"], served[pool]["hardware"], "{pools_judged}");
+    }
+    assert_eq!(pools_judged["kv_transfer"]["bytes_per_request"], served["kv_transfer"]["bytes_per_request"]);
+    assert_eq!(pools_judged["kv_transfer"]["on_fabric"], served["kv_transfer"]["on_fabric"]);
+    let carried = pools_judged["decode"]["requests_per_s"].as_f64().unwrap();
+    let rate = ok["under_load"]["requests_per_s"].as_f64().unwrap();
+    assert!((carried - rate).abs() <= 0.25 * rate, "decode pool carried {carried} req/s of {rate}");
+    // `hwcost check` says the same: its JSON is the answer's, its table names the pools.
+    let body = check(capacity * 0.8).to_string();
+    let (_, stdout, stderr) = crate::decisions::hwcost(&["check", "-", "--json"], &body);
+    let cli: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(cli["under_load"]["disaggregation"], ok["under_load"]["disaggregation"]);
+    let (_, table, _) = crate::decisions::hwcost(&["check", "-"], &body);
+    assert!(table.contains("disaggregated: prefill 1 x nvidia-h100-sxm-80gb ("), "{table}");
+    assert!(table.contains("KV transfer "), "{table}");
     let (_, over) = app.post_json("/v1/check", &check(capacity * 1.5)).await;
     assert_eq!(over["under_load"]["holds"], false, "{}", over["under_load"]);
+    assert!(over["under_load"]["disaggregation"].is_object(), "{}", over["under_load"]);
+    // One pool: no section.
+    let mut single = check(capacity * 0.8);
+    single.as_object_mut().unwrap().remove("disaggregation");
+    let (status, one) = app.post_json("/v1/check", &single).await;
+    assert_eq!(status, 200, "{one}");
+    assert!(one["under_load"].get("disaggregation").is_none(), "{}", one["under_load"]);
 }
 
 #[tokio::test]

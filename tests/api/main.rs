@@ -20,6 +20,7 @@ mod layout;
 mod moe;
 mod openapi;
 mod ops;
+mod plan_pools;
 mod plan_techniques;
 mod readme;
 mod scaling;

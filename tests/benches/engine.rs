@@ -11,6 +11,20 @@ use hwcost::engine::inference::{Batch, InferenceInput, estimate};
 use hwcost::engine::parallelism::Parallelism;
 use hwcost::engine::serving::{Arrival, Lengths, Workload, disaggregated, simulate};
 
+/// The replays' workload: 1,000 requests of 1,000 prompt + 200 output tokens, seed 0, arriving
+/// as `arrival` says.
+fn replay_workload(arrival: Arrival) -> Workload {
+    Workload {
+        arrival,
+        input_tokens: Lengths::Fixed(1000),
+        output_tokens: Lengths::Fixed(200),
+        requests: 1000,
+        prefix_cache_hit_rate: 0.0,
+        prefix: None,
+        seed: 0,
+    }
+}
+
 fn inference(c: &mut Criterion) {
     let catalog = Catalog::embedded().expect("the embedded catalog loads");
     let model = catalog.model("llama-3.1-70b").expect("in the catalog");
@@ -42,15 +56,7 @@ fn inference(c: &mut Criterion) {
         ("serving_replay_1000_requests_poisson", Arrival::Poisson { requests_per_s: 20.0 }),
         ("serving_replay_1000_requests_offline", Arrival::Offline),
     ] {
-        let workload = Workload {
-            arrival,
-            input_tokens: Lengths::Fixed(1000),
-            output_tokens: Lengths::Fixed(200),
-            requests: 1000,
-            prefix_cache_hit_rate: 0.0,
-            prefix: None,
-            seed: 0,
-        };
+        let workload = replay_workload(arrival);
         c.bench_function(name, |b| b.iter(|| simulate(black_box(&quiet), black_box(&workload))));
     }
 
@@ -62,15 +68,7 @@ fn inference(c: &mut Criterion) {
         decode: quiet,
         link: disaggregated::KvLink { bandwidth_bytes_per_s: 45e9, lanes: 4, latency_s: 2e-6, on_fabric: false },
     };
-    let workload = Workload {
-        arrival: Arrival::Poisson { requests_per_s: 20.0 },
-        input_tokens: Lengths::Fixed(1000),
-        output_tokens: Lengths::Fixed(200),
-        requests: 1000,
-        prefix_cache_hit_rate: 0.0,
-        prefix: None,
-        seed: 0,
-    };
+    let workload = replay_workload(Arrival::Poisson { requests_per_s: 20.0 });
     c.bench_function("serving_disaggregated_1000", |b| {
         b.iter(|| disaggregated::simulate(black_box(&pools), black_box(&workload)))
     });

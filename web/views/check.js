@@ -1,4 +1,5 @@
 import { FIELDS, add, api, badge, card, fmt, from, h, notes, options, table } from "../lib.js";
+import { DISAGG_FIELDS, DISAGG_POINTERS, disaggCards, disaggFieldset, disaggregationBody, planWithDisaggregation } from "./disaggregated.js";
 
 const CHECK_EXAMPLE = JSON.stringify(
   {
@@ -45,8 +46,11 @@ export function rulesTable(name, rules) {
 
 async function runCheck(p, out) {
   const contentType = p.syntax === "toml" ? "application/toml" : "application/json";
-  // The pointers of a refusal are into the pasted plan: they name the "Plan" field.
-  const report = await from({ "/": "plan" }, api("POST", "/v1/check", p.plan, contentType));
+  // The pointers of a refusal are into the pasted plan: they name the "Plan" field (those of
+  // a `disaggregation` the fieldset filled, its fields).
+  await disaggFieldset();
+  const pointers = disaggregationBody(p) ? { "/": "plan", ...DISAGG_POINTERS } : { "/": "plan" };
+  const report = await from(pointers, api("POST", "/v1/check", planWithDisaggregation(p.plan, p.syntax, p), contentType));
   const e = report.inference;
   // The deployment's verdict and warnings, with the report's assumptions (the estimate's and
   // the check's own: how the requirements were judged).
@@ -56,6 +60,7 @@ async function runCheck(p, out) {
     h("p", { "data-verdict": report.verdict }, badge(report.verdict, report.verdict), " ", report.summary),
     rulesTable("check", report.rules),
     report.under_load ? underLoad(report.under_load) : null,
+    disaggCards(report.under_load, { explained: false }),
     e
       ? h(
           "div",
@@ -97,11 +102,12 @@ function underLoad(load) {
 
 export const view = {
   title: "Check a plan",
-  lede: "Paste or upload a deployment plan (the body of POST /v1/check, as JSON or TOML) and see the verdict per rule.",
+  lede: "Paste or upload a deployment plan (the body of POST /v1/check, as JSON or TOML) and see the verdict per rule; the disaggregated fields split an inference plan into prefill and decode pools.",
   fields: [
     { name: "syntax", label: "Syntax", options: () => [["json", "JSON"], ["toml", "TOML"]], value: "json" },
     { name: "file", label: "Upload a plan file", type: "file", accept: ".json,.toml,application/json", url: false },
     { name: "plan", label: "Plan", type: "textarea", value: CHECK_EXAMPLE, wide: true },
+    ...DISAGG_FIELDS,
   ],
   presets: [
     { label: "Example (JSON): 70B on 4 × H100", set: { syntax: "json", plan: CHECK_EXAMPLE } },

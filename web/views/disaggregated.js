@@ -1,7 +1,8 @@
-// Disaggregated prefill and decode, for the serving view: the form's fields (grouped in one
-// fieldset), the request's `disaggregation` they make, and the cards read from the answer's
-// `disaggregation` section (each pool, the KV transfer between them). Every number shown is
-// the API's; a latency's share of the mean E2E divides two of them.
+// Disaggregated prefill and decode, for the serving and check views: the form's fields
+// (grouped in one fieldset), the request's `disaggregation` they make (the check view's
+// pasted plan gets it too), and the cards read from an answer's `disaggregation` section (each
+// pool, the KV transfer between them; a check's `under_load` carries the same section). Every
+// number shown is the API's; a latency's share of the mean E2E divides two of them.
 
 import { card, fmt, h, int, listAll, options, sig } from "../lib.js";
 
@@ -51,6 +52,36 @@ export function disaggregationBody(p) {
   return body;
 }
 
+/** A TOML key's value: numbers as they are, strings quoted (JSON's escapes are TOML's). */
+const tomlValue = (v) => (typeof v === "number" ? String(v) : JSON.stringify(String(v)));
+
+/**
+ * A pasted check plan (`syntax` json or toml) with the fields' `disaggregation`, or the plan
+ * untouched when every field is empty. JSON: the fields replace the plan's own
+ * `disaggregation`; TOML: its tables are appended (a plan that has them too is refused by the
+ * API, at its pointer). A plan that is not JSON is sent as it is, for the API to refuse.
+ */
+export function planWithDisaggregation(plan, syntax, p) {
+  const body = disaggregationBody(p);
+  if (!body) return plan;
+  if (syntax === "toml") {
+    const lines = ["", "[disaggregation]"];
+    if (body.network !== undefined) lines.push(`network = ${tomlValue(body.network)}`);
+    for (const pool of ["prefill", "decode"]) {
+      lines.push(`[disaggregation.${pool}]`, ...Object.entries(body[pool]).map(([k, v]) => `${k} = ${tomlValue(v)}`));
+    }
+    return `${plan}\n${lines.join("\n")}\n`;
+  }
+  let parsed;
+  try {
+    parsed = JSON.parse(plan);
+  } catch {
+    return plan;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return plan;
+  return JSON.stringify({ ...parsed, disaggregation: body });
+}
+
 /**
  * Gathers the fields into one fieldset of the form (once per render), and fills the network
  * choices when the list arrived after the form was drawn.
@@ -82,15 +113,20 @@ const share = (ms, answer) => {
   return Number.isFinite(e2e) && e2e > 0 ? ` (${fmt.pct(ms / e2e)} of E2E mean)` : "";
 };
 
-/** The pool cards and the KV transfer of an answer: nothing when it is not disaggregated. */
-export function disaggCards(answer) {
-  const d = answer.disaggregation;
+/**
+ * The pool cards and the KV transfer of an answer: nothing when it is not disaggregated. An
+ * answer without explanations (a check's `under_load`) shows its numbers plain: `explained`
+ * false.
+ */
+export function disaggCards(answer, { explained = true } = {}) {
+  const d = answer?.disaggregation;
   if (!d) return null;
+  const a = explained ? answer : null;
   const pool = (name, p, rule, rateRule) => [
     card(`${name} pool`, layout(p), null, null, null, `disagg_${name.toLowerCase()}_layout`),
-    card(`${name} rate carried`, `${sig(p.requests_per_s)} req/s · ${sig(p.tokens_per_s_per_device)} ${p.tokens} tok/s per device`, rateRule ? answer : null, rateRule, null, `disagg_${name.toLowerCase()}_rate`),
-    card(`${name} utilisation`, fmt.pct(p.utilization), answer, rule, null, `disagg_${name.toLowerCase()}_utilization`),
-    card(`${name} latency, mean`, `${fmt.ms(p.latency_ms)}${share(p.latency_ms, answer)}`, answer, rule, null, `disagg_${name.toLowerCase()}_latency_ms`),
+    card(`${name} rate carried`, `${sig(p.requests_per_s)} req/s · ${sig(p.tokens_per_s_per_device)} ${p.tokens} tok/s per device`, rateRule ? a : null, rateRule, null, `disagg_${name.toLowerCase()}_rate`),
+    card(`${name} utilisation`, fmt.pct(p.utilization), a, rule, null, `disagg_${name.toLowerCase()}_utilization`),
+    card(`${name} latency, mean`, `${fmt.ms(p.latency_ms)}${share(p.latency_ms, answer)}`, a, rule, null, `disagg_${name.toLowerCase()}_latency_ms`),
   ];
   const t = d.kv_transfer;
   return h(
@@ -102,10 +138,10 @@ export function disaggCards(answer) {
     h(
       "div",
       { class: "cards disagg-transfer", "data-pool": "transfer" },
-      card("KV transfer per request", `${sig(t.bytes_per_request / 1e6)} MB`, answer, "serving.disaggregated.kv_transfer_bytes_per_request", null, "disagg_kv_bytes"),
-      card("KV transfer time", `p50 ${fmt.ms(t.ms.p50)} · p90 ${fmt.ms(t.ms.p90)}${share(t.ms.mean, answer)}`, answer, "serving.disaggregated.kv_transfer_s", null, "disagg_kv_ms"),
+      card("KV transfer per request", `${sig(t.bytes_per_request / 1e6)} MB`, a, "serving.disaggregated.kv_transfer_bytes_per_request", null, "disagg_kv_bytes"),
+      card("KV transfer time", `p50 ${fmt.ms(t.ms.p50)} · p90 ${fmt.ms(t.ms.p90)}${share(t.ms.mean, answer)}`, a, "serving.disaggregated.kv_transfer_s", null, "disagg_kv_ms"),
       card("KV transfer path", t.on_fabric ? "the devices' own fabric (one NVLink domain)" : `network ${t.network ?? "–"}`, null, null, null, "disagg_kv_path"),
-      card("Output tok/s per device, both pools", sig(d.output_tokens_per_s_per_device), answer, "serving.disaggregated.output_tokens_per_s_per_device", null, "disagg_output_per_device"),
+      card("Output tok/s per device, both pools", sig(d.output_tokens_per_s_per_device), a, "serving.disaggregated.output_tokens_per_s_per_device", null, "disagg_output_per_device"),
     ),
     h("p", { class: "note" }, `${t.lanes} lane${t.lanes === 1 ? "" : "s"} of ${sig(t.lane_gbytes_per_s)} GB/s, ${sig(t.latency_us)} µs latency; ${sig(d.prefill_devices_per_decode_device)} prefill devices per decode device. The transfer starts when the prefill ends (no layer-wise overlap): an upper bound on its share of TTFT.`),
   );

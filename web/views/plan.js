@@ -92,6 +92,7 @@ export function planBodies(p) {
   const search = { hardware: list(p.hardware), weights: list(p.weights), max_devices_per_replica: int(p.max_devices_per_replica) };
   for (const key of ["hardware", "weights"]) if (!search[key].length) delete search[key];
   if (search.max_devices_per_replica === undefined) delete search.max_devices_per_replica;
+  if (p.disaggregated === "yes") search.disaggregated = true;
   if (Object.keys(search).length) body.search = search;
   if (body.requirements.max_devices === undefined) delete body.requirements.max_devices;
   if (p.api) body.api_price_id = p.api;
@@ -351,8 +352,53 @@ async function runPlan(p, out) {
       h("p", {}, `${fmt.count(plan.evaluated)} of ${fmt.count(plan.search_space)} configurations evaluated, ${fmt.count(plan.feasible)} meet the requirements (${sig(plan.elapsed_ms)} ms). `, plan.best ? ["The first one's capacity check (latencies under the workload): ", badge(plan.best.verdict, plan.best.verdict), " ", plan.best.summary] : "No configuration meets the requirements."),
       plan.notes.length ? h("details", { class: "note" }, h("summary", {}, "How the planner ranked them"), h("ul", {}, plan.notes.map((n) => h("li", {}, n)))) : null,
       plan.ranked.length ? rankingTable(basis, plan, open) : table(`rejected-${basis}`, [{ key: "reason", label: "Rejected for", text: true }, { key: "count", label: "Configurations", fmt: fmt.count }], plan.rejected),
+      plan.disaggregated ? poolsTable(basis, plan) : null,
     );
   }
+}
+
+/** A pool of a disaggregated row in a cell: devices × device (tensor × pipeline × expert per replica). */
+const poolText = (p) => `${p.devices} × ${p.hardware} (${p.parallelism.tensor} × ${p.parallelism.pipeline}${p.parallelism.expert > 1 ? ` × EP${p.parallelism.expert}` : ""})`;
+
+/** A side's disaggregated rows (`search.disaggregated`): each pool, the rate it carries and what the pair costs. */
+function poolsTable(basis, plan) {
+  const rows = plan.disaggregated.map((r, i) => ({
+    rank: i + 1,
+    xpyd: r.xpyd,
+    prefill: poolText(r.disaggregation.prefill),
+    decode: poolText(r.disaggregation.decode),
+    prefill_requests_per_s: r.disaggregation.prefill.requests_per_s,
+    decode_requests_per_s: r.disaggregation.decode.requests_per_s,
+    ttft_ms: r.latency.ttft_ms,
+    tpot_ms: r.latency.tpot_ms,
+    output_tokens_per_s_per_device: r.disaggregation.output_tokens_per_s_per_device,
+    usd_per_hour: r.cost.usd_per_hour,
+    usd_per_million_output_tokens: r.cost.usd_per_million_output_tokens,
+    verdict: r.verdict,
+  }));
+  return [
+    h("h3", { "data-pools": basis }, `${SIDE[basis][0].toUpperCase()}${SIDE[basis].slice(1)} hardware, prefill and decode pools (xPyD)`),
+    rows.length
+      ? table(
+          `pools-${basis}`,
+          [
+            { key: "rank", label: "#" },
+            { key: "xpyd", label: "Pools", text: true },
+            { key: "prefill", label: "Prefill pool", text: true },
+            { key: "decode", label: "Decode pool", text: true },
+            { key: "prefill_requests_per_s", label: "Prefill req/s" },
+            { key: "decode_requests_per_s", label: "Decode req/s" },
+            { key: "ttft_ms", label: "TTFT", fmt: fmt.ms },
+            { key: "tpot_ms", label: "TPOT", fmt: fmt.ms },
+            { key: "output_tokens_per_s_per_device", label: "Output tok/s per device" },
+            { key: "usd_per_hour", label: "USD/h", fmt: fmt.usd },
+            { key: "usd_per_million_output_tokens", label: "USD / M out", fmt: fmt.usd },
+            { key: "verdict", label: "Check", text: true, cell: (r) => badge(r.verdict, r.verdict) },
+          ],
+          rows,
+        )
+      : h("p", { "data-pools-none": basis }, "No pair of pools meets the requirements at the target rate."),
+  ];
 }
 
 export const view = {
@@ -370,6 +416,7 @@ export const view = {
     { name: "max_devices_per_replica", label: "Most devices per replica (empty: 8)", type: "number", value: "", min: 1, empty: "the API's default" },
     { name: "api", label: "API to compare with", options: () => [["", "the cheapest the catalog has for the model"], ...options.apiPrice()], value: "" },
     { name: "limit", label: "Rows", type: "number", value: "40", min: 1 },
+    { name: "disaggregated", label: "Prefill and decode pools", options: () => [["", "colocated only"], ["yes", "also split the best into prefill and decode pools (xPyD)"]], value: "", empty: "colocated only" },
     // Text fields the pickers (drawn when the view runs) fill and hide: the URL keeps their ids.
     { name: "hardware", label: "Devices to search", value: "", empty: "every device" },
     { name: "weights", label: "Weight formats", value: "", empty: "the API's default formats" },

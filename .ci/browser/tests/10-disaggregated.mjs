@@ -1,7 +1,8 @@
-// The dashboard in Chromium: disaggregated prefill and decode in the serving view (web/views/disaggregated.js).
+// The dashboard in Chromium: disaggregated prefill and decode in the serving and check views
+// (web/views/disaggregated.js).
 
 import assert from "node:assert/strict";
-import { ok, page, pct, shot, sig, test } from "../harness.mjs";
+import { api, cardValue, ok, page, pct, ready, shot, sig, test, text } from "../harness.mjs";
 
 const ms = (x) => `${sig(x)} ms`;
 
@@ -66,5 +67,84 @@ await test("serving disaggregated: the pool cards and the KV transfer are the AP
   // Without the fields, no section and no disaggregation in the request.
   const plain = await page("/?view=serving&rate=2&requests=100");
   assert.equal(await plain.locator('[data-section="disaggregation"]').count(), 0);
+  return p;
+});
+
+await test("check disaggregated: the fieldset adds the pools to the plan, and the verdict, capacity, pools and transfer are POST /v1/check's", async () => {
+  const plan = {
+    inference: { model: "llama-3.1-8b", hardware: "nvidia-h100-sxm-80gb", weights: "fp8", engine: "vllm", input_tokens: 2000, output_tokens: 200 },
+    requirements: { max_ttft_ms: 1000, max_tpot_ms: 50, forecast_requests_per_s: 5 },
+  };
+  const disaggregation = { prefill: { hardware: "nvidia-h200-sxm-141gb", devices: 1 }, decode: { devices: 2 }, network: "roce-400g" };
+  const fields = "prefill_devices=1&decode_devices=2&prefill_hardware=nvidia-h200-sxm-141gb&kv_network=roce-400g";
+  const p = await page(`/?view=check&syntax=json&plan=${encodeURIComponent(JSON.stringify(plan, null, 2))}&${fields}`, { allowHttpErrors: true });
+  // The serving view's five fields, in one fieldset of the check form.
+  const grouped = await p.locator('fieldset[data-fieldset="disaggregation"] :is(input, select)').evaluateAll((els) => els.map((e) => e.name));
+  assert.deepEqual(grouped, ["prefill_devices", "decode_devices", "prefill_hardware", "decode_hardware", "kv_network"]);
+  // No "left empty" note: the empty decode device says what empty means.
+  assert.equal(await p.locator("[data-unassumed]").count(), 0);
+
+  const report = await ok("POST", "/v1/check", { ...plan, disaggregation });
+  const load = report.under_load;
+  const d = load.disaggregation;
+  assert.ok(d, "the check's under_load has the pools");
+  assert.equal(await p.locator("#results [data-verdict]").getAttribute("data-verdict"), report.verdict);
+  assert.equal(await text(p, "#results [data-verdict]"), `${report.verdict} ${report.summary}`);
+  const statuses = await p.locator("[data-table=check] tbody td[data-key=status]").evaluateAll((tds) => tds.map((td) => td.innerText));
+  assert.deepEqual(statuses, report.rules.map((r) => r.status));
+  assert.equal(await p.locator("#results [data-under-load]").getAttribute("data-under-load"), load.holds ? "holds" : "does-not-hold");
+  assert.equal(await cardValue(p, "capacity"), `${sig(load.capacity_requests_per_s, 4)} req/s`);
+  // The pair is not one pool: the capacity differs from the same plan without disaggregation.
+  const single = await ok("POST", "/v1/check", plan);
+  assert.equal(single.under_load.disaggregation, undefined);
+  assert.notEqual(single.under_load.capacity_requests_per_s, load.capacity_requests_per_s);
+
+  const card = (metric) => p.locator(`[data-section="disaggregation"] [data-metric="${metric}"] .value`).first().innerText();
+  const e2e = load.e2e_ms.mean;
+  assert.equal(await p.locator(`[data-section="disaggregation"] h3`).innerText(), `Disaggregated: ${d.prefill.devices} prefill + ${d.decode.devices} decode devices`);
+  for (const [name, pool] of [["prefill", d.prefill], ["decode", d.decode]]) {
+    assert.ok((await card(`disagg_${name}_layout`)).startsWith(`${pool.devices} × ${pool.hardware}: ${pool.replicas} replica`));
+    assert.equal(await card(`disagg_${name}_rate`), `${sig(pool.requests_per_s)} req/s · ${sig(pool.tokens_per_s_per_device)} ${pool.tokens} tok/s per device`);
+    assert.equal(await card(`disagg_${name}_utilization`), pct(pool.utilization));
+    assert.equal(await card(`disagg_${name}_latency_ms`), `${ms(pool.latency_ms)} (${pct(pool.latency_ms / e2e)} of E2E mean)`);
+  }
+  assert.equal(d.prefill.hardware, "nvidia-h200-sxm-141gb");
+  const t = d.kv_transfer;
+  assert.equal(t.network, "roce-400g");
+  assert.equal(await card("disagg_kv_bytes"), `${sig(t.bytes_per_request / 1e6)} MB`);
+  assert.equal(await card("disagg_kv_ms"), `p50 ${ms(t.ms.p50)} · p90 ${ms(t.ms.p90)} (${pct(t.ms.mean / e2e)} of E2E mean)`);
+  assert.equal(await card("disagg_kv_path"), `network ${t.network}`);
+  // A check carries no explanations: its numbers are plain, not buttons that explain nothing.
+  assert.equal(await p.locator('[data-section="disaggregation"] button.num').count(), 0);
+  await shot(p, "check-disaggregated");
+
+  // The same plan in TOML: the fieldset's tables are appended, the answer is the same.
+  const toml = `[inference]\nmodel = "llama-3.1-8b"\nhardware = "nvidia-h100-sxm-80gb"\nweights = "fp8"\nengine = "vllm"\ninput_tokens = 2000\noutput_tokens = 200\n\n[requirements]\nmax_ttft_ms = 1000\nmax_tpot_ms = 50\nforecast_requests_per_s = 5\n`;
+  await p.selectOption("#f-syntax", "toml");
+  await p.fill("#f-plan", toml);
+  await p.click("button.run");
+  await ready(p);
+  assert.equal(await p.locator("#results [data-verdict]").getAttribute("data-verdict"), report.verdict);
+  assert.equal(await cardValue(p, "capacity"), `${sig(load.capacity_requests_per_s, 4)} req/s`);
+  assert.equal(await card("disagg_kv_bytes"), `${sig(t.bytes_per_request / 1e6)} MB`);
+  assert.equal(await card("disagg_decode_utilization"), pct(d.decode.utilization));
+
+  // A pool refused: the problem names the fieldset's field, at the API's pointer.
+  await p.fill("#f-prefill_devices", "0");
+  await p.click("button.run");
+  await ready(p);
+  const bad = await api("POST", "/v1/check", { ...plan, disaggregation: { ...disaggregation, prefill: { ...disaggregation.prefill, devices: 0 } } });
+  assert.ok(bad.status >= 400 && bad.status < 500, `${bad.status}`);
+  const pointer = bad.json.errors[0].pointer;
+  assert.equal(pointer, "/disaggregation/prefill/devices");
+  assert.equal(await p.locator(`#results .error li[data-pointer="${pointer}"]`).getAttribute("data-field"), "prefill_devices");
+
+  // Every field emptied: the plan is sent as pasted, one pool, no section.
+  for (const name of ["prefill_devices", "decode_devices"]) await p.fill(`#f-${name}`, "");
+  for (const name of ["prefill_hardware", "kv_network"]) await p.selectOption(`#f-${name}`, "");
+  await p.click("button.run");
+  await ready(p);
+  assert.equal(await p.locator('[data-section="disaggregation"]').count(), 0);
+  assert.equal(await cardValue(p, "capacity"), `${sig(single.under_load.capacity_requests_per_s, 4)} req/s`);
   return p;
 });

@@ -173,3 +173,27 @@ await test("task: the cheapest hardware for an 8B at 5 requests/s and how it com
   await shot(p, "task-cheapest-8b-390");
   return p;
 });
+
+await test("plan pools: asked, each side lists the disaggregated rows POST /v1/plan answers, xPyD, pools and cost", async () => {
+  const p = await page(`/?view=plan&model=llama-3.1-8b&hardware=nvidia-h100-sxm-80gb&weights=fp8&paid=rent&limit=5&disaggregated=yes`, { viewport: { width: 1440, height: 900 } });
+  const body = planBody("rent", { model: "llama-3.1-8b", hardware: ["nvidia-h100-sxm-80gb"], weights: ["fp8"], limit: 5 });
+  body.search.disaggregated = true;
+  const plan = await ok("POST", "/v1/plan", body);
+  assert.ok(plan.disaggregated.length > 0, "the API finds pools");
+  const rows = p.locator("[data-table=pools-rent] tbody tr");
+  assert.equal(await rows.count(), plan.disaggregated.length);
+  for (const [i, r] of plan.disaggregated.entries()) {
+    const row = rows.nth(i);
+    assert.equal(await row.locator("td[data-key=xpyd]").innerText(), r.xpyd);
+    const pool = (x) => `${x.devices} × ${x.hardware} (${x.parallelism.tensor} × ${x.parallelism.pipeline})`;
+    assert.equal(await row.locator("td[data-key=prefill]").innerText(), pool(r.disaggregation.prefill));
+    assert.equal(await row.locator("td[data-key=decode]").innerText(), pool(r.disaggregation.decode));
+    assert.equal(await row.locator("td[data-key=usd_per_million_output_tokens]").innerText(), usd(r.cost.usd_per_million_output_tokens));
+    assert.equal(await row.locator("td[data-key=ttft_ms]").innerText(), ms(r.latency.ttft_ms));
+    assert.equal(await row.locator("td[data-key=verdict]").innerText(), r.verdict);
+  }
+  // Not asked, no pools.
+  const plain = await page(`/?view=plan&model=llama-3.1-8b&hardware=nvidia-h100-sxm-80gb&weights=fp8&paid=rent&limit=5`);
+  assert.equal(await plain.locator("[data-table^=plan-] tbody tr").count() > 0, true);
+  assert.equal(await plain.locator("[data-table^=pools-]").count(), 0);
+});

@@ -26,9 +26,8 @@
 //! the round takes the per-device work of all micro-batches, and every token still crosses all
 //! stages within it.
 
-use crate::engine::anatomy::Group;
 use crate::engine::device::ComputeType;
-use crate::engine::inference::{InferenceInput, lookup_params, matmul_params};
+use crate::engine::inference::{InferenceInput, param_split};
 use crate::engine::kv_cache;
 use crate::engine::moe::{Exchange, expected_distinct_experts, expert_fabric};
 use crate::engine::parallelism::{Link, all_reduce, link};
@@ -141,13 +140,7 @@ impl StepModel {
         let (compute_eff, memory_eff) = profile.efficiencies(device.kind, compute_type);
         let attention_type = device.resolve(ComputeType::Fp16);
         let weight_bytes = input.weights.bits.0 / 8.0;
-        let expert_params = anatomy.by_group(Group::Experts).as_f64();
-        let dense_params = anatomy.total.as_f64() - expert_params;
-        let streamed_lookups = if arch.tied_embeddings { 0.0 } else { lookup_params(anatomy) };
-        let p_mm = matmul_params(anatomy);
-        let head = (arch.vocab as f64 * arch.hidden as f64).min(p_mm);
-        let expert_active =
-            arch.moe.map_or(0.0, |m| expert_params * m.experts_per_token as f64 / m.experts.max(1) as f64);
+        let split = param_split(arch, anatomy);
         let width = arch.hidden as f64 / tp;
         let (qk, v) = arch.attention_dims();
         let pcie_factor = |l: Link| {
@@ -163,9 +156,9 @@ impl StepModel {
             ep,
             layers: f64::from(arch.layers),
             hidden: arch.hidden as f64,
-            body_params: (p_mm - head - expert_active).max(0.0),
-            expert_active_params: expert_active,
-            head_params: head,
+            body_params: split.body,
+            expert_active_params: split.expert_active,
+            head_params: split.head,
             gemm_peak: device.peak(compute_type).unwrap_or(0.0),
             gemm_efficiency: compute_eff,
             gemm_half_tokens: profile.gemm_half_tokens.max(0.0),
@@ -175,8 +168,8 @@ impl StepModel {
             attention_peak: device.peak(attention_type).unwrap_or(0.0) * profile.attention_efficiency,
             bandwidth: device.memory_bandwidth_bytes_per_s * memory_eff,
             attention_bandwidth: device.memory_bandwidth_bytes_per_s * profile.attention_memory_efficiency,
-            dense_bytes: (dense_params - streamed_lookups).max(0.0) * weight_bytes / tp,
-            expert_bytes: expert_params * weight_bytes / (tp * ep),
+            dense_bytes: split.dense_streamed * weight_bytes / tp,
+            expert_bytes: split.experts * weight_bytes / (tp * ep),
             moe: arch.moe.map(|m| (m.experts, m.experts_per_token)),
             attention_width: (arch.heads * (qk + v)) as f64 / 2.0,
             decode_attention_width: crate::engine::inference::decode_attention_width(arch),
