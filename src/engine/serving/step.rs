@@ -4,7 +4,9 @@
 //! - **GEMMs** over all the step's tokens: `max(FLOPs / (peak x efficiency), weight bytes /
 //!   bandwidth)`. The efficiency depends on the GEMM's shape: it rises with the rows (tokens per
 //!   micro-batch) and with the width each device multiplies (hidden / tensor), both as
-//!   half-saturation curves whose constants are engine data.
+//!   half-saturation curves whose constants are engine data. The routed experts' grouped GEMMs
+//!   are kernels of their own after the dense ones: each group is bound by its own arithmetic or
+//!   its own weight reads, and the two add.
 //! - **Attention**: prefill attention is arithmetic over the causal pairs of each chunk (with the
 //!   cached or already-computed prefix as keys); decode attention reads each sequence's own KV
 //!   cache. Each is `max(compute, memory)` at the attention kernels' own efficiencies.
