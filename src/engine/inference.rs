@@ -271,6 +271,17 @@ pub fn decode_attention_width(arch: &Architecture) -> f64 {
     }
 }
 
+/// Live activation bytes per token of a forward pass on one device: the residual, attention
+/// and MLP intermediates in 16 bit, about `4 x hidden + 3 x inner / tensor` values per token
+/// (`inner`: the MLP width, or the routed experts' widths a token passes through).
+pub fn activation_bytes_per_token(arch: &Architecture, tensor: u32) -> f64 {
+    let inner = match arch.moe {
+        Some(moe) => (moe.expert_intermediate * moe.experts_per_token) as f64,
+        None => arch.intermediate as f64,
+    };
+    (4.0 * arch.hidden as f64 + 3.0 * inner / f64::from(tensor.max(1))) * 2.0
+}
+
 /// Estimates an inference workload. Total: every validated input gives finite, non-negative
 /// numbers.
 pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
@@ -331,15 +342,11 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
                 "bytes",
             )
         });
-    let inner = match arch.moe {
-        Some(moe) => (moe.expert_intermediate * moe.experts_per_token) as f64,
-        None => arch.intermediate as f64,
-    };
     let chunk = profile.prefill_chunk_tokens.max(1) as f64;
-    // Activations: the live tensors of one prefill chunk in 16-bit (residual, attention and MLP
-    // intermediates: about 4 x hidden + 3 x inner / tensor values per token), plus fp32 logits
-    // for each sequence's last position.
-    let chunk_activations = chunk * (4.0 * hidden + 3.0 * inner / tp) * 2.0;
+    // Activations: the live tensors of one prefill chunk, plus fp32 logits for each sequence's
+    // last position.
+    let per_token_activations = activation_bytes_per_token(arch, par.tensor);
+    let chunk_activations = chunk * per_token_activations;
     let logits_per_sequence = vocab / tp * 4.0;
     let overhead = profile.runtime_overhead.0;
     let capacity_fraction =
@@ -371,7 +378,7 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
     };
     let b = batch as f64;
     let kv_cache = b / ep * kv_per_sequence;
-    let activations = chunk.min(b * n_in.max(1.0)) * (4.0 * hidden + 3.0 * inner / tp) * 2.0 + b * logits_per_sequence;
+    let activations = chunk.min(b * n_in.max(1.0)) * per_token_activations + b * logits_per_sequence;
     let total = weights + kv_cache + activations + overhead;
     let fits = total <= capacity;
     // Longest context at this batch: the KV budget per sequence, in token-layers, inverted.

@@ -269,3 +269,108 @@ fn collectives_beyond_a_node_cross_the_network() {
     assert_eq!(link(&gpu, 16, None).bandwidth.0, 4.5e11);
     assert_eq!(link(&device(3.35e12), 16, Some(&ndr)).bandwidth.0, 4.5e11);
 }
+
+/// The engine sizes its KV cache after a profiling pass over its whole token budget: the
+/// replay's KV capacity leaves room for max_num_tokens tokens of activations, not one prompt's.
+#[test]
+fn the_kv_cache_leaves_room_for_a_profiling_pass_at_the_token_budget() {
+    use super::inference::activation_bytes_per_token;
+    use super::serving::{capacity::fixed_lengths, simulate};
+    // Llama-3-8B-like: hidden 4096, MLP 14336, 32 layers, 8 KV heads of 128.
+    let a = Architecture::llama_like(32, 4096, 32, 8, 14336, 128256);
+    // By hand: (4 x 4096 + 3 x 14336 / tensor) x 2 bytes.
+    assert_eq!(activation_bytes_per_token(&a, 1), (4.0 * 4096.0 + 3.0 * 14336.0) * 2.0);
+    assert_eq!(activation_bytes_per_token(&a, 2), 75_776.0);
+    let anatomy = anatomy(&a);
+    let (format, profile, gpu) = (bf16(), profile(), device(3.35e12));
+    let input = InferenceInput {
+        arch: &a,
+        anatomy: &anatomy,
+        device: &gpu,
+        parallelism: Parallelism::SINGLE,
+        weights: &format,
+        kv_cache: &format,
+        batch: Batch::Fixed(1),
+        input_tokens: 128,
+        output_tokens: 128,
+        profile: &profile,
+        usd_per_device_hour: None,
+        explain: false,
+        network: None,
+        techniques: Default::default(),
+    };
+    let weights = estimate(&input).memory.per_device.weights.0;
+    let e = simulate(&input, &fixed_lengths(128, 128));
+    // The default scheduler: 0.9 of device memory less weights, 1 GB of runtime and the
+    // activations of max_num_tokens = 8192 tokens (118,784 bytes each), over 2 x 8 x 128 x 32
+    // x 2 = 131,072 KV bytes per token.
+    let activations = 8192.0 * 118_784.0;
+    let expected = ((0.9 * 80e9 - weights - 1e9 - activations) / 131_072.0).floor() as u64;
+    assert_eq!(e.kv_capacity_tokens, expected);
+}
+
+/// The routed experts' grouped GEMMs are kernels of their own: a prefill step whose dense GEMMs
+/// are bound by arithmetic still streams the touched experts' weights after them.
+#[test]
+fn expert_gemms_pay_their_own_weight_reads_after_compute_bound_dense_gemms() {
+    use super::anatomy::Group;
+    use super::architecture::Moe;
+    use super::inference::matmul_params;
+    use super::moe::expected_distinct_experts;
+    use super::serving::step::{StepModel, StepShape};
+    let mut a = Architecture::llama_like(2, 1024, 8, 8, 4096, 1000);
+    a.moe = Some(Moe {
+        experts: 1024,
+        experts_per_token: 1,
+        expert_intermediate: 256,
+        shared_experts: 0,
+        shared_expert_intermediate: 0,
+        shared_expert_gate: false,
+        first_dense_layers: 0,
+        layer_step: 1,
+        router_bias: false,
+        router_correction_bias: false,
+        expert_bias: false,
+    });
+    let anatomy = anatomy(&a);
+    let (format, profile, gpu) = (bf16(), profile(), device(2e12));
+    let input = InferenceInput {
+        arch: &a,
+        anatomy: &anatomy,
+        device: &gpu,
+        parallelism: Parallelism::SINGLE,
+        weights: &format,
+        kv_cache: &format,
+        batch: Batch::Fixed(1),
+        input_tokens: 8192,
+        output_tokens: 1,
+        profile: &profile,
+        usd_per_device_hour: None,
+        explain: false,
+        network: None,
+        techniques: Default::default(),
+    };
+    let tokens = 8192.0;
+    let shape = StepShape {
+        prefill_tokens: tokens,
+        prefill_attention_pairs: tokens * tokens / 2.0,
+        prefill_completions: 1.0,
+        largest_prefill_chunk: tokens,
+        ..StepShape::default()
+    };
+    let t = StepModel::new(&input, false).time(&shape);
+    // By hand: the dense GEMMs (body over 8192 rows, the head over the one row that samples)
+    // at 0.6 x 1e15 x 8192 / (8192 + 8) FLOP/s; the experts: 8192 tokens x top-1 over 1024
+    // experts touch nearly all of them, 8 rows each, far below their weights' read time at
+    // 0.8 x 2e12 B/s.
+    let experts = anatomy.by_group(Group::Experts).as_f64();
+    let active = experts / 1024.0;
+    let head = 1000.0 * 1024.0;
+    let body = matmul_params(&anatomy) - head - active;
+    let dense = (2.0 * body * tokens + 2.0 * head) / (0.6e15 * tokens / (tokens + 8.0));
+    let touched = expected_distinct_experts(1024, 1, tokens) / 1024.0;
+    let expert_reads = experts * 2.0 * touched / (0.8 * 2e12);
+    let dense_reads = (anatomy.total.as_f64() - experts - 1000.0 * 1024.0) * 2.0 / (0.8 * 2e12);
+    assert!(dense > dense_reads, "the dense GEMMs are compute-bound here");
+    assert!((t.gemm - (dense + expert_reads)).abs() <= 1e-9 * t.gemm, "{} vs {}", t.gemm, dense + expert_reads);
+}

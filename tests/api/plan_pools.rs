@@ -167,3 +167,34 @@ async fn the_cli_plan_prints_the_pools_the_api_answers() {
     let first = api["disaggregated"][0]["xpyd"].as_str().unwrap();
     assert!(table.contains(&format!("  1  {first}")), "{table}");
 }
+
+/// A check of a disaggregated deployment counts both pools: by hand, 2 prefill H100s and 1
+/// decode H200 are 3 devices, and their hour is 2 x the H100's price + the H200's.
+#[tokio::test]
+async fn a_disaggregated_check_counts_both_pools_devices_and_cost() {
+    let app = spawn_app().await;
+    let price = |id: &str| {
+        let app = &app;
+        let id = id.to_owned();
+        async move {
+            let (_, e) = app
+                .post_json(
+                    "/v1/estimate/inference",
+                    &json!({"model": "llama-3.1-8b", "hardware": id, "weights": "fp8", "input_tokens": 100, "output_tokens": 10}),
+                )
+                .await;
+            f(&e["cost"]["usd_per_hour"])
+        }
+    };
+    let (h100, h200) = (price("nvidia-h100-sxm-80gb").await, price("nvidia-h200-sxm-141gb").await);
+    let body = json!({"inference": {"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "weights": "fp8", "engine": "vllm",
+            "input_tokens": 2000, "output_tokens": 200},
+        "disaggregation": {"prefill": {"devices": 2}, "decode": {"hardware": "nvidia-h200-sxm-141gb", "devices": 1}},
+        "requirements": {"max_devices": 2, "max_usd_per_hour": 1000}});
+    let (status, checked) = app.post_json("/v1/check", &body).await;
+    assert_eq!(status, 200, "{checked}");
+    let rule = |name: &str| checked["rules"].as_array().unwrap().iter().find(|r| r["rule"] == name).cloned().unwrap();
+    assert_eq!(rule("devices")["value"], 3.0, "{checked}");
+    assert_eq!(rule("devices")["status"], "fail");
+    assert!(close(f(&rule("cost_per_hour")["value"]), 2.0 * h100 + h200), "{}", rule("cost_per_hour"));
+}

@@ -170,7 +170,7 @@ pub fn rows(
         .collect();
     let mut sized = Vec::new();
     for (i, (t, &capacity)) in trials.iter().zip(&capacities).enumerate() {
-        if !(capacity > 0.0) {
+        if capacity <= 0.0 || capacity.is_nan() {
             notes.unreachable += 1;
             continue;
         }

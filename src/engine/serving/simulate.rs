@@ -587,11 +587,6 @@ pub(crate) fn replay_fed(
     } else {
         input.device.memory.0
     };
-    let kv_bytes_per_device = if sched.kv_fraction_of_free {
-        (device_memory - per.weights.0 - per.overhead.0 - per.activations.0).max(0.0) * sched.kv_fraction
-    } else {
-        (device_memory * sched.kv_fraction - per.weights.0 - per.overhead.0 - per.activations.0).max(0.0)
-    };
     let per_token = kv_cache::elements_per_token_per_layer_per_device(arch, par.tensor) * input.kv_cache.bits.0 / 8.0
         * f64::from(arch.layers)
         / f64::from(par.pipeline.max(1))
@@ -599,11 +594,44 @@ pub(crate) fn replay_fed(
         + input.techniques.speculation.and_then(|s| s.drafter).map_or(0.0, |d| {
             d.kv_bytes_per_token_layer * f64::from(d.layers) / f64::from(par.tensor.max(1))
         });
+    let kv_bytes = |activations: f64| {
+        if sched.kv_fraction_of_free {
+            (device_memory - per.weights.0 - per.overhead.0 - activations).max(0.0) * sched.kv_fraction
+        } else {
+            (device_memory * sched.kv_fraction - per.weights.0 - per.overhead.0 - activations).max(0.0)
+        }
+    };
+    let kv_tokens = |bytes: f64| {
+        if per_token > 0.0 { (bytes / per_token * f64::from(par.expert)).floor().min(1e12) } else { 0.0 }
+    };
+    // Attention data parallelism: each expert rank schedules its own sequences, up to the
+    // engine's limits (TensorRT-LLM's max_batch_size and max_num_tokens apply per attention-DP
+    // rank; so do vLLM's with data-parallel attention). trtllm-bench tunes its limits before
+    // the engine starts, from the KV cache the weights leave.
+    let (max_seqs, max_tokens) = limits(
+        &sched,
+        kv_tokens(kv_bytes(per.activations.0)),
+        w.input_tokens.mean(),
+        w.output_tokens.mean(),
+        u64::from(par.pipeline),
+    );
+    // The engine sizes its KV cache after a profiling forward pass over its whole token budget
+    // (TensorRT-LLM's PyTorch executor and vLLM both run one at max_num_tokens and give the KV
+    // cache what is left after that pass's peak), so the activations it leaves room for are
+    // those of max_num_tokens tokens on one device, not of one request's prompt.
+    let activations = trace.record(
+        "serving.profiled_activations",
+        "max(the activations of one request, max_num_tokens x activation bytes per token on one device): what the engine's profiling pass at its token budget keeps free of KV cache",
+        &[("max_num_tokens", max_tokens as f64), ("activation_bytes_per_token", inference::activation_bytes_per_token(arch, par.tensor))],
+        per.activations.0.max(max_tokens as f64 * inference::activation_bytes_per_token(arch, par.tensor)),
+        "bytes",
+    );
+    let kv_bytes_per_device = kv_bytes(activations);
     let kv_capacity_tokens = trace.record(
         "serving.kv_capacity_tokens",
-        "KV bytes per device (the engine's fraction of free memory after weights, activations and runtime, or of device memory less those) / KV bytes per token on one device x expert ranks",
+        "KV bytes per device (the engine's fraction of free memory after weights, profiled activations and runtime, or of device memory less those) / KV bytes per token on one device x expert ranks",
         &[("kv_bytes_per_device", kv_bytes_per_device), ("kv_bytes_per_token", per_token), ("kv_fraction", sched.kv_fraction)],
-        if per_token > 0.0 { (kv_bytes_per_device / per_token * f64::from(par.expert)).floor().min(1e12) } else { 0.0 },
+        kv_tokens(kv_bytes_per_device),
         "tokens",
     );
     let (tiers, reuse) = tiers(&mut trace, input, &w, per_token, kv_capacity_tokens);
@@ -617,11 +645,6 @@ pub(crate) fn replay_fed(
     };
     let block = sched.kv_block_tokens.max(1);
     let total_blocks = (kv_capacity_tokens * window_stretch / block as f64).floor() as u64;
-    // Attention data parallelism: each expert rank schedules its own sequences, up to the
-    // engine's limits (TensorRT-LLM's max_batch_size and max_num_tokens apply per attention-DP
-    // rank; so do vLLM's with data-parallel attention).
-    let (max_seqs, max_tokens) =
-        limits(&sched, kv_capacity_tokens, w.input_tokens.mean(), w.output_tokens.mean(), u64::from(par.pipeline));
     let dp_ranks = u64::from(par.expert.max(1));
     let (max_seqs, max_tokens) = (max_seqs.saturating_mul(dp_ranks), max_tokens.saturating_mul(dp_ranks));
     trace.record(

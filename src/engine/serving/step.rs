@@ -4,7 +4,9 @@
 //! - **GEMMs** over all the step's tokens: `max(FLOPs / (peak x efficiency), weight bytes /
 //!   bandwidth)`. The efficiency depends on the GEMM's shape: it rises with the rows (tokens per
 //!   micro-batch) and with the width each device multiplies (hidden / tensor), both as
-//!   half-saturation curves whose constants are engine data.
+//!   half-saturation curves whose constants are engine data. The routed experts' grouped GEMMs
+//!   are kernels of their own after the dense ones: each group is bound by its own arithmetic or
+//!   its own weight reads, and the two add.
 //! - **Attention**: prefill attention is arithmetic over the causal pairs of each chunk (with the
 //!   cached or already-computed prefix as keys); decode attention reads each sequence's own KV
 //!   cache. Each is `max(compute, memory)` at the attention kernels' own efficiencies.
@@ -309,14 +311,16 @@ impl StepModel {
             // experts touched, a much thinner GEMM than the dense layers'.
             (distinct / experts.max(1) as f64, rows * k as f64 / distinct.max(1.0) * load)
         });
-        let weights = self.dense_bytes + self.expert_bytes * touched;
         let compute = |flops: f64, rows: f64| {
             let rate = self.gemm_rate(rows);
             if rate > 0.0 { flops / rate } else { 0.0 }
         };
-        let gemm = (compute(dense_flops, rows / ep * busiest)
-            + compute(expert_flops / self.expert_gemm_efficiency, expert_rows))
-        .max(weights / self.bandwidth);
+        // The dense GEMMs and the routed experts' grouped GEMMs are separate kernels, one after
+        // the other: each is bound by its own arithmetic or its own weight reads. The experts'
+        // thin GEMMs stream the touched experts' weights whatever the dense GEMMs' arithmetic.
+        let gemm = compute(dense_flops, rows / ep * busiest).max(self.dense_bytes / self.bandwidth)
+            + compute(expert_flops / self.expert_gemm_efficiency, expert_rows)
+                .max(self.expert_bytes * touched / self.bandwidth);
 
         // Attention: prefill arithmetic over causal pairs, decode KV reads (a verifier's queries
         // attend over the context read once).
