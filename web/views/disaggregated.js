@@ -132,8 +132,9 @@ export function disaggCards(answer, { explained = true } = {}) {
   return h(
     "section",
     { class: "disaggregation", "data-section": "disaggregation" },
-    h("h3", { class: "section" }, `Disaggregated: ${d.prefill.devices} prefill + ${d.decode.devices} decode devices`),
-    h("div", { class: "cards disagg-pool", "data-pool": "prefill" }, pool("Prefill", d.prefill, "serving.disaggregated.prefill_latency_s", "serving.disaggregated.prefill_latency_s")),
+    h("h3", { class: "section" }, d.prefill ? `Disaggregated: ${d.prefill.devices} prefill + ${d.decode.devices} decode devices` : `Disaggregated: ${d.decode.devices} decode devices fed by an unlimited prefill side`),
+    // A decode-only pool (no `prefill` in the request): requests arrive prefilled.
+    d.prefill ? h("div", { class: "cards disagg-pool", "data-pool": "prefill" }, pool("Prefill", d.prefill, "serving.disaggregated.prefill_latency_s", "serving.disaggregated.prefill_latency_s")) : null,
     h("div", { class: "cards disagg-pool", "data-pool": "decode" }, pool("Decode", d.decode, "serving.disaggregated.decode_latency_s", null)),
     h(
       "div",
