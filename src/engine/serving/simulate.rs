@@ -706,8 +706,10 @@ pub(crate) fn replay_fed(
             )
         });
     }
+    // No time passed (nothing ran, or a decode pool fed requests whose only token the prefill
+    // pool made): no rate, rather than tokens over a vanishing span.
+    let rate = |x: f64| if r.makespan > 0.0 { x / r.makespan * replicas as f64 } else { 0.0 };
     let span = r.makespan.max(1e-12);
-    let rate = |x: f64| x / span * replicas as f64;
     let output_tokens_per_s = trace.record(
         "serving.output_tokens_per_s",
         "replicas x output tokens of the finished requests / time from the first arrival to the last completion",
