@@ -423,6 +423,9 @@ pub(crate) fn mean(xs: &[f64]) -> Option<f64> {
 }
 
 #[cfg(test)]
+mod fixture_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
