@@ -1305,9 +1305,9 @@ fn validate_measurements(args: &ValidateArgs) -> ExitCode {
     let mut failed = false;
     for path in &args.measurements {
         let name = path.display().to_string();
-        let runs = std::fs::read(path).map_err(|e| e.to_string()).and_then(|bytes| {
-            crate::import::benchmarks::read(&bytes).map_err(|e| e.to_string())
-        });
+        let runs = std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| crate::import::benchmarks::read(&bytes).map_err(|e| e.to_string()));
         let runs = match runs {
             Ok(runs) => runs,
             Err(error) => {

@@ -9,7 +9,12 @@ fn validate(args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn each_fixture_is_replayed_and_every_number_compared() {
-    let files = ["vllm_bench_serve_detailed.json", "guidellm_0.2.json", "llmd_report_v0.1.yaml", "genai_perf_profile_export.json"];
+    let files = [
+        "vllm_bench_serve_detailed.json",
+        "guidellm_0.2.json",
+        "llmd_report_v0.1.yaml",
+        "genai_perf_profile_export.json",
+    ];
     let paths: Vec<String> = files.iter().map(|f| format!("{FIXTURES}/{f}")).collect();
     let mut args: Vec<&str> = vec!["--measurements"];
     args.extend(paths.iter().map(String::as_str));
