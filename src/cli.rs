@@ -181,6 +181,25 @@ pub struct ValidateArgs {
     /// Load the catalog from this directory instead of the embedded copy.
     #[arg(long, env = "HWCOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Benchmark result files (vllm bench serve, GuideLLM, llm-d, genai-perf/AIPerf) to compare
+    /// hwcost with, instead of the embedded points: each run is replayed on the deployment below.
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with = "markdown")]
+    pub measurements: Vec<PathBuf>,
+    /// With --measurements: the model (default: the one the file names).
+    #[arg(long, requires = "measurements")]
+    pub model: Option<String>,
+    /// With --measurements: the device (default: the one the file names).
+    #[arg(long, requires = "measurements")]
+    pub hardware: Option<String>,
+    /// With --measurements: devices (default: the file's count, else 1).
+    #[arg(long, requires = "measurements")]
+    pub devices: Option<u32>,
+    /// With --measurements: the engine and release (`vllm@0.10`).
+    #[arg(long, requires = "measurements")]
+    pub engine: Option<String>,
+    /// With --measurements: the weight format (`bf16`, `fp8`...).
+    #[arg(long, requires = "measurements")]
+    pub weights: Option<String>,
 }
 
 /// What to estimate.
@@ -1252,6 +1271,9 @@ fn check(args: &CheckArgs) -> ExitCode {
 }
 
 fn validate(args: &ValidateArgs) -> ExitCode {
+    if !args.measurements.is_empty() {
+        return validate_measurements(args);
+    }
     let report =
         load_catalog(args.data_dir.as_ref()).map_err(|e| e.to_string()).and_then(|c| crate::validation::validate(&c));
     let report = match report {
@@ -1271,6 +1293,41 @@ fn validate(args: &ValidateArgs) -> ExitCode {
         say!("{}", crate::validation::markdown(&report));
     }
     ExitCode::SUCCESS
+}
+
+/// `hwcost validate --measurements FILE...`: exit 2 when a file cannot be read, 1 when a run
+/// cannot be replayed.
+fn validate_measurements(args: &ValidateArgs) -> ExitCode {
+    use crate::validation::measurements::{Given, compare, table};
+    let catalog = match catalog_or_exit(args.data_dir.as_ref()) {
+        Ok(catalog) => catalog,
+        Err(code) => return code,
+    };
+    let given = Given {
+        model: args.model.clone(),
+        hardware: args.hardware.clone(),
+        devices: args.devices,
+        engine: args.engine.clone(),
+        weights: args.weights.clone(),
+    };
+    let mut failed = false;
+    for path in &args.measurements {
+        let name = path.display().to_string();
+        let runs = std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| crate::import::benchmarks::read(&bytes).map_err(|e| e.to_string()));
+        let runs = match runs {
+            Ok(runs) => runs,
+            Err(error) => {
+                eprintln!("hwcost: {name}: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        let results: Vec<_> = runs.iter().map(|run| (run.label.clone(), compare(&catalog, run, &given))).collect();
+        failed |= results.iter().any(|(_, r)| r.is_err());
+        say!("{}", table(&name, &results));
+    }
+    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 fn host(args: &HostArgs) -> ExitCode {

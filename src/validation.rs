@@ -18,6 +18,8 @@ use crate::scenario::inference::{InferenceRequest, InferenceScenario};
 use crate::scenario::serving::{ServingRequest, ServingScenario};
 use crate::scenario::training::{TrainingRequest, TrainingScenario};
 
+pub mod measurements;
+
 /// The inference points, embedded so the binary can validate itself anywhere.
 pub const INFERENCE_JSONL: &str = include_str!("../data/validation/inference.jsonl");
 /// Points that could not be expressed, with reasons.

@@ -4,6 +4,7 @@
 //! and a cap before anything is allocated, so hostile input yields an [`ImportError`], never a
 //! panic or a huge allocation. No HTTP here; the API maps [`ImportError`] to problems.
 
+pub mod benchmarks;
 pub mod finetune;
 pub mod gguf;
 pub mod hf_config;

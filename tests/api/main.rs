@@ -17,6 +17,7 @@ mod import;
 mod inference;
 mod kv_offload;
 mod layout;
+mod measurements;
 mod moe;
 mod openapi;
 mod ops;
