@@ -9,6 +9,7 @@ export const MOE_FIELDS = [
   { name: "expert", label: "Expert ranks (attention data parallel)", type: "number", value: "", min: 1, empty: "no expert parallelism" },
   { name: "hottest_expert_load", label: "Hottest expert load (x mean)", type: "number", value: "", min: 1, step: "any", empty: "uniform routing" },
   { name: "network", label: "Network between nodes (id)", value: "", empty: "the default network" },
+  { name: "two_batch_overlap", label: "Two-batch overlap", options: () => [["", "no"], ["yes", "yes: each half-batch's all-to-all hides behind the other's compute"]], value: "", empty: "no overlap" },
 ];
 
 const given = (v) => v !== undefined && v !== null && String(v).trim() !== "";
@@ -18,6 +19,7 @@ export function moeBody(p) {
   const body = {};
   if (given(p.expert)) body.parallelism = { expert: int(p.expert) };
   if (given(p.hottest_expert_load)) body.moe = { hottest_expert_load: float(p.hottest_expert_load) };
+  if (p.two_batch_overlap === "yes") body.moe = { ...body.moe, two_batch_overlap: true };
   if (given(p.network)) body.network = String(p.network).trim();
   return body;
 }
