@@ -42,7 +42,8 @@ pub fn split_nested(message: &str) -> (Option<&str>, &str) {
         .map_or((None, message), |(path, rest)| (Some(path), rest))
 }
 
-fn kind(value: &Value) -> &'static str {
+/// What a JSON value is, for an error message (`a number`, `an object`, ...).
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

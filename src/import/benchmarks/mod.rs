@@ -368,7 +368,7 @@ impl<'a> Node<'a> {
         match x {
             Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
             Some(x) => Err(self.err(format!("expected a finite number >= 0, found {x}"))),
-            None => Err(self.err(format!("expected a number, found {}", kind_of(self.value)))),
+            None => Err(self.err(format!("expected a number, found {}", crate::wire::kind(self.value)))),
         }
     }
 
@@ -403,17 +403,6 @@ impl<'a> Node<'a> {
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         }
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
