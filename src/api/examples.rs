@@ -89,7 +89,10 @@ fn examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
         (
             "/v1/families",
             "get",
-            to_value(discovery::list_families(catalog, &PageQuery { q: Some("llama".into()), limit: Some(2), ..Default::default() })),
+            to_value(discovery::list_families(
+                catalog,
+                &PageQuery { q: Some("llama".into()), limit: Some(2), ..Default::default() },
+            )),
         ),
         (
             "/v1/prices/devices",
@@ -137,25 +140,16 @@ fn examples(ctx: &Context) -> Vec<(&'static str, &'static str, Option<Value>)> {
         (
             "/v1/calibrate",
             "post",
-            serde_json::from_value::<calibrate::CalibrationRequest>(json!({"points": [
-                {"kind": "inference", "request": {"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "weights": "q4_0", "engine": "llama.cpp", "input_tokens": 0, "output_tokens": 128},
-                 "measured": {"tpot_ms": 7.4}},
-                {"kind": "inference", "request": {"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "weights": "q4_0", "engine": "llama.cpp", "input_tokens": 512, "output_tokens": 0},
-                 "measured": {"prefill_tokens_per_s": 11500.0}}
-            ]}))
-            .ok()
-            .and_then(|r| to_value(calibrate::calibrate(ctx, &r))),
+            serde_json::from_value::<calibrate::CalibrationRequest>(calibrate::example())
+                .ok()
+                .and_then(|r| to_value(calibrate::calibrate(ctx, &r))),
         ),
-        (
-            "/v1/validation",
-            "get",
-            {
-                let mut report = (*ctx.validation.report()).clone();
-                // A few points are enough to show the shape; the families are the summary.
-                report.points.truncate(3);
-                serde_json::to_value(report).ok()
-            },
-        ),
+        ("/v1/validation", "get", {
+            let mut report = (*ctx.validation.report()).clone();
+            // A few points are enough to show the shape; the families are the summary.
+            report.points.truncate(3);
+            serde_json::to_value(report).ok()
+        }),
         (
             "/v1/estimate/training",
             "post",

@@ -40,6 +40,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "starts the server on 127.0.0.1:8080 and never returns; the README's curl lines run against \
          the test server instead",
     ),
+    (
+        "vllm bench serve --model meta-llama/Llama-3.1-8B-Instruct --dataset-name random --random-input-len 1024 --random-output-len 256 --num-prompts 200 --request-rate 2 --save-result --result-filename rate2.json",
+        "runs a benchmark against a vLLM server on a GPU; the files it writes stand in data/examples/benchmarks/",
+    ),
     ("cargo test", "the whole test suite, which is what is running this test (CI runs it)"),
 ];
 

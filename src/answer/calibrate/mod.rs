@@ -71,12 +71,7 @@ pub enum MeasuredPoint {
 /// ran on) or measured estimate requests (`points`), not both.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"points": [
-    {"kind": "inference", "request": {"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "weights": "q4_0", "engine": "llama.cpp", "input_tokens": 0, "output_tokens": 128},
-     "measured": {"tpot_ms": 7.4}},
-    {"kind": "inference", "request": {"model": "llama-2-7b", "hardware": "nvidia-rtx-4090", "weights": "q4_0", "engine": "llama.cpp", "input_tokens": 512, "output_tokens": 0},
-     "measured": {"prefill_tokens_per_s": 11500.0}}
-]}))]
+#[schema(example = example)]
 pub struct CalibrationRequest {
     /// 1 to 200 measured points, all inference or all training. The count is checked by the
     /// handler rather than the schema: a body of hundreds of points meets the body-size limit
@@ -150,6 +145,35 @@ pub struct CalibrationResult {
     /// Result files: runs that could not be replayed, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<runs::Skipped>,
+}
+
+/// The request's example (OpenAPI and the response example): the three illustrative
+/// `vllm bench serve` runs of `data/examples/benchmarks/`, Llama 3.1 8B on one H100.
+pub fn example() -> serde_json::Value {
+    let files = [
+        (
+            "vllm-llama-3.1-8b-h100-rate2.json",
+            include_str!("../../../data/examples/benchmarks/vllm-llama-3.1-8b-h100-rate2.json"),
+        ),
+        (
+            "vllm-llama-3.1-8b-h100-rate5.json",
+            include_str!("../../../data/examples/benchmarks/vllm-llama-3.1-8b-h100-rate5.json"),
+        ),
+        (
+            "vllm-llama-3.1-8b-h100-rate8.json",
+            include_str!("../../../data/examples/benchmarks/vllm-llama-3.1-8b-h100-rate8.json"),
+        ),
+    ];
+    let results: Vec<serde_json::Value> = files
+        .iter()
+        .map(|(name, text)| {
+            serde_json::json!({"name": name, "content": serde_json::from_str::<serde_json::Value>(text).unwrap_or_default()})
+        })
+        .collect();
+    serde_json::json!({
+        "results": results,
+        "deployment": {"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "engine": "vllm"}
+    })
 }
 
 const BOUNDS: (f64, f64) = (0.02, 1.0);

@@ -337,7 +337,8 @@ pub fn calibrate(ctx: &Context, request: &CalibrationRequest) -> Result<Calibrat
         super::fit::descend(from, &bounds, rounds, |x| cost(&replays, runs, x, &start))
     };
     let all: Vec<usize> = (0..replays.len()).collect();
-    let fitted = fit(&all, &start, ROUNDS);
+    // Four significant digits: the document stays readable and reproduces `after` exactly.
+    let fitted: Vec<f64> = fit(&all, &start, ROUNDS).into_iter().map(|v| significant(v, 4)).collect();
     let after: Vec<Vec<f64>> = replays.iter().map(|r| r.predict(&constants(&fitted))).collect();
 
     // Cross-validation by run: fold k holds the runs i with i % folds == k.
@@ -407,7 +408,7 @@ pub fn calibrate(ctx: &Context, request: &CalibrationRequest) -> Result<Calibrat
         .zip(&fitted)
         .map(|((c, &before), &after)| ConstantChange {
             name: c.name,
-            before,
+            before: significant(before, 6),
             after,
             change: (after - before) / before,
             min: c.min,
@@ -468,4 +469,13 @@ fn cost(replays: &[Replay], runs: &[usize], x: &[f64], start: &[f64]) -> f64 {
         }
     }
     total + PRIOR * x.iter().zip(start).map(|(v, s)| (v / s).ln().powi(2)).sum::<f64>()
+}
+
+/// `v` rounded to `digits` significant digits.
+fn significant(v: f64, digits: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(digits - 1 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
 }
