@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use crate::catalog::Catalog;
 use crate::engine::inference::InferenceInput;
+use crate::engine::serving::workload::Rng;
 use crate::engine::serving::{self, ServingEstimate};
-use crate::import::benchmarks::{Arrival, MeasuredRun, MetricKind};
+use crate::import::benchmarks::{Arrival, MeasuredRequest, MeasuredRun, MetricKind};
 use crate::scenario::range;
 use crate::scenario::serving::{ServingRequest, ServingScenario};
 
@@ -51,8 +52,18 @@ pub struct Compared {
     pub error: f64,
 }
 
+/// The seed of the arrival times drawn for a run that records lengths but no send times: fixed,
+/// so the same file gives the same replay.
+pub const REPLAY_SEED: u64 = 0;
+
 /// The serving request that replays `run` on `given`.
 pub fn request(run: &MeasuredRun, given: &Given) -> Result<Value, String> {
+    request_with_notes(run, given).map(|(body, _)| body)
+}
+
+/// [`request`], with a line saying which replay was used (the file's send times, its per-request
+/// lengths at drawn arrivals, or its mean lengths at its arrival pattern) and why.
+pub fn request_with_notes(run: &MeasuredRun, given: &Given) -> Result<(Value, Vec<String>), String> {
     let c = &run.conditions;
     let model = given.model.as_ref().or(c.model.as_ref()).ok_or("the file names no model: give model")?;
     let hardware = given.hardware.as_ref().or(c.device.as_ref()).ok_or("the file names no device: give hardware")?;
@@ -70,14 +81,25 @@ pub fn request(run: &MeasuredRun, given: &Given) -> Result<Value, String> {
     if let Some(w) = &given.weights {
         deployment["weights"] = json!(w);
     }
-    let timed: Vec<_> = run.requests.iter().filter_map(|r| r.arrival_s.map(|t| (t, r))).collect();
-    let workload = if !timed.is_empty() && timed.len() == run.requests.len() {
-        let cap = range::REPLAY_REQUESTS.max as usize;
-        let trace: Vec<Value> = timed
-            .iter()
-            .take(cap.min(MAX_REPLAYED as usize))
-            .map(|(t, r)| json!({"arrival_s": t, "input_tokens": r.input_tokens, "output_tokens": r.output_tokens.max(1)}))
-            .collect();
+    let mut notes = Vec::new();
+    let cap = (range::REPLAY_REQUESTS.max as usize).min(MAX_REPLAYED as usize);
+    let entry = |t: f64, r: &MeasuredRequest| json!({"arrival_s": t, "input_tokens": r.input_tokens, "output_tokens": r.output_tokens.max(1)});
+    let kept = run.requests.len().min(cap);
+    let cut = if kept < run.requests.len() {
+        format!(" (the first {kept} of {}: at most {cap} are replayed)", run.requests.len())
+    } else {
+        String::new()
+    };
+    let timed = !run.requests.is_empty() && run.requests.iter().all(|r| r.arrival_s.is_some());
+    let workload = if timed {
+        let trace: Vec<Value> = run.requests.iter().take(kept).map(|r| entry(r.arrival_s.unwrap_or(0.0), r)).collect();
+        notes.push(format!("replay: the file's {kept} requests{cut} at their recorded send times and lengths (trace)"));
+        json!({"arrival": "trace", "trace": trace})
+    } else if let Some((arrivals, how)) = drawn_arrivals(c.arrival, kept).filter(|_| !run.requests.is_empty()) {
+        let trace: Vec<Value> = run.requests.iter().zip(arrivals).map(|(r, t)| entry(t, r)).collect();
+        notes.push(format!(
+            "replay: the file's {kept} per-request lengths{cut} in the file's order (it records no send times), {how}"
+        ));
         json!({"arrival": "trace", "trace": trace})
     } else {
         let input = c.input_tokens_mean.ok_or("the file states no input lengths (input_tokens)")?;
@@ -88,24 +110,102 @@ pub fn request(run: &MeasuredRun, given: &Given) -> Result<Value, String> {
             "output_tokens": (output.round() as u64).max(1),
             "requests": requests,
         });
-        match c.arrival {
+        let pattern = match c.arrival {
             Some(Arrival::Rate { per_second, .. }) => {
                 w["arrival"] = json!("poisson");
                 w["requests_per_s"] = json!(per_second);
+                format!("Poisson at {per_second} requests/s")
             }
             Some(Arrival::Concurrency(n)) | Some(Arrival::Unbounded { max_concurrency: Some(n) }) => {
                 w["arrival"] = json!("concurrency");
                 w["concurrency"] = json!(n);
+                format!("a closed loop of {n} clients")
             }
-            Some(Arrival::Unbounded { max_concurrency: None }) => w["arrival"] = json!("offline"),
+            Some(Arrival::Unbounded { max_concurrency: None }) => {
+                w["arrival"] = json!("offline");
+                "all requests at once (offline)".to_owned()
+            }
             Some(Arrival::NotStated) | None => {
                 return Err("the file states no arrival pattern (request rate or concurrency)".to_owned());
             }
-        }
+        };
+        let why = if run.requests.is_empty() {
+            "the file keeps no per-request records"
+        } else {
+            "the simulator's closed loop draws its lengths and takes no trace, so the file's per-request lengths are not replayed"
+        };
+        notes.push(format!("replay: {requests} requests of the file's mean lengths ({why}), {pattern}"));
         w
     };
     deployment["workload"] = workload;
-    Ok(deployment)
+    Ok((deployment, notes))
+}
+
+/// Arrival times for `n` requests drawn from an open-loop `arrival` (seed [`REPLAY_SEED`]) and
+/// what was drawn; `None` for a closed loop or an unstated pattern, which a trace cannot replay.
+///
+/// vLLM's `get_request` sends the first request at once and waits a gamma interval of shape
+/// `burstiness` and scale `1 / (rate * burstiness)` after each (mean `1 / rate`; burstiness 1 is
+/// Poisson); `request_rate: inf` sends all at once. A `max_concurrency` cap is not enforced: the
+/// simulator's trace has no client-side cap, so where the cap bound, the replay queues at the
+/// server instead (and its TTFT includes that wait).
+pub fn drawn_arrivals(arrival: Option<Arrival>, n: usize) -> Option<(Vec<f64>, String)> {
+    let capped = |m: Option<u64>| {
+        m.map(|m| format!("; max_concurrency {m} is not enforced (a trace has no client cap)")).unwrap_or_default()
+    };
+    match arrival? {
+        Arrival::Rate { per_second, burstiness, max_concurrency } if per_second > 0.0 => {
+            let shape = burstiness.filter(|b| *b > 0.0).unwrap_or(1.0);
+            let mut rng = Rng::new(REPLAY_SEED);
+            let mut clock = 0.0;
+            let times = (0..n)
+                .map(|i| {
+                    if i > 0 {
+                        clock += gamma(&mut rng, shape) / (per_second * shape);
+                    }
+                    clock
+                })
+                .collect();
+            let process = if shape == 1.0 { "Poisson".to_owned() } else { format!("gamma (burstiness {shape})") };
+            Some((
+                times,
+                format!(
+                    "arrivals drawn from a {process} process at {per_second} requests/s (seed {REPLAY_SEED}){}",
+                    capped(max_concurrency)
+                ),
+            ))
+        }
+        Arrival::Unbounded { max_concurrency: None } => {
+            Some((vec![0.0; n], "all sent at time 0 (request_rate inf)".to_owned()))
+        }
+        _ => None,
+    }
+}
+
+/// A draw from a gamma distribution of this shape and scale 1 (Marsaglia and Tsang 2000; shape < 1
+/// by the boost `G(a) = G(a + 1) U^(1/a)`); shape 1 is an exponential draw, as the simulator's own
+/// Poisson arrivals.
+fn gamma(rng: &mut Rng, shape: f64) -> f64 {
+    if shape == 1.0 {
+        return -(1.0 - rng.unit()).ln();
+    }
+    if shape < 1.0 {
+        let u = 1.0 - rng.unit();
+        return gamma(rng, shape + 1.0) * u.powf(1.0 / shape);
+    }
+    let d = shape - 1.0 / 3.0;
+    let c = 1.0 / (9.0 * d).sqrt();
+    loop {
+        let x = rng.normal();
+        let v = (1.0 + c * x).powi(3);
+        if v <= 0.0 {
+            continue;
+        }
+        let u = 1.0 - rng.unit();
+        if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+            return d * v;
+        }
+    }
 }
 
 fn predicted(e: &ServingEstimate, kind: MetricKind) -> [Option<f64>; 4] {
@@ -124,7 +224,15 @@ fn predicted(e: &ServingEstimate, kind: MetricKind) -> [Option<f64>; 4] {
 pub fn compare(catalog: &Catalog, run: &MeasuredRun, given: &Given) -> Result<Vec<Compared>, String> {
     let body = request(run, given)?;
     let request: ServingRequest = serde_json::from_value(body).map_err(|e| e.to_string())?;
-    let scenario = ServingScenario::parse(catalog, &request, "").map_err(|e| e.to_string())?;
+    let scenario = ServingScenario::parse(catalog, &request, "").map_err(|e| {
+        let e = e.to_string();
+        match (&given.hardware, &run.conditions.device) {
+            (None, Some(name)) if catalog.device(name).is_err() => {
+                format!("{e} (the device as the file names it is not in the catalog: give hardware)")
+            }
+            _ => e,
+        }
+    })?;
     if scenario.disaggregation.is_some() {
         return Err("a disaggregated deployment is not replayed here".to_owned());
     }
@@ -152,6 +260,36 @@ pub fn compare(catalog: &Catalog, run: &MeasuredRun, given: &Given) -> Result<Ve
         }
     }
     Ok(out)
+}
+
+/// What the reader of a comparison should know about how `run` was replayed on `given`: which
+/// replay was used (see [`request_with_notes`]) and what the names the file states resolved to,
+/// with the assumption where a fine-tune's name resolved to its base model.
+pub fn notes(catalog: &Catalog, run: &MeasuredRun, given: &Given) -> Vec<String> {
+    let mut out = request_with_notes(run, given).map(|(_, notes)| notes).unwrap_or_default();
+    let c = &run.conditions;
+    if given.hardware.is_none()
+        && let Some(name) = &c.device
+        && let Ok(d) = catalog.device(name)
+        && !d.record.id.eq_ignore_ascii_case(name)
+    {
+        out.push(format!("device: the file's \"{name}\" is {}", d.record.id));
+    }
+    if given.model.is_none()
+        && let Some(name) = &c.model
+    {
+        if let Some(m) = catalog.model_fine_tune(name) {
+            out.push(format!(
+                "model: the file's \"{name}\" is not in the catalog; assumed to have the architecture of its base model {} (a fine-tune keeps its base's architecture)",
+                m.record.id
+            ));
+        } else if let Ok(m) = catalog.model(name)
+            && !m.record.id.eq_ignore_ascii_case(name)
+        {
+            out.push(format!("model: the file's \"{name}\" is {}", m.record.id));
+        }
+    }
+    out
 }
 
 /// The table `hwcost validate --measurements` prints for one file.

@@ -37,7 +37,11 @@ pub fn read(value: &Value) -> Result<MeasuredRun, ReadError> {
         c.output_tokens_mean = doc.opt_num("total_output_tokens")?.map(|t| t / completed as f64);
     }
     let max_concurrency = doc.opt_count("max_concurrency")?;
-    let burstiness = doc.opt_num("burstiness")?;
+    let burstiness = match doc.get("burstiness") {
+        Some(b) if b.num()? == 0.0 => return Err(b.err("a burstiness of 0 is no gamma shape (1 is Poisson)")),
+        Some(b) => Some(b.num()?),
+        None => None,
+    };
     c.arrival = match doc.get("request_rate") {
         None => max_concurrency.map(|n| Arrival::Unbounded { max_concurrency: Some(n) }),
         Some(rate) => match rate.value {
@@ -96,17 +100,36 @@ pub fn read(value: &Value) -> Result<MeasuredRun, ReadError> {
             "vLLM request_throughput: completed / duration (hwcost's definition)",
         );
     }
-    run.requests = requests(&doc, &mut run.notes)?;
+    let (requests, per_request) = requests(&doc, &mut run.notes)?;
+    run.requests = requests;
+    run.fill_from_requests(MetricKind::TtftMs, &per_request.ttft_ms, "ttfts (s, as ms)");
+    run.fill_from_requests(
+        MetricKind::TpotMs,
+        &per_request.tpot_ms,
+        "records: (ttfts + sum(itls) - ttfts) / (output_lens - 1), requests of 2 or more tokens",
+    );
+    run.fill_from_requests(MetricKind::ItlMs, &per_request.itl_ms, "itls, every gap of every request pooled");
+    run.fill_from_requests(MetricKind::E2eMs, &per_request.e2e_ms, "records: ttfts + sum(itls)");
     Ok(run)
 }
 
+/// The per-request values of the successful requests, ms, for the statistics the summary lacks.
+#[derive(Debug, Default)]
+struct PerRequest {
+    ttft_ms: Vec<f64>,
+    tpot_ms: Vec<f64>,
+    itl_ms: Vec<f64>,
+    e2e_ms: Vec<f64>,
+}
+
 /// The per-request arrays of `--save-detailed`, successful requests only.
-fn requests(doc: &Node, notes: &mut Vec<String>) -> Result<Vec<MeasuredRequest>, ReadError> {
+fn requests(doc: &Node, notes: &mut Vec<String>) -> Result<(Vec<MeasuredRequest>, PerRequest), ReadError> {
+    let mut per = PerRequest::default();
     let (Some(inputs), Some(outputs)) = (doc.get("input_lens"), doc.get("output_lens")) else {
         if doc.get("ttfts").is_some() {
             notes.push("ttfts without input_lens/output_lens: per-request records skipped".to_owned());
         }
-        return Ok(Vec::new());
+        return Ok((Vec::new(), per));
     };
     let inputs = inputs.items()?;
     let outputs = outputs.items()?;
@@ -136,22 +159,26 @@ fn requests(doc: &Node, notes: &mut Vec<String>) -> Result<Vec<MeasuredRequest>,
         }
         let ttft_s = ttfts.as_ref().map(|t| t[i].num()).transpose()?;
         let gaps_s = match itls.as_ref() {
-            Some(itls) => Some(itls[i].items()?.iter().map(|g| g.num()).sum::<Result<f64, _>>()?),
+            Some(itls) => Some(itls[i].items()?.iter().map(|g| g.num()).collect::<Result<Vec<f64>, _>>()?),
             None => None,
         };
-        out.push(MeasuredRequest {
-            arrival_s: None,
-            input_tokens: inputs[i].count()?,
-            output_tokens,
-            ttft_ms: ttft_s.map(|t| t * 1000.0),
-            e2e_ms: ttft_s.zip(gaps_s).map(|(t, g)| (t + g) * 1000.0),
-        });
+        let e2e_ms = ttft_s.zip(gaps_s.as_ref()).map(|(t, g)| (t + g.iter().sum::<f64>()) * 1000.0);
+        let ttft_ms = ttft_s.map(|t| t * 1000.0);
+        per.ttft_ms.extend(ttft_ms);
+        per.e2e_ms.extend(e2e_ms);
+        per.itl_ms.extend(gaps_s.iter().flatten().map(|g| g * 1000.0));
+        if let (Some(t), Some(e)) = (ttft_ms, e2e_ms)
+            && output_tokens > 1
+        {
+            per.tpot_ms.push((e - t) / (output_tokens - 1) as f64);
+        }
+        out.push(MeasuredRequest { arrival_s: None, input_tokens: inputs[i].count()?, output_tokens, ttft_ms, e2e_ms });
     }
     notes.push(format!(
         "{} of {n} requests kept (failed ones dropped); vLLM records no send times, so a replay draws arrivals from request_rate and burstiness; e2e per request = ttfts + sum(itls), vLLM's own latency to the last chunk",
         out.len()
     ));
-    Ok(out)
+    Ok((out, per))
 }
 
 #[cfg(test)]
