@@ -352,6 +352,105 @@ mod tests {
         assert!((second["arrival_s"].as_f64().unwrap() - 0.35).abs() < 1e-6);
     }
 
+    /// A hand-made `--save-detailed` file: 5 requests (the third failed), 2 requests/s, and the
+    /// summary keys of `--percentile-metrics ttft` only, without medians or percentiles.
+    fn detailed(rate: Value, burstiness: Value, max_concurrency: Value) -> Value {
+        json!({
+            "completed": 4, "failed": 1, "request_rate": rate, "burstiness": burstiness,
+            "max_concurrency": max_concurrency, "duration": 3.0,
+            "total_input_tokens": 1000, "total_output_tokens": 40, "mean_ttft_ms": 250.0,
+            "input_lens": [100, 400, 50, 300, 200], "output_lens": [5, 11, 0, 20, 4],
+            "ttfts": [0.1, 0.4, 0.0, 0.2, 0.3],
+            "itls": [vec![0.01; 4], vec![0.02; 10], Vec::<f64>::new(), vec![0.005; 19], vec![0.03; 3]],
+            "errors": ["", "", "timeout", "", ""]
+        })
+    }
+
+    fn trace(body: &Value) -> Vec<(f64, u64, u64)> {
+        body["workload"]["trace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["arrival_s"].as_f64().unwrap(),
+                    e["input_tokens"].as_u64().unwrap(),
+                    e["output_tokens"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn per_request_records_without_send_times_replay_in_file_order_at_drawn_arrivals() {
+        let run = crate::import::benchmarks::vllm::read(&detailed(json!(2.0), json!(1.0), Value::Null)).unwrap();
+        let (body, notes) = request_with_notes(&run, &given()).unwrap();
+        assert_eq!(body["workload"]["arrival"], "trace");
+        let t = trace(&body);
+        // The successful requests' exact lengths, in the file's order (the failed third dropped).
+        let lengths: Vec<(u64, u64)> = t.iter().map(|&(_, i, o)| (i, o)).collect();
+        assert_eq!(lengths, [(100, 5), (400, 11), (300, 20), (200, 4)]);
+        // Poisson at 2/s, seed 0: the first at 0, then exponential gaps -ln(1 - u) / 2 from the
+        // simulator's generator, drawn here by hand.
+        let mut rng = Rng::new(REPLAY_SEED);
+        let mut clock = 0.0;
+        let mut expected = vec![0.0];
+        for _ in 1..4 {
+            clock += -(1.0 - rng.unit()).ln() / 2.0;
+            expected.push(clock);
+        }
+        for ((got, _, _), want) in t.iter().zip(&expected) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+        assert!(t.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(
+            notes[0].contains("4 per-request lengths") && notes[0].contains("Poisson process at 2 requests/s (seed 0)"),
+            "{notes:?}"
+        );
+        // Deterministic: the same file gives the same trace.
+        assert_eq!(request(&run, &given()).unwrap(), body);
+
+        // Burstiness 0.5 is a gamma process: other gaps, same lengths and order, and a cap that the
+        // trace cannot enforce is said.
+        let bursty = crate::import::benchmarks::vllm::read(&detailed(json!(2.0), json!(0.5), json!(2))).unwrap();
+        let (body, notes) = request_with_notes(&bursty, &given()).unwrap();
+        let b = trace(&body);
+        assert_eq!(b.iter().map(|&(_, i, o)| (i, o)).collect::<Vec<_>>(), lengths);
+        assert_eq!(b[0].0, 0.0);
+        assert_ne!(b[1].0, t[1].0);
+        assert!(
+            notes[0].contains("gamma (burstiness 0.5)") && notes[0].contains("max_concurrency 2 is not enforced"),
+            "{notes:?}"
+        );
+
+        // request_rate inf without a cap: all at 0.
+        let inf = crate::import::benchmarks::vllm::read(&detailed(json!("inf"), json!(1.0), Value::Null)).unwrap();
+        let body = request(&inf, &given()).unwrap();
+        assert!(trace(&body).iter().all(|&(a, _, _)| a == 0.0));
+        // A closed loop (inf with a cap) cannot take a trace: the mean lengths, said why.
+        let closed = crate::import::benchmarks::vllm::read(&detailed(json!("inf"), json!(1.0), json!(2))).unwrap();
+        let (body, notes) = request_with_notes(&closed, &given()).unwrap();
+        assert_eq!(body["workload"]["arrival"], "concurrency");
+        assert_eq!((&body["workload"]["input_tokens"], &body["workload"]["output_tokens"]), (&json!(250), &json!(10)));
+        assert!(notes[0].contains("closed loop") && notes[0].contains("not replayed"), "{notes:?}");
+    }
+
+    #[test]
+    fn drawn_gamma_gaps_have_the_rate_and_the_burstiness() {
+        // Gamma(shape b, scale 1 / (r b)): mean gap 1 / r, squared coefficient of variation 1 / b.
+        for b in [0.5, 1.0, 2.0, 4.0] {
+            let arrival = Some(Arrival::Rate { per_second: 5.0, burstiness: Some(b), max_concurrency: None });
+            let (times, _) = drawn_arrivals(arrival, 20_001).unwrap();
+            let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+            let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+            let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+            assert!((mean - 0.2).abs() < 0.01, "b {b}: mean {mean}");
+            assert!((var / (mean * mean) - 1.0 / b).abs() < 0.1 / b, "b {b}: cv2 {}", var / (mean * mean));
+            assert!(gaps.iter().all(|g| *g >= 0.0 && g.is_finite()));
+        }
+        assert!(drawn_arrivals(Some(Arrival::Concurrency(4)), 3).is_none());
+    }
+
     #[test]
     fn what_neither_states_is_named() {
         let run = &read(include_bytes!("../../tests/fixtures/benchmarks/vllm_bench_serve.json")).unwrap()[0];

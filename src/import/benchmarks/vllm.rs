@@ -207,6 +207,48 @@ mod tests {
     }
 
     #[test]
+    fn the_statistics_a_summary_lacks_come_from_the_per_request_arrays() {
+        // Summary keys for TTFT's mean only; 5 requests, the third failed.
+        let doc = json!({
+            "completed": 4, "failed": 1, "request_rate": 2.0, "mean_ttft_ms": 250.0,
+            "input_lens": [100, 400, 50, 300, 200], "output_lens": [5, 11, 0, 20, 4],
+            "ttfts": [0.1, 0.4, 0.0, 0.2, 0.3],
+            "itls": [[0.01, 0.01, 0.01, 0.01], [0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02], [],
+                     [0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005,
+                      0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005], [0.03, 0.03, 0.03]],
+            "errors": ["", "", "timeout", "", ""]
+        });
+        let run = read(&doc).unwrap();
+        let close = |got: Option<f64>, want: f64| (got.unwrap() - want).abs() < 1e-9;
+        // By hand, numpy's linear percentiles at position q (n - 1).
+        // TTFT 100, 200, 300, 400 ms: the file's mean kept; p50 250, p90 370, p99 397.
+        let ttft = run.metric(MetricKind::TtftMs).unwrap();
+        assert!(close(ttft.summary.mean, 250.0) && close(ttft.summary.median, 250.0));
+        assert!(close(ttft.summary.p90, 370.0) && close(ttft.summary.p99, 397.0), "{ttft:?}");
+        assert!(ttft.definition.contains("median, p90, p99 from the per-request ttfts"), "{}", ttft.definition);
+        // e2e = ttft + sum(itls): 140, 600, 295, 390 -> mean 356.25, p50 342.5, p90 537, p99 593.7.
+        let e2e = run.metric(MetricKind::E2eMs).unwrap().summary;
+        assert!(close(e2e.mean, 356.25) && close(e2e.median, 342.5) && close(e2e.p90, 537.0) && close(e2e.p99, 593.7));
+        // TPOT = (e2e - ttft) / (out - 1): 10, 20, 5, 30 -> mean 16.25, p50 15, p90 27, p99 29.7.
+        let tpot = run.metric(MetricKind::TpotMs).unwrap().summary;
+        assert!(close(tpot.mean, 16.25) && close(tpot.median, 15.0) && close(tpot.p90, 27.0) && close(tpot.p99, 29.7));
+        // ITL, 36 gaps pooled: 19 of 5 ms, 4 of 10, 10 of 20, 3 of 30 -> mean 425/36, p50 (rank
+        // 17.5) 5, p90 (rank 31.5) 20, p99 (rank 34.65) 30.
+        let itl = run.metric(MetricKind::ItlMs).unwrap().summary;
+        assert!(
+            close(itl.mean, 425.0 / 36.0) && close(itl.median, 5.0) && close(itl.p90, 20.0) && close(itl.p99, 30.0)
+        );
+    }
+
+    #[test]
+    fn a_burstiness_of_zero_is_named() {
+        let e = read(&json!({"completed": 1, "request_rate": 2.0, "burstiness": 0})).unwrap_err();
+        assert_eq!(e.field, "/burstiness");
+        assert!(e.problem.contains("gamma shape"), "{e}");
+        assert_eq!(read(&json!({"completed": 1, "burstiness": "x"})).unwrap_err().field, "/burstiness");
+    }
+
+    #[test]
     fn arrays_of_different_lengths_name_the_field() {
         let doc = json!({"completed": 1, "input_lens": [1, 2], "output_lens": [1]});
         assert_eq!(read(&doc).unwrap_err().field, "/output_lens");
