@@ -18,7 +18,8 @@
 //!   board's product name), and vLLM's `AMD_Instinct_MI300X` (ROCm/vllm PR #359, vllm-project/vllm
 //!   PRs #16263 and #27623).
 //!
-//! One rule covers them, rather than a list of every spelling: lowercase; split on spaces, `_`
+//! One rule covers them, rather than a list of every spelling. It applies to names spelled as tools
+//! write them (capitals, spaces or underscores, [`written_by_a_tool`]): lowercase; split on spaces, `_`
 //! and `-`; drop the vendor and brand words (`nvidia`, `amd`, `instinct`, `tesla`, `geforce`), the
 //! memory technology (`hbm3`...), the form factor `oam` and the word `generation`/`edition`; take a
 //! memory size token (`80gb`) aside; then try, in order, the rest with the memory size appended
@@ -61,6 +62,9 @@ pub struct Candidate {
 
 /// The names to try for a device name as a tool writes it, best first.
 pub fn device_candidates(raw: &str) -> Vec<Candidate> {
+    if !written_by_a_tool(raw) {
+        return Vec::new();
+    }
     let lower = raw.trim().to_ascii_lowercase();
     let mut memory_gb = None;
     let mut words = Vec::new();
@@ -90,6 +94,14 @@ pub fn device_candidates(raw: &str) -> Vec<Candidate> {
         out.push(Candidate { name: format!("{p}{rest}"), memory_gb: memory_gb.map(f64::from) });
     }
     out
+}
+
+/// Whether `raw` is spelled as tools write device names: with the vendor's capitals (`NVIDIA`,
+/// `Tesla`, `AMD`), spaces or underscores. A lowercase, hyphenated name is a catalog-style name a
+/// person typed, and keeps the plain lookup: `nvidia-h100` stays ambiguous (SXM, PCIe or NVL) and
+/// gets suggestions, where a tool would have written `NVIDIA H100 80GB HBM3` or `NVIDIA H100 PCIe`.
+pub fn written_by_a_tool(raw: &str) -> bool {
+    raw.chars().any(|c| c.is_ascii_uppercase() || c == ' ' || c == '_')
 }
 
 /// Whether a device with `memory_gib` is the one a name stating `stated_gb` means (vendors round:
@@ -180,6 +192,8 @@ mod tests {
         assert_eq!(catalog.device("h100").unwrap().record.id, "nvidia-h100-sxm-80gb");
         assert!(catalog.device("NVIDIA H20").unwrap_err().iter().any(|s| s.contains("h200")));
         assert_eq!(catalog.device("zzz").unwrap_err(), Vec::<String>::new());
+        // A catalog-style name a person typed is not a tool's spelling: still ambiguous.
+        assert!(catalog.device("nvidia-h100").unwrap_err().len() > 1);
     }
 
     /// Hugging Face ids as result files write them -> catalog ids, and whether the fine-tune rule
