@@ -1349,7 +1349,7 @@ fn validate(args: &ValidateArgs) -> ExitCode {
 /// `hwcost validate --measurements FILE...`: exit 2 when a file cannot be read, 1 when a run
 /// cannot be replayed.
 fn validate_measurements(args: &ValidateArgs) -> ExitCode {
-    use crate::validation::measurements::{Given, compare, table};
+    use crate::validation::measurements::{Given, compare, notes, table};
     let catalog = match catalog_or_exit(args.data_dir.as_ref()) {
         Ok(catalog) => catalog,
         Err(code) => return code,
@@ -1381,6 +1381,12 @@ fn validate_measurements(args: &ValidateArgs) -> ExitCode {
         let results: Vec<_> = runs.iter().map(|run| (run.label.clone(), compare(&catalog, run, &given))).collect();
         failed |= results.iter().any(|(_, r)| r.is_err());
         say!("{}", table(&name, &results));
+        for run in &runs {
+            let label = if run.label.is_empty() { "-" } else { run.label.as_str() };
+            for note in notes(&catalog, run, &given) {
+                sayln!("  {label}: {note}");
+            }
+        }
     }
     if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }

@@ -18,6 +18,7 @@ pub mod networks;
 pub mod prices;
 pub mod scaling;
 pub mod speculative;
+pub mod tool_names;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -583,14 +584,53 @@ impl Catalog {
         self.formats.iter().find(|f| f.id.eq_ignore_ascii_case(id))
     }
 
-    /// The device with this id or alias, or close matches.
+    /// The device with this id or alias, or as a tool writes its name (`NVIDIA H100 80GB HBM3`,
+    /// see [`tool_names`]), or close matches.
     pub fn device(&self, id: &str) -> Result<&CatalogDevice, Vec<String>> {
-        self.device_index.resolve(id).and_then(|i| self.devices.get(i).ok_or_default())
+        self.device_index.resolve(id).and_then(|i| self.devices.get(i).ok_or_default()).or_else(|suggestions| {
+            self.device_as_written(id).ok_or_else(|| {
+                // The suggestions for a tool's spelling come from its core (`NVIDIA H20` ->
+                // `h20`, close to the H200) before those for the name as written.
+                tool_names::device_candidates(id)
+                    .iter()
+                    // Not the prefixed ones: `nvidia-zzz` is close to `nvidia-a10`.
+                    .filter(|c| !c.name.starts_with("nvidia-") && !c.name.starts_with("amd-"))
+                    .filter_map(|c| self.device_index.resolve(&c.name).err())
+                    .find(|s| !s.is_empty())
+                    .unwrap_or(suggestions)
+            })
+        })
     }
 
-    /// The model with this id or alias, or close matches.
+    /// The device a tool's spelling of a name means, by [`tool_names::device_candidates`]: `None`
+    /// when no candidate is listed, or the one listed has another memory size than the name says.
+    pub fn device_as_written(&self, name: &str) -> Option<&CatalogDevice> {
+        tool_names::device_candidates(name).into_iter().find_map(|c| {
+            let device = self.devices.get(self.device_index.resolve(&c.name).ok()?)?;
+            match c.memory_gb {
+                Some(gb) if !tool_names::memory_agrees(device.record.memory_gib, gb) => None,
+                _ => Some(device),
+            }
+        })
+    }
+
+    /// The model with this id or alias, or the base of an `-Instruct`/`-Chat`/`-it` fine-tune of
+    /// it (see [`Catalog::model_fine_tune`]), or close matches.
     pub fn model(&self, id: &str) -> Result<&CatalogModel, Vec<String>> {
-        self.model_index.resolve(id).and_then(|i| self.models.get(i).ok_or_default())
+        self.model_index
+            .resolve(id)
+            .and_then(|i| self.models.get(i).ok_or_default())
+            .or_else(|suggestions| self.model_fine_tune(id).ok_or(suggestions))
+    }
+
+    /// The base model a fine-tune's name resolves to, when the name itself is not listed (an
+    /// assumption: the fine-tune has the base's architecture). `None` for a listed name.
+    pub fn model_fine_tune(&self, name: &str) -> Option<&CatalogModel> {
+        if self.model_index.resolve(name).is_ok() {
+            return None;
+        }
+        let base = tool_names::model_base(name)?;
+        self.models.get(self.model_index.resolve(&base).ok()?)
     }
 
     /// Count of entries per section, for readiness and logs.

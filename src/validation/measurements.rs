@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use crate::catalog::Catalog;
 use crate::engine::inference::InferenceInput;
+use crate::engine::serving::workload::Rng;
 use crate::engine::serving::{self, ServingEstimate};
-use crate::import::benchmarks::{Arrival, MeasuredRun, MetricKind};
+use crate::import::benchmarks::{Arrival, MeasuredRequest, MeasuredRun, MetricKind};
 use crate::scenario::range;
 use crate::scenario::serving::{ServingRequest, ServingScenario};
 
@@ -53,8 +54,18 @@ pub struct Compared {
     pub error: f64,
 }
 
+/// The seed of the arrival times drawn for a run that records lengths but no send times: fixed,
+/// so the same file gives the same replay.
+pub const REPLAY_SEED: u64 = 0;
+
 /// The serving request that replays `run` on `given`.
 pub fn request(run: &MeasuredRun, given: &Given) -> Result<Value, String> {
+    request_with_notes(run, given).map(|(body, _)| body)
+}
+
+/// [`request`], with a line saying which replay was used (the file's send times, its per-request
+/// lengths at drawn arrivals, or its mean lengths at its arrival pattern) and why.
+pub fn request_with_notes(run: &MeasuredRun, given: &Given) -> Result<(Value, Vec<String>), String> {
     let c = &run.conditions;
     let model = given.model.as_ref().or(c.model.as_ref()).ok_or("the file names no model: give model")?;
     let hardware = given.hardware.as_ref().or(c.device.as_ref()).ok_or("the file names no device: give hardware")?;
@@ -75,14 +86,25 @@ pub fn request(run: &MeasuredRun, given: &Given) -> Result<Value, String> {
     if let Some(p) = &given.engine_profile {
         deployment["engine_profile"] = json!(p);
     }
-    let timed: Vec<_> = run.requests.iter().filter_map(|r| r.arrival_s.map(|t| (t, r))).collect();
-    let workload = if !timed.is_empty() && timed.len() == run.requests.len() {
-        let cap = range::REPLAY_REQUESTS.max as usize;
-        let trace: Vec<Value> = timed
-            .iter()
-            .take(cap.min(MAX_REPLAYED as usize))
-            .map(|(t, r)| json!({"arrival_s": t, "input_tokens": r.input_tokens, "output_tokens": r.output_tokens.max(1)}))
-            .collect();
+    let mut notes = Vec::new();
+    let cap = (range::REPLAY_REQUESTS.max as usize).min(MAX_REPLAYED as usize);
+    let entry = |t: f64, r: &MeasuredRequest| json!({"arrival_s": t, "input_tokens": r.input_tokens, "output_tokens": r.output_tokens.max(1)});
+    let kept = run.requests.len().min(cap);
+    let cut = if kept < run.requests.len() {
+        format!(" (the first {kept} of {}: at most {cap} are replayed)", run.requests.len())
+    } else {
+        String::new()
+    };
+    let timed = !run.requests.is_empty() && run.requests.iter().all(|r| r.arrival_s.is_some());
+    let workload = if timed {
+        let trace: Vec<Value> = run.requests.iter().take(kept).map(|r| entry(r.arrival_s.unwrap_or(0.0), r)).collect();
+        notes.push(format!("replay: the file's {kept} requests{cut} at their recorded send times and lengths (trace)"));
+        json!({"arrival": "trace", "trace": trace})
+    } else if let Some((arrivals, how)) = drawn_arrivals(c.arrival, kept).filter(|_| !run.requests.is_empty()) {
+        let trace: Vec<Value> = run.requests.iter().zip(arrivals).map(|(r, t)| entry(t, r)).collect();
+        notes.push(format!(
+            "replay: the file's {kept} per-request lengths{cut} in the file's order (it records no send times), {how}"
+        ));
         json!({"arrival": "trace", "trace": trace})
     } else {
         let input = c.input_tokens_mean.ok_or("the file states no input lengths (input_tokens)")?;
@@ -93,24 +115,102 @@ pub fn request(run: &MeasuredRun, given: &Given) -> Result<Value, String> {
             "output_tokens": (output.round() as u64).max(1),
             "requests": requests,
         });
-        match c.arrival {
+        let pattern = match c.arrival {
             Some(Arrival::Rate { per_second, .. }) => {
                 w["arrival"] = json!("poisson");
                 w["requests_per_s"] = json!(per_second);
+                format!("Poisson at {per_second} requests/s")
             }
             Some(Arrival::Concurrency(n)) | Some(Arrival::Unbounded { max_concurrency: Some(n) }) => {
                 w["arrival"] = json!("concurrency");
                 w["concurrency"] = json!(n);
+                format!("a closed loop of {n} clients")
             }
-            Some(Arrival::Unbounded { max_concurrency: None }) => w["arrival"] = json!("offline"),
+            Some(Arrival::Unbounded { max_concurrency: None }) => {
+                w["arrival"] = json!("offline");
+                "all requests at once (offline)".to_owned()
+            }
             Some(Arrival::NotStated) | None => {
                 return Err("the file states no arrival pattern (request rate or concurrency)".to_owned());
             }
-        }
+        };
+        let why = if run.requests.is_empty() {
+            "the file keeps no per-request records"
+        } else {
+            "the simulator's closed loop draws its lengths and takes no trace, so the file's per-request lengths are not replayed"
+        };
+        notes.push(format!("replay: {requests} requests of the file's mean lengths ({why}), {pattern}"));
         w
     };
     deployment["workload"] = workload;
-    Ok(deployment)
+    Ok((deployment, notes))
+}
+
+/// Arrival times for `n` requests drawn from an open-loop `arrival` (seed [`REPLAY_SEED`]) and
+/// what was drawn; `None` for a closed loop or an unstated pattern, which a trace cannot replay.
+///
+/// vLLM's `get_request` sends the first request at once and waits a gamma interval of shape
+/// `burstiness` and scale `1 / (rate * burstiness)` after each (mean `1 / rate`; burstiness 1 is
+/// Poisson); `request_rate: inf` sends all at once. A `max_concurrency` cap is not enforced: the
+/// simulator's trace has no client-side cap, so where the cap bound, the replay queues at the
+/// server instead (and its TTFT includes that wait).
+pub fn drawn_arrivals(arrival: Option<Arrival>, n: usize) -> Option<(Vec<f64>, String)> {
+    let capped = |m: Option<u64>| {
+        m.map(|m| format!("; max_concurrency {m} is not enforced (a trace has no client cap)")).unwrap_or_default()
+    };
+    match arrival? {
+        Arrival::Rate { per_second, burstiness, max_concurrency } if per_second > 0.0 => {
+            let shape = burstiness.filter(|b| *b > 0.0).unwrap_or(1.0);
+            let mut rng = Rng::new(REPLAY_SEED);
+            let mut clock = 0.0;
+            let times = (0..n)
+                .map(|i| {
+                    if i > 0 {
+                        clock += gamma(&mut rng, shape) / (per_second * shape);
+                    }
+                    clock
+                })
+                .collect();
+            let process = if shape == 1.0 { "Poisson".to_owned() } else { format!("gamma (burstiness {shape})") };
+            Some((
+                times,
+                format!(
+                    "arrivals drawn from a {process} process at {per_second} requests/s (seed {REPLAY_SEED}){}",
+                    capped(max_concurrency)
+                ),
+            ))
+        }
+        Arrival::Unbounded { max_concurrency: None } => {
+            Some((vec![0.0; n], "all sent at time 0 (request_rate inf)".to_owned()))
+        }
+        _ => None,
+    }
+}
+
+/// A draw from a gamma distribution of this shape and scale 1 (Marsaglia and Tsang 2000; shape < 1
+/// by the boost `G(a) = G(a + 1) U^(1/a)`); shape 1 is an exponential draw, as the simulator's own
+/// Poisson arrivals.
+fn gamma(rng: &mut Rng, shape: f64) -> f64 {
+    if shape == 1.0 {
+        return -(1.0 - rng.unit()).ln();
+    }
+    if shape < 1.0 {
+        let u = 1.0 - rng.unit();
+        return gamma(rng, shape + 1.0) * u.powf(1.0 / shape);
+    }
+    let d = shape - 1.0 / 3.0;
+    let c = 1.0 / (9.0 * d).sqrt();
+    loop {
+        let x = rng.normal();
+        let v = (1.0 + c * x).powi(3);
+        if v <= 0.0 {
+            continue;
+        }
+        let u = 1.0 - rng.unit();
+        if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+            return d * v;
+        }
+    }
 }
 
 fn predicted(e: &ServingEstimate, kind: MetricKind) -> [Option<f64>; 4] {
@@ -127,7 +227,12 @@ fn predicted(e: &ServingEstimate, kind: MetricKind) -> [Option<f64>; 4] {
 
 /// The serving scenario that replays `run` on `given` (a colocated deployment).
 pub fn scenario(catalog: &Catalog, run: &MeasuredRun, given: &Given) -> Result<ServingScenario, String> {
-    parse(catalog, request(run, given)?)
+    parse(catalog, request(run, given)?).map_err(|e| match (&given.hardware, &run.conditions.device) {
+        (None, Some(name)) if catalog.device(name).is_err() => {
+            format!("{e} (the device as the file names it is not in the catalog: give hardware)")
+        }
+        _ => e,
+    })
 }
 
 /// The serving scenario of a replay's request body ([`request`]'s, perhaps trimmed).
@@ -172,6 +277,36 @@ pub fn compare(catalog: &Catalog, run: &MeasuredRun, given: &Given) -> Result<Ve
     let scenario = scenario(catalog, run, given)?;
     let input = InferenceInput { explain: false, ..scenario.inference.input() };
     Ok(numbers(run, &serving::simulate(&input, &scenario.workload)))
+}
+
+/// What the reader of a comparison should know about how `run` was replayed on `given`: which
+/// replay was used (see [`request_with_notes`]) and what the names the file states resolved to,
+/// with the assumption where a fine-tune's name resolved to its base model.
+pub fn notes(catalog: &Catalog, run: &MeasuredRun, given: &Given) -> Vec<String> {
+    let mut out = request_with_notes(run, given).map(|(_, notes)| notes).unwrap_or_default();
+    let c = &run.conditions;
+    if given.hardware.is_none()
+        && let Some(name) = &c.device
+        && let Ok(d) = catalog.device(name)
+        && !d.record.id.eq_ignore_ascii_case(name)
+    {
+        out.push(format!("device: the file's \"{name}\" is {}", d.record.id));
+    }
+    if given.model.is_none()
+        && let Some(name) = &c.model
+    {
+        if let Some(m) = catalog.model_fine_tune(name) {
+            out.push(format!(
+                "model: the file's \"{name}\" is not in the catalog; assumed to have the architecture of its base model {} (a fine-tune keeps its base's architecture)",
+                m.record.id
+            ));
+        } else if let Ok(m) = catalog.model(name)
+            && !m.record.id.eq_ignore_ascii_case(name)
+        {
+            out.push(format!("model: the file's \"{name}\" is {}", m.record.id));
+        }
+    }
+    out
 }
 
 /// The table `hwcost validate --measurements` prints for one file.
@@ -232,6 +367,105 @@ mod tests {
         let second = &body["workload"]["trace"][1];
         assert_eq!((&second["input_tokens"], &second["output_tokens"]), (&json!(260), &json!(128)));
         assert!((second["arrival_s"].as_f64().unwrap() - 0.35).abs() < 1e-6);
+    }
+
+    /// A hand-made `--save-detailed` file: 5 requests (the third failed), 2 requests/s, and the
+    /// summary keys of `--percentile-metrics ttft` only, without medians or percentiles.
+    fn detailed(rate: Value, burstiness: Value, max_concurrency: Value) -> Value {
+        json!({
+            "completed": 4, "failed": 1, "request_rate": rate, "burstiness": burstiness,
+            "max_concurrency": max_concurrency, "duration": 3.0,
+            "total_input_tokens": 1000, "total_output_tokens": 40, "mean_ttft_ms": 250.0,
+            "input_lens": [100, 400, 50, 300, 200], "output_lens": [5, 11, 0, 20, 4],
+            "ttfts": [0.1, 0.4, 0.0, 0.2, 0.3],
+            "itls": [vec![0.01; 4], vec![0.02; 10], Vec::<f64>::new(), vec![0.005; 19], vec![0.03; 3]],
+            "errors": ["", "", "timeout", "", ""]
+        })
+    }
+
+    fn trace(body: &Value) -> Vec<(f64, u64, u64)> {
+        body["workload"]["trace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["arrival_s"].as_f64().unwrap(),
+                    e["input_tokens"].as_u64().unwrap(),
+                    e["output_tokens"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn per_request_records_without_send_times_replay_in_file_order_at_drawn_arrivals() {
+        let run = crate::import::benchmarks::vllm::read(&detailed(json!(2.0), json!(1.0), Value::Null)).unwrap();
+        let (body, notes) = request_with_notes(&run, &given()).unwrap();
+        assert_eq!(body["workload"]["arrival"], "trace");
+        let t = trace(&body);
+        // The successful requests' exact lengths, in the file's order (the failed third dropped).
+        let lengths: Vec<(u64, u64)> = t.iter().map(|&(_, i, o)| (i, o)).collect();
+        assert_eq!(lengths, [(100, 5), (400, 11), (300, 20), (200, 4)]);
+        // Poisson at 2/s, seed 0: the first at 0, then exponential gaps -ln(1 - u) / 2 from the
+        // simulator's generator, drawn here by hand.
+        let mut rng = Rng::new(REPLAY_SEED);
+        let mut clock = 0.0;
+        let mut expected = vec![0.0];
+        for _ in 1..4 {
+            clock += -(1.0 - rng.unit()).ln() / 2.0;
+            expected.push(clock);
+        }
+        for ((got, _, _), want) in t.iter().zip(&expected) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+        assert!(t.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(
+            notes[0].contains("4 per-request lengths") && notes[0].contains("Poisson process at 2 requests/s (seed 0)"),
+            "{notes:?}"
+        );
+        // Deterministic: the same file gives the same trace.
+        assert_eq!(request(&run, &given()).unwrap(), body);
+
+        // Burstiness 0.5 is a gamma process: other gaps, same lengths and order, and a cap that the
+        // trace cannot enforce is said.
+        let bursty = crate::import::benchmarks::vllm::read(&detailed(json!(2.0), json!(0.5), json!(2))).unwrap();
+        let (body, notes) = request_with_notes(&bursty, &given()).unwrap();
+        let b = trace(&body);
+        assert_eq!(b.iter().map(|&(_, i, o)| (i, o)).collect::<Vec<_>>(), lengths);
+        assert_eq!(b[0].0, 0.0);
+        assert_ne!(b[1].0, t[1].0);
+        assert!(
+            notes[0].contains("gamma (burstiness 0.5)") && notes[0].contains("max_concurrency 2 is not enforced"),
+            "{notes:?}"
+        );
+
+        // request_rate inf without a cap: all at 0.
+        let inf = crate::import::benchmarks::vllm::read(&detailed(json!("inf"), json!(1.0), Value::Null)).unwrap();
+        let body = request(&inf, &given()).unwrap();
+        assert!(trace(&body).iter().all(|&(a, _, _)| a == 0.0));
+        // A closed loop (inf with a cap) cannot take a trace: the mean lengths, said why.
+        let closed = crate::import::benchmarks::vllm::read(&detailed(json!("inf"), json!(1.0), json!(2))).unwrap();
+        let (body, notes) = request_with_notes(&closed, &given()).unwrap();
+        assert_eq!(body["workload"]["arrival"], "concurrency");
+        assert_eq!((&body["workload"]["input_tokens"], &body["workload"]["output_tokens"]), (&json!(250), &json!(10)));
+        assert!(notes[0].contains("closed loop") && notes[0].contains("not replayed"), "{notes:?}");
+    }
+
+    #[test]
+    fn drawn_gamma_gaps_have_the_rate_and_the_burstiness() {
+        // Gamma(shape b, scale 1 / (r b)): mean gap 1 / r, squared coefficient of variation 1 / b.
+        for b in [0.5, 1.0, 2.0, 4.0] {
+            let arrival = Some(Arrival::Rate { per_second: 5.0, burstiness: Some(b), max_concurrency: None });
+            let (times, _) = drawn_arrivals(arrival, 20_001).unwrap();
+            let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+            let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+            let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+            assert!((mean - 0.2).abs() < 0.01, "b {b}: mean {mean}");
+            assert!((var / (mean * mean) - 1.0 / b).abs() < 0.1 / b, "b {b}: cv2 {}", var / (mean * mean));
+            assert!(gaps.iter().all(|g| *g >= 0.0 && g.is_finite()));
+        }
+        assert!(drawn_arrivals(Some(Arrival::Concurrency(4)), 3).is_none());
     }
 
     #[test]

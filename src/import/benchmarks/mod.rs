@@ -406,6 +406,64 @@ impl<'a> Node<'a> {
     }
 }
 
+/// The `q`-th percentile (0..=100) of `values` by linear interpolation between the closest ranks,
+/// numpy's default (`np.percentile`, which vLLM uses): position `q / 100 * (n - 1)` in the sorted
+/// values. `None` when empty.
+pub fn percentile(values: &[f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let position = q.clamp(0.0, 100.0) / 100.0 * (sorted.len() - 1) as f64;
+    let (low, high) = (position.floor() as usize, position.ceil() as usize);
+    Some(sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64))
+}
+
+impl Summary {
+    /// Mean, median, p90 and p99 of per-request values (numpy's linear percentiles).
+    pub fn of(values: &[f64]) -> Summary {
+        Summary {
+            mean: mean(values),
+            median: percentile(values, 50.0),
+            p90: percentile(values, 90.0),
+            p99: percentile(values, 99.0),
+        }
+    }
+}
+
+impl MeasuredRun {
+    /// Completes the `kind` metric with the statistics of per-request `values` that the file's
+    /// summary lacks (all of them when it has none), saying so in its definition. `source` names
+    /// the per-request field and its definition.
+    pub(crate) fn fill_from_requests(&mut self, kind: MetricKind, values: &[f64], source: &str) {
+        if values.is_empty() {
+            return;
+        }
+        let computed = Summary::of(values);
+        let how = "numpy linear percentiles, as vLLM computes its own";
+        let Some(m) = self.metrics.iter_mut().find(|m| m.kind == kind) else {
+            self.push(kind, computed, format!("from the per-request {source}, {} requests ({how})", values.len()));
+            return;
+        };
+        let mut filled = Vec::new();
+        for (name, have, value) in [
+            ("mean", &mut m.summary.mean, computed.mean),
+            ("median", &mut m.summary.median, computed.median),
+            ("p90", &mut m.summary.p90, computed.p90),
+            ("p99", &mut m.summary.p99, computed.p99),
+        ] {
+            if have.is_none() {
+                *have = value;
+                filled.push(name);
+            }
+        }
+        if !filled.is_empty() {
+            m.definition.push_str(&format!("; {} from the per-request {source} ({how})", filled.join(", ")));
+        }
+    }
+}
+
 /// Mean of a slice (None when empty).
 pub(crate) fn mean(xs: &[f64]) -> Option<f64> {
     (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
@@ -433,6 +491,17 @@ mod tests {
     fn truncated_json_says_so() {
         let e = read(br#"{"completed": 10, "mean_ttft_ms": 1"#).unwrap_err();
         assert!(e.problem.starts_with("truncated JSON"), "{e}");
+    }
+
+    #[test]
+    fn percentiles_interpolate_linearly_between_ranks_as_numpy_does() {
+        // Sorted 10, 20, 30, 40: p50 at position 1.5 -> 25; p90 at 2.7 -> 37; p99 at 2.97 -> 39.7.
+        let xs = [40.0, 10.0, 30.0, 20.0];
+        assert_eq!(percentile(&xs, 50.0), Some(25.0));
+        assert!((percentile(&xs, 90.0).unwrap() - 37.0).abs() < 1e-9);
+        assert!((percentile(&xs, 99.0).unwrap() - 39.7).abs() < 1e-9);
+        assert_eq!(percentile(&[7.0], 99.0), Some(7.0));
+        assert_eq!(percentile(&[], 50.0), None);
     }
 
     #[test]

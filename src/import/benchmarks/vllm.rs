@@ -37,7 +37,11 @@ pub fn read(value: &Value) -> Result<MeasuredRun, ReadError> {
         c.output_tokens_mean = doc.opt_num("total_output_tokens")?.map(|t| t / completed as f64);
     }
     let max_concurrency = doc.opt_count("max_concurrency")?;
-    let burstiness = doc.opt_num("burstiness")?;
+    let burstiness = match doc.get("burstiness") {
+        Some(b) if b.num()? == 0.0 => return Err(b.err("a burstiness of 0 is no gamma shape (1 is Poisson)")),
+        Some(b) => Some(b.num()?),
+        None => None,
+    };
     c.arrival = match doc.get("request_rate") {
         None => max_concurrency.map(|n| Arrival::Unbounded { max_concurrency: Some(n) }),
         Some(rate) => match rate.value {
@@ -96,17 +100,36 @@ pub fn read(value: &Value) -> Result<MeasuredRun, ReadError> {
             "vLLM request_throughput: completed / duration (hwcost's definition)",
         );
     }
-    run.requests = requests(&doc, &mut run.notes)?;
+    let (requests, per_request) = requests(&doc, &mut run.notes)?;
+    run.requests = requests;
+    run.fill_from_requests(MetricKind::TtftMs, &per_request.ttft_ms, "ttfts (s, as ms)");
+    run.fill_from_requests(
+        MetricKind::TpotMs,
+        &per_request.tpot_ms,
+        "records: (ttfts + sum(itls) - ttfts) / (output_lens - 1), requests of 2 or more tokens",
+    );
+    run.fill_from_requests(MetricKind::ItlMs, &per_request.itl_ms, "itls, every gap of every request pooled");
+    run.fill_from_requests(MetricKind::E2eMs, &per_request.e2e_ms, "records: ttfts + sum(itls)");
     Ok(run)
 }
 
+/// The per-request values of the successful requests, ms, for the statistics the summary lacks.
+#[derive(Debug, Default)]
+struct PerRequest {
+    ttft_ms: Vec<f64>,
+    tpot_ms: Vec<f64>,
+    itl_ms: Vec<f64>,
+    e2e_ms: Vec<f64>,
+}
+
 /// The per-request arrays of `--save-detailed`, successful requests only.
-fn requests(doc: &Node, notes: &mut Vec<String>) -> Result<Vec<MeasuredRequest>, ReadError> {
+fn requests(doc: &Node, notes: &mut Vec<String>) -> Result<(Vec<MeasuredRequest>, PerRequest), ReadError> {
+    let mut per = PerRequest::default();
     let (Some(inputs), Some(outputs)) = (doc.get("input_lens"), doc.get("output_lens")) else {
         if doc.get("ttfts").is_some() {
             notes.push("ttfts without input_lens/output_lens: per-request records skipped".to_owned());
         }
-        return Ok(Vec::new());
+        return Ok((Vec::new(), per));
     };
     let inputs = inputs.items()?;
     let outputs = outputs.items()?;
@@ -136,22 +159,26 @@ fn requests(doc: &Node, notes: &mut Vec<String>) -> Result<Vec<MeasuredRequest>,
         }
         let ttft_s = ttfts.as_ref().map(|t| t[i].num()).transpose()?;
         let gaps_s = match itls.as_ref() {
-            Some(itls) => Some(itls[i].items()?.iter().map(|g| g.num()).sum::<Result<f64, _>>()?),
+            Some(itls) => Some(itls[i].items()?.iter().map(|g| g.num()).collect::<Result<Vec<f64>, _>>()?),
             None => None,
         };
-        out.push(MeasuredRequest {
-            arrival_s: None,
-            input_tokens: inputs[i].count()?,
-            output_tokens,
-            ttft_ms: ttft_s.map(|t| t * 1000.0),
-            e2e_ms: ttft_s.zip(gaps_s).map(|(t, g)| (t + g) * 1000.0),
-        });
+        let e2e_ms = ttft_s.zip(gaps_s.as_ref()).map(|(t, g)| (t + g.iter().sum::<f64>()) * 1000.0);
+        let ttft_ms = ttft_s.map(|t| t * 1000.0);
+        per.ttft_ms.extend(ttft_ms);
+        per.e2e_ms.extend(e2e_ms);
+        per.itl_ms.extend(gaps_s.iter().flatten().map(|g| g * 1000.0));
+        if let (Some(t), Some(e)) = (ttft_ms, e2e_ms)
+            && output_tokens > 1
+        {
+            per.tpot_ms.push((e - t) / (output_tokens - 1) as f64);
+        }
+        out.push(MeasuredRequest { arrival_s: None, input_tokens: inputs[i].count()?, output_tokens, ttft_ms, e2e_ms });
     }
     notes.push(format!(
         "{} of {n} requests kept (failed ones dropped); vLLM records no send times, so a replay draws arrivals from request_rate and burstiness; e2e per request = ttfts + sum(itls), vLLM's own latency to the last chunk",
         out.len()
     ));
-    Ok(out)
+    Ok((out, per))
 }
 
 #[cfg(test)]
@@ -177,6 +204,48 @@ mod tests {
         assert!((r.ttft_ms.unwrap() - 100.0).abs() < 1e-9);
         assert!((r.e2e_ms.unwrap() - 130.0).abs() < 1e-9);
         assert!((run.requests[1].e2e_ms.unwrap() - 250.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_statistics_a_summary_lacks_come_from_the_per_request_arrays() {
+        // Summary keys for TTFT's mean only; 5 requests, the third failed.
+        let doc = json!({
+            "completed": 4, "failed": 1, "request_rate": 2.0, "mean_ttft_ms": 250.0,
+            "input_lens": [100, 400, 50, 300, 200], "output_lens": [5, 11, 0, 20, 4],
+            "ttfts": [0.1, 0.4, 0.0, 0.2, 0.3],
+            "itls": [[0.01, 0.01, 0.01, 0.01], [0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02], [],
+                     [0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005,
+                      0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005], [0.03, 0.03, 0.03]],
+            "errors": ["", "", "timeout", "", ""]
+        });
+        let run = read(&doc).unwrap();
+        let close = |got: Option<f64>, want: f64| (got.unwrap() - want).abs() < 1e-9;
+        // By hand, numpy's linear percentiles at position q (n - 1).
+        // TTFT 100, 200, 300, 400 ms: the file's mean kept; p50 250, p90 370, p99 397.
+        let ttft = run.metric(MetricKind::TtftMs).unwrap();
+        assert!(close(ttft.summary.mean, 250.0) && close(ttft.summary.median, 250.0));
+        assert!(close(ttft.summary.p90, 370.0) && close(ttft.summary.p99, 397.0), "{ttft:?}");
+        assert!(ttft.definition.contains("median, p90, p99 from the per-request ttfts"), "{}", ttft.definition);
+        // e2e = ttft + sum(itls): 140, 600, 295, 390 -> mean 356.25, p50 342.5, p90 537, p99 593.7.
+        let e2e = run.metric(MetricKind::E2eMs).unwrap().summary;
+        assert!(close(e2e.mean, 356.25) && close(e2e.median, 342.5) && close(e2e.p90, 537.0) && close(e2e.p99, 593.7));
+        // TPOT = (e2e - ttft) / (out - 1): 10, 20, 5, 30 -> mean 16.25, p50 15, p90 27, p99 29.7.
+        let tpot = run.metric(MetricKind::TpotMs).unwrap().summary;
+        assert!(close(tpot.mean, 16.25) && close(tpot.median, 15.0) && close(tpot.p90, 27.0) && close(tpot.p99, 29.7));
+        // ITL, 36 gaps pooled: 19 of 5 ms, 4 of 10, 10 of 20, 3 of 30 -> mean 425/36, p50 (rank
+        // 17.5) 5, p90 (rank 31.5) 20, p99 (rank 34.65) 30.
+        let itl = run.metric(MetricKind::ItlMs).unwrap().summary;
+        assert!(
+            close(itl.mean, 425.0 / 36.0) && close(itl.median, 5.0) && close(itl.p90, 20.0) && close(itl.p99, 30.0)
+        );
+    }
+
+    #[test]
+    fn a_burstiness_of_zero_is_named() {
+        let e = read(&json!({"completed": 1, "request_rate": 2.0, "burstiness": 0})).unwrap_err();
+        assert_eq!(e.field, "/burstiness");
+        assert!(e.problem.contains("gamma shape"), "{e}");
+        assert_eq!(read(&json!({"completed": 1, "burstiness": "x"})).unwrap_err().field, "/burstiness");
     }
 
     #[test]
