@@ -178,7 +178,7 @@ function scatter(metric, points) {
   const lo = Math.min(...values.filter(positive)), hi = Math.max(...values);
   // Log axes where the values span more than ten times (and none is zero or less).
   const log = values.length > 0 && values.every(positive) && hi / lo > 10;
-  const domain = extent(values, log, true);
+  const domain = extent(values, log, false);
   const W = drawingWidth(), H = Math.min(W, 360), L = 64, R = 16, T = 12, B = 44;
   const x = scale(domain, [L, W - R], log);
   const y = scale(domain, [H - B, T], log);
