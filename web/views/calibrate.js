@@ -76,17 +76,22 @@ function dropZone() {
       input.form.requestSubmit();
     };
     input.addEventListener("change", () => take(input.files));
-    label.addEventListener("dragover", (event) => {
+    // The whole form takes a drop (a file dropped beside the zone would otherwise replace the
+    // page); the zone shows where.
+    const form = input.form;
+    form.addEventListener("dragover", (event) => {
       event.preventDefault();
       label.classList.add("over");
     });
-    label.addEventListener("dragleave", () => label.classList.remove("over"));
-    label.addEventListener("drop", (event) => {
+    form.addEventListener("dragleave", (event) => {
+      if (!form.contains(event.relatedTarget)) label.classList.remove("over");
+    });
+    form.addEventListener("drop", (event) => {
       event.preventDefault();
       label.classList.remove("over");
       take(event.dataTransfer?.files);
     });
-    label.after(h("div", { class: "dropped wide", "data-dropped": "" }));
+    label.after(h("div", { class: "dropped wide", "data-dropped": "", "aria-live": "polite" }));
   }
   showChosen();
 }
@@ -290,13 +295,30 @@ function skippedList(answer) {
   );
 }
 
+/** A refusal whose pointers are into a file (`/results/N/...`) names the file before the API's words. */
+function namingFiles(error, files) {
+  const errors = error?.problem?.errors;
+  if (!Array.isArray(errors)) return error;
+  error.problem = {
+    ...error.problem,
+    errors: errors.map((e) => {
+      const at = /^\/results\/(\d+)(\/|$)/.exec(e.pointer ?? "");
+      const file = at ? files[Number(at[1])] : null;
+      return file ? { ...e, detail: `${file.name}: ${e.detail}` } : e;
+    }),
+  };
+  return error;
+}
+
 async function runCalibrate(p, out) {
   dropZone();
   if (!chosen.length) {
     add(out, h("p", { class: "note", "data-calibrate": "empty" }, "Drop one or more benchmark result files on the zone above (or choose them with its button): the result JSON of vllm bench serve --save-result, a GuideLLM report, an llm-d benchmark report (YAML) or a genai-perf / AIPerf profile export. They are sent to POST /v1/calibrate with the deployment fields for what a file does not state."));
     return;
   }
-  const answer = await from(POINTERS, api("POST", "/v1/calibrate", calibrateBody(p, chosen)));
+  const answer = await from(POINTERS, api("POST", "/v1/calibrate", calibrateBody(p, chosen))).catch((error) => {
+    throw namingFiles(error, chosen);
+  });
   const pct = { fmt: fmt.pct };
   add(
     out,

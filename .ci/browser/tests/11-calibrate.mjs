@@ -118,5 +118,7 @@ await test("calibrate: a result file through the input, one dropped, a broken on
   await answered(p);
   assert.equal(await text(p, "#results .error code"), bad.json.errors[0].pointer);
   assert.equal(await p.getAttribute("#results .error li", "data-field"), "results");
+  // A pointer into a file names the file before the API's words.
+  assert.equal(await text(p, "#results .error .detail"), `truncated.json: ${bad.json.errors[0].detail}`);
   return p;
 });
