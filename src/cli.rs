@@ -91,6 +91,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Search deployments for a workload (JSON or TOML, as for `POST /v1/plan`) and rank them.
     Plan(PlanArgs),
+    /// Fit an engine profile to benchmark result files (vllm bench serve, GuideLLM, llm-d,
+    /// genai-perf/AIPerf), as `POST /v1/calibrate` does: the error before and after, on runs held
+    /// out of the fit, and the profile to pass back with `--engine-profile FILE`.
+    Calibrate(CalibrateArgs),
     /// Probe a running server (the container's health check): exit 0 when the URL answers 200.
     Healthcheck(HealthcheckArgs),
 }
@@ -200,6 +204,45 @@ pub struct ValidateArgs {
     /// With --measurements: the weight format (`bf16`, `fp8`...).
     #[arg(long, requires = "measurements")]
     pub weights: Option<String>,
+    /// With --measurements: a fitted engine profile (`hwcost calibrate --out`).
+    #[arg(long, requires = "measurements", value_name = "FILE")]
+    pub engine_profile: Option<PathBuf>,
+}
+
+/// Flags of `hwcost calibrate`.
+#[derive(Debug, Clone, Args)]
+pub struct CalibrateArgs {
+    /// Benchmark result files: `vllm bench serve --save-result` JSON, GuideLLM reports, llm-d
+    /// benchmark reports, genai-perf/AIPerf profile exports.
+    #[arg(required = true, num_args = 1.., value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The model (`deployment.model`; default: the one the files name).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The device (`deployment.hardware`; default: the one the files name).
+    #[arg(long)]
+    pub hardware: Option<String>,
+    /// Devices (`deployment.devices`; default: the files' count, else 1).
+    #[arg(long)]
+    pub devices: Option<u32>,
+    /// The engine whose profile is fitted, and its release (`vllm`, `vllm@0.10`).
+    #[arg(long, value_parser = clap::value_parser!(EngineRef))]
+    pub engine: Option<EngineRef>,
+    /// The weight format.
+    #[arg(long, value_enum)]
+    pub weights: Option<FormatId>,
+    /// Groups of runs held out in turn (`folds`; default 5).
+    #[arg(long)]
+    pub folds: Option<u32>,
+    /// Write the fitted profile here (JSON), for `--engine-profile FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the API's JSON answer instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Load the catalog from this directory instead of the embedded copy.
+    #[arg(long, env = "HWCOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// What to estimate.
@@ -405,6 +448,10 @@ pub struct DeploymentArgs {
     /// Engine profile and release (`vllm`, `tensorrt-llm@1.0`).
     #[arg(long, value_parser = clap::value_parser!(EngineRef))]
     pub engine: Option<EngineRef>,
+    /// A fitted engine profile (`engine_profile`): the file `hwcost calibrate --out` writes
+    /// (JSON or TOML).
+    #[arg(long, value_name = "FILE")]
+    pub engine_profile: Option<PathBuf>,
     /// Large-GEMM fraction of peak (`overrides.compute_efficiency`).
     #[arg(long)]
     pub compute_efficiency: Option<f64>,
@@ -503,6 +550,9 @@ impl DeploymentArgs {
         set(&mut d.kv_cache, &self.kv_cache);
         set(&mut d.weights_group_size, &self.weights_group_size);
         set(&mut d.engine, &self.engine);
+        if let Some(path) = &self.engine_profile {
+            d.engine_profile = Some(read_document(path)?);
+        }
         let overrides =
             [self.compute_efficiency, self.memory_efficiency, self.memory_fraction, self.usd_per_device_hour];
         if overrides.iter().any(Option::is_some) {
@@ -891,6 +941,7 @@ pub fn run() -> ExitCode {
         Some(Command::Bench(args)) => bench(&args),
         Some(Command::Check(args)) => check(&args),
         Some(Command::Plan(args)) => plan(&args),
+        Some(Command::Calibrate(args)) => calibrate(&args),
         Some(Command::Healthcheck(args)) => {
             match crate::healthcheck::probe(&args.url, std::time::Duration::from_secs(3)) {
                 Ok(200) => ExitCode::SUCCESS,
@@ -1309,6 +1360,10 @@ fn validate_measurements(args: &ValidateArgs) -> ExitCode {
         devices: args.devices,
         engine: args.engine.clone(),
         weights: args.weights.clone(),
+        engine_profile: match args.engine_profile.as_deref().map(read_document).transpose() {
+            Ok(profile) => profile,
+            Err(error) => return finish::<()>(Err(error), false, |_| String::new()),
+        },
     };
     let mut failed = false;
     for path in &args.measurements {
@@ -1328,6 +1383,52 @@ fn validate_measurements(args: &ValidateArgs) -> ExitCode {
         say!("{}", table(&name, &results));
     }
     if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// `hwcost calibrate FILE...`: the request `POST /v1/calibrate` takes, built from the files and
+/// flags, answered by the same function.
+fn calibrate(args: &CalibrateArgs) -> ExitCode {
+    use crate::answer::calibrate::{self, CalibrationRequest, runs};
+    let ctx = match context_or_exit(args.data_dir.as_ref()) {
+        Ok(ctx) => ctx,
+        Err(code) => return code,
+    };
+    let mut results = Vec::new();
+    for path in &args.files {
+        match std::fs::read_to_string(path) {
+            Ok(text) => results.push(runs::ResultFile {
+                name: Some(
+                    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+                ),
+                content: serde_json::Value::String(text),
+            }),
+            Err(error) => {
+                eprintln!("hwcost: {}: {error}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let request = CalibrationRequest {
+        points: Vec::new(),
+        results,
+        deployment: Some(runs::RunDeployment {
+            model: args.model.clone(),
+            hardware: args.hardware.clone(),
+            devices: args.devices,
+            engine: args.engine.clone(),
+            weights: args.weights,
+        }),
+        folds: args.folds,
+    };
+    let outcome = calibrate::calibrate(&ctx, &request);
+    if let (Ok(result), Some(out)) = (&outcome, &args.out) {
+        let text = serde_json::to_string_pretty(&result.profile).unwrap_or_default();
+        if let Err(error) = std::fs::write(out, text + "\n") {
+            eprintln!("hwcost: {}: {error}", out.display());
+            return ExitCode::from(2);
+        }
+    }
+    finish(outcome, args.json, crate::report::calibration_table)
 }
 
 fn host(args: &HostArgs) -> ExitCode {

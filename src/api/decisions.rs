@@ -4,7 +4,7 @@
 
 use actix_web::{post, web};
 
-use super::extract::Json;
+use super::extract::{FileJson, Json};
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use serde::Serialize;
@@ -309,8 +309,14 @@ pub async fn batch_handler(
         .body(actix_web::body::SizedStream::new(body.len as u64, stream)))
 }
 
-/// Fits an engine's efficiencies to your own measurements and returns them as `overrides` for
-/// later estimates, with the error before and after.
+/// Fits an engine's constants to your own measurements, with the error before and after.
+///
+/// Send the benchmark result files you have (`results`: `vllm bench serve --save-result` JSON,
+/// GuideLLM reports, llm-d benchmark reports, genai-perf/AIPerf exports; a body up to the import
+/// limit, 64 MiB by default) with the `deployment` they ran on: each run is replayed and five
+/// engine constants are fitted, with the error per metric and per number, and on runs held out
+/// of the fit. The answer's `profile` goes back as a request's `engine_profile`. Or send
+/// measured estimate requests (`points`) for efficiency `overrides`.
 #[utoipa::path(operation_id = "calibrate",
     tag = "validation",
     request_body = CalibrationRequest,
@@ -320,16 +326,17 @@ pub async fn batch_handler(
         (status = 404, description = "Unknown model or hardware id", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Points that cannot be estimated or mix kinds", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Points that cannot be estimated or mix kinds, or a result file that cannot be read (the pointer names its field) or replayed", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Every slot for heavy work stayed busy: try again after Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/calibrate")]
 pub async fn calibrate_handler(
     state: web::Data<AppState>,
-    Json(request): Json<CalibrationRequest>,
+    FileJson(request): FileJson<CalibrationRequest>,
 ) -> Result<web::Json<CalibrationResult>, ApiError> {
-    // Up to 200 points x ~200 engine runs: milliseconds, but CPU-bound.
+    // Up to 200 points x ~200 engine runs, or 32 runs x ~1,000 replays of at most 500 requests:
+    // bounded, but CPU-bound.
     let shared = state.clone().into_inner();
     heavy(&state, "calibration", move || calibrate(&shared, &request)).await
 }

@@ -54,31 +54,56 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<BodyLimit>().copied().unwrap_or_default().0;
-        let media_type = media_type(req);
-        let is_toml = media_type.as_deref() == Some("application/toml");
-        let is_json = media_type.is_some_and(|m| is_json(&m));
-        let media = describe_media_type(req);
-        let body = read_body(req, payload, limit);
-        Box::pin(async move {
-            if is_toml {
-                let body = body.await?;
-                let text = std::str::from_utf8(&body)
-                    .map_err(|_| ApiError::field("", "a TOML document must be UTF-8 text"))?;
-                return Ok(Json(document::parse(text, Syntax::Toml)?));
-            }
-            if !is_json {
-                return Err(ApiError::UnsupportedMediaType(media));
-            }
+        Box::pin(body_of(req, payload, limit))
+    }
+}
+
+/// [`Json`] for bodies that carry whole files (`POST /v1/calibrate`'s benchmark results): the
+/// import route's limit ([`super::import::ImportLimit`]) instead of the body limit.
+#[derive(Debug)]
+pub struct FileJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for FileJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<super::import::ImportLimit>().copied().unwrap_or_default().0;
+        let body = body_of(req, payload, limit);
+        Box::pin(async move { body.await.map(|Json(t)| FileJson(t)) })
+    }
+}
+
+/// Reads and parses a body of at most `limit` bytes (JSON, or TOML by media type).
+fn body_of<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> impl Future<Output = Result<Json<T>, ApiError>> + 'static {
+    let media_type = media_type(req);
+    let is_toml = media_type.as_deref() == Some("application/toml");
+    let is_json = media_type.is_some_and(|m| is_json(&m));
+    let media = describe_media_type(req);
+    let body = read_body(req, payload, limit);
+    async move {
+        if is_toml {
             let body = body.await?;
-            // serde would read a struct from an array of its fields; every body here is an object.
-            if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-                return Err(match parse_json::<serde_json::Value>(&body) {
-                    Err(malformed) => malformed,
-                    Ok(_) => ApiError::field("", "the request body must be a JSON object"),
-                });
-            }
-            parse_json(&body).map(Json)
-        })
+            let text =
+                std::str::from_utf8(&body).map_err(|_| ApiError::field("", "a TOML document must be UTF-8 text"))?;
+            return Ok(Json(document::parse(text, Syntax::Toml)?));
+        }
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(media));
+        }
+        let body = body.await?;
+        // serde would read a struct from an array of its fields; every body here is an object.
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(match parse_json::<serde_json::Value>(&body) {
+                Err(malformed) => malformed,
+                Ok(_) => ApiError::field("", "the request body must be a JSON object"),
+            });
+        }
+        parse_json(&body).map(Json)
     }
 }
 

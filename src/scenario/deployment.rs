@@ -58,6 +58,10 @@ pub struct DeploymentBody {
     pub weights_group_size: Option<u32>,
     /// Engine profile (default generic), optionally with a release: `tensorrt-llm@1.0`.
     pub engine: Option<EngineRef>,
+    /// A fitted engine profile (`POST /v1/calibrate`'s `profile`, or `hwcost calibrate --out`):
+    /// constants over the catalog engine it names as `base`, which is then the request's engine.
+    /// `overrides` still apply on top.
+    pub engine_profile: Option<super::engine_profile::EngineProfileBody>,
     /// Calibration and price overrides.
     #[serde(default, deserialize_with = "crate::wire::optional_object")]
     pub overrides: Option<InferenceOverrides>,
@@ -186,6 +190,7 @@ impl Deployment {
             range::USD_PER_DEVICE_HOUR,
             overrides.usd_per_device_hour,
         );
+        let fitted = body.engine_profile.as_ref().map(|f| f.check(&mut checks, &at("engine_profile")));
         let speculative_checked =
             body.speculative.as_ref().map(|s| speculative::check(&mut checks, s, &at("speculative")));
         checks.finish()?;
@@ -200,9 +205,30 @@ impl Deployment {
             weights_id.default_kv_cache(),
             "fp8 with fp8 or narrower float weights, else the 16-bit format",
         );
-        let engine =
-            assumed.or(body.engine.clone(), "engine", EngineRef::from(EngineId::Generic), "the engine-neutral profile");
-        let mut profile = engine_profile(catalog, &engine, &at("engine"))?;
+        let engine = match (&body.engine_profile, &body.engine) {
+            (Some(fitted), Some(engine)) => {
+                // `vllm` and `vllm@0.10` are one profile when 0.10 is the latest.
+                let named = engine_profile(catalog, engine, &at("engine"))?;
+                let base = engine_profile(catalog, &fitted.base, &at("engine_profile/base"))?;
+                if named.id != base.id {
+                    return Err(Error::unprocessable(
+                        at("engine_profile/base"),
+                        format!("the profile was fitted over {}, but the request names engine {engine}", fitted.base),
+                    ));
+                }
+                engine.clone()
+            }
+            (Some(fitted), None) => fitted.base.clone(),
+            (None, engine) => {
+                assumed.or(engine.clone(), "engine", EngineRef::from(EngineId::Generic), "the engine-neutral profile")
+            }
+        };
+        let pointer =
+            if body.engine.is_none() && body.engine_profile.is_some() { "engine_profile/base" } else { "engine" };
+        let mut profile = engine_profile(catalog, &engine, &at(pointer))?;
+        if let Some(fitted) = fitted {
+            fitted.apply(&mut profile);
+        }
         apply_efficiencies(&mut profile, compute_efficiency, memory_efficiency);
         if let Some(v) = memory_fraction {
             profile.memory_fraction = v;

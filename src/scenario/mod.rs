@@ -41,6 +41,7 @@ pub mod cost;
 pub mod deployment;
 pub mod disaggregation;
 pub mod document;
+pub mod engine_profile;
 pub mod inference;
 pub mod kv_offload;
 pub mod layout;

@@ -146,6 +146,14 @@ pub const INFERENCE_DEVICES: Range = Range::int(1, 65_536);
 pub const DEGREE: Range = Range::int(1, 1024);
 /// The hottest expert rank's load over the mean (1 = balanced; 64 = one rank takes 64x).
 pub const HOTTEST_EXPERT_LOAD: Range = Range::number(1.0, 64.0);
+/// A fitted profile's time per forward pass, microseconds (up to a second).
+pub const STEP_OVERHEAD_US: Range = Range::number(0.0, 1e6);
+/// A fitted profile's time added to each request's first token, microseconds (up to a minute).
+pub const REQUEST_OVERHEAD_US: Range = Range::number(0.0, 6e7);
+/// A fitted profile's time per sequence per step, microseconds (up to 100 ms).
+pub const SEQUENCE_OVERHEAD_US: Range = Range::number(0.0, 1e5);
+/// Groups of runs a calibration holds out in turn.
+pub const CALIBRATION_FOLDS: Range = Range::int(2, 10);
 /// Inference replicas.
 pub const REPLICAS: Range = Range::int(1, 65_536);
 /// Group size of int4 weights.
@@ -343,6 +351,13 @@ pub const DECLARED: &[Declared] = &[
     on("ParallelismBody", "expert", DEGREE),
     on("ParallelismBody", "data", REPLICAS),
     on("MoeBody", "hottest_expert_load", HOTTEST_EXPERT_LOAD),
+    on("CalibrationRequest", "folds", CALIBRATION_FOLDS),
+    on("RunDeployment", "devices", INFERENCE_DEVICES),
+    on("EngineProfileBody", "compute_efficiency", SHARE),
+    on("EngineProfileBody", "memory_efficiency", SHARE),
+    on("EngineProfileBody", "step_overhead_us", STEP_OVERHEAD_US),
+    on("EngineProfileBody", "request_overhead_us", REQUEST_OVERHEAD_US),
+    on("ServingConstants", "sequence_overhead_us", SEQUENCE_OVERHEAD_US),
     on("InferenceOverrides", "compute_efficiency", SHARE),
     on("InferenceOverrides", "memory_efficiency", SHARE),
     on("InferenceOverrides", "memory_fraction", FRACTION),

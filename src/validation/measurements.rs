@@ -29,6 +29,8 @@ pub struct Given {
     pub engine: Option<String>,
     /// Weight format, as a request's `weights`.
     pub weights: Option<String>,
+    /// A fitted engine profile (`hwcost calibrate`'s), as a request's `engine_profile`.
+    pub engine_profile: Option<crate::scenario::engine_profile::EngineProfileBody>,
 }
 
 /// The most requests one run is replayed with (the replay's time grows with them).
@@ -69,6 +71,9 @@ pub fn request(run: &MeasuredRun, given: &Given) -> Result<Value, String> {
     }
     if let Some(w) = &given.weights {
         deployment["weights"] = json!(w);
+    }
+    if let Some(p) = &given.engine_profile {
+        deployment["engine_profile"] = json!(p);
     }
     let timed: Vec<_> = run.requests.iter().filter_map(|r| r.arrival_s.map(|t| (t, r))).collect();
     let workload = if !timed.is_empty() && timed.len() == run.requests.len() {
@@ -120,23 +125,28 @@ fn predicted(e: &ServingEstimate, kind: MetricKind) -> [Option<f64>; 4] {
     }
 }
 
-/// Replays `run` on `given` and compares every number the file has with hwcost's.
-pub fn compare(catalog: &Catalog, run: &MeasuredRun, given: &Given) -> Result<Vec<Compared>, String> {
-    let body = request(run, given)?;
+/// The serving scenario that replays `run` on `given` (a colocated deployment).
+pub fn scenario(catalog: &Catalog, run: &MeasuredRun, given: &Given) -> Result<ServingScenario, String> {
+    parse(catalog, request(run, given)?)
+}
+
+/// The serving scenario of a replay's request body ([`request`]'s, perhaps trimmed).
+pub fn parse(catalog: &Catalog, body: Value) -> Result<ServingScenario, String> {
     let request: ServingRequest = serde_json::from_value(body).map_err(|e| e.to_string())?;
     let scenario = ServingScenario::parse(catalog, &request, "").map_err(|e| e.to_string())?;
     if scenario.disaggregation.is_some() {
         return Err("a disaggregated deployment is not replayed here".to_owned());
     }
-    let input = InferenceInput { explain: false, ..scenario.inference.input() };
-    let estimate = serving::simulate(&input, &scenario.workload);
+    Ok(scenario)
+}
+
+/// Every number `run` measured beside hwcost's from `estimate` (the replay of the run).
+pub fn numbers(run: &MeasuredRun, estimate: &ServingEstimate) -> Vec<Compared> {
     let mut out = Vec::new();
     for m in &run.metrics {
         let s = m.summary;
         let measured = [s.mean, s.median, s.p90, s.p99];
-        for ((stat, measured), predicted) in
-            ["mean", "median", "p90", "p99"].into_iter().zip(measured).zip(predicted(&estimate, m.kind))
-        {
+        for ((stat, measured), predicted) in STATISTICS.into_iter().zip(measured).zip(predicted(estimate, m.kind)) {
             if let (Some(measured), Some(predicted)) = (measured, predicted)
                 && measured > 0.0
             {
@@ -151,7 +161,17 @@ pub fn compare(catalog: &Catalog, run: &MeasuredRun, given: &Given) -> Result<Ve
             }
         }
     }
-    Ok(out)
+    out
+}
+
+/// The statistics a metric may have, in [`crate::import::benchmarks::Summary`] order.
+pub const STATISTICS: [&str; 4] = ["mean", "median", "p90", "p99"];
+
+/// Replays `run` on `given` and compares every number the file has with hwcost's.
+pub fn compare(catalog: &Catalog, run: &MeasuredRun, given: &Given) -> Result<Vec<Compared>, String> {
+    let scenario = scenario(catalog, run, given)?;
+    let input = InferenceInput { explain: false, ..scenario.inference.input() };
+    Ok(numbers(run, &serving::simulate(&input, &scenario.workload)))
 }
 
 /// The table `hwcost validate --measurements` prints for one file.

@@ -1,13 +1,18 @@
-//! `POST /v1/calibrate`: fit an engine's efficiencies to a user's own measurements.
+//! `POST /v1/calibrate` and `hwcost calibrate`: fit an engine's constants to a user's own
+//! measurements.
 //!
-//! The user sends estimate requests with what they measured. hwcost searches the efficiency
-//! overrides (inference: compute and memory efficiency; training: compute efficiency) that
-//! minimise the squared log error of its predictions, bounded to [0.02, 1], and returns them with
-//! the error before and after. The fitted values are plain `overrides`, so later estimate
-//! requests use them by carrying the same fields.
+//! Two forms. `results`: the benchmark result files users already have (vllm bench serve,
+//! GuideLLM, llm-d, genai-perf/AIPerf; [`crate::import::benchmarks`]), each run replayed by the
+//! serving simulator and five engine constants fitted to every number the files measured, with
+//! the error on runs held out of the fit ([`runs`]). `points`: estimate requests with what was
+//! measured; the efficiency overrides (inference: compute and memory; training: compute) that
+//! minimise the squared log error, bounded to [0.02, 1], returned as plain `overrides`.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+mod fit;
+pub mod runs;
 
 use super::Context;
 use crate::engine::inference::{self, InferenceInput};
@@ -62,7 +67,8 @@ pub enum MeasuredPoint {
     },
 }
 
-/// Points to calibrate on.
+/// Measurements to calibrate on: benchmark result files (`results`, with the `deployment` they
+/// ran on) or measured estimate requests (`points`), not both.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"points": [
@@ -75,9 +81,18 @@ pub struct CalibrationRequest {
     /// 1 to 200 measured points, all inference or all training. The count is checked by the
     /// handler rather than the schema: a body of hundreds of points meets the body-size limit
     /// (413) before any item count could be.
-    #[schema(min_items = 1)]
-    #[serde(deserialize_with = "crate::wire::objects")]
+    #[serde(default, deserialize_with = "crate::wire::objects")]
     pub points: Vec<MeasuredPoint>,
+    /// 1 to 16 benchmark result files (`vllm bench serve --save-result` JSON, a GuideLLM report,
+    /// an llm-d benchmark report, a genai-perf/AIPerf profile export), at most 32 runs in all.
+    #[serde(default, deserialize_with = "crate::wire::objects")]
+    pub results: Vec<runs::ResultFile>,
+    /// With `results`: what the runs ran on, where the files do not say (they rarely name the
+    /// device or the layout). A field given here wins over the file's.
+    pub deployment: Option<runs::RunDeployment>,
+    /// With `results`: into how many groups the runs are split for the held-out error (each
+    /// group fitted on the others and predicted; default 5, at most the number of runs).
+    pub folds: Option<u32>,
 }
 
 /// Error summary of a set of predictions.
@@ -85,27 +100,56 @@ pub struct CalibrationRequest {
 pub struct ErrorSummary {
     /// Median absolute percentage error, as a fraction.
     pub median_ape: f64,
+    /// 90th-percentile absolute percentage error, as a fraction.
+    pub p90_ape: f64,
     /// Largest absolute percentage error, as a fraction.
     pub max_ape: f64,
     /// Measurements compared.
     pub measurements: usize,
 }
 
-/// The fitted efficiencies and what they do to the error.
+/// The fitted constants and what they do to the error.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CalibrationResult {
-    /// `inference` or `training`.
+    /// `inference` or `training` (measured points), `serving` (result files).
     pub kind: &'static str,
     /// Fitted compute efficiency (16-bit GEMM share of dense peak).
     pub compute_efficiency: f64,
-    /// Fitted memory efficiency (inference only).
+    /// Fitted memory efficiency (inference and serving).
     pub memory_efficiency: Option<f64>,
-    /// Error with the catalog's profile.
+    /// Error with the catalog's profile, on every measured number.
     pub before: ErrorSummary,
-    /// Error with the fitted values.
+    /// Error with the fitted constants, on the numbers they were fitted to.
     pub after: ErrorSummary,
-    /// The `overrides` object to send with later estimates.
-    pub overrides: serde_json::Value,
+    /// Measured points: the `overrides` object to send with later estimates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<serde_json::Value>,
+    /// Result files: the catalog engine profile the constants were fitted over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// Result files: the fitted profile, to send back as a request's `engine_profile` (or to
+    /// `--engine-profile FILE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<crate::scenario::engine_profile::EngineProfileBody>,
+    /// Result files: each fitted constant, before and after, with its bounds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub constants: Vec<runs::ConstantChange>,
+    /// Result files: the error on runs held out of the fit (cross-validation by run); null with
+    /// `held_out_note` when there are too few runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_out: Option<runs::HeldOut>,
+    /// Why there is no held-out error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_out_note: Option<String>,
+    /// Result files: the error per metric and statistic.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<runs::MetricError>,
+    /// Result files: every measured number with hwcost's before and after the fit, and held out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<runs::PointError>,
+    /// Result files: runs that could not be replayed, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<runs::Skipped>,
 }
 
 const BOUNDS: (f64, f64) = (0.02, 1.0);
@@ -183,12 +227,14 @@ fn log_errors(points: &[Parsed<'_>], efficiencies: Option<(f64, f64)>) -> Vec<f6
     out
 }
 
-fn summary(log_errors: &[f64]) -> ErrorSummary {
+pub(crate) fn summary(log_errors: &[f64]) -> ErrorSummary {
     // exp overflows past 709; an error of e^700 is as wrong as anything and stays finite.
     let mut ape: Vec<f64> = log_errors.iter().map(|e| (e.clamp(-700.0, 700.0).exp() - 1.0).abs()).collect();
     ape.sort_by(f64::total_cmp);
+    let at = |q: f64| ape.get(((ape.len() as f64 * q) as usize).min(ape.len().saturating_sub(1))).copied();
     ErrorSummary {
-        median_ape: ape.get(ape.len() / 2).copied().unwrap_or(0.0),
+        median_ape: at(0.5).unwrap_or(0.0),
+        p90_ape: at(0.9).unwrap_or(0.0),
         max_ape: ape.last().copied().unwrap_or(0.0),
         measurements: ape.len(),
     }
@@ -198,32 +244,18 @@ fn cost(errors: &[f64]) -> f64 {
     errors.iter().map(|e| e * e).sum()
 }
 
-/// Golden-section search of `f` on the log of the bounds (efficiencies act multiplicatively).
-fn golden(mut f: impl FnMut(f64) -> f64) -> f64 {
-    let (mut a, mut b) = (BOUNDS.0.ln(), BOUNDS.1.ln());
-    let ratio = (5f64.sqrt() - 1.0) / 2.0;
-    let (mut c, mut d) = (b - ratio * (b - a), a + ratio * (b - a));
-    let (mut fc, mut fd) = (f(c.exp()), f(d.exp()));
-    for _ in 0..40 {
-        if fc < fd {
-            b = d;
-            d = c;
-            fd = fc;
-            c = b - ratio * (b - a);
-            fc = f(c.exp());
-        } else {
-            a = c;
-            c = d;
-            fc = fd;
-            d = a + ratio * (b - a);
-            fd = f(d.exp());
-        }
-    }
-    ((a + b) / 2.0).exp()
-}
-
 /// Fits the efficiencies to `points`.
 pub fn calibrate(ctx: &Context, request: &CalibrationRequest) -> Result<CalibrationResult, Error> {
+    match (request.points.is_empty(), request.results.is_empty()) {
+        (true, false) => return runs::calibrate(ctx, request),
+        (false, false) => {
+            return Err(Error::unprocessable("/results", "send results (result files) or points, not both"));
+        }
+        (_, true) if request.deployment.is_some() || request.folds.is_some() => {
+            return Err(Error::unprocessable("/deployment", "deployment and folds go with results"));
+        }
+        _ => {}
+    }
     let points = &request.points;
     if points.is_empty() || points.len() > 200 {
         return Err(Error::field("/points", format!("must hold 1 to 200 points, got {}", points.len())));
@@ -247,9 +279,9 @@ pub fn calibrate(ctx: &Context, request: &CalibrationRequest) -> Result<Calibrat
     // they are nearly independent and two rounds settle).
     let (mut c, mut m) = (0.5, 0.7);
     for _ in 0..2 {
-        c = golden(|x| cost(&log_errors(&parsed, Some((x, m)))));
+        c = fit::golden(BOUNDS.0, BOUNDS.1, |x| cost(&log_errors(&parsed, Some((x, m)))));
         if !training {
-            m = golden(|x| cost(&log_errors(&parsed, Some((c, x)))));
+            m = fit::golden(BOUNDS.0, BOUNDS.1, |x| cost(&log_errors(&parsed, Some((c, x)))));
         }
     }
     let after = log_errors(&parsed, Some((c, m)));
@@ -264,6 +296,14 @@ pub fn calibrate(ctx: &Context, request: &CalibrationRequest) -> Result<Calibrat
         memory_efficiency: (!training).then_some(m),
         before: summary(&before),
         after: summary(&after),
-        overrides,
+        overrides: Some(overrides),
+        engine: None,
+        profile: None,
+        constants: Vec::new(),
+        held_out: None,
+        held_out_note: None,
+        metrics: Vec::new(),
+        points: Vec::new(),
+        skipped: Vec::new(),
     })
 }
