@@ -280,7 +280,7 @@ function profileButton(answer) {
     { class: "profile-download" },
     h("button", { type: "button", class: "run", "data-download": "profile", onclick: () => download(name, "application/json", JSON.stringify(answer.profile, null, 2) + "\n") }, "Download profile"),
     " ",
-    h("span", { class: "note" }, `${name}: the fitted profile, a document a later request passes back as its engine profile (the CLI's --engine-profile FILE).`),
+    h("span", { class: "note" }, `${name}: the fitted profile. A later request carries it as its engine_profile (the CLI: --engine-profile FILE); hwcost keeps nothing.`),
   );
 }
 
@@ -347,6 +347,8 @@ async function runCalibrate(p, out) {
         { key: "before_max_ape", label: "Default: max", ...pct },
         { key: "after_median_ape", label: "Fitted: median", ...pct },
         { key: "after_max_ape", label: "Fitted: max", ...pct },
+        { key: "held_out_median_ape", label: "Fitted, held out: median", ...pct },
+        { key: "held_out_max_ape", label: "Fitted, held out: max", ...pct },
       ],
       (answer.metrics || []).map((m) => ({
         metric: m.metric,
@@ -356,6 +358,8 @@ async function runCalibrate(p, out) {
         before_max_ape: m.before?.max_ape,
         after_median_ape: m.after?.median_ape,
         after_max_ape: m.after?.max_ape,
+        held_out_median_ape: m.held_out?.median_ape ?? null,
+        held_out_max_ape: m.held_out?.max_ape ?? null,
       })),
     ),
     constantsSection(answer),

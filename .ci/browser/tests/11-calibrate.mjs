@@ -29,6 +29,8 @@ const cells = (p, table, key) => p.locator(`[data-table=${table}] tbody td[data-
 
 /** What the page shows equals the answer: errors, metrics, points, constants, skipped runs, scatter. */
 async function sameAsApi(p, answer) {
+  // Empty lists are left out of the answer.
+  answer = { metrics: [], points: [], constants: [], skipped: [], ...answer };
   // The error table: default and fitted over all measurements, then held out (when there is one).
   const errors = [answer.before, answer.after, ...(answer.held_out ? [answer.held_out.before, answer.held_out.after] : [])];
   assert.deepEqual(await cells(p, "calibrate-errors", "median_ape"), errors.map((e) => pct(e.median_ape)));
@@ -38,6 +40,7 @@ async function sameAsApi(p, answer) {
   // Per metric.
   assert.equal(await p.locator("[data-table=calibrate-metrics] tbody tr").count(), answer.metrics.length);
   assert.deepEqual(await cells(p, "calibrate-metrics", "after_median_ape"), answer.metrics.map((m) => pct(m.after.median_ape)));
+  assert.deepEqual(await cells(p, "calibrate-metrics", "held_out_median_ape"), answer.metrics.map((m) => (m.held_out ? pct(m.held_out.median_ape) : "–")));
   // Every point, and one marker per point per series (held-out ones where the answer has them).
   assert.equal(await p.locator("[data-table=calibrate-points] tbody tr").count(), answer.points.length);
   const finite = (key) => answer.points.filter((pt) => Number.isFinite(pt[key]) && pt.measured > 0).length;
