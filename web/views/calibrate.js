@@ -147,7 +147,7 @@ const pctSigned = (x) => (Number.isFinite(x) ? `${x > 0 ? "+" : x < 0 ? "−" : 
 
 /** The error summary (median, max APE, measurements) as rows of one table. */
 function errorRows(answer) {
-  const row = (points, profile, e) => ({ points, profile, median_ape: e?.median_ape, max_ape: e?.max_ape, measurements: e?.measurements });
+  const row = (points, profile, e) => ({ points, profile, median_ape: e?.median_ape, p90_ape: e?.p90_ape ?? null, max_ape: e?.max_ape, measurements: e?.measurements });
   const rows = [row("all measurements", "default", answer.before), row("all measurements", "fitted", answer.after)];
   const held = answer.held_out;
   if (held) {
@@ -329,6 +329,7 @@ async function runCalibrate(p, out) {
         { key: "points", label: "Numbers compared", text: true },
         { key: "profile", label: "Profile", text: true },
         { key: "median_ape", label: "Median error (APE)", ...pct },
+        { key: "p90_ape", label: "p90 error", ...pct },
         { key: "max_ape", label: "Max error (APE)", ...pct },
         { key: "measurements", label: "Measurements", fmt: fmt.count },
       ],

@@ -35,6 +35,7 @@ async function sameAsApi(p, answer) {
   const errors = [answer.before, answer.after, ...(answer.held_out ? [answer.held_out.before, answer.held_out.after] : [])];
   assert.deepEqual(await cells(p, "calibrate-errors", "median_ape"), errors.map((e) => pct(e.median_ape)));
   assert.deepEqual(await cells(p, "calibrate-errors", "max_ape"), errors.map((e) => pct(e.max_ape)));
+  assert.deepEqual(await cells(p, "calibrate-errors", "p90_ape"), errors.map((e) => pct(e.p90_ape)));
   assert.deepEqual(await cells(p, "calibrate-errors", "measurements"), errors.map((e) => e.measurements.toLocaleString("en-US")));
   if (!answer.held_out) assert.ok((await text(p, "[data-held-out=none]")).includes(answer.held_out_note));
   // Per metric.
@@ -65,7 +66,7 @@ async function sameAsApi(p, answer) {
   assert.equal(await p.getAttribute("[data-skipped]", "data-skipped"), String(answer.skipped.length));
 }
 
-await test("calibrate: a result file through the input, one dropped, a broken one", async () => {
+await test("calibrate: a result file through the input, two dropped, a broken one", async () => {
   const p = await page("/?view=calibrate", { allowHttpErrors: true });
   assert.equal(await p.locator("#results [data-calibrate=empty]").count(), 1, "nothing is asked before a file");
   assert.equal(await p.inputValue("#f-model"), DEPLOYMENT.model);
@@ -90,21 +91,24 @@ await test("calibrate: a result file through the input, one dropped, a broken on
   await ready(p);
   await sameAsApi(p, fewer);
 
-  // vllm bench serve's detailed result, dropped on the zone (a drop event carrying the file).
+  // Two files dropped on the zone (a drop event carrying them): GuideLLM 0.2's two runs give a
+  // held-out error, and its predictions are marked.
   await p.fill("#f-folds", "5");
-  const name = "vllm_bench_serve_detailed.json";
-  const dropped = await ok("POST", "/v1/calibrate", body(name));
+  const names = ["guidellm_0.2.json", "vllm_bench_serve_detailed.json"];
+  const dropped = await ok("POST", "/v1/calibrate", body(...names));
+  assert.ok(dropped.held_out, "two runs give a held-out error");
   await p.evaluate(() => (document.getElementById("results").innerHTML = ""));
-  const transfer = await p.evaluateHandle(([file, raw]) => {
+  const transfer = await p.evaluateHandle((files) => {
     const dt = new DataTransfer();
-    dt.items.add(new File([raw], file, { type: "application/json" }));
+    for (const [file, raw] of files) dt.items.add(new File([raw], file, { type: "application/json" }));
     return dt;
-  }, [name, readFileSync(fixture(name), "utf8")]);
+  }, names.map((name) => [name, readFileSync(fixture(name), "utf8")]));
   await p.dispatchEvent("label.drop-zone", "dragover", { dataTransfer: transfer });
   await p.dispatchEvent("label.drop-zone", "drop", { dataTransfer: transfer });
   await answered(p);
   await sameAsApi(p, dropped);
-  assert.equal(await p.getAttribute("form.inputs [data-dropped]", "data-dropped"), name);
+  assert.ok((await p.locator("svg.chart .marker[data-series=held-out]").count()) > 0, "held-out predictions are marked");
+  assert.equal(await p.getAttribute("form.inputs [data-dropped]", "data-dropped"), names.join(","));
 
   // At a phone's width the answer does not scroll sideways.
   await p.setViewportSize({ width: 390, height: 844 });
