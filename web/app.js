@@ -15,8 +15,9 @@ import { view as trainingView } from "./views/training.js";
 import { view as scaleView } from "./views/scale.js";
 import { view as checkView } from "./views/check.js";
 import { view as costView } from "./views/cost.js";
+import { view as calibrateView } from "./views/calibrate.js";
 
-Object.assign(VIEWS, { hold: holdView, model: modelView, serving: servingView, plan: planView, training: trainingView, scale: scaleView, check: checkView, cost: costView });
+Object.assign(VIEWS, { hold: holdView, model: modelView, serving: servingView, plan: planView, training: trainingView, scale: scaleView, check: checkView, calibrate: calibrateView, cost: costView });
 
 function input(field, value) {
   const id = `f-${field.name}`;

@@ -37,7 +37,7 @@ export const pct = (x) => `${sig(x * 100, 3)}%`;
 export const signed = (x) => `${x > 0 ? "+" : x < 0 ? "−" : ""}${sig(Math.abs(x))}`;
 
 /** Every view (tab) of the page. */
-export const VIEWS = ["hold", "model", "serving", "plan", "training", "scale", "check", "cost"];
+export const VIEWS = ["hold", "model", "serving", "plan", "training", "scale", "check", "calibrate", "cost"];
 
 // ---------------------------------------------------------------- harness
 

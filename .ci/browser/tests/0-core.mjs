@@ -263,8 +263,9 @@ await test("export: every table downloads as CSV and JSON with the shown rows", 
   const api64 = await ok("POST", "/v1/estimate/training", { model: "llama-2-7b", hardware: "nvidia-a100-sxm4-80gb", devices: 64, tokens: 2e12, sharding: "zero1" });
   assert.equal(json[0].wall_clock_days, api64.time.wall_clock_days);
   assert.equal(Number(csvText[1].split(",")[8]), api64.time.wall_clock_days);
-  // Every table on every view has both buttons.
-  for (const view of VIEWS) {
+  // Every table on every view has both buttons (the calibrate view has none before a file is
+  // dropped: 11-calibrate.mjs checks its tables).
+  for (const view of VIEWS.filter((v) => v !== "calibrate")) {
     await open(p, `/?view=${view}`);
     const tables = await p.locator("[data-table]").count();
     assert.ok(tables > 0, `${view} has no table`);
