@@ -54,6 +54,11 @@ pub struct EngineRecord {
     /// Time per layer per forward pass, microseconds (eager frameworks; 0 when fused or graphed).
     #[serde(default)]
     pub layer_overhead_us: f64,
+    /// Bits per weight the token embeddings and the LM head keep when the other weights are
+    /// quantised below that (0: stored like the rest). Quantised checkpoints the engine loads
+    /// leave those two tables in 16 bit.
+    #[serde(default)]
+    pub unquantized_table_bits: f64,
     /// Latency per collective, microseconds.
     pub collective_latency_us: f64,
     /// Added once to time to first token, microseconds.
@@ -281,6 +286,7 @@ impl EngineRecord {
         non_negative(&mut p, "gemm_half_tokens", self.gemm_half_tokens, 1e6);
         non_negative(&mut p, "step_overhead_us", self.step_overhead_us, 1e7);
         non_negative(&mut p, "layer_overhead_us", self.layer_overhead_us, 1e7);
+        non_negative(&mut p, "unquantized_table_bits", self.unquantized_table_bits, 32.0);
         non_negative(&mut p, "collective_latency_us", self.collective_latency_us, 1e7);
         non_negative(&mut p, "request_overhead_us", self.request_overhead_us, 1e8);
         if self.max_batch_size == 0 || self.prefill_chunk_tokens == 0 {
@@ -321,6 +327,7 @@ impl EngineRecord {
             memory_efficiency: self.memory_efficiency,
             step_overhead: Seconds(self.step_overhead_us * 1e-6),
             layer_overhead: Seconds(self.layer_overhead_us * 1e-6),
+            unquantized_table_bits: self.unquantized_table_bits,
             collective_latency: Seconds(self.collective_latency_us * 1e-6),
             request_overhead: Seconds(self.request_overhead_us * 1e-6),
             max_batch_size: self.max_batch_size,

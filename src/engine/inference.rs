@@ -306,6 +306,23 @@ pub fn estimate(input: &InferenceInput<'_>) -> InferenceEstimate {
         (dense_params / (tp * pp) + expert_params / (tp * pp * ep)) * weight_bytes,
         "bytes",
     );
+    // Quantised checkpoints keep the token embeddings and the LM head in 16 bit (NVIDIA
+    // ModelOpt FP8 and NVFP4 checkpoints quantise the decoder's linear layers only): those
+    // tables take their own bits, vocabulary-parallel like the rest of the dense weights.
+    let table_bits = profile.unquantized_table_bits;
+    let weights = if table_bits > input.weights.bits.0 {
+        let tables = anatomy.by_group(Group::Embeddings).as_f64() + anatomy.by_group(Group::Head).as_f64();
+        weights
+            + trace.record(
+                "memory.unquantized_tables",
+                "(embedding + LM-head parameters) / (tensor x pipeline) x (the engine's bits for those tables - bits per weight) / 8: quantised checkpoints leave both tables in 16 bit",
+                &[("table_parameters", tables), ("table_bits", table_bits), ("bits_per_weight", input.weights.bits.0), ("tensor", tp), ("pipeline", pp)],
+                tables / (tp * pp) * (table_bits - input.weights.bits.0) / 8.0,
+                "bytes",
+            )
+    } else {
+        weights
+    };
     let speculation = input.techniques.speculation;
     let weights = weights
         + speculation.and_then(|s| s.drafter).map_or(0.0, |d| {

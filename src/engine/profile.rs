@@ -48,6 +48,10 @@ pub struct EngineProfile {
     /// Time per layer per forward pass on top: the dispatch cost of a layer's dozen or so
     /// operators in frameworks that launch them one by one (eager CPU frameworks).
     pub layer_overhead: Seconds,
+    /// Bits per weight of the token embeddings and the LM head when the other weights are
+    /// quantised below that: quantised checkpoints (NVIDIA ModelOpt FP8/NVFP4) leave those two
+    /// tables in 16 bit. 0: stored like the rest.
+    pub unquantized_table_bits: f64,
     /// Fixed latency of one all-reduce or pipeline hand-off.
     pub collective_latency: Seconds,
     /// Added once to the time to first token: scheduling, tokenisation, first-iteration setup.

@@ -25,6 +25,7 @@ fn profile() -> EngineProfile {
         memory_efficiency: 0.8,
         step_overhead: Seconds(2e-4),
         layer_overhead: Seconds(0.0),
+        unquantized_table_bits: 0.0,
         collective_latency: Seconds(1e-5),
         request_overhead: Seconds(1e-3),
         max_batch_size: 512,
@@ -373,4 +374,43 @@ fn expert_gemms_pay_their_own_weight_reads_after_compute_bound_dense_gemms() {
     let dense_reads = (anatomy.total.as_f64() - experts - 1000.0 * 1024.0) * 2.0 / (0.8 * 2e12);
     assert!(dense > dense_reads, "the dense GEMMs are compute-bound here");
     assert!((t.gemm - (dense + expert_reads)).abs() <= 1e-9 * t.gemm, "{} vs {}", t.gemm, dense + expert_reads);
+}
+
+/// Quantised checkpoints keep the token embeddings and the LM head in 16 bit: with FP8 weights
+/// and `unquantized_table_bits = 16`, the weights grow by those two tables' parameters x (16 - 8)
+/// bits / 8, split over the tensor ranks; 16-bit weights are unchanged.
+#[test]
+fn unquantized_tables_keep_their_own_bits() {
+    // Two tables of vocab 1000 x hidden 64 = 128,000 parameters (untied).
+    let arch = Architecture::llama_like(2, 64, 4, 4, 128, 1000);
+    let anatomy = anatomy(&arch);
+    let d = device(3.35e12);
+    let fp8 = Format { id: "fp8".into(), bits: BitsPerWeight(8.0), compute: ComputeType::Fp8 };
+    let weights = |format: &Format, table_bits: f64, tensor: u32| {
+        let profile = EngineProfile { unquantized_table_bits: table_bits, ..profile() };
+        let parallelism = Parallelism { tensor, ..Parallelism::SINGLE };
+        estimate(&InferenceInput {
+            arch: &arch,
+            anatomy: &anatomy,
+            device: &d,
+            parallelism,
+            weights: format,
+            kv_cache: format,
+            batch: Batch::Fixed(1),
+            input_tokens: 16,
+            output_tokens: 16,
+            profile: &profile,
+            usd_per_device_hour: None,
+            explain: false,
+            network: None,
+            techniques: Default::default(),
+        })
+        .memory
+        .per_device
+        .weights
+        .0
+    };
+    assert_eq!(weights(&fp8, 16.0, 1) - weights(&fp8, 0.0, 1), 128_000.0);
+    assert_eq!(weights(&fp8, 16.0, 2) - weights(&fp8, 0.0, 2), 64_000.0);
+    assert_eq!(weights(&bf16(), 16.0, 1), weights(&bf16(), 0.0, 1));
 }
