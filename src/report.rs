@@ -770,6 +770,72 @@ pub fn scaling_plan_table(r: &crate::answer::scaling::ScalingPlanResponse) -> St
     render(&rows, &r.assumptions, r.warnings.iter().map(|w| (w.code, w.message.as_str())))
 }
 
+/// `hwcost calibrate`: the error before, after and held out, the constants that moved, the
+/// error per metric, and the runs left out.
+pub fn calibration_table(r: &crate::answer::calibrate::CalibrationResult) -> String {
+    use crate::answer::calibrate::ErrorSummary;
+    let e = |s: &ErrorSummary| {
+        format!(
+            "median {:.1}%, p90 {:.1}%, max {:.1}% over {}",
+            s.median_ape * 100.0,
+            s.p90_ape * 100.0,
+            s.max_ape * 100.0,
+            s.measurements
+        )
+    };
+    let mut out = format!("engine      {}\n", r.engine.as_deref().unwrap_or(r.kind));
+    out.push_str(&format!("before      {}\n", e(&r.before)));
+    out.push_str(&format!("after       {} (on the runs it was fitted to)\n", e(&r.after)));
+    match (&r.held_out, &r.held_out_note) {
+        (Some(h), _) => out.push_str(&format!(
+            "held out    {} ({} folds by {}; the catalog profile on them: median {:.1}%)\n",
+            e(&h.after),
+            h.folds,
+            h.unit,
+            h.before.median_ape * 100.0
+        )),
+        (None, Some(note)) => out.push_str(&format!("held out    none: {note}\n")),
+        (None, None) => {}
+    }
+    if !r.constants.is_empty() {
+        out.push_str(&format!("\n{:<30} {:>12} {:>12} {:>8}  bounds\n", "constant", "catalog", "fitted", "change"));
+        for c in &r.constants {
+            out.push_str(&format!(
+                "{:<30} {:>12.4} {:>12.4} {:>+7.1}%  {} to {}\n",
+                c.name,
+                c.before,
+                c.after,
+                c.change * 100.0,
+                c.min,
+                c.max
+            ));
+        }
+    }
+    if !r.metrics.is_empty() {
+        out.push_str(&format!("\n{:<26} {:<7} {:>9} {:>9} {:>9}\n", "metric", "stat", "before", "after", "held out"));
+        for m in &r.metrics {
+            out.push_str(&format!(
+                "{:<26} {:<7} {:>8.1}% {:>8.1}% {:>9}\n",
+                m.metric,
+                m.statistic,
+                m.before.median_ape * 100.0,
+                m.after.median_ape * 100.0,
+                m.held_out.as_ref().map_or_else(|| "-".to_owned(), |h| format!("{:.1}%", h.median_ape * 100.0))
+            ));
+        }
+    }
+    for s in &r.skipped {
+        out.push_str(&format!("skipped {} {}: {}\n", s.file, if s.run.is_empty() { "-" } else { &s.run }, s.reason));
+    }
+    if let Some(profile) = &r.profile {
+        out.push_str(&format!(
+            "\nprofile (--out FILE writes it; pass it back with --engine-profile FILE):\n{}\n",
+            serde_json::to_string_pretty(profile).unwrap_or_default()
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -910,70 +976,4 @@ mod tests {
             }
         }
     }
-}
-
-/// `hwcost calibrate`: the error before, after and held out, the constants that moved, the
-/// error per metric, and the runs left out.
-pub fn calibration_table(r: &crate::answer::calibrate::CalibrationResult) -> String {
-    use crate::answer::calibrate::ErrorSummary;
-    let e = |s: &ErrorSummary| {
-        format!(
-            "median {:.1}%, p90 {:.1}%, max {:.1}% over {}",
-            s.median_ape * 100.0,
-            s.p90_ape * 100.0,
-            s.max_ape * 100.0,
-            s.measurements
-        )
-    };
-    let mut out = format!("engine      {}\n", r.engine.as_deref().unwrap_or(r.kind));
-    out.push_str(&format!("before      {}\n", e(&r.before)));
-    out.push_str(&format!("after       {} (on the runs it was fitted to)\n", e(&r.after)));
-    match (&r.held_out, &r.held_out_note) {
-        (Some(h), _) => out.push_str(&format!(
-            "held out    {} ({} folds by {}; the catalog profile on them: median {:.1}%)\n",
-            e(&h.after),
-            h.folds,
-            h.unit,
-            h.before.median_ape * 100.0
-        )),
-        (None, Some(note)) => out.push_str(&format!("held out    none: {note}\n")),
-        (None, None) => {}
-    }
-    if !r.constants.is_empty() {
-        out.push_str(&format!("\n{:<30} {:>12} {:>12} {:>8}  bounds\n", "constant", "catalog", "fitted", "change"));
-        for c in &r.constants {
-            out.push_str(&format!(
-                "{:<30} {:>12.4} {:>12.4} {:>+7.1}%  {} to {}\n",
-                c.name,
-                c.before,
-                c.after,
-                c.change * 100.0,
-                c.min,
-                c.max
-            ));
-        }
-    }
-    if !r.metrics.is_empty() {
-        out.push_str(&format!("\n{:<26} {:<7} {:>9} {:>9} {:>9}\n", "metric", "stat", "before", "after", "held out"));
-        for m in &r.metrics {
-            out.push_str(&format!(
-                "{:<26} {:<7} {:>8.1}% {:>8.1}% {:>9}\n",
-                m.metric,
-                m.statistic,
-                m.before.median_ape * 100.0,
-                m.after.median_ape * 100.0,
-                m.held_out.as_ref().map_or_else(|| "-".to_owned(), |h| format!("{:.1}%", h.median_ape * 100.0))
-            ));
-        }
-    }
-    for s in &r.skipped {
-        out.push_str(&format!("skipped {} {}: {}\n", s.file, if s.run.is_empty() { "-" } else { &s.run }, s.reason));
-    }
-    if let Some(profile) = &r.profile {
-        out.push_str(&format!(
-            "\nprofile (--out FILE writes it; pass it back with --engine-profile FILE):\n{}\n",
-            serde_json::to_string_pretty(profile).unwrap_or_default()
-        ));
-    }
-    out
 }

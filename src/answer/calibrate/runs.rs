@@ -146,6 +146,9 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// A metric and one of its statistics.
+type MetricKey = (&'static str, &'static str);
+
 /// A fitted constant: its field, bounds, and where it sits in a profile.
 struct Constant {
     name: &'static str,
@@ -358,7 +361,8 @@ pub fn calibrate(ctx: &Context, request: &CalibrationRequest) -> Result<Calibrat
     let log = |p: f64, m: f64| (p.max(1e-300) / m).ln();
     let mut points = Vec::new();
     let (mut e_before, mut e_after, mut e_held) = (Vec::new(), Vec::new(), Vec::new());
-    let mut by_metric: Vec<((&'static str, &'static str), [Vec<f64>; 3])> = Vec::new();
+    // (metric, statistic) -> log errors before, after and held out.
+    let mut by_metric: Vec<(MetricKey, [Vec<f64>; 3])> = Vec::new();
     for (i, r) in replays.iter().enumerate() {
         for (j, &(metric, statistic, measured, _)) in r.numbers.iter().enumerate() {
             let held_out = held.as_ref().map(|h| h[i][j]);
