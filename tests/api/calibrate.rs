@@ -227,3 +227,24 @@ async fn the_cli_calibrates_like_the_api_and_its_profile_goes_back_in() {
     assert!(with < without, "TTFT error {with}% with the profile, {without}% without");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A result file may be sent as itself, without the `{"name", "content"}` wrapper.
+#[tokio::test]
+async fn a_bare_result_file_is_read_like_a_wrapped_one() {
+    let app = spawn_app().await;
+    let file: Value =
+        serde_json::from_str(include_str!("../../data/examples/benchmarks/vllm-llama-3.1-8b-h100-rate5.json")).unwrap();
+    let deployment = json!({"model": "llama-3.1-8b", "hardware": "nvidia-h100-sxm-80gb", "engine": "vllm"});
+    let (status, bare) = app.post_json("/v1/calibrate", &json!({"results": [file], "deployment": deployment})).await;
+    assert_eq!(status, 200, "{bare}");
+    let (status, wrapped) = app
+        .post_json(
+            "/v1/calibrate",
+            &json!({"results": [{"name": "results/0", "content": file}], "deployment": deployment}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wrapped}");
+    assert_eq!(bare, wrapped);
+    assert_eq!(bare["points"][0]["file"], "results/0");
+    assert!(bare["held_out"].is_null() && bare["held_out_note"].as_str().unwrap().contains("one run"), "{bare}");
+}

@@ -79,8 +79,9 @@ pub struct CalibrationRequest {
     #[serde(default, deserialize_with = "crate::wire::objects")]
     pub points: Vec<MeasuredPoint>,
     /// 1 to 16 benchmark result files (`vllm bench serve --save-result` JSON, a GuideLLM report,
-    /// an llm-d benchmark report, a genai-perf/AIPerf profile export), at most 32 runs in all.
-    #[serde(default, deserialize_with = "crate::wire::objects")]
+    /// an llm-d benchmark report, a genai-perf/AIPerf profile export), at most 32 runs in all:
+    /// each `{"name", "content"}` or the file itself.
+    #[serde(default)]
     pub results: Vec<runs::ResultFile>,
     /// With `results`: what the runs ran on, where the files do not say (they rarely name the
     /// device or the layout). A field given here wins over the file's.

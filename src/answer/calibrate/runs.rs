@@ -40,15 +40,30 @@ pub const PRIOR: f64 = 0.05;
 /// takes one pass).
 const ROUNDS: usize = 2;
 
-/// One benchmark result file.
+/// One benchmark result file: `{"name", "content"}`, or the file itself (its JSON document, or
+/// its text as a string), which is then named `results/N`.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "serde_json::Value")]
 pub struct ResultFile {
     /// The file's name, to label its points (default `results/N`).
     pub name: Option<String>,
     /// The file: its JSON document, or its text as a string (YAML for llm-d reports).
     #[schema(value_type = Object)]
     pub content: serde_json::Value,
+}
+
+impl From<serde_json::Value> for ResultFile {
+    fn from(value: serde_json::Value) -> Self {
+        // A wrapper has `content` and nothing but `name` beside it; anything else is a file.
+        if let serde_json::Value::Object(map) = &value
+            && map.contains_key("content")
+            && map.keys().all(|k| k == "content" || k == "name")
+        {
+            let name = map.get("name").and_then(|n| n.as_str()).map(str::to_owned);
+            return ResultFile { name, content: map["content"].clone() };
+        }
+        ResultFile { name: None, content: value }
+    }
 }
 
 /// What the runs ran on, where the files do not say.
