@@ -25,7 +25,7 @@ mod energy;
 mod fit;
 mod memory;
 
-pub use energy::{EnergyBreakdown, energy, host_w};
+pub use energy::{EnergyBreakdown, energy, host_w, system_w};
 
 pub use fit::{Change, FitAdvice, advise};
 pub use memory::{

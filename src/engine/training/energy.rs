@@ -44,6 +44,14 @@ pub fn host_w(device: &Device, profile: &TrainingProfile) -> Option<f64> {
     Some((node_w / node - tdp).max(0.0) * profile.host_power_fraction)
 }
 
+/// A device's average system power under training load, watts: TDP x power fraction + its host
+/// share ([`host_w`], 0 without a node rating) + its network share; what an owned device's
+/// electricity is priced at. `None` without a TDP.
+pub fn system_w(device: &Device, profile: &TrainingProfile) -> Option<f64> {
+    let tdp = device.tdp_w?;
+    Some(tdp * profile.power_fraction + host_w(device, profile).unwrap_or(0.0) + profile.network_w_per_device)
+}
+
 /// The energy of `devices` devices training for `wall_s` seconds at `pue`; `None` when the
 /// device has no power figure.
 pub fn energy(
@@ -177,6 +185,7 @@ mod tests {
         assert!(close(e.device_w, 595.0) && close(e.host_w, 345.0) && close(e.network_w, 19.0), "{e:?}");
         assert!(close(e.device_kwh, 95.2) && close(e.host_kwh, 55.2) && close(e.network_kwh, 3.04), "{e:?}");
         assert!(close(e.facility_kwh, 30.688) && close(e.kwh, 184.128), "{e:?}");
+        assert!(close(system_w(&gpu(Some(10_200.0)), &profile()).unwrap(), 595.0 + 345.0 + 19.0));
         let (warnings, explain) = trace.finish();
         assert!(warnings.is_empty());
         for rule in ["energy.device_w", "energy.host_w", "energy.kwh"] {
