@@ -526,7 +526,7 @@ async fn gpt_3_energy_is_within_15_percent_of_patterson_with_its_breakdown() {
     let (status, body) = estimate(
         &app,
         json!({"model": "gpt-3-175b", "hardware": "nvidia-v100-sxm2-32gb", "devices": 10000, "tokens": 300e9,
-            "sequence_length": 2048, "global_batch_tokens": 3.2e6, "precision": "fp16", "measured_mfu": 0.1993,
+            "sequence_length": 2048, "global_batch_tokens": 3_200_000, "precision": "fp16", "measured_mfu": 0.1993,
             "pue": 1.1}),
     )
     .await;
