@@ -299,9 +299,9 @@ pub struct TrainingEnergyBreakdown {
     /// Average draw of one device under training load, watts: TDP x the engine's
     /// `power_fraction`.
     pub device_w: f64,
-    /// Host power per device (CPUs, memory, NICs, fans), watts: (node rating / devices per node
-    /// - TDP) x `host_power_fraction`; 0 when the catalog has no node rating for the device (a
-    /// `no-host-power` warning says so).
+    /// Host power per device (CPUs, memory, NICs, fans), watts: the node's rating per device
+    /// less the TDP, times `host_power_fraction`; 0 when the catalog has no node rating for the
+    /// device (a `no-host-power` warning says so).
     pub host_w: f64,
     /// Network switch power per device, watts.
     pub network_w: f64,
