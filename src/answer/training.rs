@@ -286,9 +286,33 @@ pub struct TrainingEnergy {
     pub kwh: Option<f64>,
     /// PUE used.
     pub pue: f64,
+    /// Where that energy goes: devices, hosts, network, facility (null without a power figure).
+    pub breakdown: Option<TrainingEnergyBreakdown>,
     /// That energy as money at `cost.basis`'s electricity price, USD (null without a power
     /// figure).
     pub usd: Option<f64>,
+}
+
+/// Where a training run's energy goes: `energy.kwh` is the sum of the four parts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingEnergyBreakdown {
+    /// Average draw of one device under training load, watts: TDP x the engine's
+    /// `power_fraction`.
+    pub device_w: f64,
+    /// Host power per device (CPUs, memory, NICs, fans), watts: the node's rating per device
+    /// less the TDP, times `host_power_fraction`; 0 when the catalog has no node rating for the
+    /// device (a `no-host-power` warning says so).
+    pub host_w: f64,
+    /// Network switch power per device, watts.
+    pub network_w: f64,
+    /// The devices' energy, kWh.
+    pub device_kwh: f64,
+    /// The hosts' energy, kWh.
+    pub host_kwh: f64,
+    /// The network's energy, kWh.
+    pub network_kwh: f64,
+    /// Cooling and power delivery, (PUE - 1) x the devices', hosts' and network's energy, kWh.
+    pub facility_kwh: f64,
 }
 
 /// Scaling-law helpers.
@@ -531,6 +555,15 @@ impl TrainingResponse {
             energy: runs.then(|| TrainingEnergy {
                 kwh: e.kwh.map(finite),
                 pue: s.pue(),
+                breakdown: e.energy.map(|b| TrainingEnergyBreakdown {
+                    device_w: finite(b.device_w),
+                    host_w: finite(b.host_w),
+                    network_w: finite(b.network_w),
+                    device_kwh: finite(b.device_kwh),
+                    host_kwh: finite(b.host_kwh),
+                    network_kwh: finite(b.network_kwh),
+                    facility_kwh: finite(b.facility_kwh),
+                }),
                 // The kWh already carry the run's PUE; the basis' PUE replaces it.
                 usd: e.kwh.map(|kwh| finite(s.cost.energy_usd(kwh / s.pue()))),
             }),

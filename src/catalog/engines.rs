@@ -387,6 +387,10 @@ pub struct TrainingRecord {
     pub collective_latency_us: f64,
     /// Share of TDP drawn while training.
     pub power_fraction: f64,
+    /// Share of a node's host power (its rating beyond the devices' TDP) drawn while training.
+    pub host_power_fraction: f64,
+    /// Network switch power per device, watts.
+    pub network_w_per_device: f64,
     /// QLoRA efficiency multiplier.
     pub qlora_factor: f64,
     /// CUDA context and library workspaces per device outside the allocator, decimal GB.
@@ -449,6 +453,7 @@ impl TrainingRecord {
             ("fp8_factor", self.fp8_factor),
             ("memory_fraction", self.memory_fraction),
             ("power_fraction", self.power_fraction),
+            ("host_power_fraction", self.host_power_fraction),
             ("qlora_factor", self.qlora_factor),
         ] {
             fraction(&mut p, name, value);
@@ -460,6 +465,7 @@ impl TrainingRecord {
         non_negative(&mut p, "runtime_overhead_gb", self.runtime_overhead_gb, 1e3);
         non_negative(&mut p, "collective_latency_us", self.collective_latency_us, 1e7);
         non_negative(&mut p, "context_gb", self.context_gb, 1e3);
+        non_negative(&mut p, "network_w_per_device", self.network_w_per_device, 1e4);
         non_negative(&mut p, "norm_bytes_per_hidden", self.norm_bytes_per_hidden, 64.0);
         non_negative(&mut p, "unquantized_bytes", self.unquantized_bytes, 8.0);
         non_negative(&mut p, "sequences_per_example", self.sequences_per_example, 64.0);
@@ -478,6 +484,8 @@ impl TrainingRecord {
             memory_fraction: self.memory_fraction,
             collective_latency: Seconds(self.collective_latency_us * 1e-6),
             power_fraction: self.power_fraction,
+            host_power_fraction: self.host_power_fraction,
+            network_w_per_device: self.network_w_per_device,
             qlora_factor: self.qlora_factor,
             context: Bytes(self.context_gb * 1e9),
         })

@@ -124,6 +124,12 @@ pub struct Interconnect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1, maximum = 100000)]
     pub node_devices: Option<u32>,
+    /// Rated (maximum) power of one node of `node_devices` devices with its host CPUs, memory,
+    /// NICs and fans, watts, from the system's datasheet (DGX-1: 3,500 W); what it exceeds the
+    /// devices' TDP by is the host power training energy counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 10000000)]
+    pub node_power_w: Option<f64>,
 }
 
 /// How long a rental is committed for.
@@ -403,6 +409,9 @@ impl DeviceRecord {
         if let Some(tdp) = self.tdp_w {
             within(&mut problems, "tdp_w", tdp, 0.1, 1e5);
         }
+        if let Some(node_w) = self.interconnect.as_ref().and_then(|l| l.node_power_w) {
+            within(&mut problems, "interconnect.node_power_w", node_w, 1.0, 1e7);
+        }
         let mut peaks = Vec::new();
         for (ty, name, value) in self.dense_tflops.entries() {
             if let Some(tflops) = value {
@@ -460,6 +469,7 @@ impl DeviceRecord {
                 pcie: link.kind == "pcie",
                 group: link.group_size,
                 node: link.node_devices,
+                node_power_w: link.node_power_w,
             }),
             tdp_w: self.tdp_w,
         })

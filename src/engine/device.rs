@@ -48,6 +48,9 @@ pub struct Interconnect {
     /// Devices one node joins on this fabric (an HGX board: 8; a GB200 NVL72 rack: 72); beyond
     /// them traffic crosses the network. `None` when unknown: a layout never leaves the node.
     pub node: Option<u32>,
+    /// Rated power of one such node (devices, host CPUs, memory, NICs, fans), watts, when
+    /// published (NVIDIA DGX datasheets).
+    pub node_power_w: Option<f64>,
 }
 
 /// One device of a catalog entry.

@@ -51,7 +51,13 @@ pub(super) fn device(bandwidth: f64) -> Device {
         memory_bandwidth_bytes_per_s: bandwidth,
         dense_peak_flops_per_s: vec![(ComputeType::Bf16, 1e15), (ComputeType::Fp32, 6e13)],
         unified_memory: false,
-        interconnect: Some(Interconnect { bidirectional_bytes_per_s: 9e11, pcie: false, group: None, node: None }),
+        interconnect: Some(Interconnect {
+            bidirectional_bytes_per_s: 9e11,
+            pcie: false,
+            group: None,
+            node: None,
+            node_power_w: None,
+        }),
         tdp_w: Some(700.0),
     }
 }
@@ -185,6 +191,8 @@ mod training {
             memory_fraction: 0.95,
             collective_latency: Seconds(2e-5),
             power_fraction: 0.85,
+            host_power_fraction: 0.6,
+            network_w_per_device: 0.0,
             qlora_factor: 0.6,
             context: Bytes(0.45e9),
         }
@@ -260,7 +268,13 @@ fn collectives_beyond_a_node_cross_the_network() {
     use super::parallelism::link;
     use super::units::{BytesPerSecond, Seconds};
     let mut gpu = device(3.35e12);
-    gpu.interconnect = Some(Interconnect { bidirectional_bytes_per_s: 9e11, pcie: false, group: None, node: Some(8) });
+    gpu.interconnect = Some(Interconnect {
+        bidirectional_bytes_per_s: 9e11,
+        pcie: false,
+        group: None,
+        node: Some(8),
+        node_power_w: None,
+    });
     let ndr = Network { bandwidth: BytesPerSecond(45e9), latency: Seconds(2e-6) };
     // Inside the node: NVLink, half the bidirectional figure each way.
     assert_eq!(link(&gpu, 8, Some(&ndr)).bandwidth.0, 4.5e11);

@@ -21,8 +21,11 @@ use super::explain::{Explanation, Trace, Warning};
 use super::parallelism::{all_reduce, link};
 use super::units::{Bytes, Seconds};
 
+mod energy;
 mod fit;
 mod memory;
+
+pub use energy::{EnergyBreakdown, energy, host_w, system_w};
 
 pub use fit::{Change, FitAdvice, advise};
 pub use memory::{
@@ -154,6 +157,11 @@ pub struct TrainingProfile {
     pub collective_latency: Seconds,
     /// Share of TDP drawn while training.
     pub power_fraction: f64,
+    /// Share of a node's host power (its rating beyond the devices' TDP: CPUs, memory, NICs,
+    /// fans) drawn while training.
+    pub host_power_fraction: f64,
+    /// Network switch power per device, watts.
+    pub network_w_per_device: f64,
     /// Efficiency multiplier for QLoRA (4-bit dequantisation in every GEMM).
     pub qlora_factor: f64,
     /// CUDA context and library workspaces per device, outside the caching allocator.
@@ -249,8 +257,10 @@ pub struct TrainingEstimate {
     pub gpu_hours: f64,
     /// USD, if priced.
     pub usd: Option<f64>,
-    /// kWh including PUE, if the device has a power figure.
+    /// kWh including PUE, if the device has a power figure (`energy.kwh`).
     pub kwh: Option<f64>,
+    /// That energy by where it goes: devices, hosts, network, facility.
+    pub energy: Option<EnergyBreakdown>,
     /// Compute type used.
     pub compute_type: ComputeType,
     /// Chinchilla compute-optimal tokens for this model ([`compute_optimal_tokens`]).
@@ -506,15 +516,8 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
             format!("no price for {}; pass cost.usd_per_device_hour to rent, or cost.purchase_usd to own", device.id)
         });
     }
-    let kwh = device.tdp_w.map(|tdp| {
-        trace.record(
-            "energy.kwh",
-            "devices x TDP x power fraction x wall-clock x PUE / 3.6e6",
-            &[("devices", devices), ("tdp_w", tdp), ("power_fraction", profile.power_fraction), ("pue", input.pue)],
-            devices * tdp * profile.power_fraction * wall * input.pue / 3.6e6,
-            "kWh",
-        )
-    });
+    let energy = energy::energy(device, profile, devices, wall, input.pue, &mut trace);
+    let kwh = energy.map(|e| e.kwh);
     if s > 0.0 && input.sequence_length > arch.max_context {
         trace.warn("context-above-maximum", || {
             format!("sequence length {} exceeds the model's maximum of {}", input.sequence_length, arch.max_context)
@@ -562,6 +565,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         gpu_hours,
         usd,
         kwh,
+        energy,
         compute_type,
         warnings,
         explain,

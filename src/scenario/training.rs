@@ -1051,7 +1051,8 @@ impl TrainingSpec {
                 pointer: at("cost"),
                 legacy_price: self.requested_price.map(|p| (p, at("overrides/usd_per_device_hour"))),
                 pricing: &device.pricing,
-                power_w: device.device.tdp_w.map(|w| w * self.profile.power_fraction),
+                // The whole system's draw per device (device, host, network), as `energy.kwh`.
+                power_w: crate::engine::training::system_w(&device.device, &self.profile),
                 defaults: self.ownership,
                 pue: Some(self.pue),
                 strict: true,

@@ -513,3 +513,37 @@ async fn a_fine_tune_at_its_batch_and_sequence_explains_its_largest_batch_and_se
     assert_eq!(rule("memory.max_micro_batch_size") as u64, m["max_micro_batch_size"].as_u64().unwrap());
     assert_eq!(rule("memory.max_sequence_length") as u64, m["max_sequence_length"].as_u64().unwrap());
 }
+
+/// GPT-3 175B as Patterson et al. 2021 ("Carbon Emissions and Large Neural Network Training",
+/// arXiv:2104.10350, Table 4) report it: 10,000 V100s at a measured 24.6 TFLOP/s each (3.14e23
+/// FLOPs counted as 6 N D) for 14.8 days, PUE 1.1, 1,287 MWh. The measured throughput is given
+/// as `measured_mfu` in hwcost's FLOP definition: 24.6e12 x (hwcost's FLOPs per token / 6 N) /
+/// 125e12 = 0.1993. The energy breakdown is in the answer, its parts add up to the pinned
+/// `energy.kwh`, and the host share is the DGX-1's by hand: (3,500 / 8 - 300) x 0.6 = 82.5 W.
+#[tokio::test]
+async fn gpt_3_energy_is_within_15_percent_of_patterson_with_its_breakdown() {
+    let app = spawn_app().await;
+    let (status, body) = estimate(
+        &app,
+        json!({"model": "gpt-3-175b", "hardware": "nvidia-v100-sxm2-32gb", "devices": 10000, "tokens": 300e9,
+            "sequence_length": 2048, "global_batch_tokens": 3_200_000, "precision": "fp16", "measured_mfu": 0.1993,
+            "pue": 1.1}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let f = |path: &str| body.pointer(path).and_then(Value::as_f64).unwrap_or_else(|| panic!("{path} in {body}"));
+    let days = f("/time/wall_clock_days");
+    assert!((days / 14.8 - 1.0).abs() < 0.02, "{days} days");
+    let mwh = f("/energy/kwh") / 1000.0;
+    assert!((mwh / 1287.0 - 1.0).abs() < 0.15, "{mwh} MWh against 1,287");
+    assert!((f("/energy/breakdown/device_w") - 255.0).abs() < 1e-9);
+    assert!((f("/energy/breakdown/host_w") - 82.5).abs() < 1e-9);
+    let parts: f64 = ["device_kwh", "host_kwh", "network_kwh", "facility_kwh"]
+        .iter()
+        .map(|p| f(&format!("/energy/breakdown/{p}")))
+        .sum();
+    assert!((parts / f("/energy/kwh") - 1.0).abs() < 1e-9, "{parts}");
+    for path in CONTRACT_PATHS {
+        assert!(body.pointer(path).is_some(), "{path} missing");
+    }
+}
