@@ -204,6 +204,7 @@ mod training {
                 expert: 1,
                 context: 1,
                 sequence_parallel: false,
+                schedule: crate::engine::training::PipelineSchedule::OneFOneB,
             },
             tokens,
             sequence_length: 2048,
