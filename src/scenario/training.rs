@@ -291,7 +291,8 @@ pub struct TrainingParallelismBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<PipelineScheduleId>,
     /// Model chunks per device under the interleaved schedule (1 to 64, default 2; each chunk
-    /// needs a layer, so at most layers / pipeline). Given alone it means `interleaved`.
+    /// needs a layer, the embedding and the loss counting as one each, so pipeline x
+    /// virtual_stages is at most layers + 2). Given alone it means `interleaved`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_stages: Option<u32>,
 }
@@ -788,12 +789,12 @@ impl TrainingSpec {
             }
         };
         if let PipelineSchedule::Interleaved(v) = schedule
-            && u64::from(v) * u64::from(pipeline) > u64::from(model.architecture.layers)
+            && u64::from(v) * u64::from(pipeline) > u64::from(model.architecture.layers) + 2
         {
             return Err(Error::field(
                 at("parallelism/virtual_stages"),
                 format!(
-                    "{v} model chunks on each of {pipeline} stages need {} layers, the model has {}",
+                    "{v} model chunks on each of {pipeline} stages need {} layers (the embedding and the loss may count as one each), the model has {}",
                     u64::from(v) * u64::from(pipeline),
                     model.architecture.layers
                 ),

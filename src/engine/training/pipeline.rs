@@ -89,6 +89,18 @@ impl PipelineSchedule {
         held.min(m)
     }
 
+    /// Transformer layers on the first device: `L / p`; or, when the `p v` model chunks outnumber
+    /// the layers (at most `L + 2`), the split counts the embedding and the loss as a layer each
+    /// (Megatron-LM's `account_for_embedding_in_pipeline_split` and
+    /// `account_for_loss_in_pipeline_split`; Llama 3 405B, Grattafiori et al. 2024 section
+    /// 3.3.2: "we reduce one Transformer layer each from the first and the last stages"), so the
+    /// first device holds `(L + 2) / p - 1`.
+    pub fn first_stage_layers(self, stages: u32, layers: u32) -> f64 {
+        let (p, l) = (f64::from(stages.max(1)), f64::from(layers));
+        let chunks = u64::from(stages.max(1)) * u64::from(self.virtual_stages());
+        if stages > 1 && chunks > u64::from(layers) { ((l + 2.0) / p - 1.0).max(0.0) } else { l / p }
+    }
+
     /// Point-to-point sends per micro-batch per device in each direction: one per model chunk
     /// (`v` interleaved), 0 without a pipeline.
     pub fn sends_per_micro_batch(self, stages: u32) -> f64 {
@@ -138,6 +150,12 @@ mod tests {
         assert_eq!(OneFOneB.first_stage_in_flight(8, 3.0), 3.0);
         // No pipeline: one micro-batch at a time.
         assert_eq!(Interleaved(4).first_stage_in_flight(1, 16.0), 1.0);
+        // Layers on the first device: 126 / 16 = 7.875; with 16 x 8 = 128 chunks for 126 layers
+        // the embedding and the loss count as a layer each: 128 / 16 - 1 = 7 (Llama 3 405B).
+        assert_eq!(OneFOneB.first_stage_layers(16, 126), 7.875);
+        assert_eq!(Interleaved(7).first_stage_layers(16, 126), 7.875);
+        assert_eq!(Interleaved(8).first_stage_layers(16, 126), 7.0);
+        assert_eq!(OneFOneB.first_stage_layers(1, 126), 126.0);
         assert_eq!(Interleaved(3).sends_per_micro_batch(4), 3.0);
         assert_eq!(OneFOneB.sends_per_micro_batch(1), 0.0);
     }
