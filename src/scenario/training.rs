@@ -355,7 +355,7 @@ impl ToSchema for TokensSpec {}
 #[schema(example = json!({
     "model": "llama-2-70b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 2048, "tokens": 2.0e12,
     "sequence_length": 4096, "micro_batch_size": 1, "global_batch_tokens": 4194304, "precision": "bf16",
-    "optimizer": "adamw", "sharding": "zero1", "parallelism": {"tensor": 8, "pipeline": 4, "sequence_parallel": true},
+    "optimizer": "adamw", "sharding": "zero1", "parallelism": {"tensor": 8, "pipeline": 4, "sequence_parallel": true, "schedule": "interleaved", "virtual_stages": 2},
     "activation_checkpointing": "selective", "engine": "megatron"
 }))]
 pub struct TrainingRequest {
