@@ -32,8 +32,8 @@ use crate::scenario::scaling::{
 use crate::scenario::serving::{ServingLoad, ServingRequest, ServingScenario, TokenCount};
 use crate::scenario::speculative::{SpeculativeBody, SpeculativeMethod};
 use crate::scenario::training::{
-    CheckpointingId, ComputeOptimal, MethodId, OptimizerId, PrecisionId, ShardingId, TokensSpec, TrainingEngineId,
-    TrainingRequest, TrainingScenario,
+    CheckpointingId, ComputeOptimal, MethodId, OptimizerId, PipelineScheduleId, PrecisionId, ShardingId, TokensSpec,
+    TrainingEngineId, TrainingRequest, TrainingScenario,
 };
 
 /// `print!` to standard output, except that a closed pipe (`hwcost validate | head`) ends the
@@ -666,6 +666,12 @@ pub struct TrainingArgs {
     /// Megatron sequence parallelism (`--sequence-parallel` or `--sequence-parallel false`).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub sequence_parallel: Option<bool>,
+    /// Pipeline schedule (`1f1b`, `interleaved`, `zero_bubble`).
+    #[arg(long, value_enum)]
+    pub pipeline_schedule: Option<PipelineScheduleId>,
+    /// Model chunks per device of the interleaved schedule.
+    #[arg(long)]
+    pub virtual_stages: Option<u32>,
     /// Activation recomputation.
     #[arg(long, value_enum)]
     pub activation_checkpointing: Option<CheckpointingId>,
@@ -1030,6 +1036,8 @@ fn training_request(args: &TrainingArgs) -> Result<TrainingRequest, Error> {
     set(&mut p.context, &args.context);
     set(&mut p.expert, &args.expert);
     set(&mut p.sequence_parallel, &args.sequence_parallel);
+    set(&mut p.schedule, &args.pipeline_schedule);
+    set(&mut p.virtual_stages, &args.virtual_stages);
     set(&mut r.activation_checkpointing, &args.activation_checkpointing);
     set(&mut r.method, &args.method);
     set(&mut r.lora_rank, &args.lora_rank);

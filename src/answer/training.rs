@@ -11,7 +11,7 @@ use super::{Context, finite};
 use crate::engine::training::{self, TrainingEstimate};
 use crate::scenario::Assumption;
 use crate::scenario::cost::CostBasis;
-use crate::scenario::training::{TrainingParallelismBody, TrainingScenario};
+use crate::scenario::training::{PipelineScheduleId, TrainingParallelismBody, TrainingScenario};
 use crate::validation::Side;
 
 /// Per-device training memory, bytes.
@@ -462,6 +462,15 @@ impl TrainingResponse {
                 expert: Some(s.layout.expert),
                 context: Some(s.layout.context),
                 sequence_parallel: Some(input.parallelism.sequence_parallel),
+                schedule: Some(match input.parallelism.schedule {
+                    training::PipelineSchedule::OneFOneB => PipelineScheduleId::OneFOneB,
+                    training::PipelineSchedule::Interleaved(_) => PipelineScheduleId::Interleaved,
+                    training::PipelineSchedule::ZeroBubble => PipelineScheduleId::ZeroBubble,
+                }),
+                virtual_stages: match input.parallelism.schedule {
+                    training::PipelineSchedule::Interleaved(v) => Some(v),
+                    _ => None,
+                },
             },
             precision: match s.precision {
                 training::Precision::Bf16 => "bf16",

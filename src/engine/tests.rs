@@ -173,8 +173,8 @@ mod training {
     use crate::engine::anatomy::anatomy;
     use crate::engine::architecture::Architecture;
     use crate::engine::training::{
-        Checkpointing, Method, Optimizer, Precision, Recipe, Sharding, TrainingEstimate, TrainingInput,
-        TrainingParallelism, TrainingProfile, estimate,
+        Checkpointing, Method, Optimizer, PipelineSchedule, Precision, Recipe, Sharding, TrainingEstimate,
+        TrainingInput, TrainingParallelism, TrainingProfile, estimate,
     };
     use crate::engine::units::{Bytes, Seconds};
 
@@ -212,6 +212,7 @@ mod training {
                 expert: 1,
                 context: 1,
                 sequence_parallel: false,
+                schedule: PipelineSchedule::OneFOneB,
             },
             tokens,
             sequence_length: 2048,
@@ -232,6 +233,72 @@ mod training {
             pue: 1.2,
             budget_device_hours: Some(1000.0),
         })
+    }
+
+    /// 8 layers of hidden 1024 (8 heads of 128), intermediate 4096, on 4 pipeline stages with
+    /// 8 micro-batches of one 2048-token sequence, no recomputation.
+    fn pipelined(schedule: PipelineSchedule) -> TrainingEstimate {
+        let a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
+        let anatomy = anatomy(&a);
+        let (d, p) = (device(3.35e12), profile());
+        estimate(&TrainingInput {
+            arch: &a,
+            anatomy: &anatomy,
+            device: &d,
+            parallelism: TrainingParallelism {
+                tensor: 1,
+                pipeline: 4,
+                data: 1,
+                expert: 1,
+                context: 1,
+                sequence_parallel: false,
+                schedule,
+            },
+            tokens: 1e9,
+            sequence_length: 2048,
+            micro_batch: 1,
+            global_batch_tokens: 2048.0 * 8.0,
+            precision: Precision::Bf16,
+            optimizer: Optimizer::AdamW,
+            sharding: Sharding::None,
+            hsdp_group: 8,
+            checkpointing: Checkpointing::None,
+            method: Method::Full,
+            cpu_offload: false,
+            flash_attention: true,
+            profile: &p,
+            recipe: Recipe::MIXED_PRECISION,
+            measured_mfu: None,
+            usd_per_device_hour: None,
+            pue: 1.2,
+            budget_device_hours: None,
+        })
+    }
+
+    #[test]
+    fn first_stage_activations_and_bubble_by_schedule_computed_by_hand() {
+        // Per layer per token (compiled stack, fused SwiGLU): norms 2 x 2 x 1024 + flash
+        // attention q, k, v, out 2 x 4 x 1024 + linear inputs 2 x 2 x 1024 + down input 2 x 4096
+        // + gate and up outputs 4 x 4096 = 16 x 1024 + 6 x 4096 = 40,960 bytes; x 2048 tokens =
+        // 83,886,080 per layer per micro-batch. The output layer's input: 2048 x (2 + 2) x 1024
+        // = 8,388,608.
+        let layer = 40_960.0 * 2048.0;
+        let head = 2048.0 * 4.0 * 1024.0;
+        // 1F1B and ZB-H1: 4 micro-batches of 2 layers; interleaved v = 2: 4 + 3/2 = 5.5 of them.
+        for (schedule, layers, bubble) in [
+            (PipelineSchedule::OneFOneB, 8.0, 3.0 / 11.0),
+            (PipelineSchedule::ZeroBubble, 8.0, 1.0 / 9.0),
+            (PipelineSchedule::Interleaved(2), 11.0, 3.0 / 19.0),
+        ] {
+            let e = pipelined(schedule);
+            assert_eq!(e.memory.activations.0, layers * layer + head, "{schedule:?}");
+            assert!((e.bubble_fraction - bubble).abs() < 1e-12, "{schedule:?}");
+        }
+        // Interleaving moves twice the point-to-point traffic of 1F1B.
+        let comm = |s| pipelined(s).explain.iter().find(|x| x.rule == "time.pipeline_p2p").map(|x| x.inputs.clone());
+        let sends = |s| comm(s).unwrap().iter().find(|(k, _)| *k == "sends").unwrap().1;
+        assert_eq!(sends(PipelineSchedule::OneFOneB), 16.0);
+        assert_eq!(sends(PipelineSchedule::Interleaved(2)), 32.0);
     }
 
     proptest! {

@@ -11,8 +11,9 @@
 //!
 //! Time: the step's hardware FLOPs over achievable throughput (an engine efficiency that grows
 //! with model width, data in `data/engines/training.toml`), plus tensor-parallel all-reduces that
-//! are not overlapped, the pipeline bubble `(p - 1) / (m + p - 1)`, and the data-parallel gradient
-//! reduction that backward does not hide.
+//! are not overlapped, the pipeline bubble of the schedule (1F1B `(p - 1) / (m + p - 1)`,
+//! interleaved and zero-bubble schedules in [`pipeline`]) and its point-to-point sends, and the
+//! data-parallel gradient reduction that backward does not hide.
 
 use super::anatomy::{Anatomy, Group};
 use super::architecture::{Architecture, Mlp};
@@ -24,6 +25,7 @@ use super::units::{Bytes, Seconds};
 mod energy;
 mod fit;
 mod memory;
+mod pipeline;
 
 pub use energy::{EnergyBreakdown, energy, host_w, system_w};
 
@@ -31,6 +33,7 @@ pub use fit::{Change, FitAdvice, advise};
 pub use memory::{
     LoraTargets, Loss, Phase, Recipe, TrainingMemory, device_need, fits, nf4_bytes, optimizer_state_bytes,
 };
+pub use pipeline::PipelineSchedule;
 
 /// Effective host-link rate for offloaded activations: PCIe 4.0 x16 in practice (about 25 GB/s
 /// of its 32); newer links only help when the rest of the system keeps up.
@@ -120,6 +123,9 @@ pub struct TrainingParallelism {
     pub context: u32,
     /// Megatron sequence parallelism (shards the non-tensor-parallel activations over `tensor`).
     pub sequence_parallel: bool,
+    /// Pipeline schedule (bubble, activations in flight on the first stage, point-to-point
+    /// traffic); only matters with more than one stage.
+    pub schedule: PipelineSchedule,
 }
 
 impl TrainingParallelism {
@@ -304,6 +310,13 @@ pub fn lora_params(arch: &Architecture, rank: u32, targets: LoraTargets, output:
     f64::from(arch.layers) * per_layer + head
 }
 
+/// Micro-batches per optimizer step on each pipeline: global batch tokens / (sequence x
+/// micro-batch x data ranks), at least 1 (the global batch is at least one sequence).
+pub(crate) fn micro_batches(input: &TrainingInput<'_>, sequence: f64, micro_batch: f64) -> f64 {
+    let global_batch = input.global_batch_tokens.max(sequence);
+    (global_batch / (sequence * micro_batch * f64::from(input.parallelism.data)).max(1.0)).max(1.0)
+}
+
 /// Estimates a training run. Total for validated input.
 pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let mut trace = Trace::new(true);
@@ -401,8 +414,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         "fraction",
     );
     let global_batch = input.global_batch_tokens.max(s);
-    let replicas = dp; // sequences are split over data ranks (context ranks share a sequence)
-    let micro_batches = (global_batch / (s * b * replicas)).max(1.0);
+    let micro_batches = micro_batches(input, s, b);
     let compute_time = hardware_per_token * global_batch / par.devices().max(1) as f64 / (peak * efficiency).max(1.0);
     // Memory-bound work: the elementwise traffic of this device's tokens through its layers
     // (width split over tensor ranks only with sequence parallelism; full recomputation repeats
@@ -444,7 +456,31 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
             0.0
         })
         * (1.0 - profile.dp_overlap);
-    let bubble_fraction = if par.pipeline > 1 { (pp - 1.0) / (micro_batches + pp - 1.0) } else { 0.0 };
+    let schedule = par.schedule;
+    let bubble_fraction = trace.record(
+        "time.pipeline_bubble",
+        "the schedule's bubble over the ideal time r = (pipeline - 1) / micro-batches (1F1B), / virtual stages (interleaved 1F1B, Narayanan et al. 2021 section 2.2.2), / 3 (zero bubble ZB-H1, Qi et al. 2024); as a share of the step r / (1 + r); 0 without a pipeline",
+        &[("pipeline_stages", pp), ("micro_batches", micro_batches), ("virtual_stages", f64::from(schedule.virtual_stages())), ("bubble_over_ideal", schedule.bubble_over_ideal(par.pipeline, micro_batches))],
+        schedule.bubble_fraction(par.pipeline, micro_batches),
+        "fraction",
+    );
+    // Pipeline point-to-point: each micro-batch's activations go forward and their gradients
+    // back across every model chunk boundary, `v` times per micro-batch interleaved. With tensor
+    // parallelism each rank sends only its 1 / tensor slice (Megatron's scatter-gather,
+    // Narayanan et al. 2021 section 4.1). Not overlapped with compute.
+    let p2p_time = if par.pipeline > 1 {
+        let message = seq * b * h * 2.0 / tp;
+        let sends = 2.0 * schedule.sends_per_micro_batch(par.pipeline) * micro_batches;
+        trace.record(
+            "time.pipeline_p2p",
+            "2 (activations forward, gradients back) x sends per micro-batch (virtual stages) x micro-batches x (sequence / context x micro-batch x hidden x 2 bytes / tensor) / link bandwidth",
+            &[("message_bytes", message), ("sends", sends), ("link_bytes_per_s", link.bandwidth.0)],
+            sends * (message / link.bandwidth.0.max(1.0) + profile.collective_latency.0),
+            "s",
+        )
+    } else {
+        0.0
+    };
     // Offloaded activations cross the host link out in forward and back in backward, on their
     // own stream: what half the compute time does not cover shows.
     let offload_time = if input.recipe.activation_offloading {
@@ -453,13 +489,13 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     } else {
         0.0
     };
-    let busy = compute_time + memory_time + tp_time + offload_time;
+    let busy = compute_time + memory_time + tp_time + offload_time + p2p_time;
     let training_time = busy / (1.0 - bubble_fraction).max(1e-3) + dp_time;
     let generation = input.recipe.generation_share.clamp(0.0, 0.95);
     let step_time = trace.record(
         "time.step",
-        "((hardware FLOPs per step per device / (peak x efficiency) + memory-bound time + tensor-parallel all-reduces + exposed activation offloading) / (1 - pipeline bubble) + exposed data-parallel gradient reduction) / (1 - generation share (GRPO's rollouts))",
-        &[("compute_s", compute_time), ("memory_bound_s", memory_time), ("tensor_parallel_s", tp_time), ("offload_exposed_s", offload_time), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches), ("generation_share", generation)],
+        "((hardware FLOPs per step per device / (peak x efficiency) + memory-bound time + tensor-parallel all-reduces + exposed activation offloading + pipeline point-to-point) / (1 - pipeline bubble) + exposed data-parallel gradient reduction) / (1 - generation share (GRPO's rollouts))",
+        &[("compute_s", compute_time), ("memory_bound_s", memory_time), ("tensor_parallel_s", tp_time), ("offload_exposed_s", offload_time), ("pipeline_p2p_s", p2p_time), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches), ("generation_share", generation)],
         training_time / (1.0 - generation),
         "s",
     );
@@ -560,7 +596,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         hfu,
         step_time: Seconds(step_time),
         bubble_fraction,
-        communication_time: Seconds(tp_time + dp_time),
+        communication_time: Seconds(tp_time + dp_time + p2p_time),
         wall_clock: Seconds(wall),
         gpu_hours,
         usd,

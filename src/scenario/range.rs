@@ -144,6 +144,8 @@ const fn query(path: &'static str, parameter: &'static str, range: Range) -> Dec
 pub const INFERENCE_DEVICES: Range = Range::int(1, 65_536);
 /// A model-parallel degree (tensor, pipeline, expert, context).
 pub const DEGREE: Range = Range::int(1, 1024);
+/// Model chunks per device of an interleaved pipeline schedule.
+pub const VIRTUAL_STAGES: Range = Range::int(1, 64);
 /// The hottest expert rank's load over the mean (1 = balanced; 64 = one rank takes 64x).
 pub const HOTTEST_EXPERT_LOAD: Range = Range::number(1.0, 64.0);
 /// A fitted profile's time per forward pass, microseconds (up to a second).
@@ -384,6 +386,7 @@ pub const DECLARED: &[Declared] = &[
     on("TrainingParallelismBody", "data", RANKS),
     on("TrainingParallelismBody", "expert", DEGREE),
     on("TrainingParallelismBody", "context", DEGREE),
+    on("TrainingParallelismBody", "virtual_stages", VIRTUAL_STAGES),
     on("Budget", "device_hours", BUDGET_GPU_HOURS),
     on("Budget", "usd", BUDGET_USD),
     on("TrainingOverrides", "usd_per_device_hour", USD_PER_DEVICE_HOUR),

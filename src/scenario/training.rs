@@ -21,7 +21,7 @@ use super::{Assumptions, Error};
 use crate::catalog::Catalog;
 use crate::catalog::prices::OwnershipDefaults;
 use crate::engine::training::{
-    Checkpointing, LoraTargets, Loss, Method, Optimizer, Precision, Recipe, Sharding, TrainingInput,
+    Checkpointing, LoraTargets, Loss, Method, Optimizer, PipelineSchedule, Precision, Recipe, Sharding, TrainingInput,
     TrainingParallelism, TrainingProfile, compute_optimal_tokens,
 };
 
@@ -85,6 +85,26 @@ pub enum ShardingId {
     Fsdp,
     /// FSDP hybrid shard.
     Hsdp,
+}
+
+/// Pipeline schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+pub enum PipelineScheduleId {
+    /// One forward, one backward (PipeDream-Flush; Megatron's default): bubble (p - 1) / m of
+    /// the ideal time, the first stage holds p micro-batches.
+    #[serde(rename = "1f1b")]
+    #[value(name = "1f1b")]
+    OneFOneB,
+    /// Interleaved 1F1B with `virtual_stages` model chunks per device (Narayanan et al. 2021):
+    /// bubble / v, point-to-point traffic x v, the first stage holds p + (p - 1) / v micro-batches.
+    #[serde(rename = "interleaved")]
+    #[value(name = "interleaved")]
+    Interleaved,
+    /// Zero bubble ZB-H1 (Qi et al. 2024): weight gradients fill the bubble, a third of 1F1B's,
+    /// with 1F1B's activation memory.
+    #[serde(rename = "zero_bubble")]
+    #[value(name = "zero_bubble")]
+    ZeroBubble,
 }
 
 /// Activation recomputation.
@@ -265,6 +285,16 @@ pub struct TrainingParallelismBody {
     pub context: Option<u32>,
     /// Megatron sequence parallelism.
     pub sequence_parallel: Option<bool>,
+    /// Pipeline schedule: `1f1b` (the default), `interleaved` (with `virtual_stages`) or
+    /// `zero_bubble` (ZB-H1); it sets the pipeline bubble, the activations the first stage holds
+    /// in flight and the point-to-point traffic. Only matters with more than one stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<PipelineScheduleId>,
+    /// Model chunks per device under the interleaved schedule (1 to 64, default 2; each chunk
+    /// needs a layer, the embedding and the loss counting as one each, so pipeline x
+    /// virtual_stages is at most layers + 2). Given alone it means `interleaved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_stages: Option<u32>,
 }
 
 /// Budgets for the "largest compute-optimal model" helper.
@@ -325,7 +355,7 @@ impl ToSchema for TokensSpec {}
 #[schema(example = json!({
     "model": "llama-2-70b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 2048, "tokens": 2.0e12,
     "sequence_length": 4096, "micro_batch_size": 1, "global_batch_tokens": 4194304, "precision": "bf16",
-    "optimizer": "adamw", "sharding": "zero1", "parallelism": {"tensor": 8, "pipeline": 4, "sequence_parallel": true},
+    "optimizer": "adamw", "sharding": "zero1", "parallelism": {"tensor": 8, "pipeline": 4, "sequence_parallel": true, "schedule": "interleaved", "virtual_stages": 2},
     "activation_checkpointing": "selective", "engine": "megatron"
 }))]
 pub struct TrainingRequest {
@@ -435,6 +465,7 @@ display_as_wire!(
     PrecisionId,
     OptimizerId,
     ShardingId,
+    PipelineScheduleId,
     CheckpointingId,
     MethodId,
     TrainingEngineId,
@@ -470,6 +501,8 @@ pub struct TrainingSpec {
     cpu_offload: bool,
     flash_attention: bool,
     sequence_parallel: bool,
+    /// Pipeline schedule.
+    schedule: PipelineSchedule,
     /// Engine id and profile (overrides applied).
     pub engine: TrainingEngineId,
     profile: TrainingProfile,
@@ -738,6 +771,35 @@ impl TrainingSpec {
         let pipeline = checks.int32(at("parallelism/pipeline"), range::DEGREE, p.pipeline.unwrap_or(1));
         let context = checks.int32(at("parallelism/context"), range::DEGREE, p.context.unwrap_or(1));
         let expert = checks.int32(at("parallelism/expert"), range::DEGREE, p.expert.unwrap_or(1));
+        let virtual_stages =
+            p.virtual_stages.map(|v| checks.int32(at("parallelism/virtual_stages"), range::VIRTUAL_STAGES, v));
+        let schedule = match (p.schedule, virtual_stages) {
+            (Some(PipelineScheduleId::Interleaved) | None, Some(v)) => PipelineSchedule::Interleaved(v),
+            (Some(PipelineScheduleId::Interleaved), None) => {
+                assumed.push("parallelism.virtual_stages", 2, "two model chunks per device when interleaved");
+                PipelineSchedule::Interleaved(2)
+            }
+            (Some(PipelineScheduleId::OneFOneB) | None, None) => PipelineSchedule::OneFOneB,
+            (Some(PipelineScheduleId::ZeroBubble), None) => PipelineSchedule::ZeroBubble,
+            (Some(_), Some(_)) => {
+                return Err(Error::field(
+                    at("parallelism/virtual_stages"),
+                    "virtual_stages applies to the interleaved schedule only",
+                ));
+            }
+        };
+        if let PipelineSchedule::Interleaved(v) = schedule
+            && u64::from(v) * u64::from(pipeline) > u64::from(model.architecture.layers) + 2
+        {
+            return Err(Error::field(
+                at("parallelism/virtual_stages"),
+                format!(
+                    "{v} model chunks on each of {pipeline} stages need {} layers (the embedding and the loss may count as one each), the model has {}",
+                    u64::from(v) * u64::from(pipeline),
+                    model.architecture.layers
+                ),
+            ));
+        }
         let devices = checks.opt_int(at("devices"), range::TRAINING_DEVICES, request.devices.map(u64::from));
         let data = p.data.map(|d| checks.int32(at("parallelism/data"), range::RANKS, d));
         let measured_mfu = checks.number(at("measured_mfu"), range::SHARE, request.measured_mfu);
@@ -896,6 +958,7 @@ impl TrainingSpec {
             cpu_offload: request.cpu_offload.unwrap_or(false),
             flash_attention: request.flash_attention.unwrap_or(true),
             sequence_parallel: p.sequence_parallel.unwrap_or(false),
+            schedule,
             engine,
             profile,
             measured_mfu,
@@ -1143,6 +1206,7 @@ impl TrainingScenario {
                 expert: self.layout.expert,
                 context: self.layout.context,
                 sequence_parallel: s.sequence_parallel,
+                schedule: s.schedule,
             },
             tokens: self.tokens,
             sequence_length: s.sequence_length,

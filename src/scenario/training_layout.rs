@@ -5,7 +5,8 @@
 //! the data ranks (ZeRO-1, ZeRO-2, ZeRO-3/FSDP), which adds gathers but no idle time; then
 //! tensor parallelism inside a node (degrees dividing the heads, at most the devices the
 //! catalog's interconnect joins, else 8), whose all-reduces sit on the critical path; then
-//! pipeline stages (with ZeRO-1 at most, as Megatron and DeepSpeed run them), which add a
+//! pipeline stages (with ZeRO-1 at most, as Megatron and DeepSpeed run them; never more stages
+//! than micro-batches), which add a
 //! bubble; and last, when the request leaves recomputation out, selective then full activation
 //! recomputation over the same order. Fit is judged by the estimate's own memory accounting
 //! (`engine::training::fits`). Fields the request gives (its degrees, its sharding, its
@@ -134,6 +135,7 @@ fn checkpointing_name(c: Checkpointing) -> &'static str {
 /// places the run once, not once per candidate.
 fn first_fitting(spec: &Arc<TrainingSpec>, device: &ResolvedDevice, devices: u64) -> Option<Candidate> {
     let all = candidates(spec, device, devices);
+    let given_degrees = spec.placement().2.parallelism;
     let base = all.iter().find_map(|c| spec.at_with(device.clone(), c.degrees, c.choice).ok())?;
     let input = base.input();
     all.into_iter().find(|c| {
@@ -150,6 +152,13 @@ fn first_fitting(spec: &Arc<TrainingSpec>, device: &ResolvedDevice, devices: u64
         probe.sharding = c.choice.sharding.unwrap_or(input.sharding);
         probe.checkpointing = c.choice.checkpointing.unwrap_or(input.checkpointing);
         probe.global_batch_tokens = spec.search_batch(data);
+        // A pipeline deeper than its micro-batches idles most of the step (1F1B's bubble
+        // (p - 1) / (m + p - 1) is over half) and holds only what little there is in flight: it is
+        // never the least-overhead layout, so the search does not take it.
+        let micro_batches = training::micro_batches(&probe, probe.sequence_length as f64, probe.micro_batch as f64);
+        if !given_degrees && d.pipeline > 1 && micro_batches < f64::from(d.pipeline) {
+            return false;
+        }
         training::fits(&probe)
     })
 }

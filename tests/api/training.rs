@@ -547,3 +547,70 @@ async fn gpt_3_energy_is_within_15_percent_of_patterson_with_its_breakdown() {
         assert!(body.pointer(path).is_some(), "{path} missing");
     }
 }
+
+/// Meta's Llama 3.1 405B layout (Grattafiori et al. 2024, section 3.3 and table 4): 16,384 H100s,
+/// tensor 8 with sequence parallelism, pipeline 16 interleaved with one layer per model chunk
+/// (the embedding and the loss counted as a layer each), data 128 sharding optimizer states and
+/// gradients, 16M-token batches of 8K sequences, BF16, no recomputation.
+fn meta_405b(schedule: Value) -> Value {
+    let mut parallelism = json!({"tensor": 8, "pipeline": 16, "data": 128, "sequence_parallel": true});
+    for (k, v) in schedule.as_object().unwrap() {
+        parallelism[k] = v.clone();
+    }
+    json!({"model": "llama-3.1-405b", "hardware": "nvidia-h100-sxm-80gb", "devices": 16384, "tokens": 1.56e13,
+           "sequence_length": 8192, "micro_batch_size": 1, "global_batch_tokens": 16777216, "precision": "bf16",
+           "optimizer": "adamw", "sharding": "zero2", "parallelism": parallelism,
+           "activation_checkpointing": "none", "engine": "generic"})
+}
+
+#[tokio::test]
+async fn pipeline_schedules_set_the_bubble_and_metas_405b_layout_fits() {
+    let app = spawn_app().await;
+    let bubble = |body: &Value| body["utilization"]["pipeline_bubble_fraction"].as_f64().unwrap();
+    let recomputed = |schedule: Value| {
+        let mut r = meta_405b(schedule);
+        r["activation_checkpointing"] = json!("full");
+        r
+    };
+    // p = 16, m = 2048 sequences / 128 data ranks = 16 micro-batches: 1F1B 15/31 of the step,
+    // ZB-H1 15/63, interleaved with 8 chunks 15/143.
+    let (status, one) = estimate(&app, recomputed(json!({}))).await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["parallelism"]["schedule"], "1f1b");
+    assert!((bubble(&one) - 15.0 / 31.0).abs() < 1e-9, "{}", bubble(&one));
+    let (_, zb) = estimate(&app, recomputed(json!({"schedule": "zero_bubble"}))).await;
+    assert!((bubble(&zb) - 15.0 / 63.0).abs() < 1e-9, "{}", bubble(&zb));
+    let (status, meta) = estimate(&app, meta_405b(json!({"schedule": "interleaved", "virtual_stages": 8}))).await;
+    assert_eq!(status, 200, "{meta}");
+    assert_eq!(meta["parallelism"]["virtual_stages"], 8);
+    assert!((bubble(&meta) - 15.0 / 143.0).abs() < 1e-9, "{}", bubble(&meta));
+    // It fits: 16 micro-batches in flight of 7 layers on the first device (the embedding counts
+    // as the eighth), where 1F1B without recomputation holds 16 of 126 / 16 and does not.
+    assert_eq!(meta["memory"]["fits"], true, "{}", meta["memory"]);
+    let (_, plain) = estimate(&app, meta_405b(json!({}))).await;
+    assert_eq!(plain["memory"]["fits"], false, "{}", plain["memory"]);
+    let head = 8192.0 * 4.0 * 16384.0;
+    let acts = |b: &Value| b["memory"]["per_device"]["activations_bytes"].as_f64().unwrap() - head;
+    assert!((acts(&meta) / acts(&plain) - 7.0 / 7.875).abs() < 1e-9, "{} {}", acts(&meta), acts(&plain));
+    // Within 10% of the model card's 30.84M H100-hours, at an MFU near Meta's reported 38-43%.
+    let hours = meta["time"]["gpu_hours"].as_f64().unwrap();
+    assert!((hours / 30.84e6 - 1.0).abs() < 0.10, "{hours}");
+    let mfu = meta["utilization"]["mfu"].as_f64().unwrap();
+    assert!((0.33..0.48).contains(&mfu), "{mfu}");
+    // Virtual stages alone mean interleaved.
+    let (_, alone) = estimate(&app, meta_405b(json!({"virtual_stages": 8}))).await;
+    assert_eq!(alone["parallelism"]["schedule"], "interleaved");
+    // Out of range, or for another schedule, or more chunks than layers: 400 at the field.
+    for schedule in [
+        json!({"schedule": "interleaved", "virtual_stages": 0}),
+        json!({"schedule": "interleaved", "virtual_stages": 65}),
+        json!({"schedule": "1f1b", "virtual_stages": 2}),
+        json!({"schedule": "interleaved", "virtual_stages": 9}),
+    ] {
+        let (status, body) = estimate(&app, meta_405b(schedule.clone())).await;
+        assert_eq!(status, 400, "{schedule}: {body}");
+        assert_eq!(body["errors"][0]["pointer"], "/parallelism/virtual_stages", "{schedule}: {body}");
+    }
+    let (status, _) = estimate(&app, meta_405b(json!({"schedule": "gpipe"}))).await;
+    assert_eq!(status, 400);
+}

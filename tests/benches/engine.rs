@@ -93,6 +93,7 @@ fn training(c: &mut Criterion) {
             expert: 1,
             context: 1,
             sequence_parallel: true,
+            schedule: hwcost::engine::training::PipelineSchedule::OneFOneB,
         },
         tokens: 2e12,
         sequence_length: 4096,

@@ -495,7 +495,14 @@ fn activations(input: &TrainingInput<'_>, sequence: f64, micro_batch: f64) -> Ac
     }
     // The MLP's activation function and gate product need their inputs whatever is trained:
     // gated, the gate and up outputs and the activated gate; plain, the first layer's output.
-    let mlp = if gated { 6.0 * f / tp } else { 2.0 * f / tp };
+    // A fused SwiGLU (Megatron's `bias_swiglu_impl` and Transformer Engine's LayerNormMLP save
+    // only the first linear layer's gate and up outputs; torch.compile fuses the pointwise chain
+    // the same way) recomputes the activated gate in backward: 4 x intermediate, not 6.
+    let mlp = match (gated, recipe.compiled) {
+        (true, true) => 4.0 * f / tp,
+        (true, false) => 6.0 * f / tp,
+        (false, _) => 2.0 * f / tp,
+    };
     let mut lora = 0.0;
     if !full {
         let rank = match input.method {
@@ -518,16 +525,21 @@ fn activations(input: &TrainingInput<'_>, sequence: f64, micro_batch: f64) -> Ac
         }
     }
     let per_layer_token = norms + attention + inputs + mlp + lora;
-    let layers = f64::from(arch.layers);
     let one_layer = seq * b * per_layer_token;
-    // 1F1B: the first stage holds `pipeline` micro-batches of its L/p layers, L layers' worth.
+    // The first stage holds the most: the schedule's micro-batches in flight (1F1B: `pipeline`,
+    // at most all of them; interleaved: p + (p - 1) / v) of its L / p layers, so L layers' worth
+    // for 1F1B (see `pipeline`; one layer fewer per micro-batch when the split counts the
+    // embedding as a layer).
+    let in_flight =
+        par.schedule.first_stage_in_flight(par.pipeline, super::micro_batches(input, sequence, micro_batch));
+    let held_layers = par.schedule.first_stage_layers(par.pipeline, arch.layers) * in_flight;
     let kept_per_layer = match input.checkpointing {
         // Only each layer's input; the layer is rebuilt in backward.
         Checkpointing::Full => seq * b * 2.0 * h / replicated,
         Checkpointing::Selective | Checkpointing::None => one_layer,
     };
     // Offloading keeps about two layers' worth on the device (one in flight each way).
-    let kept_layers = if recipe.activation_offloading { layers.min(2.0) } else { layers };
+    let kept_layers = if recipe.activation_offloading { held_layers.min(2.0) } else { held_layers };
     let vocab = arch.vocab as f64 / tp;
     let (fwd, bwd) = recipe.loss.bytes_per_logit(recipe.compiled);
     // The final norm's and output layer's inputs.
@@ -538,7 +550,7 @@ fn activations(input: &TrainingInput<'_>, sequence: f64, micro_batch: f64) -> Ac
         logits_forward: seq * b * vocab * fwd,
         logits_backward: seq * b * vocab * bwd,
         per_layer_token,
-        offloaded: kept_per_layer * (layers - kept_layers).max(0.0),
+        offloaded: kept_per_layer * (held_layers - kept_layers).max(0.0),
     }
 }
 
@@ -689,8 +701,8 @@ pub fn memory(input: &TrainingInput<'_>, trace: &mut Trace) -> TrainingMemory {
     );
     let activations = trace.record(
         "memory.activations",
-        "per layer per token: norms x norm bytes x hidden + flash attention's q, k, v, output (x2 bytes; + 2 x heads x sequence without flash attention) + inputs of trained or adapted linear layers + MLP activations (6 x intermediate gated, 2 plain) + LoRA intermediates (and dropout copies); x tokens per micro-batch x layers (1F1B keeps L layers' worth), or only each layer's input under full checkpointing, about two layers when offloaded; plus the output layer's input",
-        &[("sequence_tokens", s / f64::from(input.parallelism.context)), ("micro_batch_sequences", b * recipe.sequences_per_example), ("bytes_per_layer_per_token", act.per_layer_token), ("layers", f64::from(input.arch.layers))],
+        "per layer per token: norms x norm bytes x hidden + flash attention's q, k, v, output (x2 bytes; + 2 x heads x sequence without flash attention) + inputs of trained or adapted linear layers + MLP activations (gated: 6 x intermediate eager, 4 fused under a compiled stack; plain 2) + LoRA intermediates (and dropout copies); x tokens per micro-batch x layers / pipeline x the micro-batches the first stage holds in flight (1F1B: min(pipeline, micro-batches), L layers' worth; interleaved: p + (p - 1) / v; zero bubble ZB-H1: as 1F1B), or only each layer's input under full checkpointing, about two layers when offloaded; plus the output layer's input",
+        &[("sequence_tokens", s / f64::from(input.parallelism.context)), ("micro_batch_sequences", b * recipe.sequences_per_example), ("bytes_per_layer_per_token", act.per_layer_token), ("layers", f64::from(input.arch.layers)), ("first_stage_micro_batches_in_flight", input.parallelism.schedule.first_stage_in_flight(input.parallelism.pipeline, super::micro_batches(input, s, b)))],
         act.saved,
         "bytes",
     );
