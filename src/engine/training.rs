@@ -12,7 +12,7 @@
 //! Time: the step's hardware FLOPs over achievable throughput (an engine efficiency that grows
 //! with model width, data in `data/engines/training.toml`), plus tensor-parallel all-reduces that
 //! are not overlapped, the pipeline bubble of the schedule (1F1B `(p - 1) / (m + p - 1)`,
-//! interleaved and zero-bubble schedules in [`pipeline`]) and its point-to-point sends, and the
+//! interleaved and zero-bubble schedules in `training/pipeline.rs`) and its point-to-point sends, and the
 //! data-parallel gradient reduction that backward does not hide.
 
 use super::anatomy::{Anatomy, Group};

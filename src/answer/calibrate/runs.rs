@@ -6,7 +6,7 @@
 //! (means, medians and rates weigh 1, p90s 0.5, p99s 0.25: tails are the noisiest statistics of
 //! a short benchmark) plus a weak pull of each constant towards the catalog's value
 //! ([`PRIOR`]), so a constant the files say nothing about stays where the catalog put it. Each
-//! constant is searched within physical bounds ([`CONSTANTS`]).
+//! constant is searched within physical bounds (`CONSTANTS`).
 //!
 //! Work is bounded: at most [`MAX_FILES`] files and [`MAX_RUNS`] runs, each replayed with at
 //! most [`MAX_REPLAYED`] requests, and a fixed number of replays per fit.
