@@ -863,7 +863,7 @@ mod tests {
         (Side::Inference, "serving_itl_ms", 0.08, 0.25),
         (Side::Inference, "output_throughput_per_gpu", 0.12, 0.56),
         (Side::Inference, "output_throughput_total", 0.13, 0.35),
-        (Side::Training, "throughput", 0.15, 0.51),
+        (Side::Training, "throughput", 0.10, 0.20),
         (Side::Training, "mfu", 0.09, 0.17),
         (Side::Training, "memory", 0.11, 0.26),
         // Loosened from 0.04 / 0.10 when compiled stacks' gated MLPs began saving 4x the

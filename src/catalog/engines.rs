@@ -368,6 +368,14 @@ pub struct TrainingRecord {
     pub name: String,
     /// Share of dense peak a wide model's step reaches.
     pub compute_efficiency: f64,
+    /// Share of dense peak the fused attention kernels reach (causal-halved FLOPs); the GEMMs'
+    /// `compute_efficiency` when absent.
+    #[serde(default)]
+    pub attention_efficiency: Option<f64>,
+    /// `attention_efficiency` on devices of a given microarchitecture (`Hopper`), where the
+    /// stack's attention kernel reaches another share of that architecture's peak.
+    #[serde(default)]
+    pub attention_efficiency_by_architecture: std::collections::BTreeMap<String, f64>,
     /// Bytes of memory-bound traffic (norms, residuals, activations, dropout, in 16 bit, forward
     /// and backward) per token per layer, per unit of hidden size.
     pub elementwise_bytes_per_hidden: f64,
@@ -458,6 +466,12 @@ impl TrainingRecord {
         ] {
             fraction(&mut p, name, value);
         }
+        if let Some(attention) = self.attention_efficiency {
+            fraction(&mut p, "attention_efficiency", attention);
+        }
+        for (architecture, attention) in &self.attention_efficiency_by_architecture {
+            fraction(&mut p, &format!("attention_efficiency_by_architecture.{architecture}"), *attention);
+        }
         non_negative(&mut p, "dp_overlap", self.dp_overlap, 1.0);
         non_negative(&mut p, "allocator_overhead", self.allocator_overhead, 1.0);
         non_negative(&mut p, "elementwise_bytes_per_hidden", self.elementwise_bytes_per_hidden, 1e6);
@@ -475,6 +489,12 @@ impl TrainingRecord {
         Ok(TrainingProfile {
             id: self.id.clone(),
             compute_efficiency: self.compute_efficiency,
+            attention_efficiency: self.attention_efficiency.unwrap_or(self.compute_efficiency),
+            attention_by_architecture: self
+                .attention_efficiency_by_architecture
+                .iter()
+                .map(|(architecture, attention)| (architecture.clone(), *attention))
+                .collect(),
             elementwise_bytes_per_hidden: self.elementwise_bytes_per_hidden,
             memory_efficiency: self.memory_efficiency,
             fp8_factor: self.fp8_factor,

@@ -697,6 +697,27 @@ mod tests {
         Catalog::embedded().unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// An architecture a training profile names must be one the devices use (a typo would
+    /// silently fall back to the default share), and it applies to exactly those devices.
+    #[test]
+    fn attention_efficiencies_name_real_architectures() {
+        let c = catalog();
+        for t in c.training_profiles() {
+            for (architecture, share) in &t.profile.attention_by_architecture {
+                let devices: Vec<_> = c.devices().iter().filter(|d| &d.record.architecture == architecture).collect();
+                assert!(!devices.is_empty(), "{}: no device of architecture {architecture}", t.profile.id);
+                for d in devices {
+                    assert_eq!(t.profile.attention_efficiency_on(&d.record.architecture), *share);
+                }
+            }
+        }
+        let foundry = &c.training_profile("llm-foundry").expect("in the catalog").profile;
+        let hopper = &c.device("nvidia-h100-sxm-80gb").expect("in the catalog").record.architecture;
+        let ampere = &c.device("nvidia-a100-sxm4-80gb").expect("in the catalog").record.architecture;
+        assert!(foundry.attention_efficiency_on(hopper) < foundry.attention_efficiency_on(ampere));
+        assert_eq!(foundry.attention_efficiency_on(ampere), foundry.attention_efficiency);
+    }
+
     #[test]
     fn the_real_data_loads_with_the_required_coverage() {
         let c = catalog();

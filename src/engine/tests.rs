@@ -176,26 +176,9 @@ mod training {
         Checkpointing, Method, Optimizer, PipelineSchedule, Precision, Recipe, Sharding, TrainingEstimate,
         TrainingInput, TrainingParallelism, TrainingProfile, estimate,
     };
-    use crate::engine::units::{Bytes, Seconds};
 
     fn profile() -> TrainingProfile {
-        TrainingProfile {
-            id: "test".into(),
-            compute_efficiency: 0.5,
-            elementwise_bytes_per_hidden: 200.0,
-            memory_efficiency: 0.8,
-            fp8_factor: 0.7,
-            dp_overlap: 0.8,
-            allocator_overhead: 0.1,
-            runtime_overhead: Bytes(2e9),
-            memory_fraction: 0.95,
-            collective_latency: Seconds(2e-5),
-            power_fraction: 0.85,
-            host_power_fraction: 0.6,
-            network_w_per_device: 0.0,
-            qlora_factor: 0.6,
-            context: Bytes(0.45e9),
-        }
+        TrainingProfile::for_tests()
     }
 
     fn run(a: &Architecture, data: u32, tokens: f64, sharding: Sharding) -> TrainingEstimate {
@@ -227,6 +210,7 @@ mod training {
             cpu_offload: false,
             flash_attention: true,
             profile: &p,
+            attention_efficiency: p.attention_efficiency,
             recipe: Recipe::MIXED_PRECISION,
             measured_mfu: None,
             usd_per_device_hour: Some(2.0),
@@ -267,12 +251,70 @@ mod training {
             cpu_offload: false,
             flash_attention: true,
             profile: &p,
+            attention_efficiency: p.attention_efficiency,
             recipe: Recipe::MIXED_PRECISION,
             measured_mfu: None,
             usd_per_device_hour: None,
             pue: 1.2,
             budget_device_hours: None,
         })
+    }
+
+    /// The fused attention kernel runs at its own share of peak. The 8-layer model above, 8
+    /// heads of 128, 2048-token sequences, no recomputation: attention forward and backward is
+    /// 3 x (2 x 8 x (128 + 128)) x 8 layers x 2048 keys = 201,326,592 FLOPs per token, halved
+    /// for causality: 100,663,296. Halving the kernel's efficiency from 0.5 to 0.25 on 16,384
+    /// tokens at 1e15 FLOP/s adds 16,384 x 100,663,296 x (4 - 2) / 1e15 = 3.2985 ms of compute,
+    /// and nothing else.
+    #[test]
+    fn attention_runs_at_its_own_efficiency_computed_by_hand() {
+        let compute = |attention: f64| {
+            let a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
+            let anatomy = anatomy(&a);
+            let (d, p) = (device(3.35e12), profile());
+            let e = estimate(&TrainingInput {
+                arch: &a,
+                anatomy: &anatomy,
+                device: &d,
+                parallelism: TrainingParallelism {
+                    tensor: 1,
+                    pipeline: 1,
+                    data: 1,
+                    expert: 1,
+                    context: 1,
+                    sequence_parallel: false,
+                    schedule: PipelineSchedule::OneFOneB,
+                },
+                tokens: 1e9,
+                sequence_length: 2048,
+                micro_batch: 1,
+                global_batch_tokens: 2048.0 * 8.0,
+                precision: Precision::Bf16,
+                optimizer: Optimizer::AdamW,
+                sharding: Sharding::None,
+                hsdp_group: 8,
+                checkpointing: Checkpointing::None,
+                method: Method::Full,
+                cpu_offload: false,
+                flash_attention: true,
+                profile: &p,
+                attention_efficiency: attention,
+                recipe: Recipe::MIXED_PRECISION,
+                measured_mfu: None,
+                usd_per_device_hour: None,
+                pue: 1.2,
+                budget_device_hours: None,
+            });
+            let rule = e.explain.iter().find(|x| x.rule == "time.compute").expect("explained");
+            let flops = rule.inputs.iter().find(|(k, _)| *k == "attention_flops_per_token").unwrap().1;
+            (rule.value, flops, e.step_time.0)
+        };
+        let (fast, flops, step_fast) = compute(0.5);
+        let (slow, _, step_slow) = compute(0.25);
+        assert_eq!(flops, 100_663_296.0);
+        let by_hand = 16_384.0 * 100_663_296.0 * 2.0 / 1e15;
+        assert!((slow - fast - by_hand).abs() < 1e-12, "{} vs {by_hand}", slow - fast);
+        assert!((step_slow - step_fast - by_hand).abs() < 1e-9);
     }
 
     #[test]

@@ -142,6 +142,13 @@ pub struct TrainingProfile {
     pub id: String,
     /// Share of dense peak the step's matrix multiplies reach (hardware FLOPs).
     pub compute_efficiency: f64,
+    /// Share of dense peak the fused attention kernels (FlashAttention) reach on the score and
+    /// value products, counted with causal halving: below the GEMMs' share, and what long
+    /// sequences, where attention dominates the FLOPs, run at.
+    pub attention_efficiency: f64,
+    /// `attention_efficiency` on another microarchitecture (`Hopper`), where the stack's
+    /// attention kernel reaches another share of the peak.
+    pub attention_by_architecture: Vec<(String, f64)>,
     /// Memory-bound traffic between GEMMs (norms, residual adds, activation functions, dropout,
     /// read and written in 16 bit forward and backward): bytes per token per layer per unit of
     /// hidden size. This is why narrow models and high-FLOP/byte devices (H100 vs A100) reach a
@@ -172,6 +179,42 @@ pub struct TrainingProfile {
     pub qlora_factor: f64,
     /// CUDA context and library workspaces per device, outside the caching allocator.
     pub context: Bytes,
+}
+
+impl TrainingProfile {
+    /// The attention kernels' share of peak on a device of `architecture`.
+    pub fn attention_efficiency_on(&self, architecture: &str) -> f64 {
+        self.attention_by_architecture
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(architecture))
+            .map_or(self.attention_efficiency, |(_, e)| *e)
+    }
+}
+
+#[cfg(test)]
+impl TrainingProfile {
+    /// A profile for tests: round numbers near the fitted ones, no network power.
+    pub(crate) fn for_tests() -> Self {
+        Self {
+            id: "test".into(),
+            compute_efficiency: 0.5,
+            attention_efficiency: 0.5,
+            attention_by_architecture: Vec::new(),
+            elementwise_bytes_per_hidden: 200.0,
+            memory_efficiency: 0.8,
+            fp8_factor: 0.7,
+            dp_overlap: 0.8,
+            allocator_overhead: 0.1,
+            runtime_overhead: Bytes(2e9),
+            memory_fraction: 0.95,
+            collective_latency: Seconds(2e-5),
+            power_fraction: 0.85,
+            host_power_fraction: 0.6,
+            network_w_per_device: 0.0,
+            qlora_factor: 0.6,
+            context: Bytes(0.45e9),
+        }
+    }
 }
 
 /// Tokens per parameter of a compute-optimal run (Hoffmann et al. 2022, "Training
@@ -220,6 +263,9 @@ pub struct TrainingInput<'a> {
     pub flash_attention: bool,
     /// Engine efficiencies.
     pub profile: &'a TrainingProfile,
+    /// The attention kernels' share of peak on this device
+    /// ([`TrainingProfile::attention_efficiency_on`] its architecture).
+    pub attention_efficiency: f64,
     /// What the framework's recipe keeps in memory.
     pub recipe: Recipe,
     /// A measured MFU (model FLOPs, hwcost's definition) to use instead of the rule.
@@ -415,7 +461,32 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     );
     let global_batch = input.global_batch_tokens.max(s);
     let micro_batches = micro_batches(input, s, b);
-    let compute_time = hardware_per_token * global_batch / par.devices().max(1) as f64 / (peak * efficiency).max(1.0);
+    // The attention score and value products run in the fused attention kernel, not in the
+    // GEMMs: its own share of peak (scaled like the GEMMs for FP8 and QLoRA runs, which change
+    // the whole step). Counted with causal halving, as FlashAttention's own benchmarks count.
+    let attention_per_token = attention_full / 2.0
+        + match input.checkpointing {
+            Checkpointing::Full | Checkpointing::Selective => attention_full / 6.0,
+            Checkpointing::None => 0.0,
+        }
+        + if input.recipe.reference_forward { attention_full / 6.0 } else { 0.0 };
+    let attention_efficiency = trace.record(
+        "time.attention_efficiency",
+        "engine attention-kernel efficiency x the same FP8 and QLoRA factors: the share of dense peak the fused attention kernels reach on causal-halved score and value FLOPs",
+        &[("engine_attention_efficiency", input.attention_efficiency), ("fp8_factor", precision_factor), ("qlora_factor", method_factor)],
+        input.attention_efficiency * precision_factor * method_factor,
+        "fraction",
+    );
+    let tokens_here = global_batch / par.devices().max(1) as f64;
+    let compute_time = trace.record(
+        "time.compute",
+        "tokens per device x ((hardware FLOPs per token - attention FLOPs per token) / (peak x GEMM efficiency) + attention FLOPs per token / (peak x attention efficiency))",
+        &[("tokens_per_device", tokens_here), ("hardware_flops_per_token", hardware_per_token), ("attention_flops_per_token", attention_per_token), ("peak_flops_per_s", peak)],
+        tokens_here
+            * ((hardware_per_token - attention_per_token).max(0.0) / (peak * efficiency).max(1.0)
+                + attention_per_token / (peak * attention_efficiency).max(1.0)),
+        "s",
+    );
     // Memory-bound work: the elementwise traffic of this device's tokens through its layers
     // (width split over tensor ranks only with sequence parallelism; full recomputation repeats
     // the forward half), plus the optimizer step reading and writing its parameter shard

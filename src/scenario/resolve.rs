@@ -104,6 +104,8 @@ pub struct ResolvedDevice {
     pub pricing: Arc<Pricing>,
     /// The record's host link (`pcie-gen5-x16`, `nvlink-c2c`), if it names one.
     pub host_link: Option<String>,
+    /// The record's microarchitecture (`Hopper`): which attention kernels run well on it.
+    pub architecture: String,
 }
 
 impl From<&CatalogDevice> for ResolvedDevice {
@@ -113,6 +115,7 @@ impl From<&CatalogDevice> for ResolvedDevice {
             device: d.device.clone(),
             pricing: Arc::clone(&d.pricing),
             host_link: d.record.host_link.clone(),
+            architecture: d.record.architecture.clone(),
         }
     }
 }
@@ -149,7 +152,13 @@ pub fn hardware(catalog: &Catalog, reference: &HardwareRef, pointer: &str) -> Re
     let device = record
         .to_engine()
         .map_err(|problems| Error::Unprocessable { detail: problems.join("; "), pointer: Some(pointer.to_owned()) })?;
-    Ok(ResolvedDevice { id: record.id.clone(), device, pricing, host_link: record.host_link.clone() })
+    Ok(ResolvedDevice {
+        id: record.id.clone(),
+        device,
+        pricing,
+        host_link: record.host_link.clone(),
+        architecture: record.architecture.clone(),
+    })
 }
 
 /// Resolves a request's `model` and `hardware` fields (raw JSON, so both the id and the inline

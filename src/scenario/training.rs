@@ -1221,6 +1221,7 @@ impl TrainingScenario {
             cpu_offload: s.cpu_offload,
             flash_attention: s.flash_attention,
             profile: &s.profile,
+            attention_efficiency: s.profile.attention_efficiency_on(&self.device.architecture),
             recipe: s.recipe,
             measured_mfu: s.measured_mfu,
             usd_per_device_hour: self.usd_per_device_hour,

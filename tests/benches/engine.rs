@@ -108,6 +108,7 @@ fn training(c: &mut Criterion) {
         cpu_offload: false,
         flash_attention: true,
         profile,
+        attention_efficiency: profile.attention_efficiency_on(&device.record.architecture),
         recipe: hwcost::engine::training::Recipe::MIXED_PRECISION,
         measured_mfu: None,
         usd_per_device_hour: Some(2.0),

@@ -128,7 +128,7 @@ pub fn energy(
 mod tests {
     use super::*;
     use crate::engine::device::{ComputeType, DeviceKind, Interconnect};
-    use crate::engine::units::{Bytes, Seconds};
+    use crate::engine::units::Bytes;
 
     fn gpu(node_power_w: Option<f64>) -> Device {
         Device {
@@ -150,23 +150,7 @@ mod tests {
     }
 
     fn profile() -> TrainingProfile {
-        TrainingProfile {
-            id: "test".into(),
-            compute_efficiency: 0.5,
-            elementwise_bytes_per_hidden: 200.0,
-            memory_efficiency: 0.8,
-            fp8_factor: 0.7,
-            dp_overlap: 0.8,
-            allocator_overhead: 0.1,
-            runtime_overhead: Bytes(2e9),
-            memory_fraction: 0.95,
-            collective_latency: Seconds(2e-5),
-            power_fraction: 0.85,
-            host_power_fraction: 0.6,
-            network_w_per_device: 19.0,
-            qlora_factor: 0.6,
-            context: Bytes(0.45e9),
-        }
+        TrainingProfile { network_w_per_device: 19.0, ..TrainingProfile::for_tests() }
     }
 
     fn close(a: f64, b: f64) -> bool {
