@@ -1372,6 +1372,7 @@ fn validate_measurements(args: &ValidateArgs) -> ExitCode {
             Ok(profile) => profile,
             Err(error) => return finish::<()>(Err(error), false, |_| String::new()),
         },
+        max_requests: None,
     };
     let mut failed = false;
     for path in &args.measurements {

@@ -32,6 +32,8 @@ pub struct Given {
     pub weights: Option<String>,
     /// A fitted engine profile (`hwcost calibrate`'s), as a request's `engine_profile`.
     pub engine_profile: Option<crate::scenario::engine_profile::EngineProfileBody>,
+    /// The most requests a run is replayed with (default and ceiling [`MAX_REPLAYED`]).
+    pub max_requests: Option<u64>,
 }
 
 /// The most requests one run is replayed with (the replay's time grows with them).
@@ -87,7 +89,8 @@ pub fn request_with_notes(run: &MeasuredRun, given: &Given) -> Result<(Value, Ve
         deployment["engine_profile"] = json!(p);
     }
     let mut notes = Vec::new();
-    let cap = (range::REPLAY_REQUESTS.max as usize).min(MAX_REPLAYED as usize);
+    let most = given.max_requests.map_or(MAX_REPLAYED, |n| n.clamp(1, MAX_REPLAYED));
+    let cap = (range::REPLAY_REQUESTS.max as usize).min(most as usize);
     let entry = |t: f64, r: &MeasuredRequest| json!({"arrival_s": t, "input_tokens": r.input_tokens, "output_tokens": r.output_tokens.max(1)});
     let kept = run.requests.len().min(cap);
     let cut = if kept < run.requests.len() {
@@ -109,7 +112,7 @@ pub fn request_with_notes(run: &MeasuredRun, given: &Given) -> Result<(Value, Ve
     } else {
         let input = c.input_tokens_mean.ok_or("the file states no input lengths (input_tokens)")?;
         let output = c.output_tokens_mean.ok_or("the file states no output lengths (output_tokens)")?;
-        let requests = c.completed.unwrap_or(1000).clamp(1, MAX_REPLAYED);
+        let requests = c.completed.unwrap_or(1000).clamp(1, most);
         let mut w = json!({
             "input_tokens": (input.round() as u64).max(1),
             "output_tokens": (output.round() as u64).max(1),

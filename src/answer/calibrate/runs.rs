@@ -230,6 +230,8 @@ struct Replay {
     scenario: ServingScenario,
     /// (metric, statistic, measured, weight), in [`measurements::numbers`] order.
     numbers: Vec<(&'static str, &'static str, f64, f64)>,
+    /// hwcost's numbers with the catalog's profile, in the same order.
+    before: Vec<f64>,
 }
 
 impl Replay {
@@ -274,19 +276,6 @@ fn read(request: &CalibrationRequest) -> Result<Vec<(String, MeasuredRun)>, Erro
     Ok(runs)
 }
 
-/// The replay body of a run, trimmed to [`MAX_REPLAYED`] requests.
-fn trimmed(run: &MeasuredRun, given: &Given) -> Result<serde_json::Value, String> {
-    let mut body = measurements::request(run, given)?;
-    let workload = &mut body["workload"];
-    if let Some(trace) = workload.get_mut("trace").and_then(|t| t.as_array_mut()) {
-        trace.truncate(MAX_REPLAYED);
-    }
-    if let Some(n) = workload.get("requests").and_then(serde_json::Value::as_u64) {
-        workload["requests"] = serde_json::json!(n.min(MAX_REPLAYED as u64));
-    }
-    Ok(body)
-}
-
 /// Fits the engine constants to the runs of `request.results`.
 pub fn calibrate(ctx: &Context, request: &CalibrationRequest) -> Result<CalibrationResult, Error> {
     let mut checks = range::Checks::default();
@@ -310,24 +299,27 @@ pub fn calibrate(ctx: &Context, request: &CalibrationRequest) -> Result<Calibrat
         engine: engine.as_ref().map(ToString::to_string),
         weights: deployment.weights.map(|w| w.as_str().to_owned()),
         engine_profile: None,
+        max_requests: Some(MAX_REPLAYED as u64),
     };
     let mut replays = Vec::new();
     let mut skipped = Vec::new();
     for (file, run) in runs {
         let label = run.label.clone();
-        let scenario = trimmed(&run, &given).and_then(|body| measurements::parse(&ctx.catalog, body));
+        let scenario = measurements::request(&run, &given).and_then(|body| measurements::parse(&ctx.catalog, body));
         match scenario {
             Ok(scenario) => {
                 let input = InferenceInput { explain: false, ..scenario.inference.input() };
                 let estimate = serving::simulate(&input, &scenario.workload);
-                let numbers: Vec<_> = measurements::numbers(&run, &estimate)
+                let compared = measurements::numbers(&run, &estimate);
+                let before = compared.iter().map(|c| c.predicted).collect();
+                let numbers: Vec<_> = compared
                     .into_iter()
                     .map(|c| (c.metric.as_str(), c.statistic, c.measured, weight(c.statistic)))
                     .collect();
                 if numbers.is_empty() {
                     skipped.push(Skipped { file, run: label, reason: "no metric hwcost predicts".into() });
                 } else {
-                    replays.push(Replay { file, run, scenario, numbers });
+                    replays.push(Replay { file, run, scenario, numbers, before });
                 }
             }
             Err(reason) => skipped.push(Skipped { file, run: label, reason }),
@@ -351,7 +343,8 @@ pub fn calibrate(ctx: &Context, request: &CalibrationRequest) -> Result<Calibrat
     let start: Vec<f64> = CONSTANTS.iter().map(|c| (c.get)(base_profile, kind).clamp(c.min, c.max)).collect();
     let bounds: Vec<(f64, f64)> = CONSTANTS.iter().map(|c| (c.min, c.max)).collect();
 
-    let before: Vec<Vec<f64>> = replays.iter().map(|r| r.predict(&Constants::default())).collect();
+    // The first replay, with the catalog's profile, is the `before` of every number.
+    let before: Vec<Vec<f64>> = replays.iter().map(|r| r.before.clone()).collect();
     let fit = |runs: &[usize], from: &[f64], rounds: usize| {
         super::fit::descend(from, &bounds, rounds, |x| cost(&replays, runs, x, &start))
     };
