@@ -165,6 +165,9 @@ pub struct SchedulerRecord {
     pub seqs_per_micro_batch: bool,
     /// Whether the limits are tuned from the workload as trtllm-bench does.
     pub tuned_limits: bool,
+    /// Whether an MoE layer with attention data parallelism runs every rank's tokens (gathered
+    /// before the experts) in the engine's profiling pass, rather than each rank's own.
+    pub moe_gathers_dp_tokens: bool,
 }
 
 impl Default for SchedulerRecord {
@@ -181,6 +184,7 @@ impl Default for SchedulerRecord {
             windowed_kv: true,
             seqs_per_micro_batch: false,
             tuned_limits: false,
+            moe_gathers_dp_tokens: false,
         }
     }
 }
@@ -200,6 +204,7 @@ impl SchedulerRecord {
             windowed_kv: self.windowed_kv,
             seqs_per_micro_batch: self.seqs_per_micro_batch,
             tuned_limits: self.tuned_limits,
+            moe_gathers_dp_tokens: self.moe_gathers_dp_tokens,
         }
     }
 }

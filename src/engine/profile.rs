@@ -128,6 +128,11 @@ pub struct Scheduler {
     /// Whether the limits are tuned from the KV capacity and the workload's mean lengths, as
     /// `trtllm-bench` does for its throughput runs, instead of taken as given.
     pub tuned_limits: bool,
+    /// Whether, with attention data parallelism, an MoE layer runs the tokens of every rank
+    /// (gathered before the experts, as TensorRT-LLM 1.0's fused MoE does by default) rather than
+    /// each rank's own (an all-to-all dispatch: DeepEP, SGLang); the engine's profiling pass then
+    /// holds that many tokens of activations per device.
+    pub moe_gathers_dp_tokens: bool,
 }
 
 impl EngineProfile {

@@ -433,6 +433,70 @@ fn the_kv_cache_leaves_room_for_a_profiling_pass_at_the_token_budget() {
     assert_eq!(e.kv_capacity_tokens, expected);
 }
 
+/// With attention data parallelism, an engine whose MoE layers gather every rank's tokens before
+/// the experts (TensorRT-LLM 1.0) profiles max_num_tokens x ranks tokens of activations on each
+/// device, and the KV cache gets less; a dense model, or an engine that dispatches all-to-all,
+/// keeps its own max_num_tokens.
+#[test]
+fn gathered_moe_tokens_take_their_activations_out_of_the_kv_cache() {
+    use super::architecture::Moe;
+    use super::inference::activation_bytes_per_token;
+    use super::serving::{capacity::fixed_lengths, simulate};
+    let mut a = Architecture::llama_like(32, 4096, 32, 8, 14336, 128256);
+    a.moe = Some(Moe {
+        experts: 8,
+        experts_per_token: 2,
+        expert_intermediate: 4096,
+        shared_experts: 0,
+        shared_expert_intermediate: 0,
+        shared_expert_gate: false,
+        first_dense_layers: 0,
+        layer_step: 1,
+        router_bias: false,
+        router_correction_bias: false,
+        expert_bias: false,
+    });
+    // By hand: (4 x 4096 + 3 x 2 x 4096) x 2 bytes per token.
+    assert_eq!(activation_bytes_per_token(&a, 1), 81_920.0);
+    let anatomy = anatomy(&a);
+    let (format, gpu) = (bf16(), device(3.35e12));
+    let par = Parallelism { tensor: 1, pipeline: 1, expert: 4, data: 1 };
+    let capacity = |gathers: bool, parallelism: Parallelism| {
+        let mut profile = profile();
+        profile.scheduler.moe_gathers_dp_tokens = gathers;
+        let input = InferenceInput {
+            arch: &a,
+            anatomy: &anatomy,
+            device: &gpu,
+            parallelism,
+            weights: &format,
+            kv_cache: &format,
+            batch: Batch::Fixed(1),
+            input_tokens: 128,
+            output_tokens: 128,
+            profile: &profile,
+            usd_per_device_hour: None,
+            explain: false,
+            network: None,
+            techniques: Default::default(),
+        };
+        let weights = estimate(&input).memory.per_device.weights.0;
+        (simulate(&input, &fixed_lengths(128, 128)).kv_capacity_tokens, weights)
+    };
+    // 0.9 of 80 GB less weights, 1 GB of runtime and the profiled activations, over 2 x 8 x 128 x
+    // 32 x 2 = 131,072 KV bytes per token, times the 4 ranks that each hold their own.
+    let expected =
+        |weights: f64, tokens: f64| ((0.9 * 80e9 - weights - 1e9 - tokens * 81_920.0) / 131_072.0 * 4.0).floor() as u64;
+    let (own, weights) = capacity(false, par);
+    assert_eq!(own, expected(weights, 8192.0));
+    let (gathered, _) = capacity(true, par);
+    assert_eq!(gathered, expected(weights, 8192.0 * 4.0));
+    // 3 x 8192 tokens x 81,920 bytes fewer per device: 61,440 tokens in all (to a token).
+    assert!((own - gathered).abs_diff(61_440) <= 4, "{own} - {gathered}");
+    // One rank gathers nothing more.
+    assert_eq!(capacity(true, Parallelism::SINGLE).0, capacity(false, Parallelism::SINGLE).0);
+}
+
 /// The routed experts' grouped GEMMs are kernels of their own: a prefill step whose dense GEMMs
 /// are bound by arithmetic still streams the touched experts' weights after them.
 #[test]

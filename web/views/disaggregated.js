@@ -1,6 +1,7 @@
 // Disaggregated prefill and decode, for the serving and check views: the form's fields
 // (grouped in one fieldset), the request's `disaggregation` they make (the check view's
-// pasted plan gets it too), and the cards read from an answer's `disaggregation` section (each
+// pasted plan gets it too; "no prefill pool" sends the decode pool alone, as the API and CLI
+// take it), and the cards read from an answer's `disaggregation` section (each
 // pool, the KV transfer between them; a check's `under_load` carries the same section). Every
 // number shown is the API's; a latency's share of the mean E2E divides two of them.
 
@@ -15,8 +16,18 @@ const networksLoaded = listAll("/v1/networks").then(
 const networkChoices = () => [["", "default (the request's network, else the catalog's)"], ...networks.map((n) => [n.id, `${n.id}${n.default ? " (default)" : ""}`])];
 const hardwareChoices = () => [["", "the serving device"], ...options.hardware()];
 
-/** The fields, appended to the serving view's; all empty means no disaggregation. */
+/** The prefill side: a pool of its own, or none (a decode-only pool fed prefilled requests). */
+const prefillChoices = () => [
+  ["pool", "a pool (the prefill fields)"],
+  ["none", "none: decode only, requests arrive prefilled"],
+];
+
+/**
+ * The fields, appended to the serving view's; all empty (and a prefill pool) means no
+ * disaggregation.
+ */
 export const DISAGG_FIELDS = [
+  { name: "prefill_pool", label: "Prefill side", options: prefillChoices, value: "pool" },
   { name: "prefill_devices", label: "Prefill devices (empty: not disaggregated)", type: "number", value: "", min: 1, empty: "not disaggregated" },
   { name: "decode_devices", label: "Decode devices (empty: not disaggregated)", type: "number", value: "", min: 1, empty: "not disaggregated" },
   { name: "prefill_hardware", label: "Prefill device", options: hardwareChoices, value: "" },
@@ -38,16 +49,24 @@ export const DISAGG_POINTERS = {
 
 const given = (x) => x !== undefined && x !== null && String(x).trim() !== "";
 
-/** The request's `disaggregation` from the form, or undefined when every field is empty. */
+/** Whether the form asks for a decode pool alone (no `prefill` in the request). */
+const decodeOnly = (p) => p.prefill_pool === "none";
+
+/**
+ * The request's `disaggregation` from the form, or undefined when every field is empty and
+ * the prefill side is a pool. Decode only: no `prefill` (the prefill fields are not sent).
+ */
 export function disaggregationBody(p) {
-  if (!DISAGG_FIELDS.some((f) => given(p[f.name]))) return undefined;
+  if (!decodeOnly(p) && !DISAGG_FIELDS.some((f) => f.name !== "prefill_pool" && given(p[f.name]))) return undefined;
   const pool = (devices, hardware) => {
     const body = {};
     if (given(hardware)) body.hardware = String(hardware);
     if (given(devices)) body.devices = int(devices);
     return body;
   };
-  const body = { prefill: pool(p.prefill_devices, p.prefill_hardware), decode: pool(p.decode_devices, p.decode_hardware) };
+  const body = decodeOnly(p)
+    ? { decode: pool(p.decode_devices, p.decode_hardware) }
+    : { prefill: pool(p.prefill_devices, p.prefill_hardware), decode: pool(p.decode_devices, p.decode_hardware) };
   if (given(p.kv_network)) body.network = String(p.kv_network);
   return body;
 }
@@ -67,7 +86,7 @@ export function planWithDisaggregation(plan, syntax, p) {
   if (syntax === "toml") {
     const lines = ["", "[disaggregation]"];
     if (body.network !== undefined) lines.push(`network = ${tomlValue(body.network)}`);
-    for (const pool of ["prefill", "decode"]) {
+    for (const pool of ["prefill", "decode"].filter((name) => body[name])) {
       lines.push(`[disaggregation.${pool}]`, ...Object.entries(body[pool]).map(([k, v]) => `${k} = ${tomlValue(v)}`));
     }
     return `${plan}\n${lines.join("\n")}\n`;
@@ -87,6 +106,7 @@ export function planWithDisaggregation(plan, syntax, p) {
  * choices when the list arrived after the form was drawn.
  */
 export async function disaggFieldset() {
+  prefillFields();
   const labels = DISAGG_FIELDS.map((f) => document.getElementById(`f-${f.name}`)?.closest("label")).filter(Boolean);
   if (labels.length && labels[0].parentElement?.dataset.fieldset !== "disaggregation") {
     const set = h("fieldset", { class: "disaggregation wide", "data-fieldset": "disaggregation" }, h("legend", {}, "Disaggregated prefill and decode"));
@@ -99,6 +119,21 @@ export async function disaggFieldset() {
     const chosen = select.value;
     select.replaceChildren(...networkChoices().map(([v, text]) => h("option", { value: v, selected: v === chosen }, text)));
   }
+}
+
+/** Decode only: the prefill pool's fields are greyed out (they are not sent). */
+function prefillFields() {
+  const mode = document.getElementById("f-prefill_pool");
+  if (!mode) return;
+  const sync = () => {
+    for (const name of ["prefill_devices", "prefill_hardware"]) {
+      const el = document.getElementById(`f-${name}`);
+      if (el) el.disabled = mode.value === "none";
+    }
+  };
+  if (!mode.dataset.synced) mode.addEventListener("change", sync);
+  mode.dataset.synced = "1";
+  sync();
 }
 
 /** One replica's layout of a pool, in the words of the serving view's layout line. */
@@ -144,6 +179,6 @@ export function disaggCards(answer, { explained = true } = {}) {
       card("KV transfer path", t.on_fabric ? "the devices' own fabric (one NVLink domain)" : `network ${t.network ?? "–"}`, null, null, null, "disagg_kv_path"),
       card("Output tok/s per device, both pools", sig(d.output_tokens_per_s_per_device), a, "serving.disaggregated.output_tokens_per_s_per_device", null, "disagg_output_per_device"),
     ),
-    h("p", { class: "note" }, `${t.lanes} lane${t.lanes === 1 ? "" : "s"} of ${sig(t.lane_gbytes_per_s)} GB/s, ${sig(t.latency_us)} µs latency; ${sig(d.prefill_devices_per_decode_device)} prefill devices per decode device. The transfer starts when the prefill ends (no layer-wise overlap): an upper bound on its share of TTFT.`),
+    h("p", { class: "note" }, `${t.lanes} lane${t.lanes === 1 ? "" : "s"} of ${sig(t.lane_gbytes_per_s)} GB/s, ${sig(t.latency_us)} µs latency; ${d.prefill ? `${sig(d.prefill_devices_per_decode_device)} prefill devices per decode device` : "no prefill pool: each request arrives prefilled, after its KV transfer"}. The transfer starts when the prefill ends (no layer-wise overlap): an upper bound on its share of TTFT.`),
   );
 }

@@ -9,9 +9,9 @@ const ms = (x) => `${sig(x)} ms`;
 await test("serving disaggregated: the pool cards and the KV transfer are the API's answer", async () => {
   const q = "rate=2&requests=100&input_tokens=2000&output_tokens=100&prefill_devices=1&decode_devices=2&prefill_hardware=nvidia-h200-sxm-141gb&kv_network=roce-400g";
   const p = await page(`/?view=serving&${q}`);
-  // The five fields sit in one fieldset of the form; the network list is the API's.
+  // The six fields sit in one fieldset of the form; the network list is the API's.
   const grouped = await p.locator('fieldset[data-fieldset="disaggregation"] :is(input, select)').evaluateAll((els) => els.map((e) => e.name));
-  assert.deepEqual(grouped, ["prefill_devices", "decode_devices", "prefill_hardware", "decode_hardware", "kv_network"]);
+  assert.deepEqual(grouped, ["prefill_pool", "prefill_devices", "decode_devices", "prefill_hardware", "decode_hardware", "kv_network"]);
   const networks = (await ok("GET", "/v1/networks?limit=200")).items.map((n) => n.id);
   const listed = await p.locator("#f-kv_network option").evaluateAll((els) => els.map((e) => e.value));
   assert.deepEqual(listed, ["", ...networks]);
@@ -78,9 +78,9 @@ await test("check disaggregated: the fieldset adds the pools to the plan, and th
   const disaggregation = { prefill: { hardware: "nvidia-h200-sxm-141gb", devices: 1 }, decode: { devices: 2 }, network: "roce-400g" };
   const fields = "prefill_devices=1&decode_devices=2&prefill_hardware=nvidia-h200-sxm-141gb&kv_network=roce-400g";
   const p = await page(`/?view=check&syntax=json&plan=${encodeURIComponent(JSON.stringify(plan, null, 2))}&${fields}`, { allowHttpErrors: true });
-  // The serving view's five fields, in one fieldset of the check form.
+  // The serving view's six fields, in one fieldset of the check form.
   const grouped = await p.locator('fieldset[data-fieldset="disaggregation"] :is(input, select)').evaluateAll((els) => els.map((e) => e.name));
-  assert.deepEqual(grouped, ["prefill_devices", "decode_devices", "prefill_hardware", "decode_hardware", "kv_network"]);
+  assert.deepEqual(grouped, ["prefill_pool", "prefill_devices", "decode_devices", "prefill_hardware", "decode_hardware", "kv_network"]);
   // No "left empty" note: the empty decode device says what empty means.
   assert.equal(await p.locator("[data-unassumed]").count(), 0);
 
@@ -146,5 +146,90 @@ await test("check disaggregated: the fieldset adds the pools to the plan, and th
   await ready(p);
   assert.equal(await p.locator('[data-section="disaggregation"]').count(), 0);
   assert.equal(await cardValue(p, "capacity"), `${sig(single.under_load.capacity_requests_per_s, 4)} req/s`);
+  return p;
+});
+
+await test("serving disaggregated, decode only: no prefill pool in the request, and the decode pool and transfer are POST /v1/estimate/serving's", async () => {
+  const q = "rate=4&requests=100&input_tokens=2000&output_tokens=100&prefill_pool=none&prefill_devices=3&decode_devices=2&kv_network=roce-400g";
+  const p = await page(`/?view=serving&${q}`);
+  // Decode only: the prefill pool's fields are greyed out and not sent (3 prefill devices
+  // in the URL change nothing).
+  assert.equal(await p.locator("#f-prefill_pool").inputValue(), "none");
+  assert.equal(await p.locator("#f-prefill_devices").isDisabled(), true);
+  assert.equal(await p.locator("#f-prefill_hardware").isDisabled(), true);
+  assert.equal(await p.locator("#f-decode_devices").isDisabled(), false);
+
+  const request = {
+    model: "llama-3.1-8b", hardware: "nvidia-h100-sxm-80gb", devices: 1, weights: "bf16", engine: "vllm",
+    workload: { arrival: "poisson", requests_per_s: 4, requests: 100, input_tokens: 2000, output_tokens: 100 },
+    slo: { ttft_ms: 2000, tpot_ms: 50 }, detail: { timeline: true, histograms: true },
+    disaggregation: { decode: { devices: 2 }, network: "roce-400g" },
+  };
+  const answer = await ok("POST", "/v1/estimate/serving", request);
+  const d = answer.disaggregation;
+  assert.ok(d && d.decode, "the answer has a decode pool");
+  assert.equal(d.prefill ?? null, null, "decode only: no prefill pool in the answer");
+  // The page asked the same: with a prefill pool of 3 the answer would differ.
+  const fed = await ok("POST", "/v1/estimate/serving", { ...request, disaggregation: { ...request.disaggregation, prefill: { devices: 3 } } });
+  assert.ok(fed.disaggregation.prefill, "the fed answer has a prefill pool");
+  assert.notEqual(fed.disaggregation.output_tokens_per_s_per_device, d.output_tokens_per_s_per_device);
+
+  const section = p.locator('[data-section="disaggregation"]');
+  assert.equal(await section.locator("h3").innerText(), `Disaggregated: ${d.decode.devices} decode devices fed by an unlimited prefill side`);
+  assert.equal(await section.locator('[data-pool="prefill"]').count(), 0, "no prefill cards");
+  const card = (metric) => section.locator(`[data-metric="${metric}"] .value`).first().innerText();
+  const e2e = answer.e2e_ms.mean;
+  const pool = d.decode;
+  assert.ok((await card("disagg_decode_layout")).startsWith(`${pool.devices} × ${pool.hardware}: ${pool.replicas} replica`));
+  assert.equal(await card("disagg_decode_rate"), `${sig(pool.requests_per_s)} req/s · ${sig(pool.tokens_per_s_per_device)} ${pool.tokens} tok/s per device`);
+  assert.equal(await card("disagg_decode_utilization"), pct(pool.utilization));
+  assert.equal(await card("disagg_decode_latency_ms"), `${ms(pool.latency_ms)} (${pct(pool.latency_ms / e2e)} of E2E mean)`);
+  const t = d.kv_transfer;
+  assert.equal(t.network, "roce-400g");
+  assert.equal(await card("disagg_kv_bytes"), `${sig(t.bytes_per_request / 1e6)} MB`);
+  assert.equal(await card("disagg_kv_ms"), `p50 ${ms(t.ms.p50)} · p90 ${ms(t.ms.p90)} (${pct(t.ms.mean / e2e)} of E2E mean)`);
+  assert.equal(await card("disagg_output_per_device"), sig(d.output_tokens_per_s_per_device));
+  assert.ok((await section.locator(".note").innerText()).includes("no prefill pool"));
+  // The highest rate within the SLO is the decode pool's own.
+  const capacity = answer.max_requests_per_s_within_slo;
+  assert.equal(await cardValue(p, "capacity"), capacity ? `${sig(capacity)} req/s` : "none");
+
+  // Back to a prefill pool: its fields come back, and the pool with them.
+  await p.selectOption("#f-prefill_pool", "pool");
+  assert.equal(await p.locator("#f-prefill_devices").isDisabled(), false);
+  await p.click("button.run");
+  await ready(p);
+  assert.equal(await p.locator('[data-section="disaggregation"] h3').innerText(), `Disaggregated: ${fed.disaggregation.prefill.devices} prefill + ${fed.disaggregation.decode.devices} decode devices`);
+  assert.equal(await p.locator('[data-section="disaggregation"] [data-metric="disagg_output_per_device"] .value').first().innerText(), sig(fed.disaggregation.output_tokens_per_s_per_device));
+  return p;
+});
+
+await test("check disaggregated, decode only: the plan gets a decode pool alone (JSON and TOML), as POST /v1/check answers it", async () => {
+  const plan = {
+    inference: { model: "llama-3.1-8b", hardware: "nvidia-h100-sxm-80gb", weights: "fp8", engine: "vllm", input_tokens: 2000, output_tokens: 200 },
+    requirements: { max_ttft_ms: 1000, max_tpot_ms: 50, forecast_requests_per_s: 5 },
+  };
+  const fields = "prefill_pool=none&decode_devices=2&kv_network=roce-400g";
+  const p = await page(`/?view=check&syntax=json&plan=${encodeURIComponent(JSON.stringify(plan, null, 2))}&${fields}`, { allowHttpErrors: true });
+  const report = await ok("POST", "/v1/check", { ...plan, disaggregation: { decode: { devices: 2 }, network: "roce-400g" } });
+  const load = report.under_load;
+  const d = load.disaggregation;
+  assert.ok(d && d.decode && d.prefill == null, "decode only under load");
+  assert.equal(await p.locator("#results [data-verdict]").getAttribute("data-verdict"), report.verdict);
+  assert.equal(await cardValue(p, "capacity"), `${sig(load.capacity_requests_per_s, 4)} req/s`);
+  const card = (metric) => p.locator(`[data-section="disaggregation"] [data-metric="${metric}"] .value`).first().innerText();
+  assert.equal(await p.locator(`[data-section="disaggregation"] h3`).innerText(), `Disaggregated: ${d.decode.devices} decode devices fed by an unlimited prefill side`);
+  assert.equal(await card("disagg_decode_utilization"), pct(d.decode.utilization));
+  assert.equal(await card("disagg_kv_bytes"), `${sig(d.kv_transfer.bytes_per_request / 1e6)} MB`);
+
+  // The same plan in TOML: only [disaggregation.decode] is appended, the answer is the same.
+  const toml = `[inference]\nmodel = "llama-3.1-8b"\nhardware = "nvidia-h100-sxm-80gb"\nweights = "fp8"\nengine = "vllm"\ninput_tokens = 2000\noutput_tokens = 200\n\n[requirements]\nmax_ttft_ms = 1000\nmax_tpot_ms = 50\nforecast_requests_per_s = 5\n`;
+  await p.selectOption("#f-syntax", "toml");
+  await p.fill("#f-plan", toml);
+  await p.click("button.run");
+  await ready(p);
+  assert.equal(await p.locator("#results [data-verdict]").getAttribute("data-verdict"), report.verdict);
+  assert.equal(await cardValue(p, "capacity"), `${sig(load.capacity_requests_per_s, 4)} req/s`);
+  assert.equal(await card("disagg_decode_utilization"), pct(d.decode.utilization));
   return p;
 });

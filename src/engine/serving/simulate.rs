@@ -15,10 +15,12 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::step::{StepModel, StepShape, StepTime};
 use super::workload::{Arrival, Arriving, Workload};
+use crate::engine::architecture::Architecture;
 use crate::engine::explain::{Explanation, Trace, Warning};
 use crate::engine::inference::{self, Batch, InferenceInput};
 use crate::engine::kv_cache;
 use crate::engine::kv_offload::{self, Hit, HitShares, Prefix, TierTokens};
+use crate::engine::parallelism::Parallelism;
 use crate::engine::profile::Scheduler;
 use crate::engine::speculative::{Assessment, SpeculativeStep};
 
@@ -487,6 +489,14 @@ fn limits(s: &Scheduler, kv_tokens: f64, mean_input: f64, mean_output: f64, pp: 
     ((bs as u64).saturating_mul(pp.max(1)).max(1), (tokens as u64).max(1))
 }
 
+/// How many ranks' tokens one device's MoE layer runs in the engine's profiling pass: the
+/// expert ranks (each an attention-data-parallel rank with its own sequences) where the engine
+/// gathers their tokens before the experts; otherwise (a dense model, an all-to-all dispatch)
+/// each device runs its own.
+fn moe_gathered_ranks(arch: &Architecture, par: Parallelism, sched: &Scheduler) -> f64 {
+    if sched.moe_gathers_dp_tokens && arch.moe.is_some() { f64::from(par.expert.max(1)) } else { 1.0 }
+}
+
 /// Per-replica share of a workload.
 fn replica_workload(w: &Workload, replicas: u64) -> Workload {
     let r = replicas.max(1);
@@ -618,12 +628,20 @@ pub(crate) fn replay_fed(
     // The engine sizes its KV cache after a profiling forward pass over its whole token budget
     // (TensorRT-LLM's PyTorch executor and vLLM both run one at max_num_tokens and give the KV
     // cache what is left after that pass's peak), so the activations it leaves room for are
-    // those of max_num_tokens tokens on one device, not of one request's prompt.
+    // those of max_num_tokens tokens on one device, not of one request's prompt. Engines whose
+    // MoE layers gather every attention-data-parallel rank's tokens before the experts
+    // (TensorRT-LLM 1.0's fused MoE: moe_max_num_tokens defaults to max_num_tokens x dp_size,
+    // unchunked) hold max_num_tokens x ranks tokens of an MoE model's activations per device.
+    let gathered_ranks = moe_gathered_ranks(arch, par, &sched);
     let activations = trace.record(
         "serving.profiled_activations",
-        "max(the activations of one request, max_num_tokens x activation bytes per token on one device): what the engine's profiling pass at its token budget keeps free of KV cache",
-        &[("max_num_tokens", max_tokens as f64), ("activation_bytes_per_token", inference::activation_bytes_per_token(arch, par.tensor))],
-        per.activations.0.max(max_tokens as f64 * inference::activation_bytes_per_token(arch, par.tensor)),
+        "max(the activations of one request, max_num_tokens x tokens gathered per MoE layer (the attention-data-parallel ranks for an MoE model, else 1) x activation bytes per token on one device): what the engine's profiling pass at its token budget keeps free of KV cache",
+        &[
+            ("max_num_tokens", max_tokens as f64),
+            ("moe_gathered_ranks", gathered_ranks),
+            ("activation_bytes_per_token", inference::activation_bytes_per_token(arch, par.tensor)),
+        ],
+        per.activations.0.max(max_tokens as f64 * gathered_ranks * inference::activation_bytes_per_token(arch, par.tensor)),
         "bytes",
     );
     let kv_bytes_per_device = kv_bytes(activations);
