@@ -173,8 +173,8 @@ mod training {
     use crate::engine::anatomy::anatomy;
     use crate::engine::architecture::Architecture;
     use crate::engine::training::{
-        Checkpointing, Method, Optimizer, PipelineSchedule, Precision, Recipe, Sharding, TrainingEstimate,
-        TrainingInput, TrainingParallelism, TrainingProfile, estimate,
+        Checkpointing, ExpertTraining, Fp8Training, Method, Optimizer, PipelineSchedule, Precision, Recipe, Sharding,
+        TrainingEstimate, TrainingInput, TrainingParallelism, TrainingProfile, estimate,
     };
     use crate::engine::units::{Bytes, Seconds};
 
@@ -232,6 +232,8 @@ mod training {
             usd_per_device_hour: Some(2.0),
             pue: 1.2,
             budget_device_hours: Some(1000.0),
+            experts: ExpertTraining::NONE,
+            fp8: Fp8Training::UNSCALED,
         })
     }
 
@@ -272,6 +274,8 @@ mod training {
             usd_per_device_hour: None,
             pue: 1.2,
             budget_device_hours: None,
+            experts: ExpertTraining::NONE,
+            fp8: Fp8Training::UNSCALED,
         })
     }
 
