@@ -387,11 +387,13 @@ mod training {
         assert_eq!(e.experts.inter_node_bytes, 0.0);
         // No overlap: all of it shows, and in the communication time.
         assert!((e.experts.exposed_s - e.experts.all_to_all_s).abs() < 1e-15);
-        let fp8 = expert_parallel(ExpertTraining { dispatch_bytes: 1.0, ..none }, Precision::Bf16, Fp8Training::UNSCALED);
+        let fp8 =
+            expert_parallel(ExpertTraining { dispatch_bytes: 1.0, ..none }, Precision::Bf16, Fp8Training::UNSCALED);
         let half = 3_670_016.0 / 450e9 + 20e-6;
         assert!((fp8.experts.all_to_all_s - 32.0 * (half + one)).abs() < 1e-12, "{}", fp8.experts.all_to_all_s);
         // Full overlap hides what the compute covers: here all of it.
-        let hidden = expert_parallel(ExpertTraining { all_to_all_overlap: 1.0, ..none }, Precision::Bf16, Fp8Training::UNSCALED);
+        let hidden =
+            expert_parallel(ExpertTraining { all_to_all_overlap: 1.0, ..none }, Precision::Bf16, Fp8Training::UNSCALED);
         assert_eq!(hidden.experts.exposed_s, 0.0);
         assert!(hidden.step_time.0 < e.step_time.0);
         // Half overlap: half shows.
@@ -416,7 +418,10 @@ mod training {
         // The load also scales the bytes each exchange moves.
         assert!((e.experts.bytes_per_step - 1.2 * 64.0 * 7_340_032.0).abs() < 1e-3);
         // Uniform routing costs nothing extra.
-        assert_eq!(expert_parallel(ExpertTraining::NONE, Precision::Bf16, Fp8Training::UNSCALED).experts.imbalance_s, 0.0);
+        assert_eq!(
+            expert_parallel(ExpertTraining::NONE, Precision::Bf16, Fp8Training::UNSCALED).experts.imbalance_s,
+            0.0
+        );
     }
 
     /// By hand, memory per trained parameter under the FP8 recipes (one device, no sharding,
@@ -445,7 +450,11 @@ mod training {
         // The FP8 copy: the linear layers (attention 4 x 1024^2 and 1/8 of the experts' 8 x 3 x
         // 1024^2, per layer) at 1 + 4/16384 bytes.
         let linear = 4.0 * (4.0 * 1024.0 * 1024.0 + 3.0 * 1024.0 * 1024.0);
-        assert!((m1.fp8_weight_copy.0 - linear * (1.0 + 4.0 / 16384.0)).abs() < 1.0, "{}", m1.fp8_weight_copy.0 / linear);
+        assert!(
+            (m1.fp8_weight_copy.0 - linear * (1.0 + 4.0 / 16384.0)).abs() < 1.0,
+            "{}",
+            m1.fp8_weight_copy.0 / linear
+        );
         assert!((m1.weights.0 - m0.weights.0 - m1.fp8_weight_copy.0).abs() < 1.0);
         // Saved linear inputs in FP8: fewer activation bytes.
         assert!(m1.activations.0 < m0.activations.0);

@@ -503,8 +503,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         0.0
     };
     let experts = experts::cost(input, compute_time, hardware_per_token, micro_batches, &mut trace);
-    let busy =
-        compute_time + memory_time + tp_time + offload_time + p2p_time + experts.exposed_s + experts.imbalance_s;
+    let busy = compute_time + memory_time + tp_time + offload_time + p2p_time + experts.exposed_s + experts.imbalance_s;
     let training_time = busy / (1.0 - bubble_fraction).max(1e-3) + dp_time;
     let generation = input.recipe.generation_share.clamp(0.0, 0.95);
     let step_time = trace.record(

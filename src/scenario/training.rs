@@ -930,7 +930,12 @@ impl TrainingSpec {
         );
         let fp8 = match (precision, request.fp8_recipe) {
             (PrecisionId::Fp8, recipe) => {
-                let recipe = assumed.or(recipe, "fp8_recipe", Fp8RecipeId::PerTensor, "per-tensor scaling (Transformer Engine's default recipe)");
+                let recipe = assumed.or(
+                    recipe,
+                    "fp8_recipe",
+                    Fp8RecipeId::PerTensor,
+                    "per-tensor scaling (Transformer Engine's default recipe)",
+                );
                 super::training_defaults::fp8_recipe(match recipe {
                     Fp8RecipeId::PerTensor => Fp8Recipe::PerTensor,
                     Fp8RecipeId::Block => Fp8Recipe::Block,
@@ -1179,9 +1184,7 @@ impl TrainingSpec {
             assumed.push("parallelism/data", layout.data, "the devices left after tensor x pipeline x context");
         }
         let precision = self.precision_on(&device.device, &mut assumed);
-        if precision == Precision::Fp8
-            && device.device.peak(crate::engine::device::ComputeType::Fp8).is_none()
-        {
+        if precision == Precision::Fp8 && device.device.peak(crate::engine::device::ComputeType::Fp8).is_none() {
             return Err(Error::unprocessable(
                 at("precision"),
                 format!(

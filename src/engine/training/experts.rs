@@ -107,7 +107,8 @@ pub fn layer_all_to_alls(
     latency: f64,
     network: Option<(f64, f64)>,
 ) -> [AllToAll; 4] {
-    let one = |bytes_per_element: f64| all_to_all(elements * bytes_per_element, ranks, in_node, fabric, latency, network);
+    let one =
+        |bytes_per_element: f64| all_to_all(elements * bytes_per_element, ranks, in_node, fabric, latency, network);
     let (dispatch, combine) = (one(dispatch_bytes), one(2.0));
     [dispatch, combine, dispatch, combine]
 }
@@ -138,8 +139,15 @@ pub(super) fn cost(
     let top_k = moe.experts_per_token as f64;
     let hidden = arch.hidden as f64;
     let latency = input.profile.collective_latency.0;
-    let four =
-        layer_all_to_alls(tokens * top_k * hidden * load, ex.dispatch_bytes, par.expert, ranks_per_node, fabric, latency, network);
+    let four = layer_all_to_alls(
+        tokens * top_k * hidden * load,
+        ex.dispatch_bytes,
+        par.expert,
+        ranks_per_node,
+        fabric,
+        latency,
+        network,
+    );
     let per_stage = f64::from(arch.moe_layers()) / pp * micro_batches;
     let sum = |f: fn(&AllToAll) -> f64| four.iter().map(f).sum::<f64>() * per_stage;
     let (intra, inter) = (sum(|a| a.intra_node_bytes), sum(|a| a.inter_node_bytes));

@@ -439,8 +439,10 @@ fn states(input: &TrainingInput<'_>) -> States {
         Some(f) if f.weight_copy_bytes > 0.0 => {
             let a = input.anatomy;
             let experts = a.by_group(Group::Experts).as_f64();
-            let dense_linear =
-                [Group::Attention, Group::Mlp, Group::SharedExperts].iter().map(|g| a.by_group(*g).as_f64()).sum::<f64>();
+            let dense_linear = [Group::Attention, Group::Mlp, Group::SharedExperts]
+                .iter()
+                .map(|g| a.by_group(*g).as_f64())
+                .sum::<f64>();
             f.weight_copy_bytes
                 * sharded(Sharding::Zero3, dense_linear / (tp * pp), experts / (tp * pp * f64::from(par.expert)))
         }
