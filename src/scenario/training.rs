@@ -66,6 +66,7 @@ pub enum DispatchPrecisionId {
 /// Expert parallelism in training: the load imbalance and the all-to-all.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"hottest_expert_load": 1.109, "all_to_all_overlap": 1.0, "dispatch_precision": "fp8"}))]
 pub struct TrainingMoeBody {
     /// The hottest expert-parallel rank's routed tokens over the mean rank's, 1 to 64 (default
     /// 1.109, measured with a load balancer; see data/serving/moe.toml); it scales the routed
@@ -421,6 +422,7 @@ pub struct TrainingRequest {
     /// FP8 scaling recipe when `precision` is `fp8`: `per_tensor` (default) or `block`; it sets
     /// the GEMM efficiency and which tensors are stored in which precision (`fp8` in the answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "block")]
     pub fp8_recipe: Option<Fp8RecipeId>,
     /// Expert parallelism: load imbalance, all-to-all overlap and dispatch precision (MoE models
     /// with `parallelism.expert` above 1).
