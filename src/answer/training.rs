@@ -290,10 +290,16 @@ pub struct ExpertParallelBody {
     /// The network it crosses (catalog id), when it does.
     pub network: Option<String>,
     /// Bytes one device sends in the step's all-to-alls (the hottest rank's), in all.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub bytes_per_device_per_step: f64,
     /// Of which to peers inside its node.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub intra_node_bytes: f64,
     /// Of which across the network.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
     pub inter_node_bytes: f64,
     /// All-to-all time per step before overlap, s.
     pub all_to_all_s: f64,
