@@ -672,6 +672,21 @@ pub struct TrainingArgs {
     /// Model chunks per device of the interleaved schedule.
     #[arg(long)]
     pub virtual_stages: Option<u32>,
+    /// FP8 scaling recipe with `--precision fp8` (`per_tensor`, `block`).
+    #[arg(long, value_enum)]
+    pub fp8_recipe: Option<crate::scenario::training::Fp8RecipeId>,
+    /// The hottest expert rank's load over the mean's (`moe.hottest_expert_load`).
+    #[arg(long)]
+    pub hottest_expert_load: Option<f64>,
+    /// Share of the expert all-to-all hidden under compute, 0 to 1 (`moe.all_to_all_overlap`).
+    #[arg(long)]
+    pub all_to_all_overlap: Option<f64>,
+    /// Precision of the expert dispatch (`bf16`, `fp8`; `moe.dispatch_precision`).
+    #[arg(long, value_enum)]
+    pub dispatch_precision: Option<crate::scenario::training::DispatchPrecisionId>,
+    /// Network between nodes the expert all-to-all crosses (`GET /v1/networks`).
+    #[arg(long)]
+    pub network: Option<String>,
     /// Activation recomputation.
     #[arg(long, value_enum)]
     pub activation_checkpointing: Option<CheckpointingId>,
@@ -1039,6 +1054,14 @@ fn training_request(args: &TrainingArgs) -> Result<TrainingRequest, Error> {
     set(&mut p.schedule, &args.pipeline_schedule);
     set(&mut p.virtual_stages, &args.virtual_stages);
     set(&mut r.activation_checkpointing, &args.activation_checkpointing);
+    set(&mut r.fp8_recipe, &args.fp8_recipe);
+    set(&mut r.network, &args.network);
+    if args.hottest_expert_load.is_some() || args.all_to_all_overlap.is_some() || args.dispatch_precision.is_some() {
+        let m = r.moe.get_or_insert_with(Default::default);
+        set(&mut m.hottest_expert_load, &args.hottest_expert_load);
+        set(&mut m.all_to_all_overlap, &args.all_to_all_overlap);
+        set(&mut m.dispatch_precision, &args.dispatch_precision);
+    }
     set(&mut r.method, &args.method);
     set(&mut r.lora_rank, &args.lora_rank);
     set(&mut r.cpu_offload, &args.cpu_offload);

@@ -21,6 +21,10 @@ pub struct TrainingPerDevice {
     #[serde(serialize_with = "crate::wire::whole_bytes")]
     #[schema(value_type = u64)]
     pub weights_bytes: f64,
+    /// Of which the FP8 copy of the linear layers' weights an FP8 recipe keeps (0 otherwise).
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
+    pub fp8_weight_copy_bytes: f64,
     /// FP32 master weights.
     #[serde(serialize_with = "crate::wire::whole_bytes")]
     #[schema(value_type = u64)]
@@ -264,8 +268,76 @@ pub struct TimeBody {
     /// The same as `device_hours`, under the name v1 first gave it; kept because dashboards
     /// read it (deprecated: read `device_hours`).
     pub gpu_hours: f64,
-    /// Exposed communication per step, s.
+    /// Exposed communication per step, s (the expert all-to-all's exposed part included).
     pub communication_s: f64,
+    /// The expert all-to-all's exposed time per step, s (0 without expert parallelism; detail
+    /// in `expert_parallel`).
+    pub expert_all_to_all_s: f64,
+    /// Extra compute per step the hottest expert rank takes, s (0 without expert parallelism).
+    pub expert_imbalance_s: f64,
+}
+
+/// Expert parallelism in a training step: the all-to-all dispatch and combine of every MoE
+/// layer (forward and backward) and the wait for the hottest expert rank.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpertParallelBody {
+    /// Expert-parallel ranks.
+    pub ranks: u32,
+    /// Expert ranks in one node (joined by the device fabric).
+    pub ranks_per_node: u32,
+    /// Whether the all-to-all crosses the network between nodes.
+    pub crosses_network: bool,
+    /// The network it crosses (catalog id), when it does.
+    pub network: Option<String>,
+    /// Bytes one device sends in the step's all-to-alls (the hottest rank's), in all.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
+    pub bytes_per_device_per_step: f64,
+    /// Of which to peers inside its node.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
+    pub intra_node_bytes: f64,
+    /// Of which across the network.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
+    pub inter_node_bytes: f64,
+    /// All-to-all time per step before overlap, s.
+    pub all_to_all_s: f64,
+    /// Share of it run under compute (the request's or the default).
+    pub all_to_all_overlap: f64,
+    /// What shows in the step, s: max(all-to-all x (1 - overlap), all-to-all - compute).
+    pub exposed_s: f64,
+    /// Precision of the dispatches (`bf16` or `fp8`); combines are BF16.
+    pub dispatch_precision: String,
+    /// The hottest expert rank's routed tokens over the mean rank's.
+    pub hottest_expert_load: f64,
+    /// Share of the step's hardware FLOPs in the routed experts' GEMMs.
+    pub expert_flops_share: f64,
+    /// Extra compute per step the hottest rank takes, s.
+    pub imbalance_s: f64,
+}
+
+/// An FP8 run's scaling recipe and which tensors it keeps in which precision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Fp8Body {
+    /// `per_tensor` or `block`.
+    pub recipe: String,
+    /// Multiplier on the FP8 GEMM efficiency (block scaling's extra work; 1 per tensor).
+    pub gemm_factor: f64,
+    /// What the GEMMs read.
+    pub gemm_inputs: String,
+    /// The weights the model holds.
+    pub weights: String,
+    /// The FP8 weight copy kept for the step, if any.
+    pub weight_copy: String,
+    /// Master weights.
+    pub master_weights: String,
+    /// Weight gradients.
+    pub gradients: String,
+    /// Optimizer states.
+    pub optimizer_states: String,
+    /// Linear layers' inputs saved for backward.
+    pub saved_activations: String,
 }
 
 /// Cost.
@@ -376,6 +448,11 @@ pub struct TrainingResponse {
     pub cost: Option<TrainingCost>,
     /// Energy (null when the run does not fit: see `not_run`).
     pub energy: Option<TrainingEnergy>,
+    /// Expert parallelism's all-to-all and load imbalance per step (null without expert
+    /// parallelism on an MoE model, or when the run does not fit).
+    pub expert_parallel: Option<ExpertParallelBody>,
+    /// The FP8 recipe and the precision of each stored tensor (null unless `precision` is `fp8`).
+    pub fp8: Option<Fp8Body>,
     /// Helpers.
     pub helpers: Helpers,
     /// Caveats.
@@ -404,6 +481,36 @@ impl From<training::Change> for ChangeBody {
             slowdown: finite(c.slowdown),
             changes_training: c.changes_training,
         }
+    }
+}
+
+/// Which tensors an FP8 run keeps in which precision, from its recipe.
+fn fp8_body(input: &training::TrainingInput<'_>) -> Fp8Body {
+    let f = input.fp8;
+    let block = f.recipe == training::Fp8Recipe::Block;
+    let scales = if block {
+        "FP8 (E4M3) with an FP32 scale per 1 x 128 tile of activations and per 128 x 128 block of weights"
+    } else {
+        "FP8 (E4M3 forward, E5M2 gradients) with one FP32 scale per tensor"
+    };
+    let master = input.recipe.master_weights && input.method == training::Method::Full;
+    Fp8Body {
+        recipe: f.recipe.as_str().to_owned(),
+        gemm_factor: finite(f.gemm_factor),
+        gemm_inputs: scales.to_owned(),
+        weights: "BF16".to_owned(),
+        weight_copy: if f.weight_copy_bytes > 0.0 {
+            format!("FP8, {:.4} bytes per linear-layer weight (scales included)", f.weight_copy_bytes)
+        } else {
+            "none".to_owned()
+        },
+        master_weights: if master { "FP32" } else { "none" }.to_owned(),
+        gradients: if f.gradient_bytes >= 4.0 { "FP32" } else { "BF16" }.to_owned(),
+        optimizer_states: if f.optimizer_states_16bit { "BF16" } else { "FP32" }.to_owned(),
+        saved_activations: format!(
+            "linear layers' inputs in FP8, {:.4} bytes per element (scales included); the rest BF16",
+            f.saved_input_bytes
+        ),
     }
 }
 
@@ -501,6 +608,7 @@ impl TrainingResponse {
             memory: TrainingMemoryBody {
                 per_device: TrainingPerDevice {
                     weights_bytes: finite(m.weights.0),
+                    fp8_weight_copy_bytes: finite(m.fp8_weight_copy.0),
                     master_weights_bytes: finite(m.master_weights.0),
                     gradients_bytes: finite(m.gradients.0),
                     optimizer_bytes: finite(m.optimizer.0),
@@ -555,7 +663,26 @@ impl TrainingResponse {
                 device_hours: finite(e.gpu_hours),
                 gpu_hours: finite(e.gpu_hours),
                 communication_s: finite(e.communication_time.0),
+                expert_all_to_all_s: finite(e.experts.exposed_s),
+                expert_imbalance_s: finite(e.experts.imbalance_s),
             }),
+            expert_parallel: (runs && e.experts.ranks > 1).then(|| ExpertParallelBody {
+                ranks: e.experts.ranks,
+                ranks_per_node: e.experts.ranks_per_node,
+                crosses_network: e.experts.crosses_network,
+                network: s.network().filter(|_| e.experts.crosses_network).map(str::to_owned),
+                bytes_per_device_per_step: finite(e.experts.bytes_per_step),
+                intra_node_bytes: finite(e.experts.intra_node_bytes),
+                inter_node_bytes: finite(e.experts.inter_node_bytes),
+                all_to_all_s: finite(e.experts.all_to_all_s),
+                all_to_all_overlap: finite(input.experts.all_to_all_overlap),
+                exposed_s: finite(e.experts.exposed_s),
+                dispatch_precision: if input.experts.dispatch_bytes < 2.0 { "fp8" } else { "bf16" }.to_owned(),
+                hottest_expert_load: finite(e.experts.hottest_rank_load),
+                expert_flops_share: finite(e.experts.expert_flops_share),
+                imbalance_s: finite(e.experts.imbalance_s),
+            }),
+            fp8: (s.precision == training::Precision::Fp8).then(|| fp8_body(&input)),
             cost: runs.then(|| TrainingCost {
                 usd: e.usd.map(finite),
                 usd_per_device_hour: s.usd_per_device_hour(),

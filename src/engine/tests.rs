@@ -173,8 +173,8 @@ mod training {
     use crate::engine::anatomy::anatomy;
     use crate::engine::architecture::Architecture;
     use crate::engine::training::{
-        Checkpointing, Method, Optimizer, PipelineSchedule, Precision, Recipe, Sharding, TrainingEstimate,
-        TrainingInput, TrainingParallelism, TrainingProfile, estimate,
+        Checkpointing, ExpertTraining, Fp8Training, Method, Optimizer, PipelineSchedule, Precision, Recipe, Sharding,
+        TrainingEstimate, TrainingInput, TrainingParallelism, TrainingProfile, estimate,
     };
 
     fn profile() -> TrainingProfile {
@@ -216,6 +216,8 @@ mod training {
             usd_per_device_hour: Some(2.0),
             pue: 1.2,
             budget_device_hours: Some(1000.0),
+            experts: ExpertTraining::NONE,
+            fp8: Fp8Training::UNSCALED,
         })
     }
 
@@ -257,6 +259,8 @@ mod training {
             usd_per_device_hour: None,
             pue: 1.2,
             budget_device_hours: None,
+            experts: ExpertTraining::NONE,
+            fp8: Fp8Training::UNSCALED,
         })
     }
 
@@ -304,6 +308,8 @@ mod training {
                 usd_per_device_hour: None,
                 pue: 1.2,
                 budget_device_hours: None,
+                experts: ExpertTraining::NONE,
+                fp8: Fp8Training::UNSCALED,
             });
             let rule = e.explain.iter().find(|x| x.rule == "time.compute").expect("explained");
             let flops = rule.inputs.iter().find(|(k, _)| *k == "attention_flops_per_token").unwrap().1;
@@ -341,6 +347,165 @@ mod training {
         let sends = |s| comm(s).unwrap().iter().find(|(k, _)| *k == "sends").unwrap().1;
         assert_eq!(sends(PipelineSchedule::OneFOneB), 16.0);
         assert_eq!(sends(PipelineSchedule::Interleaved(2)), 32.0);
+    }
+
+    /// A small MoE: 4 layers of hidden 1024, all MoE, 8 experts of width 1024, top-2.
+    fn small_moe() -> Architecture {
+        let mut a = Architecture::llama_like(4, 1024, 8, 8, 4096, 32000);
+        a.moe = Some(crate::engine::architecture::Moe {
+            experts: 8,
+            experts_per_token: 2,
+            expert_intermediate: 1024,
+            shared_experts: 0,
+            shared_expert_intermediate: 0,
+            shared_expert_gate: false,
+            first_dense_layers: 0,
+            layer_step: 1,
+            router_bias: false,
+            router_correction_bias: false,
+            expert_bias: false,
+        });
+        a
+    }
+
+    /// The small MoE on 8 devices of one 8-device node (EP8, data 8), 4 micro-batches of one
+    /// 2048-token sequence per rank.
+    fn expert_parallel(experts: ExpertTraining, precision: Precision, fp8: Fp8Training) -> TrainingEstimate {
+        let a = small_moe();
+        let anatomy = anatomy(&a);
+        let mut d = device(3.35e12);
+        d.dense_peak_flops_per_s.push((crate::engine::device::ComputeType::Fp8, 2e15));
+        d.interconnect = d.interconnect.map(|ic| crate::engine::device::Interconnect { node: Some(8), ..ic });
+        let p = profile();
+        estimate(&TrainingInput {
+            arch: &a,
+            anatomy: &anatomy,
+            device: &d,
+            parallelism: TrainingParallelism {
+                tensor: 1,
+                pipeline: 1,
+                data: 8,
+                expert: 8,
+                context: 1,
+                sequence_parallel: false,
+                schedule: PipelineSchedule::OneFOneB,
+            },
+            tokens: 1e9,
+            sequence_length: 2048,
+            micro_batch: 1,
+            global_batch_tokens: 2048.0 * 8.0 * 4.0,
+            precision,
+            optimizer: Optimizer::AdamW,
+            sharding: Sharding::None,
+            hsdp_group: 8,
+            checkpointing: Checkpointing::None,
+            method: Method::Full,
+            cpu_offload: false,
+            flash_attention: true,
+            profile: &p,
+            attention_efficiency: p.attention_efficiency,
+            recipe: Recipe::MIXED_PRECISION,
+            measured_mfu: None,
+            usd_per_device_hour: None,
+            pue: 1.0,
+            budget_device_hours: None,
+            experts,
+            fp8,
+        })
+    }
+
+    /// By hand, EP8 inside one node (fabric 900 GB/s both ways = 450e9 B/s one way, 20 us per
+    /// collective): each rank's micro-batch is 2048 tokens x 2 experts x 1024 hidden = 4,194,304
+    /// elements; a BF16 dispatch or combine is 8,388,608 bytes, of which 7/8 (7,340,032) go to
+    /// the 7 peers: 7,340,032 / 450e9 = 16.311 us + 20 us = 36.311 us. 4 per layer (dispatch and
+    /// combine, forward and backward) x 4 MoE layers x 4 micro-batches = 64 all-to-alls: 2.3239
+    /// ms and 469,762,048 bytes sent. With an FP8 dispatch the two dispatches move half:
+    /// 32 x (8.156 + 20) + 32 x 36.311 us = 2.0629 ms.
+    #[test]
+    fn expert_all_to_all_at_ep8_in_one_node_by_hand() {
+        let one = 7_340_032.0 / 450e9 + 20e-6;
+        let none = ExpertTraining::NONE;
+        let e = expert_parallel(none, Precision::Bf16, Fp8Training::UNSCALED);
+        assert_eq!((e.experts.ranks, e.experts.ranks_per_node, e.experts.crosses_network), (8, 8, false));
+        assert!((e.experts.all_to_all_s - 64.0 * one).abs() < 1e-12, "{}", e.experts.all_to_all_s);
+        assert!((e.experts.bytes_per_step - 64.0 * 7_340_032.0).abs() < 1e-3);
+        assert_eq!(e.experts.inter_node_bytes, 0.0);
+        // No overlap: all of it shows, and in the communication time.
+        assert!((e.experts.exposed_s - e.experts.all_to_all_s).abs() < 1e-15);
+        let fp8 =
+            expert_parallel(ExpertTraining { dispatch_bytes: 1.0, ..none }, Precision::Bf16, Fp8Training::UNSCALED);
+        let half = 3_670_016.0 / 450e9 + 20e-6;
+        assert!((fp8.experts.all_to_all_s - 32.0 * (half + one)).abs() < 1e-12, "{}", fp8.experts.all_to_all_s);
+        // Full overlap hides what the compute covers: here all of it.
+        let hidden =
+            expert_parallel(ExpertTraining { all_to_all_overlap: 1.0, ..none }, Precision::Bf16, Fp8Training::UNSCALED);
+        assert_eq!(hidden.experts.exposed_s, 0.0);
+        assert!(hidden.step_time.0 < e.step_time.0);
+        // Half overlap: half shows.
+        let half_overlap =
+            expert_parallel(ExpertTraining { all_to_all_overlap: 0.5, ..none }, Precision::Bf16, Fp8Training::UNSCALED);
+        assert!((half_overlap.experts.exposed_s - 32.0 * one).abs() < 1e-12);
+    }
+
+    /// By hand: the routed experts' GEMMs are 6 x (8 experts x 3 x 1024 x 1024 / 8 x 2 active
+    /// x 4 layers) = 150,994,944 FLOPs per token of the step's hardware FLOPs; a hottest rank at
+    /// 1.2 x the mean adds 0.2 x that share of the compute time.
+    #[test]
+    fn the_hottest_expert_rank_scales_the_expert_gemms_by_hand() {
+        let loaded = ExpertTraining { hottest_rank_load: 1.2, ..ExpertTraining::NONE };
+        let e = expert_parallel(loaded, Precision::Bf16, Fp8Training::UNSCALED);
+        let rule = |r: &str| e.explain.iter().find(|x| x.rule == r).unwrap().clone();
+        let hardware = rule("flops.hardware_per_token").value;
+        let compute = rule("time.step").inputs.iter().find(|(k, _)| *k == "compute_s").unwrap().1;
+        let share = 6.0 * (2.0 * 3.0 * 1024.0 * 1024.0 * 4.0) / hardware;
+        assert!((e.experts.expert_flops_share - share).abs() < 1e-12, "{} {share}", e.experts.expert_flops_share);
+        assert!((e.experts.imbalance_s - compute * share * 0.2).abs() < 1e-15);
+        // The load also scales the bytes each exchange moves.
+        assert!((e.experts.bytes_per_step - 1.2 * 64.0 * 7_340_032.0).abs() < 1e-3);
+        // Uniform routing costs nothing extra.
+        assert_eq!(
+            expert_parallel(ExpertTraining::NONE, Precision::Bf16, Fp8Training::UNSCALED).experts.imbalance_s,
+            0.0
+        );
+    }
+
+    /// By hand, memory per trained parameter under the FP8 recipes (one device, no sharding,
+    /// AdamW): BF16 mixed precision 2 (weights) + 4 (master) + 2 (gradients) + 8 (moments) =
+    /// 16 bytes; DeepSeek-V3's block recipe 2 + 4 + 4 (FP32 gradients) + 4 (BF16 moments) = 14,
+    /// plus 1 + 4/16384 for the FP8 copy of each linear-layer weight.
+    #[test]
+    fn fp8_recipe_memory_per_parameter_by_hand() {
+        let block = Fp8Training {
+            recipe: crate::engine::training::Fp8Recipe::Block,
+            gemm_factor: 0.88,
+            weight_copy_bytes: 1.0 + 4.0 / 16384.0,
+            saved_input_bytes: 1.0 + 4.0 / 128.0,
+            gradient_bytes: 4.0,
+            optimizer_states_16bit: true,
+        };
+        let bf16 = expert_parallel(ExpertTraining::NONE, Precision::Bf16, Fp8Training::UNSCALED);
+        let fp8 = expert_parallel(ExpertTraining::NONE, Precision::Fp8, block);
+        let (m0, m1) = (&bf16.memory, &fp8.memory);
+        // Parameters on the device: the dense ones and 1/8 of the experts.
+        let params = m0.master_weights.0 / 4.0;
+        assert!((m0.gradients.0 - 2.0 * params).abs() < 1.0 && (m0.optimizer.0 - 8.0 * params).abs() < 1.0);
+        assert!((m1.gradients.0 - 4.0 * params).abs() < 1.0, "{}", m1.gradients.0 / params);
+        assert!((m1.optimizer.0 - 4.0 * params).abs() < 1.0, "{}", m1.optimizer.0 / params);
+        assert_eq!(m1.master_weights, m0.master_weights);
+        // The FP8 copy: the linear layers (attention 4 x 1024^2 and 1/8 of the experts' 8 x 3 x
+        // 1024^2, per layer) at 1 + 4/16384 bytes.
+        let linear = 4.0 * (4.0 * 1024.0 * 1024.0 + 3.0 * 1024.0 * 1024.0);
+        assert!(
+            (m1.fp8_weight_copy.0 - linear * (1.0 + 4.0 / 16384.0)).abs() < 1.0,
+            "{}",
+            m1.fp8_weight_copy.0 / linear
+        );
+        assert!((m1.weights.0 - m0.weights.0 - m1.fp8_weight_copy.0).abs() < 1.0);
+        // Saved linear inputs in FP8: fewer activation bytes.
+        assert!(m1.activations.0 < m0.activations.0);
+        // Block scaling's extra work slows the GEMMs by its factor.
+        let eff = |e: &TrainingEstimate| e.explain.iter().find(|x| x.rule == "time.compute_efficiency").unwrap().value;
+        assert!((eff(&fp8) - 0.5 * 0.7 * 0.88).abs() < 1e-12);
     }
 
     proptest! {

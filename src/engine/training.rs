@@ -23,9 +23,14 @@ use super::parallelism::{all_reduce, link};
 use super::units::{Bytes, Seconds};
 
 mod energy;
+mod experts;
 mod fit;
+mod fp8;
 mod memory;
 mod pipeline;
+
+pub use experts::{ExpertCost, ExpertTraining, layer_all_to_alls};
+pub use fp8::{Fp8Recipe, Fp8Training};
 
 pub use energy::{EnergyBreakdown, energy, host_w, system_w};
 
@@ -276,6 +281,11 @@ pub struct TrainingInput<'a> {
     pub pue: f64,
     /// Device-hours available for the "largest compute-optimal model" helper, if any.
     pub budget_device_hours: Option<f64>,
+    /// Expert parallelism: the hottest rank's load, the all-to-all's overlap, dispatch
+    /// precision and the network beyond a node ([`ExpertTraining::NONE`] for dense runs).
+    pub experts: ExpertTraining,
+    /// The FP8 recipe (read when `precision` is FP8; [`Fp8Training::UNSCALED`] otherwise).
+    pub fp8: Fp8Training,
 }
 
 /// A training estimate.
@@ -320,6 +330,8 @@ pub struct TrainingEstimate {
     /// Largest compute-optimal model (parameters) trainable within the budget at this layout's
     /// achieved FLOP/s per device, when a budget is given.
     pub largest_model_within_budget: Option<f64>,
+    /// Expert parallelism's all-to-all and load imbalance per step.
+    pub experts: ExpertCost,
     /// Caveats.
     pub warnings: Vec<Warning>,
     /// How each number was made.
@@ -451,12 +463,13 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     }
     let peak = device.peak(compute_type).unwrap_or(0.0);
     let precision_factor = if compute_type == ComputeType::Fp8 { profile.fp8_factor } else { 1.0 };
+    let recipe_factor = if compute_type == ComputeType::Fp8 { input.fp8.gemm_factor } else { 1.0 };
     let method_factor = if matches!(input.method, Method::Qlora(_)) { profile.qlora_factor } else { 1.0 };
     let efficiency = trace.record(
         "time.compute_efficiency",
-        "engine GEMM efficiency x FP8 factor (FP8 runs) x QLoRA factor: the share of dense peak the step's matrix multiplies reach",
-        &[("engine_efficiency", profile.compute_efficiency), ("fp8_factor", precision_factor), ("qlora_factor", method_factor)],
-        profile.compute_efficiency * precision_factor * method_factor,
+        "engine GEMM efficiency x FP8 factor (FP8 runs) x FP8 recipe factor (block scaling's extra work) x QLoRA factor: the share of dense peak the step's matrix multiplies reach",
+        &[("engine_efficiency", profile.compute_efficiency), ("fp8_factor", precision_factor), ("fp8_recipe_factor", recipe_factor), ("qlora_factor", method_factor)],
+        profile.compute_efficiency * precision_factor * recipe_factor * method_factor,
         "fraction",
     );
     let global_batch = input.global_batch_tokens.max(s);
@@ -560,13 +573,14 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     } else {
         0.0
     };
-    let busy = compute_time + memory_time + tp_time + offload_time + p2p_time;
+    let experts = experts::cost(input, compute_time, hardware_per_token, micro_batches, &mut trace);
+    let busy = compute_time + memory_time + tp_time + offload_time + p2p_time + experts.exposed_s + experts.imbalance_s;
     let training_time = busy / (1.0 - bubble_fraction).max(1e-3) + dp_time;
     let generation = input.recipe.generation_share.clamp(0.0, 0.95);
     let step_time = trace.record(
         "time.step",
-        "((hardware FLOPs per step per device / (peak x efficiency) + memory-bound time + tensor-parallel all-reduces + exposed activation offloading + pipeline point-to-point) / (1 - pipeline bubble) + exposed data-parallel gradient reduction) / (1 - generation share (GRPO's rollouts))",
-        &[("compute_s", compute_time), ("memory_bound_s", memory_time), ("tensor_parallel_s", tp_time), ("offload_exposed_s", offload_time), ("pipeline_p2p_s", p2p_time), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches), ("generation_share", generation)],
+        "((hardware FLOPs per step per device / (peak x efficiency) + memory-bound time + tensor-parallel all-reduces + exposed activation offloading + pipeline point-to-point + exposed expert all-to-all + the hottest expert rank's extra compute) / (1 - pipeline bubble) + exposed data-parallel gradient reduction) / (1 - generation share (GRPO's rollouts))",
+        &[("compute_s", compute_time), ("memory_bound_s", memory_time), ("tensor_parallel_s", tp_time), ("offload_exposed_s", offload_time), ("pipeline_p2p_s", p2p_time), ("expert_all_to_all_exposed_s", experts.exposed_s), ("expert_imbalance_s", experts.imbalance_s), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches), ("generation_share", generation)],
         training_time / (1.0 - generation),
         "s",
     );
@@ -667,13 +681,14 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         hfu,
         step_time: Seconds(step_time),
         bubble_fraction,
-        communication_time: Seconds(tp_time + dp_time + p2p_time),
+        communication_time: Seconds(tp_time + dp_time + p2p_time + experts.exposed_s),
         wall_clock: Seconds(wall),
         gpu_hours,
         usd,
         kwh,
         energy,
         compute_type,
+        experts,
         warnings,
         explain,
     }

@@ -55,6 +55,7 @@ pub mod scaling;
 pub mod serving;
 pub mod speculative;
 pub mod training;
+pub mod training_defaults;
 pub mod training_layout;
 
 use serde::Serialize;

@@ -387,6 +387,8 @@ pub const DECLARED: &[Declared] = &[
     on("TrainingParallelismBody", "expert", DEGREE),
     on("TrainingParallelismBody", "context", DEGREE),
     on("TrainingParallelismBody", "virtual_stages", VIRTUAL_STAGES),
+    on("TrainingMoeBody", "hottest_expert_load", HOTTEST_EXPERT_LOAD),
+    on("TrainingMoeBody", "all_to_all_overlap", SHARE_OR_ZERO),
     on("Budget", "device_hours", BUDGET_GPU_HOURS),
     on("Budget", "usd", BUDGET_USD),
     on("TrainingOverrides", "usd_per_device_hour", USD_PER_DEVICE_HOUR),

@@ -21,8 +21,8 @@ use super::{Assumptions, Error};
 use crate::catalog::Catalog;
 use crate::catalog::prices::OwnershipDefaults;
 use crate::engine::training::{
-    Checkpointing, LoraTargets, Loss, Method, Optimizer, PipelineSchedule, Precision, Recipe, Sharding, TrainingInput,
-    TrainingParallelism, TrainingProfile, compute_optimal_tokens,
+    Checkpointing, ExpertTraining, Fp8Recipe, Fp8Training, LoraTargets, Loss, Method, Optimizer, PipelineSchedule,
+    Precision, Recipe, Sharding, TrainingInput, TrainingParallelism, TrainingProfile, compute_optimal_tokens,
 };
 
 /// Bytes per hidden unit per token a fused norm kernel saves: its 16-bit input (the
@@ -41,6 +41,43 @@ pub enum PrecisionId {
     Fp8,
     /// FP32.
     Fp32,
+}
+
+/// How an FP8 run scales its tensors (read when `precision` is `fp8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Fp8RecipeId {
+    /// One scale per tensor, delayed or current (Transformer Engine).
+    PerTensor,
+    /// 1 x 128 activation tiles and 128 x 128 weight blocks (DeepSeek-V3).
+    Block,
+}
+
+/// Precision of the expert dispatch all-to-alls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DispatchPrecisionId {
+    /// 2 bytes per element.
+    Bf16,
+    /// 1 byte per element (DeepSeek-V3; combines stay BF16).
+    Fp8,
+}
+
+/// Expert parallelism in training: the load imbalance and the all-to-all.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"hottest_expert_load": 1.109, "all_to_all_overlap": 1.0, "dispatch_precision": "fp8"}))]
+pub struct TrainingMoeBody {
+    /// The hottest expert-parallel rank's routed tokens over the mean rank's, 1 to 64 (default
+    /// 1.109, measured with a load balancer; see data/serving/moe.toml); it scales the routed
+    /// experts' GEMM time.
+    pub hottest_expert_load: Option<f64>,
+    /// Share of the expert all-to-all run under other micro-batches' compute, 0 to 1 (default 0,
+    /// Megatron-Core's default; DeepSeek-V3's DualPipe: 1). What exceeds the compute shows anyway.
+    pub all_to_all_overlap: Option<f64>,
+    /// Precision of the dispatch all-to-alls forward and backward, `bf16` or `fp8` (default bf16;
+    /// the combines are BF16).
+    pub dispatch_precision: Option<DispatchPrecisionId>,
 }
 
 /// Optimizer.
@@ -382,6 +419,19 @@ pub struct TrainingRequest {
     pub global_batch_sequences: Option<u64>,
     /// Precision (default bf16).
     pub precision: Option<PrecisionId>,
+    /// FP8 scaling recipe when `precision` is `fp8`: `per_tensor` (default) or `block`; it sets
+    /// the GEMM efficiency and which tensors are stored in which precision (`fp8` in the answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "block")]
+    pub fp8_recipe: Option<Fp8RecipeId>,
+    /// Expert parallelism: load imbalance, all-to-all overlap and dispatch precision (MoE models
+    /// with `parallelism.expert` above 1).
+    #[serde(default, deserialize_with = "crate::wire::optional_object", skip_serializing_if = "Option::is_none")]
+    pub moe: Option<TrainingMoeBody>,
+    /// The network between nodes that expert all-to-alls cross beyond a node (`GET
+    /// /v1/networks`; default `infiniband-ndr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
     /// Optimizer (default adamw).
     pub optimizer: Option<OptimizerId>,
     /// Sharding (default none).
@@ -463,6 +513,8 @@ pub struct ConfigFile {
 
 display_as_wire!(
     PrecisionId,
+    Fp8RecipeId,
+    DispatchPrecisionId,
     OptimizerId,
     ShardingId,
     PipelineScheduleId,
@@ -503,6 +555,12 @@ pub struct TrainingSpec {
     sequence_parallel: bool,
     /// Pipeline schedule.
     schedule: PipelineSchedule,
+    /// The FP8 recipe (read when the precision is FP8).
+    pub fp8: Fp8Training,
+    /// Expert parallelism's settings (the network resolved).
+    pub experts: ExpertTraining,
+    /// The network's catalog id, when expert parallelism may cross nodes.
+    pub network: Option<String>,
     /// Engine id and profile (overrides applied).
     pub engine: TrainingEngineId,
     profile: TrainingProfile,
@@ -817,6 +875,11 @@ impl TrainingSpec {
         let budget_usd = checks.number(at("budget/usd"), range::BUDGET_USD, budget.usd);
         let lora_dropout = checks.number(at("lora_dropout"), range::SHARE_OR_ZERO, request.lora_dropout);
         let generation_share = checks.number(at("generation_share"), range::GENERATION_SHARE, request.generation_share);
+        let moe_body = request.moe.clone().unwrap_or_default();
+        let hottest_expert_load =
+            checks.number(at("moe/hottest_expert_load"), range::HOTTEST_EXPERT_LOAD, moe_body.hottest_expert_load);
+        let all_to_all_overlap =
+            checks.number(at("moe/all_to_all_overlap"), range::SHARE_OR_ZERO, moe_body.all_to_all_overlap);
         let tokens = match request.tokens {
             Some(TokensSpec::Count(t)) if range::TOKENS.contains(t) => Some(t),
             Some(TokensSpec::Count(t)) => {
@@ -867,6 +930,64 @@ impl TrainingSpec {
             CheckpointingId::None,
             "every activation kept",
         );
+        let fp8 = match (precision, request.fp8_recipe) {
+            (PrecisionId::Fp8, recipe) => {
+                let recipe = assumed.or(
+                    recipe,
+                    "fp8_recipe",
+                    Fp8RecipeId::PerTensor,
+                    "per-tensor scaling (Transformer Engine's default recipe)",
+                );
+                super::training_defaults::fp8_recipe(match recipe {
+                    Fp8RecipeId::PerTensor => Fp8Recipe::PerTensor,
+                    Fp8RecipeId::Block => Fp8Recipe::Block,
+                })
+            }
+            (_, Some(_)) => {
+                return Err(Error::unprocessable(at("fp8_recipe"), "fp8_recipe applies to precision \"fp8\" only"));
+            }
+            (_, None) => Fp8Training::UNSCALED,
+        };
+        // Expert parallelism: its defaults matter (and are listed) only where experts are split.
+        let expert_parallel = expert > 1 && model.architecture.moe.is_some();
+        let network = resolve::network(catalog, request.network.as_deref(), &at("network"))?;
+        let experts = if expert_parallel {
+            let hottest = assumed.or(
+                hottest_expert_load,
+                "moe.hottest_expert_load",
+                super::moe_defaults::hottest_expert_load(),
+                "the hottest expert rank's load measured with a load balancer (data/serving/moe.toml)",
+            );
+            let overlap = assumed.or(
+                all_to_all_overlap,
+                "moe.all_to_all_overlap",
+                super::training_defaults::all_to_all_overlap(),
+                "the expert all-to-all on the critical path, as Megatron-Core runs it by default (data/training/moe.toml)",
+            );
+            let dispatch = assumed.or(
+                moe_body.dispatch_precision,
+                "moe.dispatch_precision",
+                DispatchPrecisionId::Bf16,
+                "the expert dispatch in BF16",
+            );
+            if request.network.is_none()
+                && let Some(n) = &network
+            {
+                assumed.push("network", &n.id, "the catalog's default network between nodes");
+            }
+            ExpertTraining {
+                hottest_rank_load: hottest,
+                all_to_all_overlap: overlap,
+                dispatch_bytes: match dispatch {
+                    DispatchPrecisionId::Bf16 => 2.0,
+                    DispatchPrecisionId::Fp8 => 1.0,
+                },
+                network: network.as_ref().map(|n| n.engine),
+            }
+        } else {
+            ExpertTraining::NONE
+        };
+        let network = network.filter(|_| expert_parallel).map(|n| n.id);
         let method = assumed.or(request.method, "method", MethodId::Full, "all parameters trained");
         if request.lora_rank.is_none() && method != MethodId::Full {
             assumed.push("lora_rank", lora_rank, "the usual LoRA rank");
@@ -959,6 +1080,9 @@ impl TrainingSpec {
             flash_attention: request.flash_attention.unwrap_or(true),
             sequence_parallel: p.sequence_parallel.unwrap_or(false),
             schedule,
+            fp8,
+            experts,
+            network,
             engine,
             profile,
             measured_mfu,
@@ -1062,6 +1186,15 @@ impl TrainingSpec {
             assumed.push("parallelism/data", layout.data, "the devices left after tensor x pipeline x context");
         }
         let precision = self.precision_on(&device.device, &mut assumed);
+        if precision == Precision::Fp8 && device.device.peak(crate::engine::device::ComputeType::Fp8).is_none() {
+            return Err(Error::unprocessable(
+                at("precision"),
+                format!(
+                    "{} has no FP8 tensor cores (no dense fp8 peak in the catalog): FP8 training needs Hopper, Ada, Blackwell, MI300 or newer; use bf16",
+                    device.device.id
+                ),
+            ));
+        }
         let per_step_unit = self.sequence_length * self.micro_batch * u64::from(layout.data);
         let global_batch_tokens = match self.global_batch_tokens {
             Some(g) => match rounded_batch(g, per_step_unit) {
@@ -1192,6 +1325,11 @@ impl TrainingScenario {
         self.spec.config.as_ref()
     }
 
+    /// The network expert all-to-alls cross beyond a node (expert-parallel MoE runs only).
+    pub fn network(&self) -> Option<&str> {
+        self.spec.network.as_deref().filter(|_| self.layout.expert > 1)
+    }
+
     /// The engine input borrowing from this.
     pub fn input(&self) -> TrainingInput<'_> {
         let s = &self.spec;
@@ -1227,6 +1365,8 @@ impl TrainingScenario {
             usd_per_device_hour: self.usd_per_device_hour,
             pue: s.pue,
             budget_device_hours: self.budget_device_hours,
+            experts: if self.layout.expert > 1 { s.experts } else { ExpertTraining::NONE },
+            fp8: if self.precision == Precision::Fp8 { s.fp8 } else { Fp8Training::UNSCALED },
         }
     }
 }

@@ -29,4 +29,5 @@ mod serving;
 mod speculative;
 mod style;
 mod training;
+mod training_moe_fp8;
 mod verdict;

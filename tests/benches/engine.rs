@@ -114,6 +114,8 @@ fn training(c: &mut Criterion) {
         usd_per_device_hour: Some(2.0),
         pue: 1.1,
         budget_device_hours: None,
+        experts: hwcost::engine::training::ExpertTraining::NONE,
+        fp8: hwcost::engine::training::Fp8Training::UNSCALED,
     };
     c.bench_function("training_estimate_llama2_70b_2048xa100", |b| {
         b.iter(|| hwcost::engine::training::estimate(black_box(&input)))

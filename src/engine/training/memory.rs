@@ -199,8 +199,10 @@ impl Phase {
 /// Memory of one device.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainingMemory {
-    /// Weights (16-bit, or 4-bit for a QLoRA base) and adapters.
+    /// Weights (16-bit, or 4-bit for a QLoRA base), adapters and an FP8 recipe's weight copy.
     pub weights: Bytes,
+    /// Of which the FP8 copy of the linear layers' weights (FP8 recipes that keep one).
+    pub fp8_weight_copy: Bytes,
     /// FP32 master weights.
     pub master_weights: Bytes,
     /// Gradients at their largest (one parameter's under optimizer-in-backward).
@@ -258,6 +260,8 @@ const FROZEN_NORM_BYTES: f64 = 4.0;
 #[derive(Debug, Clone, Copy)]
 struct States {
     weights: f64,
+    /// Of which the FP8 copy of the linear layers' weights (FP8 recipes).
+    fp8_copy: f64,
     master: f64,
     /// All gradients of this device's trained parameters.
     gradients: f64,
@@ -378,14 +382,19 @@ fn states(input: &TrainingInput<'_>) -> States {
     };
     let offload = if input.cpu_offload { 0.0 } else { 1.0 };
     let mixed_master = full && !fp32 && recipe.master_weights;
+    // FP8 recipes store gradients and moments as the recipe says (DeepSeek-V3: FP32 gradients,
+    // BF16 moments).
+    let fp8 = (input.precision == Precision::Fp8 && full).then_some(input.fp8);
     let grad_bytes = if !full {
         adapter_bytes
     } else if fp32 {
         4.0
+    } else if let Some(f) = fp8 {
+        f.gradient_bytes
     } else {
         2.0
     };
-    let wide_states = fp32 || recipe.master_weights || !full;
+    let wide_states = (fp32 || recipe.master_weights || !full) && !fp8.is_some_and(|f| f.optimizer_states_16bit);
     let optimizer_bytes = optimizer_state_bytes(input.optimizer, wide_states);
     // Offloading a fully sharded model (FSDP's CPU offload, ZeRO-3's offload_param) moves the
     // weight and gradient shards to host memory too; a couple of gathered layers are in flight.
@@ -424,8 +433,24 @@ fn states(input: &TrainingInput<'_>) -> States {
         0.0
     };
     let base = device_base;
+    // The FP8 copy of the linear layers' weights the recipe keeps for the step (Transformer
+    // Engine caches it across micro-batches), sharded as the weights are.
+    let fp8_copy = match fp8 {
+        Some(f) if f.weight_copy_bytes > 0.0 => {
+            let a = input.anatomy;
+            let experts = a.by_group(Group::Experts).as_f64();
+            let dense_linear = [Group::Attention, Group::Mlp, Group::SharedExperts]
+                .iter()
+                .map(|g| a.by_group(*g).as_f64())
+                .sum::<f64>();
+            f.weight_copy_bytes
+                * sharded(Sharding::Zero3, dense_linear / (tp * pp), experts / (tp * pp * f64::from(par.expert)))
+        }
+        _ => 0.0,
+    };
     States {
-        weights: base + adapters * adapter_bytes,
+        weights: base + adapters * adapter_bytes + fp8_copy,
+        fp8_copy,
         master: master_full * offload,
         gradients,
         one_gradient: (largest * grad_bytes).min(gradients),
@@ -483,15 +508,17 @@ fn activations(input: &TrainingInput<'_>, sequence: f64, micro_batch: f64) -> Ac
     }
     // A frozen linear layer needs no saved input (its weight gradient is not computed); a
     // trained or adapted one saves it, shared by the modules reading the same tensor.
+    // FP8 recipes save these inputs as the FP8 GEMMs read them (1 byte plus scales).
+    let ib = if input.precision == Precision::Fp8 && full { input.fp8.saved_input_bytes } else { 2.0 };
     let mut inputs = 0.0;
     if targets.any(LoraTargets::Q.with(LoraTargets::K).with(LoraTargets::V)) {
-        inputs += 2.0 * h / replicated;
+        inputs += ib * h / replicated;
     }
     if targets.any(LoraTargets::GATE.with(LoraTargets::UP)) {
-        inputs += 2.0 * h / replicated;
+        inputs += ib * h / replicated;
     }
     if targets.contains(LoraTargets::DOWN) {
-        inputs += 2.0 * f / tp;
+        inputs += ib * f / tp;
     }
     // The MLP's activation function and gate product need their inputs whatever is trained:
     // gated, the gate and up outputs and the activated gate; plain, the first layer's output.
@@ -673,8 +700,8 @@ pub fn memory(input: &TrainingInput<'_>, trace: &mut Trace) -> TrainingMemory {
     let recipe = &input.recipe;
     let weights = trace.record(
         "memory.weights",
-        "parameters / (tensor x pipeline) (experts also / expert) x bytes per weight (2, 4 in FP32; a QLoRA base: NF4 for linear layers, 4.127 bits with double quantisation or 4.5 without, the rest at the recipe's unquantised bytes), / the data-parallel group under ZeRO-3; plus adapters (4 bytes under mixed precision, 2 in pure 16 bit)",
-        &[("trained_parameters", st.trained), ("zero3_shards", shards(input, Sharding::Zero3).0)],
+        "parameters / (tensor x pipeline) (experts also / expert) x bytes per weight (2, 4 in FP32; a QLoRA base: NF4 for linear layers, 4.127 bits with double quantisation or 4.5 without, the rest at the recipe's unquantised bytes), / the data-parallel group under ZeRO-3; plus adapters (4 bytes under mixed precision, 2 in pure 16 bit); plus the FP8 recipe's copy of the linear layers' weights",
+        &[("trained_parameters", st.trained), ("zero3_shards", shards(input, Sharding::Zero3).0), ("fp8_weight_copy_bytes", st.fp8_copy)],
         st.weights,
         "bytes",
     );
@@ -814,6 +841,7 @@ pub fn memory(input: &TrainingInput<'_>, trace: &mut Trace) -> TrainingMemory {
     }
     TrainingMemory {
         weights: Bytes(weights),
+        fp8_weight_copy: Bytes(st.fp8_copy),
         master_weights: Bytes(master_weights),
         gradients: Bytes(gradients),
         optimizer: Bytes(optimizer),
