@@ -285,6 +285,13 @@ pub struct TrainingParallelismBody {
     pub context: Option<u32>,
     /// Megatron sequence parallelism.
     pub sequence_parallel: Option<bool>,
+    /// Context parallelism's causal load balance: true (the default, as Megatron-Core and
+    /// torchtitan shard) cuts each sequence into 2 x context chunks and gives rank r chunks r and
+    /// 2 x context - 1 - r, so every rank does the same attention work; false keeps contiguous
+    /// shards, where the last rank does (2 x context - 1) / context times the average and the
+    /// others wait for it. Only matters with `context` above 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_load_balanced: Option<bool>,
     /// Pipeline schedule: `1f1b` (the default), `interleaved` (with `virtual_stages`) or
     /// `zero_bubble` (ZB-H1); it sets the pipeline bubble, the activations the first stage holds
     /// in flight and the point-to-point traffic. Only matters with more than one stage.
@@ -501,6 +508,10 @@ pub struct TrainingSpec {
     cpu_offload: bool,
     flash_attention: bool,
     sequence_parallel: bool,
+    /// Context parallelism's causal load balance (zigzag shards).
+    context_load_balanced: bool,
+    /// The catalog's default scale-out network (the context-parallel ring beyond a node).
+    network: Option<crate::engine::network::Network>,
     /// Pipeline schedule.
     schedule: PipelineSchedule,
     /// Engine id and profile (overrides applied).
@@ -958,6 +969,8 @@ impl TrainingSpec {
             cpu_offload: request.cpu_offload.unwrap_or(false),
             flash_attention: request.flash_attention.unwrap_or(true),
             sequence_parallel: p.sequence_parallel.unwrap_or(false),
+            context_load_balanced: p.context_load_balanced.unwrap_or(true),
+            network: catalog.default_network().map(|n| n.network),
             schedule,
             engine,
             profile,
@@ -1206,6 +1219,7 @@ impl TrainingScenario {
                 expert: self.layout.expert,
                 context: self.layout.context,
                 sequence_parallel: s.sequence_parallel,
+                context_load_balanced: s.context_load_balanced,
                 schedule: s.schedule,
             },
             tokens: self.tokens,
@@ -1226,6 +1240,7 @@ impl TrainingScenario {
             usd_per_device_hour: self.usd_per_device_hour,
             pue: s.pue,
             budget_device_hours: self.budget_device_hours,
+            network: s.network,
         }
     }
 }

@@ -93,6 +93,7 @@ fn training(c: &mut Criterion) {
             expert: 1,
             context: 1,
             sequence_parallel: true,
+            context_load_balanced: true,
             schedule: hwcost::engine::training::PipelineSchedule::OneFOneB,
         },
         tokens: 2e12,
@@ -113,6 +114,7 @@ fn training(c: &mut Criterion) {
         usd_per_device_hour: Some(2.0),
         pue: 1.1,
         budget_device_hours: None,
+        network: None,
     };
     c.bench_function("training_estimate_llama2_70b_2048xa100", |b| {
         b.iter(|| hwcost::engine::training::estimate(black_box(&input)))
