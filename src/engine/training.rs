@@ -353,10 +353,12 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         }
     };
     let trained = if input.method == Method::Full { local_params } else { adapters };
+    // Context ranks hold the same weights and reduce their gradients together, so the ZeRO
+    // group is data x context (Megatron's distributed optimizer, torchtitan's FSDP mesh).
     let zero1_shards = match input.sharding {
         Sharding::None => 1.0,
-        Sharding::Hsdp => f64::from(input.hsdp_group.max(1)).min(dp),
-        _ => dp,
+        Sharding::Hsdp => f64::from(input.hsdp_group.max(1)).min(dp * cp),
+        _ => dp * cp,
     };
     let seq = s / cp;
 
@@ -459,14 +461,16 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     } else {
         (adapters, 0.0)
     };
-    let expert_ranks = (dp / ep).max(1.0) as u32;
-    let dp_time = (all_reduce(Bytes(dense_grads * 2.0), par.data, link, profile.collective_latency).0
-        + if expert_grads > 0.0 {
-            all_reduce(Bytes(expert_grads * 2.0), expert_ranks, link, profile.collective_latency).0
-        } else {
-            0.0
-        })
-        * (1.0 - profile.dp_overlap);
+    let expert_ranks = (dp * cp / ep).max(1.0) as u32;
+    let dp_time =
+        (all_reduce(Bytes(dense_grads * 2.0), par.data.saturating_mul(par.context), link, profile.collective_latency)
+            .0
+            + if expert_grads > 0.0 {
+                all_reduce(Bytes(expert_grads * 2.0), expert_ranks, link, profile.collective_latency).0
+            } else {
+                0.0
+            })
+            * (1.0 - profile.dp_overlap);
     let schedule = par.schedule;
     let bubble_fraction = trace.record(
         "time.pipeline_bubble",

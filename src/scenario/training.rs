@@ -910,6 +910,7 @@ impl TrainingSpec {
             },
             compiled: request.compile.unwrap_or(record.compiled),
             quantized_linear_saves_input: record.quantized_linear_saves_input,
+            selective_op: record.selective_ac_op,
             lora_targets: LoraModuleId::set(&targets),
             lora_on_output: request.lora_on_output.unwrap_or(false),
             lora_dropout: lora_dropout.is_some_and(|p| p > 0.0),
