@@ -322,6 +322,58 @@ mod training {
     }
 
     #[test]
+    fn torchtitans_op_level_selective_recomputation_computed_by_hand() {
+        // 8 layers of hidden 1024 (8 heads and 8 KV heads of 128), intermediate 4096, one
+        // 2048-token sequence, no pipeline. torchtitan's op policy keeps per layer per token the
+        // block input 2 x 1024, the attention output 2 x 1024, and the 1st, 3rd, 5th and 7th
+        // matmul outputs (wq 1024, wv 1024, w1 4096, w2 1024) x 2 bytes: 18,432 bytes, where
+        // Korthikanti's selective keeps the whole layer's 40,960. Plus the output layer's input
+        // 2048 x (2 + 2) x 1024.
+        let a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
+        let anatomy = anatomy(&a);
+        let (d, p) = (device(3.35e12), profile());
+        let run = |selective_op: bool| {
+            estimate(&TrainingInput {
+                arch: &a,
+                anatomy: &anatomy,
+                device: &d,
+                parallelism: TrainingParallelism {
+                    tensor: 1,
+                    pipeline: 1,
+                    data: 1,
+                    expert: 1,
+                    context: 1,
+                    sequence_parallel: false,
+                    context_load_balanced: true,
+                    schedule: PipelineSchedule::OneFOneB,
+                },
+                tokens: 1e9,
+                sequence_length: 2048,
+                micro_batch: 1,
+                global_batch_tokens: 2048.0,
+                precision: Precision::Bf16,
+                optimizer: Optimizer::AdamW,
+                sharding: Sharding::None,
+                hsdp_group: 8,
+                checkpointing: Checkpointing::Selective,
+                method: Method::Full,
+                cpu_offload: false,
+                flash_attention: true,
+                profile: &p,
+                recipe: Recipe { selective_op, ..Recipe::MIXED_PRECISION },
+                measured_mfu: None,
+                usd_per_device_hour: None,
+                pue: 1.2,
+                budget_device_hours: None,
+                network: None,
+            })
+        };
+        let head = 2048.0 * 4.0 * 1024.0;
+        assert_eq!(run(true).memory.activations.0, 8.0 * 18_432.0 * 2048.0 + head);
+        assert_eq!(run(false).memory.activations.0, 8.0 * 40_960.0 * 2048.0 + head);
+    }
+
+    #[test]
     fn context_parallel_ring_computed_by_hand() {
         // 8192 tokens on 4 ranks: 2048 each. A K and V block: 1 sequence x 2048 tokens x 8 KV
         // heads x (128 + 128) x 2 bytes = 8,388,608 bytes. Passes: forward 1, backward 2,
