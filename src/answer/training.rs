@@ -340,6 +340,59 @@ pub struct Fp8Body {
     pub saved_activations: String,
 }
 
+/// The context-parallel ring (ring attention) of one device, per optimizer step.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContextParallelBody {
+    /// Context parallel degree: ranks sharing each sequence, each holding sequence / degree
+    /// tokens of it.
+    pub degree: u32,
+    /// Whether the causal layout is load-balanced (zigzag: 2 x degree chunks, rank r holding r
+    /// and 2 x degree - 1 - r); false: contiguous shards, the last rank the slowest.
+    pub load_balanced: bool,
+    /// Bytes of one K and V block, what one ring step moves forward: micro-batch x sequence /
+    /// degree x KV heads / tensor x (qk dim + v dim) x 2 (only the KV heads under GQA).
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
+    pub block_bytes: f64,
+    /// Ring steps per layer per micro-batch, all passes: (degree - 1) x (forward 1 + backward 2
+    /// (K, V and dK, dV) + 1 more forward when attention is recomputed).
+    pub steps_per_layer: f64,
+    /// Bytes one device sends around the ring per optimizer step.
+    #[serde(serialize_with = "crate::wire::whole_bytes")]
+    #[schema(value_type = u64)]
+    pub bytes_per_step: f64,
+    /// `network` when tensor x context devices span more than a node (the ring crosses the
+    /// scale-out network), else `node` (NVLink or the device's own fabric).
+    pub link: &'static str,
+    /// Bandwidth of that link, bytes per second one direction.
+    pub link_bytes_per_s: f64,
+    /// Time the ring's transfers take per optimizer step, s, before overlap.
+    pub transfer_s: f64,
+    /// What block attention does not hide, per optimizer step, s: ring steps x max(0, a block's
+    /// transfer - its attention compute). In `time.step_s`.
+    pub exposed_s: f64,
+    /// Extra attention time of the most loaded rank per optimizer step, s: 0 when load-balanced.
+    /// In `time.step_s`.
+    pub imbalance_s: f64,
+}
+
+impl From<training::ContextRing> for ContextParallelBody {
+    fn from(r: training::ContextRing) -> Self {
+        Self {
+            degree: r.degree,
+            load_balanced: r.load_balanced,
+            block_bytes: finite(r.block_bytes),
+            steps_per_layer: finite(r.steps_per_layer),
+            bytes_per_step: finite(r.bytes_per_step),
+            link: if r.over_network { "network" } else { "node" },
+            link_bytes_per_s: finite(r.link_bytes_per_s),
+            transfer_s: finite(r.transfer_s),
+            exposed_s: finite(r.exposed_s),
+            imbalance_s: finite(r.imbalance_s),
+        }
+    }
+}
+
 /// Cost.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrainingCost {
@@ -444,6 +497,9 @@ pub struct TrainingResponse {
     pub utilization: Option<Utilization>,
     /// Time (null when the run does not fit: see `not_run`).
     pub time: Option<TimeBody>,
+    /// The context-parallel ring (ring attention), per optimizer step: null without context
+    /// parallelism (`parallelism.context` 1) or when the run does not fit.
+    pub context_parallel: Option<ContextParallelBody>,
     /// Cost (null when the run does not fit: see `not_run`).
     pub cost: Option<TrainingCost>,
     /// Energy (null when the run does not fit: see `not_run`).
@@ -578,6 +634,7 @@ impl TrainingResponse {
                     training::PipelineSchedule::Interleaved(v) => Some(v),
                     _ => None,
                 },
+                context_load_balanced: (s.layout.context > 1).then_some(input.parallelism.context_load_balanced),
             },
             precision: match s.precision {
                 training::Precision::Bf16 => "bf16",
@@ -683,6 +740,7 @@ impl TrainingResponse {
                 imbalance_s: finite(e.experts.imbalance_s),
             }),
             fp8: (s.precision == training::Precision::Fp8).then(|| fp8_body(&input)),
+            context_parallel: if runs { e.context.map(ContextParallelBody::from) } else { None },
             cost: runs.then(|| TrainingCost {
                 usd: e.usd.map(finite),
                 usd_per_device_hour: s.usd_per_device_hour(),

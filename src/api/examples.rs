@@ -25,7 +25,8 @@ fn inference_request() -> Value {
 fn training_request() -> Value {
     json!({"model": "llama-2-70b", "hardware": "nvidia-a100-sxm4-80gb", "devices": 2048, "tokens": 2.0e12, "sequence_length": 4096,
            "micro_batch_size": 1, "global_batch_tokens": 4194304, "precision": "bf16", "optimizer": "adamw", "sharding": "zero1",
-           "parallelism": {"tensor": 8, "pipeline": 4, "sequence_parallel": true, "schedule": "interleaved", "virtual_stages": 2},
+           "parallelism": {"tensor": 8, "pipeline": 4, "sequence_parallel": true, "schedule": "interleaved", "virtual_stages": 2,
+                           "context_load_balanced": true},
            "activation_checkpointing": "selective", "engine": "megatron"})
 }
 

@@ -428,6 +428,11 @@ pub struct TrainingRecord {
     /// bitsandbytes, the default; false for torchtune's torchao NF4 and Unsloth's kernels).
     #[serde(default = "yes")]
     pub quantized_linear_saves_input: bool,
+    /// Whether `selective` recomputation is torchtitan's op-level policy (each layer keeps its
+    /// input, the attention output and every other matmul's output) rather than Korthikanti et
+    /// al.'s (everything but the attention internals).
+    #[serde(default)]
+    pub selective_ac_op: bool,
     /// The framework's recipe defaults, as training-request fields (`optimizer`,
     /// `activation_checkpointing`, `loss`, `lora_targets`, ...); a request's own fields win.
     #[serde(default)]

@@ -195,6 +195,7 @@ mod training {
                 expert: 1,
                 context: 1,
                 sequence_parallel: false,
+                context_load_balanced: true,
                 schedule: PipelineSchedule::OneFOneB,
             },
             tokens,
@@ -216,6 +217,7 @@ mod training {
             usd_per_device_hour: Some(2.0),
             pue: 1.2,
             budget_device_hours: Some(1000.0),
+            network: None,
             experts: ExpertTraining::NONE,
             fp8: Fp8Training::UNSCALED,
         })
@@ -238,6 +240,7 @@ mod training {
                 expert: 1,
                 context: 1,
                 sequence_parallel: false,
+                context_load_balanced: true,
                 schedule,
             },
             tokens: 1e9,
@@ -259,6 +262,7 @@ mod training {
             usd_per_device_hour: None,
             pue: 1.2,
             budget_device_hours: None,
+            network: None,
             experts: ExpertTraining::NONE,
             fp8: Fp8Training::UNSCALED,
         })
@@ -287,6 +291,7 @@ mod training {
                     expert: 1,
                     context: 1,
                     sequence_parallel: false,
+                    context_load_balanced: true,
                     schedule: PipelineSchedule::OneFOneB,
                 },
                 tokens: 1e9,
@@ -308,6 +313,7 @@ mod training {
                 usd_per_device_hour: None,
                 pue: 1.2,
                 budget_device_hours: None,
+                network: None,
                 experts: ExpertTraining::NONE,
                 fp8: Fp8Training::UNSCALED,
             });
@@ -321,6 +327,141 @@ mod training {
         let by_hand = 16_384.0 * 100_663_296.0 * 2.0 / 1e15;
         assert!((slow - fast - by_hand).abs() < 1e-12, "{} vs {by_hand}", slow - fast);
         assert!((step_slow - step_fast - by_hand).abs() < 1e-9);
+    }
+
+    /// A Llama-3-8B-like model (32 layers, hidden 4096, 32 heads of 128, 8 KV heads) on 4
+    /// context ranks, one sequence per micro-batch, two micro-batches, selective recomputation.
+    fn context_parallel(sequence: u64, balanced: bool) -> TrainingEstimate {
+        let a = Architecture::llama_like(32, 4096, 32, 8, 14336, 128256);
+        let anatomy = anatomy(&a);
+        let (d, p) = (device(3.35e12), profile());
+        estimate(&TrainingInput {
+            arch: &a,
+            anatomy: &anatomy,
+            device: &d,
+            parallelism: TrainingParallelism {
+                tensor: 1,
+                pipeline: 1,
+                data: 1,
+                expert: 1,
+                context: 4,
+                sequence_parallel: false,
+                context_load_balanced: balanced,
+                schedule: PipelineSchedule::OneFOneB,
+            },
+            tokens: 1e9,
+            sequence_length: sequence,
+            micro_batch: 1,
+            global_batch_tokens: sequence as f64 * 2.0,
+            precision: Precision::Bf16,
+            optimizer: Optimizer::AdamW,
+            sharding: Sharding::Zero3,
+            hsdp_group: 8,
+            checkpointing: Checkpointing::Selective,
+            method: Method::Full,
+            cpu_offload: false,
+            flash_attention: true,
+            profile: &p,
+            attention_efficiency: p.attention_efficiency,
+            recipe: Recipe::MIXED_PRECISION,
+            measured_mfu: None,
+            usd_per_device_hour: None,
+            pue: 1.2,
+            budget_device_hours: None,
+            network: None,
+            experts: ExpertTraining::NONE,
+            fp8: Fp8Training::UNSCALED,
+        })
+    }
+
+    #[test]
+    fn torchtitans_op_level_selective_recomputation_computed_by_hand() {
+        // 8 layers of hidden 1024 (8 heads and 8 KV heads of 128), intermediate 4096, one
+        // 2048-token sequence, no pipeline. torchtitan's op policy keeps per layer per token the
+        // block input 2 x 1024, the attention output 2 x 1024, and the 1st, 3rd, 5th and 7th
+        // matmul outputs (wq 1024, wv 1024, w1 4096, w2 1024) x 2 bytes: 18,432 bytes, where
+        // Korthikanti's selective keeps the whole layer's 40,960. Plus the output layer's input
+        // 2048 x (2 + 2) x 1024.
+        let a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
+        let anatomy = anatomy(&a);
+        let (d, p) = (device(3.35e12), profile());
+        let run = |selective_op: bool| {
+            estimate(&TrainingInput {
+                arch: &a,
+                anatomy: &anatomy,
+                device: &d,
+                parallelism: TrainingParallelism {
+                    tensor: 1,
+                    pipeline: 1,
+                    data: 1,
+                    expert: 1,
+                    context: 1,
+                    sequence_parallel: false,
+                    context_load_balanced: true,
+                    schedule: PipelineSchedule::OneFOneB,
+                },
+                tokens: 1e9,
+                sequence_length: 2048,
+                micro_batch: 1,
+                global_batch_tokens: 2048.0,
+                precision: Precision::Bf16,
+                optimizer: Optimizer::AdamW,
+                sharding: Sharding::None,
+                hsdp_group: 8,
+                checkpointing: Checkpointing::Selective,
+                method: Method::Full,
+                cpu_offload: false,
+                flash_attention: true,
+                profile: &p,
+                attention_efficiency: p.attention_efficiency,
+                recipe: Recipe { selective_op, ..Recipe::MIXED_PRECISION },
+                measured_mfu: None,
+                usd_per_device_hour: None,
+                pue: 1.2,
+                budget_device_hours: None,
+                network: None,
+                experts: ExpertTraining::NONE,
+                fp8: Fp8Training::UNSCALED,
+            })
+        };
+        let head = 2048.0 * 4.0 * 1024.0;
+        assert_eq!(run(true).memory.activations.0, 8.0 * 18_432.0 * 2048.0 + head);
+        assert_eq!(run(false).memory.activations.0, 8.0 * 40_960.0 * 2048.0 + head);
+    }
+
+    #[test]
+    fn context_parallel_ring_computed_by_hand() {
+        // 8192 tokens on 4 ranks: 2048 each. A K and V block: 1 sequence x 2048 tokens x 8 KV
+        // heads x (128 + 128) x 2 bytes = 8,388,608 bytes. Passes: forward 1, backward 2,
+        // recomputation 1 (selective rebuilds attention) = 4, of 3 ring steps each: 12 steps a
+        // layer, x 32 layers x 2 micro-batches = 768 steps, 6,442,450,944 bytes a step.
+        let e = context_parallel(8192, true);
+        let r = e.context.expect("a ring with 4 context ranks");
+        assert_eq!(r.block_bytes, 8_388_608.0);
+        assert_eq!(r.steps_per_layer, 12.0);
+        assert_eq!(r.bytes_per_step, 6_442_450_944.0);
+        // A block over 450 GB/s (900 bidirectional) + 20 us latency: 18.64 + 20 = 38.64 us; its
+        // attention: 2 x 32 heads x 256 x 2048^2 / 2 = 34,359,738,368 FLOPs at 5e14 FLOP/s =
+        // 68.7 us, so the ring hides entirely.
+        let transfer = 8_388_608.0 / 4.5e11 + 2e-5;
+        assert!((r.transfer_s - 768.0 * transfer).abs() < 1e-12, "{}", r.transfer_s);
+        assert_eq!(r.exposed_s, 0.0);
+        assert_eq!(r.imbalance_s, 0.0);
+        assert!(!r.over_network);
+        // 2048 tokens on 4 ranks: 512 each. Block 2,097,152 bytes: 4.66 us + 20 us; attention
+        // 2 x 32 x 256 x 512^2 / 2 = 2,147,483,648 FLOPs = 4.29 us: 20.37 us a step shows.
+        let short = context_parallel(2048, true).context.expect("ring");
+        let (transfer, compute) = (2_097_152.0 / 4.5e11 + 2e-5, 2_147_483_648.0 / 5e14);
+        assert!((short.exposed_s - 768.0 * (transfer - compute)).abs() < 1e-12, "{}", short.exposed_s);
+        // Contiguous shards: the last rank's attention is 7/4 of the average. A rank's attention:
+        // 4 blocks x 4 passes x (32 layers x 2 micro-batches) of 4.29 us; the last adds 3/4.
+        let unbalanced = context_parallel(2048, false);
+        let u = unbalanced.context.expect("ring");
+        let attention = 4.0 * 4.0 * 64.0 * compute;
+        assert!((u.imbalance_s - attention * 0.75).abs() < 1e-12, "{}", u.imbalance_s);
+        assert!(unbalanced.step_time.0 > context_parallel(2048, true).step_time.0);
+        // No ring without context ranks.
+        assert!(pipelined(PipelineSchedule::OneFOneB).context.is_none());
     }
 
     #[test]
@@ -388,6 +529,7 @@ mod training {
                 expert: 8,
                 context: 1,
                 sequence_parallel: false,
+                context_load_balanced: true,
                 schedule: PipelineSchedule::OneFOneB,
             },
             tokens: 1e9,
@@ -409,6 +551,7 @@ mod training {
             usd_per_device_hour: None,
             pue: 1.0,
             budget_device_hours: None,
+            network: None,
             experts,
             fp8,
         })

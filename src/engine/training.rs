@@ -19,9 +19,11 @@ use super::anatomy::{Anatomy, Group};
 use super::architecture::{Architecture, Mlp};
 use super::device::{ComputeType, Device, compute_name};
 use super::explain::{Explanation, Trace, Warning};
+use super::network::Network;
 use super::parallelism::{all_reduce, link};
 use super::units::{Bytes, Seconds};
 
+mod context;
 mod energy;
 mod experts;
 mod fit;
@@ -32,6 +34,7 @@ mod pipeline;
 pub use experts::{ExpertCost, ExpertTraining, layer_all_to_alls};
 pub use fp8::{Fp8Recipe, Fp8Training};
 
+pub use context::ContextRing;
 pub use energy::{EnergyBreakdown, energy, host_w, system_w};
 
 pub use fit::{Change, FitAdvice, advise};
@@ -128,6 +131,10 @@ pub struct TrainingParallelism {
     pub context: u32,
     /// Megatron sequence parallelism (shards the non-tensor-parallel activations over `tensor`).
     pub sequence_parallel: bool,
+    /// Causal load balance of context parallelism: each sequence cut into `2 x context` chunks,
+    /// rank `r` holding chunks `r` and `2 context - 1 - r` (Megatron-Core, torchtitan), so every
+    /// rank does the same attention work; false: contiguous shards, the last rank the most.
+    pub context_load_balanced: bool,
     /// Pipeline schedule (bubble, activations in flight on the first stage, point-to-point
     /// traffic); only matters with more than one stage.
     pub schedule: PipelineSchedule,
@@ -286,6 +293,8 @@ pub struct TrainingInput<'a> {
     pub experts: ExpertTraining,
     /// The FP8 recipe (read when `precision` is FP8; [`Fp8Training::UNSCALED`] otherwise).
     pub fp8: Fp8Training,
+    /// The scale-out network, for traffic that leaves a node (the context-parallel ring).
+    pub network: Option<Network>,
 }
 
 /// A training estimate.
@@ -313,6 +322,8 @@ pub struct TrainingEstimate {
     pub bubble_fraction: f64,
     /// Exposed communication per step.
     pub communication_time: Seconds,
+    /// The context-parallel ring, with more than one context rank.
+    pub context: Option<ContextRing>,
     /// Wall-clock time of the run.
     pub wall_clock: Seconds,
     /// Device-hours.
@@ -400,10 +411,12 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         }
     };
     let trained = if input.method == Method::Full { local_params } else { adapters };
+    // Context ranks hold the same weights and reduce their gradients together, so the ZeRO
+    // group is data x context (Megatron's distributed optimizer, torchtitan's FSDP mesh).
     let zero1_shards = match input.sharding {
         Sharding::None => 1.0,
-        Sharding::Hsdp => f64::from(input.hsdp_group.max(1)).min(dp),
-        _ => dp,
+        Sharding::Hsdp => f64::from(input.hsdp_group.max(1)).min(dp * cp),
+        _ => dp * cp,
     };
     let seq = s / cp;
 
@@ -532,14 +545,16 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     } else {
         (adapters, 0.0)
     };
-    let expert_ranks = (dp / ep).max(1.0) as u32;
-    let dp_time = (all_reduce(Bytes(dense_grads * 2.0), par.data, link, profile.collective_latency).0
-        + if expert_grads > 0.0 {
-            all_reduce(Bytes(expert_grads * 2.0), expert_ranks, link, profile.collective_latency).0
-        } else {
-            0.0
-        })
-        * (1.0 - profile.dp_overlap);
+    let expert_ranks = (dp * cp / ep).max(1.0) as u32;
+    let dp_time =
+        (all_reduce(Bytes(dense_grads * 2.0), par.data.saturating_mul(par.context), link, profile.collective_latency)
+            .0
+            + if expert_grads > 0.0 {
+                all_reduce(Bytes(expert_grads * 2.0), expert_ranks, link, profile.collective_latency).0
+            } else {
+                0.0
+            })
+            * (1.0 - profile.dp_overlap);
     let schedule = par.schedule;
     let bubble_fraction = trace.record(
         "time.pipeline_bubble",
@@ -574,13 +589,42 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         0.0
     };
     let experts = experts::cost(input, compute_time, hardware_per_token, micro_batches, &mut trace);
-    let busy = compute_time + memory_time + tp_time + offload_time + p2p_time + experts.exposed_s + experts.imbalance_s;
+    // Context parallelism: the K and V ring, overlapped with block attention, and the most
+    // loaded rank's extra attention when the causal layout is not balanced.
+    let ring = context::ring(
+        &context::RingInput {
+            arch,
+            device,
+            network: input.network.as_ref(),
+            tensor: par.tensor,
+            context: par.context,
+            load_balanced: par.context_load_balanced,
+            sequence: s,
+            micro_batch: b * input.recipe.sequences_per_example,
+            layers_per_stage: layers / pp,
+            micro_batches,
+            recompute_attention: input.checkpointing != Checkpointing::None,
+            flops_per_s: peak * attention_efficiency,
+            latency_s: profile.collective_latency.0,
+        },
+        &mut trace,
+    );
+    let (cp_exposed, cp_imbalance) = ring.map_or((0.0, 0.0), |r| (r.exposed_s, r.imbalance_s));
+    let busy = compute_time
+        + memory_time
+        + tp_time
+        + offload_time
+        + p2p_time
+        + experts.exposed_s
+        + experts.imbalance_s
+        + cp_exposed
+        + cp_imbalance;
     let training_time = busy / (1.0 - bubble_fraction).max(1e-3) + dp_time;
     let generation = input.recipe.generation_share.clamp(0.0, 0.95);
     let step_time = trace.record(
         "time.step",
-        "((hardware FLOPs per step per device / (peak x efficiency) + memory-bound time + tensor-parallel all-reduces + exposed activation offloading + pipeline point-to-point + exposed expert all-to-all + the hottest expert rank's extra compute) / (1 - pipeline bubble) + exposed data-parallel gradient reduction) / (1 - generation share (GRPO's rollouts))",
-        &[("compute_s", compute_time), ("memory_bound_s", memory_time), ("tensor_parallel_s", tp_time), ("offload_exposed_s", offload_time), ("pipeline_p2p_s", p2p_time), ("expert_all_to_all_exposed_s", experts.exposed_s), ("expert_imbalance_s", experts.imbalance_s), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches), ("generation_share", generation)],
+        "((hardware FLOPs per step per device / (peak x efficiency) + memory-bound time + tensor-parallel all-reduces + exposed activation offloading + pipeline point-to-point + exposed expert all-to-all + the hottest expert rank's extra compute + exposed context-parallel ring + causal imbalance) / (1 - pipeline bubble) + exposed data-parallel gradient reduction) / (1 - generation share (GRPO's rollouts))",
+        &[("compute_s", compute_time), ("memory_bound_s", memory_time), ("tensor_parallel_s", tp_time), ("offload_exposed_s", offload_time), ("pipeline_p2p_s", p2p_time), ("expert_all_to_all_exposed_s", experts.exposed_s), ("expert_imbalance_s", experts.imbalance_s), ("context_ring_exposed_s", cp_exposed), ("context_imbalance_s", cp_imbalance), ("bubble_fraction", bubble_fraction), ("data_parallel_exposed_s", dp_time), ("micro_batches", micro_batches), ("generation_share", generation)],
         training_time / (1.0 - generation),
         "s",
     );
@@ -681,7 +725,8 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         hfu,
         step_time: Seconds(step_time),
         bubble_fraction,
-        communication_time: Seconds(tp_time + dp_time + p2p_time + experts.exposed_s),
+        communication_time: Seconds(tp_time + dp_time + p2p_time + experts.exposed_s + cp_exposed),
+        context: ring,
         wall_clock: Seconds(wall),
         gpu_hours,
         usd,

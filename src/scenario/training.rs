@@ -322,6 +322,13 @@ pub struct TrainingParallelismBody {
     pub context: Option<u32>,
     /// Megatron sequence parallelism.
     pub sequence_parallel: Option<bool>,
+    /// Context parallelism's causal load balance: true (the default, as Megatron-Core and
+    /// torchtitan shard) cuts each sequence into 2 x context chunks and gives rank r chunks r and
+    /// 2 x context - 1 - r, so every rank does the same attention work; false keeps contiguous
+    /// shards, where the last rank does (2 x context - 1) / context times the average and the
+    /// others wait for it. Only matters with `context` above 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_load_balanced: Option<bool>,
     /// Pipeline schedule: `1f1b` (the default), `interleaved` (with `virtual_stages`) or
     /// `zero_bubble` (ZB-H1); it sets the pipeline bubble, the activations the first stage holds
     /// in flight and the point-to-point traffic. Only matters with more than one stage.
@@ -553,6 +560,11 @@ pub struct TrainingSpec {
     cpu_offload: bool,
     flash_attention: bool,
     sequence_parallel: bool,
+    /// Context parallelism's causal load balance (zigzag shards).
+    context_load_balanced: bool,
+    /// The scale-out network (the request's `network`, else the catalog's default): the
+    /// context-parallel ring and expert all-to-alls beyond a node.
+    scale_out: Option<crate::engine::network::Network>,
     /// Pipeline schedule.
     schedule: PipelineSchedule,
     /// The FP8 recipe (read when the precision is FP8).
@@ -987,6 +999,7 @@ impl TrainingSpec {
         } else {
             ExpertTraining::NONE
         };
+        let scale_out = network.as_ref().map(|n| n.engine);
         let network = network.filter(|_| expert_parallel).map(|n| n.id);
         let method = assumed.or(request.method, "method", MethodId::Full, "all parameters trained");
         if request.lora_rank.is_none() && method != MethodId::Full {
@@ -1020,6 +1033,7 @@ impl TrainingSpec {
             },
             compiled: request.compile.unwrap_or(record.compiled),
             quantized_linear_saves_input: record.quantized_linear_saves_input,
+            selective_op: record.selective_ac_op,
             lora_targets: LoraModuleId::set(&targets),
             lora_on_output: request.lora_on_output.unwrap_or(false),
             lora_dropout: lora_dropout.is_some_and(|p| p > 0.0),
@@ -1079,6 +1093,8 @@ impl TrainingSpec {
             cpu_offload: request.cpu_offload.unwrap_or(false),
             flash_attention: request.flash_attention.unwrap_or(true),
             sequence_parallel: p.sequence_parallel.unwrap_or(false),
+            context_load_balanced: p.context_load_balanced.unwrap_or(true),
+            scale_out,
             schedule,
             fp8,
             experts,
@@ -1344,6 +1360,7 @@ impl TrainingScenario {
                 expert: self.layout.expert,
                 context: self.layout.context,
                 sequence_parallel: s.sequence_parallel,
+                context_load_balanced: s.context_load_balanced,
                 schedule: s.schedule,
             },
             tokens: self.tokens,
@@ -1367,6 +1384,7 @@ impl TrainingScenario {
             budget_device_hours: self.budget_device_hours,
             experts: if self.layout.expert > 1 { s.experts } else { ExpertTraining::NONE },
             fp8: if self.precision == Precision::Fp8 { s.fp8 } else { Fp8Training::UNSCALED },
+            network: s.scale_out,
         }
     }
 }

@@ -614,3 +614,49 @@ async fn pipeline_schedules_set_the_bubble_and_metas_405b_layout_fits() {
     let (status, _) = estimate(&app, meta_405b(json!({"schedule": "gpipe"}))).await;
     assert_eq!(status, 400);
 }
+
+/// Meta's long-context stage of Llama 3.1 405B (Grattafiori et al. 2024, table 4): 16,384
+/// H100s, tensor 8, context 16, pipeline 16, data 8, 131,072-token sequences in 16M-token
+/// batches.
+#[tokio::test]
+async fn context_parallelism_runs_a_kv_ring_over_the_network_and_balances_the_causal_work() {
+    let app = spawn_app().await;
+    let long = |extra: Value| {
+        let mut r = meta_405b(json!({"schedule": "interleaved", "virtual_stages": 8}));
+        r["parallelism"]["data"] = json!(8);
+        r["parallelism"]["context"] = json!(16);
+        r["sequence_length"] = json!(131072);
+        r["activation_checkpointing"] = json!("full");
+        for (k, v) in extra.as_object().unwrap() {
+            r["parallelism"][k] = v.clone();
+        }
+        r
+    };
+    let (status, body) = estimate(&app, long(json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+    let ring = &body["context_parallel"];
+    assert_eq!(ring["degree"], 16, "{ring}");
+    assert_eq!(ring["load_balanced"], true);
+    assert_eq!(body["parallelism"]["context_load_balanced"], true);
+    // One K and V block: 131,072 / 16 = 8,192 tokens x 8 KV heads / tensor 8 x (128 + 128) x 2
+    // bytes = 4,194,304. Tensor 8 x context 16 = 128 devices: more than a node, so the network.
+    assert_eq!(ring["block_bytes"], 4_194_304u64, "{ring}");
+    assert_eq!(ring["link"], "network");
+    // 15 ring steps a pass, 4 passes (forward, backward twice, recomputation).
+    assert_eq!(ring["steps_per_layer"], 60.0);
+    let rule = |b: &Value, id: &str| b["explain"].as_array().unwrap().iter().any(|e| e["rule"] == id);
+    assert!(rule(&body, "context.ring_block_bytes") && rule(&body, "time.context_ring_exposed"), "{}", body["explain"]);
+    // Contiguous shards: the last rank does 31/16 of the average attention, and every rank
+    // waits for it.
+    let (_, unbalanced) = estimate(&app, long(json!({"context_load_balanced": false}))).await;
+    assert_eq!(unbalanced["context_parallel"]["load_balanced"], false);
+    assert!(unbalanced["context_parallel"]["imbalance_s"].as_f64().unwrap() > 0.0);
+    assert!(unbalanced["time"]["step_s"].as_f64().unwrap() > body["time"]["step_s"].as_f64().unwrap());
+    // Without context ranks there is no ring.
+    let (_, short) = estimate(&app, meta_405b(json!({"schedule": "interleaved", "virtual_stages": 8}))).await;
+    assert!(short["context_parallel"].is_null(), "{}", short["context_parallel"]);
+    assert!(short["parallelism"].get("context_load_balanced").is_none());
+    // A wrong type is a 400 at the field.
+    let (status, _) = estimate(&app, long(json!({"context_load_balanced": "yes"}))).await;
+    assert_eq!(status, 400);
+}

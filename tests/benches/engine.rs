@@ -93,6 +93,7 @@ fn training(c: &mut Criterion) {
             expert: 1,
             context: 1,
             sequence_parallel: true,
+            context_load_balanced: true,
             schedule: hwcost::engine::training::PipelineSchedule::OneFOneB,
         },
         tokens: 2e12,
@@ -116,6 +117,7 @@ fn training(c: &mut Criterion) {
         budget_device_hours: None,
         experts: hwcost::engine::training::ExpertTraining::NONE,
         fp8: hwcost::engine::training::Fp8Training::UNSCALED,
+        network: None,
     };
     c.bench_function("training_estimate_llama2_70b_2048xa100", |b| {
         b.iter(|| hwcost::engine::training::estimate(black_box(&input)))

@@ -118,6 +118,12 @@ pub struct Recipe {
     pub loss: Loss,
     /// Under torch.compile (fuses a chunked loss's per-chunk upcast and log-softmax).
     pub compiled: bool,
+    /// What `selective` recomputation keeps: false, Korthikanti et al.'s (everything but the
+    /// attention internals); true, torchtitan's op-level policy (`selective_ac_option = "op"`,
+    /// `_save_list` in its `apply_ac`): each layer keeps its input, the attention output and
+    /// every other matmul's output (the 1st, 3rd, 5th, 7th of wq, wk, wv, wo, w1, w3, w2), and
+    /// rebuilds the rest in backward.
+    pub selective_op: bool,
     /// The 4-bit linear layers of a QLoRA base save their inputs for backward (bitsandbytes'
     /// `MatMul4Bit`; torchao's NF4 linear in torchtune and Unsloth's kernels do not).
     pub quantized_linear_saves_input: bool,
@@ -160,6 +166,7 @@ impl Recipe {
         activation_offloading: false,
         loss: Loss::Chunked,
         compiled: true,
+        selective_op: false,
         quantized_linear_saves_input: true,
         lora_targets: LoraTargets::ALL_LINEAR,
         lora_on_output: false,
@@ -304,7 +311,10 @@ fn local_parameters(input: &TrainingInput<'_>) -> (f64, f64) {
 
 /// Shards of a state sharded from stage `from`: (dense group, expert group), 1 when unsharded.
 fn shards(input: &TrainingInput<'_>, from: Sharding) -> (f64, f64) {
-    let dp = f64::from(input.parallelism.data);
+    // Context ranks hold the same weights: the sharding group is data x context (Megatron-Core's
+    // distributed optimizer over the data-and-context group, torchtitan's FSDP over its
+    // `dp_shard_cp` mesh).
+    let dp = f64::from(input.parallelism.data) * f64::from(input.parallelism.context);
     let ep = f64::from(input.parallelism.expert);
     let group = match input.sharding {
         Sharding::Hsdp => f64::from(input.hsdp_group.max(1)).min(dp),
@@ -563,6 +573,13 @@ fn activations(input: &TrainingInput<'_>, sequence: f64, micro_batch: f64) -> Ac
     let kept_per_layer = match input.checkpointing {
         // Only each layer's input; the layer is rebuilt in backward.
         Checkpointing::Full => seq * b * 2.0 * h / replicated,
+        // torchtitan's op-level policy: the layer's input, the attention output, and the
+        // outputs of every other matmul in call order (wq, wv, w1, w2 of a gated MLP's seven;
+        // wq, wv, w1 of a plain one's six), in 16 bit.
+        Checkpointing::Selective if recipe.selective_op => {
+            let matmuls = q + vd + f + if gated { h } else { 0.0 };
+            (seq * b * (2.0 * h / replicated + 2.0 * o_in / tp + 2.0 * matmuls / tp)).min(one_layer)
+        }
         Checkpointing::Selective | Checkpointing::None => one_layer,
     };
     // Offloading keeps about two layers' worth on the device (one in flight each way).
@@ -606,7 +623,14 @@ fn phases(input: &TrainingInput<'_>, st: &States, act: &Activations) -> [f64; 3]
     let persistent = st.weights + st.master + resident_optimizer + st.reference;
     let live_gradients = if recipe.optimizer_in_backward { st.one_gradient } else { st.gradients };
     let carried = if gradient_accumulation(input) && !recipe.optimizer_in_backward { st.gradients } else { 0.0 };
-    let recomputed = if input.checkpointing == Checkpointing::Full { act.one_layer } else { 0.0 };
+    // A layer rebuilt in backward holds what it saves without checkpointing while its backward
+    // runs (full recomputation, and torchtitan's op-level selective policy).
+    let rebuilt = match input.checkpointing {
+        Checkpointing::Full => true,
+        Checkpointing::Selective => recipe.selective_op,
+        Checkpointing::None => false,
+    };
+    let recomputed = if rebuilt { act.one_layer } else { 0.0 };
     let layers = f64::from(input.arch.layers).max(1.0);
     let forward = persistent + carried + act.saved + act.logits_forward;
     // Backward starts with every activation and the loss gradient, and ends with every
