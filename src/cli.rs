@@ -708,6 +708,10 @@ pub struct TrainingArgs {
     /// A measured MFU to use instead of the rule, 0.01 to 1.
     #[arg(long)]
     pub measured_mfu: Option<f64>,
+    /// Share of the wall-clock time that trains (goodput: restarts and checkpoint stalls
+    /// excluded), 0.01 to 1 (default 1).
+    #[arg(long)]
+    pub effective_time_share: Option<f64>,
     /// Data-centre power usage effectiveness, 1 to 3.
     #[arg(long)]
     pub pue: Option<f64>,
@@ -1068,6 +1072,7 @@ fn training_request(args: &TrainingArgs) -> Result<TrainingRequest, Error> {
     set(&mut r.flash_attention, &args.flash_attention);
     set(&mut r.engine, &args.engine);
     set(&mut r.measured_mfu, &args.measured_mfu);
+    set(&mut r.effective_time_share, &args.effective_time_share);
     set(&mut r.pue, &args.pue);
     let b = r.budget.get_or_insert_with(Default::default);
     set(&mut b.device_hours, &args.budget_gpu_hours);

@@ -182,6 +182,10 @@ mod training {
     }
 
     fn run(a: &Architecture, data: u32, tokens: f64, sharding: Sharding) -> TrainingEstimate {
+        run_with_share(a, data, tokens, sharding, 1.0)
+    }
+
+    fn run_with_share(a: &Architecture, data: u32, tokens: f64, sharding: Sharding, share: f64) -> TrainingEstimate {
         let anatomy = anatomy(a);
         let (d, p) = (device(3.35e12), profile());
         estimate(&TrainingInput {
@@ -214,6 +218,7 @@ mod training {
             attention_efficiency: p.attention_efficiency,
             recipe: Recipe::MIXED_PRECISION,
             measured_mfu: None,
+            effective_time_share: share,
             usd_per_device_hour: Some(2.0),
             pue: 1.2,
             budget_device_hours: Some(1000.0),
@@ -221,6 +226,23 @@ mod training {
             experts: ExpertTraining::NONE,
             fp8: Fp8Training::UNSCALED,
         })
+    }
+
+    /// A run that trains 90% of its wall-clock time (Llama 3's "higher than 90% effective training
+    /// time") takes 1 / 0.9 of the time and device-hours of one that never stops, at the same
+    /// throughput. By hand: 1e9 tokens on 8 devices at r tokens/s each train for 1e9 / (8 r) s;
+    /// the wall clock is that / 0.9 and the device-hours 8 x that / 0.9 / 3600.
+    #[test]
+    fn the_effective_training_time_share_stretches_wall_clock_and_device_hours() {
+        let a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
+        let full = run(&a, 8, 1e9, Sharding::None);
+        let goodput = run_with_share(&a, 8, 1e9, Sharding::None, 0.9);
+        let r = goodput.tokens_per_s_per_device;
+        assert!((r - full.tokens_per_s_per_device).abs() < 1e-9, "throughput is not what the share changes");
+        let training_s = 1e9 / (8.0 * r);
+        assert!((goodput.wall_clock.0 - training_s / 0.9).abs() < 1e-6 * training_s);
+        assert!((goodput.gpu_hours - 8.0 * training_s / 0.9 / 3600.0).abs() < 1e-6 * goodput.gpu_hours);
+        assert!((goodput.gpu_hours / full.gpu_hours - 1.0 / 0.9).abs() < 1e-9);
     }
 
     /// 8 layers of hidden 1024 (8 heads of 128), intermediate 4096, on 4 pipeline stages with
@@ -259,6 +281,7 @@ mod training {
             attention_efficiency: p.attention_efficiency,
             recipe: Recipe::MIXED_PRECISION,
             measured_mfu: None,
+            effective_time_share: 1.0,
             usd_per_device_hour: None,
             pue: 1.2,
             budget_device_hours: None,
@@ -310,6 +333,7 @@ mod training {
                 attention_efficiency: attention,
                 recipe: Recipe::MIXED_PRECISION,
                 measured_mfu: None,
+                effective_time_share: 1.0,
                 usd_per_device_hour: None,
                 pue: 1.2,
                 budget_device_hours: None,
@@ -369,6 +393,7 @@ mod training {
             pue: 1.2,
             budget_device_hours: None,
             network: None,
+            effective_time_share: 1.0,
             experts: ExpertTraining::NONE,
             fp8: Fp8Training::UNSCALED,
         })
@@ -420,6 +445,7 @@ mod training {
                 pue: 1.2,
                 budget_device_hours: None,
                 network: None,
+                effective_time_share: 1.0,
                 experts: ExpertTraining::NONE,
                 fp8: Fp8Training::UNSCALED,
             })
@@ -552,6 +578,7 @@ mod training {
             pue: 1.0,
             budget_device_hours: None,
             network: None,
+            effective_time_share: 1.0,
             experts,
             fp8,
         })

@@ -282,6 +282,8 @@ pub struct TrainingInput<'a> {
     pub recipe: Recipe,
     /// A measured MFU (model FLOPs, hwcost's definition) to use instead of the rule.
     pub measured_mfu: Option<f64>,
+    /// The share of wall-clock time that trains (goodput; 1 = no restarts or checkpoint stalls).
+    pub effective_time_share: f64,
     /// Price per device-hour.
     pub usd_per_device_hour: Option<f64>,
     /// Data-centre power usage effectiveness.
@@ -653,11 +655,17 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     );
     let mfu_no_causal = if peak > 0.0 { per_token_full * tokens_per_s_per_device / peak } else { 0.0 };
     let hfu = if peak > 0.0 { hardware_per_token * tokens_per_s_per_device / peak } else { 0.0 };
+    let share = input.effective_time_share.clamp(0.01, 1.0);
     let wall = trace.record(
         "time.wall_clock",
-        "tokens / (tokens/s per device x devices)",
-        &[("tokens", input.tokens), ("tokens_per_s_per_device", tokens_per_s_per_device), ("devices", devices)],
-        if tokens_per_s_per_device > 0.0 { input.tokens / (tokens_per_s_per_device * devices) } else { 0.0 },
+        "tokens / (tokens/s per device x devices) / effective training-time share (goodput; 1 unless the request states one)",
+        &[
+            ("tokens", input.tokens),
+            ("tokens_per_s_per_device", tokens_per_s_per_device),
+            ("devices", devices),
+            ("effective_time_share", share),
+        ],
+        if tokens_per_s_per_device > 0.0 { input.tokens / (tokens_per_s_per_device * devices) / share } else { 0.0 },
         "s",
     );
     let gpu_hours = trace.record(

@@ -380,6 +380,7 @@ pub const DECLARED: &[Declared] = &[
     on("TrainingRequest", "hsdp_group", RANKS),
     on("TrainingRequest", "lora_rank", LORA_RANK),
     on("TrainingRequest", "measured_mfu", SHARE),
+    on("TrainingRequest", "effective_time_share", SHARE),
     on("TrainingRequest", "pue", PUE),
     on("TrainingParallelismBody", "tensor", DEGREE),
     on("TrainingParallelismBody", "pipeline", DEGREE),

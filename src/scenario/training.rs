@@ -462,6 +462,11 @@ pub struct TrainingRequest {
     pub engine: Option<TrainingEngineId>,
     /// A measured MFU (hwcost's definition, causal halving) to use instead of the rule, 0.01 to 1.
     pub measured_mfu: Option<f64>,
+    /// The share of the run's wall-clock time that trained (goodput), 0.01 to 1 (default 1):
+    /// what restarts after failures, checkpoint saves and reloads leave, as a run reports it
+    /// (e.g. Llama 3: "higher than 90% effective training time"). Wall-clock time and
+    /// device-hours are the training time divided by it.
+    pub effective_time_share: Option<f64>,
     /// Data-centre power usage effectiveness, 1 to 3 (default 1).
     pub pue: Option<f64>,
     /// Budget for the largest compute-optimal model helper.
@@ -577,6 +582,7 @@ pub struct TrainingSpec {
     pub engine: TrainingEngineId,
     profile: TrainingProfile,
     measured_mfu: Option<f64>,
+    effective_time_share: f64,
     pue: f64,
     requested_price: Option<f64>,
     cost: CostChoice,
@@ -873,6 +879,8 @@ impl TrainingSpec {
         let devices = checks.opt_int(at("devices"), range::TRAINING_DEVICES, request.devices.map(u64::from));
         let data = p.data.map(|d| checks.int32(at("parallelism/data"), range::RANKS, d));
         let measured_mfu = checks.number(at("measured_mfu"), range::SHARE, request.measured_mfu);
+        let effective_time_share =
+            checks.number(at("effective_time_share"), range::SHARE, request.effective_time_share).unwrap_or(1.0);
         let pue = checks.number(at("pue"), range::PUE, request.pue);
         let overrides = request.overrides.clone().unwrap_or_default();
         let requested_price = checks.number(
@@ -1102,6 +1110,7 @@ impl TrainingSpec {
             engine,
             profile,
             measured_mfu,
+            effective_time_share,
             pue,
             requested_price,
             cost: request.cost.clone().unwrap_or_default(),
@@ -1379,6 +1388,7 @@ impl TrainingScenario {
             attention_efficiency: s.profile.attention_efficiency_on(&self.device.architecture),
             recipe: s.recipe,
             measured_mfu: s.measured_mfu,
+            effective_time_share: s.effective_time_share,
             usd_per_device_hour: self.usd_per_device_hour,
             pue: s.pue,
             budget_device_hours: self.budget_device_hours,

@@ -112,6 +112,7 @@ fn training(c: &mut Criterion) {
         attention_efficiency: profile.attention_efficiency_on(&device.record.architecture),
         recipe: hwcost::engine::training::Recipe::MIXED_PRECISION,
         measured_mfu: None,
+        effective_time_share: 1.0,
         usd_per_device_hour: Some(2.0),
         pue: 1.1,
         budget_device_hours: None,
