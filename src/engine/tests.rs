@@ -170,8 +170,9 @@ mod training {
     use proptest::prelude::*;
 
     use super::{arch, device};
-    use crate::engine::anatomy::anatomy;
+    use crate::engine::anatomy::{Anatomy, anatomy};
     use crate::engine::architecture::Architecture;
+    use crate::engine::device::Device;
     use crate::engine::training::{
         Checkpointing, ExpertTraining, Fp8Training, Method, Optimizer, PipelineSchedule, Precision, Recipe, Sharding,
         TrainingEstimate, TrainingInput, TrainingParallelism, TrainingProfile, estimate,
@@ -179,6 +180,54 @@ mod training {
 
     fn profile() -> TrainingProfile {
         TrainingProfile::for_tests()
+    }
+
+    /// One device, no parallelism.
+    fn one_device() -> TrainingParallelism {
+        TrainingParallelism {
+            tensor: 1,
+            pipeline: 1,
+            data: 1,
+            expert: 1,
+            context: 1,
+            sequence_parallel: false,
+            context_load_balanced: true,
+            schedule: PipelineSchedule::OneFOneB,
+        }
+    }
+
+    /// A run on one test device with the test profile: 8 micro-batches of one 2048-token
+    /// sequence, BF16 AdamW, no sharding, no recomputation; each test states what it changes.
+    fn base<'a>(a: &'a Architecture, anatomy: &'a Anatomy, d: &'a Device, p: &'a TrainingProfile) -> TrainingInput<'a> {
+        TrainingInput {
+            arch: a,
+            anatomy,
+            device: d,
+            parallelism: one_device(),
+            tokens: 1e9,
+            sequence_length: 2048,
+            micro_batch: 1,
+            global_batch_tokens: 2048.0 * 8.0,
+            precision: Precision::Bf16,
+            optimizer: Optimizer::AdamW,
+            sharding: Sharding::None,
+            hsdp_group: 8,
+            checkpointing: Checkpointing::None,
+            method: Method::Full,
+            cpu_offload: false,
+            flash_attention: true,
+            profile: p,
+            attention_efficiency: p.attention_efficiency,
+            recipe: Recipe::MIXED_PRECISION,
+            measured_mfu: None,
+            effective_time_share: 1.0,
+            usd_per_device_hour: None,
+            pue: 1.2,
+            budget_device_hours: None,
+            network: None,
+            experts: ExpertTraining::NONE,
+            fp8: Fp8Training::UNSCALED,
+        }
     }
 
     fn run(a: &Architecture, data: u32, tokens: f64, sharding: Sharding) -> TrainingEstimate {
@@ -189,42 +238,15 @@ mod training {
         let anatomy = anatomy(a);
         let (d, p) = (device(3.35e12), profile());
         estimate(&TrainingInput {
-            arch: a,
-            anatomy: &anatomy,
-            device: &d,
-            parallelism: TrainingParallelism {
-                tensor: 1,
-                pipeline: 1,
-                data,
-                expert: 1,
-                context: 1,
-                sequence_parallel: false,
-                context_load_balanced: true,
-                schedule: PipelineSchedule::OneFOneB,
-            },
+            parallelism: TrainingParallelism { data, ..one_device() },
             tokens,
-            sequence_length: 2048,
-            micro_batch: 1,
             global_batch_tokens: 2048.0 * f64::from(data) * 4.0,
-            precision: Precision::Bf16,
-            optimizer: Optimizer::AdamW,
             sharding,
-            hsdp_group: 8,
             checkpointing: Checkpointing::Selective,
-            method: Method::Full,
-            cpu_offload: false,
-            flash_attention: true,
-            profile: &p,
-            attention_efficiency: p.attention_efficiency,
-            recipe: Recipe::MIXED_PRECISION,
-            measured_mfu: None,
             effective_time_share: share,
             usd_per_device_hour: Some(2.0),
-            pue: 1.2,
             budget_device_hours: Some(1000.0),
-            network: None,
-            experts: ExpertTraining::NONE,
-            fp8: Fp8Training::UNSCALED,
+            ..base(a, &anatomy, &d, &p)
         })
     }
 
@@ -252,42 +274,8 @@ mod training {
         let anatomy = anatomy(&a);
         let (d, p) = (device(3.35e12), profile());
         estimate(&TrainingInput {
-            arch: &a,
-            anatomy: &anatomy,
-            device: &d,
-            parallelism: TrainingParallelism {
-                tensor: 1,
-                pipeline: 4,
-                data: 1,
-                expert: 1,
-                context: 1,
-                sequence_parallel: false,
-                context_load_balanced: true,
-                schedule,
-            },
-            tokens: 1e9,
-            sequence_length: 2048,
-            micro_batch: 1,
-            global_batch_tokens: 2048.0 * 8.0,
-            precision: Precision::Bf16,
-            optimizer: Optimizer::AdamW,
-            sharding: Sharding::None,
-            hsdp_group: 8,
-            checkpointing: Checkpointing::None,
-            method: Method::Full,
-            cpu_offload: false,
-            flash_attention: true,
-            profile: &p,
-            attention_efficiency: p.attention_efficiency,
-            recipe: Recipe::MIXED_PRECISION,
-            measured_mfu: None,
-            effective_time_share: 1.0,
-            usd_per_device_hour: None,
-            pue: 1.2,
-            budget_device_hours: None,
-            network: None,
-            experts: ExpertTraining::NONE,
-            fp8: Fp8Training::UNSCALED,
+            parallelism: TrainingParallelism { pipeline: 4, schedule, ..one_device() },
+            ..base(&a, &anatomy, &d, &p)
         })
     }
 
@@ -303,44 +291,7 @@ mod training {
             let a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
             let anatomy = anatomy(&a);
             let (d, p) = (device(3.35e12), profile());
-            let e = estimate(&TrainingInput {
-                arch: &a,
-                anatomy: &anatomy,
-                device: &d,
-                parallelism: TrainingParallelism {
-                    tensor: 1,
-                    pipeline: 1,
-                    data: 1,
-                    expert: 1,
-                    context: 1,
-                    sequence_parallel: false,
-                    context_load_balanced: true,
-                    schedule: PipelineSchedule::OneFOneB,
-                },
-                tokens: 1e9,
-                sequence_length: 2048,
-                micro_batch: 1,
-                global_batch_tokens: 2048.0 * 8.0,
-                precision: Precision::Bf16,
-                optimizer: Optimizer::AdamW,
-                sharding: Sharding::None,
-                hsdp_group: 8,
-                checkpointing: Checkpointing::None,
-                method: Method::Full,
-                cpu_offload: false,
-                flash_attention: true,
-                profile: &p,
-                attention_efficiency: attention,
-                recipe: Recipe::MIXED_PRECISION,
-                measured_mfu: None,
-                effective_time_share: 1.0,
-                usd_per_device_hour: None,
-                pue: 1.2,
-                budget_device_hours: None,
-                network: None,
-                experts: ExpertTraining::NONE,
-                fp8: Fp8Training::UNSCALED,
-            });
+            let e = estimate(&TrainingInput { attention_efficiency: attention, ..base(&a, &anatomy, &d, &p) });
             let rule = e.explain.iter().find(|x| x.rule == "time.compute").expect("explained");
             let flops = rule.inputs.iter().find(|(k, _)| *k == "attention_flops_per_token").unwrap().1;
             (rule.value, flops, e.step_time.0)
@@ -360,42 +311,12 @@ mod training {
         let anatomy = anatomy(&a);
         let (d, p) = (device(3.35e12), profile());
         estimate(&TrainingInput {
-            arch: &a,
-            anatomy: &anatomy,
-            device: &d,
-            parallelism: TrainingParallelism {
-                tensor: 1,
-                pipeline: 1,
-                data: 1,
-                expert: 1,
-                context: 4,
-                sequence_parallel: false,
-                context_load_balanced: balanced,
-                schedule: PipelineSchedule::OneFOneB,
-            },
-            tokens: 1e9,
+            parallelism: TrainingParallelism { context: 4, context_load_balanced: balanced, ..one_device() },
             sequence_length: sequence,
-            micro_batch: 1,
             global_batch_tokens: sequence as f64 * 2.0,
-            precision: Precision::Bf16,
-            optimizer: Optimizer::AdamW,
             sharding: Sharding::Zero3,
-            hsdp_group: 8,
             checkpointing: Checkpointing::Selective,
-            method: Method::Full,
-            cpu_offload: false,
-            flash_attention: true,
-            profile: &p,
-            attention_efficiency: p.attention_efficiency,
-            recipe: Recipe::MIXED_PRECISION,
-            measured_mfu: None,
-            usd_per_device_hour: None,
-            pue: 1.2,
-            budget_device_hours: None,
-            network: None,
-            effective_time_share: 1.0,
-            experts: ExpertTraining::NONE,
-            fp8: Fp8Training::UNSCALED,
+            ..base(&a, &anatomy, &d, &p)
         })
     }
 
@@ -412,42 +333,10 @@ mod training {
         let (d, p) = (device(3.35e12), profile());
         let run = |selective_op: bool| {
             estimate(&TrainingInput {
-                arch: &a,
-                anatomy: &anatomy,
-                device: &d,
-                parallelism: TrainingParallelism {
-                    tensor: 1,
-                    pipeline: 1,
-                    data: 1,
-                    expert: 1,
-                    context: 1,
-                    sequence_parallel: false,
-                    context_load_balanced: true,
-                    schedule: PipelineSchedule::OneFOneB,
-                },
-                tokens: 1e9,
-                sequence_length: 2048,
-                micro_batch: 1,
                 global_batch_tokens: 2048.0,
-                precision: Precision::Bf16,
-                optimizer: Optimizer::AdamW,
-                sharding: Sharding::None,
-                hsdp_group: 8,
                 checkpointing: Checkpointing::Selective,
-                method: Method::Full,
-                cpu_offload: false,
-                flash_attention: true,
-                profile: &p,
-                attention_efficiency: p.attention_efficiency,
                 recipe: Recipe { selective_op, ..Recipe::MIXED_PRECISION },
-                measured_mfu: None,
-                usd_per_device_hour: None,
-                pue: 1.2,
-                budget_device_hours: None,
-                network: None,
-                effective_time_share: 1.0,
-                experts: ExpertTraining::NONE,
-                fp8: Fp8Training::UNSCALED,
+                ..base(&a, &anatomy, &d, &p)
             })
         };
         let head = 2048.0 * 4.0 * 1024.0;
@@ -545,42 +434,13 @@ mod training {
         d.interconnect = d.interconnect.map(|ic| crate::engine::device::Interconnect { node: Some(8), ..ic });
         let p = profile();
         estimate(&TrainingInput {
-            arch: &a,
-            anatomy: &anatomy,
-            device: &d,
-            parallelism: TrainingParallelism {
-                tensor: 1,
-                pipeline: 1,
-                data: 8,
-                expert: 8,
-                context: 1,
-                sequence_parallel: false,
-                context_load_balanced: true,
-                schedule: PipelineSchedule::OneFOneB,
-            },
-            tokens: 1e9,
-            sequence_length: 2048,
-            micro_batch: 1,
+            parallelism: TrainingParallelism { data: 8, expert: 8, ..one_device() },
             global_batch_tokens: 2048.0 * 8.0 * 4.0,
             precision,
-            optimizer: Optimizer::AdamW,
-            sharding: Sharding::None,
-            hsdp_group: 8,
-            checkpointing: Checkpointing::None,
-            method: Method::Full,
-            cpu_offload: false,
-            flash_attention: true,
-            profile: &p,
-            attention_efficiency: p.attention_efficiency,
-            recipe: Recipe::MIXED_PRECISION,
-            measured_mfu: None,
-            usd_per_device_hour: None,
             pue: 1.0,
-            budget_device_hours: None,
-            network: None,
-            effective_time_share: 1.0,
             experts,
             fp8,
+            ..base(&a, &anatomy, &d, &p)
         })
     }
 
