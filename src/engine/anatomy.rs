@@ -375,19 +375,7 @@ mod tests {
     fn moe_activates_top_k_experts() {
         use crate::engine::architecture::Moe;
         let mut arch = Architecture::llama_like(32, 4096, 32, 8, 14336, 32000);
-        arch.moe = Some(Moe {
-            experts: 8,
-            experts_per_token: 2,
-            expert_intermediate: 14336,
-            shared_experts: 0,
-            shared_expert_intermediate: 0,
-            shared_expert_gate: false,
-            first_dense_layers: 0,
-            layer_step: 1,
-            router_bias: false,
-            router_correction_bias: false,
-            expert_bias: false,
-        });
+        arch.moe = Some(Moe::routed(8, 2, 14336));
         let a = anatomy(&arch);
         // Mixtral-8x7B, published exact count.
         assert_eq!(a.total, Params(46_702_792_704));

@@ -117,6 +117,26 @@ pub struct Moe {
     pub expert_bias: bool,
 }
 
+#[cfg(test)]
+impl Moe {
+    /// Routed experts only: no shared experts, no dense layers, no biases (test models).
+    pub(crate) fn routed(experts: u64, experts_per_token: u64, expert_intermediate: u64) -> Self {
+        Self {
+            experts,
+            experts_per_token,
+            expert_intermediate,
+            shared_experts: 0,
+            shared_expert_intermediate: 0,
+            shared_expert_gate: false,
+            first_dense_layers: 0,
+            layer_step: 1,
+            router_bias: false,
+            router_correction_bias: false,
+            expert_bias: false,
+        }
+    }
+}
+
 impl Moe {
     /// Whether layer `index` (0-based) uses experts. Layer `i >= first_dense_layers` is MoE when
     /// `(i - first_dense_layers + 1)` is a multiple of `layer_step`: with step 2 the odd layers,

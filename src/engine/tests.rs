@@ -408,19 +408,7 @@ mod training {
     /// A small MoE: 4 layers of hidden 1024, all MoE, 8 experts of width 1024, top-2.
     fn small_moe() -> Architecture {
         let mut a = Architecture::llama_like(4, 1024, 8, 8, 4096, 32000);
-        a.moe = Some(crate::engine::architecture::Moe {
-            experts: 8,
-            experts_per_token: 2,
-            expert_intermediate: 1024,
-            shared_experts: 0,
-            shared_expert_intermediate: 0,
-            shared_expert_gate: false,
-            first_dense_layers: 0,
-            layer_step: 1,
-            router_bias: false,
-            router_correction_bias: false,
-            expert_bias: false,
-        });
+        a.moe = Some(crate::engine::architecture::Moe::routed(8, 2, 1024));
         a
     }
 
@@ -638,19 +626,7 @@ fn gathered_moe_tokens_take_their_activations_out_of_the_kv_cache() {
     use super::inference::activation_bytes_per_token;
     use super::serving::{capacity::fixed_lengths, simulate};
     let mut a = Architecture::llama_like(32, 4096, 32, 8, 14336, 128256);
-    a.moe = Some(Moe {
-        experts: 8,
-        experts_per_token: 2,
-        expert_intermediate: 4096,
-        shared_experts: 0,
-        shared_expert_intermediate: 0,
-        shared_expert_gate: false,
-        first_dense_layers: 0,
-        layer_step: 1,
-        router_bias: false,
-        router_correction_bias: false,
-        expert_bias: false,
-    });
+    a.moe = Some(Moe::routed(8, 2, 4096));
     // By hand: (4 x 4096 + 3 x 2 x 4096) x 2 bytes per token.
     assert_eq!(activation_bytes_per_token(&a, 1), 81_920.0);
     let anatomy = anatomy(&a);
@@ -702,19 +678,7 @@ fn expert_gemms_pay_their_own_weight_reads_after_compute_bound_dense_gemms() {
     use super::moe::expected_distinct_experts;
     use super::serving::step::{StepModel, StepShape};
     let mut a = Architecture::llama_like(2, 1024, 8, 8, 4096, 1000);
-    a.moe = Some(Moe {
-        experts: 1024,
-        experts_per_token: 1,
-        expert_intermediate: 256,
-        shared_experts: 0,
-        shared_expert_intermediate: 0,
-        shared_expert_gate: false,
-        first_dense_layers: 0,
-        layer_step: 1,
-        router_bias: false,
-        router_correction_bias: false,
-        expert_bias: false,
-    });
+    a.moe = Some(Moe::routed(1024, 1, 256));
     let anatomy = anatomy(&a);
     let (format, profile, gpu) = (bf16(), profile(), device(2e12));
     let input = InferenceInput {
