@@ -859,10 +859,13 @@ mod tests {
         (Side::Inference, "decode_tokens_per_s_per_user", 0.14, 0.28),
         (Side::Inference, "prefill_tokens_per_s", 0.13, 1.34),
         (Side::Inference, "ttft_ms", 0.13, 0.44),
-        (Side::Inference, "serving_ttft_ms", 0.11, 0.33),
-        (Side::Inference, "serving_itl_ms", 0.08, 0.25),
+        // Fitted on since 2026-12-07 (the TensorRT-LLM 0.14 step constants; 0.11 / 0.33 and
+        // 0.08 / 0.25 while held out).
+        (Side::Inference, "serving_ttft_ms", 0.06, 0.19),
+        (Side::Inference, "serving_itl_ms", 0.04, 0.24),
         (Side::Inference, "output_throughput_per_gpu", 0.12, 0.56),
-        (Side::Inference, "output_throughput_total", 0.13, 0.35),
+        // Tightened from 0.13 / 0.35 by the TensorRT-LLM width rule and re-fit (issue 28).
+        (Side::Inference, "output_throughput_total", 0.10, 0.28),
         (Side::Training, "throughput", 0.10, 0.20),
         (Side::Training, "mfu", 0.09, 0.17),
         // Tightened from 0.11 / 0.26 by torchtitan's op-level selective recomputation and its
