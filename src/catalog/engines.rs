@@ -121,6 +121,9 @@ pub struct ServingRecord {
     /// Routed-expert (grouped) GEMMs' efficiency relative to the dense GEMMs' at the same rows
     /// (1 = as efficient).
     pub expert_gemm_efficiency: f64,
+    /// Share of the weight-streaming bandwidth the routed experts' grouped GEMMs reach when
+    /// bound by their weight reads (1 = as the dense GEMMs).
+    pub expert_memory_efficiency: f64,
     /// The scheduler.
     pub scheduler: SchedulerRecord,
 }
@@ -134,6 +137,7 @@ impl Default for ServingRecord {
             sequence_overhead_us: 10.0,
             pcie_collective_efficiency: 0.5,
             expert_gemm_efficiency: 1.0,
+            expert_memory_efficiency: 1.0,
             scheduler: SchedulerRecord::default(),
         }
     }
@@ -305,6 +309,7 @@ impl EngineRecord {
         fraction(&mut p, "serving.scheduler.kv_fraction", sv.scheduler.kv_fraction);
         fraction(&mut p, "serving.pcie_collective_efficiency", sv.pcie_collective_efficiency);
         fraction(&mut p, "serving.expert_gemm_efficiency", sv.expert_gemm_efficiency);
+        fraction(&mut p, "serving.expert_memory_efficiency", sv.expert_memory_efficiency);
         let sc = &sv.scheduler;
         if sc.max_num_seqs == 0 || sc.max_num_tokens == 0 || sc.kv_block_tokens == 0 || sc.kv_block_tokens > 4096 {
             p.push(
@@ -353,6 +358,7 @@ impl EngineRecord {
             sequence_overhead: Seconds(sv.sequence_overhead_us * 1e-6),
             pcie_collective_efficiency: sv.pcie_collective_efficiency,
             expert_gemm_efficiency: sv.expert_gemm_efficiency,
+            expert_memory_efficiency: sv.expert_memory_efficiency,
             scheduler: sv.scheduler.to_engine(),
             auto_split: match self.auto_split {
                 AutoSplitId::Layers => AutoSplit::Layers,

@@ -77,6 +77,9 @@ pub struct EngineProfile {
     pub pcie_collective_efficiency: f64,
     /// Routed-expert (grouped) GEMMs' efficiency relative to the dense GEMMs' (serving step).
     pub expert_gemm_efficiency: f64,
+    /// Share of the weight-streaming bandwidth the routed experts' grouped GEMMs reach (serving
+    /// step): each expert's thin GEMM streams its own weights with few rows per tile.
+    pub expert_memory_efficiency: f64,
     /// How the engine batches requests under load.
     pub scheduler: Scheduler,
     /// How the engine splits a model over several devices when it is not told.

@@ -38,6 +38,7 @@ fn profile() -> EngineProfile {
         sequence_overhead: Seconds(1e-5),
         pcie_collective_efficiency: 0.5,
         expert_gemm_efficiency: 1.0,
+        expert_memory_efficiency: 1.0,
         scheduler: crate::catalog::engines::SchedulerRecord::default().to_engine(),
         auto_split: crate::engine::profile::AutoSplit::TensorThenPipeline,
     }

@@ -97,6 +97,7 @@ pub struct StepModel {
     gemm_efficiency: f64,
     gemm_half_tokens: f64,
     expert_gemm_efficiency: f64,
+    expert_bandwidth: f64,
     gemm_half_width: f64,
     width_factor: f64,
     attention_peak: f64,
@@ -165,6 +166,9 @@ impl StepModel {
             gemm_efficiency: compute_eff,
             gemm_half_tokens: profile.gemm_half_tokens.max(0.0),
             expert_gemm_efficiency: profile.expert_gemm_efficiency.clamp(0.01, 1.0),
+            expert_bandwidth: device.memory_bandwidth_bytes_per_s
+                * memory_eff
+                * profile.expert_memory_efficiency.clamp(0.01, 1.0),
             gemm_half_width: profile.gemm_half_width.max(0.0),
             width_factor: width / (width + profile.gemm_half_width.max(0.0)),
             attention_peak: device.peak(attention_type).unwrap_or(0.0) * profile.attention_efficiency,
@@ -317,10 +321,11 @@ impl StepModel {
         };
         // The dense GEMMs and the routed experts' grouped GEMMs are separate kernels, one after
         // the other: each is bound by its own arithmetic or its own weight reads. The experts'
-        // thin GEMMs stream the touched experts' weights whatever the dense GEMMs' arithmetic.
+        // thin GEMMs stream the touched experts' weights whatever the dense GEMMs' arithmetic,
+        // at their own share of the bandwidth.
         let gemm = compute(dense_flops, rows / ep * busiest).max(self.dense_bytes / self.bandwidth)
             + compute(expert_flops / self.expert_gemm_efficiency, expert_rows)
-                .max(self.expert_bytes * touched / self.bandwidth);
+                .max(self.expert_bytes * touched / self.expert_bandwidth);
 
         // Attention: prefill arithmetic over causal pairs, decode KV reads (a verifier's queries
         // attend over the context read once).
@@ -406,5 +411,26 @@ mod tests {
         assert_eq!(t.overhead, whole.overhead);
         // The overlap pays: less exchange shows than the whole batch's.
         assert!(t.total() < whole.total(), "{t:?} vs {whole:?}");
+    }
+
+    /// The routed experts' grouped GEMMs stream their weights at their own share of the
+    /// bandwidth. By hand: DeepSeek-V3's routed experts are 58 MoE layers x 256 experts x 3 x
+    /// 7,168 x 2,048 = 653,908,770,816 FP8 bytes, 1/32 of them on each of 32 expert ranks. One
+    /// decode sequence routes to 8 of the 256, so a rank streams 8/256 of its share:
+    /// 638,582,784 bytes. At half the share the step's GEMMs pay those bytes once more at the
+    /// full rate, and nothing else moves.
+    #[test]
+    fn expert_weight_reads_run_at_their_own_share_of_the_bandwidth() {
+        let s = scenario(json!({"hottest_expert_load": 1.0}));
+        let full = StepModel::new(&s.inference.input(), false);
+        let half = StepModel { expert_bandwidth: full.expert_bandwidth / 2.0, ..full.clone() };
+        let shape = StepShape { decode_sequences: 1.0, decode_context_tokens: 2000.0, ..StepShape::default() };
+        let (a, b) = (full.time(&shape), half.time(&shape));
+        let streamed = 58.0 * 256.0 * 3.0 * 7168.0 * 2048.0 / 32.0 * 8.0 / 256.0;
+        assert_eq!(streamed, 638_582_784.0);
+        assert!((full.expert_bytes * 8.0 / 256.0 - streamed).abs() < 1.0, "{}", full.expert_bytes);
+        let extra = streamed / full.expert_bandwidth;
+        assert!(((b.gemm - a.gemm) - extra).abs() < 1e-9 * extra.max(1.0), "{} vs {extra}", b.gemm - a.gemm);
+        assert_eq!((a.attention, a.communication, a.overhead), (b.attention, b.communication, b.overhead));
     }
 }
