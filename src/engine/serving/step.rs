@@ -143,6 +143,8 @@ impl StepModel {
         let (compute_eff, memory_eff) = profile.efficiencies(device.kind, compute_type);
         let attention_type = device.resolve(ComputeType::Fp16);
         let weight_bytes = input.weights.bits.0 / 8.0;
+        // The weight-streaming rate: the dense GEMMs' and, at their own share, the experts'.
+        let bandwidth = device.memory_bandwidth_bytes_per_s * memory_eff;
         let split = param_split(arch, anatomy);
         let width = arch.hidden as f64 / tp;
         let (qk, v) = arch.attention_dims();
@@ -166,13 +168,11 @@ impl StepModel {
             gemm_efficiency: compute_eff,
             gemm_half_tokens: profile.gemm_half_tokens.max(0.0),
             expert_gemm_efficiency: profile.expert_gemm_efficiency.clamp(0.01, 1.0),
-            expert_bandwidth: device.memory_bandwidth_bytes_per_s
-                * memory_eff
-                * profile.expert_memory_efficiency.clamp(0.01, 1.0),
+            expert_bandwidth: bandwidth * profile.expert_memory_efficiency.clamp(0.01, 1.0),
             gemm_half_width: profile.gemm_half_width.max(0.0),
             width_factor: width / (width + profile.gemm_half_width.max(0.0)),
             attention_peak: device.peak(attention_type).unwrap_or(0.0) * profile.attention_efficiency,
-            bandwidth: device.memory_bandwidth_bytes_per_s * memory_eff,
+            bandwidth,
             attention_bandwidth: device.memory_bandwidth_bytes_per_s * profile.attention_memory_efficiency,
             dense_bytes: split.dense_streamed * weight_bytes / tp,
             expert_bytes: split.experts * weight_bytes / (tp * ep),
