@@ -305,6 +305,37 @@ mod training {
         assert!((step_slow - step_fast - by_hand).abs() < 1e-9);
     }
 
+    /// Tensor parallelism without sequence parallelism repeats only the norms, dropouts and
+    /// residual adds on every rank (10 of Korthikanti et al.'s 34 bytes per token per hidden
+    /// unit); the rest of the elementwise work is split. The 8-layer model above (hidden 1024)
+    /// on 4 tensor ranks, 16,384 tokens per step, the test profile's 200 bytes per hidden unit
+    /// at 0.8 of 3.35 TB/s: the elementwise traffic is 16,384 x 8 x 1024 x (10/34 + 24/34/4) x
+    /// 200 = 16,384 x 8 x 1024 x 16/34 x 200 bytes; sequence parallelism (1024 / 4 wide, 8.5/34)
+    /// saves 16,384 x 8 x 1024 x 7.5/34 x 200 = 5.9213e9 bytes of it: 2.2095 ms, and nothing
+    /// else in the memory-bound time.
+    #[test]
+    fn tensor_parallel_ranks_repeat_only_the_norms_elementwise_work_computed_by_hand() {
+        let memory_bound = |sequence_parallel: bool| {
+            let a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
+            let anatomy = anatomy(&a);
+            let (d, p) = (device(3.35e12), profile());
+            let e = estimate(&TrainingInput {
+                parallelism: TrainingParallelism { tensor: 4, sequence_parallel, ..one_device() },
+                ..base(&a, &anatomy, &d, &p)
+            });
+            let rule = e.explain.iter().find(|x| x.rule == "time.memory_bound").expect("explained");
+            let bytes = rule.inputs.iter().find(|(k, _)| *k == "elementwise_bytes").unwrap().1;
+            (rule.value, bytes)
+        };
+        let (whole, whole_bytes) = memory_bound(false);
+        let (split, split_bytes) = memory_bound(true);
+        let tokens_layers_hidden = 16_384.0 * 8.0 * 1024.0 * 200.0;
+        assert!((whole_bytes - tokens_layers_hidden * 16.0 / 34.0).abs() < 1.0, "{whole_bytes}");
+        assert!((split_bytes - tokens_layers_hidden / 4.0).abs() < 1.0, "{split_bytes}");
+        let by_hand = tokens_layers_hidden * 7.5 / 34.0 / (3.35e12 * 0.8);
+        assert!((whole - split - by_hand).abs() < 1e-12, "{} vs {by_hand}", whole - split);
+    }
+
     /// A Llama-3-8B-like model (32 layers, hidden 4096, 32 heads of 128, 8 KV heads) on 4
     /// context ranks, one sequence per micro-batch, two micro-batches, selective recomputation.
     fn context_parallel(sequence: u64, balanced: bool) -> TrainingEstimate {

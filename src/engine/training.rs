@@ -47,6 +47,13 @@ pub use pipeline::PipelineSchedule;
 /// of its 32); newer links only help when the rest of the system keeps up.
 const HOST_LINK_BYTES_PER_S: f64 = 25e9;
 
+/// The share of a layer's elementwise work that tensor parallelism without sequence parallelism
+/// leaves whole on every rank: the norms, dropouts and residual adds outside its regions. Taken
+/// from the activations they save, 10 of the 34 bytes per token per hidden unit in Korthikanti
+/// et al. 2022 ("Reducing Activation Recomputation in Large Transformer Models", equation 2:
+/// `sbh(10 + 24/t + 5as/(ht))`); the other 24 are split over the tensor ranks.
+const REPLICATED_ELEMENTWISE_SHARE: f64 = 10.0 / 34.0;
+
 /// Arithmetic precision of training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
@@ -516,11 +523,17 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
         "s",
     );
     // Memory-bound work: the elementwise traffic of this device's tokens through its layers
-    // (width split over tensor ranks only with sequence parallelism; full recomputation repeats
-    // the forward half), plus the optimizer step reading and writing its parameter shard
-    // (weights, master, gradients, two moments: about 36 bytes per trained parameter).
+    // (full recomputation repeats the forward half), plus the optimizer step reading and writing
+    // its parameter shard (weights, master, gradients, two moments: about 36 bytes per trained
+    // parameter). Tensor parallelism splits the work inside its regions (attention internals,
+    // the MLP's activation) and, without sequence parallelism, leaves the norms, dropouts and
+    // residual adds whole on every rank; sequence parallelism splits those too.
     let tokens_per_device = global_batch / (dp * cp);
-    let width = if par.sequence_parallel { h / tp } else { h };
+    let width = if par.sequence_parallel {
+        h / tp
+    } else {
+        h * (REPLICATED_ELEMENTWISE_SHARE + (1.0 - REPLICATED_ELEMENTWISE_SHARE) / tp)
+    };
     let recompute_traffic = if input.checkpointing == Checkpointing::Full { 4.0 / 3.0 } else { 1.0 };
     let elementwise =
         tokens_per_device * layers / pp * width * profile.elementwise_bytes_per_hidden * recompute_traffic;
