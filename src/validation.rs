@@ -873,8 +873,9 @@ mod tests {
         (Side::Training, "throughput", 0.09, 0.18),
         (Side::Training, "mfu", 0.06, 0.14),
         // Tightened from 0.11 / 0.26 by torchtitan's op-level selective recomputation and its
-        // 11 memory rows (issue 30).
-        (Side::Training, "memory", 0.08, 0.22),
+        // 11 memory rows (issue 30), then from 0.08 / 0.22 when LitGPT's untied copy of a tied
+        // token table was counted (its Gemma, Gemma 2, Llama 3.2 and Falcon rows).
+        (Side::Training, "memory", 0.06, 0.20),
         // Loosened from 0.04 / 0.10 when compiled stacks' gated MLPs began saving 4x the
         // intermediate rather than 6x (fused SwiGLU, issue 30): the unsloth rows rose (8 GB to
         // +114%). Looked into: the rule is right for Unsloth's per-token memory (its LoRA_MLP

@@ -434,6 +434,10 @@ pub struct TrainingRecord {
     /// bitsandbytes, the default; false for torchtune's torchao NF4 and Unsloth's kernels).
     #[serde(default = "yes")]
     pub quantized_linear_saves_input: bool,
+    /// Whether the stack keeps the output layer as its own tensor even where the checkpoint
+    /// ties it to the token table (LitGPT), so a tied model holds the table twice.
+    #[serde(default)]
+    pub unties_embeddings: bool,
     /// Whether `selective` recomputation is torchtitan's op-level policy (each layer keeps its
     /// input, the attention output and every other matmul's output) rather than Korthikanti et
     /// al.'s (everything but the attention internals).

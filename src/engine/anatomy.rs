@@ -106,6 +106,16 @@ impl Anatomy {
         self.components.iter().filter(|c| c.group == group).map(Component::total).sum()
     }
 
+    /// The token table's parameters when the head is tied to it (0 otherwise): what a stack
+    /// that keeps the head as a tensor of its own holds a second time.
+    pub fn tied_table(&self, arch: &Architecture) -> Params {
+        if arch.tied_embeddings {
+            self.components.iter().filter(|c| c.name == "embedding.tokens").map(Component::total).sum()
+        } else {
+            Params(0)
+        }
+    }
+
     /// Parameters in embedding tables that are only looked up (see [`Component::is_lookup`]):
     /// a forward pass reads one row of them per token, not the table.
     pub fn lookup_tables(&self) -> Params {

@@ -305,6 +305,41 @@ mod training {
         assert!((step_slow - step_fast - by_hand).abs() < 1e-9);
     }
 
+    /// A stack that unties a tied table (LitGPT) holds it twice. An 8-layer model of hidden 1024
+    /// with a tied 32,000-token table (32,768,000 parameters): under LoRA in pure 16 bit the
+    /// second copy is 32,768,000 x 2 = 65,536,000 more bytes of frozen weights and nothing else
+    /// (under QLoRA the same: a head is one of the tensors QLoRA leaves in 16 bit);
+    /// under full mixed-precision training it is trained like any weight, 32,768,000 x (2 weights
+    /// + 4 master + 2 gradients + 8 Adam moments) = 524,288,000 bytes across those four states.
+    #[test]
+    fn an_untied_copy_of_a_tied_table_is_held_twice_computed_by_hand() {
+        let run = |method: Method, master_weights: bool, unties_embeddings: bool| {
+            let mut a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
+            a.tied_embeddings = true;
+            let anatomy = anatomy(&a);
+            let (d, p) = (device(3.35e12), profile());
+            let m = estimate(&TrainingInput {
+                method,
+                recipe: Recipe { master_weights, unties_embeddings, ..Recipe::MIXED_PRECISION },
+                ..base(&a, &anatomy, &d, &p)
+            })
+            .memory;
+            (m.weights.0, m.master_weights.0, m.gradients.0, m.optimizer.0, m.activations.0)
+        };
+        let table = 32_000.0 * 1024.0;
+        for adapters in [Method::Lora(8), Method::Qlora(8)] {
+            let (once, twice) = (run(adapters, false, false), run(adapters, false, true));
+            assert_eq!(twice.0 - once.0, table * 2.0, "{adapters:?}");
+            assert_eq!((twice.1, twice.2, twice.3, twice.4), (once.1, once.2, once.3, once.4));
+        }
+        let (once, twice) = (run(Method::Full, true, false), run(Method::Full, true, true));
+        assert_eq!(twice.0 - once.0, table * 2.0);
+        assert_eq!(twice.1 - once.1, table * 4.0);
+        assert_eq!(twice.2 - once.2, table * 2.0);
+        assert_eq!(twice.3 - once.3, table * 8.0);
+        assert_eq!(twice.4, once.4);
+    }
+
     /// Tensor parallelism without sequence parallelism repeats only the norms, dropouts and
     /// residual adds on every rank (10 of Korthikanti et al.'s 34 bytes per token per hidden
     /// unit); the rest of the elementwise work is split. The 8-layer model above (hidden 1024)

@@ -127,6 +127,11 @@ pub struct Recipe {
     /// The 4-bit linear layers of a QLoRA base save their inputs for backward (bitsandbytes'
     /// `MatMul4Bit`; torchao's NF4 linear in torchtune and Unsloth's kernels do not).
     pub quantized_linear_saves_input: bool,
+    /// The stack keeps the output layer as a tensor of its own even where the checkpoint ties
+    /// it to the token table (LitGPT's `GPT` has a separate `lm_head` and `wte`, and its
+    /// checkpoint conversion copies a tied table into both), so a tied model holds the table
+    /// twice, the second copy stored, trained and sharded like an untied model's head.
+    pub unties_embeddings: bool,
     /// Linear layers with LoRA adapters.
     pub lora_targets: LoraTargets,
     /// Adapters on the output projection too (torchtune `apply_lora_to_output`, LitGPT
@@ -168,6 +173,7 @@ impl Recipe {
         compiled: true,
         selective_op: false,
         quantized_linear_saves_input: true,
+        unties_embeddings: false,
         lora_targets: LoraTargets::ALL_LINEAR,
         lora_on_output: false,
         lora_dropout: false,
@@ -305,8 +311,13 @@ fn local_parameters(input: &TrainingInput<'_>) -> (f64, f64) {
     let par = input.parallelism;
     let (tp, pp, ep) = (f64::from(par.tensor), f64::from(par.pipeline), f64::from(par.expert));
     let experts = input.anatomy.by_group(Group::Experts).as_f64();
-    let dense = input.anatomy.total.as_f64() - experts;
+    let dense = input.anatomy.total.as_f64() - experts + untied_copy(input);
     (dense / (tp * pp), experts / (tp * pp * ep))
+}
+
+/// The second copy of a tied token table a stack that unties it holds (0 otherwise).
+fn untied_copy(input: &TrainingInput<'_>) -> f64 {
+    if input.recipe.unties_embeddings { input.anatomy.tied_table(input.arch).as_f64() } else { 0.0 }
 }
 
 /// Shards of a state sharded from stage `from`: (dense group, expert group), 1 when unsharded.
@@ -378,7 +389,7 @@ fn states(input: &TrainingInput<'_>) -> States {
                 .map(|g| a.by_group(*g).as_f64())
                 .sum::<f64>();
             let experts = a.by_group(Group::Experts).as_f64();
-            let rest = (a.total.as_f64() - linear).max(0.0);
+            let rest = (a.total.as_f64() + untied_copy(input) - linear).max(0.0);
             let q = nf4_bytes(recipe.double_quantization);
             let dense_part = (q * (linear - experts) + recipe.unquantized_bytes * rest) / (tp * pp);
             let expert_part = q * experts / (tp * pp * f64::from(par.expert));
