@@ -438,6 +438,10 @@ pub struct TrainingRecord {
     /// ties it to the token table (LitGPT), so a tied model holds the table twice.
     #[serde(default)]
     pub unties_embeddings: bool,
+    /// Whether a QLoRA base quantises the output layer too (LitGPT, through Lightning's
+    /// bitsandbytes plugin; Hugging Face keeps the head in 16 bit).
+    #[serde(default)]
+    pub quantizes_output_layer: bool,
     /// Whether `selective` recomputation is torchtitan's op-level policy (each layer keeps its
     /// input, the attention output and every other matmul's output) rather than Korthikanti et
     /// al.'s (everything but the attention internals).

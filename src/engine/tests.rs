@@ -340,6 +340,36 @@ mod training {
         assert_eq!(twice.4, once.4);
     }
 
+    /// A QLoRA kernel rebuilds its 4-bit matrix in 16 bit for each multiply, so the largest
+    /// quantised weight is alive once more, whole, at the end of forward and the start of
+    /// backward. The 8-layer model above (hidden 1024, intermediate 4096, an untied 32,000-token
+    /// head): with the head in 16 bit the largest quantised weight is an MLP matrix, 1024 x 4096
+    /// = 4,194,304 parameters, 8,388,608 bytes rebuilt. A stack that quantises the head too
+    /// (LitGPT) stores the head's 32,768,000 parameters at 4.127 bits instead of 16 (48,631,808
+    /// bytes less, double quantisation) and rebuilds the head instead: 65,536,000 bytes. The end
+    /// of forward moves by exactly the sum, -48,631,808 + 65,536,000 - 8,388,608 = 8,515,584.
+    #[test]
+    fn a_quantised_head_is_rebuilt_whole_for_its_multiply_computed_by_hand() {
+        let run = |quantizes_output_layer: bool| {
+            let a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
+            let anatomy = anatomy(&a);
+            let (d, p) = (device(3.35e12), profile());
+            estimate(&TrainingInput {
+                method: Method::Qlora(8),
+                recipe: Recipe { master_weights: false, quantizes_output_layer, ..Recipe::MIXED_PRECISION },
+                ..base(&a, &anatomy, &d, &p)
+            })
+            .memory
+        };
+        let (kept, quantised) = (run(false), run(true));
+        let head = 32_000.0 * 1024.0;
+        let weights = quantised.weights.0 - kept.weights.0;
+        assert!((weights - head * (4.127 / 8.0 - 2.0)).abs() < 1.0, "{weights}");
+        let forward = quantised.phases[0].0 - kept.phases[0].0;
+        let by_hand = -48_631_808.0 + 65_536_000.0 - 8_388_608.0;
+        assert!((forward - by_hand).abs() < 1.0, "{forward} vs {by_hand}");
+    }
+
     /// Tensor parallelism without sequence parallelism repeats only the norms, dropouts and
     /// residual adds on every rank (10 of Korthikanti et al.'s 34 bytes per token per hidden
     /// unit); the rest of the elementwise work is split. The 8-layer model above (hidden 1024)

@@ -1042,6 +1042,7 @@ impl TrainingSpec {
             compiled: request.compile.unwrap_or(record.compiled),
             quantized_linear_saves_input: record.quantized_linear_saves_input,
             unties_embeddings: record.unties_embeddings,
+            quantizes_output_layer: record.quantizes_output_layer,
             selective_op: record.selective_ac_op,
             lora_targets: LoraModuleId::set(&targets),
             lora_on_output: request.lora_on_output.unwrap_or(false),

@@ -15,7 +15,7 @@
 //! allocator's statistics, and able to spill to host memory instead of failing.
 
 use super::{Checkpointing, Method, Optimizer, Precision, Sharding, TrainingInput};
-use crate::engine::anatomy::Group;
+use crate::engine::anatomy::{Group, Kind};
 use crate::engine::architecture::Mlp;
 use crate::engine::device::DeviceKind;
 use crate::engine::explain::Trace;
@@ -132,6 +132,9 @@ pub struct Recipe {
     /// checkpoint conversion copies a tied table into both), so a tied model holds the table
     /// twice, the second copy stored, trained and sharded like an untied model's head.
     pub unties_embeddings: bool,
+    /// A QLoRA base quantises the output layer too (LitGPT: Lightning's bitsandbytes plugin
+    /// replaces every `nn.Linear`, the head included; Hugging Face keeps the head in 16 bit).
+    pub quantizes_output_layer: bool,
     /// Linear layers with LoRA adapters.
     pub lora_targets: LoraTargets,
     /// Adapters on the output projection too (torchtune `apply_lora_to_output`, LitGPT
@@ -174,6 +177,7 @@ impl Recipe {
         selective_op: false,
         quantized_linear_saves_input: true,
         unties_embeddings: false,
+        quantizes_output_layer: false,
         lora_targets: LoraTargets::ALL_LINEAR,
         lora_on_output: false,
         lora_dropout: false,
@@ -285,6 +289,9 @@ struct States {
     reference: f64,
     /// Optimizer-step temporaries.
     scratch: f64,
+    /// A quantised base's largest weight dequantised to 16 bit for its multiply, alive while it
+    /// runs (forward and backward).
+    dequantized: f64,
     /// Trained parameters on this device (before ZeRO sharding).
     trained: f64,
     /// What CPU offload keeps in host memory instead.
@@ -313,6 +320,29 @@ fn local_parameters(input: &TrainingInput<'_>) -> (f64, f64) {
     let experts = input.anatomy.by_group(Group::Experts).as_f64();
     let dense = input.anatomy.total.as_f64() - experts + untied_copy(input);
     (dense / (tp * pp), experts / (tp * pp * ep))
+}
+
+/// The output layer's weight when it is a tensor of its own: an untied head, or the copy of a
+/// tied table a stack that unties it holds.
+fn output_layer(input: &TrainingInput<'_>) -> f64 {
+    let head = input.anatomy.components.iter().filter(|c| c.name == "lm_head").map(|c| c.total().as_f64()).sum::<f64>();
+    head + untied_copy(input)
+}
+
+/// The largest weight a QLoRA base dequantises whole for one multiply (bitsandbytes'
+/// `MatMul4Bit`, torchao's NF4 linear and Unsloth's kernels all rebuild the 16-bit matrix and
+/// free it after): the largest linear layer of the blocks, or the head where it is quantised.
+fn largest_quantized(input: &TrainingInput<'_>) -> f64 {
+    let blocks = input
+        .anatomy
+        .components
+        .iter()
+        .filter(|c| c.kind == Kind::Weight)
+        .filter(|c| matches!(c.group, Group::Attention | Group::Mlp | Group::Experts | Group::SharedExperts))
+        .map(|c| c.each.as_f64())
+        .fold(0.0, f64::max);
+    let head = if input.recipe.quantizes_output_layer { output_layer(input) } else { 0.0 };
+    blocks.max(head) / f64::from(input.parallelism.tensor)
 }
 
 /// The second copy of a tied token table a stack that unties it holds (0 otherwise).
@@ -389,9 +419,10 @@ fn states(input: &TrainingInput<'_>) -> States {
                 .map(|g| a.by_group(*g).as_f64())
                 .sum::<f64>();
             let experts = a.by_group(Group::Experts).as_f64();
-            let rest = (a.total.as_f64() + untied_copy(input) - linear).max(0.0);
+            let head = if recipe.quantizes_output_layer { output_layer(input) } else { 0.0 };
+            let rest = (a.total.as_f64() + untied_copy(input) - linear - head).max(0.0);
             let q = nf4_bytes(recipe.double_quantization);
-            let dense_part = (q * (linear - experts) + recipe.unquantized_bytes * rest) / (tp * pp);
+            let dense_part = (q * (linear - experts + head) + recipe.unquantized_bytes * rest) / (tp * pp);
             let expert_part = q * experts / (tp * pp * f64::from(par.expert));
             sharded(Sharding::Zero3, dense_part, expert_part)
         }
@@ -483,6 +514,11 @@ fn states(input: &TrainingInput<'_>) -> States {
             0.0
         },
         scratch,
+        dequantized: if matches!(input.method, Method::Qlora(_)) {
+            (if fp32 { 4.0 } else { 2.0 }) * largest_quantized(input)
+        } else {
+            0.0
+        },
         trained,
         host,
     }
@@ -643,11 +679,14 @@ fn phases(input: &TrainingInput<'_>, st: &States, act: &Activations) -> [f64; 3]
     };
     let recomputed = if rebuilt { act.one_layer } else { 0.0 };
     let layers = f64::from(input.arch.layers).max(1.0);
-    let forward = persistent + carried + act.saved + act.logits_forward;
+    // A quantised base's head (or largest layer) is rebuilt in 16 bit for the last multiply of
+    // forward and the first of backward, beside everything those two ends hold.
+    let forward = persistent + carried + act.saved + act.logits_forward + st.dequantized;
     // Backward starts with every activation and the loss gradient, and ends with every
     // gradient; a recomputed layer's activations come on top.
-    let backward =
-        persistent + (carried + act.saved + act.logits_backward).max(live_gradients + act.saved / layers) + recomputed;
+    let backward = persistent
+        + (carried + act.saved + act.logits_backward + st.dequantized).max(live_gradients + act.saved / layers)
+        + recomputed;
     let step = persistent + live_gradients.min(st.gradients) + st.scratch;
     [forward, backward, step]
 }
