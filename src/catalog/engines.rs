@@ -442,6 +442,10 @@ pub struct TrainingRecord {
     /// bitsandbytes plugin; Hugging Face keeps the head in 16 bit).
     #[serde(default)]
     pub quantizes_output_layer: bool,
+    /// Whether LoRA adapters stay in the weights' dtype (torchtune, LitGPT) rather than being
+    /// upcast to FP32 as PEFT does.
+    #[serde(default)]
+    pub adapters_in_weight_dtype: bool,
     /// Whether `selective` recomputation is torchtitan's op-level policy (each layer keeps its
     /// input, the attention output and every other matmul's output) rather than Korthikanti et
     /// al.'s (everything but the attention internals).

@@ -1043,6 +1043,7 @@ impl TrainingSpec {
             quantized_linear_saves_input: record.quantized_linear_saves_input,
             unties_embeddings: record.unties_embeddings,
             quantizes_output_layer: record.quantizes_output_layer,
+            adapters_in_weight_dtype: record.adapters_in_weight_dtype,
             selective_op: record.selective_ac_op,
             lora_targets: LoraModuleId::set(&targets),
             lora_on_output: request.lora_on_output.unwrap_or(false),

@@ -132,6 +132,10 @@ pub struct Recipe {
     /// checkpoint conversion copies a tied table into both), so a tied model holds the table
     /// twice, the second copy stored, trained and sharded like an untied model's head.
     pub unties_embeddings: bool,
+    /// LoRA adapters are created in the weights' dtype and stay there (torchtune, LitGPT), so in
+    /// a pure 16-bit recipe their optimizer states are 16-bit too; false counts FP32 states, as
+    /// for PEFT-based stacks.
+    pub adapters_in_weight_dtype: bool,
     /// A QLoRA base quantises the output layer too (LitGPT: Lightning's bitsandbytes plugin
     /// replaces every `nn.Linear`, the head included; Hugging Face keeps the head in 16 bit).
     pub quantizes_output_layer: bool,
@@ -178,6 +182,7 @@ impl Recipe {
         quantized_linear_saves_input: true,
         unties_embeddings: false,
         quantizes_output_layer: false,
+        adapters_in_weight_dtype: false,
         lora_targets: LoraTargets::ALL_LINEAR,
         lora_on_output: false,
         lora_dropout: false,
@@ -403,8 +408,8 @@ fn states(input: &TrainingInput<'_>) -> States {
             super::lora_params(arch, rank, recipe.lora_targets, recipe.lora_on_output) / (tp * pp)
         }
     };
-    // Adapters are trained in FP32 under mixed precision (PEFT's default adapter dtype) and in
-    // the weights' 16 bits in pure 16-bit recipes.
+    // Adapters are trained in FP32 under mixed precision and in the weights' 16 bits in pure
+    // 16-bit recipes.
     let adapter_bytes = if recipe.master_weights || fp32 { 4.0 } else { 2.0 };
     let base = match input.method {
         Method::Full => (if fp32 { 4.0 } else { 2.0 }) * sharded(Sharding::Zero3, dense_local, expert_local),
@@ -446,7 +451,11 @@ fn states(input: &TrainingInput<'_>) -> States {
     } else {
         2.0
     };
-    let wide_states = (fp32 || recipe.master_weights || !full) && !fp8.is_some_and(|f| f.optimizer_states_16bit);
+    // PyTorch's optimizers keep a state in its parameter's dtype, so 16-bit adapters that stay
+    // 16-bit (torchtune, LitGPT) have 16-bit states; PEFT-based stacks are counted with FP32
+    // states (see `adapters_in_weight_dtype`).
+    let wide_states = (fp32 || recipe.master_weights || (!full && !recipe.adapters_in_weight_dtype))
+        && !fp8.is_some_and(|f| f.optimizer_states_16bit);
     let optimizer_bytes = optimizer_state_bytes(input.optimizer, wide_states);
     // Offloading a fully sharded model (FSDP's CPU offload, ZeRO-3's offload_param) moves the
     // weight and gradient shards to host memory too; a couple of gathered layers are in flight.
