@@ -379,6 +379,10 @@ pub struct TrainingRecord {
     pub name: String,
     /// Share of dense peak a wide model's step reaches.
     pub compute_efficiency: f64,
+    /// `compute_efficiency` on devices of a given microarchitecture (`Volta`), where the era's
+    /// kernels reached another share of that architecture's peak.
+    #[serde(default)]
+    pub compute_efficiency_by_architecture: std::collections::BTreeMap<String, f64>,
     /// Share of dense peak the fused attention kernels reach (causal-halved FLOPs); the GEMMs'
     /// `compute_efficiency` when absent.
     #[serde(default)]
@@ -500,6 +504,9 @@ impl TrainingRecord {
         for (architecture, attention) in &self.attention_efficiency_by_architecture {
             fraction(&mut p, &format!("attention_efficiency_by_architecture.{architecture}"), *attention);
         }
+        for (architecture, compute) in &self.compute_efficiency_by_architecture {
+            fraction(&mut p, &format!("compute_efficiency_by_architecture.{architecture}"), *compute);
+        }
         non_negative(&mut p, "dp_overlap", self.dp_overlap, 1.0);
         non_negative(&mut p, "allocator_overhead", self.allocator_overhead, 1.0);
         non_negative(&mut p, "elementwise_bytes_per_hidden", self.elementwise_bytes_per_hidden, 1e6);
@@ -517,6 +524,11 @@ impl TrainingRecord {
         Ok(TrainingProfile {
             id: self.id.clone(),
             compute_efficiency: self.compute_efficiency,
+            compute_by_architecture: self
+                .compute_efficiency_by_architecture
+                .iter()
+                .map(|(architecture, compute)| (architecture.clone(), *compute))
+                .collect(),
             attention_efficiency: self.attention_efficiency.unwrap_or(self.compute_efficiency),
             attention_by_architecture: self
                 .attention_efficiency_by_architecture

@@ -700,7 +700,7 @@ mod tests {
     /// An architecture a training profile names must be one the devices use (a typo would
     /// silently fall back to the default share), and it applies to exactly those devices.
     #[test]
-    fn attention_efficiencies_name_real_architectures() {
+    fn efficiencies_by_architecture_name_real_architectures() {
         let c = catalog();
         for t in c.training_profiles() {
             for (architecture, share) in &t.profile.attention_by_architecture {
@@ -708,6 +708,13 @@ mod tests {
                 assert!(!devices.is_empty(), "{}: no device of architecture {architecture}", t.profile.id);
                 for d in devices {
                     assert_eq!(t.profile.attention_efficiency_on(&d.record.architecture), *share);
+                }
+            }
+            for (architecture, share) in &t.profile.compute_by_architecture {
+                let devices: Vec<_> = c.devices().iter().filter(|d| &d.record.architecture == architecture).collect();
+                assert!(!devices.is_empty(), "{}: no device of architecture {architecture}", t.profile.id);
+                for d in devices {
+                    assert_eq!(t.profile.compute_efficiency_on(&d.record.architecture), *share);
                 }
             }
         }

@@ -218,6 +218,7 @@ mod training {
             cpu_offload: false,
             flash_attention: true,
             profile: p,
+            compute_efficiency: p.compute_efficiency,
             attention_efficiency: p.attention_efficiency,
             recipe: Recipe::MIXED_PRECISION,
             measured_mfu: None,

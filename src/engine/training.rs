@@ -161,6 +161,9 @@ pub struct TrainingProfile {
     pub id: String,
     /// Share of dense peak the step's matrix multiplies reach (hardware FLOPs).
     pub compute_efficiency: f64,
+    /// `compute_efficiency` on another microarchitecture (`Volta`), where the era's kernels
+    /// reached another share of that architecture's peak.
+    pub compute_by_architecture: Vec<(String, f64)>,
     /// Share of dense peak the fused attention kernels (FlashAttention) reach on the score and
     /// value products, counted with causal halving: below the GEMMs' share, and what long
     /// sequences, where attention dominates the FLOPs, run at.
@@ -201,6 +204,14 @@ pub struct TrainingProfile {
 }
 
 impl TrainingProfile {
+    /// The GEMMs' share of peak on a device of `architecture`.
+    pub fn compute_efficiency_on(&self, architecture: &str) -> f64 {
+        self.compute_by_architecture
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(architecture))
+            .map_or(self.compute_efficiency, |(_, e)| *e)
+    }
+
     /// The attention kernels' share of peak on a device of `architecture`.
     pub fn attention_efficiency_on(&self, architecture: &str) -> f64 {
         self.attention_by_architecture
@@ -217,6 +228,7 @@ impl TrainingProfile {
         Self {
             id: "test".into(),
             compute_efficiency: 0.5,
+            compute_by_architecture: Vec::new(),
             attention_efficiency: 0.5,
             attention_by_architecture: Vec::new(),
             elementwise_bytes_per_hidden: 200.0,
@@ -282,6 +294,9 @@ pub struct TrainingInput<'a> {
     pub flash_attention: bool,
     /// Engine efficiencies.
     pub profile: &'a TrainingProfile,
+    /// The GEMMs' share of peak on this device ([`TrainingProfile::compute_efficiency_on`] its
+    /// architecture, or a request's override).
+    pub compute_efficiency: f64,
     /// The attention kernels' share of peak on this device
     /// ([`TrainingProfile::attention_efficiency_on`] its architecture).
     pub attention_efficiency: f64,
@@ -490,8 +505,8 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let efficiency = trace.record(
         "time.compute_efficiency",
         "engine GEMM efficiency x FP8 factor (FP8 runs) x FP8 recipe factor (block scaling's extra work) x QLoRA factor: the share of dense peak the step's matrix multiplies reach",
-        &[("engine_efficiency", profile.compute_efficiency), ("fp8_factor", precision_factor), ("fp8_recipe_factor", recipe_factor), ("qlora_factor", method_factor)],
-        profile.compute_efficiency * precision_factor * recipe_factor * method_factor,
+        &[("engine_efficiency", input.compute_efficiency), ("fp8_factor", precision_factor), ("fp8_recipe_factor", recipe_factor), ("qlora_factor", method_factor)],
+        input.compute_efficiency * precision_factor * recipe_factor * method_factor,
         "fraction",
     );
     let global_batch = input.global_batch_tokens.max(s);

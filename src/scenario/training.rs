@@ -939,7 +939,9 @@ impl TrainingSpec {
             .map(|e| e.profile.clone())
             .ok_or_else(|| Error::Internal(format!("training engine {} missing", engine.as_str())))?;
         if let Some(e) = compute_efficiency {
+            // An override is the share on this device, whatever its architecture.
             profile.compute_efficiency = e;
+            profile.compute_by_architecture.clear();
         }
         let precision = assumed.or(request.precision, "precision", PrecisionId::Bf16, "bf16 mixed precision");
         let optimizer = assumed.or(request.optimizer, "optimizer", OptimizerId::Adamw, "AdamW, the usual optimizer");
@@ -1388,6 +1390,7 @@ impl TrainingScenario {
             cpu_offload: s.cpu_offload,
             flash_attention: s.flash_attention,
             profile: &s.profile,
+            compute_efficiency: s.profile.compute_efficiency_on(&self.device.architecture),
             attention_efficiency: s.profile.attention_efficiency_on(&self.device.architecture),
             recipe: s.recipe,
             measured_mfu: s.measured_mfu,

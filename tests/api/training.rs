@@ -660,3 +660,48 @@ async fn context_parallelism_runs_a_kv_ring_over_the_network_and_balances_the_ca
     let (status, _) = estimate(&app, long(json!({"context_load_balanced": "yes"}))).await;
     assert_eq!(status, 400);
 }
+
+/// A V100's GEMMs run at the Volta share the profiles state (0.30, Megatron-LM 2019's
+/// single-GPU baseline), an A100's at the profile's own; a request's override wins on either.
+/// By hand: the same 1.3B run on one V100 and on the override differ in GEMM time by exactly
+/// 0.5 / 0.30, since nothing else in the step moves.
+#[tokio::test]
+async fn a_v100_runs_at_the_volta_share_unless_the_request_overrides_it() {
+    let app = spawn_app().await;
+    let efficiency = |v: &Value| {
+        let rule = v["explain"].as_array().unwrap().iter().find(|r| r["rule"] == "time.compute_efficiency").unwrap();
+        (rule["inputs"]["engine_efficiency"].as_f64().unwrap(), rule["value"].as_f64().unwrap())
+    };
+    let compute = |v: &Value| {
+        v["explain"].as_array().unwrap().iter().find(|r| r["rule"] == "time.compute").unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
+    let body = |hardware: &str, overrides: Value| {
+        json!({"model": "gpt-3-1.3b", "hardware": hardware, "devices": 1, "tokens": 1e9,
+               "sequence_length": 2048, "precision": "fp16", "activation_checkpointing": "full",
+               "engine": "megatron", "overrides": overrides})
+    };
+    let (code, volta) = estimate(&app, body("nvidia-v100-sxm2-32gb", json!({}))).await;
+    assert_eq!(code, 200, "{volta}");
+    assert_eq!(efficiency(&volta), (0.30, 0.30));
+    let (_, ampere) = estimate(&app, body("nvidia-a100-sxm4-80gb", json!({}))).await;
+    assert_eq!(efficiency(&ampere).0, 0.64);
+    let (code, overridden) = estimate(&app, body("nvidia-v100-sxm2-32gb", json!({"compute_efficiency": 0.5}))).await;
+    assert_eq!(code, 200, "{overridden}");
+    assert_eq!(efficiency(&overridden).0, 0.5);
+    // Attention runs at its own share (unchanged here), so only the GEMM part scales.
+    let attention = |v: &Value| {
+        let rule = v["explain"].as_array().unwrap().iter().find(|r| r["rule"] == "time.compute").unwrap();
+        let i = &rule["inputs"];
+        let tokens = i["tokens_per_device"].as_f64().unwrap();
+        let peak = i["peak_flops_per_s"].as_f64().unwrap();
+        let attention = i["attention_flops_per_token"].as_f64().unwrap();
+        let gemm = i["hardware_flops_per_token"].as_f64().unwrap() - attention;
+        (tokens, peak, gemm)
+    };
+    let (tokens, peak, gemm) = attention(&volta);
+    let by_hand = tokens * gemm / peak * (1.0 / 0.30 - 1.0 / 0.5);
+    let moved = compute(&volta) - compute(&overridden);
+    assert!((moved - by_hand).abs() < 1e-9 * by_hand, "{moved} vs {by_hand}");
+}

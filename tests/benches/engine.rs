@@ -109,6 +109,7 @@ fn training(c: &mut Criterion) {
         cpu_offload: false,
         flash_attention: true,
         profile,
+        compute_efficiency: profile.compute_efficiency_on(&device.record.architecture),
         attention_efficiency: profile.attention_efficiency_on(&device.record.architecture),
         recipe: hwcost::engine::training::Recipe::MIXED_PRECISION,
         measured_mfu: None,
