@@ -200,11 +200,13 @@ pub enum TrainingEngineId {
     TrlDpo,
     /// TRL's GRPOTrainer.
     TrlGrpo,
+    /// llm.c: GPT-2 pre-training in CUDA with hand-fused kernels.
+    Llmc,
 }
 
 impl TrainingEngineId {
     /// Every engine; the catalog must define each.
-    pub const ALL: [TrainingEngineId; 14] = [
+    pub const ALL: [TrainingEngineId; 15] = [
         TrainingEngineId::Generic,
         TrainingEngineId::Megatron,
         TrainingEngineId::Torchtitan,
@@ -219,6 +221,7 @@ impl TrainingEngineId {
         TrainingEngineId::TrlSft,
         TrainingEngineId::TrlDpo,
         TrainingEngineId::TrlGrpo,
+        TrainingEngineId::Llmc,
     ];
 
     /// Catalog id.
@@ -238,6 +241,7 @@ impl TrainingEngineId {
             TrainingEngineId::TrlSft => "trl-sft",
             TrainingEngineId::TrlDpo => "trl-dpo",
             TrainingEngineId::TrlGrpo => "trl-grpo",
+            TrainingEngineId::Llmc => "llmc",
         }
     }
 }

@@ -705,3 +705,25 @@ async fn a_v100_runs_at_the_volta_share_unless_the_request_overrides_it() {
     let moved = compute(&volta) - compute(&overridden);
     assert!((moved - by_hand).abs() < 1e-9 * by_hand, "{moved} vs {by_hand}");
 }
+
+/// llm.c is an engine of its own: its profile's GEMM share (0.75, fitted on its three published
+/// runs) is what the step runs at, and GPT-2 124M on 8 A100s (llm.c's own run script) comes out
+/// within 15% of the ~90 minutes Karpathy reported.
+#[tokio::test]
+async fn llm_c_runs_at_its_own_profile() {
+    let app = spawn_app().await;
+    let (code, v) = estimate(
+        &app,
+        json!({"model": "gpt2", "hardware": "nvidia-a100-sxm4-80gb", "devices": 8, "tokens": 1e10,
+               "sequence_length": 1024, "micro_batch_size": 64, "global_batch_tokens": 524288,
+               "precision": "bf16", "sharding": "zero1", "activation_checkpointing": "none",
+               "parallelism": {"data": 8}, "engine": "llmc"}),
+    )
+    .await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["engine"], "llmc");
+    let rule = v["explain"].as_array().unwrap().iter().find(|r| r["rule"] == "time.compute_efficiency").unwrap();
+    assert_eq!(rule["inputs"]["engine_efficiency"], 0.75);
+    let minutes = v["time"]["wall_clock_s"].as_f64().unwrap() / 60.0;
+    assert!((minutes / 90.0 - 1.0).abs() < 0.15, "{minutes} minutes");
+}
