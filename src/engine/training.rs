@@ -555,7 +555,7 @@ pub fn estimate(input: &TrainingInput<'_>) -> TrainingEstimate {
     let optimizer_step = trained / zero1_shards * 36.0;
     let memory_time = trace.record(
         "time.memory_bound",
-        "(tokens per device x layers per stage x hidden (/ tensor with sequence parallel) x elementwise bytes per hidden + trained parameters per shard x 36 bytes) / (bandwidth x memory efficiency)",
+        "(tokens per device x layers per stage x width x elementwise bytes per hidden + trained parameters per shard x 36 bytes) / (bandwidth x memory efficiency); width = hidden / tensor with sequence parallelism, else hidden x (10/34 + 24/34 / tensor): the norms, dropouts and residual adds stay whole on each tensor rank (Korthikanti et al. 2022)",
         &[("elementwise_bytes", elementwise), ("optimizer_bytes", optimizer_step), ("bandwidth_bytes_per_s", device.memory_bandwidth_bytes_per_s), ("memory_efficiency", profile.memory_efficiency)],
         (elementwise + optimizer_step) / (device.memory_bandwidth_bytes_per_s * profile.memory_efficiency).max(1.0),
         "s",
