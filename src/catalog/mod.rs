@@ -703,20 +703,20 @@ mod tests {
     fn efficiencies_by_architecture_name_real_architectures() {
         let c = catalog();
         for t in c.training_profiles() {
-            for (architecture, share) in &t.profile.attention_by_architecture {
-                let devices: Vec<_> = c.devices().iter().filter(|d| &d.record.architecture == architecture).collect();
-                assert!(!devices.is_empty(), "{}: no device of architecture {architecture}", t.profile.id);
-                for d in devices {
-                    assert_eq!(t.profile.attention_efficiency_on(&d.record.architecture), *share);
+            let p = &t.profile;
+            // Each named architecture has devices, and on every one of them the share applies.
+            let check = |by_architecture: &[(String, f64)], on: &dyn Fn(&str) -> f64| {
+                for (architecture, share) in by_architecture {
+                    let devices: Vec<_> =
+                        c.devices().iter().filter(|d| &d.record.architecture == architecture).collect();
+                    assert!(!devices.is_empty(), "{}: no device of architecture {architecture}", p.id);
+                    for d in devices {
+                        assert_eq!(on(&d.record.architecture), *share);
+                    }
                 }
-            }
-            for (architecture, share) in &t.profile.compute_by_architecture {
-                let devices: Vec<_> = c.devices().iter().filter(|d| &d.record.architecture == architecture).collect();
-                assert!(!devices.is_empty(), "{}: no device of architecture {architecture}", t.profile.id);
-                for d in devices {
-                    assert_eq!(t.profile.compute_efficiency_on(&d.record.architecture), *share);
-                }
-            }
+            };
+            check(&p.attention_by_architecture, &|a| p.attention_efficiency_on(a));
+            check(&p.compute_by_architecture, &|a| p.compute_efficiency_on(a));
         }
         let foundry = &c.training_profile("llm-foundry").expect("in the catalog").profile;
         let hopper = &c.device("nvidia-h100-sxm-80gb").expect("in the catalog").record.architecture;

@@ -109,11 +109,7 @@ impl Anatomy {
     /// The token table's parameters when the head is tied to it (0 otherwise): what a stack
     /// that keeps the head as a tensor of its own holds a second time.
     pub fn tied_table(&self, arch: &Architecture) -> Params {
-        if arch.tied_embeddings {
-            self.components.iter().filter(|c| c.name == "embedding.tokens").map(Component::total).sum()
-        } else {
-            Params(0)
-        }
+        tied_table(arch, &self.components)
     }
 
     /// Parameters in embedding tables that are only looked up (see [`Component::is_lookup`]):
@@ -220,6 +216,15 @@ pub fn anatomy(arch: &Architecture) -> Anatomy {
     Anatomy { components, total, active_per_token }
 }
 
+/// The token table's parameters when the head is tied to it, else 0.
+fn tied_table(arch: &Architecture, components: &[Component]) -> Params {
+    if arch.tied_embeddings {
+        components.iter().filter(|c| c.name == "embedding.tokens").map(Component::total).sum()
+    } else {
+        Params(0)
+    }
+}
+
 /// The rule of [`Anatomy::active_per_token`]: the always-active tensors that are multiplied,
 /// the tied table once more as the LM head, and the routed experts' share a token is sent to.
 fn active_per_token(arch: &Architecture, components: &[Component]) -> Params {
@@ -228,7 +233,7 @@ fn active_per_token(arch: &Architecture, components: &[Component]) -> Params {
     };
     let multiplied = sum(&|c| c.always_active && !c.is_lookup());
     // A tied table is stored once, as `embedding.tokens`, but multiplied as the head.
-    let tied_head = if arch.tied_embeddings { sum(&|c| c.name == "embedding.tokens") } else { Params(0) };
+    let tied_head = tied_table(arch, components);
     let routed = sum(&|c| !c.always_active);
     let routed_used = match arch.moe {
         // A token uses k of the E routed experts in each MoE layer; expert tensors are equal-sized.

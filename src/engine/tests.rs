@@ -176,7 +176,7 @@ mod training {
     use crate::engine::device::Device;
     use crate::engine::training::{
         Checkpointing, ExpertTraining, Fp8Training, Method, Optimizer, PipelineSchedule, Precision, Recipe, Sharding,
-        TrainingEstimate, TrainingInput, TrainingParallelism, TrainingProfile, estimate,
+        TrainingEstimate, TrainingInput, TrainingMemory, TrainingParallelism, TrainingProfile, estimate,
     };
 
     fn profile() -> TrainingProfile {
@@ -306,6 +306,16 @@ mod training {
         assert!((step_slow - step_fast - by_hand).abs() < 1e-9);
     }
 
+    /// The memory of the 8-layer model above (hidden 1024, intermediate 4096, 32,000 tokens,
+    /// the table `tied` to the head or not) trained by `method` under `recipe`.
+    fn recipe_memory(method: Method, recipe: Recipe, tied: bool) -> TrainingMemory {
+        let mut a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
+        a.tied_embeddings = tied;
+        let anatomy = anatomy(&a);
+        let (d, p) = (device(3.35e12), profile());
+        estimate(&TrainingInput { method, recipe, ..base(&a, &anatomy, &d, &p) }).memory
+    }
+
     /// A stack that unties a tied table (LitGPT) holds it twice. An 8-layer model of hidden 1024
     /// with a tied 32,000-token table (32,768,000 parameters): under LoRA in pure 16 bit the
     /// second copy is 32,768,000 x 2 = 65,536,000 more bytes of frozen weights and nothing else
@@ -315,16 +325,8 @@ mod training {
     #[test]
     fn an_untied_copy_of_a_tied_table_is_held_twice_computed_by_hand() {
         let run = |method: Method, master_weights: bool, unties_embeddings: bool| {
-            let mut a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
-            a.tied_embeddings = true;
-            let anatomy = anatomy(&a);
-            let (d, p) = (device(3.35e12), profile());
-            let m = estimate(&TrainingInput {
-                method,
-                recipe: Recipe { master_weights, unties_embeddings, ..Recipe::MIXED_PRECISION },
-                ..base(&a, &anatomy, &d, &p)
-            })
-            .memory;
+            let recipe = Recipe { master_weights, unties_embeddings, ..Recipe::MIXED_PRECISION };
+            let m = recipe_memory(method, recipe, true);
             (m.weights.0, m.master_weights.0, m.gradients.0, m.optimizer.0, m.activations.0)
         };
         let table = 32_000.0 * 1024.0;
@@ -349,15 +351,8 @@ mod training {
     #[test]
     fn adapters_that_stay_16_bit_have_16_bit_optimizer_states_computed_by_hand() {
         let run = |adapters_in_weight_dtype: bool| {
-            let a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
-            let anatomy = anatomy(&a);
-            let (d, p) = (device(3.35e12), profile());
-            estimate(&TrainingInput {
-                method: Method::Lora(8),
-                recipe: Recipe { master_weights: false, adapters_in_weight_dtype, ..Recipe::MIXED_PRECISION },
-                ..base(&a, &anatomy, &d, &p)
-            })
-            .memory
+            let recipe = Recipe { master_weights: false, adapters_in_weight_dtype, ..Recipe::MIXED_PRECISION };
+            recipe_memory(Method::Lora(8), recipe, false)
         };
         let (peft, kept) = (run(false), run(true));
         assert_eq!(peft.optimizer.0 - kept.optimizer.0, 1_507_328.0 * 4.0);
@@ -375,15 +370,8 @@ mod training {
     #[test]
     fn a_quantised_head_is_rebuilt_whole_for_its_multiply_computed_by_hand() {
         let run = |quantizes_output_layer: bool| {
-            let a = Architecture::llama_like(8, 1024, 8, 8, 4096, 32000);
-            let anatomy = anatomy(&a);
-            let (d, p) = (device(3.35e12), profile());
-            estimate(&TrainingInput {
-                method: Method::Qlora(8),
-                recipe: Recipe { master_weights: false, quantizes_output_layer, ..Recipe::MIXED_PRECISION },
-                ..base(&a, &anatomy, &d, &p)
-            })
-            .memory
+            let recipe = Recipe { master_weights: false, quantizes_output_layer, ..Recipe::MIXED_PRECISION };
+            recipe_memory(Method::Qlora(8), recipe, false)
         };
         let (kept, quantised) = (run(false), run(true));
         let head = 32_000.0 * 1024.0;

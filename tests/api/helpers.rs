@@ -75,3 +75,8 @@ impl TestApp {
         (status, response.json().await.expect("body is JSON"))
     }
 }
+
+/// The `explain` entry of rule `id` in an answer (panics, naming it, when absent).
+pub fn explain_rule<'a>(body: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    body["explain"].as_array().unwrap().iter().find(|e| e["rule"] == id).unwrap_or_else(|| panic!("no {id}"))
+}

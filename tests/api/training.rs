@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, explain_rule, spawn_app};
 
 async fn estimate(app: &TestApp, request: Value) -> (u16, Value) {
     let response =
@@ -669,14 +669,10 @@ async fn context_parallelism_runs_a_kv_ring_over_the_network_and_balances_the_ca
 async fn a_v100_runs_at_the_volta_share_unless_the_request_overrides_it() {
     let app = spawn_app().await;
     let efficiency = |v: &Value| {
-        let rule = v["explain"].as_array().unwrap().iter().find(|r| r["rule"] == "time.compute_efficiency").unwrap();
+        let rule = explain_rule(v, "time.compute_efficiency");
         (rule["inputs"]["engine_efficiency"].as_f64().unwrap(), rule["value"].as_f64().unwrap())
     };
-    let compute = |v: &Value| {
-        v["explain"].as_array().unwrap().iter().find(|r| r["rule"] == "time.compute").unwrap()["value"]
-            .as_f64()
-            .unwrap()
-    };
+    let compute = |v: &Value| explain_rule(v, "time.compute")["value"].as_f64().unwrap();
     let body = |hardware: &str, overrides: Value| {
         json!({"model": "gpt-3-1.3b", "hardware": hardware, "devices": 1, "tokens": 1e9,
                "sequence_length": 2048, "precision": "fp16", "activation_checkpointing": "full",
@@ -692,8 +688,7 @@ async fn a_v100_runs_at_the_volta_share_unless_the_request_overrides_it() {
     assert_eq!(efficiency(&overridden).0, 0.5);
     // Attention runs at its own share (unchanged here), so only the GEMM part scales.
     let attention = |v: &Value| {
-        let rule = v["explain"].as_array().unwrap().iter().find(|r| r["rule"] == "time.compute").unwrap();
-        let i = &rule["inputs"];
+        let i = &explain_rule(v, "time.compute")["inputs"];
         let tokens = i["tokens_per_device"].as_f64().unwrap();
         let peak = i["peak_flops_per_s"].as_f64().unwrap();
         let attention = i["attention_flops_per_token"].as_f64().unwrap();
@@ -722,8 +717,7 @@ async fn llm_c_runs_at_its_own_profile() {
     .await;
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["engine"], "llmc");
-    let rule = v["explain"].as_array().unwrap().iter().find(|r| r["rule"] == "time.compute_efficiency").unwrap();
-    assert_eq!(rule["inputs"]["engine_efficiency"], 0.75);
+    assert_eq!(explain_rule(&v, "time.compute_efficiency")["inputs"]["engine_efficiency"], 0.75);
     let minutes = v["time"]["wall_clock_s"].as_f64().unwrap() / 60.0;
     assert!((minutes / 90.0 - 1.0).abs() < 0.15, "{minutes} minutes");
 }

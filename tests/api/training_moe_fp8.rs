@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, explain_rule, spawn_app};
 
 async fn estimate(app: &TestApp, request: Value) -> (u16, Value) {
     let response =
@@ -17,10 +17,6 @@ fn lite() -> Value {
     json!({"model": "deepseek-v2-lite", "hardware": "h100", "devices": 32, "tokens": 1e11, "sequence_length": 4096,
            "global_batch_tokens": 4194304, "sharding": "zero1", "parallelism": {"expert": 16},
            "activation_checkpointing": "full"})
-}
-
-fn rule<'a>(body: &'a Value, id: &str) -> &'a Value {
-    body["explain"].as_array().unwrap().iter().find(|e| e["rule"] == id).unwrap_or_else(|| panic!("no {id}"))
 }
 
 /// EP16 over two 8-GPU nodes: the exchange crosses the default network, its time is in the
@@ -44,10 +40,10 @@ async fn expert_parallel_all_to_all_and_imbalance_are_answered_and_traced() {
     assert_eq!(time["expert_all_to_all_s"], ep["exposed_s"]);
     assert_eq!(time["expert_imbalance_s"], ep["imbalance_s"]);
     assert!(time["expert_all_to_all_s"].as_f64().unwrap() > 0.0 && time["expert_imbalance_s"].as_f64().unwrap() > 0.0);
-    let step = rule(&body, "time.step");
+    let step = explain_rule(&body, "time.step");
     assert_eq!(step["inputs"]["expert_all_to_all_exposed_s"], time["expert_all_to_all_s"]);
     assert_eq!(step["inputs"]["expert_imbalance_s"], time["expert_imbalance_s"]);
-    assert_eq!(rule(&body, "time.expert_all_to_all")["value"], ep["all_to_all_s"]);
+    assert_eq!(explain_rule(&body, "time.expert_all_to_all")["value"], ep["all_to_all_s"]);
     let assumed: Vec<&str> =
         body["assumptions"].as_array().unwrap().iter().filter_map(|a| a["field"].as_str()).collect();
     for field in ["moe.hottest_expert_load", "moe.all_to_all_overlap", "moe.dispatch_precision", "network"] {
@@ -91,7 +87,8 @@ async fn fp8_recipes_state_their_precisions() {
     assert_eq!(block["fp8"]["gradients"], "FP32");
     assert_eq!(block["fp8"]["optimizer_states"], "BF16");
     assert!(block["memory"]["per_device"]["fp8_weight_copy_bytes"].as_f64().unwrap() > 0.0);
-    let factor = |b: &Value| rule(b, "time.compute_efficiency")["inputs"]["fp8_recipe_factor"].as_f64().unwrap();
+    let factor =
+        |b: &Value| explain_rule(b, "time.compute_efficiency")["inputs"]["fp8_recipe_factor"].as_f64().unwrap();
     assert_eq!(factor(&tensor), 1.0);
     assert!(factor(&block) < 1.0);
     // FP32 gradients (4 bytes) against BF16 (2): twice the gradient memory, ZeRO-1 leaves them whole.

@@ -240,14 +240,10 @@ fn log_errors(points: &[Parsed<'_>], efficiencies: Option<(f64, f64)>) -> Vec<f6
                 }
             }
             Parsed::Training(scenario, m) => {
-                let mut profile = scenario.profile().clone();
+                // The step reads the GEMM share from its input, so no profile is rebuilt.
                 let input = scenario.input();
                 let compute_efficiency = efficiencies.map_or(input.compute_efficiency, |(c, _)| c);
-                if let Some((c, _)) = efficiencies {
-                    profile.compute_efficiency = c;
-                    profile.compute_by_architecture.clear();
-                }
-                let e = training::estimate(&TrainingInput { profile: &profile, compute_efficiency, ..input });
+                let e = training::estimate(&TrainingInput { compute_efficiency, ..input });
                 out.push((e.tokens_per_s_per_device.max(1e-300) / m).ln());
             }
         }
